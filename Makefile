@@ -1,0 +1,43 @@
+# Thin wrapper over meson + ninja. `make demo` and `make test` do all set-up on a
+# fresh Debian machine (they call scripts/install-deps first).
+BUILD     ?= build
+SANBUILD  ?= build-san
+FUZZBUILD ?= build-fuzz
+SEGUE     := $(BUILD)/segue
+
+.PHONY: all deps test demo fuzz bench clean
+
+all: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release -Db_ndebug=false >/dev/null
+
+$(SANBUILD)/build.ninja:
+	meson setup $(SANBUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+test: deps $(SANBUILD)/build.ninja
+	ninja -C $(SANBUILD)
+	@scripts/run-tests $(SANBUILD)
+
+demo: all
+	@scripts/demo $(SEGUE)
+
+$(FUZZBUILD)/build.ninja:
+	CC=clang meson setup $(FUZZBUILD) --buildtype=debugoptimized -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+
+# Bounded fuzzing run of every target (FUZZ_SECONDS each); not part of `make test`.
+FUZZ_SECONDS ?= 60
+fuzz: deps $(FUZZBUILD)/build.ninja
+	ninja -C $(FUZZBUILD)
+	@scripts/run-fuzz $(FUZZBUILD) $(FUZZ_SECONDS)
+
+bench: all
+	@scripts/install-deps --bench
+	@bench/ingest $(SEGUE)
+
+clean:
+	rm -rf $(BUILD) $(SANBUILD) $(FUZZBUILD)

@@ -1,0 +1,371 @@
+/* main.c: the `segue` command: subcommand dispatch, options and exit codes.
+ * Each subcommand is a thin layer over a library module; nothing here
+ * computes. Exit codes: 0 success, 1 failure (the message says why), 2 bad
+ * usage. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "eda.h"
+#include "error.h"
+#include "gen.h"
+#include "ingest.h"
+#include "progress.h"
+#include "query.h"
+#include "schema.h"
+
+#define SEGUE_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static int fail(const seg_error *err)
+{
+	char buf[1200];
+	seg_error_format(err, buf, sizeof buf);
+	fprintf(stderr, "segue: %s\n", buf);
+	return EXIT_FAIL;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "segue %s: ", cmd);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry `segue %s --help`.\n", cmd);
+	return EXIT_USAGE;
+}
+
+/* ---- ingest ---- */
+
+static void ingest_help(FILE *out)
+{
+	fprintf(out,
+	        "usage: segue ingest [--workspace DIR] [--map canonical=column,...] [--check] FILE|DIR...\n"
+	        "\n"
+	        "Reads track tables and playlist data into the workspace catalogue (SQLite) and\n"
+	        "rewrites its feature snapshot. All files of one call land in one transaction.\n"
+	        "\n"
+	        "  -w, --workspace DIR  workspace (default $SEGUE_HOME, else ./segue-data)\n"
+	        "  -m, --map SPEC       map columns of an unknown or odd header, e.g.\n"
+	        "                       --map id=TrackID,name=Title,artists=Artist,danceability=dance\n"
+	        "      --check          parse and validate only; write nothing\n"
+	        "  -q, --quiet          no progress bar and no summary\n"
+	        "  -h, --help           this text\n"
+	        "\n"
+	        "Inputs: CSV (RFC 4180; CRLF or LF; UTF-8 BOM ok), .zst-compressed files read as\n"
+	        "they are, Million Playlist Dataset slices (mpd.slice.*.json), and the MPD CSV pair\n"
+	        "(playlists: pid,name,...,num_followers; entries: pid,pos,track_id,...).\n"
+	        "A directory stands for its .csv, .json and .zst files.\n"
+	        "\n"
+	        "Track tables recognised from their header:\n");
+	schema_list_variants(out);
+	fprintf(out, "\nCanonical columns for --map:");
+	for (int c = 0; c < SC__COUNT; c++)
+		fprintf(out, "%s%s", c % 10 == 0 ? "\n  " : " ", schema_col_names[c]);
+	fprintf(out,
+	        "\n\n"
+	        "Merging: tracks are keyed by Spotify id across files and calls. The first value\n"
+	        "catalogued for a field wins; later rows only fill fields still empty. The audio\n"
+	        "features move as one block, from the first row that has them. A track keeps every\n"
+	        "genre and artist it was listed with.\n"
+	        "Validation: rows that cannot be used (wrong field count, bad id, missing or\n"
+	        "unparseable audio feature, 0-1 feature outside 0..1, key outside -1..11, mode not\n"
+	        "0/1, loudness outside -60..5 dB) go to the rejects table and are skipped. Values\n"
+	        "that are wrong on a usable row (tempo 0 or time signature 0 = not detected,\n"
+	        "popularity outside 0..100, duration <= 0, unparseable dates) are stored as NULL\n"
+	        "and also recorded in rejects (action 'value').\n");
+}
+
+static int cmd_ingest(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"map", required_argument, NULL, 'm'},
+		{"check", no_argument, NULL, 'c'},           {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},            {0},
+	};
+	const char *ws = NULL;
+	ingest_options o = {.progress = 1};
+	int quiet = 0, c;
+	while ((c = getopt_long(argc, argv, "w:m:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'm': o.map_spec = optarg; break;
+		case 'c': o.check_only = 1; break;
+		case 'q': quiet = 1; o.progress = 0; break;
+		case 'h': ingest_help(stdout); return EXIT_OK;
+		default: return usage_error("ingest", "%s", "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("ingest", "%s", "no input files given");
+	char wsbuf[PATH_MAX];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	ingest_summary sum;
+	seg_error err = {0};
+	int rc = ingest_run(&o, argv + optind, (size_t)(argc - optind), &sum, &err);
+	if (rc < 0) {
+		ingest_summary_free(&sum);
+		fail(&err);
+		if (!o.check_only)
+			fprintf(stderr, "segue: nothing was written to the catalogue\n");
+		return EXIT_FAIL;
+	}
+	if (!quiet)
+		ingest_summary_print(&sum, &o, stdout);
+	ingest_summary_free(&sum);
+	return EXIT_OK;
+}
+
+/* ---- sql ---- */
+
+static void sql_help(FILE *out)
+{
+	fprintf(out,
+	        "usage: segue sql [--workspace DIR] [--format table|csv|json] \"QUERY\"\n"
+	        "\n"
+	        "Runs read-only SQL over the catalogue. Statements that would write are refused.\n"
+	        "QUERY may hold several statements; \"-\" reads the SQL from standard input.\n"
+	        "\n"
+	        "Tables: tracks, artists, track_artists, genres, track_genres, playlists,\n"
+	        "playlist_tracks, rejects, ingests, meta; track_search (FTS5: name, artists).\n"
+	        "Example:\n"
+	        "  segue sql \"SELECT g.name, count(*) n, round(avg(t.energy),3) energy\n"
+	        "             FROM tracks t JOIN track_genres tg ON tg.track_id=t.id\n"
+	        "             JOIN genres g ON g.id=tg.genre_id GROUP BY g.name ORDER BY n DESC\"\n"
+	        "  segue sql \"SELECT rowid, name, artists FROM track_search WHERE track_search MATCH 'love'\"\n");
+}
+
+static char *read_stdin(void)
+{
+	size_t cap = 4096, len = 0, n;
+	char *buf = malloc(cap);
+	while (buf && (n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			char *nb = realloc(buf, cap *= 2);
+			if (nb == NULL) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+	}
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+static int cmd_sql(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *ws = NULL;
+	int fmt = QUERY_TABLE, c;
+	while ((c = getopt_long(argc, argv, "w:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'f':
+			if ((fmt = query_format_parse(optarg)) < 0)
+				return usage_error("sql", "unknown format '%s' (table, csv or json)", optarg);
+			break;
+		case 'h': sql_help(stdout); return EXIT_OK;
+		default: return usage_error("sql", "%s", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("sql", "%s", "give exactly one QUERY argument (quote it)");
+	char wsbuf[PATH_MAX], path[PATH_MAX + 32];
+	catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	snprintf(path, sizeof path, "%s/%s", wsbuf, CATALOG_DB_NAME);
+	seg_error err = {0};
+	if (access(path, R_OK) != 0) {
+		seg_error_set(&err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", path);
+		return fail(&err);
+	}
+	char *sql = strcmp(argv[optind], "-") == 0 ? read_stdin() : strdup(argv[optind]);
+	sqlite3 *db;
+	int rc = query_open(path, &db, &err);
+	if (rc == 0)
+		rc = query_run(db, sql ? sql : "", (enum query_format)fmt, stdout, NULL, &err);
+	sqlite3_close(db);
+	free(sql);
+	return rc < 0 ? fail(&err) : EXIT_OK;
+}
+
+/* ---- eda ---- */
+
+static int cmd_eda(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'},
+		{"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *ws = NULL, *outdir = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "w:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'o': outdir = optarg; break;
+		case 'h':
+			printf("usage: segue eda [--workspace DIR] [--out DIR]\n\n"
+			       "Writes the exploratory report of the catalogue: one self-contained HTML file\n"
+			       "with inline SVG charts (report.html) and the figures as summary.json.\n"
+			       "Every chart shows the SQL it comes from, to re-run with `segue sql`.\n\n"
+			       "  -w, --workspace DIR  workspace (default $SEGUE_HOME, else ./segue-data)\n"
+			       "  -o, --out DIR        output directory (default WORKSPACE/eda)\n");
+			return EXIT_OK;
+		default: return usage_error("eda", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("eda", "unexpected argument '%s'", argv[optind]);
+	char wsbuf[PATH_MAX], path[PATH_MAX + 32], outbuf[PATH_MAX + 32];
+	catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	snprintf(path, sizeof path, "%s/%s", wsbuf, CATALOG_DB_NAME);
+	if (outdir == NULL) {
+		snprintf(outbuf, sizeof outbuf, "%s/eda", wsbuf);
+		outdir = outbuf;
+	}
+	seg_error err = {0};
+	double t0 = progress_now();
+	if (eda_report(path, outdir, &err) < 0)
+		return fail(&err);
+	printf("wrote %s/report.html and %s/summary.json in %.2f s\n", outdir, outdir, progress_now() - t0);
+	return EXIT_OK;
+}
+
+/* ---- generate ---- */
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		v *= 1e3, end++;
+	else if (*end == 'M' || *end == 'm')
+		v *= 1e6, end++;
+	if (*end != '\0' || v < 0 || v > 1e10)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int cmd_generate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"tracks", required_argument, NULL, 't'}, {"playlists", required_argument, NULL, 'p'},
+		{"seed", required_argument, NULL, 's'},   {"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},         {0},
+	};
+	gen_options o;
+	gen_options_init(&o);
+	o.out_dir = "segue-synthetic";
+	int c;
+	while ((c = getopt_long(argc, argv, "t:p:s:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_size(optarg, &o.tracks) < 0)
+				return usage_error("generate", "bad --tracks '%s' (e.g. 20000, 50k, 1M)", optarg);
+			break;
+		case 'p':
+			if (parse_size(optarg, &o.playlists) < 0)
+				return usage_error("generate", "bad --playlists '%s'", optarg);
+			break;
+		case 's': o.seed = strtoull(optarg, NULL, 10); break;
+		case 'o': o.out_dir = optarg; break;
+		case 'h':
+			printf("usage: segue generate [--tracks N] [--playlists N] [--seed S] [--out DIR]\n\n"
+			       "Writes a deterministic SYNTHETIC catalogue (segue's track CSV format) and\n"
+			       "synthetic playlists (the Million Playlist Dataset CSV pair), for demos, tests\n"
+			       "and benchmarks when no real data is at hand. Every track, artist and playlist\n"
+			       "is labelled synthetic. Ingest the directory with `segue ingest DIR`.\n\n"
+			       "  -t, --tracks N     tracks (default %zu; 50k and 1M forms accepted)\n"
+			       "  -p, --playlists N  playlists (default %zu; 0 for none)\n"
+			       "  -s, --seed S       seed (default %llu); the same seed gives the same bytes\n"
+			       "  -o, --out DIR      output directory (default ./segue-synthetic)\n",
+			       o.tracks, o.playlists, (unsigned long long)o.seed);
+			return EXIT_OK;
+		default: return usage_error("generate", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("generate", "unexpected argument '%s'", argv[optind]);
+	progress prog;
+	progress_start(&prog, "generating", o.tracks + o.playlists);
+	o.progress = progress_callback;
+	o.progress_ctx = &prog;
+	gen_result res;
+	seg_error err = {0};
+	double t0 = progress_now();
+	int rc = gen_write(&o, &res, &err);
+	progress_finish(&prog);
+	if (rc < 0)
+		return fail(&err);
+	printf("wrote SYNTHETIC data in %.2f s: %llu tracks by %llu artists -> %s\n", progress_now() - t0,
+	       (unsigned long long)res.tracks, (unsigned long long)res.artists, res.tracks_path);
+	if (res.playlists_path[0])
+		printf("  %llu playlists, %llu entries -> %s, %s\n", (unsigned long long)res.playlists,
+		       (unsigned long long)res.playlist_tracks, res.playlists_path, res.playlist_tracks_path);
+	printf("next: segue ingest %s\n", o.out_dir);
+	return EXIT_OK;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+	{"ingest", cmd_ingest, "read Kaggle track tables and playlists into the catalogue"},
+	{"sql", cmd_sql, "run read-only SQL over the catalogue"},
+	{"eda", cmd_eda, "write the exploratory report (HTML with SVG charts, summary.json)"},
+	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
+};
+
+static void main_help(FILE *out)
+{
+	fprintf(out, "segue %s: music discovery from Spotify audio features\n\n"
+	             "usage: segue COMMAND [OPTIONS]\n\ncommands:\n",
+	        SEGUE_VERSION);
+	for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+	fprintf(out, "\n`segue COMMAND --help` describes each. The workspace is --workspace DIR,\n"
+	             "else $SEGUE_HOME, else ./segue-data. Exit codes: 0 ok, 1 failed, 2 bad usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_help(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+		main_help(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+		printf("segue %s\n", SEGUE_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+		if (strcmp(name, COMMANDS[i].name) == 0)
+			return COMMANDS[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "segue: unknown command '%s'\n\n", name);
+	main_help(stderr);
+	return EXIT_USAGE;
+}

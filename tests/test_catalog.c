@@ -1,0 +1,205 @@
+/* test_catalog.c: the catalogue's merge rule, playlists and transactions. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+
+static long q_long(catalog *c, const char *sql)
+{
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL), SQLITE_OK);
+	long v = sqlite3_step(q) == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : -999;
+	sqlite3_finalize(q);
+	return v;
+}
+
+static char *q_text(catalog *c, const char *sql, char *buf, size_t cap)
+{
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL), SQLITE_OK);
+	buf[0] = '\0';
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return buf;
+}
+
+static void rec(track_rec *t, const char *id, double energy)
+{
+	track_rec_init(t);
+	snprintf(t->id, sizeof t->id, "%s", id);
+	for (int i = 0; i < TF__AUDIO; i++)
+		t->audio[i] = 0.5;
+	t->audio[TF_KEY] = 5;
+	t->audio[TF_MODE] = 1;
+	t->audio[TF_LOUDNESS] = -7;
+	t->audio[TF_TEMPO] = 100;
+	t->audio[TF_ENERGY] = energy;
+	t->has_audio = 1;
+}
+
+#define ID1 "1111111111111111111111"
+#define ID2 "2222222222222222222222"
+
+static void test_merge_first_value_wins(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	catalog *c;
+	seg_error err;
+	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
+	assert_int_equal(catalog_begin(c, &err), 0);
+	int64_t ing, id1, id1b;
+	int merged;
+	assert_int_equal(catalog_ingest_start(c, "a.csv", "test", 0, &ing, &err), 0);
+
+	track_rec t;
+	rec(&t, ID1, 0.9);
+	t.name = "First Name";
+	t.popularity = -1; /* unknown in the first file */
+	t.artists[0] = "Ann";
+	t.nartists = 1;
+	t.genres[0] = "rock";
+	t.ngenres = 1;
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id1, &err), 0);
+	assert_int_equal(merged, 0);
+
+	rec(&t, ID1, 0.1); /* conflicting features: the first block stays */
+	t.name = "Second Name";
+	t.popularity = 42; /* fills the NULL */
+	t.artists[0] = "Ann";
+	t.artists[1] = "Bob";
+	t.nartists = 2;
+	t.genres[0] = "rock";
+	t.genres[1] = "indie";
+	t.ngenres = 2;
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id1b, &err), 0);
+	assert_int_equal(merged, 1);
+	assert_int_equal(id1, id1b);
+	assert_int_equal(catalog_commit(c, &err), 0);
+
+	char buf[64];
+	assert_string_equal(q_text(c, "SELECT name FROM tracks", buf, sizeof buf), "First Name");
+	assert_int_equal(q_long(c, "SELECT popularity FROM tracks"), 42);
+	assert_int_equal(q_long(c, "SELECT round(energy*10) FROM tracks"), 9);
+	assert_int_equal(q_long(c, "SELECT count(*) FROM track_artists"), 2);
+	assert_int_equal(q_long(c, "SELECT count(*) FROM track_genres"), 2);
+	assert_int_equal(q_long(c, "SELECT count(*) FROM artists"), 2);
+	/* The search index sees both artists. */
+	assert_int_equal(q_long(c, "SELECT count(*) FROM track_search WHERE track_search MATCH 'bob'"), 1);
+	catalog_close(c);
+	tu_rmtree(ws);
+}
+
+static void test_playlist_reference_then_features(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	catalog *c;
+	seg_error err;
+	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
+	assert_int_equal(catalog_begin(c, &err), 0);
+	int64_t ing, ref, id, pl, pl2;
+	int merged, created, added;
+	assert_int_equal(catalog_ingest_start(c, "p.csv", "test", 0, &ing, &err), 0);
+	/* A playlist names a track before any track table has it. */
+	assert_int_equal(catalog_ref_track(c, ID2, "Only Name", "Cleo", ing, &ref, &err), 0);
+	assert_int_equal(q_long(c, "SELECT has_features FROM tracks"), 0);
+	track_rec t;
+	rec(&t, ID2, 0.3);
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+	assert_int_equal(merged, 0); /* it had no features: not a merged duplicate */
+	assert_int_equal(ref, id);
+	assert_int_equal(q_long(c, "SELECT has_features FROM tracks"), 1);
+	assert_int_equal(q_long(c, "SELECT round(energy*10) FROM tracks"), 3);
+	/* Playlists: found again by (source, external id); NULLs filled. */
+	assert_int_equal(catalog_put_playlist(c, "mpd", "17", NULL, NULL, -1, 0, &pl, &created, &err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(catalog_put_playlist(c, "mpd", "17", "road trip", "desc", 12, 0, &pl2, &created, &err), 0);
+	assert_int_equal(created, 0);
+	assert_int_equal(pl, pl2);
+	assert_int_equal(catalog_put_playlist(c, "other", "17", NULL, NULL, -1, 0, &pl2, &created, &err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(catalog_put_playlist_track(c, pl, 0, id, &err), 0);
+	assert_int_equal(catalog_put_playlist_track(c, pl, 0, id, &err), 0); /* idempotent */
+	assert_int_equal(catalog_add_playlist_track(c, pl2, id, &added, &err), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(catalog_add_playlist_track(c, pl2, id, &added, &err), 0);
+	assert_int_equal(added, 0); /* set semantics */
+	assert_int_equal(catalog_commit(c, &err), 0);
+	assert_int_equal(q_long(c, "SELECT num_followers FROM playlists WHERE external_id='17' AND source='mpd'"), 12);
+	assert_int_equal(q_long(c, "SELECT count(*) FROM playlist_tracks"), 2);
+	catalog_close(c);
+	tu_rmtree(ws);
+}
+
+static void test_rollback_and_reopen(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	catalog *c;
+	seg_error err;
+	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
+	assert_int_equal(catalog_begin(c, &err), 0);
+	int64_t ing, id;
+	int merged;
+	assert_int_equal(catalog_ingest_start(c, "x.csv", "test", 0, &ing, &err), 0);
+	track_rec t;
+	rec(&t, ID1, 0.5);
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+	catalog_close(c); /* no commit: rolled back */
+	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
+	assert_int_equal(q_long(c, "SELECT count(*) FROM tracks"), 0);
+	assert_int_equal(q_long(c, "SELECT count(*) FROM ingests"), 0);
+	/* A read-only catalogue refuses a write session. */
+	assert_int_equal(catalog_begin(c, &err), SEG_EREADONLY);
+	catalog_close(c);
+	catalog_close(NULL);
+	tu_rmtree(ws);
+}
+
+static void test_open_errors(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	catalog *c;
+	seg_error err;
+	char missing[1100];
+	snprintf(missing, sizeof missing, "%s/nowhere", ws);
+	assert_int_equal(catalog_open(&c, missing, 0, &err), SEG_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "segue ingest"));
+	/* A catalogue from a future schema version is refused. */
+	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
+	sqlite3_exec(catalog_db(c), "UPDATE meta SET value='99' WHERE key='schema_version'", NULL, NULL, NULL);
+	catalog_close(c);
+	assert_int_equal(catalog_open(&c, ws, 0, &err), SEG_EVERSION);
+	assert_non_null(strstr(err.msg, "99"));
+	tu_rmtree(ws);
+}
+
+static void test_workspace_resolution(void **state)
+{
+	(void)state;
+	char buf[256];
+	setenv("SEGUE_HOME", "/env/home", 1);
+	assert_string_equal(catalog_workspace("given", buf, sizeof buf), "given");
+	assert_string_equal(catalog_workspace(NULL, buf, sizeof buf), "/env/home");
+	unsetenv("SEGUE_HOME");
+	assert_string_equal(catalog_workspace(NULL, buf, sizeof buf), "./segue-data");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge_first_value_wins),
+		cmocka_unit_test(test_playlist_reference_then_features),
+		cmocka_unit_test(test_rollback_and_reopen),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_workspace_resolution),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,312 @@
+/* test_ingest.c: whole ingests of small fixture files: several Kaggle variants
+ * merging into one catalogue, every kind of bad row landing in rejects with
+ * its file, line and column, check-only mode, unknown headers and --map, zstd
+ * input and directories, and all-or-nothing transactions. */
+#include "testutil.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "catalog.h"
+#include "ingest.h"
+
+static long q_long(const char *ws, const char *sql)
+{
+	catalog *c;
+	seg_error err;
+	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL) != SQLITE_OK)
+		fail_msg("bad SQL %s: %s", sql, sqlite3_errmsg(catalog_db(c)));
+	long v = sqlite3_step(q) == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : -999;
+	sqlite3_finalize(q);
+	catalog_close(c);
+	return v;
+}
+
+static const char *q_text(const char *ws, const char *sql)
+{
+	static char buf[512];
+	catalog *c;
+	seg_error err;
+	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL), SQLITE_OK);
+	buf[0] = '\0';
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	catalog_close(c);
+	return buf;
+}
+
+/* 30000 Spotify Songs: two playlists; track A appears in both. */
+static const char SONGS[] =
+	"track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,"
+	"track_album_release_date,playlist_name,playlist_id,playlist_genre,playlist_subgenre,danceability,"
+	"energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,duration_ms\n"
+	"AAAAAAAAAAAAAAAAAAAAAA,Song A,Artist One,70,album1xxxxxxxxxxxxxxxx,Album,2019-06-14,Pop Mix,"
+	"pl1,pop,dance pop,0.7,0.8,6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n"
+	"AAAAAAAAAAAAAAAAAAAAAA,Song A,Artist One,70,album1xxxxxxxxxxxxxxxx,Album,2019-06-14,Rock Mix,"
+	"pl2,rock,hard rock,0.7,0.8,6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n"
+	"BBBBBBBBBBBBBBBBBBBBBB,\"Song B, with comma\",Artist Two,,album2xxxxxxxxxxxxxxxx,Album 2,2001,"
+	"Rock Mix,pl2,rock,hard rock,0.2,0.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,0,180000\n"
+	/* Line 5: energy out of range. */
+	"CCCCCCCCCCCCCCCCCCCCCC,Song C,Artist Three,10,a,b,2001,Rock Mix,pl2,rock,hard rock,"
+	"0.2,1.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,99,180000\n"
+	/* Line 6: too few fields. */
+	"DDDDDDDDDDDDDDDDDDDDDD,Song D,Artist Four\n"
+	/* Line 7: a bad id. */
+	"not-an-id,Song E,Artist Five,10,a,b,2001,Rock Mix,pl2,rock,hard rock,"
+	"0.2,0.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,99,180000\n";
+
+/* SpotifyFeatures: CRLF, a BOM, note names, damaged time signatures; track A
+ * again (with other features: the first block must stay) under a new genre. */
+static const char FEATURES[] =
+	"\xEF\xBB\xBFgenre,artist_name,track_name,track_id,popularity,acousticness,danceability,duration_ms,"
+	"energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,time_signature,valence\r\n"
+	"Dance,Artist One,Song A,AAAAAAAAAAAAAAAAAAAAAA,65,0.5,0.5,200000,0.1,0,C#,0.1,-5,Minor,0.05,"
+	"121,4-Apr,0.5\r\n"
+	"Movie,Artist Six,Song F,FFFFFFFFFFFFFFFFFFFFFF,0,0.611,0.389,99373,0.91,0,F#,0.346,-1.828,Major,"
+	"0.0525,166.969,4-Mar,0.814\r\n"
+	/* Line 4: key is not a note. */
+	"Movie,Artist Six,Song G,GGGGGGGGGGGGGGGGGGGGGG,0,0.6,0.3,99373,0.9,0,H,0.3,-1.8,Major,0.05,166,"
+	"4-Apr,0.8\r\n";
+
+/* tracks.csv 1921-2020: list-string artists, day-first dates, explicit. */
+static const char TRACKS600K[] =
+	"id,name,popularity,duration_ms,explicit,artists,id_artists,release_date,danceability,energy,key,"
+	"loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,time_signature\n"
+	"HHHHHHHHHHHHHHHHHHHHHH,Carve,6,126903,0,\"['Uli', \"\"Guns N' Roses\"\"]\",['x'],22-02-1922,"
+	"0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,3\n"
+	/* popularity out of range: value dropped, row kept. */
+	"IIIIIIIIIIIIIIIIIIIIII,Other,101,126903,1,['Uli'],['x'],1922,"
+	"0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,0\n";
+
+static void ingest_ok(const char *ws, char **paths, size_t n, ingest_summary *sum)
+{
+	ingest_options o = {.workspace = ws};
+	seg_error err = {0};
+	if (ingest_run(&o, paths, n, sum, &err) < 0)
+		fail_msg("ingest failed: %s:%ld: %s", err.file, err.line, err.msg);
+}
+
+static void test_variants_merge(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char a[1100], b[1100], c[1100];
+	snprintf(a, sizeof a, "%s", tu_write(dir, "spotify_songs.csv", SONGS));
+	snprintf(b, sizeof b, "%s", tu_write(dir, "SpotifyFeatures.csv", FEATURES));
+	snprintf(c, sizeof c, "%s", tu_write(dir, "tracks.csv", TRACKS600K));
+	char *paths[3] = {a, b, c};
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_summary sum;
+	ingest_ok(ws, paths, 3, &sum);
+
+	assert_string_equal(sum.files[0].variant, "spotify_songs");
+	assert_string_equal(sum.files[1].variant, "spotify_features");
+	assert_string_equal(sum.files[2].variant, "tracks_1921_2020");
+	/* spotify_songs: 6 rows, 3 accepted (A twice, B), 3 rejected. */
+	assert_int_equal(sum.files[0].n.rows_read, 6);
+	assert_int_equal(sum.files[0].n.rows_accepted, 3);
+	assert_int_equal(sum.files[0].n.rows_rejected, 3);
+	assert_int_equal(sum.files[0].n.merged, 1);
+	assert_int_equal(sum.files[0].n.values_dropped, 1); /* B's tempo 0 */
+	/* SpotifyFeatures: A merges, F is new, G rejected. */
+	assert_int_equal(sum.files[1].n.merged, 1);
+	assert_int_equal(sum.files[1].n.new_tracks, 1);
+	assert_int_equal(sum.files[1].n.rows_rejected, 1);
+	assert_int_equal(sum.total.merged, 2);
+
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 5); /* A B F H I */
+	/* Track A: features from its first row (energy 0.8, key 6, major), genres from all. */
+	assert_int_equal(q_long(ws, "SELECT round(energy*10) FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 8);
+	assert_int_equal(q_long(ws, "SELECT key FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 6);
+	assert_int_equal(q_long(ws, "SELECT popularity FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 70);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM track_genres tg JOIN tracks t ON t.id=tg.track_id"
+	                            " WHERE t.spotify_id LIKE 'AAAA%'"),
+	                 5); /* pop, dance pop, rock, hard rock, dance */
+	assert_string_equal(q_text(ws, "SELECT group_concat(g.name, '|') FROM (SELECT g.name FROM genres g"
+	                                " ORDER BY g.name) g"),
+	                    "dance|dance pop|hard rock|movie|pop|rock");
+	/* Track A sits in both playlists; B in one. */
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists WHERE source='spotify_songs'"), 2);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
+	/* B: release year only, popularity empty, tempo 0 -> NULL, name with a comma. */
+	assert_string_equal(q_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "2001");
+	assert_int_equal(q_long(ws, "SELECT popularity IS NULL AND tempo IS NULL FROM tracks WHERE spotify_id LIKE 'BBBB%'"), 1);
+	assert_string_equal(q_text(ws, "SELECT name FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "Song B, with comma");
+	/* F: note names, Major, "4-Mar" = 3/4. */
+	assert_int_equal(q_long(ws, "SELECT key*10 + mode FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 61);
+	assert_int_equal(q_long(ws, "SELECT time_signature FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 3);
+	/* A gets its time signature filled from SpotifyFeatures ("4-Apr"). */
+	assert_int_equal(q_long(ws, "SELECT time_signature FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 4);
+	/* H: list-string artists including an apostrophe; day-first date. */
+	assert_string_equal(q_text(ws, "SELECT group_concat(a.name, '|') FROM track_artists ta JOIN artists a"
+	                                " ON a.id=ta.artist_id JOIN tracks t ON t.id=ta.track_id"
+	                                " WHERE t.spotify_id LIKE 'HHHH%' ORDER BY ta.position"),
+	                    "Uli|Guns N' Roses");
+	assert_string_equal(q_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'HHHH%'"), "1922-02-22");
+	/* I: popularity 101 and time signature 0 dropped as values. */
+	assert_int_equal(q_long(ws, "SELECT popularity IS NULL AND time_signature IS NULL AND explicit = 1"
+	                            " FROM tracks WHERE spotify_id LIKE 'IIII%'"),
+	                 1);
+
+	/* Every reject names file, line, column and reason. */
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%spotify_songs.csv' AND line=5"
+	                            " AND column_name='energy' AND reason='out_of_range' AND value='1.3'"),
+	                 1);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE line=6 AND reason='field_count'"), 1);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE line=7 AND reason='bad_id' AND column_name='id'"), 1);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%SpotifyFeatures.csv' AND line=4"
+	                            " AND column_name='key' AND reason='unparseable' AND value='H'"),
+	                 1);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE action='value' AND column_name='popularity'"
+	                            " AND value='101' AND line=3"),
+	                 1);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM ingests"), 3);
+	ingest_summary_free(&sum);
+
+	/* Ingesting the first file again: every accepted row is a merge, nothing new. */
+	char *again[1] = {a};
+	ingest_ok(ws, again, 1, &sum);
+	assert_int_equal(sum.total.merged, 3);
+	assert_int_equal(sum.total.new_tracks, 0);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 5);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
+static void test_check_only_writes_nothing(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char *paths[1] = {(char *)tu_write(dir, "s.csv", SONGS)};
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_options o = {.workspace = ws, .check_only = 1};
+	ingest_summary sum;
+	seg_error err = {0};
+	assert_int_equal(ingest_run(&o, paths, 1, &sum, &err), 0);
+	assert_int_equal(sum.total.rows_read, 6);
+	assert_int_equal(sum.total.rows_rejected, 3);
+	assert_int_equal(sum.row_reasons[RR_OUT_OF_RANGE], 1);
+	assert_int_equal(sum.row_reasons[RR_FIELD_COUNT], 1);
+	assert_int_equal(sum.row_reasons[RR_BAD_ID], 1);
+	char db[1200];
+	snprintf(db, sizeof db, "%s/catalog.db", ws);
+	assert_int_not_equal(access(db, F_OK), 0);
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
+static void test_unknown_header_and_map(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *csv = "TrackID,Title,Who,dance,energy,key,loudness,mode,speechiness,acousticness,"
+	                  "instrumentalness,liveness,valence,tempo\n"
+	                  "JJJJJJJJJJJJJJJJJJJJJJ,Mine,Me,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,100\n";
+	char good[1100];
+	snprintf(good, sizeof good, "%s", tu_write(dir, "songs.csv", SONGS));
+	char *paths[2] = {good, (char *)tu_write(dir, "mine.csv", csv)};
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_options o = {.workspace = ws};
+	ingest_summary sum;
+	seg_error err = {0};
+	/* The unknown header fails the whole call: the good file is not kept either. */
+	assert_int_equal(ingest_run(&o, paths, 2, &sum, &err), SEG_EFORMAT);
+	assert_non_null(strstr(err.msg, "--map"));
+	assert_non_null(strstr(err.file, "mine.csv"));
+	assert_int_equal(err.line, 1);
+	ingest_summary_free(&sum);
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 0);
+	/* With a mapping it goes in. */
+	o.map_spec = "id=TrackID,name=Title,artists=Who,danceability=dance";
+	assert_int_equal(ingest_run(&o, paths + 1, 1, &sum, &err), 0);
+	assert_string_equal(sum.files[0].variant, "custom");
+	assert_string_equal(q_text(ws, "SELECT name FROM tracks"), "Mine");
+	assert_string_equal(q_text(ws, "SELECT name FROM artists"), "Me");
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
+static void test_zstd_and_directory(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char sub[1100];
+	snprintf(sub, sizeof sub, "%s/in", dir);
+	assert_int_equal(mkdir(sub, 0777), 0);
+	size_t n = sizeof FEATURES - 1, cap = ZSTD_compressBound(n);
+	char *z = malloc(cap);
+	size_t zn = ZSTD_compress(z, cap, FEATURES, n, 3);
+	assert_false(ZSTD_isError(zn));
+	char path[1200];
+	snprintf(path, sizeof path, "%s/features.csv.zst", sub);
+	FILE *f = fopen(path, "wb");
+	fwrite(z, 1, zn, f);
+	fclose(f);
+	free(z);
+	tu_write(sub, "tracks.csv", TRACKS600K);
+	tu_write(sub, "notes.txt", "not data");
+	char *paths[1] = {sub};
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_summary sum;
+	ingest_ok(ws, paths, 1, &sum);
+	assert_int_equal(sum.nfiles, 2); /* notes.txt is not a data file */
+	assert_string_equal(sum.files[0].variant, "spotify_features");
+	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 4);
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
+static void test_missing_file_and_empty_file(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char ws[1100], missing[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(missing, sizeof missing, "%s/nope.csv", dir);
+	char *paths[1] = {missing};
+	ingest_options o = {.workspace = ws};
+	ingest_summary sum;
+	seg_error err = {0};
+	assert_int_equal(ingest_run(&o, paths, 1, &sum, &err), SEG_ENOTFOUND);
+	ingest_summary_free(&sum);
+	paths[0] = (char *)tu_write(dir, "empty.csv", "");
+	assert_int_equal(ingest_run(&o, paths, 1, &sum, &err), SEG_EFORMAT);
+	assert_non_null(strstr(err.msg, "empty"));
+	ingest_summary_free(&sum);
+	/* A quoted field left open is an error with the line it opened on. */
+	char bad[2048];
+	snprintf(bad, sizeof bad, "%s%s", TRACKS600K,
+	         "KKKKKKKKKKKKKKKKKKKKKK,\"never closed,6,1,0,['x'],['x'],1922,0.6,0.4,0,-13,1,0.4,0.6,0.7,0.1,0.1,104,3\n");
+	paths[0] = (char *)tu_write(dir, "bad.csv", bad);
+	assert_int_equal(ingest_run(&o, paths, 1, &sum, &err), SEG_EFORMAT);
+	assert_int_equal(err.line, 4);
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_variants_merge),
+		cmocka_unit_test(test_check_only_writes_nothing),
+		cmocka_unit_test(test_unknown_header_and_map),
+		cmocka_unit_test(test_zstd_and_directory),
+		cmocka_unit_test(test_missing_file_and_empty_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

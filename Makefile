@@ -14,7 +14,7 @@ deps:
 	@scripts/install-deps
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=release -Db_ndebug=false >/dev/null
+	meson setup $(BUILD) --buildtype=release -Db_ndebug=false -Dtests=false >/dev/null
 
 $(SANBUILD)/build.ninja:
 	meson setup $(SANBUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null

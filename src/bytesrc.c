@@ -23,6 +23,7 @@ struct bytesrc {
 	uint8_t *raw;          /* compressed staging buffer [RAW_CAP] (file input) */
 	ZSTD_inBuffer in;      /* unread compressed bytes */
 	int eof;               /* underlying input exhausted */
+	size_t zhint;          /* last ZSTD_decompressStream result: 0 = a frame just ended */
 	char name[256];        /* for messages */
 };
 
@@ -172,24 +173,29 @@ ssize_t bytesrc_read(bytesrc *s, void *buf, size_t cap, seg_error *err)
 	}
 	ZSTD_outBuffer outb = {buf, cap, 0};
 	while (outb.pos == 0) {
-		if (s->in.pos == s->in.size) {
-			if (s->mem != NULL || s->eof)
-				return 0;
+		if (s->in.pos == s->in.size && s->mem == NULL && !s->eof) {
 			ssize_t n = raw_read(s, s->raw, RAW_CAP, err);
 			if (n < 0)
 				return n;
 			if (n == 0) {
 				s->eof = 1;
-				return 0;
+			} else {
+				s->in.src = s->raw;
+				s->in.size = (size_t)n;
+				s->in.pos = 0;
 			}
-			s->in.src = s->raw;
-			s->in.size = (size_t)n;
-			s->in.pos = 0;
 		}
+		int drained = s->in.pos == s->in.size; /* and no more input will come */
+		if (drained && s->zhint == 0)
+			return 0; /* every frame decoded and flushed */
 		size_t r = ZSTD_decompressStream(s->zd, &outb, &s->in);
 		if (ZSTD_isError(r))
 			return seg_error_set(err, SEG_EFORMAT, "%s: corrupt zstd data: %s", s->name,
 			                     ZSTD_getErrorName(r));
+		s->zhint = r;
+		/* Input ended inside a frame: the file was cut short. */
+		if (drained && outb.pos == 0)
+			return seg_error_set(err, SEG_EFORMAT, "%s: zstd data is truncated", s->name);
 	}
 	return (ssize_t)outb.pos;
 }

@@ -35,6 +35,9 @@ enum stmt_id {
 	ST_PLAYLIST_UPDATE,
 	ST_PLAYLIST_TRACK,
 	ST_PLAYLIST_ADD,
+	ST_SEARCH_INSERT,
+	ST_SEARCH_DELETE,
+	ST_SEARCH_REINDEX,
 	ST__COUNT
 };
 
@@ -77,6 +80,13 @@ static const char *const STMT_SQL[ST__COUNT] = {
 		"INSERT INTO playlist_tracks(playlist_id,pos,track_id)"
 		" SELECT ?1, coalesce(max(pos)+1,0), ?2 FROM playlist_tracks WHERE playlist_id=?1"
 		" HAVING NOT EXISTS(SELECT 1 FROM playlist_tracks WHERE playlist_id=?1 AND track_id=?2)",
+	[ST_SEARCH_INSERT] = "INSERT INTO track_search(rowid,name,artists) VALUES(?1,?2,?3)",
+	[ST_SEARCH_DELETE] = "DELETE FROM track_search WHERE rowid=?1",
+	[ST_SEARCH_REINDEX] =
+		"INSERT INTO track_search(rowid, name, artists)"
+		" SELECT t.id, t.name, (SELECT group_concat(a.name, ', ') FROM track_artists ta"
+		"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position)"
+		" FROM tracks t WHERE t.id = ?1",
 };
 
 struct catalog {
@@ -87,6 +97,8 @@ struct catalog {
 	strmap *tracks;              /* spotify_id -> rowid | HAS_FEATURES_BIT */
 	strmap *artists;             /* name -> rowid */
 	strmap *genres;              /* name -> rowid */
+	int64_t *dirty;              /* tracks whose search entry must be rebuilt at commit */
+	size_t ndirty, cap_dirty;
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
 };
@@ -122,7 +134,8 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		rc = seg_error_set(err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", c->path);
 		goto fail;
 	}
-	int flags = writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+	/* One connection per thread: SQLite's own locking is not needed. */
+	int flags = (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(c->path, &c->db, flags, NULL) != SQLITE_OK) {
 		rc = seg_error_set(err, SEG_EDB, "cannot open %s: %s", c->path,
 		                   c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -132,7 +145,7 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 	if (writable) {
 		char *msg = NULL;
 		if (sqlite3_exec(c->db,
-		                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		                 "PRAGMA journal_mode=DELETE; PRAGMA synchronous=NORMAL;"
 		                 "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;",
 		                 NULL, NULL, &msg) != SQLITE_OK ||
 		    sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, &msg) != SQLITE_OK) {
@@ -181,6 +194,7 @@ void catalog_close(catalog *c)
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
 	strmap_free(c->genres);
+	free(c->dirty);
 	sqlite3_close(c->db);
 	free(c);
 }
@@ -237,6 +251,19 @@ int catalog_begin(catalog *c, seg_error *err)
 	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c, err, "cannot start a transaction");
 	c->in_session = 1;
+	/* Loading into an empty catalogue: secondary indexes are cheaper built
+	 * once, by sorting, at commit than kept up to date row by row. */
+	sqlite3_stmt *q;
+	int empty = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT NOT EXISTS(SELECT 1 FROM tracks)", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		empty = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (empty && sqlite3_exec(c->db,
+	                          "DROP INDEX IF EXISTS track_artists_artist; DROP INDEX IF EXISTS track_genres_genre;"
+	                          "DROP INDEX IF EXISTS playlist_tracks_track; DROP INDEX IF EXISTS rejects_reason;",
+	                          NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot prepare the catalogue for loading");
 	if (c->tracks == NULL) {
 		c->tracks = strmap_create();
 		c->artists = strmap_create();
@@ -252,21 +279,36 @@ int catalog_begin(catalog *c, seg_error *err)
 	return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int search_reindex(catalog *c, int64_t id, seg_error *err);
+
 int catalog_commit(catalog *c, seg_error *err)
 {
-	static const char REBUILD_FTS[] =
-		"DELETE FROM track_search;"
-		"INSERT INTO track_search(rowid, name, artists)"
-		" SELECT t.id, t.name, (SELECT group_concat(a.name, ', ') FROM track_artists ta"
-		"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id)"
-		" FROM tracks t;"
-		"PRAGMA optimize;";
+	/* New tracks were indexed as they came; merged ones are indexed again now
+	 * that all their artists are known. */
+	int rc;
+	if (c->ndirty > 1)
+		qsort(c->dirty, c->ndirty, sizeof(int64_t), cmp_i64);
+	for (size_t i = 0; i < c->ndirty; i++) {
+		if (i > 0 && c->dirty[i] == c->dirty[i - 1])
+			continue;
+		if ((rc = search_reindex(c, c->dirty[i], err)) < 0)
+			return rc;
+	}
+	c->ndirty = 0;
+	/* Recreates any index that begin dropped. */
 	char *msg = NULL;
-	if (sqlite3_exec(c->db, REBUILD_FTS, NULL, NULL, &msg) != SQLITE_OK) {
-		int rc = seg_error_set(err, SEG_EDB, "cannot build the search index: %s", msg ? msg : "?");
+	if (sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, &msg) != SQLITE_OK) {
+		rc = seg_error_set(err, SEG_EDB, "cannot index the catalogue: %s", msg ? msg : "?");
 		sqlite3_free(msg);
 		return rc;
 	}
+	sqlite3_exec(c->db, "PRAGMA optimize", NULL, NULL, NULL);
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c, err, "cannot commit");
 	c->in_session = 0;
@@ -279,6 +321,7 @@ void catalog_rollback(catalog *c)
 		return;
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	c->in_session = 0;
+	c->ndirty = 0;
 	/* The maps may now name rows that no longer exist. */
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
@@ -374,6 +417,51 @@ static int intern(catalog *c, strmap *m, enum stmt_id ins, const char *name, int
 	return 0;
 }
 
+/* Adds a search entry for a new track. */
+static int search_add(catalog *c, int64_t id, const char *name, const char *const *artists, int nartists,
+                      seg_error *err)
+{
+	char buf[1024];
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < nartists && n < sizeof buf - 1; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : "", artists[i]);
+	sqlite3_stmt *s = stmt(c, ST_SEARCH_INSERT, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text_or_null(s, 2, name);
+	bind_text_or_null(s, 3, buf);
+	return run(c, s, err, "cannot index track");
+}
+
+static int search_reindex(catalog *c, int64_t id, seg_error *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_SEARCH_DELETE, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	int rc = run(c, s, err, "cannot index track");
+	if (rc < 0 || (s = stmt(c, ST_SEARCH_REINDEX, err)) == NULL)
+		return rc < 0 ? rc : SEG_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	return run(c, s, err, "cannot index track");
+}
+
+static int mark_dirty(catalog *c, int64_t id, seg_error *err)
+{
+	if (c->ndirty == c->cap_dirty) {
+		size_t cap = c->cap_dirty ? c->cap_dirty * 2 : 1024;
+		int64_t *d = realloc(c->dirty, cap * sizeof(int64_t));
+		if (d == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		c->dirty = d;
+		c->cap_dirty = cap;
+	}
+	c->dirty[c->ndirty++] = id;
+	return 0;
+}
+
 int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid,
                       seg_error *err)
 {
@@ -441,6 +529,9 @@ int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *me
 		if ((rc = run(c, s, err, "cannot store track genre")) < 0)
 			return rc;
 	}
+	rc = exists ? mark_dirty(c, id, err) : search_add(c, id, t->name, t->artists, t->nartists, err);
+	if (rc < 0)
+		return rc;
 	*rowid = id;
 	return 0;
 }
@@ -477,6 +568,9 @@ int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, cons
 		if ((rc = run(c, s, err, "cannot store track artist")) < 0)
 			return rc;
 	}
+	const char *one[1] = {artist};
+	if ((rc = search_add(c, id, name, one, artist && *artist ? 1 : 0, err)) < 0)
+		return rc;
 	*rowid = id;
 	return 0;
 }

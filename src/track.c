@@ -40,12 +40,79 @@ static const char *trim(const char *s, size_t *len)
 	return s;
 }
 
+/* Exact powers of ten that a double holds without rounding. */
+static const double POW10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Parses the decimal forms the exports use ("0.123", "-7.5", "4.79E-06",
+ * "120") without strtod when the result is exactly the one strtod gives:
+ * a mantissa below 2^53 scaled by an exact power of ten is one correctly
+ * rounded IEEE operation (Clinger's fast path). Returns 1 when it decided,
+ * 0 when strtod must. */
+static int parse_fast(const char *s, size_t n, double *out)
+{
+	const char *p = s, *end = s + n;
+	int neg = 0;
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	uint64_t m = 0;
+	int digits = 0, frac = 0, any = 0;
+	while (p < end && *p >= '0' && *p <= '9') {
+		if (digits < 19) {
+			m = m * 10 + (uint64_t)(*p - '0');
+			digits += m != 0;
+		} else {
+			return 0;
+		}
+		p++;
+		any = 1;
+	}
+	if (p < end && *p == '.') {
+		p++;
+		while (p < end && *p >= '0' && *p <= '9') {
+			if (digits >= 19)
+				return 0;
+			m = m * 10 + (uint64_t)(*p - '0');
+			digits += m != 0;
+			frac++;
+			p++;
+			any = 1;
+		}
+	}
+	if (!any)
+		return 0;
+	int e = 0;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		int eneg = 0;
+		if (p < end && (*p == '-' || *p == '+'))
+			eneg = *p++ == '-';
+		if (p == end)
+			return 0;
+		while (p < end && *p >= '0' && *p <= '9' && e < 1000)
+			e = e * 10 + (*p++ - '0');
+		if (eneg)
+			e = -e;
+	}
+	if (p != end)
+		return 0;
+	int e10 = e - frac;
+	if (m > ((uint64_t)1 << 53) || e10 < -22 || e10 > 22)
+		return 0;
+	double v = (double)m;
+	v = e10 < 0 ? v / POW10[-e10] : v * POW10[e10];
+	*out = neg ? -v : v;
+	return 1;
+}
+
 int track_parse_double(const char *s, double *out)
 {
 	size_t n;
 	s = trim(s, &n);
 	if (n == 0 || n > 63)
 		return -1;
+	if (parse_fast(s, n, out))
+		return 0;
 	char buf[64];
 	memcpy(buf, s, n);
 	buf[n] = '\0';
@@ -179,6 +246,31 @@ static int all_digits(const char *s, size_t n)
 	return 1;
 }
 
+/* Writes n digits of v into p. */
+static void put_digits(char *p, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+}
+
+/* Formats "YYYY", "YYYY-MM" or "YYYY-MM-DD" (m or d 0 = absent) into out[11]. */
+static void format_date(char out[11], int y, int m, int d)
+{
+	put_digits(out, (unsigned)y % 10000u, 4);
+	size_t n = 4;
+	if (m > 0) {
+		out[4] = '-';
+		put_digits(out + 5, (unsigned)m, 2);
+		n = 7;
+	}
+	if (d > 0) {
+		out[7] = '-';
+		put_digits(out + 8, (unsigned)d, 2);
+		n = 10;
+	}
+	out[n] = '\0';
+}
+
 static int valid_ymd(int y, int m, int d)
 {
 	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -192,7 +284,7 @@ int track_parse_date(const char *s, char out[11], int *year)
 	int y, m, d;
 	if (n == 4 && all_digits(s, 4)) {
 		y = atoi(s);
-		snprintf(out, 11, "%04u", (unsigned)y % 10000u);
+		format_date(out, y, 0, 0);
 		*year = y;
 		return 0;
 	}
@@ -201,7 +293,7 @@ int track_parse_date(const char *s, char out[11], int *year)
 		m = atoi(s + 5);
 		if (!valid_ymd(y, m, 1))
 			return -1;
-		snprintf(out, 11, "%04u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u);
+		format_date(out, y, m, 0);
 		*year = y;
 		return 0;
 	}
@@ -221,7 +313,7 @@ int track_parse_date(const char *s, char out[11], int *year)
 	}
 	if (!valid_ymd(y, m, d))
 		return -1;
-	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
+	format_date(out, y, m, d);
 	*year = y;
 	return 0;
 }

@@ -1,0 +1,42 @@
+/* eda.h: the exploratory report of a catalogue: one self-contained HTML page
+ * (inline CSS and SVG charts, each shown with the SQL that produced it) and a
+ * machine-readable JSON summary. It only reads the catalogue; it trains nothing
+ * and cleans nothing (what ingest rejected is reported, not repaired). */
+#ifndef SEGUE_EDA_H
+#define SEGUE_EDA_H
+
+#include <sqlite3.h>
+
+#include "error.h"
+#include "strbuf.h"
+
+/* Options of the report. Plain data; zero-initialise, zero fields take defaults. */
+typedef struct eda_opts {
+	int top_n;               /* rows in the top artists / genres charts; 0: 20 */
+	int profile_genres;      /* genres in the feature-profile chart; 0: 8 */
+	int reject_examples;     /* example rejects shown per reason; 0: 3 */
+	const char *source_name; /* shown under the page heading (e.g. the catalogue's
+	                          * file name); NULL: nothing */
+} eda_opts;
+
+/* Writes out_dir/report.html and out_dir/summary.json for the catalogue at
+ * catalog_db_path, which is opened read-only. out_dir is created when missing
+ * (its parent must exist). Returns 0, or SEG_ENOTFOUND when there is no catalogue
+ * at the path, SEG_EFORMAT when the file is not a segue catalogue, SEG_EDB when a
+ * query fails, SEG_EIO when an output file cannot be written, SEG_ENOMEM; err
+ * (may be NULL) then says what happened. Files are written whole or not at all
+ * (each goes through a temporary file that is renamed into place). */
+int eda_report(const char *catalog_db_path, const char *out_dir, seg_error *err);
+
+/* eda_report with options (opts may be NULL). */
+int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_opts *opts,
+                    seg_error *err);
+
+/* Renders the report of an open catalogue into memory: the HTML page is appended
+ * to `html` and the JSON summary to `json` (either may be NULL to skip it), for
+ * callers that serve the report instead of writing it (the dashboard). `db` is
+ * only read. Returns as eda_report; on error the buffers hold partial output
+ * that the caller should discard. */
+int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, seg_error *err);
+
+#endif

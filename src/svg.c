@@ -26,7 +26,6 @@ static const char *const PALETTE[] = {
 #define C_MUTED "#555"
 #define C_GRID "#e6e6e6"
 #define C_AXIS "#8a8a8a"
-#define C_MISSING "#eeeeee"
 
 enum { FS_BASE = 12, FS_TICK = 11, FS_TITLE = 14, FS_SMALL = 10 };
 
@@ -395,6 +394,7 @@ static const rgb C_MID = {247, 247, 247}; /* near white for 0 */
 static const rgb C_POS = {178, 24, 43};   /* strong red for +1 */
 static const rgb C_SEQ0 = {238, 243, 250};
 static const rgb C_SEQ1 = {31, 78, 140};
+static const rgb C_NAN = {238, 238, 238}; /* a missing heatmap cell */
 
 /* Colour of v on a diverging (vmin < 0 < vmax) or sequential scale. */
 static rgb scale_colour(double v, double vmin, double vmax)
@@ -930,9 +930,9 @@ int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels,
 /* ------------------------------------------------------------------------ */
 /* Columns                                                                   */
 
-static int check_series(const char *const *cats, size_t ncat, const svg_series *s, size_t ns)
+/* Checks the arguments shared by svg_columns and svg_lines. */
+static int check_series(size_t ncat, const svg_series *s, size_t ns)
 {
-	(void)cats;
 	if (ns > 0 && s == NULL)
 		return SEG_EINVAL;
 	for (size_t k = 0; k < ns; k++)
@@ -959,9 +959,10 @@ enum { LEGEND_CAP = 32 };
 int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories,
                 size_t ncat, const svg_series *series, size_t nseries)
 {
-	if (sb == NULL || check_series(categories, ncat, series, nseries) < 0)
+	if (sb == NULL || check_series(ncat, series, nseries) < 0)
 		return SEG_EINVAL;
 	legend_item leg[LEGEND_CAP];
+	memset(leg, 0, sizeof(leg));
 	size_t nleg = nseries > 1 ? series_legend(series, nseries, leg, LEGEND_CAP, 0) : 0;
 	chart c;
 	int h = opts && opts->height > 0 ? opts->height : SVG_DEFAULT_HEIGHT;
@@ -1060,9 +1061,10 @@ int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories,
 int svg_lines(strbuf *sb, const svg_opts *opts, const char *const *categories,
               size_t ncat, const svg_series *series, size_t nseries)
 {
-	if (sb == NULL || check_series(categories, ncat, series, nseries) < 0)
+	if (sb == NULL || check_series(ncat, series, nseries) < 0)
 		return SEG_EINVAL;
 	legend_item leg[LEGEND_CAP];
+	memset(leg, 0, sizeof(leg));
 	int named = 0;
 	for (size_t k = 0; k < nseries; k++)
 		named |= series[k].name != NULL && series[k].name[0] != '\0';
@@ -1244,7 +1246,7 @@ int svg_heatmap(strbuf *sb, const svg_opts *opts, const svg_matrix *m)
 			double v = m->values[i * C + j];
 			double x = c.x0 + cell * (double)j, y = c.y0 + cell * (double)i;
 			rect(sb, x, y, cell, cell);
-			rgb col = isfinite(v) ? scale_colour(v, vmin, vmax) : (rgb){238, 238, 238};
+			rgb col = isfinite(v) ? scale_colour(v, vmin, vmax) : C_NAN;
 			strbuf_puts(sb, " fill=\"");
 			put_rgb(sb, col);
 			strbuf_puts(sb, "\" stroke=\"#fff\"><title>");
@@ -1335,6 +1337,7 @@ int svg_scatter(strbuf *sb, const svg_opts *opts, const svg_xy *points, const sv
 		return SEG_EINVAL;
 	size_t n = points ? points->n : 0;
 	legend_item leg[2];
+	memset(leg, 0, sizeof(leg));
 	size_t nleg = 0;
 	if (overlay && overlay->name && *overlay->name && overlay->n > 0) {
 		leg[nleg].name = points && points->name && *points->name ? points->name : "points";

@@ -5,7 +5,9 @@
  * Every chart is one <svg> element with a <title>, a viewBox and width="100%",
  * so it scales to its container; it uses no external fonts, CSS, scripts or ids,
  * so any number of charts can sit in one HTML page. Output is a pure function of
- * the input (same input, same bytes). Coordinates are printed with one decimal.
+ * the input (same input, same bytes). Coordinates are printed with one decimal,
+ * without the locale; tick and value labels use printf, so the caller must keep
+ * LC_NUMERIC at "C" (segue never changes it).
  *
  * Common behaviour of the svg_* drawing functions:
  *   - they return 0, SEG_EINVAL for bad arguments (sb NULL, or n > 0 with a NULL
@@ -88,8 +90,10 @@ typedef struct svg_ticks {
 	int decimals;  /* decimals needed to print the ticks distinctly */
 } svg_ticks;
 
-/* Chooses about `target` (at least 2) nice ticks covering min..max. A zero range
- * is widened around the value (0 becomes 0..1); non-finite input gives 0..1. */
+/* Chooses about `target` (at least 2) nice ticks covering min..max: the step is
+ * the 1-2-5 number closest to (max - min) / (target - 1), and lo/hi are the
+ * multiples of it around the data. A zero range is widened around the value
+ * (0 becomes 0..1); non-finite input gives 0..1. */
 void svg_nice_ticks(double min, double max, int target, svg_ticks *t);
 
 /* Histogram of `nbins` bins: bin i covers edges[i]..edges[i+1] (edges[nbins+1],

@@ -1,10 +1,10 @@
-/* features.h: the content-feature pipeline: turns a track's raw audio features
+/* featvec.h: the content-feature pipeline: turns a track's raw audio features
  * (snapshot columns) and genres into the vector that content similarity,
  * clustering and the map work on. The fitted parameters (means, deviations,
  * weights, genre vocabulary) are one plain struct stored inside the model, so
  * serving computes exactly the vectors training did. It does not search. */
-#ifndef SEGUE_FEATURES_H
-#define SEGUE_FEATURES_H
+#ifndef SEGUE_FEATVEC_H
+#define SEGUE_FEATVEC_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
-/* features.c: the content-feature pipeline (see features.h).
+/* featvec.c: the content-feature pipeline (see featvec.h).
  *
  * Key is placed on the circle of fifths, so that C and G (a fifth apart,
  * harmonically close) are neighbours while C and C# are far apart: pitch
  * class k goes to angle 2π·(7k mod 12)/12. Mode is standardised like the
  * rest. Genres are a multi-hot block scaled to unit length, so a track with
  * two genres is not twice as "genre" as one with one. */
-#include "features.h"
+#include "featvec.h"
 
 #include <math.h>
 #include <stdio.h>

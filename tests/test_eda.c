@@ -1,0 +1,398 @@
+/* test_eda.c: the EDA report on a small hand-made catalogue (exact counts and
+ * statistics worked out by hand), on an empty one, and its errors. */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog_schema.sql.h"
+#include "eda.h"
+#include "error.h"
+
+/* ------------------------------------------------------------------------ */
+/* Fixtures                                                                  */
+
+static void exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("SQL failed: %s\n%s", msg ? msg : "?", sql);
+}
+
+/* Four tracks with features and one without (only in a playlist):
+ *
+ *   id  danceability  energy  popularity  key mode  genres      artists
+ *   1   0.5           0.8     60          0   1     pop         Tom & <Jerry>
+ *   2   0.7           0.6     40          0   1     pop, rock   Tom & <Jerry>
+ *   3   0.9           0.9     80          7   0     rock        Plain
+ *   4   0.2           0.3     NULL        11  0     rock        Plain
+ *   5   (no features; synthetic)                    -           Plain
+ *
+ * danceability: mean 2.3 / 4 = 0.575, sorted 0.2 0.5 0.7 0.9, so the median is
+ * 0.6 and the 25% quantile 0.2 + 0.75 * 0.3 = 0.425 (linear interpolation).
+ * popularity: mean (60 + 40 + 80) / 3 = 60, one missing.
+ * Pearson(danceability, popularity) over tracks 1-3: deviations (-0.2, 0, 0.2)
+ * and (0, -20, 20): 4 / sqrt(0.08 * 800) = 0.5. */
+static const char FIXTURE[] =
+	"INSERT INTO ingests(id, file, variant, started_at, seconds, rows_read, rows_accepted,"
+	" new_tracks, merged, rows_rejected, values_dropped)"
+	" VALUES(1, 'songs.csv', 'spotify_songs', '2025-01-01T00:00:00Z', 0.5, 7, 6, 5, 1, 1, 0);"
+	"INSERT INTO tracks(id, spotify_id, name, popularity, duration_ms, danceability, energy,"
+	" key, loudness, mode, speechiness, acousticness, instrumentalness, liveness, valence,"
+	" tempo, time_signature, has_features, ingest_id) VALUES"
+	" (1, '0000000000000000000001', 'Song <One>', 60, 180000, 0.5, 0.8, 0, -5, 1, 0.05,"
+	"  0.1, 0, 0.1, 0.6, 120, 4, 1, 1),"
+	" (2, '0000000000000000000002', 'Two', 40, 240000, 0.7, 0.6, 0, -7, 1, 0.04,"
+	"  0.3, 0.01, 0.2, 0.4, 100, 4, 1, 1),"
+	" (3, '0000000000000000000003', 'Three', 80, 200000, 0.9, 0.9, 7, -4, 0, 0.1,"
+	"  0.05, 0, 0.3, 0.9, 128, 4, 1, 1),"
+	" (4, '0000000000000000000004', 'Four', NULL, 300000, 0.2, 0.3, 11, -12, 0, 0.03,"
+	"  0.8, 0.7, 0.1, 0.2, 80, 3, 1, 1);"
+	"INSERT INTO tracks(id, spotify_id, name, has_features, synthetic, ingest_id)"
+	" VALUES(5, '0000000000000000000005', 'Five', 0, 1, 1);"
+	"INSERT INTO artists VALUES(1, 'Tom & <Jerry>'), (2, 'Plain');"
+	"INSERT INTO track_artists VALUES(1, 1, 0), (2, 1, 0), (3, 2, 0), (4, 2, 0), (5, 2, 0);"
+	"INSERT INTO genres VALUES(1, 'pop'), (2, 'rock');"
+	"INSERT INTO track_genres VALUES(1, 1), (2, 1), (2, 2), (3, 2), (4, 2);"
+	"INSERT INTO playlists(id, source, external_id, name) VALUES(1, 'mpd', '7', 'road trip');"
+	"INSERT INTO playlist_tracks VALUES(1, 0, 1), (1, 1, 5);"
+	"INSERT INTO rejects(ingest_id, file, line, column_name, value, reason, detail, action)"
+	" VALUES(1, 'songs.csv', 4, NULL, NULL, 'field_count', 'expected 23 fields, found 3', 'row');";
+
+/* Creates dir/catalog.db with the schema and, when fill, the fixture rows. */
+static const char *make_catalog(const char *dir, int fill)
+{
+	static char path[1100];
+	snprintf(path, sizeof path, "%s/catalog.db", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec(db, CATALOG_SCHEMA_SQL);
+	if (fill)
+		exec(db, FIXTURE);
+	sqlite3_close(db);
+	return path;
+}
+
+static char *read_out(const char *dir, const char *name)
+{
+	char path[1100];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	char *s = tu_read(path, NULL);
+	if (s == NULL)
+		fail_msg("%s was not written", path);
+	return s;
+}
+
+static json_t *load_summary(const char *dir)
+{
+	char path[1100];
+	snprintf(path, sizeof path, "%s/summary.json", dir);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (j == NULL)
+		fail_msg("summary.json does not parse: %s (line %d)", je.text, je.line);
+	return j;
+}
+
+/* The value at a path of object keys, e.g. get(j, "counts", "tracks", NULL). */
+static json_t *get(json_t *j, ...)
+{
+	va_list ap;
+	va_start(ap, j);
+	const char *k;
+	while (j && (k = va_arg(ap, const char *)) != NULL)
+		j = json_object_get(j, k);
+	va_end(ap);
+	if (j == NULL)
+		fail_msg("summary.json lacks a key");
+	return j;
+}
+
+static void assert_near(double got, double want, double tol)
+{
+	if (!(fabs(got - want) <= tol))
+		fail_msg("got %.17g, want %.17g (difference %.3g, tolerance %.3g)", got, want,
+		         fabs(got - want), tol);
+}
+
+static const char *const HEADINGS[] = {
+	"<h2>Overview</h2>",
+	"<h2>Feature distributions</h2>",
+	"<h2>Correlations</h2>",
+	"<h2>Feature profiles by genre</h2>",
+	"<h2>Popularity and features</h2>",
+	"<h2>Key, mode, tempo and time signature</h2>",
+	"<h2>Top artists and genres</h2>",
+	"<h2>Data quality</h2>",
+};
+
+/* ------------------------------------------------------------------------ */
+/* Tests                                                                     */
+
+static void test_report(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *db = make_catalog(dir, 1);
+	size_t before_len = 0;
+	char *before = tu_read(db, &before_len);
+	char out[1100];
+	snprintf(out, sizeof out, "%s/eda", dir); /* created by eda_report */
+	seg_error err = {0};
+	int rc = eda_report(db, out, &err);
+	if (rc != 0)
+		fail_msg("eda_report: %d %s", rc, err.msg);
+
+	char *html = read_out(out, "report.html");
+	for (size_t i = 0; i < sizeof HEADINGS / sizeof HEADINGS[0]; i++)
+		if (strstr(html, HEADINGS[i]) == NULL)
+			fail_msg("report lacks %s", HEADINGS[i]);
+	assert_non_null(strstr(html, "<!DOCTYPE html>"));
+	assert_non_null(strstr(html, "<svg"));
+	/* The SQL behind a figure is shown (escaped for HTML). */
+	assert_non_null(strstr(html, "SELECT key, mode, COUNT(*) AS tracks\nFROM tracks"));
+	assert_non_null(strstr(html, "SUM(action = &#39;row&#39;)"));
+	/* Names from the data are escaped everywhere. */
+	assert_non_null(strstr(html, "Tom &amp; &lt;Jerry&gt;"));
+	assert_null(strstr(html, "<Jerry>"));
+	/* Track 5 is synthetic. */
+	assert_non_null(strstr(html, "SYNTHETIC DATA"));
+	/* Self-contained: no scripts, no external resources (the only URL is the
+	 * SVG namespace). */
+	assert_null(strstr(html, "<script"));
+	assert_null(strstr(html, "<link"));
+	assert_null(strstr(html, "src="));
+	assert_null(strstr(html, "href=\"http"));
+	assert_null(strstr(html, "url("));
+
+	json_t *j = load_summary(out);
+	assert_int_equal(json_integer_value(get(j, "counts", "tracks", NULL)), 5);
+	assert_int_equal(json_integer_value(get(j, "counts", "tracks_with_features", NULL)), 4);
+	assert_int_equal(json_integer_value(get(j, "counts", "artists", NULL)), 2);
+	assert_int_equal(json_integer_value(get(j, "counts", "genres", NULL)), 2);
+	assert_int_equal(json_integer_value(get(j, "counts", "playlists", NULL)), 1);
+	assert_int_equal(json_integer_value(get(j, "counts", "playlist_entries", NULL)), 2);
+	assert_int_equal(json_integer_value(get(j, "counts", "ingested_files", NULL)), 1);
+	assert_true(json_is_true(get(j, "synthetic", NULL)));
+
+	json_t *d = get(j, "features", "danceability", NULL);
+	assert_int_equal(json_integer_value(get(d, "count", NULL)), 4);
+	assert_int_equal(json_integer_value(get(d, "missing", NULL)), 0);
+	assert_near(json_number_value(get(d, "mean", NULL)), 0.575, 1e-12);
+	assert_near(json_number_value(get(d, "min", NULL)), 0.2, 1e-12);
+	assert_near(json_number_value(get(d, "p25", NULL)), 0.425, 1e-12);
+	assert_near(json_number_value(get(d, "median", NULL)), 0.6, 1e-12);
+	assert_near(json_number_value(get(d, "max", NULL)), 0.9, 1e-12);
+	json_t *p = get(j, "features", "popularity", NULL);
+	assert_int_equal(json_integer_value(get(p, "count", NULL)), 3);
+	assert_int_equal(json_integer_value(get(p, "missing", NULL)), 1);
+	assert_near(json_number_value(get(p, "mean", NULL)), 60, 1e-12);
+	assert_near(json_number_value(get(p, "std", NULL)), 20, 1e-12); /* sample std */
+	assert_near(json_number_value(get(j, "features", "duration_min", "max", NULL)), 5, 1e-12);
+
+	/* Genres, largest first. */
+	json_t *g = get(j, "genres", NULL);
+	assert_int_equal(json_array_size(g), 2);
+	assert_string_equal(json_string_value(get(json_array_get(g, 0), "genre", NULL)), "rock");
+	assert_int_equal(json_integer_value(get(json_array_get(g, 0), "tracks", NULL)), 3);
+	assert_int_equal(json_integer_value(get(json_array_get(g, 1), "tracks", NULL)), 2);
+
+	/* Correlation of danceability (0) and popularity (last). */
+	json_t *names = get(j, "correlations", "features", NULL);
+	json_t *m = get(j, "correlations", "matrix", NULL);
+	size_t D = json_array_size(names);
+	assert_string_equal(json_string_value(json_array_get(names, D - 1)), "popularity");
+	assert_near(json_number_value(json_array_get(json_array_get(m, 0), D - 1)), 0.5, 1e-12);
+	assert_near(json_number_value(json_array_get(json_array_get(m, D - 1), 0)), 0.5, 1e-12);
+	assert_near(json_number_value(json_array_get(json_array_get(m, 0), 0)), 1, 0);
+
+	/* Keys: C major 2, G minor 1, B minor 1. */
+	json_t *keys = get(j, "keys", NULL);
+	assert_int_equal(json_array_size(keys), 12);
+	assert_int_equal(json_integer_value(get(json_array_get(keys, 0), "major", NULL)), 2);
+	assert_int_equal(json_integer_value(get(json_array_get(keys, 7), "minor", NULL)), 1);
+	assert_int_equal(json_integer_value(get(json_array_get(keys, 11), "minor", NULL)), 1);
+	assert_int_equal(json_integer_value(get(j, "time_signatures", "4", NULL)), 3);
+
+	json_t *dq = get(j, "data_quality", NULL);
+	assert_int_equal(json_integer_value(get(dq, "rejects", NULL)), 1);
+	assert_int_equal(json_integer_value(get(dq, "rejected_rows", NULL)), 1);
+	assert_int_equal(json_integer_value(get(dq, "rejects_by_reason", "field_count", NULL)), 1);
+	assert_int_equal(json_integer_value(get(dq, "missing", "popularity", NULL)), 1);
+	assert_int_equal(json_integer_value(get(dq, "missing", "danceability", NULL)), 0);
+	assert_int_equal(json_integer_value(get(dq, "merged_duplicates", NULL)), 1);
+	assert_int_equal(json_integer_value(get(dq, "tracks_without_features", NULL)), 1);
+	assert_int_equal(json_integer_value(get(dq, "tracks_without_features_in_playlists", NULL)), 1);
+
+	/* The SQL of every figure is in the summary too. */
+	assert_non_null(strstr(json_string_value(get(j, "queries", "key_mode", NULL)), "GROUP BY key"));
+	json_decref(j);
+
+	/* Same catalogue, same bytes; and the catalogue was not modified. */
+	rc = eda_report(db, out, &err);
+	assert_int_equal(rc, 0);
+	char *html2 = read_out(out, "report.html");
+	assert_string_equal(html, html2);
+	size_t after_len = 0;
+	char *after = tu_read(db, &after_len);
+	assert_int_equal(before_len, after_len);
+	assert_memory_equal(before, after, before_len);
+
+	free(before);
+	free(after);
+	free(html);
+	free(html2);
+	tu_rmtree(dir);
+}
+
+static void test_empty_catalogue(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *db = make_catalog(dir, 0);
+	seg_error err = {0};
+	int rc = eda_report(db, dir, &err);
+	if (rc != 0)
+		fail_msg("eda_report: %d %s", rc, err.msg);
+	char *html = read_out(dir, "report.html");
+	for (size_t i = 0; i < sizeof HEADINGS / sizeof HEADINGS[0]; i++)
+		if (strstr(html, HEADINGS[i]) == NULL)
+			fail_msg("report lacks %s", HEADINGS[i]);
+	assert_non_null(strstr(html, "no tracks yet"));
+	assert_non_null(strstr(html, "No tracks with audio features yet"));
+	assert_non_null(strstr(html, "No rejects"));
+	assert_null(strstr(html, "SYNTHETIC DATA"));
+	json_t *j = load_summary(dir);
+	assert_int_equal(json_integer_value(get(j, "counts", "tracks", NULL)), 0);
+	assert_true(json_is_false(get(j, "synthetic", NULL)));
+	assert_true(json_is_null(get(j, "features", "danceability", "mean", NULL)));
+	assert_int_equal(json_integer_value(get(j, "features", "danceability", "count", NULL)), 0);
+	assert_int_equal(json_integer_value(get(j, "data_quality", "rejects", NULL)), 0);
+	assert_int_equal(json_array_size(get(j, "genres", NULL)), 0);
+	json_decref(j);
+	free(html);
+	tu_rmtree(dir);
+}
+
+/* Features but no popularity values, one track only: no crash, sections say so. */
+static void test_sparse_catalogue(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *db = make_catalog(dir, 0);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	exec(h, "INSERT INTO tracks(id, spotify_id, danceability, energy, key, mode, tempo, has_features)"
+	        " VALUES(9, '0000000000000000000009', 1.0, 0.5, -1, NULL, 400, 1);"
+	        /* An artist name that is not valid UTF-8 (0xFF). */
+	        "INSERT INTO artists VALUES(1, CAST(X'41FF42' AS TEXT));"
+	        "INSERT INTO track_artists VALUES(9, 1, 0);");
+	sqlite3_close(h);
+	seg_error err = {0};
+	int rc = eda_report(db, dir, &err);
+	if (rc != 0)
+		fail_msg("eda_report: %d %s", rc, err.msg);
+	char *html = read_out(dir, "report.html");
+	assert_non_null(strstr(html, "No track with audio features has a popularity value"));
+	assert_non_null(strstr(html, "Not enough tracks with audio features to correlate"));
+	/* Key -1 is "none"; NULL mode is its own series. */
+	assert_non_null(strstr(html, ">none</text>"));
+	assert_non_null(strstr(html, "mode unknown"));
+	/* Tempo 400 lands in the last, clamped bin, and the caption says so. */
+	assert_non_null(strstr(html, "295 BPM"));
+	json_t *j = load_summary(dir);
+	assert_near(json_number_value(get(j, "features", "danceability", "mean", NULL)), 1.0, 0);
+	assert_true(json_is_null(get(j, "features", "danceability", "std", NULL)));
+	/* Invalid UTF-8 from the catalogue becomes U+FFFD instead of failing the summary. */
+	json_t *a = json_array_get(get(j, "top_artists", NULL), 0);
+	assert_non_null(a);
+	assert_string_equal(json_string_value(get(a, "artist", NULL)), "A\xEF\xBF\xBD" "B");
+	json_decref(j);
+	free(html);
+	tu_rmtree(dir);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	seg_error err = {0};
+	char path[1100];
+
+	/* No catalogue. */
+	snprintf(path, sizeof path, "%s/nothing.db", dir);
+	assert_int_equal(eda_report(path, dir, &err), SEG_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "no catalogue at"));
+	assert_non_null(strstr(err.msg, "nothing.db"));
+	assert_non_null(strstr(err.msg, "segue ingest"));
+
+	/* A file that is not a database, and a database without the tables. */
+	const char *txt = tu_write(dir, "notes.db", "just some text, not SQLite at all\n");
+	assert_int_equal(eda_report(txt, dir, &err), SEG_EFORMAT);
+	assert_non_null(strstr(err.msg, "not a segue catalogue"));
+	snprintf(path, sizeof path, "%s/other.db", dir);
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	exec(h, "CREATE TABLE t(x);");
+	sqlite3_close(h);
+	assert_int_equal(eda_report(path, dir, &err), SEG_EFORMAT);
+	assert_non_null(strstr(err.msg, "no table"));
+
+	/* An output directory that cannot be created. */
+	const char *db = make_catalog(dir, 1);
+	snprintf(path, sizeof path, "%s/missing/parent/out", dir);
+	assert_int_equal(eda_report(db, path, &err), SEG_EIO);
+	assert_non_null(strstr(err.msg, "cannot create"));
+
+	/* Bad arguments. */
+	assert_int_equal(eda_report(NULL, dir, &err), SEG_EINVAL);
+	assert_int_equal(eda_render(NULL, NULL, NULL, NULL, &err), SEG_EINVAL);
+	tu_rmtree(dir);
+}
+
+/* eda_render into memory, with options. */
+static void test_render_opts(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *path = make_catalog(dir, 1);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	eda_opts o = {0};
+	o.top_n = 1;
+	o.source_name = "demo <catalogue>";
+	strbuf html = {0}, json = {0};
+	seg_error err = {0};
+	assert_int_equal(eda_render(db, &o, &html, &json, &err), 0);
+	assert_non_null(strstr(html.data, "demo &lt;catalogue&gt;"));
+	assert_non_null(strstr(html.data, "LIMIT 1"));
+	json_error_t je;
+	json_t *j = json_loads(json.data, 0, &je);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(get(j, "top_artists", NULL)), 1);
+	json_decref(j);
+	/* JSON only. */
+	strbuf_reset(&json);
+	assert_int_equal(eda_render(db, NULL, NULL, &json, &err), 0);
+	assert_true(json.len > 0);
+	strbuf_free(&html);
+	strbuf_free(&json);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_report),
+		cmocka_unit_test(test_empty_catalogue),
+		cmocka_unit_test(test_sparse_catalogue),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_render_opts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

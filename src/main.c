@@ -17,6 +17,9 @@
 #include "progress.h"
 #include "query.h"
 #include "schema.h"
+#include "train.h"
+#include "dataset.h"
+#define DATASET_TEST_MODULUS_FOR_HELP DATASET_TEST_MODULUS
 
 #define SEGUE_VERSION "0.1.0"
 
@@ -321,6 +324,59 @@ static int cmd_generate(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- train ---- */
+
+static int cmd_train(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"clusters", required_argument, NULL, 'k'},
+		{"factors", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'i'},
+		{"rounds", required_argument, NULL, 'r'},    {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},            {0},
+	};
+	train_options o;
+	train_options_default(&o);
+	const char *ws = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "w:k:f:i:r:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'k': o.clusters = atoi(optarg); break;
+		case 'f': o.factors = atoi(optarg); break;
+		case 'i': o.als_iterations = atoi(optarg); break;
+		case 'r': o.quality_rounds = atoi(optarg); break;
+		case 'q': o.verbose = 0; break;
+		case 'h':
+			printf("usage: segue train [--workspace DIR] [--clusters K] [--factors F] [--iterations N]\n"
+			       "                   [--rounds R] [--quiet]\n\n"
+			       "Fits every model on the catalogue and writes a new version under\n"
+			       "WORKSPACE/models/vN/model.seg (WORKSPACE/models/latest names the newest):\n"
+			       "  content    standardised audio features, key on the circle of fifths, genre block\n"
+			       "  map        k-means clusters described in words, and a 2-D PCA projection\n"
+			       "  quality    XGBoost popularity model, cross-validated against mean and ridge\n"
+			       "  cf         item co-occurrence and implicit ALS from the training playlists\n"
+			       "One playlist in %d (by a hash of its id) is held out for `segue evaluate`.\n\n"
+			       "  -k, --clusters K     k-means clusters (default 12)\n"
+			       "  -f, --factors F      ALS factors (default 64)\n"
+			       "  -i, --iterations N   ALS iterations (default 15)\n"
+			       "  -r, --rounds R       XGBoost boosting rounds (default 120)\n",
+			       DATASET_TEST_MODULUS_FOR_HELP);
+			return EXIT_OK;
+		default: return usage_error("train", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("train", "unexpected argument '%s'", argv[optind]);
+	if (o.clusters < 1 || o.factors < 1 || o.als_iterations < 1 || o.quality_rounds < 1)
+		return usage_error("train", "%s", "--clusters, --factors, --iterations and --rounds must be >= 1");
+	char wsbuf[PATH_MAX], version[32];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	seg_error err = {0};
+	if (train_run(&o, version, sizeof version, &err) < 0)
+		return fail(&err);
+	return EXIT_OK;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct command {
@@ -333,6 +389,7 @@ static const command COMMANDS[] = {
 	{"ingest", cmd_ingest, "read Kaggle track tables and playlists into the catalogue"},
 	{"sql", cmd_sql, "run read-only SQL over the catalogue"},
 	{"eda", cmd_eda, "write the exploratory report (HTML with SVG charts, summary.json)"},
+	{"train", cmd_train, "fit the models and write a new model version"},
 	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
 };
 

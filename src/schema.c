@@ -199,15 +199,21 @@ int schema_detect(schema *s, char *const *header, size_t n, const char *map_spec
 			return rc;
 	}
 	char missing[300] = "";
-	if (s->col[SC_ID] < 0)
+	const char *first = NULL;
+	if (s->col[SC_ID] < 0) {
 		snprintf(missing, sizeof missing, "id");
+		first = "id";
+	}
 	for (int c = 0; c < TF__AUDIO; c++)
-		if (s->col[c] < 0)
+		if (s->col[c] < 0) {
 			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
 			         missing[0] ? ", " : "", schema_col_names[c]);
+			if (first == NULL)
+				first = schema_col_names[c];
+		}
 	if (missing[0])
 		return seg_error_set(err, SEG_EFORMAT, "%s: no column for %s; map it with --map %s=COLUMN",
-		                     s->title, missing, s->col[SC_ID] < 0 ? "id" : "danceability");
+		                     s->title, missing, first);
 	return 0;
 }
 
@@ -300,7 +306,7 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 	}
 	for (int c = 0; c < TF__AUDIO; c++) {
 		const char *v = field(rec, s, (enum schema_col)c);
-		int ok, iv;
+		int ok, iv = 0;
 		if (c == TF_KEY) {
 			ok = track_parse_key(v, &iv) == 0;
 			t->audio[c] = iv;
@@ -368,7 +374,9 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 		if (track_parse_date(v, t->release_date, &t->year) < 0)
 			VALUE_PROBLEM(SC_RELEASE_DATE, v, "a date (YYYY, YYYY-MM, YYYY-MM-DD, DD-MM-YYYY)");
 	}
+	int year_from_col = 0; /* the year came from a year column, not a date */
 	if (t->year < 0 && !blank(v = field(rec, s, SC_YEAR))) {
+		year_from_col = 1;
 		if (track_parse_long(v, &lv) == 0)
 			t->year = (int)(lv < -1 ? -2 : lv > 99999 ? 99999 : lv);
 		else
@@ -413,8 +421,11 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 		return 1;
 	}
 	for (int k = 0; k < nval; k++) {
-		int c = col_by_name(vp[*nv + k].column, strlen(vp[*nv + k].column));
-		vp[*nv + k].value = c >= 0 ? field(rec, s, (enum schema_col)c) : NULL;
+		track_problem *p = &vp[*nv + k];
+		if (year_from_col && strcmp(p->column, "release_date") == 0)
+			p->column = schema_col_names[SC_YEAR];
+		int c = col_by_name(p->column, strlen(p->column));
+		p->value = c >= 0 ? field(rec, s, (enum schema_col)c) : NULL;
 	}
 	*nv += nval;
 	return 0;

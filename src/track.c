@@ -273,8 +273,11 @@ static void format_date(char out[11], int y, int m, int d)
 
 static int valid_ymd(int y, int m, int d)
 {
-	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	return y >= 0 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1];
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 0 || y > 9999 || m < 1 || m > 12 || d < 1)
+		return 0;
+	return d <= mdays[m - 1] + (m == 2 && leap);
 }
 
 int track_parse_date(const char *s, char out[11], int *year)
@@ -398,9 +401,16 @@ int track_split_artists(char *field, enum artist_style style, const char **names
 {
 	int n = 0;
 	if (style == ARTISTS_PYLIST) {
-		int k = split_pylist(field, names, max);
-		if (k >= 0)
-			return k;
+		/* split_pylist writes as it goes: keep the text to fall back on. */
+		char save[1024];
+		size_t len = strlen(field);
+		if (len < sizeof save) {
+			memcpy(save, field, len + 1);
+			int k = split_pylist(field, names, max);
+			if (k >= 0)
+				return k;
+			memcpy(field, save, len + 1);
+		}
 		style = ARTISTS_ONE; /* not a list after all: take the text as one name */
 	}
 	if (style == ARTISTS_ONE) {

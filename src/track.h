@@ -43,7 +43,8 @@ typedef struct track_rec {
 	long duration_ms;               /* > 0, -1 when unknown */
 	int explicit_;                  /* 0/1, -1 when unknown */
 	double audio[TF__AUDIO];        /* NaN when unknown; key and mode as numbers */
-	int has_audio;                  /* 1 when every audio feature is known */
+	int has_audio;                  /* 1 when the row supplied the audio features (a tempo of 0,
+	                                   "not detected", is then NaN) */
 	int time_signature;             /* beats per bar, -1 when unknown */
 	int hit;                        /* Hit Predictor target 0/1, -1 when absent */
 	int synthetic;                  /* 1 for generated demo data */

@@ -1,0 +1,493 @@
+/* knn.c: exact top-k cosine similarity by brute force (see knn.h). Every query
+ * is scored against every row; nothing here approximates or caches results.
+ *
+ * Legend: N rows of the index, D features, K results, B queries in a batch,
+ * NT rows per score block, QT queries per score tile.
+ *
+ * The single-query path fuses scoring and selection: a kernel computes the
+ * scores of 8 rows at once and only rows that beat the current k-th score
+ * reach the heap (and the filters). The batched path multiplies a tile of
+ * queries by a block of rows with cblas_sgemm into a score tile small enough
+ * to stay in cache, then scans each tile row the same way. */
+#include "knn.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define KNN_X86 1
+#endif
+
+/* Rows per score block of the batched path, and queries per tile: the
+ * [QT][NT] score tile (512 KB) stays in L2 while it is scanned, and a block of
+ * rows ([NT][D], 128 KB at D = 32) stays in cache across the query tiles. */
+#ifndef KNN_NT
+#define KNN_NT 1024
+#endif
+#ifndef KNN_QT
+#define KNN_QT 128
+#endif
+
+struct knn_index {
+	const float *x;   /* [N][D] unit rows: `own`, or the borrowed X */
+	float *own;       /* [N][D] the normalised copy; NULL when borrowed or N = 0 */
+	uint8_t *zero;    /* bit array [N]: all-zero rows; NULL when there are none */
+	size_t n;         /* N */
+	size_t d;         /* D */
+	size_t nzero;     /* number of bits set in `zero` */
+	int simd;         /* 1: use the AVX2 + FMA kernels */
+};
+
+/* ---------------------------------------------------------------- index */
+
+static int cpu_has_avx2(void)
+{
+#ifdef KNN_X86
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+	return 0;
+#endif
+}
+
+/* Sum of squares of v[D], in double so that the length of a float row is
+ * exact to float precision. */
+static double sumsq(const float *v, size_t D)
+{
+	double s = 0;
+	for (size_t j = 0; j < D; j++)
+		s += (double)v[j] * v[j];
+	return s;
+}
+
+float knn_vec_normalize(float *v, size_t D)
+{
+	double s = sumsq(v, D);
+	if (!(s > 0))
+		return 0;
+	double len = sqrt(s);
+	for (size_t j = 0; j < D; j++)
+		v[j] = (float)(v[j] / len);
+	return (float)len;
+}
+
+int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsigned flags,
+                     seg_error *err)
+{
+	int rc = 0;
+	knn_index *idx = NULL;
+
+	if (out == NULL)
+		return seg_error_set(err, SEG_EINVAL, "knn_index_create: out is NULL");
+	*out = NULL;
+	if (D == 0 || D > INT_MAX)
+		return seg_error_set(err, SEG_EINVAL, "knn index: dimension %zu is out of range", D);
+	if (N > 0 && X == NULL)
+		return seg_error_set(err, SEG_EINVAL, "knn index: matrix is NULL");
+	if (N > SIZE_MAX / sizeof(float) / D)
+		return seg_error_set(err, SEG_EINVAL, "knn index: %zu x %zu is too large", N, D);
+
+	idx = calloc(1, sizeof(*idx));
+	if (idx == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "knn index: out of memory");
+	idx->n = N;
+	idx->d = D;
+	idx->simd = !(flags & KNN_PORTABLE) && cpu_has_avx2();
+
+	int borrow = (flags & KNN_BORROW) != 0;
+	if (!borrow && N > 0) {
+		size_t bytes = (N * D * sizeof(float) + 63) / 64 * 64;
+		idx->own = aligned_alloc(64, bytes);
+		if (idx->own == NULL) {
+			rc = seg_error_set(err, SEG_ENOMEM, "knn index: cannot allocate %zu bytes", bytes);
+			goto fail;
+		}
+	}
+	idx->x = borrow ? X : idx->own;
+
+	for (size_t i = 0; i < N; i++) {
+		const float *xi = X + i * D; /* [D] */
+		double s = sumsq(xi, D);
+		if (!isfinite(s)) {
+			rc = seg_error_set(err, SEG_EINVAL, "knn index: row %zu has a NaN or infinite value", i);
+			goto fail;
+		}
+		if (s == 0) {
+			if (idx->zero == NULL) {
+				idx->zero = calloc(KNN_BITMAP_BYTES(N), 1);
+				if (idx->zero == NULL) {
+					rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory");
+					goto fail;
+				}
+			}
+			knn_bitmap_set(idx->zero, i);
+			idx->nzero++;
+			if (!borrow)
+				memset(idx->own + i * D, 0, D * sizeof(float));
+			continue;
+		}
+		if (borrow) {
+			/* |len - 1| <= 1e-3  <=>  len^2 within about 2e-3 of 1 */
+			if (fabs(s - 1) > 2e-3) {
+				rc = seg_error_set(err, SEG_EINVAL,
+				                   "knn index: row %zu has length %.6g, not 1 (build the index "
+				                   "without KNN_BORROW to normalise it)",
+				                   i, sqrt(s));
+				goto fail;
+			}
+		} else {
+			double len = sqrt(s);
+			float *oi = idx->own + i * D; /* [D] */
+			for (size_t j = 0; j < D; j++)
+				oi[j] = (float)(xi[j] / len);
+		}
+	}
+	*out = idx;
+	return 0;
+
+fail:
+	knn_index_free(idx);
+	return rc;
+}
+
+void knn_index_free(knn_index *idx)
+{
+	if (idx == NULL)
+		return;
+	free(idx->own);
+	free(idx->zero);
+	free(idx);
+}
+
+size_t knn_index_rows(const knn_index *idx) { return idx->n; }
+size_t knn_index_dims(const knn_index *idx) { return idx->d; }
+const float *knn_index_matrix(const knn_index *idx) { return idx->x; }
+size_t knn_index_zero_rows(const knn_index *idx) { return idx->nzero; }
+
+/* ---------------------------------------------------------------- top k */
+
+/* The k best hits seen so far, as a heap whose root is the worst of them, so
+ * that a new candidate is compared with one number (`thr`) and replaces the
+ * root in O(log k). Rows are offered in increasing order, so a candidate that
+ * only ties the root is worse than it (its row is higher) and `s > thr` is
+ * the whole admission test. */
+typedef struct topk {
+	knn_hit *h;            /* [K] the heap, in the caller's output buffer */
+	size_t k;              /* K; 0 for a query that takes no results */
+	size_t len;            /* hits held, <= K */
+	float thr;             /* a score must exceed this to enter: h[0].score once full */
+	const uint8_t *zero;   /* the index's zero rows, or NULL */
+	const uint8_t *exclude;/* the filter's bit array, or NULL */
+	const knn_filter *f;   /* for the callback; NULL when there is none */
+} topk;
+
+/* Whether a ranks below b: lower score, or equal score and higher row. */
+static inline int hit_worse(const knn_hit *a, const knn_hit *b)
+{
+	return a->score < b->score || (a->score == b->score && a->row > b->row);
+}
+
+static void topk_init(topk *t, knn_hit *h, size_t k, const knn_index *idx, const knn_filter *f)
+{
+	t->h = h;
+	t->k = k;
+	t->len = 0;
+	t->thr = -INFINITY;
+	t->zero = idx->zero;
+	t->exclude = f ? f->exclude : NULL;
+	t->f = f && f->accept ? f : NULL;
+}
+
+static void heap_sift_down(knn_hit *h, size_t len, size_t i)
+{
+	knn_hit x = h[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= len)
+			break;
+		if (c + 1 < len && hit_worse(&h[c + 1], &h[c]))
+			c++;
+		if (!hit_worse(&h[c], &x))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+/* Offers a row whose score beat t->thr: applies the filters, then keeps it. */
+static void topk_offer(topk *t, size_t row, float s)
+{
+	if (t->zero && knn_bitmap_test(t->zero, row))
+		return;
+	if (t->exclude && knn_bitmap_test(t->exclude, row))
+		return;
+	if (t->f && !t->f->accept(t->f->ctx, row))
+		return;
+	knn_hit x = {row, s};
+	if (t->len < t->k) {
+		size_t i = t->len++;
+		while (i > 0) {
+			size_t p = (i - 1) / 2;
+			if (!hit_worse(&x, &t->h[p]))
+				break;
+			t->h[i] = t->h[p];
+			i = p;
+		}
+		t->h[i] = x;
+		if (t->len == t->k)
+			t->thr = t->h[0].score;
+	} else {
+		t->h[0] = x;
+		heap_sift_down(t->h, t->len, 0);
+		t->thr = t->h[0].score;
+	}
+}
+
+/* Sorts the heap in place, best first, and returns how many hits it holds:
+ * popping the worst hit to the end each time leaves them in descending order. */
+static size_t topk_finish(topk *t)
+{
+	for (size_t n = t->len; n > 1; n--) {
+		knn_hit worst = t->h[0];
+		t->h[0] = t->h[n - 1];
+		heap_sift_down(t->h, n - 1, 0);
+		t->h[n - 1] = worst;
+	}
+	return t->len;
+}
+
+/* ---------------------------------------------------------------- kernels */
+
+/* Scores rows x[n][D] (the first being row `row0`) against q[D] and offers
+ * those that beat the threshold. */
+static void scan_rows_portable(const float *x, size_t D, size_t row0, size_t n, const float *q,
+                               topk *t)
+{
+	for (size_t i = 0; i < n; i++) {
+		const float *xi = x + i * D; /* [D] */
+		float s = 0;
+		for (size_t j = 0; j < D; j++)
+			s += xi[j] * q[j];
+		if (s > t->thr)
+			topk_offer(t, row0 + i, s);
+	}
+}
+
+/* Offers the entries of scores s[n] (for rows row0...) that beat the threshold. */
+static void scan_scores_portable(const float *s, size_t row0, size_t n, topk *t)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] > t->thr)
+			topk_offer(t, row0 + i, s[i]);
+}
+
+#ifdef KNN_X86
+
+/* Adds up each of the 8 accumulators a[0..7] across its lanes: lane r of the
+ * result is the sum of the lanes of a[r]. */
+__attribute__((target("avx2,fma"))) static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2,
+                                                               __m256 a3, __m256 a4, __m256 a5,
+                                                               __m256 a6, __m256 a7)
+{
+	/* hadd works within 128-bit halves; after two rounds each half holds
+	 * the partial sums of 4 rows, and the halves are then added. */
+	__m256 t0 = _mm256_hadd_ps(a0, a1);
+	__m256 t1 = _mm256_hadd_ps(a2, a3);
+	__m256 t2 = _mm256_hadd_ps(a4, a5);
+	__m256 t3 = _mm256_hadd_ps(a6, a7);
+	__m256 u0 = _mm256_hadd_ps(t0, t1); /* rows 0-3, low and high halves */
+	__m256 u1 = _mm256_hadd_ps(t2, t3); /* rows 4-7 */
+	__m256 lo = _mm256_permute2f128_ps(u0, u1, 0x20);
+	__m256 hi = _mm256_permute2f128_ps(u0, u1, 0x31);
+	return _mm256_add_ps(lo, hi);
+}
+
+/* scan_rows_portable, 8 rows at a time. Each row's score is computed the
+ * same way wherever it falls in a group: a short last group repeats the last
+ * row in its unused slots and ignores them. */
+__attribute__((target("avx2,fma"))) static void scan_rows_avx2(const float *x, size_t D,
+                                                               size_t row0, size_t n,
+                                                               const float *q, topk *t)
+{
+	size_t full = D / 8, rem = D % 8;
+	static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+	__m256i tail = _mm256_loadu_si256((const __m256i *)(lanes + 8 - rem)); /* first rem lanes */
+	__m256 qt = _mm256_maskload_ps(q + 8 * full, tail);
+
+	for (size_t i = 0; i < n; i += 8) {
+		const float *r[8]; /* [8] row pointers */
+		for (size_t j = 0; j < 8; j++)
+			r[j] = x + (i + j < n ? i + j : n - 1) * D;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		__m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+		for (size_t c = 0; c < 8 * full; c += 8) {
+			__m256 qv = _mm256_loadu_ps(q + c);
+			a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r[0] + c), qv, a0);
+			a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r[1] + c), qv, a1);
+			a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r[2] + c), qv, a2);
+			a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r[3] + c), qv, a3);
+			a4 = _mm256_fmadd_ps(_mm256_loadu_ps(r[4] + c), qv, a4);
+			a5 = _mm256_fmadd_ps(_mm256_loadu_ps(r[5] + c), qv, a5);
+			a6 = _mm256_fmadd_ps(_mm256_loadu_ps(r[6] + c), qv, a6);
+			a7 = _mm256_fmadd_ps(_mm256_loadu_ps(r[7] + c), qv, a7);
+		}
+		if (rem) {
+			size_t c = 8 * full;
+			a0 = _mm256_fmadd_ps(_mm256_maskload_ps(r[0] + c, tail), qt, a0);
+			a1 = _mm256_fmadd_ps(_mm256_maskload_ps(r[1] + c, tail), qt, a1);
+			a2 = _mm256_fmadd_ps(_mm256_maskload_ps(r[2] + c, tail), qt, a2);
+			a3 = _mm256_fmadd_ps(_mm256_maskload_ps(r[3] + c, tail), qt, a3);
+			a4 = _mm256_fmadd_ps(_mm256_maskload_ps(r[4] + c, tail), qt, a4);
+			a5 = _mm256_fmadd_ps(_mm256_maskload_ps(r[5] + c, tail), qt, a5);
+			a6 = _mm256_fmadd_ps(_mm256_maskload_ps(r[6] + c, tail), qt, a6);
+			a7 = _mm256_fmadd_ps(_mm256_maskload_ps(r[7] + c, tail), qt, a7);
+		}
+		__m256 s = hsum8(a0, a1, a2, a3, a4, a5, a6, a7); /* [8] scores */
+		int m = _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(t->thr), _CMP_GT_OQ));
+		if (m == 0)
+			continue;
+		float sv[8];
+		_mm256_storeu_ps(sv, s);
+		size_t ng = n - i < 8 ? n - i : 8;
+		for (size_t j = 0; j < ng; j++)
+			if ((m >> j) & 1 && sv[j] > t->thr) /* thr may have risen */
+				topk_offer(t, row0 + i + j, sv[j]);
+	}
+}
+
+/* scan_scores_portable, 32 scores per comparison round. */
+__attribute__((target("avx2"))) static void scan_scores_avx2(const float *s, size_t row0, size_t n,
+                                                             topk *t)
+{
+	size_t i = 0;
+	for (; i + 32 <= n; i += 32) {
+		__m256 th = _mm256_set1_ps(t->thr);
+		__m256 c0 = _mm256_cmp_ps(_mm256_loadu_ps(s + i), th, _CMP_GT_OQ);
+		__m256 c1 = _mm256_cmp_ps(_mm256_loadu_ps(s + i + 8), th, _CMP_GT_OQ);
+		__m256 c2 = _mm256_cmp_ps(_mm256_loadu_ps(s + i + 16), th, _CMP_GT_OQ);
+		__m256 c3 = _mm256_cmp_ps(_mm256_loadu_ps(s + i + 24), th, _CMP_GT_OQ);
+		__m256 any = _mm256_or_ps(_mm256_or_ps(c0, c1), _mm256_or_ps(c2, c3));
+		if (_mm256_movemask_ps(any) == 0)
+			continue;
+		scan_scores_portable(s + i, row0 + i, 32, t);
+	}
+	scan_scores_portable(s + i, row0 + i, n - i, t);
+}
+
+#endif /* KNN_X86 */
+
+static void scan_rows(const knn_index *idx, const float *q, topk *t)
+{
+#ifdef KNN_X86
+	if (idx->simd) {
+		scan_rows_avx2(idx->x, idx->d, 0, idx->n, q, t);
+		return;
+	}
+#endif
+	scan_rows_portable(idx->x, idx->d, 0, idx->n, q, t);
+}
+
+static void scan_scores(const knn_index *idx, const float *s, size_t row0, size_t n, topk *t)
+{
+#ifdef KNN_X86
+	if (idx->simd) {
+		scan_scores_avx2(s, row0, n, t);
+		return;
+	}
+#endif
+	scan_scores_portable(s, row0, n, t);
+}
+
+/* ---------------------------------------------------------------- search */
+
+/* Checks a query: 0 for a usable one, 1 for an all-zero one (no neighbours),
+ * SEG_EINVAL for one with a NaN or infinite value. */
+static int query_check(const float *q, size_t D)
+{
+	double s = sumsq(q, D);
+	if (!isfinite(s))
+		return SEG_EINVAL;
+	return s == 0;
+}
+
+int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out,
+               size_t *nout)
+{
+	if (nout)
+		*nout = 0;
+	if (idx == NULL || q == NULL || nout == NULL || (out == NULL && k > 0))
+		return SEG_EINVAL;
+	int qc = query_check(q, idx->d);
+	if (qc < 0)
+		return qc;
+	if (qc == 1 || k == 0 || idx->n == 0)
+		return 0;
+	topk t;
+	topk_init(&t, out, k, idx, f);
+	scan_rows(idx, q, &t);
+	*nout = topk_finish(&t);
+	return 0;
+}
+
+int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
+                     const knn_filter *f, knn_hit *out, size_t *nout, seg_error *err)
+{
+	int rc = 0;
+	float *S = NULL;  /* [QT][NT] score tile */
+	topk *tk = NULL;  /* [B] one selection per query */
+
+	if (idx == NULL || (B > 0 && (Q == NULL || nout == NULL || (out == NULL && k > 0))))
+		return seg_error_set(err, SEG_EINVAL, "knn_search_batch: NULL argument");
+	if (B == 0)
+		return 0;
+	const size_t N = idx->n, D = idx->d;
+	memset(nout, 0, B * sizeof(*nout));
+	if (k == 0 || N == 0)
+		return 0;
+	if (B > SIZE_MAX / k)
+		return seg_error_set(err, SEG_EINVAL, "knn_search_batch: %zu x %zu results is too many", B, k);
+
+	tk = malloc(B * sizeof(*tk));
+	size_t qt = B < KNN_QT ? B : KNN_QT;
+	size_t nt = N < KNN_NT ? N : KNN_NT;
+	S = malloc(qt * nt * sizeof(float));
+	if (tk == NULL || S == NULL) {
+		rc = seg_error_set(err, SEG_ENOMEM, "knn_search_batch: out of memory");
+		goto out;
+	}
+	for (size_t b = 0; b < B; b++) {
+		int qc = query_check(Q + b * D, D);
+		if (qc < 0) {
+			rc = seg_error_set(err, SEG_EINVAL, "knn_search_batch: query %zu has a NaN or infinite value", b);
+			goto out;
+		}
+		topk_init(&tk[b], out + b * k, qc == 1 ? 0 : k, idx, f);
+	}
+
+	/* Rows outer, queries inner: each block of rows is read from memory once
+	 * and multiplied by every query tile while it is in cache. */
+	for (size_t n0 = 0; n0 < N; n0 += nt) {
+		size_t nb = N - n0 < nt ? N - n0 : nt;
+		for (size_t b0 = 0; b0 < B; b0 += qt) {
+			size_t qb = B - b0 < qt ? B - b0 : qt;
+			/* S[qb][nb] = Q[b0:b0+qb][D] . X[n0:n0+nb][D]^T */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)nb, (int)D, 1.0f,
+			            Q + b0 * D, (int)D, idx->x + n0 * D, (int)D, 0.0f, S, (int)nb);
+			for (size_t i = 0; i < qb; i++)
+				if (tk[b0 + i].k > 0)
+					scan_scores(idx, S + i * nb, n0, nb, &tk[b0 + i]);
+		}
+	}
+	for (size_t b = 0; b < B; b++)
+		nout[b] = topk_finish(&tk[b]);
+
+out:
+	free(S);
+	free(tk);
+	return rc;
+}

@@ -1,0 +1,836 @@
+/* test_knn.c: exact top-k cosine search against scikit-learn's brute-force
+ * NearestNeighbors on the golden data (tests/golden/knn_golden.py), against a
+ * double-precision brute force in C on random data of many shapes, and on
+ * hand-checkable cases: ties, filters, k > N, N = 0, zero rows and queries,
+ * borrowed matrices, bad input, single == batch, and two threads at once.
+ *
+ * Legend: N rows, D features, K results, B queries. */
+#include "testutil.h"
+
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "knn.h"
+
+/* Every index in these tests is built with each kernel. */
+static const unsigned kernel_flags[] = {0, KNN_PORTABLE};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Deterministic uniform floats in [-1, 1) (xorshift64). */
+static uint64_t rng_state;
+
+static void rng_seed(uint64_t s) { rng_state = s * 2654435761u + 1; }
+
+static float rng_uniform(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (float)((double)(rng_state >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static float *random_matrix(size_t rows, size_t D)
+{
+	float *m = malloc((rows * D + 1) * sizeof(float)); /* [rows][D] */
+	assert_non_null(m);
+	for (size_t i = 0; i < rows * D; i++)
+		m[i] = rng_uniform();
+	return m;
+}
+
+/* A filter in plain terms, applied by the brute-force reference. */
+typedef struct ref_filter {
+	const uint8_t *exclude; /* bit array [N] or NULL */
+	int mod;                /* when > 0, rows with row % mod == 0 are rejected */
+} ref_filter;
+
+static int accept_not_multiple(void *ctx, size_t row)
+{
+	const ref_filter *rf = ctx;
+	return row % (size_t)rf->mod != 0;
+}
+
+static int cmp_hit(const void *pa, const void *pb)
+{
+	const knn_hit *a = pa, *b = pb;
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	return a->row < b->row ? -1 : a->row > b->row;
+}
+
+/* Brute force in double: cosines of q[D] with the rows of raw X[N][D] (not
+ * normalised), zero rows and filtered rows left out, best K first. Returns
+ * how many hits were written to out[K]. */
+static size_t ref_search(const float *X, size_t N, size_t D, const float *q, size_t K,
+                         const ref_filter *rf, knn_hit *out)
+{
+	knn_hit *all = malloc((N + 1) * sizeof(*all)); /* [N] */
+	assert_non_null(all);
+	double qq = 0;
+	for (size_t j = 0; j < D; j++)
+		qq += (double)q[j] * q[j];
+	size_t n = 0;
+	for (size_t i = 0; i < N && qq > 0; i++) {
+		double xx = 0, xq = 0;
+		for (size_t j = 0; j < D; j++) {
+			xx += (double)X[i * D + j] * X[i * D + j];
+			xq += (double)X[i * D + j] * q[j];
+		}
+		if (xx == 0)
+			continue;
+		if (rf && rf->exclude && knn_bitmap_test(rf->exclude, i))
+			continue;
+		if (rf && rf->mod > 0 && i % (size_t)rf->mod == 0)
+			continue;
+		all[n].row = i;
+		all[n].score = (float)(xq / sqrt(xx) / sqrt(qq));
+		n++;
+	}
+	qsort(all, n, sizeof(*all), cmp_hit);
+	size_t m = n < K ? n : K;
+	memcpy(out, all, m * sizeof(*out));
+	free(all);
+	return m;
+}
+
+/* Asserts that hits are ordered by descending score, then ascending row. */
+static void assert_sorted(const knn_hit *h, size_t n)
+{
+	for (size_t j = 1; j < n; j++) {
+		int ok = h[j - 1].score > h[j].score ||
+		         (h[j - 1].score == h[j].score && h[j - 1].row < h[j].row);
+		if (!ok)
+			fail_msg("hits %zu and %zu out of order: (%zu, %.9g) then (%zu, %.9g)", j - 1, j,
+			         h[j - 1].row, h[j - 1].score, h[j].row, h[j].score);
+	}
+}
+
+static int has_row(const knn_hit *h, size_t n, size_t row)
+{
+	for (size_t j = 0; j < n; j++)
+		if (h[j].row == row)
+			return 1;
+	return 0;
+}
+
+/* Compares two top-K lists that may differ only by float rounding: the
+ * scores rank by rank within tol, and a row in one list but not the other
+ * must score within tol of the other list's last (boundary) score, that is,
+ * be a tie that rounding may break either way. When fewer than K were found
+ * the lists hold every eligible row and must be the same set. Returns the
+ * largest score difference. */
+static double assert_same_hits(const knn_hit *a, size_t na, const knn_hit *b, size_t nb, size_t K,
+                               double tol)
+{
+	double maxdiff = 0;
+	assert_int_equal(na, nb);
+	for (size_t j = 0; j < na; j++) {
+		double d = fabs((double)a[j].score - b[j].score);
+		if (d > maxdiff)
+			maxdiff = d;
+		if (d > tol)
+			fail_msg("rank %zu: score %.9g (row %zu) vs %.9g (row %zu)", j, a[j].score, a[j].row,
+			         b[j].score, b[j].row);
+	}
+	for (int side = 0; side < 2; side++) {
+		const knn_hit *x = side ? b : a, *y = side ? a : b;
+		for (size_t j = 0; j < na; j++) {
+			if (has_row(y, na, x[j].row))
+				continue;
+			if (na < K)
+				fail_msg("row %zu found by one search only, with fewer than k results", x[j].row);
+			if (x[j].score > y[na - 1].score + tol)
+				fail_msg("row %zu (score %.9g) missing from the other list, whose last score is %.9g",
+				         x[j].row, x[j].score, y[na - 1].score);
+		}
+	}
+	return maxdiff;
+}
+
+static knn_index *make_index(const float *X, size_t N, size_t D, unsigned flags)
+{
+	knn_index *idx = NULL;
+	seg_error err;
+	int rc = knn_index_create(&idx, X, N, D, flags, &err);
+	if (rc != 0)
+		fail_msg("knn_index_create: %s", err.msg);
+	assert_non_null(idx);
+	return idx;
+}
+
+/* ---- golden: scikit-learn ------------------------------------------------ */
+
+/* Opens tests/golden/<name> under $SEGUE_ROOT, else next to this file, else
+ * under . or .. (meson runs tests in the build directory). */
+static FILE *golden_open(const char *name)
+{
+	const char *env = getenv("SEGUE_ROOT");
+	char here[PATH_MAX];
+	snprintf(here, sizeof here, "%s", __FILE__);
+	char *slash = strrchr(here, '/');
+	if (slash)
+		snprintf(slash, sizeof here - (size_t)(slash - here), "/..");
+	else
+		snprintf(here, sizeof here, "..");
+	const char *roots[] = {env && *env ? env : ".", here, ".", ".."};
+	char path[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+		snprintf(path, sizeof path, "%s/tests/golden/%s", roots[i], name);
+		FILE *f = fopen(path, "rb");
+		if (f)
+			return f;
+	}
+	fail_msg("golden file tests/golden/%s not found (set SEGUE_ROOT to the source root)", name);
+	return NULL;
+}
+
+typedef struct golden {
+	size_t N, D, B, K;
+	float *X;     /* [N][D] raw */
+	float *Q;     /* [B][D] raw */
+	knn_hit *want;/* [B][K] sklearn's rows, score = 1 - distance */
+} golden;
+
+static void golden_load(golden *g)
+{
+	FILE *f = golden_open("knn_data.bin");
+	char magic[8];
+	uint32_t hdr[4];
+	assert_int_equal(fread(magic, 8, 1, f), 1);
+	assert_memory_equal(magic, "SEGKNNG1", 8);
+	assert_int_equal(fread(hdr, sizeof hdr, 1, f), 1);
+	g->N = hdr[0], g->D = hdr[1], g->B = hdr[2], g->K = hdr[3];
+	g->X = malloc(g->N * g->D * sizeof(float));
+	g->Q = malloc(g->B * g->D * sizeof(float));
+	g->want = malloc(g->B * g->K * sizeof(knn_hit));
+	assert_true(g->X && g->Q && g->want);
+	assert_int_equal(fread(g->X, sizeof(float), g->N * g->D, f), g->N * g->D);
+	assert_int_equal(fread(g->Q, sizeof(float), g->B * g->D, f), g->B * g->D);
+	fclose(f);
+
+	f = golden_open("knn_expected.txt");
+	char line[4096];
+	size_t b = 0;
+	while (fgets(line, sizeof line, f)) {
+		if (line[0] == '#')
+			continue;
+		assert_true(b < g->B);
+		char *p = line;
+		for (size_t j = 0; j < g->K; j++) {
+			char *end;
+			unsigned long row = strtoul(p, &end, 10);
+			assert_true(end != p);
+			double dist = strtod(end, &p);
+			assert_true(p != end);
+			g->want[b * g->K + j].row = row;
+			g->want[b * g->K + j].score = (float)(1.0 - dist);
+		}
+		b++;
+	}
+	fclose(f);
+	assert_int_equal(b, g->B);
+}
+
+static void golden_free(golden *g)
+{
+	free(g->X);
+	free(g->Q);
+	free(g->want);
+}
+
+static void test_golden_sklearn(void **state)
+{
+	(void)state;
+	golden g;
+	golden_load(&g);
+	const size_t K = g.K, B = g.B, D = g.D;
+
+	/* Queries normalised as the API asks; a borrowed, pre-normalised copy of X. */
+	float *Qn = malloc(B * D * sizeof(float)); /* [B][D] */
+	float *Xn = malloc(g.N * D * sizeof(float)); /* [N][D] */
+	memcpy(Qn, g.Q, B * D * sizeof(float));
+	memcpy(Xn, g.X, g.N * D * sizeof(float));
+	for (size_t b = 0; b < B; b++)
+		knn_vec_normalize(Qn + b * D, D);
+	for (size_t i = 0; i < g.N; i++)
+		knn_vec_normalize(Xn + i * D, D);
+
+	knn_hit *got = malloc(B * K * sizeof(knn_hit)); /* [B][K] */
+	size_t *nout = malloc(B * sizeof(size_t));       /* [B] */
+	const char *names[] = {"copy/simd", "copy/portable", "borrow/simd", "borrow/portable"};
+	for (int v = 0; v < 4; v++) {
+		unsigned flags = kernel_flags[v % 2] | (v >= 2 ? KNN_BORROW : 0);
+		knn_index *idx = make_index(v >= 2 ? Xn : g.X, g.N, D, flags);
+		double single = 0, batch = 0;
+		for (size_t b = 0; b < B; b++) {
+			size_t n;
+			assert_int_equal(knn_search(idx, Qn + b * D, K, NULL, got + b * K, &n), 0);
+			assert_sorted(got + b * K, n);
+			double d = assert_same_hits(got + b * K, n, g.want + b * K, K, K, 1e-5);
+			single = d > single ? d : single;
+		}
+		seg_error err;
+		assert_int_equal(knn_search_batch(idx, Qn, B, K, NULL, got, nout, &err), 0);
+		for (size_t b = 0; b < B; b++) {
+			assert_sorted(got + b * K, nout[b]);
+			double d = assert_same_hits(got + b * K, nout[b], g.want + b * K, K, K, 1e-5);
+			batch = d > batch ? d : batch;
+		}
+		print_message("knn golden (%s, N=%zu D=%zu B=%zu K=%zu): largest score difference "
+		              "to sklearn: single %.3g, batch %.3g\n",
+		              names[v], g.N, D, B, K, single, batch);
+		knn_index_free(idx);
+	}
+	free(got);
+	free(nout);
+	free(Qn);
+	free(Xn);
+	golden_free(&g);
+}
+
+/* ---- exact small cases --------------------------------------------------- */
+
+static void test_hand_computed(void **state)
+{
+	(void)state;
+	/* D = 2: angles are easy. Row 5 is zero. */
+	const float X[] = {1, 0, 0, 1, 1, 1, -1, 0, 3, 4, 0, 0, 0.5f, -0.5f}; /* [7][2] */
+	const float q[] = {1, 0};
+	for (size_t v = 0; v < 2; v++) {
+		knn_index *idx = make_index(X, 7, 2, kernel_flags[v]);
+		assert_int_equal(knn_index_rows(idx), 7);
+		assert_int_equal(knn_index_dims(idx), 2);
+		assert_int_equal(knn_index_zero_rows(idx), 1);
+		const float *M = knn_index_matrix(idx);
+		assert_float_equal(M[4 * 2 + 0], 0.6f, 1e-7);
+		assert_float_equal(M[4 * 2 + 1], 0.8f, 1e-7);
+
+		knn_hit h[10];
+		size_t n;
+		assert_int_equal(knn_search(idx, q, 3, NULL, h, &n), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(h[0].row, 0);
+		assert_float_equal(h[0].score, 1.0f, 1e-7);
+		/* rows 2 and 6 both score 1/sqrt(2): the lower row comes first */
+		assert_int_equal(h[1].row, 2);
+		assert_float_equal(h[1].score, (float)M_SQRT1_2, 1e-7);
+		assert_int_equal(h[2].row, 6);
+		assert_float_equal(h[2].score, (float)M_SQRT1_2, 1e-7);
+
+		/* k > N: every non-zero row, the zero row never */
+		assert_int_equal(knn_search(idx, q, 10, NULL, h, &n), 0);
+		assert_int_equal(n, 6);
+		const size_t order[] = {0, 2, 6, 4, 1, 3};
+		const float score[] = {1, (float)M_SQRT1_2, (float)M_SQRT1_2, 0.6f, 0, -1};
+		for (size_t j = 0; j < 6; j++) {
+			assert_int_equal(h[j].row, order[j]);
+			assert_float_equal(h[j].score, score[j], 1e-7);
+		}
+
+		/* the same through the batch path, with a second query (0, -2) */
+		const float Q[] = {1, 0, 0, -1};
+		knn_hit hb[2 * 4];
+		size_t nb[2];
+		seg_error err;
+		assert_int_equal(knn_search_batch(idx, Q, 2, 4, NULL, hb, nb, &err), 0);
+		assert_int_equal(nb[0], 4);
+		assert_int_equal(nb[1], 4);
+		for (size_t j = 0; j < 4; j++)
+			assert_int_equal(hb[j].row, order[j]);
+		/* (0,-1): row 6 0.7071, row 0 and 3 tie at 0 (lower first), then row 2 */
+		const size_t order1[] = {6, 0, 3, 2};
+		for (size_t j = 0; j < 4; j++)
+			assert_int_equal(hb[4 + j].row, order1[j]);
+		assert_float_equal(hb[4 + 3].score, -(float)M_SQRT1_2, 1e-7);
+		knn_index_free(idx);
+	}
+}
+
+/* Many exact duplicates: equal scores must come out lower row first, in
+ * every path, whatever block or group of 8 the duplicates fall in. */
+static void test_ties(void **state)
+{
+	(void)state;
+	const size_t N = 2503, D = 19, K = 40;
+	rng_seed(7);
+	float *proto = random_matrix(4, D); /* [4][D] */
+	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
+	for (size_t i = 0; i < N; i++)
+		memcpy(X + i * D, proto + ((i * 7 + i / 3) % 4) * D, D * sizeof(float));
+	float q[19];
+	memcpy(q, proto, D * sizeof(float)); /* the best rows are copies of proto 0 */
+	knn_vec_normalize(q, D);
+	knn_hit want[40], got[40];
+	size_t nwant = ref_search(X, N, D, q, K, NULL, want);
+	assert_int_equal(nwant, K);
+	for (size_t v = 0; v < 2; v++) {
+		knn_index *idx = make_index(X, N, D, kernel_flags[v]);
+		size_t n;
+		assert_int_equal(knn_search(idx, q, K, NULL, got, &n), 0);
+		assert_int_equal(n, K);
+		for (size_t j = 0; j < K; j++) {
+			assert_int_equal(got[j].row, want[j].row);
+			assert_true(got[j].score == got[0].score);
+		}
+		size_t nb;
+		seg_error err;
+		assert_int_equal(knn_search_batch(idx, q, 1, K, NULL, got, &nb, &err), 0);
+		assert_int_equal(nb, K);
+		for (size_t j = 0; j < K; j++)
+			assert_int_equal(got[j].row, want[j].row);
+		knn_index_free(idx);
+	}
+	free(X);
+	free(proto);
+}
+
+/* ---- filters ------------------------------------------------------------- */
+
+typedef struct count_ctx {
+	ref_filter rf;
+	size_t calls;
+} count_ctx;
+
+static int accept_counting(void *ctx, size_t row)
+{
+	count_ctx *c = ctx;
+	c->calls++;
+	return accept_not_multiple(&c->rf, row);
+}
+
+static void test_filters(void **state)
+{
+	(void)state;
+	const size_t N = 1000, D = 12, K = 15;
+	rng_seed(11);
+	float *X = random_matrix(N, D);
+	float *q = random_matrix(1, D);
+	knn_vec_normalize(q, D);
+	uint8_t ex[KNN_BITMAP_BYTES(1000)] = {0};
+	for (size_t i = 0; i < N; i += 3)
+		knn_bitmap_set(ex, i);
+
+	for (size_t v = 0; v < 2; v++) {
+		knn_index *idx = make_index(X, N, D, kernel_flags[v]);
+		knn_hit got[15], want[15];
+		size_t n, nw;
+		seg_error err;
+
+		/* exclude only */
+		ref_filter rf = {ex, 0};
+		knn_filter f = {ex, NULL, NULL};
+		nw = ref_search(X, N, D, q, K, &rf, want);
+		assert_int_equal(knn_search(idx, q, K, &f, got, &n), 0);
+		assert_same_hits(got, n, want, nw, K, 1e-5);
+		for (size_t j = 0; j < n; j++)
+			assert_false(knn_bitmap_test(ex, got[j].row));
+
+		/* callback only; it is consulted for candidates, not for every row */
+		count_ctx cc = {{NULL, 5}, 0};
+		f = (knn_filter){NULL, accept_counting, &cc};
+		rf = (ref_filter){NULL, 5};
+		nw = ref_search(X, N, D, q, K, &rf, want);
+		assert_int_equal(knn_search(idx, q, K, &f, got, &n), 0);
+		assert_same_hits(got, n, want, nw, K, 1e-5);
+		assert_true(cc.calls >= K && cc.calls < N / 4);
+		for (size_t j = 0; j < n; j++)
+			assert_true(got[j].row % 5 != 0);
+
+		/* both, through both paths */
+		f = (knn_filter){ex, accept_not_multiple, &rf};
+		rf = (ref_filter){ex, 5};
+		nw = ref_search(X, N, D, q, K, &rf, want);
+		assert_int_equal(knn_search(idx, q, K, &f, got, &n), 0);
+		assert_same_hits(got, n, want, nw, K, 1e-5);
+		assert_int_equal(knn_search_batch(idx, q, 1, K, &f, got, &n, &err), 0);
+		assert_same_hits(got, n, want, nw, K, 1e-5);
+
+		/* a filter that leaves fewer than k rows: all of them, by score */
+		uint8_t most[KNN_BITMAP_BYTES(1000)];
+		memset(most, 0xff, sizeof most);
+		most[10] = (uint8_t)~0x05u; /* rows 80 and 82 pass */
+		most[100] = 0x80; /* rows 800..806 pass (bit 7 set) */
+		f = (knn_filter){most, NULL, NULL};
+		rf = (ref_filter){most, 0};
+		nw = ref_search(X, N, D, q, K, &rf, want);
+		assert_int_equal(nw, 9);
+		assert_int_equal(knn_search(idx, q, K, &f, got, &n), 0);
+		assert_int_equal(n, 9);
+		assert_same_hits(got, n, want, nw, K, 1e-5);
+		assert_int_equal(knn_search_batch(idx, q, 1, K, &f, got, &n, &err), 0);
+		assert_int_equal(n, 9);
+
+		/* a filter that passes nothing */
+		memset(most, 0xff, sizeof most);
+		assert_int_equal(knn_search(idx, q, K, &f, got, &n), 0);
+		assert_int_equal(n, 0);
+		assert_int_equal(knn_search_batch(idx, q, 1, K, &f, got, &n, &err), 0);
+		assert_int_equal(n, 0);
+		knn_index_free(idx);
+	}
+	free(X);
+	free(q);
+}
+
+/* ---- edges --------------------------------------------------------------- */
+
+static void test_empty_and_k(void **state)
+{
+	(void)state;
+	knn_index *idx = make_index(NULL, 0, 8, 0);
+	assert_int_equal(knn_index_rows(idx), 0);
+	const float q[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+	knn_hit h[4];
+	size_t n = 99, nb[2] = {99, 99};
+	seg_error err;
+	assert_int_equal(knn_search(idx, q, 4, NULL, h, &n), 0);
+	assert_int_equal(n, 0);
+	const float Q[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	knn_hit hb[8];
+	assert_int_equal(knn_search_batch(idx, Q, 2, 4, NULL, hb, nb, &err), 0);
+	assert_int_equal(nb[0], 0);
+	assert_int_equal(nb[1], 0);
+	knn_index_free(idx);
+	knn_index_free(NULL);
+
+	/* k = 0, and k > N */
+	const float X[] = {1, 2, 3, 4, 5, 6}; /* [3][2] */
+	idx = make_index(X, 3, 2, 0);
+	n = 99;
+	assert_int_equal(knn_search(idx, q, 0, NULL, NULL, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(knn_search_batch(idx, Q, 1, 0, NULL, NULL, nb, &err), 0);
+	assert_int_equal(nb[0], 0);
+	knn_hit big[50];
+	assert_int_equal(knn_search(idx, q, 50, NULL, big, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(big[0].row, 2); /* (5,6) is closest to (1,0) */
+	assert_int_equal(big[2].row, 0);
+	const float Q2[] = {1, 0, 0, 1}; /* [2][2] */
+	knn_hit hb2[2 * 50];
+	assert_int_equal(knn_search_batch(idx, Q2, 2, 50, NULL, hb2, nb, &err), 0);
+	assert_int_equal(nb[0], 3);
+	assert_int_equal(nb[1], 3);
+	assert_int_equal(hb2[0].row, 2);
+	assert_int_equal(hb2[50].row, 0); /* (1,2) is closest to (0,1) */
+	assert_int_equal(knn_search_batch(idx, Q2, 0, 5, NULL, NULL, NULL, &err), 0);
+	knn_index_free(idx);
+}
+
+static void test_zero_vectors(void **state)
+{
+	(void)state;
+	/* [6][3]: rows 0, 3 and 5 are zero */
+	float X[] = {0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0};
+	for (int borrow = 0; borrow < 2; borrow++) {
+		if (borrow)
+			for (size_t i = 0; i < 6; i++)
+				knn_vec_normalize(X + i * 3, 3);
+		for (size_t v = 0; v < 2; v++) {
+			knn_index *idx = make_index(X, 6, 3, kernel_flags[v] | (borrow ? KNN_BORROW : 0));
+			assert_int_equal(knn_index_zero_rows(idx), 3);
+			if (borrow)
+				assert_ptr_equal(knn_index_matrix(idx), X); /* zero copy */
+			else
+				for (size_t j = 0; j < 3; j++)
+					assert_true(knn_index_matrix(idx)[3 * 3 + j] == 0);
+			/* q orthogonal to rows 1, 2 and with a negative score on 4: zero rows
+			 * (score 0) would otherwise tie with 1 and 2 */
+			const float q[] = {0, 0, 1};
+			knn_hit h[6];
+			size_t n;
+			assert_int_equal(knn_search(idx, q, 6, NULL, h, &n), 0);
+			assert_int_equal(n, 3);
+			assert_int_equal(h[0].row, 1);
+			assert_int_equal(h[1].row, 2);
+			assert_int_equal(h[2].row, 4);
+			/* an all-zero query has no neighbours; the other query is unaffected */
+			const float Q[] = {0, 0, 0, 1, 0, 0}; /* [2][3] */
+			assert_int_equal(knn_search(idx, Q, 6, NULL, h, &n), 0);
+			assert_int_equal(n, 0);
+			knn_hit hb[2 * 6];
+			size_t nb[2];
+			seg_error err;
+			assert_int_equal(knn_search_batch(idx, Q, 2, 6, NULL, hb, nb, &err), 0);
+			assert_int_equal(nb[0], 0);
+			assert_int_equal(nb[1], 3);
+			assert_int_equal(hb[6].row, 1);
+			assert_int_equal(hb[6 + 2].row, 4);
+			knn_index_free(idx);
+		}
+	}
+	/* an index of zero rows only */
+	const float Z[8] = {0};
+	knn_index *idx = make_index(Z, 4, 2, 0);
+	const float q[] = {1, 0};
+	knn_hit h[4];
+	size_t n;
+	assert_int_equal(knn_search(idx, q, 4, NULL, h, &n), 0);
+	assert_int_equal(n, 0);
+	knn_index_free(idx);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	knn_index *idx = (knn_index *)&idx; /* must be reset to NULL on error */
+	seg_error err;
+	const float X[] = {1, 0, 0, 1, 0.5f, 0.5f}; /* [3][2] */
+	assert_int_equal(knn_index_create(&idx, X, 3, 0, 0, &err), SEG_EINVAL);
+	assert_null(idx);
+	assert_int_equal(knn_index_create(&idx, NULL, 3, 2, 0, &err), SEG_EINVAL);
+	assert_int_equal(knn_index_create(&idx, X, SIZE_MAX / 2, 2, 0, &err), SEG_EINVAL);
+	assert_int_equal(knn_index_create(NULL, X, 3, 2, 0, &err), SEG_EINVAL);
+
+	/* a borrowed matrix must hold unit rows; row 2 is not */
+	assert_int_equal(knn_index_create(&idx, X, 3, 2, KNN_BORROW, &err), SEG_EINVAL);
+	assert_null(idx);
+	assert_non_null(strstr(err.msg, "row 2"));
+	assert_int_equal(err.code, SEG_EINVAL);
+
+	float Y[] = {1, 0, 0, 1, 1, NAN}; /* [3][2] */
+	for (int borrow = 0; borrow < 2; borrow++) {
+		assert_int_equal(knn_index_create(&idx, Y, 3, 2, borrow ? KNN_BORROW : 0, &err), SEG_EINVAL);
+		assert_null(idx);
+		assert_non_null(strstr(err.msg, "row 2"));
+	}
+	Y[5] = INFINITY;
+	assert_int_equal(knn_index_create(&idx, Y, 3, 2, 0, &err), SEG_EINVAL);
+
+	idx = make_index(X, 3, 2, 0);
+	knn_hit h[3];
+	size_t n = 99, nb[2];
+	const float qnan[] = {NAN, 1};
+	assert_int_equal(knn_search(idx, qnan, 3, NULL, h, &n), SEG_EINVAL);
+	assert_int_equal(n, 0);
+	const float Q[] = {1, 0, INFINITY, 0}; /* [2][2] */
+	assert_int_equal(knn_search_batch(idx, Q, 2, 3, NULL, h, nb, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "query 1"));
+	assert_int_equal(knn_search(NULL, Q, 3, NULL, h, &n), SEG_EINVAL);
+	assert_int_equal(knn_search(idx, NULL, 3, NULL, h, &n), SEG_EINVAL);
+	assert_int_equal(knn_search(idx, Q, 3, NULL, NULL, &n), SEG_EINVAL);
+	assert_int_equal(knn_search(idx, Q, 3, NULL, h, NULL), SEG_EINVAL);
+	assert_int_equal(knn_search_batch(idx, NULL, 2, 3, NULL, h, nb, &err), SEG_EINVAL);
+	assert_int_equal(knn_search_batch(NULL, Q, 2, 3, NULL, h, nb, NULL), SEG_EINVAL);
+	knn_index_free(idx);
+}
+
+static void test_normalize(void **state)
+{
+	(void)state;
+	float v[] = {3, 0, -4};
+	assert_float_equal(knn_vec_normalize(v, 3), 5.0f, 1e-6);
+	assert_float_equal(v[0], 0.6f, 1e-7);
+	assert_float_equal(v[2], -0.8f, 1e-7);
+	float z[] = {0, 0};
+	assert_float_equal(knn_vec_normalize(z, 2), 0.0f, 0);
+	assert_true(z[0] == 0 && z[1] == 0);
+}
+
+/* ---- against brute force, many shapes; single == batch ------------------- */
+
+/* Every D around the kernel's lane width, N around its group of 8, and k
+ * small, equal to and above N: both kernels and the batch path agree with a
+ * double-precision brute force. */
+static void test_shapes(void **state)
+{
+	(void)state;
+	const size_t Ds[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 64};
+	const size_t Ns[] = {1, 2, 7, 8, 9, 16, 17, 37, 200};
+	rng_seed(3);
+	for (size_t a = 0; a < sizeof Ds / sizeof Ds[0]; a++) {
+		for (size_t b = 0; b < sizeof Ns / sizeof Ns[0]; b++) {
+			size_t D = Ds[a], N = Ns[b], B = 3;
+			float *X = random_matrix(N, D);
+			float *Q = random_matrix(B, D);
+			for (size_t i = 0; i < B; i++)
+				knn_vec_normalize(Q + i * D, D);
+			const size_t ks[] = {1, 5, N, N + 3};
+			for (size_t v = 0; v < 2; v++) {
+				knn_index *idx = make_index(X, N, D, kernel_flags[v]);
+				for (size_t c = 0; c < 4; c++) {
+					size_t K = ks[c];
+					knn_hit *want = malloc(B * K * sizeof(knn_hit));
+					knn_hit *got = malloc(B * K * sizeof(knn_hit));
+					size_t nb[3], n;
+					seg_error err;
+					assert_int_equal(knn_search_batch(idx, Q, B, K, NULL, got, nb, &err), 0);
+					for (size_t i = 0; i < B; i++) {
+						size_t nw = ref_search(X, N, D, Q + i * D, K, NULL, want);
+						assert_same_hits(got + i * K, nb[i], want, nw, K, 1e-5);
+						assert_int_equal(knn_search(idx, Q + i * D, K, NULL, got, &n), 0);
+						assert_sorted(got, n);
+						assert_same_hits(got, n, want, nw, K, 1e-5);
+					}
+					free(want);
+					free(got);
+				}
+				knn_index_free(idx);
+			}
+			free(X);
+			free(Q);
+		}
+	}
+}
+
+/* Sizes that cross the batch path's row blocks and query tiles. */
+static void test_single_equals_batch(void **state)
+{
+	(void)state;
+	const size_t N = 5003, D = 37, B = 300, K = 25;
+	rng_seed(5);
+	float *X = random_matrix(N, D);
+	float *Q = random_matrix(B, D);
+	for (size_t i = 0; i < B; i++)
+		knn_vec_normalize(Q + i * D, D);
+	uint8_t ex[KNN_BITMAP_BYTES(5003)] = {0};
+	for (size_t i = 0; i < N; i += 7)
+		knn_bitmap_set(ex, i);
+	ref_filter rf = {NULL, 4};
+	knn_filter f = {ex, accept_not_multiple, &rf};
+
+	knn_hit *batch = malloc(B * K * sizeof(knn_hit)); /* [B][K] */
+	knn_hit *single = malloc(K * sizeof(knn_hit));
+	knn_hit *portable = malloc(K * sizeof(knn_hit));
+	size_t *nb = malloc(B * sizeof(size_t));
+	knn_index *idx = make_index(X, N, D, 0);
+	knn_index *pidx = make_index(X, N, D, KNN_PORTABLE);
+	seg_error err;
+	double maxdiff = 0;
+	for (int filtered = 0; filtered < 2; filtered++) {
+		const knn_filter *fp = filtered ? &f : NULL;
+		assert_int_equal(knn_search_batch(idx, Q, B, K, fp, batch, nb, &err), 0);
+		for (size_t i = 0; i < B; i++) {
+			size_t n, np;
+			assert_int_equal(knn_search(idx, Q + i * D, K, fp, single, &n), 0);
+			assert_int_equal(knn_search(pidx, Q + i * D, K, fp, portable, &np), 0);
+			assert_int_equal(n, K);
+			double d1 = assert_same_hits(single, n, batch + i * K, nb[i], K, 1e-5);
+			double d2 = assert_same_hits(single, n, portable, np, K, 1e-5);
+			maxdiff = fmax(maxdiff, fmax(d1, d2));
+			for (size_t j = 0; filtered && j < n; j++)
+				assert_true(!knn_bitmap_test(ex, single[j].row) && single[j].row % 4 != 0);
+		}
+	}
+	print_message("knn single vs batch vs portable (N=%zu D=%zu B=%zu K=%zu): largest score "
+	              "difference %.3g\n", N, D, B, K, maxdiff);
+	knn_index_free(idx);
+	knn_index_free(pidx);
+	free(batch);
+	free(single);
+	free(portable);
+	free(nb);
+	free(X);
+	free(Q);
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+typedef struct thread_job {
+	const knn_index *idx;
+	const float *Q;      /* [B][D] */
+	size_t B, D, K;
+	knn_hit *single;     /* [B][K] */
+	size_t *nsingle;     /* [B] */
+	knn_hit *batch;      /* [B][K] */
+	size_t *nbatch;      /* [B] */
+	int rc;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+	thread_job *j = arg;
+	for (int rep = 0; rep < 3; rep++) {
+		for (size_t b = 0; b < j->B && j->rc == 0; b++)
+			j->rc = knn_search(j->idx, j->Q + b * j->D, j->K, NULL, j->single + b * j->K,
+			                   &j->nsingle[b]);
+		if (j->rc == 0)
+			j->rc = knn_search_batch(j->idx, j->Q, j->B, j->K, NULL, j->batch, j->nbatch, NULL);
+	}
+	return NULL;
+}
+
+static void job_alloc(thread_job *j, const knn_index *idx, const float *Q, size_t B, size_t D,
+                      size_t K)
+{
+	*j = (thread_job){idx, Q, B, D, K, malloc(B * K * sizeof(knn_hit)), malloc(B * sizeof(size_t)),
+	                  malloc(B * K * sizeof(knn_hit)), malloc(B * sizeof(size_t)), 0};
+	assert_true(j->single && j->nsingle && j->batch && j->nbatch);
+}
+
+static void job_free(thread_job *j)
+{
+	free(j->single);
+	free(j->nsingle);
+	free(j->batch);
+	free(j->nbatch);
+}
+
+static void assert_identical(const knn_hit *a, const size_t *na, const knn_hit *b,
+                             const size_t *nb, size_t B, size_t K)
+{
+	for (size_t i = 0; i < B; i++) {
+		assert_int_equal(na[i], nb[i]);
+		for (size_t j = 0; j < na[i]; j++) {
+			assert_int_equal(a[i * K + j].row, b[i * K + j].row);
+			assert_true(a[i * K + j].score == b[i * K + j].score);
+		}
+	}
+}
+
+/* Two threads search one index at once (single and batch); each gets what a
+ * search alone gets. */
+static void test_threads(void **state)
+{
+	(void)state;
+	const size_t N = 20000, D = 32, B = 64, K = 10;
+	rng_seed(9);
+	float *X = random_matrix(N, D);
+	float *Q = random_matrix(B, D);
+	for (size_t i = 0; i < B; i++)
+		knn_vec_normalize(Q + i * D, D);
+	knn_index *idx = make_index(X, N, D, 0);
+	thread_job ref, jobs[2];
+	job_alloc(&ref, idx, Q, B, D, K);
+	thread_main(&ref);
+	assert_int_equal(ref.rc, 0);
+	pthread_t th[2];
+	for (int t = 0; t < 2; t++) {
+		job_alloc(&jobs[t], idx, Q, B, D, K);
+		assert_int_equal(pthread_create(&th[t], NULL, thread_main, &jobs[t]), 0);
+	}
+	for (int t = 0; t < 2; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(jobs[t].rc, 0);
+		assert_identical(jobs[t].single, jobs[t].nsingle, ref.single, ref.nsingle, B, K);
+		assert_identical(jobs[t].batch, jobs[t].nbatch, ref.batch, ref.nbatch, B, K);
+		job_free(&jobs[t]);
+	}
+	job_free(&ref);
+	knn_index_free(idx);
+	free(X);
+	free(Q);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_sklearn),
+		cmocka_unit_test(test_hand_computed),
+		cmocka_unit_test(test_ties),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_empty_and_k),
+		cmocka_unit_test(test_zero_vectors),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_shapes),
+		cmocka_unit_test(test_single_equals_batch),
+		cmocka_unit_test(test_threads),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -72,7 +72,6 @@ typedef struct par_job {
 	int64_t n;          /* rows */
 	int64_t chunk;      /* rows per chunk */
 	atomic_llong next;  /* first row of the next unclaimed chunk */
-	atomic_int failed;  /* set by a body to stop every worker early */
 } par_job;
 
 typedef struct par_worker {
@@ -83,8 +82,6 @@ typedef struct par_worker {
 static void par_work(par_job *job, int tid)
 {
 	for (;;) {
-		if (atomic_load(&job->failed))
-			return;
 		int64_t b = atomic_fetch_add(&job->next, job->chunk);
 		if (b >= job->n)
 			return;
@@ -101,13 +98,12 @@ static void *par_main(void *arg)
 }
 
 /* Runs fn over [0, n) on `threads` threads (the caller is thread 0). Threads
- * that cannot be started simply leave their share to the others. Returns 0,
- * or SEG_ENOMEM when a body set job.failed. */
-static int par_for(int threads, int64_t n, int64_t chunk, par_fn fn, void *ctx)
+ * that cannot be started simply leave their share to the others; bodies
+ * report their own failures through their context. */
+static void par_for(int threads, int64_t n, int64_t chunk, par_fn fn, void *ctx)
 {
 	par_job job = {.fn = fn, .ctx = ctx, .n = n, .chunk = chunk > 0 ? chunk : 1};
 	atomic_init(&job.next, 0);
-	atomic_init(&job.failed, 0);
 	pthread_t tids[64];
 	par_worker ws[64];
 	int started = 0;
@@ -120,7 +116,6 @@ static int par_for(int threads, int64_t n, int64_t chunk, par_fn fn, void *ctx)
 	par_work(&job, 0);
 	for (int t = 0; t < started; t++)
 		pthread_join(tids[t], NULL);
-	return atomic_load(&job.failed) ? SEG_ENOMEM : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1239,11 +1234,12 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
 	double *A = scratch, *b = A + (size_t)F * F;    /* [F, F], [F] */
 	float *x = (float *)(b + F);                    /* [F] */
 	int32_t *sorted = (int32_t *)(x + F);           /* [nseeds] */
-	int rc = als_fold_in(m, seeds, NULL, nseeds, x, A, b, err);
-	int64_t ns = rc < 0 ? rc : seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
-	if (ns < 0) {
+	/* The seeds are a set: fold in each distinct one once, with r = 1. */
+	int64_t ns = seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
+	int rc = ns < 0 ? (int)ns : als_fold_in(m, sorted, NULL, (size_t)ns, x, A, b, err);
+	if (rc < 0) {
 		free(own);
-		return (int)ns;
+		return rc;
 	}
 	topk h = {.items = out_items, .scores = out_scores, .k = k};
 	for (int32_t i = 0; i < m->nitems; i++) {

@@ -72,7 +72,9 @@ enum cf_weighting {
  *     L_i = (1 - B) + B * (sum_u r_ui) / mean over items of (sum_u r_ui).
  * A playlist's idf falls with its length: co-occurring in a 250-track playlist
  * says less than co-occurring in a 10-track one. (The other orientation gives
- * per-item idf, which the cosine cancels.) */
+ * per-item idf, which the cosine cancels.) Unlike implicit's BM25Recommender,
+ * which ranks by the raw dot products, the weighted columns are then compared
+ * by cosine. */
 typedef struct cf_cooc_opts {
 	enum cf_weighting weighting; /* CF_WEIGHT_COSINE (default) or CF_WEIGHT_BM25 */
 	float k1;                    /* BM25 K1, >= 0 (default 100, as implicit) */
@@ -107,7 +109,8 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *o, cf_
 /* Frees a model; NULL is a no-op. */
 void cf_cooc_free(cf_cooc *m);
 
-/* Bytes of scratch cf_cooc_recommend needs for a seed set of `nseeds`. */
+/* Bytes of scratch cf_cooc_recommend needs for a seed set of `nseeds`
+ * (caller scratch must be aligned like malloc's). */
 size_t cf_cooc_scratch_size(const cf_cooc *m, size_t nseeds);
 
 /* Scores every item for a seed set as the sum of the similarities from each
@@ -142,8 +145,11 @@ typedef struct cf_als_opts {
 void cf_als_opts_default(cf_als_opts *o);
 
 /* Factor model. The factor arrays are plain row-major floats that callers may
- * read (and, before training, overwrite); the struct is freed by cf_als_free.
- * Read-only after training; safe to share between threads. */
+ * read (and, before training, overwrite); item_norms and yty are derived from
+ * item_factors by cf_als_create and cf_als_iterate, so after overwriting
+ * item_factors run an iteration before folding in or recommending. The
+ * struct is freed by cf_als_free. Read-only after training; safe to share
+ * between threads. */
 typedef struct cf_als {
 	int32_t nusers;      /* U */
 	int32_t nitems;      /* I */
@@ -166,13 +172,17 @@ void cf_als_free(cf_als *m);
 
 /* Runs one ALS iteration on `ui` (U x I) and its transpose `iu`: solves every
  * user's factors from the item factors, then every item's from the new user
- * factors. When `loss` is not NULL it receives L after the iteration. The
- * result depends only on the inputs and the options' thread count. */
+ * factors (o->cg_steps CG steps per row from its current factors, or exact
+ * solves). When `loss` is not NULL it receives L after the iteration.
+ * Deterministic: rows are solved independently in fixed blocks, so the same
+ * inputs give bit-identical factors whatever o->threads (only the BLAS
+ * library's own threading of Y^T Y could move the last bits). On error the
+ * factors may be partly updated. */
 int cf_als_iterate(cf_als *m, const cf_csr *ui, const cf_csr *iu, double *loss, seg_error *err);
 
 /* Creates a model with cf_als_create and runs o->iterations iterations.
  * `losses` is NULL or [o->iterations]: the loss after each iteration (which
- * costs about one extra CG step per iteration). On error *out is NULL. */
+ * adds about a fifth to an iteration's time). On error *out is NULL. */
 int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *o, cf_als **out,
                double *losses, seg_error *err);
 
@@ -180,11 +190,12 @@ int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *o, cf_als 
 int cf_als_loss(const cf_als *m, const cf_csr *ui, double *loss, seg_error *err);
 
 /* Bytes of scratch that cf_als_fold_in and cf_als_recommend need for a seed
- * set of `nseeds`. */
+ * set of `nseeds` (caller scratch must be aligned like malloc's). */
 size_t cf_als_scratch_size(const cf_als *m, size_t nseeds);
 
-/* Solves the factors of a new user who holds items[0..n-1] (each with value
- * vals[t], NULL = 1; repeats add up) exactly, by a Cholesky solve of
+/* Solves the factors of a new user who holds the distinct items[0..n-1]
+ * (with values vals[t], NULL = 1, as in a CSR row) exactly, by a Cholesky
+ * solve of
  *     (Y^T C Y + lambda I) x = Y^T C p
  * with the model's item factors, writing x to x_out [F]. `scratch` as in
  * cf_als_recommend. An empty set gives x = 0. SEG_EINVAL for an item out of
@@ -192,10 +203,11 @@ size_t cf_als_scratch_size(const cf_als *m, size_t nseeds);
 int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n,
                    float *x_out, void *scratch, seg_error *err);
 
-/* Folds the seed set in as a new user and returns the k best items by
- * x . y_i, seeds excluded, into out_items/out_scores [k] (decreasing, ties to
- * the lower index) and their number in *n_out. An empty seed set gives no
- * results. `scratch` is cf_als_scratch_size bytes, or NULL to allocate here. */
+/* Folds the seed set in as a new user (each distinct seed once, value 1;
+ * repeats allowed) and returns the k best items by x . y_i, seeds excluded,
+ * into out_items/out_scores [k] (decreasing, ties to the lower index) and
+ * their number in *n_out. An empty seed set gives no results. `scratch` is
+ * cf_als_scratch_size bytes, or NULL to allocate here. */
 int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k,
                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
                      seg_error *err);

@@ -35,6 +35,10 @@
 #define KMEANS_MAX_BLOCK 256
 #define KMEANS_MIN_BLOCK 8
 
+/* Rows whose sums are accumulated in float before they are added to the
+ * partition's double sums (see assign_part). */
+#define KMEANS_FLUSH_ROWS 256
+
 /* T = 2 + floor(ln K) candidates per k-means++ step; at most 23 for an int K. */
 #define KMEANS_MAX_CAND 32
 
@@ -186,55 +190,87 @@ typedef struct km_assign {
 	int64_t *changed;  /* [P] labels that differ from the previous ones */
 } km_assign;
 
-static void assign_part(void *arg, int part, float *g /* [B][K] */)
+/* Floats of scratch one worker needs for an assignment pass: g [K][B], best
+ * value [B], best index [B] (int32 in float-sized slots), block sums [K][D]. */
+static size_t assign_scratch_len(const km_layout *l, int k)
+{
+	return (size_t)k * l->block + 2 * (size_t)l->block + (size_t)k * l->d;
+}
+
+static void assign_part(void *arg, int part, float *scratch)
 {
 	km_assign *a = arg;
 	const km_layout *l = a->l;
-	const int D = l->d, K = a->k;
+	const int D = l->d, K = a->k, B = l->block;
+	float *g = scratch;                        /* [K][B] */
+	float *best_v = g + (size_t)K * B;         /* [B] ||c||^2 - 2 x.c of the nearest c */
+	int32_t *best_j = (int32_t *)(best_v + B); /* [B] index of the nearest c */
+	float *fsum = best_v + 2 * (size_t)B;      /* [K][D] sums of recent rows, in float */
 	size_t lo, hi;
 	part_range(l, part, &lo, &hi);
-	double *sums = a->sums ? a->sums + (size_t)part * K * D : NULL; /* [K][D] */
+	double *sums = a->sums ? a->sums + (size_t)part * K * D : NULL;    /* [K][D] */
 	int64_t *counts = a->counts ? a->counts + (size_t)part * K : NULL; /* [K] */
 	if (sums) {
 		memset(sums, 0, sizeof(double) * (size_t)K * D);
 		memset(counts, 0, sizeof(int64_t) * (size_t)K);
+		memset(fsum, 0, sizeof(float) * (size_t)K * D);
 	}
+	/* Rows are summed in float (vectorised) and the float sums added to the
+	 * double ones every KMEANS_FLUSH_ROWS rows, or every K rows if more, so
+	 * that flushing costs at most about D additions per row. */
+	const size_t flush = (size_t)K > KMEANS_FLUSH_ROWS ? (size_t)K : KMEANS_FLUSH_ROWS;
+	size_t pending = 0;
 	double inertia = 0;
 	int64_t changed = 0;
-	for (size_t b0 = lo; b0 < hi; b0 += (size_t)l->block) {
-		int m = (int)(hi - b0 < (size_t)l->block ? hi - b0 : (size_t)l->block);
+	for (size_t b0 = lo; b0 < hi; b0 += (size_t)B) {
+		int m = (int)(hi - b0 < (size_t)B ? hi - b0 : (size_t)B);
 		const float *xb = a->x + b0 * D; /* [m][D] */
-		/* ||x - c||^2 = ||x||^2 + ||c||^2 - 2 x.c; g [m][K] = -2 xb . c^T */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, K, D, -2.0f, xb, D, a->c, D, 0.0f,
-		            g, K);
+		/* ||x - c||^2 = ||x||^2 + ||c||^2 - 2 x.c; g [K][m] = -2 c . xb^T */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, m, D, -2.0f, a->c, D, xb, D, 0.0f,
+		            g, m);
+		/* Nearest centroid, vectorised across rows; strict < keeps the lowest
+		 * index on ties. */
 		for (int i = 0; i < m; i++) {
-			const float *gi = g + (size_t)i * K;
-			int best = 0;
-			float bv = gi[0] + a->c_sq[0];
-			for (int j = 1; j < K; j++) {
-				float v = gi[j] + a->c_sq[j];
-				if (v < bv) {
-					bv = v;
-					best = j;
-				}
+			best_v[i] = g[i] + a->c_sq[0];
+			best_j[i] = 0;
+		}
+		for (int j = 1; j < K; j++) {
+			const float *restrict gj = g + (size_t)j * m;
+			float *restrict bv = best_v;
+			int32_t *restrict bj = best_j;
+			const float cj = a->c_sq[j];
+			for (int i = 0; i < m; i++) {
+				float v = gj[i] + cj, b = bv[i];
+				int32_t lt = -(int32_t)(v < b); /* a mask, so that GCC vectorises */
+				bv[i] = v < b ? v : b;
+				bj[i] = (j & lt) | (bj[i] & ~lt);
 			}
+		}
+		for (int i = 0; i < m; i++) {
 			size_t row = b0 + (size_t)i;
-			float d2 = a->x_sq[row] + bv;
+			int best = best_j[i];
+			float d2 = a->x_sq[row] + best_v[i];
 			if (d2 < 0) /* rounding in the expanded form */
 				d2 = 0;
 			if (a->dist2)
 				a->dist2[row] = d2;
-			if (a->labels[row] != best)
-				changed++;
+			changed += a->labels[row] != best;
 			a->labels[row] = best;
 			if (sums) {
 				const float *xi = xb + (size_t)i * D;
-				double *s = sums + (size_t)best * D;
+				float *s = fsum + (size_t)best * D;
 				for (int j = 0; j < D; j++)
 					s[j] += xi[j];
 				counts[best]++;
 				inertia += d2;
 			}
+		}
+		pending += (size_t)m;
+		if (sums && (pending >= flush || b0 + (size_t)m >= hi)) {
+			for (size_t j = 0; j < (size_t)K * D; j++)
+				sums[j] += fsum[j];
+			memset(fsum, 0, sizeof(float) * (size_t)K * D);
+			pending = 0;
 		}
 	}
 	if (a->inertia)
@@ -368,8 +404,8 @@ typedef struct km_work {
 	double *pot;       /* [P][T] */
 	double *sums;      /* [K][D] reduced sums */
 	int64_t *counts;   /* [K] reduced counts */
-	float *scratch;    /* [threads][B][K] sgemm output of the assignment */
-	size_t scratch_len; /* B * K */
+	float *scratch;    /* [threads][scratch_len] see assign_scratch_len */
+	size_t scratch_len; /* floats per thread */
 } km_work;
 
 static void work_free(km_work *w)
@@ -401,7 +437,7 @@ static int work_alloc(km_work *w, size_t n, int d, int k, int n_threads)
 	w->k = k;
 	w->t = 2 + (int)log((double)k); /* as in Arthur & Vassilvitskii, and scikit-learn */
 	size_t P = (size_t)w->l.parts, K = (size_t)k, D = (size_t)d, T = (size_t)w->t;
-	w->scratch_len = (size_t)w->l.block * K;
+	w->scratch_len = assign_scratch_len(&w->l, k);
 	w->x_sq = calloc(n, sizeof(float));
 	w->dist2 = calloc(n, sizeof(float));
 	w->cum = calloc(n, sizeof(double));
@@ -701,10 +737,10 @@ int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n
 
 	km_layout l;
 	layout_init(&l, n, d, k, n_threads);
-	size_t scratch_len = (size_t)l.block * k;
+	size_t scratch_len = assign_scratch_len(&l, k);
 	float *x_sq = malloc(sizeof(float) * n);            /* [N] */
 	float *c_sq = malloc(sizeof(float) * (size_t)k);    /* [K] */
-	float *scratch = malloc(sizeof(float) * scratch_len * l.threads); /* [threads][B][K] */
+	float *scratch = malloc(sizeof(float) * scratch_len * l.threads); /* [threads][scratch_len] */
 	if (!x_sq || !c_sq || !scratch) {
 		rc = seg_error_set(err, SEG_ENOMEM, "kmeans_assign: out of memory");
 		goto out;

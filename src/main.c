@@ -17,6 +17,9 @@
 #include "progress.h"
 #include "query.h"
 #include "schema.h"
+#include "lookup.h"
+#include "recommend.h"
+#include "strbuf.h"
 #include "train.h"
 #include "dataset.h"
 #define DATASET_TEST_MODULUS_FOR_HELP DATASET_TEST_MODULUS
@@ -377,6 +380,208 @@ static int cmd_train(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- recommend ---- */
+
+#define MAX_SEEDS 64
+
+static void recommend_help(void)
+{
+	printf("usage: segue recommend [--workspace DIR] (--seed ID_OR_NAME)... [--mood SPEC] [--k N]\n"
+	       "                       [--model NAME] [--diversity X] [--novelty X] [--quality X]\n"
+	       "                       [--max-per-artist N] [--no-rerank] [--artifact vN] [--json]\n\n"
+	       "Recommends new tracks for a listener who likes the seed tracks and/or a mood, each\n"
+	       "with the reasons it was picked. Seeds are Spotify ids (or spotify: URIs, links) or\n"
+	       "names; an ambiguous name lists the candidates.\n\n"
+	       "  -s, --seed X          a track the listener likes (repeatable, up to %d)\n"
+	       "      --mood SPEC       e.g. energy=0.8,valence=0.7,tempo=120 (0-1 features, BPM, dB)\n"
+	       "  -k, --k N             how many (default 10, at most 500)\n"
+	       "  -m, --model NAME      hybrid (default), content, cooc, als, popular, random\n"
+	       "      --diversity X     MMR trade-off 0..1 (default 0.3; 0 = relevance only)\n"
+	       "      --novelty X       weight for rarely played tracks (default 0.1)\n"
+	       "      --quality X       weight for predicted appeal (default 0.1)\n"
+	       "      --max-per-artist N  (default 2; 0 = no cap)\n"
+	       "      --no-rerank       plain model order: no diversity, novelty, quality or cap\n"
+	       "      --artifact vN     model version (default: the latest `segue train` wrote)\n"
+	       "      --json            machine-readable output\n",
+	       MAX_SEEDS);
+}
+
+static int parse_float(const char *s, float lo, float hi, float *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (float)v;
+	return 0;
+}
+
+static int cmd_recommend(int argc, char **argv)
+{
+	enum { O_MOOD = 256, O_DIV, O_NOV, O_QUAL, O_CAP, O_NORERANK, O_ART, O_JSON };
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
+		{"mood", required_argument, NULL, O_MOOD},     {"k", required_argument, NULL, 'k'},
+		{"model", required_argument, NULL, 'm'},       {"diversity", required_argument, NULL, O_DIV},
+		{"novelty", required_argument, NULL, O_NOV},   {"quality", required_argument, NULL, O_QUAL},
+		{"max-per-artist", required_argument, NULL, O_CAP}, {"no-rerank", no_argument, NULL, O_NORERANK},
+		{"artifact", required_argument, NULL, O_ART},  {"json", no_argument, NULL, O_JSON},
+		{"help", no_argument, NULL, 'h'},              {0},
+	};
+	const char *ws = NULL, *artifact = NULL, *seeds_text[MAX_SEEDS];
+	size_t nseeds = 0;
+	int json = 0, c;
+	rec_request r;
+	rec_request_default(&r);
+	while ((c = getopt_long(argc, argv, "w:s:k:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 's':
+			if (nseeds == MAX_SEEDS)
+				return usage_error("recommend", "at most %s seeds", "64");
+			seeds_text[nseeds++] = optarg;
+			break;
+		case O_MOOD: r.mood = optarg; break;
+		case 'k': {
+			float k;
+			if (parse_float(optarg, 1, 500, &k) < 0 || k != (int)k)
+				return usage_error("recommend", "--k '%s' must be a whole number from 1 to 500", optarg);
+			r.k = (size_t)k;
+			break;
+		}
+		case 'm': {
+			int m = rec_model_parse(optarg);
+			if (m < 0)
+				return usage_error("recommend", "unknown model '%s' (hybrid, content, cooc, als, popular, random)",
+				                   optarg);
+			r.model = (enum rec_model)m;
+			break;
+		}
+		case O_DIV:
+			if (parse_float(optarg, 0, 1, &r.diversity) < 0)
+				return usage_error("recommend", "--diversity '%s' must be in 0..1", optarg);
+			break;
+		case O_NOV:
+			if (parse_float(optarg, 0, 10, &r.novelty) < 0)
+				return usage_error("recommend", "--novelty '%s' must be in 0..10", optarg);
+			break;
+		case O_QUAL:
+			if (parse_float(optarg, 0, 10, &r.quality) < 0)
+				return usage_error("recommend", "--quality '%s' must be in 0..10", optarg);
+			break;
+		case O_CAP: {
+			float cap;
+			if (parse_float(optarg, 0, 500, &cap) < 0)
+				return usage_error("recommend", "--max-per-artist '%s' must be 0..500", optarg);
+			r.max_per_artist = (int)cap;
+			break;
+		}
+		case O_NORERANK: r.rerank = 0; break;
+		case O_ART: artifact = optarg; break;
+		case O_JSON: json = 1; break;
+		case 'h': recommend_help(); return EXIT_OK;
+		default: return usage_error("recommend", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("recommend", "unexpected argument '%s' (seeds go after --seed)", argv[optind]);
+	if (nseeds == 0 && r.mood == NULL && r.model != REC_POPULAR && r.model != REC_RANDOM)
+		return usage_error("recommend", "%s", "give at least one --seed or a --mood");
+	char wsbuf[PATH_MAX], dbpath[PATH_MAX + 32], mpath[PATH_MAX + 64];
+	catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	snprintf(dbpath, sizeof dbpath, "%s/%s", wsbuf, CATALOG_DB_NAME);
+	seg_error err = {0};
+	sqlite3 *db = NULL;
+	engine *e = NULL;
+	rec_item *items = NULL;
+	int status = EXIT_FAIL;
+	if (access(dbpath, R_OK) != 0) {
+		seg_error_set(&err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", dbpath);
+		fail(&err);
+		return EXIT_FAIL;
+	}
+	if (query_open(dbpath, &db, &err) < 0 || train_model_path(wsbuf, artifact, mpath, sizeof mpath, &err) < 0 ||
+	    engine_open(&e, mpath, &err) < 0) {
+		fail(&err);
+		goto out;
+	}
+	/* Seeds, by id or name. */
+	int64_t seeds[MAX_SEEDS];
+	lookup_hit seed_hits[MAX_SEEDS];
+	const char *seed_names[MAX_SEEDS];
+	for (size_t i = 0; i < nseeds; i++) {
+		lookup_hit alts[10];
+		size_t nalts = 0;
+		if (lookup_resolve(db, seeds_text[i], &seed_hits[i], alts, 10, &nalts, &err) < 0) {
+			fail(&err);
+			for (size_t a = 0; a < nalts; a++)
+				fprintf(stderr, "  %s  %s — %s%s\n", alts[a].spotify_id, alts[a].name, alts[a].artists,
+				        alts[a].has_features ? "" : "  (no audio features)");
+			goto out;
+		}
+		seeds[i] = seed_hits[i].track;
+		seed_names[i] = seed_hits[i].name;
+	}
+	r.seeds = seeds;
+	r.nseeds = nseeds;
+	items = malloc(sizeof(rec_item) * r.k);
+	size_t n = 0;
+	const char *shortfall = "";
+	if (items == NULL || engine_recommend(e, &r, items, &n, &shortfall, &err) < 0) {
+		if (items == NULL)
+			seg_error_set(&err, SEG_ENOMEM, "out of memory");
+		fail(&err);
+		goto out;
+	}
+	strbuf sb = {0};
+	char why[512];
+	if (json) {
+		strbuf_printf(&sb, "{\"model\": \"%s\", \"seeds\": [", rec_model_names[r.model]);
+		for (size_t i = 0; i < nseeds; i++) {
+			strbuf_puts(&sb, i ? ", " : "");
+			strbuf_printf(&sb, "{\"id\": \"%s\", \"name\": ", seed_hits[i].spotify_id);
+			strbuf_json(&sb, seed_hits[i].name);
+			strbuf_puts(&sb, "}");
+		}
+		strbuf_puts(&sb, "], \"tracks\": [");
+	} else {
+		printf("%zu recommendation%s (%s%s)%s%s\n", n, n == 1 ? "" : "s", rec_model_names[r.model],
+		       r.rerank ? ", re-ranked" : "", shortfall[0] ? ": " : "", shortfall);
+	}
+	for (size_t i = 0; i < n; i++) {
+		lookup_hit h;
+		if (lookup_track(db, items[i].track, &h, &err) < 0)
+			snprintf(h.name, sizeof h.name, "?");
+		rec_reason_text(e, &items[i], seed_names, nseeds, why, sizeof why);
+		if (json) {
+			strbuf_printf(&sb, "%s\n  {\"rank\": %zu, \"id\": \"%s\", \"name\": ", i ? "," : "", i + 1,
+			              h.spotify_id);
+			strbuf_json(&sb, h.name);
+			strbuf_puts(&sb, ", \"artists\": ");
+			strbuf_json(&sb, h.artists);
+			strbuf_printf(&sb, ", \"score\": %.4f, \"reasons\": ", items[i].score);
+			strbuf_json(&sb, why);
+			strbuf_printf(&sb, ", \"url\": \"https://open.spotify.com/track/%s\"}", h.spotify_id);
+		} else {
+			printf("%3zu. %s — %s\n     %s\n     https://open.spotify.com/track/%s\n", i + 1, h.name, h.artists,
+			       why[0] ? why : "", h.spotify_id);
+		}
+	}
+	if (json) {
+		strbuf_puts(&sb, n ? "\n], \"shortfall\": " : "], \"shortfall\": ");
+		strbuf_json(&sb, shortfall);
+		strbuf_puts(&sb, "}\n");
+		fputs(strbuf_cstr(&sb), stdout);
+	}
+	strbuf_free(&sb);
+	status = EXIT_OK;
+out:
+	free(items);
+	engine_free(e);
+	sqlite3_close(db);
+	return status;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct command {
@@ -390,6 +595,7 @@ static const command COMMANDS[] = {
 	{"sql", cmd_sql, "run read-only SQL over the catalogue"},
 	{"eda", cmd_eda, "write the exploratory report (HTML with SVG charts, summary.json)"},
 	{"train", cmd_train, "fit the models and write a new model version"},
+	{"recommend", cmd_recommend, "recommend new tracks for seed tracks or a mood, with reasons"},
 	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
 };
 

@@ -77,6 +77,12 @@ void engine_free(engine *e);
 int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_t *nout, const char **shortfall,
                      seg_error *err);
 
+/* Writes the reasons of `it` as one line of text ("sounds like X (same energy
+ * and tempo); often in playlists with your seeds"); seed_names[nseeds] name
+ * the request's seeds. Returns the length. */
+int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed_names, size_t nseeds, char *buf,
+                    size_t cap);
+
 /* Accessors for callers that explain, map or evaluate. */
 const char *engine_meta_json(const engine *e);
 const feat_spec *engine_spec(const engine *e);

@@ -109,6 +109,7 @@ typedef struct built {
 	size_t N, D;
 	float *vec;           /* [N][D] content vectors before normalising */
 	float *unit;          /* [N][D] unit length */
+	float *norm;          /* [N] lengths before normalising */
 	float *pop;           /* [N] */
 	int K;
 	float *centroids;     /* [K][D] */
@@ -131,6 +132,7 @@ static void built_free(built *b)
 {
 	free(b->vec);
 	free(b->unit);
+	free(b->norm);
 	free(b->pop);
 	free(b->centroids);
 	free(b->labels);
@@ -158,14 +160,15 @@ static int build_content(const dataset *ds, built *b, const train_options *o, se
 	b->vec = malloc(sizeof(float) * b->N * b->D);
 	b->unit = malloc(sizeof(float) * b->N * b->D);
 	b->pop = malloc(sizeof(float) * (b->N ? b->N : 1));
-	if (!b->vec || !b->unit || !b->pop)
+	b->norm = malloc(sizeof(float) * (b->N ? b->N : 1));
+	if (!b->vec || !b->unit || !b->pop || !b->norm)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory for %zu content vectors", b->N);
 	for (size_t i = 0; i < b->N; i++) {
 		const int32_t *g = ds->genre_idx + ds->genre_ptr[i];
 		int ng = (int)(ds->genre_ptr[i + 1] - ds->genre_ptr[i]);
 		feat_transform(&b->spec, ds->raw + i * SNAP__COLS, g, ng, b->vec + i * b->D);
 		memcpy(b->unit + i * b->D, b->vec + i * b->D, sizeof(float) * b->D);
-		knn_vec_normalize(b->unit + i * b->D, b->D);
+		b->norm[i] = knn_vec_normalize(b->unit + i * b->D, b->D);
 		b->pop[i] = ds->raw[i * SNAP__COLS + SNAP_POPULARITY];
 	}
 	say(o, "content: %zu tracks x %zu dimensions (%u genres in the genre block)\n", b->N, b->D, b->spec.ngenres);
@@ -438,6 +441,7 @@ static int write_model(const dataset *ds, built *b, const char *path, seg_error 
 	add(w, MS_FEAT_SPEC, &b->spec, sizeof b->spec, &rc, err);
 	add(w, MS_TRACK_ID, ds->row_track, sizeof(int64_t) * N, &rc, err);
 	add(w, MS_VECTORS, b->unit, sizeof(float) * N * D, &rc, err);
+	add(w, MS_VECTOR_NORM, b->norm, sizeof(float) * N, &rc, err);
 	add(w, MS_POPULARITY, b->pop, sizeof(float) * N, &rc, err);
 	add(w, MS_KM_CENTROIDS, b->centroids, sizeof(float) * (size_t)b->K * D, &rc, err);
 	add(w, MS_KM_LABELS, b->labels, sizeof(int32_t) * N, &rc, err);

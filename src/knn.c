@@ -14,6 +14,7 @@
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,18 +23,31 @@
 #define KNN_X86 1
 #endif
 
-/* Rows per score block of the batched path, and queries per tile: the
- * [QT][NT] score tile (512 KB) stays in L2 while it is scanned, and a block of
- * rows ([NT][D], 64 KB at D = 32) stays in cache across the query tiles.
- * Measured on a 2-core AVX-512 machine at D = 32: tiles from 256 x 256 to
- * 256 x 1024 are within noise of each other; 1024 x 1024 and larger are
- * slower (the tile falls out of L2). Overridable at compile time for tuning. */
+/* Tiles of the batched path. A product of QT queries by NT rows fills a
+ * [QT][NT] score tile that is scanned while it is still in cache; a block of
+ * rows ([NT][D]) stays in cache across the query tiles.
+ *
+ * Threads: the batch splits the rows among worker threads, each calling
+ * cblas_sgemm on its own tiles. OpenBLAS runs a product in the calling thread
+ * when M*N*K <= 65536 * 4 (its multithreading threshold), so with more than
+ * one worker the tiles are kept under that size (KNN_SMALL_MNK): otherwise
+ * every small product would wake OpenBLAS's own pool, whose threads then
+ * spin while the workers scan. Measured at 1M x 32, B = 1000 on 2 cores:
+ * one call on OpenBLAS's 2 threads ran at 290-540 queries/s, one thread with
+ * 256 x 512 tiles at 780-1130, two workers at 1110-1750. With one worker
+ * the larger tiles (KNN_QT x KNN_NT) are used. */
 #ifndef KNN_NT
 #define KNN_NT 512
 #endif
 #ifndef KNN_QT
 #define KNN_QT 256
 #endif
+#define KNN_SMALL_NT 256
+#define KNN_SMALL_MNK (65536 * 4)
+/* A batch gets a second thread only for at least this many dot products
+ * (about a millisecond of work). */
+#define KNN_MIN_WORK ((size_t)1 << 22)
+#define KNN_MAX_THREADS 64
 
 struct knn_index {
 	const float *x;   /* [N][D] unit rows: `own`, or the borrowed X */
@@ -222,16 +236,9 @@ static void heap_sift_down(knn_hit *h, size_t len, size_t i)
 	h[i] = x;
 }
 
-/* Offers a row whose score beat t->thr: applies the filters, then keeps it. */
-static void topk_offer(topk *t, size_t row, float s)
+/* Keeps hit x if it ranks among the best k (no filters). */
+static void topk_push(topk *t, knn_hit x)
 {
-	if (t->zero && knn_bitmap_test(t->zero, row))
-		return;
-	if (t->exclude && knn_bitmap_test(t->exclude, row))
-		return;
-	if (t->f && !t->f->accept(t->f->ctx, row))
-		return;
-	knn_hit x = {row, s};
 	if (t->len < t->k) {
 		size_t i = t->len++;
 		while (i > 0) {
@@ -244,11 +251,23 @@ static void topk_offer(topk *t, size_t row, float s)
 		t->h[i] = x;
 		if (t->len == t->k)
 			t->thr = t->h[0].score;
-	} else {
+	} else if (t->k > 0 && hit_worse(&t->h[0], &x)) {
 		t->h[0] = x;
 		heap_sift_down(t->h, t->len, 0);
 		t->thr = t->h[0].score;
 	}
+}
+
+/* Offers a row whose score beat t->thr: applies the filters, then keeps it. */
+static void topk_offer(topk *t, size_t row, float s)
+{
+	if (t->zero && knn_bitmap_test(t->zero, row))
+		return;
+	if (t->exclude && knn_bitmap_test(t->exclude, row))
+		return;
+	if (t->f && !t->f->accept(t->f->ctx, row))
+		return;
+	topk_push(t, (knn_hit){row, s});
 }
 
 /* Sorts the heap in place, best first, and returns how many hits it holds:
@@ -437,12 +456,50 @@ int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter 
 	return 0;
 }
 
+/* One worker's share of a batch: rows [r0, r1) against every query. */
+typedef struct batch_job {
+	const knn_index *idx;
+	const float *Q;  /* [B][D] */
+	size_t B;
+	size_t r0, r1;   /* rows of X */
+	size_t qt, nt;   /* QT, NT */
+	float *S;        /* [QT][NT] score tile */
+	topk *tk;        /* [B] one selection per query */
+} batch_job;
+
+static void batch_run(const batch_job *j)
+{
+	const size_t D = j->idx->d;
+	/* Rows outer, queries inner: each block of rows is read from memory once
+	 * and multiplied by every query tile while it is in cache. */
+	for (size_t n0 = j->r0; n0 < j->r1; n0 += j->nt) {
+		size_t nb = j->r1 - n0 < j->nt ? j->r1 - n0 : j->nt;
+		for (size_t b0 = 0; b0 < j->B; b0 += j->qt) {
+			size_t qb = j->B - b0 < j->qt ? j->B - b0 : j->qt;
+			/* S[qb][nb] = Q[b0:b0+qb][D] . X[n0:n0+nb][D]^T */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)nb, (int)D, 1.0f,
+			            j->Q + b0 * D, (int)D, j->idx->x + n0 * D, (int)D, 0.0f, j->S, (int)nb);
+			for (size_t i = 0; i < qb; i++)
+				if (j->tk[b0 + i].k > 0)
+					scan_scores(j->idx, j->S + i * nb, n0, nb, &j->tk[b0 + i]);
+		}
+	}
+}
+
+static void *batch_thread(void *arg)
+{
+	batch_run(arg);
+	return NULL;
+}
+
 int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
                      const knn_filter *f, knn_hit *out, size_t *nout, seg_error *err)
 {
 	int rc = 0;
-	float *S = NULL;  /* [QT][NT] score tile */
-	topk *tk = NULL;  /* [B] one selection per query */
+	batch_job *jobs = NULL; /* [T] */
+	topk *tk = NULL;        /* [T][B] */
+	float *S = NULL;        /* [T][QT][NT] */
+	knn_hit *heaps = NULL;  /* [T-1][B][K] the other workers' hits; worker 0 uses out */
 
 	if (idx == NULL || (B > 0 && (Q == NULL || nout == NULL || (out == NULL && k > 0))))
 		return seg_error_set(err, SEG_EINVAL, "knn_search_batch: NULL argument");
@@ -452,14 +509,35 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 	memset(nout, 0, B * sizeof(*nout));
 	if (k == 0 || N == 0)
 		return 0;
-	if (B > SIZE_MAX / k)
+	if (B > SIZE_MAX / k / KNN_MAX_THREADS / sizeof(knn_hit))
 		return seg_error_set(err, SEG_EINVAL, "knn_search_batch: %zu x %zu results is too many", B, k);
 
-	tk = malloc(B * sizeof(*tk));
-	size_t qt = B < KNN_QT ? B : KNN_QT;
-	size_t nt = N < KNN_NT ? N : KNN_NT;
-	S = malloc(qt * nt * sizeof(float));
-	if (tk == NULL || S == NULL) {
+	/* As many workers as OpenBLAS is configured for, if the work is worth it. */
+	int blas_threads = openblas_get_num_threads();
+	size_t T = blas_threads > 1 ? (size_t)blas_threads : 1;
+	size_t work = N > SIZE_MAX / B ? SIZE_MAX : N * B;
+	if (T > work / KNN_MIN_WORK)
+		T = work / KNN_MIN_WORK > 0 ? work / KNN_MIN_WORK : 1;
+	if (T > KNN_MAX_THREADS)
+		T = KNN_MAX_THREADS;
+	size_t nt = KNN_NT, qt = KNN_QT;
+	if (blas_threads > 1) { /* keep each product in its worker (see KNN_SMALL_MNK) */
+		nt = KNN_SMALL_NT;
+		qt = KNN_SMALL_MNK / nt / D;
+		qt = qt < 8 ? 8 : qt > KNN_QT ? KNN_QT : qt;
+	}
+	nt = N < nt ? N : nt;
+	qt = B < qt ? B : qt;
+	size_t share = (N + T - 1) / T;          /* rows per worker, whole blocks */
+	share = (share + nt - 1) / nt * nt;
+	T = (N + share - 1) / share;
+
+	jobs = calloc(T, sizeof(*jobs));
+	tk = malloc(T * B * sizeof(*tk));
+	S = malloc(T * qt * nt * sizeof(float));
+	if (T > 1)
+		heaps = malloc((T - 1) * B * k * sizeof(knn_hit));
+	if (jobs == NULL || tk == NULL || S == NULL || (T > 1 && heaps == NULL)) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn_search_batch: out of memory");
 		goto out;
 	}
@@ -469,28 +547,45 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 			rc = seg_error_set(err, SEG_EINVAL, "knn_search_batch: query %zu has a NaN or infinite value", b);
 			goto out;
 		}
-		topk_init(&tk[b], out + b * k, qc == 1 ? 0 : k, idx, f);
-	}
-
-	/* Rows outer, queries inner: each block of rows is read from memory once
-	 * and multiplied by every query tile while it is in cache. */
-	for (size_t n0 = 0; n0 < N; n0 += nt) {
-		size_t nb = N - n0 < nt ? N - n0 : nt;
-		for (size_t b0 = 0; b0 < B; b0 += qt) {
-			size_t qb = B - b0 < qt ? B - b0 : qt;
-			/* S[qb][nb] = Q[b0:b0+qb][D] . X[n0:n0+nb][D]^T */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)nb, (int)D, 1.0f,
-			            Q + b0 * D, (int)D, idx->x + n0 * D, (int)D, 0.0f, S, (int)nb);
-			for (size_t i = 0; i < qb; i++)
-				if (tk[b0 + i].k > 0)
-					scan_scores(idx, S + i * nb, n0, nb, &tk[b0 + i]);
+		for (size_t w = 0; w < T; w++) {
+			knn_hit *h = w == 0 ? out + b * k : heaps + ((w - 1) * B + b) * k;
+			topk_init(&tk[w * B + b], h, qc == 1 ? 0 : k, idx, f);
 		}
 	}
-	for (size_t b = 0; b < B; b++)
+	for (size_t w = 0; w < T; w++) {
+		size_t r0 = w * share, r1 = r0 + share < N ? r0 + share : N;
+		jobs[w] = (batch_job){idx, Q, B, r0, r1, qt, nt, S + w * qt * nt, tk + w * B};
+	}
+
+	/* Workers 1.. in threads, worker 0 here; a thread that cannot be
+	 * started does its share here afterwards. */
+	pthread_t th[KNN_MAX_THREADS];
+	int started[KNN_MAX_THREADS] = {0};
+	for (size_t w = 1; w < T; w++)
+		started[w] = pthread_create(&th[w], NULL, batch_thread, &jobs[w]) == 0;
+	batch_run(&jobs[0]);
+	for (size_t w = 1; w < T; w++) {
+		if (started[w])
+			pthread_join(th[w], NULL);
+		else
+			batch_run(&jobs[w]);
+	}
+
+	/* Merge: every worker's hits are already filtered; the full comparison
+	 * in topk_push keeps ties in row order. */
+	for (size_t b = 0; b < B; b++) {
+		for (size_t w = 1; w < T; w++) {
+			const topk *o = &tk[w * B + b];
+			for (size_t j = 0; j < o->len; j++)
+				topk_push(&tk[b], o->h[j]);
+		}
 		nout[b] = topk_finish(&tk[b]);
+	}
 
 out:
-	free(S);
+	free(jobs);
 	free(tk);
+	free(S);
+	free(heaps);
 	return rc;
 }

@@ -7,11 +7,13 @@
  * B queries in a batch.
  *
  * Thread safety: an index is read-only once created. Any number of threads may
- * search the same index at once; knn_search and knn_search_batch keep all their
- * state on the caller's stack or in the caller's buffers (knn_search_batch also
- * mallocs one score tile per call). knn_search_batch runs its matrix products
- * through OpenBLAS, which uses its own thread pool (openblas_set_num_threads /
- * OPENBLAS_NUM_THREADS); the selection runs in the calling thread. */
+ * search the same index at once; knn_search keeps all its state on the
+ * caller's stack and in the caller's buffers. knn_search_batch splits the rows
+ * among as many worker threads as OpenBLAS is configured for
+ * (openblas_get_num_threads(): OPENBLAS_NUM_THREADS, or the number of CPUs),
+ * the calling thread being one of them, when the batch is big enough to gain
+ * from it; each worker calls cblas_sgemm on tiles small enough that OpenBLAS
+ * runs them in that worker, and mallocs its own score tile. */
 #ifndef SEGUE_KNN_H
 #define SEGUE_KNN_H
 
@@ -48,8 +50,9 @@ typedef struct knn_filter {
 	 * (r & 7) of exclude[r >> 3] is set (see knn_bitmap_set). NULL: none. */
 	const uint8_t *exclude;
 	/* Called with `ctx` for a candidate row; 0 rejects it. NULL: accept all.
-	 * Called from the searching thread only, possibly several times per row
-	 * in a batch (once per query that reaches it). */
+	 * May be called several times for a row (once per query that reaches
+	 * it) and, in knn_search_batch, from several worker threads at once: it
+	 * must be thread-safe and give the same answer for a row every time. */
 	int (*accept)(void *ctx, size_t row);
 	void *ctx;
 } knn_filter;
@@ -102,9 +105,10 @@ int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter 
  * [B][k] (query b's hits at out + b*k, by descending score), nout[B] the
  * number found for each. The same filter applies to every query. The results
  * are those of knn_search up to float rounding of the scores (BLAS sums in
- * another order), which can swap rows whose scores differ by ~1e-7. Returns
- * 0, SEG_EINVAL, or SEG_ENOMEM (the score tile); on error out and nout are
- * unspecified. */
+ * another order), which can swap rows whose scores differ by ~1e-7. Uses
+ * worker threads (see the top of this file) and allocates score tiles and,
+ * with more than one worker, (workers - 1) * B * k hits of scratch. Returns
+ * 0, SEG_EINVAL, or SEG_ENOMEM; on error out and nout are unspecified. */
 int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
                      const knn_filter *f, knn_hit *out, size_t *nout, seg_error *err);
 

@@ -17,6 +17,7 @@
 #include "progress.h"
 #include "query.h"
 #include "schema.h"
+#include "evaluate.h"
 #include "lookup.h"
 #include "recommend.h"
 #include "strbuf.h"
@@ -582,6 +583,61 @@ out:
 	return status;
 }
 
+/* ---- evaluate ---- */
+
+static int cmd_evaluate(int argc, char **argv)
+{
+	enum { O_ART = 256, O_JSON, O_MAX };
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"artifact", required_argument, NULL, O_ART},
+		{"k", required_argument, NULL, 'k'},         {"max-playlists", required_argument, NULL, O_MAX},
+		{"json", no_argument, NULL, O_JSON},         {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	eval_options o;
+	eval_options_default(&o);
+	const char *ws = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "w:k:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case O_ART: o.artifact = optarg; break;
+		case 'k': {
+			float k;
+			if (parse_float(optarg, 10, 1000, &k) < 0)
+				return usage_error("evaluate", "--k '%s' must be 10..1000", optarg);
+			o.k = (size_t)k;
+			break;
+		}
+		case O_MAX: {
+			float m;
+			if (parse_float(optarg, 1, 1e9f, &m) < 0)
+				return usage_error("evaluate", "--max-playlists '%s' must be >= 1", optarg);
+			o.max_playlists = (size_t)m;
+			break;
+		}
+		case O_JSON: o.json = 1; break;
+		case 'h':
+			printf("usage: segue evaluate [--workspace DIR] [--artifact vN] [--k 500] [--max-playlists N] [--json]\n\n"
+			       "Playlist continuation on the held-out playlists (one in %d, never seen by training):\n"
+			       "for n = 1, 5, 10, 25 the first n tracks are the seeds and the rest is hidden. Scores\n"
+			       "random, popular, content, cooc, als, hybrid and hybrid+rerank with the RecSys\n"
+			       "Challenge 2018 metrics (R-precision with artist credit, NDCG, clicks), recall, and\n"
+			       "novelty, diversity (ILD), coverage and Gini of the top 10. The table is kept as\n"
+			       "evaluation.json beside the model.\n",
+			       DATASET_TEST_MODULUS_FOR_HELP);
+			return EXIT_OK;
+		default: return usage_error("evaluate", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("evaluate", "unexpected argument '%s'", argv[optind]);
+	char wsbuf[PATH_MAX];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	seg_error err = {0};
+	return evaluate_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct command {
@@ -596,6 +652,7 @@ static const command COMMANDS[] = {
 	{"eda", cmd_eda, "write the exploratory report (HTML with SVG charts, summary.json)"},
 	{"train", cmd_train, "fit the models and write a new model version"},
 	{"recommend", cmd_recommend, "recommend new tracks for seed tracks or a mood, with reasons"},
+	{"evaluate", cmd_evaluate, "score every recommender on held-out playlists"},
 	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
 };
 

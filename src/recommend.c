@@ -598,7 +598,9 @@ int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_
 	}
 
 	/* Candidate pool. */
-	size_t want = r->rerank ? (r->k * 5 > 100 ? r->k * 5 : 100) : r->k;
+	size_t want = r->k;
+	if (r->rerank)
+		want = r->pool > r->k ? r->pool : r->k * 5 > 100 ? r->k * 5 : 100;
 	switch (r->model) {
 	case REC_RANDOM: {
 		uint64_t s = r->seed * 0x9E3779B97F4A7C15ull + 1;

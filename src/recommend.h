@@ -45,6 +45,7 @@ typedef struct rec_request {
 	const int64_t *exclude;    /* [nexclude] tracks the listener already knows */
 	size_t nexclude;
 	uint64_t seed;             /* for the random baseline */
+	size_t pool;               /* candidates re-ranking chooses from; 0 = max(5k, 100) */
 } rec_request;
 
 /* Fills defaults: hybrid, k 10, re-ranking on, diversity 0.3, novelty 0.1,

@@ -1,0 +1,307 @@
+/* test_train.c: the model pipeline end to end on a generated catalogue:
+ * train writes a versioned artifact; the engine's guarantees hold for every
+ * model (no seed or known track returned, at most N per artist, k results or
+ * a stated reason, a reason for every pick); lookups by id and name; the
+ * evaluation runs and ranks the hybrid above the baselines; a damaged
+ * artifact is refused. Covers dataset, train, recommend, lookup, evaluate. */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "dataset.h"
+#include "evaluate.h"
+#include "gen.h"
+#include "ingest.h"
+#include "lookup.h"
+#include "query.h"
+#include "recommend.h"
+#include "train.h"
+
+static char ws[PATH_MAX];
+static const char *dir;
+static dataset *ds;
+static engine *eng;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = tu_tmpdir();
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	char syn[PATH_MAX];
+	snprintf(syn, sizeof syn, "%s/syn", dir);
+	gen_options g;
+	gen_options_init(&g);
+	g.tracks = 4000;
+	g.playlists = 600;
+	g.seed = 3;
+	g.out_dir = syn;
+	gen_result gr;
+	seg_error err = {0};
+	if (gen_write(&g, &gr, &err) < 0)
+		return -1;
+	char *paths[1] = {syn};
+	ingest_options io = {.workspace = ws};
+	ingest_summary sum;
+	if (ingest_run(&io, paths, 1, &sum, &err) < 0)
+		return -1;
+	ingest_summary_free(&sum);
+	train_options to;
+	train_options_default(&to);
+	to.workspace = ws;
+	to.verbose = 0;
+	to.clusters = 6;
+	to.als_iterations = 4;
+	to.factors = 16;
+	to.quality_rounds = 20;
+	to.cv_folds = 3;
+	char version[32];
+	if (train_run(&to, version, sizeof version, &err) < 0) {
+		fprintf(stderr, "train: %s\n", err.msg);
+		return -1;
+	}
+	if (strcmp(version, "v1") != 0)
+		return -1;
+	char path[PATH_MAX + 64];
+	if (train_model_path(ws, NULL, path, sizeof path, &err) < 0 || engine_open(&eng, path, &err) < 0 ||
+	    dataset_load(&ds, ws, &err) < 0) {
+		fprintf(stderr, "open: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	engine_free(eng);
+	dataset_free(ds);
+	tu_rmtree(dir);
+	return 0;
+}
+
+static void test_dataset_split(void **state)
+{
+	(void)state;
+	assert_int_equal(ds->N, 4000);
+	assert_true(ds->P >= 590 && ds->P <= 600);
+	/* About one playlist in ten is held out, decided by its id alone. */
+	assert_true(ds->P_test > 30 && ds->P_test < 100);
+	assert_int_equal(dataset_is_test("mpd", "17"), dataset_is_test("mpd", "17"));
+	/* Held-out playlists do not count toward track popularity. */
+	uint64_t pop = 0, train_entries = 0;
+	for (int64_t t = 0; t < ds->T; t++)
+		pop += ds->track_pop[t];
+	for (size_t p = 0; p < ds->P; p++)
+		if (!ds->pl_test[p])
+			train_entries += ds->pl_ptr[p + 1] - ds->pl_ptr[p];
+	assert_int_equal(pop, train_entries);
+}
+
+static void check_list(const rec_request *r, const rec_item *it, size_t n, const char *shortfall)
+{
+	/* k results, or fewer with a reason. */
+	if (n < r->k)
+		assert_true(shortfall != NULL && shortfall[0] != '\0');
+	else
+		assert_int_equal(n, r->k);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t s = 0; s < r->nseeds; s++)
+			assert_true(it[i].track != r->seeds[s]);
+		for (size_t x = 0; x < r->nexclude; x++)
+			assert_true(it[i].track != r->exclude[x]);
+		for (size_t j = 0; j < i; j++)
+			assert_true(it[i].track != it[j].track);
+		assert_int_not_equal(it[i].reasons, 0);
+		if (r->rerank && r->max_per_artist > 0) {
+			int same = 0;
+			int32_t a = engine_artist_of(eng, it[i].track);
+			for (size_t j = 0; j < n; j++)
+				same += a >= 0 && engine_artist_of(eng, it[j].track) == a;
+			assert_true(same <= r->max_per_artist);
+		}
+	}
+}
+
+static void test_guarantees_every_model(void **state)
+{
+	(void)state;
+	rec_item items[60];
+	for (size_t p = 0; p < ds->P && p < 40; p++) {
+		const int64_t *tr = ds->pl_tracks + ds->pl_ptr[p];
+		size_t len = ds->pl_ptr[p + 1] - ds->pl_ptr[p];
+		if (len < 6)
+			continue;
+		for (int m = 0; m < REC__COUNT; m++) {
+			for (int rr = 0; rr < 2; rr++) {
+				rec_request r;
+				rec_request_default(&r);
+				r.model = (enum rec_model)m;
+				r.rerank = rr;
+				r.k = 20 + p % 30;
+				r.max_per_artist = 1 + (int)(p % 2);
+				r.seeds = tr;
+				r.nseeds = 3;
+				r.exclude = tr + 3;
+				r.nexclude = 2;
+				r.seed = p;
+				size_t n;
+				const char *sf;
+				seg_error err;
+				assert_int_equal(engine_recommend(eng, &r, items, &n, &sf, &err), 0);
+				check_list(&r, items, n, sf);
+			}
+		}
+	}
+}
+
+static void test_reasons_and_shortfall(void **state)
+{
+	(void)state;
+	const int64_t *tr = ds->pl_tracks + ds->pl_ptr[0];
+	rec_request r;
+	rec_request_default(&r);
+	r.seeds = tr;
+	r.nseeds = 2;
+	r.k = 10;
+	rec_item items[500];
+	size_t n;
+	const char *sf;
+	seg_error err;
+	assert_int_equal(engine_recommend(eng, &r, items, &n, &sf, &err), 0);
+	int content = 0, cf = 0;
+	for (size_t i = 0; i < n; i++) {
+		content += (items[i].reasons & REASON_CONTENT) != 0;
+		cf += (items[i].reasons & REASON_CF) != 0;
+		char text[512];
+		const char *names[2] = {"Seed A", "Seed B"};
+		rec_reason_text(eng, &items[i], names, 2, text, sizeof text);
+		assert_true(strlen(text) > 5);
+		if (items[i].reasons & REASON_CONTENT)
+			assert_non_null(strstr(text, "sounds like Seed"));
+	}
+	assert_true(content > 0 && cf > 0);
+	/* A cap of one per artist with a huge k must stop short and say why. */
+	r.k = 500;
+	r.max_per_artist = 1;
+	r.pool = 500;
+	assert_int_equal(engine_recommend(eng, &r, items, &n, &sf, &err), 0);
+	check_list(&r, items, n, sf);
+	/* A mood alone. */
+	rec_request_default(&r);
+	r.mood = "energy=0.9,danceability=0.8";
+	assert_int_equal(engine_recommend(eng, &r, items, &n, &sf, &err), 0);
+	assert_int_equal(n, 10);
+	for (size_t i = 0; i < n; i++)
+		assert_true(items[i].reasons & REASON_MOOD);
+	r.mood = "energy=7";
+	assert_int_equal(engine_recommend(eng, &r, items, &n, &sf, &err), SEG_EINVAL);
+	/* Neither seeds nor mood. */
+	rec_request_default(&r);
+	assert_int_equal(engine_recommend(eng, &r, items, &n, &sf, &err), SEG_EINVAL);
+}
+
+static void test_lookup(void **state)
+{
+	(void)state;
+	char db[PATH_MAX + 32];
+	snprintf(db, sizeof db, "%s/%s", ws, CATALOG_DB_NAME);
+	sqlite3 *h;
+	seg_error err;
+	assert_int_equal(query_open(db, &h, &err), 0);
+	lookup_hit hit, alts[10];
+	size_t na;
+	assert_int_equal(lookup_track(h, ds->row_track[5], &hit, &err), 0);
+	char id[64], uri[96];
+	snprintf(id, sizeof id, "%s", hit.spotify_id);
+	snprintf(uri, sizeof uri, "spotify:track:%s", id);
+	assert_int_equal(lookup_resolve(h, uri, &hit, alts, 10, &na, &err), 0);
+	assert_string_equal(hit.spotify_id, id);
+	/* Every synthetic title contains "Synthetic": ambiguous, with candidates. */
+	assert_int_equal(lookup_resolve(h, "synthetic", &hit, alts, 10, &na, &err), SEG_EINVAL);
+	assert_int_equal(na, 10);
+	assert_int_equal(lookup_resolve(h, "zzqqxx nothing", &hit, alts, 10, &na, &err), SEG_ENOTFOUND);
+	assert_int_equal(lookup_track(h, 99999999, &hit, &err), SEG_ENOTFOUND);
+	sqlite3_close(h);
+}
+
+static double result(json_t *root, const char *model, int seeds, const char *metric)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(root, "results"), i, row)
+	{
+		if (strcmp(json_string_value(json_object_get(row, "model")), model) == 0 &&
+		    json_integer_value(json_object_get(row, "seeds")) == seeds)
+			return json_real_value(json_object_get(row, metric));
+	}
+	return NAN;
+}
+
+static void test_evaluate(void **state)
+{
+	(void)state;
+	eval_options o;
+	eval_options_default(&o);
+	o.workspace = ws;
+	o.k = 100;
+	char buf[16384];
+	o.out = fmemopen(buf, sizeof buf, "w");
+	seg_error err;
+	assert_int_equal(evaluate_run(&o, &err), 0);
+	fclose(o.out);
+	assert_non_null(strstr(buf, "hybrid+rerank"));
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/models/v1/evaluation.json", ws);
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	assert_non_null(root);
+	double hyb = result(root, "hybrid", 5, "r_precision"), pop = result(root, "popular", 5, "r_precision"),
+	       rnd = result(root, "random", 5, "r_precision");
+	printf("# synthetic R-precision, 5 seeds: hybrid %.4f, popular %.4f, random %.4f\n", hyb, pop, rnd);
+	assert_true(hyb > pop);
+	assert_true(hyb > rnd);
+	/* Re-ranking raises intra-list diversity. */
+	assert_true(result(root, "hybrid+rerank", 5, "ild@10") > result(root, "hybrid", 5, "ild@10"));
+	json_decref(root);
+}
+
+static void test_damaged_artifact_refused(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64], copy[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/models/v1/model.seg", ws);
+	snprintf(copy, sizeof copy, "%s/broken.seg", dir);
+	size_t len;
+	char *bytes = tu_read(path, &len);
+	assert_non_null(bytes);
+	bytes[len / 2] ^= 0x40;
+	FILE *f = fopen(copy, "wb");
+	fwrite(bytes, 1, len, f);
+	fclose(f);
+	free(bytes);
+	engine *e2 = NULL;
+	seg_error err;
+	assert_int_equal(engine_open(&e2, copy, &err), SEG_ECHECKSUM);
+	assert_null(e2);
+	assert_int_equal(train_model_path(dir, NULL, path, sizeof path, &err), SEG_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "segue train"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dataset_split),
+		cmocka_unit_test(test_guarantees_every_model),
+		cmocka_unit_test(test_reasons_and_shortfall),
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_evaluate),
+		cmocka_unit_test(test_damaged_artifact_refused),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -42,7 +42,7 @@ void rec_request_default(rec_request *r)
 #define GEM_MIN_PREDICTED 40.0f
 /* Share of the hybrid score that collaborative filtering gets when the
  * seeds are in training playlists. */
-#define HYBRID_CF_WEIGHT 0.7f
+#define HYBRID_CF_WEIGHT 0.85f
 
 struct engine {
 	model_file *mf;

@@ -7,6 +7,7 @@
  * than SQLite's general-purpose sorter on a million rows. */
 #include "eda.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -292,6 +293,11 @@ typedef struct eda_ctx {
 	strbuf *html;      /* the sections of the page being written */
 	json_t *summary;   /* summary.json */
 	json_t *queries;   /* summary["queries"]: name -> SQL */
+	json_t *charts_json; /* summary["charts"]: [{name, title, sql}] in page order */
+	eda_charts charts; /* copies of the charts with their SVG, when the caller
+	                    * asked for them (want_charts) */
+	size_t charts_cap; /* slots allocated in charts.v */
+	int want_charts;
 	seg_error *err;
 	int oom;           /* a jansson allocation failed */
 	long long counts[8]; /* the overview counts, in the order of the "counts" query */
@@ -634,6 +640,67 @@ static int chart_rc(eda_ctx *c, int rc)
 	return 0;
 }
 
+/* Writes the name of a chart, prefix and suffix (may be NULL) joined by '-',
+ * with the '_' of feature names turned into '-' as well, so that names read
+ * alike in URLs ("hist-duration-min"). */
+static void chart_name(char *out, size_t cap, const char *prefix, const char *suffix)
+{
+	snprintf(out, cap, "%s%s%s", prefix, suffix ? "-" : "", suffix ? suffix : "");
+	for (char *p = out; *p; p++)
+		if (*p == '_')
+			*p = '-';
+}
+
+/* Records the chart that was just drawn into c->html from offset `start` on:
+ * its entry in summary["charts"] and, when the caller wants them, a copy with
+ * its SVG in c->charts. Returns 0 or SEG_ENOMEM; a name that is not URL-safe
+ * or not unique is a bug here, reported as SEG_EINVAL. */
+static int keep_chart(eda_ctx *c, const char *name, const char *title, const char *sql,
+                      size_t start)
+{
+	eda_chart ch;
+	memset(&ch, 0, sizeof(ch));
+	size_t nlen = strlen(name);
+	if (nlen == 0 || nlen >= sizeof ch.name ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != nlen)
+		return seg_error_set(c->err, SEG_EINVAL, "internal error: bad chart name %s", name);
+	for (size_t i = 0; i < json_array_size(c->charts_json); i++) {
+		const char *other = json_string_value(json_object_get(json_array_get(c->charts_json, i),
+		                                                      "name"));
+		if (other && strcmp(other, name) == 0)
+			return seg_error_set(c->err, SEG_EINVAL, "internal error: two charts named %s",
+			                     name);
+	}
+	snprintf(ch.name, sizeof ch.name, "%s", name);
+	snprintf(ch.title, sizeof ch.title, "%s", title ? title : "");
+	json_t *o = json_object();
+	jset(c, o, "name", json_string(ch.name));
+	jset(c, o, "title", jstr(ch.title));
+	jset(c, o, "sql", jstr(sql));
+	jappend(c, c->charts_json, o);
+	if (!c->want_charts)
+		return 0;
+
+	assert(start <= c->html->len);
+	if (c->charts.n == c->charts_cap) {
+		size_t cap = c->charts_cap ? c->charts_cap * 2 : 32;
+		eda_chart *v = realloc(c->charts.v, cap * sizeof(*v));
+		if (v == NULL)
+			return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
+		c->charts.v = v;
+		c->charts_cap = cap;
+	}
+	ch.sql = strdup(sql ? sql : "");
+	ch.svg = strndup(strbuf_cstr(c->html) + start, c->html->len - start);
+	if (ch.sql == NULL || ch.svg == NULL) {
+		free(ch.sql);
+		free(ch.svg);
+		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
+	}
+	c->charts.v[c->charts.n++] = ch;
+	return 0;
+}
+
 /* A growable array of doubles. */
 typedef struct dvec {
 	double *v;
@@ -932,7 +999,13 @@ static int hist_one(eda_ctx *c, const eda_query *q, const eda_feature *fe, strbu
 	o.width = SECTIONS[q->section].chart_w;
 	o.height = o.width * 25 / 36;
 	fig_open(c, NULL);
+	size_t start = c->html->len;
 	rc = chart_rc(c, svg_histogram(c->html, &o, edges, counts, nb));
+	if (rc == 0) {
+		char name[64];
+		chart_name(name, sizeof name, "hist", fe->name);
+		rc = keep_chart(c, name, o.title, sql->data, start);
+	}
 	strbuf_free(&title);
 	if (rc < 0)
 		return rc;
@@ -1057,7 +1130,10 @@ static int sec_corr(eda_ctx *c, const eda_query *q)
 		o.title = q->title;
 		o.width = 720;
 		o.value_labels = 1;
+		size_t start = c->html->len;
 		rc = chart_rc(c, svg_heatmap(c->html, &o, &m));
+		if (rc == 0)
+			rc = keep_chart(c, "corr-heatmap", o.title, q->sql, start);
 		if (rc < 0)
 			return rc;
 	}
@@ -1135,15 +1211,21 @@ static int sec_profile(eda_ctx *c, const eda_query *q)
 			o.y_fixed = 1;
 			o.y_min = 0;
 			o.y_max = 1;
+			size_t start = c->html->len;
 			rc = chart_rc(c, svg_lines(c->html, &o, cats, NUNIT, series, ng));
+			if (rc == 0)
+				rc = keep_chart(c, "profile-genres", o.title, sql.data, start);
 			/* The same numbers as a table of colours, easier to read exactly. */
 			svg_matrix m = {(const char *const *)names, cats, ng, NUNIT, &vals[0][0], 0, 1};
 			svg_opts ho = {0};
 			ho.title = "The same means, genre by feature";
 			ho.width = 720;
 			ho.value_labels = 1;
+			start = c->html->len;
 			if (rc == 0)
 				rc = chart_rc(c, svg_heatmap(c->html, &ho, &m));
+			if (rc == 0)
+				rc = keep_chart(c, "profile-genres-heatmap", ho.title, sql.data, start);
 		}
 		if (rc == 0)
 			fig_close(c, sql.data);
@@ -1258,7 +1340,13 @@ static int scatter_one(eda_ctx *c, const eda_query *q, size_t f, strbuf *sql, js
 	svg_xy pts = {"tracks", x.v, y.v, n};
 	svg_xy line = {"mean popularity", mx, my, nbin};
 	fig_open(c, NULL);
+	size_t start = c->html->len;
 	rc = chart_rc(c, svg_scatter(c->html, &o, &pts, &line));
+	if (rc == 0) {
+		char name[64];
+		chart_name(name, sizeof name, "popularity-vs", fe->name);
+		rc = keep_chart(c, name, o.title, sql->data, start);
+	}
 	strbuf_free(&title);
 	if (rc < 0)
 		goto out;
@@ -1362,7 +1450,10 @@ static int sec_keymode(eda_ctx *c, const eda_query *q)
 		o.y_label = "tracks";
 		o.width = SECTIONS[q->section].chart_w;
 		o.height = o.width * 25 / 36;
+		size_t start = c->html->len;
 		rc = chart_rc(c, svg_columns(c->html, &o, cats, ncat, series, has_unknown ? 3 : 2));
+		if (rc == 0)
+			rc = keep_chart(c, "key-mode", o.title, q->sql, start);
 		if (rc < 0)
 			return rc;
 	}
@@ -1414,7 +1505,10 @@ static int sec_timesig(eda_ctx *c, const eda_query *q)
 		o.width = SECTIONS[q->section].chart_w;
 		o.height = o.width * 25 / 36;
 		o.value_labels = 1;
+		size_t start = c->html->len;
 		rc = chart_rc(c, svg_columns(c->html, &o, cats, n, &s, 1));
+		if (rc == 0)
+			rc = keep_chart(c, "time-signatures", o.title, q->sql, start);
 		if (rc < 0)
 			return rc;
 	}
@@ -1427,10 +1521,12 @@ static int sec_timesig(eda_ctx *c, const eda_query *q)
 
 enum { BARS_MAX = 100 };
 
-/* Runs a (label, value) query; draws the first `shown` rows as bars and stores
- * every row in summary[json_key] as a list of {label_key: ..., value_key: ...}. */
+/* Runs a (label, value) query; draws the first `shown` rows as bars (the chart
+ * called chart) and stores every row in summary[json_key] as a list of
+ * {label_key: ..., value_key: ...}. */
 static int bars_query(eda_ctx *c, const eda_query *q, const char *sql, size_t shown,
-                      const char *json_key, const char *x_label, const char *empty)
+                      const char *json_key, const char *chart, const char *x_label,
+                      const char *empty)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(c, q->name, sql, &st);
@@ -1475,7 +1571,10 @@ static int bars_query(eda_ctx *c, const eda_query *q, const char *sql, size_t sh
 			o.x_label = x_label;
 			o.width = SECTIONS[q->section].chart_w;
 			o.value_labels = 1;
+			size_t start = c->html->len;
 			rc = chart_rc(c, svg_bars(c->html, &o, (const char *const *)labels, v, n));
+			if (rc == 0)
+				rc = keep_chart(c, chart, o.title, sql, start);
 		}
 		if (rc == 0)
 			fig_close(c, sql);
@@ -1491,7 +1590,7 @@ static int sec_bars(eda_ctx *c, const eda_query *q)
 	expand(&sql, q->sql, NULL, c->o.top_n);
 	if (sql.oom)
 		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
-	int rc = bars_query(c, q, sql.data, (size_t)c->o.top_n, q->name, "tracks",
+	int rc = bars_query(c, q, sql.data, (size_t)c->o.top_n, q->name, "top-artists", "tracks",
 	                    "No artists in the catalogue.");
 	strbuf_free(&sql);
 	return rc;
@@ -1499,7 +1598,7 @@ static int sec_bars(eda_ctx *c, const eda_query *q)
 
 static int sec_genres(eda_ctx *c, const eda_query *q)
 {
-	return bars_query(c, q, q->sql, (size_t)c->o.top_n, "genres", "tracks",
+	return bars_query(c, q, q->sql, (size_t)c->o.top_n, "genres", "top-genres", "tracks",
 	                  "No genres in the catalogue.");
 }
 
@@ -1562,7 +1661,10 @@ static int sec_rejects(eda_ctx *c, const eda_query *q)
 			o.x_label = "rejects";
 			o.width = SECTIONS[q->section].chart_w;
 			o.value_labels = 1;
+			size_t start = c->html->len;
 			rc = chart_rc(c, svg_bars(c->html, &o, (const char *const *)labels, v, n));
+			if (rc == 0)
+				rc = keep_chart(c, "rejects-by-reason", o.title, q->sql, start);
 		}
 		if (rc == 0)
 			fig_close(c, q->sql);
@@ -1841,8 +1943,11 @@ static int check_schema(sqlite3 *db, seg_error *err)
 	return rc;
 }
 
-int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, seg_error *err)
+int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json,
+                      eda_charts *charts, seg_error *err)
 {
+	if (charts)
+		memset(charts, 0, sizeof(*charts));
 	if (db == NULL)
 		return seg_error_set(err, SEG_EINVAL, "eda_render: no database");
 	int rc = check_schema(db, err);
@@ -1852,6 +1957,7 @@ int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, se
 	memset(&c, 0, sizeof(c));
 	c.db = db;
 	c.err = err;
+	c.want_charts = charts != NULL;
 	if (opts)
 		c.o = *opts;
 	if (c.o.top_n <= 0)
@@ -1868,6 +1974,7 @@ int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, se
 	c.html = &body;
 	c.summary = json_object();
 	c.queries = json_object();
+	c.charts_json = json_array();
 	jset(&c, c.summary, "format", json_string("segue-eda-summary"));
 	jset(&c, c.summary, "version", json_integer(1));
 	jset(&c, c.summary, "data_quality", json_object());
@@ -1893,6 +2000,7 @@ int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, se
 		strbuf_puts(c.html, "</section>\n");
 	}
 	jset(&c, c.summary, "queries", c.queries);
+	jset(&c, c.summary, "charts", c.charts_json);
 	if (rc == 0 && html) {
 		page_begin(&c, html);
 		strbuf_append(html, strbuf_cstr(&body), body.len);
@@ -1915,7 +2023,38 @@ int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, se
 	}
 	json_decref(c.summary);
 	strbuf_free(&body);
+	if (rc == 0 && charts)
+		*charts = c.charts;
+	else
+		eda_charts_free(&c.charts);
 	return rc;
+}
+
+int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, seg_error *err)
+{
+	return eda_render_charts(db, opts, html, json, NULL, err);
+}
+
+const eda_chart *eda_charts_find(const eda_charts *c, const char *name)
+{
+	if (c == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i].name, name) == 0)
+			return &c->v[i];
+	return NULL;
+}
+
+void eda_charts_free(eda_charts *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].sql);
+		free(c->v[i].svg);
+	}
+	free(c->v);
+	memset(c, 0, sizeof(*c));
 }
 
 /* ------------------------------------------------------------------------ */

@@ -39,4 +39,38 @@ int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_
  * that the caller should discard. */
 int eda_render(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, seg_error *err);
 
+/* One chart of the report, for serving charts one by one. Plain data, owned by
+ * the eda_charts that holds it. */
+typedef struct eda_chart {
+	char name[64];   /* [a-z0-9-]+, unique in the report and the same on every run,
+	                  * e.g. "hist-danceability", "corr-heatmap", "key-mode" */
+	char title[128]; /* the chart's title as drawn */
+	char *sql;       /* the SQL shown under the chart in the report */
+	char *svg;       /* the <svg> element, byte for byte as the report embeds it */
+} eda_chart;
+
+/* The charts of one report, in page order. Zero-initialise; release with
+ * eda_charts_free. */
+typedef struct eda_charts {
+	eda_chart *v; /* [n] */
+	size_t n;
+} eda_charts;
+
+/* eda_render that also hands out every chart the page draws. The summary JSON
+ * (of this function and of eda_render alike) lists the same charts, without
+ * their SVG, as "charts": [{"name", "title", "sql"}]. A figure that has nothing
+ * to draw on this catalogue (it shows a sentence instead) has no chart, so
+ * which names are present depends on the data; a name, when present, always
+ * means the same figure. `charts` may be NULL; otherwise it is overwritten (free a previous
+ * list first) and, on error, left empty. html and json as eda_render. */
+int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json,
+                      eda_charts *charts, seg_error *err);
+
+/* The chart called `name`, or NULL when there is none (or c or name is NULL).
+ * The pointer is valid until c is freed. */
+const eda_chart *eda_charts_find(const eda_charts *c, const char *name);
+
+/* Releases the charts; c becomes empty. NULL and an empty list are no-ops. */
+void eda_charts_free(eda_charts *c);
+
 #endif

@@ -702,8 +702,9 @@ int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *c
 
 	kmeans_info best = {.inertia = INFINITY};
 	int runs = p->init ? 1 : p->n_init;
+	uint64_t master = p->seed; /* each restart's PRNG state is drawn from this one */
 	for (int run = 0; run < runs; run++) {
-		uint64_t rng = p->seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(run + 1));
+		uint64_t rng = rng_next(&master);
 		kmeans_info cur;
 		lloyd_run(&w, x, p, &rng, &cur);
 		cur.best_run = run;

@@ -29,20 +29,23 @@
  *
  * Threads: the batch splits the rows among worker threads, each calling
  * cblas_sgemm on its own tiles. OpenBLAS runs a product in the calling thread
- * when M*N*K <= 65536 * 4 (its multithreading threshold), so with more than
- * one worker the tiles are kept under that size (KNN_SMALL_MNK): otherwise
- * every small product would wake OpenBLAS's own pool, whose threads then
- * spin while the workers scan. Measured at 1M x 32, B = 1000 on 2 cores:
- * one call on OpenBLAS's 2 threads ran at 290-540 queries/s, one thread with
- * 256 x 512 tiles at 780-1130, two workers at 1110-1750. With one worker
- * the larger tiles (KNN_QT x KNN_NT) are used. */
+ * when M*N*K <= 65536 * 4 (its multithreading threshold); above it, every
+ * product wakes OpenBLAS's own pool, whose threads then spin while the
+ * caller scans, and concurrent callers queue for that pool. So when OpenBLAS
+ * has more than one thread, the workers use tiles under the threshold
+ * (KNN_SMALL_MNK: 64 x 128 at D = 32); when it has one, a single worker uses
+ * the larger KNN_QT x KNN_NT tiles. Measured at 1M x 32, B = 1000 on 2
+ * cores: one call on OpenBLAS's 2 threads with large tiles ran at 290-540
+ * queries/s; one thread with large tiles at 1220-1260 and two workers with
+ * small tiles at 1340-1560 when the machine was otherwise idle (850 against
+ * 700-750 while other processes kept both cores busy). */
 #ifndef KNN_NT
 #define KNN_NT 512
 #endif
 #ifndef KNN_QT
 #define KNN_QT 256
 #endif
-#define KNN_SMALL_NT 256
+#define KNN_SMALL_NT 128
 #define KNN_SMALL_MNK (65536 * 4)
 /* A batch gets a second thread only for at least this many dot products
  * (about a millisecond of work). */
@@ -189,9 +192,10 @@ size_t knn_index_zero_rows(const knn_index *idx) { return idx->nzero; }
 
 /* The k best hits seen so far, as a heap whose root is the worst of them, so
  * that a new candidate is compared with one number (`thr`) and replaces the
- * root in O(log k). Rows are offered in increasing order, so a candidate that
- * only ties the root is worse than it (its row is higher) and `s > thr` is
- * the whole admission test. */
+ * root in O(log k). A scan offers rows in increasing order, so a candidate
+ * that only ties the root is worse than it (its row is higher) and `s > thr`
+ * is the whole admission test; merging the batch workers' heaps, which are
+ * in no order, goes through the full comparison in topk_push. */
 typedef struct topk {
 	knn_hit *h;            /* [K] the heap, in the caller's output buffer */
 	size_t k;              /* K; 0 for a query that takes no results */
@@ -509,7 +513,8 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 	memset(nout, 0, B * sizeof(*nout));
 	if (k == 0 || N == 0)
 		return 0;
-	if (B > SIZE_MAX / k / KNN_MAX_THREADS / sizeof(knn_hit))
+	if (k > SIZE_MAX / KNN_MAX_THREADS / 2 / sizeof(knn_hit) ||
+	    B > SIZE_MAX / KNN_MAX_THREADS / (sizeof(topk) + k * sizeof(knn_hit)))
 		return seg_error_set(err, SEG_EINVAL, "knn_search_batch: %zu x %zu results is too many", B, k);
 
 	/* As many workers as OpenBLAS is configured for, if the work is worth it. */

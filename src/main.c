@@ -17,6 +17,7 @@
 #include "progress.h"
 #include "query.h"
 #include "schema.h"
+#include "serve.h"
 #include "evaluate.h"
 #include "lookup.h"
 #include "recommend.h"
@@ -638,6 +639,57 @@ static int cmd_evaluate(int argc, char **argv)
 	return evaluate_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
 }
 
+/* ---- serve ---- */
+
+static int cmd_serve(int argc, char **argv)
+{
+	enum { O_ART = 256, O_NOLOG };
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"bind", required_argument, NULL, 'b'},
+		{"port", required_argument, NULL, 'p'},      {"threads", required_argument, NULL, 't'},
+		{"artifact", required_argument, NULL, O_ART}, {"no-access-log", no_argument, NULL, O_NOLOG},
+		{"help", no_argument, NULL, 'h'},            {0},
+	};
+	serve_options o;
+	serve_options_default(&o);
+	const char *ws = NULL;
+	int c;
+	float v;
+	while ((c = getopt_long(argc, argv, "w:b:p:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'b': o.bind = optarg; break;
+		case 'p':
+			if (parse_float(optarg, 0, 65535, &v) < 0 || v != (int)v)
+				return usage_error("serve", "--port '%s' must be 0..65535 (0 = any free port)", optarg);
+			o.port = (int)v;
+			break;
+		case 't':
+			if (parse_float(optarg, 1, 256, &v) < 0 || v != (int)v)
+				return usage_error("serve", "--threads '%s' must be 1..256", optarg);
+			o.threads = (int)v;
+			break;
+		case O_ART: o.artifact = optarg; break;
+		case O_NOLOG: o.access_log = NULL; break;
+		case 'h':
+			printf("usage: segue serve [--workspace DIR] [--bind 127.0.0.1] [--port 8080] [--threads 2]\n"
+			       "                   [--artifact vN] [--no-access-log]\n\n"
+			       "Serves the JSON API (described at /openapi.json), Prometheus metrics at /metrics\n"
+			       "and the dashboard at /. The model is mapped read-only, so several processes can\n"
+			       "serve one workspace. An access-log line per request goes to standard error.\n"
+			       "Stops cleanly on SIGTERM or Ctrl-C.\n");
+			return EXIT_OK;
+		default: return usage_error("serve", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	char wsbuf[PATH_MAX];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	seg_error err = {0};
+	return serve_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
+}
+
 /* ---- dispatch ---- */
 
 typedef struct command {
@@ -653,6 +705,7 @@ static const command COMMANDS[] = {
 	{"train", cmd_train, "fit the models and write a new model version"},
 	{"recommend", cmd_recommend, "recommend new tracks for seed tracks or a mood, with reasons"},
 	{"evaluate", cmd_evaluate, "score every recommender on held-out playlists"},
+	{"serve", cmd_serve, "serve the HTTP API and the dashboard"},
 	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
 };
 

@@ -707,6 +707,16 @@ static void test_recall_planted_blocks(void **state)
 	printf("# ALS similar items in the same block: %d of %d\n", same, PB_I / 10 * K);
 	assert_true(same > 0.8 * (PB_I / 10 * K));
 
+	/* Repeated seeds are one seed each: {a, b, a} recommends as {a, b}. */
+	int32_t s2[] = {p->train[0][0], p->train[0][1]}, s3[] = {s2[0], s2[1], s2[0]};
+	int32_t items2[K];
+	float scores2[K];
+	int32_t n2;
+	assert_int_equal(cf_als_recommend(m, s2, 2, K, items, scores, &n, NULL, NULL), 0);
+	assert_int_equal(cf_als_recommend(m, s3, 3, K, items2, scores2, &n2, NULL, NULL), 0);
+	assert_int_equal(n, n2);
+	assert_memory_equal(items, items2, (size_t)n * sizeof *items);
+
 	assert_int_equal(cf_als_recommend(m, NULL, 0, K, items, scores, &n, NULL, NULL), 0);
 	assert_int_equal(n, 0);
 	int32_t bad = -1;

@@ -12,6 +12,7 @@
 #include "catalog_schema.sql.h"
 #include "eda.h"
 #include "error.h"
+#include "strbuf.h"
 
 /* ------------------------------------------------------------------------ */
 /* Fixtures                                                                  */
@@ -129,6 +130,188 @@ static const char *const HEADINGS[] = {
 	"<h2>Top artists and genres</h2>",
 	"<h2>Data quality</h2>",
 };
+
+/* ------------------------------------------------------------------------ */
+/* Charts: a tiny XML checker (the one of test_svg.c) and the checks every      */
+/* chart list must pass                                                      */
+
+/* Returns NULL when `s` is one well-formed element tree rooted at <svg>, or a
+ * static message describing the first problem. */
+static const char *xml_check(const char *s)
+{
+	static char msg[256];
+	char stack[64][32];
+	int depth = 0, roots = 0;
+	const char *p = s;
+	while (*p) {
+		if (*p == '&') {
+			static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
+			int ok = 0;
+			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++)
+				ok |= strncmp(p, ents[i], strlen(ents[i])) == 0;
+			if (!ok) {
+				snprintf(msg, sizeof msg, "bare & at offset %ld", (long)(p - s));
+				return msg;
+			}
+			p++;
+			continue;
+		}
+		if (*p == '>') {
+			snprintf(msg, sizeof msg, "bare > at offset %ld", (long)(p - s));
+			return msg;
+		}
+		if (*p != '<') {
+			if (depth == 0) {
+				snprintf(msg, sizeof msg, "text outside the root at offset %ld", (long)(p - s));
+				return msg;
+			}
+			p++;
+			continue;
+		}
+		int closing = p[1] == '/';
+		const char *q = p + 1 + closing;
+		char name[32];
+		size_t n = 0;
+		while (*q && (q[0] == '-' || q[0] == ':' || (q[0] >= 'a' && q[0] <= 'z') ||
+		              (q[0] >= 'A' && q[0] <= 'Z') || (q[0] >= '0' && q[0] <= '9'))) {
+			if (n + 1 < sizeof name)
+				name[n++] = *q;
+			q++;
+		}
+		name[n] = '\0';
+		if (n == 0) {
+			snprintf(msg, sizeof msg, "empty tag name at offset %ld", (long)(p - s));
+			return msg;
+		}
+		/* Attributes: name="value" pairs; values hold no < and no raw ". */
+		int self = 0;
+		for (;;) {
+			while (*q == ' ')
+				q++;
+			if (*q == '>') {
+				q++;
+				break;
+			}
+			if (q[0] == '/' && q[1] == '>') {
+				self = 1;
+				q += 2;
+				break;
+			}
+			if (closing || *q == '\0') {
+				snprintf(msg, sizeof msg, "bad tag <%s at offset %ld", name, (long)(p - s));
+				return msg;
+			}
+			while (*q && *q != '=' && *q != ' ' && *q != '>')
+				q++;
+			if (q[0] != '=' || q[1] != '"') {
+				snprintf(msg, sizeof msg, "unquoted attribute in <%s", name);
+				return msg;
+			}
+			q += 2;
+			while (*q && *q != '"') {
+				if (*q == '<') {
+					snprintf(msg, sizeof msg, "< inside an attribute of <%s", name);
+					return msg;
+				}
+				q++;
+			}
+			if (*q != '"') {
+				snprintf(msg, sizeof msg, "unterminated attribute in <%s", name);
+				return msg;
+			}
+			q++;
+		}
+		if (closing) {
+			if (depth == 0 || strcmp(stack[depth - 1], name) != 0) {
+				snprintf(msg, sizeof msg, "</%s> does not close <%s>", name,
+				         depth ? stack[depth - 1] : "(nothing)");
+				return msg;
+			}
+			depth--;
+		} else {
+			if (depth == 0) {
+				roots++;
+				if (strcmp(name, "svg") != 0)
+					return "root is not <svg>";
+			}
+			if (!self) {
+				if (depth == 64)
+					return "too deep";
+				snprintf(stack[depth++], sizeof stack[0], "%s", name);
+			}
+		}
+		p = q;
+	}
+	if (depth != 0) {
+		snprintf(msg, sizeof msg, "<%s> left open", stack[depth - 1]);
+		return msg;
+	}
+	if (roots != 1)
+		return "not exactly one root element";
+	return NULL;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Checks a chart list against the page and the summary it came with: names are
+ * unique and URL-safe, each SVG is one well-formed <svg> element that the page
+ * embeds byte for byte, followed by its SQL in the figure's SQL block, every
+ * <svg> of the page is in the list, and summary["charts"] lists the same
+ * charts (name, title, SQL) in the same order. */
+static void check_charts(const eda_charts *ch, const char *html, const char *json_text)
+{
+	assert_int_equal(count(html, "<svg"), ch->n);
+	for (size_t i = 0; i < ch->n; i++) {
+		const eda_chart *c = &ch->v[i];
+		size_t len = strlen(c->name);
+		if (len == 0 || strspn(c->name, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
+			fail_msg("chart name \"%s\" is not URL-safe", c->name);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(ch->v[k].name, c->name) == 0)
+				fail_msg("two charts named %s", c->name);
+		assert_true(c->title[0] != '\0');
+		assert_non_null(c->sql);
+		assert_non_null(c->svg);
+		assert_true(strncmp(c->svg, "<svg", 4) == 0);
+		const char *why = xml_check(c->svg);
+		if (why)
+			fail_msg("chart %s: malformed SVG: %s", c->name, why);
+		const char *at = strstr(html, c->svg);
+		if (at == NULL)
+			fail_msg("chart %s is not in the page verbatim", c->name);
+		/* The SQL block that closes the figure holds the chart's SQL. */
+		strbuf esc = {0};
+		strbuf_puts(&esc, "<pre><code>");
+		strbuf_xml(&esc, c->sql);
+		strbuf_puts(&esc, "</code></pre>");
+		const char *pre = strstr(at, "<pre><code>");
+		assert_non_null(pre);
+		if (strncmp(pre, esc.data, esc.len) != 0)
+			fail_msg("chart %s: the SQL under it differs from its sql", c->name);
+		strbuf_free(&esc);
+	}
+
+	json_error_t je;
+	json_t *j = json_loads(json_text, 0, &je);
+	if (j == NULL)
+		fail_msg("summary does not parse: %s", je.text);
+	json_t *arr = get(j, "charts", NULL);
+	assert_true(json_is_array(arr));
+	assert_int_equal(json_array_size(arr), ch->n);
+	for (size_t i = 0; i < ch->n; i++) {
+		json_t *o = json_array_get(arr, i);
+		assert_string_equal(json_string_value(get(o, "name", NULL)), ch->v[i].name);
+		assert_string_equal(json_string_value(get(o, "title", NULL)), ch->v[i].title);
+		assert_string_equal(json_string_value(get(o, "sql", NULL)), ch->v[i].sql);
+	}
+	json_decref(j);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Tests                                                                     */
@@ -312,6 +495,20 @@ static void test_sparse_catalogue(void **state)
 	assert_non_null(a);
 	assert_string_equal(json_string_value(get(a, "artist", NULL)), "A\xEF\xBF\xBD" "B");
 	json_decref(j);
+	/* Charts on a sparse catalogue: the ones drawn (with "No data" frames, and
+	 * an invalid UTF-8 label) are listed and pass the same checks. */
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	strbuf page = {0}, sum = {0};
+	eda_charts ch = {0};
+	assert_int_equal(eda_render_charts(h, NULL, &page, &sum, &ch, &err), 0);
+	assert_true(ch.n > 0);
+	check_charts(&ch, page.data, sum.data);
+	assert_non_null(eda_charts_find(&ch, "top-artists"));
+	assert_null(eda_charts_find(&ch, "corr-heatmap")); /* "Not enough tracks" instead */
+	eda_charts_free(&ch);
+	strbuf_free(&page);
+	strbuf_free(&sum);
+	sqlite3_close(h);
 	free(html);
 	tu_rmtree(dir);
 }
@@ -385,6 +582,113 @@ static void test_render_opts(void **state)
 	tu_rmtree(dir);
 }
 
+/* Each chart by name, from the same rendering as the page. */
+static void test_charts(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *path = make_catalog(dir, 1);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	strbuf html = {0}, json = {0};
+	eda_charts ch = {0};
+	seg_error err = {0};
+	int rc = eda_render_charts(db, NULL, &html, &json, &ch, &err);
+	if (rc != 0)
+		fail_msg("eda_render_charts: %d %s", rc, err.msg);
+	assert_true(ch.n > 0);
+	check_charts(&ch, html.data, json.data);
+
+	/* Figures of every kind have their chart under a stable name. */
+	static const char *const expect[] = {
+		"hist-danceability", "hist-duration-min", "hist-tempo", "corr-heatmap",
+		"profile-genres", "profile-genres-heatmap", "popularity-vs-energy", "key-mode",
+		"time-signatures", "top-artists", "top-genres", "rejects-by-reason",
+	};
+	for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
+		const eda_chart *c = eda_charts_find(&ch, expect[i]);
+		if (c == NULL)
+			fail_msg("no chart named %s", expect[i]);
+		assert_string_equal(c->name, expect[i]);
+	}
+	const eda_chart *km = eda_charts_find(&ch, "key-mode");
+	assert_string_equal(km->title, "Key and mode");
+	assert_non_null(strstr(km->sql, "GROUP BY key, mode"));
+	assert_non_null(strstr(km->svg, "<title>Key and mode</title>"));
+	/* Names from the data stay escaped inside a chart. */
+	assert_non_null(strstr(eda_charts_find(&ch, "top-artists")->svg, "Tom &amp; &lt;Jerry&gt;"));
+	assert_null(eda_charts_find(&ch, "no-such-chart"));
+	assert_null(eda_charts_find(&ch, ""));
+	assert_null(eda_charts_find(&ch, NULL));
+	assert_null(eda_charts_find(NULL, "key-mode"));
+
+	/* eda_render gives the same page and summary; a second run the same charts;
+	 * the charts do not need the page or the summary. */
+	strbuf html2 = {0}, json2 = {0};
+	assert_int_equal(eda_render(db, NULL, &html2, &json2, &err), 0);
+	assert_string_equal(html.data, html2.data);
+	assert_string_equal(json.data, json2.data);
+	eda_charts ch2 = {0};
+	assert_int_equal(eda_render_charts(db, NULL, NULL, NULL, &ch2, &err), 0);
+	assert_int_equal(ch2.n, ch.n);
+	for (size_t i = 0; i < ch.n; i++) {
+		assert_string_equal(ch2.v[i].name, ch.v[i].name);
+		assert_string_equal(ch2.v[i].title, ch.v[i].title);
+		assert_string_equal(ch2.v[i].sql, ch.v[i].sql);
+		assert_string_equal(ch2.v[i].svg, ch.v[i].svg);
+	}
+
+	/* Freeing empties the list; freeing again, an empty list or NULL is a no-op. */
+	eda_charts_free(&ch);
+	assert_null(ch.v);
+	assert_int_equal(ch.n, 0);
+	assert_null(eda_charts_find(&ch, "key-mode"));
+	eda_charts_free(&ch);
+	eda_charts empty = {0};
+	eda_charts_free(&empty);
+	eda_charts_free(NULL);
+
+	/* On error the list is left empty (whatever it held is overwritten). */
+	eda_chart stale[1];
+	memset(stale, 0, sizeof(stale));
+	eda_charts junk = {stale, 1};
+	assert_int_equal(eda_render_charts(NULL, NULL, NULL, NULL, &junk, &err), SEG_EINVAL);
+	assert_null(junk.v);
+	assert_int_equal(junk.n, 0);
+
+	eda_charts_free(&ch2);
+	strbuf_free(&html);
+	strbuf_free(&json);
+	strbuf_free(&html2);
+	strbuf_free(&json2);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
+/* An empty catalogue draws no chart: an empty list and "charts": []. */
+static void test_charts_empty(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *path = make_catalog(dir, 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	strbuf html = {0}, json = {0};
+	eda_charts ch = {0};
+	seg_error err = {0};
+	int rc = eda_render_charts(db, NULL, &html, &json, &ch, &err);
+	if (rc != 0)
+		fail_msg("eda_render_charts: %d %s", rc, err.msg);
+	assert_int_equal(ch.n, 0);
+	check_charts(&ch, html.data, json.data);
+	assert_null(eda_charts_find(&ch, "hist-danceability"));
+	eda_charts_free(&ch);
+	strbuf_free(&html);
+	strbuf_free(&json);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +697,8 @@ int main(void)
 		cmocka_unit_test(test_sparse_catalogue),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_render_opts),
+		cmocka_unit_test(test_charts),
+		cmocka_unit_test(test_charts_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

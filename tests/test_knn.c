@@ -7,6 +7,7 @@
  * Legend: N rows, D features, K results, B queries. */
 #include "testutil.h"
 
+#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -356,7 +357,7 @@ static void test_hand_computed(void **state)
 static void test_ties(void **state)
 {
 	(void)state;
-	const size_t N = 2503, D = 19, K = 40;
+	const size_t N = 5003, D = 19, K = 40, B = 1700; /* N * B: two batch workers */
 	rng_seed(7);
 	float *proto = random_matrix(4, D); /* [4][D] */
 	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
@@ -383,6 +384,21 @@ static void test_ties(void **state)
 		assert_int_equal(nb, K);
 		for (size_t j = 0; j < K; j++)
 			assert_int_equal(got[j].row, want[j].row);
+		/* the same query B times, rows split between two workers */
+		float *Q = malloc(B * D * sizeof(float)); /* [B][D] */
+		knn_hit *hb = malloc(B * K * sizeof(knn_hit));
+		size_t *nbs = malloc(B * sizeof(size_t));
+		for (size_t b = 0; b < B; b++)
+			memcpy(Q + b * D, q, D * sizeof(float));
+		assert_int_equal(knn_search_batch(idx, Q, B, K, NULL, hb, nbs, &err), 0);
+		for (size_t b = 0; b < B; b += 97) {
+			assert_int_equal(nbs[b], K);
+			for (size_t j = 0; j < K; j++)
+				assert_int_equal(hb[b * K + j].row, want[j].row);
+		}
+		free(Q);
+		free(hb);
+		free(nbs);
 		knn_index_free(idx);
 	}
 	free(X);
@@ -678,17 +694,18 @@ static void test_shapes(void **state)
 	}
 }
 
-/* Sizes that cross the batch path's row blocks and query tiles. */
+/* Sizes that cross the batch path's row blocks, query tiles and the split
+ * between two workers. */
 static void test_single_equals_batch(void **state)
 {
 	(void)state;
-	const size_t N = 5003, D = 37, B = 300, K = 25;
+	const size_t N = 30011, D = 37, B = 300, K = 25;
 	rng_seed(5);
 	float *X = random_matrix(N, D);
 	float *Q = random_matrix(B, D);
 	for (size_t i = 0; i < B; i++)
 		knn_vec_normalize(Q + i * D, D);
-	uint8_t ex[KNN_BITMAP_BYTES(5003)] = {0};
+	uint8_t ex[KNN_BITMAP_BYTES(30011)] = {0};
 	for (size_t i = 0; i < N; i += 7)
 		knn_bitmap_set(ex, i);
 	ref_filter rf = {NULL, 4};
@@ -702,8 +719,12 @@ static void test_single_equals_batch(void **state)
 	knn_index *pidx = make_index(X, N, D, KNN_PORTABLE);
 	seg_error err;
 	double maxdiff = 0;
-	for (int filtered = 0; filtered < 2; filtered++) {
+	for (int run = 0; run < 4; run++) {
+		/* with and without the filter; two workers with small tiles, then
+		 * (OpenBLAS on one thread) one worker with large tiles */
+		int filtered = run & 1;
 		const knn_filter *fp = filtered ? &f : NULL;
+		openblas_set_num_threads(run < 2 ? 2 : 1);
 		assert_int_equal(knn_search_batch(idx, Q, B, K, fp, batch, nb, &err), 0);
 		for (size_t i = 0; i < B; i++) {
 			size_t n, np;
@@ -717,6 +738,7 @@ static void test_single_equals_batch(void **state)
 				assert_true(!knn_bitmap_test(ex, single[j].row) && single[j].row % 4 != 0);
 		}
 	}
+	openblas_set_num_threads(2);
 	print_message("knn single vs batch vs portable (N=%zu D=%zu B=%zu K=%zu): largest score "
 	              "difference %.3g\n", N, D, B, K, maxdiff);
 	knn_index_free(idx);
@@ -819,6 +841,8 @@ static void test_threads(void **state)
 
 int main(void)
 {
+	/* Two batch workers wherever the batch is big enough, on any machine. */
+	openblas_set_num_threads(2);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_sklearn),
 		cmocka_unit_test(test_hand_computed),

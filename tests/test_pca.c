@@ -14,11 +14,20 @@
 
 /* ---- golden files ---------------------------------------------------- */
 
-/* Opens tests/golden/<name> under $SEGUE_ROOT, else under . or .. */
+/* Opens tests/golden/<name> under $SEGUE_ROOT, else under the source root this
+ * file was compiled from (meson passes __FILE__ relative to the build directory,
+ * where meson test runs), else under . or .. */
 static FILE *golden_open(const char *name, const char *mode)
 {
+	char here[PATH_MAX];
+	snprintf(here, sizeof here, "%s", __FILE__);
+	char *cut = strstr(here, "tests/test_pca.c");
+	if (cut)
+		*cut = '\0';
+	if (here[0] == '\0' || cut == NULL)
+		snprintf(here, sizeof here, ".");
 	const char *env = getenv("SEGUE_ROOT");
-	const char *roots[] = {env && *env ? env : ".", ".", ".."};
+	const char *roots[] = {env && *env ? env : ".", here, ".", ".."};
 	char path[PATH_MAX];
 	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
 		snprintf(path, sizeof path, "%s/tests/golden/%s", roots[i], name);

@@ -116,3 +116,72 @@ int tu_run(const char *cmd, char **out)
 		free(buf);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+int tu_http(int port, const char *method, const char *target, const char *body, size_t body_len, char **resp,
+            char *ctype, size_t ctype_cap)
+{
+	*resp = NULL;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct timeval tv = {30, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		return -1;
+	}
+	size_t tlen = strlen(target);
+	char *head = malloc(tlen + 256);
+	int hn = sprintf(head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, target);
+	if (body)
+		hn += sprintf(head + hn, "Content-Type: application/json\r\nContent-Length: %zu\r\n", body_len);
+	hn += sprintf(head + hn, "\r\n");
+	ssize_t w = send(fd, head, (size_t)hn, MSG_NOSIGNAL);
+	free(head);
+	for (size_t off = 0; w >= 0 && body && off < body_len; off += (size_t)w)
+		w = send(fd, body + off, body_len - off, MSG_NOSIGNAL);
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while (buf && (n = recv(fd, buf + len, cap - len - 1, 0)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2) {
+			char *nb = realloc(buf, cap *= 2);
+			if (nb == NULL)
+				break;
+			buf = nb;
+		}
+	}
+	close(fd);
+	if (buf == NULL || len == 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	int status = -1;
+	sscanf(buf, "HTTP/1.%*d %d", &status);
+	char *sep = strstr(buf, "\r\n\r\n");
+	if (ctype && ctype_cap) {
+		ctype[0] = '\0';
+		char *ct = strcasestr(buf, "\r\nContent-Type: ");
+		if (ct && (!sep || ct < sep)) {
+			ct += 16;
+			size_t l = strcspn(ct, "\r\n");
+			snprintf(ctype, ctype_cap, "%.*s", (int)l, ct);
+		}
+	}
+	const char *b = sep ? sep + 4 : "";
+	*resp = strdup(b);
+	free(buf);
+	return status;
+}

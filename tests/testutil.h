@@ -25,4 +25,11 @@ const char *tu_shared_data(void);
  * and returns the exit status (or -1). */
 int tu_run(const char *cmd, char **out);
 
+
+
+/* A minimal HTTP/1.1 client for the server tests: sends one request to
+ * 127.0.0.1:port (Connection: close) and returns the status code (or -1), the
+ * body in a malloc'd NUL-terminated buffer and, when wanted, the Content-Type. */
+int tu_http(int port, const char *method, const char *target, const char *body, size_t body_len, char **resp,
+            char *ctype, size_t ctype_cap);
 #endif

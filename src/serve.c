@@ -1,0 +1,1068 @@
+/* serve.c: the HTTP server (see serve.h).
+ *
+ * Requests run on libmicrohttpd's thread pool. Each worker thread opens its own
+ * read-only SQLite connection on first use; the engine (mapped model) is shared.
+ * Every handler either answers or returns an error value that becomes a 4xx/5xx
+ * with {"error", "detail"}: nothing on a request path exits. */
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assets.h"
+#include "catalog.h"
+#include "eda.h"
+#include "lookup.h"
+#include "progress.h"
+#include "query.h"
+#include "quality.h"
+#include "recommend.h"
+#include "strbuf.h"
+#include "track.h"
+#include "train.h"
+
+#define SEGUE_VERSION "0.1.0"
+
+const asset *asset_find(const char *path)
+{
+	for (size_t i = 0; i < nassets; i++)
+		if (strcmp(assets[i].path, path) == 0)
+			return &assets[i];
+	return NULL;
+}
+
+/* ---- routes and metrics ---- */
+
+enum route_id {
+	R_HEALTH, R_TRACKS, R_TRACK, R_RECOMMEND, R_SIMILAR, R_GEMS, R_CLUSTERS, R_MAP, R_EDA,
+	R_CHART, R_MODELS, R_OPENAPI, R_METRICS, R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT
+};
+
+const serve_route serve_routes[] = {
+	[R_HEALTH] = {"GET", "/api/health"},
+	[R_TRACKS] = {"GET", "/api/tracks"},
+	[R_TRACK] = {"GET", "/api/tracks/{id}"},
+	[R_RECOMMEND] = {"POST", "/api/recommend"},
+	[R_SIMILAR] = {"GET", "/api/similar/{id}"},
+	[R_GEMS] = {"GET", "/api/gems"},
+	[R_CLUSTERS] = {"GET", "/api/clusters"},
+	[R_MAP] = {"GET", "/api/map"},
+	[R_EDA] = {"GET", "/api/eda/summary"},
+	[R_CHART] = {"GET", "/api/charts/{name}"},
+	[R_MODELS] = {"GET", "/api/models"},
+	[R_OPENAPI] = {"GET", "/openapi.json"},
+	[R_METRICS] = {"GET", "/metrics"},
+	[R_DASHBOARD] = {"GET", "/"},
+};
+const size_t serve_nroutes = R_DASHBOARD + 1;
+
+/* Names for metrics of the routes that are not API routes. */
+static const char *route_label(int r)
+{
+	if (r == R_STATIC)
+		return "static";
+	if (r == R_NOTFOUND)
+		return "unmatched";
+	return serve_routes[r].path;
+}
+
+/* Latency histogram bucket upper bounds, seconds. */
+static const double BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+#define NBUCKETS (sizeof BUCKETS / sizeof *BUCKETS)
+
+typedef struct route_stats {
+	atomic_ulong status[6];           /* by status class 1xx..5xx (index 1..5) */
+	atomic_ulong bucket[NBUCKETS + 1]; /* last = +Inf */
+	atomic_ulong micros;              /* sum of latencies */
+} route_stats;
+
+/* ---- server state ---- */
+
+typedef struct server {
+	const serve_options *o;
+	engine *eng;
+	char dbpath[PATH_MAX];
+	char model_path[PATH_MAX];
+	char version[64];
+	char *summary;             /* EDA summary JSON */
+	size_t summary_len;
+	eda_charts charts;
+	char *clusters_json;
+	route_stats stats[R__COUNT];
+	double started;
+	atomic_ulong next_id;
+	pthread_mutex_t lock;      /* guards dbs[] and the access log */
+	sqlite3 *dbs[64];          /* every per-thread connection, closed at exit */
+	size_t ndbs;
+} server;
+
+static _Thread_local sqlite3 *tl_db;
+
+static sqlite3 *thread_db(server *s)
+{
+	if (tl_db != NULL)
+		return tl_db;
+	sqlite3 *db;
+	if (query_open(s->dbpath, &db, NULL) < 0)
+		return NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->ndbs < sizeof s->dbs / sizeof *s->dbs)
+		s->dbs[s->ndbs++] = db;
+	pthread_mutex_unlock(&s->lock);
+	tl_db = db;
+	return db;
+}
+
+/* Per-request state. */
+typedef struct req {
+	double t0;
+	int route;
+	unsigned status;
+	strbuf body;
+	int too_big;
+	char method[8];
+	char url[256];
+} req;
+
+/* ---- responses ---- */
+
+static enum MHD_Result send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type,
+                                  const void *data, size_t len, int copy)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		len, (void *)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	r->status = status;
+	enum MHD_Result ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, req *r, unsigned status, json_t *j)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL)
+		return send_bytes(c, r, 500, "application/json", "{\"error\":\"internal\",\"detail\":\"out of memory\"}",
+		                  46, 0);
+	enum MHD_Result ret = send_bytes(c, r, status, "application/json", text, strlen(text), 1);
+	free(text);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error,
+                                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static enum MHD_Result send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error,
+                                  const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	return send_json(c, r, status, json_pack("{s:s,s:s}", "error", error, "detail", detail));
+}
+
+/* Maps a library error to an HTTP status. */
+static enum MHD_Result send_seg_error(struct MHD_Connection *c, req *r, const seg_error *err)
+{
+	unsigned status = 500;
+	const char *kind = "internal";
+	switch (err->code) {
+	case SEG_EINVAL: status = 400; kind = "bad_request"; break;
+	case SEG_ENOTFOUND: status = 404; kind = "not_found"; break;
+	case SEG_ENOMEM: status = 503; kind = "unavailable"; break;
+	default: break;
+	}
+	return send_error(c, r, status, kind, "%s", err->msg[0] ? err->msg : seg_strerror(err->code));
+}
+
+/* ---- query-string helpers ---- */
+
+static const char *arg(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Parses an integer argument in [lo, hi]; absent gives def. Returns -1 on a
+ * bad value (err filled). */
+static int int_arg(struct MHD_Connection *c, const char *name, long lo, long hi, long def, long *out,
+                   seg_error *err)
+{
+	const char *v = arg(c, name);
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno || x < lo || x > hi) {
+		seg_error_set(err, SEG_EINVAL, "%s must be a whole number from %ld to %ld, not '%.40s'", name, lo, hi, v);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+/* ---- track JSON ---- */
+
+static json_t *track_json(const lookup_hit *h)
+{
+	char url[80];
+	snprintf(url, sizeof url, "https://open.spotify.com/track/%s", h->spotify_id);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "id", h->spotify_id, "name", h->name, "artists",
+	                      h->artists, "genres", h->genres, "has_features", h->has_features, "url", url);
+	json_object_set_new(j, "popularity", h->popularity >= 0 ? json_integer(h->popularity) : json_null());
+	return j;
+}
+
+/* Resolves a Spotify id in a path or body to a track. */
+static int resolve_id(sqlite3 *db, const char *text, lookup_hit *h, seg_error *err)
+{
+	char id[TRACK_ID_LEN + 1];
+	if (track_parse_id(text, id) < 0)
+		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)", text);
+	lookup_hit alts[1];
+	size_t na;
+	int rc = lookup_resolve(db, id, h, alts, 0, &na, err);
+	if (rc < 0 || strcmp(h->spotify_id, id) != 0)
+		return seg_error_set(err, SEG_ENOTFOUND, "no track with id %s in the catalogue", id);
+	return 0;
+}
+
+/* ---- handlers ---- */
+
+static enum MHD_Result h_health(server *s, struct MHD_Connection *c, req *r)
+{
+	return send_json(c, r, 200,
+	                 json_pack("{s:s,s:s,s:s,s:I,s:f}", "status", "ok", "version", SEGUE_VERSION, "model", s->version,
+	                           "tracks", (json_int_t)engine_rows(s->eng), "uptime_seconds",
+	                           progress_now() - s->started));
+}
+
+static enum MHD_Result h_tracks(server *s, struct MHD_Connection *c, req *r)
+{
+	seg_error err = {0};
+	long limit;
+	if (int_arg(c, "limit", 1, 100, 20, &limit, &err) < 0)
+		return send_seg_error(c, r, &err);
+	const char *q = arg(c, "q"), *genre = arg(c, "genre");
+	if ((q == NULL || *q == '\0') && (genre == NULL || *genre == '\0'))
+		return send_error(c, r, 400, "bad_request", "give q (words to search for) or genre");
+	if (q != NULL && strlen(q) > 200)
+		return send_error(c, r, 400, "bad_request", "q is longer than 200 characters");
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	lookup_hit hits[100];
+	size_t n = 0;
+	json_t *arr = json_array();
+	if (q != NULL && *q) {
+		/* Search wider when a genre narrows the hits afterwards. */
+		lookup_hit many[400];
+		size_t want = genre && *genre ? 400 : (size_t)limit;
+		size_t got = 0;
+		if (lookup_search(db, q, want, many, &got, &err) < 0) {
+			json_decref(arr);
+			return send_seg_error(c, r, &err);
+		}
+		for (size_t i = 0; i < got && n < (size_t)limit; i++) {
+			if (genre && *genre) {
+				/* genres is "a, b, c": match a whole name. */
+				int match = 0;
+				const char *g = many[i].genres;
+				size_t gl = strlen(genre);
+				while (*g && !match) {
+					const char *e = strstr(g, ", ");
+					size_t len = e ? (size_t)(e - g) : strlen(g);
+					match = len == gl && strncasecmp(g, genre, gl) == 0;
+					g += len + (e ? 2 : 0);
+				}
+				if (!match)
+					continue;
+			}
+			hits[n++] = many[i];
+		}
+	} else {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db,
+		                       "SELECT t.id FROM tracks t JOIN track_genres tg ON tg.track_id = t.id"
+		                       " JOIN genres g ON g.id = tg.genre_id WHERE g.name = lower(?1)"
+		                       " ORDER BY t.popularity DESC NULLS LAST, t.id LIMIT ?2",
+		                       -1, &st, NULL) != SQLITE_OK) {
+			json_decref(arr);
+			return send_error(c, r, 500, "internal", "%s", sqlite3_errmsg(db));
+		}
+		sqlite3_bind_text(st, 1, genre, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, limit);
+		while (sqlite3_step(st) == SQLITE_ROW && n < (size_t)limit)
+			if (lookup_track(db, sqlite3_column_int64(st, 0), &hits[n], NULL) == 0)
+				n++;
+		sqlite3_finalize(st);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, track_json(&hits[i]));
+	return send_json(c, r, 200, json_pack("{s:o,s:I}", "tracks", arr, "count", (json_int_t)n));
+}
+
+static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, const char *id)
+{
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	lookup_hit h;
+	seg_error err = {0};
+	if (resolve_id(db, id, &h, &err) < 0)
+		return send_seg_error(c, r, &err);
+	json_t *j = track_json(&h);
+	json_t *feat = json_null();
+	sqlite3_stmt *st;
+	if (h.has_features &&
+	    sqlite3_prepare_v2(db,
+	                       "SELECT danceability, energy, key, loudness, mode, speechiness, acousticness,"
+	                       " instrumentalness, liveness, valence, tempo, time_signature, duration_ms, year"
+	                       " FROM tracks WHERE id = ?1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, h.track);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			json_decref(feat);
+			feat = json_object();
+			for (int i = 0; i < sqlite3_column_count(st); i++)
+				json_object_set_new(feat, sqlite3_column_name(st, i),
+				                    sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+				                                                              : json_real(sqlite3_column_double(st, i)));
+		}
+		sqlite3_finalize(st);
+	}
+	json_object_set_new(j, "features", feat);
+	int32_t row = engine_row_of(s->eng, h.track);
+	if (row >= 0) {
+		int k = engine_cluster_of(s->eng, (size_t)row);
+		json_object_set_new(j, "cluster",
+		                    json_pack("{s:i,s:s}", "id", k, "description", engine_cluster_words(s->eng, k)));
+		float p = engine_predicted(s->eng, (size_t)row);
+		json_object_set_new(j, "predicted_popularity", isnan(p) ? json_null() : json_real(p));
+	} else {
+		json_object_set_new(j, "cluster", json_null());
+		json_object_set_new(j, "predicted_popularity", json_null());
+	}
+	return send_json(c, r, 200, j);
+}
+
+static const char *const REASON_CODES[] = {"content", "cf", "gem", "new_genre", "popular", "mood", "random"};
+
+/* Runs a request and writes the response. */
+static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req *r, rec_request *rq,
+                                        const char *const *seed_names)
+{
+	sqlite3 *db = thread_db(s);
+	rec_item items[100];
+	size_t n = 0;
+	const char *shortfall = "";
+	seg_error err = {0};
+	if (engine_recommend(s->eng, rq, items, &n, &shortfall, &err) < 0)
+		return send_seg_error(c, r, &err);
+	char rid[32];
+	unsigned long id = atomic_fetch_add(&s->next_id, 1);
+	snprintf(rid, sizeof rid, "%08lx-%06lx", (unsigned long)time(NULL), id & 0xffffff);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		lookup_hit h;
+		if (db == NULL || lookup_track(db, items[i].track, &h, NULL) < 0)
+			continue;
+		json_t *t = track_json(&h);
+		char why[512];
+		rec_reason_text(s->eng, &items[i], seed_names, rq->nseeds, why, sizeof why);
+		json_object_set_new(t, "rank", json_integer((json_int_t)i + 1));
+		json_object_set_new(t, "score", json_real(items[i].score));
+		json_object_set_new(t, "reasons", json_string(why));
+		json_t *codes = json_array();
+		for (size_t b = 0; b < sizeof REASON_CODES / sizeof *REASON_CODES; b++)
+			if (items[i].reasons & (1u << b))
+				json_array_append_new(codes, json_string(REASON_CODES[b]));
+		json_object_set_new(t, "reason_codes", codes);
+		json_array_append_new(arr, t);
+	}
+	return send_json(c, r, 200,
+	                 json_pack("{s:s,s:s,s:o,s:s}", "request_id", rid, "model", rec_model_names[rq->model], "tracks",
+	                           arr, "shortfall", shortfall));
+}
+
+static int num_field(json_t *body, const char *key, double lo, double hi, float *out, seg_error *err)
+{
+	json_t *v = json_object_get(body, key);
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_number(v))
+		return seg_error_set(err, SEG_EINVAL, "%s must be a number", key);
+	double x = json_number_value(v);
+	if (!(x >= lo && x <= hi))
+		return seg_error_set(err, SEG_EINVAL, "%s must be between %g and %g", key, lo, hi);
+	*out = (float)x;
+	return 0;
+}
+
+static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
+{
+	if (r->too_big)
+		return send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes", SERVE_MAX_BODY);
+	json_error_t je;
+	json_t *body = json_loadb(strbuf_cstr(&r->body), r->body.len, JSON_REJECT_DUPLICATES, &je);
+	if (body == NULL)
+		return send_error(c, r, 400, "bad_json", "the body is not valid JSON: %s (line %d, column %d)", je.text,
+		                  je.line, je.column);
+	seg_error err = {0};
+	rec_request rq;
+	rec_request_default(&rq);
+	int64_t seeds[64], exclude[1000];
+	lookup_hit seed_hits[64];
+	const char *seed_names[64];
+	char mood[512] = "";
+	sqlite3 *db = thread_db(s);
+	enum MHD_Result ret;
+	if (!json_is_object(body)) {
+		seg_error_set(&err, SEG_EINVAL, "the body must be a JSON object");
+		goto bad;
+	}
+	if (db == NULL) {
+		json_decref(body);
+		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	}
+	/* Reject unknown fields: a typo should not be silently ignored. */
+	static const char *const known[] = {"seeds", "mood", "k", "model", "diversity", "novelty", "quality",
+	                                    "max_per_artist", "exclude", "rerank"};
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v)
+	{
+		int ok = 0;
+		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+			ok |= strcmp(key, known[i]) == 0;
+		if (!ok) {
+			seg_error_set(&err, SEG_EINVAL, "unknown field '%.40s'", key);
+			goto bad;
+		}
+	}
+	json_t *js = json_object_get(body, "seeds");
+	if (js != NULL && !json_is_array(js)) {
+		seg_error_set(&err, SEG_EINVAL, "seeds must be an array of Spotify track ids");
+		goto bad;
+	}
+	if (json_array_size(js) > 64) {
+		seg_error_set(&err, SEG_EINVAL, "at most 64 seeds");
+		goto bad;
+	}
+	for (size_t i = 0; i < json_array_size(js); i++) {
+		json_t *e = json_array_get(js, i);
+		if (!json_is_string(e)) {
+			seg_error_set(&err, SEG_EINVAL, "seeds[%zu] must be a string", i);
+			goto bad;
+		}
+		if (resolve_id(db, json_string_value(e), &seed_hits[i], &err) < 0)
+			goto bad;
+		seeds[i] = seed_hits[i].track;
+		seed_names[i] = seed_hits[i].name;
+	}
+	rq.seeds = seeds;
+	rq.nseeds = json_array_size(js);
+	json_t *jm = json_object_get(body, "mood");
+	if (jm != NULL && !json_is_null(jm)) {
+		if (!json_is_object(jm)) {
+			seg_error_set(&err, SEG_EINVAL, "mood must be an object such as {\"energy\": 0.8}");
+			goto bad;
+		}
+		size_t len = 0;
+		json_object_foreach(jm, key, v)
+		{
+			if (!json_is_number(v)) {
+				seg_error_set(&err, SEG_EINVAL, "mood.%.40s must be a number", key);
+				goto bad;
+			}
+			int n = snprintf(mood + len, sizeof mood - len, "%s%s=%.17g", len ? "," : "", key, json_number_value(v));
+			if (n < 0 || (size_t)n >= sizeof mood - len) {
+				seg_error_set(&err, SEG_EINVAL, "mood has too many fields");
+				goto bad;
+			}
+			len += (size_t)n;
+		}
+		if (len > 0)
+			rq.mood = mood;
+	}
+	json_t *jk = json_object_get(body, "k");
+	if (jk != NULL) {
+		if (!json_is_integer(jk) || json_integer_value(jk) < 1 || json_integer_value(jk) > 100) {
+			seg_error_set(&err, SEG_EINVAL, "k must be a whole number from 1 to 100");
+			goto bad;
+		}
+		rq.k = (size_t)json_integer_value(jk);
+	}
+	json_t *jmodel = json_object_get(body, "model");
+	if (jmodel != NULL) {
+		int m = json_is_string(jmodel) ? rec_model_parse(json_string_value(jmodel)) : -1;
+		if (m < 0) {
+			seg_error_set(&err, SEG_EINVAL, "model must be one of hybrid, content, cooc, als, popular, random");
+			goto bad;
+		}
+		rq.model = (enum rec_model)m;
+	}
+	float cap = (float)rq.max_per_artist;
+	if (num_field(body, "diversity", 0, 1, &rq.diversity, &err) < 0 ||
+	    num_field(body, "novelty", 0, 10, &rq.novelty, &err) < 0 ||
+	    num_field(body, "quality", 0, 10, &rq.quality, &err) < 0 ||
+	    num_field(body, "max_per_artist", 0, 100, &cap, &err) < 0)
+		goto bad;
+	if (cap != floorf(cap)) {
+		seg_error_set(&err, SEG_EINVAL, "max_per_artist must be a whole number");
+		goto bad;
+	}
+	rq.max_per_artist = (int)cap;
+	json_t *jr = json_object_get(body, "rerank");
+	if (jr != NULL) {
+		if (!json_is_boolean(jr)) {
+			seg_error_set(&err, SEG_EINVAL, "rerank must be true or false");
+			goto bad;
+		}
+		rq.rerank = json_is_true(jr);
+	}
+	json_t *jx = json_object_get(body, "exclude");
+	if (jx != NULL && (!json_is_array(jx) || json_array_size(jx) > 1000)) {
+		seg_error_set(&err, SEG_EINVAL, "exclude must be an array of at most 1000 Spotify track ids");
+		goto bad;
+	}
+	size_t nx = 0;
+	for (size_t i = 0; i < json_array_size(jx); i++) {
+		json_t *e = json_array_get(jx, i);
+		lookup_hit h;
+		if (!json_is_string(e)) {
+			seg_error_set(&err, SEG_EINVAL, "exclude[%zu] must be a string", i);
+			goto bad;
+		}
+		if (resolve_id(db, json_string_value(e), &h, &err) == 0)
+			exclude[nx++] = h.track; /* unknown ids cannot be recommended anyway */
+		else if (err.code == SEG_EINVAL)
+			goto bad;
+	}
+	rq.exclude = exclude;
+	rq.nexclude = nx;
+	if (rq.nseeds == 0 && rq.mood == NULL && rq.model != REC_POPULAR && rq.model != REC_RANDOM) {
+		seg_error_set(&err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
+		goto bad;
+	}
+	ret = answer_recommend(s, c, r, &rq, seed_names);
+	json_decref(body);
+	return ret;
+bad:
+	json_decref(body);
+	return send_seg_error(c, r, &err);
+}
+
+static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, const char *id)
+{
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	seg_error err = {0};
+	long k;
+	lookup_hit h;
+	if (int_arg(c, "k", 1, 100, 10, &k, &err) < 0 || resolve_id(db, id, &h, &err) < 0)
+		return send_seg_error(c, r, &err);
+	if (!h.has_features)
+		return send_error(c, r, 404, "not_found", "track %s has no audio features to compare", h.spotify_id);
+	rec_request rq;
+	rec_request_default(&rq);
+	rq.model = REC_CONTENT;
+	rq.rerank = 0;
+	rq.k = (size_t)k;
+	int64_t seed = h.track;
+	rq.seeds = &seed;
+	rq.nseeds = 1;
+	const char *names[1] = {h.name};
+	return answer_recommend(s, c, r, &rq, names);
+}
+
+static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
+{
+	seg_error err = {0};
+	long limit;
+	if (int_arg(c, "limit", 1, 200, 20, &limit, &err) < 0)
+		return send_seg_error(c, r, &err);
+	const char *genre = arg(c, "genre");
+	const feat_spec *spec = engine_spec(s->eng);
+	int g = -1;
+	if (genre != NULL && *genre) {
+		for (uint32_t i = 0; i < spec->ngenres; i++)
+			if (strcasecmp(spec->genres[i], genre) == 0)
+				g = (int)i;
+		if (g < 0)
+			return send_error(c, r, 400, "bad_request", "genre '%.40s' is not in the model's genre vocabulary",
+			                  genre);
+	}
+	size_t N = engine_rows(s->eng);
+	float *pred = malloc(sizeof(float) * N), *act = malloc(sizeof(float) * N);
+	if (!pred || !act) {
+		free(pred);
+		free(act);
+		return send_error(c, r, 503, "unavailable", "out of memory");
+	}
+	for (size_t i = 0; i < N; i++) {
+		int in = g < 0 || engine_vector(s->eng, i)[FD_GENRE0 + g] > 0;
+		pred[i] = in ? engine_predicted(s->eng, i) : NAN;
+		act[i] = engine_popularity(s->eng, i);
+	}
+	quality_gem_opts go = {.min_gap = 15, .min_predicted = 40, .top_k = (size_t)limit};
+	quality_gem *gems = NULL;
+	size_t ng = 0;
+	int rc = quality_gems_find(pred, act, N, &go, &gems, &ng, &err);
+	free(pred);
+	free(act);
+	if (rc < 0)
+		return send_seg_error(c, r, &err);
+	sqlite3 *db = thread_db(s);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < ng && db; i++) {
+		lookup_hit h;
+		if (lookup_track(db, engine_track_of(s->eng, gems[i].item), &h, NULL) < 0)
+			continue;
+		json_t *t = track_json(&h);
+		json_object_set_new(t, "predicted_popularity", json_real(gems[i].predicted));
+		json_object_set_new(t, "gap", json_real(gems[i].gap));
+		json_array_append_new(arr, t);
+	}
+	free(gems);
+	return send_json(c, r, 200, json_pack("{s:o}", "tracks", arr));
+}
+
+static json_t *clusters_array(server *s)
+{
+	int K = engine_clusters(s->eng);
+	size_t *count = calloc((size_t)(K ? K : 1), sizeof(size_t));
+	for (size_t i = 0; count && i < engine_rows(s->eng); i++) {
+		int k = engine_cluster_of(s->eng, i);
+		if (k >= 0 && k < K)
+			count[k]++;
+	}
+	json_t *arr = json_array();
+	for (int k = 0; k < K; k++)
+		json_array_append_new(arr, json_pack("{s:i,s:I,s:s}", "cluster", k, "tracks",
+		                                     (json_int_t)(count ? count[k] : 0), "description",
+		                                     engine_cluster_words(s->eng, k)));
+	free(count);
+	return arr;
+}
+
+static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
+{
+	seg_error err = {0};
+	long limit;
+	if (int_arg(c, "limit", 1, 200000, 5000, &limit, &err) < 0)
+		return send_seg_error(c, r, &err);
+	size_t N = engine_rows(s->eng);
+	size_t step = N > (size_t)limit ? (N + (size_t)limit - 1) / (size_t)limit : 1;
+	/* Built as text: tens of thousands of small arrays through jansson would be slow. */
+	strbuf sb = {0}, ids = {0};
+	sqlite3 *db = thread_db(s);
+	const float *xy = engine_map_xy(s->eng);
+	strbuf_puts(&sb, "{\"points\":[");
+	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	if (db)
+		sqlite3_prepare_v2(db, "SELECT spotify_id FROM tracks WHERE id = ?1", -1, &st, NULL);
+	for (size_t i = 0; i < N; i += step) {
+		strbuf_printf(&sb, "%s[%.4f,%.4f,%d,%zu]", n ? "," : "", xy[2 * i], xy[2 * i + 1],
+		              engine_cluster_of(s->eng, i), n);
+		const char *sid = "";
+		if (st) {
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, engine_track_of(s->eng, i));
+			if (sqlite3_step(st) == SQLITE_ROW)
+				sid = (const char *)sqlite3_column_text(st, 0);
+		}
+		strbuf_printf(&ids, "%s\"%s\"", n ? "," : "", sid);
+		n++;
+	}
+	sqlite3_finalize(st);
+	strbuf_puts(&sb, "],\"tracks\":[");
+	strbuf_append(&sb, strbuf_cstr(&ids), ids.len);
+	strbuf_puts(&sb, "],\"clusters\":");
+	strbuf_puts(&sb, s->clusters_json);
+	strbuf_puts(&sb, "}");
+	strbuf_free(&ids);
+	if (sb.oom) {
+		strbuf_free(&sb);
+		return send_error(c, r, 503, "unavailable", "out of memory");
+	}
+	enum MHD_Result ret = send_bytes(c, r, 200, "application/json", sb.data, sb.len, 1);
+	strbuf_free(&sb);
+	return ret;
+}
+
+static enum MHD_Result h_chart(server *s, struct MHD_Connection *c, req *r, const char *name)
+{
+	char base[80];
+	size_t len = strlen(name);
+	if (len < 5 || len - 4 >= sizeof base || strcmp(name + len - 4, ".svg") != 0)
+		return send_error(c, r, 404, "not_found", "charts are named NAME.svg; see /api/eda/summary");
+	memcpy(base, name, len - 4);
+	base[len - 4] = '\0';
+	const eda_chart *ch = eda_charts_find(&s->charts, base);
+	if (ch == NULL)
+		return send_error(c, r, 404, "not_found", "no chart named '%s'; see /api/eda/summary", base);
+	return send_bytes(c, r, 200, "image/svg+xml", ch->svg, strlen(ch->svg), 0);
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+	return atoi(*(char *const *)a + 1) - atoi(*(char *const *)b + 1);
+}
+
+static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
+{
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof dir, "%s/models", s->o->workspace);
+	DIR *d = opendir(dir);
+	json_t *arr = json_array();
+	char *names[256];
+	size_t n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL && n < 256) {
+		int v;
+		if (sscanf(e->d_name, "v%d", &v) == 1)
+			names[n++] = strdup(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof(char *), cmp_version);
+	for (size_t i = n; i-- > 0;) {
+		char path[PATH_MAX + 300];
+		json_error_t je;
+		snprintf(path, sizeof path, "%s/%s/evaluation.json", dir, names[i]);
+		json_t *ev = json_load_file(path, 0, &je);
+		json_t *meta = json_null();
+		snprintf(path, sizeof path, "%s/%s/model.seg", dir, names[i]);
+		if (strcmp(names[i], s->version) == 0) {
+			json_decref(meta);
+			meta = json_loads(engine_meta_json(s->eng), 0, &je);
+		}
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b}", "version", names[i], "meta",
+		                                     meta ? meta : json_null(), "evaluation", ev ? ev : json_null(),
+		                                     "serving", strcmp(names[i], s->version) == 0));
+		free(names[i]);
+	}
+	return send_json(c, r, 200, json_pack("{s:o}", "models", arr));
+}
+
+static void metrics_text(server *s, strbuf *sb)
+{
+	strbuf_puts(sb, "# HELP segue_requests_total HTTP requests by route and status class.\n"
+	                "# TYPE segue_requests_total counter\n");
+	for (int rt = 0; rt < R__COUNT; rt++)
+		for (int k = 1; k <= 5; k++) {
+			unsigned long v = atomic_load(&s->stats[rt].status[k]);
+			if (v)
+				strbuf_printf(sb, "segue_requests_total{route=\"%s\",status=\"%dxx\"} %lu\n", route_label(rt), k, v);
+		}
+	strbuf_puts(sb, "# HELP segue_request_duration_seconds Time to answer, by route.\n"
+	                "# TYPE segue_request_duration_seconds histogram\n");
+	for (int rt = 0; rt < R__COUNT; rt++) {
+		unsigned long total = 0;
+		for (size_t b = 0; b <= NBUCKETS; b++)
+			total += atomic_load(&s->stats[rt].bucket[b]);
+		if (total == 0)
+			continue;
+		unsigned long cum = 0;
+		for (size_t b = 0; b < NBUCKETS; b++) {
+			cum += atomic_load(&s->stats[rt].bucket[b]);
+			strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n", route_label(rt),
+			              BUCKETS[b], cum);
+		}
+		strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n", route_label(rt),
+		              total);
+		strbuf_printf(sb, "segue_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_label(rt),
+		              (double)atomic_load(&s->stats[rt].micros) / 1e6);
+		strbuf_printf(sb, "segue_request_duration_seconds_count{route=\"%s\"} %lu\n", route_label(rt), total);
+	}
+	strbuf_printf(sb,
+	              "# HELP segue_uptime_seconds Seconds since the server started.\n"
+	              "# TYPE segue_uptime_seconds gauge\nsegue_uptime_seconds %.3f\n"
+	              "# HELP segue_model_tracks Tracks in the served model.\n"
+	              "# TYPE segue_model_tracks gauge\nsegue_model_tracks %zu\n",
+	              progress_now() - s->started, engine_rows(s->eng));
+}
+
+/* ---- dispatch ---- */
+
+static enum MHD_Result dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method)
+{
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	int post = strcmp(method, "POST") == 0;
+	/* Exact routes first. */
+	for (size_t i = 0; i < serve_nroutes; i++) {
+		if (strchr(serve_routes[i].path, '{') || strcmp(serve_routes[i].path, url) != 0)
+			continue;
+		r->route = (int)i;
+		int want_post = strcmp(serve_routes[i].method, "POST") == 0;
+		if ((want_post && !post) || (!want_post && !get)) {
+			return send_error(c, r, 405, "method_not_allowed", "%s takes %s", serve_routes[i].path,
+			                  serve_routes[i].method);
+		}
+		switch (i) {
+		case R_HEALTH: return h_health(s, c, r);
+		case R_TRACKS: return h_tracks(s, c, r);
+		case R_RECOMMEND: return h_recommend(s, c, r);
+		case R_GEMS: return h_gems(s, c, r);
+		case R_CLUSTERS: return send_json(c, r, 200, json_pack("{s:o}", "clusters", clusters_array(s)));
+		case R_MAP: return h_map(s, c, r);
+		case R_EDA:
+			return send_bytes(c, r, 200, "application/json", s->summary ? s->summary : "{}",
+			                  s->summary ? s->summary_len : 2, 0);
+		case R_MODELS: return h_models(s, c, r);
+		case R_OPENAPI: {
+			const asset *a = asset_find("/openapi.json");
+			if (a == NULL)
+				return send_error(c, r, 404, "not_found", "this build has no OpenAPI document");
+			return send_bytes(c, r, 200, "application/json", a->data, a->len, 0);
+		}
+		case R_METRICS: {
+			strbuf sb = {0};
+			metrics_text(s, &sb);
+			enum MHD_Result ret = send_bytes(c, r, 200, "text/plain; version=0.0.4", strbuf_cstr(&sb), sb.len, 1);
+			strbuf_free(&sb);
+			return ret;
+		}
+		case R_DASHBOARD: {
+			const asset *a = asset_find("/index.html");
+			if (a == NULL)
+				return send_error(c, r, 404, "not_found", "this build has no dashboard");
+			return send_bytes(c, r, 200, a->type, a->data, a->len, 0);
+		}
+		}
+	}
+	/* Routes with a parameter. */
+	static const struct {
+		int route;
+		const char *prefix;
+	} prefixed[] = {{R_TRACK, "/api/tracks/"}, {R_SIMILAR, "/api/similar/"}, {R_CHART, "/api/charts/"}};
+	for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++) {
+		size_t pl = strlen(prefixed[i].prefix);
+		if (strncmp(url, prefixed[i].prefix, pl) != 0 || url[pl] == '\0' || strchr(url + pl, '/'))
+			continue;
+		r->route = prefixed[i].route;
+		if (!get)
+			return send_error(c, r, 405, "method_not_allowed", "%s takes GET", serve_routes[r->route].path);
+		const char *param = url + pl;
+		if (r->route == R_TRACK)
+			return h_track(s, c, r, param);
+		if (r->route == R_SIMILAR)
+			return h_similar(s, c, r, param);
+		return h_chart(s, c, r, param);
+	}
+	/* Dashboard files. */
+	const asset *a = asset_find(url);
+	if (a != NULL && get) {
+		r->route = R_STATIC;
+		return send_bytes(c, r, 200, a->type, a->data, a->len, 0);
+	}
+	r->route = R_NOTFOUND;
+	return send_error(c, r, 404, "not_found", "no route %s %.200s; see /openapi.json", method, url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **ctx)
+{
+	(void)version;
+	server *s = cls;
+	req *r = *ctx;
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO;
+		r->t0 = progress_now();
+		r->route = R_NOTFOUND;
+		snprintf(r->method, sizeof r->method, "%s", method);
+		snprintf(r->url, sizeof r->url, "%s", url);
+		*ctx = r;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* Keep reading (and discarding) past the limit so the answer is a 413,
+		 * not a reset connection. */
+		if (r->body.len + *upload_size > SERVE_MAX_BODY)
+			r->too_big = 1;
+		else
+			strbuf_append(&r->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strlen(url) > SERVE_MAX_URL)
+		return send_error(c, r, 414, "uri_too_long", "the request target is over %d bytes", SERVE_MAX_URL);
+	if (r->too_big)
+		return send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes", SERVE_MAX_BODY);
+	return dispatch(s, c, r, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
+{
+	(void)c;
+	(void)toe;
+	server *s = cls;
+	req *r = *ctx;
+	if (r == NULL)
+		return;
+	double secs = progress_now() - r->t0;
+	route_stats *st = &s->stats[r->route];
+	unsigned cls_ = r->status / 100;
+	if (cls_ >= 1 && cls_ <= 5)
+		atomic_fetch_add(&st->status[cls_], 1);
+	size_t b = 0;
+	while (b < NBUCKETS && secs > BUCKETS[b])
+		b++;
+	atomic_fetch_add(&st->bucket[b], 1);
+	atomic_fetch_add(&st->micros, (unsigned long)(secs * 1e6));
+	if (s->o->access_log) {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		pthread_mutex_lock(&s->lock);
+		fprintf(s->o->access_log, "%s %s %s %u %.3fms %zu\n", stamp, r->method, r->url, r->status, secs * 1e3,
+		        r->body.len);
+		fflush(s->o->access_log);
+		pthread_mutex_unlock(&s->lock);
+	}
+	strbuf_free(&r->body);
+	free(r);
+	*ctx = NULL;
+}
+
+/* Oversized request lines come through here: MHD cannot parse them. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)uri;
+	(void)c;
+	return NULL;
+}
+
+void serve_options_default(serve_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->bind = "127.0.0.1";
+	o->port = 8080;
+	o->threads = 2;
+	o->access_log = stderr;
+}
+
+int serve_run(const serve_options *o, seg_error *err)
+{
+	server *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	s->o = o;
+	pthread_mutex_init(&s->lock, NULL);
+	s->started = progress_now();
+	int rc;
+	struct MHD_Daemon *d = NULL;
+	snprintf(s->dbpath, sizeof s->dbpath, "%s/%s", o->workspace, CATALOG_DB_NAME);
+	if (access(s->dbpath, R_OK) != 0) {
+		rc = seg_error_set(err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", s->dbpath);
+		goto out;
+	}
+	if ((rc = train_model_path(o->workspace, o->artifact, s->model_path, sizeof s->model_path, err)) < 0 ||
+	    (rc = engine_open(&s->eng, s->model_path, err)) < 0)
+		goto out;
+	/* The version is the model's directory name. */
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s", s->model_path);
+	char *slash = strrchr(tmp, '/');
+	if (slash) {
+		*slash = '\0';
+		slash = strrchr(tmp, '/');
+	}
+	snprintf(s->version, sizeof s->version, "%s", slash ? slash + 1 : "?");
+	/* The EDA summary and charts are computed once: the catalogue is read-only. */
+	sqlite3 *db;
+	if ((rc = query_open(s->dbpath, &db, err)) < 0)
+		goto out;
+	strbuf json = {0};
+	rc = eda_render_charts(db, NULL, NULL, &json, &s->charts, err);
+	sqlite3_close(db);
+	if (rc < 0) {
+		strbuf_free(&json);
+		goto out;
+	}
+	s->summary_len = json.len;
+	s->summary = strbuf_detach(&json);
+	json_t *cl = clusters_array(s);
+	s->clusters_json = json_dumps(cl, JSON_COMPACT);
+	json_decref(cl);
+
+	struct sockaddr_in addr;
+	memset(&addr, 0, sizeof addr);
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)o->port);
+	if (inet_pton(AF_INET, o->bind, &addr.sin_addr) != 1) {
+		rc = seg_error_set(err, SEG_EINVAL, "--bind '%s' is not an IPv4 address", o->bind);
+		goto out;
+	}
+	/* Signals go to the thread that waits for them, not to the workers. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)o->port,
+	                     NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
+	                     (unsigned)(o->threads > 0 ? o->threads : 1), MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	                     (size_t)(SERVE_MAX_URL + 8192), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
+	if (d == NULL) {
+		rc = seg_error_set(err, SEG_EIO, "cannot listen on %s:%d (in use, or not allowed)", o->bind, o->port);
+		goto out;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	int port = info ? info->port : o->port;
+	if (!o->quiet) {
+		printf("segue %s serving model %s (%zu tracks) on http://%s:%d/ with %d threads\n", SEGUE_VERSION,
+		       s->version, engine_rows(s->eng), o->bind, port, o->threads);
+		printf("dashboard http://%s:%d/  API http://%s:%d/openapi.json  metrics http://%s:%d/metrics\n", o->bind,
+		       port, o->bind, port, o->bind, port);
+	}
+	fflush(stdout);
+	int sig = 0;
+	sigwait(&set, &sig);
+	if (!o->quiet)
+		fprintf(stderr, "segue: signal %d: shutting down\n", sig);
+	rc = 0;
+out:
+	if (d)
+		MHD_stop_daemon(d);
+	for (size_t i = 0; i < s->ndbs; i++)
+		sqlite3_close(s->dbs[i]);
+	engine_free(s->eng);
+	eda_charts_free(&s->charts);
+	free(s->summary);
+	free(s->clusters_json);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* serve.h: `segue serve`: the HTTP JSON API and the dashboard, on
+ * libmicrohttpd. The model artifact and the catalogue are opened read-only
+ * (the artifact is mapped, so several server processes share one copy); the
+ * process keeps no state of its own beyond counters. It does not train. */
+#ifndef SEGUE_SERVE_H
+#define SEGUE_SERVE_H
+
+#include <stdio.h>
+
+#include "error.h"
+
+#define SERVE_MAX_BODY (64 * 1024)   /* larger request bodies get 413 */
+#define SERVE_MAX_URL 4096           /* longer request targets get 414 */
+
+typedef struct serve_options {
+	const char *workspace;
+	const char *artifact;   /* model version or NULL for the latest */
+	const char *bind;       /* address, default 127.0.0.1 */
+	int port;               /* 0 = any free port (printed on start) */
+	int threads;            /* worker threads (default 2) */
+	FILE *access_log;       /* one line per request, or NULL */
+	int quiet;              /* no start-up banner */
+} serve_options;
+
+void serve_options_default(serve_options *o);
+
+/* Serves until SIGTERM or SIGINT, then shuts down cleanly. */
+int serve_run(const serve_options *o, seg_error *err);
+
+/* The routes, as the OpenAPI document names them (for tests that check the
+ * one against the other). */
+typedef struct serve_route {
+	const char *method;
+	const char *path;       /* "/api/tracks/{id}" */
+} serve_route;
+extern const serve_route serve_routes[];
+extern const size_t serve_nroutes;
+
+#endif

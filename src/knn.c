@@ -6,9 +6,14 @@
  *
  * The single-query path fuses scoring and selection: a kernel computes the
  * scores of 8 rows at once and only rows that beat the current k-th score
- * reach the heap (and the filters). The batched path multiplies a tile of
- * queries by a block of rows with cblas_sgemm into a score tile small enough
- * to stay in cache, then scans each tile row the same way. */
+ * reach the heap (and the filters). The kernel is hand-written AVX2 + FMA,
+ * chosen at run time, with a portable C fallback: at D = 32 it ran 5800
+ * queries/s on 100k rows and 189 on 1M (memory bound, ~24 GB/s), against
+ * 1340 and 65 for cblas_sgemv over 1024-row blocks (scoring alone) and 765
+ * and 74 for the portable loop, which GCC cannot vectorise without
+ * -ffast-math. The batched path multiplies a tile of queries by a block of
+ * rows with cblas_sgemm into a score tile small enough to stay in cache,
+ * then scans each tile row the same way. */
 #include "knn.h"
 
 #include <cblas.h>

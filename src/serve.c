@@ -407,172 +407,201 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	                           arr, "shortfall", shortfall));
 }
 
-static int num_field(json_t *body, const char *key, double lo, double hi, float *out, seg_error *err)
+int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *out, seg_error *err)
 {
-	json_t *v = json_object_get(body, key);
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_number(v))
-		return seg_error_set(err, SEG_EINVAL, "%s must be a number", key);
-	double x = json_number_value(v);
-	if (!(x >= lo && x <= hi))
-		return seg_error_set(err, SEG_EINVAL, "%s must be between %g and %g", key, lo, hi);
-	*out = (float)x;
-	return 0;
-}
-
-static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
-{
-	if (r->too_big)
-		return send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes", SERVE_MAX_BODY);
+	rec_request def;
+	rec_request_default(&def);
+	memset(out, 0, sizeof(*out));
+	out->k = def.k;
+	out->model = def.model;
+	out->diversity = def.diversity;
+	out->novelty = def.novelty;
+	out->quality = def.quality;
+	out->max_per_artist = def.max_per_artist;
+	out->rerank = def.rerank;
 	json_error_t je;
-	json_t *body = json_loadb(strbuf_cstr(&r->body), r->body.len, JSON_REJECT_DUPLICATES, &je);
+	json_t *body = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
 	if (body == NULL)
-		return send_error(c, r, 400, "bad_json", "the body is not valid JSON: %s (line %d, column %d)", je.text,
-		                  je.line, je.column);
-	seg_error err = {0};
-	rec_request rq;
-	rec_request_default(&rq);
-	int64_t seeds[64], exclude[1000];
-	lookup_hit seed_hits[64];
-	const char *seed_names[64];
-	char mood[512] = "";
-	sqlite3 *db = thread_db(s);
-	enum MHD_Result ret;
+		return seg_error_set(err, SEG_EINVAL, "the body is not valid JSON: %s (line %d, column %d)", je.text,
+		                     je.line, je.column);
+	int rc = 0;
+	const char *key;
+	json_t *v;
 	if (!json_is_object(body)) {
-		seg_error_set(&err, SEG_EINVAL, "the body must be a JSON object");
-		goto bad;
-	}
-	if (db == NULL) {
-		json_decref(body);
-		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+		rc = seg_error_set(err, SEG_EINVAL, "the body must be a JSON object");
+		goto out;
 	}
 	/* Reject unknown fields: a typo should not be silently ignored. */
 	static const char *const known[] = {"seeds", "mood", "k", "model", "diversity", "novelty", "quality",
 	                                    "max_per_artist", "exclude", "rerank"};
-	const char *key;
-	json_t *v;
 	json_object_foreach(body, key, v)
 	{
 		int ok = 0;
 		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
 			ok |= strcmp(key, known[i]) == 0;
 		if (!ok) {
-			seg_error_set(&err, SEG_EINVAL, "unknown field '%.40s'", key);
-			goto bad;
+			rc = seg_error_set(err, SEG_EINVAL, "unknown field '%.40s'", key);
+			goto out;
 		}
 	}
-	json_t *js = json_object_get(body, "seeds");
-	if (js != NULL && !json_is_array(js)) {
-		seg_error_set(&err, SEG_EINVAL, "seeds must be an array of Spotify track ids");
-		goto bad;
-	}
-	if (json_array_size(js) > 64) {
-		seg_error_set(&err, SEG_EINVAL, "at most 64 seeds");
-		goto bad;
-	}
-	for (size_t i = 0; i < json_array_size(js); i++) {
-		json_t *e = json_array_get(js, i);
-		if (!json_is_string(e)) {
-			seg_error_set(&err, SEG_EINVAL, "seeds[%zu] must be a string", i);
-			goto bad;
+	/* Id lists. */
+	static const struct {
+		const char *name;
+		size_t max;
+	} lists[2] = {{"seeds", SERVE_MAX_SEEDS}, {"exclude", SERVE_MAX_EXCLUDE}};
+	for (int l = 0; l < 2; l++) {
+		json_t *arr = json_object_get(body, lists[l].name);
+		if (arr == NULL || json_is_null(arr))
+			continue;
+		if (!json_is_array(arr) || json_array_size(arr) > lists[l].max) {
+			rc = seg_error_set(err, SEG_EINVAL, "%s must be an array of at most %zu Spotify track ids",
+			                   lists[l].name, lists[l].max);
+			goto out;
 		}
-		if (resolve_id(db, json_string_value(e), &seed_hits[i], &err) < 0)
-			goto bad;
-		seeds[i] = seed_hits[i].track;
-		seed_names[i] = seed_hits[i].name;
+		for (size_t i = 0; i < json_array_size(arr); i++) {
+			json_t *e = json_array_get(arr, i);
+			char *dst = l == 0 ? out->seeds[i] : out->exclude[i];
+			if (!json_is_string(e) || track_parse_id(json_string_value(e), dst) < 0) {
+				rc = seg_error_set(err, SEG_EINVAL, "%s[%zu] is not a Spotify track id (22 base-62 characters)",
+				                   lists[l].name, i);
+				goto out;
+			}
+		}
+		*(l == 0 ? &out->nseeds : &out->nexclude) = json_array_size(arr);
 	}
-	rq.seeds = seeds;
-	rq.nseeds = json_array_size(js);
 	json_t *jm = json_object_get(body, "mood");
 	if (jm != NULL && !json_is_null(jm)) {
 		if (!json_is_object(jm)) {
-			seg_error_set(&err, SEG_EINVAL, "mood must be an object such as {\"energy\": 0.8}");
-			goto bad;
+			rc = seg_error_set(err, SEG_EINVAL, "mood must be an object such as {\"energy\": 0.8}");
+			goto out;
 		}
-		size_t len = 0;
+		size_t mlen = 0;
 		json_object_foreach(jm, key, v)
 		{
-			if (!json_is_number(v)) {
-				seg_error_set(&err, SEG_EINVAL, "mood.%.40s must be a number", key);
-				goto bad;
+			if (!json_is_number(v) || strpbrk(key, ",=") != NULL) {
+				rc = seg_error_set(err, SEG_EINVAL, "mood.%.40s must be a number", key);
+				goto out;
 			}
-			int n = snprintf(mood + len, sizeof mood - len, "%s%s=%.17g", len ? "," : "", key, json_number_value(v));
-			if (n < 0 || (size_t)n >= sizeof mood - len) {
-				seg_error_set(&err, SEG_EINVAL, "mood has too many fields");
-				goto bad;
+			int n = snprintf(out->mood + mlen, sizeof out->mood - mlen, "%s%s=%.17g", mlen ? "," : "", key,
+			                 json_number_value(v));
+			if (n < 0 || (size_t)n >= sizeof out->mood - mlen) {
+				rc = seg_error_set(err, SEG_EINVAL, "mood has too many fields");
+				goto out;
 			}
-			len += (size_t)n;
+			mlen += (size_t)n;
 		}
-		if (len > 0)
-			rq.mood = mood;
 	}
 	json_t *jk = json_object_get(body, "k");
 	if (jk != NULL) {
 		if (!json_is_integer(jk) || json_integer_value(jk) < 1 || json_integer_value(jk) > 100) {
-			seg_error_set(&err, SEG_EINVAL, "k must be a whole number from 1 to 100");
-			goto bad;
+			rc = seg_error_set(err, SEG_EINVAL, "k must be a whole number from 1 to 100");
+			goto out;
 		}
-		rq.k = (size_t)json_integer_value(jk);
+		out->k = (size_t)json_integer_value(jk);
 	}
 	json_t *jmodel = json_object_get(body, "model");
 	if (jmodel != NULL) {
 		int m = json_is_string(jmodel) ? rec_model_parse(json_string_value(jmodel)) : -1;
 		if (m < 0) {
-			seg_error_set(&err, SEG_EINVAL, "model must be one of hybrid, content, cooc, als, popular, random");
-			goto bad;
+			rc = seg_error_set(err, SEG_EINVAL, "model must be one of hybrid, content, cooc, als, popular, random");
+			goto out;
 		}
-		rq.model = (enum rec_model)m;
+		out->model = m;
 	}
-	float cap = (float)rq.max_per_artist;
-	if (num_field(body, "diversity", 0, 1, &rq.diversity, &err) < 0 ||
-	    num_field(body, "novelty", 0, 10, &rq.novelty, &err) < 0 ||
-	    num_field(body, "quality", 0, 10, &rq.quality, &err) < 0 ||
-	    num_field(body, "max_per_artist", 0, 100, &cap, &err) < 0)
-		goto bad;
-	if (cap != floorf(cap)) {
-		seg_error_set(&err, SEG_EINVAL, "max_per_artist must be a whole number");
-		goto bad;
+	static const struct {
+		const char *name;
+		double lo, hi;
+	} nums[4] = {{"diversity", 0, 1}, {"novelty", 0, 10}, {"quality", 0, 10}, {"max_per_artist", 0, 100}};
+	for (int i = 0; i < 4; i++) {
+		json_t *jv = json_object_get(body, nums[i].name);
+		if (jv == NULL || json_is_null(jv))
+			continue;
+		double x = json_is_number(jv) ? json_number_value(jv) : NAN;
+		if (!(x >= nums[i].lo && x <= nums[i].hi) || (i == 3 && x != floor(x))) {
+			rc = seg_error_set(err, SEG_EINVAL, "%s must be a %s between %g and %g", nums[i].name,
+			                   i == 3 ? "whole number" : "number", nums[i].lo, nums[i].hi);
+			goto out;
+		}
+		if (i == 0)
+			out->diversity = (float)x;
+		else if (i == 1)
+			out->novelty = (float)x;
+		else if (i == 2)
+			out->quality = (float)x;
+		else
+			out->max_per_artist = (int)x;
 	}
-	rq.max_per_artist = (int)cap;
 	json_t *jr = json_object_get(body, "rerank");
 	if (jr != NULL) {
 		if (!json_is_boolean(jr)) {
-			seg_error_set(&err, SEG_EINVAL, "rerank must be true or false");
-			goto bad;
+			rc = seg_error_set(err, SEG_EINVAL, "rerank must be true or false");
+			goto out;
 		}
-		rq.rerank = json_is_true(jr);
+		out->rerank = json_is_true(jr);
 	}
-	json_t *jx = json_object_get(body, "exclude");
-	if (jx != NULL && (!json_is_array(jx) || json_array_size(jx) > 1000)) {
-		seg_error_set(&err, SEG_EINVAL, "exclude must be an array of at most 1000 Spotify track ids");
-		goto bad;
+	if (out->nseeds == 0 && out->mood[0] == '\0' && out->model != REC_POPULAR && out->model != REC_RANDOM)
+		rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
+out:
+	json_decref(body);
+	return rc;
+}
+
+static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
+{
+	if (r->too_big)
+		return send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes", SERVE_MAX_BODY);
+	serve_recommend_body *b = malloc(sizeof(*b));
+	int64_t *exclude = malloc(sizeof(int64_t) * SERVE_MAX_EXCLUDE);
+	sqlite3 *db = thread_db(s);
+	seg_error err = {0};
+	enum MHD_Result ret;
+	if (b == NULL || exclude == NULL || db == NULL) {
+		free(b);
+		free(exclude);
+		return send_error(c, r, 503, "unavailable", "out of memory or the catalogue cannot be opened");
+	}
+	if (serve_parse_recommend(r->body.data, r->body.len, b, &err) < 0) {
+		ret = strncmp(err.msg, "the body is not valid JSON", 26) == 0
+		              ? send_error(c, r, 400, "bad_json", "%s", err.msg)
+		              : send_seg_error(c, r, &err);
+		goto out;
+	}
+	rec_request rq;
+	rec_request_default(&rq);
+	int64_t seeds[SERVE_MAX_SEEDS];
+	lookup_hit seed_hits[SERVE_MAX_SEEDS];
+	const char *seed_names[SERVE_MAX_SEEDS];
+	for (size_t i = 0; i < b->nseeds; i++) {
+		if (resolve_id(db, b->seeds[i], &seed_hits[i], &err) < 0) {
+			ret = send_seg_error(c, r, &err);
+			goto out;
+		}
+		seeds[i] = seed_hits[i].track;
+		seed_names[i] = seed_hits[i].name;
 	}
 	size_t nx = 0;
-	for (size_t i = 0; i < json_array_size(jx); i++) {
-		json_t *e = json_array_get(jx, i);
+	for (size_t i = 0; i < b->nexclude; i++) {
 		lookup_hit h;
-		if (!json_is_string(e)) {
-			seg_error_set(&err, SEG_EINVAL, "exclude[%zu] must be a string", i);
-			goto bad;
-		}
-		if (resolve_id(db, json_string_value(e), &h, &err) == 0)
+		if (resolve_id(db, b->exclude[i], &h, NULL) == 0)
 			exclude[nx++] = h.track; /* unknown ids cannot be recommended anyway */
-		else if (err.code == SEG_EINVAL)
-			goto bad;
 	}
+	rq.seeds = seeds;
+	rq.nseeds = b->nseeds;
 	rq.exclude = exclude;
 	rq.nexclude = nx;
-	if (rq.nseeds == 0 && rq.mood == NULL && rq.model != REC_POPULAR && rq.model != REC_RANDOM) {
-		seg_error_set(&err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
-		goto bad;
-	}
+	rq.mood = b->mood[0] ? b->mood : NULL;
+	rq.k = b->k;
+	rq.model = (enum rec_model)b->model;
+	rq.diversity = b->diversity;
+	rq.novelty = b->novelty;
+	rq.quality = b->quality;
+	rq.max_per_artist = b->max_per_artist;
+	rq.rerank = b->rerank;
 	ret = answer_recommend(s, c, r, &rq, seed_names);
-	json_decref(body);
+out:
+	free(b);
+	free(exclude);
 	return ret;
-bad:
-	json_decref(body);
-	return send_seg_error(c, r, &err);
 }
 
 static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, const char *id)

@@ -27,6 +27,28 @@ void serve_options_default(serve_options *o);
 /* Serves until SIGTERM or SIGINT, then shuts down cleanly. */
 int serve_run(const serve_options *o, seg_error *err);
 
+/* A POST /api/recommend body, checked for shape, types and ranges but not
+ * yet resolved against the catalogue. Plain data. */
+#define SERVE_MAX_SEEDS 64
+#define SERVE_MAX_EXCLUDE 1000
+typedef struct serve_recommend_body {
+	char seeds[SERVE_MAX_SEEDS][23];     /* normalised Spotify ids */
+	size_t nseeds;
+	char exclude[SERVE_MAX_EXCLUDE][23];
+	size_t nexclude;
+	char mood[512];                      /* "energy=0.8,..." or "" */
+	size_t k;
+	int model;                           /* enum rec_model */
+	float diversity, novelty, quality;
+	int max_per_artist;
+	int rerank;
+} serve_recommend_body;
+
+/* Parses and checks a request body (the part of request handling that sees
+ * untrusted bytes; fuzzed by fuzz/fuzz_request.c). Returns 0, or SEG_EINVAL
+ * with a sentence for the client in err. */
+int serve_parse_recommend(const char *body, size_t len, serve_recommend_body *out, seg_error *err);
+
 /* The routes, as the OpenAPI document names them (for tests that check the
  * one against the other). */
 typedef struct serve_route {

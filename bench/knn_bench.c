@@ -1,0 +1,249 @@
+/* knn_bench.c: the segue side of bench/knn. Generates the benchmark's
+ * clustered track vectors and queries, and times knn_search (one query at a
+ * time) and knn_search_batch on a prefix of them. Not part of the library or
+ * the tests; bench/knn builds and runs it.
+ *
+ *   knn_bench gen DIR NMAX D NQ
+ *       writes DIR/knn_x.f32 [NMAX][D] and DIR/knn_q.f32 [NQ][D] (raw float32,
+ *       little-endian, not normalised) unless they exist with the right size
+ *   knn_bench run DIR N D K B SECONDS
+ *       indexes the first N rows, prints one JSON line of timings, and writes
+ *       the batch's result rows to DIR/knn_ids_segue_N.i64 [B][K] (int64)
+ *
+ * Legend: N rows, D features, K results, B queries, C clusters. */
+#include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "knn.h"
+
+#define C_CLUSTERS 2000
+#define SEED 0x5e90e5ull
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* ---- deterministic generation: every row from its own seed, so that the
+ * first N rows are the same whatever NMAX is ---- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double uniform01(uint64_t *s) { return ((double)(splitmix(s) >> 11) + 0.5) / 9007199254740992.0; }
+
+static double gauss(uint64_t *s)
+{
+	return sqrt(-2.0 * log(uniform01(s))) * cos(6.283185307179586 * uniform01(s));
+}
+
+/* Cluster centres [C][D] ~ N(0, 1) and spreads [C] in [0.15, 0.75]. */
+static void make_clusters(size_t D, float *centre, float *spread)
+{
+	uint64_t s = SEED;
+	for (size_t c = 0; c < C_CLUSTERS; c++) {
+		for (size_t j = 0; j < D; j++)
+			centre[c * D + j] = (float)gauss(&s);
+		spread[c] = (float)(0.15 + 0.6 * uniform01(&s));
+	}
+}
+
+/* Row `i` of a stream (`salt` tells rows and queries apart): a centre plus
+ * Gaussian noise of `scale` times the cluster's spread; cluster sizes are
+ * skewed (a popular genre is bigger). */
+static void make_row(uint64_t salt, size_t i, size_t D, const float *centre, const float *spread,
+                     double scale, float *out)
+{
+	uint64_t s = SEED ^ salt ^ ((uint64_t)i * 0xd1342543de82ef95ull);
+	double u = uniform01(&s);
+	size_t c = (size_t)(u * u * C_CLUSTERS); /* skewed towards low cluster numbers */
+	for (size_t j = 0; j < D; j++)
+		out[j] = (float)(centre[c * D + j] + scale * spread[c] * gauss(&s));
+}
+
+static int file_has_size(const char *path, off_t size)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_size == size;
+}
+
+static int write_stream(const char *path, uint64_t salt, size_t rows, size_t D, double scale,
+                        const float *centre, const float *spread)
+{
+	if (file_has_size(path, (off_t)(rows * D * sizeof(float))))
+		return 0;
+	FILE *f = fopen(path, "wb");
+	if (f == NULL) {
+		fprintf(stderr, "knn_bench: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	float *buf = malloc(4096 * D * sizeof(float)); /* [4096][D] */
+	for (size_t i0 = 0; i0 < rows; i0 += 4096) {
+		size_t n = rows - i0 < 4096 ? rows - i0 : 4096;
+		for (size_t i = 0; i < n; i++)
+			make_row(salt, i0 + i, D, centre, spread, scale, buf + i * D);
+		if (fwrite(buf, sizeof(float) * D, n, f) != n) {
+			fprintf(stderr, "knn_bench: %s: write failed\n", path);
+			fclose(f);
+			free(buf);
+			return 1;
+		}
+	}
+	free(buf);
+	return fclose(f) != 0;
+}
+
+static int cmd_gen(const char *dir, size_t nmax, size_t D, size_t nq)
+{
+	float *centre = malloc(C_CLUSTERS * D * sizeof(float)); /* [C][D] */
+	float *spread = malloc(C_CLUSTERS * sizeof(float));     /* [C] */
+	make_clusters(D, centre, spread);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/knn_x.f32", dir);
+	int rc = write_stream(path, 1, nmax, D, 1.0, centre, spread);
+	snprintf(path, sizeof path, "%s/knn_q.f32", dir);
+	if (rc == 0)
+		rc = write_stream(path, 2, nq, D, 0.5, centre, spread);
+	free(centre);
+	free(spread);
+	return rc;
+}
+
+/* ---- timing ---- */
+
+static const float *map_prefix(const char *path, size_t bytes)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || (size_t)st.st_size < bytes) {
+		fprintf(stderr, "knn_bench: %s is missing or too short (run gen first)\n", path);
+		exit(1);
+	}
+	void *p = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	return p;
+}
+
+/* Best time of `reps` batch runs of B queries, at least 2 and until `secs` is spent. */
+static double time_batch(const knn_index *idx, const float *Q, size_t B, size_t K, knn_hit *out,
+                         size_t *nout, double secs)
+{
+	double best = INFINITY, start = now();
+	for (int rep = 0; rep < 2 || (now() - start < secs && rep < 10); rep++) {
+		seg_error err;
+		double t0 = now();
+		if (knn_search_batch(idx, Q, B, K, NULL, out, nout, &err) != 0) {
+			fprintf(stderr, "knn_bench: %s\n", err.msg);
+			exit(1);
+		}
+		double t = now() - t0;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, double secs)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/knn_x.f32", dir);
+	const float *X = map_prefix(path, N * D * sizeof(float)); /* [N][D] raw */
+	snprintf(path, sizeof path, "%s/knn_q.f32", dir);
+	const float *Qraw = map_prefix(path, B * D * sizeof(float)); /* [B][D] */
+	float *Q = malloc(B * D * sizeof(float));                    /* [B][D] unit */
+	memcpy(Q, Qraw, B * D * sizeof(float));
+	for (size_t b = 0; b < B; b++)
+		knn_vec_normalize(Q + b * D, D);
+
+	/* Build: copy and normalise (the file's pages are read in here first). */
+	knn_index *idx;
+	seg_error err;
+	double t0 = now();
+	if (knn_index_create(&idx, X, N, D, 0, &err) != 0) {
+		fprintf(stderr, "knn_bench: %s\n", err.msg);
+		return 1;
+	}
+	double build = now() - t0;
+
+	knn_hit *out = malloc(B * K * sizeof(knn_hit)); /* [B][K] */
+	size_t *nout = malloc(B * sizeof(size_t));      /* [B] */
+
+	/* Single queries, one after another in this thread, until `secs`. */
+	size_t nsingle = 0;
+	knn_search(idx, Q, K, NULL, out, nout); /* warm-up */
+	t0 = now();
+	double single;
+	do {
+		knn_search(idx, Q + (nsingle % B) * D, K, NULL, out, nout);
+		nsingle++;
+	} while ((single = now() - t0) < secs || nsingle < 5);
+
+	/* Batches: with OpenBLAS's default thread count, then with one thread
+	 * (the second leaves `out` holding the same rows, up to rounding). */
+	int threads = openblas_get_num_threads();
+	double batch1t = 0, batch = time_batch(idx, Q, B, K, out, nout, secs);
+	if (threads > 1) {
+		openblas_set_num_threads(1);
+		batch1t = time_batch(idx, Q, B, K, out, nout, secs);
+		openblas_set_num_threads(threads);
+	}
+
+	snprintf(path, sizeof path, "%s/knn_ids_segue_%zu.i64", dir, N);
+	FILE *f = fopen(path, "wb");
+	for (size_t b = 0; f && b < B; b++)
+		for (size_t j = 0; j < K; j++) {
+			int64_t r = j < nout[b] ? (int64_t)out[b * K + j].row : -1;
+			fwrite(&r, sizeof r, 1, f);
+		}
+	if (f == NULL || fclose(f) != 0) {
+		fprintf(stderr, "knn_bench: cannot write %s\n", path);
+		return 1;
+	}
+
+	printf("{\"side\": \"segue\", \"n\": %zu, \"d\": %zu, \"k\": %zu, \"build_s\": %.4f, "
+	       "\"single_qps\": %.2f, \"single_queries\": %zu, \"single_threads\": 1, "
+	       "\"batch_qps\": %.2f, \"batch_queries\": %zu, \"batch_threads\": %d, "
+	       "\"batch_1thread_qps\": %.2f, \"blas\": \"%s\"}\n",
+	       N, D, K, build, (double)nsingle / single, nsingle, (double)B / batch, B, threads,
+	       batch1t > 0 ? (double)B / batch1t : (double)B / batch, openblas_get_corename());
+	knn_index_free(idx);
+	free(out);
+	free(nout);
+	free(Q);
+	munmap((void *)X, N * D * sizeof(float));
+	munmap((void *)Qraw, B * D * sizeof(float));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 6 && strcmp(argv[1], "gen") == 0)
+		return cmd_gen(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
+		               strtoul(argv[5], NULL, 10));
+	if (argc == 8 && strcmp(argv[1], "run") == 0)
+		return cmd_run(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
+		               strtoul(argv[5], NULL, 10), strtoul(argv[6], NULL, 10), atof(argv[7]));
+	fprintf(stderr, "usage: knn_bench gen DIR NMAX D NQ\n"
+	                "       knn_bench run DIR N D K B SECONDS\n");
+	return 2;
+}

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "cf.h"
 #include "knn.h"
 #include "model.h"
@@ -44,7 +47,24 @@ void rec_request_default(rec_request *r)
  * seeds are in training playlists. */
 #define HYBRID_CF_WEIGHT 0.85f
 
+/* Per-thread scratch for requests: arrays over all track ids that would cost
+ * a large allocation and clear per request. Each request leaves them zeroed
+ * again, touching only the entries it set. */
+typedef struct scratch {
+	struct scratch *next;     /* the engine's list, freed with it */
+	uint8_t *blocked;         /* [T] */
+	uint8_t *rowbits;         /* [KNN_BITMAP_BYTES(N)] */
+	int64_t *slot;            /* [T] */
+} scratch;
+
+static atomic_uint_fast64_t next_engine_id = 1;
+static _Thread_local uint64_t tl_engine_id; /* the engine tl_scratch belongs to */
+static _Thread_local scratch *tl_scratch;
+
 struct engine {
+	uint64_t id;                 /* unique per engine_open, keys the thread scratch */
+	pthread_mutex_t lock;        /* guards scratches */
+	scratch *scratches;
 	model_file *mf;
 	const char *meta;            /* JSON text */
 	const feat_spec *spec;
@@ -89,6 +109,14 @@ void engine_free(engine *e)
 {
 	if (e == NULL)
 		return;
+	for (scratch *sc = e->scratches, *next; sc; sc = next) {
+		next = sc->next;
+		free(sc->blocked);
+		free(sc->rowbits);
+		free(sc->slot);
+		free(sc);
+	}
+	pthread_mutex_destroy(&e->lock);
 	knn_index_free(e->knn);
 	free(e->words);
 	free(e->track_row);
@@ -104,6 +132,8 @@ int engine_open(engine **out, const char *path, seg_error *err)
 	engine *e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	e->id = atomic_fetch_add(&next_engine_id, 1);
+	pthread_mutex_init(&e->lock, NULL);
 	int rc = model_file_open(&e->mf, path, err);
 	if (rc < 0)
 		goto fail;
@@ -250,6 +280,33 @@ float engine_predicted(const engine *e, size_t row) { return row < e->N ? e->qpr
 float engine_popularity(const engine *e, size_t row) { return row < e->N ? e->pop[row] : NAN; }
 
 /* ---- one request ---- */
+
+static scratch *thread_scratch(const engine *ce)
+{
+	engine *e = (engine *)ce; /* only the scratch list changes, under the lock */
+	if (tl_scratch != NULL && tl_engine_id == e->id)
+		return tl_scratch;
+	scratch *sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return NULL;
+	sc->blocked = calloc((size_t)e->T, 1);
+	sc->rowbits = calloc(KNN_BITMAP_BYTES(e->N) + 1, 1);
+	sc->slot = calloc((size_t)e->T, sizeof(int64_t));
+	if (!sc->blocked || !sc->rowbits || !sc->slot) {
+		free(sc->blocked);
+		free(sc->rowbits);
+		free(sc->slot);
+		free(sc);
+		return NULL;
+	}
+	pthread_mutex_lock(&e->lock);
+	sc->next = e->scratches;
+	e->scratches = sc;
+	pthread_mutex_unlock(&e->lock);
+	tl_scratch = sc;
+	tl_engine_id = e->id;
+	return sc;
+}
 
 /* A candidate in the pool. */
 typedef struct cand {
@@ -525,9 +582,12 @@ int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_
 	x.r = r;
 	int rc = 0;
 	size_t D = e->D;
-	x.blocked = calloc((size_t)e->T, 1);
-	x.rowbits = calloc(KNN_BITMAP_BYTES(e->N) + 1, 1);
-	x.pool.slot = calloc((size_t)e->T, sizeof(int64_t));
+	scratch *sc = thread_scratch(e);
+	if (sc != NULL) {
+		x.blocked = sc->blocked;
+		x.rowbits = sc->rowbits;
+		x.pool.slot = sc->slot;
+	}
 	x.seed_rows = malloc(sizeof(int32_t) * (r->nseeds + 1));
 	x.seed_items = malloc(sizeof(int32_t) * (r->nseeds + 1));
 	rerank_cand *rc_c = NULL;
@@ -559,9 +619,11 @@ int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_
 		if (e->track_item[t] >= 0)
 			x.seed_items[x.nseed_items++] = e->track_item[t];
 	}
-	for (int64_t t = 1; t < e->T; t++)
-		if (x.blocked[t] && e->track_row[t] >= 0)
+	for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
+		int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
+		if (t > 0 && t < e->T && e->track_row[t] >= 0)
 			knn_bitmap_set(x.rowbits, (size_t)e->track_row[t]);
+	}
 	if (nq == 0 || q == NULL) {
 		free(q);
 		x.query = NULL;
@@ -742,9 +804,18 @@ int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_
 	}
 	*nout = n;
 out:
-	free(x.blocked);
-	free(x.rowbits);
-	free(x.pool.slot);
+	/* Leave the thread's scratch zeroed: undo exactly what was set. */
+	if (x.blocked != NULL)
+		for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
+			int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
+			if (t > 0 && t < e->T) {
+				x.blocked[t] = 0;
+				if (e->track_row[t] >= 0)
+					x.rowbits[(size_t)e->track_row[t] >> 3] = 0;
+			}
+		}
+	for (size_t i = 0; x.pool.slot && i < x.pool.n; i++)
+		x.pool.slot[x.pool.c[i].track] = 0;
 	free(x.pool.c);
 	free(x.seed_rows);
 	free(x.seed_items);

@@ -95,7 +95,7 @@ async function shot(page, name) {
 
 /* Opens #/<name> and waits until the page says it finished loading
  * (data-state ready or error on its section). */
-async function visit(page, name) {
+async function visit(page, name, screenshot) {
   await page.goto(`${BASE}/#/${name}`, { waitUntil: 'load' });
   const sel = `#page-${name}`;
   await page.waitForSelector(`${sel}:not([hidden])`, { state: 'visible' });
@@ -103,10 +103,35 @@ async function visit(page, name) {
     const st = document.querySelector(s)?.dataset.state;
     return st === 'ready' || st === 'error';
   }, sel, { timeout: 60_000 });
+  if (screenshot) {
+    await page.waitForTimeout(200); // let late console messages arrive
+    await shot(page, screenshot);
+  }
   const state = await page.getAttribute(sel, 'data-state');
-  const errors = await page.$$eval(`${sel} .msg-error`, (ns) => ns.map((n) => n.textContent.replace(/\s+/g, ' ').trim()));
+  const errors = await page.$$eval(`${sel} .msg-error`, (ns) => ns.map((n) => n.firstElementChild.innerText.replace(/\s+/g, ' ').trim()));
   check(state === 'ready' && errors.length === 0,
     `#/${name} ended in state ${state}${errors.length ? `; messages: ${errors.join(' | ')}` : ''}`);
+}
+
+/* Horizontal overflow: the document must be no wider than the window. With a
+ * mobile viewport Chromium widens innerWidth to fit wide content (it zooms out),
+ * so the layout width (clientWidth) and the viewport's own width are checked too. */
+async function overflow(page) {
+  const vw = page.viewportSize().width;
+  const m = await page.evaluate(() => {
+    const W = document.documentElement.clientWidth;
+    const culprits = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > W + 0.5)
+      .filter((e) => {
+        for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowX !== 'visible') return false;
+        return true;
+      })
+      .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : ''}`);
+    return { sw: document.scrollingElement.scrollWidth, iw: window.innerWidth, cw: W, culprits };
+  });
+  const limit = Math.min(m.iw, m.cw, vw);
+  return { ok: m.sw <= limit,
+    why: `scrollWidth ${m.sw} > ${limit} (innerWidth ${m.iw}, clientWidth ${m.cw}, viewport ${vw}); wide: ${m.culprits.join(', ') || '?'}` };
 }
 
 /* Search, add the first hit as a seed, recommend; returns the cards' data. */
@@ -117,7 +142,7 @@ async function searchAndRecommend(page) {
     await first.waitFor({ state: 'visible' });
   } catch (e) {
     const status = await page.textContent('#search-status');
-    const msgs = await page.$$eval('#page-discover .msg-error', (ns) => ns.map((n) => n.textContent.trim()));
+    const msgs = await page.$$eval('#page-discover .msg-error', (ns) => ns.map((n) => n.firstElementChild.innerText.replace(/\s+/g, ' ').trim()));
     throw new Error(`no search result for "${QUERY}" (status: ${status || '-'}; messages: ${msgs.join(' | ') || '-'})`);
   }
   const seedName = (await first.locator('.sr-name').textContent()).trim();
@@ -129,7 +154,7 @@ async function searchAndRecommend(page) {
   await page.waitForFunction(() => document.querySelector('#results li.card') ||
     document.querySelector('#page-discover .msg-error') ||
     (document.querySelector('#results-meta code') && !document.querySelector('#results li')));
-  const errors = await page.$$eval('#page-discover .msg-error', (ns) => ns.map((n) => n.textContent.replace(/\s+/g, ' ').trim()));
+  const errors = await page.$$eval('#page-discover .msg-error', (ns) => ns.map((n) => n.firstElementChild.innerText.replace(/\s+/g, ' ').trim()));
   check(errors.length === 0, `error shown: ${errors.join(' | ')}`);
   return page.$$eval('#results li.card', (cards) => cards.map((c) => {
     const a = c.querySelector('a.spotify');
@@ -151,13 +176,11 @@ test('every page opens with no console errors and no failed requests', async () 
   const { context, page, problems } = await openPage();
   try {
     for (const name of PAGES) {
-      await visit(page, name);
+      await visit(page, name, name);
       if (name === 'explore') {
         const charts = await page.$$eval('#charts .chart-box', (ns) => ns.map((n) => n.dataset.state));
         check(charts.every((s) => s === 'ok'), `charts not all drawn: ${charts.join(',')}`);
       }
-      await page.waitForTimeout(200); // let late console messages arrive
-      await shot(page, name);
       noProblems(problems, `#/${name}`);
     }
   } finally {
@@ -193,8 +216,8 @@ test('phone viewport (375x812) renders Discover without horizontal overflow', as
     const cards = await searchAndRecommend(page);
     check(cards.length >= 1, 'no result card');
     await shot(page, 'phone-discover');
-    const m = await page.evaluate(() => ({ sw: document.scrollingElement.scrollWidth, iw: window.innerWidth }));
-    check(m.sw <= m.iw, `scrollWidth ${m.sw} > innerWidth ${m.iw}`);
+    const m = await overflow(page);
+    check(m.ok, m.why);
     noProblems(problems, 'phone discover');
   } finally {
     await context.close();
@@ -208,10 +231,9 @@ test('phone viewport renders Explore, Map and Models without horizontal overflow
   try {
     const over = [];
     for (const name of PAGES.slice(1)) {
-      await visit(page, name);
-      const m = await page.evaluate(() => ({ sw: document.scrollingElement.scrollWidth, iw: window.innerWidth }));
-      if (m.sw > m.iw) over.push(`#/${name}: scrollWidth ${m.sw} > innerWidth ${m.iw}`);
-      await shot(page, `phone-${name}`);
+      await visit(page, name, `phone-${name}`);
+      const m = await overflow(page);
+      if (!m.ok) over.push(`#/${name}: ${m.why}`);
     }
     check(over.length === 0, over.join('; '));
     noProblems(problems, 'phone pages');
@@ -268,7 +290,8 @@ for (let i = 0; i < cases.length; i++) {
   } catch (e) {
     failed++;
     console.log(`not ok ${i + 1} - ${c.name}`);
-    for (const line of String(e && e.message ? e.message : e).split('\n')) console.log(`# ${line}`);
+    const text = String(e && e.message ? e.message : e).replace(/\x1b\[[0-9;]*m/g, '');
+    for (const line of text.split('\n')) if (line.trim()) console.log(`# ${line}`);
   }
 }
 console.log(`1..${cases.length}`);

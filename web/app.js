@@ -1,0 +1,1346 @@
+/* segue dashboard: Discover, Explore, Map, Models. Plain JavaScript, no framework.
+ * Every call to the API goes through api(), which turns network failures, non-2xx
+ * answers and non-JSON bodies into an ApiError that the page shows in its message area. */
+'use strict';
+
+(function () {
+  // ---------------------------------------------------------------------------
+  // Small helpers
+
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+  /* el('div', {class: 'x', onclick: f}, child, 'text', [more]) */
+  function el(tag, props, ...kids) {
+    const n = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === null || v === undefined || v === false) continue;
+        if (k === 'class') n.className = v;
+        else if (k === 'text') n.textContent = v;
+        else if (k === 'dataset') Object.assign(n.dataset, v);
+        else if (k === 'style') n.style.cssText = v; // CSSOM, so a strict CSP (no inline style attributes) still allows it
+        else if (k.startsWith('on') && typeof v === 'function') n.addEventListener(k.slice(2), v);
+        else n.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const kid of kids.flat(Infinity)) {
+      if (kid === null || kid === undefined || kid === false) continue;
+      n.append(kid instanceof Node ? kid : String(kid));
+    }
+    return n;
+  }
+
+  function svgEl(tag, attrs) {
+    const n = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, String(v));
+    return n;
+  }
+
+  const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+
+  function fmt(v, digits) {
+    if (v === null || v === undefined) return '–';
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    if (typeof v !== 'number') return String(v);
+    if (!Number.isFinite(v)) return '–';
+    if (digits !== undefined) return v.toFixed(digits);
+    if (Number.isInteger(v)) return v.toLocaleString('en-US');
+    const a = Math.abs(v);
+    if (a >= 1000) return Math.round(v).toLocaleString('en-US');
+    if (a >= 100) return v.toFixed(1);
+    if (a >= 1) return v.toFixed(2);
+    return v.toFixed(3);
+  }
+
+  function humanize(key) {
+    const s = String(key).replace(/_/g, ' ');
+    return s.charAt(0).toUpperCase() + s.slice(1);
+  }
+
+  const listText = (v) => (Array.isArray(v) ? v.join(', ') : v === null || v === undefined ? '' : String(v));
+
+  function spotifyUrl(id) {
+    return 'https://open.spotify.com/track/' + encodeURIComponent(id);
+  }
+
+  // ---------------------------------------------------------------------------
+  // The API
+
+  class ApiError extends Error {
+    constructor(message, { status = 0, code = '', detail = '', requestId = '' } = {}) {
+      super(message);
+      this.name = 'ApiError';
+      this.status = status;
+      this.code = code;
+      this.detail = detail;
+      this.requestId = requestId;
+    }
+  }
+
+  async function request(path, opts = {}) {
+    let res;
+    try {
+      res = await fetch(path, opts);
+    } catch (e) {
+      throw new ApiError('Could not reach the server', { detail: `${path}: ${e && e.message ? e.message : e}` });
+    }
+    return res;
+  }
+
+  async function failure(res, path) {
+    let body = null;
+    let text = '';
+    try {
+      text = await res.text();
+      body = JSON.parse(text);
+    } catch (e) {
+      body = null;
+    }
+    const b = body && typeof body === 'object' ? body : {};
+    const code = typeof b.error === 'string' ? b.error : '';
+    let detail = typeof b.detail === 'string' ? b.detail : '';
+    if (!code && !detail && text) detail = text.slice(0, 300);
+    const status = `HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`;
+    return new ApiError(code ? `${code} (${status})` : `${status} from ${path}`, {
+      status: res.status, code, detail, requestId: typeof b.request_id === 'string' ? b.request_id : '',
+    });
+  }
+
+  /* GET or POST JSON; resolves to the parsed body, rejects with ApiError. */
+  async function api(path, { method = 'GET', body } = {}) {
+    const opts = { method, headers: { Accept: 'application/json' } };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    const res = await request(path, opts);
+    if (!res.ok) throw await failure(res, path);
+    let text;
+    try {
+      text = await res.text();
+    } catch (e) {
+      throw new ApiError('The connection broke while reading the answer', { detail: path });
+    }
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new ApiError('The server sent something that is not JSON', { status: res.status, detail: path });
+    }
+  }
+
+  /* GET an SVG document as text. */
+  async function apiText(path) {
+    const res = await request(path, { headers: { Accept: 'image/svg+xml' } });
+    if (!res.ok) throw await failure(res, path);
+    try {
+      return await res.text();
+    } catch (e) {
+      throw new ApiError('The connection broke while reading the answer', { detail: path });
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Messages (one area per page)
+
+  function showMessage(page, kind, title, detail, requestId) {
+    const box = $(`#page-${page} [data-messages]`);
+    if (!box) return;
+    // The same message twice in a row is shown once.
+    const key = `${kind}|${title}|${detail || ''}`;
+    for (const old of $$('.msg', box)) if (old.dataset.key === key) old.remove();
+    const msg = el('div', { class: `msg msg-${kind}`, role: kind === 'error' ? 'alert' : 'status', dataset: { key } },
+      el('div', null,
+        el('p', null, el('strong', null, title)),
+        detail ? el('p', { class: 'detail' }, detail) : null,
+        requestId ? el('p', { class: 'detail' }, 'request id ', el('code', null, requestId)) : null),
+      el('button', { type: 'button', class: 'btn btn-link close', 'aria-label': 'Dismiss message',
+        onclick: () => msg.remove() }, '✕'));
+    box.append(msg);
+    while (box.children.length > 4) box.firstElementChild.remove();
+  }
+
+  function showError(page, err, context) {
+    if (err instanceof ApiError) {
+      showMessage(page, 'error', context ? `${context}: ${err.message}` : err.message, err.detail, err.requestId);
+    } else {
+      showMessage(page, 'error', context || 'Something went wrong', err && err.message ? err.message : String(err));
+    }
+  }
+
+  function clearMessages(page) {
+    const box = $(`#page-${page} [data-messages]`);
+    if (box) box.replaceChildren();
+  }
+
+  function setState(page, state) {
+    const s = $(`#page-${page}`);
+    if (s) s.dataset.state = state;
+  }
+
+  // A last safety net: a rejection nobody handled is shown, not left in the console.
+  window.addEventListener('unhandledrejection', (ev) => {
+    ev.preventDefault();
+    showError(currentPage || 'discover', ev.reason, 'Unexpected error');
+  });
+
+  // ---------------------------------------------------------------------------
+  // Routing
+
+  const PAGES = ['discover', 'explore', 'map', 'models'];
+  const TITLES = { discover: 'Discover', explore: 'Explore', map: 'Map', models: 'Models' };
+  let currentPage = null;
+  const loaded = {};
+
+  function route() {
+    const m = /^#\/([a-z]+)/.exec(location.hash);
+    const page = m && PAGES.includes(m[1]) ? m[1] : 'discover';
+    if (!m || m[1] !== page) history.replaceState(null, '', '#/' + page);
+    const first = currentPage === null;
+    if (page === currentPage) return;
+    currentPage = page;
+    for (const p of PAGES) $(`#page-${p}`).hidden = p !== page;
+    for (const a of $$('.nav a')) {
+      if (a.dataset.route === page) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
+    document.title = `${TITLES[page]} · segue`;
+    if (!first) $(`#h-${page}`).focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+    const load = { explore: loadExplore, map: loadMap, models: loadModels }[page];
+    if (load && !loaded[page]) {
+      loaded[page] = true;
+      load().catch((e) => {
+        loaded[page] = false;
+        setState(page, 'error');
+        showError(page, e);
+      });
+    }
+    if (page === 'discover') setState('discover', 'ready');
+    if (page === 'map') mapView.resize();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Discover
+
+  const MOODS = ['energy', 'valence', 'danceability', 'acousticness'];
+  const DEFAULTS = { k: 10, model: 'hybrid', maxPerArtist: 2, diversity: 0.3, novelty: 0.1, quality: 0.1 };
+  let seeds = []; // [{id, name, artists}]
+  let lastRecommendation = null; // {data, title} of the last POST /api/recommend
+
+  function loadSeeds() {
+    try {
+      const s = JSON.parse(sessionStorage.getItem('segue.seeds') || '[]');
+      if (Array.isArray(s)) seeds = s.filter((x) => x && typeof x.id === 'string').slice(0, 64);
+    } catch (e) {
+      seeds = [];
+    }
+  }
+
+  function saveSeeds() {
+    try {
+      sessionStorage.setItem('segue.seeds', JSON.stringify(seeds));
+    } catch (e) {
+      /* storage may be disabled: seeds then last for the page only */
+    }
+  }
+
+  function addSeed(track) {
+    if (!track || !track.id || seeds.some((s) => s.id === track.id)) return false;
+    if (seeds.length >= 64) {
+      showMessage('discover', 'error', 'At most 64 seeds', 'Remove one before adding another.');
+      return false;
+    }
+    seeds.push({ id: track.id, name: track.name || track.id, artists: listText(track.artists) });
+    saveSeeds();
+    renderSeeds();
+    return true;
+  }
+
+  function removeSeed(id) {
+    seeds = seeds.filter((s) => s.id !== id);
+    saveSeeds();
+    renderSeeds();
+  }
+
+  function renderSeeds() {
+    const ul = $('#seeds');
+    ul.replaceChildren(...seeds.map((s) => el('li', { class: 'chip', title: s.artists ? `${s.name} — ${s.artists}` : s.name },
+      el('span', null, s.name),
+      el('button', { type: 'button', 'aria-label': `Remove seed ${s.name}`, onclick: (ev) => {
+        const li = ev.currentTarget.closest('li');
+        const next = li.nextElementSibling || li.previousElementSibling;
+        removeSeed(s.id);
+        // Keep keyboard focus in the list of chips, or on the search box.
+        const target = next ? $$('#seeds li').find((x) => x.title === next.title) : null;
+        (target ? $('button', target) : $('#search')).focus();
+      } }, '×'))));
+    $('#seeds-empty').hidden = seeds.length > 0;
+    // Keep the "Add as seed" buttons in step with the seeds.
+    for (const b of $$('button[data-seed-id]')) {
+      const has = seeds.some((s) => s.id === b.dataset.seedId);
+      b.disabled = has;
+      b.textContent = has ? 'Added' : 'Add as seed';
+    }
+  }
+
+  function seedButton(track, extraClass) {
+    const has = seeds.some((s) => s.id === track.id);
+    return el('button', {
+      type: 'button', class: `btn btn-sm ${extraClass || ''}`, dataset: { seedId: track.id }, disabled: has,
+      'aria-label': `Add ${track.name || track.id} as seed`,
+      onclick: () => addSeed(track),
+    }, has ? 'Added' : 'Add as seed');
+  }
+
+  // Search, debounced; an answer to an older query is dropped.
+  let searchTimer = 0;
+  let searchSeq = 0;
+
+  async function runSearch() {
+    clearTimeout(searchTimer);
+    const q = $('#search').value.trim();
+    const seq = ++searchSeq;
+    const status = $('#search-status');
+    const list = $('#search-results');
+    if (!q) {
+      list.replaceChildren();
+      status.textContent = '';
+      return;
+    }
+    status.replaceChildren(el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Searching…');
+    let data;
+    try {
+      data = await api(`/api/tracks?q=${encodeURIComponent(q)}&limit=10`);
+    } catch (e) {
+      if (seq !== searchSeq) return;
+      status.textContent = '';
+      showError('discover', e, 'Search failed');
+      return;
+    }
+    if (seq !== searchSeq) return;
+    const tracks = Array.isArray(data && data.tracks) ? data.tracks : [];
+    status.textContent = tracks.length === 0 ? `No track matches “${q}”.`
+      : `${tracks.length} ${tracks.length === 1 ? 'match' : 'matches'}${isNum(data.count) && data.count > tracks.length ? ` of ${fmt(data.count)}` : ''}`;
+    list.replaceChildren(...tracks.map((t) => {
+      const sub = [listText(t.artists), listText(t.genres), isNum(t.popularity) ? `popularity ${t.popularity}` : '']
+        .filter(Boolean).join(' · ');
+      return el('li', null,
+        el('div', { class: 'sr-text' },
+          el('span', { class: 'sr-name' }, t.name || t.id),
+          el('span', { class: 'sr-sub' }, sub, t.has_features === false ? el('span', { class: 'tag', style: 'margin-left:.35rem' }, 'no audio features') : null)),
+        seedButton(t));
+    }));
+  }
+
+  function buildMoods() {
+    const box = $('#moods');
+    for (const m of MOODS) {
+      const on = el('input', { type: 'checkbox', id: `mood-${m}-on` });
+      const range = el('input', { type: 'range', id: `mood-${m}`, min: 0, max: 1, step: 0.05, value: 0.5, disabled: true,
+        'aria-label': `${humanize(m)} level` });
+      const out = el('output', { for: `mood-${m}`, id: `mood-${m}-out` }, '0.50');
+      out.setAttribute('aria-hidden', 'true');
+      on.addEventListener('change', () => {
+        range.disabled = !on.checked;
+        out.style.opacity = on.checked ? '1' : '.5';
+      });
+      range.addEventListener('input', () => { out.textContent = Number(range.value).toFixed(2); });
+      out.style.opacity = '.5';
+      box.append(el('div', { class: 'mood' }, on, el('label', { for: `mood-${m}-on` }, humanize(m)), range, out));
+    }
+  }
+
+  function bindRange(id, digits) {
+    const r = $('#' + id);
+    const o = $(`#${id}-out`);
+    const upd = () => { o.textContent = Number(r.value).toFixed(digits); };
+    r.addEventListener('input', upd);
+    upd();
+  }
+
+  function resetKnobs() {
+    $('#k').value = DEFAULTS.k;
+    $('#model').value = DEFAULTS.model;
+    $('#max-per-artist').value = DEFAULTS.maxPerArtist;
+    for (const [id, v] of [['diversity', DEFAULTS.diversity], ['novelty', DEFAULTS.novelty], ['quality', DEFAULTS.quality]]) {
+      $('#' + id).value = v;
+      $('#' + id).dispatchEvent(new Event('input'));
+    }
+    for (const m of MOODS) {
+      const on = $(`#mood-${m}-on`);
+      on.checked = false;
+      on.dispatchEvent(new Event('change'));
+      $(`#mood-${m}`).value = 0.5;
+      $(`#mood-${m}`).dispatchEvent(new Event('input'));
+    }
+    for (const i of $$('[aria-invalid]')) i.removeAttribute('aria-invalid');
+  }
+
+  function intField(id, min, max, what) {
+    const input = $('#' + id);
+    const v = Number(input.value);
+    if (input.value.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+      input.setAttribute('aria-invalid', 'true');
+      throw new Error(`${what} must be a whole number from ${min} to ${max}.`);
+    }
+    input.removeAttribute('aria-invalid');
+    return v;
+  }
+
+  function buildRequest() {
+    const body = {
+      seeds: seeds.map((s) => s.id),
+      k: intField('k', 1, 100, 'k'),
+      model: $('#model').value,
+      diversity: Number($('#diversity').value),
+      novelty: Number($('#novelty').value),
+      quality: Number($('#quality').value),
+      max_per_artist: intField('max-per-artist', 0, 100, 'Max per artist'),
+    };
+    const mood = {};
+    for (const m of MOODS) if ($(`#mood-${m}-on`).checked) mood[m] = Number($(`#mood-${m}`).value);
+    if (Object.keys(mood).length) body.mood = mood;
+    if (!body.seeds.length && !body.mood) throw new Error('Add at least one seed, or switch on a mood.');
+    return body;
+  }
+
+  let recommendSeq = 0;
+
+  async function recommend(ev) {
+    if (ev) ev.preventDefault();
+    clearMessages('discover'); // earlier problems are stale once the listener tries again
+    let body;
+    try {
+      body = buildRequest();
+    } catch (e) {
+      showMessage('discover', 'error', 'Cannot recommend yet', e.message);
+      return;
+    }
+    const seq = ++recommendSeq;
+    const btn = $('#recommend');
+    btn.disabled = true;
+    btn.replaceChildren(el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Recommending…');
+    $('#results').setAttribute('aria-busy', 'true');
+    try {
+      const data = await api('/api/recommend', { method: 'POST', body });
+      if (seq !== recommendSeq) return;
+      lastRecommendation = { data, title: 'Recommendations' };
+      renderResults(data, 'Recommendations', false);
+      // On one-column layouts the results are below the form: bring them into view.
+      const top = $('#results-title').getBoundingClientRect().top;
+      if (top > window.innerHeight * 0.8 || top < 0) $('#results-title').scrollIntoView({ block: 'start' });
+    } catch (e) {
+      if (seq === recommendSeq) showError('discover', e, 'Recommendation failed');
+    } finally {
+      if (seq === recommendSeq) {
+        btn.disabled = false;
+        btn.textContent = 'Recommend';
+        $('#results').removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  async function similar(track) {
+    const seq = ++recommendSeq;
+    $('#results').setAttribute('aria-busy', 'true');
+    try {
+      const data = await api(`/api/similar/${encodeURIComponent(track.id)}?k=10`);
+      if (seq !== recommendSeq) return;
+      renderResults(data, `Similar to ${track.name || track.id}`, true);
+      $('#results-title').scrollIntoView({ block: 'start', behavior: 'smooth' });
+    } catch (e) {
+      if (seq === recommendSeq) showError('discover', e, 'Similar tracks failed');
+    } finally {
+      if (seq === recommendSeq) $('#results').removeAttribute('aria-busy');
+    }
+  }
+
+  function trackCard(t, i) {
+    const rank = isNum(t.rank) ? t.rank : i + 1;
+    const reasons = typeof t.reasons === 'string' ? t.reasons.trim() : listText(t.reasons);
+    const name = t.name || t.id;
+    return el('li', { class: 'card', dataset: { id: t.id } },
+      el('div', { class: 'rank', 'aria-label': `Rank ${rank}` }, String(rank)),
+      el('div', null,
+        el('h3', { class: 'card-title' }, name),
+        el('div', { class: 'card-artists' }, listText(t.artists) || 'Unknown artist')),
+      el('div', { class: 'score', title: 'Score' }, el('b', null, isNum(t.score) ? t.score.toFixed(3) : '–'), 'score'),
+      el('p', { class: 'reasons' }, reasons || 'No reason given.'),
+      el('div', { class: 'card-actions' },
+        el('a', { class: 'btn btn-sm spotify', href: spotifyUrl(t.id), target: '_blank', rel: 'noopener noreferrer' },
+          'Open in Spotify', el('span', { class: 'visually-hidden' }, ' (opens in a new tab)')),
+        el('button', { type: 'button', class: 'btn btn-sm similar', 'aria-label': `Tracks similar to ${name}`,
+          onclick: () => similar({ id: t.id, name }) }, 'Similar'),
+        seedButton({ id: t.id, name, artists: t.artists })));
+  }
+
+  function renderResults(data, title, isSimilar) {
+    const tracks = Array.isArray(data && data.tracks) ? data.tracks : [];
+    $('#results-title').textContent = title;
+    const meta = $('#results-meta');
+    meta.replaceChildren(
+      data.model ? `model ${data.model}` : '',
+      data.model && data.request_id ? ' · ' : '',
+      data.request_id ? el('span', { class: 'request-id' }, 'request id ', el('code', null, data.request_id)) : '',
+      isSimilar && lastRecommendation ? el('button', { type: 'button', class: 'btn btn-link', onclick: () => {
+        ++recommendSeq;
+        renderResults(lastRecommendation.data, lastRecommendation.title, false);
+      } }, '← back to recommendations') : '');
+    const note = $('#results-note');
+    note.hidden = !data.shortfall;
+    note.textContent = data.shortfall ? `Fewer than asked: ${data.shortfall}` : '';
+    $('#results').replaceChildren(...tracks.map(trackCard));
+    const empty = $('#results-empty');
+    empty.hidden = tracks.length > 0;
+    empty.firstElementChild.textContent = tracks.length ? '' : 'No tracks came back. Try other seeds, a looser mood, or a higher max per artist.';
+  }
+
+  function initDiscover() {
+    buildMoods();
+    bindRange('diversity', 2);
+    bindRange('novelty', 2);
+    bindRange('quality', 2);
+    loadSeeds();
+    renderSeeds();
+    const search = $('#search');
+    search.addEventListener('input', () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(runSearch, 250);
+    });
+    search.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        runSearch();
+      }
+    });
+    $('#rec-form').addEventListener('submit', recommend);
+    $('#reset').addEventListener('click', resetKnobs);
+    for (const id of ['k', 'max-per-artist']) $('#' + id).addEventListener('input', (ev) => ev.target.removeAttribute('aria-invalid'));
+  }
+
+  // ---------------------------------------------------------------------------
+  // Explore
+
+  /* Parses an SVG document and keeps only drawing: no scripts, no event
+   * handlers, no external references. */
+  function safeSvg(text) {
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    const root = doc.documentElement;
+    if (!root || root.localName !== 'svg' || doc.getElementsByTagName('parsererror').length) {
+      throw new Error('the chart is not a valid SVG document');
+    }
+    for (const bad of Array.from(root.querySelectorAll('script, foreignObject, iframe, object, embed'))) bad.remove();
+    for (const node of [root, ...root.querySelectorAll('*')]) {
+      for (const a of Array.from(node.attributes)) {
+        const n = a.name.toLowerCase();
+        const v = a.value.trim().toLowerCase();
+        if (n.startsWith('on')) node.removeAttribute(a.name);
+        else if ((n === 'href' || n === 'xlink:href') && !v.startsWith('#')) node.removeAttribute(a.name);
+      }
+    }
+    return root;
+  }
+
+  async function loadChart(chart, box) {
+    box.dataset.state = 'loading';
+    box.replaceChildren(el('span', { class: 'loading' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading chart…'));
+    try {
+      const text = await apiText(`/api/charts/${encodeURIComponent(chart.name)}.svg`);
+      const svg = safeSvg(text);
+      if (svg.querySelector('[id]')) {
+        // Ids could clash between inline charts: show this one as an image.
+        const url = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: 'image/svg+xml' }));
+        const img = el('img', { alt: chart.title || chart.name, src: url });
+        img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+        box.replaceChildren(img);
+      } else {
+        const node = document.importNode(svg, true);
+        node.setAttribute('role', 'img');
+        node.setAttribute('aria-label', chart.title || chart.name);
+        node.removeAttribute('height');
+        node.setAttribute('width', '100%');
+        box.replaceChildren(node);
+      }
+      // Wide charts (correlation matrix, genre profiles) get a row of their own.
+      const vb = (svg.getAttribute('viewBox') || '').trim().split(/[\s,]+/).map(Number);
+      const fig = box.closest('.chart');
+      if (fig) {
+        fig.classList.toggle('wide', vb.length === 4 && vb[2] >= 600);
+        // The chart draws its own title: keep the heading for screen readers only.
+        fig.classList.toggle('titled', !!svg.querySelector(':scope > title, :scope > text'));
+      }
+      box.classList.remove('error');
+      box.dataset.state = 'ok';
+    } catch (e) {
+      box.classList.add('error');
+      box.dataset.state = 'error';
+      const msg = e instanceof ApiError ? `${e.message}${e.detail ? ': ' + e.detail : ''}` : e.message;
+      box.replaceChildren(el('div', null, el('p', null, `Could not load this chart. ${msg}`),
+        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => loadChart(chart, box) }, 'Retry')));
+      throw e;
+    }
+  }
+
+  async function copyText(text, button) {
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      }
+    } catch (e) {
+      ok = false;
+    }
+    if (!ok) {
+      // Fallback for plain-http hosts: a hidden textarea and execCommand.
+      const ta = el('textarea', { readonly: true, style: 'position:fixed;top:-1000px;opacity:0' });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      try {
+        ok = document.execCommand('copy');
+      } catch (e) {
+        ok = false;
+      }
+      ta.remove();
+    }
+    const old = button.dataset.label || button.textContent;
+    button.dataset.label = old;
+    button.textContent = ok ? 'Copied' : 'Copy failed';
+    setTimeout(() => { button.textContent = old; }, 1500);
+  }
+
+  function renderOverview(ov, synthetic) {
+    const box = $('#overview');
+    const items = [];
+    if (ov && typeof ov === 'object') {
+      for (const [k, v] of Object.entries(ov)) {
+        if (isNum(v)) items.push(el('div', { class: 'stat' }, el('b', null, fmt(v)), el('span', null, humanize(k))));
+        else if (typeof v === 'boolean') items.push(el('div', { class: 'stat flag' }, el('b', null, v ? 'yes' : 'no'), el('span', null, humanize(k))));
+      }
+    }
+    if (synthetic === true && !(ov && 'synthetic' in ov)) {
+      items.push(el('div', { class: 'stat flag' }, el('b', null, 'synthetic'), el('span', null, 'demo catalogue')));
+    }
+    box.replaceChildren(...items);
+    box.hidden = items.length === 0;
+  }
+
+  async function loadExplore() {
+    setState('explore', 'loading');
+    const charts = $('#charts');
+    charts.replaceChildren(el('p', { class: 'meta' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading the summary…'));
+    let data;
+    try {
+      data = await api('/api/eda/summary');
+    } catch (e) {
+      charts.replaceChildren(el('div', { class: 'empty' }, el('p', null, 'The summary could not be loaded. '),
+        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { clearMessages('explore'); reload('explore'); } }, 'Retry')));
+      throw e;
+    }
+    renderOverview(data.overview || data.counts, data.synthetic);
+    const list = Array.isArray(data.charts) ? data.charts.filter((c) => c && typeof c.name === 'string') : [];
+    $('#chart-count').textContent = `${list.length} chart${list.length === 1 ? '' : 's'}`;
+    if (!list.length) {
+      charts.replaceChildren(el('div', { class: 'empty' }, el('p', null, 'No charts yet: ingest a catalogue first.')));
+      setState('explore', 'ready');
+      return;
+    }
+    const jobs = [];
+    charts.replaceChildren(...list.map((c, i) => {
+      const box = el('div', { class: 'chart-box' });
+      const codeId = `sql-${i}`;
+      const fig = el('figure', { class: 'panel chart', dataset: { name: c.name, title: (c.title || c.name).toLowerCase() } },
+        el('h3', null, c.title || humanize(c.name)),
+        box,
+        c.sql ? el('details', { class: 'sql' },
+          el('summary', null, 'SQL'),
+          el('div', { class: 'sql-body' },
+            el('button', { type: 'button', class: 'btn btn-sm copy', 'aria-label': `Copy the SQL of ${c.title || c.name}`,
+              onclick: (ev) => copyText(c.sql, ev.currentTarget) }, 'Copy'),
+            el('pre', null, el('code', { id: codeId }, c.sql)))) : null);
+      jobs.push(() => loadChart(c, box));
+      return fig;
+    }));
+    applyChartFilter();
+    // Four charts at a time.
+    const failures = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        try {
+          await job();
+        } catch (e) {
+          failures.push(e);
+        }
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    if (failures.length) {
+      showError('explore', failures[0], `${failures.length} chart${failures.length === 1 ? '' : 's'} could not be loaded`);
+      setState('explore', 'error');
+    } else {
+      setState('explore', 'ready');
+    }
+  }
+
+  function applyChartFilter() {
+    const q = $('#chart-filter').value.trim().toLowerCase();
+    let shown = 0;
+    const all = $$('#charts .chart');
+    for (const f of all) {
+      const hit = !q || f.dataset.title.includes(q) || f.dataset.name.includes(q);
+      f.hidden = !hit;
+      if (hit) shown++;
+    }
+    if (all.length) $('#chart-count').textContent = q ? `${shown} of ${all.length} charts` : `${all.length} charts`;
+  }
+
+  function reload(page) {
+    const load = { explore: loadExplore, map: loadMap, models: loadModels }[page];
+    loaded[page] = true;
+    load().catch((e) => {
+      loaded[page] = false;
+      setState(page, 'error');
+      showError(page, e);
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Map
+
+  const PALETTE = ['#3b6fb6', '#e8833a', '#3a9d5d', '#d64550', '#8a63c4', '#2fa4a9', '#c9a227', '#d45fa0',
+    '#6b8e23', '#7f6a5a', '#5a9bd5', '#b0413e', '#4d5bd6', '#b58a00', '#239b8f', '#9c4f96'];
+  function clusterColor(k) {
+    if (k >= 0 && k < PALETTE.length) return PALETTE[k];
+    const h = Math.round((k * 137.508) % 360);
+    return `hsl(${h} 55% 48%)`;
+  }
+
+  const mapView = {
+    pts: null,        // Float32Array [x, y] in data units
+    cl: null,         // Int32Array cluster per point
+    ti: null,         // Int32Array track index per point
+    ids: [],          // track ids
+    idToPoint: new Map(),
+    clusters: [],     // [{cluster, description, tracks}]
+    hidden: new Set(),
+    bounds: null,
+    screen: null,     // Float32Array [sx, sy] in CSS px
+    w: 0, h: 0,
+    selected: -1,
+    neighbours: [],   // point indices
+    cursor: null,     // keyboard cursor [x, y] in CSS px
+    focused: false,
+    seq: 0,
+
+    canvas() { return $('#map-canvas'); },
+
+    load(data) {
+      const pts = Array.isArray(data && data.points) ? data.points : [];
+      const ids = Array.isArray(data && data.tracks) ? data.tracks : [];
+      const n = pts.length;
+      this.pts = new Float32Array(n * 2);
+      this.cl = new Int32Array(n);
+      this.ti = new Int32Array(n);
+      this.idToPoint = new Map();
+      let m = 0;
+      for (const p of pts) {
+        if (!Array.isArray(p) || !isNum(p[0]) || !isNum(p[1])) continue;
+        this.pts[2 * m] = p[0];
+        this.pts[2 * m + 1] = p[1];
+        this.cl[m] = isNum(p[2]) ? p[2] : -1;
+        this.ti[m] = isNum(p[3]) ? p[3] : -1;
+        const id = ids[this.ti[m]];
+        if (typeof id === 'string' && !this.idToPoint.has(id)) this.idToPoint.set(id, m);
+        m++;
+      }
+      this.n = m;
+      this.ids = ids;
+      const cls = Array.isArray(data.clusters) ? data.clusters.filter((c) => c && isNum(c.cluster)) : [];
+      // Clusters that appear in the points but not in the list still get a legend entry.
+      const known = new Set(cls.map((c) => c.cluster));
+      const counts = new Map();
+      for (let i = 0; i < m; i++) counts.set(this.cl[i], (counts.get(this.cl[i]) || 0) + 1);
+      for (const k of counts.keys()) if (!known.has(k)) cls.push({ cluster: k, description: '', tracks: counts.get(k) });
+      cls.sort((a, b) => a.cluster - b.cluster);
+      this.clusters = cls;
+      this.shownCounts = counts;
+      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+      for (let i = 0; i < m; i++) {
+        const x = this.pts[2 * i], y = this.pts[2 * i + 1];
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+      if (!(x1 > x0)) { x0 -= 1; x1 += 1; }
+      if (!(y1 > y0)) { y0 -= 1; y1 += 1; }
+      this.bounds = { x0, x1, y0, y1 };
+      this.selected = -1;
+      this.neighbours = [];
+      this.screen = new Float32Array(m * 2);
+    },
+
+    resize() {
+      const c = this.canvas();
+      const wrap = $('#map-wrap');
+      const r = wrap.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) return; // hidden
+      const dpr = window.devicePixelRatio || 1;
+      this.w = r.width;
+      this.h = r.height;
+      const W = Math.max(1, Math.round(r.width * dpr));
+      const H = Math.max(1, Math.round(r.height * dpr));
+      if (c.width !== W || c.height !== H) {
+        c.width = W;
+        c.height = H;
+      }
+      this.dpr = dpr;
+      this.draw();
+    },
+
+    project() {
+      const pad = 14;
+      const { x0, x1, y0, y1 } = this.bounds;
+      const sx = (this.w - 2 * pad) / (x1 - x0);
+      const sy = (this.h - 2 * pad) / (y1 - y0);
+      for (let i = 0; i < this.n; i++) {
+        this.screen[2 * i] = pad + (this.pts[2 * i] - x0) * sx;
+        this.screen[2 * i + 1] = this.h - pad - (this.pts[2 * i + 1] - y0) * sy;
+      }
+    },
+
+    draw() {
+      const c = this.canvas();
+      const ctx = c.getContext('2d');
+      if (!ctx || !this.w) return;
+      const css = getComputedStyle(document.documentElement);
+      const bg = css.getPropertyValue('--surface').trim() || '#fff';
+      const grid = css.getPropertyValue('--border').trim() || '#ddd';
+      const text = css.getPropertyValue('--text').trim() || '#000';
+      const accent = css.getPropertyValue('--accent').trim() || '#36c';
+      ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+      ctx.fillStyle = bg;
+      ctx.fillRect(0, 0, this.w, this.h);
+      ctx.strokeStyle = grid;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let i = 1; i < 4; i++) {
+        const x = Math.round((this.w * i) / 4) + 0.5;
+        const y = Math.round((this.h * i) / 4) + 0.5;
+        ctx.moveTo(x, 0); ctx.lineTo(x, this.h);
+        ctx.moveTo(0, y); ctx.lineTo(this.w, y);
+      }
+      ctx.stroke();
+      if (!this.n) {
+        ctx.fillStyle = text;
+        ctx.font = '14px system-ui, sans-serif';
+        ctx.textAlign = 'center';
+        ctx.fillText('No points to show', this.w / 2, this.h / 2);
+        return;
+      }
+      this.project();
+      const r = this.n > 20000 ? 1 : this.n > 5000 ? 1.4 : this.n > 1500 ? 1.9 : 2.6;
+      const dim = this.selected >= 0;
+      ctx.globalAlpha = dim ? 0.35 : 0.75;
+      for (const cl of this.clusters) {
+        if (this.hidden.has(cl.cluster)) continue;
+        ctx.fillStyle = clusterColor(cl.cluster);
+        ctx.beginPath();
+        for (let i = 0; i < this.n; i++) {
+          if (this.cl[i] !== cl.cluster) continue;
+          const x = this.screen[2 * i], y = this.screen[2 * i + 1];
+          ctx.moveTo(x + r, y);
+          ctx.arc(x, y, r, 0, 2 * Math.PI);
+        }
+        ctx.fill();
+      }
+      ctx.globalAlpha = 1;
+      const ring = (i, rad, color, width) => {
+        const x = this.screen[2 * i], y = this.screen[2 * i + 1];
+        ctx.beginPath();
+        ctx.arc(x, y, rad, 0, 2 * Math.PI);
+        ctx.fillStyle = clusterColor(this.cl[i]);
+        ctx.fill();
+        ctx.lineWidth = width;
+        ctx.strokeStyle = color;
+        ctx.stroke();
+      };
+      for (const i of this.neighbours) ring(i, 4.5, accent, 2);
+      if (this.selected >= 0) {
+        ring(this.selected, 7, bg, 4);
+        ring(this.selected, 7, text, 2);
+      }
+      if (this.focused && this.cursor) {
+        const [x, y] = this.cursor;
+        ctx.strokeStyle = accent;
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(x - 10, y); ctx.lineTo(x + 10, y);
+        ctx.moveTo(x, y - 10); ctx.lineTo(x, y + 10);
+        ctx.stroke();
+      }
+    },
+
+    nearest(x, y, maxDist) {
+      let best = -1;
+      let bd = maxDist === undefined ? Infinity : maxDist * maxDist;
+      for (let i = 0; i < this.n; i++) {
+        if (this.hidden.has(this.cl[i])) continue;
+        const dx = this.screen[2 * i] - x, dy = this.screen[2 * i + 1] - y;
+        const d = dx * dx + dy * dy;
+        if (d < bd) { bd = d; best = i; }
+      }
+      return best;
+    },
+
+    clusterLabel(k) {
+      const c = this.clusters.find((x) => x.cluster === k);
+      return c && c.description ? `cluster ${k}: ${c.description}` : `cluster ${k}`;
+    },
+  };
+
+  function renderLegend() {
+    const ul = $('#legend');
+    ul.replaceChildren(...mapView.clusters.map((c) => {
+      const color = clusterColor(c.cluster);
+      const shown = mapView.shownCounts.get(c.cluster) || 0;
+      const btn = el('button', { type: 'button', 'aria-pressed': mapView.hidden.has(c.cluster) ? 'false' : 'true',
+        onclick: () => {
+          if (mapView.hidden.has(c.cluster)) mapView.hidden.delete(c.cluster);
+          else mapView.hidden.add(c.cluster);
+          btn.setAttribute('aria-pressed', mapView.hidden.has(c.cluster) ? 'false' : 'true');
+          mapView.draw();
+        } },
+      el('span', { class: 'swatch', style: `background:${color};border-color:${color}`, 'aria-hidden': 'true' }),
+      el('span', null, el('b', null, `${c.cluster}`), ' ', c.description || 'no description',
+        ' ', el('span', { class: 'count' }, `(${fmt(isNum(c.tracks) ? c.tracks : shown)} tracks${isNum(c.tracks) && shown !== c.tracks ? `, ${fmt(shown)} shown` : ''})`)));
+      return el('li', null, btn);
+    }));
+  }
+
+  async function loadMap() {
+    setState('map', 'loading');
+    $('#map-meta').replaceChildren(el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading the map…');
+    let data;
+    try {
+      data = await api('/api/map?limit=5000');
+    } catch (e) {
+      $('#map-meta').replaceChildren('The map could not be loaded. ',
+        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { clearMessages('map'); reload('map'); } }, 'Retry'));
+      throw e;
+    }
+    mapView.load(data);
+    renderLegend();
+    $('#map-meta').textContent = mapView.n
+      ? `${fmt(mapView.n)} tracks in ${mapView.clusters.length} clusters. Hover to see a point's cluster; click to open the nearest track.`
+      : 'The map is empty: train a model first (segue train).';
+    mapView.resize();
+    setState('map', 'ready');
+  }
+
+  function featureRows(features) {
+    const unit = ['danceability', 'energy', 'valence', 'acousticness', 'speechiness', 'instrumentalness', 'liveness'];
+    const rows = [];
+    const rest = [];
+    const KEYS = ['C', 'C♯', 'D', 'D♯', 'E', 'F', 'F♯', 'G', 'G♯', 'A', 'A♯', 'B'];
+    for (const [k, v] of Object.entries(features || {})) {
+      if (unit.includes(k) && isNum(v)) {
+        const pct = Math.max(0, Math.min(1, v)) * 100;
+        rows.push(el('div', { class: 'feat' }, el('span', null, humanize(k)),
+          el('span', { class: 'bar', role: 'meter', 'aria-label': humanize(k), 'aria-valuemin': 0, 'aria-valuemax': 1, 'aria-valuenow': v.toFixed(2) },
+            el('i', { style: `width:${pct.toFixed(1)}%` })),
+          el('span', { class: 'v' }, v.toFixed(2))));
+      } else if (v !== null && v !== undefined) {
+        let s = fmt(v);
+        if (k === 'key' && Number.isInteger(v) && v >= 0 && v < 12) s = KEYS[v];
+        else if (k === 'mode' && (v === 0 || v === 1)) s = v ? 'major' : 'minor';
+        else if (k === 'loudness' && isNum(v)) s = `${v.toFixed(1)} dB`;
+        else if (k === 'tempo' && isNum(v)) s = `${Math.round(v)} BPM`;
+        else if (k === 'year' && isNum(v)) s = String(v);
+        else if (k === 'duration_ms' && isNum(v)) {
+          const sec = Math.round(v / 1000);
+          s = `${Math.floor(sec / 60)}:${String(sec % 60).padStart(2, '0')}`;
+        }
+        rest.push([k === 'duration_ms' ? 'Duration' : humanize(k), s]);
+      }
+    }
+    return { bars: rows, rest };
+  }
+
+  function kv(pairs) {
+    return el('dl', { class: 'kv' }, pairs.filter((p) => p && p[1] !== null && p[1] !== undefined && p[1] !== '')
+      .map(([k, v]) => [el('dt', null, k), el('dd', null, v)]));
+  }
+
+  async function selectTrack(id, pointIndex) {
+    const seq = ++mapView.seq;
+    mapView.selected = pointIndex === undefined ? (mapView.idToPoint.has(id) ? mapView.idToPoint.get(id) : -1) : pointIndex;
+    mapView.neighbours = [];
+    mapView.draw();
+    const side = $('#side-body');
+    side.replaceChildren(el('p', { class: 'meta' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading the track…'));
+    const [tr, sim] = await Promise.allSettled([
+      api(`/api/tracks/${encodeURIComponent(id)}`),
+      api(`/api/similar/${encodeURIComponent(id)}?k=8`),
+    ]);
+    if (seq !== mapView.seq) return;
+    const parts = [];
+    if (tr.status === 'fulfilled') {
+      const t = tr.value || {};
+      const f = featureRows(t.features);
+      parts.push(el('h3', { class: 'side-track-title' }, t.name || id),
+        el('div', { class: 'card-artists' }, listText(t.artists) || 'Unknown artist'),
+        el('div', { class: 'side-actions' },
+          el('a', { class: 'btn btn-sm spotify', href: spotifyUrl(t.id || id), target: '_blank', rel: 'noopener noreferrer' }, 'Open in Spotify'),
+          seedButton({ id: t.id || id, name: t.name || id, artists: t.artists })),
+        kv([
+          ['Genres', listText(t.genres) || '–'],
+          ['Popularity', isNum(t.popularity) ? String(t.popularity) : '–'],
+          isNum(t.predicted_popularity) ? ['Predicted', fmt(t.predicted_popularity, 1)] : null,
+          t.cluster ? ['Cluster', `${t.cluster.id}: ${t.cluster.description || ''}`] : (mapView.selected >= 0 ? ['Cluster', mapView.clusterLabel(mapView.cl[mapView.selected])] : null),
+          ...f.rest,
+        ]),
+        t.features ? el('div', { class: 'feats', 'aria-label': 'Audio features' }, f.bars) : el('p', { class: 'hint' }, 'No audio features for this track.'));
+    } else {
+      parts.push(el('p', { class: 'hint' }, `Track ${id}`));
+      showError('map', tr.reason, 'Track details failed');
+    }
+    parts.push(el('h3', { class: 'sub' }, 'Neighbours'));
+    if (sim.status === 'fulfilled') {
+      const list = Array.isArray(sim.value && sim.value.tracks) ? sim.value.tracks : [];
+      mapView.neighbours = list.map((x) => mapView.idToPoint.get(x.id)).filter((i) => i !== undefined);
+      parts.push(list.length ? el('ol', { class: 'neigh' }, list.map((x) => el('li', null,
+        el('button', { type: 'button', title: x.reasons || '', onclick: () => selectTrack(x.id) },
+          x.name || x.id,
+          el('span', { class: 'sub2' }, `${listText(x.artists)}${mapView.idToPoint.has(x.id) ? '' : ' · not on the map'}`)))))
+        : el('p', { class: 'hint' }, 'No neighbours.'));
+      if (sim.value && sim.value.request_id) parts.push(el('p', { class: 'meta' }, 'request id ', el('code', null, sim.value.request_id)));
+    } else {
+      parts.push(el('p', { class: 'hint' }, 'Neighbours could not be loaded.'));
+      showError('map', sim.reason, 'Neighbours failed');
+    }
+    side.replaceChildren(...parts);
+    $('#map-status').textContent = tr.status === 'fulfilled'
+      ? `Showing ${(tr.value && tr.value.name) || id}${sim.status === 'fulfilled' ? ` and ${mapView.neighbours.length} neighbours on the map` : ''}.`
+      : `Could not load track ${id}.`;
+    mapView.draw();
+  }
+
+  function pickAt(x, y) {
+    const i = mapView.nearest(x, y);
+    if (i < 0) return;
+    const id = mapView.ids[mapView.ti[i]];
+    if (typeof id !== 'string') {
+      showMessage('map', 'error', 'This point has no track id', `point ${i}`);
+      return;
+    }
+    selectTrack(id, i).catch((e) => showError('map', e));
+  }
+
+  function initMap() {
+    const c = mapView.canvas();
+    const tip = $('#map-tip');
+    c.addEventListener('click', (ev) => {
+      if (!mapView.n) return;
+      const r = c.getBoundingClientRect();
+      pickAt(ev.clientX - r.left, ev.clientY - r.top);
+    });
+    c.addEventListener('mousemove', (ev) => {
+      if (!mapView.n) return;
+      const r = c.getBoundingClientRect();
+      const x = ev.clientX - r.left, y = ev.clientY - r.top;
+      const i = mapView.nearest(x, y, 12);
+      if (i < 0) { tip.hidden = true; return; }
+      tip.textContent = mapView.clusterLabel(mapView.cl[i]);
+      tip.style.left = `${mapView.screen[2 * i]}px`;
+      tip.style.top = `${mapView.screen[2 * i + 1]}px`;
+      tip.hidden = false;
+    });
+    c.addEventListener('mouseleave', () => { tip.hidden = true; });
+    c.addEventListener('focus', () => {
+      mapView.focused = true;
+      if (!mapView.cursor) mapView.cursor = [mapView.w / 2, mapView.h / 2];
+      mapView.draw();
+    });
+    c.addEventListener('blur', () => { mapView.focused = false; mapView.draw(); });
+    c.addEventListener('keydown', (ev) => {
+      if (!mapView.n) return;
+      const step = (ev.shiftKey ? 0.1 : 0.02) * Math.min(mapView.w, mapView.h);
+      const cur = mapView.cursor || [mapView.w / 2, mapView.h / 2];
+      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+      if (moves[ev.key]) {
+        ev.preventDefault();
+        mapView.cursor = [Math.max(0, Math.min(mapView.w, cur[0] + moves[ev.key][0])),
+          Math.max(0, Math.min(mapView.h, cur[1] + moves[ev.key][1]))];
+        mapView.draw();
+      } else if (ev.key === 'Enter' || ev.key === ' ') {
+        ev.preventDefault();
+        pickAt(cur[0], cur[1]);
+      }
+    });
+    if (typeof ResizeObserver === 'function') {
+      new ResizeObserver(() => { if (currentPage === 'map') mapView.resize(); }).observe($('#map-wrap'));
+    }
+    // Zooming the page or moving the window to another screen changes the pixel ratio.
+    window.addEventListener('resize', () => { if (currentPage === 'map') mapView.resize(); });
+    if (window.matchMedia) {
+      matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => mapView.draw());
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Models
+
+  // Known metrics: label, which direction is better, digits.
+  const METRICS = {
+    'r_precision': { label: 'R-precision', better: 'high', digits: 4 },
+    'ndcg': { label: 'NDCG', better: 'high', digits: 4 },
+    'clicks': { label: 'clicks', better: 'low', digits: 2 },
+    'recall@50': { label: 'recall@50', better: 'high', digits: 4 },
+    'recall@500': { label: 'recall@500', better: 'high', digits: 4 },
+    'novelty': { label: 'novelty', better: 'high', digits: 2 },
+    'ild@10': { label: 'ILD@10', better: 'high', digits: 3 },
+    'popularity_bias': { label: 'pop. bias', better: 'low', digits: 3 },
+    'coverage@10': { label: 'coverage@10', better: 'high', digits: 4 },
+    'gini@10': { label: 'Gini@10', better: 'low', digits: 3 },
+  };
+  const NOT_METRICS = new Set(['model', 'seeds', 'lists']);
+
+  /* 2025-11-25T20:01:00Z -> 2025-11-25 20:01 UTC; anything else as it is. */
+  function fmtTime(s) {
+    const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?Z$/.exec(s);
+    return m ? `${m[1]} ${m[2]} UTC` : s;
+  }
+
+  function versionNumber(v) {
+    const m = /(\d+)/.exec(String(v || ''));
+    return m ? Number(m[1]) : -1;
+  }
+
+  function bestIndices(values, better) {
+    const finite = values.map((v, i) => [v, i]).filter(([v]) => isNum(v));
+    if (finite.length < 2) return new Set();
+    const target = better === 'low' ? Math.min(...finite.map(([v]) => v)) : Math.max(...finite.map(([v]) => v));
+    const tol = Math.abs(target) * 1e-9;
+    return new Set(finite.filter(([v]) => Math.abs(v - target) <= tol).map(([, i]) => i));
+  }
+
+  function evalTable(rows, seedsN) {
+    const cols = [];
+    for (const k of Object.keys(METRICS)) if (rows.some((r) => k in r)) cols.push(k);
+    for (const r of rows) {
+      for (const [k, v] of Object.entries(r)) {
+        if (NOT_METRICS.has(k) || k.endsWith('_se') || cols.includes(k)) continue;
+        if (isNum(v) || v === null) cols.push(k);
+      }
+    }
+    const best = {};
+    for (const c of cols) best[c] = METRICS[c] ? bestIndices(rows.map((r) => r[c]), METRICS[c].better) : new Set();
+    const lists = rows.map((r) => r.lists).filter(isNum);
+    const caption = el('caption', null, `${seedsN} seed${seedsN === 1 ? '' : 's'}`,
+      lists.length ? el('span', { class: 'meta' }, ` · ${fmt(Math.max(...lists))} playlists`) : null);
+    const head = el('tr', null, el('th', { scope: 'col' }, 'recommender'), cols.map((c) => {
+      const m = METRICS[c];
+      return el('th', { scope: 'col', title: m ? `${m.better === 'high' ? 'higher' : 'lower'} is better` : '' },
+        m ? m.label : c, m ? el('span', { class: 'dir', 'aria-label': m.better === 'high' ? ' (higher is better)' : ' (lower is better)' }, m.better === 'high' ? ' ↑' : ' ↓') : null);
+    }));
+    const body = rows.map((r, i) => el('tr', null, el('th', { scope: 'row' }, String(r.model || '?')), cols.map((c) => {
+      const v = r[c];
+      const se = r[`${c}_se`];
+      const m = METRICS[c];
+      const isBest = best[c].has(i);
+      return el('td', { class: isBest ? 'best' : null, title: isNum(se) ? `± ${fmt(se, m ? m.digits : undefined)} (standard error)` : null },
+        isNum(v) ? fmt(v, m ? m.digits : undefined) : '–', isBest ? el('span', { class: 'visually-hidden' }, ' (best)') : null);
+    })));
+    return el('div', { class: 'table-wrap' }, el('table', null, caption, el('thead', null, head), el('tbody', null, body)));
+  }
+
+  function renderEvaluation(ev) {
+    if (!ev || typeof ev !== 'object') {
+      return el('div', { class: 'empty' }, el('p', null, 'Not evaluated yet: run ', el('code', null, 'segue evaluate'), ' for this version.'));
+    }
+    const rows = Array.isArray(ev.results) ? ev.results.filter((r) => r && typeof r === 'object') : [];
+    const bySeeds = new Map();
+    for (const r of rows) {
+      const s = isNum(r.seeds) ? r.seeds : 0;
+      if (!bySeeds.has(s)) bySeeds.set(s, []);
+      bySeeds.get(s).push(r);
+    }
+    const info = [];
+    if (isNum(ev.playlists)) info.push(`${fmt(ev.playlists)} held-out playlists`);
+    if (isNum(ev.k)) info.push(`lists of ${fmt(ev.k)}`);
+    if (isNum(ev.seconds)) info.push(`${fmt(ev.seconds, 1)} s`);
+    return el('div', null,
+      info.length ? el('p', { class: 'meta' }, info.join(' · ')) : null,
+      rows.length ? el('div', { class: 'eval-tables' }, [...bySeeds.keys()].sort((a, b) => a - b).map((s) => evalTable(bySeeds.get(s), s)))
+        : el('p', { class: 'hint' }, 'The evaluation has no results.'),
+      el('p', { class: 'legend-note' }, 'Best value per column highlighted; ↑ higher is better, ↓ lower is better. Hover a value for its standard error. ',
+        'Clicks: pages of 10 before the first hit. Novelty: mean self-information of the picks. ILD: intra-list diversity. ',
+        'Pop. bias: popularity of the picks relative to the catalogue. Gini: how unevenly exposure is spread.'));
+  }
+
+  function sparkline(values) {
+    const v = values.filter(isNum);
+    if (v.length < 2) return null;
+    const w = 200, h = 48, p = 3;
+    const lo = Math.min(...v), hi = Math.max(...v);
+    const span = hi - lo || 1;
+    const d = v.map((y, i) => `${i ? 'L' : 'M'}${(p + (i * (w - 2 * p)) / (v.length - 1)).toFixed(1)},${(p + ((hi - y) * (h - 2 * p)) / span).toFixed(1)}`).join('');
+    const svg = svgEl('svg', { class: 'spark', viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: 'none', role: 'img',
+      'aria-label': `ALS loss from ${fmt(v[0])} to ${fmt(v[v.length - 1])} over ${v.length} iterations` });
+    svg.append(svgEl('path', { d, 'vector-effect': 'non-scaling-stroke' }));
+    return svg;
+  }
+
+  function figPanel(title, ...body) {
+    return el('div', { class: 'panel' }, el('h3', null, title), body);
+  }
+
+  function scalarPairs(obj, skip) {
+    return Object.entries(obj || {}).filter(([k, v]) => !(skip || []).includes(k) && (isNum(v) || typeof v === 'string' || typeof v === 'boolean'))
+      .map(([k, v]) => [humanize(k), fmt(v)]);
+  }
+
+  function renderMeta(meta) {
+    const panels = [];
+    const m = meta && typeof meta === 'object' ? meta : {};
+    // Training run.
+    const run = [];
+    if (isNum(m.train_seconds)) run.push(['Training time', `${fmt(m.train_seconds, 1)} s`]);
+    if (m.playlists && typeof m.playlists === 'object') {
+      run.push(['Playlists', fmt(m.playlists.total)]);
+      if (isNum(m.playlists.held_out)) run.push(['Held out', fmt(m.playlists.held_out)]);
+    }
+    if (m.content && typeof m.content === 'object') {
+      run.push(['Tracks', fmt(m.content.tracks)]);
+      if (isNum(m.content.dims)) run.push(['Content dimensions', fmt(m.content.dims)]);
+      if (isNum(m.content.genres)) run.push(['Genres in block', fmt(m.content.genres)]);
+    }
+    if (run.length) panels.push(figPanel('Training', kv(run)));
+
+    // Quality prior: cross-validated fit of popularity.
+    const q = m.quality;
+    if (q && typeof q === 'object') {
+      if (q.trained === false) {
+        panels.push(figPanel('Quality prior', el('p', { class: 'hint' }, 'Not trained (too few tracks with a popularity).')));
+      } else {
+        const cv = q.cv && typeof q.cv === 'object' ? q.cv : {};
+        const names = Object.keys(cv);
+        const r2best = bestIndices(names.map((n) => cv[n] && cv[n].r2), 'high');
+        const maebest = bestIndices(names.map((n) => cv[n] && cv[n].mae), 'low');
+        const pm = (v, s, d) => (isNum(v) ? [fmt(v, d), isNum(s) ? el('small', { class: 'pm' }, `± ${fmt(s, d)}`) : null] : '–');
+        const table = names.length ? el('div', { class: 'table-wrap' }, el('table', null,
+          el('caption', null, 'Popularity from audio features', el('span', { class: 'meta' }, isNum(q.folds) ? ` · ${q.folds}-fold CV` : '')),
+          el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'model'), el('th', { scope: 'col' }, 'R²', el('span', { class: 'dir' }, ' ↑')), el('th', { scope: 'col' }, 'MAE', el('span', { class: 'dir' }, ' ↓')))),
+          el('tbody', null, names.map((n, i) => el('tr', null, el('th', { scope: 'row' }, n),
+            el('td', { class: r2best.has(i) ? 'best' : null }, pm(cv[n] && cv[n].r2, cv[n] && cv[n].r2_std, 3)),
+            el('td', { class: maebest.has(i) ? 'best' : null }, pm(cv[n] && cv[n].mae, cv[n] && cv[n].mae_std, 2))))))) : null;
+        const qorder = ['tracks', 'folds', 'rounds'];
+        const qpairs = scalarPairs(Object.fromEntries(Object.entries(q).sort((a, b) =>
+          (qorder.includes(a[0]) ? qorder.indexOf(a[0]) : 9) - (qorder.includes(b[0]) ? qorder.indexOf(b[0]) : 9))), ['trained']);
+        panels.push(figPanel('Quality prior', kv(qpairs), table));
+      }
+    }
+
+    // Collaborative filtering.
+    const cf = m.cf;
+    if (cf && typeof cf === 'object') {
+      if (cf.trained === false) {
+        panels.push(figPanel('Collaborative filtering', el('p', { class: 'hint' }, 'Not trained (no training playlists).')));
+      } else {
+        const labels = { playlists: 'Playlists', tracks: 'Tracks', entries: 'Entries', cooc_topm: 'Co-occurrence top-m',
+          factors: 'ALS factors', iterations: 'ALS iterations', als_seconds_per_iteration: 'ALS s / iteration' };
+        const order = Object.keys(labels);
+        const rank = (k) => (order.includes(k) ? order.indexOf(k) : order.length);
+        const pairs = Object.entries(cf).filter(([k, v]) => k !== 'trained' && isNum(v))
+          .sort((a, b) => rank(a[0]) - rank(b[0]))
+          .map(([k, v]) => [labels[k] || humanize(k), k === 'als_seconds_per_iteration' ? fmt(v, 3) : fmt(v)]);
+        const loss = Array.isArray(cf.als_loss) ? cf.als_loss.filter(isNum) : [];
+        if (loss.length) pairs.push(['ALS loss', `${fmt(loss[0])} → ${fmt(loss[loss.length - 1])}`]);
+        panels.push(figPanel('Collaborative filtering', kv(pairs), loss.length > 1 ? sparkline(loss) : null));
+      }
+    }
+
+    // Sonic map.
+    const mp = m.map;
+    if (mp && typeof mp === 'object') {
+      const pairs = [];
+      if (isNum(mp.k)) pairs.push(['Clusters (k)', fmt(mp.k)]);
+      if (isNum(mp.inertia)) pairs.push(['Inertia', fmt(mp.inertia)]);
+      if (isNum(mp.iterations)) pairs.push(['Iterations', fmt(mp.iterations)]);
+      if (Array.isArray(mp.pca_explained)) {
+        pairs.push(['PCA explains', mp.pca_explained.filter(isNum).map((v) => `${(100 * v).toFixed(1)}%`).join(' + ')]);
+      }
+      const cls = Array.isArray(mp.clusters) ? mp.clusters : [];
+      panels.push(figPanel('Sonic map', kv(pairs), cls.length ? el('details', null, el('summary', null, `${cls.length} clusters`),
+        el('ol', { class: 'clusters-list', start: 0 }, cls.map((c) => el('li', null, `${c.description || ''}`,
+          isNum(c.tracks) ? el('span', { class: 'meta' }, ` (${fmt(c.tracks)})`) : null)))) : null));
+    }
+
+    // Anything else with plain values.
+    const known = new Set(['version', 'created_at', 'train_seconds', 'playlists', 'content', 'quality', 'cf', 'map']);
+    const other = [];
+    for (const [k, v] of Object.entries(m)) {
+      if (known.has(k)) continue;
+      if (isNum(v) || typeof v === 'string' || typeof v === 'boolean') other.push([humanize(k), fmt(v)]);
+      else if (v && typeof v === 'object' && !Array.isArray(v)) {
+        const p = scalarPairs(v);
+        if (p.length) panels.push(figPanel(humanize(k), kv(p)));
+      }
+    }
+    if (other.length) panels.push(figPanel('Other', kv(other)));
+    return panels.length ? el('div', { class: 'figs' }, panels) : el('p', { class: 'hint' }, 'No training figures recorded.');
+  }
+
+  async function loadModels() {
+    setState('models', 'loading');
+    const box = $('#models');
+    box.replaceChildren(el('p', { class: 'meta' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading models…'));
+    let data;
+    try {
+      data = await api('/api/models');
+    } catch (e) {
+      box.replaceChildren(el('div', { class: 'empty' }, el('p', null, 'The models could not be loaded. '),
+        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { clearMessages('models'); reload('models'); } }, 'Retry')));
+      throw e;
+    }
+    const models = (Array.isArray(data && data.models) ? data.models : []).filter((m) => m && typeof m === 'object');
+    models.sort((a, b) => versionNumber(b.version) - versionNumber(a.version));
+    if (!models.length) {
+      box.replaceChildren(el('div', { class: 'empty' }, el('p', null, 'No trained model yet: run ', el('code', null, 'segue train'), '.')));
+      setState('models', 'ready');
+      return;
+    }
+    box.replaceChildren(...models.map((m, i) => {
+      const version = String(m.version || (m.meta && m.meta.version) || '?');
+      const created = m.meta && m.meta.created_at ? fmtTime(String(m.meta.created_at)) : '';
+      return el('details', { class: 'model', open: i === 0, id: `model-${version}` },
+        el('summary', null, el('div', { class: 'model-head' }, el('h2', null, version),
+          i === 0 ? el('span', { class: 'tag' }, 'latest') : null,
+          created ? el('span', { class: 'meta' }, `trained ${created}`) : null,
+          el('span', { class: 'meta' }, m.evaluation ? 'evaluated' : 'not evaluated'))),
+        renderMeta(m.meta),
+        el('h3', { class: 'panel-title' }, 'Offline evaluation: playlist continuation'),
+        renderEvaluation(m.evaluation));
+    }));
+    setState('models', 'ready');
+  }
+
+  // ---------------------------------------------------------------------------
+  // Start
+
+  function start() {
+    initDiscover();
+    initMap();
+    $('#chart-filter').addEventListener('input', applyChartFilter);
+    window.addEventListener('hashchange', route);
+    route();
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

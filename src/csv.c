@@ -142,45 +142,57 @@ static int refill(csv_reader *r, seg_error *err)
 	return 1;
 }
 
-static int rec_append(csv_reader *r, const char *p, size_t n)
+/* Grows the record buffer; the cold half of rec_append. */
+static __attribute__((noinline)) int rec_grow(csv_reader *r, size_t n)
 {
-	if (r->rec_len + n + 1 > r->rec_cap) {
-		size_t cap = r->rec_cap;
-		while (r->rec_len + n + 1 > cap)
-			cap *= 2;
-		char *nr = realloc(r->rec, cap);
-		if (nr == NULL)
-			return -1;
-		r->rec = nr;
-		r->rec_cap = cap;
-	}
+	size_t cap = r->rec_cap;
+	while (r->rec_len + n + 1 > cap)
+		cap *= 2;
+	char *nr = realloc(r->rec, cap);
+	if (nr == NULL)
+		return -1;
+	r->rec = nr;
+	r->rec_cap = cap;
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int rec_append(csv_reader *r, const char *p, size_t n)
+{
+	if (r->rec_len + n + 1 > r->rec_cap && rec_grow(r, n) < 0)
+		return -1;
 	memcpy(r->rec + r->rec_len, p, n);
 	r->rec_len += n;
 	return 0;
 }
 
-static int field_begin(csv_reader *r)
+/* Doubles the field arrays; the cold half of field_begin. */
+static __attribute__((noinline)) int fields_grow(csv_reader *r)
 {
-	if (r->nfields == r->cap_fields) {
-		size_t cap = r->cap_fields * 2;
-		size_t *no = realloc(r->offs, cap * sizeof(size_t));
-		if (no)
-			r->offs = no;
-		size_t *nl = realloc(r->lens, cap * sizeof(size_t));
-		if (nl)
-			r->lens = nl;
-		char **np = realloc(r->ptrs, cap * sizeof(char *));
-		if (np)
-			r->ptrs = np;
-		if (!no || !nl || !np)
-			return -1;
-		r->cap_fields = cap;
-	}
+	size_t cap = r->cap_fields * 2;
+	size_t *no = realloc(r->offs, cap * sizeof(size_t));
+	if (no)
+		r->offs = no;
+	size_t *nl = realloc(r->lens, cap * sizeof(size_t));
+	if (nl)
+		r->lens = nl;
+	char **np = realloc(r->ptrs, cap * sizeof(char *));
+	if (np)
+		r->ptrs = np;
+	if (!no || !nl || !np)
+		return -1;
+	r->cap_fields = cap;
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int field_begin(csv_reader *r)
+{
+	if (r->nfields == r->cap_fields && fields_grow(r) < 0)
+		return -1;
 	r->offs[r->nfields++] = r->rec_len;
 	return 0;
 }
 
-static int field_end(csv_reader *r)
+static inline __attribute__((always_inline)) int field_end(csv_reader *r)
 {
 	size_t i = r->nfields - 1;
 	r->lens[i] = r->rec_len - r->offs[i];

@@ -238,6 +238,15 @@ int track_parse_time_signature(const char *s, int *out)
 	return -1;
 }
 
+/* The value of n decimal digits at s (already checked to be digits). */
+static int digits_value(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
 static int all_digits(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -286,14 +295,14 @@ int track_parse_date(const char *s, char out[11], int *year)
 	s = trim(s, &n);
 	int y, m, d;
 	if (n == 4 && all_digits(s, 4)) {
-		y = atoi(s);
+		y = digits_value(s, 4);
 		format_date(out, y, 0, 0);
 		*year = y;
 		return 0;
 	}
 	if (n == 7 && s[4] == '-' && all_digits(s, 4) && all_digits(s + 5, 2)) {
-		y = atoi(s);
-		m = atoi(s + 5);
+		y = digits_value(s, 4);
+		m = digits_value(s + 5, 2);
 		if (!valid_ymd(y, m, 1))
 			return -1;
 		format_date(out, y, m, 0);
@@ -302,15 +311,15 @@ int track_parse_date(const char *s, char out[11], int *year)
 	}
 	if (n == 10 && s[4] == '-' && s[7] == '-' && all_digits(s, 4) && all_digits(s + 5, 2) &&
 	    all_digits(s + 8, 2)) {
-		y = atoi(s);
-		m = atoi(s + 5);
-		d = atoi(s + 8);
+		y = digits_value(s, 4);
+		m = digits_value(s + 5, 2);
+		d = digits_value(s + 8, 2);
 	} else if (n == 10 && (s[2] == '-' || s[2] == '/') && s[5] == s[2] && all_digits(s, 2) &&
 	           all_digits(s + 3, 2) && all_digits(s + 6, 4)) {
 		/* A spreadsheet's day-first rendering of an ISO date. */
-		d = atoi(s);
-		m = atoi(s + 3);
-		y = atoi(s + 6);
+		d = digits_value(s, 2);
+		m = digits_value(s + 3, 2);
+		y = digits_value(s + 6, 4);
 	} else {
 		return -1;
 	}
@@ -321,7 +330,11 @@ int track_parse_date(const char *s, char out[11], int *year)
 	return 0;
 }
 
-static int is_base62(int c) { return isascii(c) && isalnum(c); }
+static int is_base62(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 
 int track_parse_id(const char *s, char out[TRACK_ID_LEN + 1])
 {

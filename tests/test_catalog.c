@@ -8,26 +8,6 @@
 
 #include "catalog.h"
 
-static long q_long(catalog *c, const char *sql)
-{
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL), SQLITE_OK);
-	long v = sqlite3_step(q) == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : -999;
-	sqlite3_finalize(q);
-	return v;
-}
-
-static char *q_text(catalog *c, const char *sql, char *buf, size_t cap)
-{
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL), SQLITE_OK);
-	buf[0] = '\0';
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-		snprintf(buf, cap, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	return buf;
-}
-
 static void rec(track_rec *t, const char *id, double energy)
 {
 	track_rec_init(t);
@@ -45,17 +25,26 @@ static void rec(track_rec *t, const char *id, double energy)
 #define ID1 "1111111111111111111111"
 #define ID2 "2222222222222222222222"
 
-static void test_merge_first_value_wins(void **state)
+/* Creates the catalogue of workspace ws, begins a write session and starts
+ * the ingest of `file` (its id in *ing). */
+static catalog *open_ingest(const char *ws, const char *file, int64_t *ing)
 {
-	(void)state;
-	const char *ws = tu_tmpdir();
 	catalog *c;
 	seg_error err;
 	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
 	assert_int_equal(catalog_begin(c, &err), 0);
+	assert_int_equal(catalog_ingest_start(c, file, "test", 0, ing, &err), 0);
+	return c;
+}
+
+static void test_merge_first_value_wins(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
 	int64_t ing, id1, id1b;
+	catalog *c = open_ingest(ws, "a.csv", &ing);
+	seg_error err;
 	int merged;
-	assert_int_equal(catalog_ingest_start(c, "a.csv", "test", 0, &ing, &err), 0);
 
 	track_rec t;
 	rec(&t, ID1, 0.9);
@@ -82,15 +71,16 @@ static void test_merge_first_value_wins(void **state)
 	assert_int_equal(id1, id1b);
 	assert_int_equal(catalog_commit(c, &err), 0);
 
+	sqlite3 *db = catalog_db(c);
 	char buf[64];
-	assert_string_equal(q_text(c, "SELECT name FROM tracks", buf, sizeof buf), "First Name");
-	assert_int_equal(q_long(c, "SELECT popularity FROM tracks"), 42);
-	assert_int_equal(q_long(c, "SELECT round(energy*10) FROM tracks"), 9);
-	assert_int_equal(q_long(c, "SELECT count(*) FROM track_artists"), 2);
-	assert_int_equal(q_long(c, "SELECT count(*) FROM track_genres"), 2);
-	assert_int_equal(q_long(c, "SELECT count(*) FROM artists"), 2);
+	assert_string_equal(tu_sql_text(db, "SELECT name FROM tracks", buf, sizeof buf), "First Name");
+	assert_int_equal(tu_sql_long(db, "SELECT popularity FROM tracks"), 42);
+	assert_int_equal(tu_sql_long(db, "SELECT round(energy*10) FROM tracks"), 9);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM track_artists"), 2);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM track_genres"), 2);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM artists"), 2);
 	/* The search index sees both artists. */
-	assert_int_equal(q_long(c, "SELECT count(*) FROM track_search WHERE track_search MATCH 'bob'"), 1);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM track_search WHERE track_search MATCH 'bob'"), 1);
 	catalog_close(c);
 	tu_rmtree(ws);
 }
@@ -99,23 +89,21 @@ static void test_playlist_reference_then_features(void **state)
 {
 	(void)state;
 	const char *ws = tu_tmpdir();
-	catalog *c;
-	seg_error err;
-	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
-	assert_int_equal(catalog_begin(c, &err), 0);
 	int64_t ing, ref, id, pl, pl2;
+	catalog *c = open_ingest(ws, "p.csv", &ing);
+	sqlite3 *db = catalog_db(c);
+	seg_error err;
 	int merged, created, added;
-	assert_int_equal(catalog_ingest_start(c, "p.csv", "test", 0, &ing, &err), 0);
 	/* A playlist names a track before any track table has it. */
 	assert_int_equal(catalog_ref_track(c, ID2, "Only Name", "Cleo", ing, &ref, &err), 0);
-	assert_int_equal(q_long(c, "SELECT has_features FROM tracks"), 0);
+	assert_int_equal(tu_sql_long(db, "SELECT has_features FROM tracks"), 0);
 	track_rec t;
 	rec(&t, ID2, 0.3);
 	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
 	assert_int_equal(merged, 0); /* it had no features: not a merged duplicate */
 	assert_int_equal(ref, id);
-	assert_int_equal(q_long(c, "SELECT has_features FROM tracks"), 1);
-	assert_int_equal(q_long(c, "SELECT round(energy*10) FROM tracks"), 3);
+	assert_int_equal(tu_sql_long(db, "SELECT has_features FROM tracks"), 1);
+	assert_int_equal(tu_sql_long(db, "SELECT round(energy*10) FROM tracks"), 3);
 	/* Playlists: found again by (source, external id); NULLs filled. */
 	assert_int_equal(catalog_put_playlist(c, "mpd", "17", NULL, NULL, -1, 0, &pl, &created, &err), 0);
 	assert_int_equal(created, 1);
@@ -131,8 +119,8 @@ static void test_playlist_reference_then_features(void **state)
 	assert_int_equal(catalog_add_playlist_track(c, pl2, id, &added, &err), 0);
 	assert_int_equal(added, 0); /* set semantics */
 	assert_int_equal(catalog_commit(c, &err), 0);
-	assert_int_equal(q_long(c, "SELECT num_followers FROM playlists WHERE external_id='17' AND source='mpd'"), 12);
-	assert_int_equal(q_long(c, "SELECT count(*) FROM playlist_tracks"), 2);
+	assert_int_equal(tu_sql_long(db, "SELECT num_followers FROM playlists WHERE external_id='17' AND source='mpd'"), 12);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlist_tracks"), 2);
 	catalog_close(c);
 	tu_rmtree(ws);
 }
@@ -141,20 +129,17 @@ static void test_rollback_and_reopen(void **state)
 {
 	(void)state;
 	const char *ws = tu_tmpdir();
-	catalog *c;
-	seg_error err;
-	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
-	assert_int_equal(catalog_begin(c, &err), 0);
 	int64_t ing, id;
+	catalog *c = open_ingest(ws, "x.csv", &ing);
+	seg_error err;
 	int merged;
-	assert_int_equal(catalog_ingest_start(c, "x.csv", "test", 0, &ing, &err), 0);
 	track_rec t;
 	rec(&t, ID1, 0.5);
 	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
 	catalog_close(c); /* no commit: rolled back */
 	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
-	assert_int_equal(q_long(c, "SELECT count(*) FROM tracks"), 0);
-	assert_int_equal(q_long(c, "SELECT count(*) FROM ingests"), 0);
+	assert_int_equal(tu_sql_long(catalog_db(c), "SELECT count(*) FROM tracks"), 0);
+	assert_int_equal(tu_sql_long(catalog_db(c), "SELECT count(*) FROM ingests"), 0);
 	/* A read-only catalogue refuses a write session. */
 	assert_int_equal(catalog_begin(c, &err), SEG_EREADONLY);
 	catalog_close(c);
@@ -174,7 +159,7 @@ static void test_open_errors(void **state)
 	assert_non_null(strstr(err.msg, "segue ingest"));
 	/* A catalogue from a future schema version is refused. */
 	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
-	sqlite3_exec(catalog_db(c), "UPDATE meta SET value='99' WHERE key='schema_version'", NULL, NULL, NULL);
+	tu_sql_exec(catalog_db(c), "UPDATE meta SET value='99' WHERE key='schema_version'");
 	catalog_close(c);
 	assert_int_equal(catalog_open(&c, ws, 0, &err), SEG_EVERSION);
 	assert_non_null(strstr(err.msg, "99"));

@@ -20,17 +20,12 @@
  * [rows, cols] array of doubles. */
 static double *golden(const char *name, int *rows, int *cols)
 {
-	char path[1024];
-	const char *root = getenv("SEGUE_ROOT");
-	snprintf(path, sizeof path, "%s/tests/golden/cf_golden.txt", root && *root ? root : ".");
-	char *text = tu_read(path, NULL);
-	if (text == NULL)
-		fail_msg("cannot read %s (set SEGUE_ROOT to the repository)", path);
+	char *text = tu_golden_read("cf_golden.txt", NULL);
 	char head[256];
 	snprintf(head, sizeof head, "block %s ", name);
 	char *at = strstr(text, head);
 	if (at == NULL)
-		fail_msg("no block %s in %s", name, path);
+		fail_msg("no block %s in cf_golden.txt", name);
 	at += strlen(head);
 	*rows = (int)strtol(at, &at, 10);
 	*cols = (int)strtol(at, &at, 10);

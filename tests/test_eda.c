@@ -3,26 +3,17 @@
 #include "testutil.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog_schema.sql.h"
 #include "eda.h"
 #include "error.h"
 #include "strbuf.h"
 
 /* ------------------------------------------------------------------------ */
 /* Fixtures                                                                  */
-
-static void exec(sqlite3 *db, const char *sql)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("SQL failed: %s\n%s", msg ? msg : "?", sql);
-}
 
 /* Four tracks with features and one without (only in a playlist):
  *
@@ -64,18 +55,39 @@ static const char FIXTURE[] =
 	"INSERT INTO rejects(ingest_id, file, line, column_name, value, reason, detail, action)"
 	" VALUES(1, 'songs.csv', 4, NULL, NULL, 'field_count', 'expected 23 fields, found 3', 'row');";
 
-/* Creates dir/catalog.db with the schema and, when fill, the fixture rows. */
-static const char *make_catalog(const char *dir, int fill)
+/* Creates dir/catalog.db with the schema and `rows` (SQL, may be NULL). */
+static const char *make_catalog(const char *dir, const char *rows)
 {
 	static char path[1100];
 	snprintf(path, sizeof path, "%s/catalog.db", dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	exec(db, CATALOG_SCHEMA_SQL);
-	if (fill)
-		exec(db, FIXTURE);
-	sqlite3_close(db);
+	sqlite3_close(tu_catalog_db(path, rows));
 	return path;
+}
+
+/* Opens a catalogue read-only. */
+static sqlite3 *open_ro(const char *path)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	return db;
+}
+
+/* Writes the report of catalogue `db` into `out`; fails with its message. */
+static void report(const char *db, const char *out)
+{
+	seg_error err = {0};
+	int rc = eda_report(db, out, &err);
+	if (rc != 0)
+		fail_msg("eda_report: %d %s", rc, err.msg);
+}
+
+/* Renders the charts (and the page and summary); fails with its message. */
+static void render_charts(sqlite3 *db, strbuf *html, strbuf *json, eda_charts *ch)
+{
+	seg_error err = {0};
+	int rc = eda_render_charts(db, NULL, html, json, ch, &err);
+	if (rc != 0)
+		fail_msg("eda_render_charts: %d %s", rc, err.msg);
 }
 
 static char *read_out(const char *dir, const char *name)
@@ -113,13 +125,6 @@ static json_t *get(json_t *j, ...)
 	return j;
 }
 
-static void assert_near(double got, double want, double tol)
-{
-	if (!(fabs(got - want) <= tol))
-		fail_msg("got %.17g, want %.17g (difference %.3g, tolerance %.3g)", got, want,
-		         fabs(got - want), tol);
-}
-
 static const char *const HEADINGS[] = {
 	"<h2>Overview</h2>",
 	"<h2>Feature distributions</h2>",
@@ -132,124 +137,7 @@ static const char *const HEADINGS[] = {
 };
 
 /* ------------------------------------------------------------------------ */
-/* Charts: a tiny XML checker (the one of test_svg.c) and the checks every      */
-/* chart list must pass                                                      */
-
-/* Returns NULL when `s` is one well-formed element tree rooted at <svg>, or a
- * static message describing the first problem. */
-static const char *xml_check(const char *s)
-{
-	static char msg[256];
-	char stack[64][32];
-	int depth = 0, roots = 0;
-	const char *p = s;
-	while (*p) {
-		if (*p == '&') {
-			static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
-			int ok = 0;
-			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++)
-				ok |= strncmp(p, ents[i], strlen(ents[i])) == 0;
-			if (!ok) {
-				snprintf(msg, sizeof msg, "bare & at offset %ld", (long)(p - s));
-				return msg;
-			}
-			p++;
-			continue;
-		}
-		if (*p == '>') {
-			snprintf(msg, sizeof msg, "bare > at offset %ld", (long)(p - s));
-			return msg;
-		}
-		if (*p != '<') {
-			if (depth == 0) {
-				snprintf(msg, sizeof msg, "text outside the root at offset %ld", (long)(p - s));
-				return msg;
-			}
-			p++;
-			continue;
-		}
-		int closing = p[1] == '/';
-		const char *q = p + 1 + closing;
-		char name[32];
-		size_t n = 0;
-		while (*q && (q[0] == '-' || q[0] == ':' || (q[0] >= 'a' && q[0] <= 'z') ||
-		              (q[0] >= 'A' && q[0] <= 'Z') || (q[0] >= '0' && q[0] <= '9'))) {
-			if (n + 1 < sizeof name)
-				name[n++] = *q;
-			q++;
-		}
-		name[n] = '\0';
-		if (n == 0) {
-			snprintf(msg, sizeof msg, "empty tag name at offset %ld", (long)(p - s));
-			return msg;
-		}
-		/* Attributes: name="value" pairs; values hold no < and no raw ". */
-		int self = 0;
-		for (;;) {
-			while (*q == ' ')
-				q++;
-			if (*q == '>') {
-				q++;
-				break;
-			}
-			if (q[0] == '/' && q[1] == '>') {
-				self = 1;
-				q += 2;
-				break;
-			}
-			if (closing || *q == '\0') {
-				snprintf(msg, sizeof msg, "bad tag <%s at offset %ld", name, (long)(p - s));
-				return msg;
-			}
-			while (*q && *q != '=' && *q != ' ' && *q != '>')
-				q++;
-			if (q[0] != '=' || q[1] != '"') {
-				snprintf(msg, sizeof msg, "unquoted attribute in <%s", name);
-				return msg;
-			}
-			q += 2;
-			while (*q && *q != '"') {
-				if (*q == '<') {
-					snprintf(msg, sizeof msg, "< inside an attribute of <%s", name);
-					return msg;
-				}
-				q++;
-			}
-			if (*q != '"') {
-				snprintf(msg, sizeof msg, "unterminated attribute in <%s", name);
-				return msg;
-			}
-			q++;
-		}
-		if (closing) {
-			if (depth == 0 || strcmp(stack[depth - 1], name) != 0) {
-				snprintf(msg, sizeof msg, "</%s> does not close <%s>", name,
-				         depth ? stack[depth - 1] : "(nothing)");
-				return msg;
-			}
-			depth--;
-		} else {
-			if (depth == 0) {
-				roots++;
-				if (strcmp(name, "svg") != 0)
-					return "root is not <svg>";
-			}
-			if (!self) {
-				if (depth == 64)
-					return "too deep";
-				snprintf(stack[depth++], sizeof stack[0], "%s", name);
-			}
-		}
-		p = q;
-	}
-	if (depth != 0) {
-		snprintf(msg, sizeof msg, "<%s> left open", stack[depth - 1]);
-		return msg;
-	}
-	if (roots != 1)
-		return "not exactly one root element";
-	return NULL;
-}
+/* Charts: the checks every chart list must pass                            */
 
 static size_t count(const char *hay, const char *needle)
 {
@@ -279,8 +167,8 @@ static void check_charts(const eda_charts *ch, const char *html, const char *jso
 		assert_non_null(c->sql);
 		assert_non_null(c->svg);
 		assert_true(strncmp(c->svg, "<svg", 4) == 0);
-		const char *why = xml_check(c->svg);
-		if (why)
+		char why[256];
+		if (tu_xml_check(c->svg, why, sizeof why) != 0)
 			fail_msg("chart %s: malformed SVG: %s", c->name, why);
 		const char *at = strstr(html, c->svg);
 		if (at == NULL)
@@ -320,15 +208,12 @@ static void test_report(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(dir, 1);
+	const char *db = make_catalog(dir, FIXTURE);
 	size_t before_len = 0;
 	char *before = tu_read(db, &before_len);
 	char out[1100];
 	snprintf(out, sizeof out, "%s/eda", dir); /* created by eda_report */
-	seg_error err = {0};
-	int rc = eda_report(db, out, &err);
-	if (rc != 0)
-		fail_msg("eda_report: %d %s", rc, err.msg);
+	report(db, out);
 
 	char *html = read_out(out, "report.html");
 	for (size_t i = 0; i < sizeof HEADINGS / sizeof HEADINGS[0]; i++)
@@ -416,8 +301,7 @@ static void test_report(void **state)
 	json_decref(j);
 
 	/* Same catalogue, same bytes; and the catalogue was not modified. */
-	rc = eda_report(db, out, &err);
-	assert_int_equal(rc, 0);
+	report(db, out);
 	char *html2 = read_out(out, "report.html");
 	assert_string_equal(html, html2);
 	size_t after_len = 0;
@@ -436,11 +320,8 @@ static void test_empty_catalogue(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(dir, 0);
-	seg_error err = {0};
-	int rc = eda_report(db, dir, &err);
-	if (rc != 0)
-		fail_msg("eda_report: %d %s", rc, err.msg);
+	const char *db = make_catalog(dir, NULL);
+	report(db, dir);
 	char *html = read_out(dir, "report.html");
 	for (size_t i = 0; i < sizeof HEADINGS / sizeof HEADINGS[0]; i++)
 		if (strstr(html, HEADINGS[i]) == NULL)
@@ -466,19 +347,13 @@ static void test_sparse_catalogue(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(dir, 0);
-	sqlite3 *h;
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	exec(h, "INSERT INTO tracks(id, spotify_id, danceability, energy, key, mode, tempo, has_features)"
-	        " VALUES(9, '0000000000000000000009', 1.0, 0.5, -1, NULL, 400, 1);"
-	        /* An artist name that is not valid UTF-8 (0xFF). */
-	        "INSERT INTO artists VALUES(1, CAST(X'41FF42' AS TEXT));"
-	        "INSERT INTO track_artists VALUES(9, 1, 0);");
-	sqlite3_close(h);
-	seg_error err = {0};
-	int rc = eda_report(db, dir, &err);
-	if (rc != 0)
-		fail_msg("eda_report: %d %s", rc, err.msg);
+	const char *db = make_catalog(dir,
+		"INSERT INTO tracks(id, spotify_id, danceability, energy, key, mode, tempo, has_features)"
+		" VALUES(9, '0000000000000000000009', 1.0, 0.5, -1, NULL, 400, 1);"
+		/* An artist name that is not valid UTF-8 (0xFF). */
+		"INSERT INTO artists VALUES(1, CAST(X'41FF42' AS TEXT));"
+		"INSERT INTO track_artists VALUES(9, 1, 0);");
+	report(db, dir);
 	char *html = read_out(dir, "report.html");
 	assert_non_null(strstr(html, "No track with audio features has a popularity value"));
 	assert_non_null(strstr(html, "Not enough tracks with audio features to correlate"));
@@ -497,10 +372,10 @@ static void test_sparse_catalogue(void **state)
 	json_decref(j);
 	/* Charts on a sparse catalogue: the ones drawn (with "No data" frames, and
 	 * an invalid UTF-8 label) are listed and pass the same checks. */
-	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3 *h = open_ro(db);
 	strbuf page = {0}, sum = {0};
 	eda_charts ch = {0};
-	assert_int_equal(eda_render_charts(h, NULL, &page, &sum, &ch, &err), 0);
+	render_charts(h, &page, &sum, &ch);
 	assert_true(ch.n > 0);
 	check_charts(&ch, page.data, sum.data);
 	assert_non_null(eda_charts_find(&ch, "top-artists"));
@@ -534,13 +409,13 @@ static void test_errors(void **state)
 	snprintf(path, sizeof path, "%s/other.db", dir);
 	sqlite3 *h;
 	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-	exec(h, "CREATE TABLE t(x);");
+	tu_sql_exec(h, "CREATE TABLE t(x);");
 	sqlite3_close(h);
 	assert_int_equal(eda_report(path, dir, &err), SEG_EFORMAT);
 	assert_non_null(strstr(err.msg, "no table"));
 
 	/* An output directory that cannot be created. */
-	const char *db = make_catalog(dir, 1);
+	const char *db = make_catalog(dir, FIXTURE);
 	snprintf(path, sizeof path, "%s/missing/parent/out", dir);
 	assert_int_equal(eda_report(db, path, &err), SEG_EIO);
 	assert_non_null(strstr(err.msg, "cannot create"));
@@ -556,9 +431,7 @@ static void test_render_opts(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *path = make_catalog(dir, 1);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3 *db = open_ro(make_catalog(dir, FIXTURE));
 	eda_opts o = {0};
 	o.top_n = 1;
 	o.source_name = "demo <catalogue>";
@@ -587,15 +460,10 @@ static void test_charts(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *path = make_catalog(dir, 1);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3 *db = open_ro(make_catalog(dir, FIXTURE));
 	strbuf html = {0}, json = {0};
 	eda_charts ch = {0};
-	seg_error err = {0};
-	int rc = eda_render_charts(db, NULL, &html, &json, &ch, &err);
-	if (rc != 0)
-		fail_msg("eda_render_charts: %d %s", rc, err.msg);
+	render_charts(db, &html, &json, &ch);
 	assert_true(ch.n > 0);
 	check_charts(&ch, html.data, json.data);
 
@@ -625,6 +493,7 @@ static void test_charts(void **state)
 	/* eda_render gives the same page and summary; a second run the same charts;
 	 * the charts do not need the page or the summary. */
 	strbuf html2 = {0}, json2 = {0};
+	seg_error err = {0};
 	assert_int_equal(eda_render(db, NULL, &html2, &json2, &err), 0);
 	assert_string_equal(html.data, html2.data);
 	assert_string_equal(json.data, json2.data);
@@ -670,15 +539,10 @@ static void test_charts_empty(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *path = make_catalog(dir, 0);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3 *db = open_ro(make_catalog(dir, NULL));
 	strbuf html = {0}, json = {0};
 	eda_charts ch = {0};
-	seg_error err = {0};
-	int rc = eda_render_charts(db, NULL, &html, &json, &ch, &err);
-	if (rc != 0)
-		fail_msg("eda_render_charts: %d %s", rc, err.msg);
+	render_charts(db, &html, &json, &ch);
 	assert_int_equal(ch.n, 0);
 	check_charts(&ch, html.data, json.data);
 	assert_null(eda_charts_find(&ch, "hist-danceability"));

@@ -12,38 +12,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "catalog.h"
 #include "ingest.h"
-
-static long q_long(const char *ws, const char *sql)
-{
-	catalog *c;
-	seg_error err;
-	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL) != SQLITE_OK)
-		fail_msg("bad SQL %s: %s", sql, sqlite3_errmsg(catalog_db(c)));
-	long v = sqlite3_step(q) == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : -999;
-	sqlite3_finalize(q);
-	catalog_close(c);
-	return v;
-}
-
-static const char *q_text(const char *ws, const char *sql)
-{
-	static char buf[512];
-	catalog *c;
-	seg_error err;
-	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL), SQLITE_OK);
-	buf[0] = '\0';
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-		snprintf(buf, sizeof buf, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	catalog_close(c);
-	return buf;
-}
 
 /* 30000 Spotify Songs: two playlists; track A appears in both. */
 static const char SONGS[] =
@@ -88,14 +57,6 @@ static const char TRACKS600K[] =
 	"IIIIIIIIIIIIIIIIIIIIII,Other,101,126903,1,['Uli'],['x'],1922,"
 	"0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,0\n";
 
-static void ingest_ok(const char *ws, char **paths, size_t n, ingest_summary *sum)
-{
-	ingest_options o = {.workspace = ws};
-	seg_error err = {0};
-	if (ingest_run(&o, paths, n, sum, &err) < 0)
-		fail_msg("ingest failed: %s:%ld: %s", err.file, err.line, err.msg);
-}
-
 static void test_variants_merge(void **state)
 {
 	(void)state;
@@ -108,7 +69,7 @@ static void test_variants_merge(void **state)
 	char ws[1100];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
 	ingest_summary sum;
-	ingest_ok(ws, paths, 3, &sum);
+	tu_ingest(ws, paths, 3, &sum);
 
 	assert_string_equal(sum.files[0].variant, "spotify_songs");
 	assert_string_equal(sum.files[1].variant, "spotify_features");
@@ -125,62 +86,62 @@ static void test_variants_merge(void **state)
 	assert_int_equal(sum.files[1].n.rows_rejected, 1);
 	assert_int_equal(sum.total.merged, 2);
 
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 5); /* A B F H I */
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 5); /* A B F H I */
 	/* Track A: features from its first row (energy 0.8, key 6, major), genres from all. */
-	assert_int_equal(q_long(ws, "SELECT round(energy*10) FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 8);
-	assert_int_equal(q_long(ws, "SELECT key FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 6);
-	assert_int_equal(q_long(ws, "SELECT popularity FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 70);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM track_genres tg JOIN tracks t ON t.id=tg.track_id"
-	                            " WHERE t.spotify_id LIKE 'AAAA%'"),
+	assert_int_equal(tu_ws_long(ws, "SELECT round(energy*10) FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 8);
+	assert_int_equal(tu_ws_long(ws, "SELECT key FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 6);
+	assert_int_equal(tu_ws_long(ws, "SELECT popularity FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 70);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM track_genres tg JOIN tracks t ON t.id=tg.track_id"
+	                               " WHERE t.spotify_id LIKE 'AAAA%'"),
 	                 5); /* pop, dance pop, rock, hard rock, dance */
-	assert_string_equal(q_text(ws, "SELECT group_concat(g.name, '|') FROM (SELECT g.name FROM genres g"
-	                                " ORDER BY g.name) g"),
+	assert_string_equal(tu_ws_text(ws, "SELECT group_concat(g.name, '|') FROM (SELECT g.name FROM genres g"
+	                                   " ORDER BY g.name) g"),
 	                    "dance|dance pop|hard rock|movie|pop|rock");
 	/* Track A sits in both playlists; B in one. */
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists WHERE source='spotify_songs'"), 2);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists WHERE source='spotify_songs'"), 2);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
 	/* B: release year only, popularity empty, tempo 0 -> NULL, name with a comma. */
-	assert_string_equal(q_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "2001");
-	assert_int_equal(q_long(ws, "SELECT popularity IS NULL AND tempo IS NULL FROM tracks WHERE spotify_id LIKE 'BBBB%'"), 1);
-	assert_string_equal(q_text(ws, "SELECT name FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "Song B, with comma");
+	assert_string_equal(tu_ws_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "2001");
+	assert_int_equal(tu_ws_long(ws, "SELECT popularity IS NULL AND tempo IS NULL FROM tracks WHERE spotify_id LIKE 'BBBB%'"), 1);
+	assert_string_equal(tu_ws_text(ws, "SELECT name FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "Song B, with comma");
 	/* F: note names, Major, "4-Mar" = 3/4. */
-	assert_int_equal(q_long(ws, "SELECT key*10 + mode FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 61);
-	assert_int_equal(q_long(ws, "SELECT time_signature FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT key*10 + mode FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 61);
+	assert_int_equal(tu_ws_long(ws, "SELECT time_signature FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 3);
 	/* A gets its time signature filled from SpotifyFeatures ("4-Apr"). */
-	assert_int_equal(q_long(ws, "SELECT time_signature FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 4);
+	assert_int_equal(tu_ws_long(ws, "SELECT time_signature FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 4);
 	/* H: list-string artists including an apostrophe; day-first date. */
-	assert_string_equal(q_text(ws, "SELECT group_concat(a.name, '|') FROM track_artists ta JOIN artists a"
-	                                " ON a.id=ta.artist_id JOIN tracks t ON t.id=ta.track_id"
-	                                " WHERE t.spotify_id LIKE 'HHHH%' ORDER BY ta.position"),
+	assert_string_equal(tu_ws_text(ws, "SELECT group_concat(a.name, '|') FROM track_artists ta JOIN artists a"
+	                                   " ON a.id=ta.artist_id JOIN tracks t ON t.id=ta.track_id"
+	                                   " WHERE t.spotify_id LIKE 'HHHH%' ORDER BY ta.position"),
 	                    "Uli|Guns N' Roses");
-	assert_string_equal(q_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'HHHH%'"), "1922-02-22");
+	assert_string_equal(tu_ws_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'HHHH%'"), "1922-02-22");
 	/* I: popularity 101 and time signature 0 dropped as values. */
-	assert_int_equal(q_long(ws, "SELECT popularity IS NULL AND time_signature IS NULL AND explicit = 1"
-	                            " FROM tracks WHERE spotify_id LIKE 'IIII%'"),
+	assert_int_equal(tu_ws_long(ws, "SELECT popularity IS NULL AND time_signature IS NULL AND explicit = 1"
+	                               " FROM tracks WHERE spotify_id LIKE 'IIII%'"),
 	                 1);
 
 	/* Every reject names file, line, column and reason. */
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%spotify_songs.csv' AND line=5"
-	                            " AND column_name='energy' AND reason='out_of_range' AND value='1.3'"),
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%spotify_songs.csv' AND line=5"
+	                               " AND column_name='energy' AND reason='out_of_range' AND value='1.3'"),
 	                 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE line=6 AND reason='field_count'"), 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE line=7 AND reason='bad_id' AND column_name='id'"), 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%SpotifyFeatures.csv' AND line=4"
-	                            " AND column_name='key' AND reason='unparseable' AND value='H'"),
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=6 AND reason='field_count'"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=7 AND reason='bad_id' AND column_name='id'"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%SpotifyFeatures.csv' AND line=4"
+	                               " AND column_name='key' AND reason='unparseable' AND value='H'"),
 	                 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE action='value' AND column_name='popularity'"
-	                            " AND value='101' AND line=3"),
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE action='value' AND column_name='popularity'"
+	                               " AND value='101' AND line=3"),
 	                 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM ingests"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM ingests"), 3);
 	ingest_summary_free(&sum);
 
 	/* Ingesting the first file again: every accepted row is a merge, nothing new. */
 	char *again[1] = {a};
-	ingest_ok(ws, again, 1, &sum);
+	tu_ingest(ws, again, 1, &sum);
 	assert_int_equal(sum.total.merged, 3);
 	assert_int_equal(sum.total.new_tracks, 0);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 5);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 5);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);
 }
@@ -229,13 +190,13 @@ static void test_unknown_header_and_map(void **state)
 	assert_non_null(strstr(err.file, "mine.csv"));
 	assert_int_equal(err.line, 1);
 	ingest_summary_free(&sum);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 0);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 0);
 	/* With a mapping it goes in. */
 	o.map_spec = "id=TrackID,name=Title,artists=Who,danceability=dance";
 	assert_int_equal(ingest_run(&o, paths + 1, 1, &sum, &err), 0);
 	assert_string_equal(sum.files[0].variant, "custom");
-	assert_string_equal(q_text(ws, "SELECT name FROM tracks"), "Mine");
-	assert_string_equal(q_text(ws, "SELECT name FROM artists"), "Me");
+	assert_string_equal(tu_ws_text(ws, "SELECT name FROM tracks"), "Mine");
+	assert_string_equal(tu_ws_text(ws, "SELECT name FROM artists"), "Me");
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);
 }
@@ -263,10 +224,10 @@ static void test_zstd_and_directory(void **state)
 	char ws[1100];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
 	ingest_summary sum;
-	ingest_ok(ws, paths, 1, &sum);
+	tu_ingest(ws, paths, 1, &sum);
 	assert_int_equal(sum.nfiles, 2); /* notes.txt is not a data file */
 	assert_string_equal(sum.files[0].variant, "spotify_features");
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 4);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 4);
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);
 }

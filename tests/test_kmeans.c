@@ -4,95 +4,12 @@
  * cluster), assignment of new points, and the wording of kmeans_describe. */
 #include "testutil.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kmeans.h"
-
-/* ---- golden files ---------------------------------------------------- */
-
-/* Opens tests/golden/<name> under $SEGUE_ROOT, else under the source root this
- * file was compiled from (meson passes __FILE__ relative to the build directory,
- * where meson test runs), else under . or .. */
-static FILE *golden_open(const char *name, const char *mode)
-{
-	char here[PATH_MAX];
-	snprintf(here, sizeof here, "%s", __FILE__);
-	char *cut = strstr(here, "tests/test_kmeans.c");
-	if (cut)
-		*cut = '\0';
-	if (here[0] == '\0' || cut == NULL)
-		snprintf(here, sizeof here, ".");
-	const char *env = getenv("SEGUE_ROOT");
-	const char *roots[] = {env && *env ? env : ".", here, ".", ".."};
-	char path[PATH_MAX];
-	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-		snprintf(path, sizeof path, "%s/tests/golden/%s", roots[i], name);
-		FILE *f = fopen(path, mode);
-		if (f)
-			return f;
-	}
-	fail_msg("golden file tests/golden/%s not found (set SEGUE_ROOT to the source root)", name);
-	return NULL;
-}
-
-/* Reads a .bin matrix: uint32 N, uint32 D, then N*D float32, little-endian. */
-static float *golden_matrix(const char *name, size_t *n, int *d)
-{
-	FILE *f = golden_open(name, "rb");
-	uint32_t hdr[2];
-	assert_int_equal(fread(hdr, sizeof hdr, 1, f), 1);
-	size_t count = (size_t)hdr[0] * hdr[1];
-	float *x = malloc(sizeof(float) * count); /* [N][D] */
-	assert_non_null(x);
-	assert_int_equal(fread(x, sizeof(float), count, f), count);
-	fclose(f);
-	*n = hdr[0];
-	*d = (int)hdr[1];
-	return x;
-}
-
-/* Finds the line "key v v v" of a golden .txt and parses up to max values;
- * returns how many there were. Fails the test when the key is missing. */
-static int golden_values(const char *name, const char *key, double *out, int max)
-{
-	FILE *f = golden_open(name, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	size_t klen = strlen(key);
-	int count = -1;
-	while (getline(&line, &cap, f) > 0) {
-		if (strncmp(line, key, klen) != 0 || line[klen] != ' ')
-			continue;
-		char *p = line + klen, *end;
-		count = 0;
-		for (;;) {
-			double v = strtod(p, &end);
-			if (end == p)
-				break;
-			if (count < max)
-				out[count] = v;
-			count++;
-			p = end;
-		}
-		break;
-	}
-	free(line);
-	fclose(f);
-	if (count < 0)
-		fail_msg("key %s not in %s", key, name);
-	return count;
-}
-
-static double golden_value(const char *name, const char *key)
-{
-	double v = 0;
-	assert_int_equal(golden_values(name, key, &v, 1), 1);
-	return v;
-}
 
 /* ---- reference checks -------------------------------------------------- */
 
@@ -148,14 +65,14 @@ static void golden_case(const char *set, const char *bin)
 {
 	size_t n;
 	int d;
-	float *x = golden_matrix(bin, &n, &d);
+	float *x = tu_golden_matrix(bin, &n, &d);
 	char key[64];
 	snprintf(key, sizeof key, "%s.n", set);
-	assert_int_equal((size_t)golden_value("kmeans_golden.txt", key), n);
+	assert_int_equal((size_t)tu_golden_value("kmeans_golden.txt", key), n);
 	snprintf(key, sizeof key, "%s.k", set);
-	int k = (int)golden_value("kmeans_golden.txt", key);
+	int k = (int)tu_golden_value("kmeans_golden.txt", key);
 	snprintf(key, sizeof key, "%s.inertia", set);
-	double sk = golden_value("kmeans_golden.txt", key);
+	double sk = tu_golden_value("kmeans_golden.txt", key);
 
 	enum { SEEDS = 5 };
 	double inertia[SEEDS];
@@ -207,7 +124,7 @@ static void test_determinism(void **state)
 	(void)state;
 	size_t n;
 	int d;
-	float *x = golden_matrix("kmeans_blobs.bin", &n, &d);
+	float *x = tu_golden_matrix("kmeans_blobs.bin", &n, &d);
 	const int k = 8;
 	float *c[3];
 	int32_t *lab[3];
@@ -383,7 +300,7 @@ static void test_assign(void **state)
 	(void)state;
 	size_t n;
 	int d;
-	float *x = golden_matrix("kmeans_features.bin", &n, &d);
+	float *x = tu_golden_matrix("kmeans_features.bin", &n, &d);
 	kmeans_params p;
 	kmeans_params_default(&p);
 	p.k = 5;

@@ -8,7 +8,6 @@
 #include "testutil.h"
 
 #include <cblas.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -166,30 +165,6 @@ static knn_index *make_index(const float *X, size_t N, size_t D, unsigned flags)
 
 /* ---- golden: scikit-learn ------------------------------------------------ */
 
-/* Opens tests/golden/<name> under $SEGUE_ROOT, else next to this file, else
- * under . or .. (meson runs tests in the build directory). */
-static FILE *golden_open(const char *name)
-{
-	const char *env = getenv("SEGUE_ROOT");
-	char here[PATH_MAX];
-	snprintf(here, sizeof here, "%s", __FILE__);
-	char *slash = strrchr(here, '/');
-	if (slash)
-		snprintf(slash, sizeof here - (size_t)(slash - here), "/..");
-	else
-		snprintf(here, sizeof here, "..");
-	const char *roots[] = {env && *env ? env : ".", here, ".", ".."};
-	char path[PATH_MAX + 64];
-	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-		snprintf(path, sizeof path, "%s/tests/golden/%s", roots[i], name);
-		FILE *f = fopen(path, "rb");
-		if (f)
-			return f;
-	}
-	fail_msg("golden file tests/golden/%s not found (set SEGUE_ROOT to the source root)", name);
-	return NULL;
-}
-
 typedef struct golden {
 	size_t N, D, B, K;
 	float *X;     /* [N][D] raw */
@@ -199,7 +174,7 @@ typedef struct golden {
 
 static void golden_load(golden *g)
 {
-	FILE *f = golden_open("knn_data.bin");
+	FILE *f = tu_golden_open("knn_data.bin", "rb");
 	char magic[8];
 	uint32_t hdr[4];
 	assert_int_equal(fread(magic, 8, 1, f), 1);
@@ -214,7 +189,7 @@ static void golden_load(golden *g)
 	assert_int_equal(fread(g->Q, sizeof(float), g->B * g->D, f), g->B * g->D);
 	fclose(f);
 
-	f = golden_open("knn_expected.txt");
+	f = tu_golden_open("knn_expected.txt", "rb");
 	char line[4096];
 	size_t b = 0;
 	while (fgets(line, sizeof line, f)) {

@@ -16,17 +16,6 @@
 #define D3 0.63092975357145743710
 #define D5 0.43067655807339306
 
-/* cmocka 1.1 compares only floats; this compares doubles and says by how much. */
-#define assert_near(got, want, tol) near_((got), (want), (tol), #got, __FILE__, __LINE__)
-static void near_(double got, double want, double tol, const char *expr, const char *file, int line)
-{
-	if (!(fabs(got - want) <= tol)) {
-		print_error("%s = %.17g, want %.17g (|diff| %.3g > %.3g)\n", expr, got, want,
-		            fabs(got - want), tol);
-		_fail(file, line);
-	}
-}
-
 static void truth(metrics_truth *t, const uint32_t *item, const int64_t *artist, size_t n)
 {
 	seg_error err;

@@ -59,10 +59,7 @@ static void corrupt_and_expect(long off, unsigned char byte, int code, const cha
 	char path[1200];
 	snprintf(path, sizeof path, "%s/m.seg", dir);
 	write_sample(path);
-	FILE *f = fopen(path, "r+b");
-	fseek(f, off, off < 0 ? SEEK_END : SEEK_SET);
-	fputc(byte, f);
-	fclose(f);
+	tu_put_byte(path, off, byte);
 	model_file *m = (model_file *)1;
 	seg_error err = {0};
 	assert_int_equal(model_file_open(&m, path, &err), code);

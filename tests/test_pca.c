@@ -4,7 +4,6 @@
  * hand-checkable line far from the origin, all-constant data and bad input. */
 #include "testutil.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,95 +11,23 @@
 
 #include "pca.h"
 
-/* ---- golden files ---------------------------------------------------- */
+/* ---- golden values ----------------------------------------------------- */
 
-/* Opens tests/golden/<name> under $SEGUE_ROOT, else under the source root this
- * file was compiled from (meson passes __FILE__ relative to the build directory,
- * where meson test runs), else under . or .. */
-static FILE *golden_open(const char *name, const char *mode)
-{
-	char here[PATH_MAX];
-	snprintf(here, sizeof here, "%s", __FILE__);
-	char *cut = strstr(here, "tests/test_pca.c");
-	if (cut)
-		*cut = '\0';
-	if (here[0] == '\0' || cut == NULL)
-		snprintf(here, sizeof here, ".");
-	const char *env = getenv("SEGUE_ROOT");
-	const char *roots[] = {env && *env ? env : ".", here, ".", ".."};
-	char path[PATH_MAX];
-	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
-		snprintf(path, sizeof path, "%s/tests/golden/%s", roots[i], name);
-		FILE *f = fopen(path, mode);
-		if (f)
-			return f;
-	}
-	fail_msg("golden file tests/golden/%s not found (set SEGUE_ROOT to the source root)", name);
-	return NULL;
-}
-
-/* Reads a .bin matrix: uint32 N, uint32 D, then N*D float32, little-endian. */
-static float *golden_matrix(const char *name, size_t *n, int *d)
-{
-	FILE *f = golden_open(name, "rb");
-	uint32_t hdr[2];
-	assert_int_equal(fread(hdr, sizeof hdr, 1, f), 1);
-	size_t count = (size_t)hdr[0] * hdr[1];
-	float *x = malloc(sizeof(float) * count); /* [N][D] */
-	assert_non_null(x);
-	assert_int_equal(fread(x, sizeof(float), count, f), count);
-	fclose(f);
-	*n = hdr[0];
-	*d = (int)hdr[1];
-	return x;
-}
-
-/* Parses the values of the line "<set>.<field> v v v" of pca_golden.txt into a
- * new array; *count receives how many. Fails when the key is missing. */
+/* The values of line "<set>.<field> v v v" of pca_golden.txt (malloc'd);
+ * *count receives how many. Fails when the key is missing. */
 static double *golden_array(const char *set, const char *field, size_t *count)
 {
-	FILE *f = golden_open("pca_golden.txt", "r");
 	char key[128];
-	snprintf(key, sizeof key, "%s.%s ", set, field);
-	size_t klen = strlen(key);
-	char *line = NULL;
-	size_t cap = 0;
-	double *out = NULL;
-	*count = 0;
-	while (getline(&line, &cap, f) > 0) {
-		if (strncmp(line, key, klen) != 0)
-			continue;
-		size_t max = 16;
-		out = malloc(sizeof(double) * max);
-		char *p = line + klen, *end;
-		for (;;) {
-			double v = strtod(p, &end);
-			if (end == p)
-				break;
-			if (*count == max) {
-				max *= 2;
-				out = realloc(out, sizeof(double) * max);
-			}
-			out[(*count)++] = v;
-			p = end;
-		}
-		break;
-	}
-	free(line);
-	fclose(f);
-	if (out == NULL)
-		fail_msg("key %s not in pca_golden.txt", key);
-	return out;
+	snprintf(key, sizeof key, "%s.%s", set, field);
+	return tu_golden_values("pca_golden.txt", key, count);
 }
 
+/* The one value of line "<set>.<field> v". */
 static double golden_scalar(const char *set, const char *field)
 {
-	size_t n;
-	double *v = golden_array(set, field, &n);
-	assert_int_equal(n, 1);
-	double r = v[0];
-	free(v);
-	return r;
+	char key[128];
+	snprintf(key, sizeof key, "%s.%s", set, field);
+	return tu_golden_value("pca_golden.txt", key);
 }
 
 /* ---- comparison against scikit-learn ------------------------------------- */
@@ -176,7 +103,7 @@ static void test_golden_blobs(void **state)
 	(void)state;
 	size_t n;
 	int d;
-	float *x = golden_matrix("kmeans_blobs.bin", &n, &d);
+	float *x = tu_golden_matrix("kmeans_blobs.bin", &n, &d);
 	compare("blobs", x, n, d);
 	free(x);
 }
@@ -186,7 +113,7 @@ static void test_golden_features(void **state)
 	(void)state;
 	size_t n;
 	int d;
-	float *x = golden_matrix("kmeans_features.bin", &n, &d);
+	float *x = tu_golden_matrix("kmeans_features.bin", &n, &d);
 	compare("features", x, n, d);
 	free(x);
 }
@@ -255,7 +182,7 @@ static void test_orthonormal_and_signs(void **state)
 	(void)state;
 	size_t n;
 	int d;
-	float *x = golden_matrix("kmeans_features.bin", &n, &d);
+	float *x = tu_golden_matrix("kmeans_features.bin", &n, &d);
 	pca_model m;
 	assert_int_equal(pca_fit(x, n, d, d, &m, NULL), 0);
 	double worst = 0, total = 0;

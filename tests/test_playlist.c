@@ -5,21 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "catalog.h"
 #include "ingest.h"
-
-static long q_long(const char *ws, const char *sql)
-{
-	catalog *c;
-	seg_error err;
-	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(catalog_db(c), sql, -1, &q, NULL), SQLITE_OK);
-	long v = sqlite3_step(q) == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : -999;
-	sqlite3_finalize(q);
-	catalog_close(c);
-	return v;
-}
 
 static const char SLICE[] =
 	"{\"info\": {\"slice\": \"0-1\", \"version\": \"v1\"},\n"
@@ -47,24 +33,20 @@ static void test_mpd_json_slice(void **state)
 	char *paths[1] = {(char *)tu_write(dir, "mpd.slice.0-999.json", SLICE)};
 	char ws[1100];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
-	ingest_options o = {.workspace = ws};
 	ingest_summary sum;
-	seg_error err = {0};
-	int rc = ingest_run(&o, paths, 1, &sum, &err);
-	if (rc < 0)
-		fail_msg("%s", err.msg);
+	tu_ingest(ws, paths, 1, &sum);
 	assert_string_equal(sum.files[0].variant, "mpd_json");
 	assert_int_equal(sum.total.playlists, 2);
 	assert_int_equal(sum.total.playlist_entries, 3);
 	assert_int_equal(sum.total.rows_rejected, 2); /* the bad URI and the playlist without pid */
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists"), 2);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists"), 2);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
 	/* Tracks known only from playlists are catalogued without features. */
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks WHERE NOT has_features"), 2);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks WHERE name='Toxic'"), 1);
-	assert_int_equal(q_long(ws, "SELECT num_followers FROM playlists WHERE name='Throwbacks'"), 3);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists WHERE description='lazy days'"), 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE reason='bad_id' AND value='spotify:track:tooShort'"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks WHERE NOT has_features"), 2);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks WHERE name='Toxic'"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT num_followers FROM playlists WHERE name='Throwbacks'"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists WHERE description='lazy days'"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE reason='bad_id' AND value='spotify:track:tooShort'"), 1);
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);
 }
@@ -111,27 +93,23 @@ static void run_pair(int entries_first)
 	char *paths[2] = {entries_first ? p2 : p1, entries_first ? p1 : p2};
 	char ws[1100];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
-	ingest_options o = {.workspace = ws};
 	ingest_summary sum;
-	seg_error err = {0};
-	int rc = ingest_run(&o, paths, 2, &sum, &err);
-	if (rc < 0)
-		fail_msg("%s", err.msg);
+	tu_ingest(ws, paths, 2, &sum);
 	assert_int_equal(sum.total.playlist_entries, 3);
 	assert_int_equal(sum.total.rows_rejected, 2); /* bad position, short row */
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists"), 2);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists WHERE name IS NULL"), 0);
-	assert_int_equal(q_long(ws, "SELECT num_followers FROM playlists WHERE external_id='0'"), 29);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists WHERE description='songs, \"loud\" ones'"), 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE reason='field_count' AND line=6"), 1);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM rejects WHERE column_name='pos' AND line=5"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists"), 2);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists WHERE name IS NULL"), 0);
+	assert_int_equal(tu_ws_long(ws, "SELECT num_followers FROM playlists WHERE external_id='0'"), 29);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists WHERE description='songs, \"loud\" ones'"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE reason='field_count' AND line=6"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE column_name='pos' AND line=5"), 1);
 	/* Ingesting the same files again changes nothing but the log. */
 	ingest_summary_free(&sum);
-	assert_int_equal(ingest_run(&o, paths, 2, &sum, &err), 0);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlists"), 2);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
-	assert_int_equal(q_long(ws, "SELECT count(*) FROM tracks"), 2);
+	tu_ingest(ws, paths, 2, &sum);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists"), 2);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 2);
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);
 }

@@ -29,18 +29,7 @@
 
 static float X[N][D]; /* [N][D] features, NaN = missing */
 static float Y[N];    /* [N] targets */
-static char *golden;  /* the golden file's text */
-
-/* cmocka 1.1 compares only floats; this compares doubles and says by how much. */
-#define assert_near(got, want, tol) near_((got), (want), (tol), #got, __FILE__, __LINE__)
-static void near_(double got, double want, double tol, const char *expr, const char *file, int line)
-{
-	if (!(fabs(got - want) <= tol)) {
-		print_error("%s = %.17g, want %.17g (|diff| %.3g > %.3g)\n", expr, got, want,
-		            fabs(got - want), tol);
-		_fail(file, line);
-	}
-}
+#define GOLDEN "quality_golden.txt"
 
 /* ---------------------------------------------------------------- fixtures */
 
@@ -84,57 +73,31 @@ static void make_data(void)
 	}
 }
 
-/* Reads the values of line "key v1 v2 ..." into out[max]; returns how many.
- * A missing key fails the test. */
+/* Reads the values of line "key v1 v2 ..." of the golden file into out[max];
+ * returns how many the line has. A missing key fails the test. */
 static size_t gold(const char *key, double *out, size_t max)
 {
-	size_t klen = strlen(key);
-	for (const char *l = golden; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		if (strncmp(l, key, klen) != 0 || l[klen] != ' ')
-			continue;
-		const char *p = l + klen;
-		size_t n = 0;
-		while (*p && *p != '\n' && n < max) {
-			char *end;
-			double v = strtod(p, &end);
-			if (end == p)
-				break;
-			out[n++] = v;
-			p = end;
-		}
-		return n;
-	}
-	fail_msg("golden key %s not found in quality_golden.txt", key);
-	return 0;
+	size_t n;
+	double *v = tu_golden_values(GOLDEN, key, &n);
+	memcpy(out, v, sizeof *v * (n < max ? n : max));
+	free(v);
+	return n;
 }
 
 static double gold1(const char *key)
 {
-	double v = NAN;
-	assert_int_equal(gold(key, &v, 1), 1);
-	return v;
+	return tu_golden_value(GOLDEN, key);
 }
 
 static int setup(void **state)
 {
 	(void)state;
 	make_data();
-	const char *root = getenv("SEGUE_ROOT");
 	char path[1024];
-	snprintf(path, sizeof path, "%s/tests/golden/quality_golden.txt", root && *root ? root : ".");
-	golden = tu_read(path, NULL);
-	if (golden == NULL) {
-		fprintf(stderr, "cannot read %s (set SEGUE_ROOT to the repository)\n", path);
+	if (tu_golden_path(GOLDEN, path, sizeof path) == NULL) {
+		fprintf(stderr, "cannot find tests/golden/" GOLDEN " (set SEGUE_ROOT to the repository)\n");
 		return -1;
 	}
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	free(golden);
-	golden = NULL;
 	return 0;
 }
 
@@ -632,5 +595,5 @@ int main(void)
 		cmocka_unit_test(test_r2_mae),
 		cmocka_unit_test(test_hidden_gems),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog_schema.sql.h"
 #include "query.h"
 
 static sqlite3 *db;
@@ -18,17 +17,10 @@ static int setup(void **state)
 	(void)state;
 	dir = tu_tmpdir();
 	snprintf(path, sizeof path, "%s/c.db", dir);
-	sqlite3 *w;
-	assert_int_equal(sqlite3_open(path, &w), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(w, CATALOG_SCHEMA_SQL, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(w,
-	                              "INSERT INTO tracks(id,spotify_id,name,energy,popularity) VALUES"
-	                              "(1,'AAAAAAAAAAAAAAAAAAAAAA','Plain',0.5,10),"
-	                              "(2,'BBBBBBBBBBBBBBBBBBBBBB','Comma, \"quoted\"',0.25,NULL),"
-	                              "(3,'CCCCCCCCCCCCCCCCCCCCCC','Café ☕',1,99)",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(w);
+	sqlite3_close(tu_catalog_db(path, "INSERT INTO tracks(id,spotify_id,name,energy,popularity) VALUES"
+	                                  "(1,'AAAAAAAAAAAAAAAAAAAAAA','Plain',0.5,10),"
+	                                  "(2,'BBBBBBBBBBBBBBBBBBBBBB','Comma, \"quoted\"',0.25,NULL),"
+	                                  "(3,'CCCCCCCCCCCCCCCCCCCCCC','Café ☕',1,99)"));
 	seg_error err;
 	return query_open(path, &db, &err);
 }

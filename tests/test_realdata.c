@@ -20,20 +20,29 @@ static const char *const FILES[] = {
 };
 #define NFILES (sizeof FILES / sizeof *FILES)
 
-static long sql_long(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	long v = (long)sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return v;
-}
-
 static long jlong(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 	return json_is_integer(v) ? (long)json_integer_value(v) : 0;
+}
+
+/* For each key of `want` (key -> count), the rejects with this action and
+ * `column` = key number count; and all rejects with the action, their sum. */
+static void check_rejects_by(sqlite3 *db, json_t *want, const char *action, const char *column)
+{
+	char sql[256];
+	const char *key;
+	json_t *v;
+	long total = 0;
+	json_object_foreach(want, key, v)
+	{
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM rejects WHERE action='%s' AND %s='%s'", action,
+		         column, key);
+		assert_int_equal(tu_sql_long(db, sql), json_integer_value(v));
+		total += (long)json_integer_value(v);
+	}
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM rejects WHERE action='%s'", action);
+	assert_int_equal(tu_sql_long(db, sql), total);
 }
 
 static void test_real_catalogue_counts(void **state)
@@ -45,8 +54,7 @@ static void test_real_catalogue_counts(void **state)
 		skip();
 	}
 	char golden[PATH_MAX];
-	const char *root = getenv("SEGUE_ROOT");
-	snprintf(golden, sizeof golden, "%s/tests/golden/realdata_counts.json", root ? root : ".");
+	assert_non_null(tu_golden_path("realdata_counts.json", golden, sizeof golden));
 	json_error_t jerr;
 	json_t *expect = json_load_file(golden, 0, &jerr);
 	assert_non_null(expect);
@@ -58,12 +66,8 @@ static void test_real_catalogue_counts(void **state)
 		argv[i] = paths[i];
 	}
 	const char *ws = tu_tmpdir();
-	ingest_options o = {.workspace = ws};
 	ingest_summary sum;
-	seg_error err = {0};
-	int rc = ingest_run(&o, argv, NFILES, &sum, &err);
-	if (rc < 0)
-		fail_msg("ingest failed: %s", err.msg);
+	tu_ingest(ws, argv, NFILES, &sum);
 
 	/* Per file, from the ingest summary. */
 	json_t *files = json_object_get(expect, "files");
@@ -83,65 +87,48 @@ static void test_real_catalogue_counts(void **state)
 	assert_int_equal(sum.total.merged, jlong(expect, "merged"));
 
 	/* The catalogue itself. */
+	seg_error err = {0};
 	catalog *c;
 	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
 	sqlite3 *db = catalog_db(c);
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM tracks WHERE has_features"),
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE has_features"),
 	                 jlong(expect, "tracks_with_features"));
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM tracks WHERE NOT has_features"),
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE NOT has_features"),
 	                 jlong(expect, "tracks_without_features"));
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM playlists"), jlong(expect, "playlists"));
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM playlist_tracks"), jlong(expect, "playlist_entries"));
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM playlist_tracks pt JOIN playlists p"
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlists"), jlong(expect, "playlists"));
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlist_tracks"), jlong(expect, "playlist_entries"));
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlist_tracks pt JOIN playlists p"
 	                              " ON p.id = pt.playlist_id WHERE p.source = 'mpd'"),
 	                 jlong(expect, "mpd_entries"));
-	assert_int_equal(sql_long(db, "SELECT sum(merged) FROM ingests"), jlong(expect, "merged"));
+	assert_int_equal(tu_sql_long(db, "SELECT sum(merged) FROM ingests"), jlong(expect, "merged"));
 
 	/* Rejects by reason (rows) and by column (values). */
-	const char *key;
-	json_t *v;
-	long total = 0;
-	json_object_foreach(json_object_get(expect, "rows_rejected_by_reason"), key, v)
-	{
-		char sql[256];
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM rejects WHERE action='row' AND reason='%s'", key);
-		assert_int_equal(sql_long(db, sql), json_integer_value(v));
-		total += (long)json_integer_value(v);
-	}
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM rejects WHERE action='row'"), total);
-	total = 0;
-	json_object_foreach(json_object_get(expect, "values_dropped_by_column"), key, v)
-	{
-		char sql[256];
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM rejects WHERE action='value' AND column_name='%s'", key);
-		assert_int_equal(sql_long(db, sql), json_integer_value(v));
-		total += (long)json_integer_value(v);
-	}
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM rejects WHERE action='value'"), total);
+	check_rejects_by(db, json_object_get(expect, "rows_rejected_by_reason"), "row", "reason");
+	check_rejects_by(db, json_object_get(expect, "values_dropped_by_column"), "value", "column_name");
 
 	/* The known bad rows, handled as documented. */
 	/* "Make It" (2teI76KKFE6qkpLZJs7tZ7): every audio feature empty -> row rejected,
 	 * with its line number, and the track has no features. */
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM rejects WHERE reason='missing' AND column_name IS NULL"
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM rejects WHERE reason='missing' AND column_name IS NULL"
 	                              " AND file LIKE '%low_popularity%' AND line > 1"),
 	                 1);
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM tracks WHERE spotify_id='2teI76KKFE6qkpLZJs7tZ7'"
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE spotify_id='2teI76KKFE6qkpLZJs7tZ7'"
 	                              " AND has_features"),
 	                 0);
 	/* Zero tempo and time signature 0: stored as NULL, the track kept. */
-	assert_true(sql_long(db, "SELECT count(*) FROM tracks WHERE has_features AND tempo IS NULL") > 0);
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM tracks WHERE tempo = 0 OR time_signature = 0"), 0);
+	assert_true(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE has_features AND tempo IS NULL") > 0);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE tempo = 0 OR time_signature = 0"), 0);
 	/* SpotifyFeatures' spreadsheet-damaged time signatures come back as beats. */
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM tracks WHERE time_signature NOT BETWEEN 1 AND 7"), 0);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE time_signature NOT BETWEEN 1 AND 7"), 0);
 	/* Every 0..1 feature is in range, keys are pitch classes, mode is 0/1. */
-	assert_int_equal(sql_long(db, "SELECT count(*) FROM tracks WHERE has_features AND (energy NOT BETWEEN 0 AND 1"
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE has_features AND (energy NOT BETWEEN 0 AND 1"
 	                              " OR valence NOT BETWEEN 0 AND 1 OR key NOT BETWEEN -1 AND 11"
 	                              " OR mode NOT IN (0,1))"),
 	                 0);
 	/* A track listed under several genres keeps all of them. */
-	assert_true(sql_long(db, "SELECT max(n) FROM (SELECT count(*) n FROM track_genres GROUP BY track_id)") >= 3);
+	assert_true(tu_sql_long(db, "SELECT max(n) FROM (SELECT count(*) n FROM track_genres GROUP BY track_id)") >= 3);
 	/* Full-text search finds tracks by artist. */
-	assert_true(sql_long(db, "SELECT count(*) FROM track_search WHERE track_search MATCH 'artists:queen'") > 10);
+	assert_true(tu_sql_long(db, "SELECT count(*) FROM track_search WHERE track_search MATCH 'artists:queen'") > 10);
 	catalog_close(c);
 
 	/* The snapshot maps and holds every track with features. */

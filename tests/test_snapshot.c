@@ -9,28 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "catalog_schema.sql.h"
 #include "snapshot.h"
 
 static sqlite3 *make_db(const char *dir)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/c.db", dir);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, CATALOG_SCHEMA_SQL, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(
-		sqlite3_exec(db,
-		             "INSERT INTO tracks(id,spotify_id,danceability,energy,key,loudness,mode,speechiness,"
-		             "acousticness,instrumentalness,liveness,valence,tempo,time_signature,duration_ms,"
-		             "popularity,year,has_features) VALUES"
-		             "(7,'AAAAAAAAAAAAAAAAAAAAAA',0.5,0.25,3,-6.5,1,0.1,0.2,0.3,0.4,0.6,120,4,200000,55,1999,1),"
-		             "(9,'BBBBBBBBBBBBBBBBBBBBBB',0.125,1,11,-60,0,0,1,0,1,0,NULL,NULL,NULL,NULL,NULL,1),"
-		             "(8,'CCCCCCCCCCCCCCCCCCCCCC',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,"
-		             "NULL,NULL,NULL,NULL,0);",
-		             NULL, NULL, NULL),
-		SQLITE_OK);
-	return db;
+	return tu_catalog_db(
+		path, "INSERT INTO tracks(id,spotify_id,danceability,energy,key,loudness,mode,speechiness,"
+		      "acousticness,instrumentalness,liveness,valence,tempo,time_signature,duration_ms,"
+		      "popularity,year,has_features) VALUES"
+		      "(7,'AAAAAAAAAAAAAAAAAAAAAA',0.5,0.25,3,-6.5,1,0.1,0.2,0.3,0.4,0.6,120,4,200000,55,1999,1),"
+		      "(9,'BBBBBBBBBBBBBBBBBBBBBB',0.125,1,11,-60,0,0,1,0,1,0,NULL,NULL,NULL,NULL,NULL,1),"
+		      "(8,'CCCCCCCCCCCCCCCCCCCCCC',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,"
+		      "NULL,NULL,NULL,NULL,0);");
 }
 
 static void write_snapshot(const char *dir, char *snap, size_t cap)
@@ -78,11 +70,7 @@ static void expect_refused(long off, unsigned char value, int code, const char *
 	const char *dir = tu_tmpdir();
 	char snap[PATH_MAX];
 	write_snapshot(dir, snap, sizeof snap);
-	FILE *f = fopen(snap, "r+b");
-	assert_non_null(f);
-	fseek(f, off, off < 0 ? SEEK_END : SEEK_SET);
-	fputc(value, f);
-	fclose(f);
+	tu_put_byte(snap, off, value);
 	snapshot *s = (snapshot *)1;
 	seg_error err = {0};
 	assert_int_equal(snapshot_open(&s, snap, &err), code);

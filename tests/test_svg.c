@@ -11,134 +11,25 @@
 #include "strbuf.h"
 #include "svg.h"
 
-/* ------------------------------------------------------------------------ */
-/* A tiny XML checker: balanced tags, quoted attributes, known entities.      */
-
-/* Returns NULL when `s` is one well-formed element tree rooted at <svg>, or a
- * static message describing the first problem. */
-static const char *xml_check(const char *s)
-{
-	static char msg[256];
-	char stack[64][32];
-	int depth = 0, roots = 0;
-	const char *p = s;
-	while (*p) {
-		if (*p == '&') {
-			static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
-			int ok = 0;
-			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++)
-				ok |= strncmp(p, ents[i], strlen(ents[i])) == 0;
-			if (!ok) {
-				snprintf(msg, sizeof msg, "bare & at offset %ld", (long)(p - s));
-				return msg;
-			}
-			p++;
-			continue;
-		}
-		if (*p == '>') {
-			snprintf(msg, sizeof msg, "bare > at offset %ld", (long)(p - s));
-			return msg;
-		}
-		if (*p != '<') {
-			if (depth == 0) {
-				snprintf(msg, sizeof msg, "text outside the root at offset %ld", (long)(p - s));
-				return msg;
-			}
-			p++;
-			continue;
-		}
-		int closing = p[1] == '/';
-		const char *q = p + 1 + closing;
-		char name[32];
-		size_t n = 0;
-		while (*q && (q[0] == '-' || q[0] == ':' || (q[0] >= 'a' && q[0] <= 'z') ||
-		              (q[0] >= 'A' && q[0] <= 'Z') || (q[0] >= '0' && q[0] <= '9'))) {
-			if (n + 1 < sizeof name)
-				name[n++] = *q;
-			q++;
-		}
-		name[n] = '\0';
-		if (n == 0) {
-			snprintf(msg, sizeof msg, "empty tag name at offset %ld", (long)(p - s));
-			return msg;
-		}
-		/* Attributes: name="value" pairs; values hold no < and no raw ". */
-		int self = 0;
-		for (;;) {
-			while (*q == ' ')
-				q++;
-			if (*q == '>') {
-				q++;
-				break;
-			}
-			if (q[0] == '/' && q[1] == '>') {
-				self = 1;
-				q += 2;
-				break;
-			}
-			if (closing || *q == '\0') {
-				snprintf(msg, sizeof msg, "bad tag <%s at offset %ld", name, (long)(p - s));
-				return msg;
-			}
-			while (*q && *q != '=' && *q != ' ' && *q != '>')
-				q++;
-			if (q[0] != '=' || q[1] != '"') {
-				snprintf(msg, sizeof msg, "unquoted attribute in <%s", name);
-				return msg;
-			}
-			q += 2;
-			while (*q && *q != '"') {
-				if (*q == '<') {
-					snprintf(msg, sizeof msg, "< inside an attribute of <%s", name);
-					return msg;
-				}
-				q++;
-			}
-			if (*q != '"') {
-				snprintf(msg, sizeof msg, "unterminated attribute in <%s", name);
-				return msg;
-			}
-			q++;
-		}
-		if (closing) {
-			if (depth == 0 || strcmp(stack[depth - 1], name) != 0) {
-				snprintf(msg, sizeof msg, "</%s> does not close <%s>", name,
-				         depth ? stack[depth - 1] : "(nothing)");
-				return msg;
-			}
-			depth--;
-		} else {
-			if (depth == 0) {
-				roots++;
-				if (strcmp(name, "svg") != 0)
-					return "root is not <svg>";
-			}
-			if (!self) {
-				if (depth == 64)
-					return "too deep";
-				snprintf(stack[depth++], sizeof stack[0], "%s", name);
-			}
-		}
-		p = q;
-	}
-	if (depth != 0) {
-		snprintf(msg, sizeof msg, "<%s> left open", stack[depth - 1]);
-		return msg;
-	}
-	if (roots != 1)
-		return "not exactly one root element";
-	return NULL;
-}
-
+/* The chart is one well-formed <svg> element tree (see tu_xml_check). */
 static void assert_wellformed(const strbuf *sb)
 {
-	const char *why = xml_check(strbuf_cstr(sb));
-	if (why)
+	char why[256];
+	if (tu_xml_check(strbuf_cstr(sb), why, sizeof why) != 0)
 		fail_msg("malformed SVG: %s\n%s", why, strbuf_cstr(sb));
 	/* Every chart carries an accessible title and scales with its container. */
 	assert_non_null(strstr(strbuf_cstr(sb), "<title>"));
 	assert_non_null(strstr(strbuf_cstr(sb), "viewBox=\""));
 	assert_non_null(strstr(strbuf_cstr(sb), "width=\"100%\""));
+}
+
+/* The chart is the empty frame (well-formed, saying "No data"); empties sb
+ * for the next chart. */
+static void expect_no_data(strbuf *sb)
+{
+	assert_wellformed(sb);
+	assert_non_null(strstr(strbuf_cstr(sb), "No data"));
+	strbuf_reset(sb);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -408,29 +299,18 @@ static void test_empty(void **state)
 	svg_opts o = {0};
 	o.title = "Empty";
 	assert_int_equal(svg_histogram(&sb, &o, NULL, NULL, 0), 0);
-	assert_wellformed(&sb);
-	assert_non_null(strstr(sb.data, "No data"));
-	strbuf_reset(&sb);
+	expect_no_data(&sb);
 	assert_int_equal(svg_bars(&sb, &o, NULL, NULL, 0), 0);
-	assert_wellformed(&sb);
-	assert_non_null(strstr(sb.data, "No data"));
-	strbuf_reset(&sb);
+	expect_no_data(&sb);
 	assert_int_equal(svg_columns(&sb, &o, NULL, 0, NULL, 0), 0);
-	assert_wellformed(&sb);
-	assert_non_null(strstr(sb.data, "No data"));
-	strbuf_reset(&sb);
+	expect_no_data(&sb);
 	assert_int_equal(svg_lines(&sb, NULL, NULL, 0, NULL, 0), 0);
-	assert_wellformed(&sb);
-	assert_non_null(strstr(sb.data, "No data"));
-	strbuf_reset(&sb);
+	expect_no_data(&sb);
 	svg_matrix m = {0};
 	assert_int_equal(svg_heatmap(&sb, &o, &m), 0);
-	assert_wellformed(&sb);
-	assert_non_null(strstr(sb.data, "No data"));
-	strbuf_reset(&sb);
+	expect_no_data(&sb);
 	assert_int_equal(svg_scatter(&sb, &o, NULL, NULL), 0);
-	assert_wellformed(&sb);
-	assert_non_null(strstr(sb.data, "No data"));
+	expect_no_data(&sb);
 	strbuf_free(&sb);
 }
 
@@ -444,9 +324,7 @@ static void test_nan_and_zero_range(void **state)
 	double nan3[] = {NAN, NAN, NAN};
 	const char *cats[] = {"a", "b", "c"};
 	assert_int_equal(svg_bars(&sb, &o, cats, nan3, 3), 0);
-	assert_wellformed(&sb);
-	assert_non_null(strstr(sb.data, "No data"));
-	strbuf_reset(&sb);
+	expect_no_data(&sb);
 
 	/* A NaN among values is skipped: two bars of three. */
 	double some[] = {1, NAN, 2};

@@ -485,15 +485,24 @@ static void test_validate_good_row(void **state)
 	assert_int_equal(nv, 0);
 }
 
+/* Sets feature f to v on a good row (into *t) and validates it. */
+static int validate_with(enum track_feature f, double v, track_rec *t, track_problem *rp, int *nv)
+{
+	good_track(t);
+	t->audio[f] = v;
+	track_problem vp[8];
+	memset(rp, 0, sizeof *rp);
+	*nv = -1;
+	return track_validate(t, rp, vp, 8, nv);
+}
+
 /* Sets feature f to v on a good row and expects the row to be refused. */
 static void expect_row_reject(enum track_feature f, double v)
 {
 	track_rec t;
-	good_track(&t);
-	t.audio[f] = v;
-	track_problem rp = {0}, vp[8];
-	int nv = -1;
-	int rc = track_validate(&t, &rp, vp, 8, &nv);
+	track_problem rp;
+	int nv;
+	int rc = validate_with(f, v, &t, &rp, &nv);
 	if (rc != 1)
 		fail_msg("%s = %g: track_validate returned %d, expected 1", track_feature_names[f], v, rc);
 	assert_non_null(rp.column);
@@ -507,11 +516,9 @@ static void expect_row_reject(enum track_feature f, double v)
 static void expect_row_accept(enum track_feature f, double v)
 {
 	track_rec t;
-	good_track(&t);
-	t.audio[f] = v;
-	track_problem rp = {0}, vp[8];
-	int nv = -1;
-	int rc = track_validate(&t, &rp, vp, 8, &nv);
+	track_problem rp;
+	int nv;
+	int rc = validate_with(f, v, &t, &rp, &nv);
 	if (rc != 0 || nv != 0)
 		fail_msg("%s = %g: track_validate returned %d with %d problems, expected 0 and 0",
 		         track_feature_names[f], v, rc, nv);

@@ -1,12 +1,19 @@
 /* testutil.c: helpers for the test files (see testutil.h). */
 #include "testutil.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "catalog.h"
+#include "catalog_schema.sql.h"
+#include "error.h"
+#include "ingest.h"
 
 static char slots[8][1024];
 static int slot_next;
@@ -115,6 +122,320 @@ int tu_run(const char *cmd, char **out)
 	else
 		free(buf);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+void tu_put_byte(const char *path, long off, unsigned char byte)
+{
+	FILE *f = fopen(path, "r+b");
+	if (f == NULL)
+		fail_msg("cannot open %s to change a byte", path);
+	assert_int_equal(fseek(f, off, off < 0 ? SEEK_END : SEEK_SET), 0);
+	assert_int_equal(fputc(byte, f), byte);
+	fclose(f);
+}
+
+void tu_near_(double got, double want, double tol, const char *expr, const char *file, int line)
+{
+	if (!(fabs(got - want) <= tol)) {
+		print_error("%s = %.17g, want %.17g (|diff| %.3g > %.3g)\n", expr, got, want,
+		            fabs(got - want), tol);
+		_fail(file, line);
+	}
+}
+
+/* ---- golden files -------------------------------------------------------- */
+
+const char *tu_golden_path(const char *name, char *buf, size_t cap)
+{
+	/* meson passes __FILE__ relative to the build directory, where the tests
+	 * run: "../tests/testutil.c" gives the source root "../". */
+	char here[PATH_MAX];
+	snprintf(here, sizeof here, "%s", __FILE__);
+	char *cut = strstr(here, "tests/testutil.c");
+	if (cut)
+		*cut = '\0';
+	if (here[0] == '\0' || cut == NULL)
+		snprintf(here, sizeof here, ".");
+	const char *env = getenv("SEGUE_ROOT");
+	const char *roots[] = {env && *env ? env : ".", here, ".", ".."};
+	for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+		snprintf(buf, cap, "%s/tests/golden/%s", roots[i], name);
+		if (access(buf, R_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+FILE *tu_golden_open(const char *name, const char *mode)
+{
+	char path[PATH_MAX];
+	FILE *f = tu_golden_path(name, path, sizeof path) ? fopen(path, mode) : NULL;
+	if (f == NULL)
+		fail_msg("golden file tests/golden/%s not found (set SEGUE_ROOT to the source root)", name);
+	return f;
+}
+
+char *tu_golden_read(const char *name, size_t *len)
+{
+	char path[PATH_MAX];
+	char *text = tu_golden_path(name, path, sizeof path) ? tu_read(path, len) : NULL;
+	if (text == NULL)
+		fail_msg("cannot read tests/golden/%s (set SEGUE_ROOT to the source root)", name);
+	return text;
+}
+
+float *tu_golden_matrix(const char *name, size_t *n, int *d)
+{
+	FILE *f = tu_golden_open(name, "rb");
+	uint32_t hdr[2];
+	assert_int_equal(fread(hdr, sizeof hdr, 1, f), 1);
+	size_t count = (size_t)hdr[0] * hdr[1];
+	float *x = malloc(sizeof(float) * count); /* [N][D] */
+	assert_non_null(x);
+	assert_int_equal(fread(x, sizeof(float), count, f), count);
+	fclose(f);
+	*n = hdr[0];
+	*d = (int)hdr[1];
+	return x;
+}
+
+double *tu_golden_values(const char *name, const char *key, size_t *count)
+{
+	FILE *f = tu_golden_open(name, "r");
+	char *line = NULL;
+	size_t cap = 0, klen = strlen(key);
+	double *out = NULL;
+	*count = 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, key, klen) != 0 || line[klen] != ' ')
+			continue;
+		size_t max = 16;
+		out = malloc(sizeof(double) * max);
+		assert_non_null(out);
+		char *p = line + klen, *end;
+		for (;;) {
+			double v = strtod(p, &end);
+			if (end == p)
+				break;
+			if (*count == max) {
+				max *= 2;
+				out = realloc(out, sizeof(double) * max);
+				assert_non_null(out);
+			}
+			out[(*count)++] = v;
+			p = end;
+		}
+		break;
+	}
+	free(line);
+	fclose(f);
+	if (out == NULL)
+		fail_msg("key %s not in %s", key, name);
+	return out;
+}
+
+double tu_golden_value(const char *name, const char *key)
+{
+	size_t n;
+	double *v = tu_golden_values(name, key, &n);
+	double r = n == 1 ? v[0] : NAN;
+	free(v);
+	assert_int_equal(n, 1);
+	return r;
+}
+
+/* ---- SQL ------------------------------------------------------------------ */
+
+void tu_sql_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", msg ? msg : "?");
+		sqlite3_free(msg);
+		fail_msg("SQL failed: %s\n%s", why, sql);
+	}
+}
+
+/* Prepares sql and steps to its first row; fails the test otherwise. */
+static sqlite3_stmt *first_row(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		fail_msg("bad SQL %s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		fail_msg("no row from %s", sql);
+	}
+	return q;
+}
+
+long tu_sql_long(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q = first_row(db, sql);
+	long v = (long)sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+const char *tu_sql_text(sqlite3 *db, const char *sql, char *buf, size_t cap)
+{
+	sqlite3_stmt *q = first_row(db, sql);
+	const unsigned char *t = sqlite3_column_text(q, 0);
+	snprintf(buf, cap, "%s", t ? (const char *)t : "");
+	sqlite3_finalize(q);
+	return buf;
+}
+
+static catalog *open_ws(const char *ws)
+{
+	catalog *c;
+	seg_error err;
+	if (catalog_open(&c, ws, 0, &err) != 0)
+		fail_msg("cannot open the catalogue of %s: %s", ws, err.msg);
+	return c;
+}
+
+long tu_ws_long(const char *ws, const char *sql)
+{
+	catalog *c = open_ws(ws);
+	long v = tu_sql_long(catalog_db(c), sql);
+	catalog_close(c);
+	return v;
+}
+
+const char *tu_ws_text(const char *ws, const char *sql)
+{
+	static char buf[512];
+	catalog *c = open_ws(ws);
+	tu_sql_text(catalog_db(c), sql, buf, sizeof buf);
+	catalog_close(c);
+	return buf;
+}
+
+void tu_ingest(const char *ws, char **paths, size_t n, ingest_summary *sum)
+{
+	ingest_options o = {.workspace = ws};
+	seg_error err = {0};
+	int rc = ingest_run(&o, paths, n, sum, &err);
+	if (rc != 0)
+		fail_msg("ingest failed (%d): %s:%ld: %s", rc, err.file, err.line, err.msg);
+}
+
+sqlite3 *tu_catalog_db(const char *path, const char *rows)
+{
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		fail_msg("cannot create %s: %s", path, sqlite3_errmsg(db));
+	tu_sql_exec(db, CATALOG_SCHEMA_SQL);
+	if (rows)
+		tu_sql_exec(db, rows);
+	return db;
+}
+
+/* ---- SVG ------------------------------------------------------------------ */
+
+/* Writes a printf-style message into why[cap] and returns -1. */
+__attribute__((format(printf, 3, 4))) static int problem(char *why, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, cap, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int tu_xml_check(const char *s, char *why, size_t cap)
+{
+	char stack[64][32];
+	int depth = 0, roots = 0;
+	const char *p = s;
+	while (*p) {
+		if (*p == '&') {
+			static const char *const ents[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
+			int ok = 0;
+			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++)
+				ok |= strncmp(p, ents[i], strlen(ents[i])) == 0;
+			if (!ok)
+				return problem(why, cap, "bare & at offset %ld", (long)(p - s));
+			p++;
+			continue;
+		}
+		if (*p == '>')
+			return problem(why, cap, "bare > at offset %ld", (long)(p - s));
+		if (*p != '<') {
+			if (depth == 0)
+				return problem(why, cap, "text outside the root at offset %ld", (long)(p - s));
+			p++;
+			continue;
+		}
+		int closing = p[1] == '/';
+		const char *q = p + 1 + closing;
+		char name[32];
+		size_t n = 0;
+		while (*q && (q[0] == '-' || q[0] == ':' || (q[0] >= 'a' && q[0] <= 'z') ||
+		              (q[0] >= 'A' && q[0] <= 'Z') || (q[0] >= '0' && q[0] <= '9'))) {
+			if (n + 1 < sizeof name)
+				name[n++] = *q;
+			q++;
+		}
+		name[n] = '\0';
+		if (n == 0)
+			return problem(why, cap, "empty tag name at offset %ld", (long)(p - s));
+		/* Attributes: name="value" pairs; values hold no < and no raw ". */
+		int self = 0;
+		for (;;) {
+			while (*q == ' ')
+				q++;
+			if (*q == '>') {
+				q++;
+				break;
+			}
+			if (q[0] == '/' && q[1] == '>') {
+				self = 1;
+				q += 2;
+				break;
+			}
+			if (closing || *q == '\0')
+				return problem(why, cap, "bad tag <%s at offset %ld", name, (long)(p - s));
+			while (*q && *q != '=' && *q != ' ' && *q != '>')
+				q++;
+			if (q[0] != '=' || q[1] != '"')
+				return problem(why, cap, "unquoted attribute in <%s", name);
+			q += 2;
+			while (*q && *q != '"') {
+				if (*q == '<')
+					return problem(why, cap, "< inside an attribute of <%s", name);
+				q++;
+			}
+			if (*q != '"')
+				return problem(why, cap, "unterminated attribute in <%s", name);
+			q++;
+		}
+		if (closing) {
+			if (depth == 0 || strcmp(stack[depth - 1], name) != 0)
+				return problem(why, cap, "</%s> does not close <%s>", name,
+				               depth ? stack[depth - 1] : "(nothing)");
+			depth--;
+		} else {
+			if (depth == 0) {
+				roots++;
+				if (strcmp(name, "svg") != 0)
+					return problem(why, cap, "root is not <svg>");
+			}
+			if (!self) {
+				if (depth == 64)
+					return problem(why, cap, "too deep");
+				snprintf(stack[depth++], sizeof stack[0], "%s", name);
+			}
+		}
+		p = q;
+	}
+	if (depth != 0)
+		return problem(why, cap, "<%s> left open", stack[depth - 1]);
+	if (roots != 1)
+		return problem(why, cap, "not exactly one root element");
+	return 0;
 }
 
 #include <arpa/inet.h>

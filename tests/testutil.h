@@ -1,5 +1,7 @@
 /* testutil.h: small helpers shared by the cmocka test files: temporary
- * directories, writing fixture files, and locating the real data sets. */
+ * directories, writing fixture files, locating the real data sets and the
+ * golden files, one-value SQL queries, a double comparison and an SVG
+ * well-formedness check. */
 #ifndef SEGUE_TESTUTIL_H
 #define SEGUE_TESTUTIL_H
 
@@ -7,7 +9,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 /* Creates a fresh directory under $TMPDIR (or /tmp) and returns its path in a
  * static buffer per call slot (up to 8 live at once). Removed by tu_rmtree. */
@@ -24,8 +28,61 @@ const char *tu_shared_data(void);
 /* Runs a shell command, captures stdout into a malloc'd buffer (may be NULL),
  * and returns the exit status (or -1). */
 int tu_run(const char *cmd, char **out);
+/* Overwrites the byte at `off` of a file (counted from the end when negative). */
+void tu_put_byte(const char *path, long off, unsigned char byte);
 
+/* cmocka 1.1 compares only floats; this compares doubles and, when |got - want|
+ * is not within tol (NaN never is), fails with both values and the difference. */
+#define assert_near(got, want, tol) tu_near_((got), (want), (tol), #got, __FILE__, __LINE__)
+void tu_near_(double got, double want, double tol, const char *expr, const char *file, int line);
 
+/* ---- golden files (tests/golden) ---------------------------------------- */
+
+/* Finds tests/golden/<name> under $SEGUE_ROOT, else under the source root this
+ * file was compiled from, else under . or ..; writes its path into buf and
+ * returns buf, or NULL when it is nowhere. */
+const char *tu_golden_path(const char *name, char *buf, size_t cap);
+/* Opens a golden file; fails the test when it is missing. */
+FILE *tu_golden_open(const char *name, const char *mode);
+/* Reads a golden file whole (malloc'd, NUL-terminated); fails when missing. */
+char *tu_golden_read(const char *name, size_t *len);
+/* Reads a .bin matrix: uint32 N, uint32 D, then N*D float32 (malloc'd [N][D]). */
+float *tu_golden_matrix(const char *name, size_t *n, int *d);
+/* Parses every value of the line "key v v v" of a golden .txt into a malloc'd
+ * array; *count receives how many. Fails the test when the key is missing. */
+double *tu_golden_values(const char *name, const char *key, size_t *count);
+/* The one value of line "key v"; fails unless there is exactly one. */
+double tu_golden_value(const char *name, const char *key);
+
+/* ---- SQL ------------------------------------------------------------------ */
+
+/* Runs SQL statements; fails the test with SQLite's message on error. */
+void tu_sql_exec(sqlite3 *db, const char *sql);
+/* Runs a query and returns column 0 of its first row as an integer (NULL is 0)
+ * or, for tu_sql_text, copies it into buf ("" for NULL). Fails the test when
+ * the SQL does not prepare or gives no row. */
+long tu_sql_long(sqlite3 *db, const char *sql);
+const char *tu_sql_text(sqlite3 *db, const char *sql, char *buf, size_t cap);
+/* The same against the catalogue of workspace `ws`, opened read-only for the
+ * one query (tu_ws_text returns a static buffer). */
+long tu_ws_long(const char *ws, const char *sql);
+const char *tu_ws_text(const char *ws, const char *sql);
+/* Ingests the files (or directories) `paths` into workspace ws with default
+ * options; fails the test unless it returns 0, with the error's file, line
+ * and message. */
+struct ingest_summary;
+void tu_ingest(const char *ws, char **paths, size_t n, struct ingest_summary *sum);
+/* Creates (or opens) the SQLite file `path`, creates the catalogue schema in it
+ * and runs `rows` (SQL, may be NULL); returns the open connection. */
+sqlite3 *tu_catalog_db(const char *path, const char *rows);
+
+/* ---- SVG ------------------------------------------------------------------ */
+
+/* A tiny XML checker: returns 0 when `text` is one well-formed element tree
+ * rooted at <svg> (balanced tags, quoted attributes without <, only the
+ * entities &amp; &lt; &gt; &quot; &#39;), else -1 with the first problem
+ * written into why[cap]. */
+int tu_xml_check(const char *text, char *why, size_t cap);
 
 /* A minimal HTTP/1.1 client for the server tests: sends one request to
  * 127.0.0.1:port (Connection: close) and returns the status code (or -1), the

@@ -152,3 +152,36 @@ int lookup_resolve(sqlite3 *db, const char *text, lookup_hit *hit, lookup_hit *a
 	return seg_error_set(err, SEG_EINVAL, "'%s' matches %zu%s tracks; name one by its id or add the artist", text,
 	                     n, n == 16 ? " or more" : "");
 }
+
+int lookup_tracks(sqlite3 *db, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err)
+{
+	if (found)
+		memset(found, 0, n);
+	if (n == 0)
+		return 0;
+	/* Ids are integers, so they go into the SQL text as they are. */
+	strbuf sql = {0};
+	strbuf_puts(&sql, "SELECT " HIT_COLUMNS " FROM tracks t WHERE t.id IN (");
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(&sql, "%s%lld", i ? "," : "", (long long)ids[i]);
+	strbuf_puts(&sql, ")");
+	sqlite3_stmt *q;
+	if (sql.oom || sqlite3_prepare_v2(db, strbuf_cstr(&sql), -1, &q, NULL) != SQLITE_OK) {
+		strbuf_free(&sql);
+		return seg_error_set(err, SEG_EDB, "lookup failed: %s", sqlite3_errmsg(db));
+	}
+	strbuf_free(&sql);
+	int rc;
+	lookup_hit h;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		fill(q, &h);
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] == h.track) {
+				out[i] = h;
+				if (found)
+					found[i] = 1;
+			}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : seg_error_set(err, SEG_EDB, "lookup failed: %s", sqlite3_errmsg(db));
+}

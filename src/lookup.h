@@ -31,6 +31,10 @@ int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, 
 int lookup_resolve(sqlite3 *db, const char *text, lookup_hit *hit, lookup_hit *alts, size_t cap, size_t *nalts,
                    seg_error *err);
 
+/* Display fields of n track ids at once (one query), into out[n] in the
+ * order given; found[i] (may be NULL) says whether ids[i] exists. */
+int lookup_tracks(sqlite3 *db, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err);
+
 /* Display fields of a track id (SEG_ENOTFOUND when absent). */
 int lookup_track(sqlite3 *db, int64_t track, lookup_hit *hit, seg_error *err);
 

@@ -385,11 +385,19 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	unsigned long id = atomic_fetch_add(&s->next_id, 1);
 	snprintf(rid, sizeof rid, "%08lx-%06lx", (unsigned long)time(NULL), id & 0xffffff);
 	json_t *arr = json_array();
+	int64_t ids[100];
+	lookup_hit hits[100];
+	uint8_t found[100];
+	for (size_t i = 0; i < n; i++)
+		ids[i] = items[i].track;
+	if (db == NULL || lookup_tracks(db, ids, n, hits, found, &err) < 0) {
+		json_decref(arr);
+		return send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
+	}
 	for (size_t i = 0; i < n; i++) {
-		lookup_hit h;
-		if (db == NULL || lookup_track(db, items[i].track, &h, NULL) < 0)
+		if (!found[i])
 			continue;
-		json_t *t = track_json(&h);
+		json_t *t = track_json(&hits[i]);
 		char why[512];
 		rec_reason_text(s->eng, &items[i], seed_names, rq->nseeds, why, sizeof why);
 		json_object_set_new(t, "rank", json_integer((json_int_t)i + 1));

@@ -1,0 +1,304 @@
+/* serve_profile.c: where one POST /api/recommend {"seeds": [id], "k": 10,
+ * "model": "content", "rerank": false} spends its time inside segue, without
+ * HTTP: each step that the request handler takes, timed on its own over the
+ * same seeds bench/serve sends, in one thread, then engine_recommend in two
+ * threads at once (the server runs two).
+ *
+ *   serve_profile WORKSPACE SEEDS_CSV [REPEATS]
+ *
+ * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it). Steps:
+ *   parse         serve_parse_recommend of the body (jansson)
+ *   resolve seed  lookup_resolve of the seed's Spotify id (SQLite)
+ *   recommend     engine_recommend (content, k 10, no re-ranking), of which
+ *     knn_search  the exact scan of all N rows (an index borrowing the same
+ *                 vectors, the seed's row excluded), and
+ *     the rest    engine_recommend with the "popular" model: the same
+ *                 per-request work (calloc of T bytes, N/8 bytes and T
+ *                 int64 with T the track id limit, a pass over the T bytes,
+ *                 reasons) without the scan
+ *   lookups       lookup_tracks of the 10 results (one SQLite query), and
+ *                 for comparison 10 x lookup_track (a prepare and a read
+ *                 transaction each; not in the sum)
+ *   reasons+JSON  rec_reason_text and a jansson document of 10 tracks, dumped
+ * Times are per request: mean, p50 and p99 in microseconds of wall time, and
+ * mean thread CPU time (the machine may be shared). The loop runs in a
+ * thread of its own, as a server worker does (malloc arenas differ from the
+ * main thread's). */
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "knn.h"
+#include "lookup.h"
+#include "query.h"
+#include "recommend.h"
+#include "serve.h"
+#include "train.h"
+
+enum { S_PARSE, S_RESOLVE, S_RECOMMEND, S_KNN, S_BUFFERS, S_LOOKUPS, S_LOOKUP1, S_JSON, S__N };
+static const char *const step_name[S__N] = {"parse body",       "resolve seed (SQLite)",   "engine_recommend",
+                                            "  knn_search",     "  rest (popular model)",     "lookup_tracks of 10 (SQLite)",
+                                            "  (10 x lookup_track)",    "reasons + JSON"};
+
+static double wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+typedef struct seed {
+	int64_t track;
+	char sid[23];
+} seed;
+
+static const engine *E;
+static seed *seeds;
+static size_t nseeds;
+
+static int recommend_one(const seed *s, rec_item *items, size_t *n)
+{
+	rec_request rq;
+	rec_request_default(&rq);
+	rq.model = REC_CONTENT;
+	rq.rerank = 0;
+	rq.k = 10;
+	rq.seeds = &s->track;
+	rq.nseeds = 1;
+	seg_error err = {0};
+	if (engine_recommend(E, &rq, items, n, NULL, &err) < 0) {
+		fprintf(stderr, "serve_profile: engine_recommend: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Two threads calling engine_recommend at once, as the server's two workers do. */
+typedef struct par {
+	size_t from, count;
+	double secs;
+} par;
+
+static void *par_run(void *arg)
+{
+	par *p = arg;
+	rec_item items[10];
+	size_t n;
+	double t0 = wall();
+	for (size_t i = 0; i < p->count; i++)
+		if (recommend_one(&seeds[(p->from + i) % nseeds], items, &n) < 0)
+			break;
+	p->secs = wall() - t0;
+	return NULL;
+}
+
+static int run(int argc, char **argv);
+
+typedef struct main_args {
+	int argc;
+	char **argv;
+	int rc;
+} main_args;
+
+static void *main_thread(void *arg)
+{
+	main_args *a = arg;
+	a->rc = run(a->argc, a->argv);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	main_args a = {argc, argv, 1};
+	pthread_t t;
+	if (pthread_create(&t, NULL, main_thread, &a) != 0)
+		return 1;
+	pthread_join(t, NULL);
+	return a.rc;
+}
+
+static int run(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: serve_profile WORKSPACE SEEDS_CSV [REPEATS]\n");
+		return 2;
+	}
+	size_t repeats = argc > 3 ? (size_t)atol(argv[3]) : 1;
+	seg_error err = {0};
+	char path[4096], dbpath[4096];
+	engine *e;
+	if (train_model_path(argv[1], NULL, path, sizeof path, &err) < 0 || engine_open(&e, path, &err) < 0) {
+		fprintf(stderr, "serve_profile: %s\n", err.msg);
+		return 1;
+	}
+	E = e;
+	snprintf(dbpath, sizeof dbpath, "%s/catalog.db", argv[1]);
+	sqlite3 *db;
+	if (query_open(dbpath, &db, &err) < 0) {
+		fprintf(stderr, "serve_profile: %s\n", err.msg);
+		return 1;
+	}
+	FILE *f = fopen(argv[2], "r");
+	if (f == NULL) {
+		perror(argv[2]);
+		return 1;
+	}
+	size_t cap = 1024;
+	seeds = malloc(cap * sizeof *seeds);
+	long long tid;
+	char sid[23];
+	while (fscanf(f, "%lld,%22s", &tid, sid) == 2) {
+		if (engine_row_of(e, tid) < 0)
+			continue;
+		if (nseeds == cap)
+			seeds = realloc(seeds, (cap *= 2) * sizeof *seeds);
+		seeds[nseeds].track = tid;
+		snprintf(seeds[nseeds].sid, sizeof seeds[nseeds].sid, "%s", sid);
+		nseeds++;
+	}
+	fclose(f);
+	if (nseeds == 0) {
+		fprintf(stderr, "serve_profile: no seeds with vectors in %s\n", argv[2]);
+		return 1;
+	}
+	const size_t N = engine_rows(e), D = engine_spec(e)->dim;
+	const long long T = (long long)engine_track_limit(e);
+	knn_index *idx;
+	if (knn_index_create(&idx, engine_vector(e, 0), N, D, KNN_BORROW, &err) < 0) {
+		fprintf(stderr, "serve_profile: %s\n", err.msg);
+		return 1;
+	}
+	uint8_t *bits = calloc(KNN_BITMAP_BYTES(N) + 1, 1);
+	size_t total = nseeds * repeats;
+	double *w[S__N], c[S__N] = {0};
+	for (int s = 0; s < S__N; s++)
+		w[s] = calloc(total, sizeof(double));
+	size_t sink = 0;
+	for (size_t i = 0; i < total; i++) {
+		const seed *sd = &seeds[i % nseeds];
+		double t0, c0;
+#define TIME(step, ...)                       \
+	do {                                  \
+		t0 = wall();                  \
+		c0 = cpu();                   \
+		__VA_ARGS__;                  \
+		c[step] += cpu() - c0;        \
+		w[step][i] = wall() - t0;     \
+	} while (0)
+		char body[160];
+		int blen = snprintf(body, sizeof body, "{\"seeds\":[\"%s\"],\"k\":10,\"model\":\"content\",\"rerank\":false}",
+		                    sd->sid);
+		serve_recommend_body *b = malloc(sizeof *b);
+		TIME(S_PARSE, serve_parse_recommend(body, (size_t)blen, b, &err));
+		free(b);
+		lookup_hit h;
+		lookup_hit alts[1];
+		size_t na;
+		TIME(S_RESOLVE, lookup_resolve(db, sd->sid, &h, alts, 0, &na, NULL));
+		rec_item items[10];
+		size_t n = 0;
+		TIME(S_RECOMMEND, recommend_one(sd, items, &n));
+		/* The scan alone. */
+		size_t row = (size_t)engine_row_of(e, sd->track);
+		knn_bitmap_set(bits, row);
+		knn_filter flt = {.exclude = bits};
+		knn_hit hits[10];
+		size_t nh;
+		TIME(S_KNN, knn_search(idx, engine_vector(e, row), 10, &flt, hits, &nh));
+		bits[row >> 3] = 0;
+		/* Everything engine_recommend does besides the scan: the same call
+		 * with the "popular" model, which takes the same per-request [T]
+		 * buffers and passes but picks from a ready list. */
+		rec_item pitems[10];
+		size_t pn;
+		TIME(S_BUFFERS, {
+			rec_request rq;
+			rec_request_default(&rq);
+			rq.model = REC_POPULAR;
+			rq.rerank = 0;
+			rq.k = 10;
+			rq.seeds = &sd->track;
+			rq.nseeds = 1;
+			engine_recommend(E, &rq, pitems, &pn, NULL, NULL);
+		});
+		lookup_hit res[10];
+		int64_t ids[10];
+		for (size_t j = 0; j < n; j++)
+			ids[j] = items[j].track;
+		TIME(S_LOOKUP1, for (size_t j = 0; j < n; j++) lookup_track(db, items[j].track, &res[j], NULL));
+		TIME(S_LOOKUPS, lookup_tracks(db, ids, n, res, NULL, NULL));
+		TIME(S_JSON, {
+			json_t *arr = json_array();
+			const char *names[1] = {h.name};
+			for (size_t j = 0; j < n; j++) {
+				char why[512], url[80];
+				rec_reason_text(e, &items[j], names, 1, why, sizeof why);
+				snprintf(url, sizeof url, "https://open.spotify.com/track/%s", res[j].spotify_id);
+				json_t *t = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s,s:i,s:I,s:f,s:s,s:[s]}", "id", res[j].spotify_id,
+				                      "name", res[j].name, "artists", res[j].artists, "genres", res[j].genres,
+				                      "has_features", res[j].has_features, "url", url, "popularity",
+				                      res[j].popularity, "rank", (json_int_t)j + 1, "score", (double)items[j].score,
+				                      "reasons", why, "reason_codes", "content");
+				json_array_append_new(arr, t);
+			}
+			char *text = json_dumps(json_pack("{s:s,s:s,s:o,s:s}", "request_id", "0", "model", "content", "tracks",
+			                                  arr, "shortfall", ""),
+			                        JSON_COMPACT);
+			sink += strlen(text);
+			free(text);
+		});
+#undef TIME
+	}
+	printf("  segue per request, one thread, no HTTP (%zu requests; N=%zu, D=%zu, T=%lld, %zu MB scanned per query):\n",
+	       total, N, D, T, N * D * sizeof(float) >> 20);
+	printf("    %-28s %9s %9s %9s %9s\n", "step", "mean us", "p50 us", "p99 us", "cpu us");
+	double sum = 0;
+	for (int s = 0; s < S__N; s++) {
+		double m = 0;
+		for (size_t i = 0; i < total; i++)
+			m += w[s][i];
+		m /= (double)total;
+		if (s != S_KNN && s != S_BUFFERS && s != S_LOOKUP1)
+			sum += m;
+		qsort(w[s], total, sizeof(double), cmp_double);
+		printf("    %-28s %9.1f %9.1f %9.1f %9.1f\n", step_name[s], m * 1e6, w[s][total / 2] * 1e6,
+		       w[s][(size_t)((double)total * 0.99)] * 1e6, c[s] / (double)total * 1e6);
+	}
+	printf("    %-28s %9.1f\n", "sum (without HTTP)", sum * 1e6);
+	/* Two threads at once. */
+	par p[2] = {{0, total, 0}, {nseeds / 2, total, 0}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, par_run, &p[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	printf("    engine_recommend in 2 threads at once: %.1f us per call per thread, %.0f calls/s in all\n",
+	       (p[0].secs + p[1].secs) / 2 / (double)total * 1e6, 2.0 * (double)total / ((p[0].secs + p[1].secs) / 2));
+	if (sink == 0)
+		printf("    (no JSON written?)\n");
+	knn_index_free(idx);
+	free(bits);
+	for (int s = 0; s < S__N; s++)
+		free(w[s]);
+	free(seeds);
+	sqlite3_close(db);
+	engine_free(e);
+	return 0;
+}

@@ -199,6 +199,22 @@ static inline __attribute__((always_inline)) int field_end(csv_reader *r)
 	return rec_append(r, "", 1); /* the NUL */
 }
 
+/* Ends the current field at a delimiter c (',', '\n' or '\r'), outside
+ * quotes. Returns 1 when the record is complete, 0 to go on in *st, or -1
+ * when out of memory. */
+static inline int end_field_at(csv_reader *r, char c, enum state *st)
+{
+	if (c != ',')
+		r->line++;
+	if (field_end(r) < 0)
+		return -1;
+	if (c == '\n')
+		return 1;
+	/* After a comma, FIELD_START also covers a trailing empty field. */
+	*st = c == ',' ? ST_FIELD_START : ST_CR;
+	return 0;
+}
+
 int csv_next(csv_reader *r, csv_record *rec, seg_error *err)
 {
 	enum state st = ST_FIELD_START;
@@ -254,31 +270,17 @@ again:
 			if (q == end)
 				continue;
 			r->chunk_pos++;
-			switch (*q) {
-			case ',':
-				if (field_end(r) < 0)
-					goto oom;
-				st = ST_FIELD_START;
-				/* A trailing comma before the end of the record means one
-				 * more, empty field: FIELD_START at end of record handles it. */
-				continue;
-			case '\n':
-				r->line++;
-				if (field_end(r) < 0)
-					goto oom;
-				goto record_done;
-			case '\r':
-				r->line++;
-				if (field_end(r) < 0)
-					goto oom;
-				st = ST_CR;
-				continue;
-			case '"':
+			if (*q == '"') {
 				/* RFC 4180 forbids a quote in an unquoted field; keep it. */
 				bad_quote = 1;
 				if (rec_append(r, "\"", 1) < 0)
 					goto oom;
 				continue;
+			}
+			switch (end_field_at(r, *q, &st)) {
+			case -1: goto oom;
+			case 1: goto record_done;
+			default: continue;
 			}
 		}
 		if (st == ST_QUOTED) {
@@ -310,21 +312,13 @@ again:
 				st = ST_QUOTED;
 				continue;
 			case ',':
-				if (field_end(r) < 0)
-					goto oom;
-				st = ST_FIELD_START;
-				continue;
 			case '\n':
-				r->line++;
-				if (field_end(r) < 0)
-					goto oom;
-				goto record_done;
 			case '\r':
-				r->line++;
-				if (field_end(r) < 0)
-					goto oom;
-				st = ST_CR;
-				continue;
+				switch (end_field_at(r, c, &st)) {
+				case -1: goto oom;
+				case 1: goto record_done;
+				default: continue;
+				}
 			default:
 				/* Text after a closing quote: keep it, flag the record. */
 				bad_quote = 1;

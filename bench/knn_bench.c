@@ -163,6 +163,22 @@ static double time_batch(const knn_index *idx, const float *Q, size_t B, size_t 
 	return best;
 }
 
+/* Single queries, one after another in this thread, until `secs`; returns
+ * the time taken, *n the queries answered. */
+static double time_single(const knn_index *idx, const float *Q, size_t B, size_t D, size_t K,
+                          knn_hit *out, double secs, size_t *n)
+{
+	size_t nout;
+	knn_search(idx, Q, K, NULL, out, &nout); /* warm-up */
+	double t0 = now(), t;
+	*n = 0;
+	do {
+		knn_search(idx, Q + (*n % B) * D, K, NULL, out, &nout);
+		(*n)++;
+	} while ((t = now() - t0) < secs || *n < 5);
+	return t;
+}
+
 static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, double secs)
 {
 	char path[4096];
@@ -188,15 +204,19 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 	knn_hit *out = malloc(B * K * sizeof(knn_hit)); /* [B][K] */
 	size_t *nout = malloc(B * sizeof(size_t));      /* [B] */
 
-	/* Single queries, one after another in this thread, until `secs`. */
-	size_t nsingle = 0;
-	knn_search(idx, Q, K, NULL, out, nout); /* warm-up */
-	t0 = now();
-	double single;
-	do {
-		knn_search(idx, Q + (nsingle % B) * D, K, NULL, out, nout);
-		nsingle++;
-	} while ((single = now() - t0) < secs || nsingle < 5);
+	/* Single queries: the default index (the quantised scan where the CPU
+	 * has AVX-512 VNNI), then one that scans the float rows. */
+	size_t nsingle = 0, nfloat = 0;
+	double single = time_single(idx, Q, B, D, K, out, secs, &nsingle);
+	knn_index *fidx;
+	if (knn_index_create(&fidx, X, N, D, KNN_FLOAT, &err) != 0) {
+		fprintf(stderr, "knn_bench: %s\n", err.msg);
+		return 1;
+	}
+	double single_float = time_single(fidx, Q, B, D, K, out, secs, &nfloat);
+	knn_index_free(fidx);
+	uint64_t qsearch, qrescan;
+	knn_quant_stats(&qsearch, &qrescan);
 
 	/* Batches: with OpenBLAS's default thread count, then with one thread
 	 * (the second leaves `out` holding the same rows, up to rounding). */
@@ -222,9 +242,11 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 
 	printf("{\"side\": \"segue\", \"n\": %zu, \"d\": %zu, \"k\": %zu, \"build_s\": %.4f, "
 	       "\"single_qps\": %.2f, \"single_queries\": %zu, \"single_threads\": 1, "
+	       "\"single_float_qps\": %.2f, \"quant_searches\": %llu, \"quant_rescans\": %llu, "
 	       "\"batch_qps\": %.2f, \"batch_queries\": %zu, \"batch_threads\": %d, "
 	       "\"batch_1thread_qps\": %.2f, \"blas\": \"%s\"}\n",
-	       N, D, K, build, (double)nsingle / single, nsingle, (double)B / batch, B, threads,
+	       N, D, K, build, (double)nsingle / single, nsingle, (double)nfloat / single_float,
+	       (unsigned long long)qsearch, (unsigned long long)qrescan, (double)B / batch, B, threads,
 	       batch1t > 0 ? (double)B / batch1t : (double)B / batch, openblas_get_corename());
 	knn_index_free(idx);
 	free(out);

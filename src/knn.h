@@ -1,7 +1,9 @@
 /* knn.h: exact top-k cosine similarity over the catalogue's track vectors, by
- * brute force: blocked dot products for one query, BLAS sgemm for a batch. It
- * does not build the vectors (featvec), approximate, or re-rank (artist caps,
- * MMR and novelty live in rerank).
+ * brute force: for one query, a scan of a byte copy of the rows with a proven
+ * error bound followed by exact scores of the rows it cannot rule out (or a
+ * scan of the float rows); BLAS sgemm for a batch. Results are exact either
+ * way. It does not build the vectors (featvec), return approximate
+ * neighbours, or re-rank (artist caps, MMR and novelty live in rerank).
  *
  * Dimensions: N tracks (rows of the index), D features, K results per query,
  * B queries in a batch.
@@ -34,6 +36,14 @@ enum {
 	/* Use the portable C kernels even where AVX2 is available (for tests and
 	 * for comparing kernels; results agree to float rounding). */
 	KNN_PORTABLE = 1u << 1,
+	/* Single queries scan the float rows only, never a quantised copy. */
+	KNN_FLOAT = 1u << 2,
+	/* Single queries scan a quantised copy whatever N and the CPU (the
+	 * portable integer kernel where AVX-512 VNNI is missing or with
+	 * KNN_PORTABLE); for tests. Without KNN_FLOAT or KNN_QUANT the copy is
+	 * made for N >= 4096 where the VNNI kernel runs. Results are the same
+	 * either way: exact top k (see knn_search). */
+	KNN_QUANT = 1u << 3,
 };
 
 /* One result. Plain data. */
@@ -96,10 +106,16 @@ float knn_vec_normalize(float *v, size_t D);
  * equal scores by ascending row; *nout receives how many were found, fewer
  * than k when fewer rows pass the filter (f may be NULL). q should be unit
  * length so that scores are cosines (the order does not depend on it); an
- * all-zero q has no neighbours (*nout = 0). Does not allocate. Returns 0, or
+ * all-zero q has no neighbours (*nout = 0). Does not allocate (the quantised
+ * scan keeps up to 1024 candidates, 8 KiB, on the stack). Returns 0, or
  * SEG_EINVAL for a NULL argument or a q with a NaN or infinite value. */
 int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out,
                size_t *nout);
+
+/* Counters of the quantised scan since the process started: single searches
+ * answered through it, and those of them that needed a second scan because
+ * the first one's candidates could not prove the top k (see knn.c). */
+void knn_quant_stats(uint64_t *searches, uint64_t *rescans);
 
 /* knn_search for the B queries Q[B][D] at once, through cblas_sgemm: out is
  * [B][k] (query b's hits at out + b*k, by descending score), nout[B] the

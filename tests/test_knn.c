@@ -16,8 +16,12 @@
 
 #include "knn.h"
 
-/* Every index in these tests is built with each kernel. */
-static const unsigned kernel_flags[] = {0, KNN_PORTABLE};
+/* Every index in these tests is built with each kernel: the float scan
+ * (AVX2 where the CPU has it, and portable) and the quantised scan (AVX-512
+ * VNNI where the CPU has it, and portable). */
+static const unsigned kernel_flags[] = {KNN_FLOAT, KNN_FLOAT | KNN_PORTABLE, KNN_QUANT,
+                                        KNN_QUANT | KNN_PORTABLE};
+#define NKERNELS (sizeof kernel_flags / sizeof kernel_flags[0])
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -238,10 +242,11 @@ static void test_golden_sklearn(void **state)
 
 	knn_hit *got = malloc(B * K * sizeof(knn_hit)); /* [B][K] */
 	size_t *nout = malloc(B * sizeof(size_t));       /* [B] */
-	const char *names[] = {"copy/simd", "copy/portable", "borrow/simd", "borrow/portable"};
-	for (int v = 0; v < 4; v++) {
-		unsigned flags = kernel_flags[v % 2] | (v >= 2 ? KNN_BORROW : 0);
-		knn_index *idx = make_index(v >= 2 ? Xn : g.X, g.N, D, flags);
+	const char *names[] = {"float/simd", "float/portable", "quantised/simd", "quantised/portable"};
+	for (size_t v = 0; v < 2 * NKERNELS; v++) {
+		int borrow = v >= NKERNELS;
+		unsigned flags = kernel_flags[v % NKERNELS] | (borrow ? KNN_BORROW : 0);
+		knn_index *idx = make_index(borrow ? Xn : g.X, g.N, D, flags);
 		double single = 0, batch = 0;
 		for (size_t b = 0; b < B; b++) {
 			size_t n;
@@ -257,9 +262,9 @@ static void test_golden_sklearn(void **state)
 			double d = assert_same_hits(got + b * K, nout[b], g.want + b * K, K, K, 1e-5);
 			batch = d > batch ? d : batch;
 		}
-		print_message("knn golden (%s, N=%zu D=%zu B=%zu K=%zu): largest score difference "
+		print_message("knn golden (%s/%s, N=%zu D=%zu B=%zu K=%zu): largest score difference "
 		              "to sklearn: single %.3g, batch %.3g\n",
-		              names[v], g.N, D, B, K, single, batch);
+		              borrow ? "borrow" : "copy", names[v % NKERNELS], g.N, D, B, K, single, batch);
 		knn_index_free(idx);
 	}
 	free(got);
@@ -277,7 +282,7 @@ static void test_hand_computed(void **state)
 	/* D = 2: angles are easy. Row 5 is zero. */
 	const float X[] = {1, 0, 0, 1, 1, 1, -1, 0, 3, 4, 0, 0, 0.5f, -0.5f}; /* [7][2] */
 	const float q[] = {1, 0};
-	for (size_t v = 0; v < 2; v++) {
+	for (size_t v = 0; v < NKERNELS; v++) {
 		knn_index *idx = make_index(X, 7, 2, kernel_flags[v]);
 		assert_int_equal(knn_index_rows(idx), 7);
 		assert_int_equal(knn_index_dims(idx), 2);
@@ -344,7 +349,7 @@ static void test_ties(void **state)
 	knn_hit want[40], got[40];
 	size_t nwant = ref_search(X, N, D, q, K, NULL, want);
 	assert_int_equal(nwant, K);
-	for (size_t v = 0; v < 2; v++) {
+	for (size_t v = 0; v < NKERNELS; v++) {
 		knn_index *idx = make_index(X, N, D, kernel_flags[v]);
 		size_t n;
 		assert_int_equal(knn_search(idx, q, K, NULL, got, &n), 0);
@@ -406,7 +411,7 @@ static void test_filters(void **state)
 	for (size_t i = 0; i < N; i += 3)
 		knn_bitmap_set(ex, i);
 
-	for (size_t v = 0; v < 2; v++) {
+	for (size_t v = 0; v < NKERNELS; v++) {
 		knn_index *idx = make_index(X, N, D, kernel_flags[v]);
 		knn_hit got[15], want[15];
 		size_t n, nw;
@@ -428,7 +433,8 @@ static void test_filters(void **state)
 		nw = ref_search(X, N, D, q, K, &rf, want);
 		assert_int_equal(knn_search(idx, q, K, &f, got, &n), 0);
 		assert_same_hits(got, n, want, nw, K, 1e-5);
-		assert_true(cc.calls >= K && cc.calls < N / 4);
+		/* (the quantised scan keeps 4K + 128 candidates, so it asks more) */
+		assert_true(cc.calls >= K && cc.calls < ((kernel_flags[v] & KNN_QUANT) ? 3 * N / 4 : N / 4));
 		for (size_t j = 0; j < n; j++)
 			assert_true(got[j].row % 5 != 0);
 
@@ -522,7 +528,7 @@ static void test_zero_vectors(void **state)
 		if (borrow)
 			for (size_t i = 0; i < 6; i++)
 				knn_vec_normalize(X + i * 3, 3);
-		for (size_t v = 0; v < 2; v++) {
+		for (size_t v = 0; v < NKERNELS; v++) {
 			knn_index *idx = make_index(X, 6, 3, kernel_flags[v] | (borrow ? KNN_BORROW : 0));
 			assert_int_equal(knn_index_zero_rows(idx), 3);
 			if (borrow)
@@ -642,7 +648,7 @@ static void test_shapes(void **state)
 			for (size_t i = 0; i < B; i++)
 				knn_vec_normalize(Q + i * D, D);
 			const size_t ks[] = {1, 5, N, N + 3};
-			for (size_t v = 0; v < 2; v++) {
+			for (size_t v = 0; v < NKERNELS; v++) {
 				knn_index *idx = make_index(X, N, D, kernel_flags[v]);
 				for (size_t c = 0; c < 4; c++) {
 					size_t K = ks[c];
@@ -780,6 +786,93 @@ static void assert_identical(const knn_hit *a, const size_t *na, const knn_hit *
 	}
 }
 
+/* The quantised scan returns exactly what the portable float scan returns,
+ * rows and bit-identical scores (it scores its candidates in the same
+ * order), on data built to strain its error bound: tight clusters of
+ * near-duplicates, exact duplicates, a constant column, k past its stack
+ * limit. Both of its exits are taken: proven by the first scan alone, and
+ * a second scan. The default index (no flag) at this N is checked too. */
+static void test_quantised_exact(void **state)
+{
+	(void)state;
+	const size_t N = 9001, D = 29, B = 60;
+	rng_seed(13);
+	float *centre = random_matrix(24, D); /* [24][D] */
+	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
+	for (size_t i = 0; i < N; i++) {
+		const float *c = centre + (i % 24) * D;
+		/* every 5th row a copy of its centre, the others within 2e-3 of it,
+		 * column 3 constant */
+		for (size_t j = 0; j < D; j++)
+			X[i * D + j] = j == 3 ? 0.25f : c[j] + (i % 5 ? 2e-3f * rng_uniform() : 0);
+	}
+	float *Q = malloc(B * D * sizeof(float)); /* [B][D] */
+	for (size_t b = 0; b < B; b++) {
+		/* half the queries at a centre, half random */
+		for (size_t j = 0; j < D; j++)
+			Q[b * D + j] = b % 2 ? centre[(b % 24) * D + j] : rng_uniform();
+		knn_vec_normalize(Q + b * D, D);
+	}
+	uint8_t excl[KNN_BITMAP_BYTES(9001)] = {0};
+	for (size_t i = 0; i < N; i += 3)
+		knn_bitmap_set(excl, i);
+	ref_filter rf = {.mod = 7};
+	knn_filter filters[2] = {{0}, {.exclude = excl, .accept = accept_not_multiple, .ctx = &rf}};
+
+	knn_index *ref = make_index(X, N, D, KNN_FLOAT | KNN_PORTABLE);
+	const unsigned flags[] = {KNN_QUANT, KNN_QUANT | KNN_PORTABLE, 0};
+	const size_t ks[] = {1, 10, 100, 448, 600};
+	knn_hit *want = malloc(600 * sizeof(knn_hit)), *got = malloc(600 * sizeof(knn_hit));
+	uint64_t s0, r0, s1, r1;
+	knn_quant_stats(&s0, &r0);
+	for (size_t v = 0; v < 3; v++) {
+		knn_index *idx = make_index(X, N, D, flags[v]);
+		for (size_t c = 0; c < 5; c++)
+			for (size_t fi = 0; fi < 2; fi++)
+				for (size_t b = 0; b < B; b++) {
+					size_t nw, ng;
+					const float *q = Q + b * D;
+					assert_int_equal(knn_search(ref, q, ks[c], &filters[fi], want, &nw), 0);
+					assert_int_equal(knn_search(idx, q, ks[c], &filters[fi], got, &ng), 0);
+					assert_int_equal(ng, nw);
+					if (ks[c] > 448) { /* the float scan, AVX2 where there is one */
+						assert_same_hits(got, ng, want, nw, ks[c], 1e-5);
+						continue;
+					}
+					for (size_t j = 0; j < nw; j++) {
+						assert_int_equal(got[j].row, want[j].row);
+						assert_true(got[j].score == want[j].score);
+					}
+				}
+		knn_index_free(idx);
+	}
+	knn_quant_stats(&s1, &r1);
+	print_message("quantised scan: %llu searches, %llu needed a second scan\n",
+	              (unsigned long long)(s1 - s0), (unsigned long long)(r1 - r0));
+	/* k = 600 goes to the float scan; the rest through the quantised one,
+	 * on the VNNI machine also the default index */
+	assert_true(s1 - s0 >= 2 * 4 * 2 * B);
+	assert_true(r1 > r0);
+	assert_true(r1 - r0 < s1 - s0);
+
+	/* All rows equal: no column tells them apart, the float scan answers. */
+	for (size_t i = 0; i < N; i++)
+		memcpy(X + i * D, X, D * sizeof(float));
+	knn_index *same = make_index(X, N, D, KNN_QUANT);
+	size_t n;
+	assert_int_equal(knn_search(same, Q, 10, NULL, got, &n), 0);
+	assert_int_equal(n, 10);
+	for (size_t j = 0; j < 10; j++)
+		assert_int_equal(got[j].row, j);
+	knn_index_free(same);
+	knn_index_free(ref);
+	free(want);
+	free(got);
+	free(X);
+	free(Q);
+	free(centre);
+}
+
 /* Two threads search one index at once (single and batch); each gets what a
  * search alone gets. */
 static void test_threads(void **state)
@@ -830,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_single_equals_batch),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_quantised_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,12 +137,13 @@ float knn_vec_normalize(float *v, size_t D)
  * I_x is too small to reach t; otherwise it scans again and scores every row
  * whose I_x could reach t. On the real catalogue (N = 95,529, D = 37) and a
  * generated one (N = 1M, D = 28), E was 0.006-0.009 and the rows within 2E of
- * the k-th best score numbered about 2k (at most 15k for k = 10). With
- * M = 4k + 128 (at most 1024), bench/knn's clustered 1M x 32 vectors needed
- * a second scan for 19% of queries (32% with M = 2k + 64, 8% with 8k + 256,
- * at the same queries/s: the bigger heaps cost what the scans save); there
- * the whole search ran 4x faster than the float scan (855 against 212
- * queries/s, one thread).
+ * the k-th best score numbered 23 and 31 at the median for k = 10 (175 and
+ * 150 at most, over 20 queries), 160 and 171 for k = 100. The first
+ * scan keeps M = 2k + 32 + N / 8192 candidates: on bench/knn's clustered
+ * vectors (D = 32, k = 10, one thread) a second scan was needed for 6% of
+ * queries at 100k rows (12.0k queries/s against 6.2k for the float scan),
+ * 18% at 1M (932 against 200) and 14% at 5M (158 against 47); at 1M, M =
+ * 2k + 32 needed it for 43% (738 queries/s), 4k + 128 for 19% (852).
  *
  * Layout: blocks of 16 rows; in a block, group g holds columns 4g..4g+3 of
  * its 16 rows, 4 bytes per row, so that one 64-byte load feeds one VNNI
@@ -586,13 +587,16 @@ typedef struct qcand {
 } qcand;
 
 /* The state of a quantised scan. First pass: the M candidates of largest
- * I_x, a heap whose root is the worst (lower I_x, or equal and higher row),
- * admission by `I_x > thr` as rows come in increasing order. Second pass: every
- * row with I_x > thr (fixed) is scored exactly into `t`. */
+ * I_x (ties: lower row), gathered in a buffer of 2M: rows enter while their
+ * I_x beats `thr`, in increasing row order; a full buffer is cut to its best
+ * M by quickselect and thr becomes the worst of those, which costs O(1) a
+ * row where a heap of M cost O(log M) and was the larger part of the search
+ * at N = 100k. Second pass: every row with I_x > thr (fixed) is scored
+ * exactly into `t`. */
 typedef struct qscan {
 	const knn_index *idx;
 	const float *q;          /* [D] */
-	qcand *h;                /* [M] */
+	qcand *h;                /* [2M] */
 	size_t m, len;
 	int32_t thr;
 	int pass2;
@@ -658,21 +662,59 @@ static inline int qcand_worse(qcand a, qcand b)
 	return a.score < b.score || (a.score == b.score && a.row > b.row);
 }
 
-static void qheap_sift_down(qcand *h, size_t len, size_t i)
+static inline void qcand_swap(qcand *a, qcand *b)
 {
-	qcand x = h[i];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= len)
-			break;
-		if (c + 1 < len && qcand_worse(h[c + 1], h[c]))
-			c++;
-		if (!qcand_worse(h[c], x))
-			break;
-		h[i] = h[c];
-		i = c;
+	qcand t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Rearranges a[n] so that a[0..m) are its m best (0 < m < n), by quickselect
+ * (median of three, Hoare partition). */
+static void qcand_select(qcand *a, size_t n, size_t m)
+{
+	size_t lo = 0, hi = n - 1; /* the m-th best (index m - 1) lies in [lo, hi] */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (qcand_worse(a[lo], a[mid]))
+			qcand_swap(&a[lo], &a[mid]);
+		if (qcand_worse(a[lo], a[hi]))
+			qcand_swap(&a[lo], &a[hi]);
+		if (qcand_worse(a[mid], a[hi]))
+			qcand_swap(&a[mid], &a[hi]);
+		qcand pivot = a[mid]; /* best first: a[lo] >= pivot >= a[hi] */
+		size_t i = lo, j = hi;
+		for (;;) {
+			while (qcand_worse(pivot, a[i]))
+				i++;
+			while (qcand_worse(a[j], pivot))
+				j--;
+			if (i >= j)
+				break;
+			qcand_swap(&a[i], &a[j]);
+			i++;
+			j--;
+		}
+		/* a[lo..j] are no worse than the pivot, a[j+1..hi] no better */
+		if (m - 1 <= j)
+			hi = j;
+		else
+			lo = j + 1;
 	}
-	h[i] = x;
+}
+
+/* Cuts the buffer (of at least M) to its best M and sets thr to the worst of
+ * them. */
+static void qscan_cut(qscan *s)
+{
+	if (s->len > s->m)
+		qcand_select(s->h, s->len, s->m);
+	s->len = s->m;
+	qcand w = s->h[0];
+	for (size_t i = 1; i < s->m; i++)
+		if (qcand_worse(s->h[i], w))
+			w = s->h[i];
+	s->thr = w.score;
 }
 
 /* A row whose I_x passed s->thr. Not inlined into the VNNI kernel, where
@@ -692,23 +734,9 @@ __attribute__((noinline)) static void qscan_offer(qscan *s, size_t row, int32_t 
 	}
 	if (s->f && !s->f->accept(s->f->ctx, row))
 		return;
-	qcand x = {iv, (uint32_t)row};
-	if (s->len < s->m) {
-		size_t i = s->len++;
-		while (i > 0) {
-			size_t p = (i - 1) / 2;
-			if (!qcand_worse(x, s->h[p]))
-				break;
-			s->h[i] = s->h[p];
-			i = p;
-		}
-		s->h[i] = x;
-	} else {
-		s->h[0] = x;
-		qheap_sift_down(s->h, s->len, 0);
-	}
-	if (s->len == s->m)
-		s->thr = s->h[0].score;
+	s->h[s->len++] = (qcand){iv, (uint32_t)row};
+	if (s->len == 2 * s->m)
+		qscan_cut(s);
 }
 
 static void qscan_portable(qscan *s, const qquery *qq)
@@ -733,36 +761,45 @@ static void qscan_portable(qscan *s, const qquery *qq)
 }
 
 #ifdef KNN_X86
-/* qscan_portable, 16 rows per step: one vpdpbusd per group of four columns
- * and half of the query. */
+/* Offers the rows of block `blk` whose lane of iv[16] beats s->thr. */
+__attribute__((target("avx512f"))) static inline void qscan_block_offer(qscan *s, size_t blk, __m512i iv)
+{
+	__mmask16 m = _mm512_cmpgt_epi32_mask(iv, _mm512_set1_epi32(s->thr));
+	if (m == 0)
+		return;
+	int32_t v[16];
+	_mm512_storeu_si512((void *)v, iv);
+	while (m) {
+		unsigned r = (unsigned)__builtin_ctz(m);
+		m &= (__mmask16)(m - 1);
+		if (v[r] > s->thr) /* thr may have risen */
+			qscan_offer(s, blk * 16 + r, v[r]);
+	}
+}
+
+/* qscan_portable, 16 rows (a block) per step: one vpdpbusd per group of
+ * four columns and half of the query. (Two blocks per step in four chains
+ * ran at half the speed: the loads of two interleaved streams stalled.) */
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void qscan_vnni(qscan *s,
                                                                               const qquery *qq)
 {
-	const knn_index *idx = s->idx;
-	const size_t G = idx->qg, nb = (idx->n + 15) / 16;
-	int32_t a4[QUANT_MAX_D / 4], b4[QUANT_MAX_D / 4]; /* [G] four query bytes each */
-	memcpy(a4, qq->a, 4 * G);
-	memcpy(b4, qq->b, 4 * G);
+	const size_t G = s->idx->qg, nb = (s->idx->n + 15) / 16;
+	const uint8_t *q8 = s->idx->q8;
+	int32_t qa[QUANT_MAX_D / 4], qb[QUANT_MAX_D / 4]; /* [G] four query bytes each */
+	memcpy(qa, qq->a, 4 * G);
+	memcpy(qb, qq->b, 4 * G);
 	for (size_t blk = 0; blk < nb; blk++) {
-		const uint8_t *p = idx->q8 + blk * G * 64; /* [G][16][4] */
-		__m512i hi = _mm512_setzero_si512(), lo = hi;
+		const uint8_t *p = q8 + blk * G * 64; /* [G][16][4] */
+#ifdef KNN_PREFETCH
+		_mm_prefetch((const char *)(p + KNN_PREFETCH), _MM_HINT_T0);
+#endif
+		__m512i h0 = _mm512_setzero_si512(), l0 = h0;
 		for (size_t g = 0; g < G; g++) {
-			__m512i x = _mm512_load_si512((const void *)(p + g * 64));
-			hi = _mm512_dpbusd_epi32(hi, x, _mm512_set1_epi32(a4[g]));
-			lo = _mm512_dpbusd_epi32(lo, x, _mm512_set1_epi32(b4[g]));
+			__m512i x0 = _mm512_load_si512((const void *)(p + g * 64));
+			h0 = _mm512_dpbusd_epi32(h0, x0, _mm512_set1_epi32(qa[g]));
+			l0 = _mm512_dpbusd_epi32(l0, x0, _mm512_set1_epi32(qb[g]));
 		}
-		__m512i iv = _mm512_add_epi32(_mm512_slli_epi32(hi, 7), lo);
-		__mmask16 m = _mm512_cmpgt_epi32_mask(iv, _mm512_set1_epi32(s->thr));
-		if (m == 0)
-			continue;
-		int32_t v[16];
-		_mm512_storeu_si512((void *)v, iv);
-		while (m) {
-			unsigned r = (unsigned)__builtin_ctz(m);
-			m &= (__mmask16)(m - 1);
-			if (v[r] > s->thr) /* thr may have risen */
-				qscan_offer(s, blk * 16 + r, v[r]);
-		}
+		qscan_block_offer(s, blk, _mm512_add_epi32(_mm512_slli_epi32(h0, 7), l0));
 	}
 }
 #endif
@@ -786,18 +823,23 @@ static int quant_search(const knn_index *idx, const float *q, size_t k, const kn
 	qquery qq;
 	if (k > QUANT_MAX_K || quant_prepare(idx, q, &qq) != 0)
 		return 0;
-	qcand cand[QUANT_MAX_M];
+	/* M: more candidates cost more exact scores and cuts, fewer cost more
+	 * second scans, whose price grows with N (see "quantised copy"). */
+	size_t m = 2 * k + 32 + idx->n / 8192;
+	qcand cand[2 * QUANT_MAX_M];
 	qscan s = {
 		.idx = idx,
 		.q = q,
 		.h = cand,
-		.m = 4 * k + 128 < QUANT_MAX_M ? 4 * k + 128 : QUANT_MAX_M,
+		.m = m < QUANT_MAX_M ? m : QUANT_MAX_M,
 		.thr = INT32_MIN,
 		.exclude = f ? f->exclude : NULL,
 		.f = f && f->accept ? f : NULL,
 	};
 	qscan_run(&s, &qq);
 	quant_searches++;
+	if (s.len >= s.m)
+		qscan_cut(&s);
 
 	/* The candidates passed the filters already. */
 	topk t;
@@ -805,9 +847,9 @@ static int quant_search(const knn_index *idx, const float *q, size_t k, const kn
 	for (size_t i = 0; i < s.len; i++)
 		topk_push(&t, (knn_hit){cand[i].row, exact_score(idx, cand[i].row, q)});
 	/* With fewer than M candidates every admissible row was one. Else a row
-	 * left out has I_x <= cand[0].score; if that cannot reach the k-th
-	 * score, nothing left out can. */
-	if (s.len == s.m && t.len == k && qq.c + qq.tau * cand[0].score + qq.bound >= t.h[0].score) {
+	 * left out has I_x <= thr; if that cannot reach the k-th score, nothing
+	 * left out can. */
+	if (s.len == s.m && t.len == k && qq.c + qq.tau * s.thr + qq.bound >= t.h[0].score) {
 		quant_rescans++;
 		double ithr = floor(((double)t.h[0].score - qq.bound - qq.c) / qq.tau) - 1;
 		s.thr = ithr < INT32_MIN ? INT32_MIN : ithr > INT32_MAX ? INT32_MAX : (int32_t)ithr;

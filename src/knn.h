@@ -107,7 +107,7 @@ float knn_vec_normalize(float *v, size_t D);
  * than k when fewer rows pass the filter (f may be NULL). q should be unit
  * length so that scores are cosines (the order does not depend on it); an
  * all-zero q has no neighbours (*nout = 0). Does not allocate (the quantised
- * scan keeps up to 1024 candidates, 8 KiB, on the stack). Returns 0, or
+ * scan keeps up to 2048 candidates, 16 KiB, on the stack). Returns 0, or
  * SEG_EINVAL for a NULL argument or a q with a NaN or infinite value. */
 int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out,
                size_t *nout);

@@ -38,4 +38,10 @@ int lookup_tracks(sqlite3 *db, const int64_t *ids, size_t n, lookup_hit *out, ui
 /* Display fields of a track id (SEG_ENOTFOUND when absent). */
 int lookup_track(sqlite3 *db, int64_t track, lookup_hit *hit, seg_error *err);
 
+/* The functions above keep their statements prepared on the connection, to
+ * be found again by their text. This finalises them (and nothing else: FTS5
+ * keeps statements of its own there); call it before sqlite3_close, or use
+ * query_close. */
+void lookup_forget(sqlite3 *db);
+
 #endif

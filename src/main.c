@@ -202,7 +202,7 @@ static int cmd_sql(int argc, char **argv)
 	int rc = query_open(path, &db, &err);
 	if (rc == 0)
 		rc = query_run(db, sql ? sql : "", (enum query_format)fmt, stdout, NULL, &err);
-	sqlite3_close(db);
+	query_close(db);
 	free(sql);
 	return rc < 0 ? fail(&err) : EXIT_OK;
 }
@@ -580,7 +580,7 @@ static int cmd_recommend(int argc, char **argv)
 out:
 	free(items);
 	engine_free(e);
-	sqlite3_close(db);
+	query_close(db);
 	return status;
 }
 

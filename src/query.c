@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lookup.h"
 #include "strbuf.h"
 
 int query_format_parse(const char *s)
@@ -20,15 +21,23 @@ int query_format_parse(const char *s)
 int query_open(const char *path, sqlite3 **db, seg_error *err)
 {
 	*db = NULL;
-	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		int rc = seg_error_set(err, SEG_ENOTFOUND, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "?");
 		sqlite3_close(*db);
 		*db = NULL;
 		return rc;
 	}
 	sqlite3_busy_timeout(*db, 5000);
-	sqlite3_exec(*db, "PRAGMA query_only=1", NULL, NULL, NULL);
+	sqlite3_exec(*db, "PRAGMA query_only=1; PRAGMA mmap_size=4294967296", NULL, NULL, NULL);
 	return 0;
+}
+
+void query_close(sqlite3 *db)
+{
+	if (db == NULL)
+		return;
+	lookup_forget(db);
+	sqlite3_close(db);
 }
 
 static void csv_field(FILE *out, const char *s)

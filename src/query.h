@@ -20,7 +20,14 @@ int query_format_parse(const char *s);
  * with SQLite's message. *rows receives the rows printed (may be NULL). */
 int query_run(sqlite3 *db, const char *sql, enum query_format fmt, FILE *out, long *rows, seg_error *err);
 
-/* Opens `path` read-only for query_run (query_only is set as a second guard). */
+/* Opens `path` read-only for query_run and lookups (query_only is set as a
+ * second guard). The connection is for one thread at a time (no SQLite
+ * mutexes) and reads the file through a memory map, which processes and
+ * connections share. */
 int query_open(const char *path, sqlite3 **db, seg_error *err);
+
+/* Finalises the statements lookup keeps prepared on db (lookup_forget),
+ * then closes it. NULL is a no-op. */
+void query_close(sqlite3 *db);
 
 #endif

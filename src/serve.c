@@ -1010,6 +1010,10 @@ void serve_options_default(serve_options *o)
 
 int serve_run(const serve_options *o, seg_error *err)
 {
+	/* SQLite's memory statistics take a global mutex on every allocation,
+	 * which the worker threads would queue for; nothing here reads them.
+	 * (Refused, harmlessly, if SQLite was already initialised.) */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -1041,7 +1045,7 @@ int serve_run(const serve_options *o, seg_error *err)
 		goto out;
 	strbuf json = {0};
 	rc = eda_render_charts(db, NULL, NULL, &json, &s->charts, err);
-	sqlite3_close(db);
+	query_close(db);
 	if (rc < 0) {
 		strbuf_free(&json);
 		goto out;
@@ -1094,7 +1098,7 @@ out:
 	if (d)
 		MHD_stop_daemon(d);
 	for (size_t i = 0; i < s->ndbs; i++)
-		sqlite3_close(s->dbs[i]);
+		query_close(s->dbs[i]);
 	engine_free(s->eng);
 	eda_charts_free(&s->charts);
 	free(s->summary);

@@ -227,7 +227,20 @@ static void test_lookup(void **state)
 	assert_int_equal(na, 10);
 	assert_int_equal(lookup_resolve(h, "zzqqxx nothing", &hit, alts, 10, &na, &err), SEG_ENOTFOUND);
 	assert_int_equal(lookup_track(h, 99999999, &hit, &err), SEG_ENOTFOUND);
-	sqlite3_close(h);
+	/* Several at once, in the order asked, an unknown id marked, the same
+	 * statement used again (kept prepared on the connection). */
+	for (int round = 0; round < 2; round++) {
+		int64_t ids[4] = {ds->row_track[7], 99999999, ds->row_track[5], ds->row_track[7]};
+		lookup_hit got[4];
+		uint8_t found[4];
+		assert_int_equal(lookup_tracks(h, ids, 4, got, found, &err), 0);
+		assert_int_equal(found[0] + found[1] + found[2] + found[3], 3);
+		assert_int_equal(found[1], 0);
+		assert_int_equal(got[0].track, ds->row_track[7]);
+		assert_int_equal(got[3].track, ds->row_track[7]);
+		assert_string_equal(got[2].spotify_id, id);
+	}
+	query_close(h);
 }
 
 static double result(json_t *root, const char *model, int seeds, const char *metric)

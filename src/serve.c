@@ -156,6 +156,19 @@ static enum MHD_Result send_bytes(struct MHD_Connection *c, req *r, unsigned sta
 	return ret;
 }
 
+/* Sends the JSON text in sb (and empties it). */
+static enum MHD_Result send_strbuf(struct MHD_Connection *c, req *r, unsigned status, strbuf *sb)
+{
+	if (sb->oom) {
+		strbuf_free(sb);
+		return send_bytes(c, r, 500, "application/json", "{\"error\":\"internal\",\"detail\":\"out of memory\"}",
+		                  46, 0);
+	}
+	enum MHD_Result ret = send_bytes(c, r, status, "application/json", strbuf_cstr(sb), sb->len, 1);
+	strbuf_free(sb);
+	return ret;
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *c, req *r, unsigned status, json_t *j)
 {
 	char *text = json_dumps(j, JSON_COMPACT);
@@ -225,14 +238,37 @@ static int int_arg(struct MHD_Connection *c, const char *name, long lo, long hi,
 
 /* ---- track JSON ---- */
 
+/* The fields of a track in every answer, written as JSON members (no
+ * braces). Names come from the catalogue as they were ingested; strbuf_json
+ * makes any byte that is not UTF-8 a U+FFFD, so the answer stays valid. */
+static void track_fields(strbuf *sb, const lookup_hit *h)
+{
+	strbuf_puts(sb, "\"id\":");
+	strbuf_json(sb, h->spotify_id);
+	strbuf_puts(sb, ",\"name\":");
+	strbuf_json(sb, h->name);
+	strbuf_puts(sb, ",\"artists\":");
+	strbuf_json(sb, h->artists);
+	strbuf_puts(sb, ",\"genres\":");
+	strbuf_json(sb, h->genres);
+	strbuf_printf(sb, ",\"has_features\":%s,\"url\":\"https://open.spotify.com/track/", h->has_features ? "true" : "false");
+	strbuf_puts(sb, h->spotify_id); /* base-62 */
+	if (h->popularity >= 0)
+		strbuf_printf(sb, "\",\"popularity\":%d", h->popularity);
+	else
+		strbuf_puts(sb, "\",\"popularity\":null");
+}
+
+/* A track as a jansson object, for the answers built with jansson. */
 static json_t *track_json(const lookup_hit *h)
 {
-	char url[80];
-	snprintf(url, sizeof url, "https://open.spotify.com/track/%s", h->spotify_id);
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "id", h->spotify_id, "name", h->name, "artists",
-	                      h->artists, "genres", h->genres, "has_features", h->has_features, "url", url);
-	json_object_set_new(j, "popularity", h->popularity >= 0 ? json_integer(h->popularity) : json_null());
-	return j;
+	strbuf sb = {0};
+	strbuf_putc(&sb, '{');
+	track_fields(&sb, h);
+	strbuf_putc(&sb, '}');
+	json_t *j = json_loadb(strbuf_cstr(&sb), sb.len, 0, NULL);
+	strbuf_free(&sb);
+	return j ? j : json_object();
 }
 
 /* Resolves a Spotify id in a path or body to a track. */
@@ -384,35 +420,53 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	char rid[32];
 	unsigned long id = atomic_fetch_add(&s->next_id, 1);
 	snprintf(rid, sizeof rid, "%08lx-%06lx", (unsigned long)time(NULL), id & 0xffffff);
-	json_t *arr = json_array();
 	int64_t ids[100];
 	lookup_hit hits[100];
 	uint8_t found[100];
 	for (size_t i = 0; i < n; i++)
 		ids[i] = items[i].track;
-	if (db == NULL || lookup_tracks(db, ids, n, hits, found, &err) < 0) {
-		json_decref(arr);
+	if (db == NULL || lookup_tracks(db, ids, n, hits, found, &err) < 0)
 		return send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
-	}
+	strbuf sb = {0};
+	serve_write_recommend(&sb, s->eng, rid, rec_model_names[rq->model], items, n, hits, found, seed_names, rq->nseeds,
+	                      shortfall);
+	return send_strbuf(c, r, 200, &sb);
+}
+
+/* Written directly rather than through jansson objects: the most requested
+ * answer, and building and dumping a document of ten tracks cost about as
+ * much as the catalogue lookups. */
+void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
+                           const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
+                           const char *const *seed_names, size_t nseeds, const char *shortfall)
+{
+	strbuf_puts(sb, "{\"request_id\":");
+	strbuf_json(sb, request_id);
+	strbuf_puts(sb, ",\"model\":");
+	strbuf_json(sb, model);
+	strbuf_puts(sb, ",\"tracks\":[");
+	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!found[i])
 			continue;
-		json_t *t = track_json(&hits[i]);
 		char why[512];
-		rec_reason_text(s->eng, &items[i], seed_names, rq->nseeds, why, sizeof why);
-		json_object_set_new(t, "rank", json_integer((json_int_t)i + 1));
-		json_object_set_new(t, "score", json_real(items[i].score));
-		json_object_set_new(t, "reasons", json_string(why));
-		json_t *codes = json_array();
+		rec_reason_text(e, &items[i], seed_names, nseeds, why, sizeof why);
+		strbuf_puts(sb, out++ ? ",{" : "{");
+		track_fields(sb, &hits[i]);
+		strbuf_printf(sb, ",\"rank\":%zu,\"score\":%.9g,\"reasons\":", i + 1, (double)items[i].score);
+		strbuf_json(sb, why);
+		strbuf_puts(sb, ",\"reason_codes\":[");
+		const char *sep = "";
 		for (size_t b = 0; b < sizeof REASON_CODES / sizeof *REASON_CODES; b++)
-			if (items[i].reasons & (1u << b))
-				json_array_append_new(codes, json_string(REASON_CODES[b]));
-		json_object_set_new(t, "reason_codes", codes);
-		json_array_append_new(arr, t);
+			if (items[i].reasons & (1u << b)) {
+				strbuf_printf(sb, "%s\"%s\"", sep, REASON_CODES[b]);
+				sep = ",";
+			}
+		strbuf_puts(sb, "]}");
 	}
-	return send_json(c, r, 200,
-	                 json_pack("{s:s,s:s,s:o,s:s}", "request_id", rid, "model", rec_model_names[rq->model], "tracks",
-	                           arr, "shortfall", shortfall));
+	strbuf_puts(sb, "],\"shortfall\":");
+	strbuf_json(sb, shortfall ? shortfall : "");
+	strbuf_putc(sb, '}');
 }
 
 int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *out, seg_error *err)

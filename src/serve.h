@@ -8,6 +8,9 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "lookup.h"
+#include "recommend.h"
+#include "strbuf.h"
 
 #define SERVE_MAX_BODY (64 * 1024)   /* larger request bodies get 413 */
 #define SERVE_MAX_URL 4096           /* longer request targets get 414 */
@@ -48,6 +51,14 @@ typedef struct serve_recommend_body {
  * untrusted bytes; fuzzed by fuzz/fuzz_request.c). Returns 0, or SEG_EINVAL
  * with a sentence for the client in err. */
 int serve_parse_recommend(const char *body, size_t len, serve_recommend_body *out, seg_error *err);
+
+/* Writes the answer of POST /api/recommend: request id, model, the tracks
+ * items[n] with their display fields hits[n] (those with found[i] = 0 are
+ * left out; ranks stay those of items), scores, reasons in words and codes,
+ * and the shortfall sentence. The handler and bench/serve_profile use it. */
+void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
+                           const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
+                           const char *const *seed_names, size_t nseeds, const char *shortfall);
 
 /* The routes, as the OpenAPI document names them (for tests that check the
  * one against the other). */

@@ -84,23 +84,67 @@ void strbuf_xml(strbuf *sb, const char *s)
 	}
 }
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
+ * surrogates, nothing past U+10FFFF) of 2 to 4 bytes at p, or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
+	size_t n;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 void strbuf_json(strbuf *sb, const char *s)
 {
 	strbuf_putc(sb, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': strbuf_puts(sb, "\\\""); break;
-		case '\\': strbuf_puts(sb, "\\\\"); break;
-		case '\n': strbuf_puts(sb, "\\n"); break;
-		case '\r': strbuf_puts(sb, "\\r"); break;
-		case '\t': strbuf_puts(sb, "\\t"); break;
-		default:
-			if (*p < 0x20)
-				strbuf_printf(sb, "\\u%04x", *p);
-			else
-				strbuf_putc(sb, (char)*p);
+	const unsigned char *p = (const unsigned char *)s, *run = p; /* run: bytes that go out as they are */
+	while (*p) {
+		unsigned c = *p;
+		char esc[8];
+		if (c >= 0x80) {
+			size_t n = utf8_seq(p);
+			if (n) {
+				p += n;
+				continue;
+			}
+			memcpy(esc, "\xef\xbf\xbd", 4); /* U+FFFD for a byte that is not UTF-8 */
+		} else if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)c;
+			esc[2] = '\0';
+		} else if (c < 0x20) {
+			if (c == '\n' || c == '\r' || c == '\t') {
+				esc[0] = '\\';
+				esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+				esc[2] = '\0';
+			} else
+				snprintf(esc, sizeof esc, "\\u%04x", c);
+		} else {
+			p++;
+			continue;
 		}
+		strbuf_append(sb, (const char *)run, (size_t)(p - run));
+		strbuf_puts(sb, esc);
+		run = ++p;
 	}
+	strbuf_append(sb, (const char *)run, (size_t)(p - run));
 	strbuf_putc(sb, '"');
 }
 

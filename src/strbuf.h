@@ -25,7 +25,8 @@ void strbuf_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(print
 void strbuf_vprintf(strbuf *sb, const char *fmt, va_list ap);
 /* Appends `s` escaped for HTML/XML text and attribute values (& < > " '). */
 void strbuf_xml(strbuf *sb, const char *s);
-/* Appends `s` as a JSON string literal, quotes included. */
+/* Appends `s` as a JSON string literal, quotes included; a byte that is not
+ * part of well-formed UTF-8 becomes U+FFFD, so the output is always valid. */
 void strbuf_json(strbuf *sb, const char *s);
 /* Returns the string (never NULL: "" when empty). */
 const char *strbuf_cstr(const strbuf *sb);

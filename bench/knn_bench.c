@@ -215,8 +215,8 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 	}
 	double single_float = time_single(fidx, Q, B, D, K, out, secs, &nfloat);
 	knn_index_free(fidx);
-	uint64_t qsearch, qrescan;
-	knn_quant_stats(&qsearch, &qrescan);
+	knn_stats st;
+	knn_stats_get(&st);
 
 	/* Batches: with OpenBLAS's default thread count, then with one thread
 	 * (the second leaves `out` holding the same rows, up to rounding). */
@@ -243,10 +243,14 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 	printf("{\"side\": \"segue\", \"n\": %zu, \"d\": %zu, \"k\": %zu, \"build_s\": %.4f, "
 	       "\"single_qps\": %.2f, \"single_queries\": %zu, \"single_threads\": 1, "
 	       "\"single_float_qps\": %.2f, \"quant_searches\": %llu, \"quant_rescans\": %llu, "
+	       "\"cluster_searches\": %llu, \"cluster_rows_per_search\": %.0f, "
 	       "\"batch_qps\": %.2f, \"batch_queries\": %zu, \"batch_threads\": %d, "
 	       "\"batch_1thread_qps\": %.2f, \"blas\": \"%s\"}\n",
 	       N, D, K, build, (double)nsingle / single, nsingle, (double)nfloat / single_float,
-	       (unsigned long long)qsearch, (unsigned long long)qrescan, (double)B / batch, B, threads,
+	       (unsigned long long)st.quant_searches, (unsigned long long)st.quant_rescans,
+	       (unsigned long long)st.cluster_searches,
+	       st.cluster_searches ? (double)st.cluster_rows / (double)st.cluster_searches : 0.0, (double)B / batch, B,
+	       threads,
 	       batch1t > 0 ? (double)B / batch1t : (double)B / batch, openblas_get_corename());
 	knn_index_free(idx);
 	free(out);

@@ -11,8 +11,8 @@
  *   resolve seed  lookup_resolve of the seed's Spotify id (SQLite)
  *   recommend     engine_recommend (content, k 10, no re-ranking), of which
  *     knn_search  the exact search over all N rows (an index borrowing the
- *                 same vectors, the seed's row excluded; the quantised scan
- *                 where the CPU has AVX-512 VNNI), and
+ *                 same vectors, the seed's row excluded; clustered, as the
+ *                 server's), and
  *     the rest    engine_recommend with the "popular" model: the same
  *                 per-request work (calloc of T bytes, N/8 bytes and T
  *                 int64 with T the track id limit, a pass over the T bytes,
@@ -257,12 +257,12 @@ static int run(int argc, char **argv)
 		});
 #undef TIME
 	}
-	uint64_t qs, qr;
-	knn_quant_stats(&qs, &qr);
-	printf("  segue per request, one thread, no HTTP (%zu requests; N=%zu, D=%zu, T=%lld; vectors %zu MB as floats, "
-	       "%zu MB as the bytes the scan reads; %.1f%% of searches took a second scan):\n",
-	       total, N, D, T, N * D * sizeof(float) >> 20, ((N + 15) / 16 * ((D + 3) / 4) * 64) >> 20,
-	       qs ? 100.0 * (double)qr / (double)qs : 0.0);
+	knn_stats st;
+	knn_stats_get(&st);
+	printf("  segue per request, one thread, no HTTP (%zu requests; N=%zu, D=%zu, T=%lld; vectors %zu MB as floats; "
+	       "%.1f%% of the rows scored per search on average):\n",
+	       total, N, D, T, N * D * sizeof(float) >> 20,
+	       st.cluster_searches ? 100.0 * (double)st.cluster_rows / (double)st.cluster_searches / (double)N : 100.0);
 	printf("    %-28s %9s %9s %9s %9s\n", "step", "mean us", "p50 us", "p99 us", "cpu us");
 	double sum = 0;
 	for (int s = 0; s < S__N; s++) {

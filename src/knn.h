@@ -36,14 +36,21 @@ enum {
 	/* Use the portable C kernels even where AVX2 is available (for tests and
 	 * for comparing kernels; results agree to float rounding). */
 	KNN_PORTABLE = 1u << 1,
-	/* Single queries scan the float rows only, never a quantised copy. */
+	/* Single queries scan the float rows only, never a quantised copy or
+	 * the clusters. */
 	KNN_FLOAT = 1u << 2,
 	/* Single queries scan a quantised copy whatever N and the CPU (the
 	 * portable integer kernel where AVX-512 VNNI is missing or with
-	 * KNN_PORTABLE); for tests. Without KNN_FLOAT or KNN_QUANT the copy is
-	 * made for N >= 4096 where the VNNI kernel runs. Results are the same
-	 * either way: exact top k (see knn_search). */
+	 * KNN_PORTABLE); for tests. By default the copy is made where the VNNI
+	 * kernel runs for 4096 <= N and fewer non-zero rows than the clusters
+	 * take (see KNN_CLUSTER). */
 	KNN_QUANT = 1u << 3,
+	/* Single queries visit the rows cluster by cluster, skipping those that
+	 * provably cannot enter the top k, whatever N; for tests. Without
+	 * KNN_FLOAT, KNN_QUANT or KNN_CLUSTER the clusters are built for 32768
+	 * non-zero rows or more (about a second of k-means at 1M rows, and a
+	 * copy of the rows). Results are exact top k either way. */
+	KNN_CLUSTER = 1u << 4,
 };
 
 /* One result. Plain data. */
@@ -112,10 +119,15 @@ float knn_vec_normalize(float *v, size_t D);
 int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out,
                size_t *nout);
 
-/* Counters of the quantised scan since the process started: single searches
- * answered through it, and those of them that needed a second scan because
- * the first one's candidates could not prove the top k (see knn.c). */
-void knn_quant_stats(uint64_t *searches, uint64_t *rescans);
+/* Counters of single searches since the process started: those answered
+ * through the quantised scan and those of them that needed a second scan
+ * because the first one's candidates could not prove the top k; those
+ * answered through the clusters and the rows they scored. Plain data. */
+typedef struct knn_stats {
+	uint64_t quant_searches, quant_rescans;
+	uint64_t cluster_searches, cluster_rows;
+} knn_stats;
+void knn_stats_get(knn_stats *st);
 
 /* knn_search for the B queries Q[B][D] at once, through cblas_sgemm: out is
  * [B][k] (query b's hits at out + b*k, by descending score), nout[B] the

@@ -17,10 +17,11 @@
 #include "knn.h"
 
 /* Every index in these tests is built with each kernel: the float scan
- * (AVX2 where the CPU has it, and portable) and the quantised scan (AVX-512
- * VNNI where the CPU has it, and portable). */
-static const unsigned kernel_flags[] = {KNN_FLOAT, KNN_FLOAT | KNN_PORTABLE, KNN_QUANT,
-                                        KNN_QUANT | KNN_PORTABLE};
+ * (AVX2 where the CPU has it, and portable), the quantised scan (AVX-512
+ * VNNI where the CPU has it, and portable) and the clustered search (AVX2
+ * scores, and portable). */
+static const unsigned kernel_flags[] = {KNN_FLOAT,   KNN_FLOAT | KNN_PORTABLE,   KNN_QUANT,
+                                        KNN_QUANT | KNN_PORTABLE, KNN_CLUSTER, KNN_CLUSTER | KNN_PORTABLE};
 #define NKERNELS (sizeof kernel_flags / sizeof kernel_flags[0])
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -242,7 +243,8 @@ static void test_golden_sklearn(void **state)
 
 	knn_hit *got = malloc(B * K * sizeof(knn_hit)); /* [B][K] */
 	size_t *nout = malloc(B * sizeof(size_t));       /* [B] */
-	const char *names[] = {"float/simd", "float/portable", "quantised/simd", "quantised/portable"};
+	const char *names[] = {"float/simd",     "float/portable",   "quantised/simd",
+	                       "quantised/portable", "clustered/simd", "clustered/portable"};
 	for (size_t v = 0; v < 2 * NKERNELS; v++) {
 		int borrow = v >= NKERNELS;
 		unsigned flags = kernel_flags[v % NKERNELS] | (borrow ? KNN_BORROW : 0);
@@ -791,7 +793,7 @@ static void assert_identical(const knn_hit *a, const size_t *na, const knn_hit *
  * order), on data built to strain its error bound: tight clusters of
  * near-duplicates, exact duplicates, a constant column, k past its stack
  * limit. Both of its exits are taken: proven by the first scan alone, and
- * a second scan. The default index (no flag) at this N is checked too. */
+ * a second scan. */
 static void test_quantised_exact(void **state)
 {
 	(void)state;
@@ -820,11 +822,11 @@ static void test_quantised_exact(void **state)
 	knn_filter filters[2] = {{0}, {.exclude = excl, .accept = accept_not_multiple, .ctx = &rf}};
 
 	knn_index *ref = make_index(X, N, D, KNN_FLOAT | KNN_PORTABLE);
-	const unsigned flags[] = {KNN_QUANT, KNN_QUANT | KNN_PORTABLE, 0};
+	const unsigned flags[] = {KNN_QUANT, KNN_QUANT | KNN_PORTABLE, KNN_QUANT};
 	const size_t ks[] = {1, 10, 100, 448, 600};
 	knn_hit *want = malloc(600 * sizeof(knn_hit)), *got = malloc(600 * sizeof(knn_hit));
-	uint64_t s0, r0, s1, r1;
-	knn_quant_stats(&s0, &r0);
+	knn_stats st0, st1;
+	knn_stats_get(&st0);
 	for (size_t v = 0; v < 3; v++) {
 		knn_index *idx = make_index(X, N, D, flags[v]);
 		for (size_t c = 0; c < 5; c++)
@@ -846,11 +848,11 @@ static void test_quantised_exact(void **state)
 				}
 		knn_index_free(idx);
 	}
-	knn_quant_stats(&s1, &r1);
+	knn_stats_get(&st1);
+	uint64_t s0 = st0.quant_searches, s1 = st1.quant_searches, r0 = st0.quant_rescans, r1 = st1.quant_rescans;
 	print_message("quantised scan: %llu searches, %llu needed a second scan\n",
 	              (unsigned long long)(s1 - s0), (unsigned long long)(r1 - r0));
-	/* k = 600 goes to the float scan; the rest through the quantised one,
-	 * on the VNNI machine also the default index */
+	/* k = 600 goes to the float scan; the rest through the quantised one */
 	assert_true(s1 - s0 >= 2 * 4 * 2 * B);
 	assert_true(r1 > r0);
 	assert_true(r1 - r0 < s1 - s0);
@@ -868,6 +870,85 @@ static void test_quantised_exact(void **state)
 	knn_index_free(ref);
 	free(want);
 	free(got);
+	free(X);
+	free(Q);
+	free(centre);
+}
+
+/* The clustered search returns exactly what the portable float scan
+ * returns (rows and bit-identical scores with the portable kernel, rows and
+ * scores within rounding with AVX2), on tight clusters, exact duplicates,
+ * zero rows, filters, queries that are not unit length, queries in the
+ * direction of rows that have many exact copies (angles of 0, where acos is
+ * least precise) and k from 1 to past N; and on clustered data it scores a
+ * small part of the rows. The default index at this N builds the clusters. */
+static void test_clustered_exact(void **state)
+{
+	(void)state;
+	const size_t N = 40000, D = 23, B = 40;
+	rng_seed(17);
+	float *centre = random_matrix(50, D); /* [50][D] */
+	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
+	for (size_t i = 0; i < N; i++) {
+		const float *c = centre + (i % 50) * D;
+		for (size_t j = 0; j < D; j++)
+			X[i * D + j] = i % 997 == 0 ? 0 : c[j] + (i % 7 ? 0.05f * rng_uniform() : 0);
+	}
+	float *Q = malloc(B * D * sizeof(float)); /* [B][D] */
+	for (size_t b = 0; b < B; b++) {
+		for (size_t j = 0; j < D; j++)
+			Q[b * D + j] = b % 4 == 3   ? centre[(b % 50) * D + j] /* at copies of rows: angle 0 */
+			               : b % 2 ? centre[(b % 50) * D + j] + 0.02f * rng_uniform()
+			                       : rng_uniform();
+		knn_vec_normalize(Q + b * D, D);
+		if (b % 5 == 0) /* length 3: scores scale, the order does not */
+			for (size_t j = 0; j < D; j++)
+				Q[b * D + j] *= 3;
+	}
+	uint8_t *excl = calloc(KNN_BITMAP_BYTES(N), 1);
+	for (size_t i = 0; i < N; i += 4)
+		knn_bitmap_set(excl, i);
+	ref_filter rf = {.mod = 3};
+	knn_filter filters[2] = {{0}, {.exclude = excl, .accept = accept_not_multiple, .ctx = &rf}};
+
+	knn_index *ref = make_index(X, N, D, KNN_FLOAT | KNN_PORTABLE);
+	const unsigned flags[] = {KNN_CLUSTER | KNN_PORTABLE, KNN_CLUSTER, 0};
+	const size_t ks[] = {1, 10, 100, 2000};
+	knn_hit *want = malloc(2000 * sizeof(knn_hit)), *got = malloc(2000 * sizeof(knn_hit));
+	for (size_t v = 0; v < 3; v++) {
+		knn_index *idx = make_index(X, N, D, flags[v]);
+		knn_stats st0, st1;
+		knn_stats_get(&st0);
+		for (size_t c = 0; c < 4; c++)
+			for (size_t fi = 0; fi < 2; fi++)
+				for (size_t b = 0; b < B; b++) {
+					size_t nw, ng;
+					const float *q = Q + b * D;
+					assert_int_equal(knn_search(ref, q, ks[c], &filters[fi], want, &nw), 0);
+					assert_int_equal(knn_search(idx, q, ks[c], &filters[fi], got, &ng), 0);
+					assert_int_equal(ng, nw);
+					if (v > 0) {
+						assert_same_hits(got, ng, want, nw, ks[c], 1e-5 * 3);
+						continue;
+					}
+					for (size_t j = 0; j < nw; j++) {
+						assert_int_equal(got[j].row, want[j].row);
+						assert_true(got[j].score == want[j].score);
+					}
+				}
+		knn_stats_get(&st1);
+		uint64_t searches = st1.cluster_searches - st0.cluster_searches;
+		double rows = (double)(st1.cluster_rows - st0.cluster_rows) / (double)searches;
+		print_message("clustered search (%s): %llu searches, %.0f of %zu rows scored on average\n",
+		              v == 0 ? "portable" : v == 1 ? "simd" : "default", (unsigned long long)searches, rows, N);
+		assert_int_equal(searches, 4 * 2 * B);
+		assert_true(rows < N / 2.0);
+		knn_index_free(idx);
+	}
+	knn_index_free(ref);
+	free(want);
+	free(got);
+	free(excl);
 	free(X);
 	free(Q);
 	free(centre);
@@ -924,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(test_single_equals_batch),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_quantised_exact),
+		cmocka_unit_test(test_clustered_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,11 +79,17 @@ struct knn_index {
 	int qvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
 	/* The clustered copy for single queries (see "clusters" below); cx is
 	 * NULL without it. M = N - (zero rows), C clusters. */
-	float *cx;        /* [M][D] the non-zero rows, cluster by cluster */
+	uint16_t *cx;     /* [M][DP] the non-zero rows as half floats, cluster by cluster;
+	                   * DP = D rounded up to 8, zero-padded */
+	size_t cdp;       /* DP */
+	double cherr;     /* the largest norm of a row's rounding to half floats */
+	int chalf;        /* 1: the AVX2 + F16C half-float kernel; 0: portable */
 	uint32_t *crow;   /* [M] their rows */
 	float *cang;      /* [M] each one's angle to its cluster's centre, descending in a cluster */
 	float *ccen;      /* [C][D] the clusters' centres, unit length */
 	float *camax;     /* [C] the largest angle in each cluster */
+	float *ccos;      /* [C] cos(camax) */
+	float *csin;      /* [C] sin(camax) */
 	uint32_t *cstart; /* [C + 1] where each cluster starts in cx */
 	size_t nc;        /* C */
 };
@@ -95,6 +101,16 @@ static int cpu_has_avx2(void)
 #ifdef KNN_X86
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+	return 0;
+#endif
+}
+
+static int cpu_has_f16c(void)
+{
+#ifdef KNN_X86
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("f16c");
 #else
 	return 0;
 #endif
@@ -251,20 +267,34 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
  *
  *   q.x = cos a(q,x) <= cos max(0, a(q,c) - a(x,c)).
  *
- * The search visits clusters by their bound cos max(0, a(q,c) - amax_c)
- * (best first) and stops at the first that cannot reach the k-th score so
- * far; in a cluster it scores rows while a(x,c) >= a(q,c) - acos(k-th score),
- * the prefix of its sorted rows that can still reach it. Every row it skips
- * provably scores below the k-th, so the result is the exact top k. With
- * C = sqrt(N), a numpy model of the search scored 1.5% of the rows at the
- * median (3% at p90, 6% at most over 50 queries) on the generated 1M-track
- * catalogue and 4% (7%, 16%) on the real one; bench/knn gives the timings.
- * The clusters cost a cluster-ordered copy of the rows (N x D floats) and
- * about a second of k-means at 1M rows when the index is built. */
+ * The search first visits the CLUSTER_FIRST clusters whose centres are
+ * nearest q, which sets a k-th score close to the final one; then every
+ * other cluster whose bound cos max(0, a(q,c) - amax_c) can still reach the
+ * k-th score (tested without an arc cosine: cos a(q,c) against cos(reach +
+ * amax_c) by the angle-sum formula). In a cluster it scores rows while
+ * a(x,c) >= a(q,c) - reach, reach = acos(k-th score): the prefix of its
+ * sorted rows that can still reach it. Every row it skips provably scores
+ * below the k-th, so the result is the exact top k.
+ *
+ * Rows are scored on a half-float copy (F16C where the CPU has it) in
+ * cluster order, and those within the copy's error bound of the k-th score
+ * again on the float rows, so the scores returned are the float ones.
+ *
+ * C = sqrt(N). More clusters rule out more rows but cost more per query
+ * (a dot product a centre, and a few cache misses a cluster visited): in
+ * bench/serve_profile's requests (k = 10, seeds from the catalogue), 0.5,
+ * 1 and 2 sqrt(N) took 46, 49 and 62 us on the real catalogue (8.8%, 7.4%
+ * and 6.8% of the rows scored) and 139, 156 and 217 us on the generated 1M
+ * one (2.8%, 2.3%, 1.9%); on bench/knn's tightly clustered 1M x 32 vectors
+ * more clusters paid (sqrt(N): 6.9k queries/s, 2 sqrt(N): 9.9k, 4 sqrt(N):
+ * 12.1k, against 243 for the float scan). Centres come from 5 rounds of
+ * k-means on 16 rows a centre; assigning every row to its centre is most of
+ * the build. Memory: the half-float copy (N x D x 2 bytes, D rounded up to
+ * 8), an angle and a row number a row. */
 
 #define CLUSTER_MIN_ROWS 32768
 #define CLUSTER_MAX 4096
-#define CLUSTER_ITERATIONS 8
+#define CLUSTER_ITERATIONS 5
 /* Room for rounding. Angles between a row or the query and a centre are
  * taken from above (rows) or below (query) by this much; cosines computed in
  * float (the query against the centres; scores) may be off by up to about
@@ -272,9 +302,9 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
 #define CLUSTER_ANGLE_SLACK 1e-6
 #define CLUSTER_COS_SLACK 1e-5
 
-static int cluster_wanted(size_t M, unsigned flags)
+static int cluster_wanted(size_t M, size_t D, unsigned flags)
 {
-	if (flags & (KNN_FLOAT | KNN_QUANT) || M == 0 || M > UINT32_MAX)
+	if (flags & (KNN_FLOAT | KNN_QUANT) || M == 0 || M > UINT32_MAX || D > QUANT_MAX_D)
 		return 0;
 	return (flags & KNN_CLUSTER) || M >= CLUSTER_MIN_ROWS;
 }
@@ -308,6 +338,40 @@ static int cluster_assign(const knn_index *idx, const float *cen, size_t C, cons
 	return rc;
 }
 
+/* IEEE half floats, converted in software so that the portable kernel and
+ * the index build need no F16C (F16C's vcvtph2ps gives the same floats: the
+ * conversion to float is exact). From float: rounded to nearest, even. */
+static uint16_t half_from_float(float f)
+{
+	uint32_t x;
+	memcpy(&x, &f, 4);
+	uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;
+	if (ax >= 0x47800000) /* 65536 or more, infinite or NaN (rows are unit: never) */
+		return (uint16_t)(sign | 0x7c00 | (ax > 0x7f800000 ? 0x200 : 0));
+	if (ax < 0x38800000) { /* below 2^-14: a subnormal half, in units of 2^-24 */
+		float v;
+		memcpy(&v, &ax, 4);
+		return (uint16_t)(sign | (uint32_t)lrintf(v * 16777216.0f));
+	}
+	uint32_t h = (((ax >> 23) - 112) << 10) | ((ax & 0x7fffff) >> 13), rem = ax & 0x1fff;
+	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
+		h++; /* a carry into the exponent is the right answer too */
+	return (uint16_t)(sign | h);
+}
+
+static float half_to_float(uint16_t h)
+{
+	uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
+	float f;
+	if (e == 0) {
+		f = (float)m * 5.9604644775390625e-8f; /* m * 2^-24, exact */
+	} else {
+		uint32_t x = e == 31 ? 0x7f800000 | (m << 13) : ((e + 112) << 23) | (m << 13);
+		memcpy(&f, &x, 4);
+	}
+	return (h & 0x8000) ? -f : f;
+}
+
 /* acos(cosine) as a float no smaller than the angle (the search needs the
  * rows' angles from above). */
 static float angle_up(double cosine)
@@ -333,8 +397,8 @@ static int cmp_angle_desc(const void *pa, const void *pb)
 static int cluster_build(knn_index *idx, seg_error *err)
 {
 	const size_t N = idx->n, D = idx->d, M = N - idx->nzero;
-	size_t C = (size_t)lround(sqrt((double)M));
-	C = C < 1 ? 1 : C > CLUSTER_MAX ? CLUSTER_MAX : C;
+	size_t C = (size_t)lround(sqrt((double)M)); /* see "clusters" */
+	C = C > M ? M : C > CLUSTER_MAX ? CLUSTER_MAX : C < 1 ? 1 : C;
 	int rc = 0;
 	uint32_t *rows = malloc(M * sizeof(uint32_t)); /* [M] the non-zero rows */
 	uint32_t *lab = malloc(M * sizeof(uint32_t));  /* [M] their clusters */
@@ -343,11 +407,16 @@ static int cluster_build(knn_index *idx, seg_error *err)
 	idx->nc = C;
 	idx->ccen = malloc(C * D * sizeof(float));
 	idx->camax = calloc(C, sizeof(float));
+	idx->ccos = calloc(C, sizeof(float));
+	idx->csin = calloc(C, sizeof(float));
 	idx->cstart = calloc(C + 1, sizeof(uint32_t));
-	idx->cx = malloc(M * D * sizeof(float));
+	idx->cdp = (D + 7) / 8 * 8;
+	idx->chalf = idx->simd && cpu_has_f16c();
+	idx->cx = calloc(M * idx->cdp, sizeof(uint16_t));
 	idx->crow = malloc(M * sizeof(uint32_t));
 	idx->cang = malloc(M * sizeof(float));
-	if (!rows || !lab || !sum || !ar || !idx->ccen || !idx->camax || !idx->cstart || !idx->cx || !idx->crow ||
+	if (!rows || !lab || !sum || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart ||
+	    !idx->cx || !idx->crow ||
 	    !idx->cang) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters (%zu rows)", M);
 		goto out;
@@ -357,9 +426,9 @@ static int cluster_build(knn_index *idx, seg_error *err)
 		if (!(idx->zero && knn_bitmap_test(idx->zero, i)))
 			rows[m++] = (uint32_t)i;
 
-	/* k-means on an even sample of up to 64 rows a centre, started from C
+	/* k-means on an even sample of up to 16 rows a centre, started from C
 	 * rows spread through it: deterministic. */
-	size_t S = M < 64 * C ? M : 64 * C;
+	size_t S = M < 16 * C ? M : 16 * C;
 	uint32_t *sample = malloc(S * sizeof(uint32_t));
 	if (sample == NULL) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters");
@@ -421,11 +490,21 @@ static int cluster_build(knn_index *idx, seg_error *err)
 		size_t a = idx->cstart[c], b = idx->cstart[c + 1];
 		qsort(ar + a, b - a, sizeof(angle_row), cmp_angle_desc);
 		idx->camax[c] = b > a ? ar[a].ang : 0;
+		idx->ccos[c] = (float)cos(idx->camax[c]);
+		idx->csin[c] = (float)sin(idx->camax[c]);
 	}
 	for (size_t i = 0; i < M; i++) {
 		idx->crow[i] = ar[i].row;
 		idx->cang[i] = ar[i].ang;
-		memcpy(idx->cx + i * D, idx->x + (size_t)ar[i].row * D, D * sizeof(float));
+		const float *x = idx->x + (size_t)ar[i].row * D;
+		uint16_t *h = idx->cx + i * idx->cdp;
+		double e2 = 0;
+		for (size_t j = 0; j < D; j++) {
+			h[j] = half_from_float(x[j]);
+			double e = (double)x[j] - half_to_float(h[j]);
+			e2 += e * e;
+		}
+		idx->cherr = sqrt(e2) > idx->cherr ? sqrt(e2) : idx->cherr;
 	}
 out:
 	free(rows);
@@ -506,7 +585,7 @@ int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsign
 				oi[j] = (float)(xi[j] / len);
 		}
 	}
-	if (cluster_wanted(N - idx->nzero, flags)) {
+	if (cluster_wanted(N - idx->nzero, D, flags)) {
 		if ((rc = cluster_build(idx, err)) < 0)
 			goto fail;
 	} else if (quant_wanted(N, D, flags) && (rc = quant_build(idx, flags, err)) < 0)
@@ -533,6 +612,8 @@ void knn_index_free(knn_index *idx)
 	free(idx->cang);
 	free(idx->ccen);
 	free(idx->camax);
+	free(idx->ccos);
+	free(idx->csin);
 	free(idx->cstart);
 	free(idx);
 }
@@ -764,6 +845,41 @@ __attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, 
 		for (size_t j = 0; j < 8; j++)
 			r[j] = x + (i + j < n ? i + j : n - 1) * D;
 		__m256 s = score8_avx2(r, q, full, rem, tail, qt);
+		if (n - i >= 8) {
+			_mm256_storeu_ps(out + i, s);
+		} else {
+			float sv[8];
+			_mm256_storeu_ps(sv, s);
+			memcpy(out + i, sv, (n - i) * sizeof(float));
+		}
+	}
+}
+
+/* Approximate scores of half-float rows x[n][DP] against qp[DP] (the query
+ * padded with zeros) into out[n], 8 rows at a time. */
+__attribute__((target("avx2,fma,f16c"))) static void score_half_avx2(const uint16_t *x, size_t DP, size_t n,
+                                                                     const float *qp, float *out)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		const uint16_t *r[8];
+		for (size_t j = 0; j < 8; j++)
+			r[j] = x + (i + j < n ? i + j : n - 1) * DP;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		__m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+		for (size_t c = 0; c < DP; c += 8) {
+			__m256 qv = _mm256_loadu_ps(qp + c);
+#define HALF8(k) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(r[k] + c)))
+			a0 = _mm256_fmadd_ps(HALF8(0), qv, a0);
+			a1 = _mm256_fmadd_ps(HALF8(1), qv, a1);
+			a2 = _mm256_fmadd_ps(HALF8(2), qv, a2);
+			a3 = _mm256_fmadd_ps(HALF8(3), qv, a3);
+			a4 = _mm256_fmadd_ps(HALF8(4), qv, a4);
+			a5 = _mm256_fmadd_ps(HALF8(5), qv, a5);
+			a6 = _mm256_fmadd_ps(HALF8(6), qv, a6);
+			a7 = _mm256_fmadd_ps(HALF8(7), qv, a7);
+#undef HALF8
+		}
+		__m256 s = hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
 		if (n - i >= 8) {
 			_mm256_storeu_ps(out + i, s);
 		} else {
@@ -1137,6 +1253,24 @@ static void score_rows(const knn_index *idx, const float *x, size_t n, const flo
 	}
 }
 
+/* Approximate scores of the half-float rows x[n][DP] against qp[DP]. */
+static void score_half(const knn_index *idx, const uint16_t *x, size_t n, const float *qp, float *out)
+{
+	const size_t DP = idx->cdp;
+#ifdef KNN_X86
+	if (idx->chalf) {
+		score_half_avx2(x, DP, n, qp, out);
+		return;
+	}
+#endif
+	for (size_t i = 0; i < n; i++) {
+		float s = 0;
+		for (size_t j = 0; j < DP; j++)
+			s += half_to_float(x[i * DP + j]) * qp[j];
+		out[i] = s;
+	}
+}
+
 /* The widest angle between q and a row that can still enter, given the k-th
  * score so far: a score is computed within `err` (times the query's length
  * qn) of q.x, and rows are unit length within it too. */
@@ -1149,65 +1283,89 @@ static double reach_angle(const topk *t, double qn, double err)
 }
 
 #define CLUSTER_CHUNK 32
+/* Clusters searched first, those whose centres are nearest q: they set a
+ * k-th score that rules most others out. */
+#define CLUSTER_FIRST 4
 
-/* Restores the min-heap heap[n] on key below position j (which holds x). */
-static void cheap_sift(uint16_t *heap, size_t n, size_t j, uint16_t x, const float *key)
+/* Searches the rows of cluster c that can still reach the k-th score. */
+static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, const float *qp, double qn, double err,
+                              float u, float margin, double *reach, topk *t)
 {
-	for (;;) {
-		size_t ch = 2 * j + 1;
-		if (ch >= n)
+	const size_t DP = idx->cdp;
+	/* The angle between q and the centre, from below (u: its cosine, from above). */
+	double aq = u >= 1 ? 0 : acos(u) - CLUSTER_ANGLE_SLACK;
+	size_t a = idx->cstart[c], b = idx->cstart[c + 1];
+	float sc[CLUSTER_CHUNK];
+	uint64_t scored = 0;
+	for (size_t i = a; i < b; i += CLUSTER_CHUNK) {
+		/* rows from here on are no further from the centre than row i */
+		if ((double)idx->cang[i] < aq - *reach)
 			break;
-		if (ch + 1 < n && key[heap[ch + 1]] < key[heap[ch]])
-			ch++;
-		if (key[heap[ch]] >= key[x])
-			break;
-		heap[j] = heap[ch];
-		j = ch;
+		size_t n = b - i < CLUSTER_CHUNK ? b - i : CLUSTER_CHUNK;
+		score_half(idx, idx->cx + i * DP, n, qp, sc);
+		scored += n;
+		float before = t->thr;
+		for (size_t r = 0; r < n; r++) {
+			if (sc[r] + margin < t->thr)
+				continue;
+			size_t row = idx->crow[i + r];
+			float e = exact_score(idx, row, q);
+			if (e >= t->thr) /* rows come in any order: ties go to topk_push */
+				topk_offer(t, row, e);
+		}
+		if (t->thr != before || t->len < t->k)
+			*reach = reach_angle(t, qn, err);
 	}
-	heap[j] = x;
+	return scored;
 }
 
 static void cluster_search(const knn_index *idx, const float *q, topk *t)
 {
 	const size_t C = idx->nc, D = idx->d;
-	float aq[CLUSTER_MAX];      /* [C] angle between q and each centre, from below */
-	float key[CLUSTER_MAX];     /* [C] the angle no row of the cluster can be nearer q than */
-	uint16_t heap[CLUSTER_MAX]; /* clusters, a min-heap on key */
+	float u[CLUSTER_MAX]; /* [C] cosine between q and each centre, from above */
 	const double qn = sqrt(sumsq(q, D));
 	const double err = CLUSTER_COS_SLACK + (double)D * FLT_EPSILON;
-	score_rows(idx, idx->ccen, C, q, aq); /* the dots, first */
+	/* Rows are scored first on their half floats: within qn * cherr of the
+	 * float row's q.x, plus float rounding of both sums; those within
+	 * `margin` of the k-th score are scored again exactly. */
+	float qp[QUANT_MAX_D] = {0}; /* [DP] */
+	memcpy(qp, q, D * sizeof(float));
+	const float margin = (float)(qn * (idx->cherr * 1.01 + 3.0 * (double)D * FLT_EPSILON) + 1e-7);
+
+	score_rows(idx, idx->ccen, C, q, u); /* the dots, first */
+	size_t first[CLUSTER_FIRST], nfirst = 0; /* the nearest centres, best first */
 	for (size_t c = 0; c < C; c++) {
-		double u = (double)aq[c] / qn + err; /* the cosine, from above */
-		aq[c] = u >= 1 ? 0.0f : (float)(acos(u) - CLUSTER_ANGLE_SLACK);
-		key[c] = aq[c] - idx->camax[c];
-		heap[c] = (uint16_t)c;
+		u[c] = (float)((double)u[c] / qn + err);
+		if (nfirst < CLUSTER_FIRST || u[c] > u[first[nfirst - 1]]) {
+			size_t j = nfirst < CLUSTER_FIRST ? nfirst++ : nfirst - 1;
+			for (; j > 0 && u[first[j - 1]] < u[c]; j--)
+				first[j] = first[j - 1];
+			first[j] = c;
+		}
 	}
-	for (size_t i = C / 2; i-- > 0;)
-		cheap_sift(heap, C, i, heap[i], key);
-	float sc[CLUSTER_CHUNK];
 	uint64_t scored = 0;
 	double reach = reach_angle(t, qn, err);
-	for (size_t hn = C; hn > 0;) {
-		uint16_t c = heap[0];
-		if (key[c] > reach)
-			break; /* and every cluster after it */
-		hn--;
-		if (hn > 0)
-			cheap_sift(heap, hn, 0, heap[hn], key);
-		size_t a = idx->cstart[c], b = idx->cstart[c + 1];
-		for (size_t i = a; i < b; i += CLUSTER_CHUNK) {
-			/* rows from here on are no further from the centre than row i */
-			if ((double)idx->cang[i] < (double)aq[c] - reach)
-				break;
-			size_t n = b - i < CLUSTER_CHUNK ? b - i : CLUSTER_CHUNK;
-			score_rows(idx, idx->cx + i * D, n, q, sc);
-			scored += n;
-			float before = t->thr;
-			for (size_t r = 0; r < n; r++)
-				if (sc[r] >= t->thr) /* rows come in any order: ties go to topk_push */
-					topk_offer(t, idx->crow[i + r], sc[r]);
-			if (t->thr != before || t->len < t->k)
-				reach = reach_angle(t, qn, err);
+	for (size_t j = 0; j < nfirst; j++)
+		scored += cluster_visit(idx, first[j], q, qp, qn, err, u[first[j]], margin, &reach, t);
+	/* Then every other cluster that can hold a row within `reach` of q:
+	 * angle(q, centre) - amax <= reach, that is cos angle(q, centre) >=
+	 * cos(reach + amax) = cos reach cos amax - sin reach sin amax, tested
+	 * on u (from above) and with room for the rounding of the right side. */
+	double cr = cos(reach), sr = sin(reach);
+	for (size_t c = 0; c < C; c++) {
+		int done = 0;
+		for (size_t j = 0; j < nfirst; j++)
+			done |= first[j] == c;
+		if (done || idx->cstart[c] == idx->cstart[c + 1])
+			continue;
+		if (reach + idx->camax[c] < M_PI &&
+		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
+			continue;
+		double before = reach;
+		scored += cluster_visit(idx, c, q, qp, qn, err, u[c], margin, &reach, t);
+		if (reach != before) {
+			cr = cos(reach);
+			sr = sin(reach);
 		}
 	}
 	cluster_searches++;

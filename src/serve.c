@@ -26,6 +26,7 @@
 #include "assets.h"
 #include "catalog.h"
 #include "eda.h"
+#include "knn.h"
 #include "lookup.h"
 #include "progress.h"
 #include "query.h"
@@ -897,6 +898,19 @@ static void metrics_text(server *s, strbuf *sb)
 	              "# HELP segue_model_tracks Tracks in the served model.\n"
 	              "# TYPE segue_model_tracks gauge\nsegue_model_tracks %zu\n",
 	              progress_now() - s->started, engine_rows(s->eng));
+	knn_stats ks;
+	knn_stats_get(&ks);
+	strbuf_printf(sb,
+	              "# HELP segue_knn_searches_total Exact nearest-neighbour searches, by method.\n"
+	              "# TYPE segue_knn_searches_total counter\n"
+	              "segue_knn_searches_total{method=\"clusters\"} %llu\n"
+	              "segue_knn_searches_total{method=\"quantised\"} %llu\n"
+	              "# HELP segue_knn_rows_scored_total Rows the clustered searches scored (the rest were ruled out).\n"
+	              "# TYPE segue_knn_rows_scored_total counter\nsegue_knn_rows_scored_total %llu\n"
+	              "# HELP segue_knn_rescans_total Quantised searches that needed a second scan.\n"
+	              "# TYPE segue_knn_rescans_total counter\nsegue_knn_rescans_total %llu\n",
+	              (unsigned long long)ks.cluster_searches, (unsigned long long)ks.quant_searches,
+	              (unsigned long long)ks.cluster_rows, (unsigned long long)ks.quant_rescans);
 }
 
 /* ---- dispatch ---- */

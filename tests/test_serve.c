@@ -330,6 +330,8 @@ static void test_metrics_and_dashboard(void **state)
 	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",status=\"2xx\"}"));
 	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",status=\"4xx\"}"));
 	assert_non_null(strstr(body, "segue_request_duration_seconds_bucket{route=\"/api/health\",le=\"+Inf\"}"));
+	assert_non_null(strstr(body, "segue_knn_searches_total{method=\"clusters\"} "));
+	assert_non_null(strstr(body, "segue_knn_rows_scored_total "));
 	free(body);
 	int st = tu_http(port, "GET", "/", NULL, 0, &body, ctype, sizeof ctype);
 	assert_int_equal(st, 200);

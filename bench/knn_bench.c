@@ -228,6 +228,24 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 		openblas_set_num_threads(threads);
 	}
 
+	/* The single-query search (clustered) against the batch's exact sgemm
+	 * results: the same rows, as sets (equal scores may swap at the k-th). */
+	size_t same = 0, total = 0;
+	knn_hit *one = malloc(K * sizeof(knn_hit));
+	for (size_t b = 0; b < B; b++) {
+		size_t n1;
+		knn_search(idx, Q + b * D, K, NULL, one, &n1);
+		for (size_t j = 0; j < nout[b]; j++) {
+			total++;
+			for (size_t i = 0; i < n1; i++)
+				if (one[i].row == out[b * K + j].row) {
+					same++;
+					break;
+				}
+		}
+	}
+	free(one);
+
 	snprintf(path, sizeof path, "%s/knn_ids_segue_%zu.i64", dir, N);
 	FILE *f = fopen(path, "wb");
 	for (size_t b = 0; f && b < B; b++)
@@ -243,13 +261,14 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 	printf("{\"side\": \"segue\", \"n\": %zu, \"d\": %zu, \"k\": %zu, \"build_s\": %.4f, "
 	       "\"single_qps\": %.2f, \"single_queries\": %zu, \"single_threads\": 1, "
 	       "\"single_float_qps\": %.2f, \"quant_searches\": %llu, \"quant_rescans\": %llu, "
-	       "\"cluster_searches\": %llu, \"cluster_rows_per_search\": %.0f, "
+	       "\"cluster_searches\": %llu, \"cluster_rows_per_search\": %.0f, \"single_agreement\": %.4f, "
 	       "\"batch_qps\": %.2f, \"batch_queries\": %zu, \"batch_threads\": %d, "
 	       "\"batch_1thread_qps\": %.2f, \"blas\": \"%s\"}\n",
 	       N, D, K, build, (double)nsingle / single, nsingle, (double)nfloat / single_float,
 	       (unsigned long long)st.quant_searches, (unsigned long long)st.quant_rescans,
 	       (unsigned long long)st.cluster_searches,
-	       st.cluster_searches ? (double)st.cluster_rows / (double)st.cluster_searches : 0.0, (double)B / batch, B,
+	       st.cluster_searches ? (double)st.cluster_rows / (double)st.cluster_searches : 0.0,
+	       total ? (double)same / (double)total : 1.0, (double)B / batch, B,
 	       threads,
 	       batch1t > 0 ? (double)B / batch1t : (double)B / batch, openblas_get_corename());
 	knn_index_free(idx);

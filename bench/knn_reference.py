@@ -123,7 +123,7 @@ def table(path):
     by = {}
     for r in rows:
         old = by.setdefault((r["side"], r["n"]), r)
-        for key in ("single_qps", "batch_qps", "batch_1thread_qps"):
+        for key in ("single_qps", "batch_qps", "batch_1thread_qps", "single_float_qps"):
             if key in r and r[key] is not None and r[key] > (old.get(key) or 0):
                 old[key] = r[key]
 
@@ -132,12 +132,17 @@ def table(path):
 
     print("%-10s %-11s %12s %12s %9s %9s  %s" % ("tracks", "tool", "single q/s", "batch q/s", "batch B", "build s", "agrees with segue (batch)"))
     for n in sizes:
-        for side in ("segue", "segue-1t", "faiss", "faiss-omp1", "sklearn"):
-            r = by.get((side if side != "segue-1t" else "segue", n))
+        for side in ("segue", "segue-1t", "segue-flt", "faiss", "faiss-omp1", "sklearn"):
+            r = by.get((side if side not in ("segue-1t", "segue-flt") else "segue", n))
             if r is None:
                 continue
             if side == "segue-1t":
                 print("%-10s %-11s %12s %12s %9d %9s" % ("", "  (1 thread)", "", fmt(r["batch_1thread_qps"]), r["batch_queries"], ""))
+                continue
+            if side == "segue-flt":
+                if r.get("single_float_qps") is not None:
+                    print("%-10s %-11s %12s %12s %9s %9s  single: %s of the clustered search's top %d in the batch's" % (
+                        "", "  (scan)", fmt(r["single_float_qps"]), "", "", "", "%.4f" % r["single_agreement"], r["k"]))
                 continue
             agree = "" if side == "segue" else ("%.4f" % r["agreement"] if r.get("agreement") is not None else "?")
             print("%-10s %-11s %12s %12s %9d %9s  %s" % (

@@ -8,7 +8,8 @@
  *
  * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it). Steps:
  *   parse         serve_parse_recommend of the body (jansson)
- *   resolve seed  lookup_resolve of the seed's Spotify id (SQLite)
+ *   resolve seed  lookup_spotify_id of the seed's Spotify id: track and name
+ *                 (SQLite)
  *   recommend     engine_recommend (content, k 10, no re-ranking), of which
  *     knn_search  the exact search over all N rows (an index borrowing the
  *                 same vectors, the seed's row excluded; clustered, as the
@@ -211,9 +212,8 @@ static int run(int argc, char **argv)
 		TIME(S_PARSE, serve_parse_recommend(body, (size_t)blen, b, &err));
 		free(b);
 		lookup_hit h;
-		lookup_hit alts[1];
-		size_t na;
-		TIME(S_RESOLVE, lookup_resolve(db, sd->sid, &h, alts, 0, &na, NULL));
+		int64_t seed_track = 0;
+		TIME(S_RESOLVE, lookup_spotify_id(db, sd->sid, &seed_track, h.name, sizeof h.name, NULL));
 		rec_item items[10];
 		size_t n = 0;
 		TIME(S_RECOMMEND, recommend_one(sd, items, &n));
@@ -260,9 +260,11 @@ static int run(int argc, char **argv)
 	knn_stats st;
 	knn_stats_get(&st);
 	printf("  segue per request, one thread, no HTTP (%zu requests; N=%zu, D=%zu, T=%lld; vectors %zu MB as floats; "
-	       "%.1f%% of the rows scored per search on average):\n",
+	       "%.1f%% of the rows scored per search on average, in %.0f clusters, %.0f rows rescored):\n",
 	       total, N, D, T, N * D * sizeof(float) >> 20,
-	       st.cluster_searches ? 100.0 * (double)st.cluster_rows / (double)st.cluster_searches / (double)N : 100.0);
+	       st.cluster_searches ? 100.0 * (double)st.cluster_rows / (double)st.cluster_searches / (double)N : 100.0,
+	       st.cluster_searches ? (double)st.cluster_visits / (double)st.cluster_searches : 0.0,
+	       st.cluster_searches ? (double)st.cluster_rescored / (double)st.cluster_searches : 0.0);
 	printf("    %-28s %9s %9s %9s %9s\n", "step", "mean us", "p50 us", "p99 us", "cpu us");
 	double sum = 0;
 	for (int s = 0; s < S__N; s++) {

@@ -1224,7 +1224,7 @@ static int quant_search(const knn_index *idx, const float *q, size_t k, const kn
 
 /* ---------------------------------------------------------------- clustered search */
 
-static _Atomic uint64_t cluster_searches, cluster_rows_scored;
+static _Atomic uint64_t cluster_searches, cluster_rows_scored, cluster_visits, cluster_rescored;
 
 void knn_stats_get(knn_stats *st)
 {
@@ -1232,6 +1232,8 @@ void knn_stats_get(knn_stats *st)
 	st->quant_rescans = quant_rescans;
 	st->cluster_searches = cluster_searches;
 	st->cluster_rows = cluster_rows_scored;
+	st->cluster_visits = cluster_visits;
+	st->cluster_rescored = cluster_rescored;
 }
 
 /* Scores rows x[n][D] against q into out[n]: the AVX2 kernel, or the
@@ -1295,6 +1297,7 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, co
 	/* The angle between q and the centre, from below (u: its cosine, from above). */
 	double aq = u >= 1 ? 0 : acos(u) - CLUSTER_ANGLE_SLACK;
 	size_t a = idx->cstart[c], b = idx->cstart[c + 1];
+	cluster_visits++;
 	float sc[CLUSTER_CHUNK];
 	uint64_t scored = 0;
 	for (size_t i = a; i < b; i += CLUSTER_CHUNK) {
@@ -1310,6 +1313,7 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, co
 				continue;
 			size_t row = idx->crow[i + r];
 			float e = exact_score(idx, row, q);
+			cluster_rescored++;
 			if (e >= t->thr) /* rows come in any order: ties go to topk_push */
 				topk_offer(t, row, e);
 		}
@@ -1351,6 +1355,8 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 	 * angle(q, centre) - amax <= reach, that is cos angle(q, centre) >=
 	 * cos(reach + amax) = cos reach cos amax - sin reach sin amax, tested
 	 * on u (from above) and with room for the rounding of the right side. */
+	uint16_t todo[CLUSTER_MAX]; /* the clusters that pass with the reach of now */
+	size_t ntodo = 0;
 	double cr = cos(reach), sr = sin(reach);
 	for (size_t c = 0; c < C; c++) {
 		int done = 0;
@@ -1358,6 +1364,22 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 			done |= first[j] == c;
 		if (done || idx->cstart[c] == idx->cstart[c + 1])
 			continue;
+		if (reach + idx->camax[c] < M_PI &&
+		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
+			continue;
+		todo[ntodo++] = (uint16_t)c;
+	}
+	/* Visited in order, each tested again as reach shrinks, the next ones'
+	 * first rows fetched ahead (each visit starts with cache misses). */
+	for (size_t j = 0; j < ntodo; j++) {
+		if (j + 2 < ntodo) {
+			size_t a2 = idx->cstart[todo[j + 2]];
+			__builtin_prefetch(idx->cang + a2);
+			__builtin_prefetch(idx->crow + a2);
+			__builtin_prefetch(idx->cx + a2 * idx->cdp);
+			__builtin_prefetch(idx->cx + a2 * idx->cdp + 32);
+		}
+		size_t c = todo[j];
 		if (reach + idx->camax[c] < M_PI &&
 		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
 			continue;

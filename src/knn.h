@@ -126,6 +126,8 @@ int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter 
 typedef struct knn_stats {
 	uint64_t quant_searches, quant_rescans;
 	uint64_t cluster_searches, cluster_rows;
+	uint64_t cluster_visits;   /* clusters whose rows were looked at */
+	uint64_t cluster_rescored; /* rows scored again on their floats */
 } knn_stats;
 void knn_stats_get(knn_stats *st);
 

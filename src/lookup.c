@@ -134,6 +134,26 @@ static int by_spotify_id(sqlite3 *db, const char *id, lookup_hit *hit)
 	return found;
 }
 
+int lookup_spotify_id(sqlite3 *db, const char *spotify_id, int64_t *track, char *name, size_t cap,
+                      seg_error *err)
+{
+	sqlite3_stmt *q = cached(db, CACHE_TAG "brief*/ SELECT id, coalesce(name, '') FROM tracks WHERE spotify_id = ?1");
+	if (q == NULL)
+		return seg_error_set(err, SEG_EDB, "lookup failed: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(q, 1, spotify_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	int found = rc == SQLITE_ROW;
+	if (found) {
+		*track = sqlite3_column_int64(q, 0);
+		if (name && cap)
+			snprintf(name, cap, "%s", (const char *)sqlite3_column_text(q, 1));
+	}
+	release(q);
+	if (!found && rc != SQLITE_DONE)
+		return seg_error_set(err, SEG_EDB, "lookup failed: %s", sqlite3_errmsg(db));
+	return found;
+}
+
 int lookup_track(sqlite3 *db, int64_t track, lookup_hit *hit, seg_error *err)
 {
 	sqlite3_stmt *q = cached(db, CACHE_TAG "id*/ SELECT " HIT_COLUMNS " FROM tracks t WHERE t.id = ?1");

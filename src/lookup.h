@@ -31,6 +31,12 @@ int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, 
 int lookup_resolve(sqlite3 *db, const char *text, lookup_hit *hit, lookup_hit *alts, size_t cap, size_t *nalts,
                    seg_error *err);
 
+/* The track id and name (into name[cap], may be NULL) of a Spotify id as
+ * it is stored (22 characters), without the other display fields: cheaper
+ * than lookup_resolve. Returns 1 when found, 0 when not, or SEG_EDB. */
+int lookup_spotify_id(sqlite3 *db, const char *spotify_id, int64_t *track, char *name, size_t cap,
+                      seg_error *err);
+
 /* Display fields of n track ids at once (one query), into out[n] in the
  * order given; found[i] (may be NULL) says whether ids[i] exists. */
 int lookup_tracks(sqlite3 *db, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err);

@@ -286,6 +286,18 @@ static int resolve_id(sqlite3 *db, const char *text, lookup_hit *h, seg_error *e
 	return 0;
 }
 
+/* resolve_id for a request that needs only the track id and name. */
+static int resolve_brief(sqlite3 *db, const char *text, int64_t *track, char *name, size_t cap, seg_error *err)
+{
+	char id[TRACK_ID_LEN + 1];
+	if (track_parse_id(text, id) < 0)
+		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)", text);
+	int rc = lookup_spotify_id(db, id, track, name, cap, err);
+	if (rc < 0)
+		return rc;
+	return rc ? 0 : seg_error_set(err, SEG_ENOTFOUND, "no track with id %s in the catalogue", id);
+}
+
 /* ---- handlers ---- */
 
 static enum MHD_Result h_health(server *s, struct MHD_Connection *c, req *r)
@@ -632,21 +644,20 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	rec_request rq;
 	rec_request_default(&rq);
 	int64_t seeds[SERVE_MAX_SEEDS];
-	lookup_hit seed_hits[SERVE_MAX_SEEDS];
+	char seed_name[SERVE_MAX_SEEDS][160];
 	const char *seed_names[SERVE_MAX_SEEDS];
 	for (size_t i = 0; i < b->nseeds; i++) {
-		if (resolve_id(db, b->seeds[i], &seed_hits[i], &err) < 0) {
+		if (resolve_brief(db, b->seeds[i], &seeds[i], seed_name[i], sizeof seed_name[i], &err) < 0) {
 			ret = send_seg_error(c, r, &err);
 			goto out;
 		}
-		seeds[i] = seed_hits[i].track;
-		seed_names[i] = seed_hits[i].name;
+		seed_names[i] = seed_name[i];
 	}
 	size_t nx = 0;
 	for (size_t i = 0; i < b->nexclude; i++) {
-		lookup_hit h;
-		if (resolve_id(db, b->exclude[i], &h, NULL) == 0)
-			exclude[nx++] = h.track; /* unknown ids cannot be recommended anyway */
+		int64_t t;
+		if (resolve_brief(db, b->exclude[i], &t, NULL, 0, NULL) == 0)
+			exclude[nx++] = t; /* unknown ids cannot be recommended anyway */
 	}
 	rq.seeds = seeds;
 	rq.nseeds = b->nseeds;

@@ -227,6 +227,12 @@ static void test_lookup(void **state)
 	assert_int_equal(na, 10);
 	assert_int_equal(lookup_resolve(h, "zzqqxx nothing", &hit, alts, 10, &na, &err), SEG_ENOTFOUND);
 	assert_int_equal(lookup_track(h, 99999999, &hit, &err), SEG_ENOTFOUND);
+	int64_t tid = 0;
+	char name[160];
+	assert_int_equal(lookup_spotify_id(h, id, &tid, name, sizeof name, &err), 1);
+	assert_int_equal(tid, ds->row_track[5]);
+	assert_string_equal(name, hit.name);
+	assert_int_equal(lookup_spotify_id(h, "0000000000000000000000", &tid, NULL, 0, &err), 0);
 	/* Several at once, in the order asked, an unknown id marked, the same
 	 * statement used again (kept prepared on the connection). */
 	for (int round = 0; round < 2; round++) {

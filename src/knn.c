@@ -832,6 +832,18 @@ __attribute__((target("avx2,fma"))) static void scan_rows_avx2(const float *x, s
 	}
 }
 
+/* Stores the scores s of rows i..i+7 into out[n], as many as there are. */
+__attribute__((target("avx2"))) static inline void store_scores8(float *out, size_t i, size_t n, __m256 s)
+{
+	if (n - i >= 8) {
+		_mm256_storeu_ps(out + i, s);
+	} else {
+		float sv[8];
+		_mm256_storeu_ps(sv, s);
+		memcpy(out + i, sv, (n - i) * sizeof(float));
+	}
+}
+
 /* The scores of rows x[n][D] against q[D] into out[n], 8 at a time (as
  * scan_rows_avx2 computes them). */
 __attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, size_t D, size_t n,
@@ -845,13 +857,7 @@ __attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, 
 		for (size_t j = 0; j < 8; j++)
 			r[j] = x + (i + j < n ? i + j : n - 1) * D;
 		__m256 s = score8_avx2(r, q, full, rem, tail, qt);
-		if (n - i >= 8) {
-			_mm256_storeu_ps(out + i, s);
-		} else {
-			float sv[8];
-			_mm256_storeu_ps(sv, s);
-			memcpy(out + i, sv, (n - i) * sizeof(float));
-		}
+		store_scores8(out, i, n, s);
 	}
 }
 
@@ -880,13 +886,7 @@ __attribute__((target("avx2,fma,f16c"))) static void score_half_avx2(const uint1
 #undef HALF8
 		}
 		__m256 s = hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
-		if (n - i >= 8) {
-			_mm256_storeu_ps(out + i, s);
-		} else {
-			float sv[8];
-			_mm256_storeu_ps(sv, s);
-			memcpy(out + i, sv, (n - i) * sizeof(float));
-		}
+		store_scores8(out, i, n, s);
 	}
 }
 

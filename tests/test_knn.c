@@ -788,6 +788,51 @@ static void assert_identical(const knn_hit *a, const size_t *na, const knn_hit *
 	}
 }
 
+/* Rows [N][D] around the centres c[nc][D] in turn: every `copy`-th row a copy
+ * of its centre, every `zero`-th (when not 0) all zero, the others within
+ * `noise` of it in each column. */
+static float *near_centres(size_t N, size_t D, const float *c, size_t nc, float noise, size_t copy, size_t zero)
+{
+	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
+	assert_non_null(X);
+	for (size_t i = 0; i < N; i++)
+		for (size_t j = 0; j < D; j++)
+			X[i * D + j] = zero && i % zero == 0 ? 0
+			               : c[(i % nc) * D + j] + (i % copy ? noise * rng_uniform() : 0);
+	return X;
+}
+
+/* Searches each query in Q[B][D] with each k and filter in `ref` (the
+ * portable float scan) and `idx`: the same rows and bit-identical scores, or
+ * with `tol` > 0 the same rows up to swaps of scores within tol. */
+static void assert_same_as_scan(const knn_index *ref, const knn_index *idx, const float *Q, size_t B, size_t D,
+                                const size_t *ks, size_t nk, const knn_filter *filters, size_t nf, double tol)
+{
+	size_t kmax = 0;
+	for (size_t c = 0; c < nk; c++)
+		kmax = ks[c] > kmax ? ks[c] : kmax;
+	knn_hit *want = malloc(kmax * sizeof(knn_hit)), *got = malloc(kmax * sizeof(knn_hit));
+	for (size_t c = 0; c < nk; c++)
+		for (size_t fi = 0; fi < nf; fi++)
+			for (size_t b = 0; b < B; b++) {
+				size_t nw, ng;
+				const float *q = Q + b * D;
+				assert_int_equal(knn_search(ref, q, ks[c], &filters[fi], want, &nw), 0);
+				assert_int_equal(knn_search(idx, q, ks[c], &filters[fi], got, &ng), 0);
+				assert_int_equal(ng, nw);
+				if (tol > 0) {
+					assert_same_hits(got, ng, want, nw, ks[c], tol);
+					continue;
+				}
+				for (size_t j = 0; j < nw; j++) {
+					assert_int_equal(got[j].row, want[j].row);
+					assert_true(got[j].score == want[j].score);
+				}
+			}
+	free(want);
+	free(got);
+}
+
 /* The quantised scan returns exactly what the portable float scan returns,
  * rows and bit-identical scores (it scores its candidates in the same
  * order), on data built to strain its error bound: tight clusters of
@@ -800,14 +845,10 @@ static void test_quantised_exact(void **state)
 	const size_t N = 9001, D = 29, B = 60;
 	rng_seed(13);
 	float *centre = random_matrix(24, D); /* [24][D] */
-	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
-	for (size_t i = 0; i < N; i++) {
-		const float *c = centre + (i % 24) * D;
-		/* every 5th row a copy of its centre, the others within 2e-3 of it,
-		 * column 3 constant */
-		for (size_t j = 0; j < D; j++)
-			X[i * D + j] = j == 3 ? 0.25f : c[j] + (i % 5 ? 2e-3f * rng_uniform() : 0);
-	}
+	/* every 5th row a copy of its centre, the others within 2e-3 of it */
+	float *X = near_centres(N, D, centre, 24, 2e-3f, 5, 0);
+	for (size_t i = 0; i < N; i++)
+		X[i * D + 3] = 0.25f; /* a constant column */
 	float *Q = malloc(B * D * sizeof(float)); /* [B][D] */
 	for (size_t b = 0; b < B; b++) {
 		/* half the queries at a centre, half random */
@@ -823,29 +864,14 @@ static void test_quantised_exact(void **state)
 
 	knn_index *ref = make_index(X, N, D, KNN_FLOAT | KNN_PORTABLE);
 	const unsigned flags[] = {KNN_QUANT, KNN_QUANT | KNN_PORTABLE, KNN_QUANT};
-	const size_t ks[] = {1, 10, 100, 448, 600};
-	knn_hit *want = malloc(600 * sizeof(knn_hit)), *got = malloc(600 * sizeof(knn_hit));
+	const size_t ks[] = {1, 10, 100, 448}, big[] = {600};
 	knn_stats st0, st1;
 	knn_stats_get(&st0);
 	for (size_t v = 0; v < 3; v++) {
 		knn_index *idx = make_index(X, N, D, flags[v]);
-		for (size_t c = 0; c < 5; c++)
-			for (size_t fi = 0; fi < 2; fi++)
-				for (size_t b = 0; b < B; b++) {
-					size_t nw, ng;
-					const float *q = Q + b * D;
-					assert_int_equal(knn_search(ref, q, ks[c], &filters[fi], want, &nw), 0);
-					assert_int_equal(knn_search(idx, q, ks[c], &filters[fi], got, &ng), 0);
-					assert_int_equal(ng, nw);
-					if (ks[c] > 448) { /* the float scan, AVX2 where there is one */
-						assert_same_hits(got, ng, want, nw, ks[c], 1e-5);
-						continue;
-					}
-					for (size_t j = 0; j < nw; j++) {
-						assert_int_equal(got[j].row, want[j].row);
-						assert_true(got[j].score == want[j].score);
-					}
-				}
+		assert_same_as_scan(ref, idx, Q, B, D, ks, 4, filters, 2, 0);
+		/* past the stack limit: the float scan, AVX2 where there is one */
+		assert_same_as_scan(ref, idx, Q, B, D, big, 1, filters, 2, 1e-5);
 		knn_index_free(idx);
 	}
 	knn_stats_get(&st1);
@@ -861,6 +887,7 @@ static void test_quantised_exact(void **state)
 	for (size_t i = 0; i < N; i++)
 		memcpy(X + i * D, X, D * sizeof(float));
 	knn_index *same = make_index(X, N, D, KNN_QUANT);
+	knn_hit got[10];
 	size_t n;
 	assert_int_equal(knn_search(same, Q, 10, NULL, got, &n), 0);
 	assert_int_equal(n, 10);
@@ -868,16 +895,15 @@ static void test_quantised_exact(void **state)
 		assert_int_equal(got[j].row, j);
 	knn_index_free(same);
 	knn_index_free(ref);
-	free(want);
-	free(got);
 	free(X);
 	free(Q);
 	free(centre);
 }
 
 /* The clustered search returns exactly what the portable float scan
- * returns (rows and bit-identical scores with the portable kernel, rows and
- * scores within rounding with AVX2), on tight clusters, exact duplicates,
+ * returns, rows and bit-identical scores (the half-float kernel, AVX2 or
+ * portable, only picks the rows to score on the floats), on tight clusters,
+ * exact duplicates,
  * zero rows, filters, queries that are not unit length, queries in the
  * direction of rows that have many exact copies (angles of 0, where acos is
  * least precise) and k from 1 to past N; and on clustered data it scores a
@@ -888,12 +914,7 @@ static void test_clustered_exact(void **state)
 	const size_t N = 40000, D = 23, B = 40;
 	rng_seed(17);
 	float *centre = random_matrix(50, D); /* [50][D] */
-	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
-	for (size_t i = 0; i < N; i++) {
-		const float *c = centre + (i % 50) * D;
-		for (size_t j = 0; j < D; j++)
-			X[i * D + j] = i % 997 == 0 ? 0 : c[j] + (i % 7 ? 0.05f * rng_uniform() : 0);
-	}
+	float *X = near_centres(N, D, centre, 50, 0.05f, 7, 997);
 	float *Q = malloc(B * D * sizeof(float)); /* [B][D] */
 	for (size_t b = 0; b < B; b++) {
 		for (size_t j = 0; j < D; j++)
@@ -914,28 +935,13 @@ static void test_clustered_exact(void **state)
 	knn_index *ref = make_index(X, N, D, KNN_FLOAT | KNN_PORTABLE);
 	const unsigned flags[] = {KNN_CLUSTER | KNN_PORTABLE, KNN_CLUSTER, 0};
 	const size_t ks[] = {1, 10, 100, 2000};
-	knn_hit *want = malloc(2000 * sizeof(knn_hit)), *got = malloc(2000 * sizeof(knn_hit));
+	knn_hit got[10];
 	for (size_t v = 0; v < 3; v++) {
 		knn_index *idx = make_index(X, N, D, flags[v]);
 		knn_stats st0, st1;
 		knn_stats_get(&st0);
-		for (size_t c = 0; c < 4; c++)
-			for (size_t fi = 0; fi < 2; fi++)
-				for (size_t b = 0; b < B; b++) {
-					size_t nw, ng;
-					const float *q = Q + b * D;
-					assert_int_equal(knn_search(ref, q, ks[c], &filters[fi], want, &nw), 0);
-					assert_int_equal(knn_search(idx, q, ks[c], &filters[fi], got, &ng), 0);
-					assert_int_equal(ng, nw);
-					if (v > 0) {
-						assert_same_hits(got, ng, want, nw, ks[c], 1e-5 * 3);
-						continue;
-					}
-					for (size_t j = 0; j < nw; j++) {
-						assert_int_equal(got[j].row, want[j].row);
-						assert_true(got[j].score == want[j].score);
-					}
-				}
+		/* final scores are the float rows' in the portable order: identical */
+		assert_same_as_scan(ref, idx, Q, B, D, ks, 4, filters, 2, 0);
 		knn_stats_get(&st1);
 		assert_int_equal(st1.cluster_searches - st0.cluster_searches, 4 * 2 * B);
 		/* Pruning: k = 10 for the queries near a centre, no filter. */
@@ -951,8 +957,6 @@ static void test_clustered_exact(void **state)
 		knn_index_free(idx);
 	}
 	knn_index_free(ref);
-	free(want);
-	free(got);
 	free(excl);
 	free(X);
 	free(Q);

@@ -1367,7 +1367,13 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 		if (reach + idx->camax[c] < M_PI &&
 		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
 			continue;
-		todo[ntodo++] = (uint16_t)c;
+		/* kept by u, largest first (insertion: the list is short), so
+		 * that the k-th score rises early and the re-test below rules
+		 * out more of the rest */
+		size_t j = ntodo++;
+		for (; j > 0 && u[todo[j - 1]] < u[c]; j--)
+			todo[j] = todo[j - 1];
+		todo[j] = (uint16_t)c;
 	}
 	/* Visited in order, each tested again as reach shrinks, the next ones'
 	 * first rows fetched ahead (each visit starts with cache misses). */

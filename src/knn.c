@@ -79,11 +79,13 @@ struct knn_index {
 	int qvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
 	/* The clustered copy for single queries (see "clusters" below); cx is
 	 * NULL without it. M = N - (zero rows), C clusters. */
-	uint16_t *cx;     /* [M][DP] the non-zero rows as half floats, cluster by cluster;
-	                   * DP = D rounded up to 8, zero-padded */
+	uint8_t *cx;      /* [M][DP] the non-zero rows as bytes, cluster by cluster (see
+	                   * "clusters"); DP = D rounded up to 16, zero-padded */
 	size_t cdp;       /* DP */
-	double cherr;     /* the largest norm of a row's rounding to half floats */
-	int chalf;        /* 1: the AVX2 + F16C half-float kernel; 0: portable */
+	float *cxlo;      /* [D] smallest value of each column */
+	float *cxstep;    /* [D] value of one step of a byte, per column */
+	double *cxemax;   /* [D] largest |rounding residual| per column */
+	double cxenorm;   /* largest Euclidean norm of a row's residuals */
 	uint32_t *crow;   /* [M] their rows */
 	float *cang;      /* [M] each one's angle to its cluster's centre, descending in a cluster */
 	float *ccen;      /* [C][D] the clusters' centres, unit length */
@@ -101,16 +103,6 @@ static int cpu_has_avx2(void)
 #ifdef KNN_X86
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-	return 0;
-#endif
-}
-
-static int cpu_has_f16c(void)
-{
-#ifdef KNN_X86
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("f16c");
 #else
 	return 0;
 #endif
@@ -276,9 +268,11 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
  * sorted rows that can still reach it. Every row it skips provably scores
  * below the k-th, so the result is the exact top k.
  *
- * Rows are scored on a half-float copy (F16C where the CPU has it) in
- * cluster order, and those within the copy's error bound of the k-th score
- * again on the float rows, so the scores returned are the float ones.
+ * Rows are scored on a byte copy in cluster order (each column's range in
+ * 255 steps, as in the quantised scan, but weighted by the float query: no
+ * error from the query), and those within the copy's error bound of the
+ * k-th score again on the float rows, so the scores returned are the float
+ * ones.
  *
  * C = sqrt(N). More clusters rule out more rows but cost more per query
  * (a dot product a centre, and a few cache misses a cluster visited): in
@@ -289,8 +283,8 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
  * more clusters paid (sqrt(N): 6.9k queries/s, 2 sqrt(N): 9.9k, 4 sqrt(N):
  * 12.1k, against 243 for the float scan). Centres come from 5 rounds of
  * k-means on 16 rows a centre; assigning every row to its centre is most of
- * the build. Memory: the half-float copy (N x D x 2 bytes, D rounded up to
- * 8), an angle and a row number a row. */
+ * the build. Memory: the byte copy (N x D bytes, D rounded up to 16), an
+ * angle and a row number a row. */
 
 #define CLUSTER_MIN_ROWS 32768
 #define CLUSTER_MAX 4096
@@ -338,40 +332,6 @@ static int cluster_assign(const knn_index *idx, const float *cen, size_t C, cons
 	return rc;
 }
 
-/* IEEE half floats, converted in software so that the portable kernel and
- * the index build need no F16C (F16C's vcvtph2ps gives the same floats: the
- * conversion to float is exact). From float: rounded to nearest, even. */
-static uint16_t half_from_float(float f)
-{
-	uint32_t x;
-	memcpy(&x, &f, 4);
-	uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffff;
-	if (ax >= 0x47800000) /* 65536 or more, infinite or NaN (rows are unit: never) */
-		return (uint16_t)(sign | 0x7c00 | (ax > 0x7f800000 ? 0x200 : 0));
-	if (ax < 0x38800000) { /* below 2^-14: a subnormal half, in units of 2^-24 */
-		float v;
-		memcpy(&v, &ax, 4);
-		return (uint16_t)(sign | (uint32_t)lrintf(v * 16777216.0f));
-	}
-	uint32_t h = (((ax >> 23) - 112) << 10) | ((ax & 0x7fffff) >> 13), rem = ax & 0x1fff;
-	if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-		h++; /* a carry into the exponent is the right answer too */
-	return (uint16_t)(sign | h);
-}
-
-static float half_to_float(uint16_t h)
-{
-	uint32_t e = (h >> 10) & 0x1f, m = h & 0x3ff;
-	float f;
-	if (e == 0) {
-		f = (float)m * 5.9604644775390625e-8f; /* m * 2^-24, exact */
-	} else {
-		uint32_t x = e == 31 ? 0x7f800000 | (m << 13) : ((e + 112) << 23) | (m << 13);
-		memcpy(&f, &x, 4);
-	}
-	return (h & 0x8000) ? -f : f;
-}
-
 /* acos(cosine) as a float no smaller than the angle (the search needs the
  * rows' angles from above). */
 static float angle_up(double cosine)
@@ -410,14 +370,14 @@ static int cluster_build(knn_index *idx, seg_error *err)
 	idx->ccos = calloc(C, sizeof(float));
 	idx->csin = calloc(C, sizeof(float));
 	idx->cstart = calloc(C + 1, sizeof(uint32_t));
-	idx->cdp = (D + 7) / 8 * 8;
-	idx->chalf = idx->simd && cpu_has_f16c();
-	idx->cx = calloc(M * idx->cdp, sizeof(uint16_t));
+	idx->cdp = (D + 15) / 16 * 16;
+	idx->cx = calloc(M * idx->cdp, 1);
+	idx->cxlo = malloc(2 * D * sizeof(float)); /* cxlo, then cxstep */
+	idx->cxemax = calloc(D, sizeof(double));
 	idx->crow = malloc(M * sizeof(uint32_t));
 	idx->cang = malloc(M * sizeof(float));
 	if (!rows || !lab || !sum || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart ||
-	    !idx->cx || !idx->crow ||
-	    !idx->cang) {
+	    !idx->cx || !idx->cxlo || !idx->cxemax || !idx->crow || !idx->cang) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters (%zu rows)", M);
 		goto out;
 	}
@@ -493,18 +453,35 @@ static int cluster_build(knn_index *idx, seg_error *err)
 		idx->ccos[c] = (float)cos(idx->camax[c]);
 		idx->csin[c] = (float)sin(idx->camax[c]);
 	}
+	/* The byte copy: each column's range over the rows in 255 steps. */
+	idx->cxstep = idx->cxlo + D;
+	for (size_t j = 0; j < D; j++) {
+		float lo = INFINITY, hi = -INFINITY;
+		for (size_t i = 0; i < M; i++) {
+			float v = idx->x[(size_t)rows[i] * D + j];
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		idx->cxlo[j] = lo;
+		idx->cxstep[j] = (hi - lo) / 255.0f;
+	}
 	for (size_t i = 0; i < M; i++) {
 		idx->crow[i] = ar[i].row;
 		idx->cang[i] = ar[i].ang;
 		const float *x = idx->x + (size_t)ar[i].row * D;
-		uint16_t *h = idx->cx + i * idx->cdp;
+		uint8_t *u8 = idx->cx + i * idx->cdp;
 		double e2 = 0;
 		for (size_t j = 0; j < D; j++) {
-			h[j] = half_from_float(x[j]);
-			double e = (double)x[j] - half_to_float(h[j]);
+			double step = idx->cxstep[j], r = (double)x[j] - idx->cxlo[j];
+			long v = step > 0 ? lrint(r / step) : 0;
+			v = v < 0 ? 0 : v > 255 ? 255 : v;
+			u8[j] = (uint8_t)v;
+			/* the residual as the search sees it: lo + step * u in float */
+			double e = fabs((double)x[j] - ((double)idx->cxlo[j] + (double)idx->cxstep[j] * (double)v));
+			idx->cxemax[j] = e > idx->cxemax[j] ? e : idx->cxemax[j];
 			e2 += e * e;
 		}
-		idx->cherr = sqrt(e2) > idx->cherr ? sqrt(e2) : idx->cherr;
+		idx->cxenorm = sqrt(e2) > idx->cxenorm ? sqrt(e2) : idx->cxenorm;
 	}
 out:
 	free(rows);
@@ -608,6 +585,8 @@ void knn_index_free(knn_index *idx)
 	free(idx->qlo);
 	free(idx->qemax);
 	free(idx->cx);
+	free(idx->cxlo);
+	free(idx->cxemax);
 	free(idx->crow);
 	free(idx->cang);
 	free(idx->ccen);
@@ -861,32 +840,29 @@ __attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, 
 	}
 }
 
-/* Approximate scores of half-float rows x[n][DP] against qp[DP] (the query
- * padded with zeros) into out[n], 8 rows at a time. */
-__attribute__((target("avx2,fma,f16c"))) static void score_half_avx2(const uint16_t *x, size_t DP, size_t n,
-                                                                     const float *qp, float *out)
+/* sum_j w[j] u[j] for byte rows x[n][DP] and weights w[DP] (zero past D),
+ * into out[n], 8 rows at a time. */
+__attribute__((target("avx2,fma"))) static void score_bytes_avx2(const uint8_t *x, size_t DP, size_t n,
+                                                                 const float *w, float *out)
 {
 	for (size_t i = 0; i < n; i += 8) {
-		const uint16_t *r[8];
+		const uint8_t *r[8];
 		for (size_t j = 0; j < 8; j++)
 			r[j] = x + (i + j < n ? i + j : n - 1) * DP;
-		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-		__m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-		for (size_t c = 0; c < DP; c += 8) {
-			__m256 qv = _mm256_loadu_ps(qp + c);
-#define HALF8(k) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(r[k] + c)))
-			a0 = _mm256_fmadd_ps(HALF8(0), qv, a0);
-			a1 = _mm256_fmadd_ps(HALF8(1), qv, a1);
-			a2 = _mm256_fmadd_ps(HALF8(2), qv, a2);
-			a3 = _mm256_fmadd_ps(HALF8(3), qv, a3);
-			a4 = _mm256_fmadd_ps(HALF8(4), qv, a4);
-			a5 = _mm256_fmadd_ps(HALF8(5), qv, a5);
-			a6 = _mm256_fmadd_ps(HALF8(6), qv, a6);
-			a7 = _mm256_fmadd_ps(HALF8(7), qv, a7);
-#undef HALF8
+		__m256 a[8];
+		for (size_t k = 0; k < 8; k++)
+			a[k] = _mm256_setzero_ps();
+		for (size_t c = 0; c < DP; c += 16) {
+			__m256 w0 = _mm256_loadu_ps(w + c), w1 = _mm256_loadu_ps(w + c + 8);
+			for (size_t k = 0; k < 8; k++) {
+				__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(r[k] + c));
+				__m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+				__m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)));
+				a[k] = _mm256_fmadd_ps(lo, w0, a[k]);
+				a[k] = _mm256_fmadd_ps(hi, w1, a[k]);
+			}
 		}
-		__m256 s = hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
-		store_scores8(out, i, n, s);
+		store_scores8(out, i, n, hsum8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]));
 	}
 }
 
@@ -1255,20 +1231,20 @@ static void score_rows(const knn_index *idx, const float *x, size_t n, const flo
 	}
 }
 
-/* Approximate scores of the half-float rows x[n][DP] against qp[DP]. */
-static void score_half(const knn_index *idx, const uint16_t *x, size_t n, const float *qp, float *out)
+/* sum_j w[j] u[j] for the byte rows x[n][DP]. */
+static void score_bytes(const knn_index *idx, const uint8_t *x, size_t n, const float *w, float *out)
 {
 	const size_t DP = idx->cdp;
 #ifdef KNN_X86
-	if (idx->chalf) {
-		score_half_avx2(x, DP, n, qp, out);
+	if (idx->simd) {
+		score_bytes_avx2(x, DP, n, w, out);
 		return;
 	}
 #endif
 	for (size_t i = 0; i < n; i++) {
 		float s = 0;
 		for (size_t j = 0; j < DP; j++)
-			s += half_to_float(x[i * DP + j]) * qp[j];
+			s += (float)x[i * DP + j] * w[j];
 		out[i] = s;
 	}
 }
@@ -1290,7 +1266,7 @@ static double reach_angle(const topk *t, double qn, double err)
 #define CLUSTER_FIRST 4
 
 /* Searches the rows of cluster c that can still reach the k-th score. */
-static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, const float *qp, double qn, double err,
+static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, const float *w, double qn, double err,
                               float u, float margin, double *reach, topk *t)
 {
 	const size_t DP = idx->cdp;
@@ -1305,11 +1281,11 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, co
 		if ((double)idx->cang[i] < aq - *reach)
 			break;
 		size_t n = b - i < CLUSTER_CHUNK ? b - i : CLUSTER_CHUNK;
-		score_half(idx, idx->cx + i * DP, n, qp, sc);
+		score_bytes(idx, idx->cx + i * DP, n, w, sc);
 		scored += n;
 		float before = t->thr;
 		for (size_t r = 0; r < n; r++) {
-			if (sc[r] + margin < t->thr)
+			if (sc[r] + margin < t->thr) /* margin includes sum_j q_j lo_j */
 				continue;
 			size_t row = idx->crow[i + r];
 			float e = exact_score(idx, row, q);
@@ -1329,12 +1305,23 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 	float u[CLUSTER_MAX]; /* [C] cosine between q and each centre, from above */
 	const double qn = sqrt(sumsq(q, D));
 	const double err = CLUSTER_COS_SLACK + (double)D * FLT_EPSILON;
-	/* Rows are scored first on their half floats: within qn * cherr of the
-	 * float row's q.x, plus float rounding of both sums; those within
-	 * `margin` of the k-th score are scored again exactly. */
-	float qp[QUANT_MAX_D] = {0}; /* [DP] */
-	memcpy(qp, q, D * sizeof(float));
-	const float margin = (float)(qn * (idx->cherr * 1.01 + 3.0 * (double)D * FLT_EPSILON) + 1e-7);
+	/* Rows are scored first on their bytes: q.x = sum_j q_j lo_j + sum_j
+	 * w_j u_j + sum_j q_j e_j with w_j = q_j step_j and the residuals e_j
+	 * bounded as in the quantised scan; float rounding of the sum (at most
+	 * 2 DP FLT_EPSILON times the sum of |terms|) and of the exact score come
+	 * on top. Rows whose byte score is within `margin` of the k-th score are
+	 * scored again on their floats. */
+	float w[QUANT_MAX_D + 16] = {0}; /* [DP] */
+	double cq = 0, terms = 0, qe = 0;
+	for (size_t j = 0; j < D; j++) {
+		w[j] = q[j] * idx->cxstep[j];
+		cq += (double)q[j] * idx->cxlo[j];
+		terms += 255.0 * fabs((double)w[j]);
+		qe += fabs((double)q[j]) * idx->cxemax[j];
+	}
+	double res = qn * idx->cxenorm < qe ? qn * idx->cxenorm : qe;
+	const float margin = (float)(cq + res * 1.01 + 2.0 * (double)idx->cdp * FLT_EPSILON * terms +
+	                             2.0 * FLT_EPSILON * fabs(cq) + 2.0 * (double)D * FLT_EPSILON * qn + 1e-7);
 
 	score_rows(idx, idx->ccen, C, q, u); /* the dots, first */
 	size_t first[CLUSTER_FIRST], nfirst = 0; /* the nearest centres, best first */
@@ -1350,7 +1337,7 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 	uint64_t scored = 0;
 	double reach = reach_angle(t, qn, err);
 	for (size_t j = 0; j < nfirst; j++)
-		scored += cluster_visit(idx, first[j], q, qp, qn, err, u[first[j]], margin, &reach, t);
+		scored += cluster_visit(idx, first[j], q, w, qn, err, u[first[j]], margin, &reach, t);
 	/* Then every other cluster that can hold a row within `reach` of q:
 	 * angle(q, centre) - amax <= reach, that is cos angle(q, centre) >=
 	 * cos(reach + amax) = cos reach cos amax - sin reach sin amax, tested
@@ -1390,7 +1377,7 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
 			continue;
 		double before = reach;
-		scored += cluster_visit(idx, c, q, qp, qn, err, u[c], margin, &reach, t);
+		scored += cluster_visit(idx, c, q, w, qn, err, u[c], margin, &reach, t);
 		if (reach != before) {
 			cr = cos(reach);
 			sr = sin(reach);

@@ -295,7 +295,7 @@ static int run(int argc, char **argv)
 	for (int s = 0; s < S__N; s++)
 		free(w[s]);
 	free(seeds);
-	sqlite3_close(db);
+	query_close(db);
 	engine_free(e);
 	return 0;
 }

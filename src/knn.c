@@ -1,12 +1,13 @@
-/* knn.c: exact top-k cosine similarity by brute force (see knn.h). Every query
- * is scored against every row, either on the float rows or on a byte copy
- * whose error is bounded, followed by exact scores of every row the bound
- * cannot rule out; nothing here returns approximate neighbours or caches.
+/* knn.c: exact top-k cosine similarity (see knn.h). A row is either scored
+ * on its floats, or ruled out by a proven bound (clusters, a byte copy's
+ * error): nothing here returns approximate neighbours or caches. Sections:
+ * the float scan (below), the quantised copy and scan, the clusters and the
+ * clustered search, the batch.
  *
  * Legend: N rows of the index, D features, K results, B queries in a batch,
  * NT rows per score block, QT queries per score tile.
  *
- * The single-query path fuses scoring and selection: a kernel computes the
+ * The float scan for single queries fuses scoring and selection: a kernel computes the
  * scores of 8 rows at once and only rows that beat the current k-th score
  * reach the heap (and the filters). The kernel is hand-written AVX2 + FMA,
  * chosen at run time, with a portable C fallback: at D = 32 it ran 5800

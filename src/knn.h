@@ -1,9 +1,12 @@
-/* knn.h: exact top-k cosine similarity over the catalogue's track vectors, by
- * brute force: for one query, a scan of a byte copy of the rows with a proven
- * error bound followed by exact scores of the rows it cannot rule out (or a
- * scan of the float rows); BLAS sgemm for a batch. Results are exact either
- * way. It does not build the vectors (featvec), return approximate
- * neighbours, or re-rank (artist caps, MMR and novelty live in rerank).
+/* knn.h: exact top-k cosine similarity over the catalogue's track vectors.
+ * One query goes, by the size of the index, through clusters whose angular
+ * bounds rule out rows that cannot enter the top k (32768 rows and more), a
+ * scan of a byte copy with a proven error bound (4096 and more, AVX-512
+ * VNNI), or a scan of the float rows; rows the bounds cannot rule out are
+ * scored on the float rows. A batch goes through BLAS sgemm. Results are the
+ * exact top k every way. It does not build the vectors (featvec), return
+ * approximate neighbours, or re-rank (artist caps, MMR and novelty live in
+ * rerank).
  *
  * Dimensions: N tracks (rows of the index), D features, K results per query,
  * B queries in a batch.

@@ -87,6 +87,7 @@ struct knn_index {
 	float *cxstep;    /* [D] value of one step of a byte, per column */
 	double *cxemax;   /* [D] largest |rounding residual| per column */
 	double cxenorm;   /* largest Euclidean norm of a row's residuals */
+	double clmin, clmax; /* shortest and longest non-zero row (1 within 1e-3 when borrowed) */
 	uint32_t *crow;   /* [M] their rows */
 	float *cang;      /* [M] each one's angle to its cluster's centre, descending in a cluster */
 	float *ccen;      /* [C][D] the clusters' centres, unit length */
@@ -383,9 +384,15 @@ static int cluster_build(knn_index *idx, seg_error *err)
 		goto out;
 	}
 	size_t m = 0;
+	idx->clmin = INFINITY;
+	idx->clmax = 0;
 	for (size_t i = 0; i < N; i++)
-		if (!(idx->zero && knn_bitmap_test(idx->zero, i)))
+		if (!(idx->zero && knn_bitmap_test(idx->zero, i))) {
 			rows[m++] = (uint32_t)i;
+			double len = sqrt(sumsq(idx->x + i * D, D));
+			idx->clmin = len < idx->clmin ? len : idx->clmin;
+			idx->clmax = len > idx->clmax ? len : idx->clmax;
+		}
 
 	/* k-means on an even sample of up to 16 rows a centre, started from C
 	 * rows spread through it: deterministic. */
@@ -1253,11 +1260,14 @@ static void score_bytes(const knn_index *idx, const uint8_t *x, size_t n, const 
 /* The widest angle between q and a row that can still enter, given the k-th
  * score so far: a score is computed within `err` (times the query's length
  * qn) of q.x, and rows are unit length within it too. */
-static double reach_angle(const topk *t, double qn, double err)
+static double reach_angle(const knn_index *idx, const topk *t, double qn, double err)
 {
 	if (t->len < t->k)
 		return M_PI + 1; /* not full: everything can enter */
-	double c = (double)t->thr / qn - err;
+	/* q.x = qn |x| cos(q,x): a row's length can lift its score above its
+	 * cosine's (borrowed rows are unit only within 1e-3) */
+	double thr = (double)t->thr;
+	double c = thr / (qn * (thr >= 0 ? idx->clmax : idx->clmin)) - err;
 	return c <= -1 ? M_PI + 1 : c >= 1 ? 0 : acos(c) + CLUSTER_ANGLE_SLACK;
 }
 
@@ -1295,7 +1305,7 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, co
 				topk_offer(t, row, e);
 		}
 		if (t->thr != before || t->len < t->k)
-			*reach = reach_angle(t, qn, err);
+			*reach = reach_angle(idx, t, qn, err);
 	}
 	return scored;
 }
@@ -1336,7 +1346,7 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 		}
 	}
 	uint64_t scored = 0;
-	double reach = reach_angle(t, qn, err);
+	double reach = reach_angle(idx, t, qn, err);
 	for (size_t j = 0; j < nfirst; j++)
 		scored += cluster_visit(idx, first[j], q, w, qn, err, u[first[j]], margin, &reach, t);
 	/* Then every other cluster that can hold a row within `reach` of q:

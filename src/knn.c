@@ -76,6 +76,7 @@ struct knn_index {
 	float *qstep;     /* [D] value of one step of a byte, per column */
 	double *qemax;    /* [D] largest |rounding residual| per column */
 	double qenorm;    /* largest Euclidean norm of a row's residuals */
+	double qlmax;     /* longest row */
 	size_t qg;        /* G = ceil(D / 4) groups of four columns */
 	int qvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
 	/* The clustered copy for single queries (see "clusters" below); cx is
@@ -232,8 +233,11 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
 		idx->qemax[j] = 0;
 	}
 	idx->qenorm = 0;
+	idx->qlmax = 0;
 	for (size_t i = 0; i < N; i++) {
 		const float *xi = X + i * D; /* [D] */
+		double len = sqrt(sumsq(xi, D));
+		idx->qlmax = len > idx->qlmax ? len : idx->qlmax;
 		uint8_t *blk = idx->q8 + (i / 16) * G * 64 + (i % 16) * 4;
 		double e2 = 0;
 		for (size_t j = 0; j < D; j++) {
@@ -298,9 +302,9 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
 #define CLUSTER_ANGLE_SLACK 1e-6
 #define CLUSTER_COS_SLACK 1e-5
 
-static int cluster_wanted(size_t M, size_t D, unsigned flags)
+static int cluster_wanted(size_t N, size_t M, size_t D, unsigned flags)
 {
-	if (flags & (KNN_FLOAT | KNN_QUANT) || M == 0 || M > UINT32_MAX || D > QUANT_MAX_D)
+	if (flags & (KNN_FLOAT | KNN_QUANT) || M == 0 || N > UINT32_MAX || D > QUANT_MAX_D)
 		return 0;
 	return (flags & KNN_CLUSTER) || M >= CLUSTER_MIN_ROWS;
 }
@@ -405,7 +409,12 @@ static int cluster_build(knn_index *idx, seg_error *err)
 	for (size_t i = 0; i < S; i++)
 		sample[i] = rows[(size_t)((double)i * (double)M / (double)S)];
 	for (size_t c = 0; c < C; c++)
+	{
+		/* unit length even if no sample row joins it (borrowed rows are
+		 * unit only within 1e-3; the search takes centres as unit) */
 		memcpy(idx->ccen + c * D, idx->x + (size_t)sample[c * S / C] * D, D * sizeof(float));
+		knn_vec_normalize(idx->ccen + c * D, D);
+	}
 	for (int it = 0; rc == 0 && it < CLUSTER_ITERATIONS; it++) {
 		if ((rc = cluster_assign(idx, idx->ccen, C, sample, S, lab, err)) < 0)
 			break;
@@ -570,7 +579,7 @@ int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsign
 				oi[j] = (float)(xi[j] / len);
 		}
 	}
-	if (cluster_wanted(N - idx->nzero, D, flags)) {
+	if (cluster_wanted(N, N - idx->nzero, D, flags)) {
 		if ((rc = cluster_build(idx, err)) < 0)
 			goto fail;
 	} else if (quant_wanted(N, D, flags) && (rc = quant_build(idx, flags, err)) < 0)
@@ -996,8 +1005,9 @@ static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)
 		fsum += fabs(w[j] - qq->tau * (double)v);
 	}
 	double qres = sqrt(qn2) * idx->qenorm;
-	/* 1e-5 covers the float rounding of the exact scores (D terms). */
-	qq->bound = 255.0 * fsum + (qres < qe ? qres : qe) + 1e-5;
+	/* the last terms: float rounding of an exact score (D products) */
+	qq->bound = 255.0 * fsum + (qres < qe ? qres : qe) + 2.0 * (double)D * FLT_EPSILON * sqrt(qn2) * idx->qlmax +
+	            1e-7;
 	return 0;
 }
 
@@ -1278,13 +1288,12 @@ static double reach_angle(const knn_index *idx, const topk *t, double qn, double
 
 /* Searches the rows of cluster c that can still reach the k-th score. */
 static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, const float *w, double qn, double err,
-                              float u, float margin, double *reach, topk *t)
+                              float u, float margin, double *reach, topk *t, uint64_t *rescored)
 {
 	const size_t DP = idx->cdp;
 	/* The angle between q and the centre, from below (u: its cosine, from above). */
 	double aq = u >= 1 ? 0 : acos(u) - CLUSTER_ANGLE_SLACK;
 	size_t a = idx->cstart[c], b = idx->cstart[c + 1];
-	cluster_visits++;
 	float sc[CLUSTER_CHUNK];
 	uint64_t scored = 0;
 	for (size_t i = a; i < b; i += CLUSTER_CHUNK) {
@@ -1300,7 +1309,7 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, co
 				continue;
 			size_t row = idx->crow[i + r];
 			float e = exact_score(idx, row, q);
-			cluster_rescored++;
+			(*rescored)++;
 			if (e >= t->thr) /* rows come in any order: ties go to topk_push */
 				topk_offer(t, row, e);
 		}
@@ -1308,6 +1317,19 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, co
 			*reach = reach_angle(idx, t, qn, err);
 	}
 	return scored;
+}
+
+typedef struct cluster_key {
+	float u;
+	uint16_t c;
+} cluster_key;
+
+static int cmp_cluster_key(const void *pa, const void *pb)
+{
+	const cluster_key *a = pa, *b = pb;
+	if (a->u != b->u)
+		return a->u < b->u ? 1 : -1;
+	return (int)a->c - (int)b->c;
 }
 
 static void cluster_search(const knn_index *idx, const float *q, topk *t)
@@ -1345,16 +1367,16 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 			first[j] = c;
 		}
 	}
-	uint64_t scored = 0;
+	uint64_t scored = 0, rescored = 0;
 	double reach = reach_angle(idx, t, qn, err);
 	for (size_t j = 0; j < nfirst; j++)
-		scored += cluster_visit(idx, first[j], q, w, qn, err, u[first[j]], margin, &reach, t);
+		scored += cluster_visit(idx, first[j], q, w, qn, err, u[first[j]], margin, &reach, t, &rescored);
 	/* Then every other cluster that can hold a row within `reach` of q:
 	 * angle(q, centre) - amax <= reach, that is cos angle(q, centre) >=
 	 * cos(reach + amax) = cos reach cos amax - sin reach sin amax, tested
 	 * on u (from above) and with room for the rounding of the right side. */
-	uint16_t todo[CLUSTER_MAX]; /* the clusters that pass with the reach of now */
-	size_t ntodo = 0;
+	cluster_key todo[CLUSTER_MAX]; /* the clusters that pass with the reach of now */
+	size_t ntodo = 0, nvisit = 0;
 	double cr = cos(reach), sr = sin(reach);
 	for (size_t c = 0; c < C; c++) {
 		int done = 0;
@@ -1365,30 +1387,28 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 		if (reach + idx->camax[c] < M_PI &&
 		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
 			continue;
-		/* kept by u, largest first (insertion: the list is short), so
-		 * that the k-th score rises early and the re-test below rules
-		 * out more of the rest */
-		size_t j = ntodo++;
-		for (; j > 0 && u[todo[j - 1]] < u[c]; j--)
-			todo[j] = todo[j - 1];
-		todo[j] = (uint16_t)c;
+		todo[ntodo++] = (cluster_key){u[c], (uint16_t)c};
 	}
+	/* by u, largest first, so that the k-th score rises early and the
+	 * re-test below rules out more of the rest */
+	qsort(todo, ntodo, sizeof(cluster_key), cmp_cluster_key);
 	/* Visited in order, each tested again as reach shrinks, the next ones'
 	 * first rows fetched ahead (each visit starts with cache misses). */
 	for (size_t j = 0; j < ntodo; j++) {
 		if (j + 2 < ntodo) {
-			size_t a2 = idx->cstart[todo[j + 2]];
+			size_t a2 = idx->cstart[todo[j + 2].c];
 			__builtin_prefetch(idx->cang + a2);
 			__builtin_prefetch(idx->crow + a2);
 			__builtin_prefetch(idx->cx + a2 * idx->cdp);
 			__builtin_prefetch(idx->cx + a2 * idx->cdp + 32);
 		}
-		size_t c = todo[j];
+		size_t c = todo[j].c;
 		if (reach + idx->camax[c] < M_PI &&
 		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
 			continue;
 		double before = reach;
-		scored += cluster_visit(idx, c, q, w, qn, err, u[c], margin, &reach, t);
+		nvisit++;
+		scored += cluster_visit(idx, c, q, w, qn, err, u[c], margin, &reach, t, &rescored);
 		if (reach != before) {
 			cr = cos(reach);
 			sr = sin(reach);
@@ -1396,6 +1416,8 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 	}
 	cluster_searches++;
 	cluster_rows_scored += scored;
+	cluster_visits += nfirst + nvisit;
+	cluster_rescored += rescored;
 }
 
 /* ---------------------------------------------------------------- search */
@@ -1428,6 +1450,8 @@ int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter 
 	topk_init(&t, out, k, idx, f);
 	if (idx->cx)
 		cluster_search(idx, q, &t);
+	else if (idx->q8) /* k too large for it: scores in the order it gives them */
+		scan_rows_portable(idx->x, idx->d, 0, idx->n, q, &t);
 	else
 		scan_rows(idx, q, &t);
 	*nout = topk_finish(&t);

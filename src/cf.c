@@ -697,21 +697,35 @@ size_t cf_cooc_scratch_size(const cf_cooc *m, size_t nseeds)
 	return cooc_seed_bytes(nseeds) + nseeds * (size_t)m->topm * sizeof(cand) + 8;
 }
 
-int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int32_t k,
-                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
-                      seg_error *err)
+/* The start of cf_cooc_recommend and cf_als_recommend: checks the arguments
+ * and points *scratch at the caller's buffer or at a new one of `size` bytes
+ * (then also *own, for the caller to free). Returns 1 to go on, 0 when there
+ * is nothing to recommend (no seeds, k = 0), or an error. */
+static int recommend_begin(const int32_t *seeds, size_t nseeds, int32_t k, size_t size, void **scratch,
+                           void **own, int32_t *n_out, seg_error *err)
 {
 	*n_out = 0;
+	*own = NULL;
 	if (k < 0 || (nseeds > 0 && seeds == NULL))
 		return seg_error_set(err, SEG_EINVAL, "bad recommendation arguments (k %d)", (int)k);
 	if (nseeds == 0 || k == 0)
 		return 0;
-	void *own = NULL;
-	if (scratch == NULL) {
-		own = scratch = malloc(cf_cooc_scratch_size(m, nseeds));
-		if (own == NULL)
+	if (*scratch == NULL) {
+		*own = *scratch = malloc(size);
+		if (*own == NULL)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory scoring %zu seeds", nseeds);
 	}
+	return 1;
+}
+
+int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int32_t k,
+                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
+                      seg_error *err)
+{
+	void *own = NULL;
+	int go = recommend_begin(seeds, nseeds, k, cf_cooc_scratch_size(m, nseeds), &scratch, &own, n_out, err);
+	if (go <= 0)
+		return go;
 	int32_t *sorted = scratch;
 	cand *c = (cand *)((char *)scratch + cooc_seed_bytes(nseeds));
 	int64_t ns = seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
@@ -1219,17 +1233,10 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
                      seg_error *err)
 {
-	*n_out = 0;
-	if (k < 0 || (nseeds > 0 && seeds == NULL))
-		return seg_error_set(err, SEG_EINVAL, "bad recommendation arguments (k %d)", (int)k);
-	if (nseeds == 0 || k == 0)
-		return 0;
 	void *own = NULL;
-	if (scratch == NULL) {
-		own = scratch = malloc(cf_als_scratch_size(m, nseeds));
-		if (own == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory scoring %zu seeds", nseeds);
-	}
+	int go = recommend_begin(seeds, nseeds, k, cf_als_scratch_size(m, nseeds), &scratch, &own, n_out, err);
+	if (go <= 0)
+		return go;
 	int F = m->factors;
 	double *A = scratch, *b = A + (size_t)F * F;    /* [F, F], [F] */
 	float *x = (float *)(b + F);                    /* [F] */

@@ -61,6 +61,18 @@
 #define KNN_MIN_WORK ((size_t)1 << 22)
 #define KNN_MAX_THREADS 64
 
+/* Rows stored as bytes, by the quantised copy and the clusters alike: column
+ * j as u = round((x_j - lo_j) / step_j), step_j = (max_j - lo_j) / 255 over
+ * the rows coded, and residual e_j = x_j - (lo_j + step_j u). A query q scores
+ * sum_j q_j lo_j + sum_j (q_j step_j) u_j, off from q.x by sum_j q_j e_j:
+ * at most min(|q| enorm, sum_j |q_j| emax_j) (bytecode_residual). */
+typedef struct bytecode {
+	float *lo;        /* [D] smallest value of each column (one allocation with step) */
+	float *step;      /* [D] value of one step of a byte, per column */
+	double *emax;     /* [D] largest |residual| per column */
+	double enorm;     /* largest Euclidean norm of a row's residuals */
+} bytecode;
+
 struct knn_index {
 	const float *x;   /* [N][D] unit rows: `own`, or the borrowed X */
 	float *own;       /* [N][D] the normalised copy; NULL when borrowed or N = 0 */
@@ -72,10 +84,7 @@ struct knn_index {
 	/* The quantised copy for single queries (see "quantised scan" below);
 	 * q8 is NULL when single queries scan the float rows. */
 	uint8_t *q8;      /* [ceil(N/16)][G][16][4] rows as bytes, blocks of 16 rows */
-	float *qlo;       /* [D] smallest value of each column */
-	float *qstep;     /* [D] value of one step of a byte, per column */
-	double *qemax;    /* [D] largest |rounding residual| per column */
-	double qenorm;    /* largest Euclidean norm of a row's residuals */
+	bytecode qcode;   /* how its bytes code the rows */
 	double qlmax;     /* longest row */
 	size_t qg;        /* G = ceil(D / 4) groups of four columns */
 	int qvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
@@ -84,10 +93,7 @@ struct knn_index {
 	uint8_t *cx;      /* [M][DP] the non-zero rows as bytes, cluster by cluster (see
 	                   * "clusters"); DP = D rounded up to 16, zero-padded */
 	size_t cdp;       /* DP */
-	float *cxlo;      /* [D] smallest value of each column */
-	float *cxstep;    /* [D] value of one step of a byte, per column */
-	double *cxemax;   /* [D] largest |rounding residual| per column */
-	double cxenorm;   /* largest Euclidean norm of a row's residuals */
+	bytecode ccode;   /* how its bytes code the rows */
 	double clmin, clmax; /* shortest and longest non-zero row (1 within 1e-3 when borrowed) */
 	uint32_t *crow;   /* [M] their rows */
 	float *cang;      /* [M] each one's angle to its cluster's centre, descending in a cluster */
@@ -130,6 +136,62 @@ float knn_vec_normalize(float *v, size_t D)
 	for (size_t j = 0; j < D; j++)
 		v[j] = (float)(v[j] / len);
 	return (float)len;
+}
+
+/* ---------------------------------------------------------------- byte code */
+
+/* Fits lo and step to the rows X[rows[i]] (rows NULL: X[0..n)). Returns 0 or
+ * -1 when out of memory. */
+static int bytecode_fit(bytecode *bc, const float *X, const uint32_t *rows, size_t n, size_t D)
+{
+	bc->lo = malloc(2 * D * sizeof(float));
+	bc->emax = calloc(D, sizeof(double));
+	bc->enorm = 0;
+	if (bc->lo == NULL || bc->emax == NULL)
+		return -1;
+	bc->step = bc->lo + D;
+	for (size_t j = 0; j < D; j++) {
+		float lo = INFINITY, hi = -INFINITY;
+		for (size_t i = 0; i < n; i++) {
+			float v = X[(rows ? rows[i] : i) * D + j];
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		bc->lo[j] = lo;
+		bc->step[j] = (hi - lo) / 255.0f;
+	}
+	return 0;
+}
+
+/* Codes row x[D] into u[D] and records its residuals. */
+static void bytecode_put(bytecode *bc, const float *x, size_t D, uint8_t *u)
+{
+	double e2 = 0;
+	for (size_t j = 0; j < D; j++) {
+		double step = bc->step[j], r = (double)x[j] - bc->lo[j];
+		long v = step > 0 ? lrint(r / step) : 0;
+		v = v < 0 ? 0 : v > 255 ? 255 : v;
+		u[j] = (uint8_t)v;
+		double e = fabs((double)x[j] - ((double)bc->lo[j] + step * (double)v));
+		bc->emax[j] = e > bc->emax[j] ? e : bc->emax[j];
+		e2 += e * e;
+	}
+	bc->enorm = sqrt(e2) > bc->enorm ? sqrt(e2) : bc->enorm;
+}
+
+/* The bound on |sum_j q_j e_j| for a query q[D] of length qn. */
+static double bytecode_residual(const bytecode *bc, const float *q, size_t D, double qn)
+{
+	double qe = 0;
+	for (size_t j = 0; j < D; j++)
+		qe += fabs((double)q[j]) * bc->emax[j];
+	return qn * bc->enorm < qe ? qn * bc->enorm : qe;
+}
+
+static void bytecode_free(bytecode *bc)
+{
+	free(bc->lo);
+	free(bc->emax);
 }
 
 /* ---------------------------------------------------------------- quantised copy
@@ -213,43 +275,20 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
 	idx->qg = G;
 	idx->qvnni = !(flags & KNN_PORTABLE) && cpu_has_vnni();
 	idx->q8 = aligned_alloc(64, nb * G * 64);
-	idx->qlo = malloc(2 * D * sizeof(float)); /* qlo, then qstep */
-	idx->qemax = malloc(D * sizeof(double));
-	if (idx->q8 == NULL || idx->qlo == NULL || idx->qemax == NULL)
+	if (idx->q8 == NULL || bytecode_fit(&idx->qcode, X, NULL, N, D) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "knn index: cannot allocate the quantised copy (%zu bytes)",
 		                     nb * G * 64);
-	idx->qstep = idx->qlo + D;
 	memset(idx->q8, 0, nb * G * 64);
-
-	for (size_t j = 0; j < D; j++) {
-		float lo = X[j], hi = X[j];
-		for (size_t i = 1; i < N; i++) {
-			float v = X[i * D + j];
-			lo = v < lo ? v : lo;
-			hi = v > hi ? v : hi;
-		}
-		idx->qlo[j] = lo;
-		idx->qstep[j] = (hi - lo) / 255.0f;
-		idx->qemax[j] = 0;
-	}
-	idx->qenorm = 0;
 	idx->qlmax = 0;
 	for (size_t i = 0; i < N; i++) {
 		const float *xi = X + i * D; /* [D] */
 		double len = sqrt(sumsq(xi, D));
 		idx->qlmax = len > idx->qlmax ? len : idx->qlmax;
+		uint8_t u[QUANT_MAX_D];
+		bytecode_put(&idx->qcode, xi, D, u);
 		uint8_t *blk = idx->q8 + (i / 16) * G * 64 + (i % 16) * 4;
-		double e2 = 0;
-		for (size_t j = 0; j < D; j++) {
-			double step = idx->qstep[j], r = (double)xi[j] - idx->qlo[j];
-			long u = step > 0 ? lrint(r / step) : 0;
-			u = u < 0 ? 0 : u > 255 ? 255 : u;
-			double e = fabs(r - step * (double)u);
-			blk[(j / 4) * 64 + j % 4] = (uint8_t)u;
-			idx->qemax[j] = e > idx->qemax[j] ? e : idx->qemax[j];
-			e2 += e * e;
-		}
-		idx->qenorm = sqrt(e2) > idx->qenorm ? sqrt(e2) : idx->qenorm;
+		for (size_t j = 0; j < D; j++)
+			blk[(j / 4) * 64 + j % 4] = u[j];
 	}
 	return 0;
 }
@@ -378,12 +417,10 @@ static int cluster_build(knn_index *idx, seg_error *err)
 	idx->cstart = calloc(C + 1, sizeof(uint32_t));
 	idx->cdp = (D + 15) / 16 * 16;
 	idx->cx = calloc(M * idx->cdp, 1);
-	idx->cxlo = malloc(2 * D * sizeof(float)); /* cxlo, then cxstep */
-	idx->cxemax = calloc(D, sizeof(double));
 	idx->crow = malloc(M * sizeof(uint32_t));
 	idx->cang = malloc(M * sizeof(float));
 	if (!rows || !lab || !sum || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart ||
-	    !idx->cx || !idx->cxlo || !idx->cxemax || !idx->crow || !idx->cang) {
+	    !idx->cx || !idx->crow || !idx->cang) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters (%zu rows)", M);
 		goto out;
 	}
@@ -470,35 +507,15 @@ static int cluster_build(knn_index *idx, seg_error *err)
 		idx->ccos[c] = (float)cos(idx->camax[c]);
 		idx->csin[c] = (float)sin(idx->camax[c]);
 	}
-	/* The byte copy: each column's range over the rows in 255 steps. */
-	idx->cxstep = idx->cxlo + D;
-	for (size_t j = 0; j < D; j++) {
-		float lo = INFINITY, hi = -INFINITY;
-		for (size_t i = 0; i < M; i++) {
-			float v = idx->x[(size_t)rows[i] * D + j];
-			lo = v < lo ? v : lo;
-			hi = v > hi ? v : hi;
-		}
-		idx->cxlo[j] = lo;
-		idx->cxstep[j] = (hi - lo) / 255.0f;
+	/* The byte copy, in cluster order. */
+	if (bytecode_fit(&idx->ccode, idx->x, rows, M, D) < 0) {
+		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters");
+		goto out;
 	}
 	for (size_t i = 0; i < M; i++) {
 		idx->crow[i] = ar[i].row;
 		idx->cang[i] = ar[i].ang;
-		const float *x = idx->x + (size_t)ar[i].row * D;
-		uint8_t *u8 = idx->cx + i * idx->cdp;
-		double e2 = 0;
-		for (size_t j = 0; j < D; j++) {
-			double step = idx->cxstep[j], r = (double)x[j] - idx->cxlo[j];
-			long v = step > 0 ? lrint(r / step) : 0;
-			v = v < 0 ? 0 : v > 255 ? 255 : v;
-			u8[j] = (uint8_t)v;
-			/* the residual as the search sees it: lo + step * u in float */
-			double e = fabs((double)x[j] - ((double)idx->cxlo[j] + (double)idx->cxstep[j] * (double)v));
-			idx->cxemax[j] = e > idx->cxemax[j] ? e : idx->cxemax[j];
-			e2 += e * e;
-		}
-		idx->cxenorm = sqrt(e2) > idx->cxenorm ? sqrt(e2) : idx->cxenorm;
+		bytecode_put(&idx->ccode, idx->x + (size_t)ar[i].row * D, D, idx->cx + i * idx->cdp);
 	}
 out:
 	free(rows);
@@ -599,11 +616,9 @@ void knn_index_free(knn_index *idx)
 	free(idx->own);
 	free(idx->zero);
 	free(idx->q8);
-	free(idx->qlo);
-	free(idx->qemax);
+	bytecode_free(&idx->qcode);
 	free(idx->cx);
-	free(idx->cxlo);
-	free(idx->cxemax);
+	bytecode_free(&idx->ccode);
 	free(idx->crow);
 	free(idx->cang);
 	free(idx->ccen);
@@ -720,16 +735,23 @@ static size_t topk_finish(topk *t)
 
 /* ---------------------------------------------------------------- kernels */
 
+/* x[D] . q[D] summed in order, in float: the portable kernels' score, and
+ * the exact score every search returns. */
+static inline float dot_portable(const float *x, const float *q, size_t D)
+{
+	float s = 0;
+	for (size_t j = 0; j < D; j++)
+		s += x[j] * q[j];
+	return s;
+}
+
 /* Scores rows x[n][D] (the first being row `row0`) against q[D] and offers
  * those that beat the threshold. */
 static void scan_rows_portable(const float *x, size_t D, size_t row0, size_t n, const float *q,
                                topk *t)
 {
 	for (size_t i = 0; i < n; i++) {
-		const float *xi = x + i * D; /* [D] */
-		float s = 0;
-		for (size_t j = 0; j < D; j++)
-			s += xi[j] * q[j];
+		float s = dot_portable(x + i * D, q, D);
 		if (s > t->thr)
 			topk_offer(t, row0 + i, s);
 	}
@@ -969,11 +991,7 @@ static _Atomic uint64_t quant_searches, quant_rescans;
 /* The exact score of a row, summed in the order of scan_rows_portable. */
 static inline float exact_score(const knn_index *idx, size_t row, const float *q)
 {
-	const float *x = idx->x + row * idx->d; /* [D] */
-	float s = 0;
-	for (size_t j = 0; j < idx->d; j++)
-		s += x[j] * q[j];
-	return s;
+	return dot_portable(idx->x + row * idx->d, q, idx->d);
 }
 
 /* Fills qq for unit-ish query q; 1 when every w_j is zero (all rows would
@@ -981,14 +999,13 @@ static inline float exact_score(const knn_index *idx, size_t row, const float *q
 static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)
 {
 	const size_t D = idx->d;
-	double w[QUANT_MAX_D], wmax = 0, qn2 = 0, qe = 0;
+	const bytecode *bc = &idx->qcode;
+	double w[QUANT_MAX_D], wmax = 0;
 	qq->c = 0;
 	for (size_t j = 0; j < D; j++) {
-		w[j] = (double)q[j] * idx->qstep[j];
+		w[j] = (double)q[j] * bc->step[j];
 		wmax = fabs(w[j]) > wmax ? fabs(w[j]) : wmax;
-		qq->c += (double)q[j] * idx->qlo[j];
-		qn2 += (double)q[j] * q[j];
-		qe += fabs((double)q[j]) * idx->qemax[j];
+		qq->c += (double)q[j] * bc->lo[j];
 	}
 	if (!(wmax > 0))
 		return 1;
@@ -1004,9 +1021,9 @@ static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)
 		qq->b[j] = (int8_t)(v - 128 * a);
 		fsum += fabs(w[j] - qq->tau * (double)v);
 	}
-	double qres = sqrt(qn2) * idx->qenorm;
+	double qn = sqrt(sumsq(q, D));
 	/* the last terms: float rounding of an exact score (D products) */
-	qq->bound = 255.0 * fsum + (qres < qe ? qres : qe) + 2.0 * (double)D * FLT_EPSILON * sqrt(qn2) * idx->qlmax +
+	qq->bound = 255.0 * fsum + bytecode_residual(bc, q, D, qn) + 2.0 * (double)D * FLT_EPSILON * qn * idx->qlmax +
 	            1e-7;
 	return 0;
 }
@@ -1240,13 +1257,8 @@ static void score_rows(const knn_index *idx, const float *x, size_t n, const flo
 		return;
 	}
 #endif
-	for (size_t i = 0; i < n; i++) {
-		const float *xi = x + i * idx->d;
-		float s = 0;
-		for (size_t j = 0; j < idx->d; j++)
-			s += xi[j] * q[j];
-		out[i] = s;
-	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = dot_portable(x + i * idx->d, q, idx->d);
 }
 
 /* sum_j w[j] u[j] for the byte rows x[n][DP]. */
@@ -1340,19 +1352,18 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 	const double err = CLUSTER_COS_SLACK + (double)D * FLT_EPSILON;
 	/* Rows are scored first on their bytes: q.x = sum_j q_j lo_j + sum_j
 	 * w_j u_j + sum_j q_j e_j with w_j = q_j step_j and the residuals e_j
-	 * bounded as in the quantised scan; float rounding of the sum (at most
+	 * bounded by bytecode_residual; float rounding of the sum (at most
 	 * 2 DP FLT_EPSILON times the sum of |terms|) and of the exact score come
 	 * on top. Rows whose byte score is within `margin` of the k-th score are
 	 * scored again on their floats. */
 	float w[QUANT_MAX_D + 16] = {0}; /* [DP] */
-	double cq = 0, terms = 0, qe = 0;
+	double cq = 0, terms = 0;
 	for (size_t j = 0; j < D; j++) {
-		w[j] = q[j] * idx->cxstep[j];
-		cq += (double)q[j] * idx->cxlo[j];
+		w[j] = q[j] * idx->ccode.step[j];
+		cq += (double)q[j] * idx->ccode.lo[j];
 		terms += 255.0 * fabs((double)w[j]);
-		qe += fabs((double)q[j]) * idx->cxemax[j];
 	}
-	double res = qn * idx->cxenorm < qe ? qn * idx->cxenorm : qe;
+	double res = bytecode_residual(&idx->ccode, q, D, qn);
 	const float margin = (float)(cq + res * 1.01 + 2.0 * (double)idx->cdp * FLT_EPSILON * terms +
 	                             2.0 * FLT_EPSILON * fabs(cq) + 2.0 * (double)D * FLT_EPSILON * qn + 1e-7);
 

@@ -272,12 +272,20 @@ static json_t *track_json(const lookup_hit *h)
 	return j ? j : json_object();
 }
 
+/* A Spotify id in a path or body, normalised into id[TRACK_ID_LEN + 1]. */
+static int parse_id(const char *text, char *id, seg_error *err)
+{
+	if (track_parse_id(text, id) < 0)
+		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)", text);
+	return 0;
+}
+
 /* Resolves a Spotify id in a path or body to a track. */
 static int resolve_id(sqlite3 *db, const char *text, lookup_hit *h, seg_error *err)
 {
 	char id[TRACK_ID_LEN + 1];
-	if (track_parse_id(text, id) < 0)
-		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)", text);
+	if (parse_id(text, id, err) < 0)
+		return SEG_EINVAL;
 	lookup_hit alts[1];
 	size_t na;
 	int rc = lookup_resolve(db, id, h, alts, 0, &na, err);
@@ -290,8 +298,8 @@ static int resolve_id(sqlite3 *db, const char *text, lookup_hit *h, seg_error *e
 static int resolve_brief(sqlite3 *db, const char *text, int64_t *track, char *name, size_t cap, seg_error *err)
 {
 	char id[TRACK_ID_LEN + 1];
-	if (track_parse_id(text, id) < 0)
-		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)", text);
+	if (parse_id(text, id, err) < 0)
+		return SEG_EINVAL;
 	int rc = lookup_spotify_id(db, id, track, name, cap, err);
 	if (rc < 0)
 		return rc;

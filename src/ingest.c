@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "csv.h"
+#include "names.h"
 #include "progress.h"
 #include "schema.h"
 #include "snapshot.h"
@@ -294,7 +295,7 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 		progress_start(&prog, "indexing", 0);
 		prog.enabled &= o->progress;
 		if (prog.enabled)
-			fprintf(stderr, "building the search index and feature snapshot...\r");
+			fprintf(stderr, "building the search index, feature snapshot and names...\r");
 		if ((rc = catalog_commit(c, err)) < 0)
 			goto out;
 		sqlite3 *db = catalog_db(c);
@@ -307,6 +308,10 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 		char snap[PATH_MAX];
 		snprintf(snap, sizeof snap, "%s/%s", o->workspace, CATALOG_SNAPSHOT_NAME);
 		rc = snapshot_write(db, snap, &sum->snapshot_rows, err);
+		/* and the display fields the server reads instead of SQL */
+		snprintf(snap, sizeof snap, "%s/%s", o->workspace, NAMES_FILE_NAME);
+		if (rc == 0)
+			rc = names_write(db, snap, NULL, err);
 		progress_finish(&prog);
 		if (rc < 0)
 			goto out;

@@ -14,8 +14,8 @@
 	" coalesce((SELECT group_concat(name, ', ') FROM (SELECT a.name FROM track_artists ta"       \
 	"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position)), ''),"  \
 	" t.has_features, coalesce(t.popularity, -1),"                                                \
-	" coalesce((SELECT group_concat(g.name, ', ') FROM track_genres tg JOIN genres g"            \
-	"   ON g.id = tg.genre_id WHERE tg.track_id = t.id), '')"
+	" coalesce((SELECT group_concat(name, ', ') FROM (SELECT g.name FROM track_genres tg JOIN genres g" \
+	"   ON g.id = tg.genre_id WHERE tg.track_id = t.id ORDER BY tg.genre_id)), '')"
 
 /* Statements are prepared once per connection and kept on it: preparing one
  * (its subqueries, joins and the schema lookups) cost more than running it,

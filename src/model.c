@@ -93,7 +93,9 @@ int model_writer_save(model_writer *w, const char *path, seg_error *err)
 {
 	static const uint8_t zeros[MODEL_ALIGN];
 	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	/* named by process, so that processes writing the same file at once
+	 * (replicas starting together) do not write into one temporary file */
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 	size_t table = sizeof(model_header) + w->n * sizeof(model_entry);
 	model_entry *entries = calloc(w->n ? w->n : 1, sizeof(model_entry));
 	if (entries == NULL)

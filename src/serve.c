@@ -28,6 +28,7 @@
 #include "eda.h"
 #include "knn.h"
 #include "lookup.h"
+#include "names.h"
 #include "progress.h"
 #include "query.h"
 #include "quality.h"
@@ -96,6 +97,7 @@ typedef struct route_stats {
 typedef struct server {
 	const serve_options *o;
 	engine *eng;
+	names *names;              /* display fields without SQL; NULL: they come from SQLite */
 	char dbpath[PATH_MAX];
 	char model_path[PATH_MAX];
 	char version[64];
@@ -203,7 +205,8 @@ static enum MHD_Result send_seg_error(struct MHD_Connection *c, req *r, const se
 	switch (err->code) {
 	case SEG_EINVAL: status = 400; kind = "bad_request"; break;
 	case SEG_ENOTFOUND: status = 404; kind = "not_found"; break;
-	case SEG_ENOMEM: status = 503; kind = "unavailable"; break;
+	case SEG_ENOMEM:
+	case SEG_EDB: status = 503; kind = "unavailable"; break;
 	default: break;
 	}
 	return send_error(c, r, status, kind, "%s", err->msg[0] ? err->msg : seg_strerror(err->code));
@@ -280,26 +283,70 @@ static int parse_id(const char *text, char *id, seg_error *err)
 	return 0;
 }
 
-/* Resolves a Spotify id in a path or body to a track. */
-static int resolve_id(sqlite3 *db, const char *text, lookup_hit *h, seg_error *err)
+/* Display fields of tracks ids[n] into out[n], found[i] (may be NULL)
+ * whether ids[i] exists: from the names file, else from SQLite. */
+static int track_hits(server *s, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err)
 {
-	char id[TRACK_ID_LEN + 1];
-	if (parse_id(text, id, err) < 0)
-		return SEG_EINVAL;
-	lookup_hit alts[1];
-	size_t na;
-	int rc = lookup_resolve(db, id, h, alts, 0, &na, err);
-	if (rc < 0 || strcmp(h->spotify_id, id) != 0)
-		return seg_error_set(err, SEG_ENOTFOUND, "no track with id %s in the catalogue", id);
-	return 0;
+	if (s->names != NULL) {
+		for (size_t i = 0; i < n; i++) {
+			int ok = names_get(s->names, ids[i], &out[i]);
+			if (found)
+				found[i] = (uint8_t)ok;
+		}
+		return 0;
+	}
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+	return lookup_tracks(db, ids, n, out, found, err);
 }
 
-/* resolve_id for a request that needs only the track id and name. */
-static int resolve_brief(sqlite3 *db, const char *text, int64_t *track, char *name, size_t cap, seg_error *err)
+/* Resolves a Spotify id in a path or body to a track and its display
+ * fields. */
+static int resolve_id(server *s, const char *text, lookup_hit *h, seg_error *err)
 {
 	char id[TRACK_ID_LEN + 1];
 	if (parse_id(text, id, err) < 0)
 		return SEG_EINVAL;
+	int64_t t;
+	if (s->names != NULL) {
+		if (names_find(s->names, id, &t) && names_get(s->names, t, h))
+			return 0;
+	} else {
+		sqlite3 *db = thread_db(s);
+		if (db == NULL)
+			return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+		lookup_hit alts[1];
+		size_t na;
+		int rc = lookup_resolve(db, id, h, alts, 0, &na, err);
+		if (rc == SEG_EDB)
+			return rc;
+		if (rc == 0 && strcmp(h->spotify_id, id) == 0)
+			return 0;
+	}
+	return seg_error_set(err, SEG_ENOTFOUND, "no track with id %s in the catalogue", id);
+}
+
+/* resolve_id for a request that needs only the track id and name (into
+ * name[cap], may be NULL). */
+static int resolve_brief(server *s, const char *text, int64_t *track, char *name, size_t cap, seg_error *err)
+{
+	if (s->names != NULL) {
+		lookup_hit h;
+		int rc = resolve_id(s, text, &h, err);
+		if (rc < 0)
+			return rc;
+		*track = h.track;
+		if (name && cap)
+			snprintf(name, cap, "%s", h.name);
+		return 0;
+	}
+	char id[TRACK_ID_LEN + 1];
+	if (parse_id(text, id, err) < 0)
+		return SEG_EINVAL;
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
 	int rc = lookup_spotify_id(db, id, track, name, cap, err);
 	if (rc < 0)
 		return rc;
@@ -383,17 +430,15 @@ static enum MHD_Result h_tracks(server *s, struct MHD_Connection *c, req *r)
 
 static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, const char *id)
 {
-	sqlite3 *db = thread_db(s);
-	if (db == NULL)
-		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
 	lookup_hit h;
 	seg_error err = {0};
-	if (resolve_id(db, id, &h, &err) < 0)
+	if (resolve_id(s, id, &h, &err) < 0)
 		return send_seg_error(c, r, &err);
+	sqlite3 *db = thread_db(s);
 	json_t *j = track_json(&h);
 	json_t *feat = json_null();
 	sqlite3_stmt *st;
-	if (h.has_features &&
+	if (h.has_features && db != NULL &&
 	    sqlite3_prepare_v2(db,
 	                       "SELECT danceability, energy, key, loudness, mode, speechiness, acousticness,"
 	                       " instrumentalness, liveness, valence, tempo, time_signature, duration_ms, year"
@@ -431,7 +476,6 @@ static const char *const REASON_CODES[] = {"content", "cf", "gem", "new_genre", 
 static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req *r, rec_request *rq,
                                         const char *const *seed_names)
 {
-	sqlite3 *db = thread_db(s);
 	rec_item items[100];
 	size_t n = 0;
 	const char *shortfall = "";
@@ -446,7 +490,7 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	uint8_t found[100];
 	for (size_t i = 0; i < n; i++)
 		ids[i] = items[i].track;
-	if (db == NULL || lookup_tracks(db, ids, n, hits, found, &err) < 0)
+	if (track_hits(s, ids, n, hits, found, &err) < 0)
 		return send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
 	strbuf sb = {0};
 	serve_write_recommend(&sb, s->eng, rid, rec_model_names[rq->model], items, n, hits, found, seed_names, rq->nseeds,
@@ -635,13 +679,12 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 		return send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes", SERVE_MAX_BODY);
 	serve_recommend_body *b = malloc(sizeof(*b));
 	int64_t *exclude = malloc(sizeof(int64_t) * SERVE_MAX_EXCLUDE);
-	sqlite3 *db = thread_db(s);
 	seg_error err = {0};
 	enum MHD_Result ret;
-	if (b == NULL || exclude == NULL || db == NULL) {
+	if (b == NULL || exclude == NULL) {
 		free(b);
 		free(exclude);
-		return send_error(c, r, 503, "unavailable", "out of memory or the catalogue cannot be opened");
+		return send_error(c, r, 503, "unavailable", "out of memory");
 	}
 	if (serve_parse_recommend(r->body.data, r->body.len, b, &err) < 0) {
 		ret = strncmp(err.msg, "the body is not valid JSON", 26) == 0
@@ -655,7 +698,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	char seed_name[SERVE_MAX_SEEDS][160];
 	const char *seed_names[SERVE_MAX_SEEDS];
 	for (size_t i = 0; i < b->nseeds; i++) {
-		if (resolve_brief(db, b->seeds[i], &seeds[i], seed_name[i], sizeof seed_name[i], &err) < 0) {
+		if (resolve_brief(s, b->seeds[i], &seeds[i], seed_name[i], sizeof seed_name[i], &err) < 0) {
 			ret = send_seg_error(c, r, &err);
 			goto out;
 		}
@@ -664,7 +707,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	size_t nx = 0;
 	for (size_t i = 0; i < b->nexclude; i++) {
 		int64_t t;
-		if (resolve_brief(db, b->exclude[i], &t, NULL, 0, NULL) == 0)
+		if (resolve_brief(s, b->exclude[i], &t, NULL, 0, NULL) == 0)
 			exclude[nx++] = t; /* unknown ids cannot be recommended anyway */
 	}
 	rq.seeds = seeds;
@@ -688,13 +731,10 @@ out:
 
 static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, const char *id)
 {
-	sqlite3 *db = thread_db(s);
-	if (db == NULL)
-		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
 	seg_error err = {0};
 	long k;
 	lookup_hit h;
-	if (int_arg(c, "k", 1, 100, 10, &k, &err) < 0 || resolve_id(db, id, &h, &err) < 0)
+	if (int_arg(c, "k", 1, 100, 10, &k, &err) < 0 || resolve_id(s, id, &h, &err) < 0)
 		return send_seg_error(c, r, &err);
 	if (!h.has_features)
 		return send_error(c, r, 404, "not_found", "track %s has no audio features to compare", h.spotify_id);
@@ -706,8 +746,8 @@ static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, co
 	int64_t seed = h.track;
 	rq.seeds = &seed;
 	rq.nseeds = 1;
-	const char *names[1] = {h.name};
-	return answer_recommend(s, c, r, &rq, names);
+	const char *seed_names[1] = {h.name};
+	return answer_recommend(s, c, r, &rq, seed_names);
 }
 
 static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
@@ -747,11 +787,12 @@ static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
 	free(act);
 	if (rc < 0)
 		return send_seg_error(c, r, &err);
-	sqlite3 *db = thread_db(s);
 	json_t *arr = json_array();
-	for (size_t i = 0; i < ng && db; i++) {
+	for (size_t i = 0; i < ng; i++) {
 		lookup_hit h;
-		if (lookup_track(db, engine_track_of(s->eng, gems[i].item), &h, NULL) < 0)
+		uint8_t found;
+		int64_t track = engine_track_of(s->eng, gems[i].item);
+		if (track_hits(s, &track, 1, &h, &found, NULL) < 0 || !found)
 			continue;
 		json_t *t = track_json(&h);
 		json_object_set_new(t, "predicted_popularity", json_real(gems[i].predicted));
@@ -795,13 +836,16 @@ static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 	strbuf_puts(&sb, "{\"points\":[");
 	size_t n = 0;
 	sqlite3_stmt *st = NULL;
-	if (db)
+	if (db && s->names == NULL)
 		sqlite3_prepare_v2(db, "SELECT spotify_id FROM tracks WHERE id = ?1", -1, &st, NULL);
 	for (size_t i = 0; i < N; i += step) {
 		strbuf_printf(&sb, "%s[%.4f,%.4f,%d,%zu]", n ? "," : "", xy[2 * i], xy[2 * i + 1],
 		              engine_cluster_of(s->eng, i), n);
 		const char *sid = "";
-		if (st) {
+		lookup_hit h;
+		if (s->names != NULL && names_get(s->names, engine_track_of(s->eng, i), &h))
+			sid = h.spotify_id;
+		else if (st) {
 			sqlite3_reset(st);
 			sqlite3_bind_int64(st, 1, engine_track_of(s->eng, i));
 			if (sqlite3_step(st) == SQLITE_ROW)
@@ -851,32 +895,32 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 	snprintf(dir, sizeof dir, "%s/models", s->o->workspace);
 	DIR *d = opendir(dir);
 	json_t *arr = json_array();
-	char *names[256];
+	char *versions[256];
 	size_t n = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d)) != NULL && n < 256) {
 		int v;
 		if (sscanf(e->d_name, "v%d", &v) == 1)
-			names[n++] = strdup(e->d_name);
+			versions[n++] = strdup(e->d_name);
 	}
 	if (d)
 		closedir(d);
-	qsort(names, n, sizeof(char *), cmp_version);
+	qsort(versions, n, sizeof(char *), cmp_version);
 	for (size_t i = n; i-- > 0;) {
 		char path[PATH_MAX + 300];
 		json_error_t je;
-		snprintf(path, sizeof path, "%s/%s/evaluation.json", dir, names[i]);
+		snprintf(path, sizeof path, "%s/%s/evaluation.json", dir, versions[i]);
 		json_t *ev = json_load_file(path, 0, &je);
 		json_t *meta = json_null();
-		snprintf(path, sizeof path, "%s/%s/model.seg", dir, names[i]);
-		if (strcmp(names[i], s->version) == 0) {
+		snprintf(path, sizeof path, "%s/%s/model.seg", dir, versions[i]);
+		if (strcmp(versions[i], s->version) == 0) {
 			json_decref(meta);
 			meta = json_loads(engine_meta_json(s->eng), 0, &je);
 		}
-		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b}", "version", names[i], "meta",
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b}", "version", versions[i], "meta",
 		                                     meta ? meta : json_null(), "evaluation", ev ? ev : json_null(),
-		                                     "serving", strcmp(names[i], s->version) == 0));
-		free(names[i]);
+		                                     "serving", strcmp(versions[i], s->version) == 0));
+		free(versions[i]);
 	}
 	return send_json(c, r, 200, json_pack("{s:o}", "models", arr));
 }
@@ -1086,6 +1130,33 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return NULL;
 }
 
+/* Maps the names file for the display fields, first writing it when it is
+ * missing or older than the catalogue (a workspace ingested before segue
+ * wrote one, or changed since); where it cannot be written, the fields come
+ * from SQLite, which answers the same, only slower. */
+static void open_names(server *s, sqlite3 *db)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", s->o->workspace, NAMES_FILE_NAME);
+	seg_error err = {0};
+	names *n = NULL;
+	if (names_open(&n, path, &err) == 0 && names_current(n, db, &err) == 1) {
+		s->names = n;
+		return;
+	}
+	names_close(n);
+	n = NULL;
+	double t0 = progress_now();
+	if (names_write(db, path, NULL, &err) == 0 && names_open(&n, path, &err) == 0) {
+		if (!s->o->quiet)
+			fprintf(stderr, "segue: wrote %s for %zu tracks (%.1f s)\n", path, names_count(n), progress_now() - t0);
+		s->names = n;
+		return;
+	}
+	if (!s->o->quiet)
+		fprintf(stderr, "segue: %s; track names come from SQLite\n", err.msg);
+}
+
 void serve_options_default(serve_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -1132,6 +1203,8 @@ int serve_run(const serve_options *o, seg_error *err)
 		goto out;
 	strbuf json = {0};
 	rc = eda_render_charts(db, NULL, NULL, &json, &s->charts, err);
+	if (rc == 0)
+		open_names(s, db);
 	query_close(db);
 	if (rc < 0) {
 		strbuf_free(&json);
@@ -1187,6 +1260,7 @@ out:
 	for (size_t i = 0; i < s->ndbs; i++)
 		query_close(s->dbs[i]);
 	engine_free(s->eng);
+	names_close(s->names);
 	eda_charts_free(&s->charts);
 	free(s->summary);
 	free(s->clusters_json);

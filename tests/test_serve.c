@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -340,9 +341,10 @@ static void test_metrics_and_dashboard(void **state)
 	free(body);
 }
 
-static void test_sigterm_shuts_down_cleanly(void **state)
+/* SIGTERM, then the exit status once the server is gone (-1: still up
+ * after 5 s). */
+static int stop_server(void)
 {
-	(void)state;
 	kill(server_pid, SIGTERM);
 	int status = -1;
 	for (int i = 0; i < 100; i++) {
@@ -350,9 +352,65 @@ static void test_sigterm_shuts_down_cleanly(void **state)
 			break;
 		usleep(50000);
 	}
+	server_pid = 0;
+	return status;
+}
+
+/* The answers that show track names, as one JSON array (request ids
+ * removed: they differ on purpose). */
+static json_t *named_answers(void)
+{
+	char target[128], body[256];
+	json_t *all = json_array();
+	snprintf(target, sizeof target, "/api/tracks/%s", first_id);
+	json_array_append_new(all, get_json(target, 200));
+	snprintf(target, sizeof target, "/api/similar/%s?k=10", first_id);
+	json_array_append_new(all, get_json(target, 200));
+	json_array_append_new(all, get_json("/api/gems?limit=5", 200));
+	json_array_append_new(all, get_json("/api/map?limit=50", 200));
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 8, \"exclude\": [\"%s\"]}", first_id, first_id);
+	json_array_append_new(all, post(body, strlen(body), 200));
+	json_array_append_new(all, get_json("/api/tracks/0000000000000000000000", 404));
+	for (size_t i = 0; i < json_array_size(all); i++)
+		json_object_del(json_array_get(all, i), "request_id");
+	return all;
+}
+
+/* Display fields come from the names file that ingest wrote; where it
+ * cannot be read or written they come from SQLite, and where it is missing
+ * the server writes it: the answers are the same every way. */
+static void test_names_file_and_sql_agree(void **state)
+{
+	(void)state;
+	char names_path[PATH_MAX];
+	snprintf(names_path, sizeof names_path, "%s/ws/names.seg", dir);
+	assert_int_equal(access(names_path, R_OK), 0); /* written by ingest */
+	json_t *mapped = named_answers();
+	/* A directory in its place: it can be neither opened nor replaced. */
+	assert_int_equal(stop_server(), 0);
+	assert_int_equal(unlink(names_path), 0);
+	assert_int_equal(mkdir(names_path, 0700), 0);
+	assert_int_equal(start_server(), 0);
+	json_t *sql = named_answers();
+	assert_true(json_equal(mapped, sql));
+	/* Missing: written at start. */
+	assert_int_equal(stop_server(), 0);
+	assert_int_equal(rmdir(names_path), 0);
+	assert_int_equal(start_server(), 0);
+	assert_int_equal(access(names_path, R_OK), 0);
+	json_t *rewritten = named_answers();
+	assert_true(json_equal(mapped, rewritten));
+	json_decref(mapped);
+	json_decref(sql);
+	json_decref(rewritten);
+}
+
+static void test_sigterm_shuts_down_cleanly(void **state)
+{
+	(void)state;
+	int status = stop_server();
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	server_pid = 0;
 }
 
 int main(void)
@@ -365,6 +423,7 @@ int main(void)
 		cmocka_unit_test(test_routes_and_errors),
 		cmocka_unit_test(test_openapi_matches_routes),
 		cmocka_unit_test(test_metrics_and_dashboard),
+		cmocka_unit_test(test_names_file_and_sql_agree),
 		cmocka_unit_test(test_sigterm_shuts_down_cleanly),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

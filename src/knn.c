@@ -90,21 +90,24 @@ struct knn_index {
 	int qvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
 	/* The clustered copy for single queries (see "clusters" below); cx is
 	 * NULL without it. M = N - (zero rows), C clusters. */
-	uint8_t *cx;      /* [M][DP] the non-zero rows as bytes, cluster by cluster (see
-	                   * "clusters"); DP = D rounded up to 16, zero-padded */
-	size_t cdp;       /* DP */
+	uint8_t *cx;      /* [MP/16][G][16][4] the non-zero rows as bytes, cluster by cluster,
+	                   * in blocks of 16 rows as in q8; each cluster padded with zero
+	                   * rows to whole blocks (MP rows in all) */
+	size_t cg;        /* G = ceil(D / 4) */
+	int cvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
 	bytecode *ccode;  /* [C] how its bytes code the rows, each cluster its own
 	                   * ranges (narrower than the whole index's: smaller residuals) */
 	float *cspan;     /* [C][2D] their lo and step */
 	double *cemax;    /* [C][D] their emax */
 	double clmin, clmax; /* shortest and longest non-zero row (1 within 1e-3 when borrowed) */
-	uint32_t *crow;   /* [M] their rows */
-	float *cang;      /* [M] each one's angle to its cluster's centre, descending in a cluster */
+	uint32_t *crow;   /* [MP] their rows; CLUSTER_PAD for a padding row */
+	float *cang;      /* [MP] each one's angle to its cluster's centre, descending in a
+	                   * cluster (0 for padding) */
 	float *ccen;      /* [C][D] the clusters' centres, unit length */
 	float *camax;     /* [C] the largest angle in each cluster */
 	float *ccos;      /* [C] cos(camax) */
 	float *csin;      /* [C] sin(camax) */
-	uint32_t *cstart; /* [C + 1] where each cluster starts in cx */
+	uint32_t *cstart; /* [C + 1] where each cluster starts in cx, a multiple of 16 */
 	size_t nc;        /* C */
 };
 
@@ -203,6 +206,15 @@ static void bytecode_free(bytecode *bc)
 	free(bc->emax);
 }
 
+/* Stores the bytes u[D] of row i in blocks of 16 rows ([G][16][4] bytes a
+ * block, see "quantised copy"), at `base`. */
+static void block_put(uint8_t *base, size_t G, size_t i, const uint8_t *u, size_t D)
+{
+	uint8_t *blk = base + (i / 16) * G * 64 + (i % 16) * 4;
+	for (size_t j = 0; j < D; j++)
+		blk[(j / 4) * 64 + j % 4] = u[j];
+}
+
 /* ---------------------------------------------------------------- quantised copy
  *
  * Single queries are answered exactly from a byte copy of the rows: a scan
@@ -296,9 +308,7 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
 		idx->qlmax = len > idx->qlmax ? len : idx->qlmax;
 		uint8_t u[QUANT_MAX_D];
 		bytecode_put(&idx->qcode, xi, D, u);
-		uint8_t *blk = idx->q8 + (i / 16) * G * 64 + (i % 16) * 4;
-		for (size_t j = 0; j < D; j++)
-			blk[(j / 4) * 64 + j % 4] = u[j];
+		block_put(idx->q8, G, i, u, D);
 	}
 	return 0;
 }
@@ -323,13 +333,19 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
  * sorted rows that can still reach it. Every row it skips provably scores
  * below the k-th, so the result is the exact top k.
  *
- * Rows are scored on a byte copy in cluster order (each column's range in
- * 255 steps, as in the quantised scan, but weighted by the float query: no
- * error from the query), and those within the copy's error bound of the
- * k-th score again on the float rows, so the scores returned are the float
- * ones. Each cluster has its own ranges: they are narrower than the whole
- * index's, so are the residuals and the bound (on the generated 1M
- * catalogue, 119 rows rescored a search instead of 137).
+ * Rows are scored on a byte copy in cluster order, coded and scored as in
+ * the quantised scan (the query rounded to integers, I_x from the VNNI or
+ * the portable kernel, the bound E), and those whose I_x can still reach
+ * the k-th score are scored again on the float rows, so the scores returned
+ * are the float ones. Each cluster has its own column ranges: they are
+ * narrower than the whole index's, so are the residuals and the bound (on
+ * the generated 1M catalogue, 119 rows rescored a search instead of 137).
+ * The copy is in blocks of 16 rows as the quantised one is, each cluster
+ * padded with zero rows to whole blocks. There a search reads about 600 KB
+ * of the copy, from all over it, and waits on memory more than it
+ * computes: the VNNI kernel replaced a float one (AVX2, the bytes weighted
+ * by the float query) for a few per cent (A/B in one process, 2000 queries:
+ * 128 against 130, 119 against 123, 142 against 147 us).
  *
  * C = sqrt(N). More clusters rule out more rows but cost more per query
  * (a dot product a centre, and a few cache misses a cluster visited): in
@@ -340,10 +356,11 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
  * more clusters paid (sqrt(N): 6.9k queries/s, 2 sqrt(N): 9.9k, 4 sqrt(N):
  * 12.1k, against 243 for the float scan). Centres come from 5 rounds of
  * k-means on 16 rows a centre; assigning every row to its centre is most of
- * the build. Memory: the byte copy (N x D bytes, D rounded up to 16), an
- * angle and a row number a row. */
+ * the build. Memory: the byte copy (N x D bytes, D rounded up to 4, each
+ * cluster to whole blocks), an angle and a row number a row. */
 
 #define CLUSTER_MIN_ROWS 32768
+#define CLUSTER_PAD UINT32_MAX /* crow of a padding row */
 #define CLUSTER_MAX 4096
 #define CLUSTER_ITERATIONS 5
 /* Room for rounding. Angles between a row or the query and a centre are
@@ -427,12 +444,9 @@ static int cluster_build(knn_index *idx, seg_error *err)
 	idx->ccos = calloc(C, sizeof(float));
 	idx->csin = calloc(C, sizeof(float));
 	idx->cstart = calloc(C + 1, sizeof(uint32_t));
-	idx->cdp = (D + 15) / 16 * 16;
-	idx->cx = calloc(M * idx->cdp, 1);
-	idx->crow = malloc(M * sizeof(uint32_t));
-	idx->cang = malloc(M * sizeof(float));
+	uint32_t *ustart = calloc(C + 1, sizeof(uint32_t)); /* [C + 1] the clusters in ar, unpadded */
 	if (!rows || !lab || !sum || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart ||
-	    !idx->cx || !idx->crow || !idx->cang) {
+	    !ustart) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters (%zu rows)", M);
 		goto out;
 	}
@@ -486,9 +500,9 @@ static int cluster_build(knn_index *idx, seg_error *err)
 
 	/* Cluster order, then angles, largest first. */
 	for (size_t i = 0; i < M; i++)
-		idx->cstart[lab[i] + 1]++;
+		ustart[lab[i] + 1]++;
 	for (size_t c = 0; c < C; c++)
-		idx->cstart[c + 1] += idx->cstart[c];
+		ustart[c + 1] += ustart[c];
 	uint32_t *fill = lab; /* reused: lab[i] becomes row i's slot */
 	{
 		uint32_t *next = malloc(C * sizeof(uint32_t));
@@ -496,7 +510,7 @@ static int cluster_build(knn_index *idx, seg_error *err)
 			rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters");
 			goto out;
 		}
-		memcpy(next, idx->cstart, C * sizeof(uint32_t));
+		memcpy(next, ustart, C * sizeof(uint32_t));
 		for (size_t i = 0; i < M; i++) {
 			uint32_t c = lab[i];
 			const float *x = idx->x + (size_t)rows[i] * D, *cc = idx->ccen + (size_t)c * D;
@@ -513,39 +527,50 @@ static int cluster_build(knn_index *idx, seg_error *err)
 		free(next);
 	}
 	for (size_t c = 0; c < C; c++) {
-		size_t a = idx->cstart[c], b = idx->cstart[c + 1];
+		size_t a = ustart[c], b = ustart[c + 1];
 		qsort(ar + a, b - a, sizeof(angle_row), cmp_angle_desc);
 		idx->camax[c] = b > a ? ar[a].ang : 0;
 		idx->ccos[c] = (float)cos(idx->camax[c]);
 		idx->csin[c] = (float)sin(idx->camax[c]);
+		idx->cstart[c + 1] = idx->cstart[c] + (uint32_t)((b - a + 15) / 16 * 16);
 	}
 	/* The byte copy, in cluster order, each cluster coded on its own ranges. */
+	const size_t MP = idx->cstart[C], G = (D + 3) / 4;
+	idx->cg = G;
+	idx->cx = aligned_alloc(64, MP / 16 * G * 64 + 64);
+	idx->crow = malloc((MP + 1) * sizeof(uint32_t));
+	idx->cang = calloc(MP + 1, sizeof(float));
 	idx->ccode = malloc(C * sizeof(bytecode));
 	idx->cspan = malloc(C * 2 * D * sizeof(float));
 	idx->cemax = malloc(C * D * sizeof(double));
-	if (!idx->ccode || !idx->cspan || !idx->cemax) {
+	if (!idx->cx || !idx->crow || !idx->cang || !idx->ccode || !idx->cspan || !idx->cemax) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters");
 		goto out;
 	}
-	for (size_t i = 0; i < M; i++) {
-		idx->crow[i] = ar[i].row;
-		idx->cang[i] = ar[i].ang;
-	}
+	memset(idx->cx, 0, MP / 16 * G * 64);
 	for (size_t c = 0; c < C; c++) {
 		bytecode *bc = &idx->ccode[c];
-		size_t a = idx->cstart[c], b = idx->cstart[c + 1];
+		size_t a = idx->cstart[c], n = ustart[c + 1] - ustart[c];
+		for (size_t i = 0; i < idx->cstart[c + 1] - a; i++) {
+			idx->crow[a + i] = i < n ? ar[ustart[c] + i].row : CLUSTER_PAD;
+			idx->cang[a + i] = i < n ? ar[ustart[c] + i].ang : 0;
+		}
 		bc->lo = idx->cspan + c * 2 * D;
 		bc->step = bc->lo + D;
 		bc->emax = idx->cemax + c * D;
-		bytecode_fit(bc, idx->x, idx->crow + a, b - a, D);
-		for (size_t i = a; i < b; i++)
-			bytecode_put(bc, idx->x + (size_t)idx->crow[i] * D, D, idx->cx + i * idx->cdp);
+		bytecode_fit(bc, idx->x, idx->crow + a, n, D);
+		for (size_t i = a; i < a + n; i++) {
+			uint8_t u[QUANT_MAX_D];
+			bytecode_put(bc, idx->x + (size_t)idx->crow[i] * D, D, u);
+			block_put(idx->cx, G, i, u, D);
+		}
 	}
 out:
 	free(rows);
 	free(lab);
 	free(sum);
 	free(ar);
+	free(ustart);
 	return rc;
 }
 
@@ -621,6 +646,7 @@ int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsign
 		}
 	}
 	if (cluster_wanted(N, N - idx->nzero, D, flags)) {
+		idx->cvnni = !(flags & KNN_PORTABLE) && cpu_has_vnni();
 		if ((rc = cluster_build(idx, err)) < 0)
 			goto fail;
 	} else if (quant_wanted(N, D, flags) && (rc = quant_build(idx, flags, err)) < 0)
@@ -905,32 +931,6 @@ __attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, 
 	}
 }
 
-/* sum_j w[j] u[j] for byte rows x[n][DP] and weights w[DP] (zero past D),
- * into out[n], 8 rows at a time. */
-__attribute__((target("avx2,fma"))) static void score_bytes_avx2(const uint8_t *x, size_t DP, size_t n,
-                                                                 const float *w, float *out)
-{
-	for (size_t i = 0; i < n; i += 8) {
-		const uint8_t *r[8];
-		for (size_t j = 0; j < 8; j++)
-			r[j] = x + (i + j < n ? i + j : n - 1) * DP;
-		__m256 a[8];
-		for (size_t k = 0; k < 8; k++)
-			a[k] = _mm256_setzero_ps();
-		for (size_t c = 0; c < DP; c += 16) {
-			__m256 w0 = _mm256_loadu_ps(w + c), w1 = _mm256_loadu_ps(w + c + 8);
-			for (size_t k = 0; k < 8; k++) {
-				__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(r[k] + c));
-				__m256 lo = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
-				__m256 hi = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)));
-				a[k] = _mm256_fmadd_ps(lo, w0, a[k]);
-				a[k] = _mm256_fmadd_ps(hi, w1, a[k]);
-			}
-		}
-		store_scores8(out, i, n, hsum8(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]));
-	}
-}
-
 /* scan_scores_portable, 32 scores per comparison round. */
 __attribute__((target("avx2"))) static void scan_scores_avx2(const float *s, size_t row0, size_t n,
                                                              topk *t)
@@ -1020,12 +1020,11 @@ static inline float exact_score(const knn_index *idx, size_t row, const float *q
 	return dot_portable(idx->x + row * idx->d, q, idx->d);
 }
 
-/* Fills qq for unit-ish query q; 1 when every w_j is zero (all rows would
- * tie on I_x: the float scan is used instead). */
-static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)
+/* Fills qq for query q[D] of length qn against rows coded by bc, none
+ * longer than lmax. Returns 1 when every w_j is zero: then I_x = 0 for
+ * every row (tau is 1) and only the bound tells rows apart. */
+static int qquery_fit(qquery *qq, const bytecode *bc, const float *q, size_t D, double qn, double lmax)
 {
-	const size_t D = idx->d;
-	const bytecode *bc = &idx->qcode;
 	double w[QUANT_MAX_D], wmax = 0;
 	qq->c = 0;
 	for (size_t j = 0; j < D; j++) {
@@ -1033,26 +1032,69 @@ static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)
 		wmax = fabs(w[j]) > wmax ? fabs(w[j]) : wmax;
 		qq->c += (double)q[j] * bc->lo[j];
 	}
-	if (!(wmax > 0))
-		return 1;
-	memset(qq->a, 0, sizeof(qq->a));
-	memset(qq->b, 0, sizeof(qq->b));
-	qq->tau = wmax / QUANT_VMAX;
+	size_t DG = (D + 3) / 4 * 4; /* the kernels read whole groups of four */
+	memset(qq->a, 0, DG);
+	memset(qq->b, 0, DG);
+	qq->tau = wmax > 0 ? wmax / QUANT_VMAX : 1;
+	const double inv = 1.0 / qq->tau;
 	double fsum = 0;
-	for (size_t j = 0; j < D; j++) {
-		long v = lrint(w[j] / qq->tau);
+	for (size_t j = 0; j < D && wmax > 0; j++) {
+		int32_t v = (int32_t)lrint(w[j] * inv); /* |v| <= QUANT_VMAX within rounding */
 		v = v < -QUANT_VMAX ? -QUANT_VMAX : v > QUANT_VMAX ? QUANT_VMAX : v;
-		long a = (long)floor((double)(v + 64) / 128.0); /* b = v - 128 a in [-64, 63] */
+		int32_t a = (v + 64 + 128 * 128) / 128 - 128; /* floor((v + 64) / 128): b = v - 128 a in [-64, 63] */
 		qq->a[j] = (int8_t)a;
 		qq->b[j] = (int8_t)(v - 128 * a);
 		fsum += fabs(w[j] - qq->tau * (double)v);
 	}
-	double qn = sqrt(sumsq(q, D));
 	/* the last terms: float rounding of an exact score (D products) */
-	qq->bound = 255.0 * fsum + bytecode_residual(bc, q, D, qn) + 2.0 * (double)D * FLT_EPSILON * qn * idx->qlmax +
-	            1e-7;
-	return 0;
+	qq->bound = 255.0 * fsum + bytecode_residual(bc, q, D, qn) + 2.0 * (double)D * FLT_EPSILON * qn * lmax + 1e-7;
+	return wmax > 0 ? 0 : 1;
 }
+
+/* qquery_fit for the quantised copy. */
+static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)
+{
+	return qquery_fit(qq, &idx->qcode, q, idx->d, sqrt(sumsq(q, idx->d)), idx->qlmax);
+}
+
+/* I_x = sum_j (128 a_j + b_j) u_j for the 16 rows of each of nb blocks
+ * p[nb][G][16][4] into iv[nb][16]. */
+static void block_ints_portable(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b,
+                                int32_t *iv)
+{
+	for (size_t blk = 0; blk < nb; blk++, p += G * 64)
+		for (size_t r = 0; r < 16; r++) {
+			int32_t hi = 0, lo = 0;
+			for (size_t g = 0; g < G; g++)
+				for (size_t j = 0; j < 4; j++) {
+					int32_t u = p[g * 64 + r * 4 + j];
+					hi += u * a[4 * g + j];
+					lo += u * b[4 * g + j];
+				}
+			iv[blk * 16 + r] = hi * 128 + lo;
+		}
+}
+
+#ifdef KNN_X86
+/* block_ints_portable with one vpdpbusd per group of four columns and half
+ * of the query; p is 64-byte aligned. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+block_ints_vnni(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b, int32_t *iv)
+{
+	int32_t qa[QUANT_MAX_D / 4], qb[QUANT_MAX_D / 4]; /* [G] four query bytes each */
+	memcpy(qa, a, 4 * G);
+	memcpy(qb, b, 4 * G);
+	for (size_t blk = 0; blk < nb; blk++, p += G * 64) {
+		__m512i h = _mm512_setzero_si512(), l = h;
+		for (size_t g = 0; g < G; g++) {
+			__m512i x = _mm512_load_si512((const void *)(p + g * 64));
+			h = _mm512_dpbusd_epi32(h, x, _mm512_set1_epi32(qa[g]));
+			l = _mm512_dpbusd_epi32(l, x, _mm512_set1_epi32(qb[g]));
+		}
+		_mm512_storeu_si512((void *)(iv + blk * 16), _mm512_add_epi32(_mm512_slli_epi32(h, 7), l));
+	}
+}
+#endif
 
 static inline int qcand_worse(qcand a, qcand b)
 {
@@ -1141,19 +1183,11 @@ static void qscan_portable(qscan *s, const qquery *qq)
 	const knn_index *idx = s->idx;
 	const size_t G = idx->qg, nb = (idx->n + 15) / 16;
 	for (size_t blk = 0; blk < nb; blk++) {
-		const uint8_t *p = idx->q8 + blk * G * 64; /* [G][16][4] */
-		for (size_t r = 0; r < 16; r++) {
-			int32_t hi = 0, lo = 0;
-			for (size_t g = 0; g < G; g++)
-				for (size_t j = 0; j < 4; j++) {
-					int32_t u = p[g * 64 + r * 4 + j];
-					hi += u * qq->a[4 * g + j];
-					lo += u * qq->b[4 * g + j];
-				}
-			int32_t iv = hi * 128 + lo;
-			if (iv > s->thr)
-				qscan_offer(s, blk * 16 + r, iv);
-		}
+		int32_t iv[16];
+		block_ints_portable(idx->q8 + blk * G * 64, G, 1, qq->a, qq->b, iv);
+		for (size_t r = 0; r < 16; r++)
+			if (iv[r] > s->thr)
+				qscan_offer(s, blk * 16 + r, iv[r]);
 	}
 }
 
@@ -1287,24 +1321,6 @@ static void score_rows(const knn_index *idx, const float *x, size_t n, const flo
 		out[i] = dot_portable(x + i * idx->d, q, idx->d);
 }
 
-/* sum_j w[j] u[j] for the byte rows x[n][DP]. */
-static void score_bytes(const knn_index *idx, const uint8_t *x, size_t n, const float *w, float *out)
-{
-	const size_t DP = idx->cdp;
-#ifdef KNN_X86
-	if (idx->simd) {
-		score_bytes_avx2(x, DP, n, w, out);
-		return;
-	}
-#endif
-	for (size_t i = 0; i < n; i++) {
-		float s = 0;
-		for (size_t j = 0; j < DP; j++)
-			s += (float)x[i * DP + j] * w[j];
-		out[i] = s;
-	}
-}
-
 /* The widest angle between q and a row that can still enter, given the k-th
  * score so far: a score is computed within `err` (times the query's length
  * qn) of q.x, and rows are unit length within it too. */
@@ -1324,52 +1340,63 @@ static double reach_angle(const knn_index *idx, const topk *t, double qn, double
  * k-th score that rules most others out. */
 #define CLUSTER_FIRST 4
 
+/* The I_x a row needs to possibly enter, given the k-th score so far: q.x
+ * is within qq->bound of c + tau I_x (see "quantised copy"). INT32_MIN
+ * while the top k is not full. */
+static int32_t cluster_int_threshold(const topk *t, const qquery *qq)
+{
+	if (t->len < t->k || !isfinite(t->thr))
+		return INT32_MIN;
+	double x = floor(((double)t->thr - qq->bound - qq->c) / qq->tau) - 1;
+	return x < INT32_MIN ? INT32_MIN : x > INT32_MAX ? INT32_MAX : (int32_t)x;
+}
+
 /* Searches the rows of cluster c that can still reach the k-th score.
  *
- * Rows are scored first on their bytes: q.x = sum_j q_j lo_j + sum_j w_j u_j
- * + sum_j q_j e_j with the cluster's lo and step, w_j = q_j step_j and the
- * residuals e_j bounded by bytecode_residual; float rounding of the sum (at
- * most 2 DP FLT_EPSILON times the sum of |terms|) and of the exact score
- * come on top. Rows whose byte score is within `margin` of the k-th score
- * are scored again on their floats. */
+ * Rows are scored first on their bytes, as in the quantised scan, with the
+ * query rounded to integers against the cluster's own ranges (its lo and
+ * step); only rows whose I_x can still reach the k-th score are scored again
+ * on their floats. The integer kernels (VNNI or portable) give the same
+ * I_x, so which rows are rescored does not depend on the CPU. */
 static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, double qn, double err, float u,
                               double *reach, topk *t, uint64_t *rescored)
 {
-	const size_t D = idx->d, DP = idx->cdp;
-	const bytecode *bc = &idx->ccode[c];
-	float w[QUANT_MAX_D + 16]; /* [DP] */
-	double cq = 0, terms = 0;
-	for (size_t j = 0; j < D; j++) {
-		w[j] = q[j] * bc->step[j];
-		cq += (double)q[j] * bc->lo[j];
-		terms += 255.0 * fabs((double)w[j]);
-	}
-	for (size_t j = D; j < DP; j++)
-		w[j] = 0;
-	double res = bytecode_residual(bc, q, D, qn);
-	const float margin = (float)(cq + res * 1.01 + 2.0 * (double)DP * FLT_EPSILON * terms +
-	                             2.0 * FLT_EPSILON * fabs(cq) + 2.0 * (double)D * FLT_EPSILON * qn + 1e-7);
+	const size_t G = idx->cg;
+	qquery qq;
+	qquery_fit(&qq, &idx->ccode[c], q, idx->d, qn, idx->clmax);
+	int32_t ithr = cluster_int_threshold(t, &qq);
 	/* The angle between q and the centre, from below (u: its cosine, from above). */
 	double aq = u >= 1 ? 0 : acos(u) - CLUSTER_ANGLE_SLACK;
 	size_t a = idx->cstart[c], b = idx->cstart[c + 1];
-	float sc[CLUSTER_CHUNK];
+	int32_t iv[CLUSTER_CHUNK];
 	uint64_t scored = 0;
 	for (size_t i = a; i < b; i += CLUSTER_CHUNK) {
-		/* rows from here on are no further from the centre than row i */
+		/* rows from here on are no further from the centre than row i
+		 * (never a padding row: those are under 16 at a cluster's end) */
 		if ((double)idx->cang[i] < aq - *reach)
 			break;
-		size_t n = b - i < CLUSTER_CHUNK ? b - i : CLUSTER_CHUNK;
-		score_bytes(idx, idx->cx + i * DP, n, w, sc);
+		size_t n = b - i < CLUSTER_CHUNK ? b - i : CLUSTER_CHUNK; /* a multiple of 16 */
+		const uint8_t *blk = idx->cx + (i / 16) * G * 64;
+#ifdef KNN_X86
+		if (idx->cvnni)
+			block_ints_vnni(blk, G, n / 16, qq.a, qq.b, iv);
+		else
+#endif
+			block_ints_portable(blk, G, n / 16, qq.a, qq.b, iv);
 		scored += n;
 		float before = t->thr;
 		for (size_t r = 0; r < n; r++) {
-			if (sc[r] + margin < t->thr) /* margin includes sum_j q_j lo_j */
+			if (iv[r] <= ithr) /* before reading crow: most rows stop here */
 				continue;
-			size_t row = idx->crow[i + r];
+			uint32_t row = idx->crow[i + r];
+			if (row == CLUSTER_PAD)
+				continue;
 			float e = exact_score(idx, row, q);
 			(*rescored)++;
-			if (e >= t->thr) /* rows come in any order: ties go to topk_push */
+			if (e >= t->thr) { /* rows come in any order: ties go to topk_push */
 				topk_offer(t, row, e);
+				ithr = cluster_int_threshold(t, &qq);
+			}
 		}
 		if (t->thr != before || t->len < t->k)
 			*reach = reach_angle(idx, t, qn, err);
@@ -1439,8 +1466,8 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 			size_t a2 = idx->cstart[todo[j + 2].c];
 			__builtin_prefetch(idx->cang + a2);
 			__builtin_prefetch(idx->crow + a2);
-			__builtin_prefetch(idx->cx + a2 * idx->cdp);
-			__builtin_prefetch(idx->cx + a2 * idx->cdp + 32);
+			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64);
+			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64 + 64);
 		}
 		size_t c = todo[j].c;
 		if (reach + idx->camax[c] < M_PI &&

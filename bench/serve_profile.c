@@ -8,8 +8,9 @@
  *
  * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it). Steps:
  *   parse         serve_parse_recommend of the body (jansson)
- *   resolve seed  lookup_spotify_id of the seed's Spotify id: track and name
- *                 (SQLite)
+ *   resolve seed  names_find and names_get of the seed's Spotify id: track
+ *                 and name from the mapped names file, as the server does;
+ *                 for comparison lookup_spotify_id (SQLite; not in the sum)
  *   recommend     engine_recommend (content, k 10, no re-ranking), of which
  *     knn_search  the exact search over all N rows (an index borrowing the
  *                 same vectors, the seed's row excluded; clustered, as the
@@ -18,9 +19,8 @@
  *                 per-request work (calloc of T bytes, N/8 bytes and T
  *                 int64 with T the track id limit, a pass over the T bytes,
  *                 reasons) without the scan
- *   lookups       lookup_tracks of the 10 results (one SQLite query), and
- *                 for comparison 10 x lookup_track (a read transaction
- *                 each; not in the sum)
+ *   lookups       names_get of the 10 results, as the server does, and for
+ *                 comparison lookup_tracks (one SQLite query; not in the sum)
  *   reasons+JSON  serve_write_recommend: the answer's JSON text, reasons
  *                 in words included
  * Times are per request: mean, p50 and p99 in microseconds of wall time, and
@@ -37,15 +37,16 @@
 
 #include "knn.h"
 #include "lookup.h"
+#include "names.h"
 #include "query.h"
 #include "recommend.h"
 #include "serve.h"
 #include "train.h"
 
-enum { S_PARSE, S_RESOLVE, S_RECOMMEND, S_KNN, S_BUFFERS, S_LOOKUPS, S_LOOKUP1, S_JSON, S__N };
-static const char *const step_name[S__N] = {"parse body",       "resolve seed (SQLite)",   "engine_recommend",
-                                            "  knn_search",     "  rest (popular model)",     "lookup_tracks of 10 (SQLite)",
-                                            "  (10 x lookup_track)",    "reasons + JSON"};
+enum { S_PARSE, S_RESOLVE, S_RESOLVE_SQL, S_RECOMMEND, S_KNN, S_BUFFERS, S_LOOKUPS, S_LOOKUPS_SQL, S_JSON, S__N };
+static const char *const step_name[S__N] = {
+	"parse body",   "resolve seed (names)", "  (by SQLite)",           "engine_recommend", "  knn_search",
+	"  rest (popular model)", "10 track names (names)", "  (lookup_tracks, SQLite)", "reasons + JSON"};
 
 static double wall(void)
 {
@@ -158,6 +159,17 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "serve_profile: %s\n", err.msg);
 		return 1;
 	}
+	/* The names file, written first where the server has not yet. */
+	names *nm = NULL;
+	snprintf(path, sizeof path, "%s/%s", argv[1], NAMES_FILE_NAME);
+	if (names_open(&nm, path, &err) < 0 || names_current(nm, db, &err) != 1) {
+		names_close(nm);
+		nm = NULL;
+		if (names_write(db, path, NULL, &err) < 0 || names_open(&nm, path, &err) < 0) {
+			fprintf(stderr, "serve_profile: %s\n", err.msg);
+			return 1;
+		}
+	}
 	FILE *f = fopen(argv[2], "r");
 	if (f == NULL) {
 		perror(argv[2]);
@@ -213,7 +225,11 @@ static int run(int argc, char **argv)
 		free(b);
 		lookup_hit h;
 		int64_t seed_track = 0;
-		TIME(S_RESOLVE, lookup_spotify_id(db, sd->sid, &seed_track, h.name, sizeof h.name, NULL));
+		TIME(S_RESOLVE_SQL, lookup_spotify_id(db, sd->sid, &seed_track, h.name, sizeof h.name, NULL));
+		TIME(S_RESOLVE, {
+			if (names_find(nm, sd->sid, &seed_track))
+				names_get(nm, seed_track, &h);
+		});
 		rec_item items[10];
 		size_t n = 0;
 		TIME(S_RECOMMEND, recommend_one(sd, items, &n));
@@ -244,8 +260,8 @@ static int run(int argc, char **argv)
 		int64_t ids[10];
 		for (size_t j = 0; j < n; j++)
 			ids[j] = items[j].track;
-		TIME(S_LOOKUP1, for (size_t j = 0; j < n; j++) lookup_track(db, items[j].track, &res[j], NULL));
-		TIME(S_LOOKUPS, lookup_tracks(db, ids, n, res, NULL, NULL));
+		TIME(S_LOOKUPS_SQL, lookup_tracks(db, ids, n, res, NULL, NULL));
+		TIME(S_LOOKUPS, for (size_t j = 0; j < n; j++) names_get(nm, ids[j], &res[j]));
 		TIME(S_JSON, {
 			const char *names[1] = {h.name};
 			uint8_t found[10];
@@ -272,7 +288,7 @@ static int run(int argc, char **argv)
 		for (size_t i = 0; i < total; i++)
 			m += w[s][i];
 		m /= (double)total;
-		if (s != S_KNN && s != S_BUFFERS && s != S_LOOKUP1)
+		if (s != S_KNN && s != S_BUFFERS && s != S_RESOLVE_SQL && s != S_LOOKUPS_SQL)
 			sum += m;
 		qsort(w[s], total, sizeof(double), cmp_double);
 		printf("    %-28s %9.1f %9.1f %9.1f %9.1f\n", step_name[s], m * 1e6, w[s][total / 2] * 1e6,
@@ -295,6 +311,7 @@ static int run(int argc, char **argv)
 	for (int s = 0; s < S__N; s++)
 		free(w[s]);
 	free(seeds);
+	names_close(nm);
 	query_close(db);
 	engine_free(e);
 	return 0;

@@ -97,8 +97,9 @@ struct knn_index {
 	int cvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
 	bytecode *ccode;  /* [C] how its bytes code the rows, each cluster its own
 	                   * ranges (narrower than the whole index's: smaller residuals) */
-	float *cspan;     /* [C][2D] their lo and step */
-	double *cemax;    /* [C][D] their emax */
+	char *cspan;      /* [C][CS] their lo, step (D floats each) and emax (D doubles), one
+	                   * record a cluster, so that a visit fetches them together */
+	size_t cs;        /* CS: bytes a record, a multiple of 64 */
 	double clmin, clmax; /* shortest and longest non-zero row (1 within 1e-3 when borrowed) */
 	uint32_t *crow;   /* [MP] their rows; CLUSTER_PAD for a padding row */
 	float *cang;      /* [MP] each one's angle to its cluster's centre, descending in a
@@ -541,9 +542,9 @@ static int cluster_build(knn_index *idx, seg_error *err)
 	idx->crow = malloc((MP + 1) * sizeof(uint32_t));
 	idx->cang = calloc(MP + 1, sizeof(float));
 	idx->ccode = malloc(C * sizeof(bytecode));
-	idx->cspan = malloc(C * 2 * D * sizeof(float));
-	idx->cemax = malloc(C * D * sizeof(double));
-	if (!idx->cx || !idx->crow || !idx->cang || !idx->ccode || !idx->cspan || !idx->cemax) {
+	idx->cs = (2 * D * sizeof(float) + D * sizeof(double) + 63) / 64 * 64;
+	idx->cspan = aligned_alloc(64, C * idx->cs);
+	if (!idx->cx || !idx->crow || !idx->cang || !idx->ccode || !idx->cspan) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters");
 		goto out;
 	}
@@ -555,9 +556,9 @@ static int cluster_build(knn_index *idx, seg_error *err)
 			idx->crow[a + i] = i < n ? ar[ustart[c] + i].row : CLUSTER_PAD;
 			idx->cang[a + i] = i < n ? ar[ustart[c] + i].ang : 0;
 		}
-		bc->lo = idx->cspan + c * 2 * D;
+		bc->lo = (float *)(void *)(idx->cspan + c * idx->cs);
 		bc->step = bc->lo + D;
-		bc->emax = idx->cemax + c * D;
+		bc->emax = (double *)(void *)(bc->step + D); /* 8D bytes in: aligned */
 		bytecode_fit(bc, idx->x, idx->crow + a, n, D);
 		for (size_t i = a; i < a + n; i++) {
 			uint8_t u[QUANT_MAX_D];
@@ -670,7 +671,6 @@ void knn_index_free(knn_index *idx)
 	free(idx->cx);
 	free(idx->ccode);
 	free(idx->cspan);
-	free(idx->cemax);
 	free(idx->crow);
 	free(idx->cang);
 	free(idx->ccen);
@@ -1039,7 +1039,11 @@ static int qquery_fit(qquery *qq, const bytecode *bc, const float *q, size_t D, 
 	const double inv = 1.0 / qq->tau;
 	double fsum = 0;
 	for (size_t j = 0; j < D && wmax > 0; j++) {
-		int32_t v = (int32_t)lrint(w[j] * inv); /* |v| <= QUANT_VMAX within rounding */
+		/* rounded half away from zero by a cast (lrint is a call into
+		 * libm here, once a column a cluster visited); any rounding will
+		 * do, fsum takes the one made */
+		double x = w[j] * inv; /* |x| <= QUANT_VMAX within rounding */
+		int32_t v = (int32_t)(x + (x >= 0 ? 0.5 : -0.5));
 		v = v < -QUANT_VMAX ? -QUANT_VMAX : v > QUANT_VMAX ? QUANT_VMAX : v;
 		int32_t a = (v + 64 + 128 * 128) / 128 - 128; /* floor((v + 64) / 128): b = v - 128 a in [-64, 63] */
 		qq->a[j] = (int8_t)a;
@@ -1347,7 +1351,7 @@ static int32_t cluster_int_threshold(const topk *t, const qquery *qq)
 {
 	if (t->len < t->k || !isfinite(t->thr))
 		return INT32_MIN;
-	double x = floor(((double)t->thr - qq->bound - qq->c) / qq->tau) - 1;
+	double x = ((double)t->thr - qq->bound - qq->c) / qq->tau - 2; /* the 2: below its floor, less 1 */
 	return x < INT32_MIN ? INT32_MIN : x > INT32_MAX ? INT32_MAX : (int32_t)x;
 }
 
@@ -1468,6 +1472,11 @@ static void cluster_search(const knn_index *idx, const float *q, topk *t)
 			__builtin_prefetch(idx->crow + a2);
 			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64);
 			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64 + 64);
+			/* and its code, which the visit's query fit reads first */
+			__builtin_prefetch(&idx->ccode[todo[j + 2].c]);
+			const char *rec = idx->cspan + todo[j + 2].c * idx->cs;
+			for (size_t o = 0; o < idx->cs; o += 64)
+				__builtin_prefetch(rec + o);
 		}
 		size_t c = todo[j].c;
 		if (reach + idx->camax[c] < M_PI &&

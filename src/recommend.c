@@ -5,6 +5,7 @@
 #include "recommend.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -839,44 +840,64 @@ static const char *dim_word(int d)
 	}
 }
 
+/* Appends the strings of a NULL-terminated list to buf[cap] at *n, cut as
+ * snprintf cuts; *n counts what would have been written. (Plain copies: the
+ * reasons of every result of every request are written here, and snprintf
+ * was a visible part of the server's profile.) */
+static void put(char *buf, size_t cap, size_t *n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	for (const char *s = va_arg(ap, const char *); s != NULL; s = va_arg(ap, const char *)) {
+		size_t len = strlen(s);
+		if (*n + 1 < cap) {
+			size_t k = len < cap - 1 - *n ? len : cap - 1 - *n;
+			memcpy(buf + *n, s, k);
+			buf[*n + k] = '\0';
+		}
+		*n += len;
+	}
+	va_end(ap);
+}
+
 int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed_names, size_t nseeds, char *buf,
                     size_t cap)
 {
 	size_t n = 0;
 	buf[0] = '\0';
-#define PUT(...)                                                                                 \
-	do {                                                                                     \
-		if (n < cap)                                                                     \
-			n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__);                    \
-	} while (0)
 	if ((it->reasons & REASON_CONTENT) && it->near_seed >= 0 && (size_t)it->near_seed < nseeds) {
-		PUT("sounds like %s", seed_names[it->near_seed] ? seed_names[it->near_seed] : "a seed");
+		put(buf, cap, &n, "sounds like", " ", seed_names[it->near_seed] ? seed_names[it->near_seed] : "a seed",
+		    (char *)NULL);
 		int m0 = it->match[0], m1 = it->match[1], m2 = it->match[2];
 		if (m0 >= 0 && m1 >= 0 && m2 >= 0)
-			PUT(" (same %s, %s and %s)", dim_word(m0), dim_word(m1), dim_word(m2));
+			put(buf, cap, &n, " (same ", dim_word(m0), ", ", dim_word(m1), " and ", dim_word(m2), ")",
+			    (char *)NULL);
 		else if (m0 >= 0 && m1 >= 0)
-			PUT(" (same %s and %s)", dim_word(m0), dim_word(m1));
+			put(buf, cap, &n, " (same ", dim_word(m0), " and ", dim_word(m1), ")", (char *)NULL);
 		else if (m0 >= 0)
-			PUT(" (same %s)", dim_word(m0));
+			put(buf, cap, &n, " (same ", dim_word(m0), ")", (char *)NULL);
 	}
 	if (it->reasons & REASON_MOOD)
-		PUT("%sfits the mood", n ? "; " : "");
+		put(buf, cap, &n, n ? "; " : "", "fits the mood", (char *)NULL);
 	if (it->reasons & REASON_CF)
-		PUT("%soften in playlists with your seeds", n ? "; " : "");
+		put(buf, cap, &n, n ? "; " : "", "often in playlists with your seeds", (char *)NULL);
 	if (it->reasons & REASON_NEW_GENRE) {
 		int32_t row = engine_row_of(e, it->track);
 		const char *g = NULL;
 		for (uint32_t k = 0; row >= 0 && k < e->spec->ngenres && g == NULL; k++)
 			if (e->vec[(size_t)row * e->D + FD_GENRE0 + k] > 0)
 				g = e->spec->genres[k];
-		PUT("%sfrom a genre new to your seeds%s%s%s", n ? "; " : "", g ? " (" : "", g ? g : "", g ? ")" : "");
+		put(buf, cap, &n, n ? "; " : "", "from a genre new to your seeds", g ? " (" : "", g ? g : "", g ? ")" : "",
+		    (char *)NULL);
 	}
-	if (it->reasons & REASON_GEM)
-		PUT("%shidden gem: predicted popularity %.0f, actual %.0f", n ? "; " : "", it->predicted, it->popularity);
+	if (it->reasons & REASON_GEM) {
+		char num[64];
+		snprintf(num, sizeof num, "%.0f, actual %.0f", it->predicted, it->popularity);
+		put(buf, cap, &n, n ? "; " : "", "hidden gem: predicted popularity ", num, (char *)NULL);
+	}
 	if (it->reasons & REASON_POPULAR)
-		PUT("%samong the most played in playlists", n ? "; " : "");
+		put(buf, cap, &n, n ? "; " : "", "among the most played in playlists", (char *)NULL);
 	if (it->reasons & REASON_RANDOM)
-		PUT("%spicked at random", n ? "; " : "");
-#undef PUT
+		put(buf, cap, &n, n ? "; " : "", "picked at random", (char *)NULL);
 	return (int)n;
 }

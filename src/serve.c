@@ -255,12 +255,23 @@ static void track_fields(strbuf *sb, const lookup_hit *h)
 	strbuf_json(sb, h->artists);
 	strbuf_puts(sb, ",\"genres\":");
 	strbuf_json(sb, h->genres);
-	strbuf_printf(sb, ",\"has_features\":%s,\"url\":\"https://open.spotify.com/track/", h->has_features ? "true" : "false");
+	strbuf_puts(sb, h->has_features ? ",\"has_features\":true" : ",\"has_features\":false");
+	strbuf_puts(sb, ",\"url\":\"https://open.spotify.com/track/");
 	strbuf_puts(sb, h->spotify_id); /* base-62 */
-	if (h->popularity >= 0)
-		strbuf_printf(sb, "\",\"popularity\":%d", h->popularity);
+	strbuf_puts(sb, "\",\"popularity\":");
+	if (h->popularity >= 0 && h->popularity <= 100) { /* 0..100: no printf */
+		char num[4] = {0};
+		int p = h->popularity, k = 0;
+		if (p >= 100)
+			num[k++] = '1';
+		if (p >= 10)
+			num[k++] = (char)('0' + p / 10 % 10);
+		num[k] = (char)('0' + p % 10);
+		strbuf_puts(sb, num);
+	} else if (h->popularity >= 0)
+		strbuf_printf(sb, "%d", h->popularity);
 	else
-		strbuf_puts(sb, "\",\"popularity\":null");
+		strbuf_puts(sb, "null");
 }
 
 /* A track as a jansson object, for the answers built with jansson. */
@@ -524,7 +535,8 @@ void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, 
 		const char *sep = "";
 		for (size_t b = 0; b < sizeof REASON_CODES / sizeof *REASON_CODES; b++)
 			if (items[i].reasons & (1u << b)) {
-				strbuf_printf(sb, "%s\"%s\"", sep, REASON_CODES[b]);
+				strbuf_puts(sb, sep);
+				strbuf_json(sb, REASON_CODES[b]);
 				sep = ",";
 			}
 		strbuf_puts(sb, "]}");

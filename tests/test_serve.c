@@ -190,6 +190,16 @@ static void test_recommend(void **state)
 		assert_string_not_equal(json_string_value(json_object_get(t, "id")), first_id);
 		assert_true(strlen(json_string_value(json_object_get(t, "reasons"))) > 0);
 		assert_non_null(strstr(json_string_value(json_object_get(t, "url")), "open.spotify.com/track/"));
+		/* The answer's fields, written by hand, are the track route's
+		 * (written through jansson). */
+		char target[128];
+		snprintf(target, sizeof target, "/api/tracks/%s", json_string_value(json_object_get(t, "id")));
+		json_t *one = get_json(target, 200);
+		const char *keys[] = {"id", "name", "artists", "genres", "popularity", "has_features", "url"};
+		for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+			if (!json_equal(json_object_get(t, keys[k]), json_object_get(one, keys[k])))
+				fail_msg("%s differs between /api/recommend and %s", keys[k], target);
+		json_decref(one);
 	}
 	json_decref(j);
 	/* Mood alone and the popular baseline need no seeds. */

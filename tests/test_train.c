@@ -186,6 +186,29 @@ static void test_reasons_and_shortfall(void **state)
 			assert_non_null(strstr(text, "sounds like Seed"));
 	}
 	assert_true(content > 0 && cf > 0);
+	/* The words, whole and cut like snprintf (the length is the whole one). */
+	{
+		const char *names[2] = {"Seed A", "Seed B"};
+		rec_item it;
+		memset(&it, 0, sizeof it);
+		it.track = -1;
+		it.near_seed = 1;
+		it.match[0] = it.match[1] = it.match[2] = -1;
+		it.reasons = REASON_CONTENT | REASON_CF | REASON_GEM | REASON_MOOD;
+		it.predicted = 70.4f;
+		it.popularity = 20;
+		char text[512];
+		const char *want = "sounds like Seed B; fits the mood; often in playlists with your seeds; "
+		                   "hidden gem: predicted popularity 70, actual 20";
+		assert_int_equal(rec_reason_text(eng, &it, names, 2, text, sizeof text), (int)strlen(want));
+		assert_string_equal(text, want);
+		char small[12];
+		assert_int_equal(rec_reason_text(eng, &it, names, 2, small, sizeof small), (int)strlen(want));
+		assert_string_equal(small, "sounds like");
+		it.reasons = REASON_RANDOM;
+		rec_reason_text(eng, &it, names, 2, text, sizeof text);
+		assert_string_equal(text, "picked at random");
+	}
 	/* A cap of one per artist with a huge k must stop short and say why. */
 	r.k = 500;
 	r.max_per_artist = 1;

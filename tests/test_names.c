@@ -189,18 +189,25 @@ static void test_refused(void **state)
 	assert_int_equal(names_open(&nm, path, &err), SEG_EFORMAT);
 	assert_null(nm);
 	assert_non_null(strstr(err.msg, "not a segue names file"));
-	/* Sections of the wrong sizes. */
-	int64_t stamp[3] = {1, 5, 7};
-	uint64_t off[3] = {0};
-	w = model_writer_create();
-	assert_int_equal(model_writer_add(w, "names.stamp", stamp, sizeof stamp, &err), 0);
-	assert_int_equal(model_writer_add(w, "names.offset", off, sizeof off, &err), 0);
-	assert_int_equal(model_writer_add(w, "names.by_sid", off, sizeof off, &err), 0);
-	assert_int_equal(model_writer_add(w, "names.text", "", 1, &err), 0);
-	assert_int_equal(model_writer_save(w, path, &err), 0);
-	model_writer_free(w);
-	assert_int_equal(names_open(&nm, path, &err), SEG_EFORMAT);
-	assert_null(nm);
+	/* Sections of the wrong sizes, and a format version 1 file (its stamp
+	 * had no version: three numbers). */
+	for (int v = 1; v <= 2; v++) {
+		int64_t stamp[4] = {NAMES_VERSION, 1, 5, 7};
+		uint64_t off[3] = {0};
+		w = model_writer_create();
+		assert_int_equal(model_writer_add(w, "names.stamp", v == 1 ? stamp + 1 : stamp,
+		                                  v == 1 ? 3 * sizeof(int64_t) : sizeof stamp, &err),
+		                 0);
+		assert_int_equal(model_writer_add(w, "names.offset", off, sizeof off, &err), 0);
+		assert_int_equal(model_writer_add(w, "names.by_sid", off, sizeof off, &err), 0);
+		assert_int_equal(model_writer_add(w, "names.text", "", 1, &err), 0);
+		assert_int_equal(model_writer_save(w, path, &err), 0);
+		model_writer_free(w);
+		assert_int_equal(names_open(&nm, path, &err), v == 1 ? SEG_EVERSION : SEG_EFORMAT);
+		assert_null(nm);
+		if (v == 1)
+			assert_non_null(strstr(err.msg, "names format version 1"));
+	}
 	/* Missing. */
 	unlink(path);
 	assert_int_equal(names_open(&nm, path, &err), SEG_ENOTFOUND);

@@ -199,6 +199,21 @@ void catalog_close(catalog *c)
 	free(c);
 }
 
+int catalog_stamp(sqlite3 *db, int64_t stamp[3], seg_error *err)
+{
+	static const char *const sql[3] = {"SELECT coalesce(max(id), 0) FROM ingests", "SELECT count(*) FROM tracks",
+	                                    "SELECT coalesce(max(id), 0) FROM tracks"};
+	for (int i = 0; i < 3; i++) {
+		sqlite3_stmt *q = NULL;
+		int ok = sqlite3_prepare_v2(db, sql[i], -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW;
+		stamp[i] = ok ? sqlite3_column_int64(q, 0) : 0;
+		sqlite3_finalize(q);
+		if (!ok)
+			return seg_error_set(err, SEG_EDB, "cannot read the catalogue: %s", sqlite3_errmsg(db));
+	}
+	return 0;
+}
+
 sqlite3 *catalog_db(const catalog *c) { return c->db; }
 const char *catalog_db_path(const catalog *c) { return c->path; }
 const char *catalog_dir(const catalog *c) { return c->dir; }

@@ -29,6 +29,12 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 /* Closes the catalogue, rolling back an open write session; NULL is a no-op. */
 void catalog_close(catalog *c);
 
+/* What identifies the state of catalogue `db` for the files derived from
+ * it (names, the server's start-up cache): its last ingest id, number of
+ * tracks and largest track id, into stamp[3]. Every change ingest makes
+ * changes the first. Returns 0 or SEG_EDB. */
+int catalog_stamp(sqlite3 *db, int64_t stamp[3], seg_error *err);
+
 sqlite3 *catalog_db(const catalog *c);
 const char *catalog_db_path(const catalog *c);
 const char *catalog_dir(const catalog *c);

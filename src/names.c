@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "model.h"
 #include "strbuf.h"
 
@@ -30,7 +31,7 @@ _Static_assert(sizeof(sid_entry) == 32, "sid_entry is 32 bytes");
 
 struct names {
 	model_file *m;
-	const int64_t *stamp;  /* [4]: version, then what read_stamp reads */
+	const int64_t *stamp;  /* [4]: version, then catalog_stamp */
 	const uint64_t *off;   /* [T] T = largest track id + 1 */
 	size_t T;
 	const sid_entry *by_sid; /* [N] */
@@ -38,22 +39,6 @@ struct names {
 	const char *text;      /* [text_size] */
 	size_t text_size;
 };
-
-/* The state of the catalogue a names file is written from. */
-static int read_stamp(sqlite3 *db, int64_t stamp[3], seg_error *err)
-{
-	static const char *const sql[3] = {"SELECT coalesce(max(id), 0) FROM ingests", "SELECT count(*) FROM tracks",
-	                                    "SELECT coalesce(max(id), 0) FROM tracks"};
-	for (int i = 0; i < 3; i++) {
-		sqlite3_stmt *q = NULL;
-		int ok = sqlite3_prepare_v2(db, sql[i], -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW;
-		stamp[i] = ok ? sqlite3_column_int64(q, 0) : 0;
-		sqlite3_finalize(q);
-		if (!ok)
-			return seg_error_set(err, SEG_EDB, "cannot read the catalogue: %s", sqlite3_errmsg(db));
-	}
-	return 0;
-}
 
 /* Appends, to the record being written, the names that `q` (track_id, name;
  * ordered by track) gives for `track`, joined by ", ", and a NUL; *step is
@@ -87,7 +72,7 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 		goto out;
 	}
 	in_txn = 1;
-	if ((rc = read_stamp(db, stamp, err)) < 0)
+	if ((rc = catalog_stamp(db, stamp, err)) < 0)
 		goto out;
 	const size_t T = (size_t)stamp[2] + 1, N = (size_t)stamp[1];
 	off = calloc(T, sizeof(uint64_t));
@@ -238,7 +223,7 @@ void names_close(names *n)
 int names_current(const names *n, sqlite3 *db, seg_error *err)
 {
 	int64_t stamp[3];
-	int rc = read_stamp(db, stamp, err);
+	int rc = catalog_stamp(db, stamp, err);
 	if (rc < 0)
 		return rc;
 	return memcmp(stamp, n->stamp, sizeof stamp) == 0;

@@ -415,6 +415,62 @@ static void test_names_file_and_sql_agree(void **state)
 	json_decref(rewritten);
 }
 
+/* The summary and the first chart, as one JSON array. */
+static json_t *eda_answers(void)
+{
+	json_t *sum = get_json("/api/eda/summary", 200);
+	char target[128], *svg = NULL;
+	snprintf(target, sizeof target, "/api/charts/%s.svg",
+	         json_string_value(json_object_get(json_array_get(json_object_get(sum, "charts"), 0), "name")));
+	assert_int_equal(tu_http(port, "GET", target, NULL, 0, &svg, NULL, 0), 200);
+	json_t *all = json_pack("[o,s]", sum, svg);
+	free(svg);
+	return all;
+}
+
+static long long mtime_ns(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+/* A start keeps the EDA summary and charts for the next one, which reads
+ * them back as they were; once the catalogue changes they are computed
+ * again. */
+static void test_eda_cache(void **state)
+{
+	(void)state;
+	char cache[PATH_MAX], db_path[PATH_MAX];
+	snprintf(cache, sizeof cache, "%s/ws/serve-eda.seg", dir);
+	snprintf(db_path, sizeof db_path, "%s/ws/catalog.db", dir);
+	long long t0 = mtime_ns(cache);
+	json_t *before = eda_answers();
+	assert_int_equal(stop_server(), 0);
+	assert_int_equal(start_server(), 0);
+	assert_int_equal(mtime_ns(cache), t0); /* read, not written */
+	json_t *cached = eda_answers();
+	assert_true(json_equal(before, cached));
+	assert_int_equal(stop_server(), 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	tu_sql_exec(db, "INSERT INTO ingests(file, variant, started_at) VALUES('x.csv', 'synthetic', '2026-11-26')");
+	sqlite3_close(db);
+	assert_int_equal(start_server(), 0);
+	assert_true(mtime_ns(cache) != t0); /* computed again */
+	json_t *after = eda_answers();
+	/* the new ingest is counted: the figures are the catalogue's of now */
+	json_int_t files0 = json_integer_value(
+		json_object_get(json_object_get(json_array_get(before, 0), "counts"), "ingested_files"));
+	json_int_t files1 = json_integer_value(
+		json_object_get(json_object_get(json_array_get(after, 0), "counts"), "ingested_files"));
+	assert_true(files0 > 0);
+	assert_int_equal(files1, files0 + 1);
+	json_decref(before);
+	json_decref(cached);
+	json_decref(after);
+}
+
 static void test_sigterm_shuts_down_cleanly(void **state)
 {
 	(void)state;
@@ -434,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_openapi_matches_routes),
 		cmocka_unit_test(test_metrics_and_dashboard),
 		cmocka_unit_test(test_names_file_and_sql_agree),
+		cmocka_unit_test(test_eda_cache),
 		cmocka_unit_test(test_sigterm_shuts_down_cleanly),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

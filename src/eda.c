@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog.h"
+#include "model.h"
 #include "svg.h"
 
 /* ------------------------------------------------------------------------ */
@@ -2058,6 +2060,110 @@ void eda_charts_free(eda_charts *c)
 }
 
 /* ------------------------------------------------------------------------ */
+/* The cache of summary and charts                                           */
+/*
+ * Sections: "key" int64_t[CACHE_KEY], "summary" (the JSON text), "charts"
+ * (name, title, SQL and SVG of each chart, each NUL-terminated, in page
+ * order). */
+
+#define CACHE_VERSION 1
+#define CACHE_KEY 9
+
+static int cache_key(sqlite3 *db, const eda_opts *opts, int64_t key[CACHE_KEY])
+{
+	struct stat st;
+	if (catalog_stamp(db, key + 1, NULL) < 0 || stat("/proc/self/exe", &st) < 0)
+		return -1;
+	key[0] = CACHE_VERSION;
+	key[4] = (int64_t)st.st_size;
+	key[5] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	key[6] = opts ? opts->top_n : 0;
+	key[7] = opts ? opts->profile_genres : 0;
+	key[8] = opts ? opts->reject_examples : 0;
+	return 0;
+}
+
+int eda_cache_save(sqlite3 *db, const eda_opts *opts, const char *path, const strbuf *json,
+                   const eda_charts *charts, seg_error *err)
+{
+	int64_t key[CACHE_KEY];
+	if (cache_key(db, opts, key) < 0)
+		return seg_error_set(err, SEG_EDB, "eda: cannot read the catalogue's state for %s", path);
+	strbuf text = {0};
+	for (size_t i = 0; charts && i < charts->n; i++) {
+		const eda_chart *c = &charts->v[i];
+		const char *f[4] = {c->name, c->title, c->sql ? c->sql : "", c->svg ? c->svg : ""};
+		for (int j = 0; j < 4; j++) {
+			strbuf_puts(&text, f[j]);
+			strbuf_putc(&text, '\0');
+		}
+	}
+	int rc;
+	model_writer *w = model_writer_create();
+	if (w == NULL || text.oom)
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+	else if ((rc = model_writer_add(w, "key", key, sizeof key, err)) == 0 &&
+	         (rc = model_writer_add(w, "summary", json->data, json->len, err)) == 0 &&
+	         (rc = model_writer_add(w, "charts", text.data, text.len, err)) == 0)
+		rc = model_writer_save(w, path, err);
+	model_writer_free(w);
+	strbuf_free(&text);
+	return rc;
+}
+
+int eda_cache_load(sqlite3 *db, const eda_opts *opts, const char *path, strbuf *json, eda_charts *charts)
+{
+	int64_t key[CACHE_KEY];
+	model_file *m = NULL;
+	if (cache_key(db, opts, key) < 0 || model_file_open(&m, path, NULL) < 0)
+		return -1;
+	size_t ksize = 0, jsize = 0, csize = 0;
+	const int64_t *k = model_file_section(m, "key", &ksize);
+	const char *sum = model_file_section(m, "summary", &jsize);
+	const char *text = model_file_section(m, "charts", &csize);
+	eda_charts ch = {0};
+	int rc = -1;
+	if (k == NULL || ksize != sizeof key || memcmp(k, key, sizeof key) != 0 || sum == NULL || text == NULL ||
+	    (csize > 0 && text[csize - 1] != '\0'))
+		goto out;
+	size_t nul = 0;
+	for (size_t i = 0; i < csize; i++)
+		nul += text[i] == '\0';
+	if (nul % 4 != 0 || (nul > 0 && (ch.v = calloc(nul / 4, sizeof(eda_chart))) == NULL))
+		goto out;
+	const char *p = text;
+	for (; ch.n < nul / 4; ch.n++) {
+		eda_chart *c = &ch.v[ch.n];
+		const char *f[4];
+		for (int j = 0; j < 4; j++) {
+			f[j] = p;
+			p += strlen(p) + 1;
+		}
+		snprintf(c->name, sizeof c->name, "%s", f[0]);
+		snprintf(c->title, sizeof c->title, "%s", f[1]);
+		c->sql = strdup(f[2]);
+		c->svg = strdup(f[3]);
+		if (c->sql == NULL || c->svg == NULL) {
+			ch.n++; /* so that eda_charts_free releases it too */
+			goto out;
+		}
+	}
+	size_t len0 = json->len;
+	strbuf_append(json, sum, jsize);
+	if (json->oom) {
+		json->len = len0;
+		goto out;
+	}
+	*charts = ch;
+	ch = (eda_charts){0};
+	rc = 0;
+out:
+	eda_charts_free(&ch);
+	model_file_close(m);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
 /* Writes data to dir/name through dir/name.tmp and a rename. */
@@ -2110,7 +2216,8 @@ int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_
 		const char *slash = strrchr(catalog_db_path, '/');
 		o.source_name = slash ? slash + 1 : catalog_db_path;
 	}
-	rc = eda_render(db, &o, &html, &json, err);
+	eda_charts charts = {0};
+	rc = eda_render_charts(db, &o, &html, &json, &charts, err);
 	if (rc == SEG_EFORMAT && err) {
 		char why[sizeof err->msg];
 		snprintf(why, sizeof why, "%s", err->msg);
@@ -2121,6 +2228,15 @@ int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_
 	rc = write_file(out_dir, "report.html", &html, err);
 	if (rc == 0)
 		rc = write_file(out_dir, "summary.json", &json, err);
+	if (rc == 0) {
+		/* and for the server, beside the catalogue; the report stands without it */
+		char cache[4096];
+		const char *slash = strrchr(catalog_db_path, '/');
+		snprintf(cache, sizeof cache, "%.*s%s", slash ? (int)(slash - catalog_db_path + 1) : 0, catalog_db_path,
+		         EDA_CACHE_NAME);
+		eda_cache_save(db, &o, cache, &json, &charts, NULL);
+	}
+	eda_charts_free(&charts);
 out:
 	sqlite3_close(db);
 	strbuf_free(&html);

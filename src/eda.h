@@ -73,4 +73,26 @@ const eda_chart *eda_charts_find(const eda_charts *c, const char *name);
 /* Releases the charts; c becomes empty. NULL and an empty list are no-ops. */
 void eda_charts_free(eda_charts *c);
 
+/* ---- the summary and charts kept between runs ----
+ * Computing them reads the whole catalogue (about 15 s at 1M tracks), so
+ * `segue eda` and the server keep them in WORKSPACE/EDA_CACHE_NAME (segue's
+ * model container, see model.h), keyed by the catalogue's state
+ * (catalog_stamp), the options that change figures (top_n, profile_genres,
+ * reject_examples; opts may be NULL) and this very binary (size and
+ * modification time of /proc/self/exe: a rebuilt segue may draw charts
+ * differently). */
+#define EDA_CACHE_NAME "eda.seg"
+
+/* Writes json (the summary) and charts for catalogue db to `path`, through a
+ * temporary file and a rename. Returns 0, or a negative code with err (may
+ * be NULL) filled. */
+int eda_cache_save(sqlite3 *db, const eda_opts *opts, const char *path, const strbuf *json,
+                   const eda_charts *charts, seg_error *err);
+
+/* Reads them back: 0 when the file at `path` was written for db as it is now,
+ * these options and this binary, with the summary appended to json and
+ * charts overwritten (free a previous list first); -1, with nothing
+ * changed, when it is missing, for something else, or unreadable. */
+int eda_cache_load(sqlite3 *db, const eda_opts *opts, const char *path, strbuf *json, eda_charts *charts);
+
 #endif

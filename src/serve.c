@@ -28,7 +28,6 @@
 #include "eda.h"
 #include "knn.h"
 #include "lookup.h"
-#include "model.h"
 #include "names.h"
 #include "progress.h"
 #include "query.h"
@@ -1143,108 +1142,6 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return NULL;
 }
 
-/* ---- the start-up cache of the EDA summary and charts ----
- *
- * Computing them reads the whole catalogue (about 15 s at 1M tracks, most of
- * a start), so a server keeps what it computed in WORKSPACE/EDA_CACHE_NAME,
- * in the model container, and the next start reads it back when its key
- * matches: the catalogue's stamp (catalog_stamp) and this very binary (size
- * and modification time of /proc/self/exe: a rebuilt segue may draw the
- * charts differently). Sections: "key" int64_t[EDA_CACHE_KEY], "summary"
- * (JSON text), "charts" (name, title, SQL and SVG of each chart, each NUL-
- * terminated, in page order). */
-#define EDA_CACHE_NAME "serve-eda.seg"
-#define EDA_CACHE_VERSION 1
-#define EDA_CACHE_KEY 6
-
-static int eda_cache_key(sqlite3 *db, int64_t key[EDA_CACHE_KEY])
-{
-	struct stat st;
-	if (catalog_stamp(db, key + 1, NULL) < 0 || stat("/proc/self/exe", &st) < 0)
-		return -1;
-	key[0] = EDA_CACHE_VERSION;
-	key[4] = (int64_t)st.st_size;
-	key[5] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	return 0;
-}
-
-/* Fills s->summary and s->charts from the cache at `path`; 0 when its key
- * matches and it reads whole, -1 (nothing filled) otherwise. */
-static int eda_cache_load(server *s, const char *path, const int64_t key[EDA_CACHE_KEY])
-{
-	model_file *m = NULL;
-	if (model_file_open(&m, path, NULL) < 0)
-		return -1;
-	size_t ksize = 0, jsize = 0, csize = 0;
-	const int64_t *k = model_file_section(m, "key", &ksize);
-	const char *json = model_file_section(m, "summary", &jsize);
-	const char *text = model_file_section(m, "charts", &csize);
-	int rc = -1;
-	if (k == NULL || ksize != EDA_CACHE_KEY * sizeof(int64_t) || memcmp(k, key, ksize) != 0 || json == NULL ||
-	    text == NULL || (csize > 0 && text[csize - 1] != '\0'))
-		goto out;
-	size_t nul = 0;
-	for (size_t i = 0; i < csize; i++)
-		nul += text[i] == '\0';
-	eda_charts ch = {0};
-	if (nul % 4 != 0 || (nul > 0 && (ch.v = calloc(nul / 4, sizeof(eda_chart))) == NULL))
-		goto out;
-	const char *p = text;
-	for (; ch.n < nul / 4; ch.n++) {
-		eda_chart *c = &ch.v[ch.n];
-		const char *f[4];
-		for (int j = 0; j < 4; j++) {
-			f[j] = p;
-			p += strlen(p) + 1;
-		}
-		snprintf(c->name, sizeof c->name, "%s", f[0]);
-		snprintf(c->title, sizeof c->title, "%s", f[1]);
-		c->sql = strdup(f[2]);
-		c->svg = strdup(f[3]);
-		if (c->sql == NULL || c->svg == NULL) {
-			ch.n++;
-			eda_charts_free(&ch);
-			goto out;
-		}
-	}
-	s->summary = malloc(jsize + 1);
-	if (s->summary == NULL) {
-		eda_charts_free(&ch);
-		goto out;
-	}
-	memcpy(s->summary, json, jsize);
-	s->summary[jsize] = '\0';
-	s->summary_len = jsize;
-	s->charts = ch;
-	rc = 0;
-out:
-	model_file_close(m);
-	return rc;
-}
-
-/* Writes the cache; a workspace that cannot take it only costs the next
- * start its time. */
-static void eda_cache_save(const server *s, const char *path, const int64_t key[EDA_CACHE_KEY])
-{
-	strbuf text = {0};
-	for (size_t i = 0; i < s->charts.n; i++) {
-		const eda_chart *c = &s->charts.v[i];
-		const char *f[4] = {c->name, c->title, c->sql ? c->sql : "", c->svg ? c->svg : ""};
-		for (int j = 0; j < 4; j++) {
-			strbuf_puts(&text, f[j]);
-			strbuf_putc(&text, '\0');
-		}
-	}
-	model_writer *w = model_writer_create();
-	if (w != NULL && !text.oom && model_writer_add(w, "key", key, EDA_CACHE_KEY * sizeof(int64_t), NULL) == 0 &&
-	    model_writer_add(w, "summary", s->summary, s->summary_len, NULL) == 0 &&
-	    model_writer_add(w, "charts", text.data, text.len, NULL) == 0 && model_writer_save(w, path, NULL) == 0 &&
-	    !s->o->quiet)
-		fprintf(stderr, "segue: kept the EDA summary and charts in %s for the next start\n", path);
-	model_writer_free(w);
-	strbuf_free(&text);
-}
-
 /* Maps the names file for the display fields, first writing it when it is
  * missing or older than the catalogue (a workspace ingested before segue
  * wrote one, or changed since); where it cannot be written, the fields come
@@ -1313,27 +1210,25 @@ int serve_run(const serve_options *o, seg_error *err)
 	}
 	snprintf(s->version, sizeof s->version, "%s", slash ? slash + 1 : "?");
 	/* The EDA summary and charts are computed once (the catalogue is
-	 * read-only), or read from the last start's cache. */
+	 * read-only), or read back from the workspace's cache of them (written
+	 * by `segue eda` or by an earlier start) when it matches. */
 	sqlite3 *db;
 	if ((rc = query_open(s->dbpath, &db, err)) < 0)
 		goto out;
-	int64_t key[EDA_CACHE_KEY];
 	char cache[PATH_MAX];
 	snprintf(cache, sizeof cache, "%s/%s", o->workspace, EDA_CACHE_NAME);
-	int keyed = eda_cache_key(db, key) == 0;
-	if (!keyed || eda_cache_load(s, cache, key) != 0) {
-		strbuf json = {0};
-		rc = eda_render_charts(db, NULL, NULL, &json, &s->charts, err);
-		if (rc < 0) {
+	strbuf json = {0};
+	if (eda_cache_load(db, NULL, cache, &json, &s->charts) != 0) {
+		if ((rc = eda_render_charts(db, NULL, NULL, &json, &s->charts, err)) < 0) {
 			strbuf_free(&json);
 			query_close(db);
 			goto out;
 		}
-		s->summary_len = json.len;
-		s->summary = strbuf_detach(&json);
-		if (keyed)
-			eda_cache_save(s, cache, key);
+		if (eda_cache_save(db, NULL, cache, &json, &s->charts, NULL) == 0 && !o->quiet)
+			fprintf(stderr, "segue: kept the EDA summary and charts in %s for the next start\n", cache);
 	}
+	s->summary_len = json.len;
+	s->summary = strbuf_detach(&json);
 	open_names(s, db);
 	query_close(db);
 	json_t *cl = clusters_array(s);

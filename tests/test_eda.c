@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eda.h"
 #include "error.h"
@@ -553,6 +554,60 @@ static void test_charts_empty(void **state)
 	tu_rmtree(dir);
 }
 
+/* The report leaves the summary and charts beside the catalogue, and they
+ * read back as eda_render_charts computes them, for this catalogue and these
+ * options only. */
+static void test_cache(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char out[1100], cache[1100];
+	snprintf(out, sizeof out, "%s/eda", dir);
+	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	const char *path = make_catalog(dir, FIXTURE);
+	report(path, out);
+	sqlite3 *db = open_ro(path);
+	strbuf json = {0}, cached = {0};
+	eda_charts ch = {0}, back = {0};
+	render_charts(db, NULL, &json, &ch);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &cached, &back), 0);
+	assert_string_equal(strbuf_cstr(&cached), strbuf_cstr(&json));
+	assert_true(back.n > 5);
+	assert_int_equal(back.n, ch.n);
+	for (size_t i = 0; i < ch.n; i++) {
+		assert_string_equal(back.v[i].name, ch.v[i].name);
+		assert_string_equal(back.v[i].title, ch.v[i].title);
+		assert_string_equal(back.v[i].sql, ch.v[i].sql);
+		assert_string_equal(back.v[i].svg, ch.v[i].svg);
+	}
+	/* Other options: not these figures. */
+	eda_opts o = {.top_n = 5};
+	strbuf none = {0};
+	eda_charts untouched = {0};
+	assert_int_equal(eda_cache_load(db, &o, cache, &none, &untouched), -1);
+	assert_int_equal(none.len, 0);
+	assert_int_equal(untouched.n, 0);
+	sqlite3_close(db);
+	/* The catalogue moved on: not its figures any more. */
+	sqlite3 *rw;
+	assert_int_equal(sqlite3_open(path, &rw), SQLITE_OK);
+	tu_sql_exec(rw, "INSERT INTO ingests(file, variant, started_at) VALUES('more.csv', 'x', '2026-11-26')");
+	sqlite3_close(rw);
+	db = open_ro(path);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
+	/* Missing or damaged. */
+	tu_put_byte(cache, -2, 'x');
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
+	unlink(cache);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
+	sqlite3_close(db);
+	strbuf_free(&json);
+	strbuf_free(&cached);
+	eda_charts_free(&ch);
+	eda_charts_free(&back);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_render_opts),
 		cmocka_unit_test(test_charts),
 		cmocka_unit_test(test_charts_empty),
+		cmocka_unit_test(test_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -442,7 +442,7 @@ static void test_eda_cache(void **state)
 {
 	(void)state;
 	char cache[PATH_MAX], db_path[PATH_MAX];
-	snprintf(cache, sizeof cache, "%s/ws/serve-eda.seg", dir);
+	snprintf(cache, sizeof cache, "%s/ws/eda.seg", dir);
 	snprintf(db_path, sizeof db_path, "%s/ws/catalog.db", dir);
 	long long t0 = mtime_ns(cache);
 	json_t *before = eda_answers();

@@ -956,6 +956,54 @@ static size_t series_legend(const svg_series *s, size_t ns, legend_item *items, 
 
 enum { LEGEND_CAP = 32 };
 
+/* The start that charts over categories (columns, lines) share: the frame,
+ * with room below for the category labels (rotated where they do not fit:
+ * *rotate), and the y axis over the fixed range or the series' one (*d0,
+ * *d1; widened to take 0 when zero_based, for bars that grow from it).
+ * Returns 0 when no value is finite: the chart is then complete, saying so. */
+static int category_chart(chart *c, strbuf *sb, const svg_opts *opts, const legend_item *leg, size_t nleg,
+                          const char *const *categories, size_t ncat, const svg_series *series,
+                          size_t nseries, int zero_based, int *rotate, double *d0, double *d1)
+{
+	int h = opts && opts->height > 0 ? opts->height : SVG_DEFAULT_HEIGHT;
+	chart_begin(c, sb, opts, h, leg, nleg);
+	*rotate = 0;
+	double lo = 0, hi = 0;
+	int any = ncat > 0 && nseries > 0 && series_range(series, nseries, ncat, &lo, &hi);
+	if (ncat > 0) {
+		c->y1 -= cat_rotation(categories, ncat, (c->x1 - c->x0) / (double)ncat, rotate);
+		if (c->y1 < c->y0 + 40) {
+			c->H += c->y0 + 40 - c->y1;
+			c->y1 = c->y0 + 40;
+		}
+	}
+	chart_open(c, leg, nleg);
+	if (!any) {
+		axis_line(c, c->x0, c->y1, c->x1, c->y1);
+		no_data(c);
+		axis_labels(c);
+		chart_close(c);
+		return 0;
+	}
+	if (zero_based) {
+		lo = lo > 0 ? 0 : lo;
+		hi = hi < 0 ? 0 : hi;
+		hi = hi > lo ? hi : lo + 1;
+	}
+	svg_ticks yt;
+	if (c->o.y_fixed && c->o.y_max > c->o.y_min) {
+		*d0 = c->o.y_min;
+		*d1 = c->o.y_max;
+		svg_nice_ticks(*d0, *d1, tick_target(c->y1 - c->y0, 36), &yt);
+	} else {
+		svg_nice_ticks(lo, hi, tick_target(c->y1 - c->y0, 36), &yt);
+		*d0 = yt.lo;
+		*d1 = yt.hi;
+	}
+	y_axis(c, &yt, *d0, *d1);
+	return 1;
+}
+
 int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories,
                 size_t ncat, const svg_series *series, size_t nseries)
 {
@@ -965,43 +1013,10 @@ int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories,
 	memset(leg, 0, sizeof(leg));
 	size_t nleg = nseries > 1 ? series_legend(series, nseries, leg, LEGEND_CAP, 0) : 0;
 	chart c;
-	int h = opts && opts->height > 0 ? opts->height : SVG_DEFAULT_HEIGHT;
-	chart_begin(&c, sb, opts, h, leg, nleg);
-	int rotate = 0;
-	double lo = 0, hi = 0;
-	int any = ncat > 0 && nseries > 0 && series_range(series, nseries, ncat, &lo, &hi);
-	if (ncat > 0) {
-		double extra = cat_rotation(categories, ncat, (c.x1 - c.x0) / (double)ncat, &rotate);
-		c.y1 -= extra;
-		if (c.y1 < c.y0 + 40) {
-			c.H += c.y0 + 40 - c.y1;
-			c.y1 = c.y0 + 40;
-		}
-	}
-	chart_open(&c, leg, nleg);
-	if (!any) {
-		axis_line(&c, c.x0, c.y1, c.x1, c.y1);
-		no_data(&c);
-		axis_labels(&c);
-		chart_close(&c);
-		return finish(sb);
-	}
-	if (lo > 0)
-		lo = 0;
-	if (hi < 0)
-		hi = 0;
-	svg_ticks yt;
+	int rotate;
 	double d0, d1;
-	if (c.o.y_fixed && c.o.y_max > c.o.y_min) {
-		d0 = c.o.y_min;
-		d1 = c.o.y_max;
-		svg_nice_ticks(d0, d1, tick_target(c.y1 - c.y0, 36), &yt);
-	} else {
-		svg_nice_ticks(lo, hi > lo ? hi : lo + 1, tick_target(c.y1 - c.y0, 36), &yt);
-		d0 = yt.lo;
-		d1 = yt.hi;
-	}
-	y_axis(&c, &yt, d0, d1);
+	if (!category_chart(&c, sb, opts, leg, nleg, categories, ncat, series, nseries, 1, &rotate, &d0, &d1))
+		return finish(sb);
 
 	double bw = (c.x1 - c.x0) / (double)ncat;
 	double gw = bw * 0.8;
@@ -1070,38 +1085,10 @@ int svg_lines(strbuf *sb, const svg_opts *opts, const char *const *categories,
 		named |= series[k].name != NULL && series[k].name[0] != '\0';
 	size_t nleg = named ? series_legend(series, nseries, leg, LEGEND_CAP, 1) : 0;
 	chart c;
-	int h = opts && opts->height > 0 ? opts->height : SVG_DEFAULT_HEIGHT;
-	chart_begin(&c, sb, opts, h, leg, nleg);
-	int rotate = 0;
-	double lo = 0, hi = 0;
-	int any = ncat > 0 && nseries > 0 && series_range(series, nseries, ncat, &lo, &hi);
-	if (ncat > 0) {
-		c.y1 -= cat_rotation(categories, ncat, (c.x1 - c.x0) / (double)ncat, &rotate);
-		if (c.y1 < c.y0 + 40) {
-			c.H += c.y0 + 40 - c.y1;
-			c.y1 = c.y0 + 40;
-		}
-	}
-	chart_open(&c, leg, nleg);
-	if (!any) {
-		axis_line(&c, c.x0, c.y1, c.x1, c.y1);
-		no_data(&c);
-		axis_labels(&c);
-		chart_close(&c);
-		return finish(sb);
-	}
-	svg_ticks yt;
+	int rotate;
 	double d0, d1;
-	if (c.o.y_fixed && c.o.y_max > c.o.y_min) {
-		d0 = c.o.y_min;
-		d1 = c.o.y_max;
-		svg_nice_ticks(d0, d1, tick_target(c.y1 - c.y0, 36), &yt);
-	} else {
-		svg_nice_ticks(lo, hi, tick_target(c.y1 - c.y0, 36), &yt);
-		d0 = yt.lo;
-		d1 = yt.hi;
-	}
-	y_axis(&c, &yt, d0, d1);
+	if (!category_chart(&c, sb, opts, leg, nleg, categories, ncat, series, nseries, 0, &rotate, &d0, &d1))
+		return finish(sb);
 	double bw = (c.x1 - c.x0) / (double)ncat;
 	char buf[64];
 	for (size_t k = 0; k < nseries; k++) {

@@ -157,6 +157,16 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO meta VALUES('schema_version','%d')",
 		         CATALOG_SCHEMA_VERSION);
 		sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		/* A new catalogue's id (see catalog_stamp): 63 random bits. */
+		uint64_t id = 0;
+		FILE *ur = fopen("/dev/urandom", "rb");
+		if (ur == NULL || fread(&id, sizeof id, 1, ur) != 1)
+			id = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+		if (ur != NULL)
+			fclose(ur);
+		snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO meta VALUES('catalogue_id','%lld')",
+		         (long long)(id >> 1));
+		sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	}
 	/* Refuse a catalogue written by a newer segue. */
 	sqlite3_stmt *q = NULL;
@@ -199,11 +209,13 @@ void catalog_close(catalog *c)
 	free(c);
 }
 
-int catalog_stamp(sqlite3 *db, int64_t stamp[3], seg_error *err)
+int catalog_stamp(sqlite3 *db, int64_t stamp[CATALOG_STAMP], seg_error *err)
 {
-	static const char *const sql[3] = {"SELECT coalesce(max(id), 0) FROM ingests", "SELECT count(*) FROM tracks",
-	                                    "SELECT coalesce(max(id), 0) FROM tracks"};
-	for (int i = 0; i < 3; i++) {
+	static const char *const sql[CATALOG_STAMP] = {
+		"SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalogue_id'), 0)",
+		"SELECT coalesce(max(id), 0) FROM ingests", "SELECT count(*) FROM tracks",
+		"SELECT coalesce(max(id), 0) FROM tracks"};
+	for (int i = 0; i < CATALOG_STAMP; i++) {
 		sqlite3_stmt *q = NULL;
 		int ok = sqlite3_prepare_v2(db, sql[i], -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW;
 		stamp[i] = ok ? sqlite3_column_int64(q, 0) : 0;

@@ -30,10 +30,13 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 void catalog_close(catalog *c);
 
 /* What identifies the state of catalogue `db` for the files derived from
- * it (names, the server's start-up cache): its last ingest id, number of
- * tracks and largest track id, into stamp[3]. Every change ingest makes
- * changes the first. Returns 0 or SEG_EDB. */
-int catalog_stamp(sqlite3 *db, int64_t stamp[3], seg_error *err);
+ * it (names, the EDA cache): the catalogue's random id (drawn when it is
+ * created, so that a catalogue made again from scratch differs; 0 for one
+ * made before segue drew it), its last ingest id, number of tracks and
+ * largest track id, into stamp[CATALOG_STAMP]. Every change ingest makes
+ * changes the second. Returns 0 or SEG_EDB. */
+#define CATALOG_STAMP 4
+int catalog_stamp(sqlite3 *db, int64_t stamp[CATALOG_STAMP], seg_error *err);
 
 sqlite3 *catalog_db(const catalog *c);
 const char *catalog_db_path(const catalog *c);

@@ -2062,33 +2062,37 @@ void eda_charts_free(eda_charts *c)
 /* ------------------------------------------------------------------------ */
 /* The cache of summary and charts                                           */
 /*
- * Sections: "key" int64_t[CACHE_KEY], "summary" (the JSON text), "charts"
- * (name, title, SQL and SVG of each chart, each NUL-terminated, in page
- * order). */
+ * Sections: "key" int64_t[EDA_CACHE_KEY], "summary" (the JSON text),
+ * "charts" (name, title, SQL and SVG of each chart, each NUL-terminated, in
+ * page order). The key: CACHE_VERSION, catalog_stamp, the binary's size and
+ * modification time, the three options. */
 
-#define CACHE_VERSION 1
-#define CACHE_KEY 9
+#define CACHE_VERSION 2
+_Static_assert(EDA_CACHE_KEY == 1 + CATALOG_STAMP + 2 + 3, "the cache key's parts");
 
-static int cache_key(sqlite3 *db, const eda_opts *opts, int64_t key[CACHE_KEY])
+int eda_cache_key(sqlite3 *db, const eda_opts *opts, int64_t key[EDA_CACHE_KEY])
 {
 	struct stat st;
 	if (catalog_stamp(db, key + 1, NULL) < 0 || stat("/proc/self/exe", &st) < 0)
 		return -1;
+	int64_t *k = key + 1 + CATALOG_STAMP;
 	key[0] = CACHE_VERSION;
-	key[4] = (int64_t)st.st_size;
-	key[5] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	key[6] = opts ? opts->top_n : 0;
-	key[7] = opts ? opts->profile_genres : 0;
-	key[8] = opts ? opts->reject_examples : 0;
+	k[0] = (int64_t)st.st_size;
+	k[1] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	k[2] = opts ? opts->top_n : 0;
+	k[3] = opts ? opts->profile_genres : 0;
+	k[4] = opts ? opts->reject_examples : 0;
 	return 0;
 }
 
-int eda_cache_save(sqlite3 *db, const eda_opts *opts, const char *path, const strbuf *json,
-                   const eda_charts *charts, seg_error *err)
+int eda_cache_save(sqlite3 *db, const eda_opts *opts, const int64_t before[EDA_CACHE_KEY], const char *path,
+                   const strbuf *json, const eda_charts *charts, seg_error *err)
 {
-	int64_t key[CACHE_KEY];
-	if (cache_key(db, opts, key) < 0)
+	int64_t key[EDA_CACHE_KEY];
+	if (eda_cache_key(db, opts, key) < 0)
 		return seg_error_set(err, SEG_EDB, "eda: cannot read the catalogue's state for %s", path);
+	if (memcmp(key, before, sizeof key) != 0)
+		return 1;
 	strbuf text = {0};
 	for (size_t i = 0; charts && i < charts->n; i++) {
 		const eda_chart *c = &charts->v[i];
@@ -2113,9 +2117,9 @@ int eda_cache_save(sqlite3 *db, const eda_opts *opts, const char *path, const st
 
 int eda_cache_load(sqlite3 *db, const eda_opts *opts, const char *path, strbuf *json, eda_charts *charts)
 {
-	int64_t key[CACHE_KEY];
+	int64_t key[EDA_CACHE_KEY];
 	model_file *m = NULL;
-	if (cache_key(db, opts, key) < 0 || model_file_open(&m, path, NULL) < 0)
+	if (eda_cache_key(db, opts, key) < 0 || model_file_open(&m, path, NULL) < 0)
 		return -1;
 	size_t ksize = 0, jsize = 0, csize = 0;
 	const int64_t *k = model_file_section(m, "key", &ksize);
@@ -2217,6 +2221,8 @@ int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_
 		o.source_name = slash ? slash + 1 : catalog_db_path;
 	}
 	eda_charts charts = {0};
+	int64_t key[EDA_CACHE_KEY];
+	int keyed = eda_cache_key(db, &o, key) == 0;
 	rc = eda_render_charts(db, &o, &html, &json, &charts, err);
 	if (rc == SEG_EFORMAT && err) {
 		char why[sizeof err->msg];
@@ -2234,7 +2240,8 @@ int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_
 		const char *slash = strrchr(catalog_db_path, '/');
 		snprintf(cache, sizeof cache, "%.*s%s", slash ? (int)(slash - catalog_db_path + 1) : 0, catalog_db_path,
 		         EDA_CACHE_NAME);
-		eda_cache_save(db, &o, cache, &json, &charts, NULL);
+		if (keyed)
+			eda_cache_save(db, &o, key, cache, &json, &charts, NULL);
 	}
 	eda_charts_free(&charts);
 out:

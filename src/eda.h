@@ -6,6 +6,7 @@
 #define SEGUE_EDA_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "strbuf.h"
@@ -82,12 +83,20 @@ void eda_charts_free(eda_charts *c);
  * modification time of /proc/self/exe: a rebuilt segue may draw charts
  * differently). */
 #define EDA_CACHE_NAME "eda.seg"
+#define EDA_CACHE_KEY 10
 
-/* Writes json (the summary) and charts for catalogue db to `path`, through a
- * temporary file and a rename. Returns 0, or a negative code with err (may
- * be NULL) filled. */
-int eda_cache_save(sqlite3 *db, const eda_opts *opts, const char *path, const strbuf *json,
-                   const eda_charts *charts, seg_error *err);
+/* The key of the summary and charts of db with opts as it is now: take it
+ * before rendering them and hand it to eda_cache_save. Returns 0, or -1
+ * when the catalogue's state cannot be read. */
+int eda_cache_key(sqlite3 *db, const eda_opts *opts, int64_t key[EDA_CACHE_KEY]);
+
+/* Writes json (the summary) and charts, rendered from db after its key was
+ * taken into `before`, to `path`, through a temporary file and a rename;
+ * nothing, returning 1, when the catalogue changed in the meantime (the
+ * figures may mix two states). Returns 0, 1, or a negative code with err
+ * (may be NULL) filled. */
+int eda_cache_save(sqlite3 *db, const eda_opts *opts, const int64_t before[EDA_CACHE_KEY], const char *path,
+                   const strbuf *json, const eda_charts *charts, seg_error *err);
 
 /* Reads them back: 0 when the file at `path` was written for db as it is now,
  * these options and this binary, with the summary appended to json and

@@ -1,8 +1,8 @@
 /* names.c: the mapped display fields of the catalogue's tracks (see names.h).
  *
  * Sections of the container:
- *   names.stamp   int64_t[4]   NAMES_VERSION, then the catalogue's last ingest id,
- *                              tracks and largest track id (L)
+ *   names.stamp   int64_t[5]   NAMES_VERSION, then catalog_stamp: the catalogue's
+ *                              id, last ingest id, tracks, largest track id (L)
  *   names.offset  uint64_t[L+1] where each track's record starts in the text; 0: none
  *   names.by_sid  sid_entry[N] Spotify ids (NUL-padded) with their tracks, in
  *                              the ids' order
@@ -31,7 +31,7 @@ _Static_assert(sizeof(sid_entry) == 32, "sid_entry is 32 bytes");
 
 struct names {
 	model_file *m;
-	const int64_t *stamp;  /* [4]: version, then catalog_stamp */
+	const int64_t *stamp;  /* [CATALOG_STAMP], past the version */
 	const uint64_t *off;   /* [T] T = largest track id + 1 */
 	size_t T;
 	const sid_entry *by_sid; /* [N] */
@@ -64,7 +64,7 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 	sid_entry *by_sid = NULL;
 	strbuf text = {0};
 	model_writer *w = NULL;
-	int64_t version_stamp[4] = {NAMES_VERSION}, *stamp = version_stamp + 1; /* [3] */
+	int64_t version_stamp[1 + CATALOG_STAMP] = {NAMES_VERSION}, *stamp = version_stamp + 1;
 
 	/* One read transaction: the stamp and the records see one catalogue. */
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
@@ -74,7 +74,7 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 	in_txn = 1;
 	if ((rc = catalog_stamp(db, stamp, err)) < 0)
 		goto out;
-	const size_t T = (size_t)stamp[2] + 1, N = (size_t)stamp[1];
+	const size_t T = (size_t)stamp[3] + 1, N = (size_t)stamp[2];
 	off = calloc(T, sizeof(uint64_t));
 	by_sid = calloc(N ? N : 1, sizeof(sid_entry));
 	if (off == NULL || by_sid == NULL) {
@@ -186,10 +186,14 @@ int names_open(names **out, const char *path, seg_error *err)
 		goto fail;
 	}
 	/* version 1 had no version: a stamp of three */
-	int64_t version = stamp_size == 4 * sizeof(int64_t) ? n->stamp[0] : 1;
+	int64_t version = stamp_size == 3 * sizeof(int64_t) ? 1 : stamp_size >= sizeof(int64_t) ? n->stamp[0] : -1;
 	if (version != NAMES_VERSION) {
 		rc = seg_error_set(err, SEG_EVERSION, "%s has names format version %lld; this segue reads version %d", path,
 		                   (long long)version, NAMES_VERSION);
+		goto fail;
+	}
+	if (stamp_size != (1 + CATALOG_STAMP) * sizeof(int64_t)) {
+		rc = seg_error_set(err, SEG_EFORMAT, "%s has a names.stamp section of %zu bytes", path, stamp_size);
 		goto fail;
 	}
 	n->stamp++; /* past the version */
@@ -198,8 +202,8 @@ int names_open(names **out, const char *path, seg_error *err)
 	n->text = model_file_section(m, "names.text", &n->text_size);
 	n->T = off_size / sizeof(uint64_t);
 	n->N = sid_size / sizeof(sid_entry);
-	if (n->off == NULL || n->by_sid == NULL || n->text == NULL || n->stamp[1] < 0 || n->stamp[2] < 0 ||
-	    n->T != (size_t)n->stamp[2] + 1 || n->N != (size_t)n->stamp[1] || sid_size != n->N * sizeof(sid_entry) ||
+	if (n->off == NULL || n->by_sid == NULL || n->text == NULL || n->stamp[2] < 0 || n->stamp[3] < 0 ||
+	    n->T != (size_t)n->stamp[3] + 1 || n->N != (size_t)n->stamp[2] || sid_size != n->N * sizeof(sid_entry) ||
 	    n->text_size == 0 ||
 	    n->text[n->text_size - 1] != '\0') {
 		rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue names file, or an inconsistent one", path);
@@ -222,7 +226,7 @@ void names_close(names *n)
 
 int names_current(const names *n, sqlite3 *db, seg_error *err)
 {
-	int64_t stamp[3];
+	int64_t stamp[CATALOG_STAMP];
 	int rc = catalog_stamp(db, stamp, err);
 	if (rc < 0)
 		return rc;
@@ -237,7 +241,8 @@ static const char *record(const names *n, int64_t track)
 	if (track <= 0 || (uint64_t)track >= n->T)
 		return NULL;
 	uint64_t o = n->off[track];
-	return o == 0 || o + 2 >= n->text_size ? NULL : n->text + o;
+	/* a record is at least its two bytes and four NULs */
+	return o == 0 || o >= n->text_size || n->text_size - o < 6 ? NULL : n->text + o;
 }
 
 /* Copies the string at p (up to end) into out[cap], cut like snprintf, and

@@ -15,7 +15,7 @@
 #include "lookup.h"
 
 #define NAMES_FILE_NAME "names.seg"
-#define NAMES_VERSION 2
+#define NAMES_VERSION 3
 
 typedef struct names names;
 

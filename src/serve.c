@@ -1219,12 +1219,14 @@ int serve_run(const serve_options *o, seg_error *err)
 	snprintf(cache, sizeof cache, "%s/%s", o->workspace, EDA_CACHE_NAME);
 	strbuf json = {0};
 	if (eda_cache_load(db, NULL, cache, &json, &s->charts) != 0) {
+		int64_t key[EDA_CACHE_KEY];
+		int keyed = eda_cache_key(db, NULL, key) == 0;
 		if ((rc = eda_render_charts(db, NULL, NULL, &json, &s->charts, err)) < 0) {
 			strbuf_free(&json);
 			query_close(db);
 			goto out;
 		}
-		if (eda_cache_save(db, NULL, cache, &json, &s->charts, NULL) == 0 && !o->quiet)
+		if (keyed && eda_cache_save(db, NULL, key, cache, &json, &s->charts, NULL) == 0 && !o->quiet)
 			fprintf(stderr, "segue: kept the EDA summary and charts in %s for the next start\n", cache);
 	}
 	s->summary_len = json.len;

@@ -600,6 +600,19 @@ static void test_cache(void **state)
 	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
 	unlink(cache);
 	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
+	/* Figures rendered while an ingest landed are not kept. */
+	int64_t key[EDA_CACHE_KEY];
+	assert_int_equal(eda_cache_key(db, NULL, key), 0);
+	assert_int_equal(sqlite3_open(path, &rw), SQLITE_OK);
+	tu_sql_exec(rw, "INSERT INTO ingests(file, variant, started_at) VALUES('late.csv', 'x', '2026-11-26')");
+	sqlite3_close(rw);
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, NULL), 1);
+	assert_int_not_equal(access(cache, F_OK), 0);
+	assert_int_equal(eda_cache_key(db, NULL, key), 0);
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, NULL), 0);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), 0);
+	eda_charts_free(&untouched);
+	strbuf_free(&none);
 	sqlite3_close(db);
 	strbuf_free(&json);
 	strbuf_free(&cached);

@@ -139,6 +139,13 @@ static void test_current(void **state)
 	assert_int_equal(names_current(nm, db, &err), 1);
 	tu_sql_exec(db, "DELETE FROM tracks WHERE id = 7");
 	assert_int_equal(names_current(nm, db, &err), 0);
+	/* A catalogue made again from scratch to the same shape has another id. */
+	tu_sql_exec(db, "INSERT INTO tracks(id,spotify_id,name) VALUES(7,'aaaaaaaaaaaaaaaaaaaaaa','lower')");
+	names_close(nm);
+	nm = write_and_open(db, dir, path, sizeof path);
+	assert_int_equal(names_current(nm, db, &err), 1);
+	tu_sql_exec(db, "INSERT INTO meta VALUES('catalogue_id', '12345')");
+	assert_int_equal(names_current(nm, db, &err), 0);
 	names_close(nm);
 	sqlite3_close(db);
 	tu_rmtree(dir);
@@ -192,10 +199,10 @@ static void test_refused(void **state)
 	/* Sections of the wrong sizes, and a format version 1 file (its stamp
 	 * had no version: three numbers). */
 	for (int v = 1; v <= 2; v++) {
-		int64_t stamp[4] = {NAMES_VERSION, 1, 5, 7};
+		int64_t stamp[5] = {NAMES_VERSION, 0, 1, 5, 7};
 		uint64_t off[3] = {0};
 		w = model_writer_create();
-		assert_int_equal(model_writer_add(w, "names.stamp", v == 1 ? stamp + 1 : stamp,
+		assert_int_equal(model_writer_add(w, "names.stamp", v == 1 ? stamp + 2 : stamp,
 		                                  v == 1 ? 3 * sizeof(int64_t) : sizeof stamp, &err),
 		                 0);
 		assert_int_equal(model_writer_add(w, "names.offset", off, sizeof off, &err), 0);
@@ -207,6 +214,28 @@ static void test_refused(void **state)
 		assert_null(nm);
 		if (v == 1)
 			assert_non_null(strstr(err.msg, "names format version 1"));
+	}
+	/* Sound sizes, but a record offset at the very end of the range: no
+	 * read outside the text. */
+	{
+		int64_t stamp[5] = {NAMES_VERSION, 0, 1, 1, 1};
+		uint64_t off[2] = {0, UINT64_MAX - 1};
+		struct {
+			char sid[24];
+			int64_t track;
+		} sid = {"AAAAAAAAAAAAAAAAAAAAAA", 1};
+		w = model_writer_create();
+		assert_int_equal(model_writer_add(w, "names.stamp", stamp, sizeof stamp, &err), 0);
+		assert_int_equal(model_writer_add(w, "names.offset", off, sizeof off, &err), 0);
+		assert_int_equal(model_writer_add(w, "names.by_sid", &sid, sizeof sid, &err), 0);
+		assert_int_equal(model_writer_add(w, "names.text", "\0\0\0", 4, &err), 0);
+		assert_int_equal(model_writer_save(w, path, &err), 0);
+		model_writer_free(w);
+		assert_int_equal(names_open(&nm, path, &err), 0);
+		lookup_hit h;
+		assert_int_equal(names_get(nm, 1, &h), 0);
+		names_close(nm);
+		nm = NULL;
 	}
 	/* Missing. */
 	unlink(path);

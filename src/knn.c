@@ -373,7 +373,8 @@ static int quant_build(knn_index *idx, unsigned flags, seg_error *err)
 
 static int cluster_wanted(size_t N, size_t M, size_t D, unsigned flags)
 {
-	if (flags & (KNN_FLOAT | KNN_QUANT) || M == 0 || N > UINT32_MAX || D > QUANT_MAX_D)
+	/* (the row positions, padding included, are 32-bit) */
+	if (flags & (KNN_FLOAT | KNN_QUANT) || M == 0 || N > UINT32_MAX - 16 * CLUSTER_MAX || D > QUANT_MAX_D)
 		return 0;
 	return (flags & KNN_CLUSTER) || M >= CLUSTER_MIN_ROWS;
 }

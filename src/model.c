@@ -93,9 +93,10 @@ int model_writer_save(model_writer *w, const char *path, seg_error *err)
 {
 	static const uint8_t zeros[MODEL_ALIGN];
 	char tmp[4096];
-	/* named by process, so that processes writing the same file at once
-	 * (replicas starting together) do not write into one temporary file */
-	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	/* a temporary file of its own (mkstemp), so that processes writing the
+	 * same file at once (replicas starting together, in any PID namespace)
+	 * never write into one */
+	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
 	size_t table = sizeof(model_header) + w->n * sizeof(model_entry);
 	model_entry *entries = calloc(w->n ? w->n : 1, sizeof(model_entry));
 	if (entries == NULL)
@@ -128,11 +129,19 @@ int model_writer_save(model_writer *w, const char *path, seg_error *err)
 	XXH64_freeState(st);
 
 	int rc = 0;
-	FILE *f = fopen(tmp, "wb");
+	int fd = mkstemp(tmp);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
 	if (f == NULL) {
 		rc = seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
 		goto out;
 	}
+	mode_t um = umask(0); /* mkstemp's file is 0600: make it as fopen would */
+	umask(um);
+	fchmod(fd, 0666 & ~um);
 	int ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(entries, sizeof(model_entry), w->n, f) == w->n;
 	pos = table;
 	for (size_t i = 0; ok && i < w->n; i++) {
@@ -195,7 +204,8 @@ int model_file_open(model_file **out, const char *path, seg_error *err)
 		rc = seg_error_set(err, SEG_ECHECKSUM, "%s is corrupt: checksum mismatch; train it again", path);
 	const model_entry *e = (const model_entry *)((const char *)map + sizeof(model_header));
 	for (uint32_t i = 0; rc == 0 && i < h->nsections; i++)
-		if (e[i].offset > size || e[i].size > size - e[i].offset || e[i].name[MODEL_NAME_MAX - 1] != '\0')
+		if (e[i].offset > size || e[i].size > size - e[i].offset || e[i].offset % MODEL_ALIGN != 0 ||
+		    e[i].name[MODEL_NAME_MAX - 1] != '\0')
 			rc = seg_error_set(err, SEG_EFORMAT, "%s: section %u lies outside the file", path, i);
 	if (rc < 0) {
 		munmap(map, size);

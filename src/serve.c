@@ -295,21 +295,32 @@ static int parse_id(const char *text, char *id, seg_error *err)
 }
 
 /* Display fields of tracks ids[n] into out[n], found[i] (may be NULL)
- * whether ids[i] exists: from the names file, else from SQLite. */
+ * whether ids[i] exists: from the names file, as the catalogue was when the
+ * server started; what it lacks (tracks ingested since) from SQLite. */
 static int track_hits(server *s, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err)
 {
-	if (s->names != NULL) {
-		for (size_t i = 0; i < n; i++) {
-			int ok = names_get(s->names, ids[i], &out[i]);
-			if (found)
-				found[i] = (uint8_t)ok;
-		}
-		return 0;
+	int missing = s->names == NULL;
+	for (size_t i = 0; i < n && s->names != NULL; i++) {
+		int ok = names_get(s->names, ids[i], &out[i]);
+		missing |= !ok;
+		if (found)
+			found[i] = (uint8_t)ok;
 	}
+	if (!missing)
+		return 0;
 	sqlite3 *db = thread_db(s);
 	if (db == NULL)
 		return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
-	return lookup_tracks(db, ids, n, out, found, err);
+	if (s->names == NULL)
+		return lookup_tracks(db, ids, n, out, found, err);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ok = 0;
+		if (names_get(s->names, ids[i], &out[i]) == 0 && lookup_tracks(db, &ids[i], 1, &out[i], &ok, err) < 0)
+			return SEG_EDB;
+		if (found && ok)
+			found[i] = 1;
+	}
+	return 0;
 }
 
 /* Resolves a Spotify id in a path or body to a track and its display
@@ -320,21 +331,20 @@ static int resolve_id(server *s, const char *text, lookup_hit *h, seg_error *err
 	if (parse_id(text, id, err) < 0)
 		return SEG_EINVAL;
 	int64_t t;
-	if (s->names != NULL) {
-		if (names_find(s->names, id, &t) && names_get(s->names, t, h))
-			return 0;
-	} else {
-		sqlite3 *db = thread_db(s);
-		if (db == NULL)
-			return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
-		lookup_hit alts[1];
-		size_t na;
-		int rc = lookup_resolve(db, id, h, alts, 0, &na, err);
-		if (rc == SEG_EDB)
-			return rc;
-		if (rc == 0 && strcmp(h->spotify_id, id) == 0)
-			return 0;
-	}
+	if (s->names != NULL && names_find(s->names, id, &t) && names_get(s->names, t, h))
+		return 0;
+	/* not in the names file (none, or the track came after the server
+	 * started): the catalogue itself */
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+	lookup_hit alts[1];
+	size_t na;
+	int rc = lookup_resolve(db, id, h, alts, 0, &na, err);
+	if (rc == SEG_EDB)
+		return rc;
+	if (rc == 0 && strcmp(h->spotify_id, id) == 0)
+		return 0;
 	return seg_error_set(err, SEG_ENOTFOUND, "no track with id %s in the catalogue", id);
 }
 
@@ -446,6 +456,8 @@ static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, cons
 	if (resolve_id(s, id, &h, &err) < 0)
 		return send_seg_error(c, r, &err);
 	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
 	json_t *j = track_json(&h);
 	json_t *feat = json_null();
 	sqlite3_stmt *st;

@@ -415,6 +415,24 @@ static void test_names_file_and_sql_agree(void **state)
 	json_decref(rewritten);
 }
 
+/* A track catalogued after the server started is not in its names file:
+ * it is found in the catalogue itself. */
+static void test_track_added_while_running(void **state)
+{
+	(void)state;
+	char db_path[PATH_MAX];
+	snprintf(db_path, sizeof db_path, "%s/ws/catalog.db", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	tu_sql_exec(db, "INSERT INTO tracks(spotify_id, name, popularity) VALUES('7NewTrack0AfterStart00', 'Late Song', 12)");
+	sqlite3_close(db);
+	json_t *j = get_json("/api/tracks/7NewTrack0AfterStart00", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "Late Song");
+	assert_int_equal(json_integer_value(json_object_get(j, "popularity")), 12);
+	json_decref(j);
+	json_decref(get_json("/api/tracks/7NewTrack0AfterStart01", 404));
+}
+
 /* The summary and the first chart, as one JSON array. */
 static json_t *eda_answers(void)
 {
@@ -491,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_metrics_and_dashboard),
 		cmocka_unit_test(test_names_file_and_sql_agree),
 		cmocka_unit_test(test_eda_cache),
+		cmocka_unit_test(test_track_added_while_running),
 		cmocka_unit_test(test_sigterm_shuts_down_cleanly),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -299,26 +299,23 @@ static int parse_id(const char *text, char *id, seg_error *err)
  * server started; what it lacks (tracks ingested since) from SQLite. */
 static int track_hits(server *s, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err)
 {
-	int missing = s->names == NULL;
-	for (size_t i = 0; i < n && s->names != NULL; i++) {
-		int ok = names_get(s->names, ids[i], &out[i]);
-		missing |= !ok;
-		if (found)
-			found[i] = (uint8_t)ok;
-	}
-	if (!missing)
-		return 0;
-	sqlite3 *db = thread_db(s);
-	if (db == NULL)
-		return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
-	if (s->names == NULL)
+	sqlite3 *db = NULL;
+	if (s->names == NULL) {
+		if ((db = thread_db(s)) == NULL)
+			return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
 		return lookup_tracks(db, ids, n, out, found, err);
+	}
 	for (size_t i = 0; i < n; i++) {
-		uint8_t ok = 0;
-		if (names_get(s->names, ids[i], &out[i]) == 0 && lookup_tracks(db, &ids[i], 1, &out[i], &ok, err) < 0)
-			return SEG_EDB;
-		if (found && ok)
-			found[i] = 1;
+		uint8_t ok = (uint8_t)names_get(s->names, ids[i], &out[i]);
+		if (!ok) {
+			if (db == NULL && (db = thread_db(s)) == NULL)
+				return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+			int rc = lookup_tracks(db, &ids[i], 1, &out[i], &ok, err);
+			if (rc < 0)
+				return rc;
+		}
+		if (found)
+			found[i] = ok;
 	}
 	return 0;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kmeans.h"
+#include "models/kmeans.h"
 
 static double now(clockid_t c)
 {

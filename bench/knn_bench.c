@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "knn.h"
+#include "models/knn.h"
 
 #define C_CLUSTERS 2000
 #define SEED 0x5e90e5ull

@@ -35,13 +35,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "knn.h"
-#include "lookup.h"
-#include "names.h"
-#include "query.h"
-#include "recommend.h"
-#include "serve.h"
-#include "train.h"
+#include "models/knn.h"
+#include "catalog/lookup.h"
+#include "catalog/names.h"
+#include "catalog/query.h"
+#include "engine/recommend.h"
+#include "serve/serve.h"
+#include "engine/train.h"
 
 enum { S_PARSE, S_RESOLVE, S_RESOLVE_SQL, S_RECOMMEND, S_KNN, S_BUFFERS, S_LOOKUPS, S_LOOKUPS_SQL, S_JSON, S__N };
 static const char *const step_name[S__N] = {

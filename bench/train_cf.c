@@ -1,4 +1,4 @@
-/* train_cf.c: benchmark of collaborative filtering (src/cf.h) on the real MPD
+/* train_cf.c: benchmark of collaborative filtering (src/models/cf.h) on the real MPD
  * playlist subset: time to build the CSR matrix, the co-occurrence models
  * (cosine and BM25, top-M) and each implicit-ALS iteration, with the training
  * loss per iteration; then a playlist-continuation check on held-out halves of
@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cf.h"
-#include "error.h"
-#include "strmap.h"
+#include "models/cf.h"
+#include "core/error.h"
+#include "core/strmap.h"
 
 static double now(void)
 {

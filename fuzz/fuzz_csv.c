@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../tests/csv_reference.h"
-#include "csv.h"
+#include "ingest/csv.h"
 
 #define CHECK(cond)                                                                          \
 	do {                                                                                 \

@@ -5,9 +5,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "featvec.h"
-#include "serve.h"
-#include "snapshot.h"
+#include "models/featvec.h"
+#include "serve/serve.h"
+#include "catalog/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
-#include "schema.h"
-#include "track.h"
+#include "ingest/csv.h"
+#include "ingest/schema.h"
+#include "ingest/track.h"
 
 #define CHECK(cond)                                                                          \
 	do {                                                                                 \

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cf.h"
-#include "error.h"
+#include "models/cf.h"
+#include "core/error.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */

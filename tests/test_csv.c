@@ -10,9 +10,9 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "csv.h"
+#include "ingest/csv.h"
 #include "csv_reference.h"
-#include "error.h"
+#include "core/error.h"
 
 #define MiB (1u << 20)
 

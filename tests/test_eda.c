@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "eda.h"
-#include "error.h"
-#include "strbuf.h"
+#include "report/eda.h"
+#include "core/error.h"
+#include "core/strbuf.h"
 
 /* ------------------------------------------------------------------------ */
 /* Fixtures                                                                  */

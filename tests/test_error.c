@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "error.h"
+#include "core/error.h"
 
 static void test_set_fills_code_and_message(void **state)
 {

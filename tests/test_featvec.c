@@ -6,8 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "featvec.h"
-#include "snapshot.h"
+#include "models/featvec.h"
+#include "catalog/snapshot.h"
 
 static void row(float *r, float dance, float energy, float key, float mode, float tempo)
 {

@@ -1,4 +1,4 @@
-/* test_gen.c: the synthetic catalogue generator (src/gen.c). The files are
+/* test_gen.c: the synthetic catalogue generator (src/synth/gen.c). The files are
  * read back with a small RFC 4180 splitter of the test's own, so these tests do
  * not depend on segue's CSV parser. */
 #include "testutil.h"
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gen.h"
+#include "synth/gen.h"
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */

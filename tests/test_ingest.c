@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 /* 30000 Spotify Songs: two playlists; track A appears in both. */
 static const char SONGS[] =

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmeans.h"
+#include "models/kmeans.h"
 
 /* ---- reference checks -------------------------------------------------- */
 

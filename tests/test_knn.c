@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "knn.h"
+#include "models/knn.h"
 
 /* Every index in these tests is built with each kernel: the float scan
  * (AVX2 where the CPU has it, and portable), the quantised scan (AVX-512

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "engine/metrics.h"
 
 #define EPS 1e-12
 #define N_(a) (sizeof(a) / sizeof *(a))

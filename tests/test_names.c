@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lookup.h"
-#include "model.h"
-#include "names.h"
+#include "catalog/lookup.h"
+#include "core/container.h"
+#include "catalog/names.h"
 
 /* Gaps in the ids (4 and 6 absent), a track without features, NULL name and
  * popularity, several artists credited out of their id order, genres
@@ -189,10 +189,10 @@ static void test_refused(void **state)
 	assert_int_equal(names_open(&nm, path, &err), SEG_ECHECKSUM);
 	assert_null(nm);
 	/* A sound container that is not a names file. */
-	model_writer *w = model_writer_create();
-	assert_int_equal(model_writer_add(w, "weights", "abcd", 4, &err), 0);
-	assert_int_equal(model_writer_save(w, path, &err), 0);
-	model_writer_free(w);
+	container_writer *w = container_writer_create();
+	assert_int_equal(container_writer_add(w, "weights", "abcd", 4, &err), 0);
+	assert_int_equal(container_writer_save(w, path, &err), 0);
+	container_writer_free(w);
 	assert_int_equal(names_open(&nm, path, &err), SEG_EFORMAT);
 	assert_null(nm);
 	assert_non_null(strstr(err.msg, "not a segue names file"));
@@ -201,15 +201,15 @@ static void test_refused(void **state)
 	for (int v = 1; v <= 2; v++) {
 		int64_t stamp[5] = {NAMES_VERSION, 0, 1, 5, 7};
 		uint64_t off[3] = {0};
-		w = model_writer_create();
-		assert_int_equal(model_writer_add(w, "names.stamp", v == 1 ? stamp + 2 : stamp,
+		w = container_writer_create();
+		assert_int_equal(container_writer_add(w, "names.stamp", v == 1 ? stamp + 2 : stamp,
 		                                  v == 1 ? 3 * sizeof(int64_t) : sizeof stamp, &err),
 		                 0);
-		assert_int_equal(model_writer_add(w, "names.offset", off, sizeof off, &err), 0);
-		assert_int_equal(model_writer_add(w, "names.by_sid", off, sizeof off, &err), 0);
-		assert_int_equal(model_writer_add(w, "names.text", "", 1, &err), 0);
-		assert_int_equal(model_writer_save(w, path, &err), 0);
-		model_writer_free(w);
+		assert_int_equal(container_writer_add(w, "names.offset", off, sizeof off, &err), 0);
+		assert_int_equal(container_writer_add(w, "names.by_sid", off, sizeof off, &err), 0);
+		assert_int_equal(container_writer_add(w, "names.text", "", 1, &err), 0);
+		assert_int_equal(container_writer_save(w, path, &err), 0);
+		container_writer_free(w);
 		assert_int_equal(names_open(&nm, path, &err), v == 1 ? SEG_EVERSION : SEG_EFORMAT);
 		assert_null(nm);
 		if (v == 1)
@@ -224,13 +224,13 @@ static void test_refused(void **state)
 			char sid[24];
 			int64_t track;
 		} sid = {"AAAAAAAAAAAAAAAAAAAAAA", 1};
-		w = model_writer_create();
-		assert_int_equal(model_writer_add(w, "names.stamp", stamp, sizeof stamp, &err), 0);
-		assert_int_equal(model_writer_add(w, "names.offset", off, sizeof off, &err), 0);
-		assert_int_equal(model_writer_add(w, "names.by_sid", &sid, sizeof sid, &err), 0);
-		assert_int_equal(model_writer_add(w, "names.text", "\0\0\0", 4, &err), 0);
-		assert_int_equal(model_writer_save(w, path, &err), 0);
-		model_writer_free(w);
+		w = container_writer_create();
+		assert_int_equal(container_writer_add(w, "names.stamp", stamp, sizeof stamp, &err), 0);
+		assert_int_equal(container_writer_add(w, "names.offset", off, sizeof off, &err), 0);
+		assert_int_equal(container_writer_add(w, "names.by_sid", &sid, sizeof sid, &err), 0);
+		assert_int_equal(container_writer_add(w, "names.text", "\0\0\0", 4, &err), 0);
+		assert_int_equal(container_writer_save(w, path, &err), 0);
+		container_writer_free(w);
 		assert_int_equal(names_open(&nm, path, &err), 0);
 		lookup_hit h;
 		assert_int_equal(names_get(nm, 1, &h), 0);

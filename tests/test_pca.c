@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pca.h"
+#include "models/pca.h"
 
 /* ---- golden values ----------------------------------------------------- */
 

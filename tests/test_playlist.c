@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 static const char SLICE[] =
 	"{\"info\": {\"slice\": \"0-1\", \"version\": \"v1\"},\n"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "quality.h"
+#include "models/quality.h"
 
 /* The golden data set (mirrors make_data() in quality_golden.py). */
 #define N 1500

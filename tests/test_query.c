@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
+#include "catalog/query.h"
 
 static sqlite3 *db;
 static const char *dir;

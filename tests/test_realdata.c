@@ -9,9 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "ingest.h"
-#include "snapshot.h"
+#include "catalog/catalog.h"
+#include "ingest/ingest.h"
+#include "catalog/snapshot.h"
 
 static const char *const FILES[] = {
 	"spotify_songs.csv.zst", "hit_predictor_1960s-2010s.csv.zst", "SpotifyFeatures.PARTIAL.csv",

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "rerank.h"
+#include "models/rerank.h"
 
 static rerank_cand cand(int64_t track, int32_t row, int32_t artist, float rel)
 {

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv.h"
-#include "error.h"
-#include "schema.h"
-#include "track.h"
+#include "ingest/csv.h"
+#include "core/error.h"
+#include "ingest/schema.h"
+#include "ingest/track.h"
 
 /* ------------------------------------------------------------------------ */
 /* Real headers                                                             */

@@ -15,10 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "gen.h"
-#include "ingest.h"
-#include "serve.h"
-#include "train.h"
+#include "synth/gen.h"
+#include "ingest/ingest.h"
+#include "serve/serve.h"
+#include "engine/train.h"
 
 static const char *dir;
 static pid_t server_pid;

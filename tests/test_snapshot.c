@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "snapshot.h"
+#include "catalog/snapshot.h"
 
 static sqlite3 *make_db(const char *dir)
 {

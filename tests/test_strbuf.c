@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strbuf.h"
+#include "core/strbuf.h"
 
 /* strbuf_json(in) must be `want` exactly and parse (as a JSON string) back
  * to `back` (NULL: to `in`). */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strmap.h"
+#include "core/strmap.h"
 
 static void test_create_empty(void **state)
 {

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "strbuf.h"
-#include "svg.h"
+#include "core/error.h"
+#include "core/strbuf.h"
+#include "report/svg.h"
 
 /* The chart is one well-formed <svg> element tree (see tu_xml_check). */
 static void assert_wellformed(const strbuf *sb)

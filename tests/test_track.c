@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "track.h"
+#include "ingest/track.h"
 
 #define N(a) (sizeof(a) / sizeof *(a))
 

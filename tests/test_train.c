@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "dataset.h"
-#include "evaluate.h"
-#include "gen.h"
-#include "ingest.h"
-#include "lookup.h"
-#include "query.h"
-#include "recommend.h"
-#include "train.h"
+#include "catalog/catalog.h"
+#include "engine/dataset.h"
+#include "engine/evaluate.h"
+#include "synth/gen.h"
+#include "ingest/ingest.h"
+#include "catalog/lookup.h"
+#include "catalog/query.h"
+#include "engine/recommend.h"
+#include "engine/train.h"
 
 static char ws[PATH_MAX];
 static const char *dir;

@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "catalog.h"
-#include "catalog_schema.sql.h"
-#include "error.h"
-#include "ingest.h"
+#include "catalog/catalog.h"
+#include "catalog/catalog_schema.sql.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
 
 static char slots[8][1024];
 static int slot_next;

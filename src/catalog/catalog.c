@@ -1,0 +1,689 @@
+/* catalog.c: the SQLite catalogue and its write session (see catalog.h).
+ *
+ * During a write session the Spotify-id, artist and genre keys live in hash
+ * maps, so that merging a row costs one statement per table rather than a
+ * lookup and an insert each. */
+#include "catalog/catalog.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "catalog/catalog_schema.sql.h"
+#include "core/strmap.h"
+
+/* Track-map values carry this bit when the track has audio features. */
+#define HAS_FEATURES_BIT ((int64_t)1 << 62)
+
+enum stmt_id {
+	ST_TRACK_INSERT,
+	ST_TRACK_UPDATE,
+	ST_TRACK_REF,
+	ST_ARTIST_INSERT,
+	ST_TRACK_ARTIST,
+	ST_GENRE_INSERT,
+	ST_TRACK_GENRE,
+	ST_REJECT,
+	ST_PLAYLIST_FIND,
+	ST_PLAYLIST_INSERT,
+	ST_PLAYLIST_UPDATE,
+	ST_PLAYLIST_TRACK,
+	ST_PLAYLIST_ADD,
+	ST_SEARCH_INSERT,
+	ST_SEARCH_DELETE,
+	ST_SEARCH_REINDEX,
+	ST__COUNT
+};
+
+static const char *const STMT_SQL[ST__COUNT] = {
+	[ST_TRACK_INSERT] =
+		"INSERT INTO tracks(spotify_id,name,album,album_id,release_date,year,popularity,"
+		"duration_ms,explicit,danceability,energy,key,loudness,mode,speechiness,acousticness,"
+		"instrumentalness,liveness,valence,tempo,time_signature,hit,has_features,synthetic,ingest_id)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)",
+	/* ?26 = rowid. Features move as a block, only into a track without them. */
+	[ST_TRACK_UPDATE] =
+		"UPDATE tracks SET name=coalesce(name,?2), album=coalesce(album,?3),"
+		" album_id=coalesce(album_id,?4), release_date=coalesce(release_date,?5),"
+		" year=coalesce(year,?6), popularity=coalesce(popularity,?7),"
+		" duration_ms=coalesce(duration_ms,?8), explicit=coalesce(explicit,?9),"
+		" danceability=iif(has_features,danceability,?10), energy=iif(has_features,energy,?11),"
+		" key=iif(has_features,key,?12), loudness=iif(has_features,loudness,?13),"
+		" mode=iif(has_features,mode,?14), speechiness=iif(has_features,speechiness,?15),"
+		" acousticness=iif(has_features,acousticness,?16),"
+		" instrumentalness=iif(has_features,instrumentalness,?17),"
+		" liveness=iif(has_features,liveness,?18), valence=iif(has_features,valence,?19),"
+		" tempo=iif(has_features,tempo,?20),"
+		" time_signature=coalesce(time_signature,?21), hit=coalesce(hit,?22),"
+		" has_features=max(has_features,?23), synthetic=max(synthetic,?24)"
+		" WHERE id=?26",
+	[ST_TRACK_REF] = "INSERT INTO tracks(spotify_id,name,ingest_id) VALUES(?1,?2,?3)",
+	[ST_ARTIST_INSERT] = "INSERT INTO artists(name) VALUES(?1)",
+	[ST_TRACK_ARTIST] = "INSERT OR IGNORE INTO track_artists(track_id,artist_id,position) VALUES(?1,?2,?3)",
+	[ST_GENRE_INSERT] = "INSERT INTO genres(name) VALUES(?1)",
+	[ST_TRACK_GENRE] = "INSERT OR IGNORE INTO track_genres(track_id,genre_id) VALUES(?1,?2)",
+	[ST_REJECT] = "INSERT INTO rejects(ingest_id,file,line,column_name,value,reason,detail,action)"
+	              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+	[ST_PLAYLIST_FIND] = "SELECT id FROM playlists WHERE source=?1 AND external_id=?2",
+	[ST_PLAYLIST_INSERT] = "INSERT INTO playlists(source,external_id,name,description,num_followers,synthetic)"
+	                       " VALUES(?1,?2,?3,?4,?5,?6)",
+	[ST_PLAYLIST_UPDATE] = "UPDATE playlists SET name=coalesce(name,?2), description=coalesce(description,?3),"
+	                       " num_followers=coalesce(num_followers,?4), synthetic=max(synthetic,?5) WHERE id=?1",
+	[ST_PLAYLIST_TRACK] = "INSERT OR REPLACE INTO playlist_tracks(playlist_id,pos,track_id) VALUES(?1,?2,?3)",
+	[ST_PLAYLIST_ADD] =
+		"INSERT INTO playlist_tracks(playlist_id,pos,track_id)"
+		" SELECT ?1, coalesce(max(pos)+1,0), ?2 FROM playlist_tracks WHERE playlist_id=?1"
+		" HAVING NOT EXISTS(SELECT 1 FROM playlist_tracks WHERE playlist_id=?1 AND track_id=?2)",
+	[ST_SEARCH_INSERT] = "INSERT INTO track_search(rowid,name,artists) VALUES(?1,?2,?3)",
+	[ST_SEARCH_DELETE] = "DELETE FROM track_search WHERE rowid=?1",
+	[ST_SEARCH_REINDEX] =
+		"INSERT INTO track_search(rowid, name, artists)"
+		" SELECT t.id, t.name, (SELECT group_concat(a.name, ', ') FROM track_artists ta"
+		"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position)"
+		" FROM tracks t WHERE t.id = ?1",
+};
+
+struct catalog {
+	sqlite3 *db;
+	int writable;
+	int in_session;
+	sqlite3_stmt *st[ST__COUNT]; /* prepared on first use */
+	strmap *tracks;              /* spotify_id -> rowid | HAS_FEATURES_BIT */
+	strmap *artists;             /* name -> rowid */
+	strmap *genres;              /* name -> rowid */
+	int64_t *dirty;              /* tracks whose search entry must be rebuilt at commit */
+	size_t ndirty, cap_dirty;
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+};
+
+const char *catalog_workspace(const char *dir, char *buf, size_t cap)
+{
+	const char *env = getenv("SEGUE_HOME");
+	snprintf(buf, cap, "%s", dir && *dir ? dir : env && *env ? env : "./segue-data");
+	return buf;
+}
+
+static int db_error(catalog *c, seg_error *err, const char *what)
+{
+	return seg_error_set(err, SEG_EDB, "%s: %s", what, sqlite3_errmsg(c->db));
+}
+
+int catalog_open(catalog **out, const char *workspace, int writable, seg_error *err)
+{
+	*out = NULL;
+	catalog *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	int rc;
+	c->writable = writable;
+	snprintf(c->dir, sizeof c->dir, "%s", workspace);
+	snprintf(c->path, sizeof c->path, "%s/%s", workspace, CATALOG_DB_NAME);
+	if (writable) {
+		if (mkdir(workspace, 0777) < 0 && errno != EEXIST) {
+			rc = seg_error_set(err, SEG_EIO, "cannot create workspace %s: %s", workspace, strerror(errno));
+			goto fail;
+		}
+	} else if (access(c->path, R_OK) < 0) {
+		rc = seg_error_set(err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", c->path);
+		goto fail;
+	}
+	/* One connection per thread: SQLite's own locking is not needed. */
+	int flags = (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(c->path, &c->db, flags, NULL) != SQLITE_OK) {
+		rc = seg_error_set(err, SEG_EDB, "cannot open %s: %s", c->path,
+		                   c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, 5000);
+	if (writable) {
+		char *msg = NULL;
+		if (sqlite3_exec(c->db,
+		                 "PRAGMA journal_mode=DELETE; PRAGMA synchronous=NORMAL;"
+		                 "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;",
+		                 NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, &msg) != SQLITE_OK) {
+			rc = seg_error_set(err, SEG_EDB, "cannot set up %s: %s", c->path, msg ? msg : "?");
+			sqlite3_free(msg);
+			goto fail;
+		}
+		char sql[128];
+		snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO meta VALUES('schema_version','%d')",
+		         CATALOG_SCHEMA_VERSION);
+		sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		/* A new catalogue's id (see catalog_stamp): 63 random bits. */
+		uint64_t id = 0;
+		FILE *ur = fopen("/dev/urandom", "rb");
+		if (ur == NULL || fread(&id, sizeof id, 1, ur) != 1)
+			id = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+		if (ur != NULL)
+			fclose(ur);
+		snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO meta VALUES('catalogue_id','%lld')",
+		         (long long)(id >> 1));
+		sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	}
+	/* Refuse a catalogue written by a newer segue. */
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &q, NULL) ==
+	            SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW) {
+		int v = sqlite3_column_int(q, 0);
+		if (v != CATALOG_SCHEMA_VERSION) {
+			sqlite3_finalize(q);
+			rc = seg_error_set(err, SEG_EVERSION, "%s has catalogue schema version %d; this segue reads %d",
+			                   c->path, v, CATALOG_SCHEMA_VERSION);
+			goto fail;
+		}
+	} else if (!writable) {
+		sqlite3_finalize(q);
+		rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue catalogue", c->path);
+		goto fail;
+	}
+	sqlite3_finalize(q);
+	*out = c;
+	return 0;
+fail:
+	catalog_close(c);
+	return rc;
+}
+
+void catalog_close(catalog *c)
+{
+	if (c == NULL)
+		return;
+	if (c->in_session)
+		catalog_rollback(c);
+	for (int i = 0; i < ST__COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	strmap_free(c->tracks);
+	strmap_free(c->artists);
+	strmap_free(c->genres);
+	free(c->dirty);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+int catalog_stamp(sqlite3 *db, int64_t stamp[CATALOG_STAMP], seg_error *err)
+{
+	static const char *const sql[CATALOG_STAMP] = {
+		"SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'catalogue_id'), 0)",
+		"SELECT coalesce(max(id), 0) FROM ingests", "SELECT count(*) FROM tracks",
+		"SELECT coalesce(max(id), 0) FROM tracks"};
+	for (int i = 0; i < CATALOG_STAMP; i++) {
+		sqlite3_stmt *q = NULL;
+		int ok = sqlite3_prepare_v2(db, sql[i], -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW;
+		stamp[i] = ok ? sqlite3_column_int64(q, 0) : 0;
+		sqlite3_finalize(q);
+		if (!ok)
+			return seg_error_set(err, SEG_EDB, "cannot read the catalogue: %s", sqlite3_errmsg(db));
+	}
+	return 0;
+}
+
+sqlite3 *catalog_db(const catalog *c) { return c->db; }
+const char *catalog_db_path(const catalog *c) { return c->path; }
+const char *catalog_dir(const catalog *c) { return c->dir; }
+
+static sqlite3_stmt *stmt(catalog *c, enum stmt_id id, seg_error *err)
+{
+	if (c->st[id] == NULL &&
+	    sqlite3_prepare_v3(c->db, STMT_SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id], NULL) != SQLITE_OK) {
+		db_error(c, err, "cannot prepare statement");
+		return NULL;
+	}
+	sqlite3_reset(c->st[id]);
+	sqlite3_clear_bindings(c->st[id]);
+	return c->st[id];
+}
+
+/* Runs a prepared statement that returns no rows. */
+static int run(catalog *c, sqlite3_stmt *s, seg_error *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_error(c, err, what);
+	return 0;
+}
+
+static int load_map(catalog *c, strmap *m, const char *sql, seg_error *err)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot read catalogue");
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(q, 1);
+		if (sqlite3_column_count(q) > 2 && sqlite3_column_int(q, 2))
+			v |= HAS_FEATURES_BIT;
+		if (strmap_put(m, (const char *)sqlite3_column_text(q, 0), v) < 0) {
+			sqlite3_finalize(q);
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		}
+	}
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_error(c, err, "cannot read catalogue");
+}
+
+int catalog_begin(catalog *c, seg_error *err)
+{
+	if (!c->writable)
+		return seg_error_set(err, SEG_EREADONLY, "catalogue opened read-only");
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot start a transaction");
+	c->in_session = 1;
+	/* Loading into an empty catalogue: secondary indexes are cheaper built
+	 * once, by sorting, at commit than kept up to date row by row. */
+	sqlite3_stmt *q;
+	int empty = 0;
+	if (sqlite3_prepare_v2(c->db, "SELECT NOT EXISTS(SELECT 1 FROM tracks)", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		empty = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (empty && sqlite3_exec(c->db,
+	                          "DROP INDEX IF EXISTS track_artists_artist; DROP INDEX IF EXISTS track_genres_genre;"
+	                          "DROP INDEX IF EXISTS playlist_tracks_track; DROP INDEX IF EXISTS rejects_reason;",
+	                          NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot prepare the catalogue for loading");
+	if (c->tracks == NULL) {
+		c->tracks = strmap_create();
+		c->artists = strmap_create();
+		c->genres = strmap_create();
+		if (!c->tracks || !c->artists || !c->genres)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		int rc;
+		if ((rc = load_map(c, c->tracks, "SELECT spotify_id, id, has_features FROM tracks", err)) < 0 ||
+		    (rc = load_map(c, c->artists, "SELECT name, id FROM artists", err)) < 0 ||
+		    (rc = load_map(c, c->genres, "SELECT name, id FROM genres", err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int search_reindex(catalog *c, int64_t id, seg_error *err);
+
+int catalog_commit(catalog *c, seg_error *err)
+{
+	/* New tracks were indexed as they came; merged ones are indexed again now
+	 * that all their artists are known. */
+	int rc;
+	if (c->ndirty > 1)
+		qsort(c->dirty, c->ndirty, sizeof(int64_t), cmp_i64);
+	for (size_t i = 0; i < c->ndirty; i++) {
+		if (i > 0 && c->dirty[i] == c->dirty[i - 1])
+			continue;
+		if ((rc = search_reindex(c, c->dirty[i], err)) < 0)
+			return rc;
+	}
+	c->ndirty = 0;
+	/* Recreates any index that begin dropped. */
+	char *msg = NULL;
+	if (sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, &msg) != SQLITE_OK) {
+		rc = seg_error_set(err, SEG_EDB, "cannot index the catalogue: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return rc;
+	}
+	sqlite3_exec(c->db, "PRAGMA optimize", NULL, NULL, NULL);
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot commit");
+	c->in_session = 0;
+	return 0;
+}
+
+void catalog_rollback(catalog *c)
+{
+	if (!c->in_session)
+		return;
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	c->in_session = 0;
+	c->ndirty = 0;
+	/* The maps may now name rows that no longer exist. */
+	strmap_free(c->tracks);
+	strmap_free(c->artists);
+	strmap_free(c->genres);
+	c->tracks = c->artists = c->genres = NULL;
+}
+
+int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic,
+                         int64_t *ingest_id, seg_error *err)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(c->db,
+	                       "INSERT INTO ingests(file,variant,started_at,synthetic)"
+	                       " VALUES(?1,?2,strftime('%Y-%m-%dT%H:%M:%SZ','now'),?3)",
+	                       -1, &q, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot record the ingest");
+	sqlite3_bind_text(q, 1, file, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, variant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 3, synthetic);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return db_error(c, err, "cannot record the ingest");
+	*ingest_id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+int catalog_ingest_finish(catalog *c, int64_t ingest_id, const catalog_counts *n, double seconds,
+                          seg_error *err)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(c->db,
+	                       "UPDATE ingests SET seconds=?2, rows_read=?3, rows_accepted=?4, new_tracks=?5,"
+	                       " merged=?6, rows_rejected=?7, values_dropped=?8, playlists=?9,"
+	                       " playlist_entries=?10, synthetic=?11 WHERE id=?1",
+	                       -1, &q, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot record the ingest");
+	sqlite3_bind_int64(q, 1, ingest_id);
+	sqlite3_bind_double(q, 2, seconds);
+	sqlite3_bind_int64(q, 3, n->rows_read);
+	sqlite3_bind_int64(q, 4, n->rows_accepted);
+	sqlite3_bind_int64(q, 5, n->new_tracks);
+	sqlite3_bind_int64(q, 6, n->merged);
+	sqlite3_bind_int64(q, 7, n->rows_rejected);
+	sqlite3_bind_int64(q, 8, n->values_dropped);
+	sqlite3_bind_int64(q, 9, n->playlists);
+	sqlite3_bind_int64(q, 10, n->playlist_entries);
+	sqlite3_bind_int(q, 11, n->synthetic_rows > 0);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : db_error(c, err, "cannot record the ingest");
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v != NULL && *v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_int_or_null(sqlite3_stmt *s, int i, long v)
+{
+	if (v >= 0)
+		sqlite3_bind_int64(s, i, v);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_double_or_null(sqlite3_stmt *s, int i, double v)
+{
+	if (isnan(v))
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_double(s, i, v);
+}
+
+/* Finds or creates the row for `name` in an artists/genres-like table. */
+static int intern(catalog *c, strmap *m, enum stmt_id ins, const char *name, int64_t *id, seg_error *err)
+{
+	if (strmap_get(m, name, id))
+		return 0;
+	sqlite3_stmt *s = stmt(c, ins, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int rc = run(c, s, err, "cannot insert");
+	if (rc < 0)
+		return rc;
+	*id = sqlite3_last_insert_rowid(c->db);
+	if (strmap_put(m, name, *id) < 0)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Adds a search entry for a new track. */
+static int search_add(catalog *c, int64_t id, const char *name, const char *const *artists, int nartists,
+                      seg_error *err)
+{
+	char buf[1024];
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < nartists && n < sizeof buf - 1; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : "", artists[i]);
+	sqlite3_stmt *s = stmt(c, ST_SEARCH_INSERT, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	bind_text_or_null(s, 2, name);
+	bind_text_or_null(s, 3, buf);
+	return run(c, s, err, "cannot index track");
+}
+
+static int search_reindex(catalog *c, int64_t id, seg_error *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_SEARCH_DELETE, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	int rc = run(c, s, err, "cannot index track");
+	if (rc < 0 || (s = stmt(c, ST_SEARCH_REINDEX, err)) == NULL)
+		return rc < 0 ? rc : SEG_EDB;
+	sqlite3_bind_int64(s, 1, id);
+	return run(c, s, err, "cannot index track");
+}
+
+static int mark_dirty(catalog *c, int64_t id, seg_error *err)
+{
+	if (c->ndirty == c->cap_dirty) {
+		size_t cap = c->cap_dirty ? c->cap_dirty * 2 : 1024;
+		int64_t *d = realloc(c->dirty, cap * sizeof(int64_t));
+		if (d == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		c->dirty = d;
+		c->cap_dirty = cap;
+	}
+	c->dirty[c->ndirty++] = id;
+	return 0;
+}
+
+int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid,
+                      seg_error *err)
+{
+	int64_t v = 0;
+	int exists = strmap_get(c->tracks, t->id, &v);
+	*merged = exists && (v & HAS_FEATURES_BIT);
+	sqlite3_stmt *s = stmt(c, exists ? ST_TRACK_UPDATE : ST_TRACK_INSERT, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_text(s, 1, t->id, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 2, t->name);
+	bind_text_or_null(s, 3, t->album);
+	bind_text_or_null(s, 4, t->album_id);
+	bind_text_or_null(s, 5, t->release_date);
+	bind_int_or_null(s, 6, t->year);
+	bind_int_or_null(s, 7, t->popularity);
+	bind_int_or_null(s, 8, t->duration_ms);
+	bind_int_or_null(s, 9, t->explicit_);
+	for (int f = 0; f < TF__AUDIO; f++) {
+		if (f == TF_KEY || f == TF_MODE) {
+			if (isnan(t->audio[f]))
+				sqlite3_bind_null(s, 10 + f);
+			else
+				sqlite3_bind_int(s, 10 + f, (int)t->audio[f]);
+		} else {
+			bind_double_or_null(s, 10 + f, t->audio[f]);
+		}
+	}
+	bind_int_or_null(s, 21, t->time_signature);
+	bind_int_or_null(s, 22, t->hit);
+	sqlite3_bind_int(s, 23, t->has_audio);
+	sqlite3_bind_int(s, 24, t->synthetic);
+	if (exists)
+		sqlite3_bind_int64(s, 26, v & ~HAS_FEATURES_BIT);
+	else
+		sqlite3_bind_int64(s, 25, ingest_id);
+	int rc = run(c, s, err, "cannot store track");
+	if (rc < 0)
+		return rc;
+	int64_t id = exists ? (v & ~HAS_FEATURES_BIT) : sqlite3_last_insert_rowid(c->db);
+	if (!exists || (t->has_audio && !(v & HAS_FEATURES_BIT))) {
+		if (strmap_put(c->tracks, t->id, id | (t->has_audio ? HAS_FEATURES_BIT : 0)) < 0)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
+	for (int i = 0; i < t->nartists; i++) {
+		int64_t aid;
+		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, t->artists[i], &aid, err)) < 0)
+			return rc;
+		if ((s = stmt(c, ST_TRACK_ARTIST, err)) == NULL)
+			return SEG_EDB;
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, aid);
+		sqlite3_bind_int(s, 3, i);
+		if ((rc = run(c, s, err, "cannot store track artist")) < 0)
+			return rc;
+	}
+	for (int i = 0; i < t->ngenres; i++) {
+		int64_t gid;
+		if ((rc = intern(c, c->genres, ST_GENRE_INSERT, t->genres[i], &gid, err)) < 0)
+			return rc;
+		if ((s = stmt(c, ST_TRACK_GENRE, err)) == NULL)
+			return SEG_EDB;
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, gid);
+		if ((rc = run(c, s, err, "cannot store track genre")) < 0)
+			return rc;
+	}
+	rc = exists ? mark_dirty(c, id, err) : search_add(c, id, t->name, t->artists, t->nartists, err);
+	if (rc < 0)
+		return rc;
+	*rowid = id;
+	return 0;
+}
+
+int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, const char *artist,
+                      int64_t ingest_id, int64_t *rowid, seg_error *err)
+{
+	int64_t v;
+	if (strmap_get(c->tracks, spotify_id, &v)) {
+		*rowid = v & ~HAS_FEATURES_BIT;
+		return 0;
+	}
+	sqlite3_stmt *s = stmt(c, ST_TRACK_REF, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_text(s, 1, spotify_id, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 2, name);
+	sqlite3_bind_int64(s, 3, ingest_id);
+	int rc = run(c, s, err, "cannot store track");
+	if (rc < 0)
+		return rc;
+	int64_t id = sqlite3_last_insert_rowid(c->db);
+	if (strmap_put(c->tracks, spotify_id, id) < 0)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if (artist != NULL && *artist) {
+		int64_t aid;
+		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, artist, &aid, err)) < 0)
+			return rc;
+		if ((s = stmt(c, ST_TRACK_ARTIST, err)) == NULL)
+			return SEG_EDB;
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, aid);
+		sqlite3_bind_int(s, 3, 0);
+		if ((rc = run(c, s, err, "cannot store track artist")) < 0)
+			return rc;
+	}
+	const char *one[1] = {artist};
+	if ((rc = search_add(c, id, name, one, artist && *artist ? 1 : 0, err)) < 0)
+		return rc;
+	*rowid = id;
+	return 0;
+}
+
+int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long line,
+                       const track_problem *p, const char *action, seg_error *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_REJECT, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, ingest_id);
+	sqlite3_bind_text(s, 2, file, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, line);
+	bind_text_or_null(s, 4, p->column);
+	if (p->value != NULL)
+		sqlite3_bind_text(s, 5, p->value, (int)strnlen(p->value, 200), SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, p->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, p->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, action, -1, SQLITE_STATIC);
+	return run(c, s, err, "cannot store reject");
+}
+
+int catalog_put_playlist(catalog *c, const char *source, const char *external_id, const char *name,
+                         const char *description, long followers, int synthetic, int64_t *rowid,
+                         int *created, seg_error *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_FIND, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, external_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(c, err, "cannot look up playlist");
+	if (created)
+		*created = rc == SQLITE_DONE;
+	if (rc == SQLITE_ROW) {
+		if (name == NULL && description == NULL && followers < 0 && !synthetic) {
+			*rowid = id;
+			return 0;
+		}
+		if ((s = stmt(c, ST_PLAYLIST_UPDATE, err)) == NULL)
+			return SEG_EDB;
+		sqlite3_bind_int64(s, 1, id);
+		bind_text_or_null(s, 2, name);
+		bind_text_or_null(s, 3, description);
+		bind_int_or_null(s, 4, followers);
+		sqlite3_bind_int(s, 5, synthetic);
+		*rowid = id;
+		return run(c, s, err, "cannot store playlist");
+	}
+	if ((s = stmt(c, ST_PLAYLIST_INSERT, err)) == NULL)
+		return SEG_EDB;
+	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, external_id, -1, SQLITE_STATIC);
+	bind_text_or_null(s, 3, name);
+	bind_text_or_null(s, 4, description);
+	bind_int_or_null(s, 5, followers);
+	sqlite3_bind_int(s, 6, synthetic);
+	if ((rc = run(c, s, err, "cannot store playlist")) < 0)
+		return rc;
+	*rowid = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t track, seg_error *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_TRACK, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, playlist);
+	sqlite3_bind_int64(s, 2, pos);
+	sqlite3_bind_int64(s, 3, track);
+	return run(c, s, err, "cannot store playlist entry");
+}
+
+int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int *added, seg_error *err)
+{
+	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_ADD, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, playlist);
+	sqlite3_bind_int64(s, 2, track);
+	int rc = run(c, s, err, "cannot store playlist entry");
+	*added = rc == 0 && sqlite3_changes(c->db) > 0;
+	return rc;
+}

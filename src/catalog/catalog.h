@@ -1,0 +1,98 @@
+/* catalog.h: the workspace's SQLite catalogue (schema in catalog_schema.sql.h):
+ * opening it, and the write session that ingest uses to merge tracks, artists,
+ * genres, playlists and rejects. Reading for analysis is plain SQL (query.c,
+ * eda.c); this module does not parse input files. */
+#ifndef SEGUE_CATALOG_H
+#define SEGUE_CATALOG_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "core/error.h"
+#include "ingest/track.h"
+
+#define CATALOG_DB_NAME "catalog.db"
+#define CATALOG_SNAPSHOT_NAME "features.snap"
+
+typedef struct catalog catalog;
+
+/* Resolves the workspace directory: `dir` if given, else $SEGUE_HOME, else
+ * "./segue-data". Writes into buf (cap bytes) and returns buf. */
+const char *catalog_workspace(const char *dir, char *buf, size_t cap);
+
+/* Opens the catalogue of `workspace`. With `writable` the directory and the
+ * database are created as needed and the schema is applied; without it the
+ * database is opened read-only and must exist (SEG_ENOTFOUND otherwise, with a
+ * hint to run `segue ingest`). */
+int catalog_open(catalog **out, const char *workspace, int writable, seg_error *err);
+
+/* Closes the catalogue, rolling back an open write session; NULL is a no-op. */
+void catalog_close(catalog *c);
+
+/* What identifies the state of catalogue `db` for the files derived from
+ * it (names, the EDA cache): the catalogue's random id (drawn when it is
+ * created, so that a catalogue made again from scratch differs; 0 for one
+ * made before segue drew it), its last ingest id, number of tracks and
+ * largest track id, into stamp[CATALOG_STAMP]. Every change ingest makes
+ * changes the second. Returns 0 or SEG_EDB. */
+#define CATALOG_STAMP 4
+int catalog_stamp(sqlite3 *db, int64_t stamp[CATALOG_STAMP], seg_error *err);
+
+sqlite3 *catalog_db(const catalog *c);
+const char *catalog_db_path(const catalog *c);
+const char *catalog_dir(const catalog *c);
+
+/* ---- the write session: everything between begin and commit is one SQLite
+ * transaction, so an ingest either lands whole or not at all. ---- */
+
+int catalog_begin(catalog *c, seg_error *err);
+/* Rebuilds the full-text index, refreshes statistics and commits. */
+int catalog_commit(catalog *c, seg_error *err);
+void catalog_rollback(catalog *c);
+
+/* Counts for one ingested file. */
+typedef struct catalog_counts {
+	long rows_read, rows_accepted, new_tracks, merged, rows_rejected, values_dropped;
+	long playlists, playlist_entries;
+	long synthetic_rows; /* rows marked synthetic (generated demo data) */
+} catalog_counts;
+
+int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic,
+                         int64_t *ingest_id, seg_error *err);
+int catalog_ingest_finish(catalog *c, int64_t ingest_id, const catalog_counts *n, double seconds,
+                          seg_error *err);
+
+/* Merges one track row. Merge rule: the first value catalogued for a field
+ * wins; later rows only fill fields that are still NULL. The audio features
+ * are one block taken from the first row that has them. Artists and genres
+ * accumulate. *merged is set to 1 when the track already had features.
+ * *rowid receives tracks.id. */
+int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid,
+                      seg_error *err);
+
+/* Finds a track by Spotify id, cataloguing it without features (name and one
+ * artist, which may be NULL) when unknown. */
+int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, const char *artist,
+                      int64_t ingest_id, int64_t *rowid, seg_error *err);
+
+/* Records a reject; action is "row" or "value". */
+int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long line,
+                       const track_problem *p, const char *action, seg_error *err);
+
+/* Finds or creates the playlist (source, external_id); fields that are NULL
+ * (or followers < 0) leave stored values alone, others fill NULLs. *created
+ * (may be NULL) says whether it is new. */
+int catalog_put_playlist(catalog *c, const char *source, const char *external_id, const char *name,
+                         const char *description, long followers, int synthetic, int64_t *rowid,
+                         int *created, seg_error *err);
+
+/* Stores the entry at `pos` (replacing what was there, so re-ingesting a file
+ * is idempotent). */
+int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t track, seg_error *err);
+
+/* Appends `track` to a playlist given as a set (track tables name the
+ * playlist each row came from); a track already in it is not added again.
+ * *added says whether it was. */
+int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int *added, seg_error *err);
+
+#endif

@@ -1,0 +1,53 @@
+/* lookup.h: finding tracks in the catalogue for people: by Spotify id, by
+ * name through the full-text index (an ambiguous name yields the candidates),
+ * and the display fields of a track id. Read-only; it does not recommend. */
+#ifndef SEGUE_LOOKUP_H
+#define SEGUE_LOOKUP_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct lookup_hit {
+	int64_t track;          /* tracks.id */
+	char spotify_id[23];
+	char name[160];
+	char artists[160];      /* "A, B" */
+	int has_features;
+	int popularity;         /* -1 unknown */
+	char genres[96];        /* "pop, dance pop" */
+} lookup_hit;
+
+/* Full-text search over track and artist names; every word must match (as a
+ * prefix for the last one). Up to `limit` hits, best first, into out[limit]. */
+int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, size_t *n, seg_error *err);
+
+/* Resolves what a person typed: a Spotify id (or spotify: URI / open.spotify.com
+ * link) or a name. A unique match fills *hit and returns 0. An ambiguous name
+ * returns SEG_EINVAL with up to `cap` candidates in alts (*nalts); an unknown
+ * one SEG_ENOTFOUND. err says which, in words. */
+int lookup_resolve(sqlite3 *db, const char *text, lookup_hit *hit, lookup_hit *alts, size_t cap, size_t *nalts,
+                   seg_error *err);
+
+/* The track id and name (into name[cap], may be NULL) of a Spotify id as
+ * it is stored (22 characters), without the other display fields: cheaper
+ * than lookup_resolve. Returns 1 when found, 0 when not, or SEG_EDB. */
+int lookup_spotify_id(sqlite3 *db, const char *spotify_id, int64_t *track, char *name, size_t cap,
+                      seg_error *err);
+
+/* Display fields of n track ids at once (one query), into out[n] in the
+ * order given; found[i] (may be NULL) says whether ids[i] exists. */
+int lookup_tracks(sqlite3 *db, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err);
+
+/* Display fields of a track id (SEG_ENOTFOUND when absent). */
+int lookup_track(sqlite3 *db, int64_t track, lookup_hit *hit, seg_error *err);
+
+/* The functions above keep their statements prepared on the connection, to
+ * be found again by their text. This finalises them (and nothing else: FTS5
+ * keeps statements of its own there); call it before sqlite3_close, or use
+ * query_close. */
+void lookup_forget(sqlite3 *db);
+
+#endif

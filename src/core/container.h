@@ -1,0 +1,47 @@
+/* container.h: segue's versioned file container: one file of named sections
+ * (float matrices, id arrays, JSON metadata, opaque blobs such as an XGBoost
+ * model), with a magic number, a format version and an XXH64 checksum. It is
+ * mapped into memory read-only, so several server processes share one copy.
+ * It knows nothing of what the sections mean. */
+#ifndef SEGUE_CONTAINER_H
+#define SEGUE_CONTAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define CONTAINER_MAGIC "SEGMODEL"
+#define CONTAINER_VERSION 1
+#define CONTAINER_NAME_MAX 32   /* section name bytes, NUL included */
+#define CONTAINER_ALIGN 64      /* every section starts on this boundary */
+
+/* ---- writing ---- */
+
+typedef struct container_writer container_writer;
+
+container_writer *container_writer_create(void);
+/* Adds a section; the bytes are copied. Names are unique, < CONTAINER_NAME_MAX. */
+int container_writer_add(container_writer *w, const char *name, const void *data, size_t size, seg_error *err);
+/* Writes the file atomically (temporary file, fsync, rename). */
+int container_writer_save(container_writer *w, const char *path, seg_error *err);
+void container_writer_free(container_writer *w);
+
+/* ---- reading ---- */
+
+typedef struct container_file container_file;
+
+/* Maps `path` and checks magic, version, layout and checksum; a file that
+ * fails any is refused with a message naming what is wrong. */
+int container_file_open(container_file **out, const char *path, seg_error *err);
+void container_file_close(container_file *m);
+
+/* Finds a section: returns its bytes (64-byte aligned, read-only) and size,
+ * or NULL when absent. */
+const void *container_file_section(const container_file *m, const char *name, size_t *size);
+/* Like container_file_section, but absent or of the wrong size is an error. */
+int container_file_require(const container_file *m, const char *name, size_t size, const void **data, seg_error *err);
+size_t container_file_count(const container_file *m);
+const char *container_file_name_at(const container_file *m, size_t i);
+
+#endif

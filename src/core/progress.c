@@ -1,0 +1,64 @@
+/* progress.c: terminal progress bar (see progress.h). */
+#include "core/progress.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+double progress_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void progress_start(progress *p, const char *label, uint64_t total)
+{
+	p->label = label;
+	p->total = total;
+	p->started = progress_now();
+	p->last_draw = 0;
+	p->enabled = isatty(STDERR_FILENO);
+	p->drawn = 0;
+}
+
+void progress_update(progress *p, uint64_t done)
+{
+	if (!p->enabled)
+		return;
+	double now = progress_now();
+	if (now - p->last_draw < 0.1)
+		return;
+	p->last_draw = now;
+	double secs = now - p->started;
+	double rate = secs > 0 ? (double)done / secs / 1e6 : 0;
+	if (p->total > 0) {
+		double f = (double)done / (double)p->total;
+		if (f > 1)
+			f = 1;
+		int w = 30, filled = (int)(f * w);
+		char bar[32];
+		for (int i = 0; i < w; i++)
+			bar[i] = i < filled ? '#' : '.';
+		bar[w] = '\0';
+		double eta = f > 0 ? secs / f - secs : 0;
+		fprintf(stderr, "\r%-28.28s [%s] %3.0f%% %6.1f MB/s  eta %3.0fs ", p->label, bar, f * 100, rate, eta);
+	} else {
+		fprintf(stderr, "\r%-28.28s %10.1f MB  %6.1f MB/s ", p->label, (double)done / 1e6, rate);
+	}
+	p->drawn = 1;
+}
+
+void progress_finish(progress *p)
+{
+	if (p->enabled && p->drawn)
+		fprintf(stderr, "\r%80s\r", "");
+	p->drawn = 0;
+}
+
+void progress_callback(void *ctx, uint64_t done, uint64_t total)
+{
+	progress *p = ctx;
+	p->total = total;
+	progress_update(p, done);
+}

@@ -1,0 +1,528 @@
+/* train.c: `segue train` (see train.h).
+ *
+ * Legend: N content rows (tracks with audio features), D content dimensions,
+ * K clusters, T track ids, I CF items (tracks in training playlists), F factors,
+ * Q quality-model inputs. */
+#include "engine/train.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "models/cf.h"
+#include "engine/dataset.h"
+#include "models/featvec.h"
+#include "models/kmeans.h"
+#include "models/knn.h"
+#include "core/container.h"
+#include "models/pca.h"
+#include "core/progress.h"
+#include "models/quality.h"
+#include "catalog/snapshot.h"
+
+void train_options_default(train_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->clusters = 12;
+	o->factors = 64;
+	o->als_iterations = 15;
+	o->quality_rounds = 120;
+	o->cv_folds = 5;
+	o->verbose = 1;
+	o->out = stdout;
+}
+
+/* Raw snapshot columns the quality model reads, then the genre block. */
+static const int QUALITY_COLS[] = {
+	SNAP_DANCEABILITY, SNAP_ENERGY, SNAP_KEY, SNAP_LOUDNESS, SNAP_MODE, SNAP_SPEECHINESS,
+	SNAP_ACOUSTICNESS, SNAP_INSTRUMENTALNESS, SNAP_LIVENESS, SNAP_VALENCE, SNAP_TEMPO,
+	SNAP_TIME_SIGNATURE, SNAP_DURATION_MS, SNAP_YEAR,
+};
+#define NQCOLS (sizeof QUALITY_COLS / sizeof *QUALITY_COLS)
+
+static void say(const train_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const train_options *o, const char *fmt, ...)
+{
+	if (!o->verbose || o->out == NULL)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(o->out, fmt, ap);
+	va_end(ap);
+	fflush(o->out);
+}
+
+/* Picks the next free version id under models/. */
+static int next_version(const char *models, int *v, seg_error *err)
+{
+	if (mkdir(models, 0777) < 0 && errno != EEXIST)
+		return seg_error_set(err, SEG_EIO, "cannot create %s: %s", models, strerror(errno));
+	DIR *d = opendir(models);
+	if (d == NULL)
+		return seg_error_set(err, SEG_EIO, "cannot read %s: %s", models, strerror(errno));
+	int best = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int n;
+		if (sscanf(e->d_name, "v%d", &n) == 1 && n > best)
+			best = n;
+	}
+	closedir(d);
+	*v = best + 1;
+	return 0;
+}
+
+int train_model_path(const char *workspace, const char *name, char *path, size_t cap, seg_error *err)
+{
+	if (name != NULL && strchr(name, '/') != NULL) {
+		snprintf(path, cap, "%s", name);
+		return 0;
+	}
+	char version[64] = "";
+	if (name != NULL) {
+		snprintf(version, sizeof version, "%s", name);
+	} else {
+		char latest[PATH_MAX];
+		snprintf(latest, sizeof latest, "%s/models/latest", workspace);
+		FILE *f = fopen(latest, "r");
+		if (f == NULL)
+			return seg_error_set(err, SEG_ENOTFOUND, "no trained model in %s/models; run `segue train` first",
+			                     workspace);
+		if (fgets(version, sizeof version, f) == NULL)
+			version[0] = '\0';
+		fclose(f);
+		version[strcspn(version, "\r\n")] = '\0';
+	}
+	snprintf(path, cap, "%s/models/%s/model.seg", workspace, version);
+	return 0;
+}
+
+typedef struct built {
+	feat_spec spec;
+	size_t N, D;
+	float *vec;           /* [N][D] content vectors before normalising */
+	float *unit;          /* [N][D] unit length */
+	float *norm;          /* [N] lengths before normalising */
+	float *pop;           /* [N] */
+	int K;
+	float *centroids;     /* [K][D] */
+	int32_t *labels;      /* [N] */
+	char *words;          /* K strings back to back */
+	size_t words_len;
+	float *xy;            /* [N][2] */
+	float *pca_blob;      /* [D] mean + [2][D] components */
+	float *qpred;         /* [N] */
+	void *xgb;            /* model bytes */
+	size_t xgb_len;
+	int64_t *cf_track;    /* [I] */
+	int32_t I;
+	cf_cooc *cooc;
+	cf_als *als;
+	json_t *meta;
+} built;
+
+static void built_free(built *b)
+{
+	free(b->vec);
+	free(b->unit);
+	free(b->norm);
+	free(b->pop);
+	free(b->centroids);
+	free(b->labels);
+	free(b->words);
+	free(b->xy);
+	free(b->pca_blob);
+	free(b->qpred);
+	free(b->xgb);
+	free(b->cf_track);
+	cf_cooc_free(b->cooc);
+	cf_als_free(b->als);
+	json_decref(b->meta);
+}
+
+/* ---- content vectors ---- */
+
+static int build_content(const dataset *ds, built *b, const train_options *o, seg_error *err)
+{
+	size_t G = ds->G < FEAT_MAX_GENRES ? ds->G : FEAT_MAX_GENRES;
+	int rc = feat_fit(&b->spec, ds->raw, ds->N, (const char *const *)ds->genre_names, G, NULL, err);
+	if (rc < 0)
+		return rc;
+	b->N = ds->N;
+	b->D = b->spec.dim;
+	b->vec = malloc(sizeof(float) * b->N * b->D);
+	b->unit = malloc(sizeof(float) * b->N * b->D);
+	b->pop = malloc(sizeof(float) * (b->N ? b->N : 1));
+	b->norm = malloc(sizeof(float) * (b->N ? b->N : 1));
+	if (!b->vec || !b->unit || !b->pop || !b->norm)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory for %zu content vectors", b->N);
+	for (size_t i = 0; i < b->N; i++) {
+		const int32_t *g = ds->genre_idx + ds->genre_ptr[i];
+		int ng = (int)(ds->genre_ptr[i + 1] - ds->genre_ptr[i]);
+		feat_transform(&b->spec, ds->raw + i * SNAP__COLS, g, ng, b->vec + i * b->D);
+		memcpy(b->unit + i * b->D, b->vec + i * b->D, sizeof(float) * b->D);
+		b->norm[i] = knn_vec_normalize(b->unit + i * b->D, b->D);
+		b->pop[i] = ds->raw[i * SNAP__COLS + SNAP_POPULARITY];
+	}
+	say(o, "content: %zu tracks x %zu dimensions (%u genres in the genre block)\n", b->N, b->D, b->spec.ngenres);
+	json_object_set_new(b->meta, "content", json_pack("{s:I,s:I,s:I}", "tracks", (json_int_t)b->N, "dims",
+	                                                  (json_int_t)b->D, "genres", (json_int_t)b->spec.ngenres));
+	return 0;
+}
+
+/* ---- sonic map ---- */
+
+static int build_map(built *b, const train_options *o, seg_error *err)
+{
+	double t0 = progress_now();
+	int K = o->clusters;
+	if ((size_t)K > b->N)
+		K = (int)b->N;
+	b->K = K;
+	b->centroids = malloc(sizeof(float) * (size_t)K * b->D);
+	b->labels = malloc(sizeof(int32_t) * b->N);
+	if (!b->centroids || !b->labels)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	kmeans_params kp;
+	kmeans_params_default(&kp);
+	kp.k = K;
+	kp.n_init = 4;
+	kmeans_info info;
+	int rc = kmeans_fit(b->vec, b->N, (int)b->D, &kp, b->centroids, b->labels, &info, err);
+	if (rc < 0)
+		return rc;
+	/* Describe each centroid: audio dimensions back in z units, then its genre. */
+	size_t cap = (size_t)K * 256;
+	b->words = calloc(cap, 1);
+	if (b->words == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	json_t *clusters = json_array();
+	size_t *sizes = calloc((size_t)K, sizeof(size_t));
+	for (size_t i = 0; sizes && i < b->N; i++)
+		sizes[b->labels[i]]++;
+	for (int k = 0; k < K; k++) {
+		const float *c = b->centroids + (size_t)k * b->D;
+		float z[FD_GENRE0];
+		const char *names[FD_GENRE0];
+		int nz = 0;
+		for (int d = 0; d < FD_GENRE0; d++) {
+			if (d == FD_KEY_X || d == FD_KEY_Y)
+				continue; /* a mean angle says little */
+			float w = d < FD_KEY_X ? b->spec.w.audio[d] : d == FD_MODE ? b->spec.w.mode : b->spec.w.duration;
+			z[nz] = w > 0 ? c[d] / w : 0;
+			names[nz++] = feat_dim_names[d];
+		}
+		char text[200];
+		kmeans_describe(z, names, nz, 0.5, 3, text, sizeof text, NULL);
+		int gbest = -1;
+		float gval = 0;
+		for (uint32_t g = 0; g < b->spec.ngenres; g++)
+			if (c[FD_GENRE0 + g] > gval) {
+				gval = c[FD_GENRE0 + g];
+				gbest = (int)g;
+			}
+		char full[256];
+		if (gbest >= 0 && gval > 0.25f * b->spec.w.genre)
+			snprintf(full, sizeof full, "%s; mostly %s", text, b->spec.genres[gbest]);
+		else
+			snprintf(full, sizeof full, "%s", text);
+		size_t len = strlen(full);
+		if (b->words_len + len + 1 <= cap) {
+			memcpy(b->words + b->words_len, full, len + 1);
+			b->words_len += len + 1;
+		}
+		json_array_append_new(clusters, json_pack("{s:i,s:I,s:s}", "cluster", k, "tracks",
+		                                          (json_int_t)(sizes ? sizes[k] : 0), "description", full));
+		say(o, "  cluster %2d (%6zu tracks): %s\n", k, sizes ? sizes[k] : 0, full);
+	}
+	free(sizes);
+	/* The 2-D map. */
+	pca_model pm;
+	if ((rc = pca_fit(b->vec, b->N, (int)b->D, 2, &pm, err)) < 0)
+		return rc;
+	b->xy = malloc(sizeof(float) * b->N * 2);
+	b->pca_blob = malloc(sizeof(float) * b->D * 3);
+	if (!b->xy || !b->pca_blob) {
+		pca_model_free(&pm);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
+	rc = pca_transform(&pm, b->vec, b->N, b->xy, err);
+	for (size_t d = 0; d < b->D; d++)
+		b->pca_blob[d] = (float)pm.mean[d];
+	memcpy(b->pca_blob + b->D, pm.components, sizeof(float) * 2 * b->D);
+	double evr0 = pm.explained_variance_ratio[0], evr1 = pm.explained_variance_ratio[1];
+	pca_model_free(&pm);
+	if (rc < 0)
+		return rc;
+	say(o, "sonic map: k-means K=%d inertia %.1f (%d iterations), PCA explains %.1f%% + %.1f%% (%.2f s)\n", K,
+	    info.inertia, info.iterations, 100 * evr0, 100 * evr1, progress_now() - t0);
+	json_object_set_new(b->meta, "map",
+	                    json_pack("{s:i,s:f,s:i,s:[f,f],s:o}", "k", K, "inertia", info.inertia, "iterations",
+	                              info.iterations, "pca_explained", evr0, evr1, "clusters", clusters));
+	return 0;
+}
+
+/* ---- quality prior ---- */
+
+static int build_quality(const dataset *ds, built *b, const train_options *o, seg_error *err)
+{
+	double t0 = progress_now();
+	size_t G = b->spec.ngenres, Q = NQCOLS + G, N = b->N;
+	float *X = malloc(sizeof(float) * N * Q);
+	b->qpred = malloc(sizeof(float) * (N ? N : 1));
+	if (!X || !b->qpred) {
+		free(X);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
+	size_t known = 0;
+	for (size_t i = 0; i < N; i++) {
+		float *x = X + i * Q;
+		for (size_t c = 0; c < NQCOLS; c++)
+			x[c] = ds->raw[i * SNAP__COLS + (size_t)QUALITY_COLS[c]];
+		for (size_t g = 0; g < G; g++)
+			x[NQCOLS + g] = 0;
+		for (uint32_t p = ds->genre_ptr[i]; p < ds->genre_ptr[i + 1]; p++)
+			if (ds->genre_idx[p] >= 0 && (size_t)ds->genre_idx[p] < G)
+				x[NQCOLS + (size_t)ds->genre_idx[p]] = 1;
+		known += !isnan(b->pop[i]);
+	}
+	int rc = 0;
+	quality_params qp;
+	quality_params_default(&qp);
+	qp.rounds = o->quality_rounds;
+	if (known < 50) {
+		say(o, "quality prior: skipped, only %zu tracks have a popularity\n", known);
+		for (size_t i = 0; i < N; i++)
+			b->qpred[i] = NAN;
+		json_object_set_new(b->meta, "quality", json_pack("{s:b}", "trained", 0));
+		free(X);
+		return 0;
+	}
+	quality_cv_opts co = {.k = (unsigned)o->cv_folds, .seed = 7, .ridge_alpha = 1.0};
+	quality_cv_report cv;
+	if ((rc = quality_cv_run(X, b->pop, N, Q, &qp, &co, &cv, err)) < 0)
+		goto out;
+	quality_model *qm = NULL;
+	if ((rc = quality_model_train(&qm, X, b->pop, N, Q, &qp, err)) < 0)
+		goto out;
+	if ((rc = quality_model_predict(qm, X, N, Q, b->qpred, err)) < 0 ||
+	    (rc = quality_model_save(qm, &b->xgb, &b->xgb_len, err)) < 0) {
+		quality_model_free(qm);
+		goto out;
+	}
+	quality_model_free(qm);
+	static const char *const names[QUALITY_CV__COUNT] = {"xgboost", "mean", "ridge"};
+	json_t *jcv = json_object();
+	say(o, "quality prior: %zu tracks with popularity, %u-fold CV:\n", cv.n, cv.k);
+	for (int m = 0; m < QUALITY_CV__COUNT; m++) {
+		const quality_cv_score *s = &cv.model[m];
+		say(o, "  %-8s R^2 %6.3f +- %.3f   MAE %6.2f +- %.2f\n", names[m], s->r2_mean, s->r2_std, s->mae_mean,
+		    s->mae_std);
+		json_object_set_new(jcv, names[m],
+		                    json_pack("{s:f,s:f,s:f,s:f}", "r2", s->r2_mean, "r2_std", s->r2_std, "mae",
+		                              s->mae_mean, "mae_std", s->mae_std));
+	}
+	say(o, "  (%.2f s)\n", progress_now() - t0);
+	json_object_set_new(b->meta, "quality",
+	                    json_pack("{s:b,s:I,s:i,s:i,s:o}", "trained", 1, "tracks", (json_int_t)cv.n, "folds", cv.k,
+	                              "rounds", qp.rounds, "cv", jcv));
+out:
+	free(X);
+	return rc;
+}
+
+/* ---- collaborative filtering ---- */
+
+static int build_cf(const dataset *ds, built *b, const train_options *o, seg_error *err)
+{
+	double t0 = progress_now();
+	int rc = 0;
+	int32_t *item_of = malloc(sizeof(int32_t) * (size_t)ds->T);
+	size_t ne = ds->pl_ptr[ds->P];
+	int32_t *ru = malloc(sizeof(int32_t) * (ne ? ne : 1)), *ri = malloc(sizeof(int32_t) * (ne ? ne : 1));
+	b->cf_track = malloc(sizeof(int64_t) * (size_t)(ds->T ? ds->T : 1));
+	cf_csr ui = {0}, iu = {0};
+	if (!item_of || !ru || !ri || !b->cf_track) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int64_t t = 0; t < ds->T; t++)
+		item_of[t] = -1;
+	size_t n = 0;
+	int32_t U = 0;
+	for (size_t p = 0; p < ds->P; p++) {
+		if (ds->pl_test[p])
+			continue;
+		for (uint32_t e = ds->pl_ptr[p]; e < ds->pl_ptr[p + 1]; e++) {
+			int64_t t = ds->pl_tracks[e];
+			if (t <= 0 || t >= ds->T)
+				continue;
+			if (item_of[t] < 0) {
+				item_of[t] = b->I;
+				b->cf_track[b->I++] = t;
+			}
+			ru[n] = U;
+			ri[n] = item_of[t];
+			n++;
+		}
+		U++;
+	}
+	if (b->I == 0 || U == 0) {
+		say(o, "collaborative filtering: skipped, no training playlists\n");
+		json_object_set_new(b->meta, "cf", json_pack("{s:b}", "trained", 0));
+		goto out;
+	}
+	if ((rc = cf_csr_from_pairs(&ui, U, b->I, ru, ri, NULL, n, CF_DUP_ONE, err)) < 0 ||
+	    (rc = cf_csr_transpose(&ui, &iu, err)) < 0)
+		goto out;
+	cf_cooc_opts co;
+	cf_cooc_opts_default(&co);
+	if ((rc = cf_cooc_build(&ui, &iu, &co, &b->cooc, err)) < 0)
+		goto out;
+	double t1 = progress_now();
+	say(o, "co-occurrence: %d playlists x %d tracks, %lld entries, top-%d neighbours (%.2f s)\n", U, b->I,
+	    (long long)ui.nnz, co.topm, t1 - t0);
+	cf_als_opts ao;
+	cf_als_opts_default(&ao);
+	ao.factors = o->factors;
+	ao.iterations = o->als_iterations;
+	double *losses = calloc((size_t)ao.iterations, sizeof(double));
+	if ((rc = cf_als_fit(&ui, &iu, &ao, &b->als, losses, err)) < 0) {
+		free(losses);
+		goto out;
+	}
+	double secs = progress_now() - t1;
+	say(o, "implicit ALS: %d factors, %d iterations, %.2f s per iteration, loss %.4g -> %.4g\n", ao.factors,
+	    ao.iterations, secs / ao.iterations, losses[0], losses[ao.iterations - 1]);
+	json_t *jl = json_array();
+	for (int i = 0; i < ao.iterations; i++)
+		json_array_append_new(jl, json_real(losses[i]));
+	free(losses);
+	json_object_set_new(b->meta, "cf",
+	                    json_pack("{s:b,s:i,s:i,s:I,s:i,s:i,s:i,s:f,s:o}", "trained", 1, "playlists", U, "tracks",
+	                              b->I, "entries", (json_int_t)ui.nnz, "cooc_topm", co.topm, "factors", ao.factors,
+	                              "iterations", ao.iterations, "als_seconds_per_iteration",
+	                              secs / ao.iterations, "als_loss", jl));
+out:
+	cf_csr_free(&ui);
+	cf_csr_free(&iu);
+	free(item_of);
+	free(ru);
+	free(ri);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+static int add(container_writer *w, const char *name, const void *p, size_t size, int *rc, seg_error *err)
+{
+	if (*rc == 0)
+		*rc = container_writer_add(w, name, p, size, err);
+	return *rc;
+}
+
+static int write_model(const dataset *ds, built *b, const char *path, seg_error *err)
+{
+	container_writer *w = container_writer_create();
+	if (w == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	int rc = 0;
+	char *meta = json_dumps(b->meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+	add(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
+	free(meta);
+	size_t N = b->N, D = b->D, T = (size_t)ds->T;
+	add(w, MS_FEAT_SPEC, &b->spec, sizeof b->spec, &rc, err);
+	add(w, MS_TRACK_ID, ds->row_track, sizeof(int64_t) * N, &rc, err);
+	add(w, MS_VECTORS, b->unit, sizeof(float) * N * D, &rc, err);
+	add(w, MS_VECTOR_NORM, b->norm, sizeof(float) * N, &rc, err);
+	add(w, MS_POPULARITY, b->pop, sizeof(float) * N, &rc, err);
+	add(w, MS_KM_CENTROIDS, b->centroids, sizeof(float) * (size_t)b->K * D, &rc, err);
+	add(w, MS_KM_LABELS, b->labels, sizeof(int32_t) * N, &rc, err);
+	add(w, MS_KM_WORDS, b->words, b->words_len, &rc, err);
+	add(w, MS_MAP_XY, b->xy, sizeof(float) * N * 2, &rc, err);
+	add(w, MS_PCA, b->pca_blob, sizeof(float) * D * 3, &rc, err);
+	add(w, MS_QUALITY_PRED, b->qpred, sizeof(float) * N, &rc, err);
+	if (b->xgb)
+		add(w, MS_QUALITY_XGB, b->xgb, b->xgb_len, &rc, err);
+	add(w, MS_TRACK_ARTIST, ds->track_artist, sizeof(int32_t) * T, &rc, err);
+	add(w, MS_TRACK_POP, ds->track_pop, sizeof(uint32_t) * T, &rc, err);
+	if (b->cooc != NULL) {
+		size_t I = (size_t)b->I, nnz = (size_t)b->cooc->indptr[I];
+		add(w, MS_CF_TRACK, b->cf_track, sizeof(int64_t) * I, &rc, err);
+		add(w, MS_COOC_PTR, b->cooc->indptr, sizeof(int64_t) * (I + 1), &rc, err);
+		add(w, MS_COOC_NBR, b->cooc->nbr, sizeof(int32_t) * nnz, &rc, err);
+		add(w, MS_COOC_SIM, b->cooc->sim, sizeof(float) * nnz, &rc, err);
+	}
+	if (b->als != NULL) {
+		size_t I = (size_t)b->I, F = (size_t)b->als->factors;
+		add(w, MS_ALS_OPTS, &b->als->opts, sizeof b->als->opts, &rc, err);
+		add(w, MS_ALS_ITEMS, b->als->item_factors, sizeof(float) * I * F, &rc, err);
+		add(w, MS_ALS_NORMS, b->als->item_norms, sizeof(float) * I, &rc, err);
+		add(w, MS_ALS_YTY, b->als->yty, sizeof(float) * F * F, &rc, err);
+	}
+	if (rc == 0)
+		rc = container_writer_save(w, path, err);
+	container_writer_free(w);
+	return rc;
+}
+
+int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
+{
+	dataset *ds = NULL;
+	built b;
+	memset(&b, 0, sizeof b);
+	double t0 = progress_now();
+	int rc = dataset_load(&ds, o->workspace, err);
+	if (rc < 0)
+		return rc;
+	if (ds->N == 0) {
+		dataset_free(ds);
+		return seg_error_set(err, SEG_EINVAL, "the catalogue has no tracks with audio features to train on");
+	}
+	say(o, "training on %s: %zu tracks with features, %zu playlists (%zu held out for evaluation)\n",
+	    o->workspace, ds->N, ds->P, ds->P_test);
+	b.meta = json_object();
+	time_t now = time(NULL);
+	char stamp[32];
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	json_object_set_new(b.meta, "created_at", json_string(stamp));
+	json_object_set_new(b.meta, "playlists", json_pack("{s:I,s:I}", "total", (json_int_t)ds->P, "held_out",
+	                                                   (json_int_t)ds->P_test));
+	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
+	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0)
+		goto out;
+	char models[PATH_MAX], dir[PATH_MAX + 16], path[PATH_MAX + 32], latest[PATH_MAX + 16];
+	snprintf(models, sizeof models, "%s/models", o->workspace);
+	int v = 0;
+	if ((rc = next_version(models, &v, err)) < 0)
+		goto out;
+	snprintf(dir, sizeof dir, "%s/v%d", models, v);
+	if (mkdir(dir, 0777) < 0) {
+		rc = seg_error_set(err, SEG_EIO, "cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	snprintf(version, cap, "v%d", v);
+	json_object_set_new(b.meta, "version", json_string(version));
+	json_object_set_new(b.meta, "train_seconds", json_real(progress_now() - t0));
+	snprintf(path, sizeof path, "%s/model.seg", dir);
+	if ((rc = write_model(ds, &b, path, err)) < 0)
+		goto out;
+	snprintf(latest, sizeof latest, "%s/latest", models);
+	FILE *f = fopen(latest, "w");
+	if (f == NULL || fprintf(f, "%s\n", version) < 0 || fclose(f) != 0) {
+		rc = seg_error_set(err, SEG_EIO, "cannot write %s: %s", latest, strerror(errno));
+		goto out;
+	}
+	say(o, "wrote model %s (%s) in %.1f s\n", version, path, progress_now() - t0);
+out:
+	built_free(&b);
+	dataset_free(ds);
+	return rc;
+}

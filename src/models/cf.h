@@ -1,0 +1,221 @@
+/* cf.h: collaborative filtering from playlists: a small CSR matrix type, an
+ * item-to-item co-occurrence model (cosine or BM25 + cosine, top-M neighbours
+ * per item) and implicit-feedback ALS (Hu, Koren & Volinsky 2008) solved with
+ * conjugate gradient. Everything is keyed by dense item index only, so it works
+ * for tracks without audio features; mapping track ids to indices, saving
+ * models and blending with content similarity are left to the callers.
+ *
+ * Dimensions: U playlists ("users"), I items (tracks), F latent factors,
+ * M neighbours kept per item, K results. */
+#ifndef SEGUE_CF_H
+#define SEGUE_CF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* ======================================================================== */
+/* Sparse matrices                                                          */
+
+/* A compressed-sparse-row matrix. Plain data: fields are read directly; a
+ * matrix made by cf_csr_* owns its arrays and is released by cf_csr_free. */
+typedef struct cf_csr {
+	int32_t nrows;    /* U for playlist x track, I for its transpose */
+	int32_t ncols;
+	int64_t nnz;      /* stored entries */
+	int64_t *indptr;  /* [nrows + 1] row r is indptr[r] .. indptr[r+1]-1 */
+	int32_t *indices; /* [nnz] column of each entry, ascending within a row */
+	float *data;      /* [nnz] value of each entry (1 or a count), > 0 */
+} cf_csr;
+
+/* How cf_csr_from_pairs treats a (row, col) pair given more than once. */
+enum cf_dup {
+	CF_DUP_ONE = 0, /* the entry is 1, however often the pair occurs */
+	CF_DUP_SUM = 1, /* the entry is the sum of the pair's values (a count) */
+};
+
+/* Builds an nrows x ncols CSR matrix from n (rows[t], cols[t]) pairs, with
+ * values vals[t] (NULL means 1 each); pairs repeated within a row are merged
+ * by `dup`. Pairs with a value <= 0 are dropped. On success fills *out (which
+ * the caller releases with cf_csr_free); on error (SEG_EINVAL for an index out
+ * of range, SEG_ENOMEM) *out is zeroed and nothing is allocated. */
+int cf_csr_from_pairs(cf_csr *out, int32_t nrows, int32_t ncols, const int32_t *rows,
+                      const int32_t *cols, const float *vals, size_t n, enum cf_dup dup,
+                      seg_error *err);
+
+/* Fills *out with the transpose of `a` (ncols x nrows, columns ascending).
+ * On error *out is zeroed. */
+int cf_csr_transpose(const cf_csr *a, cf_csr *out, seg_error *err);
+
+/* Releases the arrays of `m` and zeroes it; NULL is a no-op. */
+void cf_csr_free(cf_csr *m);
+
+/* ======================================================================== */
+/* Item-to-item co-occurrence                                               */
+
+/* How the playlist x track entries are weighted before the cosine. */
+enum cf_weighting {
+	CF_WEIGHT_COSINE = 0, /* raw values: s_ij = c_ij / sqrt(n_i n_j) for 0/1 data */
+	CF_WEIGHT_BM25 = 1,   /* Okapi BM25 weights, then cosine (see cf_cooc_opts) */
+};
+
+/* Options of cf_cooc_build. Plain data; cf_cooc_opts_default fills it.
+ *
+ * With item columns w_i of the weighted U x I matrix W, the similarity is
+ *     s_ij = (w_i . w_j) / (|w_i| |w_j| + shrink)        for i != j.
+ * BM25 follows the implicit library's bm25_weight applied to the item x
+ * playlist matrix, as implicit's BM25 recommenders and examples do: the items
+ * are the "documents" and the playlists the "terms", so
+ *     w_ui = r_ui (K1 + 1) / (K1 L_i + r_ui) * idf_u,
+ *     idf_u = log(I) - log(1 + n_u),     n_u = entries in playlist u,
+ *     L_i = (1 - B) + B * (sum_u r_ui) / mean over items of (sum_u r_ui).
+ * A playlist's idf falls with its length: co-occurring in a 250-track playlist
+ * says less than co-occurring in a 10-track one. (The other orientation gives
+ * per-item idf, which the cosine cancels.) Unlike implicit's BM25Recommender,
+ * which ranks by the raw dot products, the weighted columns are then compared
+ * by cosine. */
+typedef struct cf_cooc_opts {
+	enum cf_weighting weighting; /* CF_WEIGHT_COSINE (default) or CF_WEIGHT_BM25 */
+	float k1;                    /* BM25 K1, >= 0 (default 100, as implicit) */
+	float b;                     /* BM25 B, in [0, 1] (default 0.8, as implicit) */
+	float shrink;                /* added to the cosine's denominator, >= 0 (default 0) */
+	int32_t topm;                /* neighbours kept per item, >= 1 (default 100) */
+	int threads;                 /* worker threads; 0 = online CPUs (default) */
+} cf_cooc_opts;
+
+void cf_cooc_opts_default(cf_cooc_opts *o);
+
+/* A sparse item x item similarity: for each item, at most M neighbours with a
+ * positive similarity, by decreasing similarity (ties: lower index first).
+ * Never contains i itself. Read-only after cf_cooc_build; safe to share
+ * between threads. */
+typedef struct cf_cooc {
+	int32_t nitems; /* I */
+	int32_t topm;   /* M it was built with */
+	int64_t *indptr; /* [I + 1] neighbours of i are indptr[i] .. indptr[i+1]-1 */
+	int32_t *nbr;    /* [indptr[I]] neighbour item index */
+	float *sim;      /* [indptr[I]] its similarity s_i,nbr */
+} cf_cooc;
+
+/* Builds the co-occurrence model from the U x I matrix `ui` and its transpose
+ * `iu` (from cf_csr_transpose). Item i is computed by accumulating over the
+ * playlists that contain it, so memory is O(I M) plus O(I) per thread. The
+ * result does not depend on the number of threads. On success *out is a new
+ * model (free with cf_cooc_free); on error *out is NULL. */
+int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *o, cf_cooc **out,
+                  seg_error *err);
+
+/* Frees a model; NULL is a no-op. */
+void cf_cooc_free(cf_cooc *m);
+
+/* Bytes of scratch cf_cooc_recommend needs for a seed set of `nseeds`
+ * (caller scratch must be aligned like malloc's). */
+size_t cf_cooc_scratch_size(const cf_cooc *m, size_t nseeds);
+
+/* Scores every item for a seed set as the sum of the similarities from each
+ * seed to it (only the seeds' top-M lists count) and writes the best
+ * min(k, candidates) items to out_items/out_scores [k] by decreasing score
+ * (ties: lower index first), their number to *n_out. Seeds (repeats allowed)
+ * are never returned; an empty seed set gives no results. `scratch` is
+ * cf_cooc_scratch_size bytes from the caller, or NULL to allocate one here.
+ * Returns SEG_EINVAL for a seed out of range or k < 0. */
+int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int32_t k,
+                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
+                      seg_error *err);
+
+/* ======================================================================== */
+/* Implicit ALS                                                             */
+
+/* Options of ALS. Plain data; cf_als_opts_default fills it.
+ * Confidence c_ui = 1 + alpha r_ui, preference p_ui = 1 for stored entries
+ * (c = 1, p = 0 elsewhere). Training minimises
+ *     L = sum_{u,i} c_ui (p_ui - x_u . y_i)^2 + lambda (sum_u |x_u|^2 + sum_i |y_i|^2). */
+typedef struct cf_als_opts {
+	int32_t factors; /* F, >= 1 (default 64) */
+	int iterations;  /* full sweeps (users then items) by cf_als_fit (default 15) */
+	float alpha;     /* confidence slope, >= 0 (default 40, as Hu et al.) */
+	float lambda;    /* L2 regularisation, > 0 (default 0.1) */
+	int cg_steps;    /* CG steps per row, warm-started (default 3); 0 = exact
+	                    Cholesky solves (slow: for tests and small data) */
+	uint64_t seed;   /* of the initial factors (default 42) */
+	int threads;     /* worker threads; 0 = online CPUs (default) */
+} cf_als_opts;
+
+void cf_als_opts_default(cf_als_opts *o);
+
+/* Factor model. The factor arrays are plain row-major floats that callers may
+ * read (and, before training, overwrite); item_norms and yty are derived from
+ * item_factors by cf_als_create and cf_als_iterate, so after overwriting
+ * item_factors run an iteration before folding in or recommending. The
+ * struct is freed by cf_als_free. Read-only after training; safe to share
+ * between threads. */
+typedef struct cf_als {
+	int32_t nusers;      /* U */
+	int32_t nitems;      /* I */
+	int32_t factors;     /* F */
+	cf_als_opts opts;    /* options it was created with */
+	float *user_factors; /* [U, F] x_u */
+	float *item_factors; /* [I, F] y_i */
+	float *item_norms;   /* [I] |y_i|, refreshed by every iteration */
+	float *yty;          /* [F, F] Y^T Y of the current item factors */
+} cf_als;
+
+/* Creates a model for U users and I items with factors drawn uniformly from
+ * [0, 0.01) by a generator seeded with o->seed (as implicit initialises).
+ * On error *out is NULL. */
+int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opts *o,
+                  seg_error *err);
+
+/* Frees a model; NULL is a no-op. */
+void cf_als_free(cf_als *m);
+
+/* Runs one ALS iteration on `ui` (U x I) and its transpose `iu`: solves every
+ * user's factors from the item factors, then every item's from the new user
+ * factors (o->cg_steps CG steps per row from its current factors, or exact
+ * solves). When `loss` is not NULL it receives L after the iteration.
+ * Deterministic: rows are solved independently in fixed blocks, so the same
+ * inputs give bit-identical factors whatever o->threads (only the BLAS
+ * library's own threading of Y^T Y could move the last bits). On error the
+ * factors may be partly updated. */
+int cf_als_iterate(cf_als *m, const cf_csr *ui, const cf_csr *iu, double *loss, seg_error *err);
+
+/* Creates a model with cf_als_create and runs o->iterations iterations.
+ * `losses` is NULL or [o->iterations]: the loss after each iteration (which
+ * adds about a fifth to an iteration's time). On error *out is NULL. */
+int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *o, cf_als **out,
+               double *losses, seg_error *err);
+
+/* The training loss L of the current factors on `ui`. */
+int cf_als_loss(const cf_als *m, const cf_csr *ui, double *loss, seg_error *err);
+
+/* Bytes of scratch that cf_als_fold_in and cf_als_recommend need for a seed
+ * set of `nseeds` (caller scratch must be aligned like malloc's). */
+size_t cf_als_scratch_size(const cf_als *m, size_t nseeds);
+
+/* Solves the factors of a new user who holds the distinct items[0..n-1]
+ * (with values vals[t], NULL = 1, as in a CSR row) exactly, by a Cholesky
+ * solve of
+ *     (Y^T C Y + lambda I) x = Y^T C p
+ * with the model's item factors, writing x to x_out [F]. `scratch` as in
+ * cf_als_recommend. An empty set gives x = 0. SEG_EINVAL for an item out of
+ * range. */
+int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n,
+                   float *x_out, void *scratch, seg_error *err);
+
+/* Folds the seed set in as a new user (each distinct seed once, value 1;
+ * repeats allowed) and returns the k best items by x . y_i, seeds excluded,
+ * into out_items/out_scores [k] (decreasing, ties to the lower index) and
+ * their number in *n_out. An empty seed set gives no results. `scratch` is
+ * cf_als_scratch_size bytes, or NULL to allocate here. */
+int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k,
+                     int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
+                     seg_error *err);
+
+/* "Similar tracks": the k items whose factors have the highest cosine with
+ * item `item`'s, the item itself excluded; items with zero factors score 0.
+ * Same output conventions as cf_als_recommend; allocates nothing. */
+int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_items,
+                         float *out_scores, int32_t *n_out, seg_error *err);
+
+#endif

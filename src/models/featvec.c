@@ -1,0 +1,173 @@
+/* featvec.c: the content-feature pipeline (see featvec.h).
+ *
+ * Key is placed on the circle of fifths, so that C and G (a fifth apart,
+ * harmonically close) are neighbours while C and C# are far apart: pitch
+ * class k goes to angle 2π·(7k mod 12)/12. Mode is standardised like the
+ * rest. Genres are a multi-hot block scaled to unit length, so a track with
+ * two genres is not twice as "genre" as one with one. */
+#include "models/featvec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/snapshot.h"
+
+const char *const feat_dim_names[FD_GENRE0] = {
+	"danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness",
+	"valence", "loudness", "tempo", "key (fifths x)", "key (fifths y)", "mode", "duration",
+};
+
+/* Snapshot column behind each standardised dimension (-1: derived). */
+static const int SOURCE[FD_GENRE0] = {
+	SNAP_DANCEABILITY, SNAP_ENERGY, SNAP_SPEECHINESS, SNAP_ACOUSTICNESS, SNAP_INSTRUMENTALNESS,
+	SNAP_LIVENESS, SNAP_VALENCE, SNAP_LOUDNESS, SNAP_TEMPO, -1, -1, SNAP_MODE, SNAP_DURATION_MS,
+};
+
+void feat_weights_default(feat_weights *w)
+{
+	for (int i = 0; i < FD_KEY_X; i++)
+		w->audio[i] = 1.0f;
+	w->key = 0.5f;
+	w->mode = 0.5f;
+	w->duration = 0.3f;
+	w->genre = 2.0f;
+}
+
+int feat_fit(feat_spec *s, const float *raw, size_t N, const char *const *genres, size_t ngenres,
+             const feat_weights *w, seg_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	s->version = FEAT_SPEC_VERSION;
+	if (N == 0)
+		return seg_error_set(err, SEG_EINVAL, "no tracks with audio features to fit the feature pipeline on");
+	if (ngenres > FEAT_MAX_GENRES)
+		ngenres = FEAT_MAX_GENRES;
+	s->ngenres = (uint32_t)ngenres;
+	s->dim = FD_GENRE0 + s->ngenres;
+	for (size_t g = 0; g < ngenres; g++)
+		snprintf(s->genres[g], FEAT_GENRE_NAME, "%s", genres[g]);
+	if (w)
+		s->w = *w;
+	else
+		feat_weights_default(&s->w);
+	for (int d = 0; d < FD_GENRE0; d++) {
+		s->mean[d] = 0;
+		s->sd[d] = 1;
+		if (SOURCE[d] < 0)
+			continue;
+		double sum = 0, sum2 = 0;
+		size_t n = 0;
+		for (size_t i = 0; i < N; i++) {
+			float v = raw[i * SNAP__COLS + (size_t)SOURCE[d]];
+			if (isnan(v))
+				continue;
+			sum += v;
+			sum2 += (double)v * v;
+			n++;
+		}
+		if (n == 0)
+			continue;
+		double mean = sum / (double)n, var = sum2 / (double)n - mean * mean;
+		s->mean[d] = (float)mean;
+		s->sd[d] = var > 1e-12 ? (float)sqrt(var) : 1.0f;
+	}
+	return 0;
+}
+
+static float weight_of(const feat_spec *s, int d)
+{
+	if (d < FD_KEY_X)
+		return s->w.audio[d];
+	if (d == FD_MODE)
+		return s->w.mode;
+	if (d == FD_DURATION)
+		return s->w.duration;
+	return s->w.key;
+}
+
+void feat_transform(const feat_spec *s, const float *raw, const int *genre_idx, int ng, float *out)
+{
+	for (int d = 0; d < FD_GENRE0; d++) {
+		if (SOURCE[d] < 0)
+			continue;
+		float v = raw[SOURCE[d]];
+		out[d] = isnan(v) ? 0.0f : weight_of(s, d) * (v - s->mean[d]) / s->sd[d];
+	}
+	float key = raw[SNAP_KEY];
+	if (isnan(key) || key < 0) {
+		out[FD_KEY_X] = out[FD_KEY_Y] = 0;
+	} else {
+		int k = (int)key % 12;
+		double a = 2.0 * M_PI * (double)((7 * k) % 12) / 12.0;
+		out[FD_KEY_X] = s->w.key * (float)cos(a);
+		out[FD_KEY_Y] = s->w.key * (float)sin(a);
+	}
+	for (uint32_t g = 0; g < s->ngenres; g++)
+		out[FD_GENRE0 + g] = 0;
+	int hits = 0;
+	for (int i = 0; i < ng; i++)
+		if (genre_idx[i] >= 0 && (uint32_t)genre_idx[i] < s->ngenres && out[FD_GENRE0 + genre_idx[i]] == 0) {
+			out[FD_GENRE0 + genre_idx[i]] = 1;
+			hits++;
+		}
+	if (hits > 0) {
+		float scale = s->w.genre / sqrtf((float)hits);
+		for (uint32_t g = 0; g < s->ngenres; g++)
+			out[FD_GENRE0 + g] *= scale;
+	}
+}
+
+int feat_mood(const feat_spec *s, const char *mood, float *target, uint8_t *mask, seg_error *err)
+{
+	memset(target, 0, sizeof(float) * s->dim);
+	memset(mask, 0, s->dim);
+	const char *p = mood;
+	int any = 0;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		if (eq == NULL)
+			return seg_error_set(err, SEG_EINVAL, "mood '%.*s' is not name=value (e.g. energy=0.8)", (int)len, p);
+		size_t nl = (size_t)(eq - p);
+		char *end;
+		double v = strtod(eq + 1, &end);
+		if (end != p + len)
+			return seg_error_set(err, SEG_EINVAL, "mood value in '%.*s' is not a number", (int)len, p);
+		int found = -1;
+		for (int d = 0; d < FD_GENRE0; d++)
+			if (SOURCE[d] >= 0 && strlen(feat_dim_names[d]) == nl && strncmp(feat_dim_names[d], p, nl) == 0)
+				found = d;
+		if (found < 0)
+			return seg_error_set(err, SEG_EINVAL,
+			                     "unknown mood feature '%.*s' (use danceability, energy, speechiness, "
+			                     "acousticness, instrumentalness, liveness, valence, loudness, tempo, mode)",
+			                     (int)nl, p);
+		if (found <= FD_VALENCE && (v < 0 || v > 1))
+			return seg_error_set(err, SEG_EINVAL, "mood %.*s=%g is outside 0..1", (int)nl, p, v);
+		if (found == FD_DURATION)
+			v *= 60000.0; /* minutes, as a person would say it */
+		target[found] = weight_of(s, found) * ((float)v - s->mean[found]) / s->sd[found];
+		mask[found] = 1;
+		any = 1;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!any)
+		return seg_error_set(err, SEG_EINVAL, "empty mood");
+	return 0;
+}
+
+const char *feat_dim_name(const feat_spec *s, uint32_t d, char *buf, size_t cap)
+{
+	if (d < FD_GENRE0)
+		snprintf(buf, cap, "%s", feat_dim_names[d]);
+	else if (d < s->dim)
+		snprintf(buf, cap, "genre: %s", s->genres[d - FD_GENRE0]);
+	else
+		snprintf(buf, cap, "?");
+	return buf;
+}

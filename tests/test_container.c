@@ -1,0 +1,98 @@
+/* test_container.c: the sectioned file container round-trips, aligns its sections, and
+ * refuses a corrupt, truncated or version-mismatched file with a clear code. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/container.h"
+
+static void write_sample(const char *path)
+{
+	container_writer *w = container_writer_create();
+	seg_error err;
+	float v[5] = {1, 2, 3, 4, 5};
+	assert_int_equal(container_writer_add(w, "meta", "{\"a\":1}", 8, &err), 0);
+	assert_int_equal(container_writer_add(w, "floats", v, sizeof v, &err), 0);
+	assert_int_equal(container_writer_add(w, "empty", NULL, 0, &err), 0);
+	assert_int_equal(container_writer_add(w, "floats", v, sizeof v, &err), SEG_EINVAL); /* twice */
+	assert_int_equal(container_writer_add(w, "a-name-much-too-long-for-a-section-entry", v, 4, &err), SEG_EINVAL);
+	assert_int_equal(container_writer_save(w, path, &err), 0);
+	container_writer_free(w);
+	container_writer_free(NULL);
+}
+
+static void test_roundtrip(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char path[1200];
+	snprintf(path, sizeof path, "%s/m.seg", dir);
+	write_sample(path);
+	container_file *m;
+	seg_error err;
+	assert_int_equal(container_file_open(&m, path, &err), 0);
+	assert_int_equal(container_file_count(m), 3);
+	assert_string_equal(container_file_name_at(m, 1), "floats");
+	size_t sz;
+	const float *f = container_file_section(m, "floats", &sz);
+	assert_non_null(f);
+	assert_int_equal(sz, 5 * sizeof(float));
+	assert_int_equal((uintptr_t)f % CONTAINER_ALIGN, 0);
+	assert_float_equal(f[4], 5.0f, 0);
+	assert_string_equal((const char *)container_file_section(m, "meta", NULL), "{\"a\":1}");
+	assert_null(container_file_section(m, "nope", NULL));
+	const void *p;
+	assert_int_equal(container_file_require(m, "floats", 20, &p, &err), 0);
+	assert_int_equal(container_file_require(m, "floats", 24, &p, &err), SEG_EFORMAT);
+	assert_non_null(strstr(err.msg, "floats"));
+	assert_int_equal(container_file_require(m, "nope", 4, &p, &err), SEG_EFORMAT);
+	container_file_close(m);
+	container_file_close(NULL);
+	tu_rmtree(dir);
+}
+
+static void corrupt_and_expect(long off, unsigned char byte, int code, const char *needle)
+{
+	const char *dir = tu_tmpdir();
+	char path[1200];
+	snprintf(path, sizeof path, "%s/m.seg", dir);
+	write_sample(path);
+	tu_put_byte(path, off, byte);
+	container_file *m = (container_file *)1;
+	seg_error err = {0};
+	assert_int_equal(container_file_open(&m, path, &err), code);
+	assert_null(m);
+	assert_non_null(strstr(err.msg, needle));
+	tu_rmtree(dir);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	corrupt_and_expect(0, 'X', SEG_EFORMAT, "bad magic");
+	corrupt_and_expect(8, 7, SEG_EVERSION, "version 7");
+	corrupt_and_expect(-70, 0x55, SEG_ECHECKSUM, "checksum");
+	const char *dir = tu_tmpdir();
+	char path[1200];
+	snprintf(path, sizeof path, "%s/m.seg", dir);
+	write_sample(path);
+	assert_int_equal(truncate(path, 200), 0);
+	container_file *m;
+	seg_error err;
+	assert_int_equal(container_file_open(&m, path, &err), SEG_EFORMAT);
+	assert_non_null(strstr(err.msg, "truncated"));
+	unlink(path);
+	assert_int_equal(container_file_open(&m, path, &err), SEG_ENOTFOUND);
+	tu_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

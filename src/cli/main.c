@@ -26,7 +26,6 @@
 #include "engine/dataset.h"
 #define DATASET_TEST_MODULUS_FOR_HELP DATASET_TEST_MODULUS
 
-#define SEGUE_VERSION "0.1.0"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

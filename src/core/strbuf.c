@@ -1,5 +1,6 @@
 /* strbuf.c: growable byte string (see strbuf.h). */
 #include "core/strbuf.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,33 +83,6 @@ void strbuf_xml(strbuf *sb, const char *s)
 		default: strbuf_putc(sb, *s);
 		}
 	}
-}
-
-/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF) of 2 to 4 bytes at p, or 0. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	unsigned c = p[0];
-	unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
-	size_t n;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else
-		return 0;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
 }
 
 void strbuf_json(strbuf *sb, const char *s)

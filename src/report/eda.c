@@ -20,6 +20,7 @@
 #include "catalog/catalog.h"
 #include "core/container.h"
 #include "report/svg.h"
+#include "core/utf8.h"
 
 /* ------------------------------------------------------------------------ */
 /* Features                                                                  */
@@ -322,60 +323,11 @@ static void jappend(eda_ctx *c, json_t *arr, json_t *v)
 		c->oom = 1;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 when p does not start one. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	size_t n = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
-	         : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
-	if (n == 0)
-		return 0;
-	unsigned long cp = n == 1 ? p[0] : p[0] & (0x7F >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	static const unsigned long least[5] = {0, 0, 0x80, 0x800, 0x10000};
-	if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
-/* Returns s (NULL: "") when it is valid UTF-8, otherwise a copy in tmp with each
- * invalid byte replaced by U+FFFD: jansson refuses invalid strings, and a
- * catalogue built from odd CSV files may hold some. */
-static const char *clean_utf8(const char *s, strbuf *tmp)
-{
-	if (s == NULL)
-		return "";
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t k = utf8_seq(p);
-		if (k == 0)
-			break;
-		p += k;
-	}
-	if (*p == '\0')
-		return s;
-	strbuf_reset(tmp);
-	for (p = (const unsigned char *)s; *p;) {
-		size_t k = utf8_seq(p);
-		if (k == 0) {
-			strbuf_puts(tmp, "\xEF\xBF\xBD");
-			p++;
-		} else {
-			strbuf_append(tmp, (const char *)p, k);
-			p += k;
-		}
-	}
-	return strbuf_cstr(tmp);
-}
-
 /* A JSON string of s, made valid UTF-8 first. */
 static json_t *jstr(const char *s)
 {
 	strbuf tmp = {0};
-	json_t *j = json_string(clean_utf8(s, &tmp));
+	json_t *j = json_string(utf8_clean(s, &tmp));
 	strbuf_free(&tmp);
 	return j;
 }
@@ -1629,7 +1581,7 @@ static int sec_rejects(eda_ctx *c, const eda_query *q)
 		else
 			values += cnt;
 		/* The same reason comes once per action; the summary adds them up. */
-		const char *key = clean_utf8(reason, &keybuf);
+		const char *key = utf8_clean(reason, &keybuf);
 		json_t *prev = json_object_get(by, key);
 		jset(c, by, key, json_integer(cnt + (prev ? json_integer_value(prev) : 0)));
 		if (n < BARS_MAX) {

@@ -37,7 +37,6 @@
 #include "ingest/track.h"
 #include "engine/train.h"
 
-#define SEGUE_VERSION "0.1.0"
 
 const asset *asset_find(const char *path)
 {

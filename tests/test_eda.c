@@ -555,8 +555,8 @@ static void test_charts_empty(void **state)
 }
 
 /* The report leaves the summary and charts beside the catalogue, and they
- * read back as eda_render_charts computes them, for this catalogue and these
- * options only. */
+ * read back as eda_render_charts computes them (the cache's other cases are
+ * in test_eda_cache.c). */
 static void test_cache(void **state)
 {
 	(void)state;
@@ -580,39 +580,6 @@ static void test_cache(void **state)
 		assert_string_equal(back.v[i].sql, ch.v[i].sql);
 		assert_string_equal(back.v[i].svg, ch.v[i].svg);
 	}
-	/* Other options: not these figures. */
-	eda_opts o = {.top_n = 5};
-	strbuf none = {0};
-	eda_charts untouched = {0};
-	assert_int_equal(eda_cache_load(db, &o, cache, &none, &untouched), -1);
-	assert_int_equal(none.len, 0);
-	assert_int_equal(untouched.n, 0);
-	sqlite3_close(db);
-	/* The catalogue moved on: not its figures any more. */
-	sqlite3 *rw;
-	assert_int_equal(sqlite3_open(path, &rw), SQLITE_OK);
-	tu_sql_exec(rw, "INSERT INTO ingests(file, variant, started_at) VALUES('more.csv', 'x', '2026-11-26')");
-	sqlite3_close(rw);
-	db = open_ro(path);
-	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
-	/* Missing or damaged. */
-	tu_put_byte(cache, -2, 'x');
-	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
-	unlink(cache);
-	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), -1);
-	/* Figures rendered while an ingest landed are not kept. */
-	int64_t key[EDA_CACHE_KEY];
-	assert_int_equal(eda_cache_key(db, NULL, key), 0);
-	assert_int_equal(sqlite3_open(path, &rw), SQLITE_OK);
-	tu_sql_exec(rw, "INSERT INTO ingests(file, variant, started_at) VALUES('late.csv', 'x', '2026-11-26')");
-	sqlite3_close(rw);
-	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, NULL), 1);
-	assert_int_not_equal(access(cache, F_OK), 0);
-	assert_int_equal(eda_cache_key(db, NULL, key), 0);
-	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, NULL), 0);
-	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), 0);
-	eda_charts_free(&untouched);
-	strbuf_free(&none);
 	sqlite3_close(db);
 	strbuf_free(&json);
 	strbuf_free(&cached);

@@ -1,7 +1,12 @@
 /* eda.h: the exploratory report of a catalogue: one self-contained HTML page
  * (inline CSS and SVG charts, each shown with the SQL that produced it) and a
  * machine-readable JSON summary. It only reads the catalogue; it trains nothing
- * and cleans nothing (what ingest rejected is reported, not repaired). */
+ * and cleans nothing (what ingest rejected is reported, not repaired).
+ *
+ * It is built from parts internal to the report: eda_sql.h (the features,
+ * queries and sections), eda_stats.h (quantiles, correlations, equal-count
+ * bins), eda_html.h (tables, figures, the page) and eda_cache.c (the cache
+ * below); eda.c turns each query's rows into its figure and summary entry. */
 #ifndef SEGUE_EDA_H
 #define SEGUE_EDA_H
 
@@ -75,8 +80,8 @@ const eda_chart *eda_charts_find(const eda_charts *c, const char *name);
 void eda_charts_free(eda_charts *c);
 
 /* ---- the summary and charts kept between runs ----
- * Computing them reads the whole catalogue (about 15 s at 1M tracks), so
- * `segue eda` and the server keep them in WORKSPACE/EDA_CACHE_NAME (segue's
+ * Computing them reads the whole catalogue (seconds to tens of seconds on
+ * a large one), so `segue eda` and the server keep them in WORKSPACE/EDA_CACHE_NAME (segue's
  * model container, see container.h), keyed by the catalogue's state
  * (catalog_stamp), the options that change figures (top_n, profile_genres,
  * reject_examples; opts may be NULL) and this very binary (size and
@@ -85,23 +90,34 @@ void eda_charts_free(eda_charts *c);
 #define EDA_CACHE_NAME "eda.seg"
 #define EDA_CACHE_KEY 10
 
+/* What the cache functions return besides 0 and the negative SEG_E* codes:
+ * there is no usable cache (eda_cache_load), or the catalogue changed while
+ * the figures were rendered so they were not kept (eda_cache_save). Either
+ * way the caller renders (again) and may save. */
+#define EDA_CACHE_STALE 1
+
 /* The key of the summary and charts of db with opts as it is now: take it
- * before rendering them and hand it to eda_cache_save. Returns 0, or -1
- * when the catalogue's state cannot be read. */
+ * before rendering them and hand it to eda_cache_save. Returns 0, or a
+ * negative code when there is no key (then nothing should be cached):
+ * SEG_EDB when the catalogue's state cannot be read, SEG_EIO when this
+ * binary cannot be inspected. */
 int eda_cache_key(sqlite3 *db, const eda_opts *opts, int64_t key[EDA_CACHE_KEY]);
 
 /* Writes json (the summary) and charts, rendered from db after its key was
- * taken into `before`, to `path`, through a temporary file and a rename;
- * nothing, returning 1, when the catalogue changed in the meantime (the
- * figures may mix two states). Returns 0, 1, or a negative code with err
- * (may be NULL) filled. */
+ * taken into `before`, to `path`, through a temporary file and a rename.
+ * Returns 0; EDA_CACHE_STALE, writing nothing, when the catalogue changed in
+ * the meantime (the figures may mix two states); or a negative code with err
+ * (may be NULL) filled: as eda_cache_key, or from writing the file. */
 int eda_cache_save(sqlite3 *db, const eda_opts *opts, const int64_t before[EDA_CACHE_KEY], const char *path,
                    const strbuf *json, const eda_charts *charts, seg_error *err);
 
-/* Reads them back: 0 when the file at `path` was written for db as it is now,
- * these options and this binary, with the summary appended to json and
- * charts overwritten (free a previous list first); -1, with nothing
- * changed, when it is missing, for something else, or unreadable. */
+/* Reads them back. Returns 0 when the file at `path` was written for db as it
+ * is now, these options and this binary: the summary is appended to json and
+ * charts overwritten (free a previous list first). Otherwise json and charts
+ * are left as they were, and it returns EDA_CACHE_STALE when there is no
+ * usable file (missing, unreadable, damaged, or written for another state of
+ * the catalogue, other options or another binary), or a negative code: as
+ * eda_cache_key, or SEG_ENOMEM. */
 int eda_cache_load(sqlite3 *db, const eda_opts *opts, const char *path, strbuf *json, eda_charts *charts);
 
 #endif

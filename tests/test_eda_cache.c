@@ -1,0 +1,194 @@
+/* test_eda_cache.c: the EDA summary and charts kept between runs: they read
+ * back as rendered, only for the catalogue state, options and binary they were
+ * written for, and the return codes say which case happened. */
+#include "testutil.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/strbuf.h"
+#include "report/eda.h"
+
+/* Two tracks with features, one genre: enough for several charts. */
+static const char ROWS[] =
+	"INSERT INTO ingests(id, file, variant, started_at, seconds, rows_read, rows_accepted,"
+	" new_tracks, merged, rows_rejected, values_dropped)"
+	" VALUES(1, 'a.csv', 'spotify_songs', '2025-01-01T00:00:00Z', 0.5, 2, 2, 2, 0, 0, 0);"
+	"INSERT INTO tracks(id, spotify_id, name, popularity, duration_ms, danceability, energy,"
+	" key, loudness, mode, speechiness, acousticness, instrumentalness, liveness, valence,"
+	" tempo, time_signature, has_features, ingest_id) VALUES"
+	" (1, '0000000000000000000001', 'One', 60, 180000, 0.5, 0.8, 0, -5, 1, 0.05,"
+	"  0.1, 0, 0.1, 0.6, 120, 4, 1, 1),"
+	" (2, '0000000000000000000002', 'Two', 40, 240000, 0.7, 0.6, 2, -7, 0, 0.04,"
+	"  0.3, 0.01, 0.2, 0.4, 100, 4, 1, 1);"
+	"INSERT INTO artists VALUES(1, 'Someone');"
+	"INSERT INTO track_artists VALUES(1, 1, 0), (2, 1, 0);"
+	"INSERT INTO genres VALUES(1, 'pop');"
+	"INSERT INTO track_genres VALUES(1, 1), (2, 1);";
+
+static const char *make_catalog(const char *dir)
+{
+	static char path[1100];
+	snprintf(path, sizeof path, "%s/catalog.db", dir);
+	sqlite3_close(tu_catalog_db(path, ROWS));
+	return path;
+}
+
+static sqlite3 *open_ro(const char *path)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	return db;
+}
+
+static void add_ingest(const char *path, const char *file)
+{
+	sqlite3 *rw;
+	char sql[256];
+	assert_int_equal(sqlite3_open(path, &rw), SQLITE_OK);
+	snprintf(sql, sizeof sql, "INSERT INTO ingests(file, variant, started_at) VALUES('%s', 'x', '2026-11-26')",
+	         file);
+	tu_sql_exec(rw, sql);
+	sqlite3_close(rw);
+}
+
+/* What was saved reads back as eda_render_charts computed it, for these
+ * options and this state of the catalogue only; every other case is
+ * EDA_CACHE_STALE with the caller's buffers untouched. */
+static void test_roundtrip_and_stale(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char cache[1100];
+	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	const char *path = make_catalog(dir);
+	sqlite3 *db = open_ro(path);
+	seg_error err = {0};
+	strbuf json = {0}, cached = {0}, none = {0};
+	eda_charts ch = {0}, back = {0}, untouched = {0};
+	int64_t key[EDA_CACHE_KEY];
+
+	/* Nothing saved yet. */
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), EDA_CACHE_STALE);
+	assert_int_equal(eda_cache_key(db, NULL, key), 0);
+	assert_int_equal(eda_render_charts(db, NULL, NULL, &json, &ch, &err), 0);
+	assert_true(ch.n > 5);
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, &err), 0);
+
+	assert_int_equal(eda_cache_load(db, NULL, cache, &cached, &back), 0);
+	assert_string_equal(strbuf_cstr(&cached), strbuf_cstr(&json));
+	assert_int_equal(back.n, ch.n);
+	for (size_t i = 0; i < ch.n; i++) {
+		assert_string_equal(back.v[i].name, ch.v[i].name);
+		assert_string_equal(back.v[i].title, ch.v[i].title);
+		assert_string_equal(back.v[i].sql, ch.v[i].sql);
+		assert_string_equal(back.v[i].svg, ch.v[i].svg);
+	}
+
+	/* Other options: not these figures. */
+	eda_opts o = {.top_n = 5};
+	assert_int_equal(eda_cache_load(db, &o, cache, &none, &untouched), EDA_CACHE_STALE);
+	assert_int_equal(none.len, 0);
+	assert_int_equal(untouched.n, 0);
+
+	/* The catalogue moved on: not its figures any more. */
+	sqlite3_close(db);
+	add_ingest(path, "more.csv");
+	db = open_ro(path);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), EDA_CACHE_STALE);
+
+	/* Damaged, then missing. */
+	assert_int_equal(eda_cache_key(db, NULL, key), 0);
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, &err), 0);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), 0);
+	eda_charts_free(&untouched);
+	strbuf_reset(&none);
+	tu_put_byte(cache, -2, 'x');
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), EDA_CACHE_STALE);
+	assert_int_equal(none.len, 0);
+	unlink(cache);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), EDA_CACHE_STALE);
+	assert_int_equal(untouched.n, 0);
+
+	/* Figures rendered while an ingest landed are not kept. */
+	assert_int_equal(eda_cache_key(db, NULL, key), 0);
+	add_ingest(path, "late.csv");
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, &err), EDA_CACHE_STALE);
+	assert_int_not_equal(access(cache, F_OK), 0);
+
+	strbuf_free(&none);
+	strbuf_free(&json);
+	strbuf_free(&cached);
+	eda_charts_free(&ch);
+	eda_charts_free(&back);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
+/* Without a readable catalogue state there is no key: the functions say so
+ * with SEG_EDB (a real error code), not with a code that means something
+ * else, and nothing is written or changed. */
+static void test_no_key(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char path[1100], cache[1100];
+	snprintf(path, sizeof path, "%s/empty.db", dir);
+	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	tu_sql_exec(db, "CREATE TABLE unrelated(x)");
+	int64_t key[EDA_CACHE_KEY] = {0};
+	assert_int_equal(eda_cache_key(db, NULL, key), SEG_EDB);
+
+	strbuf json = {0};
+	strbuf_puts(&json, "{}");
+	eda_charts none = {0};
+	seg_error err = {0};
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &none, &err), SEG_EDB);
+	assert_int_equal(err.code, SEG_EDB);
+	assert_non_null(strstr(err.msg, cache));
+	assert_int_not_equal(access(cache, F_OK), 0);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &json, &none), SEG_EDB);
+	assert_string_equal(strbuf_cstr(&json), "{}");
+	assert_int_equal(none.n, 0);
+	strbuf_free(&json);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
+/* The key changes with each option that changes figures, and not otherwise. */
+static void test_key_options(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	sqlite3 *db = open_ro(make_catalog(dir));
+	int64_t a[EDA_CACHE_KEY], b[EDA_CACHE_KEY];
+	assert_int_equal(eda_cache_key(db, NULL, a), 0);
+	eda_opts o = {0};
+	assert_int_equal(eda_cache_key(db, &o, b), 0);
+	assert_memory_equal(a, b, sizeof a);
+	o.source_name = "elsewhere.db"; /* only the heading: same figures */
+	assert_int_equal(eda_cache_key(db, &o, b), 0);
+	assert_memory_equal(a, b, sizeof a);
+	eda_opts diff[3] = {{.top_n = 7}, {.profile_genres = 3}, {.reject_examples = 9}};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(eda_cache_key(db, &diff[i], b), 0);
+		assert_memory_not_equal(a, b, sizeof a);
+	}
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_and_stale),
+		cmocka_unit_test(test_no_key),
+		cmocka_unit_test(test_key_options),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -92,7 +92,25 @@ static void test_dataset_split(void **state)
 	assert_true(ds->P >= 590 && ds->P <= 600);
 	/* About one playlist in ten is held out, decided by its id alone. */
 	assert_true(ds->P_test > 30 && ds->P_test < 100);
-	assert_int_equal(dataset_is_test("mpd", "17"), dataset_is_test("mpd", "17"));
+	char cat[PATH_MAX + 32];
+	snprintf(cat, sizeof cat, "%s/catalog.db", ws);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(cat, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT source, external_id FROM playlists WHERE id = ?", -1, &q, NULL),
+	                 SQLITE_OK);
+	size_t held = 0;
+	for (size_t p = 0; p < ds->P; p++) {
+		sqlite3_bind_int64(q, 1, ds->pl_id[p]);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		int want = dataset_is_test((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1));
+		assert_int_equal(ds->pl_test[p], want);
+		held += (size_t)want;
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	assert_int_equal(held, ds->P_test);
 	/* Held-out playlists do not count toward track popularity. */
 	uint64_t pop = 0, train_entries = 0;
 	for (int64_t t = 0; t < ds->T; t++)

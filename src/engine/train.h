@@ -43,7 +43,7 @@ typedef struct train_options {
 	int clusters;        /* k-means K (default 12) */
 	int factors;         /* ALS F (default 64) */
 	int als_iterations;  /* default 15 */
-	int quality_rounds;  /* XGBoost rounds (default 300) */
+	int quality_rounds;  /* XGBoost rounds (default 120) */
 	int cv_folds;        /* default 5 */
 	int verbose;         /* print progress and figures to `out` */
 	FILE *out;

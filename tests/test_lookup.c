@@ -1,0 +1,232 @@
+/* test_lookup.c: finding tracks for people on a small hand-made catalogue:
+ * full-text search (every word, the last as a prefix, tracks with features
+ * first, quotes and punctuation taken as text), resolving ids, links and
+ * names (unique, exact among several, ambiguous, unknown), the brief Spotify
+ * id lookup, and the display fields of one or many track ids. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog/lookup.h"
+#include "core/error.h"
+
+/*   id  spotify_id                name               artists            feat pop  genres
+ *   1   4uLU6hMCjMI75M1A2tKUQC    Never Gonna Give   Rick Astley        1    80   pop, dance pop
+ *   2   0000000000000000000002    Yellow             Coldplay           1    70   rock
+ *   3   0000000000000000000003    Yellow Submarine   The Beatles, Ringo 1    NULL rock
+ *   4   0000000000000000000004    Yellow             Other Band         0    NULL -
+ *   5   0000000000000000000005    "Quoted" (live)    Coldplay           1    10   -
+ *   6   0000000000000000000006    Never Gonna Give You Up  Rick Astley 1   90   -
+ * Genres: 1 rock, 2 pop, 3 dance pop (track_genres ordered by genre id). */
+static const char ROWS[] =
+	"INSERT INTO tracks(id, spotify_id, name, popularity, has_features) VALUES"
+	" (1, '4uLU6hMCjMI75M1A2tKUQC', 'Never Gonna Give', 80, 1),"
+	" (2, '0000000000000000000002', 'Yellow', 70, 1),"
+	" (3, '0000000000000000000003', 'Yellow Submarine', NULL, 1),"
+	" (4, '0000000000000000000004', 'Yellow', NULL, 0),"
+	" (5, '0000000000000000000005', '\"Quoted\" (live)', 10, 1),"
+	" (6, '0000000000000000000006', 'Never Gonna Give You Up', 90, 1);"
+	"INSERT INTO artists VALUES(1, 'Rick Astley'), (2, 'Coldplay'), (3, 'The Beatles'), (4, 'Ringo'),"
+	" (5, 'Other Band');"
+	"INSERT INTO track_artists VALUES(1, 1, 0), (2, 2, 0), (3, 4, 1), (3, 3, 0), (4, 5, 0), (5, 2, 0), (6, 1, 0);"
+	"INSERT INTO genres VALUES(1, 'rock'), (2, 'pop'), (3, 'dance pop');"
+	"INSERT INTO track_genres VALUES(1, 3), (1, 2), (2, 1), (3, 1);"
+	"INSERT INTO track_search(rowid, name, artists) SELECT t.id, t.name,"
+	" (SELECT group_concat(a.name, ', ') FROM track_artists ta JOIN artists a ON a.id = ta.artist_id"
+	"  WHERE ta.track_id = t.id ORDER BY ta.position) FROM tracks t;";
+
+static const char *dir;
+static sqlite3 *db;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = tu_tmpdir();
+	char path[1100];
+	snprintf(path, sizeof path, "%s/catalog.db", dir);
+	db = tu_catalog_db(path, ROWS);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	lookup_forget(db);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK); /* nothing left prepared */
+	tu_rmtree(dir);
+	return 0;
+}
+
+static void test_search(void **state)
+{
+	(void)state;
+	lookup_hit h[8];
+	size_t n = 99;
+	seg_error err = {0};
+	/* Every word must match; the last one as a prefix ("Subm"). */
+	assert_int_equal(lookup_search(db, "yellow subm", 8, h, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].track, 3);
+	assert_string_equal(h[0].artists, "The Beatles, Ringo"); /* main artist first */
+	assert_int_equal(h[0].popularity, -1);
+	assert_string_equal(h[0].genres, "rock");
+	/* Artists are searched too, and case does not matter. */
+	assert_int_equal(lookup_search(db, "COLDPLAY yel", 8, h, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].track, 2);
+	/* Tracks with features come before those without. */
+	assert_int_equal(lookup_search(db, "yellow", 8, h, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(h[n - 1].track, 4);
+	assert_int_equal(h[n - 1].has_features, 0);
+	for (size_t i = 0; i + 1 < n; i++)
+		assert_int_equal(h[i].has_features, 1);
+	/* The limit holds. */
+	assert_int_equal(lookup_search(db, "yellow", 2, h, &n, &err), 0);
+	assert_int_equal(n, 2);
+	/* Quotes and brackets are text, not FTS syntax. */
+	assert_int_equal(lookup_search(db, "\"quoted\" (live", 8, h, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].track, 5);
+	assert_string_equal(h[0].name, "\"Quoted\" (live)");
+	assert_int_equal(lookup_search(db, "AND OR NOT", 8, h, &n, &err), 0);
+	assert_int_equal(n, 0);
+	/* No word at all. */
+	assert_int_equal(lookup_search(db, " ,;- ", 8, h, &n, &err), SEG_EINVAL);
+	assert_int_equal(n, 0);
+	assert_int_equal(err.code, SEG_EINVAL);
+}
+
+static void test_resolve(void **state)
+{
+	(void)state;
+	lookup_hit hit, alts[4];
+	size_t nalts = 99;
+	seg_error err = {0};
+	/* A Spotify id, a spotify: URI, an open.spotify.com link. */
+	const char *ids[] = {"4uLU6hMCjMI75M1A2tKUQC", "spotify:track:4uLU6hMCjMI75M1A2tKUQC",
+	                     "https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQC"};
+	for (size_t i = 0; i < 3; i++) {
+		memset(&hit, 0, sizeof hit);
+		if (lookup_resolve(db, ids[i], &hit, alts, 4, &nalts, &err) != 0)
+			fail_msg("%s: %s", ids[i], err.msg);
+		assert_int_equal(hit.track, 1);
+		assert_string_equal(hit.spotify_id, "4uLU6hMCjMI75M1A2tKUQC");
+		assert_string_equal(hit.name, "Never Gonna Give");
+		assert_string_equal(hit.genres, "pop, dance pop"); /* ordered by genre id */
+		assert_int_equal(hit.popularity, 80);
+		assert_int_equal(nalts, 0);
+	}
+	/* One hit by name. */
+	assert_int_equal(lookup_resolve(db, "give you", &hit, alts, 4, &nalts, &err), 0);
+	assert_int_equal(hit.track, 6);
+	/* Two hits, one of them titled exactly as typed, or as "title artist". */
+	assert_int_equal(lookup_resolve(db, "never gonna", &hit, alts, 4, &nalts, &err), SEG_EINVAL);
+	assert_int_equal(nalts, 2);
+	assert_int_equal(lookup_resolve(db, "NEVER GONNA GIVE", &hit, alts, 4, &nalts, &err), 0);
+	assert_int_equal(hit.track, 1);
+	assert_int_equal(nalts, 0);
+	assert_int_equal(lookup_resolve(db, "Never Gonna Give You Up Rick Astley", &hit, alts, 4, &nalts, &err), 0);
+	assert_int_equal(hit.track, 6);
+	/* Three "yellow"s, none typed exactly with its artist: ambiguous. */
+	assert_int_equal(lookup_resolve(db, "yel", &hit, alts, 2, &nalts, &err), SEG_EINVAL);
+	assert_int_equal(nalts, 2); /* cut to cap */
+	assert_non_null(strstr(err.msg, "matches 3 tracks"));
+	/* "Yellow" is the exact title of two tracks: still ambiguous. */
+	assert_int_equal(lookup_resolve(db, "Yellow", &hit, alts, 4, &nalts, &err), SEG_EINVAL);
+	assert_int_equal(nalts, 3);
+	/* Title and artist typed exactly: the one. */
+	assert_int_equal(lookup_resolve(db, "yellow coldplay", &hit, alts, 4, &nalts, &err), 0);
+	assert_int_equal(hit.track, 2);
+	assert_int_equal(lookup_resolve(db, "yellow submarine", &hit, alts, 4, &nalts, &err), 0);
+	assert_int_equal(hit.track, 3);
+	/* Unknown, as a name and as an id that is not in the catalogue. */
+	assert_int_equal(lookup_resolve(db, "nothing like it", &hit, alts, 4, &nalts, &err), SEG_ENOTFOUND);
+	assert_int_equal(nalts, 0);
+	assert_int_equal(lookup_resolve(db, "7zzzzzzzzzzzzzzzzzzzzz", &hit, alts, 4, &nalts, &err), SEG_ENOTFOUND);
+}
+
+static void test_spotify_id(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	int64_t track = 0;
+	char name[8];
+	assert_int_equal(lookup_spotify_id(db, "0000000000000000000003", &track, name, sizeof name, &err), 1);
+	assert_int_equal(track, 3);
+	assert_string_equal(name, "Yellow "); /* cut to the buffer */
+	track = -7;
+	assert_int_equal(lookup_spotify_id(db, "0000000000000000000002", &track, NULL, 0, &err), 1);
+	assert_int_equal(track, 2);
+	track = -7;
+	assert_int_equal(lookup_spotify_id(db, "0000000000000000000009", &track, name, sizeof name, &err), 0);
+	assert_int_equal(track, -7); /* untouched */
+	/* As stored only: a URI is not an id here. */
+	assert_int_equal(lookup_spotify_id(db, "spotify:track:0000000000000000000002", &track, NULL, 0, &err), 0);
+}
+
+static void test_tracks(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	const int64_t ids[5] = {5, 42, 1, 5, 0};
+	lookup_hit out[5];
+	uint8_t found[5];
+	memset(found, 7, sizeof found);
+	assert_int_equal(lookup_tracks(db, ids, 5, out, found, &err), 0);
+	const uint8_t want[5] = {1, 0, 1, 1, 0};
+	assert_memory_equal(found, want, 5);
+	assert_int_equal(out[0].track, 5);
+	assert_string_equal(out[0].artists, "Coldplay");
+	assert_int_equal(out[2].track, 1);
+	assert_string_equal(out[2].genres, "pop, dance pop");
+	assert_int_equal(out[3].track, 5); /* asked twice, given twice */
+	/* found may be NULL; n 0 is a no-op. */
+	assert_int_equal(lookup_tracks(db, ids + 2, 1, out, NULL, &err), 0);
+	assert_int_equal(out[0].track, 1);
+	assert_int_equal(lookup_tracks(db, ids, 0, out, found, &err), 0);
+
+	lookup_hit one;
+	assert_int_equal(lookup_track(db, 4, &one, &err), 0);
+	assert_string_equal(one.name, "Yellow");
+	assert_string_equal(one.artists, "Other Band");
+	assert_int_equal(one.has_features, 0);
+	assert_int_equal(one.popularity, -1);
+	assert_string_equal(one.genres, "");
+	assert_int_equal(lookup_track(db, 99, &one, &err), SEG_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "99"));
+}
+
+/* Without the catalogue's tables every function says SEG_EDB. */
+static void test_not_a_catalogue(void **state)
+{
+	(void)state;
+	sqlite3 *mem;
+	assert_int_equal(sqlite3_open(":memory:", &mem), SQLITE_OK);
+	seg_error err = {0};
+	lookup_hit h[2];
+	size_t n = 0;
+	int64_t t = 0;
+	const int64_t ids[1] = {1};
+	assert_int_equal(lookup_search(mem, "yellow", 2, h, &n, &err), SEG_EDB);
+	assert_int_equal(lookup_resolve(mem, "yellow", h, h + 1, 1, &n, &err), SEG_EDB);
+	assert_int_equal(lookup_resolve(mem, "0000000000000000000002", h, h + 1, 1, &n, &err), SEG_EDB);
+	assert_int_equal(lookup_spotify_id(mem, "0000000000000000000002", &t, NULL, 0, &err), SEG_EDB);
+	assert_int_equal(lookup_tracks(mem, ids, 1, h, NULL, &err), SEG_EDB);
+	assert_int_equal(lookup_track(mem, 1, h, &err), SEG_EDB);
+	lookup_forget(mem);
+	assert_int_equal(sqlite3_close(mem), SQLITE_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_spotify_id),
+		cmocka_unit_test(test_tracks),
+		cmocka_unit_test(test_not_a_catalogue),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

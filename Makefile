@@ -5,7 +5,7 @@ SANBUILD  ?= build-san
 FUZZBUILD ?= build-fuzz
 SEGUE     := $(BUILD)/segue
 
-.PHONY: all deps test demo fuzz bench clean
+.PHONY: all deps test lint demo fuzz bench clean
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -16,12 +16,20 @@ deps:
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release -Db_ndebug=false -Dtests=false >/dev/null
 
+# The test build treats warnings as errors (the release build does not, so
+# that a newer compiler's new warning does not stop a user's build).
 $(SANBUILD)/build.ninja:
-	meson setup $(SANBUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	meson setup $(SANBUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true >/dev/null
 
+# Every test program, the browser test and the static checks (scripts/lint,
+# counted as one test in the summary line).
 test: deps $(SANBUILD)/build.ninja
 	ninja -C $(SANBUILD)
 	@scripts/run-tests $(SANBUILD)
+
+# cppcheck over src/ and clang-format --dry-run over the C sources.
+lint:
+	@scripts/lint
 
 demo: all
 	@scripts/demo $(SEGUE)

@@ -812,6 +812,13 @@ static void test_nul_byte_flags_its_field(void **state)
 	expect_flags(c, sizeof c - 1, 1, 0, CSV_LIMIT_NONE, 0, 1);
 	static const char d[] = "x,y\0,\0z\n";
 	expect_flags(d, sizeof d - 1, 1, 0, CSV_LIMIT_NONE, 1, 1);
+	/* In a span that grows the record buffer (beyond its first 4 KiB). */
+	char big[9000];
+	memset(big, 'g', sizeof big);
+	memcpy(big, "h\nx,", 4);
+	big[6000] = '\0';
+	big[sizeof big - 1] = '\n';
+	expect_flags(big, sizeof big, 2, 1, CSV_LIMIT_NONE, 1, 2);
 	/* A field that is only a NUL is not a blank line. */
 	static const char e[] = "\0\nq\n";
 	expect_flags(e, sizeof e - 1, 2, 0, CSV_LIMIT_NONE, 0, 1);

@@ -191,6 +191,13 @@ static void over_limit(csv_reader *r, enum csv_limit which)
 	r->room = 0;
 }
 
+/* Notes the current field when the n bytes just appended at p hold a NUL. */
+static inline void note_nul(csv_reader *r, const char *p, size_t n)
+{
+	if (__builtin_expect(r->chunk_nul, 0) && r->nul_field < 0 && memchr(p, '\0', n) != NULL)
+		r->nul_field = (int)r->nfields - 1;
+}
+
 /* The cold half of rec_append: discard mode, a limit, or growing the buffer. */
 static __attribute__((noinline)) int rec_append_slow(csv_reader *r, const char *p, size_t n)
 {
@@ -207,6 +214,7 @@ static __attribute__((noinline)) int rec_append_slow(csv_reader *r, const char *
 	set_room(r);
 	memcpy(r->rec + r->rec_len, p, n);
 	r->rec_len += n;
+	note_nul(r, p, n);
 	return 0;
 }
 
@@ -217,8 +225,7 @@ static inline __attribute__((always_inline)) int rec_append(csv_reader *r, const
 		return rec_append_slow(r, p, n);
 	memcpy(r->rec + r->rec_len, p, n);
 	r->rec_len += n;
-	if (__builtin_expect(r->chunk_nul, 0) && r->nul_field < 0 && memchr(p, '\0', n) != NULL)
-		r->nul_field = (int)r->nfields - 1;
+	note_nul(r, p, n);
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 /* fuzz_csv.c: libFuzzer target for the CSV reader (csv.h). The input bytes are
  * read from memory to the end; every record must satisfy the reader's
  * contract (fields NUL-terminated at their length, line numbers that never go
- * back), and, for plain (non-zstd) input, must equal what the one-byte-at-a-
- * time RFC 4180 reference splitter of the tests (tests/csv_reference.h)
- * produces. */
+ * back, a record over a limit has no fields, the reader's memory stays
+ * bounded), and, for plain (non-zstd) input, must equal what the one-byte-at-
+ * a-time RFC 4180 reference splitter of the tests (tests/csv_reference.h)
+ * produces, flags (limits, NUL bytes) included. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i = 0;
 	uint64_t prev_consumed = 0;
 	while ((rc = csv_next(r, &rec, &err)) == 1) {
-		CHECK(rec.nfields >= 1);
+		CHECK(rec.over_limit >= CSV_LIMIT_NONE && rec.over_limit <= CSV_LIMIT_FIELDS);
+		CHECK(rec.over_limit == CSV_LIMIT_NONE ? rec.nfields >= 1 : rec.nfields == 0);
+		CHECK(rec.over_limit == CSV_LIMIT_NONE || rec.nul_field == -1);
+		CHECK(rec.nul_field >= -1 && rec.nul_field < (int)rec.nfields);
+		CHECK(rec.nfields <= CSV_MAX_FIELDS);
+		CHECK(csv_memory(r) <= (1u << 20) + CSV_MAX_RECORD + CSV_MAX_FIELDS * 3 * sizeof(size_t) + 4096);
 		CHECK(rec.fields != NULL && rec.lens != NULL);
 		CHECK(rec.line >= prev_line);
 		CHECK(rec.bad_quote == 0 || rec.bad_quote == 1);
@@ -51,6 +57,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t k = 0; k < rec.nfields; k++) {
 			CHECK(rec.fields[k][rec.lens[k]] == '\0');
 			CHECK(strlen(rec.fields[k]) <= rec.lens[k]);
+			CHECK(rec.lens[k] <= CSV_MAX_FIELD);
+			/* nul_field is the first field with a NUL byte. */
+			if (rec.nul_field < 0 || (int)k < rec.nul_field)
+				CHECK(strlen(rec.fields[k]) == rec.lens[k]);
+			if ((int)k == rec.nul_field)
+				CHECK(strlen(rec.fields[k]) < rec.lens[k]);
 			if (plain)
 				CHECK(rec.lens[k] <= size);
 		}
@@ -61,6 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(i < want.nrec);
 			CHECK(rec.line == want.rec[i].line);
 			CHECK(rec.bad_quote == want.rec[i].bad_quote);
+			CHECK(rec.over_limit == want.rec[i].over_limit);
+			CHECK(rec.nul_field == want.rec[i].nul_field);
 			CHECK(rec.nfields == want.rec[i].nf);
 			for (size_t k = 0; k < rec.nfields; k++) {
 				size_t f = want.rec[i].first + k;

@@ -4,7 +4,8 @@
  * contains '=', with that line as the spec too. Every later record is mapped
  * with schema_map_row, and each of its fields goes through every track_parse_*
  * function and the artist splitter. Results are checked against the
- * documented contracts. */
+ * documented contracts (a record over a CSV limit or holding a NUL byte is
+ * rejected). */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -137,6 +138,12 @@ static void map_row(const schema *s, csv_record *rec)
 	int rc = schema_map_row(s, rec, &t, &rowp, vp, MAXV, &nv);
 	CHECK(rc == 0 || rc == 1);
 	CHECK(nv >= 0 && nv <= MAXV);
+	/* A record over a limit, or (with the right field count) holding a NUL
+	 * byte, is never usable. */
+	if (rec->over_limit != CSV_LIMIT_NONE)
+		CHECK(rc == 1 && strcmp(rowp.reason, "too_long") == 0);
+	else if (rec->nul_field >= 0 && rec->nfields == s->nfields)
+		CHECK(rc == 1 && strcmp(rowp.reason, "nul_byte") == 0);
 	if (rc == 1) {
 		check_problem(&rowp);
 		return;

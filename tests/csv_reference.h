@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "ingest/csv.h"
 
 /* Records, stored flat: all field bytes in one buffer. */
 
@@ -20,6 +21,8 @@ typedef struct ref_rec {
 	size_t nf;     /* number of fields */
 	long line;     /* 1-based start line */
 	int bad_quote; /* expected csv_record.bad_quote */
+	int over_limit;/* expected csv_record.over_limit (then nf is 0) */
+	int nul_field; /* expected csv_record.nul_field */
 } ref_rec;
 
 typedef struct ref {
@@ -61,7 +64,7 @@ static void ref_free(ref *r)
 static void ref_begin(ref *r, long line)
 {
 	r->rec = grow(r->rec, &r->rcap, r->nrec + 1, sizeof *r->rec);
-	r->rec[r->nrec++] = (ref_rec){.first = r->nf, .nf = 0, .line = line, .bad_quote = 0};
+	r->rec[r->nrec++] = (ref_rec){.first = r->nf, .nf = 0, .line = line, .bad_quote = 0, .nul_field = -1};
 }
 
 /* Starts a new (empty) field of the current record. */
@@ -94,12 +97,55 @@ static void ref_drop(ref *r)
 	r->nrec--;
 }
 
+/* The limit (enum csv_limit) a record's fields break first, in input order,
+ * as csv.h defines them: at most CSV_MAX_FIELDS fields; each field at most
+ * CSV_MAX_FIELD bytes; the fields' bytes plus one per field at most
+ * CSV_MAX_RECORD. */
+static int ref_limit(const ref *r, const ref_rec *x)
+{
+	size_t total = 0; /* bytes of the fields so far, one more each */
+	for (size_t k = 0; k < x->nf; k++) {
+		if (k == CSV_MAX_FIELDS)
+			return CSV_LIMIT_FIELDS;
+		if (total + 1 > CSV_MAX_RECORD)
+			return CSV_LIMIT_RECORD;
+		size_t len = r->flen[x->first + k];
+		int field_first = total + CSV_MAX_FIELD <= CSV_MAX_RECORD - 1;
+		if (len > CSV_MAX_FIELD || total + len > CSV_MAX_RECORD - 1) {
+			/* Both broken: the one that lies nearer to the field's start first. */
+			if (len > CSV_MAX_FIELD && total + len > CSV_MAX_RECORD - 1)
+				return field_first ? CSV_LIMIT_FIELD : CSV_LIMIT_RECORD;
+			return len > CSV_MAX_FIELD ? CSV_LIMIT_FIELD : CSV_LIMIT_RECORD;
+		}
+		total += len + 1;
+	}
+	return CSV_LIMIT_NONE;
+}
+
+/* Sets the flags of the last record: a record over a limit loses its fields,
+ * one within them notes its first field with a NUL byte. */
+static void ref_flag(ref *r)
+{
+	ref_rec *x = &r->rec[r->nrec - 1];
+	x->over_limit = ref_limit(r, x);
+	if (x->over_limit != CSV_LIMIT_NONE) {
+		r->dlen = x->nf ? r->foff[x->first] : r->dlen;
+		r->nf = x->first;
+		x->nf = 0;
+		return;
+	}
+	for (size_t k = 0; k < x->nf && x->nul_field < 0; k++)
+		if (memchr(r->data + r->foff[x->first + k], '\0', r->flen[x->first + k]) != NULL)
+			x->nul_field = (int)k;
+}
+
 /* The reference splitter: RFC 4180 over the whole buffer, one byte at a time.
  * A leading UTF-8 BOM is dropped; CRLF or LF ends a record outside quotes; a
  * record that is an empty line is skipped (but `""` is one empty field); a
  * quote inside an unquoted field, or text after a closing quote, is kept and
  * flags the record; a quote still open at the end is an error at the line
- * where its record starts. */
+ * where its record starts; a record over a limit has no fields and is flagged
+ * with it (ref_flag). It does not stop at CSV_MAX_SKIP. */
 static void ref_split(ref *r, const char *buf, size_t len)
 {
 	enum { START, UNQ, QUO, QUO_QUOTE } st;
@@ -188,6 +234,8 @@ static void ref_split(ref *r, const char *buf, size_t len)
 		ref_rec *x = &r->rec[r->nrec - 1];
 		if (x->nf == 1 && r->flen[x->first] == 0 && !first_quoted)
 			ref_drop(r);
+		else
+			ref_flag(r);
 	}
 }
 

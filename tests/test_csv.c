@@ -5,9 +5,13 @@
  * (csv_reference.h), one byte at a time, with no chunking at all. */
 #include "testutil.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include "ingest/csv.h"
@@ -15,6 +19,9 @@
 #include "core/error.h"
 
 #define MiB (1u << 20)
+/* What the reader may hold whatever its input (csv_memory): its 1 MiB chunk,
+ * one record at the limit, the field arrays at the limit and some change. */
+#define MEMORY_BOUND (MiB + CSV_MAX_RECORD + CSV_MAX_FIELDS * 3 * sizeof(size_t) + 4096)
 
 static char g_dir[1024]; /* per-run temporary directory */
 
@@ -146,9 +153,18 @@ static void check_mode(const char *buf, size_t len, const ref *want, enum mode m
 		if (rec.bad_quote != w->bad_quote)
 			fail_msg("%s: record %zu (line %ld): bad_quote %d, expected %d", mn, i, rec.line,
 			         rec.bad_quote, w->bad_quote);
+		if (rec.over_limit != w->over_limit)
+			fail_msg("%s: record %zu (line %ld): over_limit %d, expected %d", mn, i, rec.line,
+			         rec.over_limit, w->over_limit);
+		if (rec.nul_field != w->nul_field)
+			fail_msg("%s: record %zu (line %ld): nul_field %d, expected %d", mn, i, rec.line,
+			         rec.nul_field, w->nul_field);
 		if (rec.nfields != w->nf)
 			fail_msg("%s: record %zu (line %ld): %zu fields, expected %zu", mn, i, rec.line,
 			         rec.nfields, w->nf);
+		if (csv_memory(s.r) > MEMORY_BOUND)
+			fail_msg("%s: record %zu (line %ld): the reader holds %zu bytes, more than %zu", mn, i,
+			         rec.line, csv_memory(s.r), (size_t)MEMORY_BOUND);
 		assert_true(rec.line >= prev_line);
 		prev_line = rec.line;
 		for (size_t k = 0; k < rec.nfields; k++) {
@@ -747,6 +763,341 @@ static void test_field_longer_than_chunk(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* NUL bytes and limits (csv.h).                                             */
+
+/* Splits buf with the oracle, checks the oracle's flags for record `i`
+ * against what the test expects (so the oracle is not trusted blindly), then
+ * reads buf every way. */
+static void expect_flags(const char *buf, size_t len, size_t nrec, size_t i, int over_limit, int nul_field,
+                         long line)
+{
+	ref want;
+	ref_split(&want, buf, len);
+	assert_int_equal(want.err, 0);
+	assert_int_equal(want.nrec, nrec);
+	assert_int_equal(want.rec[i].over_limit, over_limit);
+	assert_int_equal(want.rec[i].nul_field, nul_field);
+	assert_int_equal(want.rec[i].line, line);
+	if (over_limit != CSV_LIMIT_NONE)
+		assert_int_equal(want.rec[i].nf, 0);
+	check_all_modes(buf, len, &want);
+	ref_free(&want);
+}
+
+static void test_nul_byte_flags_its_field(void **state)
+{
+	(void)state;
+	/* An id with a NUL and junk after it: as a C string it would read as a
+	 * valid id. The field keeps its whole text; the record names the field. */
+	static const char a[] = "id,name\n5KY6tpydrnMqDLytakBoRx\0junk,Song\nok,row\n";
+	expect_flags(a, sizeof a - 1, 3, 1, CSV_LIMIT_NONE, 0, 2);
+	csv_reader *r;
+	csv_record rec;
+	assert_int_equal(csv_open_mem(&r, a, sizeof a - 1, NULL), 0);
+	assert_int_equal(csv_next(r, &rec, NULL), 1);
+	assert_int_equal(rec.nul_field, -1);
+	assert_int_equal(csv_next(r, &rec, NULL), 1);
+	assert_int_equal(rec.nul_field, 0);
+	assert_int_equal(rec.lens[0], 27);
+	assert_memory_equal(rec.fields[0], "5KY6tpydrnMqDLytakBoRx\0junk", 28);
+	assert_int_equal(csv_next(r, &rec, NULL), 1);
+	assert_int_equal(rec.nul_field, -1); /* the next record is clean again */
+	csv_close(r);
+
+	/* In a quoted field (the second), after a closing quote, and the first of
+	 * two fields with one. */
+	static const char b[] = "a,\"b\0c\"\n";
+	expect_flags(b, sizeof b - 1, 1, 0, CSV_LIMIT_NONE, 1, 1);
+	static const char c[] = "\"a\"\0,b\n";
+	expect_flags(c, sizeof c - 1, 1, 0, CSV_LIMIT_NONE, 0, 1);
+	static const char d[] = "x,y\0,\0z\n";
+	expect_flags(d, sizeof d - 1, 1, 0, CSV_LIMIT_NONE, 1, 1);
+	/* In a span that grows the record buffer (beyond its first 4 KiB). */
+	char big[9000];
+	memset(big, 'g', sizeof big);
+	memcpy(big, "h\nx,", 4);
+	big[6000] = '\0';
+	big[sizeof big - 1] = '\n';
+	expect_flags(big, sizeof big, 2, 1, CSV_LIMIT_NONE, 1, 2);
+	/* A field that is only a NUL is not a blank line. */
+	static const char e[] = "\0\nq\n";
+	expect_flags(e, sizeof e - 1, 2, 0, CSV_LIMIT_NONE, 0, 1);
+}
+
+static void test_nul_byte_at_chunk_boundary(void **state)
+{
+	(void)state;
+	/* A NUL as the last byte of the first chunk, the first of the second, and
+	 * just after it; records in later chunks without one stay clean. */
+	for (long d = -1; d <= 1; d++) {
+		gen g = {0};
+		rng_state = 7;
+		while (g.len + 2000 < MiB)
+			gen_record(&g);
+		size_t rec_start = g.len;
+		gen_fill(&g, 'p', (size_t)((long)MiB + d) - g.len);
+		gen_putc(&g, '\0');
+		gen_puts(&g, "tail,x\n");
+		size_t before = g.len;
+		while (g.len < 2 * MiB + 5000)
+			gen_record(&g);
+		ref want;
+		ref_split(&want, g.buf, g.len);
+		size_t flagged = 0, at = 0;
+		for (size_t i = 0; i < want.nrec; i++)
+			if (want.rec[i].nul_field >= 0) {
+				flagged++;
+				at = i;
+			}
+		assert_int_equal(flagged, 1);
+		assert_int_equal(want.rec[at].nul_field, 0);
+		assert_int_equal(want.flen[want.rec[at].first], (size_t)((long)MiB + d) - rec_start + 5);
+		(void)before;
+		check_mode(g.buf, g.len, &want, MODE_MEM);
+		check_mode(g.buf, g.len, &want, MODE_ZST_FILE);
+		ref_free(&want);
+		free(g.buf);
+	}
+}
+
+static void test_long_line_is_skipped(void **state)
+{
+	(void)state;
+	/* A 20 MB line between two good ones: flagged at its line, no fields,
+	 * the next record read as usual, and the reader never holding more than
+	 * MEMORY_BOUND (check_mode checks csv_memory on every record). */
+	gen g = {0};
+	gen_puts(&g, "h1,h2\n");
+	gen_fill(&g, 'x', 20 * 1000 * 1000);
+	gen_puts(&g, ",tail\na,b\n");
+	expect_flags(g.buf, g.len, 3, 1, CSV_LIMIT_FIELD, -1, 2);
+	free(g.buf);
+
+	/* Three fields of 3 MiB: each within the field limit, together over the
+	 * record limit. And the line ends with CRLF, then the input without one. */
+	g = (gen){0};
+	gen_puts(&g, "h\r\n");
+	for (int i = 0; i < 3; i++) {
+		gen_puts(&g, i ? "," : "");
+		gen_fill(&g, 'r', 3 * MiB);
+	}
+	gen_puts(&g, "\r\nlast");
+	expect_flags(g.buf, g.len, 3, 1, CSV_LIMIT_RECORD, -1, 2);
+	free(g.buf);
+
+	/* The same record as the last one of the input, with no line end. */
+	g = (gen){0};
+	gen_puts(&g, "h\n");
+	for (int i = 0; i < 3; i++) {
+		gen_puts(&g, i ? "," : "");
+		gen_fill(&g, 'r', 3 * MiB);
+	}
+	expect_flags(g.buf, g.len, 2, 1, CSV_LIMIT_RECORD, -1, 2);
+	free(g.buf);
+}
+
+static void test_limits_are_exact(void **state)
+{
+	(void)state;
+	gen g = {0};
+	/* A field of exactly CSV_MAX_FIELD bytes is read; one more is not. */
+	gen_fill(&g, 'f', CSV_MAX_FIELD);
+	gen_puts(&g, "\n");
+	gen_fill(&g, 'f', CSV_MAX_FIELD + 1);
+	gen_puts(&g, "\nend\n");
+	expect_flags(g.buf, g.len, 3, 0, CSV_LIMIT_NONE, -1, 1);
+	expect_flags(g.buf, g.len, 3, 1, CSV_LIMIT_FIELD, -1, 2);
+	free(g.buf);
+
+	/* A record of exactly CSV_MAX_RECORD bytes (its two fields plus one byte
+	 * each) is read; one more byte is not. */
+	g = (gen){0};
+	size_t second = CSV_MAX_RECORD - CSV_MAX_FIELD - 2;
+	for (int extra = 0; extra <= 1; extra++) {
+		gen_fill(&g, 'a', CSV_MAX_FIELD);
+		gen_puts(&g, ",");
+		gen_fill(&g, 'b', second + (size_t)extra);
+		gen_puts(&g, "\n");
+	}
+	expect_flags(g.buf, g.len, 2, 0, CSV_LIMIT_NONE, -1, 1);
+	expect_flags(g.buf, g.len, 2, 1, CSV_LIMIT_RECORD, -1, 2);
+	free(g.buf);
+
+	/* CSV_MAX_FIELDS fields are read; one more is not (with empty fields too:
+	 * the record limit counts one byte per field). */
+	g = (gen){0};
+	for (int k = 0; k < CSV_MAX_FIELDS; k++)
+		gen_puts(&g, k ? ",v" : "v");
+	gen_puts(&g, "\n");
+	for (int k = 0; k < CSV_MAX_FIELDS; k++)
+		gen_puts(&g, ",");
+	gen_puts(&g, "\nz\n");
+	expect_flags(g.buf, g.len, 3, 0, CSV_LIMIT_NONE, -1, 1);
+	expect_flags(g.buf, g.len, 3, 1, CSV_LIMIT_FIELDS, -1, 2);
+	free(g.buf);
+}
+
+static void test_skipping_honours_quotes(void **state)
+{
+	(void)state;
+	/* An oversized quoted field full of line breaks, commas and doubled
+	 * quotes: skipping it must not end the record at any of them, and the
+	 * line count goes on through it. */
+	gen g = {0};
+	gen_puts(&g, "x,\"");
+	long nl = 0;
+	for (size_t i = 0; g.len < 5 * MiB; i++) {
+		if (i % 1000 == 999) {
+			gen_puts(&g, "\n");
+			nl++;
+		} else if (i % 1000 == 500) {
+			gen_puts(&g, "\"\",a\r\n");
+			nl++;
+		} else {
+			gen_putc(&g, 'q');
+		}
+	}
+	gen_puts(&g, "\",y\nnext,row\n");
+	expect_flags(g.buf, g.len, 2, 0, CSV_LIMIT_FIELD, -1, 1);
+	expect_flags(g.buf, g.len, 2, 1, CSV_LIMIT_NONE, -1, 2 + nl);
+	free(g.buf);
+}
+
+/* Reads `buf` from memory: one good record, then the error that ends an
+ * oversized record with no end in sight, at line 2; then nothing more. */
+static void expect_endless(const char *buf, size_t len)
+{
+	csv_reader *r;
+	csv_record rec;
+	seg_error err = {0};
+	assert_int_equal(csv_open_mem(&r, buf, len, &err), 0);
+	assert_int_equal(csv_next(r, &rec, &err), 1);
+	assert_int_equal(rec.nfields, 2);
+	assert_int_equal(csv_next(r, &rec, &err), SEG_EFORMAT);
+	assert_int_equal(err.code, SEG_EFORMAT);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.file, "(memory)");
+	assert_non_null(strstr(err.msg, "CSV"));
+	assert_true(csv_memory(r) <= MEMORY_BOUND);
+	/* It stopped soon after CSV_MAX_SKIP bytes, not at the end of the input. */
+	assert_true(csv_consumed(r) <= CSV_MAX_SKIP + 4 * MiB);
+	assert_int_equal(csv_next(r, &rec, &err), 0);
+	csv_close(r);
+}
+
+static void test_endless_record_stops(void **state)
+{
+	(void)state;
+	/* A header, then NULs, commas, or a quote never closed, all far past
+	 * CSV_MAX_SKIP: each ends with an error, in bounded time and memory. */
+	const size_t n = CSV_MAX_SKIP + 16 * MiB;
+	char *buf = malloc(n);
+	assert_non_null(buf);
+	memcpy(buf, "a,b\n", 4);
+	memset(buf + 4, 0, n - 4);
+	expect_endless(buf, n);
+	memset(buf + 4, ',', n - 4);
+	expect_endless(buf, n);
+	buf[4] = '"';
+	memset(buf + 5, 'q', n - 5);
+	expect_endless(buf, n);
+	free(buf);
+
+	/* And /dev/zero itself: the first record never ends. */
+	csv_reader *r;
+	csv_record rec;
+	seg_error err = {0};
+	assert_int_equal(csv_open(&r, "/dev/zero", &err), 0);
+	assert_int_equal(csv_next(r, &rec, &err), SEG_EFORMAT);
+	assert_int_equal(err.line, 1);
+	assert_string_equal(err.file, "/dev/zero");
+	assert_true(csv_memory(r) <= MEMORY_BOUND);
+	assert_int_equal(csv_next(r, &rec, &err), 0);
+	csv_close(r);
+}
+
+/* The peak resident set size of this process in KiB since reset_peak(), or
+ * -1 when the kernel does not say. */
+static long peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (f == NULL)
+		return -1;
+	char line[256];
+	long v = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static int reset_peak(void)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+	if (fd < 0)
+		return -1;
+	int ok = write(fd, "5", 1) == 1;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void test_nul_stream_in_bounded_memory(void **state)
+{
+	(void)state;
+	/* The attack as the binary sees it: a header, then NULs through a pipe
+	 * (up to 4 x CSV_MAX_SKIP of them: without the limits the reader would
+	 * swallow them all). A child process reads them; its peak resident size
+	 * must grow by less than 64 MiB. Child exit codes: 0 ok, 10 + n for the
+	 * check n that failed. */
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[1]);
+		if (dup2(fds[0], 0) < 0)
+			_exit(10);
+		close(fds[0]);
+		int have_peak = reset_peak() == 0;
+		long rss0 = peak_rss_kib();
+		csv_reader *r;
+		csv_record rec;
+		seg_error err = {0};
+		if (csv_open(&r, "-", &err) != 0)
+			_exit(11);
+		if (csv_next(r, &rec, &err) != 1 || rec.nfields != 2)
+			_exit(12);
+		int rc = csv_next(r, &rec, &err);
+		if (have_peak && rss0 > 0 && peak_rss_kib() - rss0 > 64 * 1024)
+			_exit(13);
+		if (csv_memory(r) > MEMORY_BOUND)
+			_exit(14);
+		if (rc != SEG_EFORMAT || err.line != 2)
+			_exit(15);
+		csv_close(r);
+		_exit(0);
+	}
+	close(fds[0]);
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	static char zeros[1 << 16];
+	assert_int_equal(write(fds[1], "a,b\n", 4), 4);
+	for (size_t sent = 0; sent < 4 * (size_t)CSV_MAX_SKIP;) {
+		ssize_t w = write(fds[1], zeros, sizeof zeros);
+		if (w <= 0)
+			break; /* the reader gave up (EPIPE) */
+		sent += (size_t)w;
+	}
+	close(fds[1]);
+	signal(SIGPIPE, old);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("the child reading a stream of NULs failed check %d", WEXITSTATUS(status) - 10);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Compressed input that is damaged.                                          */
 
 /* A .zst file cut short must be an error, not a shorter CSV: otherwise an
@@ -854,6 +1205,13 @@ int main(void)
 		cmocka_unit_test(test_records_straddle_chunk_boundary),
 		cmocka_unit_test(test_bom_with_chunk_boundary),
 		cmocka_unit_test(test_field_longer_than_chunk),
+		cmocka_unit_test(test_nul_byte_flags_its_field),
+		cmocka_unit_test(test_nul_byte_at_chunk_boundary),
+		cmocka_unit_test(test_long_line_is_skipped),
+		cmocka_unit_test(test_limits_are_exact),
+		cmocka_unit_test(test_skipping_honours_quotes),
+		cmocka_unit_test(test_endless_record_stops),
+		cmocka_unit_test(test_nul_stream_in_bounded_memory),
 		cmocka_unit_test(test_truncated_zst_is_an_error),
 		cmocka_unit_test(test_corrupt_zst_is_an_error),
 	};

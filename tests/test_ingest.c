@@ -260,6 +260,120 @@ static void test_missing_file_and_empty_file(void **state)
 	tu_rmtree(dir);
 }
 
+/* Writes len bytes (NULs allowed) to dir/name; returns the path (static). */
+static const char *write_bin(const char *dir, const char *name, const char *buf, size_t len)
+{
+	static char path[1200];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* Appends len bytes to a growing buffer. */
+static void put(char **buf, size_t *len, const void *p, size_t n)
+{
+	*buf = realloc(*buf, *len + n);
+	assert_non_null(*buf);
+	memcpy(*buf + *len, p, n);
+	*len += n;
+}
+
+static void test_long_line_and_nul_byte_rejected(void **state)
+{
+	(void)state;
+	/* tracks.csv with, between its good rows, a 20 MB line (line 3) and a row
+	 * whose id is valid up to a NUL byte followed by junk (line 4). Both go to
+	 * rejects with their line and reason; the rows after them are read. */
+	static const char nul_row[] = "5KY6tpydrnMqDLytakBoRx\0junk,Nul,6,126903,0,['Uli'],['x'],1922,"
+	                              "0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,3\n";
+	const char *nl1 = strchr(TRACKS600K, '\n');   /* end of the header */
+	const char *nl2 = strchr(nl1 + 1, '\n');      /* end of row H */
+	char *buf = NULL;
+	size_t len = 0;
+	put(&buf, &len, TRACKS600K, (size_t)(nl2 + 1 - TRACKS600K));
+	size_t big = 20 * 1000 * 1000;
+	buf = realloc(buf, len + big);
+	assert_non_null(buf);
+	memset(buf + len, 'z', big);
+	len += big;
+	put(&buf, &len, "\n", 1);
+	put(&buf, &len, nul_row, sizeof nul_row - 1);
+	put(&buf, &len, nl2 + 1, strlen(nl2 + 1)); /* row I */
+
+	const char *dir = tu_tmpdir();
+	char *paths[1] = {(char *)write_bin(dir, "tracks.csv", buf, len)};
+	free(buf);
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_summary sum;
+	tu_ingest(ws, paths, 1, &sum);
+	assert_int_equal(sum.total.rows_read, 4);
+	assert_int_equal(sum.total.rows_accepted, 2);
+	assert_int_equal(sum.total.rows_rejected, 2);
+	assert_int_equal(sum.row_reasons[RR_TOO_LONG], 1);
+	assert_int_equal(sum.row_reasons[RR_NUL_BYTE], 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%tracks.csv' AND line=3"
+	                               " AND reason='too_long' AND action='row' AND detail LIKE '%4194304 bytes%'"),
+	                 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=4 AND reason='nul_byte'"
+	                               " AND column_name='id' AND detail LIKE 'field 1 of 20 (id)%'"),
+	                 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 2);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks WHERE spotify_id='5KY6tpydrnMqDLytakBoRx'"), 0);
+	ingest_summary_free(&sum);
+
+	/* The playlist entries CSV: a NUL in the track id is a reject too. */
+	static const char entries[] = "pid,pos,track_id,artist_name,track_name\n"
+	                              "1,0,5KY6tpydrnMqDLytakBoRx\0junk,A,S\n"
+	                              "1,1,5KY6tpydrnMqDLytakBoRx,A,S\n";
+	paths[0] = (char *)write_bin(dir, "entries.csv", entries, sizeof entries - 1);
+	tu_ingest(ws, paths, 1, &sum);
+	assert_int_equal(sum.total.rows_rejected, 1);
+	assert_int_equal(sum.total.playlist_entries, 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%entries.csv' AND line=2"
+	                               " AND reason='nul_byte' AND column_name='track_id'"),
+	                 1);
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
+static void test_endless_input_stops(void **state)
+{
+	(void)state;
+	/* `segue ingest /dev/zero`: an error naming the file and line, soon, and
+	 * nothing committed. */
+	const char *dir = tu_tmpdir();
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	char *paths[1] = {"/dev/zero"};
+	ingest_options o = {.workspace = ws};
+	ingest_summary sum;
+	seg_error err = {0};
+	assert_int_equal(ingest_run(&o, paths, 1, &sum, &err), SEG_EFORMAT);
+	assert_string_equal(err.file, "/dev/zero");
+	assert_int_equal(err.line, 1);
+	assert_non_null(strstr(err.msg, "CSV"));
+	ingest_summary_free(&sum);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM ingests"), 0);
+
+	/* A header line over the limits (9 MiB of names) stops the file at once. */
+	size_t n = 9u << 20;
+	char *hdr = malloc(n + 1);
+	assert_non_null(hdr);
+	memset(hdr, 'h', n);
+	hdr[n] = '\n';
+	paths[0] = (char *)write_bin(dir, "wide.csv", hdr, n + 1);
+	free(hdr);
+	assert_int_equal(ingest_run(&o, paths, 1, &sum, &err), SEG_EFORMAT);
+	assert_int_equal(err.line, 1);
+	assert_non_null(strstr(err.msg, "header"));
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +382,8 @@ int main(void)
 		cmocka_unit_test(test_unknown_header_and_map),
 		cmocka_unit_test(test_zstd_and_directory),
 		cmocka_unit_test(test_missing_file_and_empty_file),
+		cmocka_unit_test(test_long_line_and_nul_byte_rejected),
+		cmocka_unit_test(test_endless_input_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

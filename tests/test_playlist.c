@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ingest/ingest.h"
@@ -126,6 +127,51 @@ static void test_csv_pair_entries_first(void **state)
 	run_pair(1);
 }
 
+static void test_csv_rows_over_limit_or_with_nul(void **state)
+{
+	(void)state;
+	/* The playlists table: a name with a NUL byte (line 2), a description
+	 * longer than CSV_MAX_FIELD (line 3), then a good row (line 4). */
+	static const char head[] =
+		"pid,source_slice,name,description,num_followers,num_tracks,num_edits,num_artists,duration_ms\n"
+		"0,0-999,Road\0trip,,29,2,4,2,400000\n"
+		"1,0-999,Long,\"";
+	static const char tail[] = "\",10,1,1,1,200000\n"
+	                           "2,0-999,Fine,,3,1,1,1,200000\n";
+	size_t big = CSV_MAX_FIELD + 1, n = sizeof head - 1 + big + sizeof tail - 1;
+	char *buf = malloc(n);
+	assert_non_null(buf);
+	memcpy(buf, head, sizeof head - 1);
+	memset(buf + sizeof head - 1, 'd', big);
+	memcpy(buf + sizeof head - 1 + big, tail, sizeof tail - 1);
+	const char *dir = tu_tmpdir();
+	char path[1200];
+	snprintf(path, sizeof path, "%s/playlists.csv", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	free(buf);
+	char *paths[1] = {path};
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_summary sum;
+	tu_ingest(ws, paths, 1, &sum);
+	assert_int_equal(sum.total.rows_read, 3);
+	assert_int_equal(sum.total.rows_rejected, 2);
+	assert_int_equal(sum.row_reasons[RR_NUL_BYTE], 1);
+	assert_int_equal(sum.row_reasons[RR_TOO_LONG], 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=2 AND reason='nul_byte'"
+	                               " AND column_name='name' AND value='Road'"),
+	                 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=3 AND reason='too_long'"
+	                               " AND column_name IS NULL"),
+	                 1);
+	assert_string_equal(tu_ws_text(ws, "SELECT group_concat(name) FROM playlists"), "Fine");
+	ingest_summary_free(&sum);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_mpd_json_invalid),
 		cmocka_unit_test(test_csv_pair_playlists_first),
 		cmocka_unit_test(test_csv_pair_entries_first),
+		cmocka_unit_test(test_csv_rows_over_limit_or_with_nul),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -776,6 +776,101 @@ static void test_row_field_count(void **state)
 	fx_close(&G);
 }
 
+/* Opens `len` bytes (NULs allowed) as the fixture's text; returns
+ * schema_detect's result for its header. */
+static int fx_open_bytes(fx *f, const char *buf, size_t len)
+{
+	fx_close(f);
+	f->text = malloc(len + 1);
+	assert_non_null(f->text);
+	memcpy(f->text, buf, len);
+	f->text[len] = '\0';
+	assert_int_equal(csv_open_mem(&f->r, f->text, len, &f->err), 0);
+	assert_int_equal(csv_next(f->r, &f->rec, &f->err), 1);
+	return schema_detect(&f->s, f->rec.fields, f->rec.nfields, NULL, &f->err);
+}
+
+/* A segue native file whose one row has field `col` (0-based) replaced by
+ * `val` of `vlen` bytes; refused with reason "nul_byte" at column want_col. */
+static void expect_nul_refused(size_t col, const char *val, size_t vlen, const char *want_col, const char *detail)
+{
+	char buf[2048];
+	size_t n = (size_t)snprintf(buf, sizeof buf, "%s\n", H_SEGUE);
+	for (size_t i = 0; i < NSEGUE; i++) {
+		if (i)
+			buf[n++] = ',';
+		const char *v = i == col ? val : SEGUE_DEFAULTS[i];
+		size_t l = i == col ? vlen : strlen(v);
+		memcpy(buf + n, v, l);
+		n += l;
+	}
+	buf[n++] = '\n';
+	assert_int_equal(fx_open_bytes(&G, buf, n), 0);
+	assert_int_equal(fx_row(&G), 1);
+	assert_string_equal(G.rp.reason, "nul_byte");
+	assert_non_null(G.rp.column);
+	assert_string_equal(G.rp.column, want_col);
+	assert_non_null(G.rp.value);
+	if (strstr(G.rp.detail, detail) == NULL)
+		fail_msg("detail '%s' lacks '%s'", G.rp.detail, detail);
+	fx_close(&G);
+}
+
+static void test_row_nul_byte(void **state)
+{
+	(void)state;
+	/* A valid id, a NUL, junk: as a C string the id would pass. */
+	expect_nul_refused(0, "cSegue0Problem0Row0001\0junk", 27, "id", "field 1 of 22 (id) holds a NUL byte");
+	expect_nul_refused(19, "120\0", 4, "tempo", "field 20 of 22 (tempo)");
+	expect_nul_refused(1, "\0", 1, "name", "field 2 of 22 (name)");
+	/* In a column segue does not read (id_artists): refused all the same. */
+	static const char t[] = "id,name,popularity,duration_ms,explicit,artists,id_artists,release_date,"
+	                        "danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,"
+	                        "liveness,valence,tempo,time_signature\n"
+	                        "HHHHHHHHHHHHHHHHHHHHHH,Carve,6,126903,0,['Uli'],['x\0'],1922,"
+	                        "0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,3\n";
+	assert_int_equal(fx_open_bytes(&G, t, sizeof t - 1), 0);
+	assert_int_equal(fx_row(&G), 1);
+	assert_string_equal(G.rp.reason, "nul_byte");
+	assert_null(G.rp.column);
+	assert_non_null(strstr(G.rp.detail, "field 7 of 20 holds a NUL byte"));
+	fx_close(&G);
+}
+
+static void test_row_over_csv_limit(void **state)
+{
+	(void)state;
+	/* A row with a track name longer than CSV_MAX_FIELD: refused as too_long
+	 * with the limit in its detail; the next row maps as usual. */
+	size_t big = CSV_MAX_FIELD + 10;
+	size_t cap = 4096 + big;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	size_t n = (size_t)snprintf(buf, cap, "%s\n%s,", H_SEGUE, SEGUE_DEFAULTS[0]);
+	memset(buf + n, 'n', big);
+	n += big;
+	for (size_t i = 2; i < NSEGUE; i++)
+		n += (size_t)snprintf(buf + n, cap - n, ",%s", SEGUE_DEFAULTS[i]);
+	buf[n++] = '\n';
+	for (size_t i = 0; i < NSEGUE; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? "," : "", SEGUE_DEFAULTS[i]);
+	buf[n++] = '\n';
+	assert_int_equal(fx_open_bytes(&G, buf, n), 0);
+	free(buf);
+	assert_int_equal(fx_row(&G), 1);
+	assert_string_equal(G.rp.reason, "too_long");
+	assert_null(G.rp.column);
+	assert_null(G.rp.value);
+	char want[32];
+	snprintf(want, sizeof want, "%u bytes", CSV_MAX_FIELD);
+	assert_non_null(strstr(G.rp.detail, want));
+	assert_int_equal(G.rec.line, 2);
+	fx_good_row(&G);
+	assert_int_equal(G.rec.line, 3);
+	fx_end(&G);
+	fx_close(&G);
+}
+
 static void test_row_rejects(void **state)
 {
 	(void)state;
@@ -951,6 +1046,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_missing_columns_are_named, teardown),
 		cmocka_unit_test_teardown(test_missing_column_hint_names_it, teardown),
 		cmocka_unit_test_teardown(test_row_field_count, teardown),
+		cmocka_unit_test_teardown(test_row_nul_byte, teardown),
+		cmocka_unit_test_teardown(test_row_over_csv_limit, teardown),
 		cmocka_unit_test_teardown(test_row_rejects, teardown),
 		cmocka_unit_test_teardown(test_row_all_features_empty, teardown),
 		cmocka_unit_test_teardown(test_loudness_above_zero_accepted, teardown),

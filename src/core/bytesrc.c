@@ -157,6 +157,8 @@ int bytesrc_open_mem(bytesrc **out, const void *buf, size_t len, seg_error *err)
 
 ssize_t bytesrc_read(bytesrc *s, void *buf, size_t cap, seg_error *err)
 {
+	if (cap == 0)
+		return 0; /* zstd would make no output and take that for a cut frame */
 	if (s->zd == NULL) {
 		/* Plain: first hand out whatever sniff() staged. */
 		if (s->in.pos < s->in.size) {

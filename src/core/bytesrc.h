@@ -20,8 +20,10 @@ int bytesrc_open(bytesrc **out, const char *path, seg_error *err);
  * zstd frames in memory are decompressed too. */
 int bytesrc_open_mem(bytesrc **out, const void *buf, size_t len, seg_error *err);
 
-/* Reads up to `cap` bytes into buf. Returns the number read, 0 at the end,
- * or a negative code with err filled. */
+/* Reads up to `cap` bytes into buf. Returns the number read (fewer than cap
+ * does not mean the end), 0 at the end (and for cap 0, which reads nothing),
+ * or a negative code with err filled: SEG_EIO for a read error, SEG_EFORMAT
+ * for zstd data that is damaged, cut short or followed by other bytes. */
 ssize_t bytesrc_read(bytesrc *s, void *buf, size_t cap, seg_error *err);
 
 /* Bytes of the underlying (possibly compressed) input consumed so far, and its

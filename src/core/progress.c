@@ -5,6 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BAR 20   /* bar cells: with the label and figures, 78 columns in all */
+#define LINE 80  /* longest line drawn (the note is cut there) */
+
 double progress_now(void)
 {
 	struct timespec ts;
@@ -20,6 +23,20 @@ void progress_start(progress *p, const char *label, uint64_t total)
 	p->last_draw = 0;
 	p->enabled = isatty(STDERR_FILENO);
 	p->drawn = 0;
+	p->width = 0;
+}
+
+/* Draws `line` over the current one, padded to cover a longer one. */
+static void draw(progress *p, const char *line, int n)
+{
+	if (n < 0)
+		return;
+	if (n > LINE - 1)
+		n = LINE - 1;
+	fprintf(stderr, "\r%-*.*s", p->width > n ? p->width : n, n, line);
+	if (n > p->width)
+		p->width = n;
+	p->drawn = 1;
 }
 
 void progress_update(progress *p, uint64_t done)
@@ -32,28 +49,44 @@ void progress_update(progress *p, uint64_t done)
 	p->last_draw = now;
 	double secs = now - p->started;
 	double rate = secs > 0 ? (double)done / secs / 1e6 : 0;
+	char line[2 * LINE];
+	int n;
 	if (p->total > 0) {
 		double f = (double)done / (double)p->total;
 		if (f > 1)
 			f = 1;
-		int w = 30, filled = (int)(f * w);
-		char bar[32];
-		for (int i = 0; i < w; i++)
+		int filled = (int)(f * BAR);
+		char bar[BAR + 1];
+		for (int i = 0; i < BAR; i++)
 			bar[i] = i < filled ? '#' : '.';
-		bar[w] = '\0';
+		bar[BAR] = '\0';
 		double eta = f > 0 ? secs / f - secs : 0;
-		fprintf(stderr, "\r%-28.28s [%s] %3.0f%% %6.1f MB/s  eta %3.0fs ", p->label, bar, f * 100, rate, eta);
+		if (eta > 999)
+			eta = 999; /* keep the width */
+		n = snprintf(line, sizeof line, "%-28.28s [%s] %3.0f%% %6.1f MB/s  eta %3.0fs", p->label, bar,
+		             f * 100, rate, eta);
 	} else {
-		fprintf(stderr, "\r%-28.28s %10.1f MB  %6.1f MB/s ", p->label, (double)done / 1e6, rate);
+		n = snprintf(line, sizeof line, "%-28.28s %10.1f MB  %6.1f MB/s", p->label, (double)done / 1e6,
+		             rate);
 	}
-	p->drawn = 1;
+	draw(p, line, n);
+}
+
+void progress_note(progress *p, const char *text)
+{
+	if (!p->enabled)
+		return;
+	char line[LINE];
+	int n = snprintf(line, sizeof line, "%s", text);
+	draw(p, line, n);
 }
 
 void progress_finish(progress *p)
 {
 	if (p->enabled && p->drawn)
-		fprintf(stderr, "\r%80s\r", "");
+		fprintf(stderr, "\r%*s\r", p->width, "");
 	p->drawn = 0;
+	p->width = 0;
 }
 
 void progress_callback(void *ctx, uint64_t done, uint64_t total)

@@ -3,7 +3,13 @@
  * The reader keeps one input chunk and one record buffer. Field bytes are
  * copied span by span into the record buffer, each field NUL-terminated;
  * field starts are kept as offsets while the record grows (the buffer may
- * move) and turned into pointers when the record is complete. */
+ * move) and turned into pointers when the record is complete.
+ *
+ * Limits: `room` is how far rec_len may grow before the next append must take
+ * the slow path, the lower of the buffer's capacity and the current field's
+ * and record's limits. An append past a limit does not grow anything: it puts
+ * the reader in discard mode (`over` set), where appends and field starts do
+ * nothing and the state machine only looks for the end of the record. */
 #include "ingest/csv.h"
 
 #include <stdio.h>
@@ -28,8 +34,14 @@ struct csv_reader {
 	int at_eof;         /* no more input after chunk */
 	int started;        /* first chunk seen (BOM check done) */
 	long line;          /* current physical line, 1-based */
+	int chunk_nul;      /* the chunk holds a NUL byte (then appends look for it) */
+	uint64_t base;      /* input offset of chunk[0] (after decompression) */
+	uint64_t rec_start; /* input offset where the current record started */
 	char *rec;          /* record bytes, fields NUL-terminated */
 	size_t rec_len, rec_cap;
+	size_t room;        /* rec_len may reach this without the slow path (see top) */
+	int over;           /* enum csv_limit broken by the current record: discard mode */
+	int nul_field;      /* first field of the current record with a NUL, or -1 */
 	size_t *offs;       /* [cap_fields] field start offsets in rec */
 	size_t *lens;       /* [cap_fields] field lengths */
 	char **ptrs;        /* [cap_fields] field pointers handed out */
@@ -123,6 +135,8 @@ static int refill(csv_reader *r, seg_error *err)
 {
 	if (r->at_eof)
 		return 0;
+	r->base += r->chunk_len;
+	r->chunk_len = r->chunk_pos = 0;
 	ssize_t n = bytesrc_read(r->src, r->chunk, CHUNK, err);
 	if (n < 0)
 		return (int)n;
@@ -132,6 +146,7 @@ static int refill(csv_reader *r, seg_error *err)
 	}
 	r->chunk_len = (size_t)n;
 	r->chunk_pos = 0;
+	r->chunk_nul = memchr(r->chunk, '\0', r->chunk_len) != NULL;
 	if (!r->started) {
 		r->started = 1;
 		/* A UTF-8 BOM is only meaningful at the very start of the input. A
@@ -142,12 +157,25 @@ static int refill(csv_reader *r, seg_error *err)
 	return 1;
 }
 
-/* Grows the record buffer; the cold half of rec_append. */
-static __attribute__((noinline)) int rec_grow(csv_reader *r, size_t n)
+/* Sets `room` for the current field (see the top of the file). */
+static void set_room(csv_reader *r)
 {
+	size_t lim = r->offs[r->nfields - 1] + CSV_MAX_FIELD;
+	if (lim > CSV_MAX_RECORD - 1)
+		lim = CSV_MAX_RECORD - 1; /* leave the field's terminator within the record limit */
+	r->room = r->rec_cap - 1 < lim ? r->rec_cap - 1 : lim;
+}
+
+/* Grows the record buffer to hold `need` bytes (need <= CSV_MAX_RECORD). */
+static int rec_reserve(csv_reader *r, size_t need)
+{
+	if (need <= r->rec_cap)
+		return 0;
 	size_t cap = r->rec_cap;
-	while (r->rec_len + n + 1 > cap)
+	while (cap < need)
 		cap *= 2;
+	if (cap > CSV_MAX_RECORD)
+		cap = CSV_MAX_RECORD;
 	char *nr = realloc(r->rec, cap);
 	if (nr == NULL)
 		return -1;
@@ -156,12 +184,48 @@ static __attribute__((noinline)) int rec_grow(csv_reader *r, size_t n)
 	return 0;
 }
 
-static inline __attribute__((always_inline)) int rec_append(csv_reader *r, const char *p, size_t n)
+/* Enters discard mode for the current record. */
+static void over_limit(csv_reader *r, enum csv_limit which)
 {
-	if (r->rec_len + n + 1 > r->rec_cap && rec_grow(r, n) < 0)
+	r->over = which;
+	r->room = 0;
+}
+
+/* Notes the current field when the n bytes just appended at p hold a NUL. */
+static inline void note_nul(csv_reader *r, const char *p, size_t n)
+{
+	if (__builtin_expect(r->chunk_nul, 0) && r->nul_field < 0 && memchr(p, '\0', n) != NULL)
+		r->nul_field = (int)r->nfields - 1;
+}
+
+/* The cold half of rec_append: discard mode, a limit, or growing the buffer. */
+static __attribute__((noinline)) int rec_append_slow(csv_reader *r, const char *p, size_t n)
+{
+	if (r->over || n == 0)
+		return 0;
+	size_t off = r->offs[r->nfields - 1];
+	if (r->rec_len + n - off > CSV_MAX_FIELD || r->rec_len + n > CSV_MAX_RECORD - 1) {
+		/* Whichever limit lies nearer to the field's start was crossed first. */
+		over_limit(r, off + CSV_MAX_FIELD <= CSV_MAX_RECORD - 1 ? CSV_LIMIT_FIELD : CSV_LIMIT_RECORD);
+		return 0;
+	}
+	if (rec_reserve(r, r->rec_len + n + 1) < 0)
 		return -1;
+	set_room(r);
 	memcpy(r->rec + r->rec_len, p, n);
 	r->rec_len += n;
+	note_nul(r, p, n);
+	return 0;
+}
+
+/* Appends n bytes to the current field. Returns -1 when out of memory. */
+static inline __attribute__((always_inline)) int rec_append(csv_reader *r, const char *p, size_t n)
+{
+	if (r->rec_len + n > r->room)
+		return rec_append_slow(r, p, n);
+	memcpy(r->rec + r->rec_len, p, n);
+	r->rec_len += n;
+	note_nul(r, p, n);
 	return 0;
 }
 
@@ -169,6 +233,8 @@ static inline __attribute__((always_inline)) int rec_append(csv_reader *r, const
 static __attribute__((noinline)) int fields_grow(csv_reader *r)
 {
 	size_t cap = r->cap_fields * 2;
+	if (cap > CSV_MAX_FIELDS)
+		cap = CSV_MAX_FIELDS;
 	size_t *no = realloc(r->offs, cap * sizeof(size_t));
 	if (no)
 		r->offs = no;
@@ -184,19 +250,38 @@ static __attribute__((noinline)) int fields_grow(csv_reader *r)
 	return 0;
 }
 
+/* Starts a field. Returns -1 when out of memory. */
 static inline __attribute__((always_inline)) int field_begin(csv_reader *r)
 {
+	if (r->over)
+		return 0;
+	if (r->nfields == CSV_MAX_FIELDS) {
+		over_limit(r, CSV_LIMIT_FIELDS);
+		return 0;
+	}
+	if (r->rec_len + 1 > CSV_MAX_RECORD) {
+		over_limit(r, CSV_LIMIT_RECORD); /* no room left even for its terminator */
+		return 0;
+	}
 	if (r->nfields == r->cap_fields && fields_grow(r) < 0)
 		return -1;
+	if (rec_reserve(r, r->rec_len + 1) < 0) /* the terminator */
+		return -1;
 	r->offs[r->nfields++] = r->rec_len;
+	set_room(r);
 	return 0;
 }
 
+/* Ends the current field with its terminator, which always fits: field_begin
+ * reserved a byte, and content appends stop at room <= rec_cap - 1. */
 static inline __attribute__((always_inline)) int field_end(csv_reader *r)
 {
+	if (r->over)
+		return 0;
 	size_t i = r->nfields - 1;
 	r->lens[i] = r->rec_len - r->offs[i];
-	return rec_append(r, "", 1); /* the NUL */
+	r->rec[r->rec_len++] = '\0';
+	return 0;
 }
 
 /* Ends the current field at a delimiter c (',', '\n' or '\r'), outside
@@ -226,6 +311,10 @@ int csv_next(csv_reader *r, csv_record *rec, seg_error *err)
 again:
 	r->rec_len = 0;
 	r->nfields = 0;
+	r->room = 0;
+	r->over = CSV_LIMIT_NONE;
+	r->nul_field = -1;
+	r->rec_start = r->base + r->chunk_pos;
 	st = ST_FIELD_START;
 	bad_quote = 0;
 	first_quoted = 0;
@@ -234,6 +323,16 @@ again:
 
 	for (;;) {
 		if (r->chunk_pos == r->chunk_len) {
+			if (r->over && st != ST_CR && r->base + r->chunk_len - r->rec_start > CSV_MAX_SKIP) {
+				/* Stay at the end: whatever follows is not worth reading. */
+				r->at_eof = 1;
+				seg_error_set(err, SEG_EFORMAT,
+				              "the record starting on line %ld is longer than the limits and has not "
+				              "ended after %u MiB: is this a CSV file?",
+				              start_line, CSV_MAX_SKIP >> 20);
+				seg_error_at(err, r->name, start_line, 0);
+				return SEG_EFORMAT;
+			}
 			rc = refill(r, err);
 			if (rc < 0)
 				return rc;
@@ -347,6 +446,16 @@ again:
 		goto oom;
 
 record_done:
+	if (r->over) {
+		rec->nfields = 0;
+		rec->fields = r->ptrs;
+		rec->lens = r->lens;
+		rec->line = start_line;
+		rec->bad_quote = bad_quote;
+		rec->over_limit = r->over;
+		rec->nul_field = -1;
+		return 1;
+	}
 	/* A blank line is one empty unquoted field: skip it. */
 	if (r->nfields == 1 && r->lens[0] == 0 && !first_quoted)
 		goto again;
@@ -357,8 +466,32 @@ record_done:
 	rec->lens = r->lens;
 	rec->line = start_line;
 	rec->bad_quote = bad_quote;
+	rec->over_limit = CSV_LIMIT_NONE;
+	rec->nul_field = r->nul_field;
 	return 1;
 
 oom:
 	return seg_error_set(err, SEG_ENOMEM, "out of memory reading %s", r->name);
+}
+
+void csv_limit_describe(const csv_record *rec, char *buf, size_t cap)
+{
+	switch (rec->over_limit) {
+	case CSV_LIMIT_RECORD:
+		snprintf(buf, cap, "the record is longer than %u bytes, the limit for a record", CSV_MAX_RECORD);
+		break;
+	case CSV_LIMIT_FIELD:
+		snprintf(buf, cap, "a field is longer than %u bytes, the limit for a field", CSV_MAX_FIELD);
+		break;
+	case CSV_LIMIT_FIELDS:
+		snprintf(buf, cap, "the record has more than %u fields, the limit", CSV_MAX_FIELDS);
+		break;
+	default:
+		snprintf(buf, cap, "%s", "");
+	}
+}
+
+size_t csv_memory(const csv_reader *r)
+{
+	return sizeof(*r) + CHUNK + r->rec_cap + r->cap_fields * (2 * sizeof(size_t) + sizeof(char *));
 }

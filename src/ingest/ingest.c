@@ -194,6 +194,18 @@ static int ingest_file_run(catalog *c, const ingest_options *o, ingest_file *f, 
 	}
 	if (rc < 0)
 		goto out;
+	if (header.over_limit != CSV_LIMIT_NONE || header.nul_field >= 0) {
+		/* Rows are rejected one by one for this; without a header nothing is usable. */
+		char why[160];
+		if (header.over_limit != CSV_LIMIT_NONE)
+			csv_limit_describe(&header, why, sizeof why);
+		else
+			snprintf(why, sizeof why, "its field %d holds a NUL byte", header.nul_field + 1);
+		rc = seg_error_set(err, SEG_EFORMAT, "%s: the header on line %ld is not a CSV header: %s", f->path,
+		                   header.line, why);
+		seg_error_at(err, f->path, header.line, 0);
+		goto out;
+	}
 	playlist_csv pc;
 	schema s;
 	if (playlist_csv_detect(&pc, header.fields, header.nfields) != PLAYLIST_CSV_NONE) {

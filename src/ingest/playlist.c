@@ -11,7 +11,7 @@
 #include "ingest/track.h"
 
 const char *const reject_reason_names[RR__COUNT] = {
-	"field_count", "missing", "unparseable", "out_of_range", "bad_id",
+	"field_count", "missing", "unparseable", "out_of_range", "bad_id", "too_long", "nul_byte",
 };
 
 int reject_reason_index(const char *name)
@@ -72,9 +72,27 @@ int playlist_csv_row(catalog *c, const playlist_csv *pc, const csv_record *rec, 
 {
 	char detail[160];
 	n->rows_read++;
+	if (rec->over_limit != CSV_LIMIT_NONE) {
+		csv_limit_describe(rec, detail, sizeof detail);
+		return reject(c, ingest_id, file, rec->line, NULL, NULL, RR_TOO_LONG, detail, n, reasons, err);
+	}
 	if (rec->nfields != pc->nfields) {
 		snprintf(detail, sizeof detail, "row has %zu fields, the header has %zu", rec->nfields, pc->nfields);
 		return reject(c, ingest_id, file, rec->line, NULL, NULL, RR_FIELD_COUNT, detail, n, reasons, err);
+	}
+	if (rec->nul_field >= 0) {
+		const char *names[] = {"pid", "name", "description", "num_followers", "source_slice",
+		                       "pos", "track_id", "artist_name", "track_name"};
+		const int cols[] = {pc->pid, pc->name, pc->description, pc->followers, pc->source_slice,
+		                    pc->pos, pc->track_id, pc->artist_name, pc->track_name};
+		const char *column = NULL;
+		for (size_t i = 0; i < sizeof cols / sizeof *cols && column == NULL; i++)
+			if (cols[i] == rec->nul_field)
+				column = names[i];
+		snprintf(detail, sizeof detail, "field %d of %zu%s%s%s holds a NUL byte", rec->nul_field + 1,
+		         rec->nfields, column ? " (" : "", column ? column : "", column ? ")" : "");
+		return reject(c, ingest_id, file, rec->line, column, rec->fields[rec->nul_field], RR_NUL_BYTE, detail,
+		              n, reasons, err);
 	}
 	const char *pid = rec->fields[pc->pid];
 	if (*pid == '\0')

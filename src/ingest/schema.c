@@ -271,9 +271,25 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 	char detail[160];
 	*nv = 0;
 	track_rec_init(t);
+	if (rec->over_limit != CSV_LIMIT_NONE) {
+		csv_limit_describe(rec, detail, sizeof detail);
+		set_problem(rowp, SC__COUNT, "too_long", NULL, detail);
+		return 1;
+	}
 	if (rec->nfields != s->nfields) {
 		snprintf(detail, sizeof detail, "row has %zu fields, the header has %zu", rec->nfields, s->nfields);
 		set_problem(rowp, SC__COUNT, "field_count", NULL, detail);
+		return 1;
+	}
+	if (rec->nul_field >= 0) {
+		/* Read as C strings, its text would stop at the NUL and might pass. */
+		int c = 0;
+		while (c < SC__COUNT && s->col[c] != rec->nul_field)
+			c++;
+		snprintf(detail, sizeof detail, "field %d of %zu%s%s%s holds a NUL byte", rec->nul_field + 1,
+		         rec->nfields, c < SC__COUNT ? " (" : "", c < SC__COUNT ? schema_col_names[c] : "",
+		         c < SC__COUNT ? ")" : "");
+		set_problem(rowp, (enum schema_col)c, "nul_byte", rec->fields[rec->nul_field], detail);
 		return 1;
 	}
 	const char *id = field(rec, s, SC_ID);

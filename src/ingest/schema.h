@@ -46,7 +46,10 @@ void schema_list_variants(void *file);
 /* Maps one data row into *t; artist and genre fields are modified in place.
  * Returns 0 when the row is usable (value problems, at most `maxv`, are in vp
  * with their count in *nv: those values were dropped), or 1 when it is not
- * (the reason in *rowp). */
+ * (the reason in *rowp). A record over a CSV limit is "too_long"; one with a
+ * NUL byte in any field is "nul_byte", its column the canonical one the field
+ * maps to (NULL for a column segue does not read; the detail gives its
+ * number). */
 int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_problem *rowp,
                    track_problem *vp, int maxv, int *nv);
 

@@ -97,7 +97,8 @@ int track_split_artists(char *field, enum artist_style style, const char **names
 /* What is wrong with a value, for the rejects table. */
 typedef struct track_problem {
 	const char *column;  /* canonical column name */
-	const char *reason;  /* "missing", "unparseable", "out_of_range", "bad_id", "field_count" */
+	const char *reason;  /* "missing", "unparseable", "out_of_range", "bad_id", "field_count",
+	                        "too_long", "nul_byte" (reject_reason_names) */
 	const char *value;   /* the offending text, or NULL */
 	char detail[160];    /* one sentence for a human */
 } track_problem;

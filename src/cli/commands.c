@@ -23,6 +23,7 @@
 #include "engine/evaluate.h"
 #include "catalog/lookup.h"
 #include "engine/recommend.h"
+#include "engine/recommender.h"
 #include "core/strbuf.h"
 #include "engine/train.h"
 #include "engine/dataset.h"
@@ -398,7 +399,7 @@ static void recommend_help(void)
 	       "  -s, --seed X          a track the listener likes (repeatable, up to %d)\n"
 	       "      --mood SPEC       e.g. energy=0.8,valence=0.7,tempo=120 (0-1 features, BPM, dB)\n"
 	       "  -k, --k N             how many (default 10, at most 500)\n"
-	       "  -m, --model NAME      hybrid (default), content, cooc, als, popular, random\n"
+	       "  -m, --model NAME      the recommender (default hybrid), one of the models below\n"
 	       "      --diversity X     MMR trade-off 0..1 (default 0.3; 0 = relevance only)\n"
 	       "      --novelty X       weight for rarely played tracks (default 0.1)\n"
 	       "      --quality X       weight for predicted appeal (default 0.1)\n"
@@ -407,6 +408,12 @@ static void recommend_help(void)
 	       "      --artifact vN     model version (default: the latest `segue train` wrote)\n"
 	       "      --json            machine-readable output\n",
 	       MAX_SEEDS);
+	printf("\nModels (those marked * need no seed or mood):\n");
+	for (size_t i = 0; i < recommender_count(); i++) {
+		const recommender *m = recommender_get((int)i);
+		printf("  %-10s %s%s\n", m->name, m->flags & REC_NEEDS_QUERY ? "" : "* ",
+		       m->description ? m->description : "");
+	}
 }
 
 static int parse_float(const char *s, float lo, float hi, float *out)
@@ -453,11 +460,14 @@ static int cmd_recommend(int argc, char **argv)
 			break;
 		}
 		case 'm': {
-			int m = rec_model_parse(optarg);
-			if (m < 0)
-				return usage_error("recommend", "unknown model '%s' (hybrid, content, cooc, als, popular, random)",
-				                   optarg);
-			r.model = (enum rec_model)m;
+			int m = recommender_find(optarg);
+			if (m < 0) {
+				char names[512], msg[700];
+				recommender_names_join(", ", names, sizeof names);
+				snprintf(msg, sizeof msg, "unknown model '%s' (%s)", optarg, names);
+				return usage_error("recommend", "%s", msg);
+			}
+			r.model = m;
 			break;
 		}
 		case O_DIV:
@@ -488,7 +498,7 @@ static int cmd_recommend(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("recommend", "unexpected argument '%s' (seeds go after --seed)", argv[optind]);
-	if (nseeds == 0 && r.mood == NULL && r.model != REC_POPULAR && r.model != REC_RANDOM)
+	if (nseeds == 0 && r.mood == NULL && (recommender_get(r.model)->flags & REC_NEEDS_QUERY))
 		return usage_error("recommend", "%s", "give at least one --seed or a --mood");
 	char wsbuf[PATH_MAX], dbpath[PATH_MAX + 32], mpath[PATH_MAX + 64];
 	catalog_workspace(ws, wsbuf, sizeof wsbuf);
@@ -548,7 +558,7 @@ static int cmd_recommend(int argc, char **argv)
 		}
 		strbuf_puts(&sb, "], \"tracks\": [");
 	} else {
-		printf("%zu recommendation%s (%s%s)%s%s\n", n, n == 1 ? "" : "s", rec_model_names[r.model],
+		printf("%zu recommendation%s (%s%s)%s%s\n", n, n == 1 ? "" : "s", recommender_name(r.model),
 		       r.rerank ? ", re-ranked" : "", shortfall[0] ? ": " : "", shortfall);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -619,16 +629,20 @@ static int cmd_evaluate(int argc, char **argv)
 			break;
 		}
 		case O_JSON: o.json = 1; break;
-		case 'h':
+		case 'h': {
+			char names[512];
+			recommender_names_join(", ", names, sizeof names);
 			printf("usage: segue evaluate [--workspace DIR] [--artifact vN] [--k 500] [--max-playlists N] [--json]\n\n"
 			       "Playlist continuation on the held-out playlists (one in %d, never seen by training):\n"
 			       "for n = 1, 5, 10, 25 the first n tracks are the seeds and the rest is hidden. Scores\n"
-			       "random, popular, content, cooc, als, hybrid and hybrid+rerank with the RecSys\n"
-			       "Challenge 2018 metrics (R-precision with artist credit, NDCG, clicks), recall, and\n"
-			       "novelty, diversity (ILD), coverage and Gini of the top 10. The table is kept as\n"
-			       "evaluation.json beside the model.\n",
-			       DATASET_TEST_MODULUS_FOR_HELP);
+			       "every model, and the hybrid re-ranked (hybrid+rerank), with the RecSys Challenge\n"
+			       "2018 metrics (R-precision with artist credit, NDCG, clicks), recall, and novelty,\n"
+			       "diversity (ILD), coverage and Gini of the top 10. The table is kept as\n"
+			       "evaluation.json beside the model.\n\n"
+			       "Models: %s.\n",
+			       DATASET_TEST_MODULUS_FOR_HELP, names);
 			return EXIT_OK;
+		}
 		default: return usage_error("evaluate", "%s", "unknown option");
 		}
 	}
@@ -736,6 +750,7 @@ int cli_run(int argc, char **argv)
 		printf("segue %s\n", SEGUE_VERSION);
 		return EXIT_OK;
 	}
+	optind = 0; /* getopt starts afresh for each in-process run */
 	for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
 		if (strcmp(name, COMMANDS[i].name) == 0)
 			return COMMANDS[i].run(argc - 1, argv + 1);

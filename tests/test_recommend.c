@@ -124,7 +124,7 @@ static void test_every_model_returns_candidates(void **state)
 {
 	(void)state;
 	rec_item items[15];
-	for (int m = 0; m < REC__COUNT; m++)
+	for (int m = 0; m < (int)recommender_count(); m++)
 		for (int rr = 0; rr < 2; rr++) {
 			rec_request r = request(m, rr, 15);
 			const char *sf = NULL;
@@ -213,7 +213,7 @@ static void test_refusals(void **state)
 	r.model = (int)recommender_count();
 	assert_int_equal(engine_recommend(eng, &r, items, &n, NULL, &err), SEG_EINVAL);
 	/* Neither seeds nor mood: only the baselines can answer. */
-	for (int m = 0; m < REC__COUNT; m++) {
+	for (int m = 0; m < (int)recommender_count(); m++) {
 		r = request(m, 1, 10);
 		r.nseeds = 0;
 		int rc = engine_recommend(eng, &r, items, &n, NULL, &err);

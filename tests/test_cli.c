@@ -1,11 +1,18 @@
 /* test_cli.c: the segue binary as a script would use it: --help on every
  * command, exit codes (0 ok, 1 failure, 2 bad usage), and generate -> ingest
- * -> sql -> eda end to end on synthetic data. */
+ * -> sql -> eda end to end on synthetic data. Then the commands run
+ * in-process (cli_run), where a model registered at run time is offered by
+ * recommend (--help, --model) and scored by evaluate. */
 #include "testutil.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "engine/recommender.h"
 
 static const char *bin(void)
 {
@@ -110,12 +117,136 @@ static void test_end_to_end(void **state)
 	tu_rmtree(dir);
 }
 
+/* ---- in-process ---- */
+
+/* Runs `segue ARGS...` (NULL-terminated) through cli_run with standard output
+ * and error captured into *out (malloc'd); returns the exit code. */
+static int cli(char **out, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = "segue";
+	va_list ap;
+	va_start(ap, out);
+	for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *))
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	FILE *cap = tmpfile();
+	assert_non_null(cap);
+	int saved_out = dup(1), saved_err = dup(2);
+	dup2(fileno(cap), 1);
+	dup2(fileno(cap), 2);
+	int rc = cli_run(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	long len = ftell(cap);
+	rewind(cap);
+	*out = calloc((size_t)(len > 0 ? len : 0) + 1, 1);
+	assert_non_null(*out);
+	if (len > 0)
+		assert_int_equal(fread(*out, 1, (size_t)len, cap), (size_t)len);
+	fclose(cap);
+	return rc;
+}
+
+/* "constant": the known tracks in id order, the same for everyone. */
+static int constant_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	(void)state;
+	size_t added = 0;
+	for (int64_t t = 1; t < q->a->T && added < want; t++) {
+		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
+			continue;
+		rec_cand *c = rec_pool_add(pool, t);
+		if (c == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		c->score = 1.0f / (float)t;
+		added++;
+	}
+	return 0;
+}
+
+static const recommender constant = {
+	.name = "constant",
+	.description = "the known tracks in id order (a test model)",
+	.propose = constant_propose,
+};
+
+static void test_registered_model_offered(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char syn[1024], ws[1024], *out;
+	snprintf(syn, sizeof syn, "%s/syn", dir);
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	/* Before: not offered. */
+	assert_int_equal(cli(&out, "recommend", "--help", NULL), 0);
+	assert_null(strstr(out, "constant"));
+	assert_non_null(strstr(out, "hybrid"));
+	free(out);
+	seg_error err = {0};
+	assert_true(recommender_register(&constant, &err) >= REC__COUNT);
+	/* Offered by --help, with its description, and by the usage error. */
+	assert_int_equal(cli(&out, "recommend", "--help", NULL), 0);
+	assert_non_null(strstr(out, "constant   * the known tracks in id order (a test model)"));
+	free(out);
+	assert_int_equal(cli(&out, "recommend", "--model", "nope", "--seed", "x", NULL), 2);
+	assert_non_null(strstr(out, "unknown model 'nope' (random, popular, content, cooc, als, hybrid, constant)"));
+	free(out);
+	assert_int_equal(cli(&out, "evaluate", "--help", NULL), 0);
+	assert_non_null(strstr(out, "Models: random, popular, content, cooc, als, hybrid, constant."));
+	free(out);
+	/* A trained workspace. */
+	assert_int_equal(cli(&out, "generate", "--tracks", "400", "--playlists", "150", "--seed", "9", "--out", syn, NULL),
+	                 0);
+	free(out);
+	assert_int_equal(cli(&out, "ingest", "-q", "--workspace", ws, syn, NULL), 0);
+	free(out);
+	assert_int_equal(cli(&out, "train", "-q", "--workspace", ws, "--clusters", "3", "--factors", "4", "--iterations",
+	                     "2", "--rounds", "5", NULL),
+	                 0);
+	free(out);
+	/* It needs no seed; with one, it recommends the next tracks by id. */
+	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "3", "--no-rerank", NULL),
+	                 0);
+	assert_non_null(strstr(out, "3 recommendations (constant)"));
+	free(out);
+	char seed[64];
+	snprintf(seed, sizeof seed, "%s", tu_ws_text(ws, "SELECT spotify_id FROM tracks WHERE id = 1"));
+	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "2", "--no-rerank",
+	                     "--seed", seed, "--json", NULL),
+	                 0);
+	for (int id = 2; id <= 3; id++) {
+		char q[128];
+		snprintf(q, sizeof q, "SELECT spotify_id FROM tracks WHERE id = %d", id);
+		char rank[128];
+		snprintf(rank, sizeof rank, "\"rank\": %d, \"id\": \"%s\"", id - 1, tu_ws_text(ws, q));
+		assert_non_null(strstr(out, rank));
+	}
+	assert_null(strstr(out, "\"rank\": 3"));
+	free(out);
+	/* Evaluate scores it beside the built-ins. */
+	assert_int_equal(cli(&out, "evaluate", "--workspace", ws, "--k", "20", "--json", NULL), 0);
+	assert_non_null(strstr(out, "\"model\": \"constant\""));
+	assert_non_null(strstr(out, "\"model\": \"hybrid+rerank\""));
+	free(out);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_everywhere),
 		cmocka_unit_test(test_usage_errors_exit_2),
 		cmocka_unit_test(test_end_to_end),
+		cmocka_unit_test(test_registered_model_offered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "engine/metrics.h"
 #include "core/progress.h"
 #include "engine/recommend.h"
+#include "engine/recommender.h"
 #include "engine/train.h"
 
 static const size_t SEED_COUNTS[] = {1, 5, 10, 25};
@@ -21,17 +23,28 @@ static const size_t SEED_COUNTS[] = {1, 5, 10, 25};
 
 /* The recommenders compared: a model, with or without re-ranking. */
 typedef struct variant {
-	const char *name;
-	enum rec_model model;
+	char name[80];
+	int model;    /* registry id */
 	int rerank;
 } variant;
 
-static const variant VARIANTS[] = {
-	{"random", REC_RANDOM, 0},       {"popular", REC_POPULAR, 0}, {"content", REC_CONTENT, 0},
-	{"cooc", REC_COOC, 0},           {"als", REC_ALS, 0},         {"hybrid", REC_HYBRID, 0},
-	{"hybrid+rerank", REC_HYBRID, 1},
-};
-#define M (sizeof VARIANTS / sizeof *VARIANTS)
+/* Every registered model as it ranks, in registry order, then the default
+ * model (the hybrid) re-ranked, as "hybrid+rerank". Returns the count M. */
+static size_t variants_list(variant v[RECOMMENDER_MAX + 1])
+{
+	size_t m = 0;
+	for (size_t i = 0; i < recommender_count(); i++, m++) {
+		snprintf(v[m].name, sizeof v[m].name, "%s", recommender_name((int)i));
+		v[m].model = (int)i;
+		v[m].rerank = 0;
+	}
+	rec_request def;
+	rec_request_default(&def);
+	snprintf(v[m].name, sizeof v[m].name, "%s+rerank", recommender_name(def.model));
+	v[m].model = def.model;
+	v[m].rerank = 1;
+	return m + 1;
+}
 
 /* What is reported per (variant, n). */
 enum { E_RPREC, E_NDCG, E_CLICKS, E_RECALL50, E_RECALL500, E_NOVELTY, E_ILD, E_POPBIAS, E__COUNT };
@@ -69,6 +82,8 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	memset(&mt, 0, sizeof mt);
 	metrics_popularity pop;
 	json_t *root = NULL;
+	variant VARIANTS[RECOMMENDER_MAX + 1];
+	size_t M = variants_list(VARIANTS);
 	if ((rc = engine_open(&e, path, err)) < 0 || (rc = dataset_load(&ds, o->workspace, err)) < 0)
 		goto out;
 	if (engine_track_limit(e) != ds->T) {

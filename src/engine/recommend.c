@@ -1,6 +1,9 @@
-/* recommend.c: the recommendation engine (see recommend.h).
+/* recommend.c: the recommendation engine (see recommend.h): opening an
+ * artifact, and one request in stages: resolve, retrieve (the chosen
+ * recommender), blend, select (re-rank), explain. The recommenders are in
+ * src/engine/rec_*.c, behind recommender.h.
  *
- * Legend: N content rows, D content dimensions, I CF items, F factors,
+ * Legend: N content rows, D content dimensions, T track ids, I CF items,
  * C candidates in the pool that re-ranking chooses from. */
 #include "engine/recommend.h"
 
@@ -13,21 +16,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "models/cf.h"
-#include "models/knn.h"
 #include "core/container.h"
-#include "models/rerank.h"
+#include "engine/recommender.h"
 #include "engine/train.h"
+#include "models/knn.h"
+#include "models/rerank.h"
 
-const char *const rec_model_names[REC__COUNT] = {"random", "popular", "content", "cooc", "als", "hybrid"};
-
-int rec_model_parse(const char *name)
-{
-	for (int i = 0; i < REC__COUNT; i++)
-		if (strcmp(name, rec_model_names[i]) == 0)
-			return i;
-	return -1;
-}
+const char *const rec_reason_codes[REASON__BITS] = {"content", "cf",   "gem",   "new_genre",
+                                                    "popular", "mood", "random"};
 
 void rec_request_default(rec_request *r)
 {
@@ -44,9 +40,6 @@ void rec_request_default(rec_request *r)
 /* A hidden gem: predicted well above its popularity. */
 #define GEM_GAP 15.0f
 #define GEM_MIN_PREDICTED 40.0f
-/* Share of the hybrid score that collaborative filtering gets when the
- * seeds are in training playlists. */
-#define HYBRID_CF_WEIGHT 0.85f
 
 /* Per-thread scratch for requests: arrays over all track ids that would cost
  * a large allocation and clear per request. Each request leaves them zeroed
@@ -68,43 +61,18 @@ struct engine {
 	scratch *scratches;
 	container_file *mf;
 	const char *meta;            /* JSON text */
-	const feat_spec *spec;
-	size_t N, D;
-	const int64_t *row_track;    /* [N] */
-	const float *vec;            /* [N][D] */
-	const float *norm;           /* [N] length of each vector before normalising */
-	const float *pop;            /* [N] */
-	const float *qpred;          /* [N] */
-	const int32_t *labels;       /* [N] */
+	rec_artifact a;              /* what every recommender reads (views into the file) */
+	const int32_t *labels;       /* [N] sonic-map cluster of each row */
 	const float *xy;             /* [N][2] */
 	int K;
 	const char **words;          /* [K] */
-	int64_t T;
-	const int32_t *track_artist; /* [T] */
-	const uint32_t *track_pop;   /* [T] */
-	int32_t *track_row;          /* [T] content row or -1 (built at open) */
-	int32_t *track_item;         /* [T] CF item or -1 (built at open) */
-	int32_t I;
-	const int64_t *cf_track;     /* [I] */
-	cf_cooc cooc;                /* views into the file */
-	int has_cooc;
-	cf_als als;                  /* view; user factors unused */
-	int has_als;
-	knn_index *knn;
-	int64_t *popular;            /* [npopular] track ids by playlist count, most first */
-	size_t npopular;
+	int32_t *track_row;          /* [T] content row or -1 (built at open; a.track_row) */
+	int32_t *track_item;         /* [T] CF item or -1 (built at open; a.track_item) */
 	double pop_total;            /* sum of track_pop */
 	double max_info;             /* largest self-information, to normalise novelty */
+	size_t nmodels;              /* recommenders registered when the engine opened */
+	void **model_state;          /* [nmodels] what each one's open built, or NULL */
 };
-
-static int cmp_pop_desc(const void *a, const void *b, void *ctx)
-{
-	const uint32_t *pop = ctx;
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	if (pop[x] != pop[y])
-		return pop[x] > pop[y] ? -1 : 1;
-	return (x > y) - (x < y);
-}
 
 void engine_free(engine *e)
 {
@@ -118,13 +86,88 @@ void engine_free(engine *e)
 		free(sc);
 	}
 	pthread_mutex_destroy(&e->lock);
-	knn_index_free(e->knn);
+	for (size_t m = 0; e->model_state && m < e->nmodels; m++) {
+		const recommender *rec = recommender_get((int)m);
+		if (rec->close)
+			rec->close(e->model_state[m]);
+	}
+	free(e->model_state);
 	free(e->words);
 	free(e->track_row);
 	free(e->track_item);
-	free(e->popular);
 	container_file_close(e->mf);
 	free(e);
+}
+
+/* Maps the sections every recommender shares: the content vectors and their
+ * feature pipeline, the sonic map, the quality prior, the per-track arrays
+ * and the CF item vocabulary. */
+static int open_shared(engine *e, const char *path, seg_error *err)
+{
+	rec_artifact *a = &e->a;
+	const void *p;
+	size_t sz;
+	int rc;
+	e->meta = container_file_section(e->mf, MS_META, &sz);
+	if ((rc = container_file_require(e->mf, MS_FEAT_SPEC, sizeof(feat_spec), &p, err)) < 0)
+		return rc;
+	a->spec = p;
+	if (a->spec->version != FEAT_SPEC_VERSION || a->spec->dim != FD_GENRE0 + a->spec->ngenres ||
+	    a->spec->ngenres > FEAT_MAX_GENRES)
+		return seg_error_set(err, SEG_EVERSION, "%s: feature pipeline version %u is not the one this segue reads (%d)",
+		                     path, a->spec->version, FEAT_SPEC_VERSION);
+	a->D = a->spec->dim;
+	a->row_track = container_file_section(e->mf, MS_TRACK_ID, &sz);
+	if (a->row_track == NULL)
+		return seg_error_set(err, SEG_EFORMAT, "%s: no content section", path);
+	a->N = sz / sizeof(int64_t);
+	size_t N = a->N, D = a->D;
+#define REQUIRE(name, field, bytes)                                                          \
+	do {                                                                                 \
+		if ((rc = container_file_require(e->mf, name, bytes, &p, err)) < 0)              \
+			return rc;                                                           \
+		field = p;                                                                   \
+	} while (0)
+	REQUIRE(MS_VECTORS, a->vec, sizeof(float) * N * D);
+	REQUIRE(MS_VECTOR_NORM, a->norm, sizeof(float) * N);
+	REQUIRE(MS_POPULARITY, a->popularity, sizeof(float) * N);
+	REQUIRE(MS_QUALITY_PRED, a->predicted, sizeof(float) * N);
+	REQUIRE(MS_KM_LABELS, e->labels, sizeof(int32_t) * N);
+	REQUIRE(MS_MAP_XY, e->xy, sizeof(float) * N * 2);
+	a->track_artist = container_file_section(e->mf, MS_TRACK_ARTIST, &sz);
+	a->T = (int64_t)(sz / sizeof(int32_t));
+	REQUIRE(MS_TRACK_POP, a->track_pop, sizeof(uint32_t) * (size_t)a->T);
+#undef REQUIRE
+	const float *cent = container_file_section(e->mf, MS_KM_CENTROIDS, &sz);
+	e->K = cent ? (int)(sz / (sizeof(float) * D)) : 0;
+	const char *w = container_file_section(e->mf, MS_KM_WORDS, &sz);
+	e->words = calloc((size_t)(e->K ? e->K : 1), sizeof(char *));
+	for (int k = 0; e->words && w && k < e->K; k++) {
+		e->words[k] = w;
+		w += strnlen(w, sz) + 1;
+	}
+	/* The CF item vocabulary, when collaborative filtering was trained. */
+	a->cf_track = container_file_section(e->mf, MS_CF_TRACK, &sz);
+	a->I = a->cf_track ? (int32_t)(sz / sizeof(int64_t)) : 0;
+	/* Lookups by track id. */
+	e->track_row = malloc(sizeof(int32_t) * (size_t)a->T);
+	e->track_item = malloc(sizeof(int32_t) * (size_t)a->T);
+	if (!e->track_row || !e->track_item)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	for (int64_t t = 0; t < a->T; t++)
+		e->track_row[t] = e->track_item[t] = -1;
+	for (size_t i = 0; i < N; i++)
+		if (a->row_track[i] > 0 && a->row_track[i] < a->T)
+			e->track_row[a->row_track[i]] = (int32_t)i;
+	for (int32_t i = 0; i < a->I; i++)
+		if (a->cf_track[i] > 0 && a->cf_track[i] < a->T)
+			e->track_item[a->cf_track[i]] = i;
+	a->track_row = e->track_row;
+	a->track_item = e->track_item;
+	for (int64_t t = 1; t < a->T; t++)
+		e->pop_total += a->track_pop[t];
+	e->max_info = log2(e->pop_total + 1);
+	return 0;
 }
 
 int engine_open(engine **out, const char *path, seg_error *err)
@@ -136,125 +179,20 @@ int engine_open(engine **out, const char *path, seg_error *err)
 	e->id = atomic_fetch_add(&next_engine_id, 1);
 	pthread_mutex_init(&e->lock, NULL);
 	int rc = container_file_open(&e->mf, path, err);
-	if (rc < 0)
+	if (rc < 0 || (rc = open_shared(e, path, err)) < 0)
 		goto fail;
-	const void *p;
-	size_t sz;
-	e->meta = container_file_section(e->mf, MS_META, &sz);
-	if ((rc = container_file_require(e->mf, MS_FEAT_SPEC, sizeof(feat_spec), &p, err)) < 0)
-		goto fail;
-	e->spec = p;
-	if (e->spec->version != FEAT_SPEC_VERSION || e->spec->dim != FD_GENRE0 + e->spec->ngenres ||
-	    e->spec->ngenres > FEAT_MAX_GENRES) {
-		rc = seg_error_set(err, SEG_EVERSION, "%s: feature pipeline version %u is not the one this segue reads (%d)",
-		                   path, e->spec->version, FEAT_SPEC_VERSION);
-		goto fail;
-	}
-	e->D = e->spec->dim;
-	e->row_track = container_file_section(e->mf, MS_TRACK_ID, &sz);
-	if (e->row_track == NULL) {
-		rc = seg_error_set(err, SEG_EFORMAT, "%s: no content section", path);
-		goto fail;
-	}
-	e->N = sz / sizeof(int64_t);
-	size_t N = e->N, D = e->D;
-#define REQUIRE(name, field, bytes)                                                          \
-	do {                                                                                 \
-		if ((rc = container_file_require(e->mf, name, bytes, &p, err)) < 0)              \
-			goto fail;                                                           \
-		e->field = p;                                                                \
-	} while (0)
-	REQUIRE(MS_VECTORS, vec, sizeof(float) * N * D);
-	REQUIRE(MS_VECTOR_NORM, norm, sizeof(float) * N);
-	REQUIRE(MS_POPULARITY, pop, sizeof(float) * N);
-	REQUIRE(MS_QUALITY_PRED, qpred, sizeof(float) * N);
-	REQUIRE(MS_KM_LABELS, labels, sizeof(int32_t) * N);
-	REQUIRE(MS_MAP_XY, xy, sizeof(float) * N * 2);
-	e->track_artist = container_file_section(e->mf, MS_TRACK_ARTIST, &sz);
-	e->T = (int64_t)(sz / sizeof(int32_t));
-	REQUIRE(MS_TRACK_POP, track_pop, sizeof(uint32_t) * (size_t)e->T);
-	const float *cent = container_file_section(e->mf, MS_KM_CENTROIDS, &sz);
-	e->K = cent ? (int)(sz / (sizeof(float) * D)) : 0;
-	const char *w = container_file_section(e->mf, MS_KM_WORDS, &sz);
-	e->words = calloc((size_t)(e->K ? e->K : 1), sizeof(char *));
-	for (int k = 0; e->words && w && k < e->K; k++) {
-		e->words[k] = w;
-		w += strnlen(w, sz) + 1;
-	}
-	/* Collaborative filtering, when trained. */
-	e->cf_track = container_file_section(e->mf, MS_CF_TRACK, &sz);
-	e->I = e->cf_track ? (int32_t)(sz / sizeof(int64_t)) : 0;
-	if (e->I > 0) {
-		size_t I = (size_t)e->I;
-		const int64_t *ptr;
-		if ((rc = container_file_require(e->mf, MS_COOC_PTR, sizeof(int64_t) * (I + 1), &p, err)) < 0)
-			goto fail;
-		ptr = p;
-		size_t nnz = (size_t)ptr[I];
-		const int32_t *nbr;
-		const float *sim;
-		if ((rc = container_file_require(e->mf, MS_COOC_NBR, sizeof(int32_t) * nnz, &p, err)) < 0)
-			goto fail;
-		nbr = p;
-		if ((rc = container_file_require(e->mf, MS_COOC_SIM, sizeof(float) * nnz, &p, err)) < 0)
-			goto fail;
-		sim = p;
-		e->cooc.nitems = e->I;
-		e->cooc.indptr = (int64_t *)ptr;
-		e->cooc.nbr = (int32_t *)nbr;
-		e->cooc.sim = (float *)sim;
-		/* The longest neighbour list sizes the scoring scratch. */
-		int64_t topm = 0;
-		for (size_t i = 0; i < I; i++)
-			if (ptr[i + 1] - ptr[i] > topm)
-				topm = ptr[i + 1] - ptr[i];
-		e->cooc.topm = (int32_t)topm;
-		e->has_cooc = 1;
-		const cf_als_opts *ao;
-		if ((rc = container_file_require(e->mf, MS_ALS_OPTS, sizeof(cf_als_opts), &p, err)) < 0)
-			goto fail;
-		ao = p;
-		size_t F = (size_t)ao->factors;
-		e->als.opts = *ao;
-		e->als.nitems = e->I;
-		e->als.factors = ao->factors;
-		if ((rc = container_file_require(e->mf, MS_ALS_ITEMS, sizeof(float) * I * F, &p, err)) < 0)
-			goto fail;
-		e->als.item_factors = (float *)p;
-		if ((rc = container_file_require(e->mf, MS_ALS_NORMS, sizeof(float) * I, &p, err)) < 0)
-			goto fail;
-		e->als.item_norms = (float *)p;
-		if ((rc = container_file_require(e->mf, MS_ALS_YTY, sizeof(float) * F * F, &p, err)) < 0)
-			goto fail;
-		e->als.yty = (float *)p;
-		e->has_als = 1;
-	}
-#undef REQUIRE
-	/* Lookups by track id. */
-	e->track_row = malloc(sizeof(int32_t) * (size_t)e->T);
-	e->track_item = malloc(sizeof(int32_t) * (size_t)e->T);
-	e->popular = malloc(sizeof(int64_t) * (size_t)e->T);
-	if (!e->track_row || !e->track_item || !e->popular) {
+	/* Each recommender reads its own sections. */
+	e->nmodels = recommender_count();
+	e->model_state = calloc(e->nmodels, sizeof(void *));
+	if (e->model_state == NULL) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto fail;
 	}
-	for (int64_t t = 0; t < e->T; t++)
-		e->track_row[t] = e->track_item[t] = -1;
-	for (size_t i = 0; i < N; i++)
-		if (e->row_track[i] > 0 && e->row_track[i] < e->T)
-			e->track_row[e->row_track[i]] = (int32_t)i;
-	for (int32_t i = 0; i < e->I; i++)
-		if (e->cf_track[i] > 0 && e->cf_track[i] < e->T)
-			e->track_item[e->cf_track[i]] = i;
-	for (int64_t t = 1; t < e->T; t++) {
-		e->pop_total += e->track_pop[t];
-		if (e->track_pop[t] > 0)
-			e->popular[e->npopular++] = t;
+	for (size_t m = 0; m < e->nmodels; m++) {
+		const recommender *rec = recommender_get((int)m);
+		if (rec->open && (rc = rec->open(&e->a, e->mf, &e->model_state[m], err)) < 0)
+			goto fail;
 	}
-	qsort_r(e->popular, e->npopular, sizeof(int64_t), cmp_pop_desc, (void *)e->track_pop);
-	e->max_info = log2(e->pop_total + 1);
-	if ((rc = knn_index_create(&e->knn, e->vec, N, D, KNN_BORROW, err)) < 0)
-		goto fail;
 	*out = e;
 	return 0;
 fail:
@@ -265,20 +203,45 @@ fail:
 /* ---- accessors ---- */
 
 const char *engine_meta_json(const engine *e) { return e->meta ? e->meta : "{}"; }
-const feat_spec *engine_spec(const engine *e) { return e->spec; }
-size_t engine_rows(const engine *e) { return e->N; }
-int32_t engine_row_of(const engine *e, int64_t t) { return t > 0 && t < e->T ? e->track_row[t] : -1; }
-int64_t engine_track_of(const engine *e, size_t row) { return row < e->N ? e->row_track[row] : -1; }
-const float *engine_vector(const engine *e, size_t row) { return e->vec + row * e->D; }
-int32_t engine_artist_of(const engine *e, int64_t t) { return t > 0 && t < e->T ? e->track_artist[t] : -1; }
-uint32_t engine_playlist_count(const engine *e, int64_t t) { return t > 0 && t < e->T ? e->track_pop[t] : 0; }
-int64_t engine_track_limit(const engine *e) { return e->T; }
-int engine_cluster_of(const engine *e, size_t row) { return row < e->N ? e->labels[row] : -1; }
+const feat_spec *engine_spec(const engine *e) { return e->a.spec; }
+size_t engine_rows(const engine *e) { return e->a.N; }
+int32_t engine_row_of(const engine *e, int64_t t) { return t > 0 && t < e->a.T ? e->track_row[t] : -1; }
+int64_t engine_track_of(const engine *e, size_t row) { return row < e->a.N ? e->a.row_track[row] : -1; }
+const float *engine_vector(const engine *e, size_t row) { return e->a.vec + row * e->a.D; }
+int32_t engine_artist_of(const engine *e, int64_t t) { return t > 0 && t < e->a.T ? e->a.track_artist[t] : -1; }
+uint32_t engine_playlist_count(const engine *e, int64_t t) { return t > 0 && t < e->a.T ? e->a.track_pop[t] : 0; }
+int64_t engine_track_limit(const engine *e) { return e->a.T; }
+int engine_cluster_of(const engine *e, size_t row) { return row < e->a.N ? e->labels[row] : -1; }
 const char *engine_cluster_words(const engine *e, int k) { return k >= 0 && k < e->K ? e->words[k] : ""; }
 int engine_clusters(const engine *e) { return e->K; }
 const float *engine_map_xy(const engine *e) { return e->xy; }
-float engine_predicted(const engine *e, size_t row) { return row < e->N ? e->qpred[row] : NAN; }
-float engine_popularity(const engine *e, size_t row) { return row < e->N ? e->pop[row] : NAN; }
+float engine_predicted(const engine *e, size_t row) { return row < e->a.N ? e->a.predicted[row] : NAN; }
+float engine_popularity(const engine *e, size_t row) { return row < e->a.N ? e->a.popularity[row] : NAN; }
+
+/* ---- the candidate pool ---- */
+
+rec_cand *rec_pool_add(rec_pool *p, int64_t t)
+{
+	if (p->slot[t])
+		return &p->c[p->slot[t] - 1];
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 256;
+		rec_cand *nc = realloc(p->c, cap * sizeof(rec_cand));
+		if (nc == NULL)
+			return NULL;
+		p->c = nc;
+		p->cap = cap;
+	}
+	rec_cand *c = &p->c[p->n++];
+	c->track = t;
+	c->row = p->track_row[t];
+	c->content = c->cooc = c->als = NAN;
+	c->score = 0;
+	p->slot[t] = (int64_t)p->n;
+	return c;
+}
+
+int rec_pool_has(const rec_pool *p, int64_t t) { return p->slot[t] != 0; }
 
 /* ---- one request ---- */
 
@@ -290,9 +253,9 @@ static scratch *thread_scratch(const engine *ce)
 	scratch *sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return NULL;
-	sc->blocked = calloc((size_t)e->T, 1);
-	sc->rowbits = calloc(KNN_BITMAP_BYTES(e->N) + 1, 1);
-	sc->slot = calloc((size_t)e->T, sizeof(int64_t));
+	sc->blocked = calloc((size_t)e->a.T, 1);
+	sc->rowbits = calloc(KNN_BITMAP_BYTES(e->a.N) + 1, 1);
+	sc->slot = calloc((size_t)e->a.T, sizeof(int64_t));
 	if (!sc->blocked || !sc->rowbits || !sc->slot) {
 		free(sc->blocked);
 		free(sc->rowbits);
@@ -309,203 +272,238 @@ static scratch *thread_scratch(const engine *ce)
 	return sc;
 }
 
-/* A candidate in the pool. */
-typedef struct cand {
-	int64_t track;
-	int32_t row;      /* content row or -1 */
-	float content;    /* cosine to the query, NaN when not computed */
-	float cooc, als;  /* raw CF scores, NaN when absent */
-	float score;      /* blended relevance */
-} cand;
-
-typedef struct pool {
-	cand *c;
-	size_t n, cap;
-	int64_t *slot;    /* [T] index+1 into c, 0 = absent (sparse reset) */
-} pool;
-
-static cand *pool_get(pool *p, const engine *e, int64_t t)
-{
-	if (p->slot[t])
-		return &p->c[p->slot[t] - 1];
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 256;
-		cand *nc = realloc(p->c, cap * sizeof(cand));
-		if (nc == NULL)
-			return NULL;
-		p->c = nc;
-		p->cap = cap;
-	}
-	cand *c = &p->c[p->n++];
-	c->track = t;
-	c->row = e->track_row[t];
-	c->content = c->cooc = c->als = NAN;
-	c->score = 0;
-	p->slot[t] = (int64_t)p->n;
-	return c;
-}
-
-typedef struct ctx {
+/* One request on its way through the stages. `q` is what the recommender
+ * sees; the writable pointers below are the same buffers. */
+typedef struct request {
 	const engine *e;
 	const rec_request *r;
-	uint8_t *blocked;      /* [T] 1 = never recommend (seeds, known) */
-	uint8_t *rowbits;      /* knn exclude bitmap over rows */
+	const recommender *model;
+	const void *state;     /* the model's, from engine_open */
+	rec_query q;
+	uint8_t *blocked;      /* [T] 1 = never recommend (seeds, known); thread scratch */
+	uint8_t *rowbits;      /* knn exclude bitmap over rows; thread scratch */
 	float *query;          /* [D] content query, unit length, or NULL */
-	float *mood;           /* [D] mood target */
+	float *mood;           /* [D] mood target, or NULL */
 	uint8_t *mood_mask;    /* [D] */
-	int has_mood;
 	int32_t *seed_rows;    /* [nseeds] content rows of the seeds (-1) */
 	int32_t *seed_items;   /* [nseeds] CF items of the seeds */
 	size_t nseed_items;
-	pool pool;
-} ctx;
+	rec_pool pool;         /* slot is thread scratch */
+	rerank_cand *rr;       /* [C] re-ranking input */
+	size_t *order;         /* [k] pool indices of the picks, best first */
+	size_t n;              /* picks */
+} request;
 
-static int add_content(ctx *x, size_t want, seg_error *err)
+/* Resolves the request: blocks the seeds and excluded tracks, turns the
+ * seeds into a content query and CF items, parses the mood (its target lives
+ * in the model's unnormalised space), and refuses a model that needs seeds
+ * or a mood given neither. */
+static int stage_resolve(request *x, seg_error *err)
 {
 	const engine *e = x->e;
-	if (x->query == NULL && !x->has_mood)
-		return 0;
-	if (x->has_mood && x->query == NULL) {
-		/* Mood only: the tracks nearest the target on the named dimensions. */
-		knn_hit *best = malloc(sizeof(knn_hit) * want);
-		size_t nb = 0;
-		if (best == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		for (size_t i = 0; i < e->N; i++) {
-			if (x->blocked[e->row_track[i]])
-				continue;
-			/* Squared distance on the dimensions the mood names, in the
-			 * model's (unnormalised) units. */
-			float d2 = 0;
-			for (size_t d = 0; d < e->D; d++)
-				if (x->mood_mask[d]) {
-					float diff = e->vec[i * e->D + d] * e->norm[i] - x->mood[d];
-					d2 += diff * diff;
-				}
-			float s = -d2;
-			if (nb < want || s > best[nb - 1].score) {
-				size_t j = nb < want ? nb++ : nb - 1;
-				while (j > 0 && best[j - 1].score < s) {
-					best[j] = best[j - 1];
-					j--;
-				}
-				best[j].row = i;
-				best[j].score = s;
-			}
-		}
-		for (size_t j = 0; j < nb; j++) {
-			cand *c = pool_get(&x->pool, e, e->row_track[best[j].row]);
-			if (c == NULL) {
-				free(best);
-				return seg_error_set(err, SEG_ENOMEM, "out of memory");
-			}
-			c->content = 1.0f / (1.0f - best[j].score); /* 1 at the target, falling with distance */
-		}
-		free(best);
-		return 0;
-	}
-	knn_hit *hits = malloc(sizeof(knn_hit) * want);
-	if (hits == NULL)
-		return seg_error_set(err, SEG_ENOMEM, "out of memory");
-	knn_filter f = {.exclude = x->rowbits};
-	size_t n = 0;
-	int rc = knn_search(e->knn, x->query, want, &f, hits, &n);
-	for (size_t j = 0; rc == 0 && j < n; j++) {
-		cand *c = pool_get(&x->pool, e, e->row_track[hits[j].row]);
-		if (c == NULL) {
-			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-			break;
-		}
-		c->content = hits[j].score;
-	}
-	free(hits);
-	return rc < 0 ? rc : 0;
-}
-
-static int add_cf(ctx *x, int which, size_t want, seg_error *err)
-{
-	const engine *e = x->e;
-	if (x->nseed_items == 0 || (which == REC_COOC && !e->has_cooc) || (which == REC_ALS && !e->has_als))
-		return 0;
-	/* Ask for extra: blocked tracks are filtered after. */
-	int32_t k = (int32_t)(want + x->r->nexclude + 8);
-	if (k > e->I)
-		k = e->I;
-	int32_t *items = malloc(sizeof(int32_t) * (size_t)k);
-	float *scores = malloc(sizeof(float) * (size_t)k);
-	int32_t n = 0;
-	int rc = 0;
-	if (!items || !scores) {
-		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (which == REC_COOC)
-		rc = cf_cooc_recommend(&e->cooc, x->seed_items, x->nseed_items, k, items, scores, &n, NULL, err);
-	else
-		rc = cf_als_recommend(&e->als, x->seed_items, x->nseed_items, k, items, scores, &n, NULL, err);
-	size_t taken = 0;
-	for (int32_t j = 0; rc == 0 && j < n && taken < want; j++) {
-		int64_t t = e->cf_track[items[j]];
-		if (x->blocked[t])
+	const rec_request *r = x->r;
+	size_t D = e->a.D;
+	for (size_t i = 0; i < r->nexclude; i++)
+		if (r->exclude[i] > 0 && r->exclude[i] < e->a.T)
+			x->blocked[r->exclude[i]] = 1;
+	float *q = calloc(D, sizeof(float));
+	x->query = q;
+	int nq = 0;
+	for (size_t s = 0; s < r->nseeds; s++) {
+		int64_t t = r->seeds[s];
+		x->seed_rows[s] = -1;
+		if (t <= 0 || t >= e->a.T)
 			continue;
-		cand *c = pool_get(&x->pool, e, t);
-		if (c == NULL) {
-			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-			break;
+		x->blocked[t] = 1;
+		x->seed_rows[s] = e->track_row[t];
+		if (x->seed_rows[s] >= 0 && q) {
+			const float *v = e->a.vec + (size_t)x->seed_rows[s] * D;
+			for (size_t d = 0; d < D; d++)
+				q[d] += v[d];
+			nq++;
 		}
-		if (which == REC_COOC)
-			c->cooc = scores[j];
-		else
-			c->als = scores[j];
-		taken++;
+		if (e->track_item[t] >= 0)
+			x->seed_items[x->nseed_items++] = e->track_item[t];
 	}
-out:
-	free(items);
-	free(scores);
-	return rc;
+	for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
+		int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
+		if (t > 0 && t < e->a.T && e->track_row[t] >= 0)
+			knn_bitmap_set(x->rowbits, (size_t)e->track_row[t]);
+	}
+	if (nq == 0 || q == NULL) {
+		free(q);
+		x->query = NULL;
+	} else {
+		knn_vec_normalize(q, D);
+	}
+	if (r->mood != NULL) {
+		int rc;
+		x->mood = calloc(D, sizeof(float));
+		x->mood_mask = calloc(D, 1);
+		if (!x->mood || !x->mood_mask)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		if ((rc = feat_mood(e->a.spec, r->mood, x->mood, x->mood_mask, err)) < 0)
+			return rc;
+		if (x->query != NULL) {
+			/* Seeds and a mood: the seeds' direction with the mood's values
+			 * on the dimensions it names, at a typical vector length. */
+			float len = 0;
+			for (size_t s = 0; s < r->nseeds; s++)
+				if (x->seed_rows[s] >= 0)
+					len += e->a.norm[x->seed_rows[s]];
+			len /= (float)(nq ? nq : 1);
+			for (size_t d = 0; d < D; d++)
+				x->query[d] = x->mood_mask[d] ? x->mood[d] : x->query[d] * len;
+			knn_vec_normalize(x->query, D);
+		}
+	}
+	if (r->nseeds == 0 && r->mood == NULL && (x->model->flags & REC_NEEDS_QUERY))
+		return seg_error_set(err, SEG_EINVAL, "give at least one seed track or a mood");
+	x->q = (rec_query){
+		.e = e,
+		.a = &e->a,
+		.r = r,
+		.blocked = x->blocked,
+		.rowbits = x->rowbits,
+		.query = x->query,
+		.mood = x->mood,
+		.mood_mask = x->mood_mask,
+		.seed_rows = x->seed_rows,
+		.seed_items = x->seed_items,
+		.nseed_items = x->nseed_items,
+	};
+	return 0;
 }
 
-/* Scales the finite values of one field over the pool to 0..1 (by the max,
- * or min-max when some are negative). */
-static void normalise(pool *p, size_t off)
+/* Retrieves the candidates from the chosen recommender: k of them, or the
+ * larger pool that re-ranking chooses from. */
+static int stage_retrieve(request *x, seg_error *err)
 {
-	float lo = INFINITY, hi = -INFINITY;
-	for (size_t i = 0; i < p->n; i++) {
-		float v = *(float *)((char *)&p->c[i] + off);
-		if (!isnan(v)) {
-			lo = v < lo ? v : lo;
-			hi = v > hi ? v : hi;
-		}
+	const rec_request *r = x->r;
+	size_t want = r->k;
+	if (r->rerank)
+		want = r->pool > r->k ? r->pool : r->k * 5 > 100 ? r->k * 5 : 100;
+	return x->model->propose(&x->q, x->state, want, &x->pool, err);
+}
+
+/* The finite values of one kind of evidence over the pool, scaled to 0..1:
+ * by the maximum, or min-max when some are negative. */
+typedef struct range {
+	float lo, hi;
+} range;
+
+static void range_add(range *g, float v)
+{
+	if (!isnan(v)) {
+		g->lo = v < g->lo ? v : g->lo;
+		g->hi = v > g->hi ? v : g->hi;
 	}
-	if (hi == -INFINITY)
+}
+
+static void range_scale(const range *g, float *v)
+{
+	if (g->hi == -INFINITY || isnan(*v))
 		return;
-	float base = lo < 0 ? lo : 0, range = hi - base;
+	float base = g->lo < 0 ? g->lo : 0, width = g->hi - base;
+	*v = width > 0 ? (*v - base) / width : 1.0f;
+}
+
+/* Blends: scales every kind of evidence over the pool to 0..1, so that the
+ * explanations and the model's blend compare like with like, then lets the
+ * model turn the evidence into one score. */
+static void stage_blend(request *x)
+{
+	rec_pool *p = &x->pool;
+	range content = {INFINITY, -INFINITY}, cooc = content, als = content;
 	for (size_t i = 0; i < p->n; i++) {
-		float *v = (float *)((char *)&p->c[i] + off);
-		if (!isnan(*v))
-			*v = range > 0 ? (*v - base) / range : 1.0f;
+		range_add(&content, p->c[i].content);
+		range_add(&cooc, p->c[i].cooc);
+		range_add(&als, p->c[i].als);
 	}
+	for (size_t i = 0; i < p->n; i++) {
+		range_scale(&content, &p->c[i].content);
+		range_scale(&cooc, &p->c[i].cooc);
+		range_scale(&als, &p->c[i].als);
+	}
+	if (x->model->blend)
+		x->model->blend(&x->q, x->state, p);
 }
 
 static int cmp_cand(const void *a, const void *b)
 {
-	const cand *x = a, *y = b;
+	const rec_cand *x = a, *y = b;
 	if (x->score != y->score)
 		return x->score > y->score ? -1 : 1;
 	return (x->track > y->track) - (x->track < y->track);
 }
 
-/* Fills the reasons of one result. */
-static void explain(const ctx *x, rec_item *it)
+/* Selects the k picks into x->order: by re-ranking (relevance, diversity,
+ * novelty, quality, the artist cap), or by score alone. */
+static int stage_select(request *x, const char **shortfall, seg_error *err)
 {
 	const engine *e = x->e;
+	const rec_request *r = x->r;
+	rec_pool *p = &x->pool;
+	x->order = malloc(sizeof(size_t) * r->k);
+	if (x->order == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if (r->rerank && p->n > 0) {
+		x->rr = malloc(sizeof(rerank_cand) * p->n);
+		if (x->rr == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		float smax = 0;
+		for (size_t i = 0; i < p->n; i++)
+			smax = p->c[i].score > smax ? p->c[i].score : smax;
+		for (size_t i = 0; i < p->n; i++) {
+			const rec_cand *c = &p->c[i];
+			double info = -log2(((double)e->a.track_pop[c->track] + 1) / (e->pop_total + 1));
+			x->rr[i] = (rerank_cand){
+				.track = c->track,
+				.row = c->row,
+				.artist = e->a.track_artist[c->track],
+				.relevance = smax > 0 ? c->score / smax : 0,
+				.novelty = e->max_info > 0 ? (float)(info / e->max_info) : 0,
+				.quality = c->row >= 0 && !isnan(e->a.predicted[c->row]) ? e->a.predicted[c->row] / 100.0f
+				                                                         : NAN,
+			};
+		}
+		rerank_opts ro = {.k = r->k,
+		                  .diversity = r->diversity,
+		                  .novelty = r->novelty,
+		                  .quality = r->quality,
+		                  .max_per_artist = r->max_per_artist,
+		                  .vectors = e->a.vec,
+		                  .dim = e->a.D};
+		enum rerank_shortfall sf = rerank_run(x->rr, p->n, &ro, x->order, &x->n);
+		if (shortfall)
+			*shortfall = rerank_shortfall_text(sf);
+		for (size_t j = 0; j < x->n; j++)
+			p->c[x->order[j]].score = x->rr[x->order[j]].final;
+	} else {
+		qsort(p->c, p->n, sizeof(rec_cand), cmp_cand);
+		x->n = p->n < r->k ? p->n : r->k;
+		for (size_t j = 0; j < x->n; j++)
+			x->order[j] = j;
+		if (x->n < r->k && shortfall)
+			*shortfall = rerank_shortfall_text(RERANK_FEW_CANDIDATES);
+	}
+	return 0;
+}
+
+/* The reasons every pick can have, from its evidence and the request: close
+ * in sound to a seed (with the features they share), often with the seeds in
+ * playlists, a hidden gem, a genre new to the seeds, the mood. */
+static void explain_shared(const request *x, rec_item *it)
+{
+	const engine *e = x->e;
+	const rec_artifact *a = &e->a;
 	int32_t row = e->track_row[it->track];
 	it->near_seed = -1;
 	for (int m = 0; m < REC_MATCHES; m++)
 		it->match[m] = -1;
 	it->cluster = row >= 0 ? e->labels[row] : -1;
-	it->predicted = row >= 0 ? e->qpred[row] : NAN;
-	it->popularity = row >= 0 ? e->pop[row] : NAN;
+	it->predicted = row >= 0 ? a->predicted[row] : NAN;
+	it->popularity = row >= 0 ? a->popularity[row] : NAN;
 	if (!isnan(it->cf) && it->cf > 0)
 		it->reasons |= REASON_CF;
 	if (!isnan(it->predicted) && it->predicted >= GEM_MIN_PREDICTED &&
@@ -513,16 +511,16 @@ static void explain(const ctx *x, rec_item *it)
 		it->reasons |= REASON_GEM;
 	if (row < 0)
 		return;
-	const float *v = e->vec + (size_t)row * e->D;
+	const float *v = a->vec + (size_t)row * a->D;
 	/* The nearest seed in sound, and the features they share. */
 	float best = -2;
 	for (size_t s = 0; s < x->r->nseeds; s++) {
 		int32_t sr = x->seed_rows[s];
 		if (sr < 0)
 			continue;
-		const float *sv = e->vec + (size_t)sr * e->D;
+		const float *sv = a->vec + (size_t)sr * a->D;
 		float dot = 0;
-		for (size_t d = 0; d < e->D; d++)
+		for (size_t d = 0; d < a->D; d++)
 			dot += v[d] * sv[d];
 		if (dot > best) {
 			best = dot;
@@ -531,7 +529,7 @@ static void explain(const ctx *x, rec_item *it)
 	}
 	if (it->near_seed >= 0 && !isnan(it->content)) {
 		it->reasons |= REASON_CONTENT;
-		const float *sv = e->vec + (size_t)x->seed_rows[it->near_seed] * e->D;
+		const float *sv = a->vec + (size_t)x->seed_rows[it->near_seed] * a->D;
 		/* Distinctive features of the seed that the pick shares: the seed is
 		 * away from average on them and the two are close. */
 		float sc[FD_GENRE0];
@@ -553,10 +551,10 @@ static void explain(const ctx *x, rec_item *it)
 		}
 		/* A genre none of the seeds has. */
 		int seeds_genres = 0, novel = 0;
-		for (uint32_t g = 0; g < e->spec->ngenres; g++) {
+		for (uint32_t g = 0; g < a->spec->ngenres; g++) {
 			int in_seed = 0;
 			for (size_t s = 0; s < x->r->nseeds; s++)
-				if (x->seed_rows[s] >= 0 && e->vec[(size_t)x->seed_rows[s] * e->D + FD_GENRE0 + g] > 0)
+				if (x->seed_rows[s] >= 0 && a->vec[(size_t)x->seed_rows[s] * a->D + FD_GENRE0 + g] > 0)
 					in_seed = 1;
 			seeds_genres |= in_seed;
 			if (v[FD_GENRE0 + g] > 0 && !in_seed)
@@ -565,8 +563,56 @@ static void explain(const ctx *x, rec_item *it)
 		if (novel && seeds_genres)
 			it->reasons |= REASON_NEW_GENRE;
 	}
-	if (x->has_mood)
+	if (x->mood != NULL)
 		it->reasons |= REASON_MOOD;
+}
+
+/* Writes the picks to out[n] with their evidence and reasons: the shared
+ * ones, and what the model adds. */
+static void stage_explain(const request *x, rec_item *out)
+{
+	for (size_t j = 0; j < x->n; j++) {
+		const rec_cand *c = &x->pool.c[x->order[j]];
+		rec_item *it = &out[j];
+		memset(it, 0, sizeof(*it));
+		it->track = c->track;
+		it->score = c->score;
+		it->content = c->content;
+		float cf = NAN;
+		if (!isnan(c->cooc) || !isnan(c->als))
+			cf = ((isnan(c->cooc) ? 0 : c->cooc) + (isnan(c->als) ? 0 : c->als)) * 0.5f;
+		it->cf = cf;
+		explain_shared(x, it);
+		if (x->model->explain)
+			it->reasons |= x->model->explain(&x->q, x->state, it);
+	}
+}
+
+/* Leaves the thread's scratch zeroed (undoing exactly what was set) and
+ * frees the request's buffers. */
+static void request_end(request *x)
+{
+	const engine *e = x->e;
+	const rec_request *r = x->r;
+	if (x->blocked != NULL)
+		for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
+			int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
+			if (t > 0 && t < e->a.T) {
+				x->blocked[t] = 0;
+				if (e->track_row[t] >= 0)
+					x->rowbits[(size_t)e->track_row[t] >> 3] = 0;
+			}
+		}
+	for (size_t i = 0; x->pool.slot && i < x->pool.n; i++)
+		x->pool.slot[x->pool.c[i].track] = 0;
+	free(x->pool.c);
+	free(x->seed_rows);
+	free(x->seed_items);
+	free(x->query);
+	free(x->mood);
+	free(x->mood_mask);
+	free(x->rr);
+	free(x->order);
 }
 
 int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_t *nout, const char **shortfall,
@@ -577,255 +623,44 @@ int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_
 		*shortfall = "";
 	if (r->k == 0)
 		return 0;
-	ctx x;
+	if (r->model < 0 || (size_t)r->model >= e->nmodels)
+		return seg_error_set(err, SEG_EINVAL, "model %d is not one this engine knows (%zu registered when it opened)",
+		                     r->model, e->nmodels);
+	request x;
 	memset(&x, 0, sizeof x);
 	x.e = e;
 	x.r = r;
-	int rc = 0;
-	size_t D = e->D;
+	x.model = recommender_get(r->model);
+	x.state = e->model_state[r->model];
 	scratch *sc = thread_scratch(e);
 	if (sc != NULL) {
 		x.blocked = sc->blocked;
 		x.rowbits = sc->rowbits;
 		x.pool.slot = sc->slot;
 	}
+	x.pool.track_row = e->track_row;
 	x.seed_rows = malloc(sizeof(int32_t) * (r->nseeds + 1));
 	x.seed_items = malloc(sizeof(int32_t) * (r->nseeds + 1));
-	rerank_cand *rc_c = NULL;
-	size_t *order = NULL;
-	if (!x.blocked || !x.rowbits || !x.pool.slot || !x.seed_rows || !x.seed_items) {
+	int rc;
+	if (!x.blocked || !x.rowbits || !x.pool.slot || !x.seed_rows || !x.seed_items)
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < r->nexclude; i++)
-		if (r->exclude[i] > 0 && r->exclude[i] < e->T)
-			x.blocked[r->exclude[i]] = 1;
-	/* Seeds: blocked, and turned into a content query and CF items. */
-	float *q = calloc(D, sizeof(float));
-	x.query = q;
-	int nq = 0;
-	for (size_t s = 0; s < r->nseeds; s++) {
-		int64_t t = r->seeds[s];
-		x.seed_rows[s] = -1;
-		if (t <= 0 || t >= e->T)
-			continue;
-		x.blocked[t] = 1;
-		x.seed_rows[s] = e->track_row[t];
-		if (x.seed_rows[s] >= 0 && q) {
-			const float *v = e->vec + (size_t)x.seed_rows[s] * D;
-			for (size_t d = 0; d < D; d++)
-				q[d] += v[d];
-			nq++;
-		}
-		if (e->track_item[t] >= 0)
-			x.seed_items[x.nseed_items++] = e->track_item[t];
-	}
-	for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
-		int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
-		if (t > 0 && t < e->T && e->track_row[t] >= 0)
-			knn_bitmap_set(x.rowbits, (size_t)e->track_row[t]);
-	}
-	if (nq == 0 || q == NULL) {
-		free(q);
-		x.query = NULL;
-	} else {
-		knn_vec_normalize(q, D);
-	}
-	if (r->mood != NULL) {
-		x.mood = calloc(D, sizeof(float));
-		x.mood_mask = calloc(D, 1);
-		if (!x.mood || !x.mood_mask) {
-			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-			goto out;
-		}
-		/* The target lives in the model's unnormalised space. */
-		if ((rc = feat_mood(e->spec, r->mood, x.mood, x.mood_mask, err)) < 0)
-			goto out;
-		x.has_mood = 1;
-		if (x.query != NULL) {
-			/* Seeds and a mood: the seeds' direction with the mood's values
-			 * on the dimensions it names, at a typical vector length. */
-			float len = 0;
-			for (size_t s = 0; s < r->nseeds; s++)
-				if (x.seed_rows[s] >= 0)
-					len += e->norm[x.seed_rows[s]];
-			len /= (float)(nq ? nq : 1);
-			for (size_t d = 0; d < D; d++)
-				x.query[d] = x.mood_mask[d] ? x.mood[d] : x.query[d] * len;
-			knn_vec_normalize(x.query, D);
+	else if ((rc = stage_resolve(&x, err)) == 0 && (rc = stage_retrieve(&x, err)) == 0) {
+		stage_blend(&x);
+		if ((rc = stage_select(&x, shortfall, err)) == 0) {
+			stage_explain(&x, out);
+			*nout = x.n;
 		}
 	}
-	if (r->nseeds == 0 && r->mood == NULL && r->model != REC_POPULAR && r->model != REC_RANDOM) {
-		rc = seg_error_set(err, SEG_EINVAL, "give at least one seed track or a mood");
-		goto out;
-	}
-
-	/* Candidate pool. */
-	size_t want = r->k;
-	if (r->rerank)
-		want = r->pool > r->k ? r->pool : r->k * 5 > 100 ? r->k * 5 : 100;
-	switch (r->model) {
-	case REC_RANDOM: {
-		uint64_t s = r->seed * 0x9E3779B97F4A7C15ull + 1;
-		size_t tries = 0;
-		while (x.pool.n < want && tries++ < want * 20 && e->T > 1) {
-			s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-			int64_t t = 1 + (int64_t)(s % (uint64_t)(e->T - 1));
-			if (x.blocked[t] || (e->track_row[t] < 0 && e->track_item[t] < 0) || x.pool.slot[t])
-				continue;
-			cand *c = pool_get(&x.pool, e, t);
-			if (c)
-				c->score = 1.0f - (float)x.pool.n / (float)(want + 1);
-		}
-		break;
-	}
-	case REC_POPULAR:
-		for (size_t i = 0; i < e->npopular && x.pool.n < want; i++) {
-			int64_t t = e->popular[i];
-			if (x.blocked[t])
-				continue;
-			cand *c = pool_get(&x.pool, e, t);
-			if (c)
-				c->score = (float)e->track_pop[t] / (float)(e->track_pop[e->popular[0]] + 1);
-		}
-		break;
-	case REC_CONTENT:
-		rc = add_content(&x, want, err);
-		for (size_t i = 0; i < x.pool.n; i++)
-			x.pool.c[i].score = x.pool.c[i].content;
-		break;
-	case REC_COOC:
-	case REC_ALS:
-		rc = add_cf(&x, r->model, want, err);
-		for (size_t i = 0; i < x.pool.n; i++)
-			x.pool.c[i].score = r->model == REC_COOC ? x.pool.c[i].cooc : x.pool.c[i].als;
-		break;
-	case REC_HYBRID:
-	case REC__COUNT:
-		if ((rc = add_content(&x, want, err)) < 0 || (rc = add_cf(&x, REC_COOC, want, err)) < 0 ||
-		    (rc = add_cf(&x, REC_ALS, want, err)) < 0)
-			break;
-		/* Content scores for CF candidates that have vectors, so both parts
-		 * are known wherever they can be. */
-		if (x.query != NULL)
-			for (size_t i = 0; i < x.pool.n; i++) {
-				cand *c = &x.pool.c[i];
-				if (isnan(c->content) && c->row >= 0) {
-					const float *v = e->vec + (size_t)c->row * D;
-					float dot = 0;
-					for (size_t d = 0; d < D; d++)
-						dot += v[d] * x.query[d];
-					c->content = dot;
-				}
-			}
-		normalise(&x.pool, offsetof(cand, content));
-		normalise(&x.pool, offsetof(cand, cooc));
-		normalise(&x.pool, offsetof(cand, als));
-		float wcf = x.nseed_items > 0 ? HYBRID_CF_WEIGHT : 0;
-		for (size_t i = 0; i < x.pool.n; i++) {
-			cand *c = &x.pool.c[i];
-			float cf = (isnan(c->cooc) ? 0 : c->cooc) * 0.5f + (isnan(c->als) ? 0 : c->als) * 0.5f;
-			float ct = isnan(c->content) ? 0 : c->content;
-			c->score = wcf * cf + (1 - wcf) * ct;
-		}
-		break;
-	}
-	if (rc < 0)
-		goto out;
-	if (r->model != REC_HYBRID) {
-		normalise(&x.pool, offsetof(cand, content));
-		normalise(&x.pool, offsetof(cand, cooc));
-		normalise(&x.pool, offsetof(cand, als));
-	}
-
-	/* Final selection. */
-	size_t n = 0;
-	order = malloc(sizeof(size_t) * r->k);
-	if (order == NULL) {
-		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (r->rerank && x.pool.n > 0) {
-		rc_c = malloc(sizeof(rerank_cand) * x.pool.n);
-		if (rc_c == NULL) {
-			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-			goto out;
-		}
-		float smax = 0;
-		for (size_t i = 0; i < x.pool.n; i++)
-			smax = x.pool.c[i].score > smax ? x.pool.c[i].score : smax;
-		for (size_t i = 0; i < x.pool.n; i++) {
-			cand *c = &x.pool.c[i];
-			double info = -log2(((double)e->track_pop[c->track] + 1) / (e->pop_total + 1));
-			rc_c[i] = (rerank_cand){
-				.track = c->track,
-				.row = c->row,
-				.artist = e->track_artist[c->track],
-				.relevance = smax > 0 ? c->score / smax : 0,
-				.novelty = e->max_info > 0 ? (float)(info / e->max_info) : 0,
-				.quality = c->row >= 0 && !isnan(e->qpred[c->row]) ? e->qpred[c->row] / 100.0f : NAN,
-			};
-		}
-		rerank_opts ro = {.k = r->k,
-		                  .diversity = r->diversity,
-		                  .novelty = r->novelty,
-		                  .quality = r->quality,
-		                  .max_per_artist = r->max_per_artist,
-		                  .vectors = e->vec,
-		                  .dim = D};
-		enum rerank_shortfall sf = rerank_run(rc_c, x.pool.n, &ro, order, &n);
-		if (shortfall)
-			*shortfall = rerank_shortfall_text(sf);
-		for (size_t j = 0; j < n; j++)
-			x.pool.c[order[j]].score = rc_c[order[j]].final;
-	} else {
-		qsort(x.pool.c, x.pool.n, sizeof(cand), cmp_cand);
-		n = x.pool.n < r->k ? x.pool.n : r->k;
-		for (size_t j = 0; j < n; j++)
-			order[j] = j;
-		if (n < r->k && shortfall)
-			*shortfall = rerank_shortfall_text(RERANK_FEW_CANDIDATES);
-	}
-	for (size_t j = 0; j < n; j++) {
-		const cand *c = &x.pool.c[order[j]];
-		rec_item *it = &out[j];
-		memset(it, 0, sizeof(*it));
-		it->track = c->track;
-		it->score = c->score;
-		it->content = c->content;
-		float cf = NAN;
-		if (!isnan(c->cooc) || !isnan(c->als))
-			cf = ((isnan(c->cooc) ? 0 : c->cooc) + (isnan(c->als) ? 0 : c->als)) * 0.5f;
-		it->cf = cf;
-		if (r->model == REC_POPULAR)
-			it->reasons |= REASON_POPULAR;
-		if (r->model == REC_RANDOM)
-			it->reasons |= REASON_RANDOM;
-		explain(&x, it);
-	}
-	*nout = n;
-out:
-	/* Leave the thread's scratch zeroed: undo exactly what was set. */
-	if (x.blocked != NULL)
-		for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
-			int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
-			if (t > 0 && t < e->T) {
-				x.blocked[t] = 0;
-				if (e->track_row[t] >= 0)
-					x.rowbits[(size_t)e->track_row[t] >> 3] = 0;
-			}
-		}
-	for (size_t i = 0; x.pool.slot && i < x.pool.n; i++)
-		x.pool.slot[x.pool.c[i].track] = 0;
-	free(x.pool.c);
-	free(x.seed_rows);
-	free(x.seed_items);
-	free(x.query);
-	free(x.mood);
-	free(x.mood_mask);
-	free(rc_c);
-	free(order);
+	request_end(&x);
 	return rc;
+}
+
+int rec_query_propose(const rec_query *q, const char *name, size_t want, rec_pool *pool, seg_error *err)
+{
+	int id = recommender_find(name);
+	if (id < 0 || (size_t)id >= q->e->nmodels)
+		return seg_error_set(err, SEG_EINVAL, "no recommender '%s' in this engine", name);
+	return recommender_get(id)->propose(q, q->e->model_state[id], want, pool, err);
 }
 
 /* ---- reasons in words ---- */
@@ -884,9 +719,9 @@ int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed
 	if (it->reasons & REASON_NEW_GENRE) {
 		int32_t row = engine_row_of(e, it->track);
 		const char *g = NULL;
-		for (uint32_t k = 0; row >= 0 && k < e->spec->ngenres && g == NULL; k++)
-			if (e->vec[(size_t)row * e->D + FD_GENRE0 + k] > 0)
-				g = e->spec->genres[k];
+		for (uint32_t k = 0; row >= 0 && k < e->a.spec->ngenres && g == NULL; k++)
+			if (e->a.vec[(size_t)row * e->a.D + FD_GENRE0 + k] > 0)
+				g = e->a.spec->genres[k];
 		put(buf, cap, &n, n ? "; " : "", "from a genre new to your seeds", g ? " (" : "", g ? g : "", g ? ")" : "",
 		    (char *)NULL);
 	}

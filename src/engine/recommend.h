@@ -1,9 +1,13 @@
-/* recommend.h: the recommendation engine over one trained model artifact:
- * candidate generation by each model (random, most popular, content
- * similarity, co-occurrence, ALS, and the hybrid of content and CF), the
- * re-ranking stage, and the reasons behind each pick as codes. The artifact
- * is mapped read-only; an engine is shareable between threads. Names and
- * words for humans are the caller's (they come from the catalogue). */
+/* recommend.h: the recommendation engine over one trained model artifact.
+ * A request goes through stages: resolve it (seeds, exclusions, the content
+ * query, the mood), retrieve candidates from the chosen recommender (one of
+ * the registry's, see recommender.h: random, most popular, content
+ * similarity, co-occurrence, ALS, the hybrid of content and CF, and any
+ * registered at run time), blend their evidence into one score, re-rank
+ * (diversity, novelty, quality, artist cap), and explain each pick as reason
+ * codes. The artifact is mapped read-only; an engine is shareable between
+ * threads. Names and words for humans are the caller's (they come from the
+ * catalogue). */
 #ifndef SEGUE_RECOMMEND_H
 #define SEGUE_RECOMMEND_H
 
@@ -15,9 +19,16 @@
 
 typedef struct engine engine;
 
+/* The ids of the built-in recommenders in the registry (recommender.h).
+ * Compatibility names for the callers that still pick a built-in by constant
+ * (serve.c, test_train.c); new code looks models up by name with
+ * recommender_find, and lists them with recommender_count/_get. */
 enum rec_model { REC_RANDOM, REC_POPULAR, REC_CONTENT, REC_COOC, REC_ALS, REC_HYBRID, REC__COUNT };
-extern const char *const rec_model_names[REC__COUNT];
-/* Parses a model name; -1 when unknown. */
+/* Compatibility: rec_model_names[id] is the registered name of model `id`
+ * (any registered id, not only the built-ins); rec_model_parse is
+ * recommender_find. To be replaced by recommender_name/_find. */
+#define rec_model_names (recommender__names())
+const char *const *recommender__names(void);
 int rec_model_parse(const char *name);
 
 /* Reasons, as bits of rec_item.reasons. */
@@ -29,10 +40,15 @@ enum {
 	REASON_POPULAR = 1 << 4,   /* among the most played in playlists */
 	REASON_MOOD = 1 << 5,      /* close to the asked-for mood */
 	REASON_RANDOM = 1 << 6,    /* picked at random (baseline) */
+	REASON__BITS = 7
 };
+/* The machine-readable code of each reason bit, by bit index:
+ * rec_reason_codes[b] names 1 << b ("content", "cf", "gem", "new_genre",
+ * "popular", "mood", "random"). */
+extern const char *const rec_reason_codes[REASON__BITS];
 
 typedef struct rec_request {
-	enum rec_model model;
+	int model;                 /* registry id (recommender_find); REC_HYBRID by default */
 	const int64_t *seeds;      /* [nseeds] track ids the listener likes */
 	size_t nseeds;
 	const char *mood;          /* "energy=0.8,valence=0.7" or NULL */
@@ -74,7 +90,9 @@ void engine_free(engine *e);
 
 /* Recommends up to r->k tracks into out[r->k]; *nout receives the count and
  * *shortfall (may be NULL) a sentence when fewer than k came out. Seeds and
- * excluded tracks are never returned. */
+ * excluded tracks are never returned. SEG_EINVAL for a model id that is not
+ * registered (or was registered after the engine opened), for a model that
+ * needs seeds or a mood given neither, and for a bad mood. */
 int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_t *nout, const char **shortfall,
                      seg_error *err);
 

@@ -1,0 +1,760 @@
+/* commands.c: the `segue` command: subcommand dispatch, options and exit
+ * codes (see commands.h). Each subcommand is a thin layer over a library
+ * module; nothing here computes. Exit codes: 0 success, 1 failure (the
+ * message says why), 2 bad usage. */
+#include "cli/commands.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "report/eda.h"
+#include "core/error.h"
+#include "synth/gen.h"
+#include "ingest/ingest.h"
+#include "core/progress.h"
+#include "catalog/query.h"
+#include "ingest/schema.h"
+#include "serve/serve.h"
+#include "engine/evaluate.h"
+#include "catalog/lookup.h"
+#include "engine/recommend.h"
+#include "engine/recommender.h"
+#include "core/strbuf.h"
+#include "engine/train.h"
+#include "engine/dataset.h"
+#define DATASET_TEST_MODULUS_FOR_HELP DATASET_TEST_MODULUS
+
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static int fail(const seg_error *err)
+{
+	char buf[1200];
+	seg_error_format(err, buf, sizeof buf);
+	fprintf(stderr, "segue: %s\n", buf);
+	return EXIT_FAIL;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "segue %s: ", cmd);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry `segue %s --help`.\n", cmd);
+	return EXIT_USAGE;
+}
+
+/* ---- ingest ---- */
+
+static void ingest_help(FILE *out)
+{
+	fprintf(out,
+	        "usage: segue ingest [--workspace DIR] [--map canonical=column,...] [--check] FILE|DIR...\n"
+	        "\n"
+	        "Reads track tables and playlist data into the workspace catalogue (SQLite) and\n"
+	        "rewrites its feature snapshot. All files of one call land in one transaction.\n"
+	        "\n"
+	        "  -w, --workspace DIR  workspace (default $SEGUE_HOME, else ./segue-data)\n"
+	        "  -m, --map SPEC       map columns of an unknown or odd header, e.g.\n"
+	        "                       --map id=TrackID,name=Title,artists=Artist,danceability=dance\n"
+	        "      --check          parse and validate only; write nothing\n"
+	        "  -q, --quiet          no progress bar and no summary\n"
+	        "  -h, --help           this text\n"
+	        "\n"
+	        "Inputs: CSV (RFC 4180; CRLF or LF; UTF-8 BOM ok), .zst-compressed files read as\n"
+	        "they are, Million Playlist Dataset slices (mpd.slice.*.json), and the MPD CSV pair\n"
+	        "(playlists: pid,name,...,num_followers; entries: pid,pos,track_id,...).\n"
+	        "A directory stands for its .csv, .json and .zst files.\n"
+	        "\n"
+	        "Track tables recognised from their header:\n");
+	schema_list_variants(out);
+	fprintf(out, "\nCanonical columns for --map:");
+	for (int c = 0; c < SC__COUNT; c++)
+		fprintf(out, "%s%s", c % 10 == 0 ? "\n  " : " ", schema_col_names[c]);
+	fprintf(out,
+	        "\n\n"
+	        "Merging: tracks are keyed by Spotify id across files and calls. The first value\n"
+	        "catalogued for a field wins; later rows only fill fields still empty. The audio\n"
+	        "features move as one block, from the first row that has them. A track keeps every\n"
+	        "genre and artist it was listed with.\n"
+	        "Validation: rows that cannot be used (wrong field count, bad id, missing or\n"
+	        "unparseable audio feature, 0-1 feature outside 0..1, key outside -1..11, mode not\n"
+	        "0/1, loudness outside -60..5 dB) go to the rejects table and are skipped. Values\n"
+	        "that are wrong on a usable row (tempo 0 or time signature 0 = not detected,\n"
+	        "popularity outside 0..100, duration <= 0, unparseable dates) are stored as NULL\n"
+	        "and also recorded in rejects (action 'value').\n");
+}
+
+static int cmd_ingest(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"map", required_argument, NULL, 'm'},
+		{"check", no_argument, NULL, 'c'},           {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},            {0},
+	};
+	const char *ws = NULL;
+	ingest_options o = {.progress = 1};
+	int quiet = 0, c;
+	while ((c = getopt_long(argc, argv, "w:m:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'm': o.map_spec = optarg; break;
+		case 'c': o.check_only = 1; break;
+		case 'q': quiet = 1; o.progress = 0; break;
+		case 'h': ingest_help(stdout); return EXIT_OK;
+		default: return usage_error("ingest", "%s", "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("ingest", "%s", "no input files given");
+	char wsbuf[PATH_MAX];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	ingest_summary sum;
+	seg_error err = {0};
+	int rc = ingest_run(&o, argv + optind, (size_t)(argc - optind), &sum, &err);
+	if (rc < 0) {
+		ingest_summary_free(&sum);
+		fail(&err);
+		if (!o.check_only)
+			fprintf(stderr, "segue: nothing was written to the catalogue\n");
+		return EXIT_FAIL;
+	}
+	if (!quiet)
+		ingest_summary_print(&sum, &o, stdout);
+	ingest_summary_free(&sum);
+	return EXIT_OK;
+}
+
+/* ---- sql ---- */
+
+static void sql_help(FILE *out)
+{
+	fprintf(out,
+	        "usage: segue sql [--workspace DIR] [--format table|csv|json] \"QUERY\"\n"
+	        "\n"
+	        "Runs read-only SQL over the catalogue. Statements that would write are refused.\n"
+	        "QUERY may hold several statements; \"-\" reads the SQL from standard input.\n"
+	        "\n"
+	        "Tables: tracks, artists, track_artists, genres, track_genres, playlists,\n"
+	        "playlist_tracks, rejects, ingests, meta; track_search (FTS5: name, artists).\n"
+	        "Example:\n"
+	        "  segue sql \"SELECT g.name, count(*) n, round(avg(t.energy),3) energy\n"
+	        "             FROM tracks t JOIN track_genres tg ON tg.track_id=t.id\n"
+	        "             JOIN genres g ON g.id=tg.genre_id GROUP BY g.name ORDER BY n DESC\"\n"
+	        "  segue sql \"SELECT rowid, name, artists FROM track_search WHERE track_search MATCH 'love'\"\n");
+}
+
+static char *read_stdin(void)
+{
+	size_t cap = 4096, len = 0, n;
+	char *buf = malloc(cap);
+	while (buf && (n = fread(buf + len, 1, cap - len - 1, stdin)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			char *nb = realloc(buf, cap *= 2);
+			if (nb == NULL) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+	}
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+static int cmd_sql(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'},
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *ws = NULL;
+	int fmt = QUERY_TABLE, c;
+	while ((c = getopt_long(argc, argv, "w:f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'f':
+			if ((fmt = query_format_parse(optarg)) < 0)
+				return usage_error("sql", "unknown format '%s' (table, csv or json)", optarg);
+			break;
+		case 'h': sql_help(stdout); return EXIT_OK;
+		default: return usage_error("sql", "%s", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error("sql", "%s", "give exactly one QUERY argument (quote it)");
+	char wsbuf[PATH_MAX], path[PATH_MAX + 32];
+	catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	snprintf(path, sizeof path, "%s/%s", wsbuf, CATALOG_DB_NAME);
+	seg_error err = {0};
+	if (access(path, R_OK) != 0) {
+		seg_error_set(&err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", path);
+		return fail(&err);
+	}
+	char *sql = strcmp(argv[optind], "-") == 0 ? read_stdin() : strdup(argv[optind]);
+	sqlite3 *db;
+	int rc = query_open(path, &db, &err);
+	if (rc == 0)
+		rc = query_run(db, sql ? sql : "", (enum query_format)fmt, stdout, NULL, &err);
+	query_close(db);
+	free(sql);
+	return rc < 0 ? fail(&err) : EXIT_OK;
+}
+
+/* ---- eda ---- */
+
+static int cmd_eda(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'},
+		{"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *ws = NULL, *outdir = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "w:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'o': outdir = optarg; break;
+		case 'h':
+			printf("usage: segue eda [--workspace DIR] [--out DIR]\n\n"
+			       "Writes the exploratory report of the catalogue: one self-contained HTML file\n"
+			       "with inline SVG charts (report.html) and the figures as summary.json.\n"
+			       "Every chart shows the SQL it comes from, to re-run with `segue sql`.\n\n"
+			       "  -w, --workspace DIR  workspace (default $SEGUE_HOME, else ./segue-data)\n"
+			       "  -o, --out DIR        output directory (default WORKSPACE/eda)\n");
+			return EXIT_OK;
+		default: return usage_error("eda", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("eda", "unexpected argument '%s'", argv[optind]);
+	char wsbuf[PATH_MAX], path[PATH_MAX + 32], outbuf[PATH_MAX + 32];
+	catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	snprintf(path, sizeof path, "%s/%s", wsbuf, CATALOG_DB_NAME);
+	if (outdir == NULL) {
+		snprintf(outbuf, sizeof outbuf, "%s/eda", wsbuf);
+		outdir = outbuf;
+	}
+	seg_error err = {0};
+	double t0 = progress_now();
+	if (eda_report(path, outdir, &err) < 0)
+		return fail(&err);
+	printf("wrote %s/report.html and %s/summary.json in %.2f s\n", outdir, outdir, progress_now() - t0);
+	return EXIT_OK;
+}
+
+/* ---- generate ---- */
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		v *= 1e3, end++;
+	else if (*end == 'M' || *end == 'm')
+		v *= 1e6, end++;
+	if (*end != '\0' || v < 0 || v > 1e10)
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int cmd_generate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"tracks", required_argument, NULL, 't'}, {"playlists", required_argument, NULL, 'p'},
+		{"seed", required_argument, NULL, 's'},   {"out", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},         {0},
+	};
+	gen_options o;
+	gen_options_init(&o);
+	o.out_dir = "segue-synthetic";
+	int c;
+	while ((c = getopt_long(argc, argv, "t:p:s:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_size(optarg, &o.tracks) < 0)
+				return usage_error("generate", "bad --tracks '%s' (e.g. 20000, 50k, 1M)", optarg);
+			break;
+		case 'p':
+			if (parse_size(optarg, &o.playlists) < 0)
+				return usage_error("generate", "bad --playlists '%s'", optarg);
+			break;
+		case 's': o.seed = strtoull(optarg, NULL, 10); break;
+		case 'o': o.out_dir = optarg; break;
+		case 'h':
+			printf("usage: segue generate [--tracks N] [--playlists N] [--seed S] [--out DIR]\n\n"
+			       "Writes a deterministic SYNTHETIC catalogue (segue's track CSV format) and\n"
+			       "synthetic playlists (the Million Playlist Dataset CSV pair), for demos, tests\n"
+			       "and benchmarks when no real data is at hand. Every track, artist and playlist\n"
+			       "is labelled synthetic. Ingest the directory with `segue ingest DIR`.\n\n"
+			       "  -t, --tracks N     tracks (default %zu; 50k and 1M forms accepted)\n"
+			       "  -p, --playlists N  playlists (default %zu; 0 for none)\n"
+			       "  -s, --seed S       seed (default %llu); the same seed gives the same bytes\n"
+			       "  -o, --out DIR      output directory (default ./segue-synthetic)\n",
+			       o.tracks, o.playlists, (unsigned long long)o.seed);
+			return EXIT_OK;
+		default: return usage_error("generate", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("generate", "unexpected argument '%s'", argv[optind]);
+	progress prog;
+	progress_start(&prog, "generating", o.tracks + o.playlists);
+	o.progress = progress_callback;
+	o.progress_ctx = &prog;
+	gen_result res;
+	seg_error err = {0};
+	double t0 = progress_now();
+	int rc = gen_write(&o, &res, &err);
+	progress_finish(&prog);
+	if (rc < 0)
+		return fail(&err);
+	printf("wrote SYNTHETIC data in %.2f s: %llu tracks by %llu artists -> %s\n", progress_now() - t0,
+	       (unsigned long long)res.tracks, (unsigned long long)res.artists, res.tracks_path);
+	if (res.playlists_path[0])
+		printf("  %llu playlists, %llu entries -> %s, %s\n", (unsigned long long)res.playlists,
+		       (unsigned long long)res.playlist_tracks, res.playlists_path, res.playlist_tracks_path);
+	printf("next: segue ingest %s\n", o.out_dir);
+	return EXIT_OK;
+}
+
+/* ---- train ---- */
+
+static int cmd_train(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"clusters", required_argument, NULL, 'k'},
+		{"factors", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'i'},
+		{"rounds", required_argument, NULL, 'r'},    {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},            {0},
+	};
+	train_options o;
+	train_options_default(&o);
+	const char *ws = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "w:k:f:i:r:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'k': o.clusters = atoi(optarg); break;
+		case 'f': o.factors = atoi(optarg); break;
+		case 'i': o.als_iterations = atoi(optarg); break;
+		case 'r': o.quality_rounds = atoi(optarg); break;
+		case 'q': o.verbose = 0; break;
+		case 'h':
+			printf("usage: segue train [--workspace DIR] [--clusters K] [--factors F] [--iterations N]\n"
+			       "                   [--rounds R] [--quiet]\n\n"
+			       "Fits every model on the catalogue and writes a new version under\n"
+			       "WORKSPACE/models/vN/model.seg (WORKSPACE/models/latest names the newest):\n"
+			       "  content    standardised audio features, key on the circle of fifths, genre block\n"
+			       "  map        k-means clusters described in words, and a 2-D PCA projection\n"
+			       "  quality    XGBoost popularity model, cross-validated against mean and ridge\n"
+			       "  cf         item co-occurrence and implicit ALS from the training playlists\n"
+			       "One playlist in %d (by a hash of its id) is held out for `segue evaluate`.\n\n"
+			       "  -k, --clusters K     k-means clusters (default 12)\n"
+			       "  -f, --factors F      ALS factors (default 64)\n"
+			       "  -i, --iterations N   ALS iterations (default 15)\n"
+			       "  -r, --rounds R       XGBoost boosting rounds (default 120)\n",
+			       DATASET_TEST_MODULUS_FOR_HELP);
+			return EXIT_OK;
+		default: return usage_error("train", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("train", "unexpected argument '%s'", argv[optind]);
+	if (o.clusters < 1 || o.factors < 1 || o.als_iterations < 1 || o.quality_rounds < 1)
+		return usage_error("train", "%s", "--clusters, --factors, --iterations and --rounds must be >= 1");
+	char wsbuf[PATH_MAX], version[32];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	seg_error err = {0};
+	if (train_run(&o, version, sizeof version, &err) < 0)
+		return fail(&err);
+	return EXIT_OK;
+}
+
+/* ---- recommend ---- */
+
+#define MAX_SEEDS 64
+
+static void recommend_help(void)
+{
+	printf("usage: segue recommend [--workspace DIR] (--seed ID_OR_NAME)... [--mood SPEC] [--k N]\n"
+	       "                       [--model NAME] [--diversity X] [--novelty X] [--quality X]\n"
+	       "                       [--max-per-artist N] [--no-rerank] [--artifact vN] [--json]\n\n"
+	       "Recommends new tracks for a listener who likes the seed tracks and/or a mood, each\n"
+	       "with the reasons it was picked. Seeds are Spotify ids (or spotify: URIs, links) or\n"
+	       "names; an ambiguous name lists the candidates.\n\n"
+	       "  -s, --seed X          a track the listener likes (repeatable, up to %d)\n"
+	       "      --mood SPEC       e.g. energy=0.8,valence=0.7,tempo=120 (0-1 features, BPM, dB)\n"
+	       "  -k, --k N             how many (default 10, at most 500)\n"
+	       "  -m, --model NAME      the recommender (default hybrid), one of the models below\n"
+	       "      --diversity X     MMR trade-off 0..1 (default 0.3; 0 = relevance only)\n"
+	       "      --novelty X       weight for rarely played tracks (default 0.1)\n"
+	       "      --quality X       weight for predicted appeal (default 0.1)\n"
+	       "      --max-per-artist N  (default 2; 0 = no cap)\n"
+	       "      --no-rerank       plain model order: no diversity, novelty, quality or cap\n"
+	       "      --artifact vN     model version (default: the latest `segue train` wrote)\n"
+	       "      --json            machine-readable output\n",
+	       MAX_SEEDS);
+	printf("\nModels (those marked * need no seed or mood):\n");
+	for (size_t i = 0; i < recommender_count(); i++) {
+		const recommender *m = recommender_get((int)i);
+		printf("  %-10s %s%s\n", m->name, m->flags & REC_NEEDS_QUERY ? "" : "* ",
+		       m->description ? m->description : "");
+	}
+}
+
+static int parse_float(const char *s, float lo, float hi, float *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (float)v;
+	return 0;
+}
+
+static int cmd_recommend(int argc, char **argv)
+{
+	enum { O_MOOD = 256, O_DIV, O_NOV, O_QUAL, O_CAP, O_NORERANK, O_ART, O_JSON };
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
+		{"mood", required_argument, NULL, O_MOOD},     {"k", required_argument, NULL, 'k'},
+		{"model", required_argument, NULL, 'm'},       {"diversity", required_argument, NULL, O_DIV},
+		{"novelty", required_argument, NULL, O_NOV},   {"quality", required_argument, NULL, O_QUAL},
+		{"max-per-artist", required_argument, NULL, O_CAP}, {"no-rerank", no_argument, NULL, O_NORERANK},
+		{"artifact", required_argument, NULL, O_ART},  {"json", no_argument, NULL, O_JSON},
+		{"help", no_argument, NULL, 'h'},              {0},
+	};
+	const char *ws = NULL, *artifact = NULL, *seeds_text[MAX_SEEDS];
+	size_t nseeds = 0;
+	int json = 0, c;
+	rec_request r;
+	rec_request_default(&r);
+	while ((c = getopt_long(argc, argv, "w:s:k:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 's':
+			if (nseeds == MAX_SEEDS)
+				return usage_error("recommend", "at most %s seeds", "64");
+			seeds_text[nseeds++] = optarg;
+			break;
+		case O_MOOD: r.mood = optarg; break;
+		case 'k': {
+			float k;
+			if (parse_float(optarg, 1, 500, &k) < 0 || k != (int)k)
+				return usage_error("recommend", "--k '%s' must be a whole number from 1 to 500", optarg);
+			r.k = (size_t)k;
+			break;
+		}
+		case 'm': {
+			int m = recommender_find(optarg);
+			if (m < 0) {
+				char names[512], msg[700];
+				recommender_names_join(", ", names, sizeof names);
+				snprintf(msg, sizeof msg, "unknown model '%s' (%s)", optarg, names);
+				return usage_error("recommend", "%s", msg);
+			}
+			r.model = m;
+			break;
+		}
+		case O_DIV:
+			if (parse_float(optarg, 0, 1, &r.diversity) < 0)
+				return usage_error("recommend", "--diversity '%s' must be in 0..1", optarg);
+			break;
+		case O_NOV:
+			if (parse_float(optarg, 0, 10, &r.novelty) < 0)
+				return usage_error("recommend", "--novelty '%s' must be in 0..10", optarg);
+			break;
+		case O_QUAL:
+			if (parse_float(optarg, 0, 10, &r.quality) < 0)
+				return usage_error("recommend", "--quality '%s' must be in 0..10", optarg);
+			break;
+		case O_CAP: {
+			float cap;
+			if (parse_float(optarg, 0, 500, &cap) < 0)
+				return usage_error("recommend", "--max-per-artist '%s' must be 0..500", optarg);
+			r.max_per_artist = (int)cap;
+			break;
+		}
+		case O_NORERANK: r.rerank = 0; break;
+		case O_ART: artifact = optarg; break;
+		case O_JSON: json = 1; break;
+		case 'h': recommend_help(); return EXIT_OK;
+		default: return usage_error("recommend", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("recommend", "unexpected argument '%s' (seeds go after --seed)", argv[optind]);
+	if (nseeds == 0 && r.mood == NULL && (recommender_get(r.model)->flags & REC_NEEDS_QUERY))
+		return usage_error("recommend", "%s", "give at least one --seed or a --mood");
+	char wsbuf[PATH_MAX], dbpath[PATH_MAX + 32], mpath[PATH_MAX + 64];
+	catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	snprintf(dbpath, sizeof dbpath, "%s/%s", wsbuf, CATALOG_DB_NAME);
+	seg_error err = {0};
+	sqlite3 *db = NULL;
+	engine *e = NULL;
+	rec_item *items = NULL;
+	int status = EXIT_FAIL;
+	if (access(dbpath, R_OK) != 0) {
+		seg_error_set(&err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", dbpath);
+		fail(&err);
+		return EXIT_FAIL;
+	}
+	if (query_open(dbpath, &db, &err) < 0 || train_model_path(wsbuf, artifact, mpath, sizeof mpath, &err) < 0 ||
+	    engine_open(&e, mpath, &err) < 0) {
+		fail(&err);
+		goto out;
+	}
+	/* Seeds, by id or name. */
+	int64_t seeds[MAX_SEEDS];
+	lookup_hit seed_hits[MAX_SEEDS];
+	const char *seed_names[MAX_SEEDS];
+	for (size_t i = 0; i < nseeds; i++) {
+		lookup_hit alts[10];
+		size_t nalts = 0;
+		if (lookup_resolve(db, seeds_text[i], &seed_hits[i], alts, 10, &nalts, &err) < 0) {
+			fail(&err);
+			for (size_t a = 0; a < nalts; a++)
+				fprintf(stderr, "  %s  %s — %s%s\n", alts[a].spotify_id, alts[a].name, alts[a].artists,
+				        alts[a].has_features ? "" : "  (no audio features)");
+			goto out;
+		}
+		seeds[i] = seed_hits[i].track;
+		seed_names[i] = seed_hits[i].name;
+	}
+	r.seeds = seeds;
+	r.nseeds = nseeds;
+	items = malloc(sizeof(rec_item) * r.k);
+	size_t n = 0;
+	const char *shortfall = "";
+	if (items == NULL || engine_recommend(e, &r, items, &n, &shortfall, &err) < 0) {
+		if (items == NULL)
+			seg_error_set(&err, SEG_ENOMEM, "out of memory");
+		fail(&err);
+		goto out;
+	}
+	strbuf sb = {0};
+	char why[512];
+	if (json) {
+		strbuf_printf(&sb, "{\"model\": \"%s\", \"seeds\": [", rec_model_names[r.model]);
+		for (size_t i = 0; i < nseeds; i++) {
+			strbuf_puts(&sb, i ? ", " : "");
+			strbuf_printf(&sb, "{\"id\": \"%s\", \"name\": ", seed_hits[i].spotify_id);
+			strbuf_json(&sb, seed_hits[i].name);
+			strbuf_puts(&sb, "}");
+		}
+		strbuf_puts(&sb, "], \"tracks\": [");
+	} else {
+		printf("%zu recommendation%s (%s%s)%s%s\n", n, n == 1 ? "" : "s", recommender_name(r.model),
+		       r.rerank ? ", re-ranked" : "", shortfall[0] ? ": " : "", shortfall);
+	}
+	for (size_t i = 0; i < n; i++) {
+		lookup_hit h;
+		if (lookup_track(db, items[i].track, &h, &err) < 0)
+			snprintf(h.name, sizeof h.name, "?");
+		rec_reason_text(e, &items[i], seed_names, nseeds, why, sizeof why);
+		if (json) {
+			strbuf_printf(&sb, "%s\n  {\"rank\": %zu, \"id\": \"%s\", \"name\": ", i ? "," : "", i + 1,
+			              h.spotify_id);
+			strbuf_json(&sb, h.name);
+			strbuf_puts(&sb, ", \"artists\": ");
+			strbuf_json(&sb, h.artists);
+			strbuf_printf(&sb, ", \"score\": %.4f, \"reasons\": ", items[i].score);
+			strbuf_json(&sb, why);
+			strbuf_printf(&sb, ", \"url\": \"https://open.spotify.com/track/%s\"}", h.spotify_id);
+		} else {
+			printf("%3zu. %s — %s\n     %s\n     https://open.spotify.com/track/%s\n", i + 1, h.name, h.artists,
+			       why[0] ? why : "", h.spotify_id);
+		}
+	}
+	if (json) {
+		strbuf_puts(&sb, n ? "\n], \"shortfall\": " : "], \"shortfall\": ");
+		strbuf_json(&sb, shortfall);
+		strbuf_puts(&sb, "}\n");
+		fputs(strbuf_cstr(&sb), stdout);
+	}
+	strbuf_free(&sb);
+	status = EXIT_OK;
+out:
+	free(items);
+	engine_free(e);
+	query_close(db);
+	return status;
+}
+
+/* ---- evaluate ---- */
+
+static int cmd_evaluate(int argc, char **argv)
+{
+	enum { O_ART = 256, O_JSON, O_MAX };
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"artifact", required_argument, NULL, O_ART},
+		{"k", required_argument, NULL, 'k'},         {"max-playlists", required_argument, NULL, O_MAX},
+		{"json", no_argument, NULL, O_JSON},         {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	eval_options o;
+	eval_options_default(&o);
+	const char *ws = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "w:k:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case O_ART: o.artifact = optarg; break;
+		case 'k': {
+			float k;
+			if (parse_float(optarg, 10, 1000, &k) < 0)
+				return usage_error("evaluate", "--k '%s' must be 10..1000", optarg);
+			o.k = (size_t)k;
+			break;
+		}
+		case O_MAX: {
+			float m;
+			if (parse_float(optarg, 1, 1e9f, &m) < 0)
+				return usage_error("evaluate", "--max-playlists '%s' must be >= 1", optarg);
+			o.max_playlists = (size_t)m;
+			break;
+		}
+		case O_JSON: o.json = 1; break;
+		case 'h': {
+			char names[512];
+			recommender_names_join(", ", names, sizeof names);
+			printf("usage: segue evaluate [--workspace DIR] [--artifact vN] [--k 500] [--max-playlists N] [--json]\n\n"
+			       "Playlist continuation on the held-out playlists (one in %d, never seen by training):\n"
+			       "for n = 1, 5, 10, 25 the first n tracks are the seeds and the rest is hidden. Scores\n"
+			       "every model, and the hybrid re-ranked (hybrid+rerank), with the RecSys Challenge\n"
+			       "2018 metrics (R-precision with artist credit, NDCG, clicks), recall, and novelty,\n"
+			       "diversity (ILD), coverage and Gini of the top 10. The table is kept as\n"
+			       "evaluation.json beside the model.\n\n"
+			       "Models: %s.\n",
+			       DATASET_TEST_MODULUS_FOR_HELP, names);
+			return EXIT_OK;
+		}
+		default: return usage_error("evaluate", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("evaluate", "unexpected argument '%s'", argv[optind]);
+	char wsbuf[PATH_MAX];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	seg_error err = {0};
+	return evaluate_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
+}
+
+/* ---- serve ---- */
+
+static int cmd_serve(int argc, char **argv)
+{
+	enum { O_ART = 256, O_NOLOG };
+	static const struct option opts[] = {
+		{"workspace", required_argument, NULL, 'w'}, {"bind", required_argument, NULL, 'b'},
+		{"port", required_argument, NULL, 'p'},      {"threads", required_argument, NULL, 't'},
+		{"artifact", required_argument, NULL, O_ART}, {"no-access-log", no_argument, NULL, O_NOLOG},
+		{"help", no_argument, NULL, 'h'},            {0},
+	};
+	serve_options o;
+	serve_options_default(&o);
+	const char *ws = NULL;
+	int c;
+	float v;
+	while ((c = getopt_long(argc, argv, "w:b:p:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w': ws = optarg; break;
+		case 'b': o.bind = optarg; break;
+		case 'p':
+			if (parse_float(optarg, 0, 65535, &v) < 0 || v != (int)v)
+				return usage_error("serve", "--port '%s' must be 0..65535 (0 = any free port)", optarg);
+			o.port = (int)v;
+			break;
+		case 't':
+			if (parse_float(optarg, 1, 256, &v) < 0 || v != (int)v)
+				return usage_error("serve", "--threads '%s' must be 1..256", optarg);
+			o.threads = (int)v;
+			break;
+		case O_ART: o.artifact = optarg; break;
+		case O_NOLOG: o.access_log = NULL; break;
+		case 'h':
+			printf("usage: segue serve [--workspace DIR] [--bind 127.0.0.1] [--port 8080] [--threads 2]\n"
+			       "                   [--artifact vN] [--no-access-log]\n\n"
+			       "Serves the JSON API (described at /openapi.json), Prometheus metrics at /metrics\n"
+			       "and the dashboard at /. The model is mapped read-only, so several processes can\n"
+			       "serve one workspace. An access-log line per request goes to standard error.\n"
+			       "Stops cleanly on SIGTERM or Ctrl-C.\n");
+			return EXIT_OK;
+		default: return usage_error("serve", "%s", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	char wsbuf[PATH_MAX];
+	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	seg_error err = {0};
+	return serve_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+	{"ingest", cmd_ingest, "read Kaggle track tables and playlists into the catalogue"},
+	{"sql", cmd_sql, "run read-only SQL over the catalogue"},
+	{"eda", cmd_eda, "write the exploratory report (HTML with SVG charts, summary.json)"},
+	{"train", cmd_train, "fit the models and write a new model version"},
+	{"recommend", cmd_recommend, "recommend new tracks for seed tracks or a mood, with reasons"},
+	{"evaluate", cmd_evaluate, "score every recommender on held-out playlists"},
+	{"serve", cmd_serve, "serve the HTTP API and the dashboard"},
+	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
+};
+
+static void main_help(FILE *out)
+{
+	fprintf(out, "segue %s: music discovery from Spotify audio features\n\n"
+	             "usage: segue COMMAND [OPTIONS]\n\ncommands:\n",
+	        SEGUE_VERSION);
+	for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+	fprintf(out, "\n`segue COMMAND --help` describes each. The workspace is --workspace DIR,\n"
+	             "else $SEGUE_HOME, else ./segue-data. Exit codes: 0 ok, 1 failed, 2 bad usage.\n");
+}
+
+int cli_run(int argc, char **argv)
+{
+	if (argc < 2) {
+		main_help(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+		main_help(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+		printf("segue %s\n", SEGUE_VERSION);
+		return EXIT_OK;
+	}
+	optind = 0; /* getopt starts afresh for each in-process run */
+	for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
+		if (strcmp(name, COMMANDS[i].name) == 0)
+			return COMMANDS[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "segue: unknown command '%s'\n\n", name);
+	main_help(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,163 @@
+/* rec_cf.c: the two collaborative-filtering recommenders, trained on the
+ * training playlists (models/cf.h): item co-occurrence ("cooc": tracks often
+ * in playlists with the seeds) and implicit ALS ("als": tracks whose latent
+ * factors suit a listener folded in from the seeds). Each reads its own
+ * sections; both index tracks by the shared CF item vocabulary (cf_track).
+ * Seeds that are in no training playlist give them nothing to go on.
+ *
+ * Legend: I CF items, F factors. */
+#include <stdlib.h>
+
+#include "engine/recommender.h"
+#include "engine/train.h"
+#include "models/cf.h"
+
+/* ---- co-occurrence ---- */
+
+static int cooc_open(const rec_artifact *a, const container_file *f, void **state, seg_error *err)
+{
+	if (a->I == 0)
+		return 0; /* no collaborative model in this artifact */
+	size_t I = (size_t)a->I;
+	const void *p;
+	int rc;
+	cf_cooc *m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if ((rc = container_file_require(f, MS_COOC_PTR, sizeof(int64_t) * (I + 1), &p, err)) < 0)
+		goto fail;
+	m->indptr = (int64_t *)p; /* a view into the mapped file, never written */
+	size_t nnz = (size_t)m->indptr[I];
+	if ((rc = container_file_require(f, MS_COOC_NBR, sizeof(int32_t) * nnz, &p, err)) < 0)
+		goto fail;
+	m->nbr = (int32_t *)p;
+	if ((rc = container_file_require(f, MS_COOC_SIM, sizeof(float) * nnz, &p, err)) < 0)
+		goto fail;
+	m->sim = (float *)p;
+	m->nitems = a->I;
+	/* The longest neighbour list sizes the scoring scratch. */
+	int64_t topm = 0;
+	for (size_t i = 0; i < I; i++)
+		if (m->indptr[i + 1] - m->indptr[i] > topm)
+			topm = m->indptr[i + 1] - m->indptr[i];
+	m->topm = (int32_t)topm;
+	*state = m;
+	return 0;
+fail:
+	free(m);
+	return rc;
+}
+
+static int als_open(const rec_artifact *a, const container_file *f, void **state, seg_error *err)
+{
+	if (a->I == 0)
+		return 0;
+	size_t I = (size_t)a->I;
+	const void *p;
+	int rc;
+	cf_als *m = calloc(1, sizeof(*m)); /* views into the file; no user factors */
+	if (m == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if ((rc = container_file_require(f, MS_ALS_OPTS, sizeof(cf_als_opts), &p, err)) < 0)
+		goto fail;
+	m->opts = *(const cf_als_opts *)p;
+	m->nitems = a->I;
+	m->factors = m->opts.factors;
+	size_t F = (size_t)m->factors;
+	if ((rc = container_file_require(f, MS_ALS_ITEMS, sizeof(float) * I * F, &p, err)) < 0)
+		goto fail;
+	m->item_factors = (float *)p;
+	if ((rc = container_file_require(f, MS_ALS_NORMS, sizeof(float) * I, &p, err)) < 0)
+		goto fail;
+	m->item_norms = (float *)p;
+	if ((rc = container_file_require(f, MS_ALS_YTY, sizeof(float) * F * F, &p, err)) < 0)
+		goto fail;
+	m->yty = (float *)p;
+	*state = m;
+	return 0;
+fail:
+	free(m);
+	return rc;
+}
+
+/* The models are views into the mapped file: only the struct is ours. */
+static void cf_close(void *state) { free(state); }
+
+/* ---- proposing ---- */
+
+enum cf_kind { CF_COOC, CF_ALS };
+
+/* Asks the model for its best items for the seeds' items, then adds up to
+ * `want` of them that are not blocked, with their raw score as evidence and
+ * as score. */
+static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, size_t want, rec_pool *pool,
+                      seg_error *err)
+{
+	const rec_artifact *a = q->a;
+	if (q->nseed_items == 0 || model == NULL)
+		return 0;
+	/* Ask for extra: blocked tracks are filtered after. */
+	int32_t k = (int32_t)(want + q->r->nexclude + 8);
+	if (k > a->I)
+		k = a->I;
+	int32_t *items = malloc(sizeof(int32_t) * (size_t)k); /* [k] */
+	float *scores = malloc(sizeof(float) * (size_t)k);    /* [k] */
+	int32_t n = 0;
+	int rc = 0;
+	if (!items || !scores) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (kind == CF_COOC)
+		rc = cf_cooc_recommend(model, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
+	else
+		rc = cf_als_recommend(model, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
+	size_t taken = 0;
+	for (int32_t j = 0; rc == 0 && j < n && taken < want; j++) {
+		int64_t t = a->cf_track[items[j]];
+		if (q->blocked[t])
+			continue;
+		rec_cand *c = rec_pool_add(pool, t);
+		if (c == NULL) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+			break;
+		}
+		if (kind == CF_COOC)
+			c->cooc = c->score = scores[j];
+		else
+			c->als = c->score = scores[j];
+		taken++;
+	}
+out:
+	free(items);
+	free(scores);
+	return rc;
+}
+
+static int cooc_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	return cf_propose(CF_COOC, q, state, want, pool, err);
+}
+
+static int als_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	return cf_propose(CF_ALS, q, state, want, pool, err);
+}
+
+const recommender rec_cooc = {
+	.name = "cooc",
+	.description = "tracks often in training playlists with the seeds (item co-occurrence)",
+	.flags = REC_NEEDS_QUERY,
+	.open = cooc_open,
+	.close = cf_close,
+	.propose = cooc_propose,
+};
+
+const recommender rec_als = {
+	.name = "als",
+	.description = "tracks the seeds' listener would like by implicit ALS (latent factors)",
+	.flags = REC_NEEDS_QUERY,
+	.open = als_open,
+	.close = cf_close,
+	.propose = als_propose,
+};

@@ -1,0 +1,457 @@
+/* test_recommend.c: the engine's request stages on a small trained synthetic
+ * workspace: every registered model returns candidates; seeds and excluded
+ * tracks never come back; k is respected or the shortfall is said; requests
+ * that cannot be served are refused; the baselines, content similarity and
+ * the hybrid order their picks as they should; and a model registered at run
+ * time is served by engines opened after it. */
+#include "testutil.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/dataset.h"
+#include "engine/recommend.h"
+#include "engine/recommender.h"
+#include "engine/train.h"
+#include "ingest/ingest.h"
+#include "models/rerank.h"
+#include "synth/gen.h"
+
+static char ws[PATH_MAX];
+static char model_path[PATH_MAX + 64];
+static const char *dir;
+static dataset *ds;
+static engine *eng;
+static int64_t cf_seeds[3];   /* the start of a training playlist: CF items with vectors */
+static int64_t cf_known[2];   /* the two tracks after them */
+static int64_t lone_seed;     /* a track with a vector in no training playlist */
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = tu_tmpdir();
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	char syn[PATH_MAX];
+	snprintf(syn, sizeof syn, "%s/syn", dir);
+	gen_options g;
+	gen_options_init(&g);
+	g.tracks = 1500;
+	g.playlists = 300;
+	g.seed = 11;
+	g.out_dir = syn;
+	gen_result gr;
+	seg_error err = {0};
+	if (gen_write(&g, &gr, &err) < 0)
+		return -1;
+	char *paths[1] = {syn};
+	ingest_options io = {.workspace = ws};
+	ingest_summary sum;
+	if (ingest_run(&io, paths, 1, &sum, &err) < 0)
+		return -1;
+	ingest_summary_free(&sum);
+	train_options to;
+	train_options_default(&to);
+	to.workspace = ws;
+	to.verbose = 0;
+	to.clusters = 4;
+	to.factors = 8;
+	to.als_iterations = 3;
+	to.quality_rounds = 10;
+	to.cv_folds = 3;
+	char version[32];
+	if (train_run(&to, version, sizeof version, &err) < 0 ||
+	    train_model_path(ws, NULL, model_path, sizeof model_path, &err) < 0 ||
+	    engine_open(&eng, model_path, &err) < 0 || dataset_load(&ds, ws, &err) < 0) {
+		fprintf(stderr, "setup: %s\n", err.msg);
+		return -1;
+	}
+	/* Seeds: the first training playlist of 6 tracks or more whose first
+	 * three have vectors; a seed in no training playlist. */
+	for (size_t p = 0; p < ds->P && cf_seeds[0] == 0; p++) {
+		const int64_t *tr = ds->pl_tracks + ds->pl_ptr[p];
+		if (ds->pl_test[p] || ds->pl_ptr[p + 1] - ds->pl_ptr[p] < 6)
+			continue;
+		if (engine_row_of(eng, tr[0]) < 0 || engine_row_of(eng, tr[1]) < 0 || engine_row_of(eng, tr[2]) < 0)
+			continue;
+		memcpy(cf_seeds, tr, sizeof cf_seeds);
+		memcpy(cf_known, tr + 3, sizeof cf_known);
+	}
+	for (int64_t t = 1; t < engine_track_limit(eng) && lone_seed == 0; t++)
+		if (engine_row_of(eng, t) >= 0 && engine_playlist_count(eng, t) == 0)
+			lone_seed = t;
+	return cf_seeds[0] > 0 && lone_seed > 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	engine_free(eng);
+	dataset_free(ds);
+	tu_rmtree(dir);
+	return 0;
+}
+
+static rec_request request(int model, int rerank, size_t k)
+{
+	rec_request r;
+	rec_request_default(&r);
+	r.model = model;
+	r.rerank = rerank;
+	r.k = k;
+	r.seeds = cf_seeds;
+	r.nseeds = 3;
+	r.exclude = cf_known;
+	r.nexclude = 2;
+	r.seed = 42;
+	return r;
+}
+
+/* Runs a request that must succeed; returns the count. */
+static size_t run(const engine *e, const rec_request *r, rec_item *items, const char **shortfall)
+{
+	size_t n = 99999;
+	seg_error err = {0};
+	int rc = engine_recommend(e, r, items, &n, shortfall, &err);
+	if (rc != 0)
+		fail_msg("engine_recommend(%s): %d %s", recommender_name(r->model), rc, err.msg);
+	return n;
+}
+
+static void test_every_model_returns_candidates(void **state)
+{
+	(void)state;
+	rec_item items[15];
+	for (int m = 0; m < (int)recommender_count(); m++)
+		for (int rr = 0; rr < 2; rr++) {
+			rec_request r = request(m, rr, 15);
+			const char *sf = NULL;
+			size_t n = run(eng, &r, items, &sf);
+			/* k picks, or fewer with the reason said. */
+			if (n < r.k)
+				fail_msg("%s (rerank %d): %zu of %zu, shortfall '%s'", recommender_name(m), rr, n, r.k, sf);
+			assert_int_equal(n, r.k);
+			assert_string_equal(sf, "");
+			for (size_t i = 0; i < n; i++) {
+				assert_true(items[i].track > 0 && items[i].track < engine_track_limit(eng));
+				for (size_t s = 0; s < r.nseeds; s++)
+					assert_true(items[i].track != r.seeds[s]);
+				for (size_t x = 0; x < r.nexclude; x++)
+					assert_true(items[i].track != r.exclude[x]);
+				for (size_t j = 0; j < i; j++)
+					assert_true(items[i].track != items[j].track);
+				assert_int_not_equal(items[i].reasons, 0);
+				if (rr && r.max_per_artist > 0) {
+					int same = 0;
+					for (size_t j = 0; j < n; j++)
+						same += engine_artist_of(eng, items[j].track) == engine_artist_of(eng, items[i].track);
+					assert_true(same <= r.max_per_artist);
+				}
+			}
+		}
+}
+
+static void test_k_and_shortfall(void **state)
+{
+	(void)state;
+	static rec_item items[2000];
+	const char *sf;
+	/* One asked, one given. */
+	rec_request r = request(REC_HYBRID, 1, 1);
+	assert_int_equal(run(eng, &r, items, &sf), 1);
+	/* Nothing asked, nothing done. */
+	r.k = 0;
+	sf = NULL;
+	assert_int_equal(run(eng, &r, items, &sf), 0);
+	assert_string_equal(sf, "");
+	/* Co-occurrence knows at most its top-M neighbours of one seed: 500
+	 * cannot come out, and the sentence says why, ranked or re-ranked. */
+	for (int rr = 0; rr < 2; rr++) {
+		r = request(REC_COOC, rr, 500);
+		r.nseeds = 1;
+		r.max_per_artist = 0;
+		size_t n = run(eng, &r, items, &sf);
+		assert_true(n > 0 && n < 500);
+		assert_string_equal(sf, rerank_shortfall_text(RERANK_FEW_CANDIDATES));
+		/* The shortfall pointer may be NULL. */
+		assert_int_equal(run(eng, &r, items, NULL), n);
+	}
+	/* One track per artist: asked for one more than there are artists with
+	 * audio features, from every track, the cap stops it and says so. */
+	size_t N = engine_rows(eng), A = 0;
+	uint8_t *seen = calloc((size_t)engine_track_limit(eng), 1);
+	assert_non_null(seen);
+	for (size_t row = 0; row < N; row++) {
+		int32_t a = engine_artist_of(eng, engine_track_of(eng, row));
+		if (a >= 0 && a < engine_track_limit(eng) && !seen[a]) {
+			seen[a] = 1;
+			A++;
+		}
+	}
+	free(seen);
+	assert_true(A + 1 < N && A + 1 <= sizeof items / sizeof *items);
+	r = request(REC_CONTENT, 1, A + 1);
+	r.max_per_artist = 1;
+	r.pool = N;
+	size_t n = run(eng, &r, items, &sf);
+	assert_true(n <= A);
+	assert_string_equal(sf, rerank_shortfall_text(RERANK_ARTIST_CAP));
+	assert_true(strlen(sf) > 10);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	rec_item items[10];
+	size_t n = 7;
+	seg_error err = {0};
+	rec_request r = request(-1, 1, 10);
+	assert_int_equal(engine_recommend(eng, &r, items, &n, NULL, &err), SEG_EINVAL);
+	assert_int_equal(n, 0);
+	r.model = (int)recommender_count();
+	assert_int_equal(engine_recommend(eng, &r, items, &n, NULL, &err), SEG_EINVAL);
+	/* Neither seeds nor mood: only the baselines can answer. */
+	for (int m = 0; m < (int)recommender_count(); m++) {
+		r = request(m, 1, 10);
+		r.nseeds = 0;
+		int rc = engine_recommend(eng, &r, items, &n, NULL, &err);
+		if (recommender_get(m)->flags & REC_NEEDS_QUERY) {
+			assert_int_equal(rc, SEG_EINVAL);
+			assert_non_null(strstr(err.msg, "seed"));
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(n, 10);
+		}
+	}
+	/* A mood outside its range. */
+	r = request(REC_CONTENT, 1, 10);
+	r.mood = "energy=7";
+	assert_int_equal(engine_recommend(eng, &r, items, &n, NULL, &err), SEG_EINVAL);
+	/* After refusals the thread's scratch is clean: the same request twice
+	 * gives the same list. */
+	rec_item again[10];
+	r = request(REC_HYBRID, 1, 10);
+	size_t n1 = run(eng, &r, items, NULL), n2 = run(eng, &r, again, NULL);
+	assert_int_equal(n1, n2);
+	for (size_t i = 0; i < n1; i++)
+		assert_int_equal(items[i].track, again[i].track);
+}
+
+static void test_baselines(void **state)
+{
+	(void)state;
+	rec_item a[20], b[20];
+	/* Popular: by playlist count, most first, starting with the most played
+	 * track that is not a seed or known. */
+	rec_request r = request(REC_POPULAR, 0, 20);
+	size_t n = run(eng, &r, a, NULL);
+	assert_int_equal(n, 20);
+	uint32_t most = 0;
+	for (int64_t t = 1; t < engine_track_limit(eng); t++) {
+		int blocked = 0;
+		for (int s = 0; s < 3; s++)
+			blocked |= t == cf_seeds[s] || (s < 2 && t == cf_known[s]);
+		if (!blocked && engine_playlist_count(eng, t) > most)
+			most = engine_playlist_count(eng, t);
+	}
+	assert_int_equal(engine_playlist_count(eng, a[0].track), most);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(a[i].reasons & REASON_POPULAR);
+		if (i > 0) {
+			assert_true(engine_playlist_count(eng, a[i].track) <= engine_playlist_count(eng, a[i - 1].track));
+			assert_true(a[i].score <= a[i - 1].score);
+		}
+	}
+	/* Random: the request's seed decides the list. */
+	r = request(REC_RANDOM, 0, 20);
+	assert_int_equal(run(eng, &r, a, NULL), 20);
+	assert_int_equal(run(eng, &r, b, NULL), 20);
+	int same = 1;
+	for (size_t i = 0; i < 20; i++) {
+		same &= a[i].track == b[i].track;
+		assert_true(a[i].reasons & REASON_RANDOM);
+	}
+	assert_true(same);
+	r.seed = 43;
+	assert_int_equal(run(eng, &r, b, NULL), 20);
+	int differ = 0;
+	for (size_t i = 0; i < 20; i++)
+		differ += a[i].track != b[i].track;
+	assert_true(differ > 10);
+}
+
+static void test_content_and_hybrid(void **state)
+{
+	(void)state;
+	rec_item a[20], b[20];
+	/* Content for one seed: the first pick is the exact nearest track to it
+	 * by cosine, found here by brute force. */
+	rec_request r = request(REC_CONTENT, 0, 20);
+	r.seeds = &lone_seed;
+	r.nseeds = 1;
+	r.nexclude = 0;
+	size_t n = run(eng, &r, a, NULL);
+	assert_int_equal(n, 20);
+	const float *sv = engine_vector(eng, (size_t)engine_row_of(eng, lone_seed));
+	size_t D = engine_spec(eng)->dim, best = 0;
+	float best_dot = -2;
+	for (size_t row = 0; row < engine_rows(eng); row++) {
+		if (engine_track_of(eng, row) == lone_seed)
+			continue;
+		const float *v = engine_vector(eng, row);
+		float dot = 0;
+		for (size_t d = 0; d < D; d++)
+			dot += v[d] * sv[d];
+		if (dot > best_dot) {
+			best_dot = dot;
+			best = row;
+		}
+	}
+	assert_int_equal(a[0].track, engine_track_of(eng, best));
+	for (size_t i = 0; i < n; i++) {
+		assert_true(a[i].reasons & REASON_CONTENT);
+		assert_int_equal(a[i].near_seed, 0);
+		assert_true(a[i].content >= 0 && a[i].content <= 1);
+		if (i > 0)
+			assert_true(a[i].score <= a[i - 1].score);
+	}
+	/* A seed in no training playlist leaves CF nothing: the hybrid is then
+	 * content similarity, pick for pick. */
+	r.model = REC_HYBRID;
+	assert_int_equal(run(eng, &r, b, NULL), n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(b[i].track, a[i].track);
+		assert_false(b[i].reasons & REASON_CF);
+	}
+	/* Seeds from a training playlist: CF speaks, and says so. */
+	r = request(REC_HYBRID, 0, 20);
+	assert_int_equal(run(eng, &r, b, NULL), 20);
+	int cf = 0;
+	for (size_t i = 0; i < 20; i++)
+		cf += (b[i].reasons & REASON_CF) != 0;
+	assert_true(cf > 10);
+	/* A mood alone: every pick fits it. */
+	rec_request_default(&r);
+	r.model = REC_CONTENT;
+	r.mood = "energy=0.9,danceability=0.8";
+	assert_int_equal(run(eng, &r, a, NULL), 10);
+	for (size_t i = 0; i < 10; i++)
+		assert_true(a[i].reasons & REASON_MOOD);
+}
+
+/* ---- a model registered at run time ---- */
+
+/* "constant": the known tracks in id order, the same for everyone. */
+static int constant_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	(void)state;
+	size_t added = 0;
+	for (int64_t t = 1; t < q->a->T && added < want; t++) {
+		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
+			continue;
+		rec_cand *c = rec_pool_add(pool, t);
+		if (c == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		c->score = 1.0f / (float)t;
+		added++;
+	}
+	return 0;
+}
+
+static uint32_t constant_explain(const rec_query *q, const void *state, const rec_item *it)
+{
+	(void)q, (void)state, (void)it;
+	return REASON_POPULAR;
+}
+
+static const recommender constant = {
+	.name = "constant",
+	.description = "the known tracks in id order (a test model)",
+	.propose = constant_propose,
+	.explain = constant_explain,
+};
+
+/* "delegate": asks another recommender by name, as the hybrid does. */
+static int delegate_target_missing;
+static int delegate_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	(void)state;
+	return rec_query_propose(q, delegate_target_missing ? "no-such-model" : "content", want, pool, err);
+}
+
+static const recommender delegate = {
+	.name = "delegate",
+	.description = "content, by way of rec_query_propose (a test model)",
+	.flags = REC_NEEDS_QUERY,
+	.propose = delegate_propose,
+};
+
+static void test_registered_model(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	int id = recommender_register(&constant, &err);
+	assert_true(id >= REC__COUNT);
+	int did = recommender_register(&delegate, &err);
+	assert_int_equal(did, id + 1);
+	rec_item a[12], b[12];
+	size_t n;
+	/* The engine opened before does not know it. */
+	rec_request r = request(id, 0, 12);
+	assert_int_equal(engine_recommend(eng, &r, a, &n, NULL, &err), SEG_EINVAL);
+	/* One opened after does: the first known tracks, seeds and known ones
+	 * left out, with the model's own reason. */
+	engine *e2 = NULL;
+	assert_int_equal(engine_open(&e2, model_path, &err), 0);
+	assert_int_equal(run(e2, &r, a, NULL), 12);
+	int64_t t = 1;
+	for (size_t i = 0; i < 12; i++, t++) {
+		for (;;) {
+			int skip = engine_row_of(e2, t) < 0 && engine_playlist_count(e2, t) == 0;
+			for (int s = 0; s < 3; s++)
+				skip |= t == cf_seeds[s] || (s < 2 && t == cf_known[s]);
+			if (!skip)
+				break;
+			t++;
+		}
+		assert_int_equal(a[i].track, t);
+		assert_true(a[i].reasons & REASON_POPULAR);
+	}
+	/* It needs no seed. */
+	r.nseeds = 0;
+	assert_int_equal(run(e2, &r, a, NULL), 12);
+	/* Re-ranked, it still respects the engine's guarantees. */
+	r = request(id, 1, 12);
+	assert_int_equal(run(e2, &r, a, NULL), 12);
+	for (size_t i = 0; i < 12; i++)
+		for (int s = 0; s < 3; s++)
+			assert_true(a[i].track != cf_seeds[s]);
+	/* Delegating by name gives what the named model gives; an unknown name
+	 * is refused. */
+	r = request(did, 0, 12);
+	rec_request rc = request(REC_CONTENT, 0, 12);
+	assert_int_equal(run(e2, &r, a, NULL), 12);
+	assert_int_equal(run(e2, &rc, b, NULL), 12);
+	for (size_t i = 0; i < 12; i++)
+		assert_int_equal(a[i].track, b[i].track);
+	delegate_target_missing = 1;
+	assert_int_equal(engine_recommend(e2, &r, a, &n, NULL, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "no-such-model"));
+	delegate_target_missing = 0;
+	engine_free(e2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_model_returns_candidates),
+		cmocka_unit_test(test_k_and_shortfall),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_baselines),
+		cmocka_unit_test(test_content_and_hybrid),
+		cmocka_unit_test(test_registered_model), /* last: it adds to the registry */
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,112 @@
+/* test_recommender.c: the registry of recommenders: the built-ins in their
+ * order with the ids enum rec_model names, lookups, registering a new one
+ * (and what is refused), the JSON listing. */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "engine/recommender.h"
+
+static int noop_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	(void)q, (void)state, (void)want, (void)pool, (void)err;
+	return 0;
+}
+
+static void test_builtins(void **state)
+{
+	(void)state;
+	static const char *const want[] = {"random", "popular", "content", "cooc", "als", "hybrid"};
+	assert_true(recommender_count() >= REC__COUNT);
+	for (int i = 0; i < REC__COUNT; i++) {
+		assert_string_equal(recommender_get(i)->name, want[i]);
+		assert_int_equal(recommender_find(want[i]), i);
+		assert_string_equal(recommender_name(i), want[i]);
+		assert_string_equal(rec_model_names[i], want[i]);
+		assert_int_equal(rec_model_parse(want[i]), i);
+		assert_non_null(recommender_get(i)->description);
+		assert_non_null(recommender_get(i)->propose);
+	}
+	assert_int_equal(recommender_find("REC_HYBRID"), -1);
+	assert_int_equal(recommender_find(""), -1);
+	assert_int_equal(recommender_find(NULL), -1);
+	assert_null(recommender_get(-1));
+	assert_null(recommender_get((int)recommender_count()));
+	assert_string_equal(recommender_name(99), "?");
+	/* Only the baselines do without seeds or a mood. */
+	assert_false(recommender_get(REC_RANDOM)->flags & REC_NEEDS_QUERY);
+	assert_false(recommender_get(REC_POPULAR)->flags & REC_NEEDS_QUERY);
+	assert_true(recommender_get(REC_CONTENT)->flags & REC_NEEDS_QUERY);
+	assert_true(recommender_get(REC_HYBRID)->flags & REC_NEEDS_QUERY);
+}
+
+static void test_register(void **state)
+{
+	(void)state;
+	static const recommender mine = {.name = "mine-1", .description = "a test model", .propose = noop_propose};
+	static const recommender dup = {.name = "cooc", .propose = noop_propose};
+	static const recommender bad_name = {.name = "Bad Name", .propose = noop_propose};
+	static const recommender no_propose = {.name = "lazy"};
+	size_t before = recommender_count();
+	seg_error err = {0};
+	assert_int_equal(recommender_register(&dup, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "already registered"));
+	assert_int_equal(recommender_register(&bad_name, &err), SEG_EINVAL);
+	assert_int_equal(recommender_register(&no_propose, &err), SEG_EINVAL);
+	assert_int_equal(recommender_register(NULL, &err), SEG_EINVAL);
+	assert_int_equal(recommender_count(), before);
+	int id = recommender_register(&mine, &err);
+	assert_int_equal(id, (int)before);
+	assert_int_equal(recommender_count(), before + 1);
+	assert_ptr_equal(recommender_get(id), &mine);
+	assert_int_equal(recommender_find("mine-1"), id);
+	assert_string_equal(rec_model_names[id], "mine-1");
+	assert_int_equal(recommender_register(&mine, &err), SEG_EINVAL);
+	char buf[256];
+	int len = recommender_names_join(", ", buf, sizeof buf);
+	assert_string_equal(buf, "random, popular, content, cooc, als, hybrid, mine-1");
+	assert_int_equal(len, (int)strlen(buf));
+	/* Cut like snprintf, the full length returned. */
+	char small[10];
+	assert_int_equal(recommender_names_join(", ", small, sizeof small), len);
+	assert_string_equal(small, "random, p");
+	/* The registry fills up. */
+	static recommender many[RECOMMENDER_MAX];
+	static char names[RECOMMENDER_MAX][16];
+	size_t i = 0;
+	while (recommender_count() < RECOMMENDER_MAX) {
+		snprintf(names[i], sizeof names[i], "filler%zu", i);
+		many[i] = (recommender){.name = names[i], .propose = noop_propose};
+		assert_true(recommender_register(&many[i], &err) >= 0);
+		i++;
+	}
+	snprintf(names[i], sizeof names[i], "filler%zu", i);
+	many[i] = (recommender){.name = names[i], .propose = noop_propose};
+	assert_int_equal(recommender_register(&many[i], &err), SEG_ENOMEM);
+}
+
+static void test_list_json(void **state)
+{
+	(void)state;
+	json_t *list = recommender_list_json();
+	assert_non_null(list);
+	assert_int_equal(json_array_size(list), recommender_count());
+	json_t *first = json_array_get(list, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "name")), "random");
+	assert_true(json_is_false(json_object_get(first, "needs_query")));
+	json_t *hybrid = json_array_get(list, REC_HYBRID);
+	assert_string_equal(json_string_value(json_object_get(hybrid, "name")), "hybrid");
+	assert_true(json_is_true(json_object_get(hybrid, "needs_query")));
+	assert_true(strlen(json_string_value(json_object_get(hybrid, "description"))) > 10);
+	json_decref(list);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtins),
+		cmocka_unit_test(test_register),
+		cmocka_unit_test(test_list_json),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -7,6 +7,8 @@
  * M neighbours per item, K results, T worker threads. */
 #include "models/cf.h"
 
+#include "core/rng.h"
+
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -773,14 +775,6 @@ void cf_als_free(cf_als *m)
 	free(m);
 }
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 /* G = A^T A for A [n, F] row-major, into G [F, F] (both triangles). */
 static void gram(const float *A, int32_t n, int F, float *G)
 {
@@ -849,9 +843,9 @@ int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opt
 	}
 	uint64_t s = o.seed;
 	for (size_t q = 0; q < (size_t)nusers * F; q++)
-		m->user_factors[q] = (float)(splitmix64(&s) >> 40) * 0x1p-24f * 0.01f;
+		m->user_factors[q] = rng_unit_float(rng_splitmix64(&s)) * 0.01f;
 	for (size_t q = 0; q < (size_t)nitems * F; q++)
-		m->item_factors[q] = (float)(splitmix64(&s) >> 40) * 0x1p-24f * 0.01f;
+		m->item_factors[q] = rng_unit_float(rng_splitmix64(&s)) * 0.01f;
 	als_refresh_items(m);
 	*out = m;
 	return 0;

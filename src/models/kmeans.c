@@ -7,6 +7,8 @@
  * P row partitions, B rows per sgemm block. */
 #include "models/kmeans.h"
 
+#include "core/rng.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
@@ -138,19 +140,11 @@ static void pool_run(const km_layout *l, km_part_fn fn, void *ctx, float *scratc
 /* Small helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* splitmix64: a small, well-mixed PRNG; one state per restart. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
+/* Uniform in [0, 1) from the splitmix64 stream *s (core/rng); one stream
+ * per restart. */
+static double draw_unit(uint64_t *s) { return rng_unit(rng_splitmix64(s)); }
 
-/* Uniform in [0, 1). */
-static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
-
-static size_t rng_below(uint64_t *s, size_t n) { return (size_t)(rng_uniform(s) * (double)n) % n; }
+static size_t draw_index(uint64_t *s, size_t n) { return (size_t)(draw_unit(s) * (double)n) % n; }
 
 static float sq_norm(const float *v, int d)
 {
@@ -467,12 +461,12 @@ static int work_alloc(km_work *w, size_t n, int d, int k, int n_threads)
 
 /* Index of a row drawn with probability proportional to closest (D^2
  * sampling), from the per-partition running sums of the last update pass. */
-static size_t sample_d2(const km_work *w, double total, uint64_t *rng)
+static size_t sample_d2(const km_work *w, double total, uint64_t *stream)
 {
 	const km_layout *l = &w->l;
 	if (!(total > 0)) /* every row sits on a centre: any row will do */
-		return rng_below(rng, l->n);
-	double r = rng_uniform(rng) * total;
+		return draw_index(stream, l->n);
+	double r = draw_unit(stream) * total;
 	int part = 0;
 	while (part < l->parts - 1 && r >= w->part_sum[part]) {
 		r -= w->part_sum[part];
@@ -501,7 +495,7 @@ static size_t sample_d2(const km_work *w, double total, uint64_t *rng)
 /* Greedy k-means++ (Arthur & Vassilvitskii; the variant scikit-learn uses):
  * each new centre is the best (lowest potential) of T rows drawn by D^2
  * sampling. Leaves the centres in w->c and w->c_sq. */
-static void seed_kmeanspp(km_work *w, const float *x, uint64_t *rng)
+static void seed_kmeanspp(km_work *w, const float *x, uint64_t *stream)
 {
 	const km_layout *l = &w->l;
 	const int D = l->d, K = w->k;
@@ -510,7 +504,7 @@ static void seed_kmeanspp(km_work *w, const float *x, uint64_t *rng)
 	             .part_sum = w->part_sum};
 
 	/* The first centre is a uniformly drawn row. */
-	size_t first = rng_below(rng, l->n);
+	size_t first = draw_index(stream, l->n);
 	memcpy(w->cand, x + first * D, sizeof(float) * D);
 	w->cand_sq[0] = w->x_sq[first];
 	for (size_t i = 0; i < l->n; i++)
@@ -528,7 +522,7 @@ static void seed_kmeanspp(km_work *w, const float *x, uint64_t *rng)
 			total += w->part_sum[p];
 		s.t = w->t;
 		for (int t = 0; t < s.t; t++) {
-			size_t row = sample_d2(w, total, rng);
+			size_t row = sample_d2(w, total, stream);
 			memcpy(w->cand + (size_t)t * D, x + row * D, sizeof(float) * D);
 			w->cand_sq[t] = w->x_sq[row];
 		}
@@ -614,14 +608,14 @@ static double assign_reduce(km_work *w, const float *x, int64_t *changed)
 }
 
 /* One restart: seed, then Lloyd until tol, no label changes, or max_iter. */
-static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64_t *rng,
+static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64_t *stream,
                       kmeans_info *info)
 {
 	const int D = w->l.d, K = w->k;
 	if (p->init)
 		memcpy(w->c, p->init, sizeof(float) * (size_t)K * D);
 	else
-		seed_kmeanspp(w, x, rng);
+		seed_kmeanspp(w, x, stream);
 	for (int j = 0; j < K; j++)
 		w->c_sq[j] = sq_norm(w->c + (size_t)j * D, D);
 	for (size_t i = 0; i < w->l.n; i++)
@@ -704,9 +698,9 @@ int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *c
 	int runs = p->init ? 1 : p->n_init;
 	uint64_t master = p->seed; /* each restart's PRNG state is drawn from this one */
 	for (int run = 0; run < runs; run++) {
-		uint64_t rng = rng_next(&master);
+		uint64_t stream = rng_splitmix64(&master);
 		kmeans_info cur;
-		lloyd_run(&w, x, p, &rng, &cur);
+		lloyd_run(&w, x, p, &stream, &cur);
 		cur.best_run = run;
 		if (run == 0 || cur.inertia < best.inertia) {
 			best = cur;

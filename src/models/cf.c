@@ -7,16 +7,15 @@
  * M neighbours per item, K results, T worker threads. */
 #include "models/cf.h"
 
+#include "core/parallel.h"
 #include "core/rng.h"
 
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* openblas_config.h and lapacke.h pull in <complex.h>, whose macro `I`
  * would shadow the item dimension used throughout this file. */
@@ -24,15 +23,6 @@
 
 /* ======================================================================== */
 /* Small helpers                                                            */
-
-static int clamp_threads(int threads)
-{
-	if (threads <= 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 0 ? (int)n : 1;
-	}
-	return threads > 64 ? 64 : threads;
-}
 
 /* Dot product with eight running sums, so that the compiler can keep them in
  * one vector register (a single sum would force sequential adds). */
@@ -58,66 +48,6 @@ static void axpyf(float a, const float *restrict x, float *restrict y, int n)
 			y[f + l] += a * x[f + l];
 	for (; f < n; f++)
 		y[f] += a * x[f];
-}
-
-/* ------------------------------------------------------------------------ */
-/* A parallel loop over [0, n) in chunks handed out by an atomic counter, so
- * that rows of very different cost balance across threads. Each chunk is
- * processed by exactly one call; results that depend only on the chunk make
- * the outcome independent of the number of threads. */
-
-typedef void (*par_fn)(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t end);
-
-typedef struct par_job {
-	par_fn fn;          /* body */
-	void *ctx;          /* its context */
-	int64_t n;          /* rows */
-	int64_t chunk;      /* rows per chunk */
-	atomic_llong next;  /* first row of the next unclaimed chunk */
-} par_job;
-
-typedef struct par_worker {
-	par_job *job;
-	int tid;
-} par_worker;
-
-static void par_work(par_job *job, int tid)
-{
-	for (;;) {
-		int64_t b = atomic_fetch_add(&job->next, job->chunk);
-		if (b >= job->n)
-			return;
-		int64_t e = b + job->chunk < job->n ? b + job->chunk : job->n;
-		job->fn(job->ctx, tid, b / job->chunk, b, e);
-	}
-}
-
-static void *par_main(void *arg)
-{
-	par_worker *w = arg;
-	par_work(w->job, w->tid);
-	return NULL;
-}
-
-/* Runs fn over [0, n) on `threads` threads (the caller is thread 0). Threads
- * that cannot be started simply leave their share to the others; bodies
- * report their own failures through their context. */
-static void par_for(int threads, int64_t n, int64_t chunk, par_fn fn, void *ctx)
-{
-	par_job job = {.fn = fn, .ctx = ctx, .n = n, .chunk = chunk > 0 ? chunk : 1};
-	atomic_init(&job.next, 0);
-	pthread_t tids[64];
-	par_worker ws[64];
-	int started = 0;
-	for (int t = 1; t < threads && t < 64; t++) {
-		ws[t] = (par_worker){.job = &job, .tid = t};
-		if (pthread_create(&tids[started], NULL, par_main, &ws[t]) != 0)
-			break;
-		started++;
-	}
-	par_work(&job, 0);
-	for (int t = 0; t < started; t++)
-		pthread_join(tids[t], NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -590,7 +520,7 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, 
 		                     (int)o.topm, o.shrink, o.k1, o.b);
 
 	int32_t U = ui->nrows, I = ui->ncols, M = o.topm;
-	int T = clamp_threads(o.threads);
+	int T = parallel_workers(o.threads);
 	cooc_build b = {.ui = ui, .iu = iu, .shrink = o.shrink, .m = M, .chunk = 32};
 	int64_t nchunks = (I + b.chunk - 1) / b.chunk;
 	float *w_ui = malloc(((size_t)ui->nnz + 1) * sizeof *w_ui);
@@ -628,7 +558,7 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, 
 	b.w_iu = w_iu;
 	b.norm = norm;
 
-	par_for(T, I, b.chunk, cooc_chunk, &b);
+	parallel_for(T, I, b.chunk, cooc_chunk, &b);
 	for (int64_t c = 0; c < nchunks; c++)
 		if (b.chunk_i[c] == NULL)
 			goto nomem;
@@ -1036,7 +966,7 @@ static void als_loss_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int
 static int als_loss_run(const cf_als *m, const cf_csr *ui, const float *G, double *loss,
                         seg_error *err)
 {
-	int F = m->factors, T = clamp_threads(m->opts.threads);
+	int F = m->factors, T = parallel_workers(m->opts.threads);
 	const int64_t chunk = als_block_rows(F);
 	int64_t nchunks = (m->nusers + chunk - 1) / chunk;
 	als_loss_job j = {.R = ui, .X = m->user_factors, .Y = m->item_factors, .G = G,
@@ -1053,7 +983,7 @@ static int als_loss_run(const cf_als *m, const cf_csr *ui, const float *G, doubl
 			rc = seg_error_set(err, SEG_ENOMEM, "out of memory computing the ALS loss");
 			goto out;
 		}
-	par_for(T, m->nusers, chunk, als_loss_chunk, &j);
+	parallel_for(T, m->nusers, chunk, als_loss_chunk, &j);
 	double sum = 0.0, reg = 0.0;
 	for (int64_t c = 0; c < nchunks; c++)
 		sum += j.part[c];
@@ -1096,7 +1026,7 @@ static int als_half_run(cf_als *m, const cf_csr *R, const float *Y, int32_t ny, 
 	atomic_init(&bad, 0);
 	als_half h = {.R = R, .Y = Y, .X = X, .A0 = A0, .alpha = m->opts.alpha, .F = F,
 	              .cg_steps = m->opts.cg_steps, .ts = ts, .bad = &bad};
-	par_for(T, R->nrows, als_block_rows(F), als_half_chunk, &h);
+	parallel_for(T, R->nrows, als_block_rows(F), als_half_chunk, &h);
 	if (atomic_load(&bad))
 		return seg_error_set(err, SEG_EINVAL, "an ALS system was not positive definite");
 	return 0;
@@ -1110,7 +1040,7 @@ int cf_als_iterate(cf_als *m, const cf_csr *ui, const cf_csr *iu, double *loss, 
 	if (ui->nrows != m->nusers || ui->ncols != m->nitems)
 		return seg_error_set(err, SEG_EINVAL, "a %d x %d matrix does not match a %d x %d model",
 		                     (int)ui->nrows, (int)ui->ncols, (int)m->nusers, (int)m->nitems);
-	int F = m->factors, T = clamp_threads(m->opts.threads);
+	int F = m->factors, T = parallel_workers(m->opts.threads);
 	int exact = m->opts.cg_steps == 0;
 	float *A0 = malloc((size_t)F * F * sizeof *A0); /* [F, F] */
 	als_scratch *ts = calloc((size_t)T, sizeof *ts);

@@ -1,5 +1,5 @@
 /* kmeans.c: k-means++ seeding and Lloyd iterations on BLAS row blocks, spread over
- * pthreads (see kmeans.h). It does not implement Elkan's or mini-batch k-means:
+ * core/parallel threads (see kmeans.h). It does not implement Elkan's or mini-batch k-means:
  * Lloyd's algorithm with sgemm is fast enough for catalogue sizes and simple to
  * keep deterministic.
  *
@@ -7,20 +7,18 @@
  * P row partitions, B rows per sgemm block. */
 #include "models/kmeans.h"
 
+#include "core/parallel.h"
 #include "core/rng.h"
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
-/* Layout and thread pool                                                   */
+/* Layout and threads                                                       */
 /* ------------------------------------------------------------------------ */
 
 /* The rows are cut into at most KMEANS_MAX_PARTS partitions of at least
@@ -66,10 +64,8 @@ static void layout_init(km_layout *l, size_t n, int d, int k, int n_threads)
 	l->part_rows = (n + parts - 1) / parts;
 	long b = KMEANS_BLAS_SERIAL_MNK / ((long)k * d > 0 ? (long)k * d : 1);
 	l->block = (int)(b < KMEANS_MIN_BLOCK ? KMEANS_MIN_BLOCK : b > KMEANS_MAX_BLOCK ? KMEANS_MAX_BLOCK : b);
-	long t = n_threads > 0 ? n_threads : sysconf(_SC_NPROCESSORS_ONLN);
-	if (t < 1)
-		t = 1;
-	l->threads = (int)(t < l->parts ? t : l->parts);
+	int t = parallel_workers(n_threads);
+	l->threads = t < l->parts ? t : l->parts;
 }
 
 static void part_range(const km_layout *l, int part, size_t *lo, size_t *hi)
@@ -83,57 +79,28 @@ static void part_range(const km_layout *l, int part, size_t *lo, size_t *hi)
 /* A job runs over every partition once; `scratch` is the calling worker's own. */
 typedef void (*km_part_fn)(void *ctx, int part, float *scratch);
 
+/* One pool_run: the job and the workers' scratch. */
 typedef struct km_pool {
 	km_part_fn fn;      /* the job */
 	void *ctx;          /* its argument */
-	int parts;          /* P */
-	atomic_int next;    /* next partition to hand out */
 	float *scratch;     /* [threads][scratch_len] */
 	size_t scratch_len; /* floats per worker */
 } km_pool;
 
-typedef struct km_worker {
-	km_pool *pool; /* shared job */
-	int id;        /* worker index, selects the scratch slice */
-} km_worker;
-
-static void pool_drain(km_pool *pool, int id)
+static void pool_part(void *arg, int worker, int64_t chunk, int64_t begin, int64_t end)
 {
-	float *scratch = pool->scratch + (size_t)id * pool->scratch_len;
-	for (;;) {
-		int part = atomic_fetch_add(&pool->next, 1);
-		if (part >= pool->parts)
-			break;
-		pool->fn(pool->ctx, part, scratch);
-	}
+	(void)chunk;
+	(void)end;
+	km_pool *pool = arg;
+	pool->fn(pool->ctx, (int)begin, pool->scratch + (size_t)worker * pool->scratch_len);
 }
 
-static void *pool_thread(void *arg)
-{
-	km_worker *w = arg;
-	pool_drain(w->pool, w->id);
-	return NULL;
-}
-
-/* Runs fn over all partitions on up to l->threads threads (the caller is one of
- * them). If a thread cannot be started the others take its share. */
+/* Runs fn over all partitions, one at a time to each of l->threads workers
+ * (core/parallel; the caller is one of them). */
 static void pool_run(const km_layout *l, km_part_fn fn, void *ctx, float *scratch, size_t scratch_len)
 {
-	km_pool pool = {.fn = fn, .ctx = ctx, .parts = l->parts, .scratch = scratch,
-	                .scratch_len = scratch_len};
-	atomic_init(&pool.next, 0);
-	pthread_t tid[KMEANS_MAX_PARTS];
-	km_worker w[KMEANS_MAX_PARTS];
-	int started = 0;
-	for (int t = 1; t < l->threads; t++) {
-		w[t] = (km_worker){.pool = &pool, .id = t};
-		if (pthread_create(&tid[t], NULL, pool_thread, &w[t]) != 0)
-			break;
-		started = t;
-	}
-	pool_drain(&pool, 0);
-	for (int t = 1; t <= started; t++)
-		pthread_join(tid[t], NULL);
+	km_pool pool = {.fn = fn, .ctx = ctx, .scratch = scratch, .scratch_len = scratch_len};
+	parallel_for(l->threads, l->parts, 1, pool_part, &pool);
 }
 
 /* ------------------------------------------------------------------------ */

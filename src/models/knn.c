@@ -19,11 +19,12 @@
  * then scans each tile row the same way. */
 #include "models/knn.h"
 
+#include "core/parallel.h"
+
 #include <cblas.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +60,7 @@
 /* A batch gets a second thread only for at least this many dot products
  * (about a millisecond of work). */
 #define KNN_MIN_WORK ((size_t)1 << 22)
-#define KNN_MAX_THREADS 64
+#define KNN_MAX_THREADS PARALLEL_MAX_WORKERS
 
 /* Rows stored as bytes, by the quantised copy and the clusters alike: column
  * j as u = round((x_j - lo_j) / step_j), step_j = (max_j - lo_j) / 255 over
@@ -1590,10 +1591,11 @@ static void batch_run(const batch_job *j)
 	}
 }
 
-static void *batch_thread(void *arg)
+/* Worker w of a batch: jobs[w]. */
+static void batch_worker(void *ctx, int worker, int nworkers)
 {
-	batch_run(arg);
-	return NULL;
+	(void)nworkers;
+	batch_run((const batch_job *)ctx + worker);
 }
 
 int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
@@ -1662,19 +1664,8 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 		jobs[w] = (batch_job){idx, Q, B, r0, r1, qt, nt, S + w * qt * nt, tk + w * B};
 	}
 
-	/* Workers 1.. in threads, worker 0 here; a thread that cannot be
-	 * started does its share here afterwards. */
-	pthread_t th[KNN_MAX_THREADS];
-	int started[KNN_MAX_THREADS] = {0};
-	for (size_t w = 1; w < T; w++)
-		started[w] = pthread_create(&th[w], NULL, batch_thread, &jobs[w]) == 0;
-	batch_run(&jobs[0]);
-	for (size_t w = 1; w < T; w++) {
-		if (started[w])
-			pthread_join(th[w], NULL);
-		else
-			batch_run(&jobs[w]);
-	}
+	/* Worker 0 here, the others on threads of their own (core/parallel). */
+	parallel_run((int)T, batch_worker, jobs);
 
 	/* Merge: every worker's hits are already filtered; the full comparison
 	 * in topk_push keeps ties in row order. */

@@ -9,6 +9,7 @@
 
 #include "core/parallel.h"
 #include "core/rng.h"
+#include "core/topk.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -51,130 +52,17 @@ static void axpyf(float a, const float *restrict x, float *restrict y, int n)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Top-K selection: a min-heap kept in the caller's output arrays, whose root
- * is the worst result so far. "Worse" is a lower score, or an equal score at a
- * higher index, so that the order is total and the output deterministic. */
+/* Ranking: (item, score) pairs are core/topk's hits (row = item), in its
+ * total order: a higher score first, equal scores by lower index. */
 
-typedef struct topk {
-	int32_t *items; /* [k] */
-	float *scores;  /* [k] */
-	int32_t k;      /* capacity */
-	int32_t n;      /* results held */
-} topk;
-
-static int worse(float sa, int32_t ia, float sb, int32_t ib)
+/* Copies the m hits h[m] (best first) to the caller's output arrays. */
+static int32_t hits_out(const topk_hit *h, size_t m, int32_t *out_items, float *out_scores)
 {
-	return sa < sb || (sa == sb && ia > ib);
-}
-
-static void topk_sift_down(topk *h, int32_t at, int32_t n)
-{
-	for (;;) {
-		int32_t l = 2 * at + 1, r = l + 1, m = at;
-		if (l < n && worse(h->scores[l], h->items[l], h->scores[m], h->items[m]))
-			m = l;
-		if (r < n && worse(h->scores[r], h->items[r], h->scores[m], h->items[m]))
-			m = r;
-		if (m == at)
-			return;
-		int32_t ti = h->items[at];
-		float ts = h->scores[at];
-		h->items[at] = h->items[m];
-		h->scores[at] = h->scores[m];
-		h->items[m] = ti;
-		h->scores[m] = ts;
-		at = m;
+	for (size_t q = 0; q < m; q++) {
+		out_items[q] = (int32_t)h[q].row;
+		out_scores[q] = h[q].score;
 	}
-}
-
-static void topk_push(topk *h, int32_t item, float score)
-{
-	if (h->k == 0)
-		return;
-	if (h->n < h->k) {
-		int32_t at = h->n++;
-		while (at > 0) {
-			int32_t up = (at - 1) / 2;
-			if (!worse(score, item, h->scores[up], h->items[up]))
-				break;
-			h->items[at] = h->items[up];
-			h->scores[at] = h->scores[up];
-			at = up;
-		}
-		h->items[at] = item;
-		h->scores[at] = score;
-	} else if (worse(h->scores[0], h->items[0], score, item)) {
-		h->items[0] = item;
-		h->scores[0] = score;
-		topk_sift_down(h, 0, h->n);
-	}
-}
-
-/* Heap sort in place: the worst goes last, leaving the best first. */
-static void topk_sort(topk *h)
-{
-	for (int32_t n = h->n; n > 1; n--) {
-		int32_t ti = h->items[0];
-		float ts = h->scores[0];
-		h->items[0] = h->items[n - 1];
-		h->scores[0] = h->scores[n - 1];
-		h->items[n - 1] = ti;
-		h->scores[n - 1] = ts;
-		topk_sift_down(h, 0, n - 1);
-	}
-}
-
-/* ------------------------------------------------------------------------ */
-/* Ranking candidates: (item, score) pairs in the same total order as topk. */
-
-typedef struct cand {
-	int32_t item;
-	float s;
-} cand;
-
-/* a ranks before b: a higher score, or an equal score at a lower index. */
-static int cand_before(const cand *a, const cand *b)
-{
-	return a->s > b->s || (a->s == b->s && a->item < b->item);
-}
-
-static int cmp_cand_rank(const void *a, const void *b)
-{
-	return cand_before(a, b) ? -1 : cand_before(b, a) ? 1 : 0;
-}
-
-/* Rearranges c [n] so that c[k] is the (k+1)-th best and everything before it
- * ranks better (Hoare's quickselect). Linear on average, and unlike a heap it
- * does not slow down on long runs of tied scores, which co-occurrence of rare
- * tracks produces in masses. */
-static void cand_select(cand *c, int64_t n, int64_t k)
-{
-	int64_t lo = 0, hi = n - 1;
-	while (lo < hi) {
-		cand a = c[lo], b = c[lo + (hi - lo) / 2], d = c[hi], pv;
-		if (cand_before(&a, &b))
-			pv = cand_before(&b, &d) ? b : cand_before(&a, &d) ? d : a;
-		else
-			pv = cand_before(&a, &d) ? a : cand_before(&b, &d) ? d : b;
-		int64_t i = lo, j = hi;
-		while (i <= j) {
-			while (cand_before(&c[i], &pv))
-				i++;
-			while (cand_before(&pv, &c[j]))
-				j--;
-			if (i <= j) {
-				cand t = c[i];
-				c[i++] = c[j];
-				c[j--] = t;
-			}
-		}
-		if (k <= j)
-			hi = j;
-		else if (k >= i)
-			lo = i;
-		else
-			return;
-	}
+	return (int32_t)m;
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -389,7 +277,7 @@ typedef struct cooc_build {
 	/* per thread [T]: */
 	cooc_slot **acc;     /* [T][I] dot products w_i . w_j being accumulated */
 	int32_t **touched;   /* [T][I] the j touched for the current item */
-	cand **cands;        /* [T][I] candidates of the current item */
+	topk_hit **cands;    /* [T][I] candidates of the current item */
 	int32_t **stage_i;   /* [T][chunk * M] results of the current chunk */
 	float **stage_s;     /* [T][chunk * M] */
 	/* results: */
@@ -420,7 +308,7 @@ static void cooc_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t
 				acc[j].dot += wui * b->w_ui[q];
 			}
 		}
-		cand *c = b->cands[tid];
+		topk_hit *c = b->cands[tid];
 		int64_t nc = 0;
 		float ni = b->norm[i];
 		for (int32_t t = 0; t < nt; t++) {
@@ -429,16 +317,12 @@ static void cooc_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t
 				continue;
 			float s = acc[j].dot / (ni * b->norm[j] + b->shrink);
 			if (s > 0.0f)
-				c[nc++] = (cand){j, s};
+				c[nc++] = (topk_hit){(size_t)j, s};
 		}
-		if (nc > b->m) {
-			cand_select(c, nc, b->m - 1);
-			nc = b->m;
-		}
-		qsort(c, (size_t)nc, sizeof *c, cmp_cand_rank);
+		nc = (int64_t)topk_select(c, (size_t)nc, (size_t)b->m);
 		for (int64_t q = 0; q < nc; q++) {
-			b->stage_i[tid][staged + q] = c[q].item;
-			b->stage_s[tid][staged + q] = c[q].s;
+			b->stage_i[tid][staged + q] = (int32_t)c[q].row;
+			b->stage_s[tid][staged + q] = c[q].score;
 		}
 		staged += nc;
 		b->count[i] = (int32_t)nc;
@@ -609,12 +493,13 @@ out:
 	return rc;
 }
 
-static int cmp_cand(const void *a, const void *b)
+/* By item, then score (which fixes the summation order). */
+static int cmp_hit_item(const void *a, const void *b)
 {
-	const cand *x = a, *y = b;
-	if (x->item != y->item)
-		return (x->item > y->item) - (x->item < y->item);
-	return (x->s > y->s) - (x->s < y->s); /* fixes the summation order */
+	const topk_hit *x = a, *y = b;
+	if (x->row != y->row)
+		return (x->row > y->row) - (x->row < y->row);
+	return (x->score > y->score) - (x->score < y->score);
 }
 
 /* Scratch layout: [nseeds] int32 sorted seeds, padded to 8 bytes, then
@@ -626,7 +511,7 @@ static size_t cooc_seed_bytes(size_t nseeds)
 
 size_t cf_cooc_scratch_size(const cf_cooc *m, size_t nseeds)
 {
-	return cooc_seed_bytes(nseeds) + nseeds * (size_t)m->topm * sizeof(cand) + 8;
+	return cooc_seed_bytes(nseeds) + nseeds * (size_t)m->topm * sizeof(topk_hit) + 8;
 }
 
 /* The start of cf_cooc_recommend and cf_als_recommend: checks the arguments
@@ -659,7 +544,7 @@ int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int
 	if (go <= 0)
 		return go;
 	int32_t *sorted = scratch;
-	cand *c = (cand *)((char *)scratch + cooc_seed_bytes(nseeds));
+	topk_hit *c = (topk_hit *)(void *)((char *)scratch + cooc_seed_bytes(nseeds)); /* [nseeds * M] */
 	int64_t ns = seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
 	if (ns < 0) {
 		free(own);
@@ -669,18 +554,20 @@ int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int
 	for (int64_t s = 0; s < ns; s++)
 		for (int64_t q = m->indptr[sorted[s]]; q < m->indptr[sorted[s] + 1]; q++)
 			if (!seeds_contain(sorted, ns, m->nbr[q]))
-				c[nc++] = (cand){m->nbr[q], m->sim[q]};
-	qsort(c, nc, sizeof *c, cmp_cand);
-	topk h = {.items = out_items, .scores = out_scores, .k = k};
+				c[nc++] = (topk_hit){(size_t)m->nbr[q], m->sim[q]};
+	/* Each item's similarities summed, in place (the sum of item i lands at
+	 * or before its first candidate), then the best k of the sums. */
+	qsort(c, nc, sizeof *c, cmp_hit_item);
+	size_t nd = 0;
 	for (size_t q = 0; q < nc;) {
-		int32_t item = c[q].item;
+		size_t item = c[q].row;
 		float sum = 0.0f;
-		for (; q < nc && c[q].item == item; q++)
-			sum += c[q].s;
-		topk_push(&h, item, sum);
+		for (; q < nc && c[q].row == item; q++)
+			sum += c[q].score;
+		c[nd++] = (topk_hit){item, sum};
 	}
-	topk_sort(&h);
-	*n_out = h.n;
+	size_t got = topk_select(c, nd, (size_t)k);
+	*n_out = hits_out(c, got, out_items, out_scores);
 	free(own);
 	return 0;
 }
@@ -1109,12 +996,13 @@ int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *opts, cf_a
 	return 0;
 }
 
-/* Scratch layout: [F, F] + [F] doubles for the exact solve, [F] floats for
- * x, then [nseeds] int32 sorted seeds. */
-size_t cf_als_scratch_size(const cf_als *m, size_t nseeds)
+/* Scratch layout: [F, F] + [F] doubles for the exact solve, [K] hits of
+ * the selection, [F] floats for x, then [nseeds] int32 sorted seeds. */
+size_t cf_als_scratch_size(const cf_als *m, size_t nseeds, size_t k)
 {
 	size_t F = (size_t)m->factors;
-	return (F * F + F) * sizeof(double) + F * sizeof(float) + nseeds * sizeof(int32_t) + 8;
+	return (F * F + F) * sizeof(double) + k * sizeof(topk_hit) + F * sizeof(float) +
+	       nseeds * sizeof(int32_t) + 8;
 }
 
 static int als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n,
@@ -1142,7 +1030,7 @@ int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, siz
 		return seg_error_set(err, SEG_EINVAL, "no items to fold in");
 	void *own = NULL;
 	if (scratch == NULL) {
-		own = scratch = malloc(cf_als_scratch_size(m, 0));
+		own = scratch = malloc(cf_als_scratch_size(m, 0, 0));
 		if (own == NULL)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory folding in a user");
 	}
@@ -1158,12 +1046,14 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
                      seg_error *err)
 {
 	void *own = NULL;
-	int go = recommend_begin(seeds, nseeds, k, cf_als_scratch_size(m, nseeds), &scratch, &own, n_out, err);
+	int go = recommend_begin(seeds, nseeds, k, cf_als_scratch_size(m, nseeds, (size_t)k), &scratch, &own,
+	                         n_out, err);
 	if (go <= 0)
 		return go;
 	int F = m->factors;
 	double *A = scratch, *b = A + (size_t)F * F;    /* [F, F], [F] */
-	float *x = (float *)(b + F);                    /* [F] */
+	topk_hit *h = (topk_hit *)(void *)(b + F);      /* [K] */
+	float *x = (float *)(h + k);                    /* [F] */
 	int32_t *sorted = (int32_t *)(x + F);           /* [nseeds] */
 	/* The seeds are a set: fold in each distinct one once, with r = 1. */
 	int64_t ns = seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
@@ -1172,16 +1062,16 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
 		free(own);
 		return rc;
 	}
-	topk h = {.items = out_items, .scores = out_scores, .k = k};
+	topk t;
+	topk_init(&t, h, (size_t)k);
 	for (int32_t i = 0; i < m->nitems; i++) {
 		float s = dotf(x, m->item_factors + (size_t)i * F, F);
-		if (h.n == h.k && !worse(h.scores[0], h.items[0], s, i))
+		if (!topk_admits(&t, (size_t)i, s))
 			continue; /* cannot enter: skip the seed lookup */
 		if (!seeds_contain(sorted, ns, i))
-			topk_push(&h, i, s);
+			topk_push(&t, (size_t)i, s);
 	}
-	topk_sort(&h);
-	*n_out = h.n;
+	*n_out = hits_out(h, topk_finish(&t), out_items, out_scores);
 	free(own);
 	return 0;
 }
@@ -1196,15 +1086,19 @@ int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_
 	int F = m->factors;
 	const float *y = m->item_factors + (size_t)item * F;
 	float ny = m->item_norms[item];
-	topk h = {.items = out_items, .scores = out_scores, .k = k};
+	topk_hit *h = malloc(((size_t)k + 1) * sizeof *h); /* [K] */
+	if (h == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory for %d similar items", (int)k);
+	topk t;
+	topk_init(&t, h, (size_t)k);
 	for (int32_t j = 0; j < m->nitems; j++) {
 		if (j == item)
 			continue;
 		float d = ny * m->item_norms[j];
 		float s = d > 0.0f ? dotf(y, m->item_factors + (size_t)j * F, F) / d : 0.0f;
-		topk_push(&h, j, s);
+		topk_push(&t, (size_t)j, s);
 	}
-	topk_sort(&h);
-	*n_out = h.n;
+	*n_out = hits_out(h, topk_finish(&t), out_items, out_scores);
+	free(h);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "models/knn.h"
 
 #include "core/parallel.h"
+#include "core/topk.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -690,80 +691,29 @@ size_t knn_index_zero_rows(const knn_index *idx) { return idx->nzero; }
 
 /* ---------------------------------------------------------------- top k */
 
-/* The k best hits seen so far, as a heap whose root is the worst of them, so
- * that a new candidate is compared with one number (`thr`) and replaces the
- * root in O(log k). A scan offers rows in increasing order, so a candidate
- * that only ties the root is worse than it (its row is higher) and `s > thr`
- * is the whole admission test; merging the batch workers' heaps, which are
- * in no order, goes through the full comparison in topk_push. */
-typedef struct topk {
-	knn_hit *h;            /* [K] the heap, in the caller's output buffer */
-	size_t k;              /* K; 0 for a query that takes no results */
-	size_t len;            /* hits held, <= K */
-	float thr;             /* a score must exceed this to enter: h[0].score once full */
-	const uint8_t *zero;   /* the index's zero rows, or NULL */
-	const uint8_t *exclude;/* the filter's bit array, or NULL */
-	const knn_filter *f;   /* for the callback; NULL when there is none */
-} topk;
+/* The selection of one query: core/topk's heap, in the caller's output
+ * buffer, behind the filters. A scan offers rows in increasing order, so a
+ * candidate that only ties the k-th score is worse than it (its row is
+ * higher) and `s > top.thr` is the whole admission test there; rows that
+ * come in another order (rescored rows, the batch workers' heaps when they
+ * are merged) go through topk_push's full comparison. */
+typedef struct knn_sel {
+	topk top;               /* the k best rows that passed the filters */
+	const uint8_t *zero;    /* the index's zero rows, or NULL */
+	const uint8_t *exclude; /* the filter's bit array, or NULL */
+	const knn_filter *f;    /* for the callback; NULL when there is none */
+} knn_sel;
 
-/* Whether a ranks below b: lower score, or equal score and higher row. */
-static inline int hit_worse(const knn_hit *a, const knn_hit *b)
+static void sel_init(knn_sel *t, knn_hit *h, size_t k, const knn_index *idx, const knn_filter *f)
 {
-	return a->score < b->score || (a->score == b->score && a->row > b->row);
-}
-
-static void topk_init(topk *t, knn_hit *h, size_t k, const knn_index *idx, const knn_filter *f)
-{
-	t->h = h;
-	t->k = k;
-	t->len = 0;
-	t->thr = -INFINITY;
+	topk_init(&t->top, h, k);
 	t->zero = idx->zero;
 	t->exclude = f ? f->exclude : NULL;
 	t->f = f && f->accept ? f : NULL;
 }
 
-static void heap_sift_down(knn_hit *h, size_t len, size_t i)
-{
-	knn_hit x = h[i];
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= len)
-			break;
-		if (c + 1 < len && hit_worse(&h[c + 1], &h[c]))
-			c++;
-		if (!hit_worse(&h[c], &x))
-			break;
-		h[i] = h[c];
-		i = c;
-	}
-	h[i] = x;
-}
-
-/* Keeps hit x if it ranks among the best k (no filters). */
-static void topk_push(topk *t, knn_hit x)
-{
-	if (t->len < t->k) {
-		size_t i = t->len++;
-		while (i > 0) {
-			size_t p = (i - 1) / 2;
-			if (!hit_worse(&x, &t->h[p]))
-				break;
-			t->h[i] = t->h[p];
-			i = p;
-		}
-		t->h[i] = x;
-		if (t->len == t->k)
-			t->thr = t->h[0].score;
-	} else if (t->k > 0 && hit_worse(&t->h[0], &x)) {
-		t->h[0] = x;
-		heap_sift_down(t->h, t->len, 0);
-		t->thr = t->h[0].score;
-	}
-}
-
-/* Offers a row whose score beat t->thr: applies the filters, then keeps it. */
-static void topk_offer(topk *t, size_t row, float s)
+/* Offers a row whose score beat top.thr: applies the filters, then keeps it. */
+static void sel_offer(knn_sel *t, size_t row, float s)
 {
 	if (t->zero && knn_bitmap_test(t->zero, row))
 		return;
@@ -771,20 +721,7 @@ static void topk_offer(topk *t, size_t row, float s)
 		return;
 	if (t->f && !t->f->accept(t->f->ctx, row))
 		return;
-	topk_push(t, (knn_hit){row, s});
-}
-
-/* Sorts the heap in place, best first, and returns how many hits it holds:
- * popping the worst hit to the end each time leaves them in descending order. */
-static size_t topk_finish(topk *t)
-{
-	for (size_t n = t->len; n > 1; n--) {
-		knn_hit worst = t->h[0];
-		t->h[0] = t->h[n - 1];
-		heap_sift_down(t->h, n - 1, 0);
-		t->h[n - 1] = worst;
-	}
-	return t->len;
+	topk_push(&t->top, row, s);
 }
 
 /* ---------------------------------------------------------------- kernels */
@@ -802,21 +739,21 @@ static inline float dot_portable(const float *x, const float *q, size_t D)
 /* Scores rows x[n][D] (the first being row `row0`) against q[D] and offers
  * those that beat the threshold. */
 static void scan_rows_portable(const float *x, size_t D, size_t row0, size_t n, const float *q,
-                               topk *t)
+                               knn_sel *t)
 {
 	for (size_t i = 0; i < n; i++) {
 		float s = dot_portable(x + i * D, q, D);
-		if (s > t->thr)
-			topk_offer(t, row0 + i, s);
+		if (s > t->top.thr)
+			sel_offer(t, row0 + i, s);
 	}
 }
 
 /* Offers the entries of scores s[n] (for rows row0...) that beat the threshold. */
-static void scan_scores_portable(const float *s, size_t row0, size_t n, topk *t)
+static void scan_scores_portable(const float *s, size_t row0, size_t n, knn_sel *t)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i] > t->thr)
-			topk_offer(t, row0 + i, s[i]);
+		if (s[i] > t->top.thr)
+			sel_offer(t, row0 + i, s[i]);
 }
 
 #ifdef KNN_X86
@@ -881,7 +818,7 @@ static const int32_t tail_lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 
  * row in its unused slots and ignores them. */
 __attribute__((target("avx2,fma"))) static void scan_rows_avx2(const float *x, size_t D,
                                                                size_t row0, size_t n,
-                                                               const float *q, topk *t)
+                                                               const float *q, knn_sel *t)
 {
 	size_t full = D / 8, rem = D % 8;
 	__m256i tail = _mm256_loadu_si256((const __m256i *)(tail_lanes + 8 - rem)); /* first rem lanes */
@@ -892,15 +829,15 @@ __attribute__((target("avx2,fma"))) static void scan_rows_avx2(const float *x, s
 		for (size_t j = 0; j < 8; j++)
 			r[j] = x + (i + j < n ? i + j : n - 1) * D;
 		__m256 s = score8_avx2(r, q, full, rem, tail, qt); /* [8] scores */
-		int m = _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(t->thr), _CMP_GT_OQ));
+		int m = _mm256_movemask_ps(_mm256_cmp_ps(s, _mm256_set1_ps(t->top.thr), _CMP_GT_OQ));
 		if (m == 0)
 			continue;
 		float sv[8];
 		_mm256_storeu_ps(sv, s);
 		size_t ng = n - i < 8 ? n - i : 8;
 		for (size_t j = 0; j < ng; j++)
-			if ((m >> j) & 1 && sv[j] > t->thr) /* thr may have risen */
-				topk_offer(t, row0 + i + j, sv[j]);
+			if ((m >> j) & 1 && sv[j] > t->top.thr) /* thr may have risen */
+				sel_offer(t, row0 + i + j, sv[j]);
 	}
 }
 
@@ -935,11 +872,11 @@ __attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, 
 
 /* scan_scores_portable, 32 scores per comparison round. */
 __attribute__((target("avx2"))) static void scan_scores_avx2(const float *s, size_t row0, size_t n,
-                                                             topk *t)
+                                                             knn_sel *t)
 {
 	size_t i = 0;
 	for (; i + 32 <= n; i += 32) {
-		__m256 th = _mm256_set1_ps(t->thr);
+		__m256 th = _mm256_set1_ps(t->top.thr);
 		__m256 c0 = _mm256_cmp_ps(_mm256_loadu_ps(s + i), th, _CMP_GT_OQ);
 		__m256 c1 = _mm256_cmp_ps(_mm256_loadu_ps(s + i + 8), th, _CMP_GT_OQ);
 		__m256 c2 = _mm256_cmp_ps(_mm256_loadu_ps(s + i + 16), th, _CMP_GT_OQ);
@@ -954,7 +891,7 @@ __attribute__((target("avx2"))) static void scan_scores_avx2(const float *s, siz
 
 #endif /* KNN_X86 */
 
-static void scan_rows(const knn_index *idx, const float *q, topk *t)
+static void scan_rows(const knn_index *idx, const float *q, knn_sel *t)
 {
 #ifdef KNN_X86
 	if (idx->simd) {
@@ -965,7 +902,7 @@ static void scan_rows(const knn_index *idx, const float *q, topk *t)
 	scan_rows_portable(idx->x, idx->d, 0, idx->n, q, t);
 }
 
-static void scan_scores(const knn_index *idx, const float *s, size_t row0, size_t n, topk *t)
+static void scan_scores(const knn_index *idx, const float *s, size_t row0, size_t n, knn_sel *t)
 {
 #ifdef KNN_X86
 	if (idx->simd) {
@@ -1007,7 +944,7 @@ typedef struct qscan {
 	size_t m, len;
 	int32_t thr;
 	int pass2;
-	topk *t;                 /* the exact selection (second pass) */
+	knn_sel *t;                 /* the exact selection (second pass) */
 	const uint8_t *exclude;  /* the filter's bit array, or NULL */
 	const knn_filter *f;     /* for the callback; NULL when there is none */
 } qscan;
@@ -1173,8 +1110,8 @@ __attribute__((noinline)) static void qscan_offer(qscan *s, size_t row, int32_t 
 		return;
 	if (s->pass2) {
 		float e = exact_score(idx, row, s->q);
-		if (e > s->t->thr)
-			topk_offer(s->t, row, e);
+		if (e > s->t->top.thr)
+			sel_offer(s->t, row, e);
 		return;
 	}
 	if (s->f && !s->f->accept(s->f->ctx, row))
@@ -1279,23 +1216,23 @@ static int quant_search(const knn_index *idx, const float *q, size_t k, const kn
 		qscan_cut(&s);
 
 	/* The candidates passed the filters already. */
-	topk t;
-	topk_init(&t, out, k, idx, NULL);
+	knn_sel t;
+	sel_init(&t, out, k, idx, NULL);
 	for (size_t i = 0; i < s.len; i++)
-		topk_push(&t, (knn_hit){cand[i].row, exact_score(idx, cand[i].row, q)});
+		topk_push(&t.top, cand[i].row, exact_score(idx, cand[i].row, q));
 	/* With fewer than M candidates every admissible row was one. Else a row
 	 * left out has I_x <= thr; if that cannot reach the k-th score, nothing
 	 * left out can. */
-	if (s.len == s.m && t.len == k && qq.c + qq.tau * s.thr + qq.bound >= t.h[0].score) {
+	if (s.len == s.m && t.top.len == k && qq.c + qq.tau * s.thr + qq.bound >= t.top.h[0].score) {
 		quant_rescans++;
-		double ithr = floor(((double)t.h[0].score - qq.bound - qq.c) / qq.tau) - 1;
+		double ithr = floor(((double)t.top.h[0].score - qq.bound - qq.c) / qq.tau) - 1;
 		s.thr = ithr < INT32_MIN ? INT32_MIN : ithr > INT32_MAX ? INT32_MAX : (int32_t)ithr;
 		s.pass2 = 1;
 		s.t = &t;
-		topk_init(&t, out, k, idx, f);
+		sel_init(&t, out, k, idx, f);
 		qscan_run(&s, &qq);
 	}
-	*nout = topk_finish(&t);
+	*nout = topk_finish(&t.top);
 	return 1;
 }
 
@@ -1330,13 +1267,13 @@ static void score_rows(const knn_index *idx, const float *x, size_t n, const flo
 /* The widest angle between q and a row that can still enter, given the k-th
  * score so far: a score is computed within `err` (times the query's length
  * qn) of q.x, and rows are unit length within it too. */
-static double reach_angle(const knn_index *idx, const topk *t, double qn, double err)
+static double reach_angle(const knn_index *idx, const knn_sel *t, double qn, double err)
 {
-	if (t->len < t->k)
+	if (t->top.len < t->top.k)
 		return M_PI + 1; /* not full: everything can enter */
 	/* q.x = qn |x| cos(q,x): a row's length can lift its score above its
 	 * cosine's (borrowed rows are unit only within 1e-3) */
-	double thr = (double)t->thr;
+	double thr = (double)t->top.thr;
 	double c = thr / (qn * (thr >= 0 ? idx->clmax : idx->clmin)) - err;
 	return c <= -1 ? M_PI + 1 : c >= 1 ? 0 : acos(c) + CLUSTER_ANGLE_SLACK;
 }
@@ -1349,21 +1286,21 @@ static double reach_angle(const knn_index *idx, const topk *t, double qn, double
 /* The I_x a row needs to possibly enter, given the k-th score so far: q.x
  * is within qq->bound of c + tau I_x (see "quantised copy"). INT32_MIN
  * while the top k is not full. */
-static int32_t cluster_int_threshold(const topk *t, const qquery *qq)
+static int32_t cluster_int_threshold(const knn_sel *t, const qquery *qq)
 {
-	if (t->len < t->k || !isfinite(t->thr))
+	if (t->top.len < t->top.k || !isfinite(t->top.thr))
 		return INT32_MIN;
-	double x = ((double)t->thr - qq->bound - qq->c) / qq->tau - 2; /* the 2: below its floor, less 1 */
+	double x = ((double)t->top.thr - qq->bound - qq->c) / qq->tau - 2; /* the 2: below its floor, less 1 */
 	return x < INT32_MIN ? INT32_MIN : x > INT32_MAX ? INT32_MAX : (int32_t)x;
 }
 
 /* Scores the rows pend[np] on their floats and offers them. */
-static void rescore_rows(const knn_index *idx, const uint32_t *pend, size_t np, const float *q, topk *t)
+static void rescore_rows(const knn_index *idx, const uint32_t *pend, size_t np, const float *q, knn_sel *t)
 {
 	for (size_t r = 0; r < np; r++) {
 		float e = exact_score(idx, pend[r], q);
-		if (e >= t->thr) /* rows come in any order: ties go to topk_push */
-			topk_offer(t, pend[r], e);
+		if (e >= t->top.thr) /* rows come in any order: ties go to topk_push */
+			sel_offer(t, pend[r], e);
 	}
 }
 
@@ -1380,7 +1317,7 @@ static void rescore_rows(const knn_index *idx, const uint32_t *pend, size_t np, 
  * which lets a few more rows through (on the generated 1M catalogue, about
  * 138 rescored a search instead of 115, for 7-16% less time a search). */
 static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, double qn, double err, float u,
-                              double *reach, topk *t, uint64_t *rescored)
+                              double *reach, knn_sel *t, uint64_t *rescored)
 {
 	const size_t G = idx->cg;
 	qquery qq;
@@ -1407,7 +1344,7 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, do
 #endif
 			block_ints_portable(blk, G, n / 16, qq.a, qq.b, iv);
 		scored += n;
-		float before = t->thr;
+		float before = t->top.thr;
 		/* The last chunk's rows that passed, fetched while this chunk was
 		 * scored, and then this chunk's against the k-th score they make. */
 		rescore_rows(idx, pend, np, q, t);
@@ -1424,7 +1361,7 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, do
 			__builtin_prefetch(idx->x + (size_t)row * idx->d + idx->d - 1);
 			pend[np++] = row;
 		}
-		if (t->thr != before || t->len < t->k)
+		if (t->top.thr != before || t->top.len < t->top.k)
 			*reach = reach_angle(idx, t, qn, err);
 	}
 	if (np) {
@@ -1448,7 +1385,7 @@ static int cmp_cluster_key(const void *pa, const void *pb)
 	return (int)a->c - (int)b->c;
 }
 
-static void cluster_search(const knn_index *idx, const float *q, topk *t)
+static void cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 {
 	const size_t C = idx->nc, D = idx->d;
 	float u[CLUSTER_MAX]; /* [C] cosine between q and each centre, from above */
@@ -1549,15 +1486,15 @@ int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter 
 		return 0;
 	if (idx->q8 && quant_search(idx, q, k, f, out, nout))
 		return 0;
-	topk t;
-	topk_init(&t, out, k, idx, f);
+	knn_sel t;
+	sel_init(&t, out, k, idx, f);
 	if (idx->cx)
 		cluster_search(idx, q, &t);
 	else if (idx->q8) /* k too large for it: scores in the order it gives them */
 		scan_rows_portable(idx->x, idx->d, 0, idx->n, q, &t);
 	else
 		scan_rows(idx, q, &t);
-	*nout = topk_finish(&t);
+	*nout = topk_finish(&t.top);
 	return 0;
 }
 
@@ -1569,7 +1506,7 @@ typedef struct batch_job {
 	size_t r0, r1;   /* rows of X */
 	size_t qt, nt;   /* QT, NT */
 	float *S;        /* [QT][NT] score tile */
-	topk *tk;        /* [B] one selection per query */
+	knn_sel *tk;        /* [B] one selection per query */
 } batch_job;
 
 static void batch_run(const batch_job *j)
@@ -1585,7 +1522,7 @@ static void batch_run(const batch_job *j)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)qb, (int)nb, (int)D, 1.0f,
 			            j->Q + b0 * D, (int)D, j->idx->x + n0 * D, (int)D, 0.0f, j->S, (int)nb);
 			for (size_t i = 0; i < qb; i++)
-				if (j->tk[b0 + i].k > 0)
+				if (j->tk[b0 + i].top.k > 0)
 					scan_scores(j->idx, j->S + i * nb, n0, nb, &j->tk[b0 + i]);
 		}
 	}
@@ -1603,7 +1540,7 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 {
 	int rc = 0;
 	batch_job *jobs = NULL; /* [T] */
-	topk *tk = NULL;        /* [T][B] */
+	knn_sel *tk = NULL;        /* [T][B] */
 	float *S = NULL;        /* [T][QT][NT] */
 	knn_hit *heaps = NULL;  /* [T-1][B][K] the other workers' hits; worker 0 uses out */
 
@@ -1616,7 +1553,7 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 	if (k == 0 || N == 0)
 		return 0;
 	if (k > SIZE_MAX / KNN_MAX_THREADS / 2 / sizeof(knn_hit) ||
-	    B > SIZE_MAX / KNN_MAX_THREADS / (sizeof(topk) + k * sizeof(knn_hit)))
+	    B > SIZE_MAX / KNN_MAX_THREADS / (sizeof(knn_sel) + k * sizeof(knn_hit)))
 		return seg_error_set(err, SEG_EINVAL, "knn_search_batch: %zu x %zu results is too many", B, k);
 
 	/* As many workers as OpenBLAS is configured for, if the work is worth it. */
@@ -1656,7 +1593,7 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 		}
 		for (size_t w = 0; w < T; w++) {
 			knn_hit *h = w == 0 ? out + b * k : heaps + ((w - 1) * B + b) * k;
-			topk_init(&tk[w * B + b], h, qc == 1 ? 0 : k, idx, f);
+			sel_init(&tk[w * B + b], h, qc == 1 ? 0 : k, idx, f);
 		}
 	}
 	for (size_t w = 0; w < T; w++) {
@@ -1671,11 +1608,11 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 	 * in topk_push keeps ties in row order. */
 	for (size_t b = 0; b < B; b++) {
 		for (size_t w = 1; w < T; w++) {
-			const topk *o = &tk[w * B + b];
-			for (size_t j = 0; j < o->len; j++)
-				topk_push(&tk[b], o->h[j]);
+			const knn_sel *o = &tk[w * B + b];
+			for (size_t j = 0; j < o->top.len; j++)
+				topk_push(&tk[b].top, o->top.h[j].row, o->top.h[j].score);
 		}
-		nout[b] = topk_finish(&tk[b]);
+		nout[b] = topk_finish(&tk[b].top);
 	}
 
 out:

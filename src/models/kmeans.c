@@ -121,6 +121,19 @@ static float sq_norm(const float *v, int d)
 	return (float)s;
 }
 
+/* Scales v[D] to unit length (in double); a zero vector stays zero. */
+static void unit_scale(float *v, int d)
+{
+	double s = 0;
+	for (int j = 0; j < d; j++)
+		s += (double)v[j] * v[j];
+	if (!(s > 0))
+		return;
+	double len = sqrt(s);
+	for (int j = 0; j < d; j++)
+		v[j] = (float)(v[j] / len);
+}
+
 static int check_finite(const float *x, size_t n, int d, const char *what, seg_error *err)
 {
 	for (size_t i = 0; i < n; i++)
@@ -583,8 +596,11 @@ static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64
 		memcpy(w->c, p->init, sizeof(float) * (size_t)K * D);
 	else
 		seed_kmeanspp(w, x, stream);
-	for (int j = 0; j < K; j++)
+	for (int j = 0; j < K; j++) {
+		if (p->spherical)
+			unit_scale(w->c + (size_t)j * D, D);
 		w->c_sq[j] = sq_norm(w->c + (size_t)j * D, D);
+	}
 	for (size_t i = 0; i < w->l.n; i++)
 		w->labels[i] = -1;
 
@@ -609,8 +625,19 @@ static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64
 			const double *s = w->sums + (size_t)j * D;
 			if (w->counts[j] == 0) /* only when reseeding gave up; keep the old centroid */
 				continue;
+			/* spherical: the sum's direction (the mean's), scaled to unit
+			 * length in double; a sum of zero keeps the old centroid */
+			double scale = (double)w->counts[j];
+			if (p->spherical) {
+				double n2 = 0;
+				for (int f = 0; f < D; f++)
+					n2 += s[f] * s[f];
+				if (!(n2 > 0))
+					continue;
+				scale = sqrt(n2);
+			}
 			for (int f = 0; f < D; f++)
-				c[f] = (float)(s[f] / (double)w->counts[j]);
+				c[f] = (float)(s[f] / scale);
 			w->c_sq[j] = sq_norm(c, D);
 		}
 	}

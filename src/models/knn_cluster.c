@@ -6,6 +6,8 @@
  * groups of four columns. */
 #include "models/knn_internal.h"
 
+#include "models/kmeans.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -52,7 +54,7 @@
  * and 6.8% of the rows scored) and 139, 156 and 217 us on the generated 1M
  * one (2.8%, 2.3%, 1.9%); on bench/knn's tightly clustered 1M x 32 vectors
  * more clusters paid (sqrt(N): 6.9k queries/s, 2 sqrt(N): 9.9k, 4 sqrt(N):
- * 12.1k, against 243 for the float scan). Centres come from 5 rounds of
+ * 12.1k, against 243 for the float scan). Centres come from 5 rounds of spherical
  * k-means on 16 rows a centre; assigning every row to its centre is most of
  * the build. Memory: the byte copy (N x D bytes, D rounded up to 4, each
  * cluster to whole blocks), an angle and a row number a row. */
@@ -74,35 +76,6 @@ int knn__cluster_wanted(size_t N, size_t M, size_t D, unsigned flags)
 	if (flags & (KNN_FLOAT | KNN_QUANT) || M == 0 || N > UINT32_MAX - 16 * CLUSTER_MAX || D > QUANT_MAX_D)
 		return 0;
 	return (flags & KNN_CLUSTER) || M >= CLUSTER_MIN_ROWS;
-}
-
-/* Unit rows `rows`[m] of the index, each assigned to its nearest centre in
- * cen[C][D] (largest cosine) into lab[m]; through knn_search_batch, in
- * slices that bound the scratch memory. */
-static int cluster_assign(const knn_index *idx, const float *cen, size_t C, const uint32_t *rows, size_t m,
-                          uint32_t *lab, seg_error *err)
-{
-	const size_t D = idx->d, SL = 8192;
-	knn_index *ci = NULL;
-	int rc = knn_index_create(&ci, cen, C, D, KNN_FLOAT, err);
-	float *Q = malloc(SL * D * sizeof(float)); /* [SL][D] */
-	knn_hit *h = malloc(SL * sizeof(knn_hit));
-	size_t *nh = malloc(SL * sizeof(size_t));
-	if (rc == 0 && (Q == NULL || h == NULL || nh == NULL))
-		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters");
-	for (size_t a = 0; rc == 0 && a < m; a += SL) {
-		size_t b = m - a < SL ? m - a : SL;
-		for (size_t i = 0; i < b; i++)
-			memcpy(Q + i * D, idx->x + (size_t)rows[a + i] * D, D * sizeof(float));
-		rc = knn_search_batch(ci, Q, b, 1, NULL, h, nh, err);
-		for (size_t i = 0; rc == 0 && i < b; i++)
-			lab[a + i] = nh[i] ? (uint32_t)h[i].row : 0; /* a centre left at zero: any */
-	}
-	knn_index_free(ci);
-	free(Q);
-	free(h);
-	free(nh);
-	return rc;
 }
 
 /* acos(cosine) as a float no smaller than the angle (the search needs the
@@ -135,7 +108,6 @@ int knn__cluster_build(knn_index *idx, seg_error *err)
 	int rc = 0;
 	uint32_t *rows = malloc(M * sizeof(uint32_t)); /* [M] the non-zero rows */
 	uint32_t *lab = malloc(M * sizeof(uint32_t));  /* [M] their clusters */
-	double *sum = malloc(C * D * sizeof(double));  /* [C][D] */
 	angle_row *ar = malloc(M * sizeof(angle_row)); /* [M] */
 	idx->nc = C;
 	idx->ccen = malloc(C * D * sizeof(float));
@@ -144,7 +116,7 @@ int knn__cluster_build(knn_index *idx, seg_error *err)
 	idx->csin = calloc(C, sizeof(float));
 	idx->cstart = calloc(C + 1, sizeof(uint32_t));
 	uint32_t *ustart = calloc(C + 1, sizeof(uint32_t)); /* [C + 1] the clusters in ar, unpadded */
-	if (!rows || !lab || !sum || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart ||
+	if (!rows || !lab || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart ||
 	    !ustart) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters (%zu rows)", M);
 		goto out;
@@ -160,41 +132,44 @@ int knn__cluster_build(knn_index *idx, seg_error *err)
 			idx->clmax = len > idx->clmax ? len : idx->clmax;
 		}
 
-	/* k-means on an even sample of up to 16 rows a centre, started from C
-	 * rows spread through it: deterministic. */
+	/* Spherical k-means (the kmeans module) on an even sample of up to 16
+	 * rows a centre, started from C rows spread through it: deterministic.
+	 * Any assignment of rows to centres keeps the search exact (the bounds
+	 * are taken from the rows a cluster holds), so a few rounds on a sample
+	 * are enough. */
 	size_t S = M < 16 * C ? M : 16 * C;
-	uint32_t *sample = malloc(S * sizeof(uint32_t));
-	if (sample == NULL) {
+	float *xs = malloc(S * D * sizeof(float)); /* [S][D] the sample's rows */
+	int32_t *slab = malloc(S * sizeof(int32_t));  /* [S] their clusters */
+	int32_t *nlab = malloc(N * sizeof(int32_t));  /* [N] every row's cluster */
+	if (xs == NULL || slab == NULL || nlab == NULL) {
+		free(xs);
+		free(slab);
+		free(nlab);
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters");
 		goto out;
 	}
 	for (size_t i = 0; i < S; i++)
-		sample[i] = rows[(size_t)((double)i * (double)M / (double)S)];
-	for (size_t c = 0; c < C; c++)
-	{
-		/* unit length even if no sample row joins it (borrowed rows are
-		 * unit only within 1e-3; the search takes centres as unit) */
-		memcpy(idx->ccen + c * D, idx->x + (size_t)sample[c * S / C] * D, D * sizeof(float));
-		knn_vec_normalize(idx->ccen + c * D, D);
-	}
-	for (int it = 0; rc == 0 && it < CLUSTER_ITERATIONS; it++) {
-		if ((rc = cluster_assign(idx, idx->ccen, C, sample, S, lab, err)) < 0)
-			break;
-		memset(sum, 0, C * D * sizeof(double));
-		for (size_t i = 0; i < S; i++)
-			for (size_t j = 0; j < D; j++)
-				sum[lab[i] * D + j] += idx->x[(size_t)sample[i] * D + j];
-		for (size_t c = 0; c < C; c++) {
-			double n2 = 0;
-			for (size_t j = 0; j < D; j++)
-				n2 += sum[c * D + j] * sum[c * D + j];
-			if (n2 > 0) /* else: an empty cluster keeps its centre */
-				for (size_t j = 0; j < D; j++)
-					idx->ccen[c * D + j] = (float)(sum[c * D + j] / sqrt(n2));
-		}
-	}
-	free(sample);
-	if (rc < 0 || (rc = cluster_assign(idx, idx->ccen, C, rows, M, lab, err)) < 0)
+		memcpy(xs + i * D, idx->x + (size_t)rows[(size_t)((double)i * (double)M / (double)S)] * D,
+		       D * sizeof(float));
+	for (size_t c = 0; c < C; c++) /* (kmeans scales them to unit length) */
+		memcpy(idx->ccen + c * D, xs + (c * S / C) * D, D * sizeof(float));
+	kmeans_params kp;
+	kmeans_params_default(&kp);
+	kp.k = (int)C;
+	kp.max_iter = CLUSTER_ITERATIONS;
+	kp.tol = 0;
+	kp.init = idx->ccen;
+	kp.spherical = 1;
+	rc = kmeans_fit(xs, S, (int)D, &kp, idx->ccen, slab, NULL, err);
+	/* Every row to its nearest centre (the zero rows' labels are unused). */
+	if (rc == 0)
+		rc = kmeans_assign(idx->ccen, (int)C, (int)D, idx->x, N, nlab, NULL, 0, err);
+	for (size_t i = 0; rc == 0 && i < M; i++)
+		lab[i] = (uint32_t)nlab[rows[i]];
+	free(xs);
+	free(slab);
+	free(nlab);
+	if (rc < 0)
 		goto out;
 
 	/* Cluster order, then angles, largest first. */
@@ -267,7 +242,6 @@ int knn__cluster_build(knn_index *idx, seg_error *err)
 out:
 	free(rows);
 	free(lab);
-	free(sum);
 	free(ar);
 	free(ustart);
 	return rc;

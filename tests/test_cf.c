@@ -316,7 +316,7 @@ static void test_cooc_recommend(void **state)
 	/* {0, 3}: 1 = 2/sqrt(6) + 1/sqrt(6), 2 = 1/2 + 1/2, 4 = 1/sqrt(2); seeds
 	 * excluded; repeats and order of seeds do not matter. Caller's scratch. */
 	int32_t s03[] = {3, 0, 3};
-	char scratch[4096];
+	_Alignas(max_align_t) char scratch[8192];
 	assert_true(cf_cooc_scratch_size(m, 3) <= sizeof scratch);
 	assert_int_equal(cf_cooc_recommend(m, s03, 3, 8, items, scores, &n, scratch, NULL), 0);
 	assert_int_equal(n, 3);
@@ -582,7 +582,7 @@ static void test_als_fold_in(void **state)
 	double worst_cos = 1.0;
 	int overlap = 0, lists = 0;
 	float x[8];
-	char *scratch = malloc(cf_als_scratch_size(m, (size_t)ntrain));
+	char *scratch = malloc(cf_als_scratch_size(m, (size_t)ntrain, 10));
 	for (int32_t u = 0; u < PB_U; u += 7) {
 		assert_int_equal(cf_als_fold_in(m, p->train[u], NULL, (size_t)ntrain, x, scratch, NULL),
 		                 0);
@@ -661,7 +661,7 @@ static void test_recall_planted_blocks(void **state)
 	float scores[K];
 	int32_t n;
 	uint64_t seed = 99;
-	char *scratch = malloc(cf_als_scratch_size(m, (size_t)ntrain));
+	char *scratch = malloc(cf_als_scratch_size(m, (size_t)ntrain, K));
 	for (int32_t u = 0; u < PB_U; u++) {
 		assert_int_equal(cf_als_recommend(m, p->train[u], (size_t)ntrain, K, items, scores, &n,
 		                                  scratch, NULL), 0);

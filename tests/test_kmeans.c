@@ -189,6 +189,51 @@ static void test_two_clusters(void **state)
 	assert_true(info.converged);
 }
 
+/* Spherical mode: unit rows around two directions; each centroid is the
+ * unit direction of its rows' sum (worked out by hand below), and a row
+ * goes to the centroid of largest cosine even where a Euclidean mean
+ * would be nearer. */
+static void test_spherical(void **state)
+{
+	(void)state;
+	/* x [6][2]: three unit rows near (1, 0), three near (-1, 0) */
+	const float a = 0.6f, b = 0.8f;
+	const float x[] = {1, 0, b, a, b, -a, -1, 0, -b, a, -b, -a};
+	kmeans_params p;
+	kmeans_params_default(&p);
+	p.k = 2;
+	p.spherical = 1;
+	p.seed = 3;
+	float c[4];
+	int32_t labels[6];
+	assert_int_equal(kmeans_fit(x, 6, 2, &p, c, labels, NULL, NULL), 0);
+	assert_int_equal(labels[0], labels[1]);
+	assert_int_equal(labels[0], labels[2]);
+	assert_int_equal(labels[3], labels[4]);
+	assert_int_equal(labels[3], labels[5]);
+	assert_int_not_equal(labels[0], labels[3]);
+	/* sums (1 + 2b, 0) and (-1 - 2b, 0): unit centroids (1, 0) and (-1, 0)
+	 * (a Euclidean mean would be ((1 + 2b) / 3, 0), shorter) */
+	const float *e1 = c + 2 * labels[0], *e2 = c + 2 * labels[3];
+	assert_float_equal(e1[0], 1.0, 1e-6);
+	assert_float_equal(e1[1], 0.0, 1e-6);
+	assert_float_equal(e2[0], -1.0, 1e-6);
+	assert_float_equal(e2[1], 0.0, 1e-6);
+
+	/* An init is scaled to unit length first; a row of length 3 is
+	 * assigned by direction. */
+	const float init[] = {5, 0, 0, 0.5f};
+	p.init = init;
+	p.max_iter = 0;
+	assert_int_equal(kmeans_fit(x, 6, 2, &p, c, labels, NULL, NULL), 0);
+	assert_float_equal(c[0], 1.0, 1e-6);
+	assert_float_equal(c[3], 1.0, 1e-6);
+	const float far[] = {0.3f, 3.0f}; /* long: only its direction counts */
+	int32_t lab;
+	assert_int_equal(kmeans_assign(c, 2, 2, far, 1, &lab, NULL, 1, NULL), 0);
+	assert_int_equal(lab, 1);
+}
+
 static void test_k1(void **state)
 {
 	(void)state;
@@ -412,6 +457,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_blobs), cmocka_unit_test(test_golden_features),
 		cmocka_unit_test(test_determinism),  cmocka_unit_test(test_two_clusters),
+		cmocka_unit_test(test_spherical),
 		cmocka_unit_test(test_k1),           cmocka_unit_test(test_k_equals_n),
 		cmocka_unit_test(test_duplicates),   cmocka_unit_test(test_empty_cluster),
 		cmocka_unit_test(test_assign),       cmocka_unit_test(test_bad_args),

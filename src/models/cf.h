@@ -190,8 +190,9 @@ int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *o, cf_als 
 int cf_als_loss(const cf_als *m, const cf_csr *ui, double *loss, seg_error *err);
 
 /* Bytes of scratch that cf_als_fold_in and cf_als_recommend need for a seed
- * set of `nseeds` (caller scratch must be aligned like malloc's). */
-size_t cf_als_scratch_size(const cf_als *m, size_t nseeds);
+ * set of `nseeds` and k results (caller scratch must be aligned like
+ * malloc's; fold-in alone needs no room for results: k = 0). */
+size_t cf_als_scratch_size(const cf_als *m, size_t nseeds, size_t k);
 
 /* Solves the factors of a new user who holds the distinct items[0..n-1]
  * (with values vals[t], NULL = 1, as in a CSR row) exactly, by a Cholesky
@@ -207,14 +208,15 @@ int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, siz
  * repeats allowed) and returns the k best items by x . y_i, seeds excluded,
  * into out_items/out_scores [k] (decreasing, ties to the lower index) and
  * their number in *n_out. An empty seed set gives no results. `scratch` is
- * cf_als_scratch_size bytes, or NULL to allocate here. */
+ * cf_als_scratch_size(m, nseeds, k) bytes, or NULL to allocate here. */
 int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k,
                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
                      seg_error *err);
 
 /* "Similar tracks": the k items whose factors have the highest cosine with
  * item `item`'s, the item itself excluded; items with zero factors score 0.
- * Same output conventions as cf_als_recommend; allocates nothing. */
+ * Same output conventions as cf_als_recommend; allocates k results of
+ * scratch (SEG_ENOMEM when it cannot). */
 int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_items,
                          float *out_scores, int32_t *n_out, seg_error *err);
 

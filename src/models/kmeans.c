@@ -1,5 +1,5 @@
 /* kmeans.c: k-means++ seeding and Lloyd iterations on BLAS row blocks, spread over
- * pthreads (see kmeans.h). It does not implement Elkan's or mini-batch k-means:
+ * core/parallel threads (see kmeans.h). It does not implement Elkan's or mini-batch k-means:
  * Lloyd's algorithm with sgemm is fast enough for catalogue sizes and simple to
  * keep deterministic.
  *
@@ -7,18 +7,18 @@
  * P row partitions, B rows per sgemm block. */
 #include "models/kmeans.h"
 
+#include "core/parallel.h"
+#include "core/rng.h"
+
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
-/* Layout and thread pool                                                   */
+/* Layout and threads                                                       */
 /* ------------------------------------------------------------------------ */
 
 /* The rows are cut into at most KMEANS_MAX_PARTS partitions of at least
@@ -64,10 +64,8 @@ static void layout_init(km_layout *l, size_t n, int d, int k, int n_threads)
 	l->part_rows = (n + parts - 1) / parts;
 	long b = KMEANS_BLAS_SERIAL_MNK / ((long)k * d > 0 ? (long)k * d : 1);
 	l->block = (int)(b < KMEANS_MIN_BLOCK ? KMEANS_MIN_BLOCK : b > KMEANS_MAX_BLOCK ? KMEANS_MAX_BLOCK : b);
-	long t = n_threads > 0 ? n_threads : sysconf(_SC_NPROCESSORS_ONLN);
-	if (t < 1)
-		t = 1;
-	l->threads = (int)(t < l->parts ? t : l->parts);
+	int t = parallel_workers(n_threads);
+	l->threads = t < l->parts ? t : l->parts;
 }
 
 static void part_range(const km_layout *l, int part, size_t *lo, size_t *hi)
@@ -81,76 +79,39 @@ static void part_range(const km_layout *l, int part, size_t *lo, size_t *hi)
 /* A job runs over every partition once; `scratch` is the calling worker's own. */
 typedef void (*km_part_fn)(void *ctx, int part, float *scratch);
 
+/* One pool_run: the job and the workers' scratch. */
 typedef struct km_pool {
 	km_part_fn fn;      /* the job */
 	void *ctx;          /* its argument */
-	int parts;          /* P */
-	atomic_int next;    /* next partition to hand out */
 	float *scratch;     /* [threads][scratch_len] */
 	size_t scratch_len; /* floats per worker */
 } km_pool;
 
-typedef struct km_worker {
-	km_pool *pool; /* shared job */
-	int id;        /* worker index, selects the scratch slice */
-} km_worker;
-
-static void pool_drain(km_pool *pool, int id)
+static void pool_part(void *arg, int worker, int64_t chunk, int64_t begin, int64_t end)
 {
-	float *scratch = pool->scratch + (size_t)id * pool->scratch_len;
-	for (;;) {
-		int part = atomic_fetch_add(&pool->next, 1);
-		if (part >= pool->parts)
-			break;
-		pool->fn(pool->ctx, part, scratch);
-	}
+	(void)chunk;
+	(void)end;
+	km_pool *pool = arg;
+	pool->fn(pool->ctx, (int)begin, pool->scratch + (size_t)worker * pool->scratch_len);
 }
 
-static void *pool_thread(void *arg)
-{
-	km_worker *w = arg;
-	pool_drain(w->pool, w->id);
-	return NULL;
-}
-
-/* Runs fn over all partitions on up to l->threads threads (the caller is one of
- * them). If a thread cannot be started the others take its share. */
+/* Runs fn over all partitions, one at a time to each of l->threads workers
+ * (core/parallel; the caller is one of them). */
 static void pool_run(const km_layout *l, km_part_fn fn, void *ctx, float *scratch, size_t scratch_len)
 {
-	km_pool pool = {.fn = fn, .ctx = ctx, .parts = l->parts, .scratch = scratch,
-	                .scratch_len = scratch_len};
-	atomic_init(&pool.next, 0);
-	pthread_t tid[KMEANS_MAX_PARTS];
-	km_worker w[KMEANS_MAX_PARTS];
-	int started = 0;
-	for (int t = 1; t < l->threads; t++) {
-		w[t] = (km_worker){.pool = &pool, .id = t};
-		if (pthread_create(&tid[t], NULL, pool_thread, &w[t]) != 0)
-			break;
-		started = t;
-	}
-	pool_drain(&pool, 0);
-	for (int t = 1; t <= started; t++)
-		pthread_join(tid[t], NULL);
+	km_pool pool = {.fn = fn, .ctx = ctx, .scratch = scratch, .scratch_len = scratch_len};
+	parallel_for(l->threads, l->parts, 1, pool_part, &pool);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* splitmix64: a small, well-mixed PRNG; one state per restart. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
+/* Uniform in [0, 1) from the splitmix64 stream *s (core/rng); one stream
+ * per restart. */
+static double draw_unit(uint64_t *s) { return rng_unit(rng_splitmix64(s)); }
 
-/* Uniform in [0, 1). */
-static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
-
-static size_t rng_below(uint64_t *s, size_t n) { return (size_t)(rng_uniform(s) * (double)n) % n; }
+static size_t draw_index(uint64_t *s, size_t n) { return (size_t)(draw_unit(s) * (double)n) % n; }
 
 static float sq_norm(const float *v, int d)
 {
@@ -158,6 +119,19 @@ static float sq_norm(const float *v, int d)
 	for (int j = 0; j < d; j++)
 		s += (double)v[j] * v[j];
 	return (float)s;
+}
+
+/* Scales v[D] to unit length (in double); a zero vector stays zero. */
+static void unit_scale(float *v, int d)
+{
+	double s = 0;
+	for (int j = 0; j < d; j++)
+		s += (double)v[j] * v[j];
+	if (!(s > 0))
+		return;
+	double len = sqrt(s);
+	for (int j = 0; j < d; j++)
+		v[j] = (float)(v[j] / len);
 }
 
 static int check_finite(const float *x, size_t n, int d, const char *what, seg_error *err)
@@ -467,12 +441,12 @@ static int work_alloc(km_work *w, size_t n, int d, int k, int n_threads)
 
 /* Index of a row drawn with probability proportional to closest (D^2
  * sampling), from the per-partition running sums of the last update pass. */
-static size_t sample_d2(const km_work *w, double total, uint64_t *rng)
+static size_t sample_d2(const km_work *w, double total, uint64_t *stream)
 {
 	const km_layout *l = &w->l;
 	if (!(total > 0)) /* every row sits on a centre: any row will do */
-		return rng_below(rng, l->n);
-	double r = rng_uniform(rng) * total;
+		return draw_index(stream, l->n);
+	double r = draw_unit(stream) * total;
 	int part = 0;
 	while (part < l->parts - 1 && r >= w->part_sum[part]) {
 		r -= w->part_sum[part];
@@ -501,7 +475,7 @@ static size_t sample_d2(const km_work *w, double total, uint64_t *rng)
 /* Greedy k-means++ (Arthur & Vassilvitskii; the variant scikit-learn uses):
  * each new centre is the best (lowest potential) of T rows drawn by D^2
  * sampling. Leaves the centres in w->c and w->c_sq. */
-static void seed_kmeanspp(km_work *w, const float *x, uint64_t *rng)
+static void seed_kmeanspp(km_work *w, const float *x, uint64_t *stream)
 {
 	const km_layout *l = &w->l;
 	const int D = l->d, K = w->k;
@@ -510,7 +484,7 @@ static void seed_kmeanspp(km_work *w, const float *x, uint64_t *rng)
 	             .part_sum = w->part_sum};
 
 	/* The first centre is a uniformly drawn row. */
-	size_t first = rng_below(rng, l->n);
+	size_t first = draw_index(stream, l->n);
 	memcpy(w->cand, x + first * D, sizeof(float) * D);
 	w->cand_sq[0] = w->x_sq[first];
 	for (size_t i = 0; i < l->n; i++)
@@ -528,7 +502,7 @@ static void seed_kmeanspp(km_work *w, const float *x, uint64_t *rng)
 			total += w->part_sum[p];
 		s.t = w->t;
 		for (int t = 0; t < s.t; t++) {
-			size_t row = sample_d2(w, total, rng);
+			size_t row = sample_d2(w, total, stream);
 			memcpy(w->cand + (size_t)t * D, x + row * D, sizeof(float) * D);
 			w->cand_sq[t] = w->x_sq[row];
 		}
@@ -614,16 +588,19 @@ static double assign_reduce(km_work *w, const float *x, int64_t *changed)
 }
 
 /* One restart: seed, then Lloyd until tol, no label changes, or max_iter. */
-static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64_t *rng,
+static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64_t *stream,
                       kmeans_info *info)
 {
 	const int D = w->l.d, K = w->k;
 	if (p->init)
 		memcpy(w->c, p->init, sizeof(float) * (size_t)K * D);
 	else
-		seed_kmeanspp(w, x, rng);
-	for (int j = 0; j < K; j++)
+		seed_kmeanspp(w, x, stream);
+	for (int j = 0; j < K; j++) {
+		if (p->spherical)
+			unit_scale(w->c + (size_t)j * D, D);
 		w->c_sq[j] = sq_norm(w->c + (size_t)j * D, D);
+	}
 	for (size_t i = 0; i < w->l.n; i++)
 		w->labels[i] = -1;
 
@@ -648,8 +625,19 @@ static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64
 			const double *s = w->sums + (size_t)j * D;
 			if (w->counts[j] == 0) /* only when reseeding gave up; keep the old centroid */
 				continue;
+			/* spherical: the sum's direction (the mean's), scaled to unit
+			 * length in double; a sum of zero keeps the old centroid */
+			double scale = (double)w->counts[j];
+			if (p->spherical) {
+				double n2 = 0;
+				for (int f = 0; f < D; f++)
+					n2 += s[f] * s[f];
+				if (!(n2 > 0))
+					continue;
+				scale = sqrt(n2);
+			}
 			for (int f = 0; f < D; f++)
-				c[f] = (float)(s[f] / (double)w->counts[j]);
+				c[f] = (float)(s[f] / scale);
 			w->c_sq[j] = sq_norm(c, D);
 		}
 	}
@@ -704,9 +692,9 @@ int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *c
 	int runs = p->init ? 1 : p->n_init;
 	uint64_t master = p->seed; /* each restart's PRNG state is drawn from this one */
 	for (int run = 0; run < runs; run++) {
-		uint64_t rng = rng_next(&master);
+		uint64_t stream = rng_splitmix64(&master);
 		kmeans_info cur;
-		lloyd_run(&w, x, p, &rng, &cur);
+		lloyd_run(&w, x, p, &stream, &cur);
 		cur.best_run = run;
 		if (run == 0 || cur.inertia < best.inertia) {
 			best = cur;

@@ -31,6 +31,12 @@ typedef struct kmeans_params {
 	int n_threads;   /* worker threads, 0 = one per online CPU */
 	const float *init; /* [K][D] starting centroids instead of k-means++ (a warm
 	                      start), or NULL; when set, one run is made (n_init unused) */
+	int spherical;   /* 1: spherical k-means, for directions (rows of unit length):
+	                    every centroid is scaled to unit length (the seeds or init,
+	                    then each update: the direction of its rows' sum), so that
+	                    the nearest centroid of a unit row is the one of largest
+	                    cosine; a centroid whose rows sum to zero keeps its place.
+	                    0 (default): Euclidean k-means */
 } kmeans_params;
 
 /* What kmeans_fit found, besides centroids and labels. */
@@ -42,7 +48,8 @@ typedef struct kmeans_info {
 	long reseeds;    /* empty clusters re-seeded during the kept restart */
 } kmeans_info;
 
-/* k = 8, n_init = 10, max_iter = 300, tol = 1e-6, seed = 0, n_threads = 0, init = NULL. */
+/* k = 8, n_init = 10, max_iter = 300, tol = 1e-6, seed = 0, n_threads = 0, init = NULL,
+ * spherical = 0. */
 void kmeans_params_default(kmeans_params *p);
 
 /* Clusters x [N][D] (row-major, finite values) into p->k clusters.
@@ -55,7 +62,8 @@ void kmeans_params_default(kmeans_params *p);
 int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *centroids,
                int32_t *labels, kmeans_info *info, seg_error *err);
 
-/* Assigns each row of x [N][D] to its nearest centroid of centroids [K][D]:
+/* Assigns each row of x [N][D] to its nearest centroid of centroids [K][D]
+ * (with unit centroids, from a spherical fit, the one of largest cosine):
  * labels [N] receives the index (ties: lowest), dist2 [N] (may be NULL) the squared
  * Euclidean distance, computed as ||x||^2 + ||c||^2 - 2 x.c in float (absolute
  * error about 1e-7 * (||x||^2 + ||c||^2)). Both are caller-allocated. n_threads as

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/topk.h"
 
 typedef struct knn_index knn_index;
 
@@ -56,11 +57,11 @@ enum {
 	KNN_CLUSTER = 1u << 4,
 };
 
-/* One result. Plain data. */
-typedef struct knn_hit {
-	size_t row;  /* row of X */
-	float score; /* cosine similarity, in [-1, 1] */
-} knn_hit;
+/* One result: core/topk's pair, whose fields are
+ *	size_t row;   row of X
+ *	float score;  cosine similarity, in [-1, 1]
+ * Plain data. */
+typedef topk_hit knn_hit;
 
 /* Which rows may be returned. Plain data; a NULL filter (or a zeroed one)
  * admits every row. Filters are consulted only for rows whose score would

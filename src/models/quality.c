@@ -6,6 +6,8 @@
  * B rows per block of the ridge normal equations. */
 #include "models/quality.h"
 
+#include "core/rng.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,14 +486,6 @@ double quality_mae(const float *y, const double *yhat, size_t n)
 	return s / (double)n;
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
 int quality_cv_folds(uint32_t *fold, size_t N, unsigned k, uint64_t seed, seg_error *err)
 {
 	if (k < 2)
@@ -508,7 +502,7 @@ int quality_cv_folds(uint32_t *fold, size_t N, unsigned k, uint64_t seed, seg_er
 		perm[i] = (uint32_t)i;
 	uint64_t state = seed;
 	for (size_t i = N - 1; i > 0; i--) {
-		size_t j = (size_t)(splitmix64(&state) % (uint64_t)(i + 1));
+		size_t j = (size_t)(rng_splitmix64(&state) % (uint64_t)(i + 1));
 		uint32_t t = perm[i];
 		perm[i] = perm[j];
 		perm[j] = t;

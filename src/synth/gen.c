@@ -16,13 +16,15 @@
  * scene is not visible in any feature, so collaborative filtering can learn
  * something from the playlists that content similarity cannot.
  *
- * Determinism: every random number comes from xoshiro256** streams seeded
- * through splitmix64 from (seed, purpose, index), so a track's values depend
+ * Determinism: every random number comes from xoshiro256** streams (core/rng)
+ * seeded through splitmix64 from (seed, purpose, index), so a track's values depend
  * only on the seed, its index and the artist table, and a playlist's only on
  * the seed, its pid and the track table. Numbers are printed by the fixed-point
  * formatter below rather than printf, which is both faster and immune to the
  * locale's decimal separator. */
 #include "synth/gen.h"
+
+#include "core/rng.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -38,9 +40,6 @@
 /* PRNG and samplers                                                        */
 /* ------------------------------------------------------------------------ */
 
-#define GEN__PI 3.14159265358979323846
-#define GEN__GOLDEN 0x9e3779b97f4a7c15ull
-
 /* Purposes, mixed into the seed so that each gets an independent stream. */
 enum {
 	TAG_ARTISTS = 1,
@@ -53,94 +52,23 @@ enum {
 	TAG_PLAYLIST,
 };
 
-typedef struct gen__rng {
-	uint64_t s[4]; /* xoshiro256** state, never all zero */
-	double spare;  /* second Box-Muller normal, valid when has_spare */
-	int has_spare;
-} gen__rng;
-
-/* splitmix64's output function: a bijection on 64-bit integers. */
-static uint64_t mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* A well-mixed hash of two words, used to derive stream seeds and names. */
 static uint64_t hash2(uint64_t a, uint64_t b)
 {
-	return mix64(a ^ mix64(b + GEN__GOLDEN));
+	return rng_mix64(a ^ rng_mix64(b + RNG_GOLDEN));
 }
 
-static void rng_seed(gen__rng *r, uint64_t seed)
+/* rng_below as the 32-bit index every caller here wants (n < 2^32). */
+static uint32_t draw_below(rng *r, uint64_t n)
 {
-	uint64_t x = seed;
-	for (int i = 0; i < 4; i++) {
-		x += GEN__GOLDEN;
-		r->s[i] = mix64(x);
-	}
-	r->has_spare = 0;
-	r->spare = 0;
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static inline uint64_t rng_next(gen__rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9;
-	uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* Uniform in [0, 1). */
-static inline double rng_u01(gen__rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1p-53;
-}
-
-/* Uniform in (0, 1), safe for log() and pow(u, negative). */
-static inline double rng_open01(gen__rng *r)
-{
-	return ((double)(rng_next(r) >> 11) + 0.5) * 0x1p-53;
-}
-
-/* Uniform integer in [0, n), n > 0; the modulo bias is below 2^-30 for the
- * sizes used here. */
-static inline uint32_t rng_below(gen__rng *r, uint64_t n)
-{
-	return (uint32_t)(rng_next(r) % n);
-}
-
-/* Standard normal by Box-Muller, keeping the second value for the next call. */
-static double rng_normal(gen__rng *r)
-{
-	if (r->has_spare) {
-		r->has_spare = 0;
-		return r->spare;
-	}
-	double u1 = rng_open01(r), u2 = rng_u01(r);
-	double rad = sqrt(-2.0 * log(u1));
-	r->spare = rad * sin(2.0 * GEN__PI * u2);
-	r->has_spare = 1;
-	return rad * cos(2.0 * GEN__PI * u2);
+	return (uint32_t)rng_below(r, n);
 }
 
 /* Gamma(shape, 1) by Marsaglia and Tsang (2000); shape < 1 by boosting. */
-static double rng_gamma(gen__rng *r, double shape)
+static double draw_gamma(rng *r, double shape)
 {
 	if (shape < 1.0)
-		return rng_gamma(r, shape + 1.0) * pow(rng_open01(r), 1.0 / shape);
+		return draw_gamma(r, shape + 1.0) * pow(rng_open01(r), 1.0 / shape);
 	double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
 	for (;;) {
 		double x = rng_normal(r), v = 1.0 + c * x;
@@ -157,14 +85,14 @@ static double rng_gamma(gen__rng *r, double shape)
 
 /* Beta with mean mu and concentration kappa (a = mu kappa, b = (1 - mu) kappa),
  * as X / (X + Y) of two gammas. mu is clamped into (0, 1) first. */
-static double rng_beta(gen__rng *r, double mu, double kappa)
+static double draw_beta(rng *r, double mu, double kappa)
 {
 	if (mu < 0.01)
 		mu = 0.01;
 	if (mu > 0.99)
 		mu = 0.99;
 	double a = mu * kappa, b = (1.0 - mu) * kappa;
-	double x = rng_gamma(r, a), y = rng_gamma(r, b);
+	double x = draw_gamma(r, a), y = draw_gamma(r, b);
 	return x + y > 0.0 ? x / (x + y) : mu;
 }
 
@@ -481,23 +409,23 @@ static void cat_free(gen__cat *c)
 	memset(c, 0, sizeof *c);
 }
 
-static void artist_init(gen__artist *a, gen__rng *r, int g, uint32_t count)
+static void artist_init(gen__artist *a, rng *r, int g, uint32_t count)
 {
 	const gen__genre *G = &GENRES[g];
 	for (int k = 0; k < 5; k++)
 		a->dz[k] = (float)(0.06 * rng_normal(r));
 	a->effect = (float)(0.55 * rng_normal(r));
 	a->count = count;
-	double age = rng_gamma(r, 2.0) * G->age / 2.0;
+	double age = draw_gamma(r, 2.0) * G->age / 2.0;
 	a->year = (uint16_t)clampd(2024.0 - floor(age), 1960.0, 2024.0);
 	a->genre = (uint8_t)g;
 	double u = rng_u01(r);
 	a->genre2 = u < 0.30 ? (uint8_t)G->related : NO_GENRE;
 	if (u >= 0.30 && u < 0.36) {
-		uint32_t h = rng_below(r, G_COUNT - 1);
+		uint32_t h = draw_below(r, G_COUNT - 1);
 		a->genre2 = (uint8_t)(h >= (uint32_t)g ? h + 1 : h);
 	}
-	a->scene = (uint8_t)rng_below(r, N_SCENES);
+	a->scene = (uint8_t)draw_below(r, N_SCENES);
 	a->instrumental = rng_u01(r) < G->instr_acts;
 	u = rng_u01(r);
 	a->name_style = u < 0.010 ? 1 : u < 0.015 ? 2 : 0;
@@ -509,7 +437,7 @@ static void artist_init(gen__artist *a, gen__rng *r, int g, uint32_t count)
  * have one to three tracks. The slots are then shuffled into file order. */
 static int cat_build(gen__cat *c, uint64_t seed, size_t N, seg_error *err)
 {
-	gen__rng r;
+	rng r;
 	rng_seed(&r, hash2(seed, TAG_ARTISTS));
 	c->seed = seed;
 	c->N = N;
@@ -555,7 +483,7 @@ static int cat_build(gen__cat *c, uint64_t seed, size_t N, seg_error *err)
 	for (size_t i = 0; i < N; i++)
 		c->trk[i].artist = c->grouped[i];
 	for (size_t i = N - 1; i > 0; i--) {
-		uint32_t j = rng_below(&r, i + 1);
+		uint32_t j = draw_below(&r, i + 1);
 		uint32_t t = c->trk[i].artist;
 		c->trk[i].artist = c->trk[j].artist;
 		c->trk[j].artist = t;
@@ -668,7 +596,7 @@ out:
 static void track_id(uint64_t seed, uint64_t i, char out[22])
 {
 	static const char ALPHA[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	uint64_t lo = mix64(i + hash2(seed, TAG_ID_LO));
+	uint64_t lo = rng_mix64(i + hash2(seed, TAG_ID_LO));
 	uint64_t hi = hash2(hash2(seed, TAG_ID_HI), i);
 	uint32_t limb[4] = {(uint32_t)(hi >> 32), (uint32_t)hi, (uint32_t)(lo >> 32), (uint32_t)lo};
 	/* Long division by 62^5, five digits at a time, instead of by 62. */
@@ -736,7 +664,7 @@ typedef struct gen__row {
 
 static void track_make(const gen__cat *c, size_t i, gen__row *t)
 {
-	gen__rng r;
+	rng r;
 	rng_seed(&r, hash2(hash2(c->seed, TAG_TRACK), i));
 	uint32_t a = c->trk[i].artist;
 	const gen__artist *A = &c->art[a];
@@ -755,13 +683,13 @@ static void track_make(const gen__cat *c, size_t i, gen__row *t)
 	uint32_t gs = c->gstart[g1], gn = c->gstart[g1 + 1] - gs;
 	t->nfeat = 0;
 	for (int tries = 0; t->nfeat < want && tries < 8; tries++) {
-		uint32_t f = c->grouped[gs + rng_below(&r, gn)];
+		uint32_t f = c->grouped[gs + draw_below(&r, gn)];
 		if (f != a && (t->nfeat == 0 || f != t->feat[0]))
 			t->feat[t->nfeat++] = f;
 	}
 
 	/* Key and mode first: minor keys pull valence down a little. */
-	int k = 0, x = (int)rng_below(&r, 1000);
+	int k = 0, x = (int)draw_below(&r, 1000);
 	while (x >= KEY_PERMILLE[k]) {
 		x -= KEY_PERMILLE[k];
 		k++;
@@ -775,16 +703,16 @@ static void track_make(const gen__cat *c, size_t i, gen__row *t)
 	/* The 0..1 features. z is the track's intensity: energy up, acoustic down. */
 	double kappa = MIXF(kappa), z = rng_normal(&r);
 	double mean_e = MIXF(energy);
-	t->dance = rng_beta(&r, MIXF(dance) + A->dz[0], kappa);
-	t->energy = rng_beta(&r, mean_e + A->dz[1] + 0.07 * z, kappa);
-	t->valence = rng_beta(&r, MIXF(valence) + A->dz[2] + (t->mode ? 0.04 : -0.04), kappa);
-	t->acoustic = rng_beta(&r, MIXF(acoustic) + A->dz[3] - 0.07 * z, 0.6 * kappa);
-	t->speech = rng_beta(&r, MIXF(speech) + 0.5 * A->dz[4], 18.0);
+	t->dance = draw_beta(&r, MIXF(dance) + A->dz[0], kappa);
+	t->energy = draw_beta(&r, mean_e + A->dz[1] + 0.07 * z, kappa);
+	t->valence = draw_beta(&r, MIXF(valence) + A->dz[2] + (t->mode ? 0.04 : -0.04), kappa);
+	t->acoustic = draw_beta(&r, MIXF(acoustic) + A->dz[3] - 0.07 * z, 0.6 * kappa);
+	t->speech = draw_beta(&r, MIXF(speech) + 0.5 * A->dz[4], 18.0);
 	if (A->instrumental ? rng_u01(&r) < 0.85 : rng_u01(&r) < 0.02)
-		t->instr = rng_beta(&r, 0.80, 8.0);
+		t->instr = draw_beta(&r, 0.80, 8.0);
 	else
-		t->instr = rng_beta(&r, 0.015, 4.0);
-	t->live = rng_u01(&r) < 0.08 ? rng_beta(&r, 0.70, 8.0) : rng_beta(&r, 0.16, 9.0);
+		t->instr = draw_beta(&r, 0.015, 4.0);
+	t->live = rng_u01(&r) < 0.08 ? draw_beta(&r, 0.70, 8.0) : draw_beta(&r, 0.16, 9.0);
 
 	t->loud = clampd(MIXF(loud) + 14.0 * (t->energy - mean_e) + 1.8 * rng_normal(&r), -60.0, 0.0);
 	t->tempo = clampd(MIXF(tempo) + MIXF(tempo_sd) * rng_normal(&r) + 12.0 * (t->energy - mean_e),
@@ -942,10 +870,10 @@ static void write_tracks(gen__cat *c, gen__out *w, const gen_options *o, uint64_
 #define PL_MAX 120
 
 /* A candidate of genre g, drawn in proportion to ((pop + 5) / 105)^2. */
-static const gen__cand *draw_popular(const gen__cat *c, gen__rng *r, int g)
+static const gen__cand *draw_popular(const gen__cat *c, rng *r, int g)
 {
 	const gen__cand *list = c->cand + c->goff[g];
-	const gen__cand *e = &list[rng_below(r, c->goff[g + 1] - c->goff[g])];
+	const gen__cand *e = &list[draw_below(r, c->goff[g + 1] - c->goff[g])];
 	return rng_u01(r) < e->prob ? e : &list[e->alias];
 }
 
@@ -958,7 +886,7 @@ typedef struct gen__taste {
 } gen__taste;
 
 /* Best of six popular candidates: closest to the mood, scene members preferred. */
-static uint32_t draw_for_taste(const gen__cat *c, gen__rng *r, const gen__taste *ts)
+static uint32_t draw_for_taste(const gen__cat *c, rng *r, const gen__taste *ts)
 {
 	int g = ts->g2 != NO_GENRE && rng_u01(r) < 0.35 ? ts->g2 : ts->g1;
 	uint32_t best = 0;
@@ -987,21 +915,21 @@ static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const
 	out_str(wt, PLAYLIST_TRACKS_HEADER);
 	*entries = 0;
 	for (size_t pid = 0; pid < o->playlists; pid++) {
-		gen__rng r;
+		rng r;
 		rng_seed(&r, hash2(hash2(c->seed, TAG_PLAYLIST), pid));
 
 		/* Taste: the main genre in proportion to its catalogue share. */
 		gen__taste ts;
-		ts.g1 = c->trk[rng_below(&r, c->N)].g1;
+		ts.g1 = c->trk[draw_below(&r, c->N)].g1;
 		ts.g2 = NO_GENRE;
 		if (rng_u01(&r) < 0.35) {
-			int g2 = rng_u01(&r) < 0.6 ? GENRES[ts.g1].related : (int)rng_below(&r, G_COUNT);
+			int g2 = rng_u01(&r) < 0.6 ? GENRES[ts.g1].related : (int)draw_below(&r, G_COUNT);
 			if (g2 != ts.g1 && c->goff[g2 + 1] > c->goff[g2])
 				ts.g2 = g2;
 		}
 		ts.energy = clampd(GENRES[ts.g1].energy + 0.15 * rng_normal(&r), 0.05, 0.95);
 		ts.valence = clampd(GENRES[ts.g1].valence + 0.15 * rng_normal(&r), 0.05, 0.95);
-		ts.scene = (int)rng_below(&r, N_SCENES);
+		ts.scene = (int)draw_below(&r, N_SCENES);
 
 		/* Length: log-normal with median 40, clamped to 10..120. */
 		long want = lround(40.0 * exp(0.55 * rng_normal(&r)));
@@ -1016,10 +944,10 @@ static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const
 			double u = rng_u01(&r);
 			uint32_t t;
 			if (u < 0.05) {
-				t = rng_below(&r, c->N);
+				t = draw_below(&r, c->N);
 			} else if (u < 0.17 && n > 0) {
-				uint32_t a = c->trk[picks[rng_below(&r, (uint64_t)n)]].artist;
-				t = c->by_artist[c->aoff[a] + rng_below(&r, c->aoff[a + 1] - c->aoff[a])];
+				uint32_t a = c->trk[picks[draw_below(&r, (uint64_t)n)]].artist;
+				t = c->by_artist[c->aoff[a] + draw_below(&r, c->aoff[a + 1] - c->aoff[a])];
 			} else {
 				t = draw_for_taste(c, &r, &ts);
 			}
@@ -1045,7 +973,7 @@ static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const
 		/* Followers: Pareto tail, P(F >= x) = x^-0.9, at least 1. */
 		double fol = floor(pow(rng_open01(&r), -1.0 / 0.9));
 		uint64_t followers = fol > 5e6 ? 5000000 : (uint64_t)fol;
-		uint64_t edits = 1 + (uint64_t)floor(rng_gamma(&r, 1.5) * (double)n / 10.0);
+		uint64_t edits = 1 + (uint64_t)floor(draw_gamma(&r, 1.5) * (double)n / 10.0);
 
 		int hi_e = ts.energy >= 0.5, hi_v = ts.valence >= 0.5;
 		uint64_t h = rng_next(&r);

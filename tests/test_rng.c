@@ -25,6 +25,19 @@ static void test_splitmix64_reference(void **state)
 	assert_true(rng_mix64(RNG_GOLDEN) == 0xe220a8397b1dcdafull);
 }
 
+/* Expected values from a Python transcription of xorshift64 (13, 7, 17),
+ * seeded as the random baseline seeds it: seed * golden + 1, seed 7. */
+static void test_xorshift64_reference(void **state)
+{
+	(void)state;
+	uint64_t s = 7 * RNG_GOLDEN + 1;
+	assert_true(rng_xorshift64(&s) == 0xf63f752c178ed35dull);
+	assert_true(rng_xorshift64(&s) == 0x9ccf2ecf0508b9bbull);
+	assert_true(rng_xorshift64(&s) == 0xbe017fc5820ba608ull);
+	assert_true(rng_xorshift64(&s) == 0xe8edc25599af3344ull);
+	assert_true(s == 0xe8edc25599af3344ull);
+}
+
 static void test_xoshiro_reference(void **state)
 {
 	(void)state;
@@ -95,6 +108,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_splitmix64_reference),
+		cmocka_unit_test(test_xorshift64_reference),
 		cmocka_unit_test(test_xoshiro_reference),
 		cmocka_unit_test(test_unit_ranges),
 		cmocka_unit_test(test_normal),

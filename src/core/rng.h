@@ -1,12 +1,13 @@
-/* rng.h: segue's one source of pseudo-random numbers. Two generators, each a
- * pure function of its seed so that every result built on them is
+/* rng.h: segue's one source of pseudo-random numbers. Three generators,
+ * each a pure function of its seed so that every result built on them is
  * reproducible: the splitmix64 stream (Steele, Lea & Flood 2014), small and
- * well mixed, for shuffles, k-means seeding and initial factors; and
+ * well mixed, for shuffles, k-means seeding and initial factors;
  * xoshiro256** (Blackman & Vigna 2018), seeded through splitmix64, with
- * uniform, integer and normal draws, for the synthetic catalogue. It is not
- * for cryptography, and a state is not thread-safe: one state per stream.
- * Changing any function here changes generated data, k-means, ALS and
- * cross-validation outputs; tests/test_rng.c pins the streams. */
+ * uniform, integer and normal draws, for the synthetic catalogue; and
+ * xorshift64 for the random baseline. It is not for cryptography, and a
+ * state is not thread-safe: one state per stream. Changing any function here
+ * changes generated data, k-means, ALS, cross-validation and the random
+ * baseline's figures; tests/test_rng.c pins the streams. */
 #ifndef SEGUE_RNG_H
 #define SEGUE_RNG_H
 
@@ -28,6 +29,19 @@ static inline uint64_t rng_mix64(uint64_t z)
 static inline uint64_t rng_splitmix64(uint64_t *state)
 {
 	return rng_mix64(*state += RNG_GOLDEN);
+}
+
+/* The next number of the xorshift64 stream (Marsaglia 2003, shifts 13, 7,
+ * 17) whose state is *state (any value but 0); advances the state. Weaker
+ * than the two above; the random baseline draws from it, and its published
+ * evaluation figures depend on this exact sequence. */
+static inline uint64_t rng_xorshift64(uint64_t *state)
+{
+	uint64_t s = *state;
+	s ^= s << 13;
+	s ^= s >> 7;
+	s ^= s << 17;
+	return *state = s;
 }
 
 /* A double uniform in [0, 1) from the top 53 bits of `bits`. */

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 
 #include "core/container.h"
+#include "core/topk.h"
 #include "engine/recommender.h"
 #include "engine/train.h"
 #include "models/knn.h"
@@ -429,14 +430,6 @@ static void stage_blend(request *x)
 		x->model->blend(&x->q, x->state, p);
 }
 
-static int cmp_cand(const void *a, const void *b)
-{
-	const rec_cand *x = a, *y = b;
-	if (x->score != y->score)
-		return x->score > y->score ? -1 : 1;
-	return (x->track > y->track) - (x->track < y->track);
-}
-
 /* Selects the k picks into x->order: by re-ranking (relevance, diversity,
  * novelty, quality, the artist cap), or by score alone. */
 static int stage_select(request *x, const char **shortfall, seg_error *err)
@@ -480,10 +473,17 @@ static int stage_select(request *x, const char **shortfall, seg_error *err)
 		for (size_t j = 0; j < x->n; j++)
 			p->c[x->order[j]].score = x->rr[x->order[j]].final;
 	} else {
-		qsort(p->c, p->n, sizeof(rec_cand), cmp_cand);
-		x->n = p->n < r->k ? p->n : r->k;
+		/* The k best by score, ties by track id (core/topk's order, with
+		 * the track as the row), read back through the pool's slots. */
+		topk_hit *h = malloc(sizeof(topk_hit) * (p->n ? p->n : 1));
+		if (h == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		for (size_t i = 0; i < p->n; i++)
+			h[i] = (topk_hit){(size_t)p->c[i].track, p->c[i].score};
+		x->n = topk_select(h, p->n, r->k);
 		for (size_t j = 0; j < x->n; j++)
-			x->order[j] = j;
+			x->order[j] = (size_t)(p->slot[h[j].row] - 1);
+		free(h);
 		if (x->n < r->k && shortfall)
 			*shortfall = rerank_shortfall_text(RERANK_FEW_CANDIDATES);
 	}

@@ -1,17 +1,30 @@
 /* test_serve.c: the HTTP API against a real `segue serve` on a free loopback
  * port: every route, every bad-input case (malformed JSON, wrong types,
- * unknown ids, k out of bounds, a body over 64 KiB, an overlong URL), the
- * OpenAPI document against the route table, metrics, and a clean shutdown
- * on SIGTERM. */
+ * unknown ids, k out of bounds, a body over 64 KiB, an overlong URL, bytes
+ * that are not UTF-8), the OpenAPI document against the route table,
+ * metrics, the limits on clients, the security headers and checks, the
+ * access log, and a clean shutdown on SIGTERM.
+ *
+ * Each test has its own fixture: a copy of a workspace built once for the
+ * group and a server started on it, so that any test can run alone or in
+ * any order (SEGUE_TEST_FILTER=test_eda_cache runs one). */
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,15 +33,19 @@
 #include "serve/serve.h"
 #include "engine/train.h"
 
-static const char *dir;
+static const char *dir;         /* the group's directory: base/ (built once), ws/ (each test's copy) */
 static pid_t server_pid;
 static int port;
-static char first_id[32];
+static char first_id[32];       /* a track of the fixture's catalogue */
+static char log_path[PATH_MAX]; /* the server's standard error */
 
+/* Starts `segue serve` on the test's workspace, with the access log going
+ * to log_path, and reads the port from its banner. */
 static int start_server(void)
 {
 	char ws[PATH_MAX];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(log_path, sizeof log_path, "%s/serve.log", dir);
 	int fds[2];
 	if (pipe(fds) < 0)
 		return -1;
@@ -36,9 +53,11 @@ static int start_server(void)
 	if (server_pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
+		int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (log >= 0)
+			dup2(log, 2);
 		const char *bin = getenv("SEGUE_BIN");
-		execl(bin ? bin : "./build-san/segue", "segue", "serve", "--workspace", ws, "--port", "0",
-		      "--no-access-log", (char *)NULL);
+		execl(bin ? bin : "./build-san/segue", "segue", "serve", "--workspace", ws, "--port", "0", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -54,12 +73,36 @@ static int start_server(void)
 	return port > 0 ? 0 : -1;
 }
 
-static int setup(void **state)
+/* SIGTERM, then the exit status once the server is gone (-1: still up
+ * after 5 s). */
+static int stop_server(void)
+{
+	kill(server_pid, SIGTERM);
+	int status = -1;
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(server_pid, &status, WNOHANG) == server_pid)
+			break;
+		usleep(50000);
+	}
+	server_pid = 0;
+	return status;
+}
+
+/* Runs a shell command; its exit status, or -1. */
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Builds the base workspace once: a synthetic catalogue, a model, and the
+ * EDA cache a first start writes. */
+static int group_setup(void **state)
 {
 	(void)state;
 	dir = tu_tmpdir();
 	char ws[PATH_MAX], syn[PATH_MAX];
-	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(ws, sizeof ws, "%s/base", dir);
 	snprintf(syn, sizeof syn, "%s/syn", dir);
 	gen_options g;
 	gen_options_init(&g);
@@ -87,17 +130,47 @@ static int setup(void **state)
 		return -1;
 	}
 	ingest_summary_free(&sum);
-	return start_server();
+	char cmd[3 * PATH_MAX];
+	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/ws'", ws, dir);
+	if (run(cmd) != 0 || start_server() < 0 || stop_server() != 0)
+		return -1;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s/ws' '%s'", ws, dir, ws);
+	return run(cmd) == 0 ? 0 : -1;
 }
 
-static int teardown(void **state)
+static int group_teardown(void **state)
+{
+	(void)state;
+	tu_rmtree(dir);
+	return 0;
+}
+
+static json_t *get_json(const char *target, int want_status);
+
+/* Each test's fixture: a fresh copy of the base workspace, a server on it,
+ * and first_id, the first hit of a search. */
+static int fixture_up(void **state)
+{
+	(void)state;
+	char cmd[4 * PATH_MAX];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/ws' '%s' && cp -a '%s/base' '%s/ws'", dir, log_path, dir, dir);
+	if (run(cmd) != 0 || start_server() < 0)
+		return -1;
+	json_t *j = get_json("/api/tracks?q=synthetic&limit=1", 200);
+	json_t *t0 = json_array_get(json_object_get(j, "tracks"), 0);
+	snprintf(first_id, sizeof first_id, "%s", json_string_value(json_object_get(t0, "id")));
+	json_decref(j);
+	return strlen(first_id) == 22 ? 0 : -1;
+}
+
+static int fixture_down(void **state)
 {
 	(void)state;
 	if (server_pid > 0) {
 		kill(server_pid, SIGKILL);
 		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
 	}
-	tu_rmtree(dir);
 	return 0;
 }
 
@@ -336,6 +409,11 @@ static void test_metrics_and_dashboard(void **state)
 {
 	(void)state;
 	char *body, ctype[128];
+	/* Requests for the counters to count. */
+	const char *ok = "{\"model\": \"popular\", \"k\": 3}", *bad = "{}";
+	json_decref(post(ok, strlen(ok), 200));
+	json_decref(post(bad, strlen(bad), 400));
+	json_decref(get_json("/api/health", 200));
 	assert_int_equal(tu_http(port, "GET", "/metrics", NULL, 0, &body, ctype, sizeof ctype), 200);
 	assert_non_null(strstr(ctype, "text/plain"));
 	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",status=\"2xx\"}"));
@@ -349,21 +427,6 @@ static void test_metrics_and_dashboard(void **state)
 	assert_non_null(strstr(ctype, "text/html"));
 	assert_non_null(strstr(body, "<html"));
 	free(body);
-}
-
-/* SIGTERM, then the exit status once the server is gone (-1: still up
- * after 5 s). */
-static int stop_server(void)
-{
-	kill(server_pid, SIGTERM);
-	int status = -1;
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(server_pid, &status, WNOHANG) == server_pid)
-			break;
-		usleep(50000);
-	}
-	server_pid = 0;
-	return status;
 }
 
 /* The answers that show track names, as one JSON array (request ids
@@ -500,17 +563,21 @@ static void test_sigterm_shuts_down_cleanly(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_health_and_search),
-		cmocka_unit_test(test_track_and_similar),
-		cmocka_unit_test(test_recommend),
-		cmocka_unit_test(test_recommend_bad_input),
-		cmocka_unit_test(test_routes_and_errors),
-		cmocka_unit_test(test_openapi_matches_routes),
-		cmocka_unit_test(test_metrics_and_dashboard),
-		cmocka_unit_test(test_names_file_and_sql_agree),
-		cmocka_unit_test(test_eda_cache),
-		cmocka_unit_test(test_track_added_while_running),
-		cmocka_unit_test(test_sigterm_shuts_down_cleanly),
+		cmocka_unit_test_setup_teardown(test_health_and_search, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_track_and_similar, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend_bad_input, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_routes_and_errors, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_openapi_matches_routes, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_metrics_and_dashboard, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_names_file_and_sql_agree, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_eda_cache, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_track_added_while_running, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_sigterm_shuts_down_cleanly, fixture_up, fixture_down),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
+	const char *filter = getenv("SEGUE_TEST_FILTER");
+	if (filter != NULL && *filter)
+		cmocka_set_test_filter(filter);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -23,11 +23,6 @@
 #include "catalog/names.h"
 #include "report/eda.h"
 
-/* The server's limits on its clients (http.c). */
-#define SERVE_CONN_TIMEOUT 10     /* seconds a connection may stay idle, headers included */
-#define SERVE_MAX_CONNS 256       /* connections at once, every client together */
-#define SERVE_MAX_PER_IP 32       /* connections at once from one address */
-
 enum route_id {
 	R_HEALTH, R_TRACKS, R_TRACK, R_RECOMMEND, R_SIMILAR, R_GEMS, R_CLUSTERS, R_MAP, R_EDA,
 	R_CHART, R_MODELS, R_OPENAPI, R_METRICS, R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT

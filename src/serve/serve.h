@@ -16,6 +16,9 @@
 #define SERVE_MAX_BODY (64 * 1024)   /* larger request bodies get 413 */
 #define SERVE_MAX_URL 4096           /* longer request targets get 414 */
 #define SERVE_MAX_THREADS 64         /* --threads above this is refused */
+#define SERVE_CONN_TIMEOUT 10        /* seconds a connection may stay idle, headers included */
+#define SERVE_MAX_CONNS 256          /* connections at once, every client together */
+#define SERVE_MAX_PER_IP 32          /* connections at once from one address */
 
 typedef struct serve_options {
 	const char *workspace;

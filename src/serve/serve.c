@@ -9,7 +9,7 @@
 
 #include "serve/internal.h"
 
-#include <arpa/inet.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +48,18 @@ static void open_names(server *s, sqlite3 *db)
 		fprintf(stderr, "segue: %s; track names come from SQLite\n", err.msg);
 }
 
+/* The signal that ends serve_run, as one byte written to sig_pipe[1]. */
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	ssize_t w = write(sig_pipe[1], &b, 1);
+	(void)w;
+	errno = saved;
+}
+
 void serve_options_default(serve_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -66,6 +78,20 @@ int serve_run(const serve_options *o, seg_error *err)
 	/* Each worker keeps its catalogue connection in s->dbs, to be closed. */
 	if (o->threads < 1 || o->threads > SERVE_MAX_THREADS)
 		return seg_error_set(err, SEG_EINVAL, "threads must be 1..%d, not %d", SERVE_MAX_THREADS, o->threads);
+	/* SIGTERM and SIGINT are caught, in whichever thread they land, and
+	 * passed to the main thread through a pipe. (Blocking them and waiting
+	 * with sigwait is not enough: OpenBLAS starts its threads when it is
+	 * loaded, before main, with the signals unblocked, and one of them
+	 * would take SIGTERM and end the process without the clean shutdown.) */
+	if (pipe(sig_pipe) < 0)
+		return seg_error_set(err, SEG_EIO, "cannot create a pipe for signals");
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -119,13 +145,6 @@ int serve_run(const serve_options *o, seg_error *err)
 	s->clusters_json = json_dumps(cl, JSON_COMPACT);
 	json_decref(cl);
 
-	/* Signals go to the thread that waits for them, not to the workers. */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	int port;
 	if ((rc = serve__daemon_start(s, &d, &port, err)) < 0)
 		goto out;
@@ -136,8 +155,9 @@ int serve_run(const serve_options *o, seg_error *err)
 		       port, o->bind, port, o->bind, port);
 	}
 	fflush(stdout);
-	int sig = 0;
-	sigwait(&set, &sig);
+	unsigned char sig = 0;
+	while (read(sig_pipe[0], &sig, 1) < 0 && errno == EINTR)
+		;
 	if (!o->quiet)
 		fprintf(stderr, "segue: signal %d: shutting down\n", sig);
 	rc = 0;
@@ -152,5 +172,9 @@ out:
 	free(s->clusters_json);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	close(sig_pipe[0]);
+	close(sig_pipe[1]);
 	return rc;
 }

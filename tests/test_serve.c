@@ -869,11 +869,13 @@ static void test_405_allow(void **state)
 {
 	(void)state;
 	raw_resp r = raw_get("/api/recommend", "Host: 127.0.0.1\r\n");
+	assert_non_null(header(&r, "Allow"));
 	assert_string_equal(header(&r, "Allow"), "POST");
 	assert_error_answer(&r, 405, "POST");
 	const char *req = "POST /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 	                  "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
 	r = raw_http(req, strlen(req));
+	assert_non_null(header(&r, "Allow"));
 	assert_string_equal(header(&r, "Allow"), "GET, HEAD");
 	assert_error_answer(&r, 405, NULL);
 	char target[64];
@@ -881,6 +883,7 @@ static void test_405_allow(void **state)
 	char buf[256];
 	int n = snprintf(buf, sizeof buf, "DELETE %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", target);
 	r = raw_http(buf, (size_t)n);
+	assert_non_null(header(&r, "Allow"));
 	assert_string_equal(header(&r, "Allow"), "GET, HEAD");
 	assert_error_answer(&r, 405, NULL);
 }

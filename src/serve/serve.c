@@ -78,13 +78,18 @@ int serve_run(const serve_options *o, seg_error *err)
 	/* Each worker keeps its catalogue connection in s->dbs, to be closed. */
 	if (o->threads < 1 || o->threads > SERVE_MAX_THREADS)
 		return seg_error_set(err, SEG_EINVAL, "threads must be 1..%d, not %d", SERVE_MAX_THREADS, o->threads);
+	server *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	/* SIGTERM and SIGINT are caught, in whichever thread they land, and
 	 * passed to the main thread through a pipe. (Blocking them and waiting
 	 * with sigwait is not enough: OpenBLAS starts its threads when it is
 	 * loaded, before main, with the signals unblocked, and one of them
 	 * would take SIGTERM and end the process without the clean shutdown.) */
-	if (pipe(sig_pipe) < 0)
+	if (pipe(sig_pipe) < 0) {
+		free(s);
 		return seg_error_set(err, SEG_EIO, "cannot create a pipe for signals");
+	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -92,9 +97,6 @@ int serve_run(const serve_options *o, seg_error *err)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	server *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	s->o = o;
 	pthread_mutex_init(&s->lock, NULL);
 	s->started = progress_now();
@@ -176,5 +178,6 @@ out:
 	signal(SIGINT, SIG_DFL);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
+	sig_pipe[0] = sig_pipe[1] = -1;
 	return rc;
 }

@@ -1,34 +1,53 @@
 /* test_serve.c: the HTTP API against a real `segue serve` on a free loopback
  * port: every route, every bad-input case (malformed JSON, wrong types,
- * unknown ids, k out of bounds, a body over 64 KiB, an overlong URL), the
- * OpenAPI document against the route table, metrics, and a clean shutdown
- * on SIGTERM. */
+ * unknown ids, k out of bounds, a body over 64 KiB, an overlong URL, bytes
+ * that are not UTF-8), the OpenAPI document against the route table,
+ * metrics, the limits on clients, the security headers and checks, the
+ * access log, and a clean shutdown on SIGTERM.
+ *
+ * Each test has its own fixture: a copy of a workspace built once for the
+ * group and a server started on it, so that any test can run alone or in
+ * any order (SEGUE_TEST_FILTER=test_eda_cache runs one). */
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/strbuf.h"
 #include "synth/gen.h"
 #include "ingest/ingest.h"
 #include "serve/serve.h"
 #include "engine/train.h"
 
-static const char *dir;
+static const char *dir;         /* the group's directory: base/ (built once), ws/ (each test's copy) */
 static pid_t server_pid;
 static int port;
-static char first_id[32];
+static char first_id[32];       /* a track of the fixture's catalogue */
+static char log_path[PATH_MAX]; /* the server's standard error */
 
+/* Starts `segue serve` on the test's workspace, with the access log going
+ * to log_path, and reads the port from its banner. */
 static int start_server(void)
 {
 	char ws[PATH_MAX];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(log_path, sizeof log_path, "%s/serve.log", dir);
 	int fds[2];
 	if (pipe(fds) < 0)
 		return -1;
@@ -36,9 +55,11 @@ static int start_server(void)
 	if (server_pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
+		int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (log >= 0)
+			dup2(log, 2);
 		const char *bin = getenv("SEGUE_BIN");
-		execl(bin ? bin : "./build-san/segue", "segue", "serve", "--workspace", ws, "--port", "0",
-		      "--no-access-log", (char *)NULL);
+		execl(bin ? bin : "./build-san/segue", "segue", "serve", "--workspace", ws, "--port", "0", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -54,12 +75,36 @@ static int start_server(void)
 	return port > 0 ? 0 : -1;
 }
 
-static int setup(void **state)
+/* SIGTERM, then the exit status once the server is gone (-1: still up
+ * after 5 s). */
+static int stop_server(void)
+{
+	kill(server_pid, SIGTERM);
+	int status = -1;
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(server_pid, &status, WNOHANG) == server_pid)
+			break;
+		usleep(50000);
+	}
+	server_pid = 0;
+	return status;
+}
+
+/* Runs a shell command; its exit status, or -1. */
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Builds the base workspace once: a synthetic catalogue, a model, and the
+ * EDA cache a first start writes. */
+static int group_setup(void **state)
 {
 	(void)state;
 	dir = tu_tmpdir();
 	char ws[PATH_MAX], syn[PATH_MAX];
-	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(ws, sizeof ws, "%s/base", dir);
 	snprintf(syn, sizeof syn, "%s/syn", dir);
 	gen_options g;
 	gen_options_init(&g);
@@ -87,17 +132,54 @@ static int setup(void **state)
 		return -1;
 	}
 	ingest_summary_free(&sum);
-	return start_server();
+	char cmd[3 * PATH_MAX];
+	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/ws'", ws, dir);
+	if (run(cmd) != 0 || start_server() < 0) {
+		fprintf(stderr, "setup: the first start failed\n");
+		return -1;
+	}
+	int st = stop_server();
+	if (st != 0) {
+		fprintf(stderr, "setup: the first server stopped with status %d\n", st);
+		return -1;
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s' && mv '%s/ws' '%s'", ws, dir, ws);
+	return run(cmd) == 0 ? 0 : -1;
 }
 
-static int teardown(void **state)
+static int group_teardown(void **state)
+{
+	(void)state;
+	tu_rmtree(dir);
+	return 0;
+}
+
+static json_t *get_json(const char *target, int want_status);
+
+/* Each test's fixture: a fresh copy of the base workspace, a server on it,
+ * and first_id, the first hit of a search. */
+static int fixture_up(void **state)
+{
+	(void)state;
+	char cmd[4 * PATH_MAX];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/ws' '%s' && cp -a '%s/base' '%s/ws'", dir, log_path, dir, dir);
+	if (run(cmd) != 0 || start_server() < 0)
+		return -1;
+	json_t *j = get_json("/api/tracks?q=synthetic&limit=1", 200);
+	json_t *t0 = json_array_get(json_object_get(j, "tracks"), 0);
+	snprintf(first_id, sizeof first_id, "%s", json_string_value(json_object_get(t0, "id")));
+	json_decref(j);
+	return strlen(first_id) == 22 ? 0 : -1;
+}
+
+static int fixture_down(void **state)
 {
 	(void)state;
 	if (server_pid > 0) {
 		kill(server_pid, SIGKILL);
 		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
 	}
-	tu_rmtree(dir);
 	return 0;
 }
 
@@ -336,6 +418,11 @@ static void test_metrics_and_dashboard(void **state)
 {
 	(void)state;
 	char *body, ctype[128];
+	/* Requests for the counters to count. */
+	const char *ok = "{\"model\": \"popular\", \"k\": 3}", *bad = "{}";
+	json_decref(post(ok, strlen(ok), 200));
+	json_decref(post(bad, strlen(bad), 400));
+	json_decref(get_json("/api/health", 200));
 	assert_int_equal(tu_http(port, "GET", "/metrics", NULL, 0, &body, ctype, sizeof ctype), 200);
 	assert_non_null(strstr(ctype, "text/plain"));
 	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",status=\"2xx\"}"));
@@ -349,21 +436,6 @@ static void test_metrics_and_dashboard(void **state)
 	assert_non_null(strstr(ctype, "text/html"));
 	assert_non_null(strstr(body, "<html"));
 	free(body);
-}
-
-/* SIGTERM, then the exit status once the server is gone (-1: still up
- * after 5 s). */
-static int stop_server(void)
-{
-	kill(server_pid, SIGTERM);
-	int status = -1;
-	for (int i = 0; i < 100; i++) {
-		if (waitpid(server_pid, &status, WNOHANG) == server_pid)
-			break;
-		usleep(50000);
-	}
-	server_pid = 0;
-	return status;
 }
 
 /* The answers that show track names, as one JSON array (request ids
@@ -497,20 +569,468 @@ static void test_sigterm_shuts_down_cleanly(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- raw HTTP: custom headers, whole responses ---- */
+
+static int connect_server(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {0};
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct timeval tv = {30, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One response, read until the server closes. */
+typedef struct raw_resp {
+	int status;        /* -1: no answer */
+	char *head;        /* status line and headers, NUL-terminated */
+	char *body;        /* body bytes (NUL-terminated, but may hold NULs) */
+	size_t body_len;
+} raw_resp;
+
+/* Sends `request` as it is (it must ask for Connection: close). */
+static raw_resp raw_http(const char *request, size_t len)
+{
+	raw_resp r = {-1, NULL, NULL, 0};
+	int fd = connect_server();
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, request, len, MSG_NOSIGNAL), (ssize_t)len);
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	ssize_t got;
+	while ((got = recv(fd, buf + n, cap - n - 1, 0)) > 0) {
+		n += (size_t)got;
+		if (cap - n < 2)
+			buf = realloc(buf, cap *= 2);
+	}
+	close(fd);
+	buf[n] = '\0';
+	char *sep = strstr(buf, "\r\n\r\n");
+	if (n == 0 || sep == NULL) {
+		free(buf);
+		return r;
+	}
+	sscanf(buf, "HTTP/1.%*d %d", &r.status);
+	r.head = strndup(buf, (size_t)(sep - buf));
+	r.body_len = n - (size_t)(sep + 4 - buf);
+	r.body = malloc(r.body_len + 1);
+	memcpy(r.body, sep + 4, r.body_len);
+	r.body[r.body_len] = '\0';
+	free(buf);
+	return r;
+}
+
+static void raw_free(raw_resp *r)
+{
+	free(r->head);
+	free(r->body);
+}
+
+/* The value of header `name` in r (static buffer), or NULL. */
+static const char *header(const raw_resp *r, const char *name)
+{
+	static char value[1024];
+	char pat[128];
+	snprintf(pat, sizeof pat, "\r\n%s:", name);
+	const char *p = strcasestr(r->head, pat);
+	if (p == NULL)
+		return NULL;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	snprintf(value, sizeof value, "%.*s", (int)strcspn(p, "\r\n"), p);
+	return value;
+}
+
+/* GET target with the given extra header lines ("" for none). */
+static raw_resp raw_get(const char *target, const char *headers)
+{
+	char req[8192];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n%sConnection: close\r\n\r\n", target, headers);
+	return raw_http(req, (size_t)n);
+}
+
+/* An error answer: status `want`, a JSON body without NUL bytes, with
+ * "error" and a "detail" that contains `says` (may be NULL). */
+static void assert_error_answer(raw_resp *r, int want, const char *says)
+{
+	if (r->status != want)
+		fail_msg("status %d, wanted %d: %s", r->status, want, r->body ? r->body : "");
+	assert_int_equal(strlen(r->body), r->body_len); /* no NUL inside */
+	assert_non_null(strstr(header(r, "Content-Type"), "application/json"));
+	json_error_t je;
+	json_t *j = json_loadb(r->body, r->body_len, 0, &je);
+	if (j == NULL)
+		fail_msg("not JSON (%s): %s", je.text, r->body);
+	assert_true(json_is_string(json_object_get(j, "error")));
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+	assert_non_null(detail);
+	if (says && strstr(detail, says) == NULL)
+		fail_msg("detail '%s' does not say '%s'", detail, says);
+	json_decref(j);
+	raw_free(r);
+}
+
+/* POST /api/recommend with a Content-Type line (NULL: none). */
+static raw_resp raw_post(const char *body, const char *ctype)
+{
+	char req[8192];
+	int n = snprintf(req, sizeof req,
+	                 "POST /api/recommend HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Length: %zu\r\n"
+	                 "Connection: close\r\n\r\n%s",
+	                 ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", strlen(body), body);
+	return raw_http(req, (size_t)n);
+}
+
+/* ---- the defects' tests ---- */
+
+/* A search of many words is refused at once rather than holding a worker
+ * thread for most of a second. */
+static void test_search_is_bounded(void **state)
+{
+	(void)state;
+	char target[400] = "/api/tracks?q=";
+	for (int i = 0; i < 60; i++)
+		strcat(target, i ? "+a" : "a");
+	raw_resp r = raw_get(target, "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 400, "at most 16 words");
+	/* Sixteen words are still a search. */
+	json_decref(get_json("/api/tracks?q=synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+"
+	                     "synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic",
+	                     200));
+}
+
+/* Connections that send nothing are closed after SERVE_CONN_TIMEOUT
+ * seconds; one address cannot hold more than SERVE_MAX_PER_IP, so others
+ * are still answered. */
+static void test_client_limits(void **state)
+{
+	(void)state;
+	/* A request whose headers never end. */
+	int slow = connect_server();
+	assert_true(slow >= 0);
+	const char *partial = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+	assert_int_equal(send(slow, partial, strlen(partial), MSG_NOSIGNAL), (ssize_t)strlen(partial));
+	/* More idle connections from this address than it may hold: the
+	 * server closes those over the limit at once. */
+	enum { N = SERVE_MAX_PER_IP + 8 };
+	int idle[N], closed = 0;
+	for (int i = 0; i < N; i++)
+		assert_true((idle[i] = connect_server()) >= 0);
+	/* (the slow one counts too; so may, for a moment, the fixture's) */
+	for (int tries = 0; tries < 50 && closed < N - SERVE_MAX_PER_IP + 1; tries++) {
+		usleep(100000);
+		closed = 0;
+		for (int i = 0; i < N; i++) {
+			struct pollfd p = {.fd = idle[i], .events = POLLIN};
+			char b;
+			closed += poll(&p, 1, 0) == 1 && recv(idle[i], &b, 1, MSG_PEEK) <= 0;
+		}
+	}
+	assert_true(closed >= N - SERVE_MAX_PER_IP + 1);
+	for (int i = 0; i < N; i++)
+		close(idle[i]);
+	usleep(300000);
+	json_decref(get_json("/api/health", 200));
+	/* The slow one is gone within the timeout. */
+	struct pollfd p = {.fd = slow, .events = POLLIN};
+	double t0 = (double)time(NULL);
+	assert_int_equal(poll(&p, 1, (SERVE_CONN_TIMEOUT + 3) * 1000), 1);
+	char buf[16];
+	ssize_t got = recv(slow, buf, sizeof buf, 0);
+	assert_true(got <= 0 || strncmp(buf, "HTTP/1.1 408", 12) == 0);
+	assert_true((double)time(NULL) - t0 <= SERVE_CONN_TIMEOUT + 2);
+	close(slow);
+}
+
+/* Bytes that are not UTF-8 in the path or the arguments are a 400 with
+ * JSON that says so, never a 500 or a NUL in the body. */
+static void test_bad_utf8(void **state)
+{
+	(void)state;
+	raw_resp r = raw_get("/api/gems?genre=%FF", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 400, "genre");
+	r = raw_get("/api/tracks?q=%C3%28", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 400, "UTF-8");
+	r = raw_get("/api/tracks/%FF", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 400, "UTF-8");
+	r = raw_get("/%FF", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 400, "UTF-8");
+	/* A long mood key of two-byte characters, cut in a sentence. */
+	strbuf body = {0};
+	strbuf_puts(&body, "{\"mood\": {\"");
+	for (int i = 0; i < 250; i++)
+		strbuf_puts(&body, "\xC3\xA9");
+	strbuf_puts(&body, "\": 0.5}}");
+	r = raw_post(strbuf_cstr(&body), "application/json");
+	assert_error_answer(&r, 400, "mood");
+	strbuf_free(&body);
+	json_decref(get_json("/api/health", 200));
+}
+
+/* The access log escapes what the URL decodes to, so that a request
+ * cannot write a line of its own. */
+static void test_access_log_escapes(void **state)
+{
+	(void)state;
+	raw_resp r = raw_get("/x%0D%0AInjected:%20yes%1B%5B31m", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 404, NULL);
+	json_decref(get_json("/api/health", 200));
+	usleep(200000);
+	size_t len;
+	char *log = tu_read(log_path, &len);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "GET /x\\x0D\\x0AInjected: yes\\x1B[31m 404 "));
+	assert_null(strstr(log, "\nInjected"));
+	assert_null(strchr(log, '\x1B'));
+	assert_null(strchr(log, '\r'));
+	free(log);
+}
+
+/* Mood values are checked against the feature's real range. */
+static void test_mood_ranges(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body, *says;
+	} cases[] = {
+		{"{\"mood\": {\"tempo\": 1e308}}", "mood.tempo must be from 0 to 300 BPM"},
+		{"{\"mood\": {\"loudness\": -1e308}}", "mood.loudness must be from -60 to 5 dB"},
+		{"{\"mood\": {\"duration\": 1e9}}", "mood.duration"},
+		{"{\"mood\": {\"energy\": -0.1}}", "mood.energy must be from 0 to 1"},
+		{"{\"mood\": {\"tempo\": 1e400}}", "not valid JSON"}, /* inf */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		raw_resp r = raw_post(cases[i].body, "application/json");
+		assert_error_answer(&r, 400, cases[i].says);
+	}
+	const char *ok = "{\"mood\": {\"tempo\": 120, \"loudness\": -8, \"energy\": 0.7}}";
+	json_decref(post(ok, strlen(ok), 200));
+	seg_error err = {0};
+	assert_int_equal(serve_mood_check("tempo", NAN, &err), SEG_EINVAL);
+	assert_int_equal(serve_mood_check("tempo", INFINITY, &err), SEG_EINVAL);
+	assert_int_equal(serve_mood_check("valence", 0.5, &err), 0);
+	assert_int_equal(serve_mood_check("vibes", 0.5, &err), SEG_EINVAL);
+}
+
+/* More worker threads than the server keeps catalogue connections for are
+ * refused, by the command and by the library. */
+static void test_threads_bounded(void **state)
+{
+	(void)state;
+	char cmd[PATH_MAX + 128];
+	const char *bin = getenv("SEGUE_BIN");
+	snprintf(cmd, sizeof cmd, "'%s' serve --workspace '%s/ws' --port 0 --threads 65 2>/dev/null",
+	         bin ? bin : "./build-san/segue", dir);
+	assert_int_equal(run(cmd), 2);
+	serve_options o;
+	serve_options_default(&o);
+	char ws[PATH_MAX];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	o.workspace = ws;
+	o.threads = SERVE_MAX_THREADS + 1;
+	seg_error err = {0};
+	assert_int_equal(serve_run(&o, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "threads"));
+}
+
+/* /api/models names files inside the workspace only. */
+static void test_models_hide_paths(void **state)
+{
+	(void)state;
+	/* evaluation.json names the model it scored by its full path. */
+	char path[PATH_MAX + 64], text[3 * PATH_MAX];
+	snprintf(path, sizeof path, "%s/ws/models/v1/evaluation.json", dir);
+	snprintf(text, sizeof text, "{\"model\": \"%s/ws/models/v1/model.seg\", \"results\": []}", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	char *body;
+	assert_int_equal(tu_http(port, "GET", "/api/models", NULL, 0, &body, NULL, 0), 200);
+	assert_null(strstr(body, dir));
+	assert_null(strstr(body, "\"/"));
+	json_t *j = json_loads(body, 0, NULL);
+	free(body);
+	json_t *ev = json_object_get(json_array_get(json_object_get(j, "models"), 0), "evaluation");
+	assert_string_equal(json_string_value(json_object_get(ev, "model")), "models/v1/model.seg");
+	json_decref(j);
+}
+
+/* A 405 names the methods the route takes. */
+static void test_405_allow(void **state)
+{
+	(void)state;
+	raw_resp r = raw_get("/api/recommend", "Host: 127.0.0.1\r\n");
+	assert_non_null(header(&r, "Allow"));
+	assert_string_equal(header(&r, "Allow"), "POST");
+	assert_error_answer(&r, 405, "POST");
+	const char *req = "POST /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+	                  "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+	r = raw_http(req, strlen(req));
+	assert_non_null(header(&r, "Allow"));
+	assert_string_equal(header(&r, "Allow"), "GET, HEAD");
+	assert_error_answer(&r, 405, NULL);
+	char target[64];
+	snprintf(target, sizeof target, "/api/tracks/%s", first_id);
+	char buf[256];
+	int n = snprintf(buf, sizeof buf, "DELETE %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", target);
+	r = raw_http(buf, (size_t)n);
+	assert_non_null(header(&r, "Allow"));
+	assert_string_equal(header(&r, "Allow"), "GET, HEAD");
+	assert_error_answer(&r, 405, NULL);
+}
+
+/* The dashboard and the API go out with a strict Content-Security-Policy,
+ * nosniff and no referrer; the dashboard has nothing inline that the
+ * policy would block. */
+static void test_security_headers(void **state)
+{
+	(void)state;
+	const char *targets[] = {"/", "/api/health", "/app.js"};
+	for (size_t i = 0; i < 3; i++) {
+		raw_resp r = raw_get(targets[i], "Host: 127.0.0.1\r\n");
+		assert_int_equal(r.status, 200);
+		const char *csp = header(&r, "Content-Security-Policy");
+		assert_non_null(csp);
+		assert_non_null(strstr(csp, "default-src 'none'"));
+		assert_non_null(strstr(csp, "script-src 'self';"));
+		assert_non_null(strstr(csp, "style-src 'self';"));
+		assert_non_null(strstr(csp, "frame-ancestors 'none'"));
+		assert_null(strstr(csp, "unsafe"));
+		assert_string_equal(header(&r, "X-Content-Type-Options"), "nosniff");
+		assert_string_equal(header(&r, "Referrer-Policy"), "no-referrer");
+		if (i == 0) {
+			/* every script is a file, no style is inline */
+			for (const char *p = strstr(r.body, "<script"); p; p = strstr(p + 1, "<script"))
+				assert_true(strstr(p, "src=") != NULL && strstr(p, "src=") < strchr(p, '>'));
+			assert_null(strstr(r.body, "<style"));
+			assert_null(strstr(r.body, " style="));
+			assert_null(strstr(r.body, " onclick="));
+		}
+		raw_free(&r);
+	}
+}
+
+/* Bound to loopback, the server answers only to its own names: a page
+ * whose name was made to resolve to 127.0.0.1 cannot read the API. */
+static void test_host_check(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:1", "[::1]:8080",
+	                                   "LOCALHOST"};
+	static const char *const bad[] = {"evil.example", "evil.example:8080", "127.0.0.1.evil.example",
+	                                  "localhost.evil.example", "localhost:80x", "[::2]"};
+	char h[128];
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+		snprintf(h, sizeof h, "Host: %s\r\n", good[i]);
+		raw_resp r = raw_get("/api/health", h);
+		if (r.status != 200)
+			fail_msg("Host %s: status %d", good[i], r.status);
+		raw_free(&r);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		snprintf(h, sizeof h, "Host: %s\r\n", bad[i]);
+		raw_resp r = raw_get("/api/health", h);
+		assert_error_answer(&r, 421, "localhost");
+	}
+}
+
+/* A body must be JSON, said so: a form on another site can post
+ * text/plain without the browser asking first. */
+static void test_post_needs_json(void **state)
+{
+	(void)state;
+	const char *body = "{\"model\": \"popular\", \"k\": 3}";
+	raw_resp r = raw_post(body, "text/plain");
+	assert_error_answer(&r, 415, "application/json");
+	r = raw_post(body, "application/x-www-form-urlencoded");
+	assert_error_answer(&r, 415, NULL);
+	r = raw_post(body, NULL);
+	assert_error_answer(&r, 415, NULL);
+	r = raw_post(body, "application/json; charset=utf-8");
+	assert_int_equal(r.status, 200);
+	raw_free(&r);
+}
+
+/* `segue recommend --json` writes the server's answer: the same fields
+ * for every track, and the seeds. */
+static void test_cli_recommend_json(void **state)
+{
+	(void)state;
+	char cmd[2 * PATH_MAX];
+	const char *bin = getenv("SEGUE_BIN");
+	snprintf(cmd, sizeof cmd, "'%s' recommend --workspace '%s/ws' --seed %s --k 5 --json",
+	         bin ? bin : "./build-san/segue", dir, first_id);
+	char *out = NULL;
+	assert_int_equal(tu_run(cmd, &out), 0);
+	json_t *cli = json_loads(out, 0, NULL);
+	free(out);
+	assert_non_null(cli);
+	assert_string_equal(json_string_value(json_object_get(cli, "model")), "hybrid");
+	assert_true(json_is_string(json_object_get(cli, "shortfall")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(cli, "seeds"), 0), "id")),
+	                    first_id);
+	char body[256];
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 5}", first_id);
+	json_t *srv = post(body, strlen(body), 200);
+	json_t *ct = json_object_get(cli, "tracks"), *st = json_object_get(srv, "tracks");
+	assert_int_equal(json_array_size(ct), 5);
+	assert_int_equal(json_array_size(st), 5);
+	for (size_t i = 0; i < 5; i++) {
+		json_t *a = json_array_get(ct, i), *b = json_array_get(st, i);
+		const char *key;
+		json_t *v;
+		json_object_foreach(b, key, v)
+		{
+			json_t *w = json_object_get(a, key);
+			if (w == NULL)
+				fail_msg("the CLI's track %zu has no '%s'", i, key);
+			if (strcmp(key, "score") != 0 && !json_equal(v, w))
+				fail_msg("'%s' of track %zu differs between the CLI and the server", key, i);
+		}
+	}
+	json_decref(cli);
+	json_decref(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_health_and_search),
-		cmocka_unit_test(test_track_and_similar),
-		cmocka_unit_test(test_recommend),
-		cmocka_unit_test(test_recommend_bad_input),
-		cmocka_unit_test(test_routes_and_errors),
-		cmocka_unit_test(test_openapi_matches_routes),
-		cmocka_unit_test(test_metrics_and_dashboard),
-		cmocka_unit_test(test_names_file_and_sql_agree),
-		cmocka_unit_test(test_eda_cache),
-		cmocka_unit_test(test_track_added_while_running),
-		cmocka_unit_test(test_sigterm_shuts_down_cleanly),
+		cmocka_unit_test_setup_teardown(test_health_and_search, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_track_and_similar, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend_bad_input, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_routes_and_errors, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_openapi_matches_routes, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_metrics_and_dashboard, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_names_file_and_sql_agree, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_eda_cache, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_track_added_while_running, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_sigterm_shuts_down_cleanly, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_search_is_bounded, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_client_limits, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_bad_utf8, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_access_log_escapes, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_mood_ranges, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_threads_bounded, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_models_hide_paths, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_405_allow, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_security_headers, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_host_check, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_post_needs_json, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_cli_recommend_json, fixture_up, fixture_down),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
+	const char *filter = getenv("SEGUE_TEST_FILTER");
+	if (filter != NULL && *filter)
+		cmocka_set_test_filter(filter);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -92,13 +92,27 @@ static int fts_query(const char *text, strbuf *sb)
 	return words;
 }
 
+/* Progress handler: interrupts the statement once its budget of steps (in
+ * units of the handler's period) is spent. */
+#define STEP_PERIOD 10000
+static int over_budget(void *ctx)
+{
+	long *left = ctx;
+	return --*left < 0;
+}
+
 int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, size_t *n, seg_error *err)
 {
 	*n = 0;
 	strbuf fq = {0};
-	if (fts_query(text, &fq) == 0) {
+	int words = fts_query(text, &fq);
+	if (words == 0) {
 		strbuf_free(&fq);
 		return seg_error_set(err, SEG_EINVAL, "nothing to search for in '%s'", text);
+	}
+	if (words > LOOKUP_MAX_WORDS) {
+		strbuf_free(&fq);
+		return seg_error_set(err, SEG_EINVAL, "search for at most %d words, not %d", LOOKUP_MAX_WORDS, words);
 	}
 	/* Tracks with features first: they are the ones that can seed anything. */
 	sqlite3_stmt *q = cached(db, CACHE_TAG "search*/ SELECT " HIT_COLUMNS
@@ -112,10 +126,18 @@ int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, 
 	}
 	sqlite3_bind_text(q, 1, strbuf_cstr(&fq), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	long left = LOOKUP_MAX_STEPS / STEP_PERIOD;
+	sqlite3_progress_handler(db, STEP_PERIOD, over_budget, &left);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < limit)
 		fill(q, &out[(*n)++]);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
 	release(q);
 	strbuf_free(&fq);
+	if (rc == SQLITE_INTERRUPT) {
+		*n = 0;
+		return seg_error_set(err, SEG_EINVAL, "the search for '%.80s' is too broad to answer quickly; add or lengthen words",
+		                     text);
+	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return seg_error_set(err, SEG_EDB, "search failed: %s", sqlite3_errmsg(db));
 	return 0;

@@ -20,8 +20,18 @@ typedef struct lookup_hit {
 	char genres[96];        /* "pop, dance pop" */
 } lookup_hit;
 
+/* The work one search may do, so that no query holds a server thread for
+ * long: at most LOOKUP_MAX_WORDS words, and at most LOOKUP_MAX_STEPS SQLite
+ * virtual-machine steps (a few tens of milliseconds). */
+#define LOOKUP_MAX_WORDS 16
+#define LOOKUP_MAX_STEPS 20000000
+
 /* Full-text search over track and artist names; every word must match (as a
- * prefix for the last one). Up to `limit` hits, best first, into out[limit]. */
+ * prefix for the last one). Up to `limit` hits, best first, into out[limit].
+ * SEG_EINVAL, with a sentence saying why, for text with no word, with more
+ * than LOOKUP_MAX_WORDS words, or whose search would take more than
+ * LOOKUP_MAX_STEPS steps (then *n is 0). Uses, and afterwards clears, the
+ * connection's progress handler. */
 int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, size_t *n, seg_error *err);
 
 /* Resolves what a person typed: a Spotify id (or spotify: URI / open.spotify.com

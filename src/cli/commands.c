@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,47 +547,55 @@ static int cmd_recommend(int argc, char **argv)
 		fail(&err);
 		goto out;
 	}
-	strbuf sb = {0};
-	char why[512];
 	if (json) {
-		strbuf_printf(&sb, "{\"model\": \"%s\", \"seeds\": [", rec_model_names[r.model]);
-		for (size_t i = 0; i < nseeds; i++) {
-			strbuf_puts(&sb, i ? ", " : "");
-			strbuf_printf(&sb, "{\"id\": \"%s\", \"name\": ", seed_hits[i].spotify_id);
-			strbuf_json(&sb, seed_hits[i].name);
-			strbuf_puts(&sb, "}");
+		/* The server's answer (serve/answer.h), and the seeds as they were
+		 * resolved, with the same fields as the tracks. */
+		lookup_hit *hits = malloc(sizeof(lookup_hit) * (n ? n : 1));
+		uint8_t *found = malloc(n ? n : 1);
+		int64_t *ids = malloc(sizeof(int64_t) * (n ? n : 1));
+		json_t *answer = NULL, *seeds_json = json_array();
+		int ok = hits && found && ids && seeds_json;
+		for (size_t i = 0; ok && i < n; i++)
+			ids[i] = items[i].track;
+		if (ok && lookup_tracks(db, ids, n, hits, found, &err) < 0) {
+			fail(&err);
+			ok = -1;
 		}
-		strbuf_puts(&sb, "], \"tracks\": [");
+		if (ok == 1)
+			answer = serve_recommend_json(e, NULL, recommender_name(r.model), items, n, hits, found, seed_names,
+			                              nseeds, shortfall);
+		for (size_t i = 0; answer && i < nseeds; i++)
+			json_array_append_new(seeds_json, serve_track_json(&seed_hits[i]));
+		char *text = NULL;
+		if (answer && json_object_set(answer, "seeds", seeds_json) == 0)
+			text = json_dumps(answer, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+		json_decref(answer);
+		json_decref(seeds_json);
+		free(hits);
+		free(found);
+		free(ids);
+		if (text == NULL) {
+			if (ok != -1) {
+				seg_error_set(&err, SEG_ENOMEM, "out of memory");
+				fail(&err);
+			}
+			goto out;
+		}
+		puts(text);
+		free(text);
 	} else {
 		printf("%zu recommendation%s (%s%s)%s%s\n", n, n == 1 ? "" : "s", recommender_name(r.model),
 		       r.rerank ? ", re-ranked" : "", shortfall[0] ? ": " : "", shortfall);
-	}
-	for (size_t i = 0; i < n; i++) {
-		lookup_hit h;
-		if (lookup_track(db, items[i].track, &h, &err) < 0)
-			snprintf(h.name, sizeof h.name, "?");
-		rec_reason_text(e, &items[i], seed_names, nseeds, why, sizeof why);
-		if (json) {
-			strbuf_printf(&sb, "%s\n  {\"rank\": %zu, \"id\": \"%s\", \"name\": ", i ? "," : "", i + 1,
-			              h.spotify_id);
-			strbuf_json(&sb, h.name);
-			strbuf_puts(&sb, ", \"artists\": ");
-			strbuf_json(&sb, h.artists);
-			strbuf_printf(&sb, ", \"score\": %.4f, \"reasons\": ", items[i].score);
-			strbuf_json(&sb, why);
-			strbuf_printf(&sb, ", \"url\": \"https://open.spotify.com/track/%s\"}", h.spotify_id);
-		} else {
+		char why[512];
+		for (size_t i = 0; i < n; i++) {
+			lookup_hit h;
+			if (lookup_track(db, items[i].track, &h, &err) < 0)
+				snprintf(h.name, sizeof h.name, "?");
+			rec_reason_text(e, &items[i], seed_names, nseeds, why, sizeof why);
 			printf("%3zu. %s — %s\n     %s\n     https://open.spotify.com/track/%s\n", i + 1, h.name, h.artists,
 			       why[0] ? why : "", h.spotify_id);
 		}
 	}
-	if (json) {
-		strbuf_puts(&sb, n ? "\n], \"shortfall\": " : "], \"shortfall\": ");
-		strbuf_json(&sb, shortfall);
-		strbuf_puts(&sb, "}\n");
-		fputs(strbuf_cstr(&sb), stdout);
-	}
-	strbuf_free(&sb);
 	status = EXIT_OK;
 out:
 	free(items);
@@ -680,8 +689,8 @@ static int cmd_serve(int argc, char **argv)
 			o.port = (int)v;
 			break;
 		case 't':
-			if (parse_float(optarg, 1, 256, &v) < 0 || v != (int)v)
-				return usage_error("serve", "--threads '%s' must be 1..256", optarg);
+			if (parse_float(optarg, 1, SERVE_MAX_THREADS, &v) < 0 || v != (int)v)
+				return usage_error("serve", "--threads '%s' must be 1..64", optarg);
 			o.threads = (int)v;
 			break;
 		case O_ART: o.artifact = optarg; break;
@@ -692,7 +701,12 @@ static int cmd_serve(int argc, char **argv)
 			       "Serves the JSON API (described at /openapi.json), Prometheus metrics at /metrics\n"
 			       "and the dashboard at /. The model is mapped read-only, so several processes can\n"
 			       "serve one workspace. An access-log line per request goes to standard error.\n"
-			       "Stops cleanly on SIGTERM or Ctrl-C.\n");
+			       "Stops cleanly on SIGTERM or Ctrl-C.\n\n"
+			       "  -t, --threads N   worker threads, 1..%d (default 2)\n\n"
+			       "Bound to a loopback address, it answers only requests whose Host is localhost,\n"
+			       "127.0.0.1, [::1] or that address (any port). Idle connections close after %d s;\n"
+			       "one client address may hold %d connections, everyone together %d.\n",
+			       SERVE_MAX_THREADS, SERVE_CONN_TIMEOUT, SERVE_MAX_PER_IP, SERVE_MAX_CONNS);
 			return EXIT_OK;
 		default: return usage_error("serve", "%s", "unknown option");
 		}

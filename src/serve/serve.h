@@ -11,23 +11,30 @@
 #include "catalog/lookup.h"
 #include "engine/recommend.h"
 #include "core/strbuf.h"
+#include "serve/answer.h"
 
 #define SERVE_MAX_BODY (64 * 1024)   /* larger request bodies get 413 */
 #define SERVE_MAX_URL 4096           /* longer request targets get 414 */
+#define SERVE_MAX_THREADS 64         /* --threads above this is refused */
+#define SERVE_CONN_TIMEOUT 10        /* seconds a connection may stay idle, headers included */
+#define SERVE_MAX_CONNS 256          /* connections at once, every client together */
+#define SERVE_MAX_PER_IP 32          /* connections at once from one address */
 
 typedef struct serve_options {
 	const char *workspace;
 	const char *artifact;   /* model version or NULL for the latest */
 	const char *bind;       /* address, default 127.0.0.1 */
 	int port;               /* 0 = any free port (printed on start) */
-	int threads;            /* worker threads (default 2) */
+	int threads;            /* worker threads (default 2, 1..SERVE_MAX_THREADS) */
 	FILE *access_log;       /* one line per request, or NULL */
 	int quiet;              /* no start-up banner */
 } serve_options;
 
 void serve_options_default(serve_options *o);
 
-/* Serves until SIGTERM or SIGINT, then shuts down cleanly. */
+/* Serves until SIGTERM or SIGINT, then shuts down cleanly. SEG_EINVAL when
+ * o->threads is outside 1..SERVE_MAX_THREADS or o->bind is not an IPv4
+ * address. */
 int serve_run(const serve_options *o, seg_error *err);
 
 /* A POST /api/recommend body, checked for shape, types and ranges but not
@@ -49,16 +56,16 @@ typedef struct serve_recommend_body {
 
 /* Parses and checks a request body (the part of request handling that sees
  * untrusted bytes; fuzzed by fuzz/fuzz_request.c). Returns 0, or SEG_EINVAL
- * with a sentence for the client in err. */
+ * with a sentence for the client in err; a body that is not JSON at all is
+ * SEG_EFORMAT. Mood values are checked against the feature's range
+ * (serve_mood_check). */
 int serve_parse_recommend(const char *body, size_t len, serve_recommend_body *out, seg_error *err);
 
-/* Writes the answer of POST /api/recommend: request id, model, the tracks
- * items[n] with their display fields hits[n] (those with found[i] = 0 are
- * left out; ranks stay those of items), scores, reasons in words and codes,
- * and the shortfall sentence. The handler and bench/serve_profile use it. */
-void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
-                           const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
-                           const char *const *seed_names, size_t nseeds, const char *shortfall);
+/* Checks one mood value: the key must be a mood feature and v finite and
+ * within the feature's real range (0..1 for most, BPM for tempo, dB for
+ * loudness, minutes for duration). Returns 0 or SEG_EINVAL with a sentence
+ * naming the key and its range. */
+int serve_mood_check(const char *key, double v, seg_error *err);
 
 /* The routes, as the OpenAPI document names them (for tests that check the
  * one against the other). */

@@ -1,0 +1,875 @@
+/* handlers.c: the server's routes (see internal.h): each handler checks
+ * its arguments, asks the engine and the catalogue, and answers; nothing
+ * here exits or decides on an error's text. Each worker thread opens its
+ * own read-only SQLite connection on first use; the engine (mapped model)
+ * is shared. */
+#include "serve/internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "serve/assets.h"
+#include "catalog/lookup.h"
+#include "catalog/query.h"
+#include "core/progress.h"
+#include "core/utf8.h"
+#include "ingest/track.h"
+#include "models/featvec.h"
+#include "models/quality.h"
+
+const asset *asset_find(const char *path)
+{
+	for (size_t i = 0; i < nassets; i++)
+		if (strcmp(assets[i].path, path) == 0)
+			return &assets[i];
+	return NULL;
+}
+
+/* ---- routes ---- */
+
+const serve_route serve_routes[] = {
+	[R_HEALTH] = {"GET", "/api/health"},
+	[R_TRACKS] = {"GET", "/api/tracks"},
+	[R_TRACK] = {"GET", "/api/tracks/{id}"},
+	[R_RECOMMEND] = {"POST", "/api/recommend"},
+	[R_SIMILAR] = {"GET", "/api/similar/{id}"},
+	[R_GEMS] = {"GET", "/api/gems"},
+	[R_CLUSTERS] = {"GET", "/api/clusters"},
+	[R_MAP] = {"GET", "/api/map"},
+	[R_EDA] = {"GET", "/api/eda/summary"},
+	[R_CHART] = {"GET", "/api/charts/{name}"},
+	[R_MODELS] = {"GET", "/api/models"},
+	[R_OPENAPI] = {"GET", "/openapi.json"},
+	[R_METRICS] = {"GET", "/metrics"},
+	[R_DASHBOARD] = {"GET", "/"},
+};
+const size_t serve_nroutes = R_DASHBOARD + 1;
+
+/* ---- the per-thread catalogue connection ---- */
+
+static _Thread_local sqlite3 *tl_db;
+
+static sqlite3 *thread_db(server *s)
+{
+	if (tl_db != NULL)
+		return tl_db;
+	sqlite3 *db;
+	if (query_open(s->dbpath, &db, NULL) < 0)
+		return NULL;
+	/* Kept for serve__close_dbs; there is room for every worker
+	 * (o->threads <= SERVE_MAX_THREADS), and a connection that could not be
+	 * kept is not opened at all rather than leaked. */
+	pthread_mutex_lock(&s->lock);
+	int kept = s->ndbs < sizeof s->dbs / sizeof *s->dbs;
+	if (kept)
+		s->dbs[s->ndbs++] = db;
+	pthread_mutex_unlock(&s->lock);
+	if (!kept) {
+		query_close(db);
+		return NULL;
+	}
+	tl_db = db;
+	return db;
+}
+
+void serve__close_dbs(server *s)
+{
+	for (size_t i = 0; i < s->ndbs; i++)
+		query_close(s->dbs[i]);
+	s->ndbs = 0;
+}
+
+/* ---- query-string helpers ---- */
+
+static const char *arg(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Parses an integer argument in [lo, hi]; absent gives def. Returns -1 on a
+ * bad value (err filled). */
+static int int_arg(struct MHD_Connection *c, const char *name, long lo, long hi, long def, long *out,
+                   seg_error *err)
+{
+	const char *v = arg(c, name);
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno || x < lo || x > hi) {
+		seg_error_set(err, SEG_EINVAL, "%s must be a whole number from %ld to %ld, not '%.40s'", name, lo, hi, v);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+/* A Spotify id in a path or body, normalised into id[TRACK_ID_LEN + 1]. */
+static int parse_id(const char *text, char *id, seg_error *err)
+{
+	if (track_parse_id(text, id) < 0)
+		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)", text);
+	return 0;
+}
+
+/* Display fields of tracks ids[n] into out[n], found[i] (may be NULL)
+ * whether ids[i] exists: from the names file, as the catalogue was when the
+ * server started; what it lacks (tracks ingested since) from SQLite. */
+static int track_hits(server *s, const int64_t *ids, size_t n, lookup_hit *out, uint8_t *found, seg_error *err)
+{
+	sqlite3 *db = NULL;
+	if (s->names == NULL) {
+		if ((db = thread_db(s)) == NULL)
+			return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+		return lookup_tracks(db, ids, n, out, found, err);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint8_t ok = (uint8_t)names_get(s->names, ids[i], &out[i]);
+		if (!ok) {
+			if (db == NULL && (db = thread_db(s)) == NULL)
+				return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+			int rc = lookup_tracks(db, &ids[i], 1, &out[i], &ok, err);
+			if (rc < 0)
+				return rc;
+		}
+		if (found)
+			found[i] = ok;
+	}
+	return 0;
+}
+
+/* Resolves a Spotify id in a path or body to a track and its display
+ * fields. */
+static int resolve_id(server *s, const char *text, lookup_hit *h, seg_error *err)
+{
+	char id[TRACK_ID_LEN + 1];
+	if (parse_id(text, id, err) < 0)
+		return SEG_EINVAL;
+	int64_t t;
+	if (s->names != NULL && names_find(s->names, id, &t) && names_get(s->names, t, h))
+		return 0;
+	/* not in the names file (none, or the track came after the server
+	 * started): the catalogue itself */
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+	lookup_hit alts[1];
+	size_t na;
+	int rc = lookup_resolve(db, id, h, alts, 0, &na, err);
+	if (rc == SEG_EDB)
+		return rc;
+	if (rc == 0 && strcmp(h->spotify_id, id) == 0)
+		return 0;
+	return seg_error_set(err, SEG_ENOTFOUND, "no track with id %s in the catalogue", id);
+}
+
+/* resolve_id for a request that needs only the track id and name (into
+ * name[cap], may be NULL). */
+static int resolve_brief(server *s, const char *text, int64_t *track, char *name, size_t cap, seg_error *err)
+{
+	if (s->names != NULL) {
+		lookup_hit h;
+		int rc = resolve_id(s, text, &h, err);
+		if (rc < 0)
+			return rc;
+		*track = h.track;
+		if (name && cap)
+			snprintf(name, cap, "%s", h.name);
+		return 0;
+	}
+	char id[TRACK_ID_LEN + 1];
+	if (parse_id(text, id, err) < 0)
+		return SEG_EINVAL;
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return seg_error_set(err, SEG_EDB, "the catalogue cannot be opened");
+	int rc = lookup_spotify_id(db, id, track, name, cap, err);
+	if (rc < 0)
+		return rc;
+	return rc ? 0 : seg_error_set(err, SEG_ENOTFOUND, "no track with id %s in the catalogue", id);
+}
+
+/* ---- handlers ---- */
+
+static enum MHD_Result h_health(server *s, struct MHD_Connection *c, req *r)
+{
+	return serve__send_json(c, r, 200,
+	                 json_pack("{s:s,s:s,s:s,s:I,s:f}", "status", "ok", "version", SEGUE_VERSION, "model", s->version,
+	                           "tracks", (json_int_t)engine_rows(s->eng), "uptime_seconds",
+	                           progress_now() - s->started));
+}
+
+static enum MHD_Result h_tracks(server *s, struct MHD_Connection *c, req *r)
+{
+	seg_error err = {0};
+	long limit;
+	if (int_arg(c, "limit", 1, 100, 20, &limit, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	const char *q = arg(c, "q"), *genre = arg(c, "genre");
+	if ((q == NULL || *q == '\0') && (genre == NULL || *genre == '\0'))
+		return serve__send_error(c, r, 400, "bad_request", "give q (words to search for) or genre");
+	if (q != NULL && strlen(q) > 200)
+		return serve__send_error(c, r, 400, "bad_request", "q is longer than 200 characters");
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	lookup_hit hits[100];
+	size_t n = 0;
+	json_t *arr = json_array();
+	if (q != NULL && *q) {
+		/* Search wider when a genre narrows the hits afterwards. */
+		lookup_hit many[400];
+		size_t want = genre && *genre ? 400 : (size_t)limit;
+		size_t got = 0;
+		if (lookup_search(db, q, want, many, &got, &err) < 0) {
+			json_decref(arr);
+			return serve__send_seg_error(c, r, &err);
+		}
+		for (size_t i = 0; i < got && n < (size_t)limit; i++) {
+			if (genre && *genre) {
+				/* genres is "a, b, c": match a whole name. */
+				int match = 0;
+				const char *g = many[i].genres;
+				size_t gl = strlen(genre);
+				while (*g && !match) {
+					const char *e = strstr(g, ", ");
+					size_t len = e ? (size_t)(e - g) : strlen(g);
+					match = len == gl && strncasecmp(g, genre, gl) == 0;
+					g += len + (e ? 2 : 0);
+				}
+				if (!match)
+					continue;
+			}
+			hits[n++] = many[i];
+		}
+	} else {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db,
+		                       "SELECT t.id FROM tracks t JOIN track_genres tg ON tg.track_id = t.id"
+		                       " JOIN genres g ON g.id = tg.genre_id WHERE g.name = lower(?1)"
+		                       " ORDER BY t.popularity DESC NULLS LAST, t.id LIMIT ?2",
+		                       -1, &st, NULL) != SQLITE_OK) {
+			json_decref(arr);
+			return serve__send_error(c, r, 500, "internal", "%s", sqlite3_errmsg(db));
+		}
+		sqlite3_bind_text(st, 1, genre, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, limit);
+		while (sqlite3_step(st) == SQLITE_ROW && n < (size_t)limit)
+			if (lookup_track(db, sqlite3_column_int64(st, 0), &hits[n], NULL) == 0)
+				n++;
+		sqlite3_finalize(st);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, serve_track_json(&hits[i]));
+	return serve__send_json(c, r, 200, json_pack("{s:o,s:I}", "tracks", arr, "count", (json_int_t)n));
+}
+
+static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, const char *id)
+{
+	lookup_hit h;
+	seg_error err = {0};
+	if (resolve_id(s, id, &h, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	json_t *j = serve_track_json(&h);
+	json_t *feat = json_null();
+	sqlite3_stmt *st;
+	if (h.has_features && db != NULL &&
+	    sqlite3_prepare_v2(db,
+	                       "SELECT danceability, energy, key, loudness, mode, speechiness, acousticness,"
+	                       " instrumentalness, liveness, valence, tempo, time_signature, duration_ms, year"
+	                       " FROM tracks WHERE id = ?1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, h.track);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			json_decref(feat);
+			feat = json_object();
+			for (int i = 0; i < sqlite3_column_count(st); i++)
+				json_object_set_new(feat, sqlite3_column_name(st, i),
+				                    sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+				                                                              : json_real(sqlite3_column_double(st, i)));
+		}
+		sqlite3_finalize(st);
+	}
+	json_object_set_new(j, "features", feat);
+	int32_t row = engine_row_of(s->eng, h.track);
+	if (row >= 0) {
+		int k = engine_cluster_of(s->eng, (size_t)row);
+		json_object_set_new(j, "cluster",
+		                    json_pack("{s:i,s:s}", "id", k, "description", engine_cluster_words(s->eng, k)));
+		float p = engine_predicted(s->eng, (size_t)row);
+		json_object_set_new(j, "predicted_popularity", isnan(p) ? json_null() : json_real(p));
+	} else {
+		json_object_set_new(j, "cluster", json_null());
+		json_object_set_new(j, "predicted_popularity", json_null());
+	}
+	return serve__send_json(c, r, 200, j);
+}
+
+/* Runs a request and writes the response. */
+static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req *r, rec_request *rq,
+                                        const char *const *seed_names)
+{
+	rec_item items[100];
+	size_t n = 0;
+	const char *shortfall = "";
+	seg_error err = {0};
+	if (engine_recommend(s->eng, rq, items, &n, &shortfall, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	char rid[32];
+	unsigned long id = atomic_fetch_add(&s->next_id, 1);
+	snprintf(rid, sizeof rid, "%08lx-%06lx", (unsigned long)time(NULL), id & 0xffffff);
+	int64_t ids[100];
+	lookup_hit hits[100];
+	uint8_t found[100];
+	for (size_t i = 0; i < n; i++)
+		ids[i] = items[i].track;
+	if (track_hits(s, ids, n, hits, found, &err) < 0)
+		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
+	strbuf sb = {0};
+	serve_write_recommend(&sb, s->eng, rid, rec_model_names[rq->model], items, n, hits, found, seed_names, rq->nseeds,
+	                      shortfall);
+	return serve__send_strbuf(c, r, 200, &sb);
+}
+
+/* The mood features and the range of values a track can have, in the
+ * units feat_mood takes. */
+static const struct {
+	const char *name;
+	double lo, hi;
+	const char *unit;
+} MOOD_RANGES[] = {
+	{"danceability", 0, 1, ""},   {"energy", 0, 1, ""},   {"speechiness", 0, 1, ""},
+	{"acousticness", 0, 1, ""},   {"instrumentalness", 0, 1, ""}, {"liveness", 0, 1, ""},
+	{"valence", 0, 1, ""},        {"mode", 0, 1, " (0 minor, 1 major)"},
+	{"loudness", -60, 5, " dB"},  {"tempo", 0, 300, " BPM"}, {"duration", 0, 120, " minutes"},
+};
+
+int serve_mood_check(const char *key, double v, seg_error *err)
+{
+	strbuf tmp = {0};
+	int rc = 0;
+	for (size_t i = 0; i < sizeof MOOD_RANGES / sizeof *MOOD_RANGES; i++) {
+		if (strcmp(key, MOOD_RANGES[i].name) != 0)
+			continue;
+		if (!(v >= MOOD_RANGES[i].lo && v <= MOOD_RANGES[i].hi)) /* NaN fails too */
+			rc = seg_error_set(err, SEG_EINVAL, "mood.%s must be from %g to %g%s", key, MOOD_RANGES[i].lo,
+			                   MOOD_RANGES[i].hi, MOOD_RANGES[i].unit);
+		return rc;
+	}
+	rc = seg_error_set(err, SEG_EINVAL,
+	                   "unknown mood feature '%.40s' (use danceability, energy, speechiness, acousticness, "
+	                   "instrumentalness, liveness, valence, loudness, tempo, mode, duration)",
+	                   utf8_clean(key, &tmp));
+	strbuf_free(&tmp);
+	return rc;
+}
+
+int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *out, seg_error *err)
+{
+	rec_request def;
+	rec_request_default(&def);
+	memset(out, 0, sizeof(*out));
+	out->k = def.k;
+	out->model = def.model;
+	out->diversity = def.diversity;
+	out->novelty = def.novelty;
+	out->quality = def.quality;
+	out->max_per_artist = def.max_per_artist;
+	out->rerank = def.rerank;
+	json_error_t je;
+	json_t *body = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
+	if (body == NULL)
+		return seg_error_set(err, SEG_EFORMAT, "the body is not valid JSON: %s (line %d, column %d)", je.text,
+		                     je.line, je.column);
+	int rc = 0;
+	const char *key;
+	json_t *v;
+	if (!json_is_object(body)) {
+		rc = seg_error_set(err, SEG_EINVAL, "the body must be a JSON object");
+		goto out;
+	}
+	/* Reject unknown fields: a typo should not be silently ignored. */
+	static const char *const known[] = {"seeds", "mood", "k", "model", "diversity", "novelty", "quality",
+	                                    "max_per_artist", "exclude", "rerank"};
+	json_object_foreach(body, key, v)
+	{
+		int ok = 0;
+		for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+			ok |= strcmp(key, known[i]) == 0;
+		if (!ok) {
+			rc = seg_error_set(err, SEG_EINVAL, "unknown field '%.40s'", key);
+			goto out;
+		}
+	}
+	/* Id lists. */
+	static const struct {
+		const char *name;
+		size_t max;
+	} lists[2] = {{"seeds", SERVE_MAX_SEEDS}, {"exclude", SERVE_MAX_EXCLUDE}};
+	for (int l = 0; l < 2; l++) {
+		json_t *arr = json_object_get(body, lists[l].name);
+		if (arr == NULL || json_is_null(arr))
+			continue;
+		if (!json_is_array(arr) || json_array_size(arr) > lists[l].max) {
+			rc = seg_error_set(err, SEG_EINVAL, "%s must be an array of at most %zu Spotify track ids",
+			                   lists[l].name, lists[l].max);
+			goto out;
+		}
+		for (size_t i = 0; i < json_array_size(arr); i++) {
+			json_t *e = json_array_get(arr, i);
+			char *dst = l == 0 ? out->seeds[i] : out->exclude[i];
+			if (!json_is_string(e) || track_parse_id(json_string_value(e), dst) < 0) {
+				rc = seg_error_set(err, SEG_EINVAL, "%s[%zu] is not a Spotify track id (22 base-62 characters)",
+				                   lists[l].name, i);
+				goto out;
+			}
+		}
+		*(l == 0 ? &out->nseeds : &out->nexclude) = json_array_size(arr);
+	}
+	json_t *jm = json_object_get(body, "mood");
+	if (jm != NULL && !json_is_null(jm)) {
+		if (!json_is_object(jm)) {
+			rc = seg_error_set(err, SEG_EINVAL, "mood must be an object such as {\"energy\": 0.8}");
+			goto out;
+		}
+		size_t mlen = 0;
+		json_object_foreach(jm, key, v)
+		{
+			if (!json_is_number(v) || strpbrk(key, ",=") != NULL) {
+				rc = seg_error_set(err, SEG_EINVAL, "mood.%.40s must be a number", key);
+				goto out;
+			}
+			if ((rc = serve_mood_check(key, json_number_value(v), err)) < 0)
+				goto out;
+			int n = snprintf(out->mood + mlen, sizeof out->mood - mlen, "%s%s=%.17g", mlen ? "," : "", key,
+			                 json_number_value(v));
+			if (n < 0 || (size_t)n >= sizeof out->mood - mlen) {
+				rc = seg_error_set(err, SEG_EINVAL, "mood has too many fields");
+				goto out;
+			}
+			mlen += (size_t)n;
+		}
+	}
+	json_t *jk = json_object_get(body, "k");
+	if (jk != NULL) {
+		if (!json_is_integer(jk) || json_integer_value(jk) < 1 || json_integer_value(jk) > 100) {
+			rc = seg_error_set(err, SEG_EINVAL, "k must be a whole number from 1 to 100");
+			goto out;
+		}
+		out->k = (size_t)json_integer_value(jk);
+	}
+	json_t *jmodel = json_object_get(body, "model");
+	if (jmodel != NULL) {
+		int m = json_is_string(jmodel) ? rec_model_parse(json_string_value(jmodel)) : -1;
+		if (m < 0) {
+			rc = seg_error_set(err, SEG_EINVAL, "model must be one of hybrid, content, cooc, als, popular, random");
+			goto out;
+		}
+		out->model = m;
+	}
+	static const struct {
+		const char *name;
+		double lo, hi;
+	} nums[4] = {{"diversity", 0, 1}, {"novelty", 0, 10}, {"quality", 0, 10}, {"max_per_artist", 0, 100}};
+	for (int i = 0; i < 4; i++) {
+		json_t *jv = json_object_get(body, nums[i].name);
+		if (jv == NULL || json_is_null(jv))
+			continue;
+		double x = json_is_number(jv) ? json_number_value(jv) : NAN;
+		if (!(x >= nums[i].lo && x <= nums[i].hi) || (i == 3 && x != floor(x))) {
+			rc = seg_error_set(err, SEG_EINVAL, "%s must be a %s between %g and %g", nums[i].name,
+			                   i == 3 ? "whole number" : "number", nums[i].lo, nums[i].hi);
+			goto out;
+		}
+		if (i == 0)
+			out->diversity = (float)x;
+		else if (i == 1)
+			out->novelty = (float)x;
+		else if (i == 2)
+			out->quality = (float)x;
+		else
+			out->max_per_artist = (int)x;
+	}
+	json_t *jr = json_object_get(body, "rerank");
+	if (jr != NULL) {
+		if (!json_is_boolean(jr)) {
+			rc = seg_error_set(err, SEG_EINVAL, "rerank must be true or false");
+			goto out;
+		}
+		out->rerank = json_is_true(jr);
+	}
+	if (out->nseeds == 0 && out->mood[0] == '\0' && out->model != REC_POPULAR && out->model != REC_RANDOM)
+		rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
+out:
+	json_decref(body);
+	return rc;
+}
+
+static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
+{
+	if (r->too_big)
+		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes", SERVE_MAX_BODY);
+	serve_recommend_body *b = malloc(sizeof(*b));
+	int64_t *exclude = malloc(sizeof(int64_t) * SERVE_MAX_EXCLUDE);
+	seg_error err = {0};
+	enum MHD_Result ret;
+	if (b == NULL || exclude == NULL) {
+		free(b);
+		free(exclude);
+		return serve__send_error(c, r, 503, "unavailable", "out of memory");
+	}
+	if (serve_parse_recommend(r->body.data, r->body.len, b, &err) < 0) {
+		ret = serve__send_seg_error(c, r, &err); /* SEG_EFORMAT: bad_json */
+		goto out;
+	}
+	rec_request rq;
+	rec_request_default(&rq);
+	int64_t seeds[SERVE_MAX_SEEDS];
+	char seed_name[SERVE_MAX_SEEDS][160];
+	const char *seed_names[SERVE_MAX_SEEDS];
+	for (size_t i = 0; i < b->nseeds; i++) {
+		if (resolve_brief(s, b->seeds[i], &seeds[i], seed_name[i], sizeof seed_name[i], &err) < 0) {
+			ret = serve__send_seg_error(c, r, &err);
+			goto out;
+		}
+		seed_names[i] = seed_name[i];
+	}
+	size_t nx = 0;
+	for (size_t i = 0; i < b->nexclude; i++) {
+		int64_t t;
+		if (resolve_brief(s, b->exclude[i], &t, NULL, 0, NULL) == 0)
+			exclude[nx++] = t; /* unknown ids cannot be recommended anyway */
+	}
+	rq.seeds = seeds;
+	rq.nseeds = b->nseeds;
+	rq.exclude = exclude;
+	rq.nexclude = nx;
+	rq.mood = b->mood[0] ? b->mood : NULL;
+	rq.k = b->k;
+	rq.model = (enum rec_model)b->model;
+	rq.diversity = b->diversity;
+	rq.novelty = b->novelty;
+	rq.quality = b->quality;
+	rq.max_per_artist = b->max_per_artist;
+	rq.rerank = b->rerank;
+	ret = answer_recommend(s, c, r, &rq, seed_names);
+out:
+	free(b);
+	free(exclude);
+	return ret;
+}
+
+static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, const char *id)
+{
+	seg_error err = {0};
+	long k;
+	lookup_hit h;
+	if (int_arg(c, "k", 1, 100, 10, &k, &err) < 0 || resolve_id(s, id, &h, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	if (!h.has_features)
+		return serve__send_error(c, r, 404, "not_found", "track %s has no audio features to compare", h.spotify_id);
+	rec_request rq;
+	rec_request_default(&rq);
+	rq.model = REC_CONTENT;
+	rq.rerank = 0;
+	rq.k = (size_t)k;
+	int64_t seed = h.track;
+	rq.seeds = &seed;
+	rq.nseeds = 1;
+	const char *seed_names[1] = {h.name};
+	return answer_recommend(s, c, r, &rq, seed_names);
+}
+
+static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
+{
+	seg_error err = {0};
+	long limit;
+	if (int_arg(c, "limit", 1, 200, 20, &limit, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	const char *genre = arg(c, "genre");
+	const feat_spec *spec = engine_spec(s->eng);
+	int g = -1;
+	if (genre != NULL && *genre) {
+		for (uint32_t i = 0; i < spec->ngenres; i++)
+			if (strcasecmp(spec->genres[i], genre) == 0)
+				g = (int)i;
+		if (g < 0)
+			return serve__send_error(c, r, 400, "bad_request", "genre '%.40s' is not in the model's genre vocabulary",
+			                  genre);
+	}
+	size_t N = engine_rows(s->eng);
+	float *pred = malloc(sizeof(float) * N), *act = malloc(sizeof(float) * N);
+	if (!pred || !act) {
+		free(pred);
+		free(act);
+		return serve__send_error(c, r, 503, "unavailable", "out of memory");
+	}
+	for (size_t i = 0; i < N; i++) {
+		int in = g < 0 || engine_vector(s->eng, i)[FD_GENRE0 + g] > 0;
+		pred[i] = in ? engine_predicted(s->eng, i) : NAN;
+		act[i] = engine_popularity(s->eng, i);
+	}
+	quality_gem_opts go = {.min_gap = 15, .min_predicted = 40, .top_k = (size_t)limit};
+	quality_gem *gems = NULL;
+	size_t ng = 0;
+	int rc = quality_gems_find(pred, act, N, &go, &gems, &ng, &err);
+	free(pred);
+	free(act);
+	if (rc < 0)
+		return serve__send_seg_error(c, r, &err);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < ng; i++) {
+		lookup_hit h;
+		uint8_t found;
+		int64_t track = engine_track_of(s->eng, gems[i].item);
+		if (track_hits(s, &track, 1, &h, &found, NULL) < 0 || !found)
+			continue;
+		json_t *t = serve_track_json(&h);
+		json_object_set_new(t, "predicted_popularity", json_real(gems[i].predicted));
+		json_object_set_new(t, "gap", json_real(gems[i].gap));
+		json_array_append_new(arr, t);
+	}
+	free(gems);
+	return serve__send_json(c, r, 200, json_pack("{s:o}", "tracks", arr));
+}
+
+json_t *serve__clusters_array(server *s)
+{
+	int K = engine_clusters(s->eng);
+	size_t *count = calloc((size_t)(K ? K : 1), sizeof(size_t));
+	for (size_t i = 0; count && i < engine_rows(s->eng); i++) {
+		int k = engine_cluster_of(s->eng, i);
+		if (k >= 0 && k < K)
+			count[k]++;
+	}
+	json_t *arr = json_array();
+	for (int k = 0; k < K; k++)
+		json_array_append_new(arr, json_pack("{s:i,s:I,s:s}", "cluster", k, "tracks",
+		                                     (json_int_t)(count ? count[k] : 0), "description",
+		                                     engine_cluster_words(s->eng, k)));
+	free(count);
+	return arr;
+}
+
+static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
+{
+	seg_error err = {0};
+	long limit;
+	if (int_arg(c, "limit", 1, 200000, 5000, &limit, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	size_t N = engine_rows(s->eng);
+	size_t step = N > (size_t)limit ? (N + (size_t)limit - 1) / (size_t)limit : 1;
+	/* Built as text: tens of thousands of small arrays through jansson would be slow. */
+	strbuf sb = {0}, ids = {0};
+	sqlite3 *db = thread_db(s);
+	const float *xy = engine_map_xy(s->eng);
+	strbuf_puts(&sb, "{\"points\":[");
+	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	if (db && s->names == NULL)
+		sqlite3_prepare_v2(db, "SELECT spotify_id FROM tracks WHERE id = ?1", -1, &st, NULL);
+	for (size_t i = 0; i < N; i += step) {
+		strbuf_printf(&sb, "%s[%.4f,%.4f,%d,%zu]", n ? "," : "", xy[2 * i], xy[2 * i + 1],
+		              engine_cluster_of(s->eng, i), n);
+		const char *sid = "";
+		lookup_hit h;
+		if (s->names != NULL && names_get(s->names, engine_track_of(s->eng, i), &h))
+			sid = h.spotify_id;
+		else if (st) {
+			sqlite3_reset(st);
+			sqlite3_bind_int64(st, 1, engine_track_of(s->eng, i));
+			if (sqlite3_step(st) == SQLITE_ROW)
+				sid = (const char *)sqlite3_column_text(st, 0);
+		}
+		strbuf_printf(&ids, "%s\"%s\"", n ? "," : "", sid);
+		n++;
+	}
+	sqlite3_finalize(st);
+	strbuf_puts(&sb, "],\"tracks\":[");
+	strbuf_append(&sb, strbuf_cstr(&ids), ids.len);
+	strbuf_puts(&sb, "],\"clusters\":");
+	strbuf_puts(&sb, s->clusters_json);
+	strbuf_puts(&sb, "}");
+	strbuf_free(&ids);
+	if (sb.oom) {
+		strbuf_free(&sb);
+		return serve__send_error(c, r, 503, "unavailable", "out of memory");
+	}
+	enum MHD_Result ret = serve__send_bytes(c, r, 200, "application/json", sb.data, sb.len, 1);
+	strbuf_free(&sb);
+	return ret;
+}
+
+static enum MHD_Result h_chart(server *s, struct MHD_Connection *c, req *r, const char *name)
+{
+	char base[80];
+	size_t len = strlen(name);
+	if (len < 5 || len - 4 >= sizeof base || strcmp(name + len - 4, ".svg") != 0)
+		return serve__send_error(c, r, 404, "not_found", "charts are named NAME.svg; see /api/eda/summary");
+	memcpy(base, name, len - 4);
+	base[len - 4] = '\0';
+	const eda_chart *ch = eda_charts_find(&s->charts, base);
+	if (ch == NULL)
+		return serve__send_error(c, r, 404, "not_found", "no chart named '%s'; see /api/eda/summary", base);
+	return serve__send_bytes(c, r, 200, "image/svg+xml", ch->svg, strlen(ch->svg), 0);
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+	return atoi(*(char *const *)a + 1) - atoi(*(char *const *)b + 1);
+}
+
+/* Rewrites every absolute path among j's strings (evaluation.json names
+ * the model file it scored) as a name inside the workspace, "models/v3/
+ * model.seg", or else as its last component: where the workspace lives on
+ * the server's disk is no business of a client. */
+static void hide_paths(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+		{
+			if (!json_is_string(v)) {
+				hide_paths(v);
+				continue;
+			}
+			const char *text = json_string_value(v);
+			if (text[0] != '/')
+				continue;
+			const char *m = NULL;
+			for (const char *p = strstr(text, "/models/"); p; p = strstr(p + 1, "/models/"))
+				m = p + 1;
+			json_object_set_new(j, key, json_string(m ? m : strrchr(text, '/') + 1));
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) hide_paths(v);
+	}
+}
+
+static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
+{
+	char dir[PATH_MAX + 16];
+	snprintf(dir, sizeof dir, "%s/models", s->o->workspace);
+	DIR *d = opendir(dir);
+	json_t *arr = json_array();
+	char *versions[256];
+	size_t n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL && n < 256) {
+		int v;
+		int end = 0;
+		if (sscanf(e->d_name, "v%d%n", &v, &end) == 1 && e->d_name[end] == '\0' &&
+		    (versions[n] = strdup(e->d_name)) != NULL)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	qsort(versions, n, sizeof(char *), cmp_version);
+	for (size_t i = n; i-- > 0;) {
+		char path[PATH_MAX + 300];
+		json_error_t je;
+		snprintf(path, sizeof path, "%s/%s/evaluation.json", dir, versions[i]);
+		json_t *ev = json_load_file(path, 0, &je);
+		json_t *meta = NULL;
+		if (strcmp(versions[i], s->version) == 0)
+			meta = json_loads(engine_meta_json(s->eng), 0, &je);
+		hide_paths(ev);
+		hide_paths(meta);
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b}", "version", versions[i], "meta",
+		                                     meta ? meta : json_null(), "evaluation", ev ? ev : json_null(),
+		                                     "serving", strcmp(versions[i], s->version) == 0));
+		free(versions[i]);
+	}
+	return serve__send_json(c, r, 200, json_pack("{s:o}", "models", arr));
+}
+
+
+/* ---- dispatch ---- */
+
+enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method)
+{
+	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	int post = strcmp(method, "POST") == 0;
+	/* Exact routes first. */
+	for (size_t i = 0; i < serve_nroutes; i++) {
+		if (strchr(serve_routes[i].path, '{') || strcmp(serve_routes[i].path, url) != 0)
+			continue;
+		r->route = (int)i;
+		int want_post = strcmp(serve_routes[i].method, "POST") == 0;
+		if ((want_post && !post) || (!want_post && !get)) {
+			return serve__send_405(c, r, serve_routes[i].path, want_post ? "POST" : "GET, HEAD");
+		}
+		switch (i) {
+		case R_HEALTH: return h_health(s, c, r);
+		case R_TRACKS: return h_tracks(s, c, r);
+		case R_RECOMMEND: return h_recommend(s, c, r);
+		case R_GEMS: return h_gems(s, c, r);
+		case R_CLUSTERS: return serve__send_json(c, r, 200, json_pack("{s:o}", "clusters", serve__clusters_array(s)));
+		case R_MAP: return h_map(s, c, r);
+		case R_EDA:
+			return serve__send_bytes(c, r, 200, "application/json", s->summary ? s->summary : "{}",
+			                  s->summary ? s->summary_len : 2, 0);
+		case R_MODELS: return h_models(s, c, r);
+		case R_OPENAPI: {
+			const asset *a = asset_find("/openapi.json");
+			if (a == NULL)
+				return serve__send_error(c, r, 404, "not_found", "this build has no OpenAPI document");
+			return serve__send_bytes(c, r, 200, "application/json", a->data, a->len, 0);
+		}
+		case R_METRICS: {
+			strbuf sb = {0};
+			serve__metrics_text(s, &sb);
+			enum MHD_Result ret = serve__send_bytes(c, r, 200, "text/plain; version=0.0.4", strbuf_cstr(&sb), sb.len, 1);
+			strbuf_free(&sb);
+			return ret;
+		}
+		case R_DASHBOARD: {
+			const asset *a = asset_find("/index.html");
+			if (a == NULL)
+				return serve__send_error(c, r, 404, "not_found", "this build has no dashboard");
+			return serve__send_bytes(c, r, 200, a->type, a->data, a->len, 0);
+		}
+		}
+	}
+	/* Routes with a parameter. */
+	static const struct {
+		int route;
+		const char *prefix;
+	} prefixed[] = {{R_TRACK, "/api/tracks/"}, {R_SIMILAR, "/api/similar/"}, {R_CHART, "/api/charts/"}};
+	for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++) {
+		size_t pl = strlen(prefixed[i].prefix);
+		if (strncmp(url, prefixed[i].prefix, pl) != 0 || url[pl] == '\0' || strchr(url + pl, '/'))
+			continue;
+		r->route = prefixed[i].route;
+		if (!get)
+			return serve__send_405(c, r, serve_routes[r->route].path, "GET, HEAD");
+		const char *param = url + pl;
+		if (r->route == R_TRACK)
+			return h_track(s, c, r, param);
+		if (r->route == R_SIMILAR)
+			return h_similar(s, c, r, param);
+		return h_chart(s, c, r, param);
+	}
+	/* Dashboard files. */
+	const asset *a = asset_find(url);
+	if (a != NULL && get) {
+		r->route = R_STATIC;
+		return serve__send_bytes(c, r, 200, a->type, a->data, a->len, 0);
+	}
+	r->route = R_NOTFOUND;
+	return serve__send_error(c, r, 404, "not_found", "no route %s %.200s; see /openapi.json", method, url);
+}

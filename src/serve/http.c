@@ -1,0 +1,346 @@
+/* http.c: the server's HTTP plumbing (see internal.h): the daemon and its
+ * limits on clients, the checks every request passes before its route
+ * (request target length, Host, body size and type, UTF-8), the responses
+ * with their security headers, and the access log. It knows no route. */
+#include "serve/internal.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/progress.h"
+#include "core/utf8.h"
+
+/* ---- responses ---- */
+
+/* The dashboard loads its script, style sheet and data from this server
+ * only, writes no inline script or style attribute (styles go through the
+ * CSSOM), shows charts as inline SVG or blob: images and links to Spotify
+ * without embedding it. The same policy goes on every answer: on JSON it
+ * forbids everything that could matter. */
+static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+                          "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+static const char OOM_BODY[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
+
+static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                             size_t len, int copy, const char *allow)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		len, (void *)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (allow != NULL)
+		MHD_add_response_header(resp, "Allow", allow);
+	r->status = status;
+	enum MHD_Result ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type,
+                                  const void *data, size_t len, int copy)
+{
+	return queue(c, r, status, type, data, len, copy, NULL);
+}
+
+enum MHD_Result serve__send_strbuf(struct MHD_Connection *c, req *r, unsigned status, strbuf *sb)
+{
+	if (sb->oom) {
+		strbuf_free(sb);
+		return queue(c, r, 500, "application/json", OOM_BODY, sizeof OOM_BODY - 1, 0, NULL);
+	}
+	enum MHD_Result ret = queue(c, r, status, "application/json", strbuf_cstr(sb), sb->len, 1, NULL);
+	strbuf_free(sb);
+	return ret;
+}
+
+/* j (consumed, may be NULL when building it failed) as the answer. */
+static enum MHD_Result send_json_allow(struct MHD_Connection *c, req *r, unsigned status, json_t *j,
+                                       const char *allow)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (text == NULL)
+		return queue(c, r, 500, "application/json", OOM_BODY, sizeof OOM_BODY - 1, 0, NULL);
+	enum MHD_Result ret = queue(c, r, status, "application/json", text, strlen(text), 1, allow);
+	free(text);
+	return ret;
+}
+
+enum MHD_Result serve__send_json(struct MHD_Connection *c, req *r, unsigned status, json_t *j)
+{
+	return send_json_allow(c, r, status, j, NULL);
+}
+
+/* {"error", "detail"}; the detail may quote what the client sent, so bytes
+ * that are not UTF-8 become U+FFFD (jansson refuses them). */
+static enum MHD_Result send_error_v(struct MHD_Connection *c, req *r, unsigned status, const char *error,
+                                    const char *allow, const char *fmt, va_list ap)
+{
+	char detail[512];
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	strbuf tmp = {0};
+	json_t *j = json_pack("{s:s,s:s}", "error", error, "detail", utf8_clean(detail, &tmp));
+	strbuf_free(&tmp);
+	return send_json_allow(c, r, status, j, allow);
+}
+
+enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error,
+                                  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum MHD_Result ret = send_error_v(c, r, status, error, NULL, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static enum MHD_Result send_error_allow(struct MHD_Connection *c, req *r, unsigned status, const char *error,
+                                        const char *allow, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+static enum MHD_Result send_error_allow(struct MHD_Connection *c, req *r, unsigned status, const char *error,
+                                        const char *allow, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	enum MHD_Result ret = send_error_v(c, r, status, error, allow, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+enum MHD_Result serve__send_405(struct MHD_Connection *c, req *r, const char *path, const char *allow)
+{
+	return send_error_allow(c, r, 405, "method_not_allowed", allow, "%s takes %s", path, allow);
+}
+
+enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const seg_error *err)
+{
+	unsigned status = 500;
+	const char *kind = "internal";
+	switch (err->code) {
+	case SEG_EINVAL: status = 400; kind = "bad_request"; break;
+	case SEG_EFORMAT: status = 400; kind = "bad_json"; break;
+	case SEG_ENOTFOUND: status = 404; kind = "not_found"; break;
+	case SEG_ENOMEM:
+	case SEG_EDB: status = 503; kind = "unavailable"; break;
+	default: break;
+	}
+	return serve__send_error(c, r, status, kind, "%s", err->msg[0] ? err->msg : seg_strerror(err->code));
+}
+
+/* ---- checks before any route ---- */
+
+/* Whether a Host header names this server when it listens on loopback:
+ * localhost, 127.0.0.1, [::1] or the bound address, with any port. Any
+ * other name is a page elsewhere that had its own name resolve to
+ * 127.0.0.1 (DNS rebinding) and must not read the API. */
+static int host_allowed(const server *s, const char *host)
+{
+	if (!s->loopback || host == NULL)
+		return 1; /* HTTP/1.0 has no Host; without one, no name was rebound */
+	static const char *const local[] = {"localhost", "127.0.0.1", "[::1]"};
+	size_t len = strlen(host);
+	const char *colon = strrchr(host, ':');
+	if (colon != NULL && strchr(colon, ']') == NULL) {
+		if (colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+			return 0;
+		len = (size_t)(colon - host);
+	}
+	for (size_t i = 0; i < sizeof local / sizeof *local; i++)
+		if (strlen(local[i]) == len && strncasecmp(host, local[i], len) == 0)
+			return 1;
+	return strlen(s->o->bind) == len && strncmp(host, s->o->bind, len) == 0;
+}
+
+/* Whether a Content-Type is JSON: application/json, parameters allowed. */
+static int is_json_type(const char *type)
+{
+	if (type == NULL)
+		return 0;
+	size_t n = strlen("application/json");
+	return strncasecmp(type, "application/json", n) == 0 && (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/* The first query argument (name or value) that is not UTF-8. */
+typedef struct bad_arg {
+	char name[64];
+	int in_value;
+	int found;
+} bad_arg;
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	bad_arg *b = cls;
+	int key_ok = key == NULL || utf8_valid(key, strlen(key), NULL);
+	if (key_ok && (value == NULL || utf8_valid(value, strlen(value), NULL)))
+		return MHD_YES;
+	strbuf tmp = {0};
+	snprintf(b->name, sizeof b->name, "%s", utf8_clean(key ? key : "", &tmp));
+	strbuf_free(&tmp);
+	b->in_value = key_ok;
+	b->found = 1;
+	return MHD_NO;
+}
+
+/* ---- the request cycle ---- */
+
+void serve__log_escape(strbuf *sb, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = utf8_seq(p);
+		if (n == 1 && *p >= 0x20 && *p < 0x7f && *p != '\\') {
+			strbuf_putc(sb, (char)*p);
+		} else if (n > 1) {
+			strbuf_append(sb, (const char *)p, n);
+		} else {
+			strbuf_printf(sb, "\\x%02X", *p);
+			n = 1;
+		}
+		p += n;
+	}
+}
+
+/* s escaped into out[cap], cut at a character boundary. */
+static void log_field(char *out, size_t cap, const char *s)
+{
+	strbuf esc = {0};
+	serve__log_escape(&esc, s);
+	size_t cut = esc.len < cap ? esc.len : cap - 1;
+	while (cut > 0 && cut < esc.len && ((unsigned char)esc.data[cut] & 0xC0) == 0x80)
+		cut--;
+	memcpy(out, esc.oom ? "?" : strbuf_cstr(&esc), esc.oom ? 1 : cut);
+	out[esc.oom ? 1 : cut] = '\0';
+	strbuf_free(&esc);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **ctx)
+{
+	(void)version;
+	server *s = cls;
+	req *r = *ctx;
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO;
+		r->t0 = progress_now();
+		r->route = R_NOTFOUND;
+		log_field(r->method, sizeof r->method, method);
+		log_field(r->url, sizeof r->url, url);
+		*ctx = r;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* Keep reading (and discarding) past the limit so the answer is a 413,
+		 * not a reset connection. */
+		if (r->body.len + *upload_size > SERVE_MAX_BODY)
+			r->too_big = 1;
+		else
+			strbuf_append(&r->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strlen(url) > SERVE_MAX_URL)
+		return serve__send_error(c, r, 414, "uri_too_long", "the request target is over %d bytes", SERVE_MAX_URL);
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (!host_allowed(s, host))
+		return serve__send_error(c, r, 421, "misdirected_request",
+		                         "this server answers to localhost, 127.0.0.1, [::1] or %s, not '%.80s'",
+		                         s->o->bind, host);
+	if (r->too_big)
+		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes",
+		                         SERVE_MAX_BODY);
+	/* A form on another site can post text/plain without asking first; a
+	 * JSON body cannot be sent from there without the browser asking us. */
+	if (r->body.len > 0 &&
+	    !is_json_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		return serve__send_error(c, r, 415, "unsupported_media_type",
+		                         "a request body must be JSON, sent as Content-Type: application/json");
+	size_t bad;
+	if (!utf8_valid(url, strlen(url), &bad))
+		return serve__send_error(c, r, 400, "bad_request",
+		                         "the request path is not valid UTF-8 (byte %zu of the decoded path)", bad + 1);
+	bad_arg b = {0};
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_arg, &b);
+	if (b.found)
+		return serve__send_error(c, r, 400, "bad_request", "the %s of query argument '%s' is not valid UTF-8",
+		                         b.in_value ? "value" : "name", b.name);
+	return serve__dispatch(s, c, r, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
+{
+	(void)c;
+	(void)toe;
+	server *s = cls;
+	req *r = *ctx;
+	if (r == NULL)
+		return;
+	double secs = progress_now() - r->t0;
+	serve__metrics_record(s, r, secs);
+	if (s->o->access_log) {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+		pthread_mutex_lock(&s->lock);
+		fprintf(s->o->access_log, "%s %s %s %u %.3fms %zu\n", stamp, r->method, r->url, r->status, secs * 1e3,
+		        r->body.len);
+		fflush(s->o->access_log);
+		pthread_mutex_unlock(&s->lock);
+	}
+	strbuf_free(&r->body);
+	free(r);
+	*ctx = NULL;
+}
+
+/* Oversized request lines come through here: MHD cannot parse them. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)uri;
+	(void)c;
+	return NULL;
+}
+
+int serve__daemon_start(server *s, struct MHD_Daemon **dp, int *port, seg_error *err)
+{
+	*dp = NULL;
+	const serve_options *o = s->o;
+	struct sockaddr_in addr;
+	memset(&addr, 0, sizeof addr);
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t)o->port);
+	if (inet_pton(AF_INET, o->bind, &addr.sin_addr) != 1)
+		return seg_error_set(err, SEG_EINVAL, "--bind '%s' is not an IPv4 address", o->bind);
+	s->loopback = (ntohl(addr.sin_addr.s_addr) >> 24) == 127;
+	/* Limits, so that no client can starve the others: an idle connection
+	 * (headers still coming included) is closed after SERVE_CONN_TIMEOUT
+	 * seconds, one address holds at most SERVE_MAX_PER_IP connections and
+	 * everyone together SERVE_MAX_CONNS. */
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)o->port, NULL, NULL,
+		on_request, s, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(SERVE_MAX_URL + 8192),
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
+	if (d == NULL)
+		return seg_error_set(err, SEG_EIO, "cannot listen on %s:%d (in use, or not allowed)", o->bind, o->port);
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	*port = info ? info->port : o->port;
+	*dp = d;
+	return 0;
+}

@@ -1,0 +1,110 @@
+/* internal.h: what the parts of the server share and nothing outside it
+ * sees: the server and request records, the route table's ids, and the
+ * functions of each part (named serve__*). The parts are
+ *   serve.c     start-up: the model, the catalogue's names file and EDA cache,
+ *               the daemon's life (serve_run)
+ *   http.c      HTTP plumbing: the daemon and its limits, the request
+ *               checks made before any route (Host, Content-Type, UTF-8),
+ *               responses, the access log
+ *   handlers.c  the routes and the request body parser
+ *   answer.c    the JSON of tracks and of the recommend answer (answer.h)
+ *   metrics.c   the Prometheus counters and their text
+ * Not installed, not stable: the public API is serve.h. */
+#ifndef SEGUE_SERVE_INTERNAL_H
+#define SEGUE_SERVE_INTERNAL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "serve/serve.h"
+#include "catalog/names.h"
+#include "report/eda.h"
+
+enum route_id {
+	R_HEALTH, R_TRACKS, R_TRACK, R_RECOMMEND, R_SIMILAR, R_GEMS, R_CLUSTERS, R_MAP, R_EDA,
+	R_CHART, R_MODELS, R_OPENAPI, R_METRICS, R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT
+};
+
+/* Latency histogram of one route (metrics.c). */
+#define SERVE_NBUCKETS 12
+typedef struct route_stats {
+	atomic_ulong status[6];                  /* by status class 1xx..5xx (index 1..5) */
+	atomic_ulong bucket[SERVE_NBUCKETS + 1]; /* last = +Inf */
+	atomic_ulong micros;                     /* sum of latencies */
+} route_stats;
+
+typedef struct server {
+	const serve_options *o;
+	engine *eng;
+	names *names;              /* display fields without SQL; NULL: they come from SQLite */
+	char dbpath[PATH_MAX];
+	char model_path[PATH_MAX];
+	char version[64];
+	char *summary;             /* EDA summary JSON */
+	size_t summary_len;
+	eda_charts charts;
+	char *clusters_json;
+	route_stats stats[R__COUNT];
+	double started;
+	atomic_ulong next_id;
+	int loopback;              /* bound to a loopback address: Host is checked */
+	pthread_mutex_t lock;      /* guards dbs[] and the access log */
+	sqlite3 *dbs[SERVE_MAX_THREADS]; /* every per-thread connection, closed at exit */
+	size_t ndbs;
+} server;
+
+/* Per-request state, from the first call of the request handler to the
+ * completion callback. */
+typedef struct req {
+	double t0;
+	int route;
+	unsigned status;
+	strbuf body;
+	int too_big;
+	char method[8];
+	char url[256];             /* for the access log: escaped, cut */
+} req;
+
+/* ---- http.c ---- */
+
+/* Starts the daemon on the address and port of s->o with its limits into
+ * *d, and the port it listens on into *port. SEG_EINVAL for a bind address
+ * that is not IPv4, SEG_EIO when it cannot listen (*d is NULL then). */
+int serve__daemon_start(server *s, struct MHD_Daemon **d, int *port, seg_error *err);
+enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type,
+                                  const void *data, size_t len, int copy);
+/* Sends the JSON text in sb (and frees it); 500 when sb ran out of memory. */
+enum MHD_Result serve__send_strbuf(struct MHD_Connection *c, req *r, unsigned status, strbuf *sb);
+/* Sends j (consumed). */
+enum MHD_Result serve__send_json(struct MHD_Connection *c, req *r, unsigned status, json_t *j);
+/* {"error": error, "detail": the formatted sentence}. */
+enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error,
+                                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A library error as a 4xx/5xx, by its code. */
+enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const seg_error *err);
+/* A 405 with the Allow header naming `allow`. */
+enum MHD_Result serve__send_405(struct MHD_Connection *c, req *r, const char *path, const char *allow);
+/* Writes s into sb for the access log: printable ASCII as it is, other
+ * bytes (control characters, anything not UTF-8, backslash) as \xHH, so
+ * that one request is one line whatever its URL holds. */
+void serve__log_escape(strbuf *sb, const char *s);
+
+/* ---- handlers.c ---- */
+
+enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method);
+/* The cluster table as a JSON array. */
+json_t *serve__clusters_array(server *s);
+/* Closes the per-thread catalogue connections. */
+void serve__close_dbs(server *s);
+
+/* ---- metrics.c ---- */
+
+/* Counts a finished request of `secs` seconds. */
+void serve__metrics_record(server *s, const req *r, double secs);
+/* Writes the Prometheus text exposition. */
+void serve__metrics_text(server *s, strbuf *sb);
+
+#endif

@@ -926,10 +926,10 @@ static void test_limits_are_exact(void **state)
 	/* CSV_MAX_FIELDS fields are read; one more is not (with empty fields too:
 	 * the record limit counts one byte per field). */
 	g = (gen){0};
-	for (int k = 0; k < CSV_MAX_FIELDS; k++)
+	for (unsigned k = 0; k < CSV_MAX_FIELDS; k++)
 		gen_puts(&g, k ? ",v" : "v");
 	gen_puts(&g, "\n");
-	for (int k = 0; k < CSV_MAX_FIELDS; k++)
+	for (unsigned k = 0; k < CSV_MAX_FIELDS; k++)
 		gen_puts(&g, ",");
 	gen_puts(&g, "\nz\n");
 	expect_flags(g.buf, g.len, 3, 0, CSV_LIMIT_NONE, -1, 1);

@@ -93,6 +93,10 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 		if (t > 0 && t < d->T && d->track_artist[t] < 0)
 			d->track_artist[t] = (int32_t)sqlite3_column_int64(q, 1);
 	}
+	if (rc != SQLITE_DONE) {
+		rc = db_fail(db, err);
+		goto fail;
+	}
 	sqlite3_finalize(q);
 	q = NULL;
 
@@ -107,20 +111,31 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	size_t cap = 64;
 	int64_t *gids = malloc(sizeof(int64_t) * cap);
 	d->genre_names = malloc(sizeof(char *) * cap);
-	while (gids && d->genre_names && sqlite3_step(q) == SQLITE_ROW) {
+	int step = SQLITE_DONE;
+	if (gids == NULL || d->genre_names == NULL)
+		goto genres_oom;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		if (d->G == cap) {
 			cap *= 2;
 			int64_t *ng = realloc(gids, sizeof(int64_t) * cap);
+			if (ng == NULL)
+				goto genres_oom;
+			gids = ng;
 			char **nn = realloc(d->genre_names, sizeof(char *) * cap);
-			if (ng)
-				gids = ng;
-			if (nn)
-				d->genre_names = nn;
-			if (!ng || !nn)
-				break;
+			if (nn == NULL)
+				goto genres_oom;
+			d->genre_names = nn;
 		}
+		char *name = strdup((const char *)sqlite3_column_text(q, 1));
+		if (name == NULL)
+			goto genres_oom;
 		gids[d->G] = sqlite3_column_int64(q, 0);
-		d->genre_names[d->G++] = strdup((const char *)sqlite3_column_text(q, 1));
+		d->genre_names[d->G++] = name;
+	}
+	if (step != SQLITE_DONE) {
+		free(gids);
+		rc = db_fail(db, err);
+		goto fail;
 	}
 	sqlite3_finalize(q);
 	q = NULL;
@@ -131,7 +146,7 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 			maxg = gids[g];
 	int32_t *gmap = malloc(sizeof(int32_t) * (size_t)(maxg + 1));
 	d->genre_ptr = calloc(d->N + 1, sizeof(uint32_t));
-	if (!gids || !gmap || !d->genre_ptr || !d->genre_names) {
+	if (!gmap || !d->genre_ptr) {
 		free(gids);
 		free(gmap);
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -150,12 +165,17 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	}
 	/* Two passes over the result: count per row, then fill. */
 	size_t total = 0;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t t = sqlite3_column_int64(q, 0);
 		if (t > 0 && t < d->T && d->track_row[t] >= 0) {
 			d->genre_ptr[d->track_row[t] + 1]++;
 			total++;
 		}
+	}
+	if (step != SQLITE_DONE) {
+		free(gmap);
+		rc = db_fail(db, err);
+		goto fail;
 	}
 	for (size_t i = 0; i < d->N; i++)
 		d->genre_ptr[i + 1] += d->genre_ptr[i];
@@ -167,16 +187,25 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto fail;
 	}
+	for (size_t i = 0; i < total; i++)
+		d->genre_idx[i] = -1;
+	/* The second pass is a new read of the table: a row an ingest added
+	 * meanwhile finds no room counted for it and is left out. */
 	sqlite3_reset(q);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t t = sqlite3_column_int64(q, 0), g = sqlite3_column_int64(q, 1);
 		if (t > 0 && t < d->T && d->track_row[t] >= 0) {
 			int32_t r = d->track_row[t];
-			d->genre_idx[d->genre_ptr[r] + fill[r]++] = g <= maxg ? gmap[g] : -1;
+			if (d->genre_ptr[r] + fill[r] < d->genre_ptr[r + 1])
+				d->genre_idx[d->genre_ptr[r] + fill[r]++] = g >= 0 && g <= maxg ? gmap[g] : -1;
 		}
 	}
 	free(fill);
 	free(gmap);
+	if (step != SQLITE_DONE) {
+		rc = db_fail(db, err);
+		goto fail;
+	}
 	sqlite3_finalize(q);
 	q = NULL;
 
@@ -248,6 +277,9 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	catalog_close(c);
 	*out = d;
 	return 0;
+genres_oom:
+	free(gids);
+	rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 fail:
 	sqlite3_finalize(q);
 	catalog_close(c);

@@ -27,7 +27,7 @@ typedef struct csv_reader csv_reader;
  * length of the line. */
 #define CSV_MAX_RECORD (8u << 20)   /* 8 MiB: bytes in one record */
 #define CSV_MAX_FIELD (4u << 20)    /* 4 MiB: bytes in one field */
-#define CSV_MAX_FIELDS 1024         /* fields in one record */
+#define CSV_MAX_FIELDS 1024u        /* fields in one record */
 /* An oversized record that has not ended CSV_MAX_SKIP bytes of input after its
  * start (endless NULs from /dev/zero, a binary file, a quote opened by
  * mistake early in a huge file) ends the reading: csv_next fails with

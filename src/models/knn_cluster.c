@@ -415,7 +415,8 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 	}
 	/* by u, largest first, so that the k-th score rises early and the
 	 * re-test below rules out more of the rest */
-	qsort(todo, ntodo, sizeof(cluster_key), cmp_cluster_key);
+	if (ntodo > 1)
+		qsort(todo, ntodo, sizeof(cluster_key), cmp_cluster_key);
 	/* Visited in order, each tested again as reach shrinks, the next ones'
 	 * first rows fetched ahead (each visit starts with cache misses). */
 	for (size_t j = 0; j < ntodo; j++) {

@@ -289,6 +289,7 @@ static inline void out_u64(gen__out *w, uint64_t v)
 static void out_fixed(gen__out *w, double x, int dec)
 {
 	static const int64_t P10[7] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+	assert(dec >= 0 && dec <= 6);
 	int64_t v = llround(x * (double)P10[dec]);
 	if (v < 0) {
 		out_c(w, '-');
@@ -297,6 +298,7 @@ static void out_fixed(gen__out *w, double x, int dec)
 	out_u64(w, (uint64_t)(v / P10[dec]));
 	if (dec > 0) {
 		out_c(w, '.');
+		/* cppcheck-suppress arrayIndexOutOfBoundsCond ; dec <= 6 is asserted above */
 		out_u64w(w, (uint64_t)(v % P10[dec]), dec);
 	}
 }

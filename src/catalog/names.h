@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catalog/catalog.h"
 #include "core/error.h"
 #include "catalog/lookup.h"
 
@@ -45,5 +46,10 @@ int names_get(const names *n, int64_t track, lookup_hit *hit);
 int names_find(const names *n, const char *spotify_id, int64_t *track);
 
 size_t names_count(const names *n);
+
+/* The catalogue state and segue version the file was written by, or NULL for
+ * a file from before segue recorded the version (names_current still says
+ * whether it is current). */
+const catalog_origin *names_origin(const names *n);
 
 #endif

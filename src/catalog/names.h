@@ -24,7 +24,9 @@ typedef struct names names;
  * model container (container.h: magic, version, checksum), through a temporary
  * file and a rename, so readers never see half a file. *tracks (may be NULL)
  * receives the number of tracks written. Fields are the ones lookup_track
- * reads, built the same way (artists in credit order, genres by id). */
+ * reads, built the same way (artists in credit order, genres by id). The
+ * file records its origin (catalog.h). Workspaces write it through
+ * workspace_names_write, under their lock. */
 int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err);
 
 /* Maps `path` and checks it (container checksum, sections, sizes); a file

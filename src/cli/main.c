@@ -443,15 +443,17 @@ static int cmd_train(int argc, char **argv)
 	/* One writer at a time: no ingest changes the catalogue while the model
 	 * reads it, and the model is trained on a feature snapshot made from
 	 * the catalogue as it is, rebuilt here when it is not. */
-	if (lock_workspace(o.workspace, &err) < 0)
-		return fail(&err);
+	static const char *const how[] = {
+		[WS_MISSING] = "missing", [WS_STALE] = "older than the catalogue", [WS_DAMAGED] = "unreadable"};
 	catalog *cat = NULL;
-	seg_error why = {0};
-	int state = catalog_open(&cat, o.workspace, 0, &err);
-	if (state == 0 && (state = workspace_features_state(o.workspace, catalog_db(cat), &why)) > 0) {
-		if (o.verbose)
-			fprintf(stderr, "segue: %s\nsegue: rebuilding it from the catalogue\n", why.msg);
+	if (catalog_open(&cat, o.workspace, 0, &err) < 0 || lock_workspace(o.workspace, &err) < 0) {
+		catalog_close(cat);
+		return fail(&err);
 	}
+	int state = workspace_features_state(o.workspace, catalog_db(cat), &err);
+	if (state > 0 && o.verbose)
+		fprintf(stderr, "segue: %s/%s is %s: rebuilding it from the catalogue\n", o.workspace,
+		        workspace_file_name(WS_FEATURES), how[state]);
 	if (state >= 0)
 		state = workspace_derived_refresh(o.workspace, catalog_db(cat), 0, NULL, &err);
 	catalog_close(cat);

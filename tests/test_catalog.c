@@ -147,6 +147,51 @@ static void test_rollback_and_reopen(void **state)
 	tu_rmtree(ws);
 }
 
+/* The origin a derived file records follows every committed ingest, and
+ * tells a catalogue made again from scratch from the one before. */
+static void test_origin(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	seg_error err;
+	catalog *c;
+	assert_int_equal(catalog_open(&c, ws, 1, &err), 0);
+	catalog_origin a, b;
+	assert_int_equal(catalog_origin_now(catalog_db(c), &a, &err), 0);
+	assert_string_equal(a.code, SEGUE_VERSION);
+	int64_t stamp[CATALOG_STAMP];
+	assert_int_equal(catalog_stamp(catalog_db(c), stamp, &err), 0);
+	assert_memory_equal(a.stamp, stamp, sizeof stamp);
+	assert_true(a.stamp[0] != 0); /* a drawn catalogue id */
+	catalog_close(c);
+	int64_t ing, id;
+	int merged;
+	track_rec t;
+	c = open_ingest(ws, "a.csv", &ing);
+	rec(&t, ID1, 0.5);
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+	assert_int_equal(catalog_commit(c, &err), 0);
+	assert_int_equal(catalog_origin_now(catalog_db(c), &b, &err), 0);
+	assert_false(catalog_origin_same(&a, &b));
+	assert_int_equal(b.stamp[1], ing);
+	assert_int_equal(b.stamp[2], 1);
+	catalog_origin b2 = b;
+	snprintf(b2.code, sizeof b2.code, "another");
+	assert_true(catalog_origin_same(&b, &b2)); /* the code version is recorded, not compared */
+	catalog_close(c);
+	tu_rmtree(ws);
+	/* the same ingest into a new catalogue: another catalogue id */
+	ws = tu_tmpdir();
+	c = open_ingest(ws, "a.csv", &ing);
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+	assert_int_equal(catalog_commit(c, &err), 0);
+	assert_int_equal(catalog_origin_now(catalog_db(c), &a, &err), 0);
+	assert_memory_equal(a.stamp + 1, b.stamp + 1, sizeof(int64_t) * (CATALOG_STAMP - 1));
+	assert_false(catalog_origin_same(&a, &b));
+	catalog_close(c);
+	tu_rmtree(ws);
+}
+
 static void test_open_errors(void **state)
 {
 	(void)state;
@@ -181,6 +226,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_first_value_wins),
+		cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_playlist_reference_then_features),
 		cmocka_unit_test(test_rollback_and_reopen),
 		cmocka_unit_test(test_open_errors),

@@ -2,7 +2,10 @@
  * refuses a corrupt, truncated or version-mismatched file with a clear code. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -88,11 +91,67 @@ static void test_refusals(void **state)
 	tu_rmtree(dir);
 }
 
+static int fill_text(FILE *f, void *arg) { return fputs(arg, f) < 0 ? -1 : 0; }
+static int fill_fails(FILE *f, void *arg)
+{
+	(void)arg;
+	fputs("half", f);
+	errno = ENOSPC;
+	return -1;
+}
+
+/* 1 when `dir` holds a name with ".tmp." in it. */
+static int has_temporary(const char *dir)
+{
+	char cmd[1300], *out = NULL;
+	snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c '\\.tmp\\.'", dir);
+	tu_run(cmd, &out);
+	int yes = out != NULL && atoi(out) > 0;
+	free(out);
+	return yes;
+}
+
+static void test_write_atomic(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char path[1200];
+	snprintf(path, sizeof path, "%s/latest", dir);
+	seg_error err = {0};
+	assert_int_equal(container_write_atomic(path, fill_text, "v1\n", &err), 0);
+	struct stat a, b;
+	assert_int_equal(stat(path, &a), 0);
+	assert_int_equal(container_write_atomic(path, fill_text, "v2\n", &err), 0);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_ino != b.st_ino); /* replaced by a rename, not rewritten */
+	char *text = tu_read(path, NULL);
+	assert_string_equal(text, "v2\n");
+	free(text);
+	/* a failed write leaves the old file and no temporary */
+	assert_int_equal(container_write_atomic(path, fill_fails, NULL, &err), SEG_EIO);
+	assert_non_null(strstr(err.msg, strerror(ENOSPC)));
+	text = tu_read(path, NULL);
+	assert_string_equal(text, "v2\n");
+	free(text);
+	assert_false(has_temporary(dir));
+	/* the same for a container */
+	snprintf(path, sizeof path, "%s/m.seg", dir);
+	write_sample(path);
+	assert_false(has_temporary(dir));
+	snprintf(path, sizeof path, "%s/no/such/dir/x", dir);
+	assert_int_equal(container_write_atomic(path, fill_text, "x", &err), SEG_EIO);
+	assert_int_equal(container_sync_dir(path, &err), SEG_EIO);
+	snprintf(path, sizeof path, "%s/m.seg", dir);
+	assert_int_equal(container_sync_dir(path, &err), 0);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_write_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,13 @@ static void test_current(void **state)
 	char path[PATH_MAX];
 	names *nm = write_and_open(db, dir, path, sizeof path);
 	seg_error err = {0};
+	/* the origin: the same state as names_current compares, and this segue */
+	const catalog_origin *o = names_origin(nm);
+	assert_non_null(o);
+	int64_t stamp[CATALOG_STAMP];
+	assert_int_equal(catalog_stamp(db, stamp, &err), 0);
+	assert_memory_equal(o->stamp, stamp, sizeof stamp);
+	assert_string_equal(o->code, SEGUE_VERSION);
 	tu_sql_exec(db, "INSERT INTO ingests(id,file,variant,started_at) VALUES(2,'b.csv','x','2026-01-02')");
 	assert_int_equal(names_current(nm, db, &err), 0);
 	names_close(nm);

@@ -6,7 +6,9 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/snapshot.h"
@@ -59,6 +61,11 @@ static void test_roundtrip(void **state)
 	assert_float_equal(x[SNAP__COLS + SNAP_KEY], 11.0f, 0);
 	assert_true(isnan(x[SNAP__COLS + SNAP_TEMPO])); /* NULL -> NaN */
 	assert_true(isnan(x[SNAP__COLS + SNAP_POPULARITY]));
+	/* stamped with the catalogue it was made from */
+	const catalog_origin *o = snapshot_origin(s);
+	assert_int_equal(o->stamp[2], 3);  /* tracks, with features or not */
+	assert_int_equal(o->stamp[3], 9);  /* largest track id */
+	assert_string_equal(o->code, SEGUE_VERSION);
 	snapshot_close(s);
 	snapshot_close(NULL);
 	tu_rmtree(dir);
@@ -97,6 +104,47 @@ static void test_bad_checksum(void **state)
 	expect_refused(-3, 0x7F, SEG_ECHECKSUM, "checksum");
 }
 
+/* A file of segue 0.1.0's own header format is refused by its version. */
+static void test_version_1_refused(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char snap[PATH_MAX];
+	snprintf(snap, sizeof snap, "%s/f.snap", dir);
+	unsigned char v1[128] = "SEGSNAP";
+	v1[8] = 1;
+	FILE *f = fopen(snap, "wb");
+	assert_int_equal(fwrite(v1, 1, sizeof v1, f), sizeof v1);
+	fclose(f);
+	snapshot *s = (snapshot *)1;
+	seg_error err = {0};
+	assert_int_equal(snapshot_open(&s, snap, &err), SEG_EVERSION);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "version 1"));
+	tu_rmtree(dir);
+}
+
+/* The temporary file is the writer's own: a leftover at the fixed name
+ * segue 0.1.0 used (here a directory, which no fopen could replace) does not
+ * stop it, and nothing is left beside the snapshot. */
+static void test_own_temporary(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char snap[PATH_MAX], tmp[PATH_MAX + 8], cmd[PATH_MAX + 64], *out = NULL;
+	snprintf(snap, sizeof snap, "%s/f.snap", dir);
+	snprintf(tmp, sizeof tmp, "%s.tmp", snap);
+	assert_int_equal(mkdir(tmp, 0777), 0);
+	write_snapshot(dir, snap, sizeof snap);
+	rmdir(tmp);
+	snprintf(cmd, sizeof cmd, "ls '%s' | grep -c tmp", dir);
+	tu_run(cmd, &out);
+	assert_non_null(out);
+	assert_int_equal(atoi(out), 0);
+	free(out);
+	tu_rmtree(dir);
+}
+
 static void test_truncated(void **state)
 {
 	(void)state;
@@ -120,7 +168,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),     cmocka_unit_test(test_bad_magic),
 		cmocka_unit_test(test_bad_version),   cmocka_unit_test(test_bad_checksum),
-		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_truncated),     cmocka_unit_test(test_version_1_refused),
+		cmocka_unit_test(test_own_temporary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,20 @@ int catalog_stamp(sqlite3 *db, int64_t stamp[CATALOG_STAMP], seg_error *err)
 	return 0;
 }
 
+_Static_assert(sizeof(catalog_origin) == 64, "catalog_origin is 64 bytes");
+
+int catalog_origin_now(sqlite3 *db, catalog_origin *o, seg_error *err)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->code, sizeof o->code, "%s", SEGUE_VERSION);
+	return catalog_stamp(db, o->stamp, err);
+}
+
+int catalog_origin_same(const catalog_origin *a, const catalog_origin *b)
+{
+	return memcmp(a->stamp, b->stamp, sizeof a->stamp) == 0;
+}
+
 sqlite3 *catalog_db(const catalog *c) { return c->db; }
 const char *catalog_db_path(const catalog *c) { return c->path; }
 const char *catalog_dir(const catalog *c) { return c->dir; }

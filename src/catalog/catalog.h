@@ -38,6 +38,23 @@ void catalog_close(catalog *c);
 #define CATALOG_STAMP 4
 int catalog_stamp(sqlite3 *db, int64_t stamp[CATALOG_STAMP], seg_error *err);
 
+/* What every file derived from the catalogue records of where it came from
+ * (the feature snapshot, the names file, a model), as the container section
+ * CATALOG_ORIGIN_SECTION: the catalogue's state and the segue that wrote it.
+ * A derived file is current when its catalogue state is the catalogue's now
+ * (catalog_origin_same); the code version is there to be reported. 64 bytes. */
+#define CATALOG_ORIGIN_SECTION "origin"
+typedef struct catalog_origin {
+	int64_t stamp[CATALOG_STAMP]; /* catalog_stamp() when the file was made */
+	char code[32];                /* SEGUE_VERSION of the segue that made it, NUL-terminated */
+} catalog_origin;
+
+/* The origin a file made now from `db` records: catalog_stamp and this
+ * build's version. Returns 0 or SEG_EDB. */
+int catalog_origin_now(sqlite3 *db, catalog_origin *o, seg_error *err);
+/* 1 when the two describe the same state of the same catalogue. */
+int catalog_origin_same(const catalog_origin *a, const catalog_origin *b);
+
 sqlite3 *catalog_db(const catalog *c);
 const char *catalog_db_path(const catalog *c);
 const char *catalog_dir(const catalog *c);

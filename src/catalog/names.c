@@ -6,6 +6,8 @@
  *   names.offset  uint64_t[L+1] where each track's record starts in the text; 0: none
  *   names.by_sid  sid_entry[N] Spotify ids (NUL-padded) with their tracks, in
  *                              the ids' order
+ *   origin        catalog_origin: the same state, and the segue that wrote it
+ *                              (absent from files of segue 0.1.0 and before)
  *   names.text    bytes        byte 0 unused; then one record a track:
  *                              flags (bit 0: has features), popularity + 1
  *                              (0: unknown), then four NUL-terminated
@@ -32,6 +34,7 @@ _Static_assert(sizeof(sid_entry) == 32, "sid_entry is 32 bytes");
 struct names {
 	container_file *m;
 	const int64_t *stamp;  /* [CATALOG_STAMP], past the version */
+	const catalog_origin *origin; /* or NULL */
 	const uint64_t *off;   /* [T] T = largest track id + 1 */
 	size_t T;
 	const sid_entry *by_sid; /* [N] */
@@ -72,8 +75,10 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 		goto out;
 	}
 	in_txn = 1;
-	if ((rc = catalog_stamp(db, stamp, err)) < 0)
+	catalog_origin origin;
+	if ((rc = catalog_origin_now(db, &origin, err)) < 0)
 		goto out;
+	memcpy(stamp, origin.stamp, sizeof origin.stamp);
 	const size_t T = (size_t)stamp[3] + 1, N = (size_t)stamp[2];
 	off = calloc(T, sizeof(uint64_t));
 	by_sid = calloc(N ? N : 1, sizeof(sid_entry));
@@ -145,6 +150,7 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 		goto out;
 	}
 	if ((rc = container_writer_add(w, "names.stamp", version_stamp, sizeof version_stamp, err)) < 0 ||
+	    (rc = container_writer_add(w, CATALOG_ORIGIN_SECTION, &origin, sizeof origin, err)) < 0 ||
 	    (rc = container_writer_add(w, "names.offset", off, T * sizeof(uint64_t), err)) < 0 ||
 	    (rc = container_writer_add(w, "names.by_sid", by_sid, N * sizeof(sid_entry), err)) < 0 ||
 	    (rc = container_writer_add(w, "names.text", text.data, text.len, err)) < 0 ||
@@ -197,6 +203,14 @@ int names_open(names **out, const char *path, seg_error *err)
 		goto fail;
 	}
 	n->stamp++; /* past the version */
+	size_t origin_size = 0;
+	n->origin = container_file_section(m, CATALOG_ORIGIN_SECTION, &origin_size);
+	if (n->origin != NULL && (origin_size != sizeof(catalog_origin) ||
+	                          memcmp(n->origin->stamp, n->stamp, sizeof n->origin->stamp) != 0 ||
+	                          n->origin->code[sizeof n->origin->code - 1] != '\0')) {
+		rc = seg_error_set(err, SEG_EFORMAT, "%s has an inconsistent origin section", path);
+		goto fail;
+	}
 	n->off = container_file_section(m, "names.offset", &off_size);
 	n->by_sid = container_file_section(m, "names.by_sid", &sid_size);
 	n->text = container_file_section(m, "names.text", &n->text_size);
@@ -234,6 +248,8 @@ int names_current(const names *n, sqlite3 *db, seg_error *err)
 }
 
 size_t names_count(const names *n) { return n->N; }
+
+const catalog_origin *names_origin(const names *n) { return n->origin; }
 
 /* The record of a track, or NULL. */
 static const char *record(const names *n, int64_t track)

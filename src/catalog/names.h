@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catalog/catalog.h"
 #include "core/error.h"
 #include "catalog/lookup.h"
 
@@ -23,7 +24,9 @@ typedef struct names names;
  * model container (container.h: magic, version, checksum), through a temporary
  * file and a rename, so readers never see half a file. *tracks (may be NULL)
  * receives the number of tracks written. Fields are the ones lookup_track
- * reads, built the same way (artists in credit order, genres by id). */
+ * reads, built the same way (artists in credit order, genres by id). The
+ * file records its origin (catalog.h). Workspaces write it through
+ * workspace_names_write, under their lock. */
 int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err);
 
 /* Maps `path` and checks it (container checksum, sections, sizes); a file
@@ -45,5 +48,10 @@ int names_get(const names *n, int64_t track, lookup_hit *hit);
 int names_find(const names *n, const char *spotify_id, int64_t *track);
 
 size_t names_count(const names *n);
+
+/* The catalogue state and segue version the file was written by, or NULL for
+ * a file from before segue recorded the version (names_current still says
+ * whether it is current). */
+const catalog_origin *names_origin(const names *n);
 
 #endif

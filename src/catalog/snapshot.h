@@ -9,10 +9,13 @@
 #include <stdint.h>
 #include <sqlite3.h>
 
+#include "catalog/catalog.h"
 #include "core/error.h"
 
-#define SNAPSHOT_MAGIC "SEGSNAP\0"
-#define SNAPSHOT_VERSION 1
+/* The snapshot's own layout version (section "snap.shape"); the file is a
+ * container (container.h), whose magic, version and checksum come first.
+ * Version 1 was a header format of its own. */
+#define SNAPSHOT_VERSION 2
 
 /* Columns of the matrix, in order. Missing values are NaN. */
 enum snapshot_col {
@@ -23,31 +26,26 @@ enum snapshot_col {
 };
 extern const char *const snapshot_col_names[SNAP__COLS];
 
-/* On-disk header, 64 bytes, little-endian. The payload that follows is:
- *   int64_t track_id[N]          tracks.id
- *   char    spotify_id[N][24]    22 characters, NUL-padded
- *   float   x[N][D]              D = SNAP__COLS, row-major
- * and `checksum` is XXH64 (seed 0) of the payload. */
-typedef struct snapshot_header {
-	char magic[8];          /* SNAPSHOT_MAGIC */
-	uint32_t version;       /* SNAPSHOT_VERSION */
-	uint32_t header_size;   /* sizeof(snapshot_header) */
-	uint64_t n;             /* rows */
-	uint32_t d;             /* columns */
-	uint32_t reserved;
-	uint64_t payload_size;  /* bytes after the header */
-	uint64_t checksum;      /* XXH64 of the payload */
-	uint8_t pad[16];
-} snapshot_header;
+/* Sections of the container:
+ *   snap.shape       uint32 version, uint32 D, uint64 N
+ *   origin           catalog_origin: the catalogue state it was made from
+ *   snap.track_id    int64_t [N]      tracks.id
+ *   snap.spotify_id  char [N][24]     22 characters, NUL-padded
+ *   snap.x           float [N][D]     D = SNAP__COLS, row-major */
 
 typedef struct snapshot snapshot;
 
-/* Writes the snapshot of `db` to `path` (through a temporary file and a
- * rename, so readers never see half a file). *rows receives N (may be NULL). */
+/* Writes the snapshot of `db` to `path` (container_writer_save: a temporary
+ * file of its own, fsync, rename), stamped with the catalogue's origin; the
+ * rows and the stamp are read in one transaction, so they agree. *rows
+ * receives N (may be NULL). Workspaces write it through workspace.h, under
+ * their lock. */
 int snapshot_write(sqlite3 *db, const char *path, uint64_t *rows, seg_error *err);
 
 /* Maps `path` read-only and verifies magic, version, size and checksum; a
- * file that fails any of them is refused with a message that says which. */
+ * file that fails any of them is refused with a message that says which
+ * (SEG_ENOTFOUND when there is no file). It does not check that the file is
+ * current: workspace_features_state does. */
 int snapshot_open(snapshot **out, const char *path, seg_error *err);
 void snapshot_close(snapshot *s);
 
@@ -56,5 +54,7 @@ size_t snapshot_cols(const snapshot *s);
 const int64_t *snapshot_track_ids(const snapshot *s);  /* [N] */
 const char *snapshot_spotify_id(const snapshot *s, size_t row); /* NUL-terminated */
 const float *snapshot_matrix(const snapshot *s);       /* [N][D] */
+/* The catalogue state the snapshot was made from. */
+const catalog_origin *snapshot_origin(const snapshot *s);
 
 #endif

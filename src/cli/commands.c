@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/workspace.h"
 #include "report/eda.h"
 #include "core/error.h"
 #include "synth/gen.h"
@@ -55,6 +56,7 @@ static void ingest_help(FILE *out)
 {
 	fprintf(out,
 	        "usage: segue ingest [--workspace DIR] [--map canonical=column,...] [--check] FILE|DIR...\n"
+	        "       segue ingest [--workspace DIR] --refresh\n"
 	        "\n"
 	        "Reads track tables and playlist data into the workspace catalogue (SQLite) and\n"
 	        "rewrites its feature snapshot. All files of one call land in one transaction.\n"
@@ -63,6 +65,8 @@ static void ingest_help(FILE *out)
 	        "  -m, --map SPEC       map columns of an unknown or odd header, e.g.\n"
 	        "                       --map id=TrackID,name=Title,artists=Artist,danceability=dance\n"
 	        "      --check          parse and validate only; write nothing\n"
+	        "      --refresh        read no file: rewrite the feature snapshot and the names\n"
+	        "                       file from the catalogue as it is\n"
 	        "  -q, --quiet          no progress bar and no summary\n"
 	        "  -h, --help           this text\n"
 	        "\n"
@@ -90,40 +94,100 @@ static void ingest_help(FILE *out)
 	        "and also recorded in rejects (action 'value').\n");
 }
 
+/* Takes the workspace's writer lock, saying so when another segue holds it
+ * and this one waits. */
+static int lock_workspace(const char *ws, seg_error *err)
+{
+	int rc = workspace_lock(ws, WORKSPACE_LOCK_TRY, err);
+	if (rc == 1) {
+		fprintf(stderr, "segue: waiting for %s/%s: another segue is writing this workspace\n", ws,
+		        workspace_file_name(WS_LOCK));
+		rc = workspace_lock(ws, WORKSPACE_LOCK_WAIT, err);
+	}
+	return rc;
+}
+
+/* `segue ingest --refresh`: the derived files, written again from the
+ * catalogue; the lock is held. */
+static int ingest_refresh(const char *ws, int quiet)
+{
+	catalog *c = NULL;
+	seg_error err = {0};
+	int rebuilt = 0;
+	if (catalog_open(&c, ws, 0, &err) < 0 || workspace_derived_refresh(ws, catalog_db(c), 1, &rebuilt, &err) < 0) {
+		catalog_close(c);
+		return fail(&err);
+	}
+	catalog_close(c);
+	if (!quiet)
+		printf("rewrote %s/%s and %s/%s from the catalogue\n", ws, workspace_file_name(WS_FEATURES), ws,
+		       workspace_file_name(WS_NAMES));
+	return EXIT_OK;
+}
+
 static int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"map", required_argument, NULL, 'm'},
 		{"check", no_argument, NULL, 'c'},           {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},            {0},
+		{"refresh", no_argument, NULL, 'R'},         {"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	const char *ws = NULL;
 	ingest_options o = {.progress = 1};
-	int quiet = 0, c;
+	int quiet = 0, refresh = 0, c;
 	while ((c = getopt_long(argc, argv, "w:m:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w': ws = optarg; break;
 		case 'm': o.map_spec = optarg; break;
 		case 'c': o.check_only = 1; break;
 		case 'q': quiet = 1; o.progress = 0; break;
+		case 'R': refresh = 1; break;
 		case 'h': ingest_help(stdout); return EXIT_OK;
 		default: return usage_error("ingest", "%s", "unknown option");
 		}
 	}
-	if (optind >= argc)
+	if (refresh && (optind < argc || o.check_only || o.map_spec))
+		return usage_error("ingest", "%s", "--refresh reads no file and takes no other option");
+	if (!refresh && optind >= argc)
 		return usage_error("ingest", "%s", "no input files given");
 	char wsbuf[PATH_MAX];
 	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
-	ingest_summary sum;
 	seg_error err = {0};
+	if (o.check_only) {
+		ingest_summary sum;
+		int rc = ingest_run(&o, argv + optind, (size_t)(argc - optind), &sum, &err);
+		if (rc == 0 && !quiet)
+			ingest_summary_print(&sum, &o, stdout);
+		ingest_summary_free(&sum);
+		return rc < 0 ? fail(&err) : EXIT_OK;
+	}
+	/* One writer at a time, from the catalogue's transaction to the last
+	 * file derived from it. */
+	if (lock_workspace(o.workspace, &err) < 0)
+		return fail(&err);
+	if (refresh) {
+		int ec = ingest_refresh(o.workspace, quiet);
+		workspace_unlock(o.workspace);
+		return ec;
+	}
+	/* What the catalogue was, to say truthfully whether a failed ingest
+	 * changed it (a failure after the commit leaves it written). */
+	int64_t before[CATALOG_STAMP], after[CATALOG_STAMP];
+	int had = workspace_catalog_stamp(o.workspace, before, NULL) == 0;
+	ingest_summary sum;
 	int rc = ingest_run(&o, argv + optind, (size_t)(argc - optind), &sum, &err);
 	if (rc < 0) {
+		int has = workspace_catalog_stamp(o.workspace, after, NULL) == 0;
+		int changed = has && (!had || memcmp(before, after, sizeof before) != 0);
+		workspace_unlock(o.workspace);
 		ingest_summary_free(&sum);
 		fail(&err);
-		if (!o.check_only)
+		if (!changed)
 			fprintf(stderr, "segue: nothing was written to the catalogue\n");
 		return EXIT_FAIL;
 	}
+	workspace_unlock(o.workspace);
 	if (!quiet)
 		ingest_summary_print(&sum, &o, stdout);
 	ingest_summary_free(&sum);
@@ -380,7 +444,26 @@ static int cmd_train(int argc, char **argv)
 	char wsbuf[PATH_MAX], version[32];
 	o.workspace = catalog_workspace(ws, wsbuf, sizeof wsbuf);
 	seg_error err = {0};
-	if (train_run(&o, version, sizeof version, &err) < 0)
+	/* One writer at a time: no ingest changes the catalogue while the model
+	 * reads it, and the model is trained on a feature snapshot made from
+	 * the catalogue as it is, rebuilt here when it is not. */
+	static const char *const how[] = {
+		[WS_MISSING] = "missing", [WS_STALE] = "older than the catalogue", [WS_DAMAGED] = "unreadable"};
+	catalog *cat = NULL;
+	if (catalog_open(&cat, o.workspace, 0, &err) < 0 || lock_workspace(o.workspace, &err) < 0) {
+		catalog_close(cat);
+		return fail(&err);
+	}
+	int state = workspace_features_state(o.workspace, catalog_db(cat), &err);
+	if (state > 0 && o.verbose)
+		fprintf(stderr, "segue: %s/%s is %s: rebuilding it from the catalogue\n", o.workspace,
+		        workspace_file_name(WS_FEATURES), how[state]);
+	if (state >= 0)
+		state = workspace_derived_refresh(o.workspace, catalog_db(cat), 0, NULL, &err);
+	catalog_close(cat);
+	int rc = state < 0 ? state : train_run(&o, version, sizeof version, &err);
+	workspace_unlock(o.workspace);
+	if (rc < 0)
 		return fail(&err);
 	return EXIT_OK;
 }

@@ -89,14 +89,97 @@ int container_writer_add(container_writer *w, const char *name, const void *data
 	return 0;
 }
 
-int container_writer_save(container_writer *w, const char *path, seg_error *err)
+int container_write_atomic(const char *path, int (*fill)(FILE *f, void *arg), void *arg, seg_error *err)
 {
-	static const uint8_t zeros[CONTAINER_ALIGN];
 	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
+		return seg_error_set(err, SEG_EINVAL, "path too long: %s", path);
 	/* a temporary file of its own (mkstemp), so that processes writing the
 	 * same file at once (replicas starting together, in any PID namespace)
 	 * never write into one */
-	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+	if (f == NULL) {
+		int e = errno;
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(e));
+	}
+	mode_t um = umask(0); /* mkstemp's file is 0600: make it as fopen would */
+	umask(um);
+	fchmod(fd, 0666 & ~um);
+	errno = 0;
+	int ok = fill(f, arg) == 0 && fflush(f) == 0 && fsync(fd) == 0;
+	int e = errno ? errno : EIO;
+	if (fclose(f) != 0 && ok) {
+		ok = 0;
+		e = errno;
+	}
+	if (!ok) {
+		unlink(tmp);
+		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(e));
+	}
+	if (rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		return seg_error_set(err, SEG_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
+	}
+	/* the rename itself is durable once the directory is */
+	if (container_sync_dir(path, err) < 0)
+		return SEG_EIO;
+	return 0;
+}
+
+int container_sync_dir(const char *path, seg_error *err)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return seg_error_set(err, SEG_EIO, "cannot open directory %s: %s", dir, strerror(errno));
+	/* some file systems cannot sync a directory (EINVAL): nothing to wait for there */
+	int rc = fsync(fd) < 0 && errno != EINVAL && errno != EROFS
+	                 ? seg_error_set(err, SEG_EIO, "cannot sync directory %s: %s", dir, strerror(errno))
+	                 : 0;
+	close(fd);
+	return rc;
+}
+
+/* What container_writer_save hands container_write_atomic: the laid-out file. */
+typedef struct save_plan {
+	const container_writer *w;
+	const model_header *h;
+	const model_entry *entries; /* [w->n] */
+	size_t table;               /* bytes of header and table */
+} save_plan;
+
+static int save_fill(FILE *f, void *arg)
+{
+	static const uint8_t zeros[CONTAINER_ALIGN];
+	const save_plan *p = arg;
+	const container_writer *w = p->w;
+	int ok = fwrite(p->h, sizeof *p->h, 1, f) == 1 && fwrite(p->entries, sizeof(model_entry), w->n, f) == w->n;
+	size_t pos = p->table;
+	for (size_t i = 0; ok && i < w->n; i++) {
+		ok = fwrite(zeros, 1, p->entries[i].offset - pos, f) == p->entries[i].offset - pos &&
+		     fwrite(w->s[i].data, 1, w->s[i].size, f) == w->s[i].size;
+		pos = p->entries[i].offset + w->s[i].size;
+	}
+	ok = ok && fwrite(zeros, 1, p->h->file_size - pos, f) == p->h->file_size - pos;
+	return ok ? 0 : -1;
+}
+
+int container_writer_save(container_writer *w, const char *path, seg_error *err)
+{
+	static const uint8_t zeros[CONTAINER_ALIGN];
 	size_t table = sizeof(model_header) + w->n * sizeof(model_entry);
 	model_entry *entries = calloc(w->n ? w->n : 1, sizeof(model_entry));
 	if (entries == NULL)
@@ -116,6 +199,10 @@ int container_writer_save(container_writer *w, const char *path, seg_error *err)
 	h.file_size = off;
 	/* The checksum covers the table, padding and sections, in file order. */
 	XXH64_state_t *st = XXH64_createState();
+	if (st == NULL) {
+		free(entries);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
 	XXH64_reset(st, 0);
 	XXH64_update(st, entries, w->n * sizeof(model_entry));
 	size_t pos = table;
@@ -127,41 +214,8 @@ int container_writer_save(container_writer *w, const char *path, seg_error *err)
 	XXH64_update(st, zeros, off - pos);
 	h.checksum = XXH64_digest(st);
 	XXH64_freeState(st);
-
-	int rc = 0;
-	int fd = mkstemp(tmp);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
-	if (f == NULL) {
-		rc = seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		goto out;
-	}
-	mode_t um = umask(0); /* mkstemp's file is 0600: make it as fopen would */
-	umask(um);
-	fchmod(fd, 0666 & ~um);
-	int ok = fwrite(&h, sizeof h, 1, f) == 1 && fwrite(entries, sizeof(model_entry), w->n, f) == w->n;
-	pos = table;
-	for (size_t i = 0; ok && i < w->n; i++) {
-		ok = fwrite(zeros, 1, entries[i].offset - pos, f) == entries[i].offset - pos &&
-		     fwrite(w->s[i].data, 1, w->s[i].size, f) == w->s[i].size;
-		pos = entries[i].offset + w->s[i].size;
-	}
-	ok = ok && fwrite(zeros, 1, off - pos, f) == off - pos && fflush(f) == 0 && fsync(fileno(f)) == 0;
-	if (fclose(f) != 0)
-		ok = 0;
-	if (!ok) {
-		rc = seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		rc = seg_error_set(err, SEG_EIO, "cannot rename %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-	}
-out:
+	save_plan plan = {.w = w, .h = &h, .entries = entries, .table = table};
+	int rc = container_write_atomic(path, save_fill, &plan, err);
 	free(entries);
 	return rc;
 }
@@ -178,12 +232,12 @@ int container_file_open(container_file **out, const char *path, seg_error *err)
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return seg_error_set(err, errno == ENOENT ? SEG_ENOTFOUND : SEG_EIO, "cannot open model %s: %s", path,
+		return seg_error_set(err, errno == ENOENT ? SEG_ENOTFOUND : SEG_EIO, "cannot open %s: %s", path,
 		                     strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(model_header)) {
 		close(fd);
-		return seg_error_set(err, SEG_EFORMAT, "%s is too short to be a segue model", path);
+		return seg_error_set(err, SEG_EFORMAT, "%s is too short to be a segue container file", path);
 	}
 	size_t size = (size_t)st.st_size;
 	void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
@@ -193,15 +247,15 @@ int container_file_open(container_file **out, const char *path, seg_error *err)
 	const model_header *h = map;
 	int rc = 0;
 	if (memcmp(h->magic, CONTAINER_MAGIC, 8) != 0)
-		rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue model (bad magic)", path);
+		rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue container file (bad magic)", path);
 	else if (h->version != CONTAINER_VERSION)
-		rc = seg_error_set(err, SEG_EVERSION, "%s has model format version %u; this segue reads version %d", path,
+		rc = seg_error_set(err, SEG_EVERSION, "%s has container format version %u; this segue reads version %d", path,
 		                   h->version, CONTAINER_VERSION);
 	else if (h->file_size != size || sizeof(model_header) + (size_t)h->nsections * sizeof(model_entry) > size)
 		rc = seg_error_set(err, SEG_EFORMAT, "%s is truncated (%zu bytes, header says %llu)", path, size,
 		                   (unsigned long long)h->file_size);
 	else if (XXH64((const char *)map + sizeof(model_header), size - sizeof(model_header), 0) != h->checksum)
-		rc = seg_error_set(err, SEG_ECHECKSUM, "%s is corrupt: checksum mismatch; train it again", path);
+		rc = seg_error_set(err, SEG_ECHECKSUM, "%s is corrupt: checksum mismatch", path);
 	const model_entry *e = (const model_entry *)((const char *)map + sizeof(model_header));
 	for (uint32_t i = 0; rc == 0 && i < h->nsections; i++)
 		if (e[i].offset > size || e[i].size > size - e[i].offset || e[i].offset % CONTAINER_ALIGN != 0 ||
@@ -248,9 +302,9 @@ int container_file_require(const container_file *m, const char *name, size_t siz
 	size_t got;
 	const void *p = container_file_section(m, name, &got);
 	if (p == NULL)
-		return seg_error_set(err, SEG_EFORMAT, "model has no '%s' section", name);
+		return seg_error_set(err, SEG_EFORMAT, "the file has no '%s' section", name);
 	if (got != size)
-		return seg_error_set(err, SEG_EFORMAT, "model section '%s' has %zu bytes, expected %zu", name, got, size);
+		return seg_error_set(err, SEG_EFORMAT, "section '%s' has %zu bytes, expected %zu", name, got, size);
 	*data = p;
 	return 0;
 }

@@ -1,13 +1,17 @@
 /* container.h: segue's versioned file container: one file of named sections
  * (float matrices, id arrays, JSON metadata, opaque blobs such as an XGBoost
- * model), with a magic number, a format version and an XXH64 checksum. It is
- * mapped into memory read-only, so several server processes share one copy.
- * It knows nothing of what the sections mean. */
+ * model), with a magic number, a format version and an XXH64 checksum. Every
+ * binary file segue writes is one (models, the feature snapshot, the names
+ * file, the EDA cache). It is mapped into memory read-only, so several server
+ * processes share one copy. It also replaces any file atomically
+ * (container_write_atomic). It knows nothing of what the sections mean, nor
+ * where files live (that is workspace.h's). */
 #ifndef SEGUE_CONTAINER_H
 #define SEGUE_CONTAINER_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/error.h"
 
@@ -23,9 +27,26 @@ typedef struct container_writer container_writer;
 container_writer *container_writer_create(void);
 /* Adds a section; the bytes are copied. Names are unique, < CONTAINER_NAME_MAX. */
 int container_writer_add(container_writer *w, const char *name, const void *data, size_t size, seg_error *err);
-/* Writes the file atomically (temporary file, fsync, rename). */
+/* Writes the file through container_write_atomic. On failure `path` is
+ * untouched. */
 int container_writer_save(container_writer *w, const char *path, seg_error *err);
 void container_writer_free(container_writer *w);
+
+/* ---- replacing any file atomically ---- */
+
+/* Writes `path` through a temporary file of its own beside it
+ * ("PATH.tmp.XXXXXX" from mkstemp, so that two writers never share one) which
+ * `fill` writes through `f` (returning 0, or -1 with errno set); then fsyncs
+ * the file, renames it over `path` and fsyncs the directory. A reader sees
+ * the old file or the new one, whole; a crash leaves at worst a *.tmp.* file
+ * beside it (the workspace removes those under its lock). The file's mode is
+ * what fopen would give (0666 less the umask). On failure the temporary is
+ * removed and `path` is untouched. */
+int container_write_atomic(const char *path, int (*fill)(FILE *f, void *arg), void *arg, seg_error *err);
+
+/* fsyncs the directory that holds `path` (after a rename or mkdir in it).
+ * A file system that cannot sync directories is not an error. */
+int container_sync_dir(const char *path, seg_error *err);
 
 /* ---- reading ---- */
 

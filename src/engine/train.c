@@ -26,6 +26,7 @@
 #include "core/progress.h"
 #include "models/quality.h"
 #include "catalog/snapshot.h"
+#include "catalog/workspace.h"
 
 void train_options_default(train_options *o)
 {
@@ -57,26 +58,6 @@ static void say(const train_options *o, const char *fmt, ...)
 	vfprintf(o->out, fmt, ap);
 	va_end(ap);
 	fflush(o->out);
-}
-
-/* Picks the next free version id under models/. */
-static int next_version(const char *models, int *v, seg_error *err)
-{
-	if (mkdir(models, 0777) < 0 && errno != EEXIST)
-		return seg_error_set(err, SEG_EIO, "cannot create %s: %s", models, strerror(errno));
-	DIR *d = opendir(models);
-	if (d == NULL)
-		return seg_error_set(err, SEG_EIO, "cannot read %s: %s", models, strerror(errno));
-	int best = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		int n;
-		if (sscanf(e->d_name, "v%d", &n) == 1 && n > best)
-			best = n;
-	}
-	closedir(d);
-	*v = best + 1;
-	return 0;
 }
 
 int train_model_path(const char *workspace, const char *name, char *path, size_t cap, seg_error *err)
@@ -428,11 +409,22 @@ static int add(container_writer *w, const char *name, const void *p, size_t size
 	return *rc;
 }
 
-static int write_model(const dataset *ds, built *b, const char *path, seg_error *err)
+/* What workspace_model_publish hands back to fill the new version. */
+typedef struct model_parts {
+	const dataset *ds;
+	built *b;
+	double t0; /* when training started */
+} model_parts;
+
+/* Adds the model's sections to `w` (a workspace_model_fill): the version's
+ * name goes into the metadata first. */
+static int write_model(container_writer *w, const char *version, void *arg, seg_error *err)
 {
-	container_writer *w = container_writer_create();
-	if (w == NULL)
-		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	const model_parts *mp = arg;
+	const dataset *ds = mp->ds;
+	built *b = mp->b;
+	json_object_set_new(b->meta, "version", json_string(version));
+	json_object_set_new(b->meta, "train_seconds", json_real(progress_now() - mp->t0));
 	int rc = 0;
 	char *meta = json_dumps(b->meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 	add(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
@@ -467,9 +459,6 @@ static int write_model(const dataset *ds, built *b, const char *path, seg_error 
 		add(w, MS_ALS_NORMS, b->als->item_norms, sizeof(float) * I, &rc, err);
 		add(w, MS_ALS_YTY, b->als->yty, sizeof(float) * F * F, &rc, err);
 	}
-	if (rc == 0)
-		rc = container_writer_save(w, path, err);
-	container_writer_free(w);
 	return rc;
 }
 
@@ -498,28 +487,11 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
 	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0)
 		goto out;
-	char models[PATH_MAX], dir[PATH_MAX + 16], path[PATH_MAX + 32], latest[PATH_MAX + 16];
-	snprintf(models, sizeof models, "%s/models", o->workspace);
-	int v = 0;
-	if ((rc = next_version(models, &v, err)) < 0)
+	char path[PATH_MAX + 32];
+	model_parts parts = {ds, &b, t0};
+	if ((rc = workspace_model_publish(o->workspace, snapshot_origin(ds->snap), write_model, &parts, version, cap,
+	                                  path, sizeof path, err)) < 0)
 		goto out;
-	snprintf(dir, sizeof dir, "%s/v%d", models, v);
-	if (mkdir(dir, 0777) < 0) {
-		rc = seg_error_set(err, SEG_EIO, "cannot create %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	snprintf(version, cap, "v%d", v);
-	json_object_set_new(b.meta, "version", json_string(version));
-	json_object_set_new(b.meta, "train_seconds", json_real(progress_now() - t0));
-	snprintf(path, sizeof path, "%s/model.seg", dir);
-	if ((rc = write_model(ds, &b, path, err)) < 0)
-		goto out;
-	snprintf(latest, sizeof latest, "%s/latest", models);
-	FILE *f = fopen(latest, "w");
-	if (f == NULL || fprintf(f, "%s\n", version) < 0 || fclose(f) != 0) {
-		rc = seg_error_set(err, SEG_EIO, "cannot write %s: %s", latest, strerror(errno));
-		goto out;
-	}
 	say(o, "wrote model %s (%s) in %.1f s\n", version, path, progress_now() - t0);
 out:
 	built_free(&b);

@@ -9,10 +9,9 @@
 #include <sys/stat.h>
 
 #include "ingest/csv.h"
-#include "catalog/names.h"
 #include "core/progress.h"
 #include "ingest/schema.h"
-#include "catalog/snapshot.h"
+#include "catalog/workspace.h"
 
 #define MAX_VALUE_PROBLEMS 8
 
@@ -317,16 +316,25 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 		sum->genres = count(db, "SELECT count(*) FROM genres");
 		sum->playlists = count(db, "SELECT count(*) FROM playlists");
 		sum->entries = count(db, "SELECT count(*) FROM playlist_tracks");
-		char snap[PATH_MAX];
-		snprintf(snap, sizeof snap, "%s/%s", o->workspace, CATALOG_SNAPSHOT_NAME);
-		rc = snapshot_write(db, snap, &sum->snapshot_rows, err);
-		/* and the display fields the server reads instead of SQL */
-		snprintf(snap, sizeof snap, "%s/%s", o->workspace, NAMES_FILE_NAME);
-		if (rc == 0)
-			rc = names_write(db, snap, NULL, err);
+		/* The catalogue is committed: what follows derives files from it,
+		 * and a failure says that the catalogue was written. */
+		const char *what = "feature snapshot";
+		rc = workspace_features_write(o->workspace, db, &sum->snapshot_rows, err);
+		if (rc == 0) {
+			/* and the display fields the server reads instead of SQL */
+			what = "names file";
+			rc = workspace_names_write(o->workspace, db, NULL, err);
+		}
 		progress_finish(&prog);
-		if (rc < 0)
+		if (rc < 0) {
+			char why[sizeof err->msg];
+			snprintf(why, sizeof why, "%s", err ? err->msg : "?");
+			seg_error_set(err, rc,
+			              "the catalogue was written; the %s could not be: %s; once that is fixed, run "
+			              "`segue ingest --refresh` to write it",
+			              what, why);
 			goto out;
+		}
 	}
 	rc = 0;
 out:

@@ -1,0 +1,149 @@
+/* workspace.h: the workspace directory and every file in it. It names every
+ * path (the catalogue, the feature snapshot, the names file, the EDA cache
+ * and report, the model versions and the `latest` pointer, the lock); it
+ * writes every file derived from the catalogue, stamped with the catalogue
+ * state it was made from (catalog_origin), through a temporary file of its
+ * own, fsync and rename (container_write_atomic), under the workspace lock;
+ * it says whether a derived file is current, and names the command that
+ * makes it so when it is not; and it lists and publishes model versions.
+ * It does not read input files (ingest.h) nor fit models (train.h).
+ *
+ * Layout of WORKSPACE:
+ *   catalog.db          the catalogue (SQLite), the source of truth
+ *   features.snap       the feature snapshot (snapshot.h), derived
+ *   names.seg           the display fields (names.h), derived
+ *   eda.seg, eda/       the EDA cache and report (eda.h), derived
+ *   models/vN/model.seg model version N (N = 1..WORKSPACE_VERSION_MAX)
+ *   models/latest       "vN\n": the newest version
+ *   .lock               flock()ed by every writer
+ * Anything named *.tmp.* is a writer's temporary file (or, under models/, a
+ * version being written); those a killed writer left behind are removed
+ * when the lock is next taken.
+ *
+ * Thread-safety: all functions may be called from any thread; the lock is
+ * held by one thread of one process at a time. */
+#ifndef SEGUE_WORKSPACE_H
+#define SEGUE_WORKSPACE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "core/container.h"
+#include "core/error.h"
+
+/* ---- paths ---- */
+
+enum workspace_file {
+	WS_CATALOG,   /* catalog.db */
+	WS_FEATURES,  /* features.snap */
+	WS_NAMES,     /* names.seg */
+	WS_EDA_CACHE, /* eda.seg */
+	WS_EDA_DIR,   /* eda/ */
+	WS_MODELS,    /* models/ */
+	WS_LATEST,    /* models/latest */
+	WS_LOCK,      /* .lock */
+	WS__FILES
+};
+
+/* The largest model version number; "v" and up to 9 digits. */
+#define WORKSPACE_VERSION_MAX 999999999
+
+/* The file's name relative to the workspace ("models/latest"). */
+const char *workspace_file_name(enum workspace_file f);
+
+/* Writes WORKSPACE/<file> into buf[cap]. Returns 0, or SEG_EINVAL when it
+ * does not fit. */
+int workspace_path(const char *ws, enum workspace_file f, char *buf, size_t cap, seg_error *err);
+
+/* Writes WORKSPACE/models/vN/model.seg into buf[cap]. */
+int workspace_model_file(const char *ws, int version, char *buf, size_t cap, seg_error *err);
+
+/* ---- the lock ---- */
+
+enum { WORKSPACE_LOCK_TRY = 0, WORKSPACE_LOCK_WAIT = 1 };
+
+/* Takes the workspace's writer lock: an exclusive flock on WORKSPACE/.lock
+ * (created, with the workspace directory, when missing). With
+ * WORKSPACE_LOCK_TRY it returns 1 at once when another process or thread
+ * holds it; with WORKSPACE_LOCK_WAIT it waits. Returns 0 once held, or a
+ * negative code. The lock is reentrant in its thread: every successful call
+ * is matched by one workspace_unlock, and the functions below that write
+ * take it themselves, so a caller that holds it across several steps makes
+ * them one. When the lock is first taken, temporary files that killed
+ * writers left (*.tmp.* in the workspace and under models/, and version
+ * directories that hold no model.seg) are removed. */
+int workspace_lock(const char *ws, int mode, seg_error *err);
+/* Releases one hold of the lock; a thread that does not hold it is a no-op. */
+void workspace_unlock(const char *ws);
+
+/* ---- derived files ---- */
+
+/* What a derived file is, against the catalogue as it is now. */
+enum workspace_state {
+	WS_CURRENT = 0, /* made from the catalogue as it is */
+	WS_MISSING,     /* no file */
+	WS_STALE,       /* made from another state of the catalogue */
+	WS_DAMAGED,     /* not readable: corrupt, truncated, an older format */
+};
+
+/* Checks features.snap against the catalogue `db`: returns a
+ * workspace_state, and for anything but WS_CURRENT a message in err that
+ * says what is wrong and which command fixes it; a negative code when the
+ * catalogue cannot be read. */
+int workspace_features_state(const char *ws, sqlite3 *db, seg_error *err);
+/* The same for names.seg. */
+int workspace_names_state(const char *ws, sqlite3 *db, seg_error *err);
+
+/* Writes features.snap from `db`, under the lock; *rows (may be NULL)
+ * receives its rows. */
+int workspace_features_write(const char *ws, sqlite3 *db, uint64_t *rows, seg_error *err);
+/* Writes names.seg from `db`, under the lock; *tracks (may be NULL) receives
+ * how many tracks it holds. */
+int workspace_names_write(const char *ws, sqlite3 *db, uint64_t *tracks, seg_error *err);
+
+/* Makes features.snap and names.seg current: under the lock, rewrites each
+ * that is not (or both, with `force`). *rebuilt (may be NULL) receives a
+ * bit mask of what was rewritten: 1 << WS_FEATURES, 1 << WS_NAMES. On error
+ * err names the file that could not be written. */
+int workspace_derived_refresh(const char *ws, sqlite3 *db, int force, int *rebuilt, seg_error *err);
+
+/* The catalogue's stamp (catalog_stamp) of workspace `ws`, opened read-only
+ * for the call; SEG_ENOTFOUND when it has no catalogue. */
+int workspace_catalog_stamp(const char *ws, int64_t stamp[CATALOG_STAMP], seg_error *err);
+
+/* ---- model versions ---- */
+
+/* Parses a version directory's name, strictly: "v", then 1 to 9 digits
+ * without a leading zero. Returns N (1..WORKSPACE_VERSION_MAX), or 0 for
+ * any other name ("v0", "v01", "v99999999999", "v3.tmp.Ab12Cd", "latest"). */
+int workspace_version_parse(const char *name);
+
+/* The published versions, ascending, into a malloc'd array *out[*n] (NULL
+ * when none; free() it): directories of models/ whose name parses and
+ * which hold a model.seg file. Temporary and incomplete ones are not
+ * listed. Returns 0 (also when there is no models/), or SEG_EIO. */
+int workspace_models_list(const char *ws, int **out, size_t *n, seg_error *err);
+
+/* The version models/latest names, when it names a published one: returns
+ * N, or SEG_ENOTFOUND (no model trained) / SEG_EFORMAT (latest is damaged),
+ * with a message naming `segue train`. */
+int workspace_models_latest(const char *ws, seg_error *err);
+
+/* Fills a new model version's container: `version` is its name ("v4"). */
+typedef int (*workspace_model_fill)(container_writer *w, const char *version, void *arg, seg_error *err);
+
+/* Publishes a new model version, under the lock: takes the next number
+ * after the largest published one, has `fill` add the sections, adds the
+ * origin section (`origin`: the catalogue state the model was trained on),
+ * writes models/vN.tmp.XXXXXX/model.seg, renames the directory to models/vN,
+ * then replaces models/latest atomically; every step is fsynced. The name
+ * ("v4") is copied to version[cap] and the model file's path to path[pcap]
+ * (either may be NULL). On failure nothing is left behind and nothing is
+ * published, except when only models/latest could not be replaced: then vN
+ * is listed, latest still names the version before, and err says so. */
+int workspace_model_publish(const char *ws, const catalog_origin *origin, workspace_model_fill fill, void *arg,
+                            char *version, size_t cap, char *path, size_t pcap, seg_error *err);
+
+#endif

@@ -96,6 +96,20 @@ static void test_mood(void **state)
 	assert_int_equal(feat_mood(&s, "energy", t, mask, &err), SEG_EINVAL);
 	assert_int_equal(feat_mood(&s, "energy=high", t, mask, &err), SEG_EINVAL);
 	assert_int_equal(feat_mood(&s, "", t, mask, &err), SEG_EINVAL);
+	/* Values outside any real range are refused with the range, whatever
+	 * the unit; the ends of each range are accepted. */
+	static const char *const bad[] = {"tempo=1e308", "tempo=nan", "tempo=inf", "loudness=-1e308", "loudness=6",
+	                                  "duration=-1", "duration=121", "mode=2", "valence=-0.01"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		if (feat_mood(&s, bad[i], t, mask, &err) != SEG_EINVAL)
+			fail_msg("mood '%s' was accepted", bad[i]);
+		assert_non_null(strstr(err.msg, "must be from"));
+	}
+	assert_non_null(strstr((feat_mood(&s, "tempo=301", t, mask, &err), err.msg), "0 to 300 BPM"));
+	assert_int_equal(feat_mood(&s, "tempo=0,tempo=300,loudness=-60,loudness=5,duration=120,mode=1", t, mask, &err),
+	                 0);
+	assert_int_equal(feat_mood_check("key (fifths x)", 14, 0.5, &err), SEG_EINVAL); /* derived, not askable */
+	assert_int_equal(feat_mood_check("tempoX", 5, 100, &err), 0);                   /* len counts */
 	assert_int_equal(feat_fit(&s, raw, 0, NULL, 0, NULL, &err), SEG_EINVAL);
 }
 

@@ -119,6 +119,47 @@ void feat_transform(const feat_spec *s, const float *raw, const int *genre_idx, 
 	}
 }
 
+/* The range a mood may ask of each dimension, in the feature's own unit;
+ * lo > hi marks a dimension a mood cannot name (the key's two coordinates). */
+static const struct mood_range {
+	double lo, hi;
+	const char *unit;
+} MOOD_RANGE[FD_GENRE0] = {
+	[FD_DANCEABILITY] = {0, 1, ""},     [FD_ENERGY] = {0, 1, ""},   [FD_SPEECHINESS] = {0, 1, ""},
+	[FD_ACOUSTICNESS] = {0, 1, ""},     [FD_INSTRUMENTALNESS] = {0, 1, ""},
+	[FD_LIVENESS] = {0, 1, ""},         [FD_VALENCE] = {0, 1, ""},  [FD_LOUDNESS] = {-60, 5, " dB"},
+	[FD_TEMPO] = {0, 300, " BPM"},      [FD_KEY_X] = {1, 0, ""},    [FD_KEY_Y] = {1, 0, ""},
+	[FD_MODE] = {0, 1, " (0 minor, 1 major)"}, [FD_DURATION] = {0, 120, " minutes"},
+};
+
+/* The dimension a mood names, or -1. */
+static int mood_dim(const char *name, size_t len)
+{
+	for (int d = 0; d < FD_GENRE0; d++)
+		if (MOOD_RANGE[d].lo <= MOOD_RANGE[d].hi && strlen(feat_dim_names[d]) == len &&
+		    strncmp(feat_dim_names[d], name, len) == 0)
+			return d;
+	return -1;
+}
+
+int feat_mood_check(const char *name, size_t len, double v, seg_error *err)
+{
+	int d = mood_dim(name, len);
+	if (d < 0) {
+		/* Names come from requests: at most 40 bytes of one are quoted,
+		 * and the caller is the one to make them valid UTF-8. */
+		return seg_error_set(err, SEG_EINVAL,
+		                     "unknown mood feature '%.*s' (use danceability, energy, speechiness, acousticness, "
+		                     "instrumentalness, liveness, valence, loudness, tempo, mode, duration)",
+		                     (int)(len < 40 ? len : 40), name);
+	}
+	const struct mood_range *r = &MOOD_RANGE[d];
+	if (!(v >= r->lo && v <= r->hi)) /* NaN fails too */
+		return seg_error_set(err, SEG_EINVAL, "mood %s must be from %g to %g%s, not %g", feat_dim_names[d], r->lo,
+		                     r->hi, r->unit, v);
+	return 0;
+}
+
 int feat_mood(const feat_spec *s, const char *mood, float *target, uint8_t *mask, seg_error *err)
 {
 	memset(target, 0, sizeof(float) * s->dim);
@@ -136,17 +177,10 @@ int feat_mood(const feat_spec *s, const char *mood, float *target, uint8_t *mask
 		double v = strtod(eq + 1, &end);
 		if (end != p + len)
 			return seg_error_set(err, SEG_EINVAL, "mood value in '%.*s' is not a number", (int)len, p);
-		int found = -1;
-		for (int d = 0; d < FD_GENRE0; d++)
-			if (SOURCE[d] >= 0 && strlen(feat_dim_names[d]) == nl && strncmp(feat_dim_names[d], p, nl) == 0)
-				found = d;
-		if (found < 0)
-			return seg_error_set(err, SEG_EINVAL,
-			                     "unknown mood feature '%.*s' (use danceability, energy, speechiness, "
-			                     "acousticness, instrumentalness, liveness, valence, loudness, tempo, mode)",
-			                     (int)nl, p);
-		if (found <= FD_VALENCE && (v < 0 || v > 1))
-			return seg_error_set(err, SEG_EINVAL, "mood %.*s=%g is outside 0..1", (int)nl, p, v);
+		int rc = feat_mood_check(p, nl, v, err);
+		if (rc < 0)
+			return rc;
+		int found = mood_dim(p, nl);
 		if (found == FD_DURATION)
 			v *= 60000.0; /* minutes, as a person would say it */
 		target[found] = weight_of(s, found) * ((float)v - s->mean[found]) / s->sd[found];

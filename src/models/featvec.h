@@ -60,9 +60,18 @@ int feat_fit(feat_spec *s, const float *raw, size_t N, const char *const *genres
  * Missing values become the mean (0 after standardising). */
 void feat_transform(const feat_spec *s, const float *raw, const int *genre_idx, int ng, float *out);
 
+/* Checks one mood value: `name` (len bytes, not NUL-terminated) must be a
+ * feature a mood can ask for and v within its real range: 0..1 for
+ * danceability, energy, speechiness, acousticness, instrumentalness,
+ * liveness, valence and mode, -60..5 dB for loudness, 0..300 BPM for tempo,
+ * 0..120 minutes for duration; NaN and infinities are refused. Returns 0 or
+ * SEG_EINVAL with a sentence in *err. The one place these ranges live. */
+int feat_mood_check(const char *name, size_t len, double v, seg_error *err);
+
 /* Parses a mood ("energy=0.8,valence=0.7,tempo=120,acousticness=0.2") into a
  * target in model space: target[dim] and mask[dim] (1 where the mood speaks).
- * Values are in the features' own units (0..1, BPM, dB). */
+ * Values are in the features' own units (0..1, BPM, dB, minutes) and
+ * checked by feat_mood_check. */
 int feat_mood(const feat_spec *s, const char *mood, float *target, uint8_t *mask, seg_error *err);
 
 /* Names dimension d ("energy", "key (circle of fifths)", "genre: rock"). */

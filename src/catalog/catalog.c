@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog_schema.sql.h"
+#include "core/array.h"
 #include "core/strmap.h"
 
 /* Track-map values carry this bit when the track has audio features. */
@@ -491,14 +492,10 @@ static int search_reindex(catalog *c, int64_t id, seg_error *err)
 
 static int mark_dirty(catalog *c, int64_t id, seg_error *err)
 {
-	if (c->ndirty == c->cap_dirty) {
-		size_t cap = c->cap_dirty ? c->cap_dirty * 2 : 1024;
-		int64_t *d = realloc(c->dirty, cap * sizeof(int64_t));
-		if (d == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		c->dirty = d;
-		c->cap_dirty = cap;
-	}
+	int64_t *d = array_grow(c->dirty, &c->cap_dirty, c->ndirty + 1, sizeof(int64_t), 1024);
+	if (d == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	c->dirty = d;
 	c->dirty[c->ndirty++] = id;
 	return 0;
 }

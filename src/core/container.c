@@ -5,6 +5,7 @@
  *   table    nsections × { name[32] offset:u64 size:u64 pad[16] }   (64 bytes each)
  *   sections each at a CONTAINER_ALIGN boundary
  * checksum = XXH64 of every byte after the header. */
+#include "core/array.h"
 #include "core/container.h"
 
 #include <errno.h>
@@ -68,14 +69,10 @@ int container_writer_add(container_writer *w, const char *name, const void *data
 	for (size_t i = 0; i < w->n; i++)
 		if (strcmp(w->s[i].name, name) == 0)
 			return seg_error_set(err, SEG_EINVAL, "section '%s' added twice", name);
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-		section *ns = realloc(w->s, cap * sizeof(section));
-		if (ns == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		w->s = ns;
-		w->cap = cap;
-	}
+	section *ns = array_grow(w->s, &w->cap, w->n + 1, sizeof(section), 16);
+	if (ns == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	w->s = ns;
 	section *s = &w->s[w->n];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof s->name, "%s", name);

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/array.h"
 #include "core/container.h"
 #include "core/topk.h"
 #include "engine/recommender.h"
@@ -225,14 +226,10 @@ rec_cand *rec_pool_add(rec_pool *p, int64_t t)
 {
 	if (p->slot[t])
 		return &p->c[p->slot[t] - 1];
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 256;
-		rec_cand *nc = realloc(p->c, cap * sizeof(rec_cand));
-		if (nc == NULL)
-			return NULL;
-		p->c = nc;
-		p->cap = cap;
-	}
+	rec_cand *nc = array_grow(p->c, &p->cap, p->n + 1, sizeof(rec_cand), 256);
+	if (nc == NULL)
+		return NULL;
+	p->c = nc;
 	rec_cand *c = &p->c[p->n++];
 	c->track = t;
 	c->row = p->track_row[t];

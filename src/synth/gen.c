@@ -24,6 +24,7 @@
  * locale's decimal separator. */
 #include "synth/gen.h"
 
+#include "core/array.h"
 #include "core/rng.h"
 
 #include <assert.h>
@@ -466,13 +467,10 @@ static int cat_build(gen__cat *c, uint64_t seed, size_t N, seg_error *err)
 			uint32_t count = k > MAX_ARTIST_TRACKS ? MAX_ARTIST_TRACKS : (uint32_t)k;
 			if (count > end - s)
 				count = end - s;
-			if (c->A == acap) {
-				acap *= 2;
-				gen__artist *na = realloc(c->art, acap * sizeof *na);
-				if (na == NULL)
-					return seg_error_set(err, SEG_ENOMEM, "out of memory for synthetic artists");
-				c->art = na;
-			}
+			gen__artist *na = array_grow(c->art, &acap, c->A + 1, sizeof *na, 1);
+			if (na == NULL)
+				return seg_error_set(err, SEG_ENOMEM, "out of memory for synthetic artists");
+			c->art = na;
 			artist_init(&c->art[c->A], &r, g, count);
 			for (uint32_t j = 0; j < count; j++)
 				c->grouped[s++] = (uint32_t)c->A;

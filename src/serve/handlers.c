@@ -760,7 +760,10 @@ static void hide_paths(json_t *j)
 			json_object_set_new(j, key, json_string(m ? m : strrchr(text, '/') + 1));
 		}
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v) hide_paths(v);
+		json_array_foreach(j, i, v)
+		{
+			hide_paths(v);
+		}
 	}
 }
 

@@ -8,6 +8,7 @@
 #include "models/featvec.h"
 #include "serve/serve.h"
 #include "catalog/snapshot.h"
+#include "engine/recommender.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,6 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Invariants of a body that passed. */
 		if (body.k < 1 || body.k > 100 || body.nseeds > SERVE_MAX_SEEDS || body.nexclude > SERVE_MAX_EXCLUDE ||
 		    !(body.diversity >= 0 && body.diversity <= 1))
+			__builtin_trap();
+		/* A registered model, given seeds or a mood when it needs them. */
+		const recommender *m = recommender_get(body.model);
+		if (m == NULL || ((m->flags & REC_NEEDS_QUERY) && body.nseeds == 0 && body.mood[0] == '\0'))
 			__builtin_trap();
 		for (size_t i = 0; i < body.nseeds; i++)
 			if (strlen(body.seeds[i]) != 22)

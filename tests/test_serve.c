@@ -3,7 +3,9 @@
  * unknown ids, k out of bounds, a body over 64 KiB, an overlong URL, bytes
  * that are not UTF-8), the OpenAPI document against the route table,
  * metrics, the limits on clients, the security headers and checks, the
- * access log, and a clean shutdown on SIGTERM.
+ * access log, and a clean shutdown on SIGTERM; and, with serve_run on a
+ * thread of this process, a model registered at run time offered by the
+ * recommend route, /api/models and the OpenAPI document.
  *
  * Each test has its own fixture: a copy of a workspace built once for the
  * group and a server started on it, so that any test can run alone or in
@@ -18,6 +20,8 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 #include <unistd.h>
 
 #include "core/strbuf.h"
+#include "engine/recommender.h"
 #include "synth/gen.h"
 #include "ingest/ingest.h"
 #include "serve/serve.h"
@@ -400,6 +405,25 @@ static void test_openapi_matches_routes(void **state)
 		if (json_object_get(p, m) == NULL)
 			fail_msg("openapi.json has no %s for %s", m, serve_routes[i].path);
 	}
+	/* The enums of model names and reason codes are the engine's, filled in
+	 * at serve time (this server runs the built-ins only). */
+	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+	json_t *model = json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"), "model");
+	json_t *want = json_pack("[s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "hybrid");
+	assert_true(json_equal(json_object_get(model, "enum"), want));
+	json_decref(want);
+	assert_string_equal(json_string_value(json_object_get(model, "default")), "hybrid");
+	json_t *codes = json_object_get(json_object_get(json_object_get(json_object_get(json_array_get(json_object_get(
+	                                    json_object_get(schemas, "Recommendation"), "allOf"), 1), "properties"),
+	                                                                               "reason_codes"),
+	                                                               "items"),
+	                                "enum");
+	assert_int_equal(json_array_size(codes), REASON__BITS);
+	for (size_t b = 0; b < REASON__BITS; b++)
+		assert_string_equal(json_string_value(json_array_get(codes, b)), rec_reason_codes[b]);
+	char *text = json_dumps(doc, 0);
+	assert_null(strstr(text, "\"x-segue-enum\"")); /* every marker was filled in */
+	free(text);
 	/* ...and every documented path is a route. */
 	const char *key;
 	json_t *v;
@@ -1001,6 +1025,188 @@ static void test_cli_recommend_json(void **state)
 	json_decref(srv);
 }
 
+/* ---- a model registered at run time, served in-process ---- */
+
+/* The tests' trivial model (as in test_cli and docs/ADDING-A-MODEL.md): the
+ * known tracks in id order, for anyone, seeds or not. */
+static int constant_propose(const rec_query *q, const void *st, size_t want, rec_pool *pool, seg_error *err)
+{
+	(void)st;
+	size_t added = 0;
+	for (int64_t t = 1; t < q->a->T && added < want; t++) {
+		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
+			continue;
+		rec_cand *c = rec_pool_add(pool, t);
+		if (c == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		c->score = 1.0f / (float)t;
+		added++;
+	}
+	return 0;
+}
+
+static const recommender constant = {
+	.name = "constant",
+	.description = "the known tracks in id order (a test model)",
+	.propose = constant_propose,
+};
+
+/* serve_run on a thread of this process, so that it serves this process's
+ * registry. */
+static struct {
+	pthread_t thread;
+	int running;               /* the thread was started and not joined */
+	serve_options o;
+	char ws[PATH_MAX];
+	seg_error err;
+	int rc;
+	atomic_int done;           /* serve_run returned */
+} inproc;
+
+static void *inproc_main(void *arg)
+{
+	(void)arg;
+	inproc.rc = serve_run(&inproc.o, &inproc.err);
+	atomic_store(&inproc.done, 1);
+	return NULL;
+}
+
+/* A loopback port that nothing listens on now. */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	int p = -1;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		p = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return p;
+}
+
+/* Starts serve_run on the test's workspace in a thread, and points port at
+ * it once it answers. */
+static void inproc_start(void)
+{
+	serve_options_default(&inproc.o);
+	snprintf(inproc.ws, sizeof inproc.ws, "%s/ws", dir);
+	inproc.o.workspace = inproc.ws;
+	inproc.o.quiet = 1;
+	inproc.o.access_log = NULL;
+	inproc.o.port = free_port();
+	assert_true(inproc.o.port > 0);
+	atomic_store(&inproc.done, 0);
+	assert_int_equal(pthread_create(&inproc.thread, NULL, inproc_main, NULL), 0);
+	inproc.running = 1;
+	for (int i = 0; i < 600; i++) {
+		if (atomic_load(&inproc.done))
+			fail_msg("serve_run returned %d: %s", inproc.rc, inproc.err.msg);
+		char *body = NULL;
+		int st = tu_http(inproc.o.port, "GET", "/api/health", NULL, 0, &body, NULL, 0);
+		free(body);
+		if (st == 200) {
+			port = inproc.o.port;
+			return;
+		}
+		usleep(50000);
+	}
+	fail_msg("the in-process server did not answer within 30 s");
+}
+
+/* Stops it (serve_stop, as SIGTERM would) and returns serve_run's code. */
+static int inproc_stop(void)
+{
+	if (!inproc.running)
+		return 0;
+	if (!atomic_load(&inproc.done))
+		serve_stop();
+	pthread_join(inproc.thread, NULL);
+	inproc.running = 0;
+	return inproc.rc;
+}
+
+static int inproc_down(void **state)
+{
+	inproc_stop();
+	return fixture_down(state);
+}
+
+/* A model registered at run time is offered by the server like a
+ * built-in: POST /api/recommend takes it, GET /api/models lists it, the
+ * OpenAPI document's model enum has it, and an unknown model's error names
+ * it. (The acceptance of issue 9's "one model interface"; the CLI and
+ * evaluate are test_cli's test_registered_model_offered.) */
+static void test_registered_model_served(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	if (recommender_find("constant") < 0)
+		assert_true(recommender_register(&constant, &err) >= 0);
+	int id = recommender_find("constant");
+	inproc_start();
+
+	/* It recommends: with a seed, the next known tracks by id; it needs
+	 * none (no REC_NEEDS_QUERY), which the server reads from the registry. */
+	char ws[PATH_MAX], seed[32], body[256];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(seed, sizeof seed, "%s", tu_ws_text(ws, "SELECT spotify_id FROM tracks WHERE id = 1"));
+	snprintf(body, sizeof body, "{\"model\": \"constant\", \"seeds\": [\"%s\"], \"k\": 2, \"rerank\": false}", seed);
+	json_t *j = post(body, strlen(body), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "model")), "constant");
+	json_t *tracks = json_object_get(j, "tracks");
+	assert_int_equal(json_array_size(tracks), 2);
+	for (int t = 2; t <= 3; t++) {
+		char q[128];
+		snprintf(q, sizeof q, "SELECT spotify_id FROM tracks WHERE id = %d", t);
+		json_t *tr = json_array_get(tracks, (size_t)(t - 2));
+		assert_int_equal(json_integer_value(json_object_get(tr, "rank")), t - 1);
+		assert_string_equal(json_string_value(json_object_get(tr, "id")), tu_ws_text(ws, q));
+	}
+	json_decref(j);
+	const char *noseed = "{\"model\": \"constant\", \"k\": 4}";
+	j = post(noseed, strlen(noseed), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "tracks")), 4);
+	json_decref(j);
+	/* The built-ins that need seeds or a mood still refuse to go without. */
+	const char *content = "{\"model\": \"content\"}";
+	json_decref(post(content, strlen(content), 400));
+
+	/* An unknown model's error names every registered one. */
+	const char *nope = "{\"model\": \"nope\"}";
+	j = post(nope, strlen(nope), 400);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")),
+	                       "model must be one of random, popular, content, cooc, als, hybrid, constant"));
+	json_decref(j);
+
+	/* GET /api/models lists the registry, in id order, with the default. */
+	j = get_json("/api/models", 200);
+	json_t *recs = json_object_get(j, "recommenders");
+	assert_int_equal(json_array_size(recs), recommender_count());
+	json_t *mine = json_array_get(recs, (size_t)id);
+	assert_string_equal(json_string_value(json_object_get(mine, "name")), "constant");
+	assert_string_equal(json_string_value(json_object_get(mine, "description")), constant.description);
+	assert_true(json_is_false(json_object_get(mine, "needs_query")));
+	assert_string_equal(json_string_value(json_object_get(j, "default_recommender")), "hybrid");
+	json_decref(j);
+
+	/* The OpenAPI document's model enum is the registry's names. */
+	j = get_json("/openapi.json", 200);
+	json_t *model = json_object_get(
+	    json_object_get(json_object_get(json_object_get(json_object_get(j, "components"), "schemas"), "RecommendRequest"),
+	                    "properties"),
+	    "model");
+	json_t *names = json_object_get(model, "enum");
+	assert_int_equal(json_array_size(names), recommender_count());
+	for (size_t i = 0; i < recommender_count(); i++)
+		assert_string_equal(json_string_value(json_array_get(names, i)), recommender_name((int)i));
+	assert_string_equal(json_string_value(json_array_get(names, (size_t)id)), "constant");
+	json_decref(j);
+
+	/* serve_stop ends it cleanly. */
+	assert_int_equal(inproc_stop(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1027,6 +1233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_host_check, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_post_needs_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_cli_recommend_json, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_registered_model_served, fixture_up, inproc_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

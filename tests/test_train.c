@@ -21,6 +21,7 @@
 #include "catalog/lookup.h"
 #include "catalog/query.h"
 #include "engine/recommend.h"
+#include "engine/recommender.h"
 #include "engine/train.h"
 
 static char ws[PATH_MAX];
@@ -155,11 +156,11 @@ static void test_guarantees_every_model(void **state)
 		size_t len = ds->pl_ptr[p + 1] - ds->pl_ptr[p];
 		if (len < 6)
 			continue;
-		for (int m = 0; m < REC__COUNT; m++) {
+		for (int m = 0; m < (int)recommender_count(); m++) {
 			for (int rr = 0; rr < 2; rr++) {
 				rec_request r;
 				rec_request_default(&r);
-				r.model = (enum rec_model)m;
+				r.model = m;
 				r.rerank = rr;
 				r.k = 20 + p % 30;
 				r.max_per_artist = 1 + (int)(p % 2);

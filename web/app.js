@@ -224,7 +224,7 @@
   // Discover
 
   const MOODS = ['energy', 'valence', 'danceability', 'acousticness'];
-  const DEFAULTS = { k: 10, model: 'hybrid', maxPerArtist: 2, diversity: 0.3, novelty: 0.1, quality: 0.1 };
+  const DEFAULTS = { k: 10, maxPerArtist: 2, diversity: 0.3, novelty: 0.1, quality: 0.1 };
   let seeds = []; // [{id, name, artists}]
   let lastRecommendation = null; // {data, title} of the last POST /api/recommend
 
@@ -361,7 +361,8 @@
 
   function resetKnobs() {
     $('#k').value = DEFAULTS.k;
-    $('#model').value = DEFAULTS.model;
+    $('#model').value = modelPicker.defaultName;
+    showModelHint();
     $('#max-per-artist').value = DEFAULTS.maxPerArtist;
     for (const [id, v] of [['diversity', DEFAULTS.diversity], ['novelty', DEFAULTS.novelty], ['quality', DEFAULTS.quality]]) {
       $('#' + id).value = v;
@@ -392,12 +393,12 @@
     const body = {
       seeds: seeds.map((s) => s.id),
       k: intField('k', 1, 100, 'k'),
-      model: $('#model').value,
       diversity: Number($('#diversity').value),
       novelty: Number($('#novelty').value),
       quality: Number($('#quality').value),
       max_per_artist: intField('max-per-artist', 0, 100, 'Max per artist'),
     };
+    if ($('#model').value) body.model = $('#model').value; // none: the server's default
     const mood = {};
     for (const m of MOODS) if ($(`#mood-${m}-on`).checked) mood[m] = Number($(`#mood-${m}`).value);
     if (Object.keys(mood).length) body.mood = mood;
@@ -496,6 +497,36 @@
     empty.firstElementChild.textContent = tracks.length ? '' : 'No tracks came back. Try other seeds, a looser mood, or a higher max per artist.';
   }
 
+  // The model picker lists the recommenders the server offers (GET
+  // /api/models, taken from its registry), each with its description; until
+  // they come, or if they cannot, it offers the server's default alone.
+  const modelPicker = { defaultName: '', descriptions: {} };
+
+  function showModelHint() {
+    $('#model-hint').textContent = modelPicker.descriptions[$('#model').value] || '';
+  }
+
+  async function loadModelPicker() {
+    let data;
+    try {
+      data = await api('/api/models');
+    } catch (e) {
+      return; // the picker keeps the server's default; the Models page reports the failure
+    }
+    const list = (Array.isArray(data && data.recommenders) ? data.recommenders : [])
+      .filter((r) => r && typeof r.name === 'string' && r.name);
+    if (!list.length) return;
+    const has = (name) => list.some((r) => r.name === name);
+    modelPicker.defaultName = has(data.default_recommender) ? data.default_recommender : list[0].name;
+    modelPicker.descriptions = {};
+    for (const r of list) modelPicker.descriptions[r.name] = typeof r.description === 'string' ? r.description : '';
+    const select = $('#model');
+    const chosen = has(select.value) ? select.value : modelPicker.defaultName;
+    select.replaceChildren(...list.map((r) => el('option', { value: r.name }, r.name)));
+    select.value = chosen;
+    showModelHint();
+  }
+
   function initDiscover() {
     buildMoods();
     bindRange('diversity', 2);
@@ -516,6 +547,8 @@
     });
     $('#rec-form').addEventListener('submit', recommend);
     $('#reset').addEventListener('click', resetKnobs);
+    $('#model').addEventListener('change', showModelHint);
+    loadModelPicker();
     for (const id of ['k', 'max-per-artist']) $('#' + id).addEventListener('input', (ev) => ev.target.removeAttribute('aria-invalid'));
   }
 

@@ -30,7 +30,7 @@ const char *const rec_reason_codes[REASON__BITS] = {"content", "cf",   "gem",   
 void rec_request_default(rec_request *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->model = REC_HYBRID;
+	r->model = recommender_find(RECOMMENDER_DEFAULT);
 	r->k = 10;
 	r->rerank = 1;
 	r->diversity = 0.3f;

@@ -19,18 +19,6 @@
 
 typedef struct engine engine;
 
-/* The ids of the built-in recommenders in the registry (recommender.h).
- * Compatibility names for the callers that still pick a built-in by constant
- * (serve.c, test_train.c); new code looks models up by name with
- * recommender_find, and lists them with recommender_count/_get. */
-enum rec_model { REC_RANDOM, REC_POPULAR, REC_CONTENT, REC_COOC, REC_ALS, REC_HYBRID, REC__COUNT };
-/* Compatibility: rec_model_names[id] is the registered name of model `id`
- * (any registered id, not only the built-ins); rec_model_parse is
- * recommender_find. To be replaced by recommender_name/_find. */
-#define rec_model_names (recommender__names())
-const char *const *recommender__names(void);
-int rec_model_parse(const char *name);
-
 /* Reasons, as bits of rec_item.reasons. */
 enum {
 	REASON_CONTENT = 1 << 0,   /* close to a seed in sound (seed and matching features given) */
@@ -48,7 +36,7 @@ enum {
 extern const char *const rec_reason_codes[REASON__BITS];
 
 typedef struct rec_request {
-	int model;                 /* registry id (recommender_find); REC_HYBRID by default */
+	int model;                 /* registry id (recommender_find); RECOMMENDER_DEFAULT's by default */
 	const int64_t *seeds;      /* [nseeds] track ids the listener likes */
 	size_t nseeds;
 	const char *mood;          /* "energy=0.8,valence=0.7" or NULL */
@@ -64,7 +52,7 @@ typedef struct rec_request {
 	size_t pool;               /* candidates re-ranking chooses from; 0 = max(5k, 100) */
 } rec_request;
 
-/* Fills defaults: hybrid, k 10, re-ranking on, diversity 0.3, novelty 0.1,
+/* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,
  * quality 0.1, two tracks per artist. */
 void rec_request_default(rec_request *r);
 

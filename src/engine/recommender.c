@@ -2,22 +2,20 @@
  * recommenders themselves live one per file, src/engine/rec_<name>.c. */
 #include "engine/recommender.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 /* The built-ins, defined in src/engine/rec_<name>.c. Their order is their
- * id (enum rec_model) and the order evaluate and --help list them in. */
+ * id and the order evaluate and --help list them in. */
 extern const recommender rec_random, rec_popular, rec_content, rec_cooc, rec_als, rec_hybrid;
-
-static const recommender *registry[RECOMMENDER_MAX] = {
+static const recommender *const builtins[] = {
 	&rec_random, &rec_popular, &rec_content, &rec_cooc, &rec_als, &rec_hybrid,
 };
-static size_t nregistry = REC__COUNT;
-/* rec_model_names: the registry's names, filled in on first use for the
- * built-ins and by recommender_register for the others. */
-static const char *names[RECOMMENDER_MAX];
-static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+#define NBUILTINS (sizeof builtins / sizeof *builtins)
+
+/* Those registered at run time, with ids NBUILTINS.. in registering order. */
+static const recommender *added[RECOMMENDER_MAX - NBUILTINS];
+static size_t nadded;
 
 static int name_ok(const char *name)
 {
@@ -38,21 +36,25 @@ int recommender_register(const recommender *r, seg_error *err)
 		                     r->name ? r->name : "");
 	if (recommender_find(r->name) >= 0)
 		return seg_error_set(err, SEG_EINVAL, "a recommender called '%s' is already registered", r->name);
-	if (nregistry == RECOMMENDER_MAX)
+	if (nadded == sizeof added / sizeof *added)
 		return seg_error_set(err, SEG_ENOMEM, "at most %d recommenders can be registered", RECOMMENDER_MAX);
-	registry[nregistry] = r;
-	names[nregistry] = r->name;
-	return (int)nregistry++;
+	added[nadded] = r;
+	return (int)(NBUILTINS + nadded++);
 }
 
-size_t recommender_count(void) { return nregistry; }
+size_t recommender_count(void) { return NBUILTINS + nadded; }
 
-const recommender *recommender_get(int id) { return id >= 0 && (size_t)id < nregistry ? registry[id] : NULL; }
+const recommender *recommender_get(int id)
+{
+	if (id < 0 || (size_t)id >= recommender_count())
+		return NULL;
+	return (size_t)id < NBUILTINS ? builtins[id] : added[(size_t)id - NBUILTINS];
+}
 
 int recommender_find(const char *name)
 {
-	for (size_t i = 0; name != NULL && i < nregistry; i++)
-		if (strcmp(name, registry[i]->name) == 0)
+	for (size_t i = 0; name != NULL && i < recommender_count(); i++)
+		if (strcmp(name, recommender_get((int)i)->name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -68,9 +70,9 @@ int recommender_names_join(const char *sep, char *buf, size_t cap)
 	size_t n = 0;
 	if (cap > 0)
 		buf[0] = '\0';
-	for (size_t i = 0; i < nregistry; i++) {
+	for (size_t i = 0; i < recommender_count(); i++) {
 		int w = snprintf(n < cap ? buf + n : NULL, n < cap ? cap - n : 0, "%s%s", i ? sep : "",
-		                 registry[i]->name);
+		                 recommender_name((int)i));
 		n += (size_t)(w > 0 ? w : 0);
 	}
 	return (int)n;
@@ -79,8 +81,8 @@ int recommender_names_join(const char *sep, char *buf, size_t cap)
 json_t *recommender_list_json(void)
 {
 	json_t *list = json_array();
-	for (size_t i = 0; list != NULL && i < nregistry; i++) {
-		const recommender *r = registry[i];
+	for (size_t i = 0; list != NULL && i < recommender_count(); i++) {
+		const recommender *r = recommender_get((int)i);
 		json_t *o = json_pack("{s:s,s:s,s:b}", "name", r->name, "description",
 		                      r->description ? r->description : "", "needs_query",
 		                      (r->flags & REC_NEEDS_QUERY) != 0);
@@ -91,19 +93,3 @@ json_t *recommender_list_json(void)
 	}
 	return list;
 }
-
-/* ---- compatibility (recommend.h) ---- */
-
-static void names_fill(void)
-{
-	for (size_t i = 0; i < REC__COUNT; i++)
-		names[i] = registry[i]->name;
-}
-
-const char *const *recommender__names(void)
-{
-	pthread_once(&names_once, names_fill);
-	return names;
-}
-
-int rec_model_parse(const char *name) { return recommender_find(name); }

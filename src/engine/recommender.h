@@ -134,14 +134,19 @@ typedef struct recommender {
 int rec_query_propose(const rec_query *q, const char *name, size_t want, rec_pool *pool, seg_error *err);
 
 /* ---- the registry ----
- * The built-ins are registered before main runs, in this order: random,
- * popular, content, cooc, als, hybrid (their ids are enum rec_model). Ids are
- * positions in the registry and never change. Registering is not
+ * The one list of the models segue offers: the CLI, evaluate, the server
+ * and its OpenAPI document take their names from here, and nowhere else
+ * spells them out. The built-ins are registered before main runs, in this
+ * order: random, popular, content, cooc, als, hybrid. Ids are positions in
+ * the registry and never change; callers look a model up by name
+ * (recommender_find) and keep its id. Registering is not
  * thread-safe: do it at start-up, before engines are opened (an engine knows
  * the recommenders registered when it was opened) and before threads start.
  * Lookups are thread-safe. */
 
 #define RECOMMENDER_MAX 32
+/* The model a request gets when it names none (rec_request_default). */
+#define RECOMMENDER_DEFAULT "hybrid"
 
 /* Adds `r` (which must outlive the registry: a static) and returns its id;
  * SEG_EINVAL for a missing or malformed name, a name already taken or a
@@ -160,7 +165,7 @@ const char *recommender_name(int id);
 int recommender_names_join(const char *sep, char *buf, size_t cap);
 /* The registry as a new JSON array, in id order:
  * [{"name": "random", "description": "...", "needs_query": false}, ...].
- * NULL when out of memory. (For the server's /api and its OpenAPI enum.) */
+ * NULL when out of memory. (The server answers it in GET /api/models.) */
 json_t *recommender_list_json(void);
 
 #endif

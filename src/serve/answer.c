@@ -27,8 +27,6 @@ json_t *serve_track_json(const lookup_hit *h)
 	                 h->popularity >= 0 ? json_integer(h->popularity) : json_null());
 }
 
-static const char *const REASON_CODES[] = {"content", "cf", "gem", "new_genre", "popular", "mood", "random"};
-
 json_t *serve_recommend_json(const engine *e, const char *request_id, const char *model, const rec_item *items,
                              size_t n, const lookup_hit *hits, const uint8_t *found,
                              const char *const *seed_names, size_t nseeds, const char *shortfall)
@@ -51,9 +49,9 @@ json_t *serve_recommend_json(const engine *e, const char *request_id, const char
 			json_decref(codes);
 			goto fail;
 		}
-		for (size_t b = 0; b < sizeof REASON_CODES / sizeof *REASON_CODES; b++)
+		for (size_t b = 0; b < REASON__BITS; b++)
 			if (items[i].reasons & (1u << b))
-				json_array_append_new(codes, json_string(REASON_CODES[b]));
+				json_array_append_new(codes, json_string(rec_reason_codes[b]));
 		int rc = json_object_set_new(t, "rank", json_integer((json_int_t)(i + 1)));
 		rc |= json_object_set_new(t, "score", json_real(items[i].score));
 		rc |= json_object_set_new(t, "reasons", text_json(why));

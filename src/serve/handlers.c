@@ -19,6 +19,7 @@
 #include "catalog/query.h"
 #include "core/progress.h"
 #include "core/utf8.h"
+#include "engine/recommender.h"
 #include "ingest/track.h"
 #include "models/featvec.h"
 #include "models/quality.h"
@@ -338,8 +339,8 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	if (track_hits(s, ids, n, hits, found, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
 	strbuf sb = {0};
-	serve_write_recommend(&sb, s->eng, rid, rec_model_names[rq->model], items, n, hits, found, seed_names, rq->nseeds,
-	                      shortfall);
+	serve_write_recommend(&sb, s->eng, rid, recommender_name(rq->model), items, n, hits, found, seed_names,
+	                      rq->nseeds, shortfall);
 	return serve__send_strbuf(c, r, 200, &sb);
 }
 
@@ -472,9 +473,11 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 	}
 	json_t *jmodel = json_object_get(body, "model");
 	if (jmodel != NULL) {
-		int m = json_is_string(jmodel) ? rec_model_parse(json_string_value(jmodel)) : -1;
+		int m = json_is_string(jmodel) ? recommender_find(json_string_value(jmodel)) : -1;
 		if (m < 0) {
-			rc = seg_error_set(err, SEG_EINVAL, "model must be one of hybrid, content, cooc, als, popular, random");
+			char offered[512];
+			recommender_names_join(", ", offered, sizeof offered);
+			rc = seg_error_set(err, SEG_EINVAL, "model must be one of %s", offered);
 			goto out;
 		}
 		out->model = m;
@@ -510,7 +513,8 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		}
 		out->rerank = json_is_true(jr);
 	}
-	if (out->nseeds == 0 && out->mood[0] == '\0' && out->model != REC_POPULAR && out->model != REC_RANDOM)
+	const recommender *chosen = recommender_get(out->model);
+	if (out->nseeds == 0 && out->mood[0] == '\0' && (chosen == NULL || (chosen->flags & REC_NEEDS_QUERY)))
 		rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
 out:
 	json_decref(body);
@@ -558,7 +562,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	rq.nexclude = nx;
 	rq.mood = b->mood[0] ? b->mood : NULL;
 	rq.k = b->k;
-	rq.model = (enum rec_model)b->model;
+	rq.model = b->model;
 	rq.diversity = b->diversity;
 	rq.novelty = b->novelty;
 	rq.quality = b->quality;
@@ -582,7 +586,7 @@ static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, co
 		return serve__send_error(c, r, 404, "not_found", "track %s has no audio features to compare", h.spotify_id);
 	rec_request rq;
 	rec_request_default(&rq);
-	rq.model = REC_CONTENT;
+	rq.model = recommender_find("content"); /* similar = sounds alike */
 	rq.rerank = 0;
 	rq.k = (size_t)k;
 	int64_t seed = h.track;
@@ -756,7 +760,10 @@ static void hide_paths(json_t *j)
 			json_object_set_new(j, key, json_string(m ? m : strrchr(text, '/') + 1));
 		}
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v) hide_paths(v);
+		json_array_foreach(j, i, v)
+		{
+			hide_paths(v);
+		}
 	}
 }
 
@@ -794,9 +801,100 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 		                                     "serving", strcmp(versions[i], s->version) == 0));
 		free(versions[i]);
 	}
-	return serve__send_json(c, r, 200, json_pack("{s:o}", "models", arr));
+	/* The recommenders the engine serves, from the registry: what "model"
+	 * of POST /api/recommend takes, and the one it gets when it names none. */
+	rec_request def;
+	rec_request_default(&def);
+	return serve__send_json(c, r, 200,
+	                        json_pack("{s:o,s:o,s:s}", "models", arr, "recommenders", recommender_list_json(),
+	                                  "default_recommender", recommender_name(def.model)));
 }
 
+
+/* ---- the OpenAPI document ---- */
+
+/* Fills in the lists at every schema of the document `j` that names one
+ * with "x-segue-enum" (and drops the marker): "recommenders" sets its enum
+ * to the registry's names and its default to the model a request gets when
+ * it names none; "reason_codes" sets its enum to the engine's reason codes.
+ * SEG_EFORMAT for a marker naming no such list, SEG_ENOMEM. */
+static int openapi_fill(json_t *j, json_t *models, json_t *codes, seg_error *err)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+		{
+			int rc = openapi_fill(v, models, codes, err);
+			if (rc < 0)
+				return rc;
+		}
+		return 0;
+	}
+	if (!json_is_object(j))
+		return 0;
+	json_t *mark = json_object_get(j, "x-segue-enum");
+	if (mark != NULL) {
+		const char *list = json_string_value(mark);
+		rec_request def;
+		rec_request_default(&def);
+		int rc = 0;
+		if (list != NULL && strcmp(list, "recommenders") == 0)
+			rc = json_object_set(j, "enum", models) |
+			     json_object_set_new(j, "default", json_string(recommender_name(def.model)));
+		else if (list != NULL && strcmp(list, "reason_codes") == 0)
+			rc = json_object_set(j, "enum", codes);
+		else
+			return seg_error_set(err, SEG_EFORMAT, "openapi.json: x-segue-enum names no list the server has");
+		if (rc != 0 || json_object_del(j, "x-segue-enum") != 0)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
+	json_object_foreach(j, key, v)
+	{
+		int rc = openapi_fill(v, models, codes, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int serve__openapi_build(server *s, seg_error *err)
+{
+	const asset *a = asset_find("/openapi.json");
+	s->openapi = NULL;
+	if (a == NULL)
+		return 0; /* a build without the dashboard's files */
+	json_error_t je;
+	json_t *doc = json_loadb((const char *)a->data, a->len, 0, &je);
+	json_t *models = json_array(), *codes = json_array();
+	int rc = 0;
+	if (doc == NULL) {
+		rc = seg_error_set(err, SEG_EFORMAT, "openapi.json: %s (line %d)", je.text, je.line);
+		goto out;
+	}
+	for (size_t i = 0; models != NULL && i < recommender_count(); i++)
+		if (json_array_append_new(models, json_string(recommender_name((int)i))) != 0)
+			goto oom;
+	for (size_t b = 0; codes != NULL && b < REASON__BITS; b++)
+		if (json_array_append_new(codes, json_string(rec_reason_codes[b])) != 0)
+			goto oom;
+	if (models == NULL || codes == NULL)
+		goto oom;
+	if ((rc = openapi_fill(doc, models, codes, err)) < 0)
+		goto out;
+	/* Real numbers as they are written in the file (0.3, not 0.29999...). */
+	if ((s->openapi = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(15))) == NULL)
+		goto oom;
+	goto out;
+oom:
+	rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+out:
+	json_decref(doc);
+	json_decref(models);
+	json_decref(codes);
+	return rc;
+}
 
 /* ---- dispatch ---- */
 
@@ -824,12 +922,10 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 			return serve__send_bytes(c, r, 200, "application/json", s->summary ? s->summary : "{}",
 			                  s->summary ? s->summary_len : 2, 0);
 		case R_MODELS: return h_models(s, c, r);
-		case R_OPENAPI: {
-			const asset *a = asset_find("/openapi.json");
-			if (a == NULL)
+		case R_OPENAPI:
+			if (s->openapi == NULL)
 				return serve__send_error(c, r, 404, "not_found", "this build has no OpenAPI document");
-			return serve__send_bytes(c, r, 200, "application/json", a->data, a->len, 0);
-		}
+			return serve__send_bytes(c, r, 200, "application/json", s->openapi, strlen(s->openapi), 0);
 		case R_METRICS: {
 			strbuf sb = {0};
 			serve__metrics_text(s, &sb);

@@ -47,6 +47,7 @@ typedef struct server {
 	size_t summary_len;
 	eda_charts charts;
 	char *clusters_json;
+	char *openapi;             /* GET /openapi.json: its lists filled in from the registry; NULL: none in this build */
 	route_stats stats[R__COUNT];
 	double started;
 	atomic_ulong next_id;
@@ -97,6 +98,13 @@ void serve__log_escape(strbuf *sb, const char *s);
 enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method);
 /* The cluster table as a JSON array. */
 json_t *serve__clusters_array(server *s);
+/* Builds s->openapi from the embedded web/openapi.json, its enums of model
+ * names and reason codes filled in from the engine's registry (where the
+ * document marks them with "x-segue-enum"), so that the document offers the
+ * models this server serves. Leaves it NULL in a build without the file.
+ * SEG_EFORMAT when the embedded document is not JSON or marks a list the
+ * server does not have, SEG_ENOMEM. */
+int serve__openapi_build(server *s, seg_error *err);
 /* Closes the per-thread catalogue connections. */
 void serve__close_dbs(server *s);
 

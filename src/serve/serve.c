@@ -60,6 +60,11 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
+void serve_stop(void)
+{
+	on_signal(SIGTERM);
+}
+
 void serve_options_default(serve_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -108,7 +113,7 @@ int serve_run(const serve_options *o, seg_error *err)
 		goto out;
 	}
 	if ((rc = train_model_path(o->workspace, o->artifact, s->model_path, sizeof s->model_path, err)) < 0 ||
-	    (rc = engine_open(&s->eng, s->model_path, err)) < 0)
+	    (rc = engine_open(&s->eng, s->model_path, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0)
 		goto out;
 	/* The version is the model's directory name. */
 	char tmp[PATH_MAX];
@@ -172,6 +177,7 @@ out:
 	eda_charts_free(&s->charts);
 	free(s->summary);
 	free(s->clusters_json);
+	free(s->openapi);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	signal(SIGTERM, SIG_DFL);

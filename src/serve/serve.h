@@ -36,6 +36,11 @@ void serve_options_default(serve_options *o);
  * o->threads is outside 1..SERVE_MAX_THREADS or o->bind is not an IPv4
  * address. */
 int serve_run(const serve_options *o, seg_error *err);
+/* Asks the serve_run running in another thread of this process to shut
+ * down, as SIGTERM does (for programs and tests that run the server
+ * in-process). Call it only once that server answers: before its start-up
+ * has made its signal pipe, or after serve_run returned, it does nothing. */
+void serve_stop(void);
 
 /* A POST /api/recommend body, checked for shape, types and ranges but not
  * yet resolved against the catalogue. Plain data. */
@@ -48,7 +53,7 @@ typedef struct serve_recommend_body {
 	size_t nexclude;
 	char mood[512];                      /* "energy=0.8,..." or "" */
 	size_t k;
-	int model;                           /* enum rec_model */
+	int model;                           /* registry id (recommender_find) */
 	float diversity, novelty, quality;
 	int max_per_artist;
 	int rerank;

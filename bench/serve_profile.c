@@ -40,6 +40,7 @@
 #include "catalog/names.h"
 #include "catalog/query.h"
 #include "engine/recommend.h"
+#include "engine/recommender.h"
 #include "serve/serve.h"
 #include "engine/train.h"
 
@@ -81,7 +82,7 @@ static int recommend_one(const seed *s, rec_item *items, size_t *n)
 {
 	rec_request rq;
 	rec_request_default(&rq);
-	rq.model = REC_CONTENT;
+	rq.model = recommender_find("content");
 	rq.rerank = 0;
 	rq.k = 10;
 	rq.seeds = &s->track;
@@ -249,7 +250,7 @@ static int run(int argc, char **argv)
 		TIME(S_BUFFERS, {
 			rec_request rq;
 			rec_request_default(&rq);
-			rq.model = REC_POPULAR;
+			rq.model = recommender_find("popular");
 			rq.rerank = 0;
 			rq.k = 10;
 			rq.seeds = &sd->track;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "serve/assets.h"
+#include "catalog/workspace.h"
 #include "catalog/lookup.h"
 #include "catalog/query.h"
 #include "core/progress.h"
@@ -344,36 +345,18 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	return serve__send_strbuf(c, r, 200, &sb);
 }
 
-/* The mood features and the range of values a track can have, in the
- * units feat_mood takes. */
-static const struct {
-	const char *name;
-	double lo, hi;
-	const char *unit;
-} MOOD_RANGES[] = {
-	{"danceability", 0, 1, ""},   {"energy", 0, 1, ""},   {"speechiness", 0, 1, ""},
-	{"acousticness", 0, 1, ""},   {"instrumentalness", 0, 1, ""}, {"liveness", 0, 1, ""},
-	{"valence", 0, 1, ""},        {"mode", 0, 1, " (0 minor, 1 major)"},
-	{"loudness", -60, 5, " dB"},  {"tempo", 0, 300, " BPM"}, {"duration", 0, 120, " minutes"},
-};
-
 int serve_mood_check(const char *key, double v, seg_error *err)
 {
-	strbuf tmp = {0};
-	int rc = 0;
-	for (size_t i = 0; i < sizeof MOOD_RANGES / sizeof *MOOD_RANGES; i++) {
-		if (strcmp(key, MOOD_RANGES[i].name) != 0)
-			continue;
-		if (!(v >= MOOD_RANGES[i].lo && v <= MOOD_RANGES[i].hi)) /* NaN fails too */
-			rc = seg_error_set(err, SEG_EINVAL, "mood.%s must be from %g to %g%s", key, MOOD_RANGES[i].lo,
-			                   MOOD_RANGES[i].hi, MOOD_RANGES[i].unit);
-		return rc;
+	int rc = feat_mood_check(key, strlen(key), v, err);
+	if (rc < 0) {
+		/* The key came from the request: the message quotes it, made valid
+		 * UTF-8 for the JSON answer. */
+		strbuf tmp = {0};
+		const char *clean = utf8_clean(err->msg, &tmp);
+		if (clean != err->msg)
+			snprintf(err->msg, sizeof err->msg, "%s", clean);
+		strbuf_free(&tmp);
 	}
-	rc = seg_error_set(err, SEG_EINVAL,
-	                   "unknown mood feature '%.40s' (use danceability, energy, speechiness, acousticness, "
-	                   "instrumentalness, liveness, valence, loudness, tempo, mode, duration)",
-	                   utf8_clean(key, &tmp));
-	strbuf_free(&tmp);
 	return rc;
 }
 
@@ -730,11 +713,6 @@ static enum MHD_Result h_chart(server *s, struct MHD_Connection *c, req *r, cons
 	return serve__send_bytes(c, r, 200, "image/svg+xml", ch->svg, strlen(ch->svg), 0);
 }
 
-static int cmp_version(const void *a, const void *b)
-{
-	return atoi(*(char *const *)a + 1) - atoi(*(char *const *)b + 1);
-}
-
 /* Rewrites every absolute path among j's strings (evaluation.json names
  * the model file it scored) as a name inside the workspace, "models/v3/
  * model.seg", or else as its last component: where the workspace lives on
@@ -769,38 +747,39 @@ static void hide_paths(json_t *j)
 
 static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 {
-	char dir[PATH_MAX + 16];
-	snprintf(dir, sizeof dir, "%s/models", s->o->workspace);
-	DIR *d = opendir(dir);
-	json_t *arr = json_array();
-	char *versions[256];
+	/* The published versions, newest first (the workspace module lists
+	 * them: no temporary or incomplete directory is taken for one). */
+	seg_error err = {0};
+	int *versions = NULL;
 	size_t n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL && n < 256) {
-		int v;
-		int end = 0;
-		if (sscanf(e->d_name, "v%d%n", &v, &end) == 1 && e->d_name[end] == '\0' &&
-		    (versions[n] = strdup(e->d_name)) != NULL)
-			n++;
-	}
-	if (d)
-		closedir(d);
-	qsort(versions, n, sizeof(char *), cmp_version);
+	if (workspace_models_list(s->o->workspace, &versions, &n, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	json_t *arr = json_array();
 	for (size_t i = n; i-- > 0;) {
-		char path[PATH_MAX + 300];
-		json_error_t je;
-		snprintf(path, sizeof path, "%s/%s/evaluation.json", dir, versions[i]);
-		json_t *ev = json_load_file(path, 0, &je);
-		json_t *meta = NULL;
-		if (strcmp(versions[i], s->version) == 0)
+		char name[16], model[PATH_MAX], path[PATH_MAX + 32];
+		snprintf(name, sizeof name, "v%d", versions[i]);
+		json_t *ev = NULL, *meta = NULL;
+		if (workspace_model_file(s->o->workspace, versions[i], model, sizeof model, &err) == 0) {
+			/* evaluation.json lies beside model.seg */
+			char *slash = strrchr(model, '/');
+			if (slash != NULL) {
+				*slash = '\0';
+				snprintf(path, sizeof path, "%s/evaluation.json", model);
+				json_error_t je;
+				ev = json_load_file(path, 0, &je);
+			}
+		}
+		int serving = strcmp(name, s->version) == 0;
+		if (serving) {
+			json_error_t je;
 			meta = json_loads(engine_meta_json(s->eng), 0, &je);
+		}
 		hide_paths(ev);
 		hide_paths(meta);
-		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b}", "version", versions[i], "meta",
-		                                     meta ? meta : json_null(), "evaluation", ev ? ev : json_null(),
-		                                     "serving", strcmp(versions[i], s->version) == 0));
-		free(versions[i]);
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b}", "version", name, "meta", meta ? meta : json_null(),
+		                                     "evaluation", ev ? ev : json_null(), "serving", serving));
 	}
+	free(versions);
 	/* The recommenders the engine serves, from the registry: what "model"
 	 * of POST /api/recommend takes, and the one it gets when it names none. */
 	rec_request def;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog/workspace.h"
 #include "catalog/catalog.h"
 #include "catalog/query.h"
 #include "core/progress.h"
@@ -27,20 +28,37 @@
  * from SQLite, which answers the same, only slower. */
 static void open_names(server *s, sqlite3 *db)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", s->o->workspace, NAMES_FILE_NAME);
+	const char *ws = s->o->workspace;
 	seg_error err = {0};
-	names *n = NULL;
-	if (names_open(&n, path, &err) == 0 && names_current(n, db, &err) == 1) {
-		s->names = n;
-		return;
+	int state = workspace_names_state(ws, db, &err);
+	/* A missing or stale names file is rewritten through the workspace
+	 * module, only when no other writer holds the lock (an ingest or a
+	 * train may hold it for minutes): a server never waits on it, and
+	 * reads the same fields from SQLite meanwhile. */
+	if (state != WS_CURRENT && state >= 0) {
+		double t0 = progress_now();
+		int held = workspace_lock(ws, WORKSPACE_LOCK_TRY, &err);
+		if (held == 0) {
+			uint64_t tracks = 0;
+			state = workspace_names_state(ws, db, &err);
+			if (state != WS_CURRENT && state >= 0 && workspace_names_write(ws, db, &tracks, &err) == 0) {
+				state = WS_CURRENT;
+				if (!s->o->quiet)
+					fprintf(stderr, "segue: wrote the names file for %llu tracks (%.1f s)\n",
+					        (unsigned long long)tracks, progress_now() - t0);
+			}
+			workspace_unlock(ws);
+		} else if (held == 1) {
+			/* err still says why the file is not current */
+			size_t len = strlen(err.msg);
+			snprintf(err.msg + len, sizeof err.msg - len, " (not rewritten: another segue command holds the "
+			                                              "workspace)");
+		}
 	}
-	names_close(n);
-	n = NULL;
-	double t0 = progress_now();
-	if (names_write(db, path, NULL, &err) == 0 && names_open(&n, path, &err) == 0) {
-		if (!s->o->quiet)
-			fprintf(stderr, "segue: wrote %s for %zu tracks (%.1f s)\n", path, names_count(n), progress_now() - t0);
+	char path[PATH_MAX];
+	names *n = NULL;
+	if (state == WS_CURRENT && workspace_path(ws, WS_NAMES, path, sizeof path, &err) == 0 &&
+	    names_open(&n, path, &err) == 0) {
 		s->names = n;
 		return;
 	}

@@ -66,10 +66,10 @@ typedef struct serve_recommend_body {
  * (serve_mood_check). */
 int serve_parse_recommend(const char *body, size_t len, serve_recommend_body *out, seg_error *err);
 
-/* Checks one mood value: the key must be a mood feature and v finite and
- * within the feature's real range (0..1 for most, BPM for tempo, dB for
- * loudness, minutes for duration). Returns 0 or SEG_EINVAL with a sentence
- * naming the key and its range. */
+/* Checks one mood value of a request with feat_mood_check (models/featvec.h:
+ * the key must be a mood feature and v finite and within the feature's real
+ * range), its message made valid UTF-8 for the answer. Returns 0 or
+ * SEG_EINVAL with a sentence naming the key and its range. */
 int serve_mood_check(const char *key, double v, seg_error *err);
 
 /* The routes, as the OpenAPI document names them (for tests that check the

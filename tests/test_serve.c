@@ -888,6 +888,29 @@ static void test_models_hide_paths(void **state)
 	json_decref(j);
 }
 
+/* /api/models lists published versions only: not what a killed train left
+ * (a version directory being written, a version without its model file, a
+ * temporary model file) nor a directory whose name only looks like one. */
+static void test_models_no_phantoms(void **state)
+{
+	(void)state;
+	static const char *const dirs[] = {"v2.tmp.Ab12Cd", "v3", "v99999999999", "v01"};
+	char path[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		snprintf(path, sizeof path, "%s/ws/models/%s", dir, dirs[i]);
+		assert_int_equal(mkdir(path, 0755), 0);
+	}
+	tu_write(dir, "ws/models/v2.tmp.Ab12Cd/model.seg", "half a model");
+	tu_write(dir, "ws/models/v3/model.seg.tmp.XyZ123", "half a model");
+	tu_write(dir, "ws/models/v99999999999/model.seg", "not a version");
+	tu_write(dir, "ws/models/v01/model.seg", "not a version");
+	json_t *j = get_json("/api/models", 200);
+	json_t *models = json_object_get(j, "models");
+	assert_int_equal(json_array_size(models), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(models, 0), "version")), "v1");
+	json_decref(j);
+}
+
 /* A 405 names the methods the route takes. */
 static void test_405_allow(void **state)
 {
@@ -1228,6 +1251,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mood_ranges, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_threads_bounded, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_models_hide_paths, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_models_no_phantoms, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_405_allow, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_security_headers, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_host_check, fixture_up, fixture_down),

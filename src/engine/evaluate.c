@@ -95,7 +95,7 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	if ((rc = engine_open(&e, path, err)) < 0 || (rc = dataset_load(&ds, o->workspace, err)) < 0)
 		goto out;
 	if (engine_track_limit(e) != ds->T) {
-		rc = seg_error_set(err, SEG_EINVAL,
+		rc = seg_error_set(err, SEG_ESTALE,
 		                   "the catalogue changed since this model was trained; run `segue train` again");
 		goto out;
 	}

@@ -3,7 +3,8 @@
  * rows and track ids map both ways, main artists, the genre vocabulary by
  * track count and each row's genres, the playlists in order, the held-out
  * split decided by each playlist's identity alone, and track popularity
- * counted over training playlists only. Also its errors and the split's rate. */
+ * counted over training playlists only. Also its errors, the split's rate,
+ * and a snapshot made from another state of the catalogue refused. */
 #include "testutil.h"
 
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "catalog/catalog.h"
+#include "catalog/workspace.h"
 #include "core/error.h"
 #include "engine/dataset.h"
 #include "ingest/ingest.h"
@@ -59,7 +61,8 @@ static int setup(void **state)
 	                "INSERT INTO playlist_tracks(playlist_id, pos, track_id)"
 	                " SELECT id, 1000, (SELECT max(id) FROM tracks) FROM playlists"
 	                " WHERE id IN (SELECT playlist_id FROM playlist_tracks) ORDER BY id LIMIT 12;");
-	if (dataset_load(&ds, ws, &err) < 0) {
+	/* the catalogue changed: its snapshot is made again, or is stale */
+	if (workspace_features_write(ws, db, NULL, &err) < 0 || dataset_load(&ds, ws, &err) < 0) {
 		fprintf(stderr, "dataset_load: %s\n", err.msg);
 		return -1;
 	}
@@ -255,6 +258,31 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err.msg, CATALOG_SNAPSHOT_NAME));
 }
 
+/* A snapshot made from an older state of the catalogue (an ingest killed
+ * between its commit and its snapshot) is refused, naming the command that
+ * rebuilds it; rebuilt, it loads again. */
+static void test_stale_snapshot_refused(void **state)
+{
+	(void)state;
+	tu_sql_exec(db, "INSERT INTO ingests(file, variant, started_at) VALUES('late.csv', 'x', '2026-01-01')");
+	seg_error err = {0};
+	dataset *d = (dataset *)&err; /* overwritten with NULL */
+	assert_int_equal(dataset_load(&d, ws, &err), SEG_ESTALE);
+	assert_null(d);
+	assert_int_equal(err.code, SEG_ESTALE);
+	assert_non_null(strstr(err.msg, "older than the catalogue"));
+	assert_non_null(strstr(err.msg, "segue ingest --refresh"));
+	/* another catalogue altogether */
+	assert_int_equal(workspace_features_write(ws, db, NULL, &err), 0);
+	tu_sql_exec(db, "UPDATE meta SET value = '12345' WHERE key = 'catalogue_id'");
+	assert_int_equal(dataset_load(&d, ws, &err), SEG_ESTALE);
+	assert_non_null(strstr(err.msg, "another catalogue"));
+	assert_int_equal(workspace_features_write(ws, db, NULL, &err), 0);
+	assert_int_equal(dataset_load(&d, ws, &err), 0);
+	assert_int_equal(d->N, ds->N);
+	dataset_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_playlists),
 		cmocka_unit_test(test_split_rate),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_stale_snapshot_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,6 @@
 /* test_eda.c: the EDA report on a small hand-made catalogue (exact counts and
- * statistics worked out by hand), on an empty one, and its errors. */
+ * statistics worked out by hand), on an empty one, and its errors; its files
+ * replaced whole, and `segue eda` waiting for the workspace's lock. */
 #include "testutil.h"
 
 #include <jansson.h>
@@ -7,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "catalog/workspace.h"
 #include "report/eda.h"
 #include "core/error.h"
 #include "core/strbuf.h"
@@ -588,6 +592,114 @@ static void test_cache(void **state)
 	tu_rmtree(dir);
 }
 
+/* 1 when directory `d` holds a name with ".tmp." in it (a writer's
+ * temporary). */
+static int has_temporary(const char *d)
+{
+	char cmd[1200], *out = NULL;
+	snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c '\\.tmp\\.'", d);
+	tu_run(cmd, &out);
+	int yes = out != NULL && atoi(out) > 0;
+	free(out);
+	return yes;
+}
+
+/* The report's files are replaced whole: each is a new file renamed over the
+ * old one, written through a temporary of its own (never through a fixed
+ * name, which a link planted there would redirect), and none is left. */
+static void test_files_replaced_whole(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	const char *db = make_catalog(dir, FIXTURE);
+	char out[1100], html[1200], kept[1200], victim[1200], planted[1200];
+	snprintf(out, sizeof out, "%s/eda", dir);
+	snprintf(html, sizeof html, "%s/report.html", out);
+	snprintf(kept, sizeof kept, "%s/kept.html", dir);
+	report(db, out);
+	/* a second name keeps the old file's inode from being reused */
+	assert_int_equal(link(html, kept), 0);
+	struct stat before, after;
+	assert_int_equal(stat(html, &before), 0);
+	/* the fixed temporary names segue 0.1.0 wrote through, linked elsewhere */
+	tu_write(dir, "victim.txt", "not the report\n");
+	snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+	const char *names[] = {"report.html.tmp", "summary.json.tmp"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(planted, sizeof planted, "%s/%s", out, names[i]);
+		assert_int_equal(symlink(victim, planted), 0);
+	}
+	report(db, out);
+	assert_int_equal(lstat(html, &after), 0);
+	assert_true(S_ISREG(after.st_mode));
+	assert_true(before.st_ino != after.st_ino);
+	char *text = tu_read(victim, NULL);
+	assert_string_equal(text, "not the report\n");
+	free(text);
+	text = read_out(out, "report.html");
+	assert_non_null(strstr(text, "<!DOCTYPE html>"));
+	free(text);
+	text = read_out(out, "summary.json");
+	json_error_t je;
+	json_t *sum = json_loads(text, 0, &je);
+	assert_non_null(sum);
+	json_decref(sum);
+	free(text);
+	assert_false(has_temporary(out));
+	tu_rmtree(dir);
+}
+
+/* `segue eda` is a writer of the workspace: while another holds its lock it
+ * says so and waits, and writes once the lock is let go. */
+static void test_cli_waits_for_lock(void **state)
+{
+	(void)state;
+	const char *bin = getenv("SEGUE_BIN");
+	if (bin == NULL || *bin == '\0')
+		skip();
+	const char *dir = tu_tmpdir();
+	char ws[1100], html[1200], log[1200];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	assert_int_equal(mkdir(ws, 0777), 0);
+	make_catalog(ws, FIXTURE);
+	snprintf(html, sizeof html, "%s/eda/report.html", ws);
+	snprintf(log, sizeof log, "%s/eda.log", dir);
+	seg_error err = {0};
+	assert_int_equal(workspace_lock(ws, WORKSPACE_LOCK_TRY, &err), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (freopen(log, "w", stdout) == NULL || dup2(fileno(stdout), STDERR_FILENO) < 0)
+			_exit(126);
+		execl(bin, bin, "eda", "-w", ws, (char *)NULL);
+		_exit(127);
+	}
+	/* it says it waits, and writes nothing meanwhile */
+	char *text = NULL;
+	for (int i = 0; i < 300; i++) {
+		free(text);
+		text = tu_read(log, NULL);
+		if (text != NULL && strstr(text, "waiting for") != NULL)
+			break;
+		usleep(50 * 1000);
+	}
+	if (text == NULL || strstr(text, "waiting for") == NULL)
+		fail_msg("segue eda did not wait for the lock: %s", text ? text : "(no output)");
+	free(text);
+	usleep(200 * 1000);
+	assert_int_not_equal(access(html, F_OK), 0);
+	workspace_unlock(ws);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(access(html, F_OK), 0);
+	text = tu_read(log, NULL);
+	assert_non_null(strstr(text, "wrote"));
+	free(text);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +710,8 @@ int main(void)
 		cmocka_unit_test(test_render_opts),
 		cmocka_unit_test(test_charts),
 		cmocka_unit_test(test_charts_empty),
+		cmocka_unit_test(test_files_replaced_whole),
+		cmocka_unit_test(test_cli_waits_for_lock),
 		cmocka_unit_test(test_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,13 +1,18 @@
 /* test_eda_cache.c: the EDA summary and charts kept between runs: they read
- * back as rendered, only for the catalogue state, options and binary they were
- * written for, and the return codes say which case happened. */
+ * back as rendered, only for the catalogue state, options and version of
+ * segue they were written for; they are written under the workspace's lock;
+ * and the return codes say which case happened. */
 #include "testutil.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
+#include "catalog/workspace.h"
+#include "core/container.h"
 #include "core/error.h"
 #include "core/strbuf.h"
 #include "report/eda.h"
@@ -183,12 +188,130 @@ static void test_key_options(void **state)
 	tu_rmtree(dir);
 }
 
+/* Writes the container at `path` again with every section as it is, except
+ * that the origin section's code version becomes `code`. */
+static void rewrite_code_version(const char *path, const char *code)
+{
+	seg_error err = {0};
+	container_file *m = NULL;
+	assert_int_equal(container_file_open(&m, path, &err), 0);
+	container_writer *w = container_writer_create();
+	assert_non_null(w);
+	int found = 0;
+	for (size_t i = 0; i < container_file_count(m); i++) {
+		const char *name = container_file_name_at(m, i);
+		size_t size = 0;
+		const void *data = container_file_section(m, name, &size);
+		catalog_origin o;
+		if (strcmp(name, CATALOG_ORIGIN_SECTION) == 0) {
+			assert_int_equal(size, sizeof o);
+			memcpy(&o, data, sizeof o);
+			assert_string_equal(o.code, SEGUE_VERSION);
+			memset(o.code, 0, sizeof o.code);
+			snprintf(o.code, sizeof o.code, "%s", code);
+			data = &o;
+			found = 1;
+		}
+		assert_int_equal(container_writer_add(w, name, data, size, &err), 0);
+	}
+	assert_true(found); /* the cache says which segue wrote it */
+	container_file_close(m);
+	assert_int_equal(container_writer_save(w, path, &err), 0);
+	container_writer_free(w);
+}
+
+/* Figures drawn by another version of segue are not these: refused, though
+ * the catalogue and the options are the same. */
+static void test_other_code_version(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char cache[1100];
+	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	sqlite3 *db = open_ro(make_catalog(dir));
+	seg_error err = {0};
+	strbuf json = {0}, none = {0};
+	eda_charts ch = {0}, back = {0};
+	int64_t key[EDA_CACHE_KEY];
+	assert_int_equal(eda_cache_key(db, NULL, key), 0);
+	assert_int_equal(eda_render_charts(db, NULL, NULL, &json, &ch, &err), 0);
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, &err), 0);
+	/* copied section by section, it still reads back */
+	rewrite_code_version(cache, SEGUE_VERSION);
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &back), 0);
+	eda_charts_free(&back);
+	strbuf_reset(&none);
+	rewrite_code_version(cache, "0.0.1-older");
+	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &back), EDA_CACHE_STALE);
+	assert_int_equal(none.len, 0);
+	assert_int_equal(back.n, 0);
+	strbuf_free(&json);
+	strbuf_free(&none);
+	eda_charts_free(&ch);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
+/* The cache is written under the workspace's lock: while another segue
+ * holds it, nothing is written and the figures are not kept. */
+static void test_saved_under_lock(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char cache[1100];
+	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	sqlite3 *db = open_ro(make_catalog(dir));
+	seg_error err = {0};
+	strbuf json = {0};
+	eda_charts ch = {0};
+	int64_t key[EDA_CACHE_KEY];
+	assert_int_equal(eda_cache_key(db, NULL, key), 0);
+	assert_int_equal(eda_render_charts(db, NULL, NULL, &json, &ch, &err), 0);
+	int up[2], down[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* another segue: holds the lock until told to let go */
+		char c;
+		int ok = workspace_lock(dir, WORKSPACE_LOCK_WAIT, NULL) == 0 && write(up[1], "L", 1) == 1 &&
+		         read(down[0], &c, 1) == 1;
+		_exit(ok ? 0 : 1);
+	}
+	char c;
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, &err), EDA_CACHE_STALE);
+	assert_int_not_equal(access(cache, F_OK), 0);
+	assert_int_equal(write(down[1], "U", 1), 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* let go: kept; and a caller that holds the lock itself keeps it too */
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, &err), 0);
+	unlink(cache);
+	assert_int_equal(workspace_lock(dir, WORKSPACE_LOCK_TRY, &err), 0);
+	assert_int_equal(eda_cache_save(db, NULL, key, cache, &json, &ch, &err), 0);
+	workspace_unlock(dir);
+	assert_int_equal(access(cache, F_OK), 0);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+	strbuf_free(&json);
+	eda_charts_free(&ch);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_stale),
 		cmocka_unit_test(test_no_key),
 		cmocka_unit_test(test_key_options),
+		cmocka_unit_test(test_other_code_version),
+		cmocka_unit_test(test_saved_under_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

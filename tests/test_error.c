@@ -182,7 +182,8 @@ static void test_strerror_each_code(void **state)
 	assert_string_equal(seg_strerror(SEG_EVERSION), "unsupported format version");
 	assert_string_equal(seg_strerror(SEG_ECHECKSUM), "checksum mismatch");
 	assert_string_equal(seg_strerror(SEG_EREADONLY), "read-only");
-	assert_string_equal(seg_strerror(-10), "unknown error");
+	assert_string_equal(seg_strerror(SEG_ESTALE), "out of date");
+	assert_string_equal(seg_strerror(-11), "unknown error");
 	assert_string_equal(seg_strerror(1), "unknown error");
 	assert_string_equal(seg_strerror(-1000000), "unknown error");
 }
@@ -191,7 +192,7 @@ static void test_codes_distinct_and_negative(void **state)
 {
 	(void)state;
 	const int codes[] = {SEG_ENOMEM, SEG_EIO, SEG_EINVAL, SEG_EFORMAT, SEG_ENOTFOUND,
-	                     SEG_EDB, SEG_EVERSION, SEG_ECHECKSUM, SEG_EREADONLY};
+	                     SEG_EDB, SEG_EVERSION, SEG_ECHECKSUM, SEG_EREADONLY, SEG_ESTALE};
 	const size_t n = sizeof codes / sizeof *codes;
 	for (size_t i = 0; i < n; i++) {
 		assert_true(codes[i] < 0);

@@ -3,16 +3,22 @@
  * held-out ones, and a registered test model ("constant") that recommends
  * the known tracks in id order. Its row of the table must hold the
  * R-precision, NDCG, clicks and recall worked out below; every registered
- * model gets a row, and the hybrid re-ranked one more. */
+ * model gets a row, and the hybrid re-ranked one more. The table is kept
+ * whole (evaluation.json replaced, not rewritten), and a stale feature
+ * snapshot is refused. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "catalog/workspace.h"
 #include "engine/dataset.h"
 #include "engine/evaluate.h"
 #include "engine/recommender.h"
@@ -267,6 +273,94 @@ static void test_every_model_scored(void **state)
 	json_decref(root);
 }
 
+/* 1 when directory `d` holds a name with ".tmp" in it. */
+static int has_temporary(const char *d)
+{
+	DIR *dd = opendir(d);
+	assert_non_null(dd);
+	struct dirent *e;
+	int yes = 0;
+	while ((e = readdir(dd)) != NULL)
+		yes |= strstr(e->d_name, ".tmp") != NULL;
+	closedir(dd);
+	return yes;
+}
+
+/* The table is replaced whole (a new file renamed over the old one), never
+ * rewritten in place where a reader could find half of it; no temporary is
+ * left beside it. */
+static void test_table_replaced_whole(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64], kept[PATH_MAX + 64], vdir[PATH_MAX + 32];
+	snprintf(vdir, sizeof vdir, "%s/models/v1", ws);
+	snprintf(path, sizeof path, "%s/evaluation.json", vdir);
+	snprintf(kept, sizeof kept, "%s/kept.json", dir);
+	char *text = NULL;
+	json_decref(evaluate(1, &text));
+	free(text);
+	/* a second name keeps the old file's inode from being reused */
+	unlink(kept);
+	assert_int_equal(link(path, kept), 0);
+	struct stat before, after;
+	assert_int_equal(stat(path, &before), 0);
+	json_t *root = evaluate(0, &text);
+	free(text);
+	assert_int_equal(stat(path, &after), 0);
+	assert_true(before.st_ino != after.st_ino);
+	/* the old file is as it was: one playlist; the new one has two */
+	json_error_t je;
+	json_t *old = json_load_file(kept, 0, &je);
+	assert_non_null(old);
+	assert_int_equal(json_integer_value(json_object_get(old, "playlists")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "playlists")), 2);
+	json_decref(old);
+	json_decref(root);
+	assert_false(has_temporary(vdir));
+	unlink(kept);
+}
+
+/* A feature snapshot older than the catalogue (an ingest killed between its
+ * commit and its snapshot) is not evaluated on: refused with the command
+ * that rebuilds it, through the library and through the binary. */
+static void test_stale_snapshot_refused(void **state)
+{
+	(void)state;
+	char db_path[PATH_MAX + 32];
+	snprintf(db_path, sizeof db_path, "%s/catalog.db", ws);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	tu_sql_exec(db, "INSERT INTO ingests(file, variant, started_at) VALUES('late.csv', 'x', '2026-01-01')");
+	eval_options o;
+	eval_options_default(&o);
+	o.workspace = ws;
+	o.k = 10;
+	char *text = NULL;
+	size_t len;
+	o.out = open_memstream(&text, &len);
+	seg_error err = {0};
+	assert_int_equal(evaluate_run(&o, &err), SEG_ESTALE);
+	fclose(o.out);
+	free(text);
+	assert_non_null(strstr(err.msg, "older than the catalogue"));
+	assert_non_null(strstr(err.msg, "segue ingest --refresh"));
+	const char *bin = getenv("SEGUE_BIN");
+	if (bin != NULL && *bin) {
+		char cmd[2 * PATH_MAX], *out = NULL;
+		snprintf(cmd, sizeof cmd, "'%s' evaluate -w '%s' --k 10 2>&1", bin, ws);
+		assert_int_not_equal(tu_run(cmd, &out), 0);
+		assert_non_null(out);
+		if (strstr(out, "segue ingest --refresh") == NULL)
+			fail_msg("the refusal does not name the fix: %s", out);
+		free(out);
+	}
+	/* rebuilt, it is evaluated on again */
+	assert_int_equal(workspace_features_write(ws, db, NULL, &err), 0);
+	sqlite3_close(db);
+	json_decref(evaluate(0, &text));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +368,8 @@ int main(void)
 		cmocka_unit_test(test_one_playlist_by_hand),
 		cmocka_unit_test(test_two_playlists_by_hand),
 		cmocka_unit_test(test_every_model_scored),
+		cmocka_unit_test(test_table_replaced_whole),
+		cmocka_unit_test(test_stale_snapshot_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

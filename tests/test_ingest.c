@@ -1,14 +1,18 @@
 /* test_ingest.c: whole ingests of small fixture files: several Kaggle variants
  * merging into one catalogue, every kind of bad row landing in rejects with
  * its file, line and column, check-only mode, unknown headers and --map, zstd
- * input and directories, and all-or-nothing transactions. */
+ * input and directories, all-or-nothing transactions, and a progress line
+ * that is cleared once the ingest is done. */
 #include "testutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -374,6 +378,74 @@ static void test_endless_input_stops(void **state)
 	tu_rmtree(dir);
 }
 
+/* On a terminal, the note shown while the index, the snapshot and the names
+ * are built is cleared at the end like the bar: the last thing on the line
+ * is blanks over it, not the note (which the summary would be printed
+ * over). The ingest runs in a child whose standard error is a pseudo
+ * terminal. */
+static void test_progress_note_cleared(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char *paths[1] = {(char *)tu_write(dir, "s.csv", SONGS)};
+	char ws[1100];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	const char *slave_name = ptsname(master);
+	assert_non_null(slave_name);
+	int slave = open(slave_name, O_RDWR | O_NOCTTY);
+	assert_true(slave >= 0);
+	fflush(stderr);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(master);
+		if (dup2(slave, STDERR_FILENO) < 0)
+			_exit(2);
+		ingest_options o = {.workspace = ws, .progress = 1};
+		ingest_summary sum;
+		seg_error err = {0};
+		int rc = ingest_run(&o, paths, 1, &sum, &err);
+		ingest_summary_free(&sum);
+		fflush(stderr);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	close(slave);
+	char out[65536];
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(master, out + len, sizeof out - 1 - len);
+		if (n > 0)
+			len += (size_t)n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else
+			break; /* EIO once the child has closed the terminal */
+	}
+	out[len] = '\0';
+	close(master);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	const char *note = "building the search index, feature snapshot and names...";
+	const char *at = strstr(out, note);
+	if (at == NULL)
+		fail_msg("the note was not shown: \"%s\"", out);
+	/* after the note: "\r", at least as many blanks, "\r", and nothing else */
+	const char *p = at + strlen(note);
+	while (*p == ' ')
+		p++;
+	if (*p != '\r')
+		fail_msg("the note was not cleared: \"%s\"", at);
+	size_t blanks = strspn(p + 1, " ");
+	if (blanks < strlen(note) || strcmp(p + 1 + blanks, "\r") != 0)
+		fail_msg("the note was not cleared: \"%s\"", at);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -384,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file_and_empty_file),
 		cmocka_unit_test(test_long_line_and_nul_byte_rejected),
 		cmocka_unit_test(test_endless_input_stops),
+		cmocka_unit_test(test_progress_note_cleared),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  * model (no seed or known track returned, at most N per artist, k results or
  * a stated reason, a reason for every pick); lookups by id and name; the
  * evaluation runs and ranks the hybrid above the baselines; a damaged
- * artifact is refused. Covers dataset, train, recommend, lookup, evaluate. */
+ * artifact is refused; model names resolve strictly to versions. Covers dataset, train, recommend, lookup, evaluate. */
 #include "testutil.h"
 
 #include <jansson.h>
@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "engine/dataset.h"
@@ -354,6 +356,63 @@ static void test_damaged_artifact_refused(void **state)
 	assert_non_null(strstr(err.msg, "segue train"));
 }
 
+static void put_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Which model a name resolves to: the version models/latest names, a
+ * published version by name, a path as it is; a name that is not strictly
+ * a version is refused, not read as one. */
+static void test_model_path(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64], want[PATH_MAX + 64], latest[PATH_MAX + 32], v7[PATH_MAX + 32];
+	seg_error err = {0};
+	snprintf(want, sizeof want, "%s/models/v1/model.seg", ws);
+	assert_int_equal(train_model_path(ws, NULL, path, sizeof path, &err), 0);
+	assert_string_equal(path, want);
+	assert_int_equal(train_model_path(ws, "v1", path, sizeof path, &err), 0);
+	assert_string_equal(path, want);
+	assert_int_equal(train_model_path(ws, "/some/where/model.seg", path, sizeof path, &err), 0);
+	assert_string_equal(path, "/some/where/model.seg");
+	/* a newer version, published: latest names it */
+	snprintf(v7, sizeof v7, "%s/models/v7", ws);
+	assert_int_equal(mkdir(v7, 0777), 0);
+	snprintf(path, sizeof path, "%s/model.seg", v7);
+	put_text(path, "x");
+	snprintf(latest, sizeof latest, "%s/models/latest", ws);
+	put_text(latest, "v7\n");
+	snprintf(want, sizeof want, "%s/models/v7/model.seg", ws);
+	assert_int_equal(train_model_path(ws, NULL, path, sizeof path, &err), 0);
+	assert_string_equal(path, want);
+	assert_int_equal(train_model_path(ws, "v7", path, sizeof path, &err), 0);
+	assert_string_equal(path, want);
+	/* names that are not versions (the first overflows an int) */
+	const char *bad[] = {"v99999999999", "v2147483648", "v01", "v0", "v7x", "latest", "..", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		memset(&err, 0, sizeof err);
+		if (train_model_path(ws, bad[i], path, sizeof path, &err) != SEG_EINVAL)
+			fail_msg("'%s' was taken for a version: %s", bad[i], path);
+		assert_non_null(strstr(err.msg, "not a model version"));
+	}
+	/* a version that is not published */
+	assert_int_equal(train_model_path(ws, "v3", path, sizeof path, &err), SEG_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "v3"));
+	/* latest naming something that is not a version */
+	put_text(latest, "v99999999999\n");
+	assert_int_equal(train_model_path(ws, NULL, path, sizeof path, &err), SEG_EFORMAT);
+	assert_non_null(strstr(err.msg, "segue train"));
+	/* as it was */
+	put_text(latest, "v1\n");
+	snprintf(path, sizeof path, "%s/model.seg", v7);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(v7), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -363,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_evaluate),
 		cmocka_unit_test(test_damaged_artifact_refused),
+		cmocka_unit_test(test_model_path),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,8 +2,8 @@
  * list only what is published; leftovers of killed writers are cleaned
  * under the lock; models/latest is replaced, never rewritten in place; two
  * writers serialize on the lock; a derived file made from another state of
- * the catalogue is found stale, refused with the command that fixes it, and
- * rebuilt; and, through the segue binary, `segue train` never trains on a
+ * the catalogue is found stale, refused (SEG_ESTALE) with the command that
+ * fixes it, and rebuilt; and, through the segue binary, `segue train` never trains on a
  * stale snapshot and `segue ingest` says truthfully what a failure after its
  * commit left written. */
 #include "testutil.h"
@@ -92,6 +92,15 @@ static void litter(const char *ws)
 	touch(models, "latest.tmp.Qw3rTy");
 	touch(ws, "features.snap.tmp.Zx9vBn");
 	touch(ws, "features.snap.tmp"); /* the fixed name segue 0.1.0 used */
+	/* a `segue eda` killed while writing its report */
+	snprintf(d, sizeof d, "%s/eda", ws);
+	make_dir(d);
+	touch(d, "report.html");
+	touch(d, "report.html.tmp.Ab12Cd");
+	touch(d, "summary.json.tmp"); /* the fixed name segue 0.1.0 used */
+	/* an evaluation killed while writing its table */
+	snprintf(d, sizeof d, "%s/v1", models);
+	touch(d, "evaluation.json.tmp.Ab12Cd");
 }
 
 static void test_list_and_clean(void **state)
@@ -110,14 +119,22 @@ static void test_list_and_clean(void **state)
 	free(v);
 	/* Taking the lock cleans what killed writers left. */
 	assert_int_equal(workspace_lock(ws, WORKSPACE_LOCK_TRY, &err), 0);
-	const char *gone[] = {"models/v2", "models/v3.tmp.XyZ987", "models/latest.tmp.Qw3rTy",
-	                      "features.snap.tmp.Zx9vBn", "features.snap.tmp"};
+	const char *gone[] = {"models/v2",
+	                      "models/v3.tmp.XyZ987",
+	                      "models/latest.tmp.Qw3rTy",
+	                      "models/v1/evaluation.json.tmp.Ab12Cd",
+	                      "features.snap.tmp.Zx9vBn",
+	                      "features.snap.tmp",
+	                      "eda/report.html.tmp.Ab12Cd",
+	                      "eda/summary.json.tmp"};
 	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++) {
 		snprintf(path, sizeof path, "%s/%s", ws, gone[i]);
 		if (exists(path))
 			fail_msg("%s was not cleaned", gone[i]);
 	}
 	snprintf(path, sizeof path, "%s/models/v1/model.seg", ws);
+	assert_true(exists(path));
+	snprintf(path, sizeof path, "%s/eda/report.html", ws);
 	assert_true(exists(path));
 	snprintf(path, sizeof path, "%s/models/v99999999999/model.seg", ws);
 	assert_true(exists(path)); /* not ours to remove: ignored */
@@ -319,6 +336,9 @@ static void test_stale_features(void **state)
 	seg_error err = {0};
 	assert_int_equal(workspace_features_state(ws, db, &err), WS_MISSING);
 	assert_non_null(strstr(err.msg, "segue ingest --refresh"));
+	snapshot *s = NULL;
+	assert_int_equal(workspace_features_open(ws, db, &s, &err), SEG_ENOTFOUND);
+	assert_null(s);
 	assert_int_equal(workspace_names_state(ws, db, &err), WS_MISSING);
 	uint64_t rows = 0;
 	assert_int_equal(workspace_features_write(ws, db, &rows, &err), 0);
@@ -327,7 +347,6 @@ static void test_stale_features(void **state)
 	assert_int_equal(workspace_features_state(ws, db, &err), WS_CURRENT);
 	assert_int_equal(workspace_names_state(ws, db, &err), WS_CURRENT);
 	/* the snapshot records where it came from */
-	snapshot *s = NULL;
 	assert_int_equal(snapshot_open(&s, snap_path, &err), 0);
 	assert_int_equal(snapshot_origin(s)->stamp[0], 77);
 	assert_int_equal(snapshot_origin(s)->stamp[1], 1);
@@ -336,15 +355,22 @@ static void test_stale_features(void **state)
 	/* An ingest commits, and is killed before it writes the snapshot. */
 	tu_sql_exec(db, INGEST(2) TRACK_COLS TRACK_ROW(3, "CCCCCCCCCCCCCCCCCCCCCC") ";");
 	assert_int_equal(workspace_features_state(ws, db, &err), WS_STALE);
+	assert_int_equal(err.code, SEG_ESTALE);
 	assert_non_null(strstr(err.msg, "features.snap is older than the catalogue"));
 	assert_non_null(strstr(err.msg, "segue ingest --refresh"));
+	/* and a reader is refused it, with the same words */
+	s = (snapshot *)&err; /* overwritten with NULL */
+	assert_int_equal(workspace_features_open(ws, db, &s, &err), SEG_ESTALE);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "segue ingest --refresh"));
 	assert_int_equal(workspace_names_state(ws, db, &err), WS_STALE);
+	assert_int_equal(err.code, SEG_ESTALE);
 	int rebuilt = 0;
 	assert_int_equal(workspace_derived_refresh(ws, db, 0, &rebuilt, &err), 0);
 	assert_int_equal(rebuilt, (1 << WS_FEATURES) | (1 << WS_NAMES));
 	assert_int_equal(workspace_features_state(ws, db, &err), WS_CURRENT);
 	assert_int_equal(workspace_names_state(ws, db, &err), WS_CURRENT);
-	assert_int_equal(snapshot_open(&s, snap_path, &err), 0);
+	assert_int_equal(workspace_features_open(ws, db, &s, &err), 0);
 	assert_int_equal(snapshot_rows(s), 3);
 	snapshot_close(s);
 	/* current files are left alone */
@@ -360,6 +386,8 @@ static void test_stale_features(void **state)
 	assert_int_equal(workspace_features_state(ws, db, &err), WS_DAMAGED);
 	assert_non_null(strstr(err.msg, "checksum"));
 	assert_non_null(strstr(err.msg, "segue ingest --refresh"));
+	assert_int_equal(workspace_features_open(ws, db, &s, &err), SEG_ECHECKSUM);
+	assert_null(s);
 	/* the format segue 0.1.0 wrote */
 	FILE *f = fopen(snap_path, "wb");
 	char old[128] = "SEGSNAP";

@@ -89,7 +89,7 @@ static const char CATALOG_SCHEMA_SQL[] =
 "  line        INTEGER NOT NULL,\n"    /* 1-based physical line where the record starts */
 "  column_name TEXT,\n"                /* NULL when the whole row is at fault */
 "  value       TEXT,\n"
-"  reason      TEXT NOT NULL,\n"       /* field_count | missing | unparseable | out_of_range | bad_id */
+"  reason      TEXT NOT NULL,\n"       /* field_count | missing | unparseable | out_of_range | bad_id | too_long | nul_byte */
 "  detail      TEXT NOT NULL,\n"
 "  action      TEXT NOT NULL CHECK(action IN ('row','value')));\n"
 "CREATE INDEX IF NOT EXISTS rejects_reason ON rejects(reason);\n"

@@ -129,14 +129,17 @@ static void clean_dir(const char *dir, int subdirs)
 	closedir(d);
 }
 
-/* What killed writers left: temporaries in the workspace, in models/ and in
- * each version directory; a version directory left without a model.seg (a
- * train of segue 0.1.0 killed while writing) goes too when nothing else is
- * in it. The lock is held. */
+/* What killed writers left: temporaries in the workspace, in eda/ (the
+ * report), in models/ and in each version directory (evaluation.json); a
+ * version directory left without a model.seg (a train of segue 0.1.0
+ * killed while writing) goes too when nothing else is in it. The lock is
+ * held. */
 static void clean_leftovers(const char *ws)
 {
-	char models[PATH_MAX];
+	char models[PATH_MAX], eda[PATH_MAX];
 	clean_dir(ws, 0);
+	if (workspace_path(ws, WS_EDA_DIR, eda, sizeof eda, NULL) == 0)
+		clean_dir(eda, 0);
 	if (workspace_path(ws, WS_MODELS, models, sizeof models, NULL) < 0)
 		return;
 	clean_dir(models, 1);
@@ -259,9 +262,9 @@ static int origin_state(const char *path, const catalog_origin *origin, sqlite3 
 	if (catalog_origin_same(origin, &now))
 		return WS_CURRENT;
 	if (origin->stamp[0] != now.stamp[0])
-		seg_error_set(err, SEG_EINVAL, "%s was made from another catalogue than this one: %s", path, fix);
+		seg_error_set(err, SEG_ESTALE, "%s was made from another catalogue than this one: %s", path, fix);
 	else
-		seg_error_set(err, SEG_EINVAL,
+		seg_error_set(err, SEG_ESTALE,
 		              "%s is older than the catalogue (made at its ingest %lld with %lld tracks, the catalogue "
 		              "is at ingest %lld with %lld tracks): %s",
 		              path, (long long)origin->stamp[1], (long long)origin->stamp[2], (long long)now.stamp[1],
@@ -286,18 +289,45 @@ static int open_failure_state(int rc, const char *path, const char *fix, seg_err
 
 #define FIX_DERIVED "run `segue ingest --refresh` (or `segue train`, which rebuilds it)"
 
-int workspace_features_state(const char *ws, sqlite3 *db, seg_error *err)
+/* Opens features.snap and compares it with `db`: returns its state (as
+ * workspace_features_state), handing the open snapshot to *out when it is
+ * WS_CURRENT; *code receives the error code that state means. */
+static int features_check(const char *ws, sqlite3 *db, snapshot **out, int *code, seg_error *err)
 {
+	*out = NULL;
+	*code = SEG_ESTALE;
 	char path[PATH_MAX];
 	int rc = workspace_path(ws, WS_FEATURES, path, sizeof path, err);
 	if (rc < 0)
 		return rc;
 	snapshot *s = NULL;
-	if ((rc = snapshot_open(&s, path, err)) < 0)
+	if ((rc = snapshot_open(&s, path, err)) < 0) {
+		*code = rc;
 		return open_failure_state(rc, path, FIX_DERIVED, err);
+	}
 	rc = origin_state(path, snapshot_origin(s), db, FIX_DERIVED, err);
+	if (rc == WS_CURRENT)
+		*out = s;
+	else
+		snapshot_close(s);
+	return rc;
+}
+
+int workspace_features_state(const char *ws, sqlite3 *db, seg_error *err)
+{
+	snapshot *s = NULL;
+	int code;
+	int rc = features_check(ws, db, &s, &code, err);
 	snapshot_close(s);
 	return rc;
+}
+
+int workspace_features_open(const char *ws, sqlite3 *db, snapshot **out, seg_error *err)
+{
+	int code;
+	int rc = features_check(ws, db, out, &code, err);
+	/* err says what is wrong and names the command that fixes it */
+	return rc == WS_CURRENT || rc < 0 ? rc : code;
 }
 
 int workspace_names_state(const char *ws, sqlite3 *db, seg_error *err)
@@ -315,7 +345,7 @@ int workspace_names_state(const char *ws, sqlite3 *db, seg_error *err)
 	} else if (rc == 0 && names_origin(n) != NULL) {
 		rc = origin_state(path, names_origin(n), db, FIX_DERIVED, err);
 	} else if (rc == 0) {
-		seg_error_set(err, SEG_EINVAL, "%s is older than the catalogue: %s", path, FIX_DERIVED);
+		seg_error_set(err, SEG_ESTALE, "%s is older than the catalogue: %s", path, FIX_DERIVED);
 		rc = WS_STALE;
 	}
 	names_close(n);

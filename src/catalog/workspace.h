@@ -17,8 +17,9 @@
  *   models/latest       "vN\n": the newest version
  *   .lock               flock()ed by every writer
  * Anything named *.tmp.* is a writer's temporary file (or, under models/, a
- * version being written); those a killed writer left behind are removed
- * when the lock is next taken.
+ * version being written); those a killed writer left behind (in the
+ * workspace, eda/, models/ and each version) are removed when the lock is
+ * next taken.
  *
  * Thread-safety: all functions may be called from any thread; the lock is
  * held by one thread of one process at a time. */
@@ -30,6 +31,7 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
+#include "catalog/snapshot.h"
 #include "core/container.h"
 #include "core/error.h"
 
@@ -72,8 +74,8 @@ enum { WORKSPACE_LOCK_TRY = 0, WORKSPACE_LOCK_WAIT = 1 };
  * is matched by one workspace_unlock, and the functions below that write
  * take it themselves, so a caller that holds it across several steps makes
  * them one. When the lock is first taken, temporary files that killed
- * writers left (*.tmp.* in the workspace and under models/, and version
- * directories that hold no model.seg) are removed. */
+ * writers left (*.tmp.* in the workspace, eda/ and under models/, and
+ * version directories that hold no model.seg) are removed. */
 int workspace_lock(const char *ws, int mode, seg_error *err);
 /* Releases one hold of the lock; a thread that does not hold it is a no-op. */
 void workspace_unlock(const char *ws);
@@ -90,9 +92,18 @@ enum workspace_state {
 
 /* Checks features.snap against the catalogue `db`: returns a
  * workspace_state, and for anything but WS_CURRENT a message in err that
- * says what is wrong and which command fixes it; a negative code when the
+ * says what is wrong and which command fixes it (err->code: SEG_ESTALE,
+ * SEG_ENOTFOUND, or why it could not be read); a negative code when the
  * catalogue cannot be read. */
 int workspace_features_state(const char *ws, sqlite3 *db, seg_error *err);
+/* Opens features.snap for a reader, only when it is WS_CURRENT against
+ * `db`: returns 0 with the snapshot in *out (snapshot_close it), or a
+ * negative code with *out NULL and err as workspace_features_state fills
+ * it: SEG_ESTALE (made from another state of the catalogue), SEG_ENOTFOUND
+ * (missing), the code snapshot_open returned (damaged), or the catalogue's
+ * error. The state is checked on the file that is returned, so a writer
+ * replacing it meanwhile cannot slip a stale one in. */
+int workspace_features_open(const char *ws, sqlite3 *db, snapshot **out, seg_error *err);
 /* The same for names.seg. */
 int workspace_names_state(const char *ws, sqlite3 *db, seg_error *err);
 

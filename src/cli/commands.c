@@ -20,6 +20,7 @@
 #include "ingest/ingest.h"
 #include "core/progress.h"
 #include "catalog/query.h"
+#include "ingest/csv.h"
 #include "ingest/schema.h"
 #include "serve/serve.h"
 #include "engine/evaluate.h"
@@ -92,6 +93,13 @@ static void ingest_help(FILE *out)
 	        "that are wrong on a usable row (tempo 0 or time signature 0 = not detected,\n"
 	        "popularity outside 0..100, duration <= 0, unparseable dates) are stored as NULL\n"
 	        "and also recorded in rejects (action 'value').\n");
+	fprintf(out,
+	        "Limits: a CSV record is at most %u MiB, a field at most %u MiB, and a record has\n"
+	        "at most %u fields. A longer record goes to rejects as 'too_long' and reading\n"
+	        "goes on; one that has not ended %u MiB after its start (e.g. /dev/zero) stops\n"
+	        "the file with an error. A row with a NUL byte in any field goes to rejects as\n"
+	        "'nul_byte'.\n",
+	        CSV_MAX_RECORD >> 20, CSV_MAX_FIELD >> 20, CSV_MAX_FIELDS, CSV_MAX_SKIP >> 20);
 }
 
 /* Takes the workspace's writer lock, saying so when another segue holds it
@@ -305,14 +313,24 @@ static int cmd_eda(int argc, char **argv)
 		return usage_error("eda", "unexpected argument '%s'", argv[optind]);
 	char wsbuf[PATH_MAX], path[PATH_MAX + 32], outbuf[PATH_MAX + 32];
 	catalog_workspace(ws, wsbuf, sizeof wsbuf);
-	snprintf(path, sizeof path, "%s/%s", wsbuf, CATALOG_DB_NAME);
-	if (outdir == NULL) {
-		snprintf(outbuf, sizeof outbuf, "%s/eda", wsbuf);
-		outdir = outbuf;
-	}
 	seg_error err = {0};
+	if (workspace_path(wsbuf, WS_CATALOG, path, sizeof path, &err) < 0 ||
+	    (outdir == NULL && workspace_path(wsbuf, WS_EDA_DIR, outbuf, sizeof outbuf, &err) < 0))
+		return fail(&err);
+	if (outdir == NULL)
+		outdir = outbuf;
+	if (access(path, F_OK) != 0) {
+		seg_error_set(&err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", path);
+		return fail(&err);
+	}
+	/* One writer at a time: the report and the EDA cache are made from
+	 * the catalogue as it is, not from one an ingest is changing. */
+	if (lock_workspace(wsbuf, &err) < 0)
+		return fail(&err);
 	double t0 = progress_now();
-	if (eda_report(path, outdir, &err) < 0)
+	int rc = eda_report(path, outdir, &err);
+	workspace_unlock(wsbuf);
+	if (rc < 0)
 		return fail(&err);
 	printf("wrote %s/report.html and %s/summary.json in %.2f s\n", outdir, outdir, progress_now() - t0);
 	return EXIT_OK;

@@ -18,6 +18,7 @@ const char *seg_strerror(int code)
 	case SEG_EVERSION: return "unsupported format version";
 	case SEG_ECHECKSUM: return "checksum mismatch";
 	case SEG_EREADONLY: return "read-only";
+	case SEG_ESTALE: return "out of date";
 	default: return "unknown error";
 	}
 }

@@ -17,6 +17,7 @@ enum {
 	SEG_EVERSION = -7,  /* a file has a format version this build cannot read */
 	SEG_ECHECKSUM = -8, /* a file's checksum does not match its contents */
 	SEG_EREADONLY = -9, /* a write was attempted where only reads are allowed */
+	SEG_ESTALE = -10,   /* a derived file was made from another state of its source */
 };
 
 /* Detail for a human. `file`, `line` and `column` are set where they apply

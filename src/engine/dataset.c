@@ -1,13 +1,13 @@
 /* dataset.c: loading a workspace for the models (see dataset.h). */
 #include "engine/dataset.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "catalog/catalog.h"
+#include "catalog/workspace.h"
 
 int dataset_is_test(const char *source, const char *external_id)
 {
@@ -53,9 +53,10 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	catalog *c = NULL;
 	sqlite3_stmt *q = NULL;
 	int rc;
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", workspace, CATALOG_SNAPSHOT_NAME);
-	if ((rc = catalog_open(&c, workspace, 0, err)) < 0 || (rc = snapshot_open(&d->snap, path, err)) < 0)
+	/* Only a snapshot made from the catalogue as it is: a stale one is
+	 * refused, with the command that rebuilds it. */
+	if ((rc = catalog_open(&c, workspace, 0, err)) < 0 ||
+	    (rc = workspace_features_open(workspace, catalog_db(c), &d->snap, err)) < 0)
 		goto fail;
 	sqlite3 *db = catalog_db(c);
 	d->N = snapshot_rows(d->snap);
@@ -274,6 +275,17 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 		goto fail;
 	}
 	sqlite3_finalize(q);
+	q = NULL;
+	/* An ingest that committed while the tables were read leaves rows of
+	 * two states side by side: refused rather than mixed. */
+	catalog_origin now;
+	if ((rc = catalog_origin_now(db, &now, err)) < 0)
+		goto fail;
+	if (!catalog_origin_same(snapshot_origin(d->snap), &now)) {
+		rc = seg_error_set(err, SEG_ESTALE, "the catalogue of %s changed while it was read; run the command again",
+		                   workspace);
+		goto fail;
+	}
 	catalog_close(c);
 	*out = d;
 	return 0;

@@ -40,7 +40,12 @@ typedef struct dataset {
 	char workspace[1024];
 } dataset;
 
-/* Loads the workspace's catalogue and snapshot. */
+/* Loads the workspace's catalogue and its feature snapshot, which must have
+ * been made from the catalogue as it is (workspace_features_open): a stale
+ * snapshot is refused with SEG_ESTALE, a missing one with SEG_ENOTFOUND,
+ * a damaged one with the code that says why, each with a message naming
+ * the command that fixes it (`segue ingest --refresh`); a catalogue that
+ * changes while it is read is refused with SEG_ESTALE. */
 int dataset_load(dataset **out, const char *workspace, seg_error *err);
 void dataset_free(dataset *d);
 

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/workspace.h"
+#include "core/container.h"
 #include "engine/dataset.h"
 #include "engine/metrics.h"
 #include "core/progress.h"
@@ -64,6 +66,12 @@ typedef struct cell {
 	size_t lists;
 } cell;
 
+/* Writes the table's JSON through `f` (container_write_atomic's fill). */
+static int write_table(FILE *f, void *root)
+{
+	return json_dumpf(root, f, JSON_INDENT(2)) == 0 ? 0 : -1;
+}
+
 int evaluate_run(const eval_options *o, seg_error *err)
 {
 	char path[PATH_MAX];
@@ -87,7 +95,7 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	if ((rc = engine_open(&e, path, err)) < 0 || (rc = dataset_load(&ds, o->workspace, err)) < 0)
 		goto out;
 	if (engine_track_limit(e) != ds->T) {
-		rc = seg_error_set(err, SEG_EINVAL,
+		rc = seg_error_set(err, SEG_ESTALE,
 		                   "the catalogue changed since this model was trained; run `segue train` again");
 		goto out;
 	}
@@ -261,10 +269,14 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	char *slash = strrchr(jpath, '/');
 	if (slash)
 		snprintf(slash + 1, sizeof jpath - (size_t)(slash + 1 - jpath), "evaluation.json");
-	if (json_dump_file(root, jpath, JSON_INDENT(2)) != 0) {
-		rc = seg_error_set(err, SEG_EIO, "cannot write %s", jpath);
+	/* Replaced whole, under the workspace's lock: a reader never sees half
+	 * a table, and two evaluations never write through one temporary. */
+	if ((rc = workspace_lock(o->workspace, WORKSPACE_LOCK_WAIT, err)) < 0)
 		goto out;
-	}
+	rc = container_write_atomic(jpath, write_table, root, err);
+	workspace_unlock(o->workspace);
+	if (rc < 0)
+		goto out;
 	if (o->json) {
 		char *text = json_dumps(root, JSON_INDENT(2));
 		fprintf(o->out, "%s\n", text ? text : "{}");

@@ -5,16 +5,14 @@
  * Q quality-model inputs. */
 #include "engine/train.h"
 
-#include <dirent.h>
 #include <stdarg.h>
-#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "models/cf.h"
 #include "engine/dataset.h"
@@ -63,25 +61,25 @@ static void say(const train_options *o, const char *fmt, ...)
 int train_model_path(const char *workspace, const char *name, char *path, size_t cap, seg_error *err)
 {
 	if (name != NULL && strchr(name, '/') != NULL) {
-		snprintf(path, cap, "%s", name);
+		if ((size_t)snprintf(path, cap, "%s", name) >= cap)
+			return seg_error_set(err, SEG_EINVAL, "model path too long: %s", name);
 		return 0;
 	}
-	char version[64] = "";
-	if (name != NULL) {
-		snprintf(version, sizeof version, "%s", name);
-	} else {
-		char latest[PATH_MAX];
-		snprintf(latest, sizeof latest, "%s/models/latest", workspace);
-		FILE *f = fopen(latest, "r");
-		if (f == NULL)
-			return seg_error_set(err, SEG_ENOTFOUND, "no trained model in %s/models; run `segue train` first",
-			                     workspace);
-		if (fgets(version, sizeof version, f) == NULL)
-			version[0] = '\0';
-		fclose(f);
-		version[strcspn(version, "\r\n")] = '\0';
+	int v;
+	if (name == NULL) {
+		if ((v = workspace_models_latest(workspace, err)) < 0)
+			return v;
+	} else if ((v = workspace_version_parse(name)) == 0) {
+		return seg_error_set(err, SEG_EINVAL,
+		                     "'%s' is not a model version (v1 to v%d) nor a path to a model file", name,
+		                     WORKSPACE_VERSION_MAX);
 	}
-	snprintf(path, cap, "%s/models/%s/model.seg", workspace, version);
+	int rc = workspace_model_file(workspace, v, path, cap, err);
+	if (rc < 0)
+		return rc;
+	if (name != NULL && access(path, F_OK) != 0)
+		return seg_error_set(err, SEG_ENOTFOUND, "there is no model %s in %s/%s; `segue train` makes a new one",
+		                     name, workspace, workspace_file_name(WS_MODELS));
 	return 0;
 }
 

@@ -55,8 +55,12 @@ void train_options_default(train_options *o);
  * version[cap]. */
 int train_run(const train_options *o, char *version, size_t cap, seg_error *err);
 
-/* Resolves a model path: `name` may be NULL (the latest), a version ("v3") or
- * a path to a model.seg file. */
+/* Resolves a model path into path[cap]: `name` may be NULL (the version
+ * models/latest names: SEG_ENOTFOUND, or SEG_EFORMAT when latest is
+ * damaged, each naming `segue train`), a version ("v3", parsed strictly by
+ * workspace_version_parse: anything else is SEG_EINVAL; one that is not
+ * published is SEG_ENOTFOUND) or a path to a model.seg file (any name with a
+ * '/', taken as it is). */
 int train_model_path(const char *workspace, const char *name, char *path, size_t cap, seg_error *err);
 
 #endif

@@ -305,10 +305,12 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 		progress prog;
 		progress_start(&prog, "indexing", 0);
 		prog.enabled &= o->progress;
-		if (prog.enabled)
-			fprintf(stderr, "building the search index, feature snapshot and names...\r");
-		if ((rc = catalog_commit(c, err)) < 0)
+		/* a note in the bar's place, cleared with it whatever follows */
+		progress_note(&prog, "building the search index, feature snapshot and names...");
+		if ((rc = catalog_commit(c, err)) < 0) {
+			progress_finish(&prog);
 			goto out;
+		}
 		sqlite3 *db = catalog_db(c);
 		sum->tracks_with_features = count(db, "SELECT count(*) FROM tracks WHERE has_features");
 		sum->tracks_without_features = count(db, "SELECT count(*) FROM tracks WHERE NOT has_features");

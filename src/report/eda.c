@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/workspace.h"
+#include "core/container.h"
 #include "core/utf8.h"
 #include "report/eda_html.h"
 #include "report/eda_sql.h"
@@ -1297,24 +1299,20 @@ void eda_charts_free(eda_charts *c)
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
-/* Writes data to dir/name through dir/name.tmp and a rename. */
+/* container_write_atomic's fill: the bytes of a strbuf. */
+static int put_bytes(FILE *f, void *arg)
+{
+	const strbuf *data = arg;
+	return fwrite(strbuf_cstr(data), 1, data->len, f) == data->len ? 0 : -1;
+}
+
+/* Replaces dir/name with data, whole (container_write_atomic). */
 static int write_file(const char *dir, const char *name, const strbuf *data, seg_error *err)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
 		return seg_error_set(err, SEG_EINVAL, "output path too long: %s/%s", dir, name);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	if (f == NULL)
-		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(errno));
-	int ok = fwrite(strbuf_cstr(data), 1, data->len, f) == data->len;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", path, strerror(e));
-	}
-	return 0;
+	return container_write_atomic(path, put_bytes, (void *)data, err);
 }
 
 int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_opts *opts,
@@ -1362,12 +1360,17 @@ int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_
 	if (rc == 0)
 		rc = write_file(out_dir, "summary.json", &json, err);
 	if (rc == 0) {
-		/* and for the server, beside the catalogue; the report stands without it */
-		char cache[4096];
+		/* and for the server, in the catalogue's workspace; the report
+		 * stands without it */
+		char ws[4096], cache[4200];
 		const char *slash = strrchr(catalog_db_path, '/');
-		snprintf(cache, sizeof cache, "%.*s%s", slash ? (int)(slash - catalog_db_path + 1) : 0, catalog_db_path,
-		         EDA_CACHE_NAME);
-		if (keyed)
+		if (slash == NULL)
+			snprintf(ws, sizeof ws, ".");
+		else if (slash == catalog_db_path)
+			snprintf(ws, sizeof ws, "/");
+		else
+			snprintf(ws, sizeof ws, "%.*s", (int)(slash - catalog_db_path), catalog_db_path);
+		if (keyed && workspace_path(ws, WS_EDA_CACHE, cache, sizeof cache, NULL) == 0)
 			eda_cache_save(db, &o, key, cache, &json, &charts, NULL);
 	}
 	eda_charts_free(&charts);

@@ -30,8 +30,11 @@ typedef struct eda_opts {
  * (its parent must exist). Returns 0, or SEG_ENOTFOUND when there is no catalogue
  * at the path, SEG_EFORMAT when the file is not a segue catalogue, SEG_EDB when a
  * query fails, SEG_EIO when an output file cannot be written, SEG_ENOMEM; err
- * (may be NULL) then says what happened. Files are written whole or not at all
- * (each goes through a temporary file that is renamed into place). */
+ * (may be NULL) then says what happened. Files are written whole or not at all:
+ * each goes through a temporary file of its own (PATH.tmp.XXXXXX), is fsynced
+ * and renamed into place (container_write_atomic). The summary and charts are
+ * also kept in the EDA cache of the workspace that holds the catalogue (the
+ * directory of catalog_db_path; eda_cache_save). */
 int eda_report(const char *catalog_db_path, const char *out_dir, seg_error *err);
 
 /* eda_report with options (opts may be NULL). */
@@ -81,42 +84,49 @@ void eda_charts_free(eda_charts *c);
 
 /* ---- the summary and charts kept between runs ----
  * Computing them reads the whole catalogue (seconds to tens of seconds on
- * a large one), so `segue eda` and the server keep them in WORKSPACE/EDA_CACHE_NAME (segue's
- * model container, see container.h), keyed by the catalogue's state
- * (catalog_stamp), the options that change figures (top_n, profile_genres,
- * reject_examples; opts may be NULL) and this very binary (size and
- * modification time of /proc/self/exe: a rebuilt segue may draw charts
- * differently). */
-#define EDA_CACHE_NAME "eda.seg"
-#define EDA_CACHE_KEY 10
+ * a large one), so `segue eda` and the server keep them in the workspace's
+ * EDA cache, WORKSPACE/eda.seg (workspace_path(ws, WS_EDA_CACHE, ...);
+ * segue's model container, see container.h). The file is stamped with the
+ * catalogue's state it was rendered from and the segue that rendered it
+ * (a catalog_origin, see catalog.h), and keyed by the options that change
+ * figures (top_n, profile_genres, reject_examples; opts may be NULL): it is
+ * used only for the catalogue as it is, these options and this version of
+ * segue (SEGUE_VERSION: another one may draw charts differently). */
+#define EDA_CACHE_NAME "eda.seg" /* = workspace_file_name(WS_EDA_CACHE) */
+#define EDA_CACHE_KEY 8
 
 /* What the cache functions return besides 0 and the negative SEG_E* codes:
- * there is no usable cache (eda_cache_load), or the catalogue changed while
- * the figures were rendered so they were not kept (eda_cache_save). Either
+ * there is no usable cache (eda_cache_load), or the figures were not kept
+ * (eda_cache_save: the catalogue changed while they were rendered, so they
+ * may mix two states, or another segue holds the workspace's lock). Either
  * way the caller renders (again) and may save. */
 #define EDA_CACHE_STALE 1
 
 /* The key of the summary and charts of db with opts as it is now: take it
- * before rendering them and hand it to eda_cache_save. Returns 0, or a
- * negative code when there is no key (then nothing should be cached):
- * SEG_EDB when the catalogue's state cannot be read, SEG_EIO when this
- * binary cannot be inspected. */
+ * before rendering them and hand it to eda_cache_save. Returns 0, or
+ * SEG_EDB when the catalogue's state cannot be read (then nothing should
+ * be cached). */
 int eda_cache_key(sqlite3 *db, const eda_opts *opts, int64_t key[EDA_CACHE_KEY]);
 
 /* Writes json (the summary) and charts, rendered from db after its key was
- * taken into `before`, to `path`, through a temporary file and a rename.
- * Returns 0; EDA_CACHE_STALE, writing nothing, when the catalogue changed in
- * the meantime (the figures may mix two states); or a negative code with err
- * (may be NULL) filled: as eda_cache_key, or from writing the file. */
+ * taken into `before`, to `path` (WORKSPACE/eda.seg), through a temporary
+ * file of its own, fsync and a rename, under the lock of the workspace that
+ * holds it (the directory of `path`; workspace_lock, tried: a caller that
+ * holds it already, as `segue eda` does, keeps it). Returns 0;
+ * EDA_CACHE_STALE, writing nothing, when the catalogue changed in the
+ * meantime or another segue holds the lock; or a negative code with err
+ * (may be NULL) filled: as eda_cache_key, from the lock, or from writing
+ * the file. */
 int eda_cache_save(sqlite3 *db, const eda_opts *opts, const int64_t before[EDA_CACHE_KEY], const char *path,
                    const strbuf *json, const eda_charts *charts, seg_error *err);
 
-/* Reads them back. Returns 0 when the file at `path` was written for db as it
- * is now, these options and this binary: the summary is appended to json and
- * charts overwritten (free a previous list first). Otherwise json and charts
- * are left as they were, and it returns EDA_CACHE_STALE when there is no
- * usable file (missing, unreadable, damaged, or written for another state of
- * the catalogue, other options or another binary), or a negative code: as
+/* Reads them back. Returns 0 when the file at `path` was written from db as
+ * it is now (catalog_origin_same), by this version of segue, for these
+ * options: the summary is appended to json and charts overwritten (free a
+ * previous list first). Otherwise json and charts are left as they were,
+ * and it returns EDA_CACHE_STALE when there is no usable file (missing,
+ * unreadable, damaged, or written for another state of the catalogue,
+ * another version of segue or other options), or a negative code: as
  * eda_cache_key, or SEG_ENOMEM. */
 int eda_cache_load(sqlite3 *db, const eda_opts *opts, const char *path, strbuf *json, eda_charts *charts);
 

@@ -567,7 +567,7 @@ static void test_cache(void **state)
 	const char *dir = tu_tmpdir();
 	char out[1100], cache[1100];
 	snprintf(out, sizeof out, "%s/eda", dir);
-	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
 	const char *path = make_catalog(dir, FIXTURE);
 	report(path, out);
 	sqlite3 *db = open_ro(path);

@@ -68,7 +68,7 @@ static void test_roundtrip_and_stale(void **state)
 	(void)state;
 	const char *dir = tu_tmpdir();
 	char cache[1100];
-	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
 	const char *path = make_catalog(dir);
 	sqlite3 *db = open_ro(path);
 	seg_error err = {0};
@@ -142,7 +142,7 @@ static void test_no_key(void **state)
 	const char *dir = tu_tmpdir();
 	char path[1100], cache[1100];
 	snprintf(path, sizeof path, "%s/empty.db", dir);
-	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	tu_sql_exec(db, "CREATE TABLE unrelated(x)");
@@ -227,7 +227,7 @@ static void test_other_code_version(void **state)
 	(void)state;
 	const char *dir = tu_tmpdir();
 	char cache[1100];
-	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
 	sqlite3 *db = open_ro(make_catalog(dir));
 	seg_error err = {0};
 	strbuf json = {0}, none = {0};
@@ -259,7 +259,7 @@ static void test_saved_under_lock(void **state)
 	(void)state;
 	const char *dir = tu_tmpdir();
 	char cache[1100];
-	snprintf(cache, sizeof cache, "%s/%s", dir, EDA_CACHE_NAME);
+	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
 	sqlite3 *db = open_ro(make_catalog(dir));
 	seg_error err = {0};
 	strbuf json = {0};

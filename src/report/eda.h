@@ -92,7 +92,6 @@ void eda_charts_free(eda_charts *c);
  * figures (top_n, profile_genres, reject_examples; opts may be NULL): it is
  * used only for the catalogue as it is, these options and this version of
  * segue (SEGUE_VERSION: another one may draw charts differently). */
-#define EDA_CACHE_NAME "eda.seg" /* = workspace_file_name(WS_EDA_CACHE) */
 #define EDA_CACHE_KEY 8
 
 /* What the cache functions return besides 0 and the negative SEG_E* codes:

@@ -149,7 +149,10 @@ int serve_run(const serve_options *o, seg_error *err)
 	if ((rc = query_open(s->dbpath, &db, err)) < 0)
 		goto out;
 	char cache[PATH_MAX];
-	snprintf(cache, sizeof cache, "%s/%s", o->workspace, EDA_CACHE_NAME);
+	if ((rc = workspace_path(o->workspace, WS_EDA_CACHE, cache, sizeof cache, err)) < 0) {
+		query_close(db);
+		goto out;
+	}
 	strbuf json = {0};
 	if (eda_cache_load(db, NULL, cache, &json, &s->charts) != 0) {
 		int64_t key[EDA_CACHE_KEY];
@@ -159,6 +162,8 @@ int serve_run(const serve_options *o, seg_error *err)
 			query_close(db);
 			goto out;
 		}
+		/* Kept through the workspace's lock, only when no other command
+		 * holds it (eda_cache_save never waits). */
 		if (keyed && eda_cache_save(db, NULL, key, cache, &json, &s->charts, NULL) == 0 && !o->quiet)
 			fprintf(stderr, "segue: kept the EDA summary and charts in %s for the next start\n", cache);
 	}

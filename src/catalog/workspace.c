@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "catalog/names.h"
 #include "catalog/snapshot.h"
 
@@ -469,15 +470,13 @@ int workspace_models_list(const char *ws, int **out, size_t *n, seg_error *err)
 		                            sizeof file ||
 		    stat(file, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (len == cap) {
-			int *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(int));
-			if (nv == NULL) {
-				closedir(d);
-				free(v);
-				return seg_error_set(err, SEG_ENOMEM, "out of memory");
-			}
-			v = nv;
+		int *nv = array_grow(v, &cap, len + 1, sizeof(int), 16);
+		if (nv == NULL) {
+			closedir(d);
+			free(v);
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
 		}
+		v = nv;
 		v[len++] = version;
 	}
 	closedir(d);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "core/array.h"
 #include "catalog/catalog.h"
 #include "catalog/workspace.h"
 
@@ -256,15 +257,12 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 			d->pl_ptr[d->P] = (uint32_t)ne;
 			cur = pid;
 		}
-		if (ne == ecap) {
-			ecap *= 2;
-			int64_t *e = realloc(d->pl_tracks, sizeof(int64_t) * ecap);
-			if (e == NULL) {
-				rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-				goto fail;
-			}
-			d->pl_tracks = e;
+		int64_t *e = array_grow(d->pl_tracks, &ecap, ne + 1, sizeof(int64_t), 1);
+		if (e == NULL) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+			goto fail;
 		}
+		d->pl_tracks = e;
 		d->pl_tracks[ne++] = tid;
 		d->pl_ptr[d->P] = (uint32_t)ne;
 		if (!d->pl_test[d->P - 1] && tid > 0 && tid < d->T)

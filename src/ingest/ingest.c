@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "ingest/csv.h"
+#include "core/array.h"
 #include "core/progress.h"
 #include "ingest/schema.h"
 #include "catalog/workspace.h"
@@ -52,14 +53,12 @@ static int expand(char *const *paths, size_t npaths, char ***out, size_t *nout, 
 			while ((e = readdir(d)) != NULL) {
 				if (!wanted_in_dir(e->d_name))
 					continue;
-				if (n == cap) {
-					char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-					if (nv == NULL) {
-						rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-						break;
-					}
-					v = nv;
+				char **nv = array_grow(v, &cap, n + 1, sizeof(char *), 16);
+				if (nv == NULL) {
+					rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+					break;
 				}
+				v = nv;
 				char buf[PATH_MAX];
 				snprintf(buf, sizeof buf, "%s/%s", paths[i], e->d_name);
 				v[n++] = strdup(buf);
@@ -67,14 +66,12 @@ static int expand(char *const *paths, size_t npaths, char ***out, size_t *nout, 
 			closedir(d);
 			qsort(v + first, n - first, sizeof(char *), cmp_str);
 		} else {
-			if (n == cap) {
-				char **nv = realloc(v, (cap *= 2) * sizeof(char *));
-				if (nv == NULL) {
-					rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-					break;
-				}
-				v = nv;
+			char **nv = array_grow(v, &cap, n + 1, sizeof(char *), 16);
+			if (nv == NULL) {
+				rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+				break;
 			}
+			v = nv;
 			v[n++] = strdup(paths[i]);
 		}
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "catalog/workspace.h"
+#include "core/array.h"
 #include "core/container.h"
 #include "core/utf8.h"
 #include "report/eda_html.h"
@@ -149,14 +150,10 @@ static int keep_chart(eda_ctx *c, const char *name, const char *title, const cha
 		return 0;
 
 	assert(start <= c->html->len);
-	if (c->charts.n == c->charts_cap) {
-		size_t cap = c->charts_cap ? c->charts_cap * 2 : 32;
-		eda_chart *v = realloc(c->charts.v, cap * sizeof(*v));
-		if (v == NULL)
-			return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
-		c->charts.v = v;
-		c->charts_cap = cap;
-	}
+	eda_chart *v = array_grow(c->charts.v, &c->charts_cap, c->charts.n + 1, sizeof(*v), 32);
+	if (v == NULL)
+		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
+	c->charts.v = v;
 	ch.sql = strdup(sql ? sql : "");
 	ch.svg = strndup(strbuf_cstr(c->html) + start, c->html->len - start);
 	if (ch.sql == NULL || ch.svg == NULL) {
@@ -176,14 +173,10 @@ typedef struct dvec {
 
 static int dvec_push(dvec *a, double x)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		double *p = realloc(a->v, cap * sizeof(*p));
-		if (p == NULL)
-			return SEG_ENOMEM;
-		a->v = p;
-		a->cap = cap;
-	}
+	double *p = array_grow(a->v, &a->cap, a->n + 1, sizeof(*p), 1024);
+	if (p == NULL)
+		return SEG_ENOMEM;
+	a->v = p;
 	a->v[a->n++] = x;
 	return 0;
 }

@@ -49,10 +49,7 @@ static uint64_t splitmix(uint64_t *s)
 
 static double uniform01(uint64_t *s) { return ((double)(splitmix(s) >> 11) + 0.5) / 9007199254740992.0; }
 
-static double gauss(uint64_t *s)
-{
-	return sqrt(-2.0 * log(uniform01(s))) * cos(6.283185307179586 * uniform01(s));
-}
+static double gauss(uint64_t *s) { return sqrt(-2.0 * log(uniform01(s))) * cos(6.283185307179586 * uniform01(s)); }
 
 /* Cluster centres [C][D] ~ N(0, 1) and spreads [C] in [0.15, 0.75]. */
 static void make_clusters(size_t D, float *centre, float *spread)
@@ -68,8 +65,8 @@ static void make_clusters(size_t D, float *centre, float *spread)
 /* Row `i` of a stream (`salt` tells rows and queries apart): a centre plus
  * Gaussian noise of `scale` times the cluster's spread; cluster sizes are
  * skewed (a popular genre is bigger). */
-static void make_row(uint64_t salt, size_t i, size_t D, const float *centre, const float *spread,
-                     double scale, float *out)
+static void make_row(uint64_t salt, size_t i, size_t D, const float *centre, const float *spread, double scale,
+                     float *out)
 {
 	uint64_t s = SEED ^ salt ^ ((uint64_t)i * 0xd1342543de82ef95ull);
 	double u = uniform01(&s);
@@ -84,8 +81,8 @@ static int file_has_size(const char *path, off_t size)
 	return stat(path, &st) == 0 && st.st_size == size;
 }
 
-static int write_stream(const char *path, uint64_t salt, size_t rows, size_t D, double scale,
-                        const float *centre, const float *spread)
+static int write_stream(const char *path, uint64_t salt, size_t rows, size_t D, double scale, const float *centre,
+                        const float *spread)
 {
 	if (file_has_size(path, (off_t)(rows * D * sizeof(float))))
 		return 0;
@@ -146,8 +143,8 @@ static const float *map_prefix(const char *path, size_t bytes)
 }
 
 /* Best time of `reps` batch runs of B queries, at least 2 and until `secs` is spent. */
-static double time_batch(const knn_index *idx, const float *Q, size_t B, size_t K, knn_hit *out,
-                         size_t *nout, double secs)
+static double time_batch(const knn_index *idx, const float *Q, size_t B, size_t K, knn_hit *out, size_t *nout,
+                         double secs)
 {
 	double best = INFINITY, start = now();
 	for (int rep = 0; rep < 2 || (now() - start < secs && rep < 10); rep++) {
@@ -165,8 +162,8 @@ static double time_batch(const knn_index *idx, const float *Q, size_t B, size_t 
 
 /* Single queries, one after another in this thread, until `secs`; returns
  * the time taken, *n the queries answered. */
-static double time_single(const knn_index *idx, const float *Q, size_t B, size_t D, size_t K,
-                          knn_hit *out, double secs, size_t *n)
+static double time_single(const knn_index *idx, const float *Q, size_t B, size_t D, size_t K, knn_hit *out, double secs,
+                          size_t *n)
 {
 	size_t nout;
 	knn_search(idx, Q, K, NULL, out, &nout); /* warm-up */
@@ -268,8 +265,7 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 	       (unsigned long long)st.quant_searches, (unsigned long long)st.quant_rescans,
 	       (unsigned long long)st.cluster_searches,
 	       st.cluster_searches ? (double)st.cluster_rows / (double)st.cluster_searches : 0.0,
-	       total ? (double)same / (double)total : 1.0, (double)B / batch, B,
-	       threads,
+	       total ? (double)same / (double)total : 1.0, (double)B / batch, B, threads,
 	       batch1t > 0 ? (double)B / batch1t : (double)B / batch, openblas_get_corename());
 	knn_index_free(idx);
 	free(out);

@@ -45,6 +45,7 @@
 #include "engine/train.h"
 
 enum { S_PARSE, S_RESOLVE, S_RESOLVE_SQL, S_RECOMMEND, S_KNN, S_BUFFERS, S_LOOKUPS, S_LOOKUPS_SQL, S_JSON, S__N };
+/* clang-format off */
 static const char *const step_name[S__N] = {
 	"parse body",   "resolve seed (names)", "  (by SQLite)",           "engine_recommend", "  knn_search",
 	"  rest (popular model)", "10 track names (names)", "  (lookup_tracks, SQLite)", "reasons + JSON"};
@@ -55,6 +56,7 @@ static double wall(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+/* clang-format on */
 
 static double cpu(void)
 {
@@ -210,17 +212,17 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < total; i++) {
 		const seed *sd = &seeds[i % nseeds];
 		double t0, c0;
-#define TIME(step, ...)                       \
-	do {                                  \
-		t0 = wall();                  \
-		c0 = cpu();                   \
-		__VA_ARGS__;                  \
-		c[step] += cpu() - c0;        \
-		w[step][i] = wall() - t0;     \
+#define TIME(step, ...)                   \
+	do {                              \
+		t0 = wall();              \
+		c0 = cpu();               \
+		__VA_ARGS__;              \
+		c[step] += cpu() - c0;    \
+		w[step][i] = wall() - t0; \
 	} while (0)
 		char body[160];
-		int blen = snprintf(body, sizeof body, "{\"seeds\":[\"%s\"],\"k\":10,\"model\":\"content\",\"rerank\":false}",
-		                    sd->sid);
+		int blen = snprintf(body, sizeof body,
+		                    "{\"seeds\":[\"%s\"],\"k\":10,\"model\":\"content\",\"rerank\":false}", sd->sid);
 		serve_recommend_body *b = malloc(sizeof *b);
 		TIME(S_PARSE, serve_parse_recommend(body, (size_t)blen, b, &err));
 		free(b);
@@ -276,7 +278,8 @@ static int run(int argc, char **argv)
 	}
 	knn_stats st;
 	knn_stats_get(&st);
-	printf("  segue per request, one thread, no HTTP (%zu requests; N=%zu, D=%zu, T=%lld; vectors %zu MB as floats; "
+	printf("  segue per request, one thread, no HTTP (%zu requests; N=%zu, D=%zu, T=%lld; vectors %zu MB as "
+	       "floats; "
 	       "%.1f%% of the rows scored per search on average, in %.0f clusters, %.0f rows rescored):\n",
 	       total, N, D, T, N * D * sizeof(float) >> 20,
 	       st.cluster_searches ? 100.0 * (double)st.cluster_rows / (double)st.cluster_searches / (double)N : 100.0,

@@ -52,8 +52,8 @@ static void die(const char *what, int rc, const seg_error *err)
 
 /* Playlist entries, in file order. */
 typedef struct entries {
-	int32_t *pid;   /* [n] playlist */
-	int32_t *item;  /* [n] dense track index */
+	int32_t *pid;  /* [n] playlist */
+	int32_t *item; /* [n] dense track index */
 	size_t n, cap;
 	int32_t nusers; /* U = largest pid + 1 */
 	int32_t nitems; /* I = distinct track ids */
@@ -133,20 +133,30 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (v == NULL) {
-			fprintf(stderr, "usage: %s [--data FILE] [--factors F] [--iterations N] "
-			                "[--threads T] [--topm M] [--alpha A] [--lambda L] "
-			                "[--cg-steps S] [--no-eval]\n", argv[0]);
+			fprintf(stderr,
+			        "usage: %s [--data FILE] [--factors F] [--iterations N] "
+			        "[--threads T] [--topm M] [--alpha A] [--lambda L] "
+			        "[--cg-steps S] [--no-eval]\n",
+			        argv[0]);
 			return 2;
 		}
 		a++;
-		if (!strcmp(k, "--data")) data = v;
-		else if (!strcmp(k, "--factors")) ao.factors = atoi(v);
-		else if (!strcmp(k, "--iterations")) ao.iterations = atoi(v);
-		else if (!strcmp(k, "--threads")) ao.threads = co.threads = atoi(v);
-		else if (!strcmp(k, "--topm")) co.topm = atoi(v);
-		else if (!strcmp(k, "--alpha")) ao.alpha = (float)atof(v);
-		else if (!strcmp(k, "--lambda")) ao.lambda = (float)atof(v);
-		else if (!strcmp(k, "--cg-steps")) ao.cg_steps = atoi(v);
+		if (!strcmp(k, "--data"))
+			data = v;
+		else if (!strcmp(k, "--factors"))
+			ao.factors = atoi(v);
+		else if (!strcmp(k, "--iterations"))
+			ao.iterations = atoi(v);
+		else if (!strcmp(k, "--threads"))
+			ao.threads = co.threads = atoi(v);
+		else if (!strcmp(k, "--topm"))
+			co.topm = atoi(v);
+		else if (!strcmp(k, "--alpha"))
+			ao.alpha = (float)atof(v);
+		else if (!strcmp(k, "--lambda"))
+			ao.lambda = (float)atof(v);
+		else if (!strcmp(k, "--cg-steps"))
+			ao.cg_steps = atoi(v);
 		else {
 			fprintf(stderr, "train_cf: unknown option %s\n", k);
 			return 2;
@@ -216,8 +226,7 @@ int main(int argc, char **argv)
 
 	t0 = now();
 	cf_csr ui, iu;
-	if ((rc = cf_csr_from_pairs(&ui, e.nusers, e.nitems, e.pid, e.item, NULL, ntrain, CF_DUP_ONE,
-	                            &err)) < 0)
+	if ((rc = cf_csr_from_pairs(&ui, e.nusers, e.nitems, e.pid, e.item, NULL, ntrain, CF_DUP_ONE, &err)) < 0)
 		die("CSR", rc, &err);
 	if ((rc = cf_csr_transpose(&ui, &iu, &err)) < 0)
 		die("transpose", rc, &err);
@@ -250,8 +259,8 @@ int main(int argc, char **argv)
 	t0 = now();
 	if ((rc = cf_als_create(&m, ui.nrows, ui.ncols, &ao, &err)) < 0)
 		die("ALS create", rc, &err);
-	printf("ALS: F %d, alpha %g, lambda %g, CG steps %d, %d iterations\n", ao.factors, ao.alpha,
-	       ao.lambda, ao.cg_steps, ao.iterations);
+	printf("ALS: F %d, alpha %g, lambda %g, CG steps %d, %d iterations\n", ao.factors, ao.alpha, ao.lambda,
+	       ao.cg_steps, ao.iterations);
 	double t_iter_total = 0.0, t_loss_total = 0.0, c_iter_total = 0.0;
 	for (int it = 0; it < ao.iterations; it++) {
 		t0 = now();
@@ -267,13 +276,12 @@ int main(int argc, char **argv)
 		double tl = now() - t0;
 		t_iter_total += ti;
 		t_loss_total += tl;
-		printf("  iteration %2d: %.3f s wall, %.3f s CPU; loss %.6g (computing it: %.3f s)\n",
-		       it + 1, ti, ci, loss, tl);
+		printf("  iteration %2d: %.3f s wall, %.3f s CPU; loss %.6g (computing it: %.3f s)\n", it + 1, ti, ci,
+		       loss, tl);
 	}
 	if (ao.iterations > 0)
-		printf("ALS seconds per iteration (F %d): %.3f wall, %.3f CPU (the loss adds %.3f)\n",
-		       ao.factors, t_iter_total / ao.iterations, c_iter_total / ao.iterations,
-		       t_loss_total / ao.iterations);
+		printf("ALS seconds per iteration (F %d): %.3f wall, %.3f CPU (the loss adds %.3f)\n", ao.factors,
+		       t_iter_total / ao.iterations, c_iter_total / ao.iterations, t_loss_total / ao.iterations);
 
 	if (eval && h.nu > 0) {
 		enum { K = 100 };
@@ -333,9 +341,9 @@ int main(int argc, char **argv)
 				mark[hd[q]] = 0;
 		}
 		printf("held-out continuation, %zu playlists (first half given, rest hidden), "
-		       "recall@%d:\n", h.nu, K);
-		const char *names[4] = {"ALS (fold-in)", "co-occurrence BM25", "co-occurrence cosine",
-		                        "most popular"};
+		       "recall@%d:\n",
+		       h.nu, K);
+		const char *names[4] = {"ALS (fold-in)", "co-occurrence BM25", "co-occurrence cosine", "most popular"};
 		for (int model = 0; model < 4; model++)
 			printf("  %-20s %.4f   (%.2f ms per playlist)\n", names[model], rec[model] / h.nu,
 			       1e3 * t_rec[model] / h.nu);

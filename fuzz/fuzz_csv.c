@@ -13,12 +13,12 @@
 #include "../tests/csv_reference.h"
 #include "ingest/csv.h"
 
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
+#define CHECK(cond)                                                                                  \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
 			fprintf(stderr, "fuzz_csv: check failed at line %d: %s\n", __LINE__, #cond); \
-			abort();                                                             \
-		}                                                                            \
+			abort();                                                                     \
+		}                                                                                    \
 	} while (0)
 
 /* ---- the target ----------------------------------------------------------- */

@@ -18,12 +18,12 @@
 #include "ingest/schema.h"
 #include "ingest/track.h"
 
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
+#define CHECK(cond)                                                                                     \
+	do {                                                                                            \
+		if (!(cond)) {                                                                          \
 			fprintf(stderr, "fuzz_schema: check failed at line %d: %s\n", __LINE__, #cond); \
-			abort();                                                             \
-		}                                                                            \
+			abort();                                                                        \
+		}                                                                                       \
 	} while (0)
 
 #define MAXV 8

@@ -17,23 +17,23 @@
 /* Records, stored flat: all field bytes in one buffer. */
 
 typedef struct ref_rec {
-	size_t first;  /* index of its first field in foff/flen */
-	size_t nf;     /* number of fields */
-	long line;     /* 1-based start line */
-	int bad_quote; /* expected csv_record.bad_quote */
-	int over_limit;/* expected csv_record.over_limit (then nf is 0) */
-	int nul_field; /* expected csv_record.nul_field */
+	size_t first;   /* index of its first field in foff/flen */
+	size_t nf;      /* number of fields */
+	long line;      /* 1-based start line */
+	int bad_quote;  /* expected csv_record.bad_quote */
+	int over_limit; /* expected csv_record.over_limit (then nf is 0) */
+	int nul_field;  /* expected csv_record.nul_field */
 } ref_rec;
 
 typedef struct ref {
-	char *data;          /* [dcap] field bytes, back to back */
+	char *data; /* [dcap] field bytes, back to back */
 	size_t dlen, dcap;
 	size_t *foff, *flen; /* [fcap] field offset in data, length */
 	size_t nf, fcap;
-	ref_rec *rec;        /* [rcap] */
+	ref_rec *rec; /* [rcap] */
 	size_t nrec, rcap;
-	int err;             /* expected final csv_next result: 0 or negative */
-	long err_line;       /* expected err.line when err < 0 */
+	int err;       /* expected final csv_next result: 0 or negative */
+	long err_line; /* expected err.line when err < 0 */
 } ref;
 
 static void *grow(void *p, size_t *cap, size_t need, size_t elem)

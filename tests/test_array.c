@@ -43,16 +43,18 @@ static void test_overflow_leaves_array(void **state)
 	size_t before = cap;
 	assert_null(array_grow(a, &cap, SIZE_MAX / 4, sizeof *a, 4)); /* bytes past SIZE_MAX */
 	assert_int_equal(cap, before);
-	assert_true(a[3] == 2.5); /* still ours, still whole */
-	assert_null(array_grow(a, &cap, 8, 0, 4));                  /* no element size */
+	assert_true(a[3] == 2.5);                  /* still ours, still whole */
+	assert_null(array_grow(a, &cap, 8, 0, 4)); /* no element size */
 	free(a);
 }
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grows_by_doubling),
 	    cmocka_unit_test(test_overflow_leaves_array),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

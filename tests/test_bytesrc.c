@@ -341,8 +341,7 @@ static void test_consumed_counts_compressed_bytes(void **state)
 /* Runs `fn` with standard input reading from a pipe that a child process
  * fills with buf[len], `piece` bytes at a time; when `trickle`, its first 8
  * bytes come one at a time with pauses, so that the reader sees them apart. */
-static void with_stdin_pipe(const char *buf, size_t len, size_t piece, int trickle,
-                            void (*fn)(const char *, size_t))
+static void with_stdin_pipe(const char *buf, size_t len, size_t piece, int trickle, void (*fn)(const char *, size_t))
 {
 	int fds[2];
 	assert_int_equal(pipe(fds), 0);

@@ -119,7 +119,8 @@ static void test_playlist_reference_then_features(void **state)
 	assert_int_equal(catalog_add_playlist_track(c, pl2, id, &added, &err), 0);
 	assert_int_equal(added, 0); /* set semantics */
 	assert_int_equal(catalog_commit(c, &err), 0);
-	assert_int_equal(tu_sql_long(db, "SELECT num_followers FROM playlists WHERE external_id='17' AND source='mpd'"), 12);
+	assert_int_equal(tu_sql_long(db, "SELECT num_followers FROM playlists WHERE external_id='17' AND source='mpd'"),
+	                 12);
 	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlist_tracks"), 2);
 	catalog_close(c);
 	tu_rmtree(ws);

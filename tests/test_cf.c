@@ -72,10 +72,7 @@ static uint64_t rng_next(uint64_t *s)
 	return *s;
 }
 
-static double rng_unit(uint64_t *s)
-{
-	return (double)(rng_next(s) >> 11) * 0x1p-53;
-}
+static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1p-53; }
 
 /* A random U x I 0/1 matrix with about `density` of its cells set (every
  * playlist gets at least one item). */
@@ -225,8 +222,8 @@ static void test_cooc_cosine_by_hand(void **state)
 }
 
 /* Compares every pair of a model built with M >= I against a golden block. */
-static void check_cooc_golden(const cf_csr *ui, const cf_csr *iu, enum cf_weighting w, float k1,
-                              float b, float shrink, const char *block)
+static void check_cooc_golden(const cf_csr *ui, const cf_csr *iu, enum cf_weighting w, float k1, float b, float shrink,
+                              const char *block)
 {
 	int rows, cols;
 	double *want = golden(block, &rows, &cols);
@@ -263,8 +260,7 @@ static void test_cooc_golden(void **state)
 	csr_from_dense(R, rows, cols, &ui, &iu);
 	check_cooc_golden(&ui, &iu, CF_WEIGHT_COSINE, 0, 0, 0, "cooc_cos_counts");
 	check_cooc_golden(&ui, &iu, CF_WEIGHT_BM25, 1.2f, 0.75f, 0, "cooc_bm25_k1.2_b0.75");
-	check_cooc_golden(&ui, &iu, CF_WEIGHT_BM25, 100.0f, 0.8f, 0.5f,
-	                  "cooc_bm25_k100_b0.8_shrink0.5");
+	check_cooc_golden(&ui, &iu, CF_WEIGHT_BM25, 100.0f, 0.8f, 0.5f, "cooc_bm25_k100_b0.8_shrink0.5");
 
 	/* Truncated to M = 2, each list is the two largest of the golden row. */
 	double *want = golden("cooc_bm25_k1.2_b0.75", &rows, &cols);
@@ -446,8 +442,7 @@ static void test_als_one_iteration_golden(void **state)
 		for (int u = 0; u < U; u++) {
 			float x[16];
 			int64_t b = ui.indptr[u], n = ui.indptr[u + 1] - b;
-			assert_int_equal(cf_als_fold_in(m, ui.indices + b, ui.data + b, (size_t)n, x, NULL,
-			                                NULL), 0);
+			assert_int_equal(cf_als_fold_in(m, ui.indices + b, ui.data + b, (size_t)n, x, NULL, NULL), 0);
 			double d = max_diff(x, X2 + (size_t)u * F, (size_t)F);
 			dfold = d > dfold ? d : dfold;
 		}
@@ -456,7 +451,14 @@ static void test_als_one_iteration_golden(void **state)
 		cf_als_free(m);
 	}
 	cf_als_free(NULL);
-	free(par); free(R); free(X0); free(Y0); free(X1); free(Y1); free(X2); free(loss);
+	free(par);
+	free(R);
+	free(X0);
+	free(Y0);
+	free(X1);
+	free(Y1);
+	free(X2);
+	free(loss);
 	cf_csr_free(&ui);
 	cf_csr_free(&iu);
 }
@@ -502,7 +504,7 @@ enum { PB_U = 400, PB_I = 200, PB_B = 5, PB_IN = 16, PB_HOLD = 4, PB_NOISE = 2 }
 typedef struct planted {
 	cf_csr ui, iu;
 	int32_t train[PB_U][PB_IN - PB_HOLD + PB_NOISE]; /* each user's training items */
-	int32_t hold[PB_U][PB_HOLD];                      /* its held-out items */
+	int32_t hold[PB_U][PB_HOLD];                     /* its held-out items */
 } planted;
 
 static planted *planted_make(uint64_t seed)
@@ -584,8 +586,7 @@ static void test_als_fold_in(void **state)
 	float x[8];
 	char *scratch = malloc(cf_als_scratch_size(m, (size_t)ntrain, 10));
 	for (int32_t u = 0; u < PB_U; u += 7) {
-		assert_int_equal(cf_als_fold_in(m, p->train[u], NULL, (size_t)ntrain, x, scratch, NULL),
-		                 0);
+		assert_int_equal(cf_als_fold_in(m, p->train[u], NULL, (size_t)ntrain, x, scratch, NULL), 0);
 		const float *xu = m->user_factors + (size_t)u * F;
 		double dot = 0, nx = 0, nu = 0;
 		for (int f = 0; f < F; f++) {
@@ -614,8 +615,7 @@ static void test_als_fold_in(void **state)
 			want[q] = best;
 			su[best] = -INFINITY;
 		}
-		assert_int_equal(cf_als_recommend(m, p->train[u], (size_t)ntrain, 10, got, sc, &n,
-		                                  scratch, NULL), 0);
+		assert_int_equal(cf_als_recommend(m, p->train[u], (size_t)ntrain, 10, got, sc, &n, scratch, NULL), 0);
 		for (int q = 0; q < n; q++)
 			for (int t = 0; t < 10; t++)
 				overlap += got[q] == want[t];
@@ -663,8 +663,8 @@ static void test_recall_planted_blocks(void **state)
 	uint64_t seed = 99;
 	char *scratch = malloc(cf_als_scratch_size(m, (size_t)ntrain, K));
 	for (int32_t u = 0; u < PB_U; u++) {
-		assert_int_equal(cf_als_recommend(m, p->train[u], (size_t)ntrain, K, items, scores, &n,
-		                                  scratch, NULL), 0);
+		assert_int_equal(cf_als_recommend(m, p->train[u], (size_t)ntrain, K, items, scores, &n, scratch, NULL),
+		                 0);
 		assert_int_equal(n, K);
 		for (int32_t q = 0; q < n; q++) {
 			for (int t = 0; t < ntrain; t++)
@@ -673,8 +673,8 @@ static void test_recall_planted_blocks(void **state)
 				assert_true(scores[q] <= scores[q - 1]);
 		}
 		r_als += recall_of(p, u, items, n);
-		assert_int_equal(cf_cooc_recommend(cm, p->train[u], (size_t)ntrain, K, items, scores, &n,
-		                                   NULL, NULL), 0);
+		assert_int_equal(cf_cooc_recommend(cm, p->train[u], (size_t)ntrain, K, items, scores, &n, NULL, NULL),
+		                 0);
 		r_cooc += recall_of(p, u, items, n);
 		for (int q = 0; q < K; q++) /* random items (repeats allowed: a bound) */
 			items[q] = (int32_t)(rng_next(&seed) % PB_I);
@@ -683,8 +683,7 @@ static void test_recall_planted_blocks(void **state)
 	r_als /= PB_U;
 	r_cooc /= PB_U;
 	r_rand /= PB_U;
-	printf("# recall@%d on planted blocks: ALS %.3f, co-occurrence %.3f, random %.3f\n", K,
-	       r_als, r_cooc, r_rand);
+	printf("# recall@%d on planted blocks: ALS %.3f, co-occurrence %.3f, random %.3f\n", K, r_als, r_cooc, r_rand);
 	assert_true(r_als > 0.25 && r_als > 5 * r_rand);
 	assert_true(r_cooc > 0.25 && r_cooc > 5 * r_rand);
 
@@ -769,6 +768,7 @@ static void test_als_deterministic(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csr_build_transpose),
 		cmocka_unit_test(test_cooc_cosine_by_hand),
@@ -781,5 +781,6 @@ int main(void)
 		cmocka_unit_test(test_recall_planted_blocks),
 		cmocka_unit_test(test_als_deterministic),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,7 +80,8 @@ static void test_end_to_end(void **state)
 	assert_int_equal(segue(args, &out), 0);
 	free(out);
 	snprintf(args, sizeof args,
-	         "sql --workspace %s/ws --format csv \"SELECT count(*) n, sum(synthetic) s FROM tracks WHERE has_features\"",
+	         "sql --workspace %s/ws --format csv \"SELECT count(*) n, sum(synthetic) s FROM tracks WHERE "
+	         "has_features\"",
 	         dir);
 	assert_int_equal(segue(args, &out), 0);
 	assert_string_equal(out, "n,s\n3000,3000\n");
@@ -92,8 +93,8 @@ static void test_end_to_end(void **state)
 	free(out);
 	/* SQL from standard input. */
 	char cmd[2048];
-	snprintf(cmd, sizeof cmd, "echo 'SELECT count(*) FROM playlists' | %s sql --workspace %s/ws --format csv - 2>&1",
-	         bin(), dir);
+	snprintf(cmd, sizeof cmd,
+	         "echo 'SELECT count(*) FROM playlists' | %s sql --workspace %s/ws --format csv - 2>&1", bin(), dir);
 	assert_int_equal(tu_run(cmd, &out), 0);
 	assert_string_equal(out, "count(*)\n200\n");
 	free(out);
@@ -207,18 +208,18 @@ static void test_registered_model_offered(void **state)
 	assert_non_null(strstr(out, "Models: random, popular, content, cooc, als, hybrid, constant."));
 	free(out);
 	/* A trained workspace. */
-	assert_int_equal(cli(&out, "generate", "--tracks", "400", "--playlists", "150", "--seed", "9", "--out", syn, NULL),
-	                 0);
+	assert_int_equal(
+		cli(&out, "generate", "--tracks", "400", "--playlists", "150", "--seed", "9", "--out", syn, NULL), 0);
 	free(out);
 	assert_int_equal(cli(&out, "ingest", "-q", "--workspace", ws, syn, NULL), 0);
 	free(out);
-	assert_int_equal(cli(&out, "train", "-q", "--workspace", ws, "--clusters", "3", "--factors", "4", "--iterations",
-	                     "2", "--rounds", "5", NULL),
+	assert_int_equal(cli(&out, "train", "-q", "--workspace", ws, "--clusters", "3", "--factors", "4",
+	                     "--iterations", "2", "--rounds", "5", NULL),
 	                 0);
 	free(out);
 	/* It needs no seed; with one, it recommends the next tracks by id. */
-	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "3", "--no-rerank", NULL),
-	                 0);
+	assert_int_equal(
+		cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "3", "--no-rerank", NULL), 0);
 	assert_non_null(strstr(out, "3 recommendations (constant)"));
 	free(out);
 	char seed[64];

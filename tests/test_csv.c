@@ -97,9 +97,7 @@ static void source_open(source *s, enum mode m, const char *buf, size_t len)
 	int rc = -1;
 	memset(s, 0, sizeof *s);
 	switch (m) {
-	case MODE_MEM:
-		rc = csv_open_mem(&s->r, buf, len, &err);
-		break;
+	case MODE_MEM: rc = csv_open_mem(&s->r, buf, len, &err); break;
 	case MODE_FILE:
 		snprintf(s->path, sizeof s->path, "%s", write_bytes("in.csv", buf, len));
 		rc = csv_open(&s->r, s->path, &err);
@@ -115,8 +113,7 @@ static void source_open(source *s, enum mode m, const char *buf, size_t len)
 		s->zbuf = zcompress(buf, len, len > MiB ? 1 : 3, &zlen);
 		rc = csv_open_mem(&s->r, s->zbuf, zlen, &err);
 		break;
-	default:
-		fail();
+	default: fail();
 	}
 	if (rc != 0)
 		fail_msg("%s: open failed: %s", mode_names[m], err.msg);
@@ -151,17 +148,17 @@ static void check_mode(const char *buf, size_t len, const ref *want, enum mode m
 		if (rec.line != w->line)
 			fail_msg("%s: record %zu: line %ld, expected %ld", mn, i, rec.line, w->line);
 		if (rec.bad_quote != w->bad_quote)
-			fail_msg("%s: record %zu (line %ld): bad_quote %d, expected %d", mn, i, rec.line,
-			         rec.bad_quote, w->bad_quote);
+			fail_msg("%s: record %zu (line %ld): bad_quote %d, expected %d", mn, i, rec.line, rec.bad_quote,
+			         w->bad_quote);
 		if (rec.over_limit != w->over_limit)
 			fail_msg("%s: record %zu (line %ld): over_limit %d, expected %d", mn, i, rec.line,
 			         rec.over_limit, w->over_limit);
 		if (rec.nul_field != w->nul_field)
-			fail_msg("%s: record %zu (line %ld): nul_field %d, expected %d", mn, i, rec.line,
-			         rec.nul_field, w->nul_field);
+			fail_msg("%s: record %zu (line %ld): nul_field %d, expected %d", mn, i, rec.line, rec.nul_field,
+			         w->nul_field);
 		if (rec.nfields != w->nf)
-			fail_msg("%s: record %zu (line %ld): %zu fields, expected %zu", mn, i, rec.line,
-			         rec.nfields, w->nf);
+			fail_msg("%s: record %zu (line %ld): %zu fields, expected %zu", mn, i, rec.line, rec.nfields,
+			         w->nf);
 		if (csv_memory(s.r) > MEMORY_BOUND)
 			fail_msg("%s: record %zu (line %ld): the reader holds %zu bytes, more than %zu", mn, i,
 			         rec.line, csv_memory(s.r), (size_t)MEMORY_BOUND);
@@ -180,8 +177,7 @@ static void check_mode(const char *buf, size_t len, const ref *want, enum mode m
 		i++;
 	}
 	if (i != want->nrec)
-		fail_msg("%s: %zu records, expected %zu (csv_next returned %d: %s)", mn, i, want->nrec, rc,
-		         err.msg);
+		fail_msg("%s: %zu records, expected %zu (csv_next returned %d: %s)", mn, i, want->nrec, rc, err.msg);
 	if (rc != want->err)
 		fail_msg("%s: csv_next ended with %d (%s), expected %d", mn, rc, err.msg, want->err);
 	if (rc < 0) {
@@ -311,6 +307,7 @@ static void test_lf_line_ends(void **state)
 static void test_mixed_line_ends(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const exp_rec e[] = {
 		{1, 0, {"a", "b"}},
 		{2, 0, {"c", "d"}},
@@ -318,6 +315,7 @@ static void test_mixed_line_ends(void **state)
 		{4, 0, {"g", "h\ni"}},
 		{6, 0, {"j"}},
 	};
+	/* clang-format on */
 	expect_csv("a,b\r\nc,d\n\"e\",f\r\ng,\"h\ni\"\nj\r\n", e, N(e), 0, 0);
 }
 
@@ -340,15 +338,24 @@ static void test_bom_stripped_at_start(void **state)
 static void test_bom_kept_elsewhere(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const exp_rec e[] = {
 		{1, 0, {"a", "b"}},
 		{2, 0, {"\xEF\xBB\xBF" "c", "d\xEF\xBB\xBF"}},
 		{3, 0, {"\xEF\xBB\xBF"}},
 	};
-	expect_csv("a,b\n\xEF\xBB\xBF" "c,d\xEF\xBB\xBF\n\xEF\xBB\xBF\n", e, N(e), 0, 0);
+	/* clang-format on */
+	expect_csv("a,b\n\xEF\xBB\xBF"
+	           "c,d\xEF\xBB\xBF\n\xEF\xBB\xBF\n",
+	           e, N(e), 0, 0);
 	/* Two BOMs at the start: only the first is a BOM. */
-	static const exp_rec two[] = {{1, 0, {"\xEF\xBB\xBF" "x"}}};
-	expect_csv("\xEF\xBB\xBF\xEF\xBB\xBF" "x\n", two, N(two), 0, 0);
+	static const exp_rec two[] = {{1,
+	                               0,
+	                               {"\xEF\xBB\xBF"
+	                                "x"}}};
+	expect_csv("\xEF\xBB\xBF\xEF\xBB\xBF"
+	           "x\n",
+	           two, N(two), 0, 0);
 }
 
 static void test_no_final_newline(void **state)
@@ -395,6 +402,7 @@ static void test_quoted_empty_line_is_a_record(void **state)
 static void test_trailing_comma_is_empty_field(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const exp_rec e[] = {
 		{1, 0, {"a", "b", ""}},
 		{2, 0, {"c", ""}},
@@ -402,6 +410,7 @@ static void test_trailing_comma_is_empty_field(void **state)
 		{4, 0, {"\"q\"", ""}},
 		{5, 0, {"x", ""}},
 	};
+	/* clang-format on */
 	expect_csv("a,b,\nc,\r\n,\n\"\"\"q\"\"\",\nx,", e, N(e), 0, 0);
 }
 
@@ -651,8 +660,7 @@ static void gen_place(gen *g, size_t at, enum shape sh)
 		gen_fill(g, 'q', pad);
 		gen_puts(g, sh == SH_CLOSE_QUOTE ? "\"\r\n" : sh == SH_DOUBLED_QUOTE ? "\"\"q\"\n" : "\r\nq\"\n");
 		break;
-	default:
-		fail();
+	default: fail();
 	}
 }
 
@@ -730,18 +738,13 @@ static void test_field_longer_than_chunk(void **state)
 	long nl = 0;
 	while (qlen < 5 * MiB / 2) {
 		switch (qlen % 97) {
-		case 13:
-			gen_puts(&g, "\"\"");
-			break;
-		case 40:
-			gen_puts(&g, ",");
-			break;
+		case 13: gen_puts(&g, "\"\""); break;
+		case 40: gen_puts(&g, ","); break;
 		case 71:
 			gen_puts(&g, "\n");
 			nl++;
 			break;
-		default:
-			gen_putc(&g, "0123456789"[qlen % 10]);
+		default: gen_putc(&g, "0123456789"[qlen % 10]);
 		}
 		qlen++;
 	}
@@ -768,8 +771,7 @@ static void test_field_longer_than_chunk(void **state)
 /* Splits buf with the oracle, checks the oracle's flags for record `i`
  * against what the test expects (so the oracle is not trusted blindly), then
  * reads buf every way. */
-static void expect_flags(const char *buf, size_t len, size_t nrec, size_t i, int over_limit, int nul_field,
-                         long line)
+static void expect_flags(const char *buf, size_t len, size_t nrec, size_t i, int over_limit, int nul_field, long line)
 {
 	ref want;
 	ref_split(&want, buf, len);

@@ -98,8 +98,9 @@ static void test_tracks(void **state)
 	assert_int_equal(ds->track_row[ds->T - 1], -1); /* the playlist-only track */
 	/* The main artist is the one at position 0. */
 	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT t.id, coalesce(ta.artist_id, -1) FROM tracks t"
-	                                        " LEFT JOIN track_artists ta ON ta.track_id = t.id AND ta.position = 0",
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT t.id, coalesce(ta.artist_id, -1) FROM tracks t"
+	                                    " LEFT JOIN track_artists ta ON ta.track_id = t.id AND ta.position = 0",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	long n = 0;
@@ -118,8 +119,9 @@ static void test_genres(void **state)
 	(void)state;
 	/* The vocabulary: genres that have tracks, most tracks first, then by name. */
 	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT g.name FROM genres g JOIN track_genres tg ON tg.genre_id = g.id"
-	                                        " GROUP BY g.id ORDER BY count(*) DESC, g.name",
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT g.name FROM genres g JOIN track_genres tg ON tg.genre_id = g.id"
+	                                    " GROUP BY g.id ORDER BY count(*) DESC, g.name",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	size_t g = 0;
@@ -136,8 +138,8 @@ static void test_genres(void **state)
 	char sql[256];
 	for (size_t i = 0; i < ds->N; i++) {
 		assert_true(ds->genre_ptr[i] <= ds->genre_ptr[i + 1]);
-		snprintf(sql, sizeof sql,
-		         "SELECT count(*) FROM track_genres WHERE track_id = %lld", (long long)ds->row_track[i]);
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM track_genres WHERE track_id = %lld",
+		         (long long)ds->row_track[i]);
 		assert_int_equal(ds->genre_ptr[i + 1] - ds->genre_ptr[i], tu_sql_long(db, sql));
 		for (uint32_t k = ds->genre_ptr[i]; k < ds->genre_ptr[i + 1]; k++) {
 			int32_t v = ds->genre_idx[k];
@@ -163,8 +165,9 @@ static void test_playlists(void **state)
 	/* In playlist order, tracks in position order; the split from the
 	 * playlist's source and external id alone. */
 	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT p.id, p.source, p.external_id, pt.track_id FROM playlists p"
-	                                        " JOIN playlist_tracks pt ON pt.playlist_id = p.id ORDER BY p.id, pt.pos",
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT p.id, p.source, p.external_id, pt.track_id FROM playlists p"
+	                                    " JOIN playlist_tracks pt ON pt.playlist_id = p.id ORDER BY p.id, pt.pos",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	size_t p = (size_t)-1, e = 0, tests = 0;
@@ -285,6 +288,7 @@ static void test_stale_snapshot_refused(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tracks),
 		cmocka_unit_test(test_genres),
@@ -293,5 +297,6 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_stale_snapshot_refused),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

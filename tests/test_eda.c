@@ -352,12 +352,12 @@ static void test_sparse_catalogue(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(dir,
-		"INSERT INTO tracks(id, spotify_id, danceability, energy, key, mode, tempo, has_features)"
-		" VALUES(9, '0000000000000000000009', 1.0, 0.5, -1, NULL, 400, 1);"
-		/* An artist name that is not valid UTF-8 (0xFF). */
-		"INSERT INTO artists VALUES(1, CAST(X'41FF42' AS TEXT));"
-		"INSERT INTO track_artists VALUES(9, 1, 0);");
+	const char *db = make_catalog(
+		dir, "INSERT INTO tracks(id, spotify_id, danceability, energy, key, mode, tempo, has_features)"
+		     " VALUES(9, '0000000000000000000009', 1.0, 0.5, -1, NULL, 400, 1);"
+		     /* An artist name that is not valid UTF-8 (0xFF). */
+		     "INSERT INTO artists VALUES(1, CAST(X'41FF42' AS TEXT));"
+		     "INSERT INTO track_artists VALUES(9, 1, 0);");
 	report(db, dir);
 	char *html = read_out(dir, "report.html");
 	assert_non_null(strstr(html, "No track with audio features has a popularity value"));
@@ -373,7 +373,8 @@ static void test_sparse_catalogue(void **state)
 	/* Invalid UTF-8 from the catalogue becomes U+FFFD instead of failing the summary. */
 	json_t *a = json_array_get(get(j, "top_artists", NULL), 0);
 	assert_non_null(a);
-	assert_string_equal(json_string_value(get(a, "artist", NULL)), "A\xEF\xBF\xBD" "B");
+	assert_string_equal(json_string_value(get(a, "artist", NULL)), "A\xEF\xBF\xBD"
+	                                                               "B");
 	json_decref(j);
 	/* Charts on a sparse catalogue: the ones drawn (with "No data" frames, and
 	 * an invalid UTF-8 label) are listed and pass the same checks. */
@@ -473,11 +474,13 @@ static void test_charts(void **state)
 	check_charts(&ch, html.data, json.data);
 
 	/* Figures of every kind have their chart under a stable name. */
+	/* clang-format off */
 	static const char *const expect[] = {
 		"hist-danceability", "hist-duration-min", "hist-tempo", "corr-heatmap",
 		"profile-genres", "profile-genres-heatmap", "popularity-vs-energy", "key-mode",
 		"time-signatures", "top-artists", "top-genres", "rejects-by-reason",
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
 		const eda_chart *c = eda_charts_find(&ch, expect[i]);
 		if (c == NULL)

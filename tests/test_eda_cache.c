@@ -18,6 +18,7 @@
 #include "report/eda.h"
 
 /* Two tracks with features, one genre: enough for several charts. */
+/* clang-format off */
 static const char ROWS[] =
 	"INSERT INTO ingests(id, file, variant, started_at, seconds, rows_read, rows_accepted,"
 	" new_tracks, merged, rows_rejected, values_dropped)"
@@ -33,6 +34,7 @@ static const char ROWS[] =
 	"INSERT INTO track_artists VALUES(1, 1, 0), (2, 1, 0);"
 	"INSERT INTO genres VALUES(1, 'pop');"
 	"INSERT INTO track_genres VALUES(1, 1), (2, 1);";
+/* clang-format on */
 
 static const char *make_catalog(const char *dir)
 {
@@ -306,6 +308,7 @@ static void test_saved_under_lock(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_and_stale),
 		cmocka_unit_test(test_no_key),
@@ -313,5 +316,6 @@ int main(void)
 		cmocka_unit_test(test_other_code_version),
 		cmocka_unit_test(test_saved_under_lock),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,7 @@ static void test_page(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_int),
 		cmocka_unit_test(test_double_cut_heading),
@@ -187,5 +188,6 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_page),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

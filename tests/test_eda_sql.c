@@ -161,6 +161,7 @@ static void test_one_row(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_features),
 		cmocka_unit_test(test_queries_run),
@@ -168,5 +169,6 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_one_row),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,6 +142,7 @@ static void test_equal_bins(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quantile),
 		cmocka_unit_test(test_summarize),
@@ -149,5 +150,6 @@ int main(void)
 		cmocka_unit_test(test_sort_pairs),
 		cmocka_unit_test(test_equal_bins),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -191,8 +191,8 @@ static void test_strerror_each_code(void **state)
 static void test_codes_distinct_and_negative(void **state)
 {
 	(void)state;
-	const int codes[] = {SEG_ENOMEM, SEG_EIO, SEG_EINVAL, SEG_EFORMAT, SEG_ENOTFOUND,
-	                     SEG_EDB, SEG_EVERSION, SEG_ECHECKSUM, SEG_EREADONLY, SEG_ESTALE};
+	const int codes[] = {SEG_ENOMEM, SEG_EIO,      SEG_EINVAL,    SEG_EFORMAT,   SEG_ENOTFOUND,
+	                     SEG_EDB,    SEG_EVERSION, SEG_ECHECKSUM, SEG_EREADONLY, SEG_ESTALE};
 	const size_t n = sizeof codes / sizeof *codes;
 	for (size_t i = 0; i < n; i++) {
 		assert_true(codes[i] < 0);

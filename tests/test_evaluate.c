@@ -74,12 +74,12 @@ static int setup(void **state)
 	                            "explicit,genres,danceability,energy,key,loudness,mode,speechiness,acousticness,"
 	                            "instrumentalness,liveness,valence,tempo,time_signature,synthetic\n");
 	for (int t = 1; t <= 12; t++)
-		n += (size_t)snprintf(tracks + n, sizeof tracks - n,
-		                      "%022d,Song %02d,Artist %02d,Album %02d,2001-01-01,%d,%d,0,%s,%.2f,%.2f,%d,%.1f,%d,"
-		                      "0.05,%.2f,0.01,0.1,%.2f,%d,4,1\n",
-		                      t, t, t, t, 20 + 5 * t, 180000 + 1000 * t, t % 2 ? "pop" : "rock", 0.3 + 0.05 * t,
-		                      0.9 - 0.06 * t, t % 12, -12.0 + 0.5 * t, t % 2, 0.05 * t, 0.2 + 0.05 * (t % 5),
-		                      90 + 5 * t);
+		n += (size_t)snprintf(
+			tracks + n, sizeof tracks - n,
+			"%022d,Song %02d,Artist %02d,Album %02d,2001-01-01,%d,%d,0,%s,%.2f,%.2f,%d,%.1f,%d,"
+			"0.05,%.2f,0.01,0.1,%.2f,%d,4,1\n",
+			t, t, t, t, 20 + 5 * t, 180000 + 1000 * t, t % 2 ? "pop" : "rock", 0.3 + 0.05 * t,
+			0.9 - 0.06 * t, t % 12, -12.0 + 0.5 * t, t % 2, 0.05 * t, 0.2 + 0.05 * (t % 5), 90 + 5 * t);
 	/* Five training playlists, then the held-out H1 = 5 2 9 3 and H2 = 12 11. */
 	static const int train_pl[5][4] = {{1, 2, 3, 4}, {2, 3, 5, 6}, {7, 8, 9, 0}, {10, 11, 12, 1}, {4, 6, 8, 10}};
 	char entries[4096];
@@ -363,6 +363,7 @@ static void test_stale_snapshot_refused(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_catalogue_as_planned),
 		cmocka_unit_test(test_one_playlist_by_hand),
@@ -371,5 +372,6 @@ int main(void)
 		cmocka_unit_test(test_table_replaced_whole),
 		cmocka_unit_test(test_stale_snapshot_refused),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -98,8 +98,8 @@ static void test_mood(void **state)
 	assert_int_equal(feat_mood(&s, "", t, mask, &err), SEG_EINVAL);
 	/* Values outside any real range are refused with the range, whatever
 	 * the unit; the ends of each range are accepted. */
-	static const char *const bad[] = {"tempo=1e308", "tempo=nan", "tempo=inf", "loudness=-1e308", "loudness=6",
-	                                  "duration=-1", "duration=121", "mode=2", "valence=-0.01"};
+	static const char *const bad[] = {"tempo=1e308", "tempo=nan",    "tempo=inf", "loudness=-1e308", "loudness=6",
+	                                  "duration=-1", "duration=121", "mode=2",    "valence=-0.01"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		if (feat_mood(&s, bad[i], t, mask, &err) != SEG_EINVAL)
 			fail_msg("mood '%s' was accepted", bad[i]);

@@ -148,27 +148,24 @@ typedef struct ttrack {
 	char name[128];
 	char artist0[128]; /* first artist */
 	int nartists;
-	int g1, g2;        /* g2 = -1 when there is one genre */
+	int g1, g2; /* g2 = -1 when there is one genre */
 	double f[NFEAT];
 	double loud, tempo;
 	int pop, explicit_, year, key, mode, ts;
 	long dur_ms;
-	int quoted;        /* the raw row had a quoted field */
+	int quoted; /* the raw row had a quoted field */
 } ttrack;
 
 typedef struct big {
 	const char *dir;
 	gen_result res;
-	ttrack *t;      /* [BIG_TRACKS] in file order */
-	int *by_id;     /* [BIG_TRACKS] indices into t sorted by id */
+	ttrack *t;  /* [BIG_TRACKS] in file order */
+	int *by_id; /* [BIG_TRACKS] indices into t sorted by id */
 } big;
 
 static big B;
 
-static int cmp_by_id(const void *a, const void *b)
-{
-	return strcmp(B.t[*(const int *)a].id, B.t[*(const int *)b].id);
-}
+static int cmp_by_id(const void *a, const void *b) { return strcmp(B.t[*(const int *)a].id, B.t[*(const int *)b].id); }
 
 static int find_track(const char *id)
 {
@@ -585,7 +582,8 @@ static void test_genre_statistics(void **state)
 		x[i] = B.t[i].year;
 	double r_year = correlation(x, y, BIG_TRACKS);
 	print_message("corr(energy, loudness) = %.3f, corr(danceability, popularity) = %.3f, "
-	              "corr(year, popularity) = %.3f\n", r_loud, r_dance, r_year);
+	              "corr(year, popularity) = %.3f\n",
+	              r_loud, r_dance, r_year);
 	assert_true(r_loud > 0.5);
 	assert_true(r_dance > 0.1 && r_dance < 0.8);
 	assert_true(r_year > 0.1 && r_year < 0.8);
@@ -623,7 +621,7 @@ static void test_playlists(void **state)
 	const char *p = ptext;
 	assert_int_equal(csv_split(&p, scratch, sizeof scratch, f), 9);
 	const char *hdr = "pid,source_slice,name,description,num_followers,num_tracks,num_edits,"
-	                  "num_artists,duration_ms\n";
+			  "num_artists,duration_ms\n";
 	assert_memory_equal(ptext, hdr, strlen(hdr));
 	long *want_tracks = calloc(BIG_PLAYLISTS, sizeof *want_tracks);
 	long *want_artists = calloc(BIG_PLAYLISTS, sizeof *want_artists);
@@ -666,7 +664,7 @@ static void test_playlists(void **state)
 	hdr = "pid,pos,track_id,artist_name,track_name\n";
 	assert_memory_equal(ttext, hdr, strlen(hdr));
 
-	int members[120];  /* track indices of the current playlist */
+	int members[120]; /* track indices of the current playlist */
 	long cur = -1, n = 0, rows = 0;
 	long long dur = 0;
 	double within = 0, random_pairs = 0;
@@ -728,14 +726,14 @@ static void test_playlists(void **state)
 	 * feature space than random pairs, but not copies of each other. */
 	within /= (double)within_n;
 	random_pairs /= (double)random_n;
-	print_message("mean feature distance: within playlists %.3f, random pairs %.3f\n", within,
-	              random_pairs);
+	print_message("mean feature distance: within playlists %.3f, random pairs %.3f\n", within, random_pairs);
 	assert_true(within < 0.85 * random_pairs);
 	assert_true(within > 0.2);
 }
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest standalone[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_options),
@@ -743,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_tiny),
 		cmocka_unit_test(test_progress),
 	};
+	/* clang-format on */
 	/* In order: test_tracks_file parses the catalogue the others use. */
 	const struct CMUnitTest catalogue[] = {
 		cmocka_unit_test(test_tracks_file),

@@ -96,7 +96,7 @@ static void test_variants_merge(void **state)
 	assert_int_equal(tu_ws_long(ws, "SELECT key FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 6);
 	assert_int_equal(tu_ws_long(ws, "SELECT popularity FROM tracks WHERE spotify_id LIKE 'AAAA%'"), 70);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM track_genres tg JOIN tracks t ON t.id=tg.track_id"
-	                               " WHERE t.spotify_id LIKE 'AAAA%'"),
+	                                " WHERE t.spotify_id LIKE 'AAAA%'"),
 	                 5); /* pop, dance pop, rock, hard rock, dance */
 	assert_string_equal(tu_ws_text(ws, "SELECT group_concat(g.name, '|') FROM (SELECT g.name FROM genres g"
 	                                   " ORDER BY g.name) g"),
@@ -106,8 +106,11 @@ static void test_variants_merge(void **state)
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlist_tracks"), 3);
 	/* B: release year only, popularity empty, tempo 0 -> NULL, name with a comma. */
 	assert_string_equal(tu_ws_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "2001");
-	assert_int_equal(tu_ws_long(ws, "SELECT popularity IS NULL AND tempo IS NULL FROM tracks WHERE spotify_id LIKE 'BBBB%'"), 1);
-	assert_string_equal(tu_ws_text(ws, "SELECT name FROM tracks WHERE spotify_id LIKE 'BBBB%'"), "Song B, with comma");
+	assert_int_equal(
+		tu_ws_long(ws, "SELECT popularity IS NULL AND tempo IS NULL FROM tracks WHERE spotify_id LIKE 'BBBB%'"),
+		1);
+	assert_string_equal(tu_ws_text(ws, "SELECT name FROM tracks WHERE spotify_id LIKE 'BBBB%'"),
+	                    "Song B, with comma");
 	/* F: note names, Major, "4-Mar" = 3/4. */
 	assert_int_equal(tu_ws_long(ws, "SELECT key*10 + mode FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 61);
 	assert_int_equal(tu_ws_long(ws, "SELECT time_signature FROM tracks WHERE spotify_id LIKE 'FFFF%'"), 3);
@@ -118,23 +121,26 @@ static void test_variants_merge(void **state)
 	                                   " ON a.id=ta.artist_id JOIN tracks t ON t.id=ta.track_id"
 	                                   " WHERE t.spotify_id LIKE 'HHHH%' ORDER BY ta.position"),
 	                    "Uli|Guns N' Roses");
-	assert_string_equal(tu_ws_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'HHHH%'"), "1922-02-22");
+	assert_string_equal(tu_ws_text(ws, "SELECT release_date FROM tracks WHERE spotify_id LIKE 'HHHH%'"),
+	                    "1922-02-22");
 	/* I: popularity 101 and time signature 0 dropped as values. */
 	assert_int_equal(tu_ws_long(ws, "SELECT popularity IS NULL AND time_signature IS NULL AND explicit = 1"
-	                               " FROM tracks WHERE spotify_id LIKE 'IIII%'"),
+	                                " FROM tracks WHERE spotify_id LIKE 'IIII%'"),
 	                 1);
 
 	/* Every reject names file, line, column and reason. */
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%spotify_songs.csv' AND line=5"
-	                               " AND column_name='energy' AND reason='out_of_range' AND value='1.3'"),
+	                                " AND column_name='energy' AND reason='out_of_range' AND value='1.3'"),
 	                 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=6 AND reason='field_count'"), 1);
-	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=7 AND reason='bad_id' AND column_name='id'"), 1);
+	assert_int_equal(
+		tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=7 AND reason='bad_id' AND column_name='id'"),
+		1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%SpotifyFeatures.csv' AND line=4"
-	                               " AND column_name='key' AND reason='unparseable' AND value='H'"),
+	                                " AND column_name='key' AND reason='unparseable' AND value='H'"),
 	                 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE action='value' AND column_name='popularity'"
-	                               " AND value='101' AND line=3"),
+	                                " AND value='101' AND line=3"),
 	                 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM ingests"), 3);
 	ingest_summary_free(&sum);
@@ -178,8 +184,8 @@ static void test_unknown_header_and_map(void **state)
 	(void)state;
 	const char *dir = tu_tmpdir();
 	const char *csv = "TrackID,Title,Who,dance,energy,key,loudness,mode,speechiness,acousticness,"
-	                  "instrumentalness,liveness,valence,tempo\n"
-	                  "JJJJJJJJJJJJJJJJJJJJJJ,Mine,Me,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,100\n";
+			  "instrumentalness,liveness,valence,tempo\n"
+			  "JJJJJJJJJJJJJJJJJJJJJJ,Mine,Me,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,100\n";
 	char good[1100];
 	snprintf(good, sizeof good, "%s", tu_write(dir, "songs.csv", SONGS));
 	char *paths[2] = {good, (char *)tu_write(dir, "mine.csv", csv)};
@@ -256,7 +262,8 @@ static void test_missing_file_and_empty_file(void **state)
 	/* A quoted field left open is an error with the line it opened on. */
 	char bad[2048];
 	snprintf(bad, sizeof bad, "%s%s", TRACKS600K,
-	         "KKKKKKKKKKKKKKKKKKKKKK,\"never closed,6,1,0,['x'],['x'],1922,0.6,0.4,0,-13,1,0.4,0.6,0.7,0.1,0.1,104,3\n");
+	         "KKKKKKKKKKKKKKKKKKKKKK,\"never "
+	         "closed,6,1,0,['x'],['x'],1922,0.6,0.4,0,-13,1,0.4,0.6,0.7,0.1,0.1,104,3\n");
 	paths[0] = (char *)tu_write(dir, "bad.csv", bad);
 	assert_int_equal(ingest_run(&o, paths, 1, &sum, &err), SEG_EFORMAT);
 	assert_int_equal(err.line, 4);
@@ -292,9 +299,9 @@ static void test_long_line_and_nul_byte_rejected(void **state)
 	 * whose id is valid up to a NUL byte followed by junk (line 4). Both go to
 	 * rejects with their line and reason; the rows after them are read. */
 	static const char nul_row[] = "5KY6tpydrnMqDLytakBoRx\0junk,Nul,6,126903,0,['Uli'],['x'],1922,"
-	                              "0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,3\n";
-	const char *nl1 = strchr(TRACKS600K, '\n');   /* end of the header */
-	const char *nl2 = strchr(nl1 + 1, '\n');      /* end of row H */
+				      "0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,3\n";
+	const char *nl1 = strchr(TRACKS600K, '\n'); /* end of the header */
+	const char *nl2 = strchr(nl1 + 1, '\n');    /* end of row H */
 	char *buf = NULL;
 	size_t len = 0;
 	put(&buf, &len, TRACKS600K, (size_t)(nl2 + 1 - TRACKS600K));
@@ -320,10 +327,10 @@ static void test_long_line_and_nul_byte_rejected(void **state)
 	assert_int_equal(sum.row_reasons[RR_TOO_LONG], 1);
 	assert_int_equal(sum.row_reasons[RR_NUL_BYTE], 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%tracks.csv' AND line=3"
-	                               " AND reason='too_long' AND action='row' AND detail LIKE '%4194304 bytes%'"),
+	                                " AND reason='too_long' AND action='row' AND detail LIKE '%4194304 bytes%'"),
 	                 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=4 AND reason='nul_byte'"
-	                               " AND column_name='id' AND detail LIKE 'field 1 of 20 (id)%'"),
+	                                " AND column_name='id' AND detail LIKE 'field 1 of 20 (id)%'"),
 	                 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 2);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks WHERE spotify_id='5KY6tpydrnMqDLytakBoRx'"), 0);
@@ -331,14 +338,14 @@ static void test_long_line_and_nul_byte_rejected(void **state)
 
 	/* The playlist entries CSV: a NUL in the track id is a reject too. */
 	static const char entries[] = "pid,pos,track_id,artist_name,track_name\n"
-	                              "1,0,5KY6tpydrnMqDLytakBoRx\0junk,A,S\n"
-	                              "1,1,5KY6tpydrnMqDLytakBoRx,A,S\n";
+				      "1,0,5KY6tpydrnMqDLytakBoRx\0junk,A,S\n"
+				      "1,1,5KY6tpydrnMqDLytakBoRx,A,S\n";
 	paths[0] = (char *)write_bin(dir, "entries.csv", entries, sizeof entries - 1);
 	tu_ingest(ws, paths, 1, &sum);
 	assert_int_equal(sum.total.rows_rejected, 1);
 	assert_int_equal(sum.total.playlist_entries, 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE file LIKE '%entries.csv' AND line=2"
-	                               " AND reason='nul_byte' AND column_name='track_id'"),
+	                                " AND reason='nul_byte' AND column_name='track_id'"),
 	                 1);
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);

@@ -25,8 +25,7 @@ static double dist2_exact(const float *a, const float *b, int d)
 
 /* Every label is a nearest centroid (up to float rounding of the BLAS form);
  * returns the exact inertia of the labels. Prints the largest excess. */
-static double check_nearest(const float *x, size_t n, int d, const float *c, int k,
-                            const int32_t *labels)
+static double check_nearest(const float *x, size_t n, int d, const float *c, int k, const int32_t *labels)
 {
 	double inertia = 0, worst = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -98,8 +97,8 @@ static void golden_case(const char *set, const char *bin)
 		inertia[seed] = info.inertia;
 	}
 	qsort(inertia, SEEDS, sizeof inertia[0], cmp_double);
-	printf("# %s: median over %d seeds %.6f, ratio to scikit-learn %.6f\n", set, SEEDS,
-	       inertia[SEEDS / 2], inertia[SEEDS / 2] / sk);
+	printf("# %s: median over %d seeds %.6f, ratio to scikit-learn %.6f\n", set, SEEDS, inertia[SEEDS / 2],
+	       inertia[SEEDS / 2] / sk);
 	assert_true(inertia[SEEDS / 2] <= 1.01 * sk);
 	free(x);
 	free(c);
@@ -406,8 +405,8 @@ static void test_bad_args(void **state)
 static void test_describe(void **state)
 {
 	(void)state;
-	const char *names[] = {"danceability", "energy", "loudness", "Tempo", "acousticness",
-	                       "mode", "valence", "brightness"};
+	const char *names[] = {"danceability", "energy", "loudness", "Tempo",
+	                       "acousticness", "mode",   "valence",  "brightness"};
 	char buf[128];
 	seg_error err;
 
@@ -454,6 +453,7 @@ static void test_describe(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_blobs), cmocka_unit_test(test_golden_features),
 		cmocka_unit_test(test_determinism),  cmocka_unit_test(test_two_clusters),
@@ -463,5 +463,6 @@ int main(void)
 		cmocka_unit_test(test_assign),       cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_describe),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

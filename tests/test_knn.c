@@ -20,8 +20,8 @@
  * (AVX2 where the CPU has it, and portable), the quantised scan (AVX-512
  * VNNI where the CPU has it, and portable) and the clustered search (AVX2
  * scores, and portable). */
-static const unsigned kernel_flags[] = {KNN_FLOAT,   KNN_FLOAT | KNN_PORTABLE,   KNN_QUANT,
-                                        KNN_QUANT | KNN_PORTABLE, KNN_CLUSTER, KNN_CLUSTER | KNN_PORTABLE};
+static const unsigned kernel_flags[] = {KNN_FLOAT,   KNN_FLOAT | KNN_PORTABLE,  KNN_QUANT, KNN_QUANT | KNN_PORTABLE,
+                                        KNN_CLUSTER, KNN_CLUSTER | KNN_PORTABLE};
 #define NKERNELS (sizeof kernel_flags / sizeof kernel_flags[0])
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -71,8 +71,8 @@ static int cmp_hit(const void *pa, const void *pb)
 /* Brute force in double: cosines of q[D] with the rows of raw X[N][D] (not
  * normalised), zero rows and filtered rows left out, best K first. Returns
  * how many hits were written to out[K]. */
-static size_t ref_search(const float *X, size_t N, size_t D, const float *q, size_t K,
-                         const ref_filter *rf, knn_hit *out)
+static size_t ref_search(const float *X, size_t N, size_t D, const float *q, size_t K, const ref_filter *rf,
+                         knn_hit *out)
 {
 	knn_hit *all = malloc((N + 1) * sizeof(*all)); /* [N] */
 	assert_non_null(all);
@@ -107,11 +107,10 @@ static size_t ref_search(const float *X, size_t N, size_t D, const float *q, siz
 static void assert_sorted(const knn_hit *h, size_t n)
 {
 	for (size_t j = 1; j < n; j++) {
-		int ok = h[j - 1].score > h[j].score ||
-		         (h[j - 1].score == h[j].score && h[j - 1].row < h[j].row);
+		int ok = h[j - 1].score > h[j].score || (h[j - 1].score == h[j].score && h[j - 1].row < h[j].row);
 		if (!ok)
-			fail_msg("hits %zu and %zu out of order: (%zu, %.9g) then (%zu, %.9g)", j - 1, j,
-			         h[j - 1].row, h[j - 1].score, h[j].row, h[j].score);
+			fail_msg("hits %zu and %zu out of order: (%zu, %.9g) then (%zu, %.9g)", j - 1, j, h[j - 1].row,
+			         h[j - 1].score, h[j].row, h[j].score);
 	}
 }
 
@@ -129,8 +128,7 @@ static int has_row(const knn_hit *h, size_t n, size_t row)
  * be a tie that rounding may break either way. When fewer than K were found
  * the lists hold every eligible row and must be the same set. Returns the
  * largest score difference. */
-static double assert_same_hits(const knn_hit *a, size_t na, const knn_hit *b, size_t nb, size_t K,
-                               double tol)
+static double assert_same_hits(const knn_hit *a, size_t na, const knn_hit *b, size_t nb, size_t K, double tol)
 {
 	double maxdiff = 0;
 	assert_int_equal(na, nb);
@@ -172,9 +170,9 @@ static knn_index *make_index(const float *X, size_t N, size_t D, unsigned flags)
 
 typedef struct golden {
 	size_t N, D, B, K;
-	float *X;     /* [N][D] raw */
-	float *Q;     /* [B][D] raw */
-	knn_hit *want;/* [B][K] sklearn's rows, score = 1 - distance */
+	float *X;      /* [N][D] raw */
+	float *Q;      /* [B][D] raw */
+	knn_hit *want; /* [B][K] sklearn's rows, score = 1 - distance */
 } golden;
 
 static void golden_load(golden *g)
@@ -232,7 +230,7 @@ static void test_golden_sklearn(void **state)
 	const size_t K = g.K, B = g.B, D = g.D;
 
 	/* Queries normalised as the API asks; a borrowed, pre-normalised copy of X. */
-	float *Qn = malloc(B * D * sizeof(float)); /* [B][D] */
+	float *Qn = malloc(B * D * sizeof(float));   /* [B][D] */
 	float *Xn = malloc(g.N * D * sizeof(float)); /* [N][D] */
 	memcpy(Qn, g.Q, B * D * sizeof(float));
 	memcpy(Xn, g.X, g.N * D * sizeof(float));
@@ -242,8 +240,8 @@ static void test_golden_sklearn(void **state)
 		knn_vec_normalize(Xn + i * D, D);
 
 	knn_hit *got = malloc(B * K * sizeof(knn_hit)); /* [B][K] */
-	size_t *nout = malloc(B * sizeof(size_t));       /* [B] */
-	const char *names[] = {"float/simd",     "float/portable",   "quantised/simd",
+	size_t *nout = malloc(B * sizeof(size_t));      /* [B] */
+	const char *names[] = {"float/simd",         "float/portable", "quantised/simd",
 	                       "quantised/portable", "clustered/simd", "clustered/portable"};
 	for (size_t v = 0; v < 2 * NKERNELS; v++) {
 		int borrow = v >= NKERNELS;
@@ -341,7 +339,7 @@ static void test_ties(void **state)
 	(void)state;
 	const size_t N = 5003, D = 19, K = 40, B = 1700; /* N * B: two batch workers */
 	rng_seed(7);
-	float *proto = random_matrix(4, D); /* [4][D] */
+	float *proto = random_matrix(4, D);       /* [4][D] */
 	float *X = malloc(N * D * sizeof(float)); /* [N][D] */
 	for (size_t i = 0; i < N; i++)
 		memcpy(X + i * D, proto + ((i * 7 + i / 3) % 4) * D, D * sizeof(float));
@@ -453,7 +451,7 @@ static void test_filters(void **state)
 		uint8_t most[KNN_BITMAP_BYTES(1000)];
 		memset(most, 0xff, sizeof most);
 		most[10] = (uint8_t)~0x05u; /* rows 80 and 82 pass */
-		most[100] = 0x80; /* rows 800..806 pass (bit 7 set) */
+		most[100] = 0x80;           /* rows 800..806 pass (bit 7 set) */
 		f = (knn_filter){most, NULL, NULL};
 		rf = (ref_filter){most, 0};
 		nw = ref_search(X, N, D, q, K, &rf, want);
@@ -723,7 +721,8 @@ static void test_single_equals_batch(void **state)
 	}
 	openblas_set_num_threads(2);
 	print_message("knn single vs batch vs portable (N=%zu D=%zu B=%zu K=%zu): largest score "
-	              "difference %.3g\n", N, D, B, K, maxdiff);
+	              "difference %.3g\n",
+	              N, D, B, K, maxdiff);
 	knn_index_free(idx);
 	knn_index_free(pidx);
 	free(batch);
@@ -738,12 +737,12 @@ static void test_single_equals_batch(void **state)
 
 typedef struct thread_job {
 	const knn_index *idx;
-	const float *Q;      /* [B][D] */
+	const float *Q; /* [B][D] */
 	size_t B, D, K;
-	knn_hit *single;     /* [B][K] */
-	size_t *nsingle;     /* [B] */
-	knn_hit *batch;      /* [B][K] */
-	size_t *nbatch;      /* [B] */
+	knn_hit *single; /* [B][K] */
+	size_t *nsingle; /* [B] */
+	knn_hit *batch;  /* [B][K] */
+	size_t *nbatch;  /* [B] */
 	int rc;
 } thread_job;
 
@@ -752,19 +751,25 @@ static void *thread_main(void *arg)
 	thread_job *j = arg;
 	for (int rep = 0; rep < 3; rep++) {
 		for (size_t b = 0; b < j->B && j->rc == 0; b++)
-			j->rc = knn_search(j->idx, j->Q + b * j->D, j->K, NULL, j->single + b * j->K,
-			                   &j->nsingle[b]);
+			j->rc = knn_search(j->idx, j->Q + b * j->D, j->K, NULL, j->single + b * j->K, &j->nsingle[b]);
 		if (j->rc == 0)
 			j->rc = knn_search_batch(j->idx, j->Q, j->B, j->K, NULL, j->batch, j->nbatch, NULL);
 	}
 	return NULL;
 }
 
-static void job_alloc(thread_job *j, const knn_index *idx, const float *Q, size_t B, size_t D,
-                      size_t K)
+static void job_alloc(thread_job *j, const knn_index *idx, const float *Q, size_t B, size_t D, size_t K)
 {
-	*j = (thread_job){idx, Q, B, D, K, malloc(B * K * sizeof(knn_hit)), malloc(B * sizeof(size_t)),
-	                  malloc(B * K * sizeof(knn_hit)), malloc(B * sizeof(size_t)), 0};
+	*j = (thread_job){idx,
+	                  Q,
+	                  B,
+	                  D,
+	                  K,
+	                  malloc(B * K * sizeof(knn_hit)),
+	                  malloc(B * sizeof(size_t)),
+	                  malloc(B * K * sizeof(knn_hit)),
+	                  malloc(B * sizeof(size_t)),
+	                  0};
 	assert_true(j->single && j->nsingle && j->batch && j->nbatch);
 }
 
@@ -776,8 +781,7 @@ static void job_free(thread_job *j)
 	free(j->nbatch);
 }
 
-static void assert_identical(const knn_hit *a, const size_t *na, const knn_hit *b,
-                             const size_t *nb, size_t B, size_t K)
+static void assert_identical(const knn_hit *a, const size_t *na, const knn_hit *b, const size_t *nb, size_t B, size_t K)
 {
 	for (size_t i = 0; i < B; i++) {
 		assert_int_equal(na[i], nb[i]);
@@ -797,8 +801,9 @@ static float *near_centres(size_t N, size_t D, const float *c, size_t nc, float 
 	assert_non_null(X);
 	for (size_t i = 0; i < N; i++)
 		for (size_t j = 0; j < D; j++)
-			X[i * D + j] = zero && i % zero == 0 ? 0
-			               : c[(i % nc) * D + j] + (i % copy ? noise * rng_uniform() : 0);
+			X[i * D + j] = zero && i % zero == 0
+			                       ? 0
+			                       : c[(i % nc) * D + j] + (i % copy ? noise * rng_uniform() : 0);
 	return X;
 }
 
@@ -848,7 +853,7 @@ static void test_quantised_exact(void **state)
 	/* every 5th row a copy of its centre, the others within 2e-3 of it */
 	float *X = near_centres(N, D, centre, 24, 2e-3f, 5, 0);
 	for (size_t i = 0; i < N; i++)
-		X[i * D + 3] = 0.25f; /* a constant column */
+		X[i * D + 3] = 0.25f;             /* a constant column */
 	float *Q = malloc(B * D * sizeof(float)); /* [B][D] */
 	for (size_t b = 0; b < B; b++) {
 		/* half the queries at a centre, half random */
@@ -876,8 +881,8 @@ static void test_quantised_exact(void **state)
 	}
 	knn_stats_get(&st1);
 	uint64_t s0 = st0.quant_searches, s1 = st1.quant_searches, r0 = st0.quant_rescans, r1 = st1.quant_rescans;
-	print_message("quantised scan: %llu searches, %llu needed a second scan\n",
-	              (unsigned long long)(s1 - s0), (unsigned long long)(r1 - r0));
+	print_message("quantised scan: %llu searches, %llu needed a second scan\n", (unsigned long long)(s1 - s0),
+	              (unsigned long long)(r1 - r0));
 	/* k = 600 goes to the float scan; the rest through the quantised one */
 	assert_true(s1 - s0 >= 2 * 4 * 2 * B);
 	assert_true(r1 > r0);
@@ -918,9 +923,9 @@ static void test_clustered_exact(void **state)
 	float *Q = malloc(B * D * sizeof(float)); /* [B][D] */
 	for (size_t b = 0; b < B; b++) {
 		for (size_t j = 0; j < D; j++)
-			Q[b * D + j] = b % 4 == 3   ? centre[(b % 50) * D + j] /* at copies of rows: angle 0 */
-			               : b % 2 ? centre[(b % 50) * D + j] + 0.02f * rng_uniform()
-			                       : rng_uniform();
+			Q[b * D + j] = b % 4 == 3 ? centre[(b % 50) * D + j] /* at copies of rows: angle 0 */
+			               : b % 2    ? centre[(b % 50) * D + j] + 0.02f * rng_uniform()
+			                          : rng_uniform();
 		knn_vec_normalize(Q + b * D, D);
 		if (b % 5 == 0) /* length 3: scores scale, the order does not */
 			for (size_t j = 0; j < D; j++)
@@ -952,7 +957,10 @@ static void test_clustered_exact(void **state)
 		knn_stats_get(&st0);
 		double rows = (double)(st0.cluster_rows - st1.cluster_rows) / (double)(B / 2);
 		print_message("clustered search (%s): %.0f of %zu rows scored on average for k = 10\n",
-		              v == 0 ? "portable" : v == 1 ? "simd" : "default", rows, N);
+		              v == 0   ? "portable"
+		              : v == 1 ? "simd"
+		                       : "default",
+		              rows, N);
 		assert_true(rows < N / 5.0); /* 12.6% when written; the float scan scores all */
 		knn_index_free(idx);
 	}

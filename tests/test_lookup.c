@@ -221,6 +221,7 @@ static void test_not_a_catalogue(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_resolve),
@@ -228,5 +229,6 @@ int main(void)
 		cmocka_unit_test(test_tracks),
 		cmocka_unit_test(test_not_a_catalogue),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

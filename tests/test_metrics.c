@@ -526,8 +526,12 @@ static void test_list_eval_and_acc(void **state)
 
 	/* k = 3 with popularity and features: top 3 = [1 9 8].
 	 * Novelty: -log2(4/20), -log2(1/20) twice; bias (4+1+1)/3 / 2 = 1. */
-	metrics_list_opts o = {.k = 3, .idcg = METRICS_IDCG_TRUTH, .pop = &p,
-	                       .features = &feat[0][0], .features_n = 10, .features_d = 2};
+	metrics_list_opts o = {.k = 3,
+	                       .idcg = METRICS_IDCG_TRUTH,
+	                       .pop = &p,
+	                       .features = &feat[0][0],
+	                       .features_n = 10,
+	                       .features_d = 2};
 	assert_int_equal(metrics_list_eval(&t, r, ra, N_(r), &o, v, &err), 0);
 	assert_near(v[METRIC_RECALL], 0.25, EPS);
 	assert_near(v[METRIC_PRECISION], 1.0 / 3.0, EPS);

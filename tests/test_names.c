@@ -93,7 +93,7 @@ static void test_same_as_sql(void **state)
 	lookup_hit h;
 	assert_int_equal(names_get(nm, 7, &h), 1);
 	assert_string_equal(h.artists, "First, Second, Solo"); /* credit order */
-	assert_string_equal(h.genres, "rock, dance pop, pop");  /* genre id order */
+	assert_string_equal(h.genres, "rock, dance pop, pop"); /* genre id order */
 	assert_int_equal(h.popularity, 12);
 	assert_int_equal(names_get(nm, 3, &h), 1);
 	assert_string_equal(h.name, "");
@@ -210,7 +210,7 @@ static void test_refused(void **state)
 		uint64_t off[3] = {0};
 		w = container_writer_create();
 		assert_int_equal(container_writer_add(w, "names.stamp", v == 1 ? stamp + 2 : stamp,
-		                                  v == 1 ? 3 * sizeof(int64_t) : sizeof stamp, &err),
+		                                      v == 1 ? 3 * sizeof(int64_t) : sizeof stamp, &err),
 		                 0);
 		assert_int_equal(container_writer_add(w, "names.offset", off, sizeof off, &err), 0);
 		assert_int_equal(container_writer_add(w, "names.by_sid", off, sizeof off, &err), 0);

@@ -22,8 +22,7 @@ static atomic_int creates_left = -1;
 int pthread_create(pthread_t *restrict th, const pthread_attr_t *restrict attr, void *(*start)(void *),
                    void *restrict arg)
 {
-	static int (*real)(pthread_t *restrict, const pthread_attr_t *restrict, void *(*)(void *),
-	                   void *restrict);
+	static int (*real)(pthread_t *restrict, const pthread_attr_t *restrict, void *(*)(void *), void *restrict);
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
 	if (atomic_load(&creates_left) == 0)
@@ -118,8 +117,8 @@ static void test_create_failure(void **state)
 
 typedef struct chunk_log {
 	int64_t n, chunk;
-	atomic_int *seen;  /* [n] times each row was visited */
-	atomic_int bad;    /* a chunk whose bounds were wrong */
+	atomic_int *seen;                    /* [n] times each row was visited */
+	atomic_int bad;                      /* a chunk whose bounds were wrong */
 	atomic_int by[PARALLEL_MAX_WORKERS]; /* chunks per worker */
 } chunk_log;
 

@@ -40,15 +40,15 @@ static void compare(const char *set, const float *x, size_t n, int d)
 	assert_int_equal((int)golden_scalar(set, "d"), d);
 	const int C = 2;
 	size_t cnt;
-	double *mean = golden_array(set, "mean", &cnt);                /* [D] */
+	double *mean = golden_array(set, "mean", &cnt); /* [D] */
 	assert_int_equal(cnt, (size_t)d);
-	double *comp = golden_array(set, "components", &cnt);          /* [C][D] */
+	double *comp = golden_array(set, "components", &cnt); /* [C][D] */
 	assert_int_equal(cnt, (size_t)C * d);
-	double *var = golden_array(set, "explained_variance", &cnt);   /* [C] */
+	double *var = golden_array(set, "explained_variance", &cnt);         /* [C] */
 	double *ratio = golden_array(set, "explained_variance_ratio", &cnt); /* [C] */
 	assert_int_equal(cnt, (size_t)C);
 	size_t rows = (size_t)golden_scalar(set, "transformed_rows");
-	double *yref = golden_array(set, "transformed", &cnt);         /* [rows][C] */
+	double *yref = golden_array(set, "transformed", &cnt); /* [rows][C] */
 	assert_int_equal(cnt, rows * C);
 
 	pca_model m;
@@ -81,8 +81,8 @@ static void compare(const char *set, const float *x, size_t n, int d)
 		}
 	printf("# %s (%zu x %d): ratio %.6f %.6f (sklearn %.6f %.6f); largest diff: mean %.2g, "
 	       "components %.2g, variance (rel) %.2g, ratio %.2g, transformed %.2g (|y| <= %.2f)\n",
-	       set, n, d, m.explained_variance_ratio[0], m.explained_variance_ratio[1], ratio[0],
-	       ratio[1], dmean, dcomp, dvar, dratio, dy, ymax);
+	       set, n, d, m.explained_variance_ratio[0], m.explained_variance_ratio[1], ratio[0], ratio[1], dmean,
+	       dcomp, dvar, dratio, dy, ymax);
 	assert_true(dmean < 1e-5);
 	assert_true(dcomp < 1e-4);
 	assert_true(dvar < 1e-5);

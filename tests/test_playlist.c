@@ -8,6 +8,7 @@
 
 #include "ingest/ingest.h"
 
+/* clang-format off */
 static const char SLICE[] =
 	"{\"info\": {\"slice\": \"0-1\", \"version\": \"v1\"},\n"
 	" \"playlists\": [\n"
@@ -26,6 +27,7 @@ static const char SLICE[] =
 	"   ]},\n"
 	"  {\"name\": \"broken\", \"tracks\": []}\n"
 	" ]}\n";
+/* clang-format on */
 
 static void test_mpd_json_slice(void **state)
 {
@@ -47,7 +49,9 @@ static void test_mpd_json_slice(void **state)
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks WHERE name='Toxic'"), 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT num_followers FROM playlists WHERE name='Throwbacks'"), 3);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlists WHERE description='lazy days'"), 1);
-	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE reason='bad_id' AND value='spotify:track:tooShort'"), 1);
+	assert_int_equal(
+		tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE reason='bad_id' AND value='spotify:track:tooShort'"),
+		1);
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);
 }
@@ -77,6 +81,7 @@ static const char PLAYLISTS[] =
 	"pid,source_slice,name,description,num_followers,num_tracks,num_edits,num_artists,duration_ms\n"
 	"0,0-999,Road trip,,29,2,4,2,400000\n"
 	"1,0-999,\"Rock, loud\",\"songs, \"\"loud\"\" ones\",10,1,1,1,200000\n";
+/* clang-format off */
 static const char ENTRIES[] =
 	"pid,pos,track_id,artist_name,track_name\n"
 	"0,0,0UaMYEvWZi0ZqiDOoHU3YI,Missy Elliott,Lose Control\n"
@@ -84,6 +89,7 @@ static const char ENTRIES[] =
 	"1,0,6I9VzXrHxO9rA9A5euc8Ak,Britney Spears,Toxic\n"
 	"1,x,6I9VzXrHxO9rA9A5euc8Ak,Britney Spears,Toxic\n"
 	"1,1,6I9VzXrHxO9rA9A5euc8Ak\n";
+/* clang-format on */
 
 static void run_pair(int entries_first)
 {
@@ -137,7 +143,7 @@ static void test_csv_rows_over_limit_or_with_nul(void **state)
 		"0,0-999,Road\0trip,,29,2,4,2,400000\n"
 		"1,0-999,Long,\"";
 	static const char tail[] = "\",10,1,1,1,200000\n"
-	                           "2,0-999,Fine,,3,1,1,1,200000\n";
+				   "2,0-999,Fine,,3,1,1,1,200000\n";
 	size_t big = CSV_MAX_FIELD + 1, n = sizeof head - 1 + big + sizeof tail - 1;
 	char *buf = malloc(n);
 	assert_non_null(buf);
@@ -162,10 +168,10 @@ static void test_csv_rows_over_limit_or_with_nul(void **state)
 	assert_int_equal(sum.row_reasons[RR_NUL_BYTE], 1);
 	assert_int_equal(sum.row_reasons[RR_TOO_LONG], 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=2 AND reason='nul_byte'"
-	                               " AND column_name='name' AND value='Road'"),
+	                                " AND column_name='name' AND value='Road'"),
 	                 1);
 	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM rejects WHERE line=3 AND reason='too_long'"
-	                               " AND column_name IS NULL"),
+	                                " AND column_name IS NULL"),
 	                 1);
 	assert_string_equal(tu_ws_text(ws, "SELECT group_concat(name) FROM playlists"), "Fine");
 	ingest_summary_free(&sum);

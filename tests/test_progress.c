@@ -15,8 +15,8 @@
 #include "core/progress.h"
 
 static char g_dir[1024];
-static int g_saved = -1;   /* the real standard error while captured */
-static char g_path[1200];  /* the capture file */
+static int g_saved = -1;  /* the real standard error while captured */
+static char g_path[1200]; /* the capture file */
 
 /* Points standard error at a fresh file. */
 static void capture_begin(void)
@@ -156,12 +156,12 @@ static void test_at_most_ten_draws_a_second(void **state)
 	capture_begin();
 	progress p;
 	start_on(&p, "x", 100);
-	progress_update(&p, 1);  /* draws: the first update */
-	progress_update(&p, 2);  /* too soon */
-	progress_update(&p, 3);  /* too soon */
+	progress_update(&p, 1); /* draws: the first update */
+	progress_update(&p, 2); /* too soon */
+	progress_update(&p, 3); /* too soon */
 	usleep(120 * 1000);
-	progress_update(&p, 4);  /* draws */
-	progress_update(&p, 5);  /* too soon */
+	progress_update(&p, 4); /* draws */
+	progress_update(&p, 5); /* too soon */
 	char *out = capture_end();
 	assert_int_equal(count_char(out, '\r'), 2);
 	assert_non_null(strstr(out, "   1% "));

@@ -24,8 +24,8 @@
 #define CV_K 5
 #define CV_SEED 99
 
-#define XGB_TOL 1e-4    /* predictions, C against Python */
-#define RIDGE_TOL 1e-6  /* ridge R² and coefficients against scikit-learn */
+#define XGB_TOL 1e-4   /* predictions, C against Python */
+#define RIDGE_TOL 1e-6 /* ridge R² and coefficients against scikit-learn */
 
 static float X[N][D]; /* [N][D] features, NaN = missing */
 static float Y[N];    /* [N] targets */
@@ -42,10 +42,7 @@ static uint64_t splitmix64(uint64_t *s)
 }
 
 /* 24 random bits in [0, 1): exact in float and double. */
-static double uniform(uint64_t *s)
-{
-	return (double)(splitmix64(s) >> 40) / 16777216.0;
-}
+static double uniform(uint64_t *s) { return (double)(splitmix64(s) >> 40) / 16777216.0; }
 
 /* y = nonlinear function of the first six features + noise, clipped to
  * 0..100; 6% of feature values missing. The operations and their order are
@@ -65,10 +62,9 @@ static void make_data(void)
 			miss[j] = uniform(&s);
 		for (int j = 0; j < D; j++)
 			X[i][j] = miss[j] < MISSING ? NAN : (float)(u[j] * scale[j] + offset[j]);
-		double v = 35.0 + 30.0 * u[0] * u[1] + (u[2] > 0.6 ? 12.0 : 0.0)
-		           - 80.0 * (u[3] - 0.5) * (u[3] - 0.5) + 10.0 * u[4]
-		           + ((u[5] < 0.3 && u[0] > 0.5) ? 6.0 : 0.0)
-		           + 6.0 * (e[0] + e[1] + e[2] + e[3] - 2.0);
+		double v = 35.0 + 30.0 * u[0] * u[1] + (u[2] > 0.6 ? 12.0 : 0.0) - 80.0 * (u[3] - 0.5) * (u[3] - 0.5) +
+		           10.0 * u[4] + ((u[5] < 0.3 && u[0] > 0.5) ? 6.0 : 0.0) +
+		           6.0 * (e[0] + e[1] + e[2] + e[3] - 2.0);
 		Y[i] = (float)fmin(fmax(v, 0.0), 100.0);
 	}
 }
@@ -84,10 +80,7 @@ static size_t gold(const char *key, double *out, size_t max)
 	return n;
 }
 
-static double gold1(const char *key)
-{
-	return tu_golden_value(GOLDEN, key);
-}
+static double gold1(const char *key) { return tu_golden_value(GOLDEN, key); }
 
 static int setup(void **state)
 {
@@ -173,8 +166,8 @@ static void test_xgb_matches_python(void **state)
 		pd[i - N_TRAIN] = pred[i];
 	double r2 = quality_r2(Y + N_TRAIN, pd, N - N_TRAIN);
 	printf("# xgboost C vs Python (%d rows, 200 rounds): largest |diff| %.3g (row %d)%s; "
-	       "test R2 %.9f (python %.9f)\n", N, worst, worst_i, worst == 0.0 ? ", bit-identical" : "",
-	       r2, gold1("xgb_r2_test"));
+	       "test R2 %.9f (python %.9f)\n",
+	       N, worst, worst_i, worst == 0.0 ? ", bit-identical" : "", r2, gold1("xgb_r2_test"));
 	assert_true(worst <= XGB_TOL);
 	assert_near(r2, gold1("xgb_r2_test"), 1e-5);
 	quality_model_free(m);
@@ -440,8 +433,11 @@ static void test_errors(void **state)
 	assert_int_equal(quality_cv_run(&X[0][0], Y, 100, D, &p, &o, &rep, &err), SEG_EINVAL);
 
 	/* Parameters, each named in the message. */
-	struct { const char *name; quality_params p; } bad[] = {
-		{"rounds", p}, {"max_depth", p}, {"eta", p}, {"subsample", p},
+	struct {
+		const char *name;
+		quality_params p;
+	} bad[] = {
+		{"rounds", p},    {"max_depth", p},        {"eta", p},     {"subsample", p},
 		{"colsample", p}, {"min_child_weight", p}, {"nthread", p}, {"base_score", p},
 	};
 	bad[0].p.rounds = 0;

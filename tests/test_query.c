@@ -63,13 +63,14 @@ static void test_json(void **state)
 	(void)state;
 	int rc;
 	long rows;
-	const char *out = run("SELECT id, name, energy, popularity FROM tracks WHERE id < 3 ORDER BY id", QUERY_JSON,
-	                      &rc, &rows);
+	const char *out =
+		run("SELECT id, name, energy, popularity FROM tracks WHERE id < 3 ORDER BY id", QUERY_JSON, &rc, &rows);
 	assert_int_equal(rc, 0);
-	assert_string_equal(out, "[\n"
-	                         "  {\"id\": 1, \"name\": \"Plain\", \"energy\": 0.5, \"popularity\": 10},\n"
-	                         "  {\"id\": 2, \"name\": \"Comma, \\\"quoted\\\"\", \"energy\": 0.25, \"popularity\": null}\n"
-	                         "]\n");
+	assert_string_equal(
+		out, "[\n"
+		     "  {\"id\": 1, \"name\": \"Plain\", \"energy\": 0.5, \"popularity\": 10},\n"
+		     "  {\"id\": 2, \"name\": \"Comma, \\\"quoted\\\"\", \"energy\": 0.25, \"popularity\": null}\n"
+		     "]\n");
 	out = run("SELECT * FROM tracks WHERE 0", QUERY_JSON, &rc, &rows);
 	assert_string_equal(out, "[]\n");
 }
@@ -93,6 +94,7 @@ static void test_table(void **state)
 static void test_writes_refused(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const char *const writes[] = {
 		"DELETE FROM tracks",
 		"UPDATE tracks SET name='x'",
@@ -101,6 +103,7 @@ static void test_writes_refused(void **state)
 		"CREATE TABLE t(x)",
 		"SELECT 1; DELETE FROM tracks",
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < sizeof writes / sizeof *writes; i++) {
 		int rc;
 		long rows;
@@ -142,6 +145,7 @@ static void test_several_statements(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csv),
 		cmocka_unit_test(test_json),
@@ -150,5 +154,6 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_several_statements),
 	};
+	/* clang-format on */
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

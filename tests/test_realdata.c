@@ -13,11 +13,13 @@
 #include "ingest/ingest.h"
 #include "catalog/snapshot.h"
 
+/* clang-format off */
 static const char *const FILES[] = {
 	"spotify_songs.csv.zst", "hit_predictor_1960s-2010s.csv.zst", "SpotifyFeatures.PARTIAL.csv",
 	"tracks_600k.PARTIAL.csv", "high_popularity_spotify_data.csv", "low_popularity_spotify_data.csv",
 	"mpd_subset_playlists.csv", "mpd_subset_playlist_tracks.csv.zst",
 };
+/* clang-format on */
 #define NFILES (sizeof FILES / sizeof *FILES)
 
 static long jlong(json_t *o, const char *key)
@@ -36,8 +38,8 @@ static void check_rejects_by(sqlite3 *db, json_t *want, const char *action, cons
 	long total = 0;
 	json_object_foreach(want, key, v)
 	{
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM rejects WHERE action='%s' AND %s='%s'", action,
-		         column, key);
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM rejects WHERE action='%s' AND %s='%s'", action, column,
+		         key);
 		assert_int_equal(tu_sql_long(db, sql), json_integer_value(v));
 		total += (long)json_integer_value(v);
 	}
@@ -98,7 +100,7 @@ static void test_real_catalogue_counts(void **state)
 	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlists"), jlong(expect, "playlists"));
 	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlist_tracks"), jlong(expect, "playlist_entries"));
 	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlist_tracks pt JOIN playlists p"
-	                              " ON p.id = pt.playlist_id WHERE p.source = 'mpd'"),
+	                                 " ON p.id = pt.playlist_id WHERE p.source = 'mpd'"),
 	                 jlong(expect, "mpd_entries"));
 	assert_int_equal(tu_sql_long(db, "SELECT sum(merged) FROM ingests"), jlong(expect, "merged"));
 
@@ -110,10 +112,10 @@ static void test_real_catalogue_counts(void **state)
 	/* "Make It" (2teI76KKFE6qkpLZJs7tZ7): every audio feature empty -> row rejected,
 	 * with its line number, and the track has no features. */
 	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM rejects WHERE reason='missing' AND column_name IS NULL"
-	                              " AND file LIKE '%low_popularity%' AND line > 1"),
+	                                 " AND file LIKE '%low_popularity%' AND line > 1"),
 	                 1);
 	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE spotify_id='2teI76KKFE6qkpLZJs7tZ7'"
-	                              " AND has_features"),
+	                                 " AND has_features"),
 	                 0);
 	/* Zero tempo and time signature 0: stored as NULL, the track kept. */
 	assert_true(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE has_features AND tempo IS NULL") > 0);
@@ -121,9 +123,10 @@ static void test_real_catalogue_counts(void **state)
 	/* SpotifyFeatures' spreadsheet-damaged time signatures come back as beats. */
 	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE time_signature NOT BETWEEN 1 AND 7"), 0);
 	/* Every 0..1 feature is in range, keys are pitch classes, mode is 0/1. */
-	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM tracks WHERE has_features AND (energy NOT BETWEEN 0 AND 1"
-	                              " OR valence NOT BETWEEN 0 AND 1 OR key NOT BETWEEN -1 AND 11"
-	                              " OR mode NOT IN (0,1))"),
+	assert_int_equal(tu_sql_long(db,
+	                             "SELECT count(*) FROM tracks WHERE has_features AND (energy NOT BETWEEN 0 AND 1"
+	                             " OR valence NOT BETWEEN 0 AND 1 OR key NOT BETWEEN -1 AND 11"
+	                             " OR mode NOT IN (0,1))"),
 	                 0);
 	/* A track listed under several genres keeps all of them. */
 	assert_true(tu_sql_long(db, "SELECT max(n) FROM (SELECT count(*) n FROM track_genres GROUP BY track_id)") >= 3);

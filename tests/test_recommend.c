@@ -25,9 +25,9 @@ static char model_path[PATH_MAX + 64];
 static const char *dir;
 static dataset *ds;
 static engine *eng;
-static int64_t cf_seeds[3];   /* the start of a training playlist: CF items with vectors */
-static int64_t cf_known[2];   /* the two tracks after them */
-static int64_t lone_seed;     /* a track with a vector in no training playlist */
+static int64_t cf_seeds[3]; /* the start of a training playlist: CF items with vectors */
+static int64_t cf_known[2]; /* the two tracks after them */
+static int64_t lone_seed;   /* a track with a vector in no training playlist */
 
 static int setup(void **state)
 {
@@ -140,7 +140,8 @@ static void test_every_model_returns_candidates(void **state)
 			size_t n = run(eng, &r, items, &sf);
 			/* k picks, or fewer with the reason said. */
 			if (n < r.k)
-				fail_msg("%s (rerank %d): %zu of %zu, shortfall '%s'", recommender_name(m), rr, n, r.k, sf);
+				fail_msg("%s (rerank %d): %zu of %zu, shortfall '%s'", recommender_name(m), rr, n, r.k,
+				         sf);
 			assert_int_equal(n, r.k);
 			assert_string_equal(sf, "");
 			for (size_t i = 0; i < n; i++) {
@@ -155,7 +156,8 @@ static void test_every_model_returns_candidates(void **state)
 				if (rr && r.max_per_artist > 0) {
 					int same = 0;
 					for (size_t j = 0; j < n; j++)
-						same += engine_artist_of(eng, items[j].track) == engine_artist_of(eng, items[i].track);
+						same += engine_artist_of(eng, items[j].track) ==
+						        engine_artist_of(eng, items[i].track);
 					assert_true(same <= r.max_per_artist);
 				}
 			}
@@ -269,7 +271,8 @@ static void test_baselines(void **state)
 	for (size_t i = 0; i < n; i++) {
 		assert_true(a[i].reasons & REASON_POPULAR);
 		if (i > 0) {
-			assert_true(engine_playlist_count(eng, a[i].track) <= engine_playlist_count(eng, a[i - 1].track));
+			assert_true(engine_playlist_count(eng, a[i].track) <=
+			            engine_playlist_count(eng, a[i - 1].track));
 			assert_true(a[i].score <= a[i - 1].score);
 		}
 	}

@@ -62,13 +62,13 @@ static const char H_SEGUE[] =
 /* Fixture: a CSV text in memory, its detected schema, and one mapped row.   */
 
 typedef struct fx {
-	char *text;             /* the CSV (owned) */
+	char *text; /* the CSV (owned) */
 	csv_reader *r;
 	schema s;
-	csv_record rec;         /* current row */
-	track_rec t;            /* current row, mapped */
-	track_problem rp;       /* row problem when the row is refused */
-	track_problem vp[8];    /* value problems */
+	csv_record rec;      /* current row */
+	track_rec t;         /* current row, mapped */
+	track_problem rp;    /* row problem when the row is refused */
+	track_problem vp[8]; /* value problems */
 	int nv;
 	seg_error err;
 } fx;
@@ -136,16 +136,12 @@ static const track_rec *fx_good_row(fx *f)
 	if (rc != 0)
 		fail_msg("row at line %ld refused: %s (%s)", f->rec.line, f->rp.detail, f->rp.reason);
 	if (f->nv != 0)
-		fail_msg("row at line %ld has %d value problems, first: %s", f->rec.line, f->nv,
-		         f->vp[0].detail);
+		fail_msg("row at line %ld has %d value problems, first: %s", f->rec.line, f->nv, f->vp[0].detail);
 	assert_int_equal(f->t.has_audio, 1);
 	return &f->t;
 }
 
-static void fx_end(fx *f)
-{
-	assert_int_equal(csv_next(f->r, &f->rec, &f->err), 0);
-}
+static void fx_end(fx *f) { assert_int_equal(csv_next(f->r, &f->rec, &f->err), 0); }
 
 /* Compares a NULL-ended list of names. */
 static void expect_list(const char *what, const char *const *got, int n, const char *const *want)
@@ -163,8 +159,7 @@ static void expect_list(const char *what, const char *const *got, int n, const c
 #define LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define EMPTY ((const char *const[]){NULL})
 
-static void expect_audio(const track_rec *t, double dance, double key, double loud, double mode,
-                         double tempo)
+static void expect_audio(const track_rec *t, double dance, double key, double loud, double mode, double tempo)
 {
 	assert_true(fabs(t->audio[TF_DANCEABILITY] - dance) < 1e-12);
 	assert_true(t->audio[TF_KEY] == key);
@@ -190,16 +185,16 @@ static void test_spotify_songs(void **state)
 {
 	(void)state;
 	int rc = fx_open(&G, NULL, "\n", H_SPOTIFY_SONGS,
-		"1Mira0Vale0Neon0Harbrx,Neon Harbour,Mira Vale,71,cAlbum0Id0For0Songs001,Harbour Lights,"
-		"2017-03,Late Night Pop,37i9dQZF1DXfixture0001,Pop,Dance Pop,0.712,0.655,9,-5.21,1,0.041,"
-		"0.12,1.23E-05,0.11,0.63,118.004,201000",
-		"2Kite0Paper0Glass0Tide,\"Glass, Tide\",Paper Kite,0,cAlbum0Id0For0Songs001,"
-		"\"The \"\"Tide\"\" EP\",1999,Rock Anthems,37i9dQZF1DXfixture0002,ROCK,rock,0.3,0.9,0,-60,0,"
-		"0.5,0.001,0.9,0.35,0.2,141.5,180000",
-		"3Tyler0Creator0Fixture,Sky Song,\"Tyler, The Creator\",55,cAlbum0Id0For0Songs001,Skies,"
-		"2019-07-05,Soul Mix,37i9dQZF1DXfixture0003,R&B,Neo Soul,0.5,0.5,11,-8,1,0.1,0.2,0,0.3,"
-		"0.4,95,240000",
-		NULL);
+	                 "1Mira0Vale0Neon0Harbrx,Neon Harbour,Mira Vale,71,cAlbum0Id0For0Songs001,Harbour Lights,"
+	                 "2017-03,Late Night Pop,37i9dQZF1DXfixture0001,Pop,Dance Pop,0.712,0.655,9,-5.21,1,0.041,"
+	                 "0.12,1.23E-05,0.11,0.63,118.004,201000",
+	                 "2Kite0Paper0Glass0Tide,\"Glass, Tide\",Paper Kite,0,cAlbum0Id0For0Songs001,"
+	                 "\"The \"\"Tide\"\" EP\",1999,Rock Anthems,37i9dQZF1DXfixture0002,ROCK,rock,0.3,0.9,0,-60,0,"
+	                 "0.5,0.001,0.9,0.35,0.2,141.5,180000",
+	                 "3Tyler0Creator0Fixture,Sky Song,\"Tyler, The Creator\",55,cAlbum0Id0For0Songs001,Skies,"
+	                 "2019-07-05,Soul Mix,37i9dQZF1DXfixture0003,R&B,Neo Soul,0.5,0.5,11,-8,1,0.1,0.2,0,0.3,"
+	                 "0.4,95,240000",
+	                 NULL);
 	assert_int_equal(rc, 0);
 	assert_string_equal(G.s.variant, "spotify_songs");
 	assert_string_equal(G.s.playlist_source, "spotify_songs");
@@ -247,11 +242,11 @@ static void test_hit_predictor(void **state)
 {
 	(void)state;
 	int rc = fx_open(&G, NULL, "\n", H_HIT_PREDICTOR,
-		"Velvet Morning,Garnet Row,spotify:track:4Garnet0Row0Hit0Fixtre,0.417,0.62,3,-7.727,1,"
-		"0.0403,0.49,4.79E-06,0.0779,0.845,185.655,173533,3,32.94975,9,1,1960",
-		"\"Quiet Days, Loud Nights\",Someone & Co,spotify:track:5Quiet0Days0Hit0Fixtre,0.5,0.4,10,"
-		"-11.2,0,0.03,0.7,0,0.1,0.3,99.9,201111,4,40.1,11,0,2010",
-		NULL);
+	                 "Velvet Morning,Garnet Row,spotify:track:4Garnet0Row0Hit0Fixtre,0.417,0.62,3,-7.727,1,"
+	                 "0.0403,0.49,4.79E-06,0.0779,0.845,185.655,173533,3,32.94975,9,1,1960",
+	                 "\"Quiet Days, Loud Nights\",Someone & Co,spotify:track:5Quiet0Days0Hit0Fixtre,0.5,0.4,10,"
+	                 "-11.2,0,0.03,0.7,0,0.1,0.3,99.9,201111,4,40.1,11,0,2010",
+	                 NULL);
 	assert_int_equal(rc, 0);
 	assert_string_equal(G.s.variant, "hit_predictor");
 	assert_null(G.s.playlist_source);
@@ -286,15 +281,15 @@ static void test_spotify_features(void **state)
 	(void)state;
 	/* The real file starts with a BOM and ends lines with CRLF. */
 	int rc = fx_open(&G, NULL, "\r\n", H_SPOTIFY_FEATURES,
-		"Movie,Henri Lafleur,C'est la f\xC3\xAAte,5Henri0Movie0Chanson00,0,0.611,0.389,99373,0.91,0,"
-		"C#,0.346,-1.828,Major,0.0525,166.969,4-Apr,0.814",
-		"R&B,Kay Lane,Slow Burn,6Kay0Lane0Slow0Burn001,44,0.2,0.7,210000,0.5,0.01,F#,0.1,-6.5,Minor,"
-		"0.04,70.1,4-Mar,0.4",
-		"A Capella,Choir Nine,Hymn,7Choir0Nine0Hymn000001,12,0.99,0.2,150000,0.1,0,A#,0.2,-20,Minor,"
-		"0.05,60,4-May,0.1",
-		"Dance,DJ One,Solo,8DJ0One0Solo0Fixture00,30,0.1,0.8,180000,0.9,0.5,C,0.2,-4,Major,0.06,"
-		"128,4-Jan,0.7",
-		NULL);
+	                 "Movie,Henri Lafleur,C'est la f\xC3\xAAte,5Henri0Movie0Chanson00,0,0.611,0.389,99373,0.91,0,"
+	                 "C#,0.346,-1.828,Major,0.0525,166.969,4-Apr,0.814",
+	                 "R&B,Kay Lane,Slow Burn,6Kay0Lane0Slow0Burn001,44,0.2,0.7,210000,0.5,0.01,F#,0.1,-6.5,Minor,"
+	                 "0.04,70.1,4-Mar,0.4",
+	                 "A Capella,Choir Nine,Hymn,7Choir0Nine0Hymn000001,12,0.99,0.2,150000,0.1,0,A#,0.2,-20,Minor,"
+	                 "0.05,60,4-May,0.1",
+	                 "Dance,DJ One,Solo,8DJ0One0Solo0Fixture00,30,0.1,0.8,180000,0.9,0.5,C,0.2,-4,Major,0.06,"
+	                 "128,4-Jan,0.7",
+	                 NULL);
 	assert_int_equal(rc, 0);
 	assert_string_equal(G.s.variant, "spotify_features");
 
@@ -305,7 +300,7 @@ static void test_spotify_features(void **state)
 	expect_list("genres", t->genres, t->ngenres, LIST("movie"));
 	assert_int_equal(t->popularity, 0);
 	assert_int_equal(t->duration_ms, 99373);
-	assert_int_equal(t->time_signature, 4); /* 4-Apr */
+	assert_int_equal(t->time_signature, 4);        /* 4-Apr */
 	expect_audio(t, 0.389, 1, -1.828, 1, 166.969); /* C# = 1, Major = 1 */
 
 	t = fx_good_row(&G);
@@ -328,7 +323,8 @@ static void test_spotify_features(void **state)
 static void test_tracks_1921_2020(void **state)
 {
 	(void)state;
-	int rc = fx_open(&G, NULL, "\r\n", H_TRACKS_1921_2020,
+	int rc = fx_open(
+		&G, NULL, "\r\n", H_TRACKS_1921_2020,
 		"6Ana0Lua0Beto0Vaz00001,Carta,6,126903,0,\"['Ana Lua', 'Beto Vaz']\","
 		"\"['1aaaaaaaaaaaaaaaaaaaaa', '2bbbbbbbbbbbbbbbbbbbbb']\",22-02-1922,0.645,0.445,0,-13.338,1,"
 		"0.451,0.674,0.744,0.151,0.127,104.851,3",
@@ -385,6 +381,7 @@ static char *pop2024_row(const char *header, const char *const kv[][2], size_t n
 }
 
 #define POP_ID "8Lady0X0Bruno0Y0Smile0"
+/* clang-format off */
 static const char *const POP_ROW[][2] = {
 	{"energy", "0.592"}, {"tempo", "157.969"}, {"danceability", "0.521"}, {"playlist_genre", "Pop"},
 	{"loudness", "-7.777"}, {"liveness", "0.122"}, {"valence", "0.535"},
@@ -399,7 +396,9 @@ static const char *const POP_ROW[][2] = {
 	{"playlist_subgenre", "Mainstream"}, {"type", "audio_features"},
 	{"playlist_id", "37i9dQZF1DXfixture0009"},
 };
+/* clang-format on */
 /* The same track with every audio feature empty (the low file has one). */
+/* clang-format off */
 static const char *const POP_EMPTY_ROW[][2] = {
 	{"energy", ""}, {"tempo", ""}, {"danceability", ""}, {"playlist_genre", "rock"},
 	{"loudness", ""}, {"liveness", ""}, {"valence", ""}, {"track_artist", "Nobody"},
@@ -410,6 +409,7 @@ static const char *const POP_EMPTY_ROW[][2] = {
 	{"mode", ""}, {"key", ""}, {"duration_ms", ""}, {"acousticness", ""}, {"id", ""},
 	{"playlist_subgenre", "classic"}, {"type", ""}, {"playlist_id", "37i9dQZF1DXfixture0010"},
 };
+/* clang-format on */
 
 static void check_popularity_2024(const char *header)
 {
@@ -463,11 +463,11 @@ static void test_spotify_tracks_dataset(void **state)
 {
 	(void)state;
 	int rc = fx_open(&G, NULL, "\n", H_TRACKS_DATASET,
-		"0,9Gen0X0Ray0Y0Acoustic0,Gen X;Ray Y,Quiet Rooms,Paper Boats,73,230666,False,0.676,0.461,1,"
-		"-6.746,0,0.143,0.0322,1.01e-06,0.358,0.715,87.917,4,acoustic",
-		"1,0Solo0Act0Loud0Shout00,Solo Act;,\"Loud, Louder\",Shout,20,100000,True,0.4,0.95,7,-3.1,1,"
-		"0.2,0.001,0.02,0.4,0.3,170.2,5,hard-rock",
-		NULL);
+	                 "0,9Gen0X0Ray0Y0Acoustic0,Gen X;Ray Y,Quiet Rooms,Paper Boats,73,230666,False,0.676,0.461,1,"
+	                 "-6.746,0,0.143,0.0322,1.01e-06,0.358,0.715,87.917,4,acoustic",
+	                 "1,0Solo0Act0Loud0Shout00,Solo Act;,\"Loud, Louder\",Shout,20,100000,True,0.4,0.95,7,-3.1,1,"
+	                 "0.2,0.001,0.02,0.4,0.3,170.2,5,hard-rock",
+	                 NULL);
 	assert_int_equal(rc, 0);
 	assert_string_equal(G.s.variant, "spotify_tracks_dataset");
 	assert_int_equal(G.s.nfields, 21);
@@ -498,15 +498,16 @@ static void test_spotify_tracks_dataset(void **state)
 static void test_tracks_features(void **state)
 {
 	(void)state;
-	int rc = fx_open(&G, NULL, "\n", H_TRACKS_FEATURES,
-		"0Rage0Against0Fixture0,Testimony,The Battle Of Somewhere,1Album0Battle0Fixture0,"
-		"\"['Rage Fixture']\",\"['2d0hyoQ5ynDBnkvAbJKORj']\",1,1,False,0.47,0.978,7,-5.399,1,0.14,"
-		"0.0261,1.09e-05,0.356,0.503,117.906,210133,4.0,1999,1999-11-02",
-		"1Second0Row0Features00,Two,Album Two,2Album0Two0Fixture0000,\"['A', 'B']\",\"['x', 'y']\",2,1,"
-		"True,0.6,0.5,0,-9,0,0.05,0.3,0,0.1,0.5,100,200000,3.0,2001,2001",
-		"2Third0Row0Features000,Three,Album Three,3Album0Three0Fixture00,['C'],['z'],3,1,False,0.6,"
-		"0.5,0,-9,0,0.05,0.3,0,0.1,0.5,100,200000,4.0,1987,",
-		NULL);
+	int rc =
+		fx_open(&G, NULL, "\n", H_TRACKS_FEATURES,
+	                "0Rage0Against0Fixture0,Testimony,The Battle Of Somewhere,1Album0Battle0Fixture0,"
+	                "\"['Rage Fixture']\",\"['2d0hyoQ5ynDBnkvAbJKORj']\",1,1,False,0.47,0.978,7,-5.399,1,0.14,"
+	                "0.0261,1.09e-05,0.356,0.503,117.906,210133,4.0,1999,1999-11-02",
+	                "1Second0Row0Features00,Two,Album Two,2Album0Two0Fixture0000,\"['A', 'B']\",\"['x', 'y']\",2,1,"
+	                "True,0.6,0.5,0,-9,0,0.05,0.3,0,0.1,0.5,100,200000,3.0,2001,2001",
+	                "2Third0Row0Features000,Three,Album Three,3Album0Three0Fixture00,['C'],['z'],3,1,False,0.6,"
+	                "0.5,0,-9,0,0.05,0.3,0,0.1,0.5,100,200000,4.0,1987,",
+	                NULL);
 	assert_int_equal(rc, 0);
 	assert_string_equal(G.s.variant, "tracks_features");
 
@@ -542,11 +543,11 @@ static void test_segue_native(void **state)
 {
 	(void)state;
 	int rc = fx_open(&G, NULL, "\n", H_SEGUE,
-		"aSegue0Native0Synth001,Synthetic Song,Artist A;Artist B,Album Z,2021-05-01,50,200000,0,"
-		"Pop;Indie Pop; pop ,0.5,0.6,5,-7,1,0.05,0.2,0,0.1,0.4,120,4,1",
-		"bSegue0Native0Real0002,Real Song,Solo,Album Y,2020,80,150000,true,,0.1,0.2,-1,-30,0,0.3,"
-		"0.4,0.5,0.6,0.7,80,3,0",
-		NULL);
+	                 "aSegue0Native0Synth001,Synthetic Song,Artist A;Artist B,Album Z,2021-05-01,50,200000,0,"
+	                 "Pop;Indie Pop; pop ,0.5,0.6,5,-7,1,0.05,0.2,0,0.1,0.4,120,4,1",
+	                 "bSegue0Native0Real0002,Real Song,Solo,Album Y,2020,80,150000,true,,0.1,0.2,-1,-30,0,0.3,"
+	                 "0.4,0.5,0.6,0.7,80,3,0",
+	                 NULL);
 	assert_int_equal(rc, 0);
 	assert_string_equal(G.s.variant, "segue");
 
@@ -575,9 +576,8 @@ static void test_segue_native(void **state)
 /* ------------------------------------------------------------------------ */
 /* Unknown headers and --map                                                 */
 
-static const char H_CUSTOM[] =
-	"TrackID,Title,Singer,danceability,energy,key,loudness,mode,speechiness,acousticness,"
-	"instrumentalness,liveness,valence,tempo";
+static const char H_CUSTOM[] = "TrackID,Title,Singer,danceability,energy,key,loudness,mode,speechiness,acousticness,"
+			       "instrumentalness,liveness,valence,tempo";
 static const char R_CUSTOM[] =
 	"bCustom0Mapped0Track01,Mapped Song,\"Someone, Else\",0.5,0.5,2,-6,1,0.1,0.2,0.3,0.4,0.5,110";
 
@@ -631,10 +631,10 @@ static void test_map_on_top_of_a_variant(void **state)
 {
 	(void)state;
 	int rc = fx_open(&G, "name=track_album_name", "\n", H_SPOTIFY_SONGS,
-		"1Mira0Vale0Neon0Harbrx,Neon Harbour,Mira Vale,71,cAlbum0Id0For0Songs001,Harbour Lights,"
-		"2017-03,Late Night Pop,37i9dQZF1DXfixture0001,Pop,Dance Pop,0.712,0.655,9,-5.21,1,0.041,"
-		"0.12,0,0.11,0.63,118.004,201000",
-		NULL);
+	                 "1Mira0Vale0Neon0Harbrx,Neon Harbour,Mira Vale,71,cAlbum0Id0For0Songs001,Harbour Lights,"
+	                 "2017-03,Late Night Pop,37i9dQZF1DXfixture0001,Pop,Dance Pop,0.712,0.655,9,-5.21,1,0.041,"
+	                 "0.12,0,0.11,0.63,118.004,201000",
+	                 NULL);
 	assert_int_equal(rc, 0);
 	assert_string_equal(G.s.variant, "spotify_songs");
 	const track_rec *t = fx_good_row(&G);
@@ -656,14 +656,14 @@ static void expect_bad_map(const char *spec, const char *needle)
 static void test_bad_map_specs(void **state)
 {
 	(void)state;
-	expect_bad_map("id", "canonical=column");              /* no '=' */
+	expect_bad_map("id", "canonical=column"); /* no '=' */
 	expect_bad_map("id=TrackID,name", "canonical=column");
 	expect_bad_map("=TrackID", "canonical=column");
 	expect_bad_map("id=", "canonical=column");
 	expect_bad_map(",id=TrackID", "canonical=column");
-	expect_bad_map("bogus=TrackID", "bogus");              /* unknown canonical column */
+	expect_bad_map("bogus=TrackID", "bogus"); /* unknown canonical column */
 	expect_bad_map("id=TrackID,colour=Title", "colour");
-	expect_bad_map("id=NoSuchColumn", "NoSuchColumn");     /* unknown file column */
+	expect_bad_map("id=NoSuchColumn", "NoSuchColumn"); /* unknown file column */
 }
 
 static void test_missing_columns_are_named(void **state)
@@ -714,16 +714,20 @@ static void test_missing_column_hint_names_it(void **state)
 /* Row-level and value-level problems (segue native header)                  */
 
 /* The default values of a segue native row, by column. */
+/* clang-format off */
 static const char *const SEGUE_COLS[] = {
 	"track_id", "track_name", "artists", "album_name", "release_date", "popularity",
 	"duration_ms", "explicit", "genres", "danceability", "energy", "key", "loudness", "mode",
 	"speechiness", "acousticness", "instrumentalness", "liveness", "valence", "tempo",
 	"time_signature", "synthetic",
 };
+/* clang-format on */
+/* clang-format off */
 static const char *const SEGUE_DEFAULTS[] = {
 	"cSegue0Problem0Row0001", "Row", "Someone", "Album", "2015-05-05", "40", "200000", "0", "pop",
 	"0.5", "0.5", "5", "-8", "1", "0.05", "0.2", "0", "0.1", "0.5", "120", "4", "0",
 };
+/* clang-format on */
 #define NSEGUE (sizeof SEGUE_COLS / sizeof *SEGUE_COLS)
 
 /* Opens a segue native file with one row: the defaults with `col` set to
@@ -742,8 +746,8 @@ static void open_segue_row(fx *f, const char *col, const char *val, const char *
 	assert_int_equal(fx_open(f, NULL, "\n", H_SEGUE, row, NULL), 0);
 }
 
-static void expect_refused(const char *col, const char *val, const char *want_col,
-                           const char *want_reason, const char *want_value)
+static void expect_refused(const char *col, const char *val, const char *want_col, const char *want_reason,
+                           const char *want_value)
 {
 	open_segue_row(&G, col, val, NULL, NULL);
 	int rc = fx_row(&G);
@@ -752,8 +756,8 @@ static void expect_refused(const char *col, const char *val, const char *want_co
 	if (want_col == NULL)
 		assert_null(G.rp.column);
 	else if (G.rp.column == NULL || strcmp(G.rp.column, want_col) != 0)
-		fail_msg("%s='%s': problem column '%s', expected '%s'", col, val,
-		         G.rp.column ? G.rp.column : "(null)", want_col);
+		fail_msg("%s='%s': problem column '%s', expected '%s'", col, val, G.rp.column ? G.rp.column : "(null)",
+		         want_col);
 	assert_string_equal(G.rp.reason, want_reason);
 	if (want_value == NULL)
 		assert_null(G.rp.value);
@@ -825,10 +829,10 @@ static void test_row_nul_byte(void **state)
 	expect_nul_refused(1, "\0", 1, "name", "field 2 of 22 (name)");
 	/* In a column segue does not read (id_artists): refused all the same. */
 	static const char t[] = "id,name,popularity,duration_ms,explicit,artists,id_artists,release_date,"
-	                        "danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,"
-	                        "liveness,valence,tempo,time_signature\n"
-	                        "HHHHHHHHHHHHHHHHHHHHHH,Carve,6,126903,0,['Uli'],['x\0'],1922,"
-	                        "0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,3\n";
+				"danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,"
+				"liveness,valence,tempo,time_signature\n"
+				"HHHHHHHHHHHHHHHHHHHHHH,Carve,6,126903,0,['Uli'],['x\0'],1922,"
+				"0.645,0.445,0,-13.338,1,0.451,0.674,0.744,0.151,0.127,104.851,3\n";
 	assert_int_equal(fx_open_bytes(&G, t, sizeof t - 1), 0);
 	assert_int_equal(fx_row(&G), 1);
 	assert_string_equal(G.rp.reason, "nul_byte");
@@ -917,8 +921,7 @@ static void test_loudness_above_zero_accepted(void **state)
 }
 
 /* Expects the row kept, with one value problem on `want_col` carrying `val`. */
-static track_rec expect_value_problem(const char *col, const char *val, const char *want_col,
-                                      const char *want_reason)
+static track_rec expect_value_problem(const char *col, const char *val, const char *want_col, const char *want_reason)
 {
 	open_segue_row(&G, col, val, NULL, NULL);
 	int rc = fx_row(&G);
@@ -998,9 +1001,9 @@ static void test_year_column_problem_carries_its_text(void **state)
 {
 	(void)state;
 	int rc = fx_open(&G, NULL, "\n", H_TRACKS_FEATURES,
-		"2Third0Row0Features000,Three,Album Three,3Album0Three0Fixture00,['C'],['z'],3,1,False,0.6,"
-		"0.5,0,-9,0,0.05,0.3,0,0.1,0.5,100,200000,4.0,1850,",
-		NULL);
+	                 "2Third0Row0Features000,Three,Album Three,3Album0Three0Fixture00,['C'],['z'],3,1,False,0.6,"
+	                 "0.5,0,-9,0,0.05,0.3,0,0.1,0.5,100,200000,4.0,1850,",
+	                 NULL);
 	assert_int_equal(rc, 0);
 	assert_int_equal(fx_row(&G), 0);
 	assert_int_equal(G.nv, 1);
@@ -1020,8 +1023,8 @@ static void test_list_variants(void **state)
 	assert_non_null(out);
 	schema_list_variants(out);
 	fclose(out);
-	const char *names[] = {"spotify_songs", "hit_predictor", "spotify_features", "tracks_1921_2020",
-	                       "popularity_2024", "spotify_tracks_dataset", "tracks_features", "segue"};
+	const char *names[] = {"spotify_songs",   "hit_predictor",          "spotify_features", "tracks_1921_2020",
+	                       "popularity_2024", "spotify_tracks_dataset", "tracks_features",  "segue"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		assert_non_null(strstr(buf, names[i]));
 	free(buf);

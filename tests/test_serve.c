@@ -40,7 +40,7 @@
 #include "serve/serve.h"
 #include "engine/train.h"
 
-static const char *dir;         /* the group's directory: base/ (built once), ws/ (each test's copy) */
+static const char *dir; /* the group's directory: base/ (built once), ws/ (each test's copy) */
 static pid_t server_pid;
 static int port;
 static char first_id[32];       /* a track of the fixture's catalogue */
@@ -64,7 +64,8 @@ static int start_server(void)
 		if (log >= 0)
 			dup2(log, 2);
 		const char *bin = getenv("SEGUE_BIN");
-		execl(bin ? bin : "./build-san/segue", "segue", "serve", "--workspace", ws, "--port", "0", (char *)NULL);
+		execl(bin ? bin : "./build-san/segue", "segue", "serve", "--workspace", ws, "--port", "0",
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -302,24 +303,24 @@ static void test_recommend_bad_input(void **state)
 		const char *body;
 		int status;
 	} cases[] = {
-		{"{\"seeds\": [", 400},                                  /* malformed */
-		{"", 400},                                               /* empty */
-		{"[1,2]", 400},                                          /* not an object */
-		{"{\"seeds\": \"abc\"}", 400},                           /* wrong type */
-		{"{\"seeds\": [42]}", 400},                              /* wrong element type */
-		{"{\"seeds\": [\"nope\"]}", 400},                        /* not an id */
-		{"{\"seeds\": [\"0000000000000000000000\"]}", 404},      /* unknown id */
-		{"{\"mood\": {\"energy\": 0.5}, \"k\": 0}", 400},        /* k out of bounds */
+		{"{\"seeds\": [", 400},                             /* malformed */
+		{"", 400},                                          /* empty */
+		{"[1,2]", 400},                                     /* not an object */
+		{"{\"seeds\": \"abc\"}", 400},                      /* wrong type */
+		{"{\"seeds\": [42]}", 400},                         /* wrong element type */
+		{"{\"seeds\": [\"nope\"]}", 400},                   /* not an id */
+		{"{\"seeds\": [\"0000000000000000000000\"]}", 404}, /* unknown id */
+		{"{\"mood\": {\"energy\": 0.5}, \"k\": 0}", 400},   /* k out of bounds */
 		{"{\"mood\": {\"energy\": 0.5}, \"k\": 101}", 400},
 		{"{\"mood\": {\"energy\": 0.5}, \"k\": \"ten\"}", 400},
-		{"{\"mood\": {\"energy\": 1.5}}", 400},                  /* mood out of range */
-		{"{\"mood\": {\"vibes\": 0.5}}", 400},                   /* unknown mood feature */
+		{"{\"mood\": {\"energy\": 1.5}}", 400}, /* mood out of range */
+		{"{\"mood\": {\"vibes\": 0.5}}", 400},  /* unknown mood feature */
 		{"{\"mood\": {\"energy\": \"high\"}}", 400},
 		{"{\"mood\": {\"energy\": 0.5}, \"diversity\": 2}", 400},
 		{"{\"mood\": {\"energy\": 0.5}, \"model\": \"magic\"}", 400},
-		{"{\"mood\": {\"energy\": 0.5}, \"colour\": 1}", 400},   /* unknown field */
-		{"{}", 400},                                             /* neither seeds nor mood */
-		{"{\"seeds\": [], \"seeds\": []}", 400},                 /* duplicate key */
+		{"{\"mood\": {\"energy\": 0.5}, \"colour\": 1}", 400}, /* unknown field */
+		{"{}", 400},                                           /* neither seeds nor mood */
+		{"{\"seeds\": [], \"seeds\": []}", 400},               /* duplicate key */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		json_decref(post(cases[i].body, strlen(cases[i].body), cases[i].status));
@@ -352,8 +353,8 @@ static void test_routes_and_errors(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "tracks")), np);
 	json_decref(j);
 	j = get_json("/api/models", 200);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "models"), 0), "version")),
-	                    "v1");
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(j, "models"), 0), "version")), "v1");
 	json_decref(j);
 	j = get_json("/api/eda/summary", 200);
 	json_t *charts = json_object_get(j, "charts");
@@ -408,16 +409,23 @@ static void test_openapi_matches_routes(void **state)
 	/* The enums of model names and reason codes are the engine's, filled in
 	 * at serve time (this server runs the built-ins only). */
 	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
-	json_t *model = json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"), "model");
+	json_t *model =
+		json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"), "model");
 	json_t *want = json_pack("[s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "hybrid");
 	assert_true(json_equal(json_object_get(model, "enum"), want));
 	json_decref(want);
 	assert_string_equal(json_string_value(json_object_get(model, "default")), "hybrid");
-	json_t *codes = json_object_get(json_object_get(json_object_get(json_object_get(json_array_get(json_object_get(
-	                                    json_object_get(schemas, "Recommendation"), "allOf"), 1), "properties"),
-	                                                                               "reason_codes"),
-	                                                               "items"),
-	                                "enum");
+	json_t *codes = json_object_get(
+		json_object_get(
+			json_object_get(
+				json_object_get(
+					json_array_get(
+						json_object_get(json_object_get(schemas, "Recommendation"), "allOf"),
+						1),
+					"properties"),
+				"reason_codes"),
+			"items"),
+		"enum");
 	assert_int_equal(json_array_size(codes), REASON__BITS);
 	for (size_t b = 0; b < REASON__BITS; b++)
 		assert_string_equal(json_string_value(json_array_get(codes, b)), rec_reason_codes[b]);
@@ -520,7 +528,9 @@ static void test_track_added_while_running(void **state)
 	snprintf(db_path, sizeof db_path, "%s/ws/catalog.db", dir);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-	tu_sql_exec(db, "INSERT INTO tracks(spotify_id, name, popularity) VALUES('7NewTrack0AfterStart00', 'Late Song', 12)");
+	tu_sql_exec(
+		db,
+		"INSERT INTO tracks(spotify_id, name, popularity) VALUES('7NewTrack0AfterStart00', 'Late Song', 12)");
 	sqlite3_close(db);
 	json_t *j = get_json("/api/tracks/7NewTrack0AfterStart00", 200);
 	assert_string_equal(json_string_value(json_object_get(j, "name")), "Late Song");
@@ -613,9 +623,9 @@ static int connect_server(void)
 
 /* One response, read until the server closes. */
 typedef struct raw_resp {
-	int status;        /* -1: no answer */
-	char *head;        /* status line and headers, NUL-terminated */
-	char *body;        /* body bytes (NUL-terminated, but may hold NULs) */
+	int status; /* -1: no answer */
+	char *head; /* status line and headers, NUL-terminated */
+	char *body; /* body bytes (NUL-terminated, but may hold NULs) */
 	size_t body_len;
 } raw_resp;
 
@@ -726,9 +736,10 @@ static void test_search_is_bounded(void **state)
 	raw_resp r = raw_get(target, "Host: 127.0.0.1\r\n");
 	assert_error_answer(&r, 400, "at most 16 words");
 	/* Sixteen words are still a search. */
-	json_decref(get_json("/api/tracks?q=synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+"
-	                     "synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic",
-	                     200));
+	json_decref(
+		get_json("/api/tracks?q=synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+"
+	                 "synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic+synthetic",
+	                 200));
 }
 
 /* Connections that send nothing are closed after SERVE_CONN_TIMEOUT
@@ -920,7 +931,7 @@ static void test_405_allow(void **state)
 	assert_string_equal(header(&r, "Allow"), "POST");
 	assert_error_answer(&r, 405, "POST");
 	const char *req = "POST /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-	                  "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+			  "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
 	r = raw_http(req, strlen(req));
 	assert_non_null(header(&r, "Allow"));
 	assert_string_equal(header(&r, "Allow"), "GET, HEAD");
@@ -971,10 +982,10 @@ static void test_security_headers(void **state)
 static void test_host_check(void **state)
 {
 	(void)state;
-	static const char *const good[] = {"localhost", "localhost:8080", "127.0.0.1", "127.0.0.1:1", "[::1]:8080",
-	                                   "LOCALHOST"};
-	static const char *const bad[] = {"evil.example", "evil.example:8080", "127.0.0.1.evil.example",
-	                                  "localhost.evil.example", "localhost:80x", "[::2]"};
+	static const char *const good[] = {"localhost",   "localhost:8080", "127.0.0.1",
+	                                   "127.0.0.1:1", "[::1]:8080",     "LOCALHOST"};
+	static const char *const bad[] = {"evil.example",           "evil.example:8080", "127.0.0.1.evil.example",
+	                                  "localhost.evil.example", "localhost:80x",     "[::2]"};
 	char h[128];
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
 		snprintf(h, sizeof h, "Host: %s\r\n", good[i]);
@@ -1078,12 +1089,12 @@ static const recommender constant = {
  * registry. */
 static struct {
 	pthread_t thread;
-	int running;               /* the thread was started and not joined */
+	int running; /* the thread was started and not joined */
 	serve_options o;
 	char ws[PATH_MAX];
 	seg_error err;
 	int rc;
-	atomic_int done;           /* serve_run returned */
+	atomic_int done; /* serve_run returned */
 } inproc;
 
 static void *inproc_main(void *arg)
@@ -1101,7 +1112,8 @@ static int free_port(void)
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof a;
 	int p = -1;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
 		p = ntohs(a.sin_port);
 	if (fd >= 0)
 		close(fd);
@@ -1174,7 +1186,8 @@ static void test_registered_model_served(void **state)
 	char ws[PATH_MAX], seed[32], body[256];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
 	snprintf(seed, sizeof seed, "%s", tu_ws_text(ws, "SELECT spotify_id FROM tracks WHERE id = 1"));
-	snprintf(body, sizeof body, "{\"model\": \"constant\", \"seeds\": [\"%s\"], \"k\": 2, \"rerank\": false}", seed);
+	snprintf(body, sizeof body, "{\"model\": \"constant\", \"seeds\": [\"%s\"], \"k\": 2, \"rerank\": false}",
+	         seed);
 	json_t *j = post(body, strlen(body), 200);
 	assert_string_equal(json_string_value(json_object_get(j, "model")), "constant");
 	json_t *tracks = json_object_get(j, "tracks");
@@ -1216,9 +1229,10 @@ static void test_registered_model_served(void **state)
 	/* The OpenAPI document's model enum is the registry's names. */
 	j = get_json("/openapi.json", 200);
 	json_t *model = json_object_get(
-	    json_object_get(json_object_get(json_object_get(json_object_get(j, "components"), "schemas"), "RecommendRequest"),
-	                    "properties"),
-	    "model");
+		json_object_get(json_object_get(json_object_get(json_object_get(j, "components"), "schemas"),
+	                                        "RecommendRequest"),
+	                        "properties"),
+		"model");
 	json_t *names = json_object_get(model, "enum");
 	assert_int_equal(json_array_size(names), recommender_count());
 	for (size_t i = 0; i < recommender_count(); i++)

@@ -63,8 +63,8 @@ static void test_roundtrip(void **state)
 	assert_true(isnan(x[SNAP__COLS + SNAP_POPULARITY]));
 	/* stamped with the catalogue it was made from */
 	const catalog_origin *o = snapshot_origin(s);
-	assert_int_equal(o->stamp[2], 3);  /* tracks, with features or not */
-	assert_int_equal(o->stamp[3], 9);  /* largest track id */
+	assert_int_equal(o->stamp[2], 3); /* tracks, with features or not */
+	assert_int_equal(o->stamp[3], 9); /* largest track id */
 	assert_string_equal(o->code, SEGUE_VERSION);
 	snapshot_close(s);
 	snapshot_close(NULL);

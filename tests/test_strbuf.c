@@ -52,9 +52,15 @@ static void test_json_utf8(void **state)
 	char want[80], back[64];
 	snprintf(back, sizeof back, "a%sb", fffd);
 	snprintf(want, sizeof want, "\"%s\"", back);
-	check_json("a\x80" "b", want, back);
-	check_json("a\xf5" "b", want, back);
-	check_json("a\xe9" "b", want, back); /* Latin-1 e-acute */
+	check_json("a\x80"
+	           "b",
+	           want, back);
+	check_json("a\xf5"
+	           "b",
+	           want, back);
+	check_json("a\xe9"
+	           "b",
+	           want, back); /* Latin-1 e-acute */
 	snprintf(back, sizeof back, "%s%s", fffd, fffd);
 	snprintf(want, sizeof want, "\"%s\"", back);
 	check_json("\xc0\x80", want, back);

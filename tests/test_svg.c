@@ -79,10 +79,8 @@ static int nth_rect(const char *s, size_t i, box *b)
 
 static void assert_box(const box *b, double x, double y, double w, double h)
 {
-	if (fabs(b->x - x) > 0.051 || fabs(b->y - y) > 0.051 || fabs(b->w - w) > 0.051 ||
-	    fabs(b->h - h) > 0.051)
-		fail_msg("rect (%g, %g, %g, %g), expected (%g, %g, %g, %g)", b->x, b->y, b->w, b->h,
-		         x, y, w, h);
+	if (fabs(b->x - x) > 0.051 || fabs(b->y - y) > 0.051 || fabs(b->w - w) > 0.051 || fabs(b->h - h) > 0.051)
+		fail_msg("rect (%g, %g, %g, %g), expected (%g, %g, %g, %g)", b->x, b->y, b->w, b->h, x, y, w, h);
 }
 
 /* The opts of the hand-computed cases: with title and both axis labels, the
@@ -101,15 +99,14 @@ static svg_opts hand_opts(void)
 /* ------------------------------------------------------------------------ */
 /* Nice ticks                                                                */
 
-static void expect_ticks(double lo, double hi, int target, double elo, double ehi,
-                         double estep, int en, int edec)
+static void expect_ticks(double lo, double hi, int target, double elo, double ehi, double estep, int en, int edec)
 {
 	svg_ticks t;
 	svg_nice_ticks(lo, hi, target, &t);
-	if (fabs(t.lo - elo) > 1e-12 || fabs(t.hi - ehi) > 1e-12 || fabs(t.step - estep) > 1e-12 ||
-	    t.n != en || t.decimals != edec)
-		fail_msg("ticks(%g, %g, %d) = %g..%g step %g n %d dec %d; expected %g..%g step %g n %d dec %d",
-		         lo, hi, target, t.lo, t.hi, t.step, t.n, t.decimals, elo, ehi, estep, en, edec);
+	if (fabs(t.lo - elo) > 1e-12 || fabs(t.hi - ehi) > 1e-12 || fabs(t.step - estep) > 1e-12 || t.n != en ||
+	    t.decimals != edec)
+		fail_msg("ticks(%g, %g, %d) = %g..%g step %g n %d dec %d; expected %g..%g step %g n %d dec %d", lo, hi,
+		         target, t.lo, t.hi, t.step, t.n, t.decimals, elo, ehi, estep, en, edec);
 }
 
 static void test_nice_ticks(void **state)
@@ -260,17 +257,20 @@ static void test_long_and_odd_labels(void **state)
 {
 	(void)state;
 	strbuf sb = {0};
+	/* clang-format off */
 	const char *labels[] = {
 		"An extremely long artist name that goes on and on and on well beyond any sensible width",
 		"", NULL, "tab\there\x01 and \xff bad byte", "Beyoncé — Déjà Vu",
 	};
+	/* clang-format on */
 	double v[] = {3, 2, 1, 1, 1};
 	svg_opts o = {0};
 	assert_int_equal(svg_bars(&sb, &o, labels, v, 5), 0);
 	assert_wellformed(&sb);
 	/* Cut with an ellipsis; the whole text survives as a tooltip. */
 	assert_non_null(strstr(sb.data, "\xE2\x80\xA6</text>"));
-	assert_non_null(strstr(sb.data, "<title>An extremely long artist name that goes on and on and on well beyond any sensible width</title>"));
+	assert_non_null(strstr(sb.data, "<title>An extremely long artist name that goes on and on and on well beyond "
+	                                "any sensible width</title>"));
 	/* Control characters dropped, invalid bytes replaced, UTF-8 kept. */
 	assert_null(strchr(sb.data, '\x01'));
 	assert_null(strchr(sb.data, '\t'));

@@ -79,8 +79,9 @@ static void test_heap_and_select_match_sort(void **state)
 					topk_hit root = before ? heap[0] : (topk_hit){0, 0};
 					topk_push(&t, in[i].row, in[i].score);
 					/* admitted exactly when the heap changed */
-					int changed = t.len != before || (before && (heap[0].row != root.row ||
-					                                             heap[0].score != root.score));
+					int changed =
+						t.len != before ||
+						(before && (heap[0].row != root.row || heap[0].score != root.score));
 					assert_int_equal(admits, changed);
 					if (t.len == k && k > 0)
 						assert_true(t.thr == heap[0].score);

@@ -85,6 +85,7 @@ static void expect_same_as_strtod(const char *s, size_t *checked, size_t *mismat
 static void test_parse_double_matches_strtod(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const char *const edge[] = {
 		"0.1", "0.3", "0.7", "1e22", "1e23", "1e-22", "1e-23", "9007199254740992",
 		"9007199254740993", "9007199254740992e-22", "90071992547409921", "123456789012345678",
@@ -94,6 +95,7 @@ static void test_parse_double_matches_strtod(void **state)
 		"1.00000000000000000000", "1e0000000000000000005", "1e400", "1e-400", "2.2250738585072014e-308",
 		"1.7976931348623157e308", "-122.036", "173533", "0.0000123", "7.", "0e0", "-0e-0",
 	};
+	/* clang-format on */
 	size_t checked = 0, mismatches = 0;
 	for (size_t i = 0; i < N(edge); i++)
 		expect_same_as_strtod(edge[i], &checked, &mismatches);
@@ -147,6 +149,7 @@ static void test_parse_long(void **state)
 static void test_parse_key(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const int_case c[] = {
 		{"0", 0, 0},    {"5", 0, 5},     {"11", 0, 11},  {" 7 ", 0, 7},  {"-1", 0, -1},
 		{"1.0", 0, 1},  {"12", 0, 12},   /* form only: the range is track_validate's job */
@@ -157,35 +160,41 @@ static void test_parse_key(void **state)
 		{"H", -1, 0},   {"X", -1, 0},    {"", -1, 0},    {"C##", -1, 0}, {"Cx", -1, 0},
 		{"5.5", -1, 0}, {"C major", -1, 0}, {"#", -1, 0},
 	};
+	/* clang-format on */
 	run_int_cases("track_parse_key", track_parse_key, c, N(c));
 }
 
 static void test_parse_mode(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const int_case c[] = {
 		{"Major", 0, 1}, {"Minor", 0, 0}, {"major", 0, 1}, {"MINOR", 0, 0}, {" Major ", 0, 1},
 		{"1", 0, 1},     {"0", 0, 0},     {"1.0", 0, 1},   {"2", 0, 2}, /* range checked later */
 		{"", -1, 0},     {"Majr", -1, 0}, {"Dorian", -1, 0}, {"0.5", -1, 0}, {"Maj", -1, 0},
 	};
+	/* clang-format on */
 	run_int_cases("track_parse_mode", track_parse_mode, c, N(c));
 }
 
 static void test_parse_bool(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const int_case c[] = {
 		{"True", 0, 1},  {"False", 0, 0}, {"true", 0, 1}, {"false", 0, 0}, {"TRUE", 0, 1},
 		{"1", 0, 1},     {"0", 0, 0},     {" True ", 0, 1},
 		{"", -1, 0},     {"yes", -1, 0},  {"2", -1, 0},   {"1.0", -1, 0},  {"Tru", -1, 0},
 		{"-1", -1, 0},
 	};
+	/* clang-format on */
 	run_int_cases("track_parse_bool", track_parse_bool, c, N(c));
 }
 
 static void test_parse_time_signature(void **state)
 {
 	(void)state;
+	/* clang-format off */
 	static const int_case c[] = {
 		{"4", 0, 4},      {"3", 0, 3},      {"4.0", 0, 4},    {" 5 ", 0, 5},
 		{"4/4", 0, 4},    {"3/4", 0, 3},    {"0/4", 0, 0},    {"5/4", 0, 5},
@@ -196,6 +205,7 @@ static void test_parse_time_signature(void **state)
 		{"4-Foo", -1, 0}, {"4-April", -1, 0}, {"x-Apr", -1, 0}, {"99/4", -1, 0},
 		{"four", -1, 0},
 	};
+	/* clang-format on */
 	run_int_cases("track_parse_time_signature", track_parse_time_signature, c, N(c));
 }
 
@@ -227,10 +237,10 @@ static void test_parse_date_forms(void **state)
 	expect_date(" 1922 ", "1922", 1922);
 	expect_date("2019-06", "2019-06", 2019);
 	expect_date("2019-06-14", "2019-06-14", 2019);
-	expect_date("22-02-1922", "1922-02-22", 1922);  /* DD-MM-YYYY */
-	expect_date("22/02/1922", "1922-02-22", 1922);  /* DD/MM/YYYY */
+	expect_date("22-02-1922", "1922-02-22", 1922); /* DD-MM-YYYY */
+	expect_date("22/02/1922", "1922-02-22", 1922); /* DD/MM/YYYY */
 	expect_date("31-12-2000", "2000-12-31", 2000);
-	expect_date("2020-02-29", "2020-02-29", 2020);  /* leap day */
+	expect_date("2020-02-29", "2020-02-29", 2020); /* leap day */
 	expect_date("2019-01-31", "2019-01-31", 2019);
 	expect_date("2019-12-01", "2019-12-01", 2019);
 }
@@ -240,18 +250,18 @@ static void test_parse_date_rejects(void **state)
 	(void)state;
 	expect_bad_date("");
 	expect_bad_date("   ");
-	expect_bad_date("2019-13");      /* month 13 */
-	expect_bad_date("2019-00");      /* month 0 */
+	expect_bad_date("2019-13"); /* month 13 */
+	expect_bad_date("2019-00"); /* month 0 */
 	expect_bad_date("2019-13-01");
 	expect_bad_date("2019-00-10");
-	expect_bad_date("2019-06-00");   /* day 0 */
-	expect_bad_date("2019-06-31");   /* June has 30 days */
-	expect_bad_date("2019-02-30");   /* Feb 30 */
+	expect_bad_date("2019-06-00"); /* day 0 */
+	expect_bad_date("2019-06-31"); /* June has 30 days */
+	expect_bad_date("2019-02-30"); /* Feb 30 */
 	expect_bad_date("2019-01-32");
 	expect_bad_date("32-01-2019");
-	expect_bad_date("01-13-2019");   /* month-first US style is not accepted */
+	expect_bad_date("01-13-2019"); /* month-first US style is not accepted */
 	expect_bad_date("30/02/2019");
-	expect_bad_date("22-02/1922");   /* mixed separators */
+	expect_bad_date("22-02/1922"); /* mixed separators */
 	expect_bad_date("2019/06/14");
 	expect_bad_date("1922-2-22");
 	expect_bad_date("99");
@@ -293,6 +303,7 @@ static void test_parse_id(void **state)
 			fail_msg("track_parse_id(\"%s\") failed", ok[i]);
 		assert_string_equal(out, id);
 	}
+	/* clang-format off */
 	static const char *const bad[] = {
 		"",
 		"4uLU6hMCjMI75M1A2tKUQ",            /* 21 characters */
@@ -307,6 +318,7 @@ static void test_parse_id(void **state)
 		"https://open.spotify.com/track/4uLU6hMCjMI75M1A2tKUQCx?si=1",
 		"https://open.spotify.com/album/4uLU6hMCjMI75M1A2tKUQC",
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < N(bad); i++) {
 		char out[TRACK_ID_LEN + 1];
 		if (track_parse_id(bad[i], out) != -1)
@@ -528,7 +540,7 @@ static void expect_row_accept(enum track_feature f, double v)
 static void test_validate_unit_features(void **state)
 {
 	(void)state;
-	static const enum track_feature unit[] = {TF_DANCEABILITY, TF_ENERGY, TF_SPEECHINESS, TF_ACOUSTICNESS,
+	static const enum track_feature unit[] = {TF_DANCEABILITY,     TF_ENERGY,   TF_SPEECHINESS, TF_ACOUSTICNESS,
 	                                          TF_INSTRUMENTALNESS, TF_LIVENESS, TF_VALENCE};
 	for (size_t i = 0; i < N(unit); i++) {
 		expect_row_reject(unit[i], -0.01);
@@ -557,7 +569,7 @@ static void test_validate_loudness_tempo(void **state)
 	(void)state;
 	expect_row_reject(TF_LOUDNESS, -61);
 	expect_row_reject(TF_LOUDNESS, 5.1);
-	expect_row_accept(TF_LOUDNESS, 3.7);  /* a clipped master */
+	expect_row_accept(TF_LOUDNESS, 3.7); /* a clipped master */
 	expect_row_accept(TF_LOUDNESS, -60);
 	expect_row_accept(TF_LOUDNESS, 5.0);
 	expect_row_reject(TF_TEMPO, -1);

@@ -106,7 +106,8 @@ static void test_dataset_split(void **state)
 	for (size_t p = 0; p < ds->P; p++) {
 		sqlite3_bind_int64(q, 1, ds->pl_id[p]);
 		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-		int want = dataset_is_test((const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1));
+		int want = dataset_is_test((const char *)sqlite3_column_text(q, 0),
+		                           (const char *)sqlite3_column_text(q, 1));
 		assert_int_equal(ds->pl_test[p], want);
 		held += (size_t)want;
 		sqlite3_reset(q);
@@ -220,7 +221,7 @@ static void test_reasons_and_shortfall(void **state)
 		it.popularity = 20;
 		char text[512];
 		const char *want = "sounds like Seed B; fits the mood; often in playlists with your seeds; "
-		                   "hidden gem: predicted popularity 70, actual 20";
+				   "hidden gem: predicted popularity 70, actual 20";
 		assert_int_equal(rec_reason_text(eng, &it, names, 2, text, sizeof text), (int)strlen(want));
 		assert_string_equal(text, want);
 		char small[12];

@@ -41,10 +41,7 @@ static void touch(const char *dir, const char *name)
 	fclose(f);
 }
 
-static void make_dir(const char *path)
-{
-	assert_true(mkdir(path, 0777) == 0 || errno == EEXIST);
-}
+static void make_dir(const char *path) { assert_true(mkdir(path, 0777) == 0 || errno == EEXIST); }
 
 /* ---- model versions ---- */
 
@@ -192,9 +189,9 @@ static void test_publish(void **state)
 	litter(ws);
 	catalog_origin origin = {{11, 2, 30, 40}, "test"};
 	seg_error err = {0};
-	assert_int_equal(workspace_model_publish(ws, &origin, fill_ok, NULL, version, sizeof version, path,
-	                                         sizeof path, &err),
-	                 0);
+	assert_int_equal(
+		workspace_model_publish(ws, &origin, fill_ok, NULL, version, sizeof version, path, sizeof path, &err),
+		0);
 	/* after v1: the phantom v2 and v99999999999 do not count */
 	assert_string_equal(version, "v2");
 	read_latest(ws, text, sizeof text);
@@ -314,9 +311,8 @@ static void test_lock_serializes(void **state)
 
 /* ---- derived files ---- */
 
-#define TRACK_ROW(id, sid) \
-	"(" #id ",'" sid "',0.5,0.25,3,-6.5,1,0.1,0.2,0.3,0.4,0.6,120,4,200000,55,1999,1," #id ")"
-#define TRACK_COLS \
+#define TRACK_ROW(id, sid) "(" #id ",'" sid "',0.5,0.25,3,-6.5,1,0.1,0.2,0.3,0.4,0.6,120,4,200000,55,1999,1," #id ")"
+#define TRACK_COLS                                                                                         \
 	"INSERT INTO tracks(id,spotify_id,danceability,energy,key,loudness,mode,speechiness,acousticness," \
 	"instrumentalness,liveness,valence,tempo,time_signature,duration_ms,popularity,year,has_features," \
 	"ingest_id) VALUES"
@@ -331,8 +327,9 @@ static void test_stale_features(void **state)
 	make_dir(ws);
 	snprintf(db_path, sizeof db_path, "%s/catalog.db", ws);
 	snprintf(snap_path, sizeof snap_path, "%s/features.snap", ws);
-	sqlite3 *db = tu_catalog_db(db_path, "INSERT INTO meta VALUES('catalogue_id','77');" INGEST(1) TRACK_COLS
-	                                     TRACK_ROW(1, "AAAAAAAAAAAAAAAAAAAAAA") "," TRACK_ROW(2, "BBBBBBBBBBBBBBBBBBBBBB") ";");
+	sqlite3 *db = tu_catalog_db(db_path, "INSERT INTO meta VALUES('catalogue_id','77');" INGEST(1)
+	                                             TRACK_COLS TRACK_ROW(1, "AAAAAAAAAAAAAAAAAAAAAA") "," TRACK_ROW(
+							     2, "BBBBBBBBBBBBBBBBBBBBBB") ";");
 	seg_error err = {0};
 	assert_int_equal(workspace_features_state(ws, db, &err), WS_MISSING);
 	assert_non_null(strstr(err.msg, "segue ingest --refresh"));

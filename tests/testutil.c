@@ -137,8 +137,7 @@ void tu_put_byte(const char *path, long off, unsigned char byte)
 void tu_near_(double got, double want, double tol, const char *expr, const char *file, int line)
 {
 	if (!(fabs(got - want) <= tol)) {
-		print_error("%s = %.17g, want %.17g (|diff| %.3g > %.3g)\n", expr, got, want,
-		            fabs(got - want), tol);
+		print_error("%s = %.17g, want %.17g (|diff| %.3g > %.3g)\n", expr, got, want, fabs(got - want), tol);
 		_fail(file, line);
 	}
 }

@@ -42,6 +42,7 @@ enum stmt_id {
 	ST__COUNT
 };
 
+/* clang-format off */
 static const char *const STMT_SQL[ST__COUNT] = {
 	[ST_TRACK_INSERT] =
 		"INSERT INTO tracks(spotify_id,name,album,album_id,release_date,year,popularity,"
@@ -89,6 +90,7 @@ static const char *const STMT_SQL[ST__COUNT] = {
 		"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position)"
 		" FROM tracks t WHERE t.id = ?1",
 };
+/* clang-format on */
 
 struct catalog {
 	sqlite3 *db;
@@ -136,7 +138,8 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		goto fail;
 	}
 	/* One connection per thread: SQLite's own locking is not needed. */
-	int flags = (writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+	int flags =
+		(writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(c->path, &c->db, flags, NULL) != SQLITE_OK) {
 		rc = seg_error_set(err, SEG_EDB, "cannot open %s: %s", c->path,
 		                   c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -171,8 +174,7 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 	}
 	/* Refuse a catalogue written by a newer segue. */
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &q, NULL) ==
-	            SQLITE_OK &&
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW) {
 		int v = sqlite3_column_int(q, 0);
 		if (v != CATALOG_SCHEMA_VERSION) {
@@ -371,8 +373,8 @@ void catalog_rollback(catalog *c)
 	c->tracks = c->artists = c->genres = NULL;
 }
 
-int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic,
-                         int64_t *ingest_id, seg_error *err)
+int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic, int64_t *ingest_id,
+                         seg_error *err)
 {
 	sqlite3_stmt *q;
 	if (sqlite3_prepare_v2(c->db,
@@ -391,8 +393,7 @@ int catalog_ingest_start(catalog *c, const char *file, const char *variant, int 
 	return 0;
 }
 
-int catalog_ingest_finish(catalog *c, int64_t ingest_id, const catalog_counts *n, double seconds,
-                          seg_error *err)
+int catalog_ingest_finish(catalog *c, int64_t ingest_id, const catalog_counts *n, double seconds, seg_error *err)
 {
 	sqlite3_stmt *q;
 	if (sqlite3_prepare_v2(c->db,
@@ -500,8 +501,7 @@ static int mark_dirty(catalog *c, int64_t id, seg_error *err)
 	return 0;
 }
 
-int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid,
-                      seg_error *err)
+int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid, seg_error *err)
 {
 	int64_t v = 0;
 	int exists = strmap_get(c->tracks, t->id, &v);
@@ -574,8 +574,8 @@ int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *me
 	return 0;
 }
 
-int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, const char *artist,
-                      int64_t ingest_id, int64_t *rowid, seg_error *err)
+int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, const char *artist, int64_t ingest_id,
+                      int64_t *rowid, seg_error *err)
 {
 	int64_t v;
 	if (strmap_get(c->tracks, spotify_id, &v)) {
@@ -613,8 +613,8 @@ int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, cons
 	return 0;
 }
 
-int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long line,
-                       const track_problem *p, const char *action, seg_error *err)
+int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long line, const track_problem *p,
+                       const char *action, seg_error *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_REJECT, err);
 	if (s == NULL)
@@ -632,8 +632,8 @@ int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long lin
 }
 
 int catalog_put_playlist(catalog *c, const char *source, const char *external_id, const char *name,
-                         const char *description, long followers, int synthetic, int64_t *rowid,
-                         int *created, seg_error *err)
+                         const char *description, long followers, int synthetic, int64_t *rowid, int *created,
+                         seg_error *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_FIND, err);
 	if (s == NULL)

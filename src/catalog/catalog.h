@@ -74,34 +74,32 @@ typedef struct catalog_counts {
 	long synthetic_rows; /* rows marked synthetic (generated demo data) */
 } catalog_counts;
 
-int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic,
-                         int64_t *ingest_id, seg_error *err);
-int catalog_ingest_finish(catalog *c, int64_t ingest_id, const catalog_counts *n, double seconds,
-                          seg_error *err);
+int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic, int64_t *ingest_id,
+                         seg_error *err);
+int catalog_ingest_finish(catalog *c, int64_t ingest_id, const catalog_counts *n, double seconds, seg_error *err);
 
 /* Merges one track row. Merge rule: the first value catalogued for a field
  * wins; later rows only fill fields that are still NULL. The audio features
  * are one block taken from the first row that has them. Artists and genres
  * accumulate. *merged is set to 1 when the track already had features.
  * *rowid receives tracks.id. */
-int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid,
-                      seg_error *err);
+int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid, seg_error *err);
 
 /* Finds a track by Spotify id, cataloguing it without features (name and one
  * artist, which may be NULL) when unknown. */
-int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, const char *artist,
-                      int64_t ingest_id, int64_t *rowid, seg_error *err);
+int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, const char *artist, int64_t ingest_id,
+                      int64_t *rowid, seg_error *err);
 
 /* Records a reject; action is "row" or "value". */
-int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long line,
-                       const track_problem *p, const char *action, seg_error *err);
+int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long line, const track_problem *p,
+                       const char *action, seg_error *err);
 
 /* Finds or creates the playlist (source, external_id); fields that are NULL
  * (or followers < 0) leave stored values alone, others fill NULLs. *created
  * (may be NULL) says whether it is new. */
 int catalog_put_playlist(catalog *c, const char *source, const char *external_id, const char *name,
-                         const char *description, long followers, int synthetic, int64_t *rowid,
-                         int *created, seg_error *err);
+                         const char *description, long followers, int synthetic, int64_t *rowid, int *created,
+                         seg_error *err);
 
 /* Stores the entry at `pos` (replacing what was there, so re-ingesting a file
  * is idempotent). */

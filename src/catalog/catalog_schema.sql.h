@@ -1,6 +1,8 @@
 /* catalog_schema.sql.h: the catalogue's SQLite schema, version 1, as one SQL
  * string included by catalog.c. Kept apart so that the schema reads as SQL. */
 #define CATALOG_SCHEMA_VERSION 1
+/* The SQL is laid out as SQL, one line of it a line of C. */
+/* clang-format off */
 static const char CATALOG_SCHEMA_SQL[] =
 "CREATE TABLE IF NOT EXISTS meta(\n"
 "  key   TEXT PRIMARY KEY,\n"
@@ -96,3 +98,4 @@ static const char CATALOG_SCHEMA_SQL[] =
 /* Full-text search over track and artist names; rowid = tracks.id. */
 "CREATE VIRTUAL TABLE IF NOT EXISTS track_search USING fts5(\n"
 "  name, artists, tokenize = 'unicode61 remove_diacritics 2');\n";
+/* clang-format on */

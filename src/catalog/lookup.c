@@ -9,11 +9,11 @@
 #include "core/strbuf.h"
 #include "ingest/track.h"
 
-#define HIT_COLUMNS                                                                                   \
-	"t.id, t.spotify_id, coalesce(t.name, ''),"                                                   \
-	" coalesce((SELECT group_concat(name, ', ') FROM (SELECT a.name FROM track_artists ta"       \
-	"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position)), ''),"  \
-	" t.has_features, coalesce(t.popularity, -1),"                                                \
+#define HIT_COLUMNS                                                                                         \
+	"t.id, t.spotify_id, coalesce(t.name, ''),"                                                         \
+	" coalesce((SELECT group_concat(name, ', ') FROM (SELECT a.name FROM track_artists ta"              \
+	"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position)), ''),"    \
+	" t.has_features, coalesce(t.popularity, -1),"                                                      \
 	" coalesce((SELECT group_concat(name, ', ') FROM (SELECT g.name FROM track_genres tg JOIN genres g" \
 	"   ON g.id = tg.genre_id WHERE tg.track_id = t.id ORDER BY tg.genre_id)), '')"
 
@@ -115,10 +115,10 @@ int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, 
 		return seg_error_set(err, SEG_EINVAL, "search for at most %d words, not %d", LOOKUP_MAX_WORDS, words);
 	}
 	/* Tracks with features first: they are the ones that can seed anything. */
-	sqlite3_stmt *q = cached(db, CACHE_TAG "search*/ SELECT " HIT_COLUMNS
-	                             " FROM track_search s JOIN tracks t ON t.id = s.rowid"
-	                             " WHERE track_search MATCH ?1"
-	                             " ORDER BY t.has_features DESC, s.rank, coalesce(t.popularity, 0) DESC LIMIT ?2");
+	sqlite3_stmt *q = cached(db, CACHE_TAG
+	                         "search*/ SELECT " HIT_COLUMNS " FROM track_search s JOIN tracks t ON t.id = s.rowid"
+	                         " WHERE track_search MATCH ?1"
+	                         " ORDER BY t.has_features DESC, s.rank, coalesce(t.popularity, 0) DESC LIMIT ?2");
 	int rc;
 	if (q == NULL) {
 		strbuf_free(&fq);
@@ -135,7 +135,8 @@ int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, 
 	strbuf_free(&fq);
 	if (rc == SQLITE_INTERRUPT) {
 		*n = 0;
-		return seg_error_set(err, SEG_EINVAL, "the search for '%.80s' is too broad to answer quickly; add or lengthen words",
+		return seg_error_set(err, SEG_EINVAL,
+		                     "the search for '%.80s' is too broad to answer quickly; add or lengthen words",
 		                     text);
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -145,7 +146,8 @@ int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, 
 
 static int by_spotify_id(sqlite3 *db, const char *id, lookup_hit *hit)
 {
-	sqlite3_stmt *q = cached(db, CACHE_TAG "spotify id*/ SELECT " HIT_COLUMNS " FROM tracks t WHERE t.spotify_id = ?1");
+	sqlite3_stmt *q =
+		cached(db, CACHE_TAG "spotify id*/ SELECT " HIT_COLUMNS " FROM tracks t WHERE t.spotify_id = ?1");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -156,10 +158,10 @@ static int by_spotify_id(sqlite3 *db, const char *id, lookup_hit *hit)
 	return found;
 }
 
-int lookup_spotify_id(sqlite3 *db, const char *spotify_id, int64_t *track, char *name, size_t cap,
-                      seg_error *err)
+int lookup_spotify_id(sqlite3 *db, const char *spotify_id, int64_t *track, char *name, size_t cap, seg_error *err)
 {
-	sqlite3_stmt *q = cached(db, CACHE_TAG "brief*/ SELECT id, coalesce(name, '') FROM tracks WHERE spotify_id = ?1");
+	sqlite3_stmt *q =
+		cached(db, CACHE_TAG "brief*/ SELECT id, coalesce(name, '') FROM tracks WHERE spotify_id = ?1");
 	if (q == NULL)
 		return seg_error_set(err, SEG_EDB, "lookup failed: %s", sqlite3_errmsg(db));
 	sqlite3_bind_text(q, 1, spotify_id, -1, SQLITE_STATIC);
@@ -243,7 +245,7 @@ int lookup_tracks(sqlite3 *db, const int64_t *ids, size_t n, lookup_hit *out, ui
 		strbuf_printf(&ids_json, "%s%lld", i ? "," : "", (long long)ids[i]);
 	strbuf_putc(&ids_json, ']');
 	sqlite3_stmt *q = cached(db, CACHE_TAG "ids*/ SELECT " HIT_COLUMNS
-	                             " FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?1))");
+	                                       " FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?1))");
 	if (ids_json.oom || q == NULL) {
 		strbuf_free(&ids_json);
 		return seg_error_set(err, SEG_EDB, "lookup failed: %s", sqlite3_errmsg(db));

@@ -11,13 +11,13 @@
 #include "core/error.h"
 
 typedef struct lookup_hit {
-	int64_t track;          /* tracks.id */
+	int64_t track; /* tracks.id */
 	char spotify_id[23];
 	char name[160];
-	char artists[160];      /* "A, B" */
+	char artists[160]; /* "A, B" */
 	int has_features;
-	int popularity;         /* -1 unknown */
-	char genres[96];        /* "pop, dance pop" */
+	int popularity;  /* -1 unknown */
+	char genres[96]; /* "pop, dance pop" */
 } lookup_hit;
 
 /* The work one search may do, so that no query holds a server thread for
@@ -44,8 +44,7 @@ int lookup_resolve(sqlite3 *db, const char *text, lookup_hit *hit, lookup_hit *a
 /* The track id and name (into name[cap], may be NULL) of a Spotify id as
  * it is stored (22 characters), without the other display fields: cheaper
  * than lookup_resolve. Returns 1 when found, 0 when not, or SEG_EDB. */
-int lookup_spotify_id(sqlite3 *db, const char *spotify_id, int64_t *track, char *name, size_t cap,
-                      seg_error *err);
+int lookup_spotify_id(sqlite3 *db, const char *spotify_id, int64_t *track, char *name, size_t cap, seg_error *err);
 
 /* Display fields of n track ids at once (one query), into out[n] in the
  * order given; found[i] (may be NULL) says whether ids[i] exists. */

@@ -26,20 +26,20 @@
 #include "core/strbuf.h"
 
 typedef struct sid_entry {
-	char sid[24];  /* the Spotify id, NUL-padded */
+	char sid[24]; /* the Spotify id, NUL-padded */
 	int64_t track;
 } sid_entry;
 _Static_assert(sizeof(sid_entry) == 32, "sid_entry is 32 bytes");
 
 struct names {
 	container_file *m;
-	const int64_t *stamp;  /* [CATALOG_STAMP], past the version */
+	const int64_t *stamp;         /* [CATALOG_STAMP], past the version */
 	const catalog_origin *origin; /* or NULL */
-	const uint64_t *off;   /* [T] T = largest track id + 1 */
+	const uint64_t *off;          /* [T] T = largest track id + 1 */
 	size_t T;
 	const sid_entry *by_sid; /* [N] */
 	size_t N;
-	const char *text;      /* [text_size] */
+	const char *text; /* [text_size] */
 	size_t text_size;
 };
 
@@ -111,7 +111,8 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 		int64_t id = sqlite3_column_int64(qt, 0);
 		int pop = sqlite3_column_int(qt, 4);
 		if (id <= 0 || (size_t)id >= T || n == N) {
-			rc = seg_error_set(err, SEG_EDB, "track id %lld is outside the catalogue's range", (long long)id);
+			rc = seg_error_set(err, SEG_EDB, "track id %lld is outside the catalogue's range",
+			                   (long long)id);
 			goto out;
 		}
 		off[id] = text.len;
@@ -194,8 +195,8 @@ int names_open(names **out, const char *path, seg_error *err)
 	/* version 1 had no version: a stamp of three */
 	int64_t version = stamp_size == 3 * sizeof(int64_t) ? 1 : stamp_size >= sizeof(int64_t) ? n->stamp[0] : -1;
 	if (version != NAMES_VERSION) {
-		rc = seg_error_set(err, SEG_EVERSION, "%s has names format version %lld; this segue reads version %d", path,
-		                   (long long)version, NAMES_VERSION);
+		rc = seg_error_set(err, SEG_EVERSION, "%s has names format version %lld; this segue reads version %d",
+		                   path, (long long)version, NAMES_VERSION);
 		goto fail;
 	}
 	if (stamp_size != (1 + CATALOG_STAMP) * sizeof(int64_t)) {
@@ -218,8 +219,7 @@ int names_open(names **out, const char *path, seg_error *err)
 	n->N = sid_size / sizeof(sid_entry);
 	if (n->off == NULL || n->by_sid == NULL || n->text == NULL || n->stamp[2] < 0 || n->stamp[3] < 0 ||
 	    n->T != (size_t)n->stamp[3] + 1 || n->N != (size_t)n->stamp[2] || sid_size != n->N * sizeof(sid_entry) ||
-	    n->text_size == 0 ||
-	    n->text[n->text_size - 1] != '\0') {
+	    n->text_size == 0 || n->text[n->text_size - 1] != '\0') {
 		rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue names file, or an inconsistent one", path);
 		goto fail;
 	}

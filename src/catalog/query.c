@@ -72,7 +72,7 @@ static int print_table(sqlite3_stmt *st, FILE *out, long *rows, seg_error *err)
 {
 	int ncol = sqlite3_column_count(st);
 	size_t *w = calloc((size_t)ncol, sizeof(size_t));
-	strbuf cells = {0};        /* all cell texts, NUL-separated */
+	strbuf cells = {0}; /* all cell texts, NUL-separated */
 	size_t nrows = 0;
 	int rc;
 	if (w == NULL)
@@ -81,8 +81,9 @@ static int print_table(sqlite3_stmt *st, FILE *out, long *rows, seg_error *err)
 		w[i] = u8len(sqlite3_column_name(st, i));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nrows < TABLE_MAX_ROWS_BUFFERED) {
 		for (int i = 0; i < ncol; i++) {
-			const char *v = sqlite3_column_type(st, i) == SQLITE_NULL ? "NULL"
-			                                                         : (const char *)sqlite3_column_text(st, i);
+			const char *v = sqlite3_column_type(st, i) == SQLITE_NULL
+			                        ? "NULL"
+			                        : (const char *)sqlite3_column_text(st, i);
 			size_t l = u8len(v ? v : "");
 			if (l > w[i])
 				w[i] = l > TABLE_MAX_WIDTH ? TABLE_MAX_WIDTH : l;
@@ -140,8 +141,7 @@ static int print_table(sqlite3_stmt *st, FILE *out, long *rows, seg_error *err)
 	return 0;
 }
 
-static int print_stream(sqlite3_stmt *st, enum query_format fmt, FILE *out, long *rows, int *first_json,
-                        seg_error *err)
+static int print_stream(sqlite3_stmt *st, enum query_format fmt, FILE *out, long *rows, int *first_json, seg_error *err)
 {
 	int ncol = sqlite3_column_count(st);
 	int rc;
@@ -201,16 +201,18 @@ int query_run(sqlite3 *db, const char *sql, enum query_format fmt, FILE *out, lo
 		sqlite3_stmt *st = NULL;
 		if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
 			const char *msg = sqlite3_errmsg(db);
-			rc = seg_error_set(err, strstr(msg, "readonly") ? SEG_EREADONLY : SEG_EINVAL, "SQL error: %s", msg);
+			rc = seg_error_set(err, strstr(msg, "readonly") ? SEG_EREADONLY : SEG_EINVAL, "SQL error: %s",
+			                   msg);
 			break;
 		}
 		if (st == NULL) /* whitespace or a comment */
 			continue;
 		nstmt++;
 		if (!sqlite3_stmt_readonly(st)) {
-			rc = seg_error_set(err, SEG_EREADONLY,
-			                   "`segue sql` is read-only, and this statement would change the catalogue: %.80s",
-			                   sqlite3_sql(st));
+			rc = seg_error_set(
+				err, SEG_EREADONLY,
+				"`segue sql` is read-only, and this statement would change the catalogue: %.80s",
+				sqlite3_sql(st));
 			sqlite3_finalize(st);
 			break;
 		}

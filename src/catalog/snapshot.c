@@ -12,11 +12,13 @@
 
 #include "core/container.h"
 
+/* clang-format off */
 const char *const snapshot_col_names[SNAP__COLS] = {
 	"danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
 	"instrumentalness", "liveness", "valence", "tempo", "time_signature", "duration_ms",
 	"popularity", "year",
 };
+/* clang-format on */
 
 #define ID_STRIDE 24
 #define SEC_SHAPE "snap.shape"
@@ -170,8 +172,8 @@ int snapshot_open(snapshot **out, const char *path, seg_error *err)
 	*out = NULL;
 	if (is_v1(path))
 		return seg_error_set(err, SEG_EVERSION,
-		                     "%s has snapshot format version 1 (an older segue); this segue reads version %d", path,
-		                     SNAPSHOT_VERSION);
+		                     "%s has snapshot format version 1 (an older segue); this segue reads version %d",
+		                     path, SNAPSHOT_VERSION);
 	container_file *m = NULL;
 	int rc = container_file_open(&m, path, err);
 	if (rc < 0)

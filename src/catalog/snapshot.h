@@ -18,12 +18,14 @@
 #define SNAPSHOT_VERSION 2
 
 /* Columns of the matrix, in order. Missing values are NaN. */
+/* clang-format off */
 enum snapshot_col {
 	SNAP_DANCEABILITY, SNAP_ENERGY, SNAP_KEY, SNAP_LOUDNESS, SNAP_MODE, SNAP_SPEECHINESS,
 	SNAP_ACOUSTICNESS, SNAP_INSTRUMENTALNESS, SNAP_LIVENESS, SNAP_VALENCE, SNAP_TEMPO,
 	SNAP_TIME_SIGNATURE, SNAP_DURATION_MS, SNAP_POPULARITY, SNAP_YEAR,
 	SNAP__COLS
 };
+/* clang-format on */
 extern const char *const snapshot_col_names[SNAP__COLS];
 
 /* Sections of the container:
@@ -51,9 +53,9 @@ void snapshot_close(snapshot *s);
 
 size_t snapshot_rows(const snapshot *s);
 size_t snapshot_cols(const snapshot *s);
-const int64_t *snapshot_track_ids(const snapshot *s);  /* [N] */
+const int64_t *snapshot_track_ids(const snapshot *s);           /* [N] */
 const char *snapshot_spotify_id(const snapshot *s, size_t row); /* NUL-terminated */
-const float *snapshot_matrix(const snapshot *s);       /* [N][D] */
+const float *snapshot_matrix(const snapshot *s);                /* [N][D] */
 /* The catalogue state the snapshot was made from. */
 const catalog_origin *snapshot_origin(const snapshot *s);
 

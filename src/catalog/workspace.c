@@ -25,11 +25,13 @@
 #include "catalog/names.h"
 #include "catalog/snapshot.h"
 
+/* clang-format off */
 static const char *const FILE_NAMES[WS__FILES] = {
 	[WS_CATALOG] = CATALOG_DB_NAME,   [WS_FEATURES] = CATALOG_SNAPSHOT_NAME, [WS_NAMES] = NAMES_FILE_NAME,
 	[WS_EDA_CACHE] = "eda.seg",       [WS_EDA_DIR] = "eda",                  [WS_MODELS] = "models",
 	[WS_LATEST] = "models/latest",    [WS_LOCK] = ".lock",
 };
+/* clang-format on */
 
 #define MODEL_FILE "model.seg"
 
@@ -53,11 +55,11 @@ int workspace_model_file(const char *ws, int version, char *buf, size_t cap, seg
 /* The lock                                                                  */
 
 typedef struct held {
-	dev_t dev;          /* the lock file's identity */
+	dev_t dev; /* the lock file's identity */
 	ino_t ino;
-	int fd;             /* the flock()ed description; -1 while being taken */
-	int depth;          /* workspace_lock calls not yet matched by an unlock */
-	pthread_t owner;    /* the thread that holds (or is taking) it */
+	int fd;          /* the flock()ed description; -1 while being taken */
+	int depth;       /* workspace_lock calls not yet matched by an unlock */
+	pthread_t owner; /* the thread that holds (or is taking) it */
 	struct held *next;
 } held;
 
@@ -253,8 +255,7 @@ void workspace_unlock(const char *ws)
 
 /* Compares a derived file's origin with the catalogue's now; fills err for
  * a stale file. */
-static int origin_state(const char *path, const catalog_origin *origin, sqlite3 *db, const char *fix,
-                        seg_error *err)
+static int origin_state(const char *path, const catalog_origin *origin, sqlite3 *db, const char *fix, seg_error *err)
 {
 	catalog_origin now;
 	int rc = catalog_origin_now(db, &now, err);
@@ -466,8 +467,8 @@ int workspace_models_list(const char *ws, int **out, size_t *n, seg_error *err)
 		int version = workspace_version_parse(e->d_name);
 		char file[PATH_MAX + 64];
 		struct stat st;
-		if (version == 0 || (size_t)snprintf(file, sizeof file, "%s/%s/%s", models, e->d_name, MODEL_FILE) >=
-		                            sizeof file ||
+		if (version == 0 ||
+		    (size_t)snprintf(file, sizeof file, "%s/%s/%s", models, e->d_name, MODEL_FILE) >= sizeof file ||
 		    stat(file, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		int *nv = array_grow(v, &cap, len + 1, sizeof(int), 16);

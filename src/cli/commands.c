@@ -32,7 +32,6 @@
 #include "engine/dataset.h"
 #define DATASET_TEST_MODULUS_FOR_HELP DATASET_TEST_MODULUS
 
-
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static int fail(const seg_error *err)
@@ -55,44 +54,42 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 
 static void ingest_help(FILE *out)
 {
-	fprintf(out,
-	        "usage: segue ingest [--workspace DIR] [--map canonical=column,...] [--check] FILE|DIR...\n"
-	        "       segue ingest [--workspace DIR] --refresh\n"
-	        "\n"
-	        "Reads track tables and playlist data into the workspace catalogue (SQLite) and\n"
-	        "rewrites its feature snapshot. All files of one call land in one transaction.\n"
-	        "\n"
-	        "  -w, --workspace DIR  workspace (default $SEGUE_HOME, else ./segue-data)\n"
-	        "  -m, --map SPEC       map columns of an unknown or odd header, e.g.\n"
-	        "                       --map id=TrackID,name=Title,artists=Artist,danceability=dance\n"
-	        "      --check          parse and validate only; write nothing\n"
-	        "      --refresh        read no file: rewrite the feature snapshot and the names\n"
-	        "                       file from the catalogue as it is\n"
-	        "  -q, --quiet          no progress bar and no summary\n"
-	        "  -h, --help           this text\n"
-	        "\n"
-	        "Inputs: CSV (RFC 4180; CRLF or LF; UTF-8 BOM ok), .zst-compressed files read as\n"
-	        "they are, Million Playlist Dataset slices (mpd.slice.*.json), and the MPD CSV pair\n"
-	        "(playlists: pid,name,...,num_followers; entries: pid,pos,track_id,...).\n"
-	        "A directory stands for its .csv, .json and .zst files.\n"
-	        "\n"
-	        "Track tables recognised from their header:\n");
+	fprintf(out, "usage: segue ingest [--workspace DIR] [--map canonical=column,...] [--check] FILE|DIR...\n"
+	             "       segue ingest [--workspace DIR] --refresh\n"
+	             "\n"
+	             "Reads track tables and playlist data into the workspace catalogue (SQLite) and\n"
+	             "rewrites its feature snapshot. All files of one call land in one transaction.\n"
+	             "\n"
+	             "  -w, --workspace DIR  workspace (default $SEGUE_HOME, else ./segue-data)\n"
+	             "  -m, --map SPEC       map columns of an unknown or odd header, e.g.\n"
+	             "                       --map id=TrackID,name=Title,artists=Artist,danceability=dance\n"
+	             "      --check          parse and validate only; write nothing\n"
+	             "      --refresh        read no file: rewrite the feature snapshot and the names\n"
+	             "                       file from the catalogue as it is\n"
+	             "  -q, --quiet          no progress bar and no summary\n"
+	             "  -h, --help           this text\n"
+	             "\n"
+	             "Inputs: CSV (RFC 4180; CRLF or LF; UTF-8 BOM ok), .zst-compressed files read as\n"
+	             "they are, Million Playlist Dataset slices (mpd.slice.*.json), and the MPD CSV pair\n"
+	             "(playlists: pid,name,...,num_followers; entries: pid,pos,track_id,...).\n"
+	             "A directory stands for its .csv, .json and .zst files.\n"
+	             "\n"
+	             "Track tables recognised from their header:\n");
 	schema_list_variants(out);
 	fprintf(out, "\nCanonical columns for --map:");
 	for (int c = 0; c < SC__COUNT; c++)
 		fprintf(out, "%s%s", c % 10 == 0 ? "\n  " : " ", schema_col_names[c]);
-	fprintf(out,
-	        "\n\n"
-	        "Merging: tracks are keyed by Spotify id across files and calls. The first value\n"
-	        "catalogued for a field wins; later rows only fill fields still empty. The audio\n"
-	        "features move as one block, from the first row that has them. A track keeps every\n"
-	        "genre and artist it was listed with.\n"
-	        "Validation: rows that cannot be used (wrong field count, bad id, missing or\n"
-	        "unparseable audio feature, 0-1 feature outside 0..1, key outside -1..11, mode not\n"
-	        "0/1, loudness outside -60..5 dB) go to the rejects table and are skipped. Values\n"
-	        "that are wrong on a usable row (tempo 0 or time signature 0 = not detected,\n"
-	        "popularity outside 0..100, duration <= 0, unparseable dates) are stored as NULL\n"
-	        "and also recorded in rejects (action 'value').\n");
+	fprintf(out, "\n\n"
+	             "Merging: tracks are keyed by Spotify id across files and calls. The first value\n"
+	             "catalogued for a field wins; later rows only fill fields still empty. The audio\n"
+	             "features move as one block, from the first row that has them. A track keeps every\n"
+	             "genre and artist it was listed with.\n"
+	             "Validation: rows that cannot be used (wrong field count, bad id, missing or\n"
+	             "unparseable audio feature, 0-1 feature outside 0..1, key outside -1..11, mode not\n"
+	             "0/1, loudness outside -60..5 dB) go to the rejects table and are skipped. Values\n"
+	             "that are wrong on a usable row (tempo 0 or time signature 0 = not detected,\n"
+	             "popularity outside 0..100, duration <= 0, unparseable dates) are stored as NULL\n"
+	             "and also recorded in rejects (action 'value').\n");
 	fprintf(out,
 	        "Limits: a CSV record is at most %u MiB, a field at most %u MiB, and a record has\n"
 	        "at most %u fields. A longer record goes to rejects as 'too_long' and reading\n"
@@ -135,12 +132,14 @@ static int ingest_refresh(const char *ws, int quiet)
 
 static int cmd_ingest(int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"map", required_argument, NULL, 'm'},
 		{"check", no_argument, NULL, 'c'},           {"quiet", no_argument, NULL, 'q'},
 		{"refresh", no_argument, NULL, 'R'},         {"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	/* clang-format on */
 	const char *ws = NULL;
 	ingest_options o = {.progress = 1};
 	int quiet = 0, refresh = 0, c;
@@ -149,7 +148,10 @@ static int cmd_ingest(int argc, char **argv)
 		case 'w': ws = optarg; break;
 		case 'm': o.map_spec = optarg; break;
 		case 'c': o.check_only = 1; break;
-		case 'q': quiet = 1; o.progress = 0; break;
+		case 'q':
+			quiet = 1;
+			o.progress = 0;
+			break;
 		case 'R': refresh = 1; break;
 		case 'h': ingest_help(stdout); return EXIT_OK;
 		default: return usage_error("ingest", "%s", "unknown option");
@@ -206,19 +208,18 @@ static int cmd_ingest(int argc, char **argv)
 
 static void sql_help(FILE *out)
 {
-	fprintf(out,
-	        "usage: segue sql [--workspace DIR] [--format table|csv|json] \"QUERY\"\n"
-	        "\n"
-	        "Runs read-only SQL over the catalogue. Statements that would write are refused.\n"
-	        "QUERY may hold several statements; \"-\" reads the SQL from standard input.\n"
-	        "\n"
-	        "Tables: tracks, artists, track_artists, genres, track_genres, playlists,\n"
-	        "playlist_tracks, rejects, ingests, meta; track_search (FTS5: name, artists).\n"
-	        "Example:\n"
-	        "  segue sql \"SELECT g.name, count(*) n, round(avg(t.energy),3) energy\n"
-	        "             FROM tracks t JOIN track_genres tg ON tg.track_id=t.id\n"
-	        "             JOIN genres g ON g.id=tg.genre_id GROUP BY g.name ORDER BY n DESC\"\n"
-	        "  segue sql \"SELECT rowid, name, artists FROM track_search WHERE track_search MATCH 'love'\"\n");
+	fprintf(out, "usage: segue sql [--workspace DIR] [--format table|csv|json] \"QUERY\"\n"
+	             "\n"
+	             "Runs read-only SQL over the catalogue. Statements that would write are refused.\n"
+	             "QUERY may hold several statements; \"-\" reads the SQL from standard input.\n"
+	             "\n"
+	             "Tables: tracks, artists, track_artists, genres, track_genres, playlists,\n"
+	             "playlist_tracks, rejects, ingests, meta; track_search (FTS5: name, artists).\n"
+	             "Example:\n"
+	             "  segue sql \"SELECT g.name, count(*) n, round(avg(t.energy),3) energy\n"
+	             "             FROM tracks t JOIN track_genres tg ON tg.track_id=t.id\n"
+	             "             JOIN genres g ON g.id=tg.genre_id GROUP BY g.name ORDER BY n DESC\"\n"
+	             "  segue sql \"SELECT rowid, name, artists FROM track_search WHERE track_search MATCH 'love'\"\n");
 }
 
 static char *read_stdin(void)
@@ -418,12 +419,14 @@ static int cmd_generate(int argc, char **argv)
 
 static int cmd_train(int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"clusters", required_argument, NULL, 'k'},
 		{"factors", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'i'},
 		{"rounds", required_argument, NULL, 'r'},    {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},            {0},
 	};
+	/* clang-format on */
 	train_options o;
 	train_options_default(&o);
 	const char *ws = NULL;
@@ -531,6 +534,7 @@ static int parse_float(const char *s, float lo, float hi, float *out)
 static int cmd_recommend(int argc, char **argv)
 {
 	enum { O_MOOD = 256, O_DIV, O_NOV, O_QUAL, O_CAP, O_NORERANK, O_ART, O_JSON };
+	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
 		{"mood", required_argument, NULL, O_MOOD},     {"k", required_argument, NULL, 'k'},
@@ -540,6 +544,7 @@ static int cmd_recommend(int argc, char **argv)
 		{"artifact", required_argument, NULL, O_ART},  {"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},              {0},
 	};
+	/* clang-format on */
 	const char *ws = NULL, *artifact = NULL, *seeds_text[MAX_SEEDS];
 	size_t nseeds = 0;
 	int json = 0, c;
@@ -557,7 +562,8 @@ static int cmd_recommend(int argc, char **argv)
 		case 'k': {
 			float k;
 			if (parse_float(optarg, 1, 500, &k) < 0 || k != (int)k)
-				return usage_error("recommend", "--k '%s' must be a whole number from 1 to 500", optarg);
+				return usage_error("recommend", "--k '%s' must be a whole number from 1 to 500",
+				                   optarg);
 			r.k = (size_t)k;
 			break;
 		}
@@ -663,8 +669,8 @@ static int cmd_recommend(int argc, char **argv)
 			ok = -1;
 		}
 		if (ok == 1)
-			answer = serve_recommend_json(e, NULL, recommender_name(r.model), items, n, hits, found, seed_names,
-			                              nseeds, shortfall);
+			answer = serve_recommend_json(e, NULL, recommender_name(r.model), items, n, hits, found,
+			                              seed_names, nseeds, shortfall);
 		for (size_t i = 0; answer && i < nseeds; i++)
 			json_array_append_new(seeds_json, serve_track_json(&seed_hits[i]));
 		char *text = NULL;
@@ -693,8 +699,8 @@ static int cmd_recommend(int argc, char **argv)
 			if (lookup_track(db, items[i].track, &h, &err) < 0)
 				snprintf(h.name, sizeof h.name, "?");
 			rec_reason_text(e, &items[i], seed_names, nseeds, why, sizeof why);
-			printf("%3zu. %s — %s\n     %s\n     https://open.spotify.com/track/%s\n", i + 1, h.name, h.artists,
-			       why[0] ? why : "", h.spotify_id);
+			printf("%3zu. %s — %s\n     %s\n     https://open.spotify.com/track/%s\n", i + 1, h.name,
+			       h.artists, why[0] ? why : "", h.spotify_id);
 		}
 	}
 	status = EXIT_OK;
@@ -710,12 +716,14 @@ out:
 static int cmd_evaluate(int argc, char **argv)
 {
 	enum { O_ART = 256, O_JSON, O_MAX };
+	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"artifact", required_argument, NULL, O_ART},
 		{"k", required_argument, NULL, 'k'},         {"max-playlists", required_argument, NULL, O_MAX},
 		{"json", no_argument, NULL, O_JSON},         {"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	/* clang-format on */
 	eval_options o;
 	eval_options_default(&o);
 	const char *ws = NULL;
@@ -742,7 +750,8 @@ static int cmd_evaluate(int argc, char **argv)
 		case 'h': {
 			char names[512];
 			recommender_names_join(", ", names, sizeof names);
-			printf("usage: segue evaluate [--workspace DIR] [--artifact vN] [--k 500] [--max-playlists N] [--json]\n\n"
+			printf("usage: segue evaluate [--workspace DIR] [--artifact vN] [--k 500] [--max-playlists N] "
+			       "[--json]\n\n"
 			       "Playlist continuation on the held-out playlists (one in %d, never seen by training):\n"
 			       "for n = 1, 5, 10, 25 the first n tracks are the seeds and the rest is hidden. Scores\n"
 			       "every model, and the hybrid re-ranked (hybrid+rerank), with the RecSys Challenge\n"
@@ -769,12 +778,14 @@ static int cmd_evaluate(int argc, char **argv)
 static int cmd_serve(int argc, char **argv)
 {
 	enum { O_ART = 256, O_NOLOG };
+	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"bind", required_argument, NULL, 'b'},
 		{"port", required_argument, NULL, 'p'},      {"threads", required_argument, NULL, 't'},
 		{"artifact", required_argument, NULL, O_ART}, {"no-access-log", no_argument, NULL, O_NOLOG},
 		{"help", no_argument, NULL, 'h'},            {0},
 	};
+	/* clang-format on */
 	serve_options o;
 	serve_options_default(&o);
 	const char *ws = NULL;
@@ -841,8 +852,9 @@ static const command COMMANDS[] = {
 
 static void main_help(FILE *out)
 {
-	fprintf(out, "segue %s: music discovery from Spotify audio features\n\n"
-	             "usage: segue COMMAND [OPTIONS]\n\ncommands:\n",
+	fprintf(out,
+	        "segue %s: music discovery from Spotify audio features\n\n"
+	        "usage: segue COMMAND [OPTIONS]\n\ncommands:\n",
 	        SEGUE_VERSION);
 	for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);

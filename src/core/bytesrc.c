@@ -13,18 +13,18 @@
 #define RAW_CAP (1u << 20) /* compressed bytes read from the file at a time */
 
 struct bytesrc {
-	int fd;                /* file descriptor, or -1 for memory */
-	int owns_fd;           /* close fd on close (not for stdin) */
-	const uint8_t *mem;    /* memory input, or NULL */
-	size_t mem_len;        /* bytes at mem */
-	uint64_t consumed;     /* input bytes consumed (compressed for zstd) */
-	uint64_t size;         /* input size, 0 when unknown */
-	ZSTD_DCtx *zd;         /* decompression context when zstd, else NULL */
-	uint8_t *raw;          /* compressed staging buffer [RAW_CAP] (file input) */
-	ZSTD_inBuffer in;      /* unread compressed bytes */
-	int eof;               /* underlying input exhausted */
-	size_t zhint;          /* last ZSTD_decompressStream result: 0 = a frame just ended */
-	char name[256];        /* for messages */
+	int fd;             /* file descriptor, or -1 for memory */
+	int owns_fd;        /* close fd on close (not for stdin) */
+	const uint8_t *mem; /* memory input, or NULL */
+	size_t mem_len;     /* bytes at mem */
+	uint64_t consumed;  /* input bytes consumed (compressed for zstd) */
+	uint64_t size;      /* input size, 0 when unknown */
+	ZSTD_DCtx *zd;      /* decompression context when zstd, else NULL */
+	uint8_t *raw;       /* compressed staging buffer [RAW_CAP] (file input) */
+	ZSTD_inBuffer in;   /* unread compressed bytes */
+	int eof;            /* underlying input exhausted */
+	size_t zhint;       /* last ZSTD_decompressStream result: 0 = a frame just ended */
+	char name[256];     /* for messages */
 };
 
 static const uint8_t ZSTD_MAGIC_BYTES[4] = {0x28, 0xB5, 0x2F, 0xFD};
@@ -114,8 +114,8 @@ int bytesrc_open(bytesrc **out, const char *path, seg_error *err)
 	} else {
 		s->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (s->fd < 0) {
-			rc = seg_error_set(err, errno == ENOENT ? SEG_ENOTFOUND : SEG_EIO,
-			                   "cannot open %s: %s", path, strerror(errno));
+			rc = seg_error_set(err, errno == ENOENT ? SEG_ENOTFOUND : SEG_EIO, "cannot open %s: %s", path,
+			                   strerror(errno));
 			goto fail;
 		}
 		s->owns_fd = 1;

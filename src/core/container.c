@@ -44,7 +44,7 @@ typedef struct section {
 } section;
 
 struct container_writer {
-	section *s;  /* [n] */
+	section *s; /* [n] */
 	size_t n, cap;
 };
 
@@ -246,8 +246,8 @@ int container_file_open(container_file **out, const char *path, seg_error *err)
 	if (memcmp(h->magic, CONTAINER_MAGIC, 8) != 0)
 		rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue container file (bad magic)", path);
 	else if (h->version != CONTAINER_VERSION)
-		rc = seg_error_set(err, SEG_EVERSION, "%s has container format version %u; this segue reads version %d", path,
-		                   h->version, CONTAINER_VERSION);
+		rc = seg_error_set(err, SEG_EVERSION, "%s has container format version %u; this segue reads version %d",
+		                   path, h->version, CONTAINER_VERSION);
 	else if (h->file_size != size || sizeof(model_header) + (size_t)h->nsections * sizeof(model_entry) > size)
 		rc = seg_error_set(err, SEG_EFORMAT, "%s is truncated (%zu bytes, header says %llu)", path, size,
 		                   (unsigned long long)h->file_size);

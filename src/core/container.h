@@ -17,8 +17,8 @@
 
 #define CONTAINER_MAGIC "SEGMODEL"
 #define CONTAINER_VERSION 1
-#define CONTAINER_NAME_MAX 32   /* section name bytes, NUL included */
-#define CONTAINER_ALIGN 64      /* every section starts on this boundary */
+#define CONTAINER_NAME_MAX 32 /* section name bytes, NUL included */
+#define CONTAINER_ALIGN 64    /* every section starts on this boundary */
 
 /* ---- writing ---- */
 

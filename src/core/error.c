@@ -64,6 +64,5 @@ void seg_error_format(const seg_error *err, char *buf, size_t cap)
 	if (n < cap && err->column > 0)
 		n += snprintf(buf + n, cap - n, "%d:", err->column);
 	if (n < cap)
-		snprintf(buf + n, cap - n, "%s%s", n ? " " : "",
-		         err->msg[0] ? err->msg : seg_strerror(err->code));
+		snprintf(buf + n, cap - n, "%s%s", n ? " " : "", err->msg[0] ? err->msg : seg_strerror(err->code));
 }

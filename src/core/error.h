@@ -35,8 +35,7 @@ const char *seg_strerror(int code);
 
 /* Fills `err` (which may be NULL) with `code` and a printf-style message and
  * clears its location. Returns `code`, so that `return seg_error_set(...)` reads well. */
-int seg_error_set(seg_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int seg_error_set(seg_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Sets the location fields of `err` (NULL is a no-op). */
 void seg_error_at(seg_error *err, const char *file, long line, int column);

@@ -5,8 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BAR 20   /* bar cells: with the label and figures, 78 columns in all */
-#define LINE 80  /* longest line drawn (the note is cut there) */
+#define BAR 20  /* bar cells: with the label and figures, 78 columns in all */
+#define LINE 80 /* longest line drawn (the note is cut there) */
 
 double progress_now(void)
 {
@@ -63,11 +63,10 @@ void progress_update(progress *p, uint64_t done)
 		double eta = f > 0 ? secs / f - secs : 0;
 		if (eta > 999)
 			eta = 999; /* keep the width */
-		n = snprintf(line, sizeof line, "%-28.28s [%s] %3.0f%% %6.1f MB/s  eta %3.0fs", p->label, bar,
-		             f * 100, rate, eta);
+		n = snprintf(line, sizeof line, "%-28.28s [%s] %3.0f%% %6.1f MB/s  eta %3.0fs", p->label, bar, f * 100,
+		             rate, eta);
 	} else {
-		n = snprintf(line, sizeof line, "%-28.28s %10.1f MB  %6.1f MB/s", p->label, (double)done / 1e6,
-		             rate);
+		n = snprintf(line, sizeof line, "%-28.28s %10.1f MB  %6.1f MB/s", p->label, (double)done / 1e6, rate);
 	}
 	draw(p, line, n);
 }

@@ -8,13 +8,13 @@
 #include <stdint.h>
 
 typedef struct progress {
-	const char *label;   /* shown before the bar (its first 28 characters) */
-	uint64_t total;      /* 0 = unknown (a count instead of a bar) */
-	double started;      /* monotonic seconds at start */
-	double last_draw;    /* monotonic seconds of the last draw */
-	int enabled;         /* 1 when stderr is a terminal */
-	int drawn;           /* a line is on screen and needs clearing */
-	int width;           /* columns of the widest line drawn since the last clear */
+	const char *label; /* shown before the bar (its first 28 characters) */
+	uint64_t total;    /* 0 = unknown (a count instead of a bar) */
+	double started;    /* monotonic seconds at start */
+	double last_draw;  /* monotonic seconds of the last draw */
+	int enabled;       /* 1 when stderr is a terminal */
+	int drawn;         /* a line is on screen and needs clearing */
+	int width;         /* columns of the widest line drawn since the last clear */
 } progress;
 
 /* Monotonic seconds, for timing. */

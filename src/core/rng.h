@@ -26,10 +26,7 @@ static inline uint64_t rng_mix64(uint64_t z)
 
 /* The next number of the splitmix64 stream whose state is *state (any
  * value, 0 included, is a valid seed); advances the state. */
-static inline uint64_t rng_splitmix64(uint64_t *state)
-{
-	return rng_mix64(*state += RNG_GOLDEN);
-}
+static inline uint64_t rng_splitmix64(uint64_t *state) { return rng_mix64(*state += RNG_GOLDEN); }
 
 /* The next number of the xorshift64 stream (Marsaglia 2003, shifts 13, 7,
  * 17) whose state is *state (any value but 0); advances the state. Weaker
@@ -45,16 +42,10 @@ static inline uint64_t rng_xorshift64(uint64_t *state)
 }
 
 /* A double uniform in [0, 1) from the top 53 bits of `bits`. */
-static inline double rng_unit(uint64_t bits)
-{
-	return (double)(bits >> 11) * 0x1p-53;
-}
+static inline double rng_unit(uint64_t bits) { return (double)(bits >> 11) * 0x1p-53; }
 
 /* A float uniform in [0, 1) from the top 24 bits of `bits`. */
-static inline float rng_unit_float(uint64_t bits)
-{
-	return (float)(bits >> 40) * 0x1p-24f;
-}
+static inline float rng_unit_float(uint64_t bits) { return (float)(bits >> 40) * 0x1p-24f; }
 
 /* A xoshiro256** stream and the spare value of the normal draws. Plain
  * data, set by rng_seed. */
@@ -68,10 +59,7 @@ typedef struct rng {
  * stream seeded with `seed`). */
 void rng_seed(rng *r, uint64_t seed);
 
-static inline uint64_t rng__rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t rng__rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 /* The next 64 random bits of r. */
 static inline uint64_t rng_next(rng *r)
@@ -89,23 +77,14 @@ static inline uint64_t rng_next(rng *r)
 }
 
 /* Uniform in [0, 1). */
-static inline double rng_u01(rng *r)
-{
-	return rng_unit(rng_next(r));
-}
+static inline double rng_u01(rng *r) { return rng_unit(rng_next(r)); }
 
 /* Uniform in (0, 1): never 0, safe for log() and pow(u, negative). */
-static inline double rng_open01(rng *r)
-{
-	return ((double)(rng_next(r) >> 11) + 0.5) * 0x1p-53;
-}
+static inline double rng_open01(rng *r) { return ((double)(rng_next(r) >> 11) + 0.5) * 0x1p-53; }
 
 /* Uniform integer in [0, n), n > 0, as the next number modulo n: the bias is
  * below n / 2^64 (under 2^-30 for n < 2^34). */
-static inline uint64_t rng_below(rng *r, uint64_t n)
-{
-	return rng_next(r) % n;
-}
+static inline uint64_t rng_below(rng *r, uint64_t n) { return rng_next(r) % n; }
 
 /* A standard normal draw (Box-Muller: each pair of uniforms gives two, the
  * second kept in r for the next call). */

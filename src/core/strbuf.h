@@ -16,8 +16,8 @@ typedef struct strbuf {
 	int oom;    /* 1 after any failed allocation */
 } strbuf;
 
-void strbuf_free(strbuf *sb);               /* releases memory; sb becomes empty */
-void strbuf_reset(strbuf *sb);              /* len = 0, keeps memory */
+void strbuf_free(strbuf *sb);  /* releases memory; sb becomes empty */
+void strbuf_reset(strbuf *sb); /* len = 0, keeps memory */
 void strbuf_append(strbuf *sb, const char *s, size_t n);
 void strbuf_puts(strbuf *sb, const char *s);
 void strbuf_putc(strbuf *sb, char c);

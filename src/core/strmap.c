@@ -21,10 +21,10 @@ typedef struct block {
 } block;
 
 struct strmap {
-	slot *slots;   /* [cap] */
-	size_t cap;    /* power of two */
+	slot *slots; /* [cap] */
+	size_t cap;  /* power of two */
 	size_t count;
-	block *arena;  /* newest first */
+	block *arena; /* newest first */
 };
 
 strmap *strmap_create(void)

@@ -71,10 +71,7 @@ static int cmp_best_first(const void *pa, const void *pb)
 }
 
 /* a ranks before b. */
-static inline int better(const topk_hit *a, const topk_hit *b)
-{
-	return topk_hit_worse(b, a);
-}
+static inline int better(const topk_hit *a, const topk_hit *b) { return topk_hit_worse(b, a); }
 
 size_t topk_select(topk_hit *a, size_t n, size_t k)
 {

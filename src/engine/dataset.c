@@ -280,8 +280,8 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	if ((rc = catalog_origin_now(db, &now, err)) < 0)
 		goto fail;
 	if (!catalog_origin_same(snapshot_origin(d->snap), &now)) {
-		rc = seg_error_set(err, SEG_ESTALE, "the catalogue of %s changed while it was read; run the command again",
-		                   workspace);
+		rc = seg_error_set(err, SEG_ESTALE,
+		                   "the catalogue of %s changed while it was read; run the command again", workspace);
 		goto fail;
 	}
 	catalog_close(c);

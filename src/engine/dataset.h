@@ -15,26 +15,26 @@
 #define DATASET_TEST_MODULUS 10
 
 typedef struct dataset {
-	snapshot *snap;            /* the mapped feature snapshot */
-	size_t N;                  /* content rows (tracks with audio features) */
-	const int64_t *row_track;  /* [N] track id of each content row */
-	const float *raw;          /* [N][SNAP__COLS] raw features */
+	snapshot *snap;           /* the mapped feature snapshot */
+	size_t N;                 /* content rows (tracks with audio features) */
+	const int64_t *row_track; /* [N] track id of each content row */
+	const float *raw;         /* [N][SNAP__COLS] raw features */
 
-	int64_t T;                 /* track ids run 1..T-1 (dense SQLite rowids) */
-	int32_t *track_row;        /* [T] content row, -1 when no audio features */
-	int32_t *track_artist;     /* [T] main artist id, -1 when unknown */
-	uint32_t *track_pop;       /* [T] training playlists holding the track */
+	int64_t T;             /* track ids run 1..T-1 (dense SQLite rowids) */
+	int32_t *track_row;    /* [T] content row, -1 when no audio features */
+	int32_t *track_artist; /* [T] main artist id, -1 when unknown */
+	uint32_t *track_pop;   /* [T] training playlists holding the track */
 
-	uint32_t *genre_ptr;       /* [N+1] CSR offsets into genre_idx */
-	int32_t *genre_idx;        /* [genre_ptr[N]] genre vocabulary indices per row */
-	char **genre_names;        /* [G] genre vocabulary, most tracks first */
+	uint32_t *genre_ptr; /* [N+1] CSR offsets into genre_idx */
+	int32_t *genre_idx;  /* [genre_ptr[N]] genre vocabulary indices per row */
+	char **genre_names;  /* [G] genre vocabulary, most tracks first */
 	size_t G;
 
-	size_t P;                  /* playlists with at least one entry */
-	int64_t *pl_id;            /* [P] playlists.id */
-	uint32_t *pl_ptr;          /* [P+1] CSR offsets into pl_tracks */
-	int64_t *pl_tracks;        /* [pl_ptr[P]] track ids in playlist order */
-	uint8_t *pl_test;          /* [P] 1 = held out for evaluation */
+	size_t P;           /* playlists with at least one entry */
+	int64_t *pl_id;     /* [P] playlists.id */
+	uint32_t *pl_ptr;   /* [P+1] CSR offsets into pl_tracks */
+	int64_t *pl_tracks; /* [pl_ptr[P]] track ids in playlist order */
+	uint8_t *pl_test;   /* [P] 1 = held out for evaluation */
 	size_t P_test;
 
 	char workspace[1024];

@@ -26,7 +26,7 @@ static const size_t SEED_COUNTS[] = {1, 5, 10, 25};
 /* The recommenders compared: a model, with or without re-ranking. */
 typedef struct variant {
 	char name[80];
-	int model;    /* registry id */
+	int model; /* registry id */
 	int rerank;
 } variant;
 
@@ -50,7 +50,7 @@ static size_t variants_list(variant v[RECOMMENDER_MAX + 1])
 
 /* What is reported per (variant, n). */
 enum { E_RPREC, E_NDCG, E_CLICKS, E_RECALL50, E_RECALL500, E_NOVELTY, E_ILD, E_POPBIAS, E__COUNT };
-static const char *const E_NAMES[E__COUNT] = {"r_precision", "ndcg",    "clicks",  "recall@50",
+static const char *const E_NAMES[E__COUNT] = {"r_precision", "ndcg",    "clicks", "recall@50",
                                               "recall@500",  "novelty", "ild@10", "popularity_bias"};
 
 void eval_options_default(eval_options *o)
@@ -62,15 +62,12 @@ void eval_options_default(eval_options *o)
 
 typedef struct cell {
 	metrics_stat st[E__COUNT];
-	metrics_exposure exp;  /* top-10 exposure over track ids */
+	metrics_exposure exp; /* top-10 exposure over track ids */
 	size_t lists;
 } cell;
 
 /* Writes the table's JSON through `f` (container_write_atomic's fill). */
-static int write_table(FILE *f, void *root)
-{
-	return json_dumpf(root, f, JSON_INDENT(2)) == 0 ? 0 : -1;
-}
+static int write_table(FILE *f, void *root) { return json_dumpf(root, f, JSON_INDENT(2)) == 0 ? 0 : -1; }
 
 int evaluate_run(const eval_options *o, seg_error *err)
 {
@@ -134,7 +131,8 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	size_t total = 0;
 	for (size_t p = 0; p < ds->P; p++)
 		total += ds->pl_test[p] && ds->pl_ptr[p + 1] - ds->pl_ptr[p] >= 2;
-	size_t step = o->max_playlists && total > o->max_playlists ? (total + o->max_playlists - 1) / o->max_playlists : 1;
+	size_t step =
+		o->max_playlists && total > o->max_playlists ? (total + o->max_playlists - 1) / o->max_playlists : 1;
 	progress prog;
 	progress_start(&prog, "evaluating", total / step + 1);
 	double t0 = progress_now();
@@ -190,17 +188,20 @@ int evaluate_run(const eval_options *o, seg_error *err)
 				if ((rc = metrics_list_eval(&mt, rec, rec_artist, got, &lo, m, err)) < 0)
 					goto out;
 				cell *c = &cells[v * S + si];
+				/* clang-format off */
 				double vals[E__COUNT] = {
 					m[METRIC_R_PRECISION], m[METRIC_NDCG], m[METRIC_CLICKS],
 					metrics_recall_at(&mt, rec, got, 50), metrics_recall_at(&mt, rec, got, K),
 					m[METRIC_NOVELTY], NAN, m[METRIC_POPULARITY_BIAS],
 				};
+				/* clang-format on */
 				/* Diversity over the top 10 that have audio features. */
 				size_t ng = 0;
 				for (size_t j = 0; j < got && j < TOP; j++) {
 					int32_t row = engine_row_of(e, items[j].track);
 					if (row >= 0)
-						memcpy(gather + D * ng++, engine_vector(e, (size_t)row), sizeof(float) * D);
+						memcpy(gather + D * ng++, engine_vector(e, (size_t)row),
+						       sizeof(float) * D);
 				}
 				if (ng >= 2)
 					vals[E_ILD] = metrics_ild(gather, ng, D);
@@ -224,14 +225,15 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	json_t *rows = json_array();
 	if (!o->json)
 		fprintf(o->out,
-		        "playlist continuation on %zu held-out playlists (list length %zu; beyond-accuracy on the top %d),"
+		        "playlist continuation on %zu held-out playlists (list length %zu; beyond-accuracy on the top "
+		        "%d),"
 		        " %.1f s\n",
 		        used, K, TOP, secs);
 	for (size_t si = 0; si < S; si++) {
 		if (!o->json)
-			fprintf(o->out, "\nseeds = %zu\n  %-14s %8s %8s %8s %9s %10s %8s %7s %8s %8s %6s\n", SEED_COUNTS[si],
-			        "model", "R-prec", "NDCG", "clicks", "recall@50", "recall@500", "novelty", "ILD@10",
-			        "tracks@10", "Gini", "lists");
+			fprintf(o->out, "\nseeds = %zu\n  %-14s %8s %8s %8s %9s %10s %8s %7s %8s %8s %6s\n",
+			        SEED_COUNTS[si], "model", "R-prec", "NDCG", "clicks", "recall@50", "recall@500",
+			        "novelty", "ILD@10", "tracks@10", "Gini", "lists");
 		for (size_t v = 0; v < M; v++) {
 			cell *c = &cells[v * S + si];
 			double cov = metrics_exposure_coverage(&c->exp), gini = NAN;
@@ -249,20 +251,25 @@ int evaluate_run(const eval_options *o, seg_error *err)
 			json_array_append_new(rows, row);
 			if (!o->json)
 				fprintf(o->out, "  %-14s %8.4f %8.4f %8.2f %9.4f %10.4f %8.2f %7.3f %8.0f %8.3f %6zu\n",
-				        VARIANTS[v].name, metrics_stat_mean(&c->st[E_RPREC]), metrics_stat_mean(&c->st[E_NDCG]),
-				        metrics_stat_mean(&c->st[E_CLICKS]), metrics_stat_mean(&c->st[E_RECALL50]),
-				        metrics_stat_mean(&c->st[E_RECALL500]), metrics_stat_mean(&c->st[E_NOVELTY]),
-				        metrics_stat_mean(&c->st[E_ILD]), cov * (double)T, gini, c->lists);
+				        VARIANTS[v].name, metrics_stat_mean(&c->st[E_RPREC]),
+				        metrics_stat_mean(&c->st[E_NDCG]), metrics_stat_mean(&c->st[E_CLICKS]),
+				        metrics_stat_mean(&c->st[E_RECALL50]), metrics_stat_mean(&c->st[E_RECALL500]),
+				        metrics_stat_mean(&c->st[E_NOVELTY]), metrics_stat_mean(&c->st[E_ILD]),
+				        cov * (double)T, gini, c->lists);
 		}
 	}
 	json_object_set_new(root, "results", rows);
 	if (!o->json)
 		fprintf(o->out,
-		        "\nR-precision and NDCG as the RecSys Challenge 2018 defines them (higher is better); clicks: pages of\n"
-		        "10 before the first hit (lower is better, 51 = none in 500). Tracks without audio features can only\n"
+		        "\nR-precision and NDCG as the RecSys Challenge 2018 defines them (higher is better); clicks: "
+		        "pages of\n"
+		        "10 before the first hit (lower is better, 51 = none in 500). Tracks without audio features "
+		        "can only\n"
 		        "come from popular, cooc, als and hybrid; content recommends tracks with features only.\n"
-		        "novelty: mean self-information (bits) of the top 10; ILD@10: mean pairwise cosine distance of its\n"
-		        "tracks with features; tracks@10: distinct tracks over all top-10 lists; Gini of their exposure.\n");
+		        "novelty: mean self-information (bits) of the top 10; ILD@10: mean pairwise cosine distance of "
+		        "its\n"
+		        "tracks with features; tracks@10: distinct tracks over all top-10 lists; Gini of their "
+		        "exposure.\n");
 	/* Keep the table with the model. */
 	char jpath[PATH_MAX + 32];
 	snprintf(jpath, sizeof jpath, "%s", path);

@@ -15,10 +15,10 @@
 
 typedef struct eval_options {
 	const char *workspace;
-	const char *artifact;     /* model version or NULL for the latest */
-	size_t k;                 /* list length scored (500, as the challenge) */
-	size_t max_playlists;     /* 0 = every held-out playlist */
-	int json;                 /* print JSON instead of the table */
+	const char *artifact; /* model version or NULL for the latest */
+	size_t k;             /* list length scored (500, as the challenge) */
+	size_t max_playlists; /* 0 = every held-out playlist */
+	int json;             /* print JSON instead of the table */
 	FILE *out;
 } eval_options;
 

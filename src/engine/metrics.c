@@ -62,8 +62,7 @@ static int cmp_entry(const void *a, const void *b)
 	return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-int metrics_truth_set(metrics_truth *t, const uint32_t *item, const int64_t *artist, size_t n,
-                      seg_error *err)
+int metrics_truth_set(metrics_truth *t, const uint32_t *item, const int64_t *artist, size_t n, seg_error *err)
 {
 	t->n = 0;
 	t->stamp = 0;
@@ -71,13 +70,17 @@ int metrics_truth_set(metrics_truth *t, const uint32_t *item, const int64_t *art
 	if (n > t->cap) {
 		size_t cap = n < 16 ? 16 : n;
 		uint32_t *ni = realloc(t->item, cap * sizeof *ni);
-		if (ni) t->item = ni;
+		if (ni)
+			t->item = ni;
 		int64_t *na = realloc(t->artist, cap * sizeof *na);
-		if (na) t->artist = na;
+		if (na)
+			t->artist = na;
 		uint32_t *nm = realloc(t->mark, cap * sizeof *nm);
-		if (nm) t->mark = nm;
+		if (nm)
+			t->mark = nm;
 		int64_t *ns = realloc(t->scratch, 2 * cap * sizeof *ns);
-		if (ns) t->scratch = ns;
+		if (ns)
+			t->scratch = ns;
 		if (!ni || !na || !nm || !ns)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory for a ground truth of %zu items", n);
 		t->cap = cap;
@@ -163,8 +166,10 @@ static size_t sorted_common(const int64_t *a, size_t na, const int64_t *b, size_
 		} else {
 			int64_t v = a[i];
 			c++;
-			while (i < na && a[i] == v) i++;
-			while (j < nb && b[j] == v) j++;
+			while (i < na && a[i] == v)
+				i++;
+			while (j < nb && b[j] == v)
+				j++;
 		}
 	}
 	return c;
@@ -184,8 +189,8 @@ double metrics_r_precision(metrics_truth *t, const uint32_t *rec, const int64_t 
 
 	if (rec_artist != NULL && t->has_artist && track_hits < G) {
 		/* G_A: artists of the hidden tracks left unmatched. */
-		int64_t *ga = t->scratch;         /* [<= G] */
-		int64_t *sa = t->scratch + G;     /* [<= G] */
+		int64_t *ga = t->scratch;     /* [<= G] */
+		int64_t *sa = t->scratch + G; /* [<= G] */
 		size_t nga = 0, nsa = 0;
 		for (size_t g = 0; g < G; g++)
 			if (t->mark[g] != t->stamp)
@@ -202,10 +207,7 @@ double metrics_r_precision(metrics_truth *t, const uint32_t *rec, const int64_t 
 }
 
 /* Challenge discount of position i (1-based): 1 for i = 1, 1/log2(i) after. */
-static double challenge_discount(size_t i)
-{
-	return i <= 1 ? 1.0 : 1.0 / log2((double)i);
-}
+static double challenge_discount(size_t i) { return i <= 1 ? 1.0 : 1.0 / log2((double)i); }
 
 double metrics_ndcg(metrics_truth *t, const uint32_t *rec, size_t K, enum metrics_idcg idcg)
 {
@@ -317,14 +319,14 @@ static int check_items(const uint32_t *rec, size_t K, size_t N, seg_error *err)
 {
 	for (size_t i = 0; i < K; i++)
 		if (rec[i] >= N)
-			return seg_error_set(err, SEG_EINVAL,
-			                     "recommended item %u at position %zu is outside the catalogue of %zu items",
-			                     (unsigned)rec[i], i + 1, N);
+			return seg_error_set(
+				err, SEG_EINVAL,
+				"recommended item %u at position %zu is outside the catalogue of %zu items",
+				(unsigned)rec[i], i + 1, N);
 	return 0;
 }
 
-int metrics_novelty(const metrics_popularity *p, const uint32_t *rec, size_t K, double *out,
-                    seg_error *err)
+int metrics_novelty(const metrics_popularity *p, const uint32_t *rec, size_t K, double *out, seg_error *err)
 {
 	int rc = check_items(rec, K, p->n, err);
 	if (rc)
@@ -342,8 +344,7 @@ int metrics_novelty(const metrics_popularity *p, const uint32_t *rec, size_t K, 
 	return 0;
 }
 
-int metrics_popularity_bias(const metrics_popularity *p, const uint32_t *rec, size_t K,
-                            double *out, seg_error *err)
+int metrics_popularity_bias(const metrics_popularity *p, const uint32_t *rec, size_t K, double *out, seg_error *err)
 {
 	int rc = check_items(rec, K, p->n, err);
 	if (rc)
@@ -398,15 +399,9 @@ static double ild_rows(const float *X, size_t D, const uint32_t *rec, size_t K)
 	return sum / ((double)K * (double)(K - 1) / 2.0);
 }
 
-double metrics_ild(const float *X, size_t K, size_t D)
-{
-	return ild_rows(X, D, NULL, K);
-}
+double metrics_ild(const float *X, size_t K, size_t D) { return ild_rows(X, D, NULL, K); }
 
-double metrics_ild_rows(const float *X, size_t D, const uint32_t *rec, size_t K)
-{
-	return ild_rows(X, D, rec, K);
-}
+double metrics_ild_rows(const float *X, size_t D, const uint32_t *rec, size_t K) { return ild_rows(X, D, rec, K); }
 
 double metrics_ild_fn(const uint32_t *rec, size_t K, metrics_distance_fn dist, void *ctx)
 {
@@ -520,10 +515,7 @@ void metrics_stat_merge(metrics_stat *a, const metrics_stat *b)
 	a->n += b->n;
 }
 
-double metrics_stat_mean(const metrics_stat *s)
-{
-	return s->n ? s->mean : NAN;
-}
+double metrics_stat_mean(const metrics_stat *s) { return s->n ? s->mean : NAN; }
 
 double metrics_stat_se(const metrics_stat *s)
 {
@@ -600,8 +592,8 @@ void metrics_acc_format(const metrics_acc *a, strbuf *sb)
 		if (s->n == 0)
 			continue;
 		double se = metrics_stat_se(s);
-		strbuf_printf(sb, "%-16s %.4f ± %.4f  (n=%zu", metrics_names[m], metrics_stat_mean(s),
-		              1.96 * se, s->n); /* SE is NaN ("nan") with a single value */
+		strbuf_printf(sb, "%-16s %.4f ± %.4f  (n=%zu", metrics_names[m], metrics_stat_mean(s), 1.96 * se,
+		              s->n); /* SE is NaN ("nan") with a single value */
 		if (s->undefined)
 			strbuf_printf(sb, ", undefined=%zu", s->undefined);
 		strbuf_puts(sb, ")\n");

@@ -33,21 +33,20 @@
  * functions write to the scratch fields, so one metrics_truth must not be
  * used by two threads at once. */
 typedef struct metrics_truth {
-	uint32_t *item;    /* [G] distinct hidden items, ascending */
-	int64_t *artist;   /* [G] artist of item[g] (the first one given for it) */
-	uint32_t *mark;    /* [G] scratch: == stamp when item[g] was matched in this call */
-	int64_t *scratch;  /* [2G] scratch for artist sets */
-	uint32_t stamp;    /* current call's mark value; 0 is never used */
-	size_t n;          /* G: number of distinct hidden items */
-	size_t cap;        /* entries allocated in each array */
-	int has_artist;    /* artist[] is filled (an artist array was given) */
+	uint32_t *item;   /* [G] distinct hidden items, ascending */
+	int64_t *artist;  /* [G] artist of item[g] (the first one given for it) */
+	uint32_t *mark;   /* [G] scratch: == stamp when item[g] was matched in this call */
+	int64_t *scratch; /* [2G] scratch for artist sets */
+	uint32_t stamp;   /* current call's mark value; 0 is never used */
+	size_t n;         /* G: number of distinct hidden items */
+	size_t cap;       /* entries allocated in each array */
+	int has_artist;   /* artist[] is filled (an artist array was given) */
 } metrics_truth;
 
 /* Sets the ground truth to item[0..n) (duplicates are merged; the first
  * artist given for an item is kept). `artist` may be NULL: R-precision then
  * gives no artist credit. On error (SEG_ENOMEM) t is left empty (n = 0). */
-int metrics_truth_set(metrics_truth *t, const uint32_t *item, const int64_t *artist, size_t n,
-                      seg_error *err);
+int metrics_truth_set(metrics_truth *t, const uint32_t *item, const int64_t *artist, size_t n, seg_error *err);
 /* Releases t's memory; t becomes empty. NULL is a no-op. */
 void metrics_truth_free(metrics_truth *t);
 /* Returns the index of `item` in t->item, or -1 when it is not hidden. */
@@ -127,14 +126,12 @@ int metrics_popularity_init(metrics_popularity *p, const uint32_t *count, size_t
  * mean_i -log2(max(count[rec_i], 1) / total), in bits. An item never seen in
  * training is treated as seen once, which keeps the value finite (at most
  * log2(total)). K == 0 gives NaN. An item >= N is SEG_EINVAL. */
-int metrics_novelty(const metrics_popularity *p, const uint32_t *rec, size_t K, double *out,
-                    seg_error *err);
+int metrics_novelty(const metrics_popularity *p, const uint32_t *rec, size_t K, double *out, seg_error *err);
 
 /* Popularity bias: mean count of the recommended items over the mean count of
  * the catalogue (1 = as popular as the average item; > 1 leans popular).
  * K == 0 gives NaN. An item >= N is SEG_EINVAL. */
-int metrics_popularity_bias(const metrics_popularity *p, const uint32_t *rec, size_t K,
-                            double *out, seg_error *err);
+int metrics_popularity_bias(const metrics_popularity *p, const uint32_t *rec, size_t K, double *out, seg_error *err);
 
 /* Intra-list diversity: the mean over the K(K-1)/2 pairs of 1 - cosine
  * similarity. A zero vector has no direction; its pairs count as cosine 0
@@ -191,23 +188,25 @@ double metrics_stat_mean(const metrics_stat *s);
 double metrics_stat_se(const metrics_stat *s);
 
 /* The per-list metrics that metrics_list_eval computes and metrics_acc sums. */
+/* clang-format off */
 enum metrics_id {
 	METRIC_R_PRECISION, METRIC_NDCG, METRIC_CLICKS, METRIC_RECALL, METRIC_PRECISION,
 	METRIC_HIT, METRIC_RR, METRIC_NOVELTY, METRIC_ILD, METRIC_POPULARITY_BIAS,
 	METRIC__COUNT
 };
+/* clang-format on */
 /* Short names ("r_precision", "ndcg", "clicks", "recall@k", ...). */
 extern const char *const metrics_names[METRIC__COUNT];
 
 /* Options of metrics_list_eval. Zero-initialised means: k = whole list,
  * challenge IDCG, no novelty, popularity bias or diversity (those are NaN). */
 typedef struct metrics_list_opts {
-	size_t k;                       /* cut-off of recall/precision/hit/rr/diversity; 0 = K */
-	enum metrics_idcg idcg;         /* NDCG normalisation */
-	const metrics_popularity *pop;  /* for novelty and popularity bias (over the top k), or NULL */
-	const float *features;          /* [N][D] catalogue feature rows for diversity, or NULL */
-	size_t features_n;              /* N of `features` */
-	size_t features_d;              /* D of `features` */
+	size_t k;                      /* cut-off of recall/precision/hit/rr/diversity; 0 = K */
+	enum metrics_idcg idcg;        /* NDCG normalisation */
+	const metrics_popularity *pop; /* for novelty and popularity bias (over the top k), or NULL */
+	const float *features;         /* [N][D] catalogue feature rows for diversity, or NULL */
+	size_t features_n;             /* N of `features` */
+	size_t features_d;             /* D of `features` */
 } metrics_list_opts;
 
 /* Computes every per-list metric of one recommendation list into

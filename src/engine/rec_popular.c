@@ -7,9 +7,9 @@
 #include "engine/recommender.h"
 
 typedef struct popular {
-	int64_t *track;             /* [n] track ids by playlist count, most first (ties: lower id) */
+	int64_t *track; /* [n] track ids by playlist count, most first (ties: lower id) */
 	size_t n;
-	const uint32_t *count;      /* [T] playlist count of each track id */
+	const uint32_t *count; /* [T] playlist count of each track id */
 } popular;
 
 static int cmp_count_desc(const void *a, const void *b, void *ctx)

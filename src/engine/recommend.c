@@ -24,8 +24,7 @@
 #include "models/knn.h"
 #include "models/rerank.h"
 
-const char *const rec_reason_codes[REASON__BITS] = {"content", "cf",   "gem",   "new_genre",
-                                                    "popular", "mood", "random"};
+const char *const rec_reason_codes[REASON__BITS] = {"content", "cf", "gem", "new_genre", "popular", "mood", "random"};
 
 void rec_request_default(rec_request *r)
 {
@@ -47,10 +46,10 @@ void rec_request_default(rec_request *r)
  * a large allocation and clear per request. Each request leaves them zeroed
  * again, touching only the entries it set. */
 typedef struct scratch {
-	struct scratch *next;     /* the engine's list, freed with it */
-	uint8_t *blocked;         /* [T] */
-	uint8_t *rowbits;         /* [KNN_BITMAP_BYTES(N)] */
-	int64_t *slot;            /* [T] */
+	struct scratch *next; /* the engine's list, freed with it */
+	uint8_t *blocked;     /* [T] */
+	uint8_t *rowbits;     /* [KNN_BITMAP_BYTES(N)] */
+	int64_t *slot;        /* [T] */
 } scratch;
 
 static atomic_uint_fast64_t next_engine_id = 1;
@@ -58,22 +57,22 @@ static _Thread_local uint64_t tl_engine_id; /* the engine tl_scratch belongs to 
 static _Thread_local scratch *tl_scratch;
 
 struct engine {
-	uint64_t id;                 /* unique per engine_open, keys the thread scratch */
-	pthread_mutex_t lock;        /* guards scratches */
+	uint64_t id;          /* unique per engine_open, keys the thread scratch */
+	pthread_mutex_t lock; /* guards scratches */
 	scratch *scratches;
 	container_file *mf;
-	const char *meta;            /* JSON text */
-	rec_artifact a;              /* what every recommender reads (views into the file) */
-	const int32_t *labels;       /* [N] sonic-map cluster of each row */
-	const float *xy;             /* [N][2] */
+	const char *meta;      /* JSON text */
+	rec_artifact a;        /* what every recommender reads (views into the file) */
+	const int32_t *labels; /* [N] sonic-map cluster of each row */
+	const float *xy;       /* [N][2] */
 	int K;
-	const char **words;          /* [K] */
-	int32_t *track_row;          /* [T] content row or -1 (built at open; a.track_row) */
-	int32_t *track_item;         /* [T] CF item or -1 (built at open; a.track_item) */
-	double pop_total;            /* sum of track_pop */
-	double max_info;             /* largest self-information, to normalise novelty */
-	size_t nmodels;              /* recommenders registered when the engine opened */
-	void **model_state;          /* [nmodels] what each one's open built, or NULL */
+	const char **words;  /* [K] */
+	int32_t *track_row;  /* [T] content row or -1 (built at open; a.track_row) */
+	int32_t *track_item; /* [T] CF item or -1 (built at open; a.track_item) */
+	double pop_total;    /* sum of track_pop */
+	double max_info;     /* largest self-information, to normalise novelty */
+	size_t nmodels;      /* recommenders registered when the engine opened */
+	void **model_state;  /* [nmodels] what each one's open built, or NULL */
 };
 
 void engine_free(engine *e)
@@ -116,19 +115,20 @@ static int open_shared(engine *e, const char *path, seg_error *err)
 	a->spec = p;
 	if (a->spec->version != FEAT_SPEC_VERSION || a->spec->dim != FD_GENRE0 + a->spec->ngenres ||
 	    a->spec->ngenres > FEAT_MAX_GENRES)
-		return seg_error_set(err, SEG_EVERSION, "%s: feature pipeline version %u is not the one this segue reads (%d)",
-		                     path, a->spec->version, FEAT_SPEC_VERSION);
+		return seg_error_set(err, SEG_EVERSION,
+		                     "%s: feature pipeline version %u is not the one this segue reads (%d)", path,
+		                     a->spec->version, FEAT_SPEC_VERSION);
 	a->D = a->spec->dim;
 	a->row_track = container_file_section(e->mf, MS_TRACK_ID, &sz);
 	if (a->row_track == NULL)
 		return seg_error_set(err, SEG_EFORMAT, "%s: no content section", path);
 	a->N = sz / sizeof(int64_t);
 	size_t N = a->N, D = a->D;
-#define REQUIRE(name, field, bytes)                                                          \
-	do {                                                                                 \
-		if ((rc = container_file_require(e->mf, name, bytes, &p, err)) < 0)              \
-			return rc;                                                           \
-		field = p;                                                                   \
+#define REQUIRE(name, field, bytes)                                                 \
+	do {                                                                        \
+		if ((rc = container_file_require(e->mf, name, bytes, &p, err)) < 0) \
+			return rc;                                                  \
+		field = p;                                                          \
 	} while (0)
 	REQUIRE(MS_VECTORS, a->vec, sizeof(float) * N * D);
 	REQUIRE(MS_VECTOR_NORM, a->norm, sizeof(float) * N);
@@ -276,20 +276,20 @@ typedef struct request {
 	const engine *e;
 	const rec_request *r;
 	const recommender *model;
-	const void *state;     /* the model's, from engine_open */
+	const void *state; /* the model's, from engine_open */
 	rec_query q;
-	uint8_t *blocked;      /* [T] 1 = never recommend (seeds, known); thread scratch */
-	uint8_t *rowbits;      /* knn exclude bitmap over rows; thread scratch */
-	float *query;          /* [D] content query, unit length, or NULL */
-	float *mood;           /* [D] mood target, or NULL */
-	uint8_t *mood_mask;    /* [D] */
-	int32_t *seed_rows;    /* [nseeds] content rows of the seeds (-1) */
-	int32_t *seed_items;   /* [nseeds] CF items of the seeds */
+	uint8_t *blocked;    /* [T] 1 = never recommend (seeds, known); thread scratch */
+	uint8_t *rowbits;    /* knn exclude bitmap over rows; thread scratch */
+	float *query;        /* [D] content query, unit length, or NULL */
+	float *mood;         /* [D] mood target, or NULL */
+	uint8_t *mood_mask;  /* [D] */
+	int32_t *seed_rows;  /* [nseeds] content rows of the seeds (-1) */
+	int32_t *seed_items; /* [nseeds] CF items of the seeds */
 	size_t nseed_items;
-	rec_pool pool;         /* slot is thread scratch */
-	rerank_cand *rr;       /* [C] re-ranking input */
-	size_t *order;         /* [k] pool indices of the picks, best first */
-	size_t n;              /* picks */
+	rec_pool pool;   /* slot is thread scratch */
+	rerank_cand *rr; /* [C] re-ranking input */
+	size_t *order;   /* [k] pool indices of the picks, best first */
+	size_t n;        /* picks */
 } request;
 
 /* Resolves the request: blocks the seeds and excluded tracks, turns the
@@ -453,8 +453,9 @@ static int stage_select(request *x, const char **shortfall, seg_error *err)
 				.artist = e->a.track_artist[c->track],
 				.relevance = smax > 0 ? c->score / smax : 0,
 				.novelty = e->max_info > 0 ? (float)(info / e->max_info) : 0,
-				.quality = c->row >= 0 && !isnan(e->a.predicted[c->row]) ? e->a.predicted[c->row] / 100.0f
-				                                                         : NAN,
+				.quality = c->row >= 0 && !isnan(e->a.predicted[c->row])
+			                           ? e->a.predicted[c->row] / 100.0f
+			                           : NAN,
 			};
 		}
 		rerank_opts ro = {.k = r->k,
@@ -621,8 +622,9 @@ int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_
 	if (r->k == 0)
 		return 0;
 	if (r->model < 0 || (size_t)r->model >= e->nmodels)
-		return seg_error_set(err, SEG_EINVAL, "model %d is not one this engine knows (%zu registered when it opened)",
-		                     r->model, e->nmodels);
+		return seg_error_set(err, SEG_EINVAL,
+		                     "model %d is not one this engine knows (%zu registered when it opened)", r->model,
+		                     e->nmodels);
 	request x;
 	memset(&x, 0, sizeof x);
 	x.e = e;
@@ -719,8 +721,8 @@ int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed
 		for (uint32_t k = 0; row >= 0 && k < e->a.spec->ngenres && g == NULL; k++)
 			if (e->a.vec[(size_t)row * e->a.D + FD_GENRE0 + k] > 0)
 				g = e->a.spec->genres[k];
-		put(buf, cap, &n, n ? "; " : "", "from a genre new to your seeds", g ? " (" : "", g ? g : "", g ? ")" : "",
-		    (char *)NULL);
+		put(buf, cap, &n, n ? "; " : "", "from a genre new to your seeds", g ? " (" : "", g ? g : "",
+		    g ? ")" : "", (char *)NULL);
 	}
 	if (it->reasons & REASON_GEM) {
 		char num[64];

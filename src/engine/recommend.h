@@ -36,20 +36,20 @@ enum {
 extern const char *const rec_reason_codes[REASON__BITS];
 
 typedef struct rec_request {
-	int model;                 /* registry id (recommender_find); RECOMMENDER_DEFAULT's by default */
-	const int64_t *seeds;      /* [nseeds] track ids the listener likes */
+	int model;            /* registry id (recommender_find); RECOMMENDER_DEFAULT's by default */
+	const int64_t *seeds; /* [nseeds] track ids the listener likes */
 	size_t nseeds;
-	const char *mood;          /* "energy=0.8,valence=0.7" or NULL */
-	size_t k;                  /* results wanted */
-	int rerank;                /* apply MMR/novelty/quality/artist cap */
-	float diversity;           /* MMR λ, 0..1 */
-	float novelty;             /* novelty weight, >= 0 */
-	float quality;             /* quality weight, >= 0 */
-	int max_per_artist;        /* 0 = no cap */
-	const int64_t *exclude;    /* [nexclude] tracks the listener already knows */
+	const char *mood;       /* "energy=0.8,valence=0.7" or NULL */
+	size_t k;               /* results wanted */
+	int rerank;             /* apply MMR/novelty/quality/artist cap */
+	float diversity;        /* MMR λ, 0..1 */
+	float novelty;          /* novelty weight, >= 0 */
+	float quality;          /* quality weight, >= 0 */
+	int max_per_artist;     /* 0 = no cap */
+	const int64_t *exclude; /* [nexclude] tracks the listener already knows */
 	size_t nexclude;
-	uint64_t seed;             /* for the random baseline */
-	size_t pool;               /* candidates re-ranking chooses from; 0 = max(5k, 100) */
+	uint64_t seed; /* for the random baseline */
+	size_t pool;   /* candidates re-ranking chooses from; 0 = max(5k, 100) */
 } rec_request;
 
 /* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,
@@ -94,17 +94,17 @@ int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed
 const char *engine_meta_json(const engine *e);
 const feat_spec *engine_spec(const engine *e);
 size_t engine_rows(const engine *e);
-int32_t engine_row_of(const engine *e, int64_t track);         /* content row or -1 */
+int32_t engine_row_of(const engine *e, int64_t track); /* content row or -1 */
 int64_t engine_track_of(const engine *e, size_t row);
-const float *engine_vector(const engine *e, size_t row);       /* [dim], unit length */
-int32_t engine_artist_of(const engine *e, int64_t track);     /* -1 unknown */
+const float *engine_vector(const engine *e, size_t row);        /* [dim], unit length */
+int32_t engine_artist_of(const engine *e, int64_t track);       /* -1 unknown */
 uint32_t engine_playlist_count(const engine *e, int64_t track); /* training playlists holding it */
-int64_t engine_track_limit(const engine *e);                   /* track ids are < this */
+int64_t engine_track_limit(const engine *e);                    /* track ids are < this */
 int engine_cluster_of(const engine *e, size_t row);
 const char *engine_cluster_words(const engine *e, int cluster);
 int engine_clusters(const engine *e);
-const float *engine_map_xy(const engine *e);                   /* [N][2] */
-float engine_predicted(const engine *e, size_t row);           /* predicted popularity */
+const float *engine_map_xy(const engine *e);         /* [N][2] */
+float engine_predicted(const engine *e, size_t row); /* predicted popularity */
 float engine_popularity(const engine *e, size_t row);
 
 #endif

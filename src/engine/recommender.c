@@ -83,9 +83,9 @@ json_t *recommender_list_json(void)
 	json_t *list = json_array();
 	for (size_t i = 0; list != NULL && i < recommender_count(); i++) {
 		const recommender *r = recommender_get((int)i);
-		json_t *o = json_pack("{s:s,s:s,s:b}", "name", r->name, "description",
-		                      r->description ? r->description : "", "needs_query",
-		                      (r->flags & REC_NEEDS_QUERY) != 0);
+		json_t *o =
+			json_pack("{s:s,s:s,s:b}", "name", r->name, "description", r->description ? r->description : "",
+		                  "needs_query", (r->flags & REC_NEEDS_QUERY) != 0);
 		if (o == NULL || json_array_append_new(list, o) != 0) {
 			json_decref(list);
 			return NULL;

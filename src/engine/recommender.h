@@ -34,34 +34,34 @@
  * features), D content dimensions, T track ids (they run 1..T-1), I CF items
  * (tracks in training playlists). */
 typedef struct rec_artifact {
-	const feat_spec *spec;         /* the content feature pipeline */
+	const feat_spec *spec; /* the content feature pipeline */
 	size_t N, D;
-	const int64_t *row_track;      /* [N] track id of each content row */
-	const float *vec;              /* [N][D] unit-length content vectors */
-	const float *norm;             /* [N] length of each vector before normalising */
-	const float *popularity;       /* [N] catalogue popularity 0..100, NaN unknown */
-	const float *predicted;        /* [N] predicted popularity (quality prior), NaN unknown */
+	const int64_t *row_track; /* [N] track id of each content row */
+	const float *vec;         /* [N][D] unit-length content vectors */
+	const float *norm;        /* [N] length of each vector before normalising */
+	const float *popularity;  /* [N] catalogue popularity 0..100, NaN unknown */
+	const float *predicted;   /* [N] predicted popularity (quality prior), NaN unknown */
 	int64_t T;
-	const int32_t *track_row;      /* [T] content row of each track id, -1 */
-	const int32_t *track_artist;   /* [T] main artist of each track id, -1 */
-	const uint32_t *track_pop;     /* [T] training playlists holding each track id */
-	int32_t I;                     /* 0 when no collaborative model was trained */
-	const int64_t *cf_track;       /* [I] track id of each CF item */
-	const int32_t *track_item;     /* [T] CF item of each track id, -1 */
+	const int32_t *track_row;    /* [T] content row of each track id, -1 */
+	const int32_t *track_artist; /* [T] main artist of each track id, -1 */
+	const uint32_t *track_pop;   /* [T] training playlists holding each track id */
+	int32_t I;                   /* 0 when no collaborative model was trained */
+	const int64_t *cf_track;     /* [I] track id of each CF item */
+	const int32_t *track_item;   /* [T] CF item of each track id, -1 */
 } rec_artifact;
 
 /* One request, resolved by the engine before any recommender sees it. */
 typedef struct rec_query {
-	const engine *e;               /* for rec_query_propose */
+	const engine *e; /* for rec_query_propose */
 	const rec_artifact *a;
-	const rec_request *r;          /* as the caller gave it (k, seed, weights) */
-	const uint8_t *blocked;        /* [T] 1 = never propose: the seeds and excluded tracks */
-	const uint8_t *rowbits;        /* the same tracks as a bitmap over content rows (knn_filter) */
-	const float *query;            /* [D] the seeds (and mood) as one unit vector, or NULL */
-	const float *mood;             /* [D] mood target in unnormalised units, or NULL: no mood */
-	const uint8_t *mood_mask;      /* [D] 1 on the dimensions the mood names */
-	const int32_t *seed_rows;      /* [r->nseeds] content row of each seed, -1 */
-	const int32_t *seed_items;     /* [nseed_items] CF items of the seeds that are items */
+	const rec_request *r;      /* as the caller gave it (k, seed, weights) */
+	const uint8_t *blocked;    /* [T] 1 = never propose: the seeds and excluded tracks */
+	const uint8_t *rowbits;    /* the same tracks as a bitmap over content rows (knn_filter) */
+	const float *query;        /* [D] the seeds (and mood) as one unit vector, or NULL */
+	const float *mood;         /* [D] mood target in unnormalised units, or NULL: no mood */
+	const uint8_t *mood_mask;  /* [D] 1 on the dimensions the mood names */
+	const int32_t *seed_rows;  /* [r->nseeds] content row of each seed, -1 */
+	const int32_t *seed_items; /* [nseed_items] CF items of the seeds that are items */
 	size_t nseed_items;
 } rec_query;
 
@@ -71,21 +71,21 @@ typedef struct rec_query {
  * was not computed. After propose (and before blend) the engine scales each
  * kind of evidence over the pool to 0..1; the explanations read it then. */
 typedef struct rec_cand {
-	int64_t track;                 /* tracks.id */
-	int32_t row;                   /* content row or -1 */
-	float content;                 /* cosine to the query, or closeness to the mood */
-	float cooc;                    /* item co-occurrence score (collaborative) */
-	float als;                     /* factor-model score (collaborative) */
-	float score;                   /* the recommender's relevance, higher first */
+	int64_t track; /* tracks.id */
+	int32_t row;   /* content row or -1 */
+	float content; /* cosine to the query, or closeness to the mood */
+	float cooc;    /* item co-occurrence score (collaborative) */
+	float als;     /* factor-model score (collaborative) */
+	float score;   /* the recommender's relevance, higher first */
 } rec_cand;
 
 /* The candidates of one request. Plain struct: read c[0..n) directly; add
  * through rec_pool_add, which keeps one candidate per track. */
 typedef struct rec_pool {
-	rec_cand *c;                   /* [n] in the order they were added */
+	rec_cand *c; /* [n] in the order they were added */
 	size_t n, cap;
-	int64_t *slot;                 /* [T] index+1 into c, 0 = absent (engine scratch) */
-	const int32_t *track_row;      /* [T] */
+	int64_t *slot;            /* [T] index+1 into c, 0 = absent (engine scratch) */
+	const int32_t *track_row; /* [T] */
 } rec_pool;
 
 /* Returns the candidate for `track` (0 < track < T), adding it with every
@@ -104,9 +104,9 @@ enum {
 };
 
 typedef struct recommender {
-	const char *name;              /* what --model, evaluate and the API call it: [a-z0-9_+-] */
-	const char *description;       /* one line, for --help and the API */
-	unsigned flags;                /* REC_NEEDS_QUERY */
+	const char *name;        /* what --model, evaluate and the API call it: [a-z0-9_+-] */
+	const char *description; /* one line, for --help and the API */
+	unsigned flags;          /* REC_NEEDS_QUERY */
 	/* Reads the recommender's own sections of the artifact `f` (through
 	 * container_file_section/_require) and builds what it needs, into *state.
 	 * An artifact without the sections is not an error: leave *state NULL and

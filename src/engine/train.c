@@ -39,11 +39,13 @@ void train_options_default(train_options *o)
 }
 
 /* Raw snapshot columns the quality model reads, then the genre block. */
+/* clang-format off */
 static const int QUALITY_COLS[] = {
 	SNAP_DANCEABILITY, SNAP_ENERGY, SNAP_KEY, SNAP_LOUDNESS, SNAP_MODE, SNAP_SPEECHINESS,
 	SNAP_ACOUSTICNESS, SNAP_INSTRUMENTALNESS, SNAP_LIVENESS, SNAP_VALENCE, SNAP_TEMPO,
 	SNAP_TIME_SIGNATURE, SNAP_DURATION_MS, SNAP_YEAR,
 };
+/* clang-format on */
 #define NQCOLS (sizeof QUALITY_COLS / sizeof *QUALITY_COLS)
 
 static void say(const train_options *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -86,21 +88,21 @@ int train_model_path(const char *workspace, const char *name, char *path, size_t
 typedef struct built {
 	feat_spec spec;
 	size_t N, D;
-	float *vec;           /* [N][D] content vectors before normalising */
-	float *unit;          /* [N][D] unit length */
-	float *norm;          /* [N] lengths before normalising */
-	float *pop;           /* [N] */
+	float *vec;  /* [N][D] content vectors before normalising */
+	float *unit; /* [N][D] unit length */
+	float *norm; /* [N] lengths before normalising */
+	float *pop;  /* [N] */
 	int K;
-	float *centroids;     /* [K][D] */
-	int32_t *labels;      /* [N] */
-	char *words;          /* K strings back to back */
+	float *centroids; /* [K][D] */
+	int32_t *labels;  /* [N] */
+	char *words;      /* K strings back to back */
 	size_t words_len;
-	float *xy;            /* [N][2] */
-	float *pca_blob;      /* [D] mean + [2][D] components */
-	float *qpred;         /* [N] */
-	void *xgb;            /* model bytes */
+	float *xy;       /* [N][2] */
+	float *pca_blob; /* [D] mean + [2][D] components */
+	float *qpred;    /* [N] */
+	void *xgb;       /* model bytes */
 	size_t xgb_len;
-	int64_t *cf_track;    /* [I] */
+	int64_t *cf_track; /* [I] */
 	int32_t I;
 	cf_cooc *cooc;
 	cf_als *als;
@@ -151,8 +153,9 @@ static int build_content(const dataset *ds, built *b, const train_options *o, se
 		b->pop[i] = ds->raw[i * SNAP__COLS + SNAP_POPULARITY];
 	}
 	say(o, "content: %zu tracks x %zu dimensions (%u genres in the genre block)\n", b->N, b->D, b->spec.ngenres);
-	json_object_set_new(b->meta, "content", json_pack("{s:I,s:I,s:I}", "tracks", (json_int_t)b->N, "dims",
-	                                                  (json_int_t)b->D, "genres", (json_int_t)b->spec.ngenres));
+	json_object_set_new(b->meta, "content",
+	                    json_pack("{s:I,s:I,s:I}", "tracks", (json_int_t)b->N, "dims", (json_int_t)b->D, "genres",
+	                              (json_int_t)b->spec.ngenres));
 	return 0;
 }
 
@@ -194,7 +197,9 @@ static int build_map(built *b, const train_options *o, seg_error *err)
 		for (int d = 0; d < FD_GENRE0; d++) {
 			if (d == FD_KEY_X || d == FD_KEY_Y)
 				continue; /* a mean angle says little */
-			float w = d < FD_KEY_X ? b->spec.w.audio[d] : d == FD_MODE ? b->spec.w.mode : b->spec.w.duration;
+			float w = d < FD_KEY_X   ? b->spec.w.audio[d]
+			          : d == FD_MODE ? b->spec.w.mode
+			                         : b->spec.w.duration;
 			z[nz] = w > 0 ? c[d] / w : 0;
 			names[nz++] = feat_dim_names[d];
 		}
@@ -387,8 +392,8 @@ static int build_cf(const dataset *ds, built *b, const train_options *o, seg_err
 	json_object_set_new(b->meta, "cf",
 	                    json_pack("{s:b,s:i,s:i,s:I,s:i,s:i,s:i,s:f,s:o}", "trained", 1, "playlists", U, "tracks",
 	                              b->I, "entries", (json_int_t)ui.nnz, "cooc_topm", co.topm, "factors", ao.factors,
-	                              "iterations", ao.iterations, "als_seconds_per_iteration",
-	                              secs / ao.iterations, "als_loss", jl));
+	                              "iterations", ao.iterations, "als_seconds_per_iteration", secs / ao.iterations,
+	                              "als_loss", jl));
 out:
 	cf_csr_free(&ui);
 	cf_csr_free(&iu);
@@ -473,15 +478,15 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 		dataset_free(ds);
 		return seg_error_set(err, SEG_EINVAL, "the catalogue has no tracks with audio features to train on");
 	}
-	say(o, "training on %s: %zu tracks with features, %zu playlists (%zu held out for evaluation)\n",
-	    o->workspace, ds->N, ds->P, ds->P_test);
+	say(o, "training on %s: %zu tracks with features, %zu playlists (%zu held out for evaluation)\n", o->workspace,
+	    ds->N, ds->P, ds->P_test);
 	b.meta = json_object();
 	time_t now = time(NULL);
 	char stamp[32];
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	json_object_set_new(b.meta, "created_at", json_string(stamp));
-	json_object_set_new(b.meta, "playlists", json_pack("{s:I,s:I}", "total", (json_int_t)ds->P, "held_out",
-	                                                   (json_int_t)ds->P_test));
+	json_object_set_new(b.meta, "playlists",
+	                    json_pack("{s:I,s:I}", "total", (json_int_t)ds->P, "held_out", (json_int_t)ds->P_test));
 	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
 	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0)
 		goto out;

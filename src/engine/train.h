@@ -18,7 +18,7 @@
 #define MS_FEAT_SPEC "feat_spec"       /* feat_spec */
 #define MS_TRACK_ID "content_track"    /* int64 [N] track id of each content row */
 #define MS_VECTORS "content_vec"       /* float [N][D] unit-length content vectors */
-#define MS_VECTOR_NORM "content_norm" /* float [N] vector lengths before normalising */
+#define MS_VECTOR_NORM "content_norm"  /* float [N] vector lengths before normalising */
 #define MS_POPULARITY "content_pop"    /* float [N] catalogue popularity, NaN unknown */
 #define MS_KM_CENTROIDS "km_centroids" /* float [K][D] in feature space */
 #define MS_KM_LABELS "km_labels"       /* int32 [N] */
@@ -40,12 +40,12 @@
 
 typedef struct train_options {
 	const char *workspace;
-	int clusters;        /* k-means K (default 12) */
-	int factors;         /* ALS F (default 64) */
-	int als_iterations;  /* default 15 */
-	int quality_rounds;  /* XGBoost rounds (default 120) */
-	int cv_folds;        /* default 5 */
-	int verbose;         /* print progress and figures to `out` */
+	int clusters;       /* k-means K (default 12) */
+	int factors;        /* ALS F (default 64) */
+	int als_iterations; /* default 15 */
+	int quality_rounds; /* XGBoost rounds (default 120) */
+	int cv_folds;       /* default 5 */
+	int verbose;        /* print progress and figures to `out` */
 	FILE *out;
 } train_options;
 

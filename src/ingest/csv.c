@@ -39,14 +39,14 @@ struct csv_reader {
 	uint64_t rec_start; /* input offset where the current record started */
 	char *rec;          /* record bytes, fields NUL-terminated */
 	size_t rec_len, rec_cap;
-	size_t room;        /* rec_len may reach this without the slow path (see top) */
-	int over;           /* enum csv_limit broken by the current record: discard mode */
-	int nul_field;      /* first field of the current record with a NUL, or -1 */
-	size_t *offs;       /* [cap_fields] field start offsets in rec */
-	size_t *lens;       /* [cap_fields] field lengths */
-	char **ptrs;        /* [cap_fields] field pointers handed out */
+	size_t room;   /* rec_len may reach this without the slow path (see top) */
+	int over;      /* enum csv_limit broken by the current record: discard mode */
+	int nul_field; /* first field of the current record with a NUL, or -1 */
+	size_t *offs;  /* [cap_fields] field start offsets in rec */
+	size_t *lens;  /* [cap_fields] field lengths */
+	char **ptrs;   /* [cap_fields] field pointers handed out */
 	size_t nfields, cap_fields;
-	char name[256];     /* for messages */
+	char name[256]; /* for messages */
 };
 
 /* Byte classes for the unquoted and quoted scans: 1 = stop here. */
@@ -486,8 +486,7 @@ void csv_limit_describe(const csv_record *rec, char *buf, size_t cap)
 	case CSV_LIMIT_FIELDS:
 		snprintf(buf, cap, "the record has more than %u fields, the limit", CSV_MAX_FIELDS);
 		break;
-	default:
-		snprintf(buf, cap, "%s", "");
+	default: snprintf(buf, cap, "%s", "");
 	}
 }
 

@@ -25,14 +25,14 @@ typedef struct csv_reader csv_reader;
  * about 1 KB and at most 30 columns). The record limit counts the unescaped
  * text of its fields plus one byte per field (its separator): about the
  * length of the line. */
-#define CSV_MAX_RECORD (8u << 20)   /* 8 MiB: bytes in one record */
-#define CSV_MAX_FIELD (4u << 20)    /* 4 MiB: bytes in one field */
-#define CSV_MAX_FIELDS 1024u        /* fields in one record */
+#define CSV_MAX_RECORD (8u << 20) /* 8 MiB: bytes in one record */
+#define CSV_MAX_FIELD (4u << 20)  /* 4 MiB: bytes in one field */
+#define CSV_MAX_FIELDS 1024u      /* fields in one record */
 /* An oversized record that has not ended CSV_MAX_SKIP bytes of input after its
  * start (endless NULs from /dev/zero, a binary file, a quote opened by
  * mistake early in a huge file) ends the reading: csv_next fails with
  * SEG_EFORMAT, so that skipping is bounded in time as well as in memory. */
-#define CSV_MAX_SKIP (64u << 20)    /* 64 MiB */
+#define CSV_MAX_SKIP (64u << 20) /* 64 MiB */
 
 /* Which limit a record broke. */
 enum csv_limit {
@@ -45,16 +45,16 @@ enum csv_limit {
 /* One record. Field strings are NUL-terminated, unescaped, and valid until the
  * next csv_next() or csv_close(). */
 typedef struct csv_record {
-	size_t nfields;       /* number of fields */
-	char **fields;        /* [nfields] field text */
-	const size_t *lens;   /* [nfields] field lengths in bytes */
-	long line;            /* 1-based physical line where the record starts */
-	int bad_quote;        /* 1 when a quote appeared inside an unquoted field or text
+	size_t nfields;     /* number of fields */
+	char **fields;      /* [nfields] field text */
+	const size_t *lens; /* [nfields] field lengths in bytes */
+	long line;          /* 1-based physical line where the record starts */
+	int bad_quote;      /* 1 when a quote appeared inside an unquoted field or text
 	                         followed a closing quote; the text is kept as read */
-	int over_limit;       /* enum csv_limit: the first limit the record broke (in input
+	int over_limit;     /* enum csv_limit: the first limit the record broke (in input
 	                         order), or CSV_LIMIT_NONE; when set, nfields is 0 and the
 	                         record's text was skipped */
-	int nul_field;        /* index of the first field holding a NUL byte, or -1 */
+	int nul_field;      /* index of the first field holding a NUL byte, or -1 */
 } csv_record;
 
 /* Opens a reader on `path` ("-" = stdin; zstd detected by magic number). */

@@ -45,7 +45,8 @@ static int expand(char *const *paths, size_t npaths, char ***out, size_t *nout, 
 		if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
 			DIR *d = opendir(paths[i]);
 			if (d == NULL) {
-				rc = seg_error_set(err, SEG_EIO, "cannot read directory %s: %s", paths[i], strerror(errno));
+				rc = seg_error_set(err, SEG_EIO, "cannot read directory %s: %s", paths[i],
+				                   strerror(errno));
 				break;
 			}
 			size_t first = n;
@@ -159,8 +160,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static int ingest_file_run(catalog *c, const ingest_options *o, ingest_file *f, ingest_summary *sum,
-                           seg_error *err)
+static int ingest_file_run(catalog *c, const ingest_options *o, ingest_file *f, ingest_summary *sum, seg_error *err)
 {
 	progress prog;
 	progress_start(&prog, base_name(f->path), 0);
@@ -356,11 +356,11 @@ void ingest_summary_print(const ingest_summary *sum, const ingest_options *o, FI
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < sum->nfiles; i++)
 		bytes += sum->files[i].bytes;
-	fprintf(out, "%s %zu file%s in %.2f s (%.1f MB read)%s\n", o->check_only ? "checked" : "ingested",
-	        sum->nfiles, sum->nfiles == 1 ? "" : "s", sum->seconds, (double)bytes / 1e6,
+	fprintf(out, "%s %zu file%s in %.2f s (%.1f MB read)%s\n", o->check_only ? "checked" : "ingested", sum->nfiles,
+	        sum->nfiles == 1 ? "" : "s", sum->seconds, (double)bytes / 1e6,
 	        o->check_only ? "; nothing was written" : "");
-	fprintf(out, "  %-40s %-22s %9s %9s %9s %8s %8s %8s %9s\n", "file", "format", "rows", "accepted",
-	        "new", "merged", "rejected", "dropped", "entries");
+	fprintf(out, "  %-40s %-22s %9s %9s %9s %8s %8s %8s %9s\n", "file", "format", "rows", "accepted", "new",
+	        "merged", "rejected", "dropped", "entries");
 	for (size_t i = 0; i < sum->nfiles; i++) {
 		const ingest_file *f = &sum->files[i];
 		const char *name = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
@@ -369,9 +369,8 @@ void ingest_summary_print(const ingest_summary *sum, const ingest_options *o, FI
 		        f->n.playlist_entries);
 	}
 	const catalog_counts *t = &sum->total;
-	fprintf(out, "  %-40s %-22s %9ld %9ld %9ld %8ld %8ld %8ld %9ld\n", "total", "", t->rows_read,
-	        t->rows_accepted, t->new_tracks, t->merged, t->rows_rejected, t->values_dropped,
-	        t->playlist_entries);
+	fprintf(out, "  %-40s %-22s %9ld %9ld %9ld %8ld %8ld %8ld %9ld\n", "total", "", t->rows_read, t->rows_accepted,
+	        t->new_tracks, t->merged, t->rows_rejected, t->values_dropped, t->playlist_entries);
 	if (t->rows_rejected > 0) {
 		fprintf(out, "rows rejected by reason:");
 		for (int r = 0; r < RR__COUNT; r++)

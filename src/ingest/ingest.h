@@ -13,27 +13,27 @@
 #include "ingest/playlist.h"
 
 typedef struct ingest_options {
-	const char *workspace;  /* resolved workspace directory */
-	const char *map_spec;   /* --map canonical=column,... or NULL */
-	int check_only;         /* parse and validate only; write nothing */
-	int progress;           /* draw progress bars (when stderr is a terminal) */
+	const char *workspace; /* resolved workspace directory */
+	const char *map_spec;  /* --map canonical=column,... or NULL */
+	int check_only;        /* parse and validate only; write nothing */
+	int progress;          /* draw progress bars (when stderr is a terminal) */
 } ingest_options;
 
 /* What happened to one input file. */
 typedef struct ingest_file {
 	char path[1024];
-	char variant[40];       /* detected export or playlist format */
+	char variant[40]; /* detected export or playlist format */
 	catalog_counts n;
-	uint64_t bytes;         /* input bytes (compressed size for .zst) */
+	uint64_t bytes; /* input bytes (compressed size for .zst) */
 	double seconds;
 } ingest_file;
 
 typedef struct ingest_summary {
-	ingest_file *files;     /* [nfiles] */
+	ingest_file *files; /* [nfiles] */
 	size_t nfiles;
 	catalog_counts total;
-	long row_reasons[RR__COUNT];   /* rows dropped, by reason */
-	long value_columns[32];        /* values dropped, by schema column */
+	long row_reasons[RR__COUNT]; /* rows dropped, by reason */
+	long value_columns[32];      /* values dropped, by schema column */
 	double seconds;
 	/* Catalogue totals after the ingest (not filled in check-only mode). */
 	long tracks_with_features, tracks_without_features, artists, genres, playlists, entries;
@@ -44,8 +44,7 @@ typedef struct ingest_summary {
  * taken in name order). On error nothing is committed and err says which file
  * and line. The summary is filled as far as it got; free it with
  * ingest_summary_free. */
-int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, ingest_summary *sum,
-               seg_error *err);
+int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, ingest_summary *sum, seg_error *err);
 
 /* Prints the summary for a human. */
 void ingest_summary_print(const ingest_summary *sum, const ingest_options *o, FILE *out);

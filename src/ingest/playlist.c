@@ -54,9 +54,8 @@ enum playlist_csv_kind playlist_csv_detect(playlist_csv *pc, char *const *header
 	return pc->kind;
 }
 
-static int reject(catalog *c, int64_t ingest_id, const char *file, long line, const char *column,
-                  const char *value, enum reject_reason r, const char *detail, catalog_counts *n,
-                  long reasons[], seg_error *err)
+static int reject(catalog *c, int64_t ingest_id, const char *file, long line, const char *column, const char *value,
+                  enum reject_reason r, const char *detail, catalog_counts *n, long reasons[], seg_error *err)
 {
 	n->rows_rejected++;
 	reasons[r]++;
@@ -67,8 +66,8 @@ static int reject(catalog *c, int64_t ingest_id, const char *file, long line, co
 	return catalog_put_reject(c, ingest_id, file, line, &p, "row", err);
 }
 
-int playlist_csv_row(catalog *c, const playlist_csv *pc, const csv_record *rec, const char *file,
-                     int64_t ingest_id, catalog_counts *n, long reasons[], seg_error *err)
+int playlist_csv_row(catalog *c, const playlist_csv *pc, const csv_record *rec, const char *file, int64_t ingest_id,
+                     catalog_counts *n, long reasons[], seg_error *err)
 {
 	char detail[160];
 	n->rows_read++;
@@ -81,9 +80,9 @@ int playlist_csv_row(catalog *c, const playlist_csv *pc, const csv_record *rec, 
 		return reject(c, ingest_id, file, rec->line, NULL, NULL, RR_FIELD_COUNT, detail, n, reasons, err);
 	}
 	if (rec->nul_field >= 0) {
-		const char *names[] = {"pid", "name", "description", "num_followers", "source_slice",
+		const char *names[] = {"pid", "name",     "description", "num_followers", "source_slice",
 		                       "pos", "track_id", "artist_name", "track_name"};
-		const int cols[] = {pc->pid, pc->name, pc->description, pc->followers, pc->source_slice,
+		const int cols[] = {pc->pid, pc->name,     pc->description, pc->followers, pc->source_slice,
 		                    pc->pos, pc->track_id, pc->artist_name, pc->track_name};
 		const char *column = NULL;
 		for (size_t i = 0; i < sizeof cols / sizeof *cols && column == NULL; i++)
@@ -108,9 +107,8 @@ int playlist_csv_row(catalog *c, const playlist_csv *pc, const csv_record *rec, 
 		int synthetic = pc->source_slice >= 0 && strcmp(rec->fields[pc->source_slice], "synthetic") == 0;
 		source = synthetic ? "synthetic" : "mpd";
 		const char *desc = pc->description >= 0 ? rec->fields[pc->description] : NULL;
-		if (c != NULL &&
-		    (rc = catalog_put_playlist(c, source, pid, rec->fields[pc->name], desc, followers, synthetic, &plid,
-		                               &created, err)) < 0)
+		if (c != NULL && (rc = catalog_put_playlist(c, source, pid, rec->fields[pc->name], desc, followers,
+		                                            synthetic, &plid, &created, err)) < 0)
 			return rc;
 		n->rows_accepted++;
 		n->playlists += c == NULL || created;
@@ -170,8 +168,8 @@ static const char *jstr(json_t *o, const char *key)
 	return s && *s ? s : NULL;
 }
 
-int playlist_ingest_json(catalog *c, const char *path, int64_t ingest_id, catalog_counts *n,
-                         long reasons[], progress *prog, seg_error *err)
+int playlist_ingest_json(catalog *c, const char *path, int64_t ingest_id, catalog_counts *n, long reasons[],
+                         progress *prog, seg_error *err)
 {
 	json_feed feed = {.prog = prog, .err = err};
 	int rc = bytesrc_open(&feed.src, path, err);
@@ -204,7 +202,8 @@ int playlist_ingest_json(catalog *c, const char *path, int64_t ingest_id, catalo
 		json_t *tracks = json_object_get(pl, "tracks");
 		if (!json_is_integer(jpid) || !json_is_array(tracks)) {
 			char detail[160];
-			snprintf(detail, sizeof detail, "playlist #%zu has no integer \"pid\" or no \"tracks\" array", i);
+			snprintf(detail, sizeof detail, "playlist #%zu has no integer \"pid\" or no \"tracks\" array",
+			         i);
 			if ((rc = reject(c, ingest_id, path, 0, "pid", NULL, RR_MISSING, detail, n, reasons, err)) < 0)
 				goto out;
 			continue;
@@ -238,8 +237,8 @@ int playlist_ingest_json(catalog *c, const char *path, int64_t ingest_id, catalo
 			if (c == NULL)
 				continue;
 			int64_t tid;
-			if ((rc = catalog_ref_track(c, id, jstr(tr, "track_name"), jstr(tr, "artist_name"), ingest_id, &tid,
-			                            err)) < 0 ||
+			if ((rc = catalog_ref_track(c, id, jstr(tr, "track_name"), jstr(tr, "artist_name"), ingest_id,
+			                            &tid, err)) < 0 ||
 			    (rc = catalog_put_playlist_track(c, plid, pos, tid, err)) < 0)
 				goto out;
 		}

@@ -37,20 +37,22 @@ enum playlist_csv_kind playlist_csv_detect(playlist_csv *pc, char *const *header
  * cannot be used (wrong field count, over a CSV limit, a NUL byte in a field,
  * an empty pid, a bad position or track id) is written to rejects and counted
  * in n->rows_rejected. */
-int playlist_csv_row(catalog *c, const playlist_csv *pc, const csv_record *rec, const char *file,
-                     int64_t ingest_id, catalog_counts *n, long reasons[], seg_error *err);
+int playlist_csv_row(catalog *c, const playlist_csv *pc, const csv_record *rec, const char *file, int64_t ingest_id,
+                     catalog_counts *n, long reasons[], seg_error *err);
 
 /* Ingests one MPD JSON slice (or a .json.zst). */
-int playlist_ingest_json(catalog *c, const char *path, int64_t ingest_id, catalog_counts *n,
-                         long reasons[], progress *prog, seg_error *err);
+int playlist_ingest_json(catalog *c, const char *path, int64_t ingest_id, catalog_counts *n, long reasons[],
+                         progress *prog, seg_error *err);
 
 /* Reject reasons counted in the `reasons` arrays, in this order. */
+/* clang-format off */
 enum reject_reason {
 	RR_FIELD_COUNT, RR_MISSING, RR_UNPARSEABLE, RR_OUT_OF_RANGE, RR_BAD_ID,
 	RR_TOO_LONG,  /* the record broke a CSV limit (csv.h) */
 	RR_NUL_BYTE,  /* a field holds a NUL byte */
 	RR__COUNT
 };
+/* clang-format on */
 extern const char *const reject_reason_names[RR__COUNT];
 int reject_reason_index(const char *name);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+/* clang-format off */
 const char *const schema_col_names[SC__COUNT] = {
 	"danceability", "energy", "key", "loudness", "mode", "speechiness",
 	"acousticness", "instrumentalness", "liveness", "valence", "tempo",
@@ -20,6 +21,7 @@ const char *const schema_col_names[SC__COUNT] = {
 	"popularity", "duration_ms", "explicit", "time_signature", "genre",
 	"subgenre", "genres", "playlist_id", "playlist_name", "hit", "synthetic",
 };
+/* clang-format on */
 
 typedef struct col_rename {
 	enum schema_col col;
@@ -29,14 +31,15 @@ typedef struct col_rename {
 typedef struct variant {
 	const char *name;
 	const char *title;
-	const char *signature[4];  /* all must be present */
-	const char *absent;        /* must not be present (or NULL) */
+	const char *signature[4]; /* all must be present */
+	const char *absent;       /* must not be present (or NULL) */
 	col_rename renames[12];
 	enum artist_style artists;
 	const char *playlist_source;
 } variant;
 
 /* Order matters: a variant whose signature is a superset of another's comes first. */
+/* clang-format off */
 static const variant VARIANTS[] = {
 	{"popularity_2024", "Spotify Music Dataset, high/low popularity (2024)",
 	 {"track_href", "analysis_url", "playlist_genre", "track_id"}, NULL,
@@ -78,6 +81,7 @@ static const variant VARIANTS[] = {
 	 {{SC_ID, "track_id"}, {SC_NAME, "track_name"}, {SC_ALBUM, "album_name"}},
 	 ARTISTS_SEMICOLON, NULL},
 };
+/* clang-format on */
 #define NVARIANTS (sizeof VARIANTS / sizeof *VARIANTS)
 
 void schema_list_variants(void *file)
@@ -119,8 +123,8 @@ static int apply_map(schema *s, char *const *header, size_t n, const char *spec,
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		const char *eq = memchr(p, '=', len);
 		if (eq == NULL || eq == p || eq == p + len - 1)
-			return seg_error_set(err, SEG_EINVAL,
-			                     "--map: '%.*s' is not canonical=column (e.g. id=TrackID)", (int)len, p);
+			return seg_error_set(err, SEG_EINVAL, "--map: '%.*s' is not canonical=column (e.g. id=TrackID)",
+			                     (int)len, p);
 		int c = col_by_name(p, (size_t)(eq - p));
 		if (c < 0) {
 			char names[512] = "";
@@ -212,8 +216,8 @@ int schema_detect(schema *s, char *const *header, size_t n, const char *map_spec
 				first = schema_col_names[c];
 		}
 	if (missing[0])
-		return seg_error_set(err, SEG_EFORMAT, "%s: no column for %s; map it with --map %s=COLUMN",
-		                     s->title, missing, first);
+		return seg_error_set(err, SEG_EFORMAT, "%s: no column for %s; map it with --map %s=COLUMN", s->title,
+		                     missing, first);
 	return 0;
 }
 
@@ -232,8 +236,7 @@ static int blank(const char *v)
 	return *v == '\0';
 }
 
-static void set_problem(track_problem *p, enum schema_col c, const char *reason, const char *value,
-                        const char *detail)
+static void set_problem(track_problem *p, enum schema_col c, const char *reason, const char *value, const char *detail)
 {
 	p->column = c == SC__COUNT ? NULL : schema_col_names[c];
 	p->reason = reason;
@@ -265,8 +268,8 @@ static void add_genre(track_rec *t, char *g)
 		t->genres[t->ngenres++] = g;
 }
 
-int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_problem *rowp,
-                   track_problem *vp, int maxv, int *nv)
+int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_problem *rowp, track_problem *vp,
+                   int maxv, int *nv)
 {
 	char detail[160];
 	*nv = 0;
@@ -334,8 +337,9 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 		}
 		if (!ok) {
 			snprintf(detail, sizeof detail, "%s '%.60s' is not a %s", schema_col_names[c], v,
-			         c == TF_KEY ? "pitch class or note name" : c == TF_MODE ? "mode (0/1, Major/Minor)"
-			                                                             : "number");
+			         c == TF_KEY    ? "pitch class or note name"
+			         : c == TF_MODE ? "mode (0/1, Major/Minor)"
+			                        : "number");
 			set_problem(rowp, (enum schema_col)c, "unparseable", v, detail);
 			return 1;
 		}
@@ -343,13 +347,13 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 	t->has_audio = 1;
 
 	/* Metadata: a value that does not parse is dropped, the row kept. */
-#define VALUE_PROBLEM(col, v, what)                                                              \
-	do {                                                                                     \
-		if (*nv < maxv) {                                                                \
-			snprintf(detail, sizeof detail, "%s '%.60s' is not %s; stored as NULL",          \
-			         schema_col_names[col], v, what);                                         \
-			set_problem(&vp[(*nv)++], col, "unparseable", v, detail);                         \
-		}                                                                                \
+#define VALUE_PROBLEM(col, v, what)                                                                                    \
+	do {                                                                                                           \
+		if (*nv < maxv) {                                                                                      \
+			snprintf(detail, sizeof detail, "%s '%.60s' is not %s; stored as NULL", schema_col_names[col], \
+			         v, what);                                                                             \
+			set_problem(&vp[(*nv)++], col, "unparseable", v, detail);                                      \
+		}                                                                                                      \
 	} while (0)
 	const char *v;
 	long lv;
@@ -412,8 +416,8 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 	if (!blank(v = field(rec, s, SC_PLAYLIST_NAME)))
 		t->playlist_name = v;
 	if (s->col[SC_ARTISTS] >= 0)
-		t->nartists = track_split_artists(rec->fields[s->col[SC_ARTISTS]], s->artists, t->artists,
-		                                  TRACK_MAX_ARTISTS);
+		t->nartists =
+			track_split_artists(rec->fields[s->col[SC_ARTISTS]], s->artists, t->artists, TRACK_MAX_ARTISTS);
 	if (s->col[SC_GENRE] >= 0)
 		add_genre(t, rec->fields[s->col[SC_GENRE]]);
 	if (s->col[SC_SUBGENRE] >= 0)

@@ -12,6 +12,7 @@
 #include "ingest/track.h"
 
 /* Canonical columns. The audio features come first, in track_feature order. */
+/* clang-format off */
 enum schema_col {
 	SC_DANCEABILITY, SC_ENERGY, SC_KEY, SC_LOUDNESS, SC_MODE, SC_SPEECHINESS,
 	SC_ACOUSTICNESS, SC_INSTRUMENTALNESS, SC_LIVENESS, SC_VALENCE, SC_TEMPO,
@@ -20,18 +21,19 @@ enum schema_col {
 	SC_SUBGENRE, SC_GENRES, SC_PLAYLIST_ID, SC_PLAYLIST_NAME, SC_HIT, SC_SYNTHETIC,
 	SC__COUNT
 };
+/* clang-format on */
 
 /* Canonical column names, as --map takes them ("id", "danceability", ...). */
 extern const char *const schema_col_names[SC__COUNT];
 
 /* How one file's columns map to canonical ones. Plain data. */
 typedef struct schema {
-	const char *variant;        /* short name: "spotify_songs", ..., "custom" */
-	const char *title;          /* the export's name for humans */
-	size_t nfields;             /* columns in the header */
-	int col[SC__COUNT];         /* field index of each canonical column, -1 if absent */
-	enum artist_style artists;  /* how the artists field lists names */
-	const char *playlist_source;/* playlists.source for rows that name a playlist */
+	const char *variant;         /* short name: "spotify_songs", ..., "custom" */
+	const char *title;           /* the export's name for humans */
+	size_t nfields;              /* columns in the header */
+	int col[SC__COUNT];          /* field index of each canonical column, -1 if absent */
+	enum artist_style artists;   /* how the artists field lists names */
+	const char *playlist_source; /* playlists.source for rows that name a playlist */
 } schema;
 
 /* Recognises `header` (n fields). `map_spec` (may be NULL) is a user mapping
@@ -50,7 +52,7 @@ void schema_list_variants(void *file);
  * NUL byte in any field is "nul_byte", its column the canonical one the field
  * maps to (NULL for a column segue does not read; the detail gives its
  * number). */
-int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_problem *rowp,
-                   track_problem *vp, int maxv, int *nv);
+int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_problem *rowp, track_problem *vp,
+                   int maxv, int *nv);
 
 #endif

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
+/* clang-format off */
 const char *const track_feature_names[TF__AUDIO] = {
 	"danceability", "energy", "key", "loudness", "mode", "speechiness",
 	"acousticness", "instrumentalness", "liveness", "valence", "tempo",
 };
+/* clang-format on */
 
 void track_rec_init(track_rec *t)
 {
@@ -309,8 +311,7 @@ int track_parse_date(const char *s, char out[11], int *year)
 		*year = y;
 		return 0;
 	}
-	if (n == 10 && s[4] == '-' && s[7] == '-' && all_digits(s, 4) && all_digits(s + 5, 2) &&
-	    all_digits(s + 8, 2)) {
+	if (n == 10 && s[4] == '-' && s[7] == '-' && all_digits(s, 4) && all_digits(s + 5, 2) && all_digits(s + 8, 2)) {
 		y = digits_value(s, 4);
 		m = digits_value(s + 5, 2);
 		d = digits_value(s + 8, 2);
@@ -330,11 +331,7 @@ int track_parse_date(const char *s, char out[11], int *year)
 	return 0;
 }
 
-static int is_base62(int c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
+static int is_base62(int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 int track_parse_id(const char *s, char out[TRACK_ID_LEN + 1])
 {
@@ -513,10 +510,10 @@ int track_validate(track_rec *t, track_problem *rp, track_problem *vp, int max, 
 		}
 	}
 	/* From here on, values that are wrong are dropped and the row kept. */
-#define DROP(col, ...)                                                                           \
-	do {                                                                                     \
-		if (*nvalue < max)                                                               \
-			problem(&vp[(*nvalue)++], col, "out_of_range", __VA_ARGS__);              \
+#define DROP(col, ...)                                                               \
+	do {                                                                         \
+		if (*nvalue < max)                                                   \
+			problem(&vp[(*nvalue)++], col, "out_of_range", __VA_ARGS__); \
 	} while (0)
 	if (t->audio[TF_TEMPO] == 0) {
 		DROP("tempo", "tempo 0 means the tempo was not detected; stored as NULL");
@@ -538,8 +535,7 @@ int track_validate(track_rec *t, track_problem *rp, track_problem *vp, int max, 
 		t->duration_ms = -1;
 	}
 	if (t->year != -1 && (t->year < YEAR_MIN || t->year > YEAR_MAX)) {
-		DROP("release_date", "release year %d is outside %d..%d; stored as NULL", t->year, YEAR_MIN,
-		     YEAR_MAX);
+		DROP("release_date", "release year %d is outside %d..%d; stored as NULL", t->year, YEAR_MIN, YEAR_MAX);
 		t->year = -1;
 		t->release_date[0] = '\0';
 	}

@@ -31,13 +31,12 @@ static int cmp_i32(const void *a, const void *b)
 
 /* Copies seeds into `out`, checks them against [0, nitems), sorts and
  * removes repeats; returns the number left, or SEG_EINVAL. */
-int64_t cf__seeds_prepare(const int32_t *seeds, size_t nseeds, int32_t nitems, int32_t *out,
-                          seg_error *err)
+int64_t cf__seeds_prepare(const int32_t *seeds, size_t nseeds, int32_t nitems, int32_t *out, seg_error *err)
 {
 	for (size_t s = 0; s < nseeds; s++) {
 		if (seeds[s] < 0 || seeds[s] >= nitems)
-			return seg_error_set(err, SEG_EINVAL, "seed item %d is out of range [0, %d)",
-			                     (int)seeds[s], (int)nitems);
+			return seg_error_set(err, SEG_EINVAL, "seed item %d is out of range [0, %d)", (int)seeds[s],
+			                     (int)nitems);
 		out[s] = seeds[s];
 	}
 	qsort(out, nseeds, sizeof *out, cmp_i32);
@@ -53,13 +52,12 @@ int cf__seeds_contain(const int32_t *sorted, int64_t n, int32_t item)
 	return n > 0 && bsearch(&item, sorted, (size_t)n, sizeof *sorted, cmp_i32) != NULL;
 }
 
-
 /* The start of cf_cooc_recommend and cf_als_recommend: checks the arguments
  * and points *scratch at the caller's buffer or at a new one of `size` bytes
  * (then also *own, for the caller to free). Returns 1 to go on, 0 when there
  * is nothing to recommend (no seeds, k = 0), or an error. */
-int cf__recommend_begin(const int32_t *seeds, size_t nseeds, int32_t k, size_t size, void **scratch,
-                        void **own, int32_t *n_out, seg_error *err)
+int cf__recommend_begin(const int32_t *seeds, size_t nseeds, int32_t k, size_t size, void **scratch, void **own,
+                        int32_t *n_out, seg_error *err)
 {
 	*n_out = 0;
 	*own = NULL;
@@ -100,9 +98,8 @@ void cf_csr_free(cf_csr *m)
 	memset(m, 0, sizeof *m);
 }
 
-int cf_csr_from_pairs(cf_csr *out, int32_t nrows, int32_t ncols, const int32_t *rows,
-                      const int32_t *cols, const float *vals, size_t n, enum cf_dup dup,
-                      seg_error *err)
+int cf_csr_from_pairs(cf_csr *out, int32_t nrows, int32_t ncols, const int32_t *rows, const int32_t *cols,
+                      const float *vals, size_t n, enum cf_dup dup, seg_error *err)
 {
 	int rc = 0;
 	col_val *tmp = NULL;   /* [n] entries grouped by row */
@@ -112,8 +109,7 @@ int cf_csr_from_pairs(cf_csr *out, int32_t nrows, int32_t ncols, const int32_t *
 		return seg_error_set(err, SEG_EINVAL, "bad CSR dimensions or pair arrays");
 	for (size_t t = 0; t < n; t++)
 		if (rows[t] < 0 || rows[t] >= nrows || cols[t] < 0 || cols[t] >= ncols)
-			return seg_error_set(err, SEG_EINVAL,
-			                     "pair %zu (%d, %d) is outside a %d x %d matrix", t,
+			return seg_error_set(err, SEG_EINVAL, "pair %zu (%d, %d) is outside a %d x %d matrix", t,
 			                     (int)rows[t], (int)cols[t], (int)nrows, (int)ncols);
 
 	start = calloc((size_t)nrows + 1, sizeof *start);
@@ -167,8 +163,7 @@ int cf_csr_from_pairs(cf_csr *out, int32_t nrows, int32_t ncols, const int32_t *
 
 nomem:
 	cf_csr_free(out);
-	rc = seg_error_set(err, SEG_ENOMEM, "out of memory building a %d x %d CSR matrix",
-	                   (int)nrows, (int)ncols);
+	rc = seg_error_set(err, SEG_ENOMEM, "out of memory building a %d x %d CSR matrix", (int)nrows, (int)ncols);
 out:
 	free(tmp);
 	free(start);
@@ -209,11 +204,9 @@ int cf_csr_transpose(const cf_csr *a, cf_csr *out, seg_error *err)
 
 int cf__csr_check_pair(const cf_csr *ui, const cf_csr *iu, seg_error *err)
 {
-	if (ui == NULL || iu == NULL || ui->nrows != iu->ncols || ui->ncols != iu->nrows ||
-	    ui->nnz != iu->nnz)
+	if (ui == NULL || iu == NULL || ui->nrows != iu->ncols || ui->ncols != iu->nrows || ui->nnz != iu->nnz)
 		return seg_error_set(err, SEG_EINVAL,
 		                     "the item x playlist matrix is not the transpose of the "
 		                     "playlist x item matrix");
 	return 0;
 }
-

@@ -21,7 +21,7 @@
 /* A compressed-sparse-row matrix. Plain data: fields are read directly; a
  * matrix made by cf_csr_* owns its arrays and is released by cf_csr_free. */
 typedef struct cf_csr {
-	int32_t nrows;    /* U for playlist x track, I for its transpose */
+	int32_t nrows; /* U for playlist x track, I for its transpose */
 	int32_t ncols;
 	int64_t nnz;      /* stored entries */
 	int64_t *indptr;  /* [nrows + 1] row r is indptr[r] .. indptr[r+1]-1 */
@@ -40,9 +40,8 @@ enum cf_dup {
  * by `dup`. Pairs with a value <= 0 are dropped. On success fills *out (which
  * the caller releases with cf_csr_free); on error (SEG_EINVAL for an index out
  * of range, SEG_ENOMEM) *out is zeroed and nothing is allocated. */
-int cf_csr_from_pairs(cf_csr *out, int32_t nrows, int32_t ncols, const int32_t *rows,
-                      const int32_t *cols, const float *vals, size_t n, enum cf_dup dup,
-                      seg_error *err);
+int cf_csr_from_pairs(cf_csr *out, int32_t nrows, int32_t ncols, const int32_t *rows, const int32_t *cols,
+                      const float *vals, size_t n, enum cf_dup dup, seg_error *err);
 
 /* Fills *out with the transpose of `a` (ncols x nrows, columns ascending).
  * On error *out is zeroed. */
@@ -91,8 +90,8 @@ void cf_cooc_opts_default(cf_cooc_opts *o);
  * Never contains i itself. Read-only after cf_cooc_build; safe to share
  * between threads. */
 typedef struct cf_cooc {
-	int32_t nitems; /* I */
-	int32_t topm;   /* M it was built with */
+	int32_t nitems;  /* I */
+	int32_t topm;    /* M it was built with */
 	int64_t *indptr; /* [I + 1] neighbours of i are indptr[i] .. indptr[i+1]-1 */
 	int32_t *nbr;    /* [indptr[I]] neighbour item index */
 	float *sim;      /* [indptr[I]] its similarity s_i,nbr */
@@ -103,8 +102,7 @@ typedef struct cf_cooc {
  * playlists that contain it, so memory is O(I M) plus O(I) per thread. The
  * result does not depend on the number of threads. On success *out is a new
  * model (free with cf_cooc_free); on error *out is NULL. */
-int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *o, cf_cooc **out,
-                  seg_error *err);
+int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *o, cf_cooc **out, seg_error *err);
 
 /* Frees a model; NULL is a no-op. */
 void cf_cooc_free(cf_cooc *m);
@@ -120,9 +118,8 @@ size_t cf_cooc_scratch_size(const cf_cooc *m, size_t nseeds);
  * are never returned; an empty seed set gives no results. `scratch` is
  * cf_cooc_scratch_size bytes from the caller, or NULL to allocate one here.
  * Returns SEG_EINVAL for a seed out of range or k < 0. */
-int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int32_t k,
-                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
-                      seg_error *err);
+int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int32_t k, int32_t *out_items,
+                      float *out_scores, int32_t *n_out, void *scratch, seg_error *err);
 
 /* ======================================================================== */
 /* Implicit ALS                                                             */
@@ -164,8 +161,7 @@ typedef struct cf_als {
 /* Creates a model for U users and I items with factors drawn uniformly from
  * [0, 0.01) by a generator seeded with o->seed (as implicit initialises).
  * On error *out is NULL. */
-int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opts *o,
-                  seg_error *err);
+int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opts *o, seg_error *err);
 
 /* Frees a model; NULL is a no-op. */
 void cf_als_free(cf_als *m);
@@ -183,8 +179,7 @@ int cf_als_iterate(cf_als *m, const cf_csr *ui, const cf_csr *iu, double *loss, 
 /* Creates a model with cf_als_create and runs o->iterations iterations.
  * `losses` is NULL or [o->iterations]: the loss after each iteration (which
  * adds about a fifth to an iteration's time). On error *out is NULL. */
-int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *o, cf_als **out,
-               double *losses, seg_error *err);
+int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *o, cf_als **out, double *losses, seg_error *err);
 
 /* The training loss L of the current factors on `ui`. */
 int cf_als_loss(const cf_als *m, const cf_csr *ui, double *loss, seg_error *err);
@@ -201,23 +196,22 @@ size_t cf_als_scratch_size(const cf_als *m, size_t nseeds, size_t k);
  * with the model's item factors, writing x to x_out [F]. `scratch` as in
  * cf_als_recommend. An empty set gives x = 0. SEG_EINVAL for an item out of
  * range. */
-int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n,
-                   float *x_out, void *scratch, seg_error *err);
+int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n, float *x_out, void *scratch,
+                   seg_error *err);
 
 /* Folds the seed set in as a new user (each distinct seed once, value 1;
  * repeats allowed) and returns the k best items by x . y_i, seeds excluded,
  * into out_items/out_scores [k] (decreasing, ties to the lower index) and
  * their number in *n_out. An empty seed set gives no results. `scratch` is
  * cf_als_scratch_size(m, nseeds, k) bytes, or NULL to allocate here. */
-int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k,
-                     int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
-                     seg_error *err);
+int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k, int32_t *out_items,
+                     float *out_scores, int32_t *n_out, void *scratch, seg_error *err);
 
 /* "Similar tracks": the k items whose factors have the highest cosine with
  * item `item`'s, the item itself excluded; items with zero factors score 0.
  * Same output conventions as cf_als_recommend; allocates k results of
  * scratch (SEG_ENOMEM when it cannot). */
-int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_items,
-                         float *out_scores, int32_t *n_out, seg_error *err);
+int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_items, float *out_scores,
+                         int32_t *n_out, seg_error *err);
 
 #endif

@@ -49,14 +49,18 @@ static void axpyf(float a, const float *restrict x, float *restrict y, int n)
 		y[f] += a * x[f];
 }
 
-
 /* ======================================================================== */
 /* Implicit ALS                                                             */
 
 void cf_als_opts_default(cf_als_opts *o)
 {
-	*o = (cf_als_opts){.factors = 64, .iterations = 15, .alpha = 40.0f, .lambda = 0.1f,
-	                   .cg_steps = 3, .seed = 42, .threads = 0};
+	*o = (cf_als_opts){.factors = 64,
+	                   .iterations = 15,
+	                   .alpha = 40.0f,
+	                   .lambda = 0.1f,
+	                   .cg_steps = 3,
+	                   .seed = 42,
+	                   .threads = 0};
 }
 
 void cf_als_free(cf_als *m)
@@ -95,8 +99,8 @@ static void als_refresh_items(cf_als *m)
 
 static int als_check_opts(const cf_als_opts *o, seg_error *err)
 {
-	if (o->factors < 1 || o->factors > 4096 || o->iterations < 0 || !(o->alpha >= 0) ||
-	    !(o->lambda > 0) || o->cg_steps < 0)
+	if (o->factors < 1 || o->factors > 4096 || o->iterations < 0 || !(o->alpha >= 0) || !(o->lambda > 0) ||
+	    o->cg_steps < 0)
 		return seg_error_set(err, SEG_EINVAL,
 		                     "bad ALS options (factors %d, iterations %d, alpha %g, lambda %g, "
 		                     "cg_steps %d)",
@@ -104,8 +108,7 @@ static int als_check_opts(const cf_als_opts *o, seg_error *err)
 	return 0;
 }
 
-int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opts *opts,
-                  seg_error *err)
+int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opts *opts, seg_error *err)
 {
 	cf_als_opts o;
 	if (opts)
@@ -117,8 +120,7 @@ int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opt
 	if (rc < 0)
 		return rc;
 	if (nusers < 0 || nitems < 0)
-		return seg_error_set(err, SEG_EINVAL, "bad ALS dimensions %d x %d", (int)nusers,
-		                     (int)nitems);
+		return seg_error_set(err, SEG_EINVAL, "bad ALS dimensions %d x %d", (int)nusers, (int)nitems);
 	int F = o.factors;
 	cf_als *m = calloc(1, sizeof *m);
 	if (m == NULL)
@@ -133,8 +135,8 @@ int cf_als_create(cf_als **out, int32_t nusers, int32_t nitems, const cf_als_opt
 	m->yty = malloc((size_t)F * F * sizeof *m->yty);
 	if (!m->user_factors || !m->item_factors || !m->item_norms || !m->yty) {
 		cf_als_free(m);
-		return seg_error_set(err, SEG_ENOMEM, "out of memory for %d x %d factors of %d",
-		                     (int)nusers, (int)nitems, F);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory for %d x %d factors of %d", (int)nusers,
+		                     (int)nitems, F);
 	}
 	uint64_t s = o.seed;
 	for (size_t q = 0; q < (size_t)nusers * F; q++)
@@ -158,23 +160,23 @@ static int64_t als_block_rows(int F)
 
 /* Per-thread scratch of one half-iteration; B = als_block_rows(F). */
 typedef struct als_scratch {
-	float *r, *p, *ap;  /* [B, F] CG residuals, directions, A p of a block */
-	float *rs, *rs0;    /* [B] |r|^2 now and at the start */
-	double *A, *b;      /* [F, F], [F] the exact system (cg_steps == 0) */
+	float *r, *p, *ap; /* [B, F] CG residuals, directions, A p of a block */
+	float *rs, *rs0;   /* [B] |r|^2 now and at the start */
+	double *A, *b;     /* [F, F], [F] the exact system (cg_steps == 0) */
 } als_scratch;
 
 /* One half-iteration: solve the rows of `R` (rows x other) for `X` [rows, F]
  * given the fixed factors `Y` [other, F] and A0 = Y^T Y + lambda I. */
 typedef struct als_half {
 	const cf_csr *R;
-	const float *Y;   /* [R->ncols, F] fixed side */
-	float *X;         /* [R->nrows, F] side being solved */
-	const float *A0;  /* [F, F] Y^T Y + lambda I */
+	const float *Y;  /* [R->ncols, F] fixed side */
+	float *X;        /* [R->nrows, F] side being solved */
+	const float *A0; /* [F, F] Y^T Y + lambda I */
 	float alpha;
 	int F;
 	int cg_steps;
-	als_scratch *ts;  /* [T] */
-	atomic_int *bad;  /* set when an exact solve fails */
+	als_scratch *ts; /* [T] */
+	atomic_int *bad; /* set when an exact solve fails */
 } als_half;
 
 /* Conjugate gradient on (A0 + Y^T (C_u - I) Y) x_u = Y^T C_u p_u for the
@@ -195,8 +197,7 @@ static void als_block_cg(const als_half *h, int64_t begin, int64_t end, als_scra
 	float *r = s->r, *p = s->p, *ap = s->ap, *rs = s->rs, *rs0 = s->rs0;
 
 	/* r = b - A x = sum_i (c - (c - 1) y_i.x) y_i - A0 x (A0 is symmetric) */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, F, F, -1.0f, X, F, h->A0, F,
-	            0.0f, r, F);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, F, F, -1.0f, X, F, h->A0, F, 0.0f, r, F);
 	for (int u = 0; u < B; u++) {
 		float *x = X + (size_t)u * F, *ru = r + (size_t)u * F;
 		for (int64_t q = R->indptr[begin + u]; q < R->indptr[begin + u + 1]; q++) {
@@ -217,8 +218,7 @@ static void als_block_cg(const als_half *h, int64_t begin, int64_t end, als_scra
 			active += rs[u] > 0.0f;
 		if (active == 0)
 			break;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, F, F, 1.0f, p, F, h->A0, F,
-		            0.0f, ap, F);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, F, F, 1.0f, p, F, h->A0, F, 0.0f, ap, F);
 		for (int u = 0; u < B; u++) {
 			if (rs[u] == 0.0f)
 				continue;
@@ -253,9 +253,8 @@ static void als_block_cg(const als_half *h, int64_t begin, int64_t end, als_scra
 /* Builds (G + lambda I + Y^T (C - I) Y) and Y^T C p in double (A [F, F],
  * b [F]) and solves them with a Cholesky factorisation into x [F]. `val` NULL
  * means 1 each. Returns LAPACK's info (0 on success). */
-static int als_solve_exact(const float *G, float lambda, const float *Y, const int32_t *idx,
-                           const float *val, int64_t n, float alpha, int F, double *A, double *b,
-                           float *x)
+static int als_solve_exact(const float *G, float lambda, const float *Y, const int32_t *idx, const float *val,
+                           int64_t n, float alpha, int F, double *A, double *b, float *x)
 {
 	for (int q = 0; q < F * F; q++)
 		A[q] = G[q];
@@ -291,8 +290,8 @@ static void als_half_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int
 	}
 	for (int64_t u = begin; u < end; u++) {
 		int64_t b = R->indptr[u], n = R->indptr[u + 1] - b;
-		if (als_solve_exact(h->A0, 0.0f, h->Y, R->indices + b, R->data + b, n, h->alpha, h->F,
-		                    h->ts[tid].A, h->ts[tid].b, h->X + (size_t)u * h->F) != 0)
+		if (als_solve_exact(h->A0, 0.0f, h->Y, R->indices + b, R->data + b, n, h->alpha, h->F, h->ts[tid].A,
+		                    h->ts[tid].b, h->X + (size_t)u * h->F) != 0)
 			atomic_store(h->bad, 1);
 	}
 }
@@ -305,8 +304,8 @@ typedef struct als_loss_job {
 	const float *G;     /* [F, F] Y^T Y */
 	float alpha;
 	int F;
-	float **tmp;        /* [T][B, F] X G for a block of rows */
-	double *part;       /* [chunks] */
+	float **tmp;  /* [T][B, F] X G for a block of rows */
+	double *part; /* [chunks] */
 } als_loss_job;
 
 static void als_loss_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t end)
@@ -314,8 +313,8 @@ static void als_loss_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int
 	als_loss_job *j = ctx;
 	int F = j->F;
 	double sum = 0.0;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(end - begin), F, F, 1.0f,
-	            j->X + (size_t)begin * F, F, j->G, F, 0.0f, j->tmp[tid], F);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(end - begin), F, F, 1.0f, j->X + (size_t)begin * F,
+	            F, j->G, F, 0.0f, j->tmp[tid], F);
 	for (int64_t u = begin; u < end; u++) {
 		const float *x = j->X + (size_t)u * F;
 		sum += dotf(x, j->tmp[tid] + (size_t)(u - begin) * F, F);
@@ -328,14 +327,12 @@ static void als_loss_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int
 	j->part[chunk] = sum;
 }
 
-static int als_loss_run(const cf_als *m, const cf_csr *ui, const float *G, double *loss,
-                        seg_error *err)
+static int als_loss_run(const cf_als *m, const cf_csr *ui, const float *G, double *loss, seg_error *err)
 {
 	int F = m->factors, T = parallel_workers(m->opts.threads);
 	const int64_t chunk = als_block_rows(F);
 	int64_t nchunks = (m->nusers + chunk - 1) / chunk;
-	als_loss_job j = {.R = ui, .X = m->user_factors, .Y = m->item_factors, .G = G,
-	                  .alpha = m->opts.alpha, .F = F};
+	als_loss_job j = {.R = ui, .X = m->user_factors, .Y = m->item_factors, .G = G, .alpha = m->opts.alpha, .F = F};
 	j.part = calloc((size_t)nchunks + 1, sizeof *j.part);
 	j.tmp = calloc((size_t)T, sizeof *j.tmp);
 	int rc = 0;
@@ -380,8 +377,8 @@ int cf_als_loss(const cf_als *m, const cf_csr *ui, double *loss, seg_error *err)
 }
 
 /* Solves every row of R for X given Y. */
-static int als_half_run(cf_als *m, const cf_csr *R, const float *Y, int32_t ny, float *X,
-                        float *A0, als_scratch *ts, int T, seg_error *err)
+static int als_half_run(cf_als *m, const cf_csr *R, const float *Y, int32_t ny, float *X, float *A0, als_scratch *ts,
+                        int T, seg_error *err)
 {
 	int F = m->factors;
 	gram(Y, ny, F, A0);
@@ -389,8 +386,15 @@ static int als_half_run(cf_als *m, const cf_csr *R, const float *Y, int32_t ny, 
 		A0[(size_t)f * F + f] += m->opts.lambda;
 	atomic_int bad;
 	atomic_init(&bad, 0);
-	als_half h = {.R = R, .Y = Y, .X = X, .A0 = A0, .alpha = m->opts.alpha, .F = F,
-	              .cg_steps = m->opts.cg_steps, .ts = ts, .bad = &bad};
+	als_half h = {.R = R,
+	              .Y = Y,
+	              .X = X,
+	              .A0 = A0,
+	              .alpha = m->opts.alpha,
+	              .F = F,
+	              .cg_steps = m->opts.cg_steps,
+	              .ts = ts,
+	              .bad = &bad};
 	parallel_for(T, R->nrows, als_block_rows(F), als_half_chunk, &h);
 	if (atomic_load(&bad))
 		return seg_error_set(err, SEG_EINVAL, "an ALS system was not positive definite");
@@ -403,8 +407,8 @@ int cf_als_iterate(cf_als *m, const cf_csr *ui, const cf_csr *iu, double *loss, 
 	if (rc < 0)
 		return rc;
 	if (ui->nrows != m->nusers || ui->ncols != m->nitems)
-		return seg_error_set(err, SEG_EINVAL, "a %d x %d matrix does not match a %d x %d model",
-		                     (int)ui->nrows, (int)ui->ncols, (int)m->nusers, (int)m->nitems);
+		return seg_error_set(err, SEG_EINVAL, "a %d x %d matrix does not match a %d x %d model", (int)ui->nrows,
+		                     (int)ui->ncols, (int)m->nusers, (int)m->nitems);
 	int F = m->factors, T = parallel_workers(m->opts.threads);
 	int exact = m->opts.cg_steps == 0;
 	float *A0 = malloc((size_t)F * F * sizeof *A0); /* [F, F] */
@@ -422,8 +426,7 @@ int cf_als_iterate(cf_als *m, const cf_csr *ui, const cf_csr *iu, double *loss, 
 			ts[t].A = malloc((size_t)F * F * sizeof *ts[t].A);
 			ts[t].b = malloc((size_t)F * sizeof *ts[t].b);
 		}
-		if (!ts[t].r || !ts[t].p || !ts[t].ap || !ts[t].rs || !ts[t].rs0 ||
-		    (exact && (!ts[t].A || !ts[t].b)))
+		if (!ts[t].r || !ts[t].p || !ts[t].ap || !ts[t].rs || !ts[t].rs0 || (exact && (!ts[t].A || !ts[t].b)))
 			goto nomem;
 	}
 	rc = als_half_run(m, ui, m->item_factors, m->nitems, m->user_factors, A0, ts, T, err);
@@ -450,8 +453,8 @@ out:
 	return rc;
 }
 
-int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *opts, cf_als **out,
-               double *losses, seg_error *err)
+int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *opts, cf_als **out, double *losses,
+               seg_error *err)
 {
 	cf_als_opts o;
 	if (opts)
@@ -479,30 +482,29 @@ int cf_als_fit(const cf_csr *ui, const cf_csr *iu, const cf_als_opts *opts, cf_a
 size_t cf_als_scratch_size(const cf_als *m, size_t nseeds, size_t k)
 {
 	size_t F = (size_t)m->factors;
-	return (F * F + F) * sizeof(double) + k * sizeof(topk_hit) + F * sizeof(float) +
-	       nseeds * sizeof(int32_t) + 8;
+	return (F * F + F) * sizeof(double) + k * sizeof(topk_hit) + F * sizeof(float) + nseeds * sizeof(int32_t) + 8;
 }
 
-static int als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n,
-                       float *x, double *A, double *b, seg_error *err)
+static int als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n, float *x, double *A,
+                       double *b, seg_error *err)
 {
 	int F = m->factors;
 	for (size_t t = 0; t < n; t++)
 		if (items[t] < 0 || items[t] >= m->nitems)
-			return seg_error_set(err, SEG_EINVAL, "item %d is out of range [0, %d)",
-			                     (int)items[t], (int)m->nitems);
+			return seg_error_set(err, SEG_EINVAL, "item %d is out of range [0, %d)", (int)items[t],
+			                     (int)m->nitems);
 	if (n == 0) {
 		memset(x, 0, (size_t)F * sizeof *x);
 		return 0;
 	}
-	if (als_solve_exact(m->yty, m->opts.lambda, m->item_factors, items, vals, (int64_t)n,
-	                    m->opts.alpha, F, A, b, x) != 0)
+	if (als_solve_exact(m->yty, m->opts.lambda, m->item_factors, items, vals, (int64_t)n, m->opts.alpha, F, A, b,
+	                    x) != 0)
 		return seg_error_set(err, SEG_EINVAL, "fold-in system is not positive definite");
 	return 0;
 }
 
-int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n,
-                   float *x_out, void *scratch, seg_error *err)
+int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, size_t n, float *x_out, void *scratch,
+                   seg_error *err)
 {
 	if (n > 0 && items == NULL)
 		return seg_error_set(err, SEG_EINVAL, "no items to fold in");
@@ -519,20 +521,19 @@ int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, siz
 	return rc;
 }
 
-int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k,
-                     int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
-                     seg_error *err)
+int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k, int32_t *out_items,
+                     float *out_scores, int32_t *n_out, void *scratch, seg_error *err)
 {
 	void *own = NULL;
-	int go = cf__recommend_begin(seeds, nseeds, k, cf_als_scratch_size(m, nseeds, (size_t)k), &scratch, &own,
-	                         n_out, err);
+	int go = cf__recommend_begin(seeds, nseeds, k, cf_als_scratch_size(m, nseeds, (size_t)k), &scratch, &own, n_out,
+	                             err);
 	if (go <= 0)
 		return go;
 	int F = m->factors;
-	double *A = scratch, *b = A + (size_t)F * F;    /* [F, F], [F] */
-	topk_hit *h = (topk_hit *)(void *)(b + F);      /* [K] */
-	float *x = (float *)(h + k);                    /* [F] */
-	int32_t *sorted = (int32_t *)(x + F);           /* [nseeds] */
+	double *A = scratch, *b = A + (size_t)F * F; /* [F, F], [F] */
+	topk_hit *h = (topk_hit *)(void *)(b + F);   /* [K] */
+	float *x = (float *)(h + k);                 /* [F] */
+	int32_t *sorted = (int32_t *)(x + F);        /* [nseeds] */
 	/* The seeds are a set: fold in each distinct one once, with r = 1. */
 	int64_t ns = cf__seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
 	int rc = ns < 0 ? (int)ns : als_fold_in(m, sorted, NULL, (size_t)ns, x, A, b, err);
@@ -554,13 +555,13 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
 	return 0;
 }
 
-int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_items,
-                         float *out_scores, int32_t *n_out, seg_error *err)
+int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_items, float *out_scores,
+                         int32_t *n_out, seg_error *err)
 {
 	*n_out = 0;
 	if (item < 0 || item >= m->nitems || k < 0)
-		return seg_error_set(err, SEG_EINVAL, "item %d is out of range [0, %d) or k %d < 0",
-		                     (int)item, (int)m->nitems, (int)k);
+		return seg_error_set(err, SEG_EINVAL, "item %d is out of range [0, %d) or k %d < 0", (int)item,
+		                     (int)m->nitems, (int)k);
 	int F = m->factors;
 	const float *y = m->item_factors + (size_t)item * F;
 	float ny = m->item_norms[item];
@@ -580,4 +581,3 @@ int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_
 	free(h);
 	return 0;
 }
-

@@ -17,8 +17,8 @@
 
 void cf_cooc_opts_default(cf_cooc_opts *o)
 {
-	*o = (cf_cooc_opts){.weighting = CF_WEIGHT_COSINE, .k1 = 100.0f, .b = 0.8f,
-	                    .shrink = 0.0f, .topm = 100, .threads = 0};
+	*o = (cf_cooc_opts){
+		.weighting = CF_WEIGHT_COSINE, .k1 = 100.0f, .b = 0.8f, .shrink = 0.0f, .topm = 100, .threads = 0};
 }
 
 void cf_cooc_free(cf_cooc *m)
@@ -42,22 +42,22 @@ typedef struct cooc_slot {
  * that the inner loops read them contiguously. */
 typedef struct cooc_build {
 	const cf_csr *ui, *iu;
-	const float *w_ui;   /* [nnz] weight of each entry of ui */
-	const float *w_iu;   /* [nnz] weight of each entry of iu */
-	const float *norm;   /* [I] |w_i| */
+	const float *w_ui; /* [nnz] weight of each entry of ui */
+	const float *w_iu; /* [nnz] weight of each entry of iu */
+	const float *norm; /* [I] |w_i| */
 	float shrink;
-	int32_t m;           /* M */
-	int64_t chunk;       /* items per chunk */
+	int32_t m;     /* M */
+	int64_t chunk; /* items per chunk */
 	/* per thread [T]: */
-	cooc_slot **acc;     /* [T][I] dot products w_i . w_j being accumulated */
-	int32_t **touched;   /* [T][I] the j touched for the current item */
-	topk_hit **cands;    /* [T][I] candidates of the current item */
-	int32_t **stage_i;   /* [T][chunk * M] results of the current chunk */
-	float **stage_s;     /* [T][chunk * M] */
+	cooc_slot **acc;   /* [T][I] dot products w_i . w_j being accumulated */
+	int32_t **touched; /* [T][I] the j touched for the current item */
+	topk_hit **cands;  /* [T][I] candidates of the current item */
+	int32_t **stage_i; /* [T][chunk * M] results of the current chunk */
+	float **stage_s;   /* [T][chunk * M] */
 	/* results: */
-	int32_t *count;      /* [I] neighbours kept per item */
-	int32_t **chunk_i;   /* [chunks] each chunk's neighbours, items in order */
-	float **chunk_s;     /* [chunks] */
+	int32_t *count;    /* [I] neighbours kept per item */
+	int32_t **chunk_i; /* [chunks] each chunk's neighbours, items in order */
+	float **chunk_s;   /* [chunks] */
 } cooc_build;
 
 static void cooc_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t end)
@@ -116,9 +116,8 @@ static void cooc_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t
 
 /* Entry weights for the chosen weighting, in ui order (w_ui) and iu order
  * (w_iu), and the item norms. */
-static void cooc_weights(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *o, float *w_ui,
-                         float *w_iu, float *norm, double *idf /* [U] */,
-                         double *lnorm /* [I] */)
+static void cooc_weights(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *o, float *w_ui, float *w_iu,
+                         float *norm, double *idf /* [U] */, double *lnorm /* [I] */)
 {
 	int32_t U = ui->nrows, I = ui->ncols;
 	if (o->weighting == CF_WEIGHT_BM25) {
@@ -138,14 +137,12 @@ static void cooc_weights(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts 
 		for (int32_t u = 0; u < U; u++)
 			for (int64_t q = ui->indptr[u]; q < ui->indptr[u + 1]; q++) {
 				double r = ui->data[q];
-				w_ui[q] = (float)(r * (o->k1 + 1.0) / (o->k1 * lnorm[ui->indices[q]] + r) *
-				                  idf[u]);
+				w_ui[q] = (float)(r * (o->k1 + 1.0) / (o->k1 * lnorm[ui->indices[q]] + r) * idf[u]);
 			}
 		for (int32_t i = 0; i < I; i++)
 			for (int64_t p = iu->indptr[i]; p < iu->indptr[i + 1]; p++) {
 				double r = iu->data[p];
-				w_iu[p] = (float)(r * (o->k1 + 1.0) / (o->k1 * lnorm[i] + r) *
-				                  idf[iu->indices[p]]);
+				w_iu[p] = (float)(r * (o->k1 + 1.0) / (o->k1 * lnorm[i] + r) * idf[iu->indices[p]]);
 			}
 	} else {
 		memcpy(w_ui, ui->data, (size_t)ui->nnz * sizeof *w_ui);
@@ -159,8 +156,7 @@ static void cooc_weights(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts 
 	}
 }
 
-int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, cf_cooc **out,
-                  seg_error *err)
+int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, cf_cooc **out, seg_error *err)
 {
 	cf_cooc_opts o;
 	if (opts)
@@ -173,8 +169,7 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, 
 		return rc;
 	if (o.topm < 1 || o.shrink < 0 || !(o.k1 >= 0) || !(o.b >= 0 && o.b <= 1) ||
 	    (o.weighting != CF_WEIGHT_COSINE && o.weighting != CF_WEIGHT_BM25))
-		return seg_error_set(err, SEG_EINVAL,
-		                     "bad co-occurrence options (topm %d, shrink %g, K1 %g, B %g)",
+		return seg_error_set(err, SEG_EINVAL, "bad co-occurrence options (topm %d, shrink %g, K1 %g, B %g)",
 		                     (int)o.topm, o.shrink, o.k1, o.b);
 
 	int32_t U = ui->nrows, I = ui->ncols, M = o.topm;
@@ -195,9 +190,8 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, 
 	b.count = calloc((size_t)I + 1, sizeof *b.count);
 	b.chunk_i = calloc((size_t)nchunks + 1, sizeof *b.chunk_i);
 	b.chunk_s = calloc((size_t)nchunks + 1, sizeof *b.chunk_s);
-	if (!w_ui || !w_iu || !norm || !idf || !lnorm || !m || !b.acc || !b.touched ||
-	    !b.cands || !b.stage_i || !b.stage_s || !b.count || !b.chunk_i ||
-	    !b.chunk_s)
+	if (!w_ui || !w_iu || !norm || !idf || !lnorm || !m || !b.acc || !b.touched || !b.cands || !b.stage_i ||
+	    !b.stage_s || !b.count || !b.chunk_i || !b.chunk_s)
 		goto nomem;
 	for (int t = 0; t < T; t++) {
 		b.acc[t] = malloc(((size_t)I + 1) * sizeof **b.acc);
@@ -205,8 +199,7 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, 
 		b.cands[t] = malloc(((size_t)I + 1) * sizeof **b.cands);
 		b.stage_i[t] = malloc((size_t)b.chunk * M * sizeof **b.stage_i);
 		b.stage_s[t] = malloc((size_t)b.chunk * M * sizeof **b.stage_s);
-		if (!b.acc[t] || !b.touched[t] || !b.cands[t] ||
-		    !b.stage_i[t] || !b.stage_s[t])
+		if (!b.acc[t] || !b.touched[t] || !b.cands[t] || !b.stage_i[t] || !b.stage_s[t])
 			goto nomem;
 		for (int32_t i = 0; i < I; i++)
 			b.acc[t][i].stamp = -1;
@@ -246,24 +239,38 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, 
 	goto out;
 
 nomem:
-	rc = seg_error_set(err, SEG_ENOMEM, "out of memory building co-occurrence of %d items",
-	                   (int)I);
+	rc = seg_error_set(err, SEG_ENOMEM, "out of memory building co-occurrence of %d items", (int)I);
 out:
 	cf_cooc_free(m);
 	for (int t = 0; t < T; t++) {
-		if (b.acc) free(b.acc[t]);
-		if (b.touched) free(b.touched[t]);
-		if (b.cands) free(b.cands[t]);
-		if (b.stage_i) free(b.stage_i[t]);
-		if (b.stage_s) free(b.stage_s[t]);
+		if (b.acc)
+			free(b.acc[t]);
+		if (b.touched)
+			free(b.touched[t]);
+		if (b.cands)
+			free(b.cands[t]);
+		if (b.stage_i)
+			free(b.stage_i[t]);
+		if (b.stage_s)
+			free(b.stage_s[t]);
 	}
 	for (int64_t c = 0; b.chunk_i && c < nchunks; c++) {
 		free(b.chunk_i[c]);
 		free(b.chunk_s[c]);
 	}
-	free(b.acc); free(b.touched); free(b.cands);
-	free(b.stage_i); free(b.stage_s); free(b.count); free(b.chunk_i); free(b.chunk_s);
-	free(w_ui); free(w_iu); free(norm); free(idf); free(lnorm);
+	free(b.acc);
+	free(b.touched);
+	free(b.cands);
+	free(b.stage_i);
+	free(b.stage_s);
+	free(b.count);
+	free(b.chunk_i);
+	free(b.chunk_s);
+	free(w_ui);
+	free(w_iu);
+	free(norm);
+	free(idf);
+	free(lnorm);
 	return rc;
 }
 
@@ -278,20 +285,15 @@ static int cmp_hit_item(const void *a, const void *b)
 
 /* Scratch layout: [nseeds] int32 sorted seeds, padded to 8 bytes, then
  * [nseeds * M] candidates. */
-static size_t cooc_seed_bytes(size_t nseeds)
-{
-	return (nseeds * sizeof(int32_t) + 7) / 8 * 8;
-}
+static size_t cooc_seed_bytes(size_t nseeds) { return (nseeds * sizeof(int32_t) + 7) / 8 * 8; }
 
 size_t cf_cooc_scratch_size(const cf_cooc *m, size_t nseeds)
 {
 	return cooc_seed_bytes(nseeds) + nseeds * (size_t)m->topm * sizeof(topk_hit) + 8;
 }
 
-
-int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int32_t k,
-                      int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch,
-                      seg_error *err)
+int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int32_t k, int32_t *out_items,
+                      float *out_scores, int32_t *n_out, void *scratch, seg_error *err)
 {
 	void *own = NULL;
 	int go = cf__recommend_begin(seeds, nseeds, k, cf_cooc_scratch_size(m, nseeds), &scratch, &own, n_out, err);
@@ -325,4 +327,3 @@ int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int
 	free(own);
 	return 0;
 }
-

@@ -14,16 +14,20 @@
 
 #include "catalog/snapshot.h"
 
+/* clang-format off */
 const char *const feat_dim_names[FD_GENRE0] = {
 	"danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness",
 	"valence", "loudness", "tempo", "key (fifths x)", "key (fifths y)", "mode", "duration",
 };
+/* clang-format on */
 
 /* Snapshot column behind each standardised dimension (-1: derived). */
+/* clang-format off */
 static const int SOURCE[FD_GENRE0] = {
 	SNAP_DANCEABILITY, SNAP_ENERGY, SNAP_SPEECHINESS, SNAP_ACOUSTICNESS, SNAP_INSTRUMENTALNESS,
 	SNAP_LIVENESS, SNAP_VALENCE, SNAP_LOUDNESS, SNAP_TEMPO, -1, -1, SNAP_MODE, SNAP_DURATION_MS,
 };
+/* clang-format on */
 
 void feat_weights_default(feat_weights *w)
 {
@@ -35,8 +39,8 @@ void feat_weights_default(feat_weights *w)
 	w->genre = 2.0f;
 }
 
-int feat_fit(feat_spec *s, const float *raw, size_t N, const char *const *genres, size_t ngenres,
-             const feat_weights *w, seg_error *err)
+int feat_fit(feat_spec *s, const float *raw, size_t N, const char *const *genres, size_t ngenres, const feat_weights *w,
+             seg_error *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->version = FEAT_SPEC_VERSION;
@@ -125,11 +129,19 @@ static const struct mood_range {
 	double lo, hi;
 	const char *unit;
 } MOOD_RANGE[FD_GENRE0] = {
-	[FD_DANCEABILITY] = {0, 1, ""},     [FD_ENERGY] = {0, 1, ""},   [FD_SPEECHINESS] = {0, 1, ""},
-	[FD_ACOUSTICNESS] = {0, 1, ""},     [FD_INSTRUMENTALNESS] = {0, 1, ""},
-	[FD_LIVENESS] = {0, 1, ""},         [FD_VALENCE] = {0, 1, ""},  [FD_LOUDNESS] = {-60, 5, " dB"},
-	[FD_TEMPO] = {0, 300, " BPM"},      [FD_KEY_X] = {1, 0, ""},    [FD_KEY_Y] = {1, 0, ""},
-	[FD_MODE] = {0, 1, " (0 minor, 1 major)"}, [FD_DURATION] = {0, 120, " minutes"},
+	[FD_DANCEABILITY] = {0, 1, ""},
+	[FD_ENERGY] = {0, 1, ""},
+	[FD_SPEECHINESS] = {0, 1, ""},
+	[FD_ACOUSTICNESS] = {0, 1, ""},
+	[FD_INSTRUMENTALNESS] = {0, 1, ""},
+	[FD_LIVENESS] = {0, 1, ""},
+	[FD_VALENCE] = {0, 1, ""},
+	[FD_LOUDNESS] = {-60, 5, " dB"},
+	[FD_TEMPO] = {0, 300, " BPM"},
+	[FD_KEY_X] = {1, 0, ""},
+	[FD_KEY_Y] = {1, 0, ""},
+	[FD_MODE] = {0, 1, " (0 minor, 1 major)"},
+	[FD_DURATION] = {0, 120, " minutes"},
 };
 
 /* The dimension a mood names, or -1. */
@@ -148,15 +160,16 @@ int feat_mood_check(const char *name, size_t len, double v, seg_error *err)
 	if (d < 0) {
 		/* Names come from requests: at most 40 bytes of one are quoted,
 		 * and the caller is the one to make them valid UTF-8. */
-		return seg_error_set(err, SEG_EINVAL,
-		                     "unknown mood feature '%.*s' (use danceability, energy, speechiness, acousticness, "
-		                     "instrumentalness, liveness, valence, loudness, tempo, mode, duration)",
-		                     (int)(len < 40 ? len : 40), name);
+		return seg_error_set(
+			err, SEG_EINVAL,
+			"unknown mood feature '%.*s' (use danceability, energy, speechiness, acousticness, "
+			"instrumentalness, liveness, valence, loudness, tempo, mode, duration)",
+			(int)(len < 40 ? len : 40), name);
 	}
 	const struct mood_range *r = &MOOD_RANGE[d];
 	if (!(v >= r->lo && v <= r->hi)) /* NaN fails too */
-		return seg_error_set(err, SEG_EINVAL, "mood %s must be from %g to %g%s, not %g", feat_dim_names[d], r->lo,
-		                     r->hi, r->unit, v);
+		return seg_error_set(err, SEG_EINVAL, "mood %s must be from %g to %g%s, not %g", feat_dim_names[d],
+		                     r->lo, r->hi, r->unit, v);
 	return 0;
 }
 
@@ -171,7 +184,8 @@ int feat_mood(const feat_spec *s, const char *mood, float *target, uint8_t *mask
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		const char *eq = memchr(p, '=', len);
 		if (eq == NULL)
-			return seg_error_set(err, SEG_EINVAL, "mood '%.*s' is not name=value (e.g. energy=0.8)", (int)len, p);
+			return seg_error_set(err, SEG_EINVAL, "mood '%.*s' is not name=value (e.g. energy=0.8)",
+			                     (int)len, p);
 		size_t nl = (size_t)(eq - p);
 		char *end;
 		double v = strtod(eq + 1, &end);

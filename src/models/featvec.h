@@ -13,34 +13,36 @@
 
 #define FEAT_MAX_GENRES 24
 #define FEAT_GENRE_NAME 32
-#define FEAT_AUDIO_DIMS 13   /* 7 unit features, loudness, tempo, key (2), mode, duration */
+#define FEAT_AUDIO_DIMS 13 /* 7 unit features, loudness, tempo, key (2), mode, duration */
 #define FEAT_MAX_DIMS (FEAT_AUDIO_DIMS + FEAT_MAX_GENRES)
 #define FEAT_SPEC_VERSION 1
 
 /* Output dimensions, in order. */
+/* clang-format off */
 enum feat_dim {
 	FD_DANCEABILITY, FD_ENERGY, FD_SPEECHINESS, FD_ACOUSTICNESS, FD_INSTRUMENTALNESS,
 	FD_LIVENESS, FD_VALENCE, FD_LOUDNESS, FD_TEMPO, FD_KEY_X, FD_KEY_Y, FD_MODE, FD_DURATION,
 	FD_GENRE0 /* first genre dimension */
 };
+/* clang-format on */
 
 /* Per-block weights: how much each part counts in the similarity. */
 typedef struct feat_weights {
-	float audio[FD_KEY_X];  /* the 9 standardised audio features, FD_DANCEABILITY..FD_TEMPO */
-	float key;              /* the circle-of-fifths pair */
+	float audio[FD_KEY_X]; /* the 9 standardised audio features, FD_DANCEABILITY..FD_TEMPO */
+	float key;             /* the circle-of-fifths pair */
 	float mode;
 	float duration;
-	float genre;            /* the whole genre block */
+	float genre; /* the whole genre block */
 } feat_weights;
 
 /* The fitted pipeline. Plain data, stored verbatim in the model file. */
 typedef struct feat_spec {
-	uint32_t version;                 /* FEAT_SPEC_VERSION */
-	uint32_t dim;                     /* FD_GENRE0 + ngenres */
+	uint32_t version; /* FEAT_SPEC_VERSION */
+	uint32_t dim;     /* FD_GENRE0 + ngenres */
 	uint32_t ngenres;
 	uint32_t reserved;
-	float mean[FD_GENRE0];            /* of each raw input before scaling (key dims unused) */
-	float sd[FD_GENRE0];              /* standard deviation, 1 where it is 0 */
+	float mean[FD_GENRE0]; /* of each raw input before scaling (key dims unused) */
+	float sd[FD_GENRE0];   /* standard deviation, 1 where it is 0 */
 	feat_weights w;
 	char genres[FEAT_MAX_GENRES][FEAT_GENRE_NAME]; /* the genre vocabulary, lower case */
 } feat_spec;
@@ -52,8 +54,8 @@ void feat_weights_default(feat_weights *w);
 
 /* Fits means and deviations over raw[N][SNAP__COLS] (snapshot rows; NaN
  * ignored) and stores the weights and at most FEAT_MAX_GENRES genre names. */
-int feat_fit(feat_spec *s, const float *raw, size_t N, const char *const *genres, size_t ngenres,
-             const feat_weights *w, seg_error *err);
+int feat_fit(feat_spec *s, const float *raw, size_t N, const char *const *genres, size_t ngenres, const feat_weights *w,
+             seg_error *err);
 
 /* Computes one vector. raw: one snapshot row [SNAP__COLS]; genre_idx: the
  * track's genres as vocabulary indices (others are ignored); out: [s->dim].

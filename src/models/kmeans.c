@@ -158,10 +158,10 @@ typedef struct km_assign {
 	int32_t *labels;   /* [N] in: previous labels (for `changed`), out: nearest */
 	float *dist2;      /* [N] out: squared distance to the nearest, or NULL */
 	/* Per-partition accumulators, or NULL when only labels are wanted. */
-	double *sums;      /* [P][K][D] sum of the rows assigned to each cluster */
-	int64_t *counts;   /* [P][K] rows per cluster */
-	double *inertia;   /* [P] sum of dist2 (from the expanded form) */
-	int64_t *changed;  /* [P] labels that differ from the previous ones */
+	double *sums;     /* [P][K][D] sum of the rows assigned to each cluster */
+	int64_t *counts;  /* [P][K] rows per cluster */
+	double *inertia;  /* [P] sum of dist2 (from the expanded form) */
+	int64_t *changed; /* [P] labels that differ from the previous ones */
 } km_assign;
 
 /* Floats of scratch one worker needs for an assignment pass: g [K][B], best
@@ -200,8 +200,7 @@ static void assign_part(void *arg, int part, float *scratch)
 		int m = (int)(hi - b0 < (size_t)B ? hi - b0 : (size_t)B);
 		const float *xb = a->x + b0 * D; /* [m][D] */
 		/* ||x - c||^2 = ||x||^2 + ||c||^2 - 2 x.c; g [K][m] = -2 c . xb^T */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, m, D, -2.0f, a->c, D, xb, D, 0.0f,
-		            g, m);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, K, m, D, -2.0f, a->c, D, xb, D, 0.0f, g, m);
 		/* Nearest centroid, vectorised across rows; strict < keeps the lowest
 		 * index on ties. */
 		for (int i = 0; i < m; i++) {
@@ -257,10 +256,10 @@ static void assign_part(void *arg, int part, float *scratch)
  * close to its centroid, so the reported value is summed from differences. */
 typedef struct km_exact {
 	const km_layout *l;
-	const float *x;       /* [N][D] */
-	const float *c;       /* [K][D] */
+	const float *x;        /* [N][D] */
+	const float *c;        /* [K][D] */
 	const int32_t *labels; /* [N] */
-	double *inertia;      /* [P] */
+	double *inertia;       /* [P] */
 } km_exact;
 
 static void exact_part(void *arg, int part, float *scratch)
@@ -318,8 +317,8 @@ static void seed_candidates_part(void *arg, int part, float *scratch)
 	for (size_t b0 = lo; b0 < hi; b0 += (size_t)l->block) {
 		int m = (int)(hi - b0 < (size_t)l->block ? hi - b0 : (size_t)l->block);
 		float *g = s->cand_d2 + b0 * T; /* [m][T] */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, T, D, -2.0f, s->x + b0 * D, D,
-		            s->cand, D, 0.0f, g, T);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, T, D, -2.0f, s->x + b0 * D, D, s->cand, D, 0.0f,
+		            g, T);
 		for (int i = 0; i < m; i++) {
 			size_t row = b0 + (size_t)i;
 			float cl = s->closest[row];
@@ -359,26 +358,26 @@ static void seed_update_part(void *arg, int part, float *scratch)
 /* Working memory of one fit, reused by every restart. */
 typedef struct km_work {
 	km_layout l;
-	int k;             /* K */
-	int t;             /* T candidates per k-means++ step */
-	float *x_sq;       /* [N] squared row norms */
-	float *dist2;      /* [N] closest centre (seeding), then distance to own centroid */
-	double *cum;       /* [N] per-partition running sums of dist2, for D^2 sampling */
-	float *cand_d2;    /* [N][T] distance of each row to each k-means++ candidate */
-	double *part_sum;  /* [P] sum of dist2 per partition */
-	int32_t *labels;   /* [N] labels of the current restart */
-	float *c;          /* [K][D] centroids of the current restart */
-	float *c_sq;       /* [K] */
-	float *cand;       /* [T][D] k-means++ candidates */
-	float *cand_sq;    /* [T] */
-	double *psums;     /* [P][K][D] */
-	int64_t *pcounts;  /* [P][K] */
-	double *pinertia;  /* [P] */
-	int64_t *pchanged; /* [P] */
-	double *pot;       /* [P][T] */
-	double *sums;      /* [K][D] reduced sums */
-	int64_t *counts;   /* [K] reduced counts */
-	float *scratch;    /* [threads][scratch_len] see assign_scratch_len */
+	int k;              /* K */
+	int t;              /* T candidates per k-means++ step */
+	float *x_sq;        /* [N] squared row norms */
+	float *dist2;       /* [N] closest centre (seeding), then distance to own centroid */
+	double *cum;        /* [N] per-partition running sums of dist2, for D^2 sampling */
+	float *cand_d2;     /* [N][T] distance of each row to each k-means++ candidate */
+	double *part_sum;   /* [P] sum of dist2 per partition */
+	int32_t *labels;    /* [N] labels of the current restart */
+	float *c;           /* [K][D] centroids of the current restart */
+	float *c_sq;        /* [K] */
+	float *cand;        /* [T][D] k-means++ candidates */
+	float *cand_sq;     /* [T] */
+	double *psums;      /* [P][K][D] */
+	int64_t *pcounts;   /* [P][K] */
+	double *pinertia;   /* [P] */
+	int64_t *pchanged;  /* [P] */
+	double *pot;        /* [P][T] */
+	double *sums;       /* [K][D] reduced sums */
+	int64_t *counts;    /* [K] reduced counts */
+	float *scratch;     /* [threads][scratch_len] see assign_scratch_len */
 	size_t scratch_len; /* floats per thread */
 } km_work;
 
@@ -430,8 +429,8 @@ static int work_alloc(km_work *w, size_t n, int d, int k, int n_threads)
 	w->sums = calloc(K * D, sizeof(double));
 	w->counts = calloc(K, sizeof(int64_t));
 	w->scratch = calloc((size_t)w->l.threads * w->scratch_len, sizeof(float));
-	if (!w->x_sq || !w->dist2 || !w->cum || !w->cand_d2 || !w->part_sum || !w->labels || !w->c || !w->c_sq || !w->cand ||
-	    !w->cand_sq || !w->psums || !w->pcounts || !w->pinertia || !w->pchanged || !w->pot ||
+	if (!w->x_sq || !w->dist2 || !w->cum || !w->cand_d2 || !w->part_sum || !w->labels || !w->c || !w->c_sq ||
+	    !w->cand || !w->cand_sq || !w->psums || !w->pcounts || !w->pinertia || !w->pchanged || !w->pot ||
 	    !w->sums || !w->counts || !w->scratch) {
 		work_free(w);
 		return SEG_ENOMEM;
@@ -479,8 +478,15 @@ static void seed_kmeanspp(km_work *w, const float *x, uint64_t *stream)
 {
 	const km_layout *l = &w->l;
 	const int D = l->d, K = w->k;
-	km_seed s = {.l = l, .x = x, .x_sq = w->x_sq, .cand = w->cand, .cand_sq = w->cand_sq,
-	             .cand_d2 = w->cand_d2, .closest = w->dist2, .cum = w->cum, .pot = w->pot,
+	km_seed s = {.l = l,
+	             .x = x,
+	             .x_sq = w->x_sq,
+	             .cand = w->cand,
+	             .cand_sq = w->cand_sq,
+	             .cand_d2 = w->cand_d2,
+	             .closest = w->dist2,
+	             .cum = w->cum,
+	             .pot = w->pot,
 	             .part_sum = w->part_sum};
 
 	/* The first centre is a uniformly drawn row. */
@@ -566,9 +572,18 @@ static double assign_reduce(km_work *w, const float *x, int64_t *changed)
 {
 	const km_layout *l = &w->l;
 	const size_t KD = (size_t)w->k * l->d;
-	km_assign a = {.l = l, .x = x, .x_sq = w->x_sq, .c = w->c, .c_sq = w->c_sq, .k = w->k,
-	               .labels = w->labels, .dist2 = w->dist2, .sums = w->psums,
-	               .counts = w->pcounts, .inertia = w->pinertia, .changed = w->pchanged};
+	km_assign a = {.l = l,
+	               .x = x,
+	               .x_sq = w->x_sq,
+	               .c = w->c,
+	               .c_sq = w->c_sq,
+	               .k = w->k,
+	               .labels = w->labels,
+	               .dist2 = w->dist2,
+	               .sums = w->psums,
+	               .counts = w->pcounts,
+	               .inertia = w->pinertia,
+	               .changed = w->pchanged};
 	pool_run(l, assign_part, &a, w->scratch, w->scratch_len);
 	double inertia = 0;
 	*changed = 0;
@@ -588,8 +603,7 @@ static double assign_reduce(km_work *w, const float *x, int64_t *changed)
 }
 
 /* One restart: seed, then Lloyd until tol, no label changes, or max_iter. */
-static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64_t *stream,
-                      kmeans_info *info)
+static void lloyd_run(km_work *w, const float *x, const kmeans_params *p, uint64_t *stream, kmeans_info *info)
 {
 	const int D = w->l.d, K = w->k;
 	if (p->init)
@@ -661,16 +675,15 @@ void kmeans_params_default(kmeans_params *p)
 	p->n_threads = 0;
 }
 
-int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *centroids,
-               int32_t *labels, kmeans_info *info, seg_error *err)
+int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *centroids, int32_t *labels,
+               kmeans_info *info, seg_error *err)
 {
 	if (x == NULL || p == NULL || centroids == NULL || labels == NULL)
 		return seg_error_set(err, SEG_EINVAL, "kmeans_fit: NULL argument");
 	if (n == 0 || d <= 0)
 		return seg_error_set(err, SEG_EINVAL, "kmeans_fit: empty matrix (%zu x %d)", n, d);
 	if (p->k < 1 || (size_t)p->k > n)
-		return seg_error_set(err, SEG_EINVAL, "kmeans_fit: k = %d must be between 1 and N = %zu",
-		                     p->k, n);
+		return seg_error_set(err, SEG_EINVAL, "kmeans_fit: k = %d must be between 1 and N = %zu", p->k, n);
 	if ((p->init == NULL && p->n_init < 1) || p->max_iter < 0 || !(p->tol >= 0))
 		return seg_error_set(err, SEG_EINVAL,
 		                     "kmeans_fit: need n_init >= 1, max_iter >= 0, tol >= 0 (got %d, %d, %g)",
@@ -683,8 +696,7 @@ int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *c
 
 	km_work w;
 	if (work_alloc(&w, n, d, p->k, p->n_threads) < 0)
-		return seg_error_set(err, SEG_ENOMEM, "kmeans_fit: out of memory for %zu x %d, k = %d", n,
-		                     d, p->k);
+		return seg_error_set(err, SEG_ENOMEM, "kmeans_fit: out of memory for %zu x %d, k = %d", n, d, p->k);
 	for (size_t i = 0; i < n; i++)
 		w.x_sq[i] = sq_norm(x + i * d, d);
 
@@ -708,14 +720,13 @@ int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *c
 	return 0;
 }
 
-int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n,
-                  int32_t *labels, float *dist2, int n_threads, seg_error *err)
+int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n, int32_t *labels, float *dist2,
+                  int n_threads, seg_error *err)
 {
 	if (centroids == NULL || labels == NULL || (x == NULL && n > 0))
 		return seg_error_set(err, SEG_EINVAL, "kmeans_assign: NULL argument");
 	if (k < 1 || d < 1)
-		return seg_error_set(err, SEG_EINVAL, "kmeans_assign: need k >= 1 and d >= 1 (got %d, %d)",
-		                     k, d);
+		return seg_error_set(err, SEG_EINVAL, "kmeans_assign: need k >= 1 and d >= 1 (got %d, %d)", k, d);
 	if (n == 0)
 		return 0;
 	int rc = check_finite(centroids, (size_t)k, d, "kmeans_assign: centroids", err);
@@ -727,8 +738,8 @@ int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n
 	km_layout l;
 	layout_init(&l, n, d, k, n_threads);
 	size_t scratch_len = assign_scratch_len(&l, k);
-	float *x_sq = malloc(sizeof(float) * n);            /* [N] */
-	float *c_sq = malloc(sizeof(float) * (size_t)k);    /* [K] */
+	float *x_sq = malloc(sizeof(float) * n);                          /* [N] */
+	float *c_sq = malloc(sizeof(float) * (size_t)k);                  /* [K] */
 	float *scratch = malloc(sizeof(float) * scratch_len * l.threads); /* [threads][scratch_len] */
 	if (!x_sq || !c_sq || !scratch) {
 		rc = seg_error_set(err, SEG_ENOMEM, "kmeans_assign: out of memory");
@@ -738,8 +749,8 @@ int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n
 		x_sq[i] = sq_norm(x + i * d, d);
 	for (int j = 0; j < k; j++)
 		c_sq[j] = sq_norm(centroids + (size_t)j * d, d);
-	km_assign a = {.l = &l, .x = x, .x_sq = x_sq, .c = centroids, .c_sq = c_sq, .k = k,
-	               .labels = labels, .dist2 = dist2};
+	km_assign a = {
+		.l = &l, .x = x, .x_sq = x_sq, .c = centroids, .c_sq = c_sq, .k = k, .labels = labels, .dist2 = dist2};
 	pool_run(&l, assign_part, &a, scratch, scratch_len);
 out:
 	free(x_sq);
@@ -791,13 +802,13 @@ static int describe_before(const float *z, int i, int j)
 	return a > b || (a == b && i < j);
 }
 
-int kmeans_describe(const float *z, const char *const *names, int d, double threshold,
-                    int max_terms, char *buf, size_t cap, seg_error *err)
+int kmeans_describe(const float *z, const char *const *names, int d, double threshold, int max_terms, char *buf,
+                    size_t cap, seg_error *err)
 {
 	if (buf && cap > 0)
 		buf[0] = '\0';
-	if (z == NULL || names == NULL || buf == NULL || cap == 0 || d < 0 || max_terms < 1 ||
-	    !(threshold >= 0) || isinf(threshold))
+	if (z == NULL || names == NULL || buf == NULL || cap == 0 || d < 0 || max_terms < 1 || !(threshold >= 0) ||
+	    isinf(threshold))
 		return seg_error_set(err, SEG_EINVAL, "kmeans_describe: bad argument");
 	for (int i = 0; i < d; i++)
 		if (names[i] == NULL)
@@ -821,8 +832,8 @@ int kmeans_describe(const float *z, const char *const *names, int d, double thre
 		const km_words *w = words_find(names[pick]);
 		int up = z[pick] > 0;
 		int wrote = w ? snprintf(buf + len, cap - len, "%s%s", terms ? ", " : "", up ? w->high : w->low)
-		              : snprintf(buf + len, cap - len, "%s%s %s", terms ? ", " : "",
-		                         up ? "high" : "low", names[pick]);
+		              : snprintf(buf + len, cap - len, "%s%s %s", terms ? ", " : "", up ? "high" : "low",
+		                         names[pick]);
 		if (wrote < 0 || (size_t)wrote >= cap - len)
 			goto too_small;
 		len += (size_t)wrote;

@@ -22,16 +22,16 @@
 /* Settings of kmeans_fit. Plain data: fill with kmeans_params_default, then
  * change what you need. */
 typedef struct kmeans_params {
-	int k;           /* K clusters, 1 <= K <= N */
-	int n_init;      /* independent k-means++ restarts; the lowest inertia is kept */
-	int max_iter;    /* Lloyd iterations per restart, at most */
-	double tol;      /* stop when |inertia change| <= tol * previous inertia (1e-6 on
+	int k;             /* K clusters, 1 <= K <= N */
+	int n_init;        /* independent k-means++ restarts; the lowest inertia is kept */
+	int max_iter;      /* Lloyd iterations per restart, at most */
+	double tol;        /* stop when |inertia change| <= tol * previous inertia (1e-6 on
 	                    z-scores is about as tight as scikit-learn's default) */
-	uint64_t seed;   /* PRNG seed: equal seeds give equal results */
-	int n_threads;   /* worker threads, 0 = one per online CPU */
+	uint64_t seed;     /* PRNG seed: equal seeds give equal results */
+	int n_threads;     /* worker threads, 0 = one per online CPU */
 	const float *init; /* [K][D] starting centroids instead of k-means++ (a warm
 	                      start), or NULL; when set, one run is made (n_init unused) */
-	int spherical;   /* 1: spherical k-means, for directions (rows of unit length):
+	int spherical;     /* 1: spherical k-means, for directions (rows of unit length):
 	                    every centroid is scaled to unit length (the seeds or init,
 	                    then each update: the direction of its rows' sum), so that
 	                    the nearest centroid of a unit row is the one of largest
@@ -41,11 +41,11 @@ typedef struct kmeans_params {
 
 /* What kmeans_fit found, besides centroids and labels. */
 typedef struct kmeans_info {
-	double inertia;  /* sum over points of the squared distance to their centroid */
-	int iterations;  /* Lloyd iterations (centroid updates) of the kept restart */
-	int converged;   /* 1 when the kept restart met tol or stopped changing, 0 on max_iter */
-	int best_run;    /* index (0-based) of the kept restart */
-	long reseeds;    /* empty clusters re-seeded during the kept restart */
+	double inertia; /* sum over points of the squared distance to their centroid */
+	int iterations; /* Lloyd iterations (centroid updates) of the kept restart */
+	int converged;  /* 1 when the kept restart met tol or stopped changing, 0 on max_iter */
+	int best_run;   /* index (0-based) of the kept restart */
+	long reseeds;   /* empty clusters re-seeded during the kept restart */
 } kmeans_info;
 
 /* k = 8, n_init = 10, max_iter = 300, tol = 1e-6, seed = 0, n_threads = 0, init = NULL,
@@ -59,8 +59,8 @@ void kmeans_params_default(kmeans_params *p);
  * A cluster left empty during the iterations is re-seeded at the point farthest
  * from its centroid. Returns 0, SEG_EINVAL (bad sizes or parameters, NaN or Inf
  * in x or init) or SEG_ENOMEM; on error the outputs are unspecified. */
-int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *centroids,
-               int32_t *labels, kmeans_info *info, seg_error *err);
+int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *centroids, int32_t *labels,
+               kmeans_info *info, seg_error *err);
 
 /* Assigns each row of x [N][D] to its nearest centroid of centroids [K][D]
  * (with unit centroids, from a spherical fit, the one of largest cosine):
@@ -68,8 +68,8 @@ int kmeans_fit(const float *x, size_t n, int d, const kmeans_params *p, float *c
  * Euclidean distance, computed as ||x||^2 + ||c||^2 - 2 x.c in float (absolute
  * error about 1e-7 * (||x||^2 + ||c||^2)). Both are caller-allocated. n_threads as
  * in kmeans_params. Returns 0, SEG_EINVAL or SEG_ENOMEM. */
-int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n,
-                  int32_t *labels, float *dist2, int n_threads, seg_error *err);
+int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n, int32_t *labels, float *dist2,
+                  int n_threads, seg_error *err);
 
 /* Describes a cluster in words from its centroid z [D] in standardised units
  * (z-scores) and the feature names [D]: the features whose |z| >= threshold,
@@ -82,7 +82,7 @@ int kmeans_assign(const float *centroids, int k, int d, const float *x, size_t n
  * read well on a map. Writes a NUL-terminated string into buf [cap]. Returns the
  * number of features described (0..max_terms), or SEG_EINVAL for bad arguments or
  * a buffer too small for the text (buf then holds "" when cap > 0). */
-int kmeans_describe(const float *z, const char *const *names, int d, double threshold,
-                    int max_terms, char *buf, size_t cap, seg_error *err);
+int kmeans_describe(const float *z, const char *const *names, int d, double threshold, int max_terms, char *buf,
+                    size_t cap, seg_error *err);
 
 #endif

@@ -26,7 +26,6 @@ static int cpu_has_avx2(void)
 #endif
 }
 
-
 float knn_vec_normalize(float *v, size_t D)
 {
 	double s = sumsq(v, D);
@@ -38,8 +37,7 @@ float knn_vec_normalize(float *v, size_t D)
 	return (float)len;
 }
 
-int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsigned flags,
-                     seg_error *err)
+int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsigned flags, seg_error *err)
 {
 	int rc = 0;
 	knn_index *idx = NULL;
@@ -163,9 +161,7 @@ void knn_stats_get(knn_stats *st)
 
 /* ---------------------------------------------------------------- search */
 
-
-int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out,
-               size_t *nout)
+int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out, size_t *nout)
 {
 	if (nout)
 		*nout = 0;
@@ -189,4 +185,3 @@ int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter 
 	*nout = topk_finish(&t.top);
 	return 0;
 }
-

@@ -80,15 +80,9 @@ typedef struct knn_filter {
 
 #define KNN_BITMAP_BYTES(N) (((N) + 7) / 8)
 
-static inline void knn_bitmap_set(uint8_t *bits, size_t row)
-{
-	bits[row >> 3] |= (uint8_t)(1u << (row & 7));
-}
+static inline void knn_bitmap_set(uint8_t *bits, size_t row) { bits[row >> 3] |= (uint8_t)(1u << (row & 7)); }
 
-static inline int knn_bitmap_test(const uint8_t *bits, size_t row)
-{
-	return (bits[row >> 3] >> (row & 7)) & 1;
-}
+static inline int knn_bitmap_test(const uint8_t *bits, size_t row) { return (bits[row >> 3] >> (row & 7)) & 1; }
 
 /* Builds an index over X[N][D] (row-major). Without KNN_BORROW the rows are
  * copied and scaled to unit length; with it X is used in place and must hold
@@ -96,14 +90,13 @@ static inline int knn_bitmap_test(const uint8_t *bits, size_t row)
  * A row with a NaN or infinite value, or (with KNN_BORROW) a row whose length
  * is not 1 within 1e-3, is refused with SEG_EINVAL naming the row. N may be 0;
  * D must be at least 1. On error *out is NULL and nothing is left allocated. */
-int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsigned flags,
-                     seg_error *err);
+int knn_index_create(knn_index **out, const float *X, size_t N, size_t D, unsigned flags, seg_error *err);
 
 /* Releases the index (not a borrowed X). NULL is a no-op. */
 void knn_index_free(knn_index *idx);
 
-size_t knn_index_rows(const knn_index *idx);  /* N */
-size_t knn_index_dims(const knn_index *idx);  /* D */
+size_t knn_index_rows(const knn_index *idx); /* N */
+size_t knn_index_dims(const knn_index *idx); /* D */
 /* The unit rows searched, [N][D]: the borrowed X or the index's own copy. */
 const float *knn_index_matrix(const knn_index *idx);
 /* Number of all-zero rows (never returned). */
@@ -120,8 +113,7 @@ float knn_vec_normalize(float *v, size_t D);
  * all-zero q has no neighbours (*nout = 0). Does not allocate (the quantised
  * scan keeps up to 2048 candidates, 16 KiB, on the stack). Returns 0, or
  * SEG_EINVAL for a NULL argument or a q with a NaN or infinite value. */
-int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out,
-               size_t *nout);
+int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out, size_t *nout);
 
 /* Counters of single searches since the process started: those answered
  * through the quantised scan and those of them that needed a second scan
@@ -143,7 +135,7 @@ void knn_stats_get(knn_stats *st);
  * worker threads (see the top of this file) and allocates score tiles and,
  * with more than one worker, (workers - 1) * B * k hits of scratch. Returns
  * 0, SEG_EINVAL, or SEG_ENOMEM; on error out and nout are unspecified. */
-int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
-                     const knn_filter *f, knn_hit *out, size_t *nout, seg_error *err);
+int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k, const knn_filter *f, knn_hit *out,
+                     size_t *nout, seg_error *err);
 
 #endif

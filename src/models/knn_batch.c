@@ -46,12 +46,12 @@
 /* One worker's share of a batch: rows [r0, r1) against every query. */
 typedef struct batch_job {
 	const knn_index *idx;
-	const float *Q;  /* [B][D] */
+	const float *Q; /* [B][D] */
 	size_t B;
-	size_t r0, r1;   /* rows of X */
-	size_t qt, nt;   /* QT, NT */
-	float *S;        /* [QT][NT] score tile */
-	knn_sel *tk;        /* [B] one selection per query */
+	size_t r0, r1; /* rows of X */
+	size_t qt, nt; /* QT, NT */
+	float *S;      /* [QT][NT] score tile */
+	knn_sel *tk;   /* [B] one selection per query */
 } batch_job;
 
 static void batch_run(const batch_job *j)
@@ -80,12 +80,12 @@ static void batch_worker(void *ctx, int worker, int nworkers)
 	batch_run((const batch_job *)ctx + worker);
 }
 
-int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
-                     const knn_filter *f, knn_hit *out, size_t *nout, seg_error *err)
+int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k, const knn_filter *f, knn_hit *out,
+                     size_t *nout, seg_error *err)
 {
 	int rc = 0;
 	batch_job *jobs = NULL; /* [T] */
-	knn_sel *tk = NULL;        /* [T][B] */
+	knn_sel *tk = NULL;     /* [T][B] */
 	float *S = NULL;        /* [T][QT][NT] */
 	knn_hit *heaps = NULL;  /* [T-1][B][K] the other workers' hits; worker 0 uses out */
 
@@ -117,7 +117,7 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 	}
 	nt = N < nt ? N : nt;
 	qt = B < qt ? B : qt;
-	size_t share = (N + T - 1) / T;          /* rows per worker, whole blocks */
+	size_t share = (N + T - 1) / T; /* rows per worker, whole blocks */
 	share = (share + nt - 1) / nt * nt;
 	T = (N + share - 1) / share;
 
@@ -133,7 +133,8 @@ int knn_search_batch(const knn_index *idx, const float *Q, size_t B, size_t k,
 	for (size_t b = 0; b < B; b++) {
 		int qc = query_check(Q + b * D, D);
 		if (qc < 0) {
-			rc = seg_error_set(err, SEG_EINVAL, "knn_search_batch: query %zu has a NaN or infinite value", b);
+			rc = seg_error_set(err, SEG_EINVAL, "knn_search_batch: query %zu has a NaN or infinite value",
+			                   b);
 			goto out;
 		}
 		for (size_t w = 0; w < T; w++) {
@@ -167,4 +168,3 @@ out:
 	free(heaps);
 	return rc;
 }
-

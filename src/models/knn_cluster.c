@@ -116,8 +116,7 @@ int knn__cluster_build(knn_index *idx, seg_error *err)
 	idx->csin = calloc(C, sizeof(float));
 	idx->cstart = calloc(C + 1, sizeof(uint32_t));
 	uint32_t *ustart = calloc(C + 1, sizeof(uint32_t)); /* [C + 1] the clusters in ar, unpadded */
-	if (!rows || !lab || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart ||
-	    !ustart) {
+	if (!rows || !lab || !ar || !idx->ccen || !idx->camax || !idx->ccos || !idx->csin || !idx->cstart || !ustart) {
 		rc = seg_error_set(err, SEG_ENOMEM, "knn index: out of memory for the clusters (%zu rows)", M);
 		goto out;
 	}
@@ -138,9 +137,9 @@ int knn__cluster_build(knn_index *idx, seg_error *err)
 	 * are taken from the rows a cluster holds), so a few rounds on a sample
 	 * are enough. */
 	size_t S = M < 16 * C ? M : 16 * C;
-	float *xs = malloc(S * D * sizeof(float)); /* [S][D] the sample's rows */
-	int32_t *slab = malloc(S * sizeof(int32_t));  /* [S] their clusters */
-	int32_t *nlab = malloc(N * sizeof(int32_t));  /* [N] every row's cluster */
+	float *xs = malloc(S * D * sizeof(float));   /* [S][D] the sample's rows */
+	int32_t *slab = malloc(S * sizeof(int32_t)); /* [S] their clusters */
+	int32_t *nlab = malloc(N * sizeof(int32_t)); /* [N] every row's cluster */
 	if (xs == NULL || slab == NULL || nlab == NULL) {
 		free(xs);
 		free(slab);
@@ -250,8 +249,6 @@ out:
 /* ---------------------------------------------------------------- clustered search */
 
 _Atomic uint64_t knn__cluster_searches, knn__cluster_rows_scored, knn__cluster_visits, knn__cluster_rescored;
-
-
 
 /* The widest angle between q and a row that can still enter, given the k-th
  * score so far: a score is computed within `err` (times the query's length
@@ -381,7 +378,7 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 	const double qn = sqrt(sumsq(q, D));
 	const double err = CLUSTER_COS_SLACK + (double)D * FLT_EPSILON;
 	knn__score_rows(idx, idx->ccen, C, q, u); /* the dots, first */
-	size_t first[CLUSTER_FIRST], nfirst = 0; /* the nearest centres, best first */
+	size_t first[CLUSTER_FIRST], nfirst = 0;  /* the nearest centres, best first */
 	for (size_t c = 0; c < C; c++) {
 		u[c] = (float)((double)u[c] / qn + err);
 		if (nfirst < CLUSTER_FIRST || u[c] > u[first[nfirst - 1]]) {
@@ -449,4 +446,3 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 	knn__cluster_visits += nfirst + nvisit;
 	knn__cluster_rescored += rescored;
 }
-

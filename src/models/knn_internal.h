@@ -33,56 +33,55 @@
 #define QUANT_MAX_M 1024
 #define QUANT_VMAX 16256 /* 127 * 128 */
 
-
 /* Rows stored as bytes, by the quantised copy and the clusters alike: column
  * j as u = round((x_j - lo_j) / step_j), step_j = (max_j - lo_j) / 255 over
  * the rows coded, and residual e_j = x_j - (lo_j + step_j u). A query q scores
  * sum_j q_j lo_j + sum_j (q_j step_j) u_j, off from q.x by sum_j q_j e_j:
  * at most min(|q| enorm, sum_j |q_j| emax_j) (bytecode_residual). */
 typedef struct bytecode {
-	float *lo;        /* [D] smallest value of each column (one allocation with step) */
-	float *step;      /* [D] value of one step of a byte, per column */
-	double *emax;     /* [D] largest |residual| per column */
-	double enorm;     /* largest Euclidean norm of a row's residuals */
+	float *lo;    /* [D] smallest value of each column (one allocation with step) */
+	float *step;  /* [D] value of one step of a byte, per column */
+	double *emax; /* [D] largest |residual| per column */
+	double enorm; /* largest Euclidean norm of a row's residuals */
 } bytecode;
 
 struct knn_index {
-	const float *x;   /* [N][D] unit rows: `own`, or the borrowed X */
-	float *own;       /* [N][D] the normalised copy; NULL when borrowed or N = 0 */
-	uint8_t *zero;    /* bit array [N]: all-zero rows; NULL when there are none */
-	size_t n;         /* N */
-	size_t d;         /* D */
-	size_t nzero;     /* number of bits set in `zero` */
-	int simd;         /* 1: use the AVX2 + FMA kernels */
+	const float *x; /* [N][D] unit rows: `own`, or the borrowed X */
+	float *own;     /* [N][D] the normalised copy; NULL when borrowed or N = 0 */
+	uint8_t *zero;  /* bit array [N]: all-zero rows; NULL when there are none */
+	size_t n;       /* N */
+	size_t d;       /* D */
+	size_t nzero;   /* number of bits set in `zero` */
+	int simd;       /* 1: use the AVX2 + FMA kernels */
 	/* The quantised copy for single queries (see "quantised scan" below);
 	 * q8 is NULL when single queries scan the float rows. */
-	uint8_t *q8;      /* [ceil(N/16)][G][16][4] rows as bytes, blocks of 16 rows */
-	bytecode qcode;   /* how its bytes code the rows */
-	double qlmax;     /* longest row */
-	size_t qg;        /* G = ceil(D / 4) groups of four columns */
-	int qvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
+	uint8_t *q8;    /* [ceil(N/16)][G][16][4] rows as bytes, blocks of 16 rows */
+	bytecode qcode; /* how its bytes code the rows */
+	double qlmax;   /* longest row */
+	size_t qg;      /* G = ceil(D / 4) groups of four columns */
+	int qvnni;      /* 1: AVX-512 VNNI kernel; 0: portable */
 	/* The clustered copy for single queries (see "clusters" below); cx is
 	 * NULL without it. M = N - (zero rows), C clusters. */
-	uint8_t *cx;      /* [MP/16][G][16][4] the non-zero rows as bytes, cluster by cluster,
+	uint8_t *cx;         /* [MP/16][G][16][4] the non-zero rows as bytes, cluster by cluster,
 	                   * in blocks of 16 rows as in q8; each cluster padded with zero
 	                   * rows to whole blocks (MP rows in all) */
-	size_t cg;        /* G = ceil(D / 4) */
-	int cvnni;        /* 1: AVX-512 VNNI kernel; 0: portable */
-	bytecode *ccode;  /* [C] how its bytes code the rows, each cluster its own
+	size_t cg;           /* G = ceil(D / 4) */
+	int cvnni;           /* 1: AVX-512 VNNI kernel; 0: portable */
+	bytecode *ccode;     /* [C] how its bytes code the rows, each cluster its own
 	                   * ranges (narrower than the whole index's: smaller residuals) */
-	char *cspan;      /* [C][CS] their lo, step (D floats each) and emax (D doubles), one
+	char *cspan;         /* [C][CS] their lo, step (D floats each) and emax (D doubles), one
 	                   * record a cluster, so that a visit fetches them together */
-	size_t cs;        /* CS: bytes a record, a multiple of 64 */
+	size_t cs;           /* CS: bytes a record, a multiple of 64 */
 	double clmin, clmax; /* shortest and longest non-zero row (1 within 1e-3 when borrowed) */
-	uint32_t *crow;   /* [MP] their rows; CLUSTER_PAD for a padding row */
-	float *cang;      /* [MP] each one's angle to its cluster's centre, descending in a
+	uint32_t *crow;      /* [MP] their rows; CLUSTER_PAD for a padding row */
+	float *cang;         /* [MP] each one's angle to its cluster's centre, descending in a
 	                   * cluster (0 for padding) */
-	float *ccen;      /* [C][D] the clusters' centres, unit length */
-	float *camax;     /* [C] the largest angle in each cluster */
-	float *ccos;      /* [C] cos(camax) */
-	float *csin;      /* [C] sin(camax) */
-	uint32_t *cstart; /* [C + 1] where each cluster starts in cx, a multiple of 16 */
-	size_t nc;        /* C */
+	float *ccen;         /* [C][D] the clusters' centres, unit length */
+	float *camax;        /* [C] the largest angle in each cluster */
+	float *ccos;         /* [C] cos(camax) */
+	float *csin;         /* [C] sin(camax) */
+	uint32_t *cstart;    /* [C + 1] where each cluster starts in cx, a multiple of 16 */
+	size_t nc;           /* C */
 };
 
 /* ---------------------------------------------------------------- selection */
@@ -179,15 +178,14 @@ void knn__bytecode_free(bytecode *bc);
 void knn__block_put(uint8_t *base, size_t G, size_t i, const uint8_t *u, size_t D);
 /* A query prepared for the quantised scan (see "quantised copy" above). */
 typedef struct qquery {
-	int8_t a[QUANT_MAX_D];  /* v_j = 128 a_j + b_j; zero past D */
+	int8_t a[QUANT_MAX_D]; /* v_j = 128 a_j + b_j; zero past D */
 	int8_t b[QUANT_MAX_D];
-	double tau;             /* scale of v */
-	double c;               /* sum_j q_j lo_j */
-	double bound;           /* E: |q.x - (c + tau I_x)| <= bound for every row */
+	double tau;   /* scale of v */
+	double c;     /* sum_j q_j lo_j */
+	double bound; /* E: |q.x - (c + tau I_x)| <= bound for every row */
 } qquery;
 int knn__qquery_fit(qquery *qq, const bytecode *bc, const float *q, size_t D, double qn, double lmax);
-void knn__block_ints_portable(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b,
-                              int32_t *iv);
+void knn__block_ints_portable(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b, int32_t *iv);
 #ifdef KNN_X86
 void knn__block_ints_vnni(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b, int32_t *iv);
 #endif
@@ -195,8 +193,7 @@ void knn__block_ints_vnni(const uint8_t *p, size_t G, size_t nb, const int8_t *a
  * search through it (0 when it cannot answer and the float scan must) */
 int knn__quant_wanted(size_t N, size_t D, unsigned flags);
 int knn__quant_build(knn_index *idx, unsigned flags, seg_error *err);
-int knn__quant_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out,
-                      size_t *nout);
+int knn__quant_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out, size_t *nout);
 extern _Atomic uint64_t knn__quant_searches, knn__quant_rescans;
 
 /* knn_cluster.c: the clusters: whether to build them, building them, and a
@@ -204,7 +201,6 @@ extern _Atomic uint64_t knn__quant_searches, knn__quant_rescans;
 int knn__cluster_wanted(size_t N, size_t M, size_t D, unsigned flags);
 int knn__cluster_build(knn_index *idx, seg_error *err);
 void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t);
-extern _Atomic uint64_t knn__cluster_searches, knn__cluster_rows_scored, knn__cluster_visits,
-	knn__cluster_rescored;
+extern _Atomic uint64_t knn__cluster_searches, knn__cluster_rows_scored, knn__cluster_visits, knn__cluster_rescored;
 
 #endif

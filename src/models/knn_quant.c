@@ -172,7 +172,6 @@ int knn__quant_build(knn_index *idx, unsigned flags, seg_error *err)
 
 /* ---------------------------------------------------------------- quantised scan */
 
-
 /* One candidate of the first scan: I_x and its row. */
 typedef struct qcand {
 	int32_t score;
@@ -188,20 +187,17 @@ typedef struct qcand {
  * exactly into `t`. */
 typedef struct qscan {
 	const knn_index *idx;
-	const float *q;          /* [D] */
-	qcand *h;                /* [2M] */
+	const float *q; /* [D] */
+	qcand *h;       /* [2M] */
 	size_t m, len;
 	int32_t thr;
 	int pass2;
-	knn_sel *t;                 /* the exact selection (second pass) */
-	const uint8_t *exclude;  /* the filter's bit array, or NULL */
-	const knn_filter *f;     /* for the callback; NULL when there is none */
+	knn_sel *t;             /* the exact selection (second pass) */
+	const uint8_t *exclude; /* the filter's bit array, or NULL */
+	const knn_filter *f;    /* for the callback; NULL when there is none */
 } qscan;
 
 _Atomic uint64_t knn__quant_searches, knn__quant_rescans;
-
-
-
 
 /* Fills qq for query q[D] of length qn against rows coded by bc, none
  * longer than lmax. Returns 1 when every w_j is zero: then I_x = 0 for
@@ -246,8 +242,7 @@ static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)
 
 /* I_x = sum_j (128 a_j + b_j) u_j for the 16 rows of each of nb blocks
  * p[nb][G][16][4] into iv[nb][16]. */
-void knn__block_ints_portable(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b,
-                                int32_t *iv)
+void knn__block_ints_portable(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b, int32_t *iv)
 {
 	for (size_t blk = 0; blk < nb; blk++, p += G * 64)
 		for (size_t r = 0; r < 16; r++) {
@@ -283,10 +278,7 @@ knn__block_ints_vnni(const uint8_t *p, size_t G, size_t nb, const int8_t *a, con
 }
 #endif
 
-static inline int qcand_worse(qcand a, qcand b)
-{
-	return a.score < b.score || (a.score == b.score && a.row > b.row);
-}
+static inline int qcand_worse(qcand a, qcand b) { return a.score < b.score || (a.score == b.score && a.row > b.row); }
 
 static inline void qcand_swap(qcand *a, qcand *b)
 {
@@ -398,8 +390,7 @@ __attribute__((target("avx512f"))) static inline void qscan_block_offer(qscan *s
 /* qscan_portable, 16 rows (a block) per step: one vpdpbusd per group of
  * four columns and half of the query. (Two blocks per step in four chains
  * ran at half the speed: the loads of two interleaved streams stalled.) */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void qscan_vnni(qscan *s,
-                                                                              const qquery *qq)
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void qscan_vnni(qscan *s, const qquery *qq)
 {
 	const size_t G = s->idx->qg, nb = (s->idx->n + 15) / 16;
 	const uint8_t *q8 = s->idx->q8;
@@ -435,8 +426,7 @@ static void qscan_run(qscan *s, const qquery *qq)
 
 /* knn_search through the quantised copy; 0 when it cannot answer (k too
  * large, or a query that no column distinguishes) and the float scan must. */
-int knn__quant_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f,
-                        knn_hit *out, size_t *nout)
+int knn__quant_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out, size_t *nout)
 {
 	qquery qq;
 	if (k > QUANT_MAX_K || quant_prepare(idx, q, &qq) != 0)
@@ -479,4 +469,3 @@ int knn__quant_search(const knn_index *idx, const float *q, size_t k, const knn_
 	*nout = topk_finish(&t.top);
 	return 1;
 }
-

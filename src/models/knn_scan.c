@@ -13,11 +13,9 @@
 
 /* ---------------------------------------------------------------- kernels */
 
-
 /* Scores rows x[n][D] (the first being row `row0`) against q[D] and offers
  * those that beat the threshold. */
-void knn__scan_rows_portable(const float *x, size_t D, size_t row0, size_t n, const float *q,
-                               knn_sel *t)
+void knn__scan_rows_portable(const float *x, size_t D, size_t row0, size_t n, const float *q, knn_sel *t)
 {
 	for (size_t i = 0; i < n; i++) {
 		float s = dot_portable(x + i * D, q, D);
@@ -38,9 +36,8 @@ static void scan_scores_portable(const float *s, size_t row0, size_t n, knn_sel 
 
 /* Adds up each of the 8 accumulators a[0..7] across its lanes: lane r of the
  * result is the sum of the lanes of a[r]. */
-__attribute__((target("avx2,fma"))) static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2,
-                                                               __m256 a3, __m256 a4, __m256 a5,
-                                                               __m256 a6, __m256 a7)
+__attribute__((target("avx2,fma"))) static inline __m256 hsum8(__m256 a0, __m256 a1, __m256 a2, __m256 a3, __m256 a4,
+                                                               __m256 a5, __m256 a6, __m256 a7)
 {
 	/* hadd works within 128-bit halves; after two rounds each half holds
 	 * the partial sums of 4 rows, and the halves are then added. */
@@ -58,9 +55,8 @@ __attribute__((target("avx2,fma"))) static inline __m256 hsum8(__m256 a0, __m256
 /* The scores of the 8 rows r[8] against q[D]: full = D / 8 whole lanes, then
  * the first rem = D % 8 columns through the mask `tail` (qt: the query's
  * last rem columns, masked). */
-__attribute__((target("avx2,fma"))) static inline __m256 score8_avx2(const float *const *r, const float *q,
-                                                                     size_t full, size_t rem, __m256i tail,
-                                                                     __m256 qt)
+__attribute__((target("avx2,fma"))) static inline __m256 score8_avx2(const float *const *r, const float *q, size_t full,
+                                                                     size_t rem, __m256i tail, __m256 qt)
 {
 	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
 	__m256 a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -94,8 +90,7 @@ static const int32_t tail_lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 
 /* scan_rows_portable, 8 rows at a time. Each row's score is computed the
  * same way wherever it falls in a group: a short last group repeats the last
  * row in its unused slots and ignores them. */
-__attribute__((target("avx2,fma"))) static void scan_rows_avx2(const float *x, size_t D,
-                                                               size_t row0, size_t n,
+__attribute__((target("avx2,fma"))) static void scan_rows_avx2(const float *x, size_t D, size_t row0, size_t n,
                                                                const float *q, knn_sel *t)
 {
 	size_t full = D / 8, rem = D % 8;
@@ -133,8 +128,8 @@ __attribute__((target("avx2"))) static inline void store_scores8(float *out, siz
 
 /* The scores of rows x[n][D] against q[D] into out[n], 8 at a time (as
  * scan_rows_avx2 computes them). */
-__attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, size_t D, size_t n,
-                                                                const float *q, float *out)
+__attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, size_t D, size_t n, const float *q,
+                                                                float *out)
 {
 	size_t full = D / 8, rem = D % 8;
 	__m256i tail = _mm256_loadu_si256((const __m256i *)(tail_lanes + 8 - rem));
@@ -149,8 +144,7 @@ __attribute__((target("avx2,fma"))) static void score_rows_avx2(const float *x, 
 }
 
 /* scan_scores_portable, 32 scores per comparison round. */
-__attribute__((target("avx2"))) static void scan_scores_avx2(const float *s, size_t row0, size_t n,
-                                                             knn_sel *t)
+__attribute__((target("avx2"))) static void scan_scores_avx2(const float *s, size_t row0, size_t n, knn_sel *t)
 {
 	size_t i = 0;
 	for (; i + 32 <= n; i += 32) {
@@ -190,7 +184,6 @@ void knn__scan_scores(const knn_index *idx, const float *s, size_t row0, size_t 
 #endif
 	scan_scores_portable(s, row0, n, t);
 }
-
 
 /* Scores rows x[n][D] against q into out[n]: the AVX2 kernel, or the
  * portable sum (exact_score's order). */

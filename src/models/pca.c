@@ -19,8 +19,8 @@ static int check_input(const float *x, size_t n, int d, seg_error *err)
 	for (size_t i = 0; i < n; i++)
 		for (int j = 0; j < d; j++)
 			if (!isfinite(x[i * (size_t)d + j]))
-				return seg_error_set(err, SEG_EINVAL,
-				                     "pca: non-finite value at row %zu, column %d", i, j);
+				return seg_error_set(err, SEG_EINVAL, "pca: non-finite value at row %zu, column %d", i,
+				                     j);
 	return 0;
 }
 
@@ -56,11 +56,10 @@ int pca_fit(const float *x, size_t n, int d, int c, pca_model *out, seg_error *e
 		return seg_error_set(err, SEG_EINVAL, "pca_fit: NULL argument");
 	memset(out, 0, sizeof(*out));
 	if (n < 2 || d < 1)
-		return seg_error_set(err, SEG_EINVAL, "pca_fit: need at least 2 rows and 1 column (got %zu x %d)",
-		                     n, d);
+		return seg_error_set(err, SEG_EINVAL, "pca_fit: need at least 2 rows and 1 column (got %zu x %d)", n,
+		                     d);
 	if (c < 1 || c > d)
-		return seg_error_set(err, SEG_EINVAL, "pca_fit: components = %d must be between 1 and D = %d",
-		                     c, d);
+		return seg_error_set(err, SEG_EINVAL, "pca_fit: components = %d must be between 1 and D = %d", c, d);
 	int rc = check_input(x, n, d, err);
 	if (rc < 0)
 		return rc;
@@ -69,8 +68,8 @@ int pca_fit(const float *x, size_t n, int d, int c, pca_model *out, seg_error *e
 	/* The model: mean [D], explained variance [C], ratio [C], components [C][D]
 	 * (doubles first so that every part stays aligned). */
 	double *model = malloc(sizeof(double) * (D + 2 * C) + sizeof(float) * C * D);
-	double *cov = calloc(D * D, sizeof(double));        /* [D][D], upper triangle */
-	double *evals = malloc(sizeof(double) * D);         /* [D] ascending */
+	double *cov = calloc(D * D, sizeof(double));          /* [D][D], upper triangle */
+	double *evals = malloc(sizeof(double) * D);           /* [D] ascending */
 	double *blk = malloc(sizeof(double) * PCA_BLOCK * D); /* [B][D] centred rows */
 	if (!model || !cov || !evals || !blk) {
 		rc = seg_error_set(err, SEG_ENOMEM, "pca_fit: out of memory for D = %d", d);
@@ -157,8 +156,8 @@ int pca_transform(const pca_model *m, const float *x, size_t n, float *y, seg_er
 			for (size_t j = 0; j < D; j++)
 				blk[i * D + j] = (float)((double)x[(b0 + i) * D + j] - m->mean[j]);
 		/* y [rows][C] = blk [rows][D] . components^T [D][C] */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, m->c, m->d, 1.0f, blk,
-		            m->d, m->components, m->d, 0.0f, y + b0 * (size_t)m->c, m->c);
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, m->c, m->d, 1.0f, blk, m->d,
+		            m->components, m->d, 0.0f, y + b0 * (size_t)m->c, m->c);
 	}
 	free(blk);
 	return 0;

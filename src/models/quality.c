@@ -120,8 +120,8 @@ static int set_param_num(BoosterHandle h, const char *name, double v, seg_error 
 }
 
 /* Trains on M rows that all have a finite target. */
-static int train_rows(quality_model **out, const float *X, const float *y, size_t M, size_t D,
-                      const quality_params *p, seg_error *err)
+static int train_rows(quality_model **out, const float *X, const float *y, size_t M, size_t D, const quality_params *p,
+                      seg_error *err)
 {
 	DMatrixHandle dtrain = NULL;
 	quality_model *m = NULL;
@@ -200,8 +200,8 @@ int quality_model_train(quality_model **out, const float *X, const float *y, siz
 		return seg_error_set(err, SEG_EINVAL, "quality: no features (D = 0)");
 	size_t M = count_targets(y, N);
 	if (M == 0)
-		return seg_error_set(err, SEG_EINVAL,
-		                     "quality: none of the %zu rows has a target (all NaN or no rows)", N);
+		return seg_error_set(err, SEG_EINVAL, "quality: none of the %zu rows has a target (all NaN or no rows)",
+		                     N);
 	if (M == N)
 		return train_rows(out, X, y, N, D, p, err);
 
@@ -218,12 +218,10 @@ int quality_model_train(quality_model **out, const float *X, const float *y, siz
 	return rc;
 }
 
-int quality_model_predict(quality_model *m, const float *X, size_t N, size_t D, float *out,
-                          seg_error *err)
+int quality_model_predict(quality_model *m, const float *X, size_t N, size_t D, float *out, seg_error *err)
 {
 	if (D != m->d)
-		return seg_error_set(err, SEG_EINVAL, "quality: the model expects %zu features, got %zu",
-		                     m->d, D);
+		return seg_error_set(err, SEG_EINVAL, "quality: the model expects %zu features, got %zu", m->d, D);
 	if (N == 0)
 		return 0;
 	DMatrixHandle d = NULL;
@@ -243,10 +241,7 @@ int quality_model_predict(quality_model *m, const float *X, size_t N, size_t D, 
 	return rc;
 }
 
-size_t quality_model_features(const quality_model *m)
-{
-	return m->d;
-}
+size_t quality_model_features(const quality_model *m) { return m->d; }
 
 int quality_model_save(quality_model *m, void **buf, size_t *len, seg_error *err)
 {
@@ -258,8 +253,7 @@ int quality_model_save(quality_model *m, void **buf, size_t *len, seg_error *err
 		return xgb_fail(err, SEG_EINVAL, "saving the model");
 	void *copy = malloc(n ? (size_t)n : 1);
 	if (copy == NULL)
-		return seg_error_set(err, SEG_ENOMEM, "out of memory for a %llu-byte model",
-		                     (unsigned long long)n);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory for a %llu-byte model", (unsigned long long)n);
 	memcpy(copy, bytes, (size_t)n); /* bytes are valid only until the next XGBoost call */
 	*buf = copy;
 	*len = (size_t)n;
@@ -334,8 +328,8 @@ static double ridge_z(const quality_ridge *r, float x, size_t j)
 	return isnan(x) ? 0.0 : ((double)x - r->mean[j]) / r->scale[j];
 }
 
-int quality_ridge_fit(quality_ridge *r, const float *X, const float *y, size_t N, size_t D,
-                      double alpha, seg_error *err)
+int quality_ridge_fit(quality_ridge *r, const float *X, const float *y, size_t N, size_t D, double alpha,
+                      seg_error *err)
 {
 	double *cnt = NULL, *A = NULL, *b = NULL, *Zb = NULL, *yb = NULL;
 	int rc = 0;
@@ -347,17 +341,17 @@ int quality_ridge_fit(quality_ridge *r, const float *X, const float *y, size_t N
 		return seg_error_set(err, SEG_EINVAL, "ridge: no features (D = 0)");
 	size_t M = count_targets(y, N);
 	if (M == 0)
-		return seg_error_set(err, SEG_EINVAL,
-		                     "ridge: none of the %zu rows has a target (all NaN or no rows)", N);
+		return seg_error_set(err, SEG_EINVAL, "ridge: none of the %zu rows has a target (all NaN or no rows)",
+		                     N);
 
 	r->d = D;
 	r->alpha = alpha;
-	r->mean = calloc(D, sizeof *r->mean);   /* [D] */
-	r->scale = calloc(D, sizeof *r->scale); /* [D] */
-	r->w = calloc(D, sizeof *r->w);         /* [D] */
-	cnt = calloc(D, sizeof *cnt);           /* [D] observed values per column */
-	A = calloc(D * D, sizeof *A);           /* [D][D] Z'Z + alpha I, upper triangle */
-	b = calloc(D, sizeof *b);               /* [D] Z'(y - ȳ), then w */
+	r->mean = calloc(D, sizeof *r->mean);      /* [D] */
+	r->scale = calloc(D, sizeof *r->scale);    /* [D] */
+	r->w = calloc(D, sizeof *r->w);            /* [D] */
+	cnt = calloc(D, sizeof *cnt);              /* [D] observed values per column */
+	A = calloc(D * D, sizeof *A);              /* [D][D] Z'Z + alpha I, upper triangle */
+	b = calloc(D, sizeof *b);                  /* [D] Z'(y - ȳ), then w */
 	Zb = malloc(RIDGE_BLOCK * D * sizeof *Zb); /* [B][D] standardised block */
 	yb = malloc(RIDGE_BLOCK * sizeof *yb);     /* [B] centred targets of the block */
 	if (!r->mean || !r->scale || !r->w || !cnt || !A || !b || !Zb || !yb) {
@@ -412,8 +406,7 @@ int quality_ridge_fit(quality_ridge *r, const float *X, const float *y, size_t N
 		}
 		if (nb == 0)
 			break;
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)nb, 1.0, Zb, (int)D, 1.0,
-		            A, (int)D);
+		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)D, (int)nb, 1.0, Zb, (int)D, 1.0, A, (int)D);
 		cblas_dgemv(CblasRowMajor, CblasTrans, (int)nb, (int)D, 1.0, Zb, (int)D, yb, 1, 1.0, b, 1);
 	}
 	for (size_t j = 0; j < D; j++)
@@ -423,7 +416,8 @@ int quality_ridge_fit(quality_ridge *r, const float *X, const float *y, size_t N
 	if (info > 0) {
 		rc = seg_error_set(err, SEG_EINVAL,
 		                   "ridge: the features are collinear (Z'Z + alpha I is singular at column %d); "
-		                   "use alpha > 0", (int)info);
+		                   "use alpha > 0",
+		                   (int)info);
 		goto fail;
 	}
 	if (info < 0) {
@@ -445,8 +439,7 @@ out:
 	return rc;
 }
 
-int quality_ridge_predict(const quality_ridge *r, const float *X, size_t N, size_t D, double *out,
-                          seg_error *err)
+int quality_ridge_predict(const quality_ridge *r, const float *X, size_t N, size_t D, double *out, seg_error *err)
 {
 	if (D != r->d)
 		return seg_error_set(err, SEG_EINVAL, "ridge: the model expects %zu features, got %zu", r->d, D);
@@ -558,10 +551,11 @@ int quality_cv_run(const float *X, const float *y, size_t N, size_t D, const qua
 	if (M < o->k)
 		return seg_error_set(err, SEG_EINVAL,
 		                     "cross-validation with %u folds needs at least %u rows with a target, got %zu "
-		                     "(of %zu rows)", o->k, o->k, M, N);
+		                     "(of %zu rows)",
+		                     o->k, o->k, M, N);
 
-	Xv = malloc(M * D * sizeof *Xv);  /* [M][D] rows with a target */
-	yv = malloc(M * sizeof *yv);      /* [M] */
+	Xv = malloc(M * D * sizeof *Xv);   /* [M][D] rows with a target */
+	yv = malloc(M * sizeof *yv);       /* [M] */
 	Xtr = malloc(M * D * sizeof *Xtr); /* [M][D] training fold (first ntr rows used) */
 	ytr = malloc(M * sizeof *ytr);     /* [M] */
 	Xte = malloc(M * D * sizeof *Xte); /* [M][D] held-out fold (first nte rows used) */
@@ -651,8 +645,8 @@ static int cmp_gem(const void *a, const void *b)
 	return (x->item > y->item) - (x->item < y->item);
 }
 
-int quality_gems_find(const float *pred, const float *actual, size_t N, const quality_gem_opts *o,
-                      quality_gem **out, size_t *count, seg_error *err)
+int quality_gems_find(const float *pred, const float *actual, size_t N, const quality_gem_opts *o, quality_gem **out,
+                      size_t *count, seg_error *err)
 {
 	*out = NULL;
 	*count = 0;
@@ -672,8 +666,10 @@ int quality_gems_find(const float *pred, const float *actual, size_t N, const qu
 			if (!(gap > o->min_gap) || !((double)pred[i] >= o->min_predicted))
 				continue;
 			if (pass == 1)
-				g[c] = (quality_gem){.item = (uint32_t)i, .predicted = pred[i],
-				                     .actual = actual[i], .gap = (float)gap};
+				g[c] = (quality_gem){.item = (uint32_t)i,
+				                     .predicted = pred[i],
+				                     .actual = actual[i],
+				                     .gap = (float)gap};
 			c++;
 		}
 		if (pass == 0) {

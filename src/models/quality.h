@@ -52,8 +52,7 @@ int quality_model_train(quality_model **out, const float *X, const float *y, siz
                         const quality_params *p, seg_error *err);
 
 /* Predicts out[N] for X[N][D]. D must be the model's feature count. */
-int quality_model_predict(quality_model *m, const float *X, size_t N, size_t D, float *out,
-                          seg_error *err);
+int quality_model_predict(quality_model *m, const float *X, size_t N, size_t D, float *out, seg_error *err);
 
 /* Number of features the model expects. */
 size_t quality_model_features(const quality_model *m);
@@ -90,11 +89,10 @@ typedef struct quality_ridge {
 
 /* Fits on X[N][D], y[N] (rows with a NaN target dropped). alpha >= 0; with
  * alpha = 0 collinear features are an error (SEG_EINVAL). */
-int quality_ridge_fit(quality_ridge *r, const float *X, const float *y, size_t N, size_t D,
-                      double alpha, seg_error *err);
+int quality_ridge_fit(quality_ridge *r, const float *X, const float *y, size_t N, size_t D, double alpha,
+                      seg_error *err);
 /* out[N] = predictions for X[N][D] (D must match). */
-int quality_ridge_predict(const quality_ridge *r, const float *X, size_t N, size_t D, double *out,
-                          seg_error *err);
+int quality_ridge_predict(const quality_ridge *r, const float *X, size_t N, size_t D, double *out, seg_error *err);
 void quality_ridge_free(quality_ridge *r); /* NULL is a no-op */
 
 /* ---- scores and cross-validation ---- */
@@ -134,8 +132,8 @@ typedef struct quality_cv_score {
 } quality_cv_score;
 
 typedef struct quality_cv_report {
-	unsigned k;                              /* folds */
-	size_t n;                                /* rows used (finite target) */
+	unsigned k;                                /* folds */
+	size_t n;                                  /* rows used (finite target) */
 	quality_cv_score model[QUALITY_CV__COUNT]; /* by enum quality_cv_model */
 } quality_cv_report;
 
@@ -168,7 +166,7 @@ typedef struct quality_gem {
  * sorted by gap descending, then predicted descending, then item ascending,
  * truncated to top_k. *out is a malloc'd array of *count gems that the caller
  * frees (NULL when none). */
-int quality_gems_find(const float *pred, const float *actual, size_t N, const quality_gem_opts *o,
-                      quality_gem **out, size_t *count, seg_error *err);
+int quality_gems_find(const float *pred, const float *actual, size_t N, const quality_gem_opts *o, quality_gem **out,
+                      size_t *count, seg_error *err);
 
 #endif

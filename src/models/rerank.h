@@ -11,31 +11,33 @@
 
 /* One candidate. Plain data. */
 typedef struct rerank_cand {
-	int64_t track;       /* tracks.id */
-	int32_t row;         /* row in the content vectors, -1 when it has no audio features */
-	int32_t artist;      /* main artist id, -1 when unknown */
-	float relevance;     /* the models' blended score, 0..1, higher is better */
-	float novelty;       /* 0..1, 1 = rarely played (self-information, normalised) */
-	float quality;       /* 0..1 predicted appeal, NaN when unknown */
-	float final;         /* set by rerank_run: the score it was picked with */
+	int64_t track;   /* tracks.id */
+	int32_t row;     /* row in the content vectors, -1 when it has no audio features */
+	int32_t artist;  /* main artist id, -1 when unknown */
+	float relevance; /* the models' blended score, 0..1, higher is better */
+	float novelty;   /* 0..1, 1 = rarely played (self-information, normalised) */
+	float quality;   /* 0..1 predicted appeal, NaN when unknown */
+	float final;     /* set by rerank_run: the score it was picked with */
 } rerank_cand;
 
 typedef struct rerank_opts {
-	size_t k;                /* results wanted */
-	float diversity;         /* MMR λ in 0..1: 0 = by relevance only */
-	float novelty;           /* weight of the novelty bonus, >= 0 */
-	float quality;           /* weight of the quality bonus, >= 0 */
-	int max_per_artist;      /* 0 = no cap */
-	const float *vectors;    /* [rows][dim] L2-normalised content vectors, or NULL */
+	size_t k;             /* results wanted */
+	float diversity;      /* MMR λ in 0..1: 0 = by relevance only */
+	float novelty;        /* weight of the novelty bonus, >= 0 */
+	float quality;        /* weight of the quality bonus, >= 0 */
+	int max_per_artist;   /* 0 = no cap */
+	const float *vectors; /* [rows][dim] L2-normalised content vectors, or NULL */
 	size_t dim;
 } rerank_opts;
 
 /* Why a list came out shorter than k. */
+/* clang-format off */
 enum rerank_shortfall {
 	RERANK_FULL = 0,         /* k results */
 	RERANK_FEW_CANDIDATES,   /* fewer candidates than k */
 	RERANK_ARTIST_CAP,       /* the per-artist cap ruled out the rest */
 };
+/* clang-format on */
 
 /* Picks up to o->k candidates in order and writes their indices into
  * order[o->k]; *nout receives the count. Candidates keep their fields; `final`

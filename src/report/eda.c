@@ -39,23 +39,22 @@ typedef struct feat_stats {
 typedef struct eda_ctx {
 	sqlite3 *db;
 	eda_opts o;
-	strbuf *html;      /* the sections of the page being written */
-	json_t *summary;   /* summary.json */
-	json_t *queries;   /* summary["queries"]: name -> SQL */
+	strbuf *html;        /* the sections of the page being written */
+	json_t *summary;     /* summary.json */
+	json_t *queries;     /* summary["queries"]: name -> SQL */
 	json_t *charts_json; /* summary["charts"]: [{name, title, sql}] in page order */
-	eda_charts charts; /* copies of the charts with their SVG, when the caller
+	eda_charts charts;   /* copies of the charts with their SVG, when the caller
 	                    * asked for them (want_charts) */
-	size_t charts_cap; /* slots allocated in charts.v */
+	size_t charts_cap;   /* slots allocated in charts.v */
 	int want_charts;
 	seg_error *err;
-	int oom;           /* a jansson allocation failed */
+	int oom;             /* a jansson allocation failed */
 	long long counts[8]; /* the overview counts, in the order of the "counts" query */
 	feat_stats stats[EDA_NFEAT];
 	int have_stats;
 } eda_ctx;
 
-enum { C_TRACKS, C_WITH_FEATURES, C_ARTISTS, C_GENRES, C_PLAYLISTS, C_ENTRIES, C_INGESTS,
-       C_SYNTHETIC };
+enum { C_TRACKS, C_WITH_FEATURES, C_ARTISTS, C_GENRES, C_PLAYLISTS, C_ENTRIES, C_INGESTS, C_SYNTHETIC };
 
 static void jset(eda_ctx *c, json_t *obj, const char *key, json_t *v)
 {
@@ -87,16 +86,10 @@ static int prepare(eda_ctx *c, const char *name, const char *sql, sqlite3_stmt *
 	return eda_sql_prepare(c->db, name, sql, st, c->err);
 }
 
-static int step_done(eda_ctx *c, const char *name, int rc)
-{
-	return eda_sql_done(c->db, name, rc, c->err);
-}
+static int step_done(eda_ctx *c, const char *name, int rc) { return eda_sql_done(c->db, name, rc, c->err); }
 
 /* Records the SQL of a figure in summary["queries"]. */
-static void note_query(eda_ctx *c, const char *key, const char *sql)
-{
-	jset(c, c->queries, key, jstr(sql));
-}
+static void note_query(eda_ctx *c, const char *key, const char *sql) { jset(c, c->queries, key, jstr(sql)); }
 
 /* Appends a chart; svg_* errors other than out-of-memory are bugs in the caller. */
 static int chart_rc(eda_ctx *c, int rc)
@@ -123,21 +116,17 @@ static void chart_name(char *out, size_t cap, const char *prefix, const char *su
  * its entry in summary["charts"] and, when the caller wants them, a copy with
  * its SVG in c->charts. Returns 0 or SEG_ENOMEM; a name that is not URL-safe
  * or not unique is a bug here, reported as SEG_EINVAL. */
-static int keep_chart(eda_ctx *c, const char *name, const char *title, const char *sql,
-                      size_t start)
+static int keep_chart(eda_ctx *c, const char *name, const char *title, const char *sql, size_t start)
 {
 	eda_chart ch;
 	memset(&ch, 0, sizeof(ch));
 	size_t nlen = strlen(name);
-	if (nlen == 0 || nlen >= sizeof ch.name ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != nlen)
+	if (nlen == 0 || nlen >= sizeof ch.name || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != nlen)
 		return seg_error_set(c->err, SEG_EINVAL, "internal error: bad chart name %s", name);
 	for (size_t i = 0; i < json_array_size(c->charts_json); i++) {
-		const char *other = json_string_value(json_object_get(json_array_get(c->charts_json, i),
-		                                                      "name"));
+		const char *other = json_string_value(json_object_get(json_array_get(c->charts_json, i), "name"));
 		if (other && strcmp(other, name) == 0)
-			return seg_error_set(c->err, SEG_EINVAL, "internal error: two charts named %s",
-			                     name);
+			return seg_error_set(c->err, SEG_EINVAL, "internal error: two charts named %s", name);
 	}
 	snprintf(ch.name, sizeof ch.name, "%s", name);
 	snprintf(ch.title, sizeof ch.title, "%s", title ? title : "");
@@ -190,10 +179,12 @@ static void dvec_free(dvec *a)
 /* ------------------------------------------------------------------------ */
 /* Overview                                                                  */
 
+/* clang-format off */
 static const char *const COUNT_LABELS[8] = {
 	"tracks", "tracks with audio features", "artists", "genres",
 	"playlists", "playlist entries", "ingested files", "synthetic tracks",
 };
+/* clang-format on */
 
 static int sec_counts(eda_ctx *c, const eda_query *q)
 {
@@ -577,8 +568,7 @@ static int sec_profile(eda_ctx *c, const eda_query *q)
 	}
 	if (src == SQLITE_ROW)
 		src = SQLITE_DONE; /* more rows than PROFILE_MAX cannot happen with the LIMIT */
-	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory")
-	                         : step_done(c, q->name, src);
+	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory") : step_done(c, q->name, src);
 	sqlite3_finalize(st);
 	jset(c, c->summary, "genre_profiles", arr);
 	if (rc == 0) {
@@ -654,8 +644,7 @@ static int scatter_one(eda_ctx *c, const eda_query *q, size_t f, strbuf *sql, js
 			break;
 		}
 	}
-	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory")
-	                         : step_done(c, q->name, src);
+	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory") : step_done(c, q->name, src);
 	sqlite3_finalize(st);
 	if (rc < 0)
 		goto out;
@@ -777,9 +766,7 @@ static int sec_keymode(eda_ctx *c, const eda_query *q)
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		long long key = sqlite3_column_int64(st, 0);
 		int k = key >= 0 && key < 12 ? (int)key : 12;
-		int s = sqlite3_column_type(st, 1) == SQLITE_NULL ? 2
-		        : sqlite3_column_int64(st, 1) == 1        ? 0
-		                                                  : 1;
+		int s = sqlite3_column_type(st, 1) == SQLITE_NULL ? 2 : sqlite3_column_int64(st, 1) == 1 ? 0 : 1;
 		long long n = sqlite3_column_int64(st, 2);
 		v[s][k] += (double)n;
 		total += n;
@@ -896,9 +883,8 @@ enum { BARS_MAX = 100 };
 /* Runs a (label, value) query; draws the first `shown` rows as bars (the chart
  * called chart) and stores every row in summary[json_key] as a list of
  * {label_key: ..., value_key: ...}. */
-static int bars_query(eda_ctx *c, const eda_query *q, const char *sql, size_t shown,
-                      const char *json_key, const char *chart, const char *x_label,
-                      const char *empty)
+static int bars_query(eda_ctx *c, const eda_query *q, const char *sql, size_t shown, const char *json_key,
+                      const char *chart, const char *x_label, const char *empty)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(c, q->name, sql, &st);
@@ -928,8 +914,7 @@ static int bars_query(eda_ctx *c, const eda_query *q, const char *sql, size_t sh
 			v[n++] = (double)val;
 		}
 	}
-	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory")
-	                         : step_done(c, q->name, src);
+	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory") : step_done(c, q->name, src);
 	sqlite3_finalize(st);
 	jset(c, c->summary, json_key, arr);
 	if (rc == 0) {
@@ -1013,8 +998,7 @@ static int sec_rejects(eda_ctx *c, const eda_query *q)
 			v[n++] = (double)cnt;
 		}
 	}
-	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory")
-	                         : step_done(c, q->name, src);
+	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory") : step_done(c, q->name, src);
 	sqlite3_finalize(st);
 	strbuf_free(&keybuf);
 	json_t *dq = json_object_get(c->summary, "data_quality");
@@ -1148,8 +1132,7 @@ static int sec_merged(eda_ctx *c, const eda_query *q)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
-	jset(c, json_object_get(c->summary, "data_quality"), "merged_duplicates",
-	     json_integer(merged));
+	jset(c, json_object_get(c->summary, "data_quality"), "merged_duplicates", json_integer(merged));
 	return sec_table(c, q);
 }
 
@@ -1175,8 +1158,7 @@ static int run_query(eda_ctx *c, const eda_query *q)
 	return SEG_EINVAL;
 }
 
-int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json,
-                      eda_charts *charts, seg_error *err)
+int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, eda_charts *charts, seg_error *err)
 {
 	if (charts)
 		memset(charts, 0, sizeof(*charts));
@@ -1308,8 +1290,7 @@ static int write_file(const char *dir, const char *name, const strbuf *data, seg
 	return container_write_atomic(path, put_bytes, (void *)data, err);
 }
 
-int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_opts *opts,
-                    seg_error *err)
+int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_opts *opts, seg_error *err)
 {
 	if (catalog_db_path == NULL || out_dir == NULL || *catalog_db_path == '\0' || *out_dir == '\0')
 		return seg_error_set(err, SEG_EINVAL, "eda: catalogue path and output directory are required");

@@ -38,8 +38,7 @@ typedef struct eda_opts {
 int eda_report(const char *catalog_db_path, const char *out_dir, seg_error *err);
 
 /* eda_report with options (opts may be NULL). */
-int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_opts *opts,
-                    seg_error *err);
+int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_opts *opts, seg_error *err);
 
 /* Renders the report of an open catalogue into memory: the HTML page is appended
  * to `html` and the JSON summary to `json` (either may be NULL to skip it), for
@@ -72,8 +71,8 @@ typedef struct eda_charts {
  * which names are present depends on the data; a name, when present, always
  * means the same figure. `charts` may be NULL; otherwise it is overwritten (free a previous
  * list first) and, on error, left empty. html and json as eda_render. */
-int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json,
-                      eda_charts *charts, seg_error *err);
+int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *json, eda_charts *charts,
+                      seg_error *err);
 
 /* The chart called `name`, or NULL when there is none (or c or name is NULL).
  * The pointer is valid until c is freed. */

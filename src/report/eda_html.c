@@ -48,8 +48,7 @@ void eda_html_double(strbuf *sb, double v, int sig)
 
 void eda_html_figure_open(strbuf *h, const char *cls)
 {
-	strbuf_printf(h, "<figure%s%s%s>", cls ? " class=\"" : "", cls ? cls : "",
-	              cls ? "\"" : "");
+	strbuf_printf(h, "<figure%s%s%s>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
 }
 
 void eda_html_figure_close(strbuf *h, const char *sql)
@@ -105,8 +104,8 @@ void eda_html_cut(strbuf *sb, const char *s, size_t max)
 	free(tmp);
 }
 
-int eda_html_table(strbuf *h, sqlite3 *db, const char *name, const char *sql, const char *empty,
-                   long long *nrows, seg_error *err)
+int eda_html_table(strbuf *h, sqlite3 *db, const char *name, const char *sql, const char *empty, long long *nrows,
+                   seg_error *err)
 {
 	sqlite3_stmt *st;
 	int rc = eda_sql_prepare(db, name, sql, &st, err);
@@ -183,6 +182,7 @@ int eda_html_table(strbuf *h, sqlite3 *db, const char *name, const char *sql, co
 /* ------------------------------------------------------------------------ */
 /* The page                                                                  */
 
+/* clang-format off */
 static const char CSS[] =
 	":root{--fg:#1f2328;--muted:#59636e;--line:#e1e4e8;--bg:#f6f7f9;--card:#fff;"
 	"--accent:#3b6fb6}"
@@ -236,6 +236,7 @@ static const char CSS[] =
 	".note{color:var(--muted);font-size:.8rem}"
 	"footer{margin-top:3rem;color:var(--muted);font-size:.85rem}"
 	"code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}";
+/* clang-format on */
 
 void eda_html_page_begin(strbuf *h, const char *source_name, long long tracks, long long synthetic)
 {
@@ -269,8 +270,7 @@ void eda_html_page_begin(strbuf *h, const char *source_name, long long tracks, l
 
 void eda_html_page_end(strbuf *h)
 {
-	strbuf_puts(h,
-	            "<footer>Each figure shows the SQL it was drawn from; re-run it with "
-	            "<code>segue sql \"&hellip;\"</code>. Machine-readable numbers are in "
-	            "<code>summary.json</code>.</footer></main></body></html>\n");
+	strbuf_puts(h, "<footer>Each figure shows the SQL it was drawn from; re-run it with "
+	               "<code>segue sql \"&hellip;\"</code>. Machine-readable numbers are in "
+	               "<code>summary.json</code>.</footer></main></body></html>\n");
 }

@@ -53,8 +53,8 @@ void eda_html_caption(strbuf *h, const char *text);
  * as a dash, at most EDA_TABLE_MAX_ROWS rows; with no rows, the `empty`
  * sentence (NULL: "No rows."). *nrows (may be NULL) receives the number of
  * rows. Returns 0, or SEG_EDB with err filled and nothing appended. */
-int eda_html_table(strbuf *h, sqlite3 *db, const char *name, const char *sql, const char *empty,
-                   long long *nrows, seg_error *err);
+int eda_html_table(strbuf *h, sqlite3 *db, const char *name, const char *sql, const char *empty, long long *nrows,
+                   seg_error *err);
 
 /* Appends the page's head, heading (naming source_name, unless NULL or empty),
  * the synthetic-data banner when synthetic > 0 ("(all)" when it equals

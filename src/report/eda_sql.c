@@ -10,6 +10,7 @@
 /* Features                                                                  */
 
 /* Bins of the 0..1 features are 0.05 wide; MIN keeps 1.0 in the last bin. */
+/* clang-format off */
 const eda_feature eda_features[EDA_NFEAT] = {
 	{.name = "danceability", .label = "danceability", .expr = "danceability",
 	 .bin = "MIN(CAST(danceability * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
@@ -46,11 +47,13 @@ const eda_feature eda_features[EDA_NFEAT] = {
 	 .bin = "MIN(CAST(popularity / 5 AS INT), 19)", .width = 5, .fixed_bins = 20,
 	 .hist_section = EDA_SEC_FEATURES},
 };
+/* clang-format on */
 _Static_assert(sizeof(eda_features) / sizeof(eda_features[0]) == EDA_NFEAT, "one entry per feature");
 
 /* ------------------------------------------------------------------------ */
 /* Queries                                                                   */
 
+/* clang-format off */
 const eda_query eda_queries[] = {
 	{"counts", "Catalogue", EDA_SEC_OVERVIEW, EDA_K_COUNTS,
 	 "SELECT (SELECT COUNT(*) FROM tracks) AS tracks,\n"
@@ -180,6 +183,7 @@ const eda_query eda_queries[] = {
 	 "FROM tracks t\n"
 	 "WHERE t.has_features = 0", NULL},
 };
+/* clang-format on */
 const size_t eda_nqueries = sizeof(eda_queries) / sizeof(eda_queries[0]);
 
 const char eda_sql_merged_total[] = "SELECT COALESCE(SUM(merged), 0) FROM ingests";
@@ -187,6 +191,7 @@ const char eda_sql_merged_total[] = "SELECT COALESCE(SUM(merged), 0) FROM ingest
 /* ------------------------------------------------------------------------ */
 /* Sections                                                                  */
 
+/* clang-format off */
 const eda_section eda_sections[EDA_NSECTIONS] = {
 	{"overview", "Overview", NULL, NULL, 0},
 	{"features", "Feature distributions",
@@ -206,6 +211,7 @@ const eda_section eda_sections[EDA_NSECTIONS] = {
 	{"quality", "Data quality",
 	 "What ingest could not use, and what is missing from what it kept.", "grid g2", 480},
 };
+/* clang-format on */
 
 const char *const eda_key_names[12] = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
 
@@ -285,12 +291,11 @@ int eda_sql_one_row(sqlite3 *db, const eda_query *q, sqlite3_stmt **st, int *has
 
 int eda_sql_check_schema(sqlite3 *db, seg_error *err)
 {
-	static const char *const need[] = {"ingests", "tracks", "artists", "track_artists",
-	                                   "genres", "track_genres", "playlists",
-	                                   "playlist_tracks", "rejects"};
+	static const char *const need[] = {"ingests",      "tracks",    "artists",         "track_artists", "genres",
+	                                   "track_genres", "playlists", "playlist_tracks", "rejects"};
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return seg_error_set(err, SEG_EFORMAT, "not a segue catalogue: %s", sqlite3_errmsg(db));
 	int rc = 0;
 	for (size_t i = 0; i < sizeof need / sizeof need[0] && rc == 0; i++) {
@@ -298,8 +303,7 @@ int eda_sql_check_schema(sqlite3 *db, seg_error *err)
 		sqlite3_bind_text(st, 1, need[i], -1, SQLITE_STATIC);
 		int s = sqlite3_step(st);
 		if (s == SQLITE_DONE)
-			rc = seg_error_set(err, SEG_EFORMAT, "not a segue catalogue: it has no table %s",
-			                   need[i]);
+			rc = seg_error_set(err, SEG_EFORMAT, "not a segue catalogue: it has no table %s", need[i]);
 		else if (s != SQLITE_ROW)
 			rc = seg_error_set(err, SEG_EFORMAT, "not a segue catalogue: %s", sqlite3_errmsg(db));
 	}

@@ -33,11 +33,11 @@ typedef struct eda_feature {
 	const char *bin;   /* SQL expression giving the histogram bin (an integer) */
 	double origin;     /* bin b covers origin + b*width .. origin + (b+1)*width */
 	double width;
-	int unit;          /* 1: a 0..1 audio feature (genre profiles, fixed axes) */
-	int fixed_bins;    /* > 0: the histogram always spans bins 0..fixed_bins-1 */
-	int last_bin;      /* > 0: the bin expression's upper clamp (see note) */
-	int hist_section;  /* section that shows its histogram */
-	const char *note;  /* shown under the histogram, or NULL */
+	int unit;         /* 1: a 0..1 audio feature (genre profiles, fixed axes) */
+	int fixed_bins;   /* > 0: the histogram always spans bins 0..fixed_bins-1 */
+	int last_bin;     /* > 0: the bin expression's upper clamp (see note) */
+	int hist_section; /* section that shows its histogram */
+	const char *note; /* shown under the histogram, or NULL */
 } eda_feature;
 
 /* The features, in the order of the correlation query's columns: the first

@@ -16,10 +16,12 @@
 /* Style                                                                     */
 
 /* Ten colours that stay distinct from each other and readable on white. */
+/* clang-format off */
 static const char *const PALETTE[] = {
 	"#3b6fb6", "#e07b28", "#2e9e6a", "#c8414b", "#7b5bb5",
 	"#8c6a3f", "#d16ba5", "#5f6b7a", "#9a9a1f", "#2aa3b8",
 };
+/* clang-format on */
 #define NPALETTE (sizeof(PALETTE) / sizeof(PALETTE[0]))
 
 #define FONT_FAMILY "system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
@@ -129,10 +131,7 @@ static void fmt_tick(char *buf, size_t cap, double v, int dec, int compact)
 }
 
 /* Whether an axis with ticks t should print them compactly. */
-static int ticks_compact(const svg_ticks *t)
-{
-	return t->decimals == 0 && (fabs(t->lo) >= 1e4 || fabs(t->hi) >= 1e4);
-}
+static int ticks_compact(const svg_ticks *t) { return t->decimals == 0 && (fabs(t->lo) >= 1e4 || fabs(t->hi) >= 1e4); }
 
 /* Decimals for value labels: opts->decimals if set, otherwise enough for the
  * values' magnitude (none when all are whole numbers). */
@@ -311,8 +310,7 @@ static size_t fit_chars(double w, double fs)
 
 /* Opens a <text> element at (x, y) with the given anchor ("start", "middle",
  * "end"), size and colour; `extra` is appended to the tag (may be ""). */
-static void text_open(strbuf *sb, double x, double y, const char *anchor, int fs,
-                      const char *fill, const char *extra)
+static void text_open(strbuf *sb, double x, double y, const char *anchor, int fs, const char *fill, const char *extra)
 {
 	strbuf_puts(sb, "<text");
 	attr(sb, "x", x);
@@ -327,8 +325,8 @@ static void text_open(strbuf *sb, double x, double y, const char *anchor, int fs
 }
 
 /* A whole <text> element holding a label. */
-static void text_label(strbuf *sb, double x, double y, const char *anchor, int fs,
-                       const char *fill, const char *s, size_t max)
+static void text_label(strbuf *sb, double x, double y, const char *anchor, int fs, const char *fill, const char *s,
+                       size_t max)
 {
 	text_open(sb, x, y, anchor, fs, fill, "");
 	put_label(sb, s, max);
@@ -411,10 +409,7 @@ static void opts_defaults(svg_opts *o, const svg_opts *in)
 		o->width = 120;
 }
 
-static double legend_item_w(const legend_item *it)
-{
-	return 14 + text_w(it->name, LEGEND_MAX_CHARS, FS_TICK) + 14;
-}
+static double legend_item_w(const legend_item *it) { return 14 + text_w(it->name, LEGEND_MAX_CHARS, FS_TICK) + 14; }
 
 /* Rows the legend needs across the width W (0 without items). */
 static int legend_layout_rows(const legend_item *items, size_t n, double W)
@@ -465,8 +460,8 @@ static void legend_draw(const chart *c, const legend_item *items, size_t n)
 /* Starts the chart: computes the top band (title, legend) and default margins,
  * and opens the <svg> element. The caller may adjust x0/x1/y1 before drawing;
  * `height` is the viewBox height to use (already defaulted by the caller). */
-static void chart_begin(chart *c, strbuf *sb, const svg_opts *o, double height,
-                        const legend_item *legend, size_t nlegend)
+static void chart_begin(chart *c, strbuf *sb, const svg_opts *o, double height, const legend_item *legend,
+                        size_t nlegend)
 {
 	memset(c, 0, sizeof(*c));
 	c->sb = sb;
@@ -495,8 +490,7 @@ static void chart_open(chart *c, const legend_item *legend, size_t nlegend)
 	put_text(sb, title, 0);
 	strbuf_puts(sb, "</title>");
 	if (c->o.title && *c->o.title)
-		text_label(sb, 8, 19, "start", FS_TITLE, C_TEXT, c->o.title,
-		           fit_chars(c->W - 16, FS_TITLE) + 0);
+		text_label(sb, 8, 19, "start", FS_TITLE, C_TEXT, c->o.title, fit_chars(c->W - 16, FS_TITLE) + 0);
 	if (nlegend)
 		legend_draw(c, legend, nlegend);
 }
@@ -508,8 +502,8 @@ static void axis_labels(const chart *c)
 {
 	strbuf *sb = c->sb;
 	if (c->o.x_label && *c->o.x_label)
-		text_label(sb, (c->x0 + c->x1) / 2, c->H - 10, "middle", FS_BASE, C_MUTED,
-		           c->o.x_label, fit_chars(c->x1 - c->x0, FS_BASE));
+		text_label(sb, (c->x0 + c->x1) / 2, c->H - 10, "middle", FS_BASE, C_MUTED, c->o.x_label,
+		           fit_chars(c->x1 - c->x0, FS_BASE));
 	if (c->o.y_label && *c->o.y_label) {
 		double cy = (c->y0 + c->y1) / 2;
 		strbuf_puts(sb, "<text");
@@ -632,7 +626,11 @@ static void rect(strbuf *sb, double x, double y, double w, double h)
 static int finish(strbuf *sb) { return sb->oom ? SEG_ENOMEM : 0; }
 
 /* Number of ticks to aim for along a length in user units. */
-static int tick_target(double len, double per) { int n = (int)(len / per); return n < 3 ? 3 : n > 10 ? 10 : n; }
+static int tick_target(double len, double per)
+{
+	int n = (int)(len / per);
+	return n < 3 ? 3 : n > 10 ? 10 : n;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Categorical x axis (columns, lines)                                       */
@@ -661,8 +659,7 @@ static void cat_labels(const chart *c, const char *const *cats, size_t ncat, int
 	strbuf *sb = c->sb;
 	double bw = (c->x1 - c->x0) / (double)ncat;
 	size_t max = rotate ? CAT_MAX_CHARS : fit_chars(bw, FS_TICK);
-	strbuf_printf(sb, "<g text-anchor=\"%s\" font-size=\"11\" fill=\"" C_MUTED "\">",
-	              rotate ? "end" : "middle");
+	strbuf_printf(sb, "<g text-anchor=\"%s\" font-size=\"11\" fill=\"" C_MUTED "\">", rotate ? "end" : "middle");
 	for (size_t i = 0; i < ncat; i++) {
 		double x = c->x0 + bw * ((double)i + 0.5);
 		double y = c->y1 + (rotate ? 12 : 16);
@@ -704,8 +701,7 @@ static int series_range(const svg_series *s, size_t ns, size_t ncat, double *lo,
 /* ------------------------------------------------------------------------ */
 /* Histogram                                                                 */
 
-int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges,
-                  const double *counts, size_t nbins)
+int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges, const double *counts, size_t nbins)
 {
 	if (sb == NULL || (nbins > 0 && (edges == NULL || counts == NULL)))
 		return SEG_EINVAL;
@@ -780,8 +776,7 @@ int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges,
 
 enum { BAR_MAX_CHARS = 32, BAR_ROW = 22 };
 
-int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels,
-             const double *values, size_t n)
+int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels, const double *values, size_t n)
 {
 	if (sb == NULL || (n > 0 && values == NULL))
 		return SEG_EINVAL;
@@ -913,8 +908,7 @@ static int check_series(size_t ncat, const svg_series *s, size_t ns)
 }
 
 /* Legend items for series (palette colours), at most `cap`. */
-static size_t series_legend(const svg_series *s, size_t ns, legend_item *items, size_t cap,
-                            int line)
+static size_t series_legend(const svg_series *s, size_t ns, legend_item *items, size_t cap, int line)
 {
 	size_t n = ns < cap ? ns : cap;
 	for (size_t k = 0; k < n; k++) {
@@ -933,8 +927,8 @@ enum { LEGEND_CAP = 32 };
  * *d1; widened to take 0 when zero_based, for bars that grow from it).
  * Returns 0 when no value is finite: the chart is then complete, saying so. */
 static int category_chart(chart *c, strbuf *sb, const svg_opts *opts, const legend_item *leg, size_t nleg,
-                          const char *const *categories, size_t ncat, const svg_series *series,
-                          size_t nseries, int zero_based, int *rotate, double *d0, double *d1)
+                          const char *const *categories, size_t ncat, const svg_series *series, size_t nseries,
+                          int zero_based, int *rotate, double *d0, double *d1)
 {
 	int h = opts && opts->height > 0 ? opts->height : SVG_DEFAULT_HEIGHT;
 	chart_begin(c, sb, opts, h, leg, nleg);
@@ -975,8 +969,8 @@ static int category_chart(chart *c, strbuf *sb, const svg_opts *opts, const lege
 	return 1;
 }
 
-int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories,
-                size_t ncat, const svg_series *series, size_t nseries)
+int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories, size_t ncat, const svg_series *series,
+                size_t nseries)
 {
 	if (sb == NULL || check_series(ncat, series, nseries) < 0)
 		return SEG_EINVAL;
@@ -1044,8 +1038,8 @@ int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories,
 /* ------------------------------------------------------------------------ */
 /* Lines                                                                     */
 
-int svg_lines(strbuf *sb, const svg_opts *opts, const char *const *categories,
-              size_t ncat, const svg_series *series, size_t nseries)
+int svg_lines(strbuf *sb, const svg_opts *opts, const char *const *categories, size_t ncat, const svg_series *series,
+              size_t nseries)
 {
 	if (sb == NULL || check_series(ncat, series, nseries) < 0)
 		return SEG_EINVAL;
@@ -1076,7 +1070,8 @@ int svg_lines(strbuf *sb, const svg_opts *opts, const char *const *categories,
 			while (j < ncat && isfinite(v[j]))
 				j++;
 			if (j - i >= 2) {
-				strbuf_puts(sb, "<polyline fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"");
+				strbuf_puts(sb, "<polyline fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" "
+				                "points=\"");
 				for (size_t p = i; p < j; p++) {
 					if (p > i)
 						strbuf_putc(sb, ' ');
@@ -1166,8 +1161,7 @@ int svg_heatmap(strbuf *sb, const svg_opts *opts, const svg_matrix *m)
 	if (cell < 4)
 		cell = 4;
 	int rotate = C > 0 && cw > cell - 4;
-	double bottom = (rotate ? clampd(cw * 0.64 + 14, 24, 120) : 24) +
-	                (o.x_label && *o.x_label ? 20 : 0);
+	double bottom = (rotate ? clampd(cw * 0.64 + 14, 24, 120) : 24) + (o.x_label && *o.x_label ? 20 : 0);
 	double h;
 	if (o.height > 0) {
 		h = o.height;
@@ -1232,8 +1226,7 @@ int svg_heatmap(strbuf *sb, const svg_opts *opts, const svg_matrix *m)
 		strbuf_puts(sb, "</text>");
 	}
 	strbuf_puts(sb, "</g>");
-	strbuf_printf(sb, "<g text-anchor=\"%s\" font-size=\"11\" fill=\"" C_TEXT "\">",
-	              rotate ? "end" : "middle");
+	strbuf_printf(sb, "<g text-anchor=\"%s\" font-size=\"11\" fill=\"" C_TEXT "\">", rotate ? "end" : "middle");
 	for (size_t j = 0; j < C; j++) {
 		double x = c.x0 + cell * ((double)j + 0.5), y = c.y1 + (rotate ? 10 : 16);
 		strbuf_puts(sb, "<text");
@@ -1425,7 +1418,8 @@ int svg_scatter(strbuf *sb, const svg_opts *opts, const svg_xy *points, const sv
 			while (j < m && isfinite(ox[j]) && isfinite(oy[j]))
 				j++;
 			if (j - i >= 2) {
-				strbuf_puts(sb, "<polyline fill=\"none\" stroke-width=\"2.5\" stroke-linejoin=\"round\" points=\"");
+				strbuf_puts(sb, "<polyline fill=\"none\" stroke-width=\"2.5\" "
+				                "stroke-linejoin=\"round\" points=\"");
 				for (size_t p = i; p < j; p++) {
 					if (p > i)
 						strbuf_putc(sb, ' ');

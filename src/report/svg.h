@@ -32,6 +32,7 @@
  * legend; the bottom one the x tick labels and the x axis label. They grow when a
  * chart has a legend or rotated category labels, and shrink when title or axis
  * labels are absent (SVG_MARGIN_TOP_BARE, SVG_MARGIN_BOTTOM_BARE, ...). */
+/* clang-format off */
 enum {
 	SVG_MARGIN_LEFT = 64,        /* y tick labels and the rotated y axis label */
 	SVG_MARGIN_LEFT_BARE = 48,   /* ... without a y axis label */
@@ -42,6 +43,7 @@ enum {
 	SVG_MARGIN_BOTTOM_BARE = 28, /* ... without an x axis label */
 	SVG_LEGEND_ROW = 18,         /* added to the top margin per legend row */
 };
+/* clang-format on */
 
 /* Defaults for svg_opts.width and svg_opts.height, in user units. */
 enum { SVG_DEFAULT_WIDTH = 640, SVG_DEFAULT_HEIGHT = 360 };
@@ -61,7 +63,7 @@ typedef struct svg_opts {
 	int decimals;        /* decimals of printed values; 0: automatic. Use -1 for none */
 	int x_fixed;         /* 1: use x_min..x_max as the x domain instead of the data's */
 	double x_min, x_max;
-	int y_fixed;         /* 1: use y_min..y_max as the y (value) domain */
+	int y_fixed; /* 1: use y_min..y_max as the y (value) domain */
 	double y_min, y_max;
 } svg_opts;
 
@@ -99,23 +101,21 @@ void svg_nice_ticks(double min, double max, int target, svg_ticks *t);
 /* Histogram of `nbins` bins: bin i covers edges[i]..edges[i+1] (edges[nbins+1],
  * increasing) and has height counts[i] (NaN counts as 0). The x domain is
  * edges[0]..edges[nbins]; the y domain 0..the nice tick above the largest count. */
-int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges,
-                  const double *counts, size_t nbins);
+int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges, const double *counts, size_t nbins);
 
 /* Horizontal bars, one per labelled value, in the given order (top to bottom),
  * e.g. the top artists. Negative values extend left of the zero line. */
-int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels,
-             const double *values, size_t n);
+int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels, const double *values, size_t n);
 
 /* Vertical bars over `ncat` categories, grouped side by side when there are
  * several series (a legend is drawn then), e.g. keys split by mode. */
-int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories,
-                size_t ncat, const svg_series *series, size_t nseries);
+int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories, size_t ncat, const svg_series *series,
+                size_t nseries);
 
 /* One line with markers per series over `ncat` categories, e.g. the mean of each
  * feature per genre; a missing value breaks the line. */
-int svg_lines(strbuf *sb, const svg_opts *opts, const char *const *categories,
-              size_t ncat, const svg_series *series, size_t nseries);
+int svg_lines(strbuf *sb, const svg_opts *opts, const char *const *categories, size_t ncat, const svg_series *series,
+              size_t nseries);
 
 /* Labelled matrix of coloured cells, e.g. correlations (-1..1). Rows run top to
  * bottom, columns left to right; a colour key is drawn on the right. */
@@ -133,8 +133,7 @@ typedef struct svg_xy {
  * as dots, more as a grid of rectangles shaded by how many points fall in each
  * (so the output stays small). `overlay` (may be NULL) is a line drawn on top,
  * e.g. the binned mean of y; it appears in a legend when it has a name. */
-int svg_scatter(strbuf *sb, const svg_opts *opts, const svg_xy *points,
-                const svg_xy *overlay);
+int svg_scatter(strbuf *sb, const svg_opts *opts, const svg_xy *points, const svg_xy *overlay);
 
 /* The i-th colour of the chart palette as "#rrggbb" (i wraps around). */
 const char *svg_palette(size_t i);

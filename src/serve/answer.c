@@ -28,8 +28,8 @@ json_t *serve_track_json(const lookup_hit *h)
 }
 
 json_t *serve_recommend_json(const engine *e, const char *request_id, const char *model, const rec_item *items,
-                             size_t n, const lookup_hit *hits, const uint8_t *found,
-                             const char *const *seed_names, size_t nseeds, const char *shortfall)
+                             size_t n, const lookup_hit *hits, const uint8_t *found, const char *const *seed_names,
+                             size_t nseeds, const char *shortfall)
 {
 	json_t *answer = json_object(), *tracks = json_array();
 	if (answer == NULL || tracks == NULL)

@@ -24,8 +24,8 @@ json_t *serve_track_json(const lookup_hit *h);
  * reasons in words and reason_codes) and shortfall (NULL is ""). Returns a
  * new reference, or NULL when out of memory. */
 json_t *serve_recommend_json(const engine *e, const char *request_id, const char *model, const rec_item *items,
-                             size_t n, const lookup_hit *hits, const uint8_t *found,
-                             const char *const *seed_names, size_t nseeds, const char *shortfall);
+                             size_t n, const lookup_hit *hits, const uint8_t *found, const char *const *seed_names,
+                             size_t nseeds, const char *shortfall);
 
 /* serve_recommend_json written compactly into sb (scores to 9 significant
  * digits); on failure sb's out-of-memory flag is set. The handler and

@@ -35,6 +35,7 @@ const asset *asset_find(const char *path)
 
 /* ---- routes ---- */
 
+/* clang-format off */
 const serve_route serve_routes[] = {
 	[R_HEALTH] = {"GET", "/api/health"},
 	[R_TRACKS] = {"GET", "/api/tracks"},
@@ -51,6 +52,7 @@ const serve_route serve_routes[] = {
 	[R_METRICS] = {"GET", "/metrics"},
 	[R_DASHBOARD] = {"GET", "/"},
 };
+/* clang-format on */
 const size_t serve_nroutes = R_DASHBOARD + 1;
 
 /* ---- the per-thread catalogue connection ---- */
@@ -96,8 +98,7 @@ static const char *arg(struct MHD_Connection *c, const char *name)
 
 /* Parses an integer argument in [lo, hi]; absent gives def. Returns -1 on a
  * bad value (err filled). */
-static int int_arg(struct MHD_Connection *c, const char *name, long lo, long hi, long def, long *out,
-                   seg_error *err)
+static int int_arg(struct MHD_Connection *c, const char *name, long lo, long hi, long def, long *out, seg_error *err)
 {
 	const char *v = arg(c, name);
 	if (v == NULL) {
@@ -108,7 +109,8 @@ static int int_arg(struct MHD_Connection *c, const char *name, long lo, long hi,
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (*v == '\0' || *end != '\0' || errno || x < lo || x > hi) {
-		seg_error_set(err, SEG_EINVAL, "%s must be a whole number from %ld to %ld, not '%.40s'", name, lo, hi, v);
+		seg_error_set(err, SEG_EINVAL, "%s must be a whole number from %ld to %ld, not '%.40s'", name, lo, hi,
+		              v);
 		return -1;
 	}
 	*out = x;
@@ -119,7 +121,8 @@ static int int_arg(struct MHD_Connection *c, const char *name, long lo, long hi,
 static int parse_id(const char *text, char *id, seg_error *err)
 {
 	if (track_parse_id(text, id) < 0)
-		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)", text);
+		return seg_error_set(err, SEG_EINVAL, "'%.60s' is not a Spotify track id (22 base-62 characters)",
+		                     text);
 	return 0;
 }
 
@@ -205,9 +208,9 @@ static int resolve_brief(server *s, const char *text, int64_t *track, char *name
 static enum MHD_Result h_health(server *s, struct MHD_Connection *c, req *r)
 {
 	return serve__send_json(c, r, 200,
-	                 json_pack("{s:s,s:s,s:s,s:I,s:f}", "status", "ok", "version", SEGUE_VERSION, "model", s->version,
-	                           "tracks", (json_int_t)engine_rows(s->eng), "uptime_seconds",
-	                           progress_now() - s->started));
+	                        json_pack("{s:s,s:s,s:s,s:I,s:f}", "status", "ok", "version", SEGUE_VERSION, "model",
+	                                  s->version, "tracks", (json_int_t)engine_rows(s->eng), "uptime_seconds",
+	                                  progress_now() - s->started));
 }
 
 static enum MHD_Result h_tracks(server *s, struct MHD_Connection *c, req *r)
@@ -299,8 +302,9 @@ static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, cons
 			feat = json_object();
 			for (int i = 0; i < sqlite3_column_count(st); i++)
 				json_object_set_new(feat, sqlite3_column_name(st, i),
-				                    sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-				                                                              : json_real(sqlite3_column_double(st, i)));
+				                    sqlite3_column_type(st, i) == SQLITE_NULL
+				                            ? json_null()
+				                            : json_real(sqlite3_column_double(st, i)));
 		}
 		sqlite3_finalize(st);
 	}
@@ -385,8 +389,8 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		goto out;
 	}
 	/* Reject unknown fields: a typo should not be silently ignored. */
-	static const char *const known[] = {"seeds", "mood", "k", "model", "diversity", "novelty", "quality",
-	                                    "max_per_artist", "exclude", "rerank"};
+	static const char *const known[] = {"seeds",   "mood",           "k",       "model", "diversity", "novelty",
+	                                    "quality", "max_per_artist", "exclude", "rerank"};
 	json_object_foreach(body, key, v)
 	{
 		int ok = 0;
@@ -415,7 +419,8 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 			json_t *e = json_array_get(arr, i);
 			char *dst = l == 0 ? out->seeds[i] : out->exclude[i];
 			if (!json_is_string(e) || track_parse_id(json_string_value(e), dst) < 0) {
-				rc = seg_error_set(err, SEG_EINVAL, "%s[%zu] is not a Spotify track id (22 base-62 characters)",
+				rc = seg_error_set(err, SEG_EINVAL,
+				                   "%s[%zu] is not a Spotify track id (22 base-62 characters)",
 				                   lists[l].name, i);
 				goto out;
 			}
@@ -507,7 +512,8 @@ out:
 static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 {
 	if (r->too_big)
-		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes", SERVE_MAX_BODY);
+		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes",
+		                         SERVE_MAX_BODY);
 	serve_recommend_body *b = malloc(sizeof(*b));
 	int64_t *exclude = malloc(sizeof(int64_t) * SERVE_MAX_EXCLUDE);
 	seg_error err = {0};
@@ -566,7 +572,8 @@ static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, co
 	if (int_arg(c, "k", 1, 100, 10, &k, &err) < 0 || resolve_id(s, id, &h, &err) < 0)
 		return serve__send_seg_error(c, r, &err);
 	if (!h.has_features)
-		return serve__send_error(c, r, 404, "not_found", "track %s has no audio features to compare", h.spotify_id);
+		return serve__send_error(c, r, 404, "not_found", "track %s has no audio features to compare",
+		                         h.spotify_id);
 	rec_request rq;
 	rec_request_default(&rq);
 	rq.model = recommender_find("content"); /* similar = sounds alike */
@@ -593,8 +600,8 @@ static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
 			if (strcasecmp(spec->genres[i], genre) == 0)
 				g = (int)i;
 		if (g < 0)
-			return serve__send_error(c, r, 400, "bad_request", "genre '%.40s' is not in the model's genre vocabulary",
-			                  genre);
+			return serve__send_error(c, r, 400, "bad_request",
+			                         "genre '%.40s' is not in the model's genre vocabulary", genre);
 	}
 	size_t N = engine_rows(s->eng);
 	float *pred = malloc(sizeof(float) * N), *act = malloc(sizeof(float) * N);
@@ -738,10 +745,7 @@ static void hide_paths(json_t *j)
 			json_object_set_new(j, key, json_string(m ? m : strrchr(text, '/') + 1));
 		}
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-		{
-			hide_paths(v);
-		}
+		json_array_foreach(j, i, v) { hide_paths(v); }
 	}
 }
 
@@ -776,8 +780,9 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 		}
 		hide_paths(ev);
 		hide_paths(meta);
-		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b}", "version", name, "meta", meta ? meta : json_null(),
-		                                     "evaluation", ev ? ev : json_null(), "serving", serving));
+		json_array_append_new(arr,
+		                      json_pack("{s:s,s:o,s:o,s:b}", "version", name, "meta", meta ? meta : json_null(),
+		                                "evaluation", ev ? ev : json_null(), "serving", serving));
 	}
 	free(versions);
 	/* The recommenders the engine serves, from the registry: what "model"
@@ -788,7 +793,6 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 	                        json_pack("{s:o,s:o,s:s}", "models", arr, "recommenders", recommender_list_json(),
 	                                  "default_recommender", recommender_name(def.model)));
 }
-
 
 /* ---- the OpenAPI document ---- */
 
@@ -825,7 +829,8 @@ static int openapi_fill(json_t *j, json_t *models, json_t *codes, seg_error *err
 		else if (list != NULL && strcmp(list, "reason_codes") == 0)
 			rc = json_object_set(j, "enum", codes);
 		else
-			return seg_error_set(err, SEG_EFORMAT, "openapi.json: x-segue-enum names no list the server has");
+			return seg_error_set(err, SEG_EFORMAT,
+			                     "openapi.json: x-segue-enum names no list the server has");
 		if (rc != 0 || json_object_del(j, "x-segue-enum") != 0)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	}
@@ -895,11 +900,12 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 		case R_TRACKS: return h_tracks(s, c, r);
 		case R_RECOMMEND: return h_recommend(s, c, r);
 		case R_GEMS: return h_gems(s, c, r);
-		case R_CLUSTERS: return serve__send_json(c, r, 200, json_pack("{s:o}", "clusters", serve__clusters_array(s)));
+		case R_CLUSTERS:
+			return serve__send_json(c, r, 200, json_pack("{s:o}", "clusters", serve__clusters_array(s)));
 		case R_MAP: return h_map(s, c, r);
 		case R_EDA:
 			return serve__send_bytes(c, r, 200, "application/json", s->summary ? s->summary : "{}",
-			                  s->summary ? s->summary_len : 2, 0);
+			                         s->summary ? s->summary_len : 2, 0);
 		case R_MODELS: return h_models(s, c, r);
 		case R_OPENAPI:
 			if (s->openapi == NULL)
@@ -908,7 +914,8 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 		case R_METRICS: {
 			strbuf sb = {0};
 			serve__metrics_text(s, &sb);
-			enum MHD_Result ret = serve__send_bytes(c, r, 200, "text/plain; version=0.0.4", strbuf_cstr(&sb), sb.len, 1);
+			enum MHD_Result ret =
+				serve__send_bytes(c, r, 200, "text/plain; version=0.0.4", strbuf_cstr(&sb), sb.len, 1);
 			strbuf_free(&sb);
 			return ret;
 		}

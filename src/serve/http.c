@@ -23,7 +23,7 @@
  * without embedding it. The same policy goes on every answer: on JSON it
  * forbids everything that could matter. */
 static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-                          "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+			  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 static const char OOM_BODY[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
 
@@ -47,8 +47,8 @@ static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned status, 
 	return ret;
 }
 
-enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type,
-                                  const void *data, size_t len, int copy)
+enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                                  size_t len, int copy)
 {
 	return queue(c, r, status, type, data, len, copy, NULL);
 }
@@ -65,8 +65,7 @@ enum MHD_Result serve__send_strbuf(struct MHD_Connection *c, req *r, unsigned st
 }
 
 /* j (consumed, may be NULL when building it failed) as the answer. */
-static enum MHD_Result send_json_allow(struct MHD_Connection *c, req *r, unsigned status, json_t *j,
-                                       const char *allow)
+static enum MHD_Result send_json_allow(struct MHD_Connection *c, req *r, unsigned status, json_t *j, const char *allow)
 {
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -95,8 +94,8 @@ static enum MHD_Result send_error_v(struct MHD_Connection *c, req *r, unsigned s
 	return send_json_allow(c, r, status, j, allow);
 }
 
-enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error,
-                                  const char *fmt, ...)
+enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error, const char *fmt,
+                                  ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -106,8 +105,7 @@ enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned sta
 }
 
 static enum MHD_Result send_error_allow(struct MHD_Connection *c, req *r, unsigned status, const char *error,
-                                        const char *allow, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+                                        const char *allow, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static enum MHD_Result send_error_allow(struct MHD_Connection *c, req *r, unsigned status, const char *error,
                                         const char *allow, const char *fmt, ...)
 {
@@ -128,11 +126,23 @@ enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const se
 	unsigned status = 500;
 	const char *kind = "internal";
 	switch (err->code) {
-	case SEG_EINVAL: status = 400; kind = "bad_request"; break;
-	case SEG_EFORMAT: status = 400; kind = "bad_json"; break;
-	case SEG_ENOTFOUND: status = 404; kind = "not_found"; break;
+	case SEG_EINVAL:
+		status = 400;
+		kind = "bad_request";
+		break;
+	case SEG_EFORMAT:
+		status = 400;
+		kind = "bad_json";
+		break;
+	case SEG_ENOTFOUND:
+		status = 404;
+		kind = "not_found";
+		break;
 	case SEG_ENOMEM:
-	case SEG_EDB: status = 503; kind = "unavailable"; break;
+	case SEG_EDB:
+		status = 503;
+		kind = "unavailable";
+		break;
 	default: break;
 	}
 	return serve__send_error(c, r, status, kind, "%s", err->msg[0] ? err->msg : seg_strerror(err->code));
@@ -253,7 +263,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (strlen(url) > SERVE_MAX_URL)
-		return serve__send_error(c, r, 414, "uri_too_long", "the request target is over %d bytes", SERVE_MAX_URL);
+		return serve__send_error(c, r, 414, "uri_too_long", "the request target is over %d bytes",
+		                         SERVE_MAX_URL);
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!host_allowed(s, host))
 		return serve__send_error(c, r, 421, "misdirected_request",
@@ -333,10 +344,10 @@ int serve__daemon_start(server *s, struct MHD_Daemon **dp, int *port, seg_error 
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)o->port, NULL, NULL,
 		on_request, s, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(SERVE_MAX_URL + 8192),
-		MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)SERVE_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(SERVE_MAX_URL + 8192), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
 	if (d == NULL)
 		return seg_error_set(err, SEG_EIO, "cannot listen on %s:%d (in use, or not allowed)", o->bind, o->port);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

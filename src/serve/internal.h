@@ -23,10 +23,12 @@
 #include "catalog/names.h"
 #include "report/eda.h"
 
+/* clang-format off */
 enum route_id {
 	R_HEALTH, R_TRACKS, R_TRACK, R_RECOMMEND, R_SIMILAR, R_GEMS, R_CLUSTERS, R_MAP, R_EDA,
 	R_CHART, R_MODELS, R_OPENAPI, R_METRICS, R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT
 };
+/* clang-format on */
 
 /* Latency histogram of one route (metrics.c). */
 #define SERVE_NBUCKETS 12
@@ -39,20 +41,20 @@ typedef struct route_stats {
 typedef struct server {
 	const serve_options *o;
 	engine *eng;
-	names *names;              /* display fields without SQL; NULL: they come from SQLite */
+	names *names; /* display fields without SQL; NULL: they come from SQLite */
 	char dbpath[PATH_MAX];
 	char model_path[PATH_MAX];
 	char version[64];
-	char *summary;             /* EDA summary JSON */
+	char *summary; /* EDA summary JSON */
 	size_t summary_len;
 	eda_charts charts;
 	char *clusters_json;
-	char *openapi;             /* GET /openapi.json: its lists filled in from the registry; NULL: none in this build */
+	char *openapi; /* GET /openapi.json: its lists filled in from the registry; NULL: none in this build */
 	route_stats stats[R__COUNT];
 	double started;
 	atomic_ulong next_id;
-	int loopback;              /* bound to a loopback address: Host is checked */
-	pthread_mutex_t lock;      /* guards dbs[] and the access log */
+	int loopback;                    /* bound to a loopback address: Host is checked */
+	pthread_mutex_t lock;            /* guards dbs[] and the access log */
 	sqlite3 *dbs[SERVE_MAX_THREADS]; /* every per-thread connection, closed at exit */
 	size_t ndbs;
 } server;
@@ -66,7 +68,7 @@ typedef struct req {
 	strbuf body;
 	int too_big;
 	char method[8];
-	char url[256];             /* for the access log: escaped, cut */
+	char url[256]; /* for the access log: escaped, cut */
 } req;
 
 /* ---- http.c ---- */
@@ -75,15 +77,15 @@ typedef struct req {
  * *d, and the port it listens on into *port. SEG_EINVAL for a bind address
  * that is not IPv4, SEG_EIO when it cannot listen (*d is NULL then). */
 int serve__daemon_start(server *s, struct MHD_Daemon **d, int *port, seg_error *err);
-enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type,
-                                  const void *data, size_t len, int copy);
+enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                                  size_t len, int copy);
 /* Sends the JSON text in sb (and frees it); 500 when sb ran out of memory. */
 enum MHD_Result serve__send_strbuf(struct MHD_Connection *c, req *r, unsigned status, strbuf *sb);
 /* Sends j (consumed). */
 enum MHD_Result serve__send_json(struct MHD_Connection *c, req *r, unsigned status, json_t *j);
 /* {"error": error, "detail": the formatted sentence}. */
-enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error,
-                                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned status, const char *error, const char *fmt,
+                                  ...) __attribute__((format(printf, 5, 6)));
 /* A library error as a 4xx/5xx, by its code. */
 enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const seg_error *err);
 /* A 405 with the Allow header naming `allow`. */

@@ -42,7 +42,8 @@ void serve__metrics_text(server *s, strbuf *sb)
 		for (int k = 1; k <= 5; k++) {
 			unsigned long v = atomic_load(&s->stats[rt].status[k]);
 			if (v)
-				strbuf_printf(sb, "segue_requests_total{route=\"%s\",status=\"%dxx\"} %lu\n", route_label(rt), k, v);
+				strbuf_printf(sb, "segue_requests_total{route=\"%s\",status=\"%dxx\"} %lu\n",
+				              route_label(rt), k, v);
 		}
 	strbuf_puts(sb, "# HELP segue_request_duration_seconds Time to answer, by route.\n"
 	                "# TYPE segue_request_duration_seconds histogram\n");
@@ -55,11 +56,11 @@ void serve__metrics_text(server *s, strbuf *sb)
 		unsigned long cum = 0;
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += atomic_load(&s->stats[rt].bucket[b]);
-			strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n", route_label(rt),
-			              BUCKETS[b], cum);
+			strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
+			              route_label(rt), BUCKETS[b], cum);
 		}
-		strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n", route_label(rt),
-		              total);
+		strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
+		              route_label(rt), total);
 		strbuf_printf(sb, "segue_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_label(rt),
 		              (double)atomic_load(&s->stats[rt].micros) / 1e6);
 		strbuf_printf(sb, "segue_request_duration_seconds_count{route=\"%s\"} %lu\n", route_label(rt), total);
@@ -72,15 +73,16 @@ void serve__metrics_text(server *s, strbuf *sb)
 	              progress_now() - s->started, engine_rows(s->eng));
 	knn_stats ks;
 	knn_stats_get(&ks);
-	strbuf_printf(sb,
-	              "# HELP segue_knn_searches_total Exact nearest-neighbour searches, by method.\n"
-	              "# TYPE segue_knn_searches_total counter\n"
-	              "segue_knn_searches_total{method=\"clusters\"} %llu\n"
-	              "segue_knn_searches_total{method=\"quantised\"} %llu\n"
-	              "# HELP segue_knn_rows_scored_total Rows the clustered searches scored (the rest were ruled out).\n"
-	              "# TYPE segue_knn_rows_scored_total counter\nsegue_knn_rows_scored_total %llu\n"
-	              "# HELP segue_knn_rescans_total Quantised searches that needed a second scan.\n"
-	              "# TYPE segue_knn_rescans_total counter\nsegue_knn_rescans_total %llu\n",
-	              (unsigned long long)ks.cluster_searches, (unsigned long long)ks.quant_searches,
-	              (unsigned long long)ks.cluster_rows, (unsigned long long)ks.quant_rescans);
+	strbuf_printf(
+		sb,
+		"# HELP segue_knn_searches_total Exact nearest-neighbour searches, by method.\n"
+		"# TYPE segue_knn_searches_total counter\n"
+		"segue_knn_searches_total{method=\"clusters\"} %llu\n"
+		"segue_knn_searches_total{method=\"quantised\"} %llu\n"
+		"# HELP segue_knn_rows_scored_total Rows the clustered searches scored (the rest were ruled out).\n"
+		"# TYPE segue_knn_rows_scored_total counter\nsegue_knn_rows_scored_total %llu\n"
+		"# HELP segue_knn_rescans_total Quantised searches that needed a second scan.\n"
+		"# TYPE segue_knn_rescans_total counter\nsegue_knn_rescans_total %llu\n",
+		(unsigned long long)ks.cluster_searches, (unsigned long long)ks.quant_searches,
+		(unsigned long long)ks.cluster_rows, (unsigned long long)ks.quant_rescans);
 }

@@ -51,8 +51,9 @@ static void open_names(server *s, sqlite3 *db)
 		} else if (held == 1) {
 			/* err still says why the file is not current */
 			size_t len = strlen(err.msg);
-			snprintf(err.msg + len, sizeof err.msg - len, " (not rewritten: another segue command holds the "
-			                                              "workspace)");
+			snprintf(err.msg + len, sizeof err.msg - len,
+			         " (not rewritten: another segue command holds the "
+			         "workspace)");
 		}
 	}
 	char path[PATH_MAX];
@@ -78,10 +79,7 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-void serve_stop(void)
-{
-	on_signal(SIGTERM);
-}
+void serve_stop(void) { on_signal(SIGTERM); }
 
 void serve_options_default(serve_options *o)
 {
@@ -181,8 +179,8 @@ int serve_run(const serve_options *o, seg_error *err)
 	if (!o->quiet) {
 		printf("segue %s serving model %s (%zu tracks) on http://%s:%d/ with %d threads\n", SEGUE_VERSION,
 		       s->version, engine_rows(s->eng), o->bind, port, o->threads);
-		printf("dashboard http://%s:%d/  API http://%s:%d/openapi.json  metrics http://%s:%d/metrics\n", o->bind,
-		       port, o->bind, port, o->bind, port);
+		printf("dashboard http://%s:%d/  API http://%s:%d/openapi.json  metrics http://%s:%d/metrics\n",
+		       o->bind, port, o->bind, port, o->bind, port);
 	}
 	fflush(stdout);
 	unsigned char sig = 0;

@@ -13,21 +13,21 @@
 #include "core/strbuf.h"
 #include "serve/answer.h"
 
-#define SERVE_MAX_BODY (64 * 1024)   /* larger request bodies get 413 */
-#define SERVE_MAX_URL 4096           /* longer request targets get 414 */
-#define SERVE_MAX_THREADS 64         /* --threads above this is refused */
-#define SERVE_CONN_TIMEOUT 10        /* seconds a connection may stay idle, headers included */
-#define SERVE_MAX_CONNS 256          /* connections at once, every client together */
-#define SERVE_MAX_PER_IP 32          /* connections at once from one address */
+#define SERVE_MAX_BODY (64 * 1024) /* larger request bodies get 413 */
+#define SERVE_MAX_URL 4096         /* longer request targets get 414 */
+#define SERVE_MAX_THREADS 64       /* --threads above this is refused */
+#define SERVE_CONN_TIMEOUT 10      /* seconds a connection may stay idle, headers included */
+#define SERVE_MAX_CONNS 256        /* connections at once, every client together */
+#define SERVE_MAX_PER_IP 32        /* connections at once from one address */
 
 typedef struct serve_options {
 	const char *workspace;
-	const char *artifact;   /* model version or NULL for the latest */
-	const char *bind;       /* address, default 127.0.0.1 */
-	int port;               /* 0 = any free port (printed on start) */
-	int threads;            /* worker threads (default 2, 1..SERVE_MAX_THREADS) */
-	FILE *access_log;       /* one line per request, or NULL */
-	int quiet;              /* no start-up banner */
+	const char *artifact; /* model version or NULL for the latest */
+	const char *bind;     /* address, default 127.0.0.1 */
+	int port;             /* 0 = any free port (printed on start) */
+	int threads;          /* worker threads (default 2, 1..SERVE_MAX_THREADS) */
+	FILE *access_log;     /* one line per request, or NULL */
+	int quiet;            /* no start-up banner */
 } serve_options;
 
 void serve_options_default(serve_options *o);
@@ -47,13 +47,13 @@ void serve_stop(void);
 #define SERVE_MAX_SEEDS 64
 #define SERVE_MAX_EXCLUDE 1000
 typedef struct serve_recommend_body {
-	char seeds[SERVE_MAX_SEEDS][23];     /* normalised Spotify ids */
+	char seeds[SERVE_MAX_SEEDS][23]; /* normalised Spotify ids */
 	size_t nseeds;
 	char exclude[SERVE_MAX_EXCLUDE][23];
 	size_t nexclude;
-	char mood[512];                      /* "energy=0.8,..." or "" */
+	char mood[512]; /* "energy=0.8,..." or "" */
 	size_t k;
-	int model;                           /* registry id (recommender_find) */
+	int model; /* registry id (recommender_find) */
 	float diversity, novelty, quality;
 	int max_per_artist;
 	int rerank;
@@ -76,7 +76,7 @@ int serve_mood_check(const char *key, double v, seg_error *err);
  * one against the other). */
 typedef struct serve_route {
 	const char *method;
-	const char *path;       /* "/api/tracks/{id}" */
+	const char *path; /* "/api/tracks/{id}" */
 } serve_route;
 extern const serve_route serve_routes[];
 extern const size_t serve_nroutes;

@@ -54,16 +54,10 @@ enum {
 };
 
 /* A well-mixed hash of two words, used to derive stream seeds and names. */
-static uint64_t hash2(uint64_t a, uint64_t b)
-{
-	return rng_mix64(a ^ rng_mix64(b + RNG_GOLDEN));
-}
+static uint64_t hash2(uint64_t a, uint64_t b) { return rng_mix64(a ^ rng_mix64(b + RNG_GOLDEN)); }
 
 /* rng_below as the 32-bit index every caller here wants (n < 2^32). */
-static uint32_t draw_below(rng *r, uint64_t n)
-{
-	return (uint32_t)rng_below(r, n);
-}
+static uint32_t draw_below(rng *r, uint64_t n) { return (uint32_t)rng_below(r, n); }
 
 /* Gamma(shape, 1) by Marsaglia and Tsang (2000); shape < 1 by boosting. */
 static double draw_gamma(rng *r, double shape)
@@ -97,20 +91,19 @@ static double draw_beta(rng *r, double mu, double kappa)
 	return x + y > 0.0 ? x / (x + y) : mu;
 }
 
-static double clampd(double x, double lo, double hi)
-{
-	return x < lo ? lo : x > hi ? hi : x;
-}
+static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
 /* ------------------------------------------------------------------------ */
 /* Genres                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* clang-format off */
 enum {
 	G_POP, G_ROCK, G_HIPHOP, G_RAP, G_EDM, G_LATIN, G_RNB, G_COUNTRY,
 	G_JAZZ, G_CLASSICAL, G_METAL, G_FOLK, G_INDIE, G_AMBIENT, G_REGGAE,
 	G_COUNT
 };
+/* clang-format on */
 #define NO_GENRE 255
 
 /* One genre's generative parameters. The 0..1 features are beta-distributed
@@ -118,21 +111,22 @@ enum {
  * moves energy up and acousticness down together. */
 typedef struct gen__genre {
 	const char *name;
-	int weight;        /* share of the catalogue (relative) */
-	int related;       /* genre it most often crosses over with */
+	int weight;                                     /* share of the catalogue (relative) */
+	int related;                                    /* genre it most often crosses over with */
 	float dance, energy, speech, acoustic, valence; /* feature means */
-	float kappa;       /* beta concentration: higher = tighter cluster */
-	float instr_acts;  /* share of its artists that are instrumental acts */
-	float loud;        /* loudness in dB at the genre's mean energy */
-	float tempo, tempo_sd;  /* BPM, normal */
-	float dur_s, dur_sigma; /* duration: log-normal median (s) and log-sd */
-	float major;       /* share in a major key */
-	float explicit_p;  /* base probability of explicit lyrics */
-	float age;         /* mean years before 2024 of an artist's career */
-	float waltz;       /* share in 3/4 time */
-	float pop;         /* popularity effect, latent units (about +-0.7) */
+	float kappa;                                    /* beta concentration: higher = tighter cluster */
+	float instr_acts;                               /* share of its artists that are instrumental acts */
+	float loud;                                     /* loudness in dB at the genre's mean energy */
+	float tempo, tempo_sd;                          /* BPM, normal */
+	float dur_s, dur_sigma;                         /* duration: log-normal median (s) and log-sd */
+	float major;                                    /* share in a major key */
+	float explicit_p;                               /* base probability of explicit lyrics */
+	float age;                                      /* mean years before 2024 of an artist's career */
+	float waltz;                                    /* share in 3/4 time */
+	float pop;                                      /* popularity effect, latent units (about +-0.7) */
 } gen__genre;
 
+/* clang-format off */
 static const gen__genre GENRES[G_COUNT] = {
 	/* name      w  related     dance energy speech acou  val   kap  instr  loud   tempo sd  dur  sig  major expl  age  waltz pop */
 	{"pop",     12, G_EDM,      .66f, .68f, .07f, .18f, .55f, 12, .02f,  -6.0f, 120, 22, 205, .22f, .62f, .15f,  8, .03f,  .35f},
@@ -151,33 +145,32 @@ static const gen__genre GENRES[G_COUNT] = {
 	{"ambient",  4, G_CLASSICAL,.28f, .15f, .04f, .85f, .20f, 10, .80f, -20.0f,  90, 25, 300, .40f, .55f, .00f, 12, .05f, -.60f},
 	{"reggae",   4, G_LATIN,    .74f, .58f, .12f, .20f, .70f, 12, .05f,  -7.0f,  92, 20, 230, .22f, .60f, .05f, 25, .02f, -.20f},
 };
+/* clang-format on */
 
-size_t gen_genre_count(void)
-{
-	return G_COUNT;
-}
+size_t gen_genre_count(void) { return G_COUNT; }
 
-const char *gen_genre_name(size_t i)
-{
-	return i < G_COUNT ? GENRES[i].name : NULL;
-}
+const char *gen_genre_name(size_t i) { return i < G_COUNT ? GENRES[i].name : NULL; }
 
 /* Share (per mille) of each pitch class C..B, uneven like real catalogues:
  * C, C#, D, G and A common, D# rare. */
 static const int KEY_PERMILLE[12] = {120, 105, 105, 30, 75, 85, 70, 115, 65, 100, 65, 65};
 
+/* clang-format off */
 static const char *const ADJECTIVES[32] = {
 	"Velvet", "Electric", "Midnight", "Golden", "Silent", "Neon", "Broken", "Crystal",
 	"Wild", "Hollow", "Paper", "Burning", "Frozen", "Lonely", "Secret", "Distant",
 	"Silver", "Restless", "Gentle", "Crimson", "Empty", "Endless", "Faded", "Bright",
 	"Quiet", "Summer", "Northern", "Sweet", "Little", "Open", "Last", "Blue",
 };
+/* clang-format on */
+/* clang-format off */
 static const char *const NOUNS[32] = {
 	"Harbour", "River", "Lights", "Heart", "Highway", "Garden", "Signal", "Ocean",
 	"Mirror", "Dream", "Fire", "Rain", "Window", "Machine", "Shadow", "City",
 	"Echo", "Morning", "Letter", "Horizon", "Storm", "Island", "Feather", "Engine",
 	"Valley", "Season", "Canyon", "Avenue", "Kingdom", "Satellite", "Thunder", "Stranger",
 };
+/* clang-format on */
 
 /* Playlist mood words by quadrant of (energy, valence):
  * [high energy][high valence]. */
@@ -260,10 +253,7 @@ static inline void out_row_begin(gen__out *w)
 		out_flush(w);
 }
 
-static inline void out_c(gen__out *w, char c)
-{
-	w->buf[w->len++] = c;
-}
+static inline void out_c(gen__out *w, char c) { w->buf[w->len++] = c; }
 
 static inline void out_s(gen__out *w, const char *s, size_t n)
 {
@@ -271,20 +261,14 @@ static inline void out_s(gen__out *w, const char *s, size_t n)
 	w->len += n;
 }
 
-static inline void out_str(gen__out *w, const char *s)
-{
-	out_s(w, s, strlen(s));
-}
+static inline void out_str(gen__out *w, const char *s) { out_s(w, s, strlen(s)); }
 
 static inline void out_u64w(gen__out *w, uint64_t v, int width)
 {
 	w->len = (size_t)(put_u(w->buf + w->len, v, width) - w->buf);
 }
 
-static inline void out_u64(gen__out *w, uint64_t v)
-{
-	out_u64w(w, v, 1);
-}
+static inline void out_u64(gen__out *w, uint64_t v) { out_u64w(w, v, 1); }
 
 /* x with exactly `dec` decimals (dec <= 6), rounded half away from zero. */
 static void out_fixed(gen__out *w, double x, int dec)
@@ -355,15 +339,15 @@ static void out_discard(gen__out *w)
 #define MAX_ARTIST_TRACKS 300
 
 typedef struct gen__artist {
-	float dz[5];        /* shift of the genre mean: dance, energy, valence, acoustic, speech */
-	float effect;       /* popularity effect, latent units */
-	uint32_t count;     /* tracks by this artist as main artist */
-	uint16_t year;      /* centre of the career */
-	uint8_t genre;      /* primary genre */
-	uint8_t genre2;     /* crossover genre, or NO_GENRE */
-	uint8_t scene;      /* taste community 0..N_SCENES-1 */
+	float dz[5];          /* shift of the genre mean: dance, energy, valence, acoustic, speech */
+	float effect;         /* popularity effect, latent units */
+	uint32_t count;       /* tracks by this artist as main artist */
+	uint16_t year;        /* centre of the career */
+	uint8_t genre;        /* primary genre */
+	uint8_t genre2;       /* crossover genre, or NO_GENRE */
+	uint8_t scene;        /* taste community 0..N_SCENES-1 */
 	uint8_t instrumental; /* 1 for an instrumental act */
-	uint8_t name_style; /* 0 plain, 1 with a comma, 2 with quotes */
+	uint8_t name_style;   /* 0 plain, 1 with a comma, 2 with quotes */
 } gen__artist;
 
 /* What playlists need to know about a track, in file order. */
@@ -371,8 +355,8 @@ typedef struct gen__track {
 	float energy, valence; /* as written */
 	uint32_t artist;       /* main artist */
 	uint32_t dur_ms;
-	uint8_t g1, g2;        /* genres; g2 may be NO_GENRE */
-	uint8_t pop;           /* popularity 0..100 */
+	uint8_t g1, g2; /* genres; g2 may be NO_GENRE */
+	uint8_t pop;    /* popularity 0..100 */
 } gen__track;
 
 /* One entry of a genre's candidate list for playlists. What a playlist's
@@ -391,14 +375,14 @@ typedef struct gen__cand {
 typedef struct gen__cat {
 	uint64_t seed;
 	size_t N, A;
-	gen__artist *art;    /* [A] */
-	gen__track *trk;     /* [N] */
-	uint32_t *grouped;   /* [N] main artist per slot, grouped by genre */
+	gen__artist *art;             /* [A] */
+	gen__track *trk;              /* [N] */
+	uint32_t *grouped;            /* [N] main artist per slot, grouped by genre */
 	uint32_t gstart[G_COUNT + 1]; /* genre g owns grouped[gstart[g] .. gstart[g+1]) */
-	uint32_t *by_artist; /* [N] track indices, grouped by artist */
-	uint32_t *aoff;      /* [A+1] artist a owns by_artist[aoff[a] .. aoff[a+1]) */
-	gen__cand *cand;     /* [N + two-genre tracks] candidates listed under each genre */
-	uint32_t goff[G_COUNT + 1]; /* genre g owns cand[goff[g] .. goff[g+1]) */
+	uint32_t *by_artist;          /* [N] track indices, grouped by artist */
+	uint32_t *aoff;               /* [A+1] artist a owns by_artist[aoff[a] .. aoff[a+1]) */
+	gen__cand *cand;              /* [N + two-genre tracks] candidates listed under each genre */
+	uint32_t goff[G_COUNT + 1];   /* genre g owns cand[goff[g] .. goff[g+1]) */
 } gen__cat;
 
 static void cat_free(gen__cat *c)
@@ -493,8 +477,7 @@ static int cat_build(gen__cat *c, uint64_t seed, size_t N, seg_error *err)
 
 /* Fills the alias table of the n candidates in `e` (Vose's method).
  * scaled and stack are scratch of n entries each. */
-static void alias_build(gen__cand *e, uint32_t n, const gen__track *trk, double *scaled,
-                        uint32_t *stack)
+static void alias_build(gen__cand *e, uint32_t n, const gen__track *trk, double *scaled, uint32_t *stack)
 {
 	double sum = 0;
 	for (uint32_t k = 0; k < n; k++) {
@@ -547,8 +530,8 @@ static int cat_index(gen__cat *c, seg_error *err)
 	uint32_t *acur = malloc(A * sizeof *acur);
 	uint32_t *stack = malloc(N * sizeof *stack);
 	double *scaled = malloc(N * sizeof *scaled);
-	if (c->by_artist == NULL || c->aoff == NULL || c->cand == NULL || acur == NULL ||
-	    stack == NULL || scaled == NULL) {
+	if (c->by_artist == NULL || c->aoff == NULL || c->cand == NULL || acur == NULL || stack == NULL ||
+	    scaled == NULL) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory for the playlist indexes");
 		goto out;
 	}
@@ -651,9 +634,9 @@ static char *artist_name(const gen__cat *c, uint32_t a, char *buf)
 typedef struct gen__row {
 	uint32_t artist, feat[2]; /* main and featured artists */
 	int nfeat;
-	int g1, g2;               /* g2 may be NO_GENRE */
+	int g1, g2; /* g2 may be NO_GENRE */
 	int year;
-	uint64_t album;           /* album key: artist and year */
+	uint64_t album; /* album key: artist and year */
 	int pop, explicit_, key, mode, ts;
 	uint32_t dur_ms;
 	double dance, energy, loud, speech, acoustic, instr, live, valence, tempo;
@@ -715,8 +698,7 @@ static void track_make(const gen__cat *c, size_t i, gen__row *t)
 	t->live = rng_u01(&r) < 0.08 ? draw_beta(&r, 0.70, 8.0) : draw_beta(&r, 0.16, 9.0);
 
 	t->loud = clampd(MIXF(loud) + 14.0 * (t->energy - mean_e) + 1.8 * rng_normal(&r), -60.0, 0.0);
-	t->tempo = clampd(MIXF(tempo) + MIXF(tempo_sd) * rng_normal(&r) + 12.0 * (t->energy - mean_e),
-	                  50.0, 220.0);
+	t->tempo = clampd(MIXF(tempo) + MIXF(tempo_sd) * rng_normal(&r) + 12.0 * (t->energy - mean_e), 50.0, 220.0);
 	double dur_s = MIXF(dur_s) * exp(MIXF(dur_sigma) * rng_normal(&r));
 	t->dur_ms = (uint32_t)llround(clampd(dur_s, 30.0, 1200.0) * 1000.0);
 
@@ -732,9 +714,9 @@ static void track_make(const gen__cat *c, size_t i, gen__row *t)
 
 	/* Popularity: learnable from features, genre and recency; the artist
 	 * effect and noise keep a content-only model well short of perfect. */
-	double lat = MIXF(pop) + A->effect + 1.1 * (t->dance - 0.6) + 0.5 * (t->energy - 0.6)
-	           + 0.3 * (t->valence - 0.5) - 0.35 * (t->instr > 0.5)
-	           + 1.2 * ((t->year - 1960) / 64.0 - 0.75) + 0.45 * rng_normal(&r);
+	double lat = MIXF(pop) + A->effect + 1.1 * (t->dance - 0.6) + 0.5 * (t->energy - 0.6) +
+	             0.3 * (t->valence - 0.5) - 0.35 * (t->instr > 0.5) + 1.2 * ((t->year - 1960) / 64.0 - 0.75) +
+	             0.45 * rng_normal(&r);
 	t->pop = (int)clampd((double)lround(45.0 + 20.0 * lat), 0.0, 100.0);
 	if (rng_u01(&r) < 0.02)
 		t->pop = 0; /* never found an audience, as in the real exports */
@@ -742,10 +724,7 @@ static void track_make(const gen__cat *c, size_t i, gen__row *t)
 
 #undef MIXF
 
-static int days_in_month(int m)
-{
-	return m == 2 ? 28 : (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
-}
+static int days_in_month(int m) { return m == 2 ? 28 : (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31; }
 
 /* Album name and release date follow from the album key, so all of an
  * album's tracks agree on both. Most dates are full, some only a year, a few
@@ -907,8 +886,8 @@ static const char PLAYLISTS_HEADER[] =
 	"pid,source_slice,name,description,num_followers,num_tracks,num_edits,num_artists,duration_ms\n";
 static const char PLAYLIST_TRACKS_HEADER[] = "pid,pos,track_id,artist_name,track_name\n";
 
-static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const gen_options *o,
-                            uint64_t total, uint64_t *entries)
+static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const gen_options *o, uint64_t total,
+                            uint64_t *entries)
 {
 	uint32_t picks[PL_MAX], artists[PL_MAX];
 	out_str(wp, PLAYLISTS_HEADER);
@@ -1052,14 +1031,12 @@ static int make_dirs(const char *path, seg_error *err)
 		*p = '/';
 	}
 	if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-		return seg_error_set(err, SEG_EIO, "cannot create output directory %s: %s", path,
-		                     strerror(errno));
+		return seg_error_set(err, SEG_EIO, "cannot create output directory %s: %s", path, strerror(errno));
 	struct stat st;
 	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return seg_error_set(err, SEG_EIO, "output path %s exists and is not a directory", path);
 	if (access(path, W_OK | X_OK) != 0)
-		return seg_error_set(err, SEG_EIO, "output directory %s is not writable: %s", path,
-		                     strerror(errno));
+		return seg_error_set(err, SEG_EIO, "output directory %s is not writable: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -1074,8 +1051,8 @@ int gen_write(const gen_options *o, gen_result *res, seg_error *err)
 		                     o->tracks, GEN_MAX_TRACKS);
 	if (o->playlists > GEN_MAX_PLAYLISTS)
 		return seg_error_set(err, SEG_EINVAL,
-		                     "synthetic catalogue: %zu playlists requested, at most %u supported",
-		                     o->playlists, GEN_MAX_PLAYLISTS);
+		                     "synthetic catalogue: %zu playlists requested, at most %u supported", o->playlists,
+		                     GEN_MAX_PLAYLISTS);
 	int rc = make_dirs(o->out_dir, err);
 	if (rc != 0)
 		return rc;
@@ -1115,8 +1092,8 @@ int gen_write(const gen_options *o, gen_result *res, seg_error *err)
 	gen__out *all[3] = {&wt, &wp, &wpt};
 	for (int k = 0; k < (o->playlists > 0 ? 3 : 1); k++) {
 		if (rename(all[k]->tmp, all[k]->path) != 0) {
-			rc = seg_error_set(err, SEG_EIO, "cannot rename %s to %s: %s", all[k]->tmp,
-			                   all[k]->path, strerror(errno));
+			rc = seg_error_set(err, SEG_EIO, "cannot rename %s to %s: %s", all[k]->tmp, all[k]->path,
+			                   strerror(errno));
 			goto out;
 		}
 		all[k]->tmp[0] = '\0'; /* nothing left to discard */

@@ -537,6 +537,19 @@ static void test_track_added_while_running(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "popularity")), 12);
 	json_decref(j);
 	json_decref(get_json("/api/tracks/7NewTrack0AfterStart01", 404));
+	/* Started again on the grown catalogue, the server says that its model
+	 * is older than the catalogue, and serves it; the first start did not. */
+	char *log = tu_read(log_path, NULL);
+	assert_non_null(log);
+	assert_null(strstr(log, "older state of the catalogue"));
+	free(log);
+	fixture_down(state);
+	assert_int_equal(start_server(), 0);
+	json_decref(get_json("/api/health", 200));
+	log = tu_read(log_path, NULL);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "was trained on an older state of the catalogue"));
+	free(log);
 }
 
 /* The summary and the first chart, as one JSON array. */

@@ -67,6 +67,22 @@ static void open_names(server *s, sqlite3 *db)
 		fprintf(stderr, "segue: %s; track names come from SQLite\n", err.msg);
 }
 
+/* A model trained before the last ingest still serves what it knows, but
+ * not the tracks catalogued since: say so, and what makes a current one. */
+static void warn_if_model_older(const server *s, sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+	if (s->o->quiet ||
+	    sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) + 1 FROM tracks", -1, &q, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) != engine_track_limit(s->eng))
+		fprintf(stderr,
+		        "segue: model %s was trained on an older state of the catalogue: tracks catalogued since are "
+		        "not recommended until `segue train` makes a new version\n",
+		        s->version);
+	sqlite3_finalize(q);
+}
+
 /* The signal that ends serve_run, as one byte written to sig_pipe[1]. */
 static int sig_pipe[2] = {-1, -1};
 
@@ -146,6 +162,7 @@ int serve_run(const serve_options *o, seg_error *err)
 	sqlite3 *db;
 	if ((rc = query_open(s->dbpath, &db, err)) < 0)
 		goto out;
+	warn_if_model_older(s, db);
 	char cache[PATH_MAX];
 	if ((rc = workspace_path(o->workspace, WS_EDA_CACHE, cache, sizeof cache, err)) < 0) {
 		query_close(db);

@@ -1,11 +1,13 @@
 /* test_workspace.c: the workspace module: model versions parse strictly and
  * list only what is published; leftovers of killed writers are cleaned
- * under the lock; models/latest is replaced, never rewritten in place; two
- * writers serialize on the lock; a derived file made from another state of
- * the catalogue is found stale, refused (SEG_ESTALE) with the command that
- * fixes it, and rebuilt; and, through the segue binary, `segue train` never trains on a
- * stale snapshot and `segue ingest` says truthfully what a failure after its
- * commit left written. */
+ * under the lock; a version is published with the modes mkdir and fopen
+ * give, without the process umask being touched; models/latest is
+ * replaced, never rewritten in place; two writers serialize on the lock; a
+ * derived file made from another state of the catalogue is found stale,
+ * refused (SEG_ESTALE) with the command that fixes it, and rebuilt; and,
+ * through the segue binary, `segue train` never trains on a stale snapshot
+ * and `segue ingest` says truthfully what a failure after its commit left
+ * written. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +42,17 @@ static void touch(const char *dir, const char *name)
 	assert_non_null(f);
 	fputs("x", f);
 	fclose(f);
+}
+
+/* Every umask() call of the library lands here (the test's definition wins
+ * over the C library's when the static library is linked). The test sets
+ * the mask through the system call itself. */
+static int umask_calls;
+
+mode_t umask(mode_t mask)
+{
+	umask_calls++;
+	return (mode_t)syscall(SYS_umask, mask);
 }
 
 static void make_dir(const char *path) { assert_true(mkdir(path, 0777) == 0 || errno == EEXIST); }
@@ -189,9 +203,23 @@ static void test_publish(void **state)
 	litter(ws);
 	catalog_origin origin = {{11, 2, 30, 40}, "test"};
 	seg_error err = {0};
+	mode_t was = (mode_t)syscall(SYS_umask, 027);
+	umask_calls = 0;
 	assert_int_equal(
 		workspace_model_publish(ws, &origin, fill_ok, NULL, version, sizeof version, path, sizeof path, &err),
 		0);
+	syscall(SYS_umask, was);
+	/* the version directory and its files have the modes mkdir and fopen
+	 * give, with the umask never called (it is every thread's) */
+	assert_int_equal(umask_calls, 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	snprintf(text, sizeof text, "%s", strrchr(path, '/'));
+	*strrchr(path, '/') = '\0';
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0750);
+	strncat(path, text, sizeof path - strlen(path) - 1);
 	/* after v1: the phantom v2 and v99999999999 do not count */
 	assert_string_equal(version, "v2");
 	read_latest(ws, text, sizeof text);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/array.h"
+#include "core/atomicfile.h"
 #include "catalog/names.h"
 #include "catalog/snapshot.h"
 
@@ -553,14 +554,9 @@ int workspace_model_publish(const char *ws, const catalog_origin *origin, worksp
 	/* A version directory of its own, renamed into place once whole: no
 	 * reader ever lists a version whose model is still being written. */
 	snprintf(tmpdir, sizeof tmpdir, "%s/%s.tmp.XXXXXX", models, name);
-	if (mkdtemp(tmpdir) == NULL) {
-		rc = seg_error_set(err, SEG_EIO, "cannot create a directory in %s: %s", models, strerror(errno));
+	if ((rc = atomicfile_make_dir(tmpdir, err)) < 0)
 		goto out;
-	}
 	have_tmpdir = 1;
-	mode_t um = umask(0); /* mkdtemp's directory is 0700: make it as mkdir would */
-	umask(um);
-	chmod(tmpdir, 0777 & ~um);
 	snprintf(tmpfile, sizeof tmpfile, "%s/%s", tmpdir, MODEL_FILE);
 	w = container_writer_create();
 	if (w == NULL) {
@@ -577,7 +573,7 @@ int workspace_model_publish(const char *ws, const catalog_origin *origin, worksp
 		goto out;
 	}
 	have_tmpdir = 0;
-	if ((rc = container_sync_dir(final, err)) < 0)
+	if ((rc = atomicfile_sync_dir(final, err)) < 0)
 		goto out;
 	fill_latest fl = {v};
 	if ((rc = container_write_atomic(latest, write_latest, &fl, err)) < 0)

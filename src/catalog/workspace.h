@@ -152,8 +152,10 @@ typedef int (*workspace_model_fill)(container_writer *w, const char *version, vo
  * then replaces models/latest atomically; every step is fsynced. The name
  * ("v4") is copied to version[cap] and the model file's path to path[pcap]
  * (either may be NULL). On failure nothing is left behind and nothing is
- * published, except when only models/latest could not be replaced: then vN
- * is listed, latest still names the version before, and err says so. */
+ * published, except after the rename of vN: when models/ could not be
+ * synced or models/latest not replaced, vN is listed, latest still names
+ * the version before, and err says so; when only the directory sync after
+ * latest's rename failed, latest names vN (container_write_atomic). */
 int workspace_model_publish(const char *ws, const catalog_origin *origin, workspace_model_fill fill, void *arg,
                             char *version, size_t cap, char *path, size_t pcap, seg_error *err);
 

@@ -1,11 +1,14 @@
 /* test_container.c: the sectioned file container round-trips, aligns its sections, and
- * refuses a corrupt, truncated or version-mismatched file with a clear code. */
+ * refuses a corrupt, truncated or version-mismatched file with a clear code; a file
+ * replaced atomically is a new inode, a failed write leaves the old one and no
+ * temporary, and its mode follows the umask without the process umask being touched. */
 #include "testutil.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -140,9 +143,44 @@ static void test_write_atomic(void **state)
 	assert_false(has_temporary(dir));
 	snprintf(path, sizeof path, "%s/no/such/dir/x", dir);
 	assert_int_equal(container_write_atomic(path, fill_text, "x", &err), SEG_EIO);
-	assert_int_equal(container_sync_dir(path, &err), SEG_EIO);
+	tu_rmtree(dir);
+}
+
+/* Every umask() call of the library lands here (the test's definition wins
+ * over the C library's when the static library is linked). umask changes
+ * the mask of every thread at once: another thread creating a file while
+ * it is 0 would make that file writable by all. The test sets the mask
+ * through the system call itself. */
+static int umask_calls;
+
+mode_t umask(mode_t mask)
+{
+	umask_calls++;
+	return (mode_t)syscall(SYS_umask, mask);
+}
+
+/* The replaced file's mode is what fopen gives (0666 less the umask, the
+ * umask of the moment), and the process umask is never called. */
+static void test_write_atomic_mode(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char path[1200];
 	snprintf(path, sizeof path, "%s/m.seg", dir);
-	assert_int_equal(container_sync_dir(path, &err), 0);
+	mode_t was = (mode_t)syscall(SYS_umask, 027);
+	umask_calls = 0;
+	write_sample(path);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	syscall(SYS_umask, 002);
+	seg_error err = {0};
+	snprintf(path, sizeof path, "%s/latest", dir);
+	assert_int_equal(container_write_atomic(path, fill_text, "v1\n", &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0664);
+	syscall(SYS_umask, was);
+	assert_int_equal(umask_calls, 0);
 	tu_rmtree(dir);
 }
 
@@ -152,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_write_atomic),
+		cmocka_unit_test(test_write_atomic_mode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

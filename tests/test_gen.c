@@ -1,15 +1,21 @@
 /* test_gen.c: the synthetic catalogue generator (src/synth/gen.c). The files are
  * read back with a small RFC 4180 splitter of the test's own, so these tests do
- * not depend on segue's CSV parser. */
+ * not depend on segue's CSV parser. The files are replaced through temporaries
+ * of their own: a link planted at a fixed name is not followed, and a failed
+ * write leaves the earlier files and no temporary. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomicfile.h"
 #include "synth/gen.h"
 
 /* ------------------------------------------------------------------------ */
@@ -299,6 +305,103 @@ static void test_determinism(void **state)
 	tu_rmtree(a);
 	tu_rmtree(b);
 	tu_rmtree(c);
+}
+
+/* How many names in `dir` are temporaries (NAME.tmp.XXXXXX) of the files
+ * gen writes. */
+static int count_temporaries(const char *dir)
+{
+	static const char *const files[] = {GEN_TRACKS_FILE, GEN_PLAYLISTS_FILE, GEN_PLAYLIST_TRACKS_FILE};
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		for (int k = 0; k < 3; k++)
+			n += atomicfile_is_temp_of(e->d_name, files[k]);
+	closedir(d);
+	return n;
+}
+
+/* Links planted at the fixed temporary names (NAME.tmp, which gen once
+ * opened with fopen) are not written through: each file goes to a new
+ * temporary of its own, renamed into place as a regular file with the mode
+ * fopen gives; and nothing temporary is left. */
+static void test_planted_links(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	static const char *const files[] = {GEN_TRACKS_FILE, GEN_PLAYLISTS_FILE, GEN_PLAYLIST_TRACKS_FILE};
+	char out[1200], victim[1200], link[1400], path[1400];
+	snprintf(out, sizeof out, "%s/out", dir);
+	assert_int_equal(mkdir(out, 0777), 0);
+	snprintf(victim, sizeof victim, "%s/victim", dir);
+	tu_write(dir, "victim", "precious\n");
+	for (int k = 0; k < 3; k++) {
+		snprintf(link, sizeof link, "%s/%s.tmp", out, files[k]);
+		assert_int_equal(symlink(victim, link), 0);
+	}
+	mode_t was = umask(027);
+	gen_result res;
+	int rc = gen_into(out, 7, 300, 30, &res);
+	umask(was);
+	assert_int_equal(rc, 0);
+	char *text = tu_read(victim, NULL);
+	assert_string_equal(text, "precious\n");
+	free(text);
+	for (int k = 0; k < 3; k++) {
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", out, files[k]);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0640);
+		snprintf(link, sizeof link, "%s/%s.tmp", out, files[k]);
+		assert_int_equal(lstat(link, &st), 0);
+		assert_true(S_ISLNK(st.st_mode)); /* not gen's to remove */
+	}
+	assert_int_equal(count_temporaries(out), 0);
+	tu_rmtree(dir);
+}
+
+/* A write that fails (the file size limit, EFBIG) fails the call with a
+ * message naming the temporary, leaves the files of an earlier run as they
+ * were, and no temporary. */
+static void test_write_failure(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	gen_result res;
+	assert_int_equal(gen_into(dir, 7, 300, 30, &res), 0);
+	char *before = NULL, path[1200];
+	snprintf(path, sizeof path, "%s/%s", dir, GEN_TRACKS_FILE);
+	before = tu_read(path, NULL);
+	assert_non_null(before);
+
+	struct rlimit was, small;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	small = was;
+	small.rlim_cur = 4096;
+	void (*sig)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	gen_options o;
+	gen_options_init(&o);
+	o.out_dir = dir;
+	o.seed = 8;
+	o.tracks = 3000;
+	o.playlists = 300;
+	seg_error err = {0};
+	int rc = gen_write(&o, &res, &err);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	signal(SIGXFSZ, sig);
+	assert_int_equal(rc, SEG_EIO);
+	assert_non_null(strstr(err.msg, GEN_TRACKS_FILE ".tmp."));
+	char *after = tu_read(path, NULL);
+	assert_non_null(after);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+	assert_int_equal(count_temporaries(dir), 0);
+	tu_rmtree(dir);
 }
 
 /* Tiny catalogues still work: every playlist is as long as it can be. */
@@ -739,6 +842,8 @@ int main(void)
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_tiny),
+		cmocka_unit_test(test_planted_links),
+		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_progress),
 	};
 	/* clang-format on */

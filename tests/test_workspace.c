@@ -1,11 +1,14 @@
 /* test_workspace.c: the workspace module: model versions parse strictly and
  * list only what is published; leftovers of killed writers are cleaned
- * under the lock; models/latest is replaced, never rewritten in place; two
- * writers serialize on the lock; a derived file made from another state of
- * the catalogue is found stale, refused (SEG_ESTALE) with the command that
- * fixes it, and rebuilt; and, through the segue binary, `segue train` never trains on a
- * stale snapshot and `segue ingest` says truthfully what a failure after its
- * commit left written. */
+ * under the lock, and a user's files whose names merely look temporary are
+ * not; a version is published with the modes mkdir and fopen give, without
+ * the process umask being touched; models/latest is replaced, never
+ * rewritten in place; two writers serialize on the lock; a derived file
+ * made from another state of the catalogue is found stale, refused
+ * (SEG_ESTALE) with the command that fixes it, and rebuilt; and, through
+ * the segue binary, `segue train` never trains on a stale snapshot and
+ * `segue ingest` says truthfully what a failure after its commit left
+ * written. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +45,17 @@ static void touch(const char *dir, const char *name)
 	fclose(f);
 }
 
+/* Every umask() call of the library lands here (the test's definition wins
+ * over the C library's when the static library is linked). The test sets
+ * the mask through the system call itself. */
+static int umask_calls;
+
+mode_t umask(mode_t mask)
+{
+	umask_calls++;
+	return (mode_t)syscall(SYS_umask, mask);
+}
+
 static void make_dir(const char *path) { assert_true(mkdir(path, 0777) == 0 || errno == EEXIST); }
 
 /* ---- model versions ---- */
@@ -63,6 +78,25 @@ static void test_version_parse(void **state)
 	assert_int_equal(workspace_version_parse("v"), 0);
 	assert_int_equal(workspace_version_parse("latest"), 0);
 }
+
+/* Files a user keeps in a workspace (relative to it) whose names look
+ * temporary but are not any that segue writes: the cleaning leaves them. */
+static const char *const USER_FILES[] = {
+	"draft.tmp",
+	"my.tmp.notes",
+	"models/v1/notes.tmp.txt",
+	"notes.tmp.Ab12Cd",
+	"features.snap.tmp.toolong",
+	"features.snap.tmp.Ab-2Cd",
+	"catalog.db.tmp.Ab12Cd",
+	"eda/draft.tmp",
+	"eda/report.html.tmp.Ab12C",
+	"eda/chart.svg.tmp.Ab12Cd",
+	"models/v1/model.seg.tmp.Ab12Cd.x",
+	"models/v1/scores.csv.tmp.Ab12Cd",
+	"models/notes.tmp",
+	"models/v3.tmp.txt",
+};
 
 /* A workspace's models/ as killed writers and odd names leave it. */
 static void litter(const char *ws)
@@ -98,6 +132,12 @@ static void litter(const char *ws)
 	/* an evaluation killed while writing its table */
 	snprintf(d, sizeof d, "%s/v1", models);
 	touch(d, "evaluation.json.tmp.Ab12Cd");
+	/* the user's own files, whose names merely look temporary */
+	for (size_t i = 0; i < sizeof USER_FILES / sizeof *USER_FILES; i++)
+		touch(ws, USER_FILES[i]);
+	snprintf(d, sizeof d, "%s/mine.tmp.Ab12Cd", models);
+	make_dir(d);
+	touch(d, "model.seg");
 }
 
 static void test_list_and_clean(void **state)
@@ -135,6 +175,13 @@ static void test_list_and_clean(void **state)
 	assert_true(exists(path));
 	snprintf(path, sizeof path, "%s/models/v99999999999/model.seg", ws);
 	assert_true(exists(path)); /* not ours to remove: ignored */
+	for (size_t i = 0; i < sizeof USER_FILES / sizeof *USER_FILES; i++) {
+		snprintf(path, sizeof path, "%s/%s", ws, USER_FILES[i]);
+		if (!exists(path))
+			fail_msg("the user's %s was removed", USER_FILES[i]);
+	}
+	snprintf(path, sizeof path, "%s/models/mine.tmp.Ab12Cd/model.seg", ws);
+	assert_true(exists(path)); /* not a version's name */
 	workspace_unlock(ws);
 	/* No models/ at all: an empty list. */
 	snprintf(path, sizeof path, "%s/empty", dir);
@@ -168,11 +215,12 @@ static void read_latest(const char *ws, char *buf, size_t cap)
 	free(text);
 }
 
-/* 1 when directory `dir` holds a name with ".tmp." in it. */
+/* 1 when directory `dir` (models/) holds a temporary segue writes there. */
 static int has_temporary(const char *dir)
 {
-	char cmd[PATH_MAX + 64], *out = NULL;
-	snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c '\\.tmp\\.'", dir);
+	char cmd[PATH_MAX + 128], *out = NULL;
+	snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -c '^\\(latest\\|v[1-9][0-9]*\\)\\.tmp\\.[A-Za-z0-9]\\{6\\}$'",
+	         dir);
 	tu_run(cmd, &out);
 	int yes = out != NULL && atoi(out) > 0;
 	free(out);
@@ -189,9 +237,23 @@ static void test_publish(void **state)
 	litter(ws);
 	catalog_origin origin = {{11, 2, 30, 40}, "test"};
 	seg_error err = {0};
+	mode_t was = (mode_t)syscall(SYS_umask, 027);
+	umask_calls = 0;
 	assert_int_equal(
 		workspace_model_publish(ws, &origin, fill_ok, NULL, version, sizeof version, path, sizeof path, &err),
 		0);
+	syscall(SYS_umask, was);
+	/* the version directory and its files have the modes mkdir and fopen
+	 * give, with the umask never called (it is every thread's) */
+	assert_int_equal(umask_calls, 0);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	snprintf(text, sizeof text, "%s", strrchr(path, '/'));
+	*strrchr(path, '/') = '\0';
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0750);
+	strncat(path, text, sizeof path - strlen(path) - 1);
 	/* after v1: the phantom v2 and v99999999999 do not count */
 	assert_string_equal(version, "v2");
 	read_latest(ws, text, sizeof text);

@@ -22,18 +22,27 @@
 #include <unistd.h>
 
 #include "core/array.h"
+#include "core/atomicfile.h"
 #include "catalog/names.h"
 #include "catalog/snapshot.h"
+
+/* File names inside the workspace; the last three are also spelled out by
+ * their writers (eda.c, evaluate.c) and are named here for the leftover
+ * cleaning. */
+#define EDA_CACHE_FILE "eda.seg"
+#define LATEST_FILE "latest"
+#define MODEL_FILE "model.seg"
+#define EVALUATION_FILE "evaluation.json"
+#define EDA_REPORT_FILE "report.html"
+#define EDA_SUMMARY_FILE "summary.json"
 
 /* clang-format off */
 static const char *const FILE_NAMES[WS__FILES] = {
 	[WS_CATALOG] = CATALOG_DB_NAME,   [WS_FEATURES] = CATALOG_SNAPSHOT_NAME, [WS_NAMES] = NAMES_FILE_NAME,
-	[WS_EDA_CACHE] = "eda.seg",       [WS_EDA_DIR] = "eda",                  [WS_MODELS] = "models",
-	[WS_LATEST] = "models/latest",    [WS_LOCK] = ".lock",
+	[WS_EDA_CACHE] = EDA_CACHE_FILE,  [WS_EDA_DIR] = "eda",                  [WS_MODELS] = "models",
+	[WS_LATEST] = "models/" LATEST_FILE, [WS_LOCK] = ".lock",
 };
 /* clang-format on */
-
-#define MODEL_FILE "model.seg"
 
 const char *workspace_file_name(enum workspace_file f) { return FILE_NAMES[f]; }
 
@@ -88,74 +97,110 @@ static void held_remove(held *h)
 	pthread_cond_broadcast(&held_cv);
 }
 
-/* 1 when `name` is a writer's temporary: "X.tmp.SUFFIX" (mkstemp, mkdtemp),
- * or "X.tmp" (what segue 0.1.0 wrote). */
-static int is_temporary(const char *name)
+/* ------------------------------------------------------------------------ */
+/* Leftovers of killed writers                                               */
+
+/* The files segue replaces in each directory of the workspace, whose
+ * temporaries a killed writer can leave (workspace.h lists the patterns).
+ * Nothing else is ever removed: a user's own "draft.tmp" or "a.tmp.notes"
+ * is not segue's. */
+static const char *const ROOT_FILES[] = {CATALOG_SNAPSHOT_NAME, NAMES_FILE_NAME, EDA_CACHE_FILE, NULL};
+static const char *const EDA_FILES[] = {EDA_REPORT_FILE, EDA_SUMMARY_FILE, NULL};
+static const char *const MODELS_FILES[] = {LATEST_FILE, NULL};
+static const char *const VERSION_FILES[] = {MODEL_FILE, EVALUATION_FILE, NULL};
+
+/* 1 when `name` is a temporary of one of `files`: "NAME.tmp.XXXXXX" (an
+ * atomicfile's), or "NAME.tmp" (the fixed name segue 0.1.0 used). */
+static int is_temporary(const char *name, const char *const *files)
 {
-	size_t n = strlen(name);
-	return strstr(name, ".tmp.") != NULL || (n > 4 && strcmp(name + n - 4, ".tmp") == 0);
+	for (; *files != NULL; files++) {
+		size_t n = strlen(*files);
+		if (atomicfile_is_temp_of(name, *files) ||
+		    (strncmp(name, *files, n) == 0 && strcmp(name + n, ".tmp") == 0))
+			return 1;
+	}
+	return 0;
 }
 
-/* Removes the temporaries in directory `dir`; with `subdirs`, temporary
- * directories too (their files, then them). */
-static void clean_dir(const char *dir, int subdirs)
+/* 1 when `name` is a model version being written: "vN.tmp.XXXXXX", with vN
+ * a version name workspace_version_parse takes. */
+static int is_version_temporary(const char *name)
+{
+	char v[16];
+	size_t n = strcspn(name, ".");
+	if (n >= sizeof v)
+		return 0;
+	memcpy(v, name, n);
+	v[n] = '\0';
+	return workspace_version_parse(v) > 0 && atomicfile_is_temp_of(name, v);
+}
+
+/* Removes the regular files in directory `dir` that are temporaries of
+ * `files`. */
+static void clean_dir(const char *dir, const char *const *files)
 {
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		if (!is_temporary(e->d_name))
+		if (!is_temporary(e->d_name, files))
 			continue;
 		char path[PATH_MAX];
-		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path)
-			continue;
 		struct stat st;
-		if (lstat(path, &st) < 0)
-			continue;
-		if (S_ISREG(st.st_mode)) {
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path &&
+		    lstat(path, &st) == 0 && S_ISREG(st.st_mode))
 			unlink(path);
-		} else if (S_ISDIR(st.st_mode) && subdirs) {
-			DIR *sd = opendir(path);
-			struct dirent *se;
-			while (sd != NULL && (se = readdir(sd)) != NULL) {
-				char sub[PATH_MAX + 256];
-				snprintf(sub, sizeof sub, "%s/%s", path, se->d_name);
-				if (lstat(sub, &st) == 0 && S_ISREG(st.st_mode))
-					unlink(sub);
-			}
-			if (sd != NULL)
-				closedir(sd);
-			rmdir(path);
-		}
 	}
 	closedir(d);
 }
 
+/* Removes a version directory being written (models/vN.tmp.XXXXXX): its
+ * model.seg and that file's temporaries, then the directory, which stays
+ * when anything else is in it. */
+static void clean_version_temporary(const char *dir)
+{
+	char file[PATH_MAX + 64];
+	struct stat st;
+	clean_dir(dir, VERSION_FILES);
+	snprintf(file, sizeof file, "%s/%s", dir, MODEL_FILE);
+	if (lstat(file, &st) == 0 && S_ISREG(st.st_mode))
+		unlink(file);
+	rmdir(dir);
+}
+
 /* What killed writers left: temporaries in the workspace, in eda/ (the
- * report), in models/ and in each version directory (evaluation.json); a
- * version directory left without a model.seg (a train of segue 0.1.0
- * killed while writing) goes too when nothing else is in it. The lock is
- * held. */
+ * report), in models/ (latest, and versions being written) and in each
+ * version directory (evaluation.json); a version directory left without a
+ * model.seg (a train of segue 0.1.0 killed while writing) goes too when
+ * nothing else is in it. The lock is held. */
 static void clean_leftovers(const char *ws)
 {
 	char models[PATH_MAX], eda[PATH_MAX];
-	clean_dir(ws, 0);
+	clean_dir(ws, ROOT_FILES);
 	if (workspace_path(ws, WS_EDA_DIR, eda, sizeof eda, NULL) == 0)
-		clean_dir(eda, 0);
+		clean_dir(eda, EDA_FILES);
 	if (workspace_path(ws, WS_MODELS, models, sizeof models, NULL) < 0)
 		return;
-	clean_dir(models, 1);
+	clean_dir(models, MODELS_FILES);
 	DIR *d = opendir(models);
 	if (d == NULL)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d)) != NULL) {
-		if (workspace_version_parse(e->d_name) == 0)
+		int published = workspace_version_parse(e->d_name) > 0;
+		if (!published && !is_version_temporary(e->d_name))
 			continue;
 		char dir[PATH_MAX + 256], file[PATH_MAX + 512];
+		struct stat st;
 		snprintf(dir, sizeof dir, "%s/%s", models, e->d_name);
-		clean_dir(dir, 0);
+		if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (!published) {
+			clean_version_temporary(dir);
+			continue;
+		}
+		clean_dir(dir, VERSION_FILES);
 		snprintf(file, sizeof file, "%s/%s", dir, MODEL_FILE);
 		if (access(file, F_OK) < 0)
 			rmdir(dir); /* fails, and keeps it, unless empty */
@@ -553,14 +598,9 @@ int workspace_model_publish(const char *ws, const catalog_origin *origin, worksp
 	/* A version directory of its own, renamed into place once whole: no
 	 * reader ever lists a version whose model is still being written. */
 	snprintf(tmpdir, sizeof tmpdir, "%s/%s.tmp.XXXXXX", models, name);
-	if (mkdtemp(tmpdir) == NULL) {
-		rc = seg_error_set(err, SEG_EIO, "cannot create a directory in %s: %s", models, strerror(errno));
+	if ((rc = atomicfile_make_dir(tmpdir, err)) < 0)
 		goto out;
-	}
 	have_tmpdir = 1;
-	mode_t um = umask(0); /* mkdtemp's directory is 0700: make it as mkdir would */
-	umask(um);
-	chmod(tmpdir, 0777 & ~um);
 	snprintf(tmpfile, sizeof tmpfile, "%s/%s", tmpdir, MODEL_FILE);
 	w = container_writer_create();
 	if (w == NULL) {
@@ -577,7 +617,7 @@ int workspace_model_publish(const char *ws, const catalog_origin *origin, worksp
 		goto out;
 	}
 	have_tmpdir = 0;
-	if ((rc = container_sync_dir(final, err)) < 0)
+	if ((rc = atomicfile_sync_dir(final, err)) < 0)
 		goto out;
 	fill_latest fl = {v};
 	if ((rc = container_write_atomic(latest, write_latest, &fl, err)) < 0)

@@ -16,10 +16,25 @@
  *   models/vN/model.seg model version N (N = 1..WORKSPACE_VERSION_MAX)
  *   models/latest       "vN\n": the newest version
  *   .lock               flock()ed by every writer
- * Anything named *.tmp.* is a writer's temporary file (or, under models/, a
- * version being written); those a killed writer left behind (in the
- * workspace, eda/, models/ and each version) are removed when the lock is
- * next taken.
+ *
+ * Temporaries. features.snap, names.seg, eda.seg, the report's files in
+ * eda/, models/latest and a version's evaluation.json are each replaced
+ * through a temporary of its own beside it, F.tmp.XXXXXX (atomicfile.h:
+ * XXXXXX is six characters of [A-Za-z0-9]); a model version is written into
+ * the directory models/vN.tmp.XXXXXX, renamed to models/vN once whole. When
+ * the lock is first taken, what killed writers left is removed, and only
+ * these regular files and directories:
+ *   WORKSPACE/  F.tmp.XXXXXX and F.tmp, F one of features.snap, names.seg,
+ *               eda.seg (F.tmp: the fixed name segue 0.1.0 used)
+ *   eda/        F.tmp.XXXXXX and F.tmp, F one of report.html, summary.json
+ *   models/     latest.tmp.XXXXXX and latest.tmp; vN.tmp.XXXXXX/ (vN as
+ *               workspace_version_parse takes it) with its model.seg and
+ *               model.seg.tmp.XXXXXX (the directory stays if anything else
+ *               is in it)
+ *   models/vN/  F.tmp.XXXXXX and F.tmp, F one of model.seg, evaluation.json;
+ *               then vN itself when it holds nothing else (no model.seg)
+ * Any other name is left alone: "draft.tmp", "my.tmp.notes",
+ * "notes.tmp.txt", "report.html.tmp.toolong" are not segue's.
  *
  * Thread-safety: all functions may be called from any thread; the lock is
  * held by one thread of one process at a time. */
@@ -73,9 +88,9 @@ enum { WORKSPACE_LOCK_TRY = 0, WORKSPACE_LOCK_WAIT = 1 };
  * negative code. The lock is reentrant in its thread: every successful call
  * is matched by one workspace_unlock, and the functions below that write
  * take it themselves, so a caller that holds it across several steps makes
- * them one. When the lock is first taken, temporary files that killed
- * writers left (*.tmp.* in the workspace, eda/ and under models/, and
- * version directories that hold no model.seg) are removed. */
+ * them one. When the lock is first taken, the temporaries that killed
+ * writers left are removed: exactly the names listed at the top of this
+ * file, nothing else. */
 int workspace_lock(const char *ws, int mode, seg_error *err);
 /* Releases one hold of the lock; a thread that does not hold it is a no-op. */
 void workspace_unlock(const char *ws);
@@ -152,8 +167,10 @@ typedef int (*workspace_model_fill)(container_writer *w, const char *version, vo
  * then replaces models/latest atomically; every step is fsynced. The name
  * ("v4") is copied to version[cap] and the model file's path to path[pcap]
  * (either may be NULL). On failure nothing is left behind and nothing is
- * published, except when only models/latest could not be replaced: then vN
- * is listed, latest still names the version before, and err says so. */
+ * published, except after the rename of vN: when models/ could not be
+ * synced or models/latest not replaced, vN is listed, latest still names
+ * the version before, and err says so; when only the directory sync after
+ * latest's rename failed, latest names vN (container_write_atomic). */
 int workspace_model_publish(const char *ws, const catalog_origin *origin, workspace_model_fill fill, void *arg,
                             char *version, size_t cap, char *path, size_t pcap, seg_error *err);
 

@@ -5,8 +5,10 @@
  *   table    nsections × { name[32] offset:u64 size:u64 pad[16] }   (64 bytes each)
  *   sections each at a CONTAINER_ALIGN boundary
  * checksum = XXH64 of every byte after the header. */
-#include "core/array.h"
 #include "core/container.h"
+
+#include "core/array.h"
+#include "core/atomicfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,66 +90,18 @@ int container_writer_add(container_writer *w, const char *name, const void *data
 
 int container_write_atomic(const char *path, int (*fill)(FILE *f, void *arg), void *arg, seg_error *err)
 {
-	char tmp[4096];
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
-		return seg_error_set(err, SEG_EINVAL, "path too long: %s", path);
-	/* a temporary file of its own (mkstemp), so that processes writing the
-	 * same file at once (replicas starting together, in any PID namespace)
-	 * never write into one */
-	int fd = mkstemp(tmp);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
-	if (f == NULL) {
-		int e = errno;
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(e));
-	}
-	mode_t um = umask(0); /* mkstemp's file is 0600: make it as fopen would */
-	umask(um);
-	fchmod(fd, 0666 & ~um);
+	atomicfile *a;
+	int rc = atomicfile_open(&a, path, err);
+	if (rc < 0)
+		return rc;
 	errno = 0;
-	int ok = fill(f, arg) == 0 && fflush(f) == 0 && fsync(fd) == 0;
-	int e = errno ? errno : EIO;
-	if (fclose(f) != 0 && ok) {
-		ok = 0;
-		e = errno;
+	if (fill(atomicfile_stream(a), arg) != 0) {
+		rc = seg_error_set(err, SEG_EIO, "cannot write %s: %s", atomicfile_temp_path(a),
+		                   strerror(errno ? errno : EIO));
+		atomicfile_abort(a);
+		return rc;
 	}
-	if (!ok) {
-		unlink(tmp);
-		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", tmp, strerror(e));
-	}
-	if (rename(tmp, path) < 0) {
-		e = errno;
-		unlink(tmp);
-		return seg_error_set(err, SEG_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(e));
-	}
-	/* the rename itself is durable once the directory is */
-	if (container_sync_dir(path, err) < 0)
-		return SEG_EIO;
-	return 0;
-}
-
-int container_sync_dir(const char *path, seg_error *err)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return seg_error_set(err, SEG_EIO, "cannot open directory %s: %s", dir, strerror(errno));
-	/* some file systems cannot sync a directory (EINVAL): nothing to wait for there */
-	int rc = fsync(fd) < 0 && errno != EINVAL && errno != EROFS
-	                 ? seg_error_set(err, SEG_EIO, "cannot sync directory %s: %s", dir, strerror(errno))
-	                 : 0;
-	close(fd);
-	return rc;
+	return atomicfile_commit(a, err);
 }
 
 /* What container_writer_save hands container_write_atomic: the laid-out file. */

@@ -27,26 +27,28 @@ typedef struct container_writer container_writer;
 container_writer *container_writer_create(void);
 /* Adds a section; the bytes are copied. Names are unique, < CONTAINER_NAME_MAX. */
 int container_writer_add(container_writer *w, const char *name, const void *data, size_t size, seg_error *err);
-/* Writes the file through container_write_atomic. On failure `path` is
- * untouched. */
+/* Writes the file through container_write_atomic, and fails as it does:
+ * `path` is untouched unless only the final directory fsync failed. */
 int container_writer_save(container_writer *w, const char *path, seg_error *err);
 void container_writer_free(container_writer *w);
 
 /* ---- replacing any file atomically ---- */
 
-/* Writes `path` through a temporary file of its own beside it
- * ("PATH.tmp.XXXXXX" from mkstemp, so that two writers never share one) which
- * `fill` writes through `f` (returning 0, or -1 with errno set); then fsyncs
- * the file, renames it over `path` and fsyncs the directory. A reader sees
- * the old file or the new one, whole; a crash leaves at worst a *.tmp.* file
- * beside it (the workspace removes those under its lock). The file's mode is
- * what fopen would give (0666 less the umask). On failure the temporary is
- * removed and `path` is untouched. */
+/* Replaces `path` through atomicfile.h: a temporary file of its own beside
+ * it ("PATH.tmp.XXXXXX", created new, never through an existing name or
+ * link), which `fill` writes through `f` (returning 0, or -1 with errno
+ * set); then the file is fsynced, renamed over `path` and the directory
+ * fsynced. A reader sees the old file or the new one, whole; a crash leaves
+ * at worst the temporary beside it (the workspace removes those under its
+ * lock). The file's mode is what fopen would give (0666 less the umask,
+ * applied by the kernel; the process umask is never changed). Returns 0, or
+ * a negative code with err saying what failed:
+ *   - SEG_EINVAL / SEG_ENOMEM / SEG_EIO before the rename (the temporary
+ *     cannot be made, `fill` or a write or the file's fsync failed, or the
+ *     rename itself): the temporary is removed and `path` is untouched;
+ *   - SEG_EIO when only the directory's fsync after the rename failed:
+ *     `path` IS the new file, but the rename may be lost in a crash. */
 int container_write_atomic(const char *path, int (*fill)(FILE *f, void *arg), void *arg, seg_error *err);
-
-/* fsyncs the directory that holds `path` (after a rename or mkdir in it).
- * A file system that cannot sync directories is not an error. */
-int container_sync_dir(const char *path, seg_error *err);
 
 /* ---- reading ---- */
 

@@ -25,6 +25,7 @@
 #include "synth/gen.h"
 
 #include "core/array.h"
+#include "core/atomicfile.h"
 #include "core/rng.h"
 
 #include <assert.h>
@@ -211,15 +212,15 @@ static char *put_u(char *p, uint64_t v, int width)
 #define OUT_CAP (1u << 20) /* bytes per output buffer */
 #define ROW_MAX 4096       /* no row we write is longer than this */
 
-/* One output file, written to `tmp` and renamed to `path` on commit. */
+/* One output file, written to a temporary of its own (atomicfile.h) and
+ * renamed to `path` on commit. */
 typedef struct gen__out {
-	FILE *f;         /* open on tmp, or NULL */
+	atomicfile *af;  /* the temporary, or NULL (none yet, or committed) */
 	char *buf;       /* [OUT_CAP] pending bytes */
 	size_t len;      /* bytes pending in buf */
 	uint64_t bytes;  /* bytes handed to the file so far */
 	int failed;      /* errno of the first failed write, or 0 */
 	char path[4096]; /* final name */
-	char tmp[4112];  /* temporary name: path + ".tmp" */
 } gen__out;
 
 static int out_open(gen__out *w, const char *dir, const char *name, seg_error *err)
@@ -228,19 +229,15 @@ static int out_open(gen__out *w, const char *dir, const char *name, seg_error *e
 	const char *sep = dl > 0 && dir[dl - 1] == '/' ? "" : "/";
 	if ((size_t)snprintf(w->path, sizeof w->path, "%s%s%s", dir, sep, name) >= sizeof w->path)
 		return seg_error_set(err, SEG_EINVAL, "output directory path is too long: %s", dir);
-	snprintf(w->tmp, sizeof w->tmp, "%s.tmp", w->path);
 	w->buf = malloc(OUT_CAP);
 	if (w->buf == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory for the output buffer of %s", w->path);
-	w->f = fopen(w->tmp, "wb");
-	if (w->f == NULL)
-		return seg_error_set(err, SEG_EIO, "cannot create %s: %s", w->tmp, strerror(errno));
-	return 0;
+	return atomicfile_open(&w->af, w->path, err);
 }
 
 static void out_flush(gen__out *w)
 {
-	if (w->len > 0 && !w->failed && fwrite(w->buf, 1, w->len, w->f) != w->len)
+	if (w->len > 0 && !w->failed && fwrite(w->buf, 1, w->len, atomicfile_stream(w->af)) != w->len)
 		w->failed = errno ? errno : EIO;
 	w->bytes += w->len;
 	w->len = 0;
@@ -305,28 +302,22 @@ static void out_field(gen__out *w, const char *s)
 	out_c(w, '"');
 }
 
-/* Flushes and closes the temporary file; the first error wins. */
+/* Writes out the temporary file, fsyncs and closes it, still unpublished;
+ * the first error wins. */
 static int out_finish(gen__out *w, seg_error *err)
 {
 	out_flush(w);
-	int failed = w->failed;
-	if (fclose(w->f) != 0 && failed == 0)
-		failed = errno ? errno : EIO;
-	w->f = NULL;
-	if (failed)
-		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", w->tmp, strerror(failed));
-	return 0;
+	if (w->failed)
+		return seg_error_set(err, SEG_EIO, "cannot write %s: %s", atomicfile_temp_path(w->af),
+		                     strerror(w->failed));
+	return atomicfile_sync(w->af, err);
 }
 
-/* Closes (if open) and removes the temporary file, and frees the buffer. */
+/* Removes the temporary file (if any is left), and frees the buffer. */
 static void out_discard(gen__out *w)
 {
-	if (w->f != NULL) {
-		fclose(w->f);
-		w->f = NULL;
-	}
-	if (w->tmp[0])
-		unlink(w->tmp);
+	atomicfile_abort(w->af);
+	w->af = NULL;
 	free(w->buf);
 	w->buf = NULL;
 }
@@ -1091,12 +1082,10 @@ int gen_write(const gen_options *o, gen_result *res, seg_error *err)
 	/* Everything is on disk: move it into place. */
 	gen__out *all[3] = {&wt, &wp, &wpt};
 	for (int k = 0; k < (o->playlists > 0 ? 3 : 1); k++) {
-		if (rename(all[k]->tmp, all[k]->path) != 0) {
-			rc = seg_error_set(err, SEG_EIO, "cannot rename %s to %s: %s", all[k]->tmp, all[k]->path,
-			                   strerror(errno));
+		rc = atomicfile_commit(all[k]->af, err);
+		all[k]->af = NULL; /* consumed: nothing left to discard */
+		if (rc != 0)
 			goto out;
-		}
-		all[k]->tmp[0] = '\0'; /* nothing left to discard */
 	}
 	if (o->playlists == 0) {
 		const char *stale[2] = {GEN_PLAYLISTS_FILE, GEN_PLAYLIST_TRACKS_FILE};

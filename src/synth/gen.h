@@ -56,9 +56,11 @@ typedef struct gen_result {
 void gen_options_init(gen_options *o);
 
 /* Generates the catalogue described by `o` and writes the files into
- * o->out_dir. Each file is written under a temporary name and renamed into
- * place only once all of them are complete, so a failed call leaves no partial
- * file under a final name. With o->playlists == 0 the playlist files are not
+ * o->out_dir. Each file is written to a temporary of its own beside it
+ * (NAME.tmp.XXXXXX, created new: never through a name or link that was
+ * there; atomicfile.h), fsynced, and renamed into place only once all of
+ * them are complete, so a failed call leaves no partial file under a final
+ * name. The files' mode is 0666 less the umask, as fopen gives. With o->playlists == 0 the playlist files are not
  * written, and stale ones from an earlier run are removed (they would refer to
  * tracks that no longer exist).
  * Returns 0 and fills `res` (which may be NULL), or a negative SEG_E* code

@@ -896,7 +896,10 @@ static void test_models_hide_paths(void **state)
 	/* evaluation.json names the model it scored by its full path. */
 	char path[PATH_MAX + 64], text[3 * PATH_MAX];
 	snprintf(path, sizeof path, "%s/ws/models/v1/evaluation.json", dir);
-	snprintf(text, sizeof text, "{\"model\": \"%s/ws/models/v1/model.seg\", \"results\": []}", dir);
+	snprintf(text, sizeof text,
+	         "{\"model\": \"%s/ws/models/v1/model.seg\", \"results\": [],"
+	         " \"inputs\": [\"%s/ws/catalog.db\", \"kept as it is\", [\"%s/ws/models/v1/evaluation.json\"]]}",
+	         dir, dir, dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -909,6 +912,12 @@ static void test_models_hide_paths(void **state)
 	free(body);
 	json_t *ev = json_object_get(json_array_get(json_object_get(j, "models"), 0), "evaluation");
 	assert_string_equal(json_string_value(json_object_get(ev, "model")), "models/v1/model.seg");
+	/* Strings inside arrays too, at any depth. */
+	json_t *inputs = json_object_get(ev, "inputs");
+	assert_string_equal(json_string_value(json_array_get(inputs, 0)), "catalog.db");
+	assert_string_equal(json_string_value(json_array_get(inputs, 1)), "kept as it is");
+	assert_string_equal(json_string_value(json_array_get(json_array_get(inputs, 2), 0)),
+	                    "models/v1/evaluation.json");
 	json_decref(j);
 }
 
@@ -957,6 +966,22 @@ static void test_405_allow(void **state)
 	assert_non_null(header(&r, "Allow"));
 	assert_string_equal(header(&r, "Allow"), "GET, HEAD");
 	assert_error_answer(&r, 405, NULL);
+	/* The dashboard's files exist for GET and HEAD only: another method is a
+	 * 405, not a 404. */
+	static const char *const files[] = {"/app.js", "/style.css"};
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		n = snprintf(buf, sizeof buf,
+		             "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+		             "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+		             files[i]);
+		r = raw_http(buf, (size_t)n);
+		assert_non_null(header(&r, "Allow"));
+		assert_string_equal(header(&r, "Allow"), "GET, HEAD");
+		assert_error_answer(&r, 405, files[i]);
+	}
+	r = raw_get("/app.js", "Host: 127.0.0.1\r\n");
+	assert_int_equal(r.status, 200);
+	raw_free(&r);
 }
 
 /* The dashboard and the API go out with a strict Content-Security-Policy,

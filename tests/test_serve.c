@@ -840,6 +840,22 @@ static void test_access_log_escapes(void **state)
 	assert_null(strchr(log, '\x1B'));
 	assert_null(strchr(log, '\r'));
 	free(log);
+	/* Well-formed UTF-8 that acts rather than shows is escaped too, byte by
+	 * byte: the C1 controls NEL (U+0085) and CSI (U+009B), the line and
+	 * paragraph separators, a right-to-left override; a letter such as é
+	 * stays as it is. */
+	r = raw_get("/y%C2%85a%C2%9B31m%E2%80%A8b%E2%80%A9c%E2%80%AEd%C3%A9", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 404, NULL);
+	json_decref(get_json("/api/health", 200));
+	usleep(200000);
+	log = tu_read(log_path, &len);
+	assert_non_null(log);
+	assert_non_null(strstr(
+		log, "GET /y\\xC2\\x85a\\xC2\\x9B31m\\xE2\\x80\\xA8b\\xE2\\x80\\xA9c\\xE2\\x80\\xAEd\xC3\xA9 404 "));
+	static const char *const raw[] = {"\xC2\x85", "\xC2\x9B", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAE"};
+	for (size_t i = 0; i < sizeof raw / sizeof *raw; i++)
+		assert_null(strstr(log, raw[i]));
+	free(log);
 }
 
 /* Mood values are checked against the feature's real range. */

@@ -205,6 +205,23 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 
 /* ---- the request cycle ---- */
 
+/* Whether the well-formed n-byte character at p, n > 1, would act on a
+ * terminal or a log viewer rather than show: a C1 control (U+0080-U+009F:
+ * NEL, CSI...), the line and paragraph separators U+2028 and U+2029, or a
+ * bidirectional control (U+061C, U+200E, U+200F, U+202A-U+202E,
+ * U+2066-U+2069) that would reorder what the rest of the line shows. The
+ * bytes are compared as they are encoded. */
+static int log_unsafe(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return (p[0] == 0xC2 && p[1] <= 0x9F) || (p[0] == 0xD8 && p[1] == 0x9C);
+	if (n != 3 || p[0] != 0xE2)
+		return 0;
+	if (p[1] == 0x80)
+		return p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xA8 && p[2] <= 0xAE);
+	return p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9;
+}
+
 void serve__log_escape(strbuf *sb, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -212,6 +229,9 @@ void serve__log_escape(strbuf *sb, const char *s)
 		size_t n = utf8_seq(p);
 		if (n == 1 && *p >= 0x20 && *p < 0x7f && *p != '\\') {
 			strbuf_putc(sb, (char)*p);
+		} else if (n > 1 && log_unsafe(p, n)) {
+			for (size_t i = 0; i < n; i++)
+				strbuf_printf(sb, "\\x%02X", p[i]);
 		} else if (n > 1) {
 			strbuf_append(sb, (const char *)p, n);
 		} else {

@@ -90,9 +90,12 @@ enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned sta
 enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const seg_error *err);
 /* A 405 with the Allow header naming `allow`. */
 enum MHD_Result serve__send_405(struct MHD_Connection *c, req *r, const char *path, const char *allow);
-/* Writes s into sb for the access log: printable ASCII as it is, other
- * bytes (control characters, anything not UTF-8, backslash) as \xHH, so
- * that one request is one line whatever its URL holds. */
+/* Writes s into sb for the access log: printable ASCII and well-formed
+ * UTF-8 as they are, every other byte as \xHH: control characters (C0,
+ * DEL, and the C1 controls U+0080-U+009F, each byte of them), the line and
+ * paragraph separators U+2028 and U+2029, the bidirectional controls,
+ * anything not UTF-8, and backslash; so that one request is one line, shown
+ * as it was sent, whatever its URL holds. */
 void serve__log_escape(strbuf *sb, const char *s);
 
 /* ---- handlers.c ---- */

@@ -1174,9 +1174,10 @@ static int free_port(void)
 	return p;
 }
 
-/* Starts serve_run on the test's workspace in a thread, and points port at
- * it once it answers. */
-static void inproc_start(void)
+/* Starts serve_run on the test's workspace in a thread, with the options
+ * `tune` (may be NULL) sets beyond the defaults, and points port at it once
+ * it answers. */
+static void inproc_start(void (*tune)(serve_options *))
 {
 	serve_options_default(&inproc.o);
 	snprintf(inproc.ws, sizeof inproc.ws, "%s/ws", dir);
@@ -1185,6 +1186,8 @@ static void inproc_start(void)
 	inproc.o.access_log = NULL;
 	inproc.o.port = free_port();
 	assert_true(inproc.o.port > 0);
+	if (tune != NULL)
+		tune(&inproc.o);
 	atomic_store(&inproc.done, 0);
 	assert_int_equal(pthread_create(&inproc.thread, NULL, inproc_main, NULL), 0);
 	inproc.running = 1;
@@ -1233,7 +1236,7 @@ static void test_registered_model_served(void **state)
 	if (recommender_find("constant") < 0)
 		assert_true(recommender_register(&constant, &err) >= 0);
 	int id = recommender_find("constant");
-	inproc_start();
+	inproc_start(NULL);
 
 	/* It recommends: with a seed, the next known tracks by id; it needs
 	 * none (no REC_NEEDS_QUERY), which the server reads from the registry. */
@@ -1298,6 +1301,39 @@ static void test_registered_model_served(void **state)
 	assert_int_equal(inproc_stop(), 0);
 }
 
+/* ---- limits set through serve_options, on an in-process server ---- */
+
+static void tune_search_steps(serve_options *o) { o->search_steps = 2; }
+
+/* A search over the server's step budget answers 400, saying the search is
+ * too broad, and the server goes on answering, searches included once the
+ * budget allows them. */
+static void test_search_budget(void **state)
+{
+	(void)state;
+	inproc_start(tune_search_steps);
+	raw_resp r = raw_get("/api/tracks?q=synthetic", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 400, "too broad");
+	r = raw_get("/api/tracks?q=synthetic&genre=pop", "Host: 127.0.0.1\r\n");
+	assert_error_answer(&r, 400, "too broad");
+	json_decref(get_json("/api/health", 200));
+	assert_int_equal(inproc_stop(), 0);
+	/* The default budget: the same search is answered. */
+	inproc_start(NULL);
+	json_t *j = get_json("/api/tracks?q=synthetic", 200);
+	assert_true(json_integer_value(json_object_get(j, "count")) > 0);
+	json_decref(j);
+	assert_int_equal(inproc_stop(), 0);
+	/* A negative budget is refused at start. */
+	serve_options o;
+	serve_options_default(&o);
+	o.workspace = inproc.ws;
+	o.search_steps = -1;
+	seg_error err = {0};
+	assert_int_equal(serve_run(&o, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "search_steps"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1326,6 +1362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_needs_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_cli_recommend_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_registered_model_served, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_search_budget, fixture_up, inproc_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

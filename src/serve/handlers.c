@@ -235,7 +235,8 @@ static enum MHD_Result h_tracks(server *s, struct MHD_Connection *c, req *r)
 		lookup_hit many[400];
 		size_t want = genre && *genre ? 400 : (size_t)limit;
 		size_t got = 0;
-		if (lookup_search(db, q, want, many, &got, &err) < 0) {
+		long steps = s->o->search_steps > 0 ? s->o->search_steps : LOOKUP_MAX_STEPS;
+		if (lookup_search_bounded(db, q, want, steps, many, &got, &err) < 0) {
 			json_decref(arr);
 			return serve__send_seg_error(c, r, &err);
 		}

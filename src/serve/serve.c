@@ -115,6 +115,9 @@ int serve_run(const serve_options *o, seg_error *err)
 	/* Each worker keeps its catalogue connection in s->dbs, to be closed. */
 	if (o->threads < 1 || o->threads > SERVE_MAX_THREADS)
 		return seg_error_set(err, SEG_EINVAL, "threads must be 1..%d, not %d", SERVE_MAX_THREADS, o->threads);
+	if (o->search_steps < 0)
+		return seg_error_set(err, SEG_EINVAL, "search_steps must be 0 (the default) or more, not %ld",
+		                     o->search_steps);
 	server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");

@@ -28,13 +28,14 @@ typedef struct serve_options {
 	int threads;          /* worker threads (default 2, 1..SERVE_MAX_THREADS) */
 	FILE *access_log;     /* one line per request, or NULL */
 	int quiet;            /* no start-up banner */
+	long search_steps;    /* SQLite steps one search may take (lookup_search_bounded); 0: LOOKUP_MAX_STEPS */
 } serve_options;
 
 void serve_options_default(serve_options *o);
 
 /* Serves until SIGTERM or SIGINT, then shuts down cleanly. SEG_EINVAL when
- * o->threads is outside 1..SERVE_MAX_THREADS or o->bind is not an IPv4
- * address. */
+ * o->threads is outside 1..SERVE_MAX_THREADS, o->bind is not an IPv4
+ * address or o->search_steps is negative. */
 int serve_run(const serve_options *o, seg_error *err);
 /* Asks the serve_run running in another thread of this process to shut
  * down, as SIGTERM does (for programs and tests that run the server

@@ -755,47 +755,50 @@ static void test_search_is_bounded(void **state)
 	                 200));
 }
 
-/* Connections that send nothing are closed after SERVE_CONN_TIMEOUT
- * seconds; one address cannot hold more than SERVE_MAX_PER_IP, so others
- * are still answered. */
+/* Whether fd's connection has been closed by the server (it sends these
+ * tests nothing else): what recv says without waiting. */
+static int closed_by_server(int fd)
+{
+	char b[64];
+	ssize_t got = recv(fd, b, sizeof b, MSG_DONTWAIT);
+	if (got > 0)
+		fail_msg("the server answered a request that never ended: %.*s", (int)got, b);
+	return got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* How many of fds[n] the server closes within `secs` seconds. */
+static int count_closed(const int *fds, int n, double secs)
+{
+	int closed = 0;
+	for (double waited = 0; waited <= secs; waited += 0.1) {
+		closed = 0;
+		for (int i = 0; i < n; i++) {
+			struct pollfd p = {.fd = fds[i], .events = POLLIN};
+			closed += poll(&p, 1, 0) == 1 && closed_by_server(fds[i]);
+		}
+		usleep(100000);
+	}
+	return closed;
+}
+
+/* On a loopback bind every client is 127.0.0.1, so there is no limit per
+ * address below the limit for everyone (SERVE_MAX_CONNS): more than
+ * SERVE_MAX_PER_IP idle connections are all held, and another client is
+ * still answered. (test_client_limits_per_address: the limit where
+ * addresses tell clients apart; test_slow_clients: the deadline.) */
 static void test_client_limits(void **state)
 {
 	(void)state;
-	/* A request whose headers never end. */
-	int slow = connect_server();
-	assert_true(slow >= 0);
-	const char *partial = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-	assert_int_equal(send(slow, partial, strlen(partial), MSG_NOSIGNAL), (ssize_t)strlen(partial));
-	/* More idle connections from this address than it may hold: the
-	 * server closes those over the limit at once. */
 	enum { N = SERVE_MAX_PER_IP + 8 };
-	int idle[N], closed = 0;
+	int idle[N];
 	for (int i = 0; i < N; i++)
 		assert_true((idle[i] = connect_server()) >= 0);
-	/* (the slow one counts too; so may, for a moment, the fixture's) */
-	for (int tries = 0; tries < 50 && closed < N - SERVE_MAX_PER_IP + 1; tries++) {
-		usleep(100000);
-		closed = 0;
-		for (int i = 0; i < N; i++) {
-			struct pollfd p = {.fd = idle[i], .events = POLLIN};
-			char b;
-			closed += poll(&p, 1, 0) == 1 && recv(idle[i], &b, 1, MSG_PEEK) <= 0;
-		}
-	}
-	assert_true(closed >= N - SERVE_MAX_PER_IP + 1);
+	int closed = count_closed(idle, N, 1.0);
+	if (closed > 0)
+		fail_msg("%d of %d idle connections from 127.0.0.1 closed at once on a loopback bind", closed, N);
+	json_decref(get_json("/api/health", 200));
 	for (int i = 0; i < N; i++)
 		close(idle[i]);
-	usleep(300000);
-	json_decref(get_json("/api/health", 200));
-	/* The slow one is gone within the timeout. */
-	struct pollfd p = {.fd = slow, .events = POLLIN};
-	double t0 = (double)time(NULL);
-	assert_int_equal(poll(&p, 1, (SERVE_CONN_TIMEOUT + 3) * 1000), 1);
-	char buf[16];
-	ssize_t got = recv(slow, buf, sizeof buf, 0);
-	assert_true(got <= 0 || strncmp(buf, "HTTP/1.1 408", 12) == 0);
-	assert_true((double)time(NULL) - t0 <= SERVE_CONN_TIMEOUT + 2);
-	close(slow);
 }
 
 /* Bytes that are not UTF-8 in the path or the arguments are a 400 with
@@ -1334,6 +1337,159 @@ static void test_search_budget(void **state)
 	assert_non_null(strstr(err.msg, "search_steps"));
 }
 
+static void tune_wildcard(serve_options *o) { o->bind = "0.0.0.0"; }
+
+/* Bound to an address that is not loopback, one address holds at most
+ * SERVE_MAX_PER_IP connections (127.0.0.1 reaches the wildcard address
+ * here): those over it are closed at once, and the others still served. */
+static void test_client_limits_per_address(void **state)
+{
+	(void)state;
+	inproc_start(tune_wildcard);
+	enum { N = SERVE_MAX_PER_IP + 8 };
+	int idle[N];
+	for (int i = 0; i < N; i++)
+		assert_true((idle[i] = connect_server()) >= 0);
+	int closed = count_closed(idle, N, 1.0);
+	if (closed < N - SERVE_MAX_PER_IP)
+		fail_msg("%d of %d connections from one address closed, wanted %d", closed, N, N - SERVE_MAX_PER_IP);
+	for (int i = 0; i < N; i++)
+		close(idle[i]);
+	usleep(300000);
+	json_decref(get_json("/api/health", 200));
+	assert_int_equal(inproc_stop(), 0);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One GET /api/health on a kept-alive connection: its status, once its
+ * whole answer (Content-Length bytes of body) has come. */
+static int keepalive_health(int fd)
+{
+	const char *req = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+		return -1;
+	char buf[8192];
+	size_t n = 0;
+	char *sep = NULL;
+	long want = -1;
+	while (n < sizeof buf - 1) {
+		ssize_t got = recv(fd, buf + n, sizeof buf - 1 - n, 0);
+		if (got <= 0)
+			return -1;
+		n += (size_t)got;
+		buf[n] = '\0';
+		if (sep == NULL && (sep = strstr(buf, "\r\n\r\n")) != NULL) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+			want = cl && cl < sep ? atol(cl + 17) : 0;
+		}
+		if (sep != NULL && (long)(n - (size_t)(sep + 4 - buf)) >= want)
+			break;
+	}
+	int status = -1;
+	sscanf(buf, "HTTP/1.%*d %d", &status);
+	return status;
+}
+
+static void tune_deadline(serve_options *o) { o->request_deadline = 2; }
+
+/* Clients that trickle their request a header line at a time are closed at
+ * the request deadline (2 s here), however busy they keep their
+ * connections; while more of them are connected from 127.0.0.1 than one
+ * address may hold on a bind that is not loopback, any other local client
+ * is answered at once; and a kept-alive connection whose requests each
+ * arrive in time outlives the deadline. */
+static void test_slow_clients(void **state)
+{
+	(void)state;
+	inproc_start(tune_deadline);
+	enum { N = SERVE_MAX_PER_IP + 8 };
+	const double deadline = 2;
+	int fd[N];
+	double opened[N], closed_at[N];
+	const char *start = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+	for (int i = 0; i < N; i++) {
+		assert_true((fd[i] = connect_server()) >= 0);
+		opened[i] = now();
+		closed_at[i] = 0;
+		assert_int_equal(send(fd[i], start, strlen(start), MSG_NOSIGNAL), (ssize_t)strlen(start));
+	}
+	int ka = connect_server();
+	assert_true(ka >= 0);
+	double t0 = now(), slowest = 0;
+	int asked = 0;
+	for (int tick = 0; now() - t0 < deadline + 2.5; tick++) {
+		usleep(200000);
+		/* One more header line on each open connection. */
+		char line[64];
+		int len = snprintf(line, sizeof line, "X-Slow-%d: still coming\r\n", tick);
+		for (int i = 0; i < N; i++) {
+			if (closed_at[i] > 0)
+				continue;
+			if (closed_by_server(fd[i]))
+				closed_at[i] = now();
+			else
+				send(fd[i], line, (size_t)len, MSG_NOSIGNAL);
+		}
+		/* Another client is answered, and answered at once. */
+		double t = now();
+		char *body = NULL;
+		int st = tu_http(port, "GET", "/api/health", NULL, 0, &body, NULL, 0);
+		free(body);
+		if (st != 200)
+			fail_msg("GET /api/health at %.1f s with %d slow clients: status %d", t - t0, N, st);
+		slowest = now() - t > slowest ? now() - t : slowest;
+		/* The kept-alive connection asks again, whole requests each time. */
+		if (keepalive_health(ka) != 200)
+			fail_msg("the kept-alive connection got no answer at %.1f s", now() - t0);
+		asked++;
+	}
+	for (int i = 0; i < N; i++) {
+		if (closed_at[i] == 0)
+			fail_msg("slow client %d still open %.1f s after it connected", i, now() - opened[i]);
+		double held = closed_at[i] - opened[i];
+		if (held < deadline - 0.3 || held > deadline + 1.5)
+			fail_msg("slow client %d closed after %.2f s, wanted about %.0f s", i, held, deadline);
+		close(fd[i]);
+	}
+	if (slowest > 1.0)
+		fail_msg("GET /api/health took %.2f s while the slow clients were connected", slowest);
+	/* It lived past the deadline, asking all the while. */
+	assert_true(asked >= 10);
+	assert_int_equal(keepalive_health(ka), 200);
+	close(ka);
+	/* A body that trickles is held to the same deadline as headers. */
+	int slow_body = connect_server();
+	const char *head = "POST /api/recommend HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+			   "Content-Length: 100\r\n\r\n{";
+	assert_int_equal(send(slow_body, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+	double t1 = now();
+	while (!closed_by_server(slow_body) && now() - t1 < deadline + 2) {
+		send(slow_body, " ", 1, MSG_NOSIGNAL);
+		usleep(200000);
+	}
+	double held = now() - t1;
+	if (held < deadline - 0.3 || held > deadline + 1.5)
+		fail_msg("a trickling body was closed after %.2f s, wanted about %.0f s", held, deadline);
+	close(slow_body);
+	json_decref(get_json("/api/health", 200));
+	assert_int_equal(inproc_stop(), 0);
+	/* The deadline is checked at start. */
+	serve_options o;
+	serve_options_default(&o);
+	assert_int_equal(o.request_deadline, SERVE_REQUEST_DEADLINE);
+	o.workspace = inproc.ws;
+	o.request_deadline = -1;
+	seg_error err = {0};
+	assert_int_equal(serve_run(&o, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "request_deadline"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1363,6 +1519,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cli_recommend_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_registered_model_served, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_search_budget, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_client_limits_per_address, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_slow_clients, fixture_up, inproc_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

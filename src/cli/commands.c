@@ -816,9 +816,14 @@ static int cmd_serve(int argc, char **argv)
 			       "Stops cleanly on SIGTERM or Ctrl-C.\n\n"
 			       "  -t, --threads N   worker threads, 1..%d (default 2)\n\n"
 			       "Bound to a loopback address, it answers only requests whose Host is localhost,\n"
-			       "127.0.0.1, [::1] or that address (any port). Idle connections close after %d s;\n"
-			       "one client address may hold %d connections, everyone together %d.\n",
-			       SERVE_MAX_THREADS, SERVE_CONN_TIMEOUT, SERVE_MAX_PER_IP, SERVE_MAX_CONNS);
+			       "127.0.0.1, [::1] or that address (any port).\n\n"
+			       "Limits per client: a request (its line, headers and body) must arrive whole within\n"
+			       "%d s of its connection opening, or of the answer before it, or the connection is\n"
+			       "closed; so is a connection that moves no byte for %d s. All clients together hold\n"
+			       "at most %d connections and one address %d, except on a loopback bind: there every\n"
+			       "client is 127.0.0.1, so only the total holds.\n",
+			       SERVE_MAX_THREADS, SERVE_REQUEST_DEADLINE, SERVE_CONN_TIMEOUT, SERVE_MAX_CONNS,
+			       SERVE_MAX_PER_IP);
 			return EXIT_OK;
 		default: return usage_error("serve", "%s", "unknown option");
 		}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "core/progress.h"
@@ -203,6 +204,145 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_NO;
 }
 
+/* ---- the request deadline ----
+ *
+ * libmicrohttpd's own timeout closes a connection only once it has been
+ * silent for SERVE_CONN_TIMEOUT seconds: a client sending one header line
+ * every few seconds would hold its connection forever. So every connection
+ * is noted when it starts (on_connection), is "waiting" until its request
+ * has arrived whole (on_request's last call) and again once its answer is
+ * done (on_completed), and a watchdog thread shuts down the socket of any
+ * connection that has been waiting for longer than the deadline;
+ * libmicrohttpd then sees the connection end and closes it. The closed
+ * notice takes the connection off the list under the same lock, before
+ * libmicrohttpd closes the socket, so the watchdog never shuts down a
+ * number that another connection has been given since. */
+
+/* The connection's entry, or NULL (one that could not be noted is shut
+ * down at once). */
+static conn_watch *watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Starts (waiting = 1) or stops (0) the deadline of w's connection. */
+static void watch_set(server *s, conn_watch *w, int waiting)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	w->waiting = waiting;
+	if (waiting) {
+		w->since = progress_now();
+		/* A watchdog with nothing to wait for sleeps until woken. */
+		if (s->watch_idle)
+			pthread_cond_signal(&s->watch_wake);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	server *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn_watch *w = calloc(1, sizeof(*w));
+		if (w == NULL || ci == NULL) {
+			/* Not held to the deadline, so not served at all. */
+			if (ci != NULL)
+				shutdown(ci->connect_fd, SHUT_RDWR);
+			free(w);
+			*socket_ctx = NULL;
+			return;
+		}
+		w->fd = ci->connect_fd;
+		*socket_ctx = w;
+		pthread_mutex_lock(&s->watch_lock);
+		w->next = s->watched;
+		if (w->next != NULL)
+			w->next->prev = w;
+		s->watched = w;
+		pthread_mutex_unlock(&s->watch_lock);
+		watch_set(s, w, 1); /* the deadline runs from now */
+		return;
+	}
+	conn_watch *w = *socket_ctx;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		s->watched = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->watch_lock);
+	free(w);
+	*socket_ctx = NULL;
+}
+
+/* The watchdog: sleeps until the earliest deadline of a waiting
+ * connection (or until a connection starts waiting, when none is), and
+ * shuts down every connection past its deadline. */
+static void *watchdog_main(void *arg)
+{
+	server *s = arg;
+	pthread_mutex_lock(&s->watch_lock);
+	while (!s->watch_stop) {
+		double now = progress_now(), next = 0;
+		for (conn_watch *w = s->watched; w != NULL; w = w->next) {
+			if (!w->waiting)
+				continue;
+			double due = w->since + s->deadline;
+			if (due <= now) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->waiting = 0; /* once; the closed notice follows */
+			} else if (next == 0 || due < next) {
+				next = due;
+			}
+		}
+		s->watch_idle = next == 0;
+		if (s->watch_idle) {
+			pthread_cond_wait(&s->watch_wake, &s->watch_lock);
+		} else {
+			/* watch_wake waits on CLOCK_MONOTONIC, progress_now's clock. */
+			struct timespec ts;
+			ts.tv_sec = (time_t)next;
+			ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+			if (ts.tv_nsec > 999999999)
+				ts.tv_nsec = 999999999;
+			pthread_cond_timedwait(&s->watch_wake, &s->watch_lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+	return NULL;
+}
+
+/* Starts the watchdog (and makes its lock and condition), 0 or SEG_ENOMEM. */
+static int watchdog_start(server *s, seg_error *err)
+{
+	pthread_condattr_t ca;
+	s->deadline = s->o->request_deadline > 0 ? s->o->request_deadline : SERVE_REQUEST_DEADLINE;
+	if (pthread_condattr_init(&ca) != 0)
+		return seg_error_set(err, SEG_ENOMEM, "cannot start the request deadline's watchdog");
+	int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0 && (rc = pthread_cond_init(&s->watch_wake, &ca)) == 0) {
+		pthread_mutex_init(&s->watch_lock, NULL);
+		if ((rc = pthread_create(&s->watchdog, NULL, watchdog_main, s)) == 0)
+			s->watch_running = 1;
+		else {
+			pthread_mutex_destroy(&s->watch_lock);
+			pthread_cond_destroy(&s->watch_wake);
+		}
+	}
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return seg_error_set(err, SEG_ENOMEM, "cannot start the request deadline's watchdog: %s", strerror(rc));
+	return 0;
+}
+
 /* ---- the request cycle ---- */
 
 /* Whether the well-formed n-byte character at p, n > 1, would act on a
@@ -282,6 +422,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* The request has arrived whole: its deadline is met. */
+	watch_set(s, watch_of(c), 0);
 	if (strlen(url) > SERVE_MAX_URL)
 		return serve__send_error(c, r, 414, "uri_too_long", "the request target is over %d bytes",
 		                         SERVE_MAX_URL);
@@ -313,9 +455,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
 {
-	(void)c;
-	(void)toe;
 	server *s = cls;
+	/* A kept-alive connection has the deadline again for its next request. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		watch_set(s, watch_of(c), 1);
 	req *r = *ctx;
 	if (r == NULL)
 		return;
@@ -357,21 +500,44 @@ int serve__daemon_start(server *s, struct MHD_Daemon **dp, int *port, seg_error 
 	if (inet_pton(AF_INET, o->bind, &addr.sin_addr) != 1)
 		return seg_error_set(err, SEG_EINVAL, "--bind '%s' is not an IPv4 address", o->bind);
 	s->loopback = (ntohl(addr.sin_addr.s_addr) >> 24) == 127;
-	/* Limits, so that no client can starve the others: an idle connection
-	 * (headers still coming included) is closed after SERVE_CONN_TIMEOUT
-	 * seconds, one address holds at most SERVE_MAX_PER_IP connections and
-	 * everyone together SERVE_MAX_CONNS. */
+	/* Limits, so that no client can starve the others (serve.h): the
+	 * request deadline (the watchdog), SERVE_CONN_TIMEOUT seconds without a
+	 * byte, SERVE_MAX_CONNS connections, and SERVE_MAX_PER_IP from one
+	 * address where addresses tell clients apart (not on loopback). */
+	int rc = watchdog_start(s, err);
+	if (rc < 0)
+		return rc;
+	unsigned per_ip = s->loopback ? SERVE_MAX_CONNS : SERVE_MAX_PER_IP;
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)o->port, NULL, NULL,
 		on_request, s, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)SERVE_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(SERVE_MAX_URL + 8192), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)SERVE_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(SERVE_MAX_URL + 8192), MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+		s, MHD_OPTION_END);
 	if (d == NULL)
 		return seg_error_set(err, SEG_EIO, "cannot listen on %s:%d (in use, or not allowed)", o->bind, o->port);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	*port = info ? info->port : o->port;
 	*dp = d;
 	return 0;
+}
+
+void serve__daemon_stop(server *s, struct MHD_Daemon *d)
+{
+	/* Every connection's closed notice comes before MHD_stop_daemon
+	 * returns, so the watchdog's list is empty after it. */
+	if (d != NULL)
+		MHD_stop_daemon(d);
+	if (!s->watch_running)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	s->watch_stop = 1;
+	pthread_cond_signal(&s->watch_wake);
+	pthread_mutex_unlock(&s->watch_lock);
+	pthread_join(s->watchdog, NULL);
+	s->watch_running = 0;
+	pthread_mutex_destroy(&s->watch_lock);
+	pthread_cond_destroy(&s->watch_wake);
 }

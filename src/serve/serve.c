@@ -104,6 +104,7 @@ void serve_options_default(serve_options *o)
 	o->port = 8080;
 	o->threads = 2;
 	o->access_log = stderr;
+	o->request_deadline = SERVE_REQUEST_DEADLINE;
 }
 
 int serve_run(const serve_options *o, seg_error *err)
@@ -118,6 +119,10 @@ int serve_run(const serve_options *o, seg_error *err)
 	if (o->search_steps < 0)
 		return seg_error_set(err, SEG_EINVAL, "search_steps must be 0 (the default) or more, not %ld",
 		                     o->search_steps);
+	if (o->request_deadline < 0 || o->request_deadline > 3600)
+		return seg_error_set(err, SEG_EINVAL,
+		                     "request_deadline must be 1..3600 seconds (0: the default %d), not %d",
+		                     SERVE_REQUEST_DEADLINE, o->request_deadline);
 	server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -210,8 +215,7 @@ int serve_run(const serve_options *o, seg_error *err)
 		fprintf(stderr, "segue: signal %d: shutting down\n", sig);
 	rc = 0;
 out:
-	if (d)
-		MHD_stop_daemon(d);
+	serve__daemon_stop(s, d);
 	serve__close_dbs(s);
 	engine_free(s->eng);
 	names_close(s->names);

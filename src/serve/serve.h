@@ -16,9 +16,25 @@
 #define SERVE_MAX_BODY (64 * 1024) /* larger request bodies get 413 */
 #define SERVE_MAX_URL 4096         /* longer request targets get 414 */
 #define SERVE_MAX_THREADS 64       /* --threads above this is refused */
-#define SERVE_CONN_TIMEOUT 10      /* seconds a connection may stay idle, headers included */
-#define SERVE_MAX_CONNS 256        /* connections at once, every client together */
-#define SERVE_MAX_PER_IP 32        /* connections at once from one address */
+/* What one client can hold, so that none can starve the others:
+ * - the request deadline: a request (its line, headers and body) must have
+ *   arrived whole SERVE_REQUEST_DEADLINE seconds (serve_options'
+ *   request_deadline) after its connection opened, or after the answer
+ *   before it on a kept-alive connection; otherwise the connection is closed
+ *   without an answer. A client that trickles its headers a line at a time
+ *   is closed then, however busy it keeps the connection.
+ * - a connection that moves no byte for SERVE_CONN_TIMEOUT seconds (while
+ *   its answer is sent, too) is closed;
+ * - SERVE_MAX_CONNS connections at once, every client together, and
+ *   SERVE_MAX_PER_IP from one address, except on a loopback bind: there
+ *   every client is 127.0.0.1, so a limit per address would be a limit for
+ *   everyone (32 slow clients would lock every other local client out until
+ *   the deadline closed them), and only SERVE_MAX_CONNS and the deadline
+ *   hold. */
+#define SERVE_REQUEST_DEADLINE 10 /* seconds from connection (or last answer) to a request received whole */
+#define SERVE_CONN_TIMEOUT 10     /* seconds a connection may move no byte */
+#define SERVE_MAX_CONNS 256       /* connections at once, every client together */
+#define SERVE_MAX_PER_IP 32       /* connections at once from one address, unless bound to loopback */
 
 typedef struct serve_options {
 	const char *workspace;
@@ -29,13 +45,15 @@ typedef struct serve_options {
 	FILE *access_log;     /* one line per request, or NULL */
 	int quiet;            /* no start-up banner */
 	long search_steps;    /* SQLite steps one search may take (lookup_search_bounded); 0: LOOKUP_MAX_STEPS */
+	int request_deadline; /* seconds, 1..3600 (default SERVE_REQUEST_DEADLINE); 0 also means the default */
 } serve_options;
 
 void serve_options_default(serve_options *o);
 
 /* Serves until SIGTERM or SIGINT, then shuts down cleanly. SEG_EINVAL when
  * o->threads is outside 1..SERVE_MAX_THREADS, o->bind is not an IPv4
- * address or o->search_steps is negative. */
+ * address, o->search_steps is negative or o->request_deadline outside
+ * 0..3600. */
 int serve_run(const serve_options *o, seg_error *err);
 /* Asks the serve_run running in another thread of this process to shut
  * down, as SIGTERM does (for programs and tests that run the server

@@ -47,8 +47,9 @@ static char first_id[32];       /* a track of the fixture's catalogue */
 static char log_path[PATH_MAX]; /* the server's standard error */
 
 /* Starts `segue serve` on the test's workspace, with the access log going
- * to log_path, and reads the port from its banner. */
-static int start_server(void)
+ * to log_path and the options extra[] (NULL-terminated, may be NULL), and
+ * reads the port from its banner. */
+static int start_server_with(const char *const *extra)
 {
 	char ws[PATH_MAX];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
@@ -64,8 +65,10 @@ static int start_server(void)
 		if (log >= 0)
 			dup2(log, 2);
 		const char *bin = getenv("SEGUE_BIN");
-		execl(bin ? bin : "./build-san/segue", "segue", "serve", "--workspace", ws, "--port", "0",
-		      (char *)NULL);
+		const char *argv[16] = {"segue", "serve", "--workspace", ws, "--port", "0"};
+		for (int i = 0; extra != NULL && extra[i] != NULL && i < 9; i++)
+			argv[6 + i] = extra[i];
+		execv(bin ? bin : "./build-san/segue", (char *const *)argv);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -80,6 +83,8 @@ static int start_server(void)
 	fclose(f);
 	return port > 0 ? 0 : -1;
 }
+
+static int start_server(void) { return start_server_with(NULL); }
 
 /* SIGTERM, then the exit status once the server is gone (-1: still up
  * after 5 s). */
@@ -1058,6 +1063,50 @@ static void test_host_check(void **state)
 	}
 }
 
+/* A Host header with each of `good` is answered, with each of `bad` is a
+ * 421 that names what the server answers to. */
+static void assert_hosts(const char *const *good, size_t ngood, const char *const *bad, size_t nbad)
+{
+	char h[300];
+	for (size_t i = 0; i < ngood; i++) {
+		snprintf(h, sizeof h, "Host: %s\r\n", good[i]);
+		raw_resp r = raw_get("/api/health", h);
+		if (r.status != 200)
+			fail_msg("Host %s: status %d, wanted 200", good[i], r.status);
+		raw_free(&r);
+	}
+	for (size_t i = 0; i < nbad; i++) {
+		snprintf(h, sizeof h, "Host: %s\r\n", bad[i]);
+		raw_resp r = raw_get("/api/health", h);
+		if (r.status != 421)
+			fail_msg("Host %s: status %d, wanted 421", bad[i], r.status);
+		assert_error_answer(&r, 421, "--allow-host");
+	}
+}
+
+/* `segue serve --allow-host NAME` answers to NAME as well (any case, any
+ * port), and refuses a NAME with a port or odd characters. */
+static void test_allow_host_option(void **state)
+{
+	(void)state;
+	static const char *const extra[] = {"--allow-host", "segue.test", "--allow-host", "Music.Example", NULL};
+	fixture_down(state);
+	assert_int_equal(start_server_with(extra), 0);
+	static const char *const good[] = {"segue.test", "SEGUE.test:8080", "music.example", "localhost:1"};
+	static const char *const bad[] = {"evil.example", "segue.test.evil.example", "music.example.", "x.segue.test",
+	                                  "10.1.2.3"};
+	assert_hosts(good, sizeof good / sizeof *good, bad, sizeof bad / sizeof *bad);
+	char cmd[PATH_MAX + 128];
+	const char *bin = getenv("SEGUE_BIN");
+	static const char *const refused[] = {"segue.test:8080", "", "a b", "[::1]", "x/y"};
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+		snprintf(cmd, sizeof cmd, "'%s' serve --workspace '%s/ws' --port 0 --allow-host '%s' 2>/dev/null",
+		         bin ? bin : "./build-san/segue", dir, refused[i]);
+		if (run(cmd) != 2)
+			fail_msg("--allow-host '%s' was not refused", refused[i]);
+	}
+}
+
 /* A body must be JSON, said so: a form on another site can post
  * text/plain without the browser asking first. */
 static void test_post_needs_json(void **state)
@@ -1360,6 +1409,69 @@ static void test_client_limits_per_address(void **state)
 	assert_int_equal(inproc_stop(), 0);
 }
 
+static const char *const wildcard_hosts[] = {"segue.test", "Music.Example"};
+
+static void tune_wildcard_hosts(serve_options *o)
+{
+	o->bind = "0.0.0.0";
+	o->allow_hosts = wildcard_hosts;
+	o->nallow_hosts = 2;
+}
+
+static void tune_loopback_hosts(serve_options *o)
+{
+	o->allow_hosts = wildcard_hosts;
+	o->nallow_hosts = 2;
+}
+
+/* Bound to 0.0.0.0 the server answers on 127.0.0.1 too, so the Host check
+ * holds there as well: local names, IP addresses (no name to rebind), this
+ * machine's hostname and the allowed names pass, any other name is a 421.
+ * On loopback an IP address or the hostname is not one of its names. */
+static void test_host_check_wildcard(void **state)
+{
+	(void)state;
+	char host[256] = "", host_port[300];
+	assert_int_equal(gethostname(host, sizeof host - 1), 0);
+	snprintf(host_port, sizeof host_port, "%s:8080", host);
+	inproc_start(tune_wildcard_hosts);
+	const char *const good[] = {"localhost",     "127.0.0.1:1",      "[::1]:8080", "0.0.0.0",         "10.1.2.3",
+	                            "10.1.2.3:8080", "[2001:db8::1]:80", "segue.test", "MUSIC.example:1", host,
+	                            host_port};
+	static const char *const bad[] = {"evil.example",
+	                                  "evil.example:8080",
+	                                  "127.0.0.1.evil.example",
+	                                  "localhost.evil",
+	                                  "10.1.2.3.evil",
+	                                  "10.1.2",
+	                                  "[::1",
+	                                  "[evil]",
+	                                  "segue.test.evil.example",
+	                                  "localhost:80x",
+	                                  "2001:db8::1"};
+	assert_hosts(good, sizeof good / sizeof *good, bad, sizeof bad / sizeof *bad);
+	assert_int_equal(inproc_stop(), 0);
+
+	/* Loopback, with the same allowed names. */
+	inproc_start(tune_loopback_hosts);
+	static const char *const good_lo[] = {"localhost", "127.0.0.1:1", "segue.test:80", "music.example"};
+	const char *const bad_lo[] = {"evil.example", "10.1.2.3", "[2001:db8::1]", "0.0.0.0", host};
+	size_t nbad_lo = strcmp(host, "localhost") == 0 ? 4 : 5;
+	assert_hosts(good_lo, sizeof good_lo / sizeof *good_lo, bad_lo, nbad_lo);
+	assert_int_equal(inproc_stop(), 0);
+
+	/* A name that cannot be one is refused at start. */
+	static const char *const odd[] = {"segue.test:80"};
+	serve_options o;
+	serve_options_default(&o);
+	o.workspace = inproc.ws;
+	o.allow_hosts = odd;
+	o.nallow_hosts = 1;
+	seg_error err = {0};
+	assert_int_equal(serve_run(&o, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "without port"));
+}
+
 static double now(void)
 {
 	struct timespec ts;
@@ -1515,12 +1627,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_405_allow, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_security_headers, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_host_check, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_allow_host_option, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_post_needs_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_cli_recommend_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_registered_model_served, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_search_budget, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_client_limits_per_address, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_slow_clients, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_host_check_wildcard, fixture_up, inproc_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

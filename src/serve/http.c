@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/progress.h"
 #include "core/utf8.h"
@@ -151,13 +152,39 @@ enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const se
 
 /* ---- checks before any route ---- */
 
-/* Whether a Host header names this server when it listens on loopback:
- * localhost, 127.0.0.1, [::1] or the bound address, with any port. Any
- * other name is a page elsewhere that had its own name resolve to
- * 127.0.0.1 (DNS rebinding) and must not read the API. */
+/* Whether `name` (a Host without its port) is an IP address: an IPv4
+ * dotted quad or a bracketed IPv6 address. */
+static int is_ip_literal(const char *name, size_t len)
+{
+	char buf[64];
+	unsigned char addr[16];
+	if (len >= 2 && name[0] == '[' && name[len - 1] == ']' && len - 2 < sizeof buf) {
+		memcpy(buf, name + 1, len - 2);
+		buf[len - 2] = '\0';
+		return inet_pton(AF_INET6, buf, addr) == 1;
+	}
+	if (len >= sizeof buf)
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+static int name_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+/* Whether a Host header names this server, against DNS rebinding: a page
+ * elsewhere that had its own name resolve to this server's address must
+ * not read the API, so a name is answered only when it is one of ours:
+ * localhost, 127.0.0.1, [::1], the bound address or a name of
+ * o->allow_hosts, with any port; and, bound to an address that is not
+ * loopback (0.0.0.0 included, which answers on 127.0.0.1 too), also an IP
+ * address (no name, so nothing to rebind) and this machine's hostname. */
 static int host_allowed(const server *s, const char *host)
 {
-	if (!s->loopback || host == NULL)
+	if (host == NULL)
 		return 1; /* HTTP/1.0 has no Host; without one, no name was rebound */
 	static const char *const local[] = {"localhost", "127.0.0.1", "[::1]"};
 	size_t len = strlen(host);
@@ -168,9 +195,16 @@ static int host_allowed(const server *s, const char *host)
 		len = (size_t)(colon - host);
 	}
 	for (size_t i = 0; i < sizeof local / sizeof *local; i++)
-		if (strlen(local[i]) == len && strncasecmp(host, local[i], len) == 0)
+		if (name_is(host, len, local[i]))
 			return 1;
-	return strlen(s->o->bind) == len && strncmp(host, s->o->bind, len) == 0;
+	if (name_is(host, len, s->o->bind))
+		return 1;
+	for (size_t i = 0; i < s->o->nallow_hosts; i++)
+		if (name_is(host, len, s->o->allow_hosts[i]))
+			return 1;
+	if (s->loopback)
+		return 0;
+	return is_ip_literal(host, len) || (s->hostname[0] != '\0' && name_is(host, len, s->hostname));
 }
 
 /* Whether a Content-Type is JSON: application/json, parameters allowed. */
@@ -430,8 +464,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!host_allowed(s, host))
 		return serve__send_error(c, r, 421, "misdirected_request",
-		                         "this server answers to localhost, 127.0.0.1, [::1] or %s, not '%.80s'",
-		                         s->o->bind, host);
+		                         "this server answers to localhost, 127.0.0.1, [::1], %s%s or a name given "
+		                         "with --allow-host, not '%.80s'",
+		                         s->o->bind, s->loopback ? "" : ", an IP address, this machine's hostname",
+		                         host);
 	if (r->too_big)
 		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes",
 		                         SERVE_MAX_BODY);
@@ -500,6 +536,9 @@ int serve__daemon_start(server *s, struct MHD_Daemon **dp, int *port, seg_error 
 	if (inet_pton(AF_INET, o->bind, &addr.sin_addr) != 1)
 		return seg_error_set(err, SEG_EINVAL, "--bind '%s' is not an IPv4 address", o->bind);
 	s->loopback = (ntohl(addr.sin_addr.s_addr) >> 24) == 127;
+	if (gethostname(s->hostname, sizeof s->hostname) != 0)
+		s->hostname[0] = '\0';
+	s->hostname[sizeof s->hostname - 1] = '\0';
 	/* Limits, so that no client can starve the others (serve.h): the
 	 * request deadline (the watchdog), SERVE_CONN_TIMEOUT seconds without a
 	 * byte, SERVE_MAX_CONNS connections, and SERVE_MAX_PER_IP from one

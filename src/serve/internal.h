@@ -63,7 +63,8 @@ typedef struct server {
 	route_stats stats[R__COUNT];
 	double started;
 	atomic_ulong next_id;
-	int loopback; /* bound to a loopback address: Host is checked */
+	int loopback;       /* bound to a loopback address: only local names (and allow_hosts) pass the Host check */
+	char hostname[256]; /* this machine's (gethostname), or "" */
 	/* The request deadline (http.c): every open connection, and a thread
 	 * that shuts down those whose request has not arrived whole within
 	 * `deadline` seconds. */

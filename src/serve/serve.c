@@ -107,6 +107,19 @@ void serve_options_default(serve_options *o)
 	o->request_deadline = SERVE_REQUEST_DEADLINE;
 }
 
+int serve_allow_host_check(const char *name, seg_error *err)
+{
+	size_t len = name ? strlen(name) : 0;
+	if (len == 0 || len > 253 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != len)
+		return seg_error_set(
+			err, SEG_EINVAL,
+			"allowed host '%.80s' must be a name of letters, digits, dots and hyphens, without "
+			"port",
+			name ? name : "");
+	return 0;
+}
+
 int serve_run(const serve_options *o, seg_error *err)
 {
 	/* SQLite's memory statistics take a global mutex on every allocation,
@@ -119,6 +132,12 @@ int serve_run(const serve_options *o, seg_error *err)
 	if (o->search_steps < 0)
 		return seg_error_set(err, SEG_EINVAL, "search_steps must be 0 (the default) or more, not %ld",
 		                     o->search_steps);
+	if (o->nallow_hosts > SERVE_MAX_ALLOW_HOSTS)
+		return seg_error_set(err, SEG_EINVAL, "at most %d names may be allowed as Host, not %zu",
+		                     SERVE_MAX_ALLOW_HOSTS, o->nallow_hosts);
+	for (size_t i = 0; i < o->nallow_hosts; i++)
+		if (serve_allow_host_check(o->allow_hosts[i], err) < 0)
+			return SEG_EINVAL;
 	if (o->request_deadline < 0 || o->request_deadline > 3600)
 		return seg_error_set(err, SEG_EINVAL,
 		                     "request_deadline must be 1..3600 seconds (0: the default %d), not %d",

@@ -46,14 +46,35 @@ typedef struct serve_options {
 	int quiet;            /* no start-up banner */
 	long search_steps;    /* SQLite steps one search may take (lookup_search_bounded); 0: LOOKUP_MAX_STEPS */
 	int request_deadline; /* seconds, 1..3600 (default SERVE_REQUEST_DEADLINE); 0 also means the default */
+	/* More names the Host check lets through (serve_run), without port:
+	 * allow_hosts[nallow_hosts], at most SERVE_MAX_ALLOW_HOSTS. */
+	const char *const *allow_hosts;
+	size_t nallow_hosts;
 } serve_options;
+
+#define SERVE_MAX_ALLOW_HOSTS 16
+
+/* Whether `name` can be an allow_hosts entry: 1 to 253 letters, digits,
+ * dots and hyphens (a DNS name; IP addresses need no entry). Returns 0 or
+ * SEG_EINVAL with a sentence. */
+int serve_allow_host_check(const char *name, seg_error *err);
 
 void serve_options_default(serve_options *o);
 
-/* Serves until SIGTERM or SIGINT, then shuts down cleanly. SEG_EINVAL when
- * o->threads is outside 1..SERVE_MAX_THREADS, o->bind is not an IPv4
- * address, o->search_steps is negative or o->request_deadline outside
- * 0..3600. */
+/* Serves until SIGTERM or SIGINT, then shuts down cleanly.
+ *
+ * Against DNS rebinding (a page elsewhere whose name was made to resolve to
+ * this server's address), it answers a request only when its Host, port
+ * aside, is localhost, 127.0.0.1, [::1], the bound address or one of
+ * o->allow_hosts; bound to an address that is not loopback (0.0.0.0
+ * included: it answers on 127.0.0.1 too), also when it is an IP address or
+ * this machine's hostname. Others get 421. A request without Host (HTTP/1.0)
+ * is answered.
+ *
+ * SEG_EINVAL when o->threads is outside 1..SERVE_MAX_THREADS, o->bind is
+ * not an IPv4 address, o->search_steps is negative, o->request_deadline
+ * outside 0..3600, or allow_hosts has more than SERVE_MAX_ALLOW_HOSTS
+ * names or one serve_allow_host_check refuses. */
 int serve_run(const serve_options *o, seg_error *err);
 /* Asks the serve_run running in another thread of this process to shut
  * down, as SIGTERM does (for programs and tests that run the server

@@ -98,6 +98,35 @@ static void test_search(void **state)
 	assert_int_equal(err.code, SEG_EINVAL);
 }
 
+/* A search that would take more SQLite steps than its budget is stopped
+ * and refused as too broad, with no hits; the connection is left fit for
+ * the next search (its progress handler cleared, the statement reset). */
+static void test_search_budget(void **state)
+{
+	(void)state;
+	lookup_hit h[8];
+	size_t n = 99;
+	seg_error err = {0};
+	/* Two steps cannot even open the full-text cursor. */
+	assert_int_equal(lookup_search_bounded(db, "yellow", 8, 2, h, &n, &err), SEG_EINVAL);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(err.msg, "too broad"));
+	assert_non_null(strstr(err.msg, "'yellow'"));
+	/* The same search with the default budget, on the same connection. */
+	assert_int_equal(lookup_search(db, "yellow", 8, h, &n, &err), 0);
+	assert_int_equal(n, 3);
+	/* A budget it fits in gives the same hits, in the same order. */
+	lookup_hit b[8];
+	size_t nb = 0;
+	assert_int_equal(lookup_search_bounded(db, "yellow", 8, 1000000, b, &nb, &err), 0);
+	assert_int_equal(nb, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(b[i].track, h[i].track);
+	/* No budget at all is a bad argument. */
+	assert_int_equal(lookup_search_bounded(db, "yellow", 8, 0, b, &nb, &err), SEG_EINVAL);
+	assert_int_equal(nb, 0);
+}
+
 static void test_resolve(void **state)
 {
 	(void)state;
@@ -224,6 +253,7 @@ int main(void)
 	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_search_budget),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_spotify_id),
 		cmocka_unit_test(test_tracks),

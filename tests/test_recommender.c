@@ -83,7 +83,11 @@ static void test_register(void **state)
 	}
 	snprintf(names[i], sizeof names[i], "filler%zu", i);
 	many[i] = (recommender){.name = names[i], .propose = noop_propose};
-	assert_int_equal(recommender_register(&many[i], &err), SEG_ENOMEM);
+	/* A full registry is a bad request, said in words, not SEG_ENOMEM
+	 * (which means an allocation failed). */
+	assert_int_equal(recommender_register(&many[i], &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "registry is full"));
+	assert_int_equal(recommender_find(names[i]), -1);
 }
 
 static void test_list_json(void **state)

@@ -103,7 +103,15 @@ static int over_budget(void *ctx)
 
 int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, size_t *n, seg_error *err)
 {
+	return lookup_search_bounded(db, text, limit, LOOKUP_MAX_STEPS, out, n, err);
+}
+
+int lookup_search_bounded(sqlite3 *db, const char *text, size_t limit, long max_steps, lookup_hit *out, size_t *n,
+                          seg_error *err)
+{
 	*n = 0;
+	if (max_steps < 1)
+		return seg_error_set(err, SEG_EINVAL, "a search needs a budget of at least 1 step, not %ld", max_steps);
 	strbuf fq = {0};
 	int words = fts_query(text, &fq);
 	if (words == 0) {
@@ -126,8 +134,13 @@ int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, 
 	}
 	sqlite3_bind_text(q, 1, strbuf_cstr(&fq), -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
-	long left = LOOKUP_MAX_STEPS / STEP_PERIOD;
-	sqlite3_progress_handler(db, STEP_PERIOD, over_budget, &left);
+	/* The handler runs every `period` steps of any statement on the
+	 * connection (FTS5 runs some of its own); a budget is counted in
+	 * periods of a hundredth of it, at most STEP_PERIOD, so that a small
+	 * one holds too. */
+	long period = max_steps / 100 < 1 ? 1 : max_steps / 100 > STEP_PERIOD ? STEP_PERIOD : max_steps / 100;
+	long left = max_steps / period;
+	sqlite3_progress_handler(db, (int)period, over_budget, &left);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < limit)
 		fill(q, &out[(*n)++]);
 	sqlite3_progress_handler(db, 0, NULL, NULL);

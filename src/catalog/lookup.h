@@ -33,6 +33,12 @@ typedef struct lookup_hit {
  * LOOKUP_MAX_STEPS steps (then *n is 0). Uses, and afterwards clears, the
  * connection's progress handler. */
 int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, size_t *n, seg_error *err);
+/* lookup_search with a budget of max_steps SQLite steps instead of
+ * LOOKUP_MAX_STEPS (counted by the connection's progress handler, so it
+ * holds to within about a hundredth of itself, or 10000 steps, per
+ * statement the search runs); SEG_EINVAL for a budget under 1. */
+int lookup_search_bounded(sqlite3 *db, const char *text, size_t limit, long max_steps, lookup_hit *out, size_t *n,
+                          seg_error *err);
 
 /* Resolves what a person typed: a Spotify id (or spotify: URI / open.spotify.com
  * link) or a name. A unique match fills *hit and returns 0. An ambiguous name

@@ -777,17 +777,20 @@ static int cmd_evaluate(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
-	enum { O_ART = 256, O_NOLOG };
+	enum { O_ART = 256, O_NOLOG, O_ALLOW };
 	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"bind", required_argument, NULL, 'b'},
 		{"port", required_argument, NULL, 'p'},      {"threads", required_argument, NULL, 't'},
 		{"artifact", required_argument, NULL, O_ART}, {"no-access-log", no_argument, NULL, O_NOLOG},
+		{"allow-host", required_argument, NULL, O_ALLOW},
 		{"help", no_argument, NULL, 'h'},            {0},
 	};
 	/* clang-format on */
 	serve_options o;
 	serve_options_default(&o);
+	const char *allow[SERVE_MAX_ALLOW_HOSTS];
+	seg_error aerr = {0};
 	const char *ws = NULL;
 	int c;
 	float v;
@@ -807,18 +810,34 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case O_ART: o.artifact = optarg; break;
 		case O_NOLOG: o.access_log = NULL; break;
+		case O_ALLOW:
+			if (o.nallow_hosts == SERVE_MAX_ALLOW_HOSTS)
+				seg_error_set(&aerr, SEG_EINVAL, "at most %d names may be allowed",
+				              SERVE_MAX_ALLOW_HOSTS);
+			if (o.nallow_hosts == SERVE_MAX_ALLOW_HOSTS || serve_allow_host_check(optarg, &aerr) < 0)
+				return usage_error("serve", "--allow-host: %s", aerr.msg);
+			allow[o.nallow_hosts++] = optarg;
+			o.allow_hosts = allow;
+			break;
 		case 'h':
 			printf("usage: segue serve [--workspace DIR] [--bind 127.0.0.1] [--port 8080] [--threads 2]\n"
-			       "                   [--artifact vN] [--no-access-log]\n\n"
+			       "                   [--artifact vN] [--no-access-log] [--allow-host NAME]...\n\n"
 			       "Serves the JSON API (described at /openapi.json), Prometheus metrics at /metrics\n"
 			       "and the dashboard at /. The model is mapped read-only, so several processes can\n"
 			       "serve one workspace. An access-log line per request goes to standard error.\n"
 			       "Stops cleanly on SIGTERM or Ctrl-C.\n\n"
 			       "  -t, --threads N   worker threads, 1..%d (default 2)\n\n"
-			       "Bound to a loopback address, it answers only requests whose Host is localhost,\n"
-			       "127.0.0.1, [::1] or that address (any port). Idle connections close after %d s;\n"
-			       "one client address may hold %d connections, everyone together %d.\n",
-			       SERVE_MAX_THREADS, SERVE_CONN_TIMEOUT, SERVE_MAX_PER_IP, SERVE_MAX_CONNS);
+			       "Against DNS rebinding, it answers only requests whose Host (any port) is\n"
+			       "localhost, 127.0.0.1, [::1], the --bind address or a NAME given with --allow-host\n"
+			       "(up to %d); bound to an address that is not loopback (0.0.0.0 included), also\n"
+			       "any IP address and this machine's hostname. Others get 421.\n\n"
+			       "Limits per client: a request (its line, headers and body) must arrive whole within\n"
+			       "%d s of its connection opening, or of the answer before it, or the connection is\n"
+			       "closed; so is a connection that moves no byte for %d s. All clients together hold\n"
+			       "at most %d connections and one address %d, except on a loopback bind: there every\n"
+			       "client is 127.0.0.1, so only the total holds.\n",
+			       SERVE_MAX_THREADS, SERVE_MAX_ALLOW_HOSTS, SERVE_REQUEST_DEADLINE, SERVE_CONN_TIMEOUT,
+			       SERVE_MAX_CONNS, SERVE_MAX_PER_IP);
 			return EXIT_OK;
 		default: return usage_error("serve", "%s", "unknown option");
 		}

@@ -36,8 +36,10 @@ int recommender_register(const recommender *r, seg_error *err)
 		                     r->name ? r->name : "");
 	if (recommender_find(r->name) >= 0)
 		return seg_error_set(err, SEG_EINVAL, "a recommender called '%s' is already registered", r->name);
+	/* A full registry is a limit of the program, not a lack of memory. */
 	if (nadded == sizeof added / sizeof *added)
-		return seg_error_set(err, SEG_ENOMEM, "at most %d recommenders can be registered", RECOMMENDER_MAX);
+		return seg_error_set(err, SEG_EINVAL, "the registry is full: at most %d recommenders can be registered",
+		                     RECOMMENDER_MAX);
 	added[nadded] = r;
 	return (int)(NBUILTINS + nadded++);
 }

@@ -235,7 +235,8 @@ static enum MHD_Result h_tracks(server *s, struct MHD_Connection *c, req *r)
 		lookup_hit many[400];
 		size_t want = genre && *genre ? 400 : (size_t)limit;
 		size_t got = 0;
-		if (lookup_search(db, q, want, many, &got, &err) < 0) {
+		long steps = s->o->search_steps > 0 ? s->o->search_steps : LOOKUP_MAX_STEPS;
+		if (lookup_search_bounded(db, q, want, steps, many, &got, &err) < 0) {
 			json_decref(arr);
 			return serve__send_seg_error(c, r, &err);
 		}
@@ -720,32 +721,45 @@ static enum MHD_Result h_chart(server *s, struct MHD_Connection *c, req *r, cons
 	return serve__send_bytes(c, r, 200, "image/svg+xml", ch->svg, strlen(ch->svg), 0);
 }
 
-/* Rewrites every absolute path among j's strings (evaluation.json names
- * the model file it scored) as a name inside the workspace, "models/v3/
- * model.seg", or else as its last component: where the workspace lives on
- * the server's disk is no business of a client. */
+/* The name a client may see for an absolute path: the part from its last
+ * "models/" on ("models/v3/model.seg"), else its last component. NULL for
+ * a string that is not an absolute path (kept as it is). */
+static json_t *hidden_path(const char *text)
+{
+	if (text[0] != '/')
+		return NULL;
+	const char *m = NULL;
+	for (const char *p = strstr(text, "/models/"); p; p = strstr(p + 1, "/models/"))
+		m = p + 1;
+	json_t *hidden = json_string(m ? m : strrchr(text, '/') + 1);
+	return hidden ? hidden : json_null(); /* out of memory: the path goes, all the same */
+}
+
+/* Rewrites every absolute path among j's strings, object members and array
+ * elements alike, at any depth (evaluation.json names the model file it
+ * scored) as hidden_path says: where the workspace lives on the server's
+ * disk is no business of a client. */
 static void hide_paths(json_t *j)
 {
 	const char *key;
-	json_t *v;
+	json_t *v, *hidden;
 	size_t i;
 	if (json_is_object(j)) {
 		json_object_foreach(j, key, v)
 		{
-			if (!json_is_string(v)) {
+			if (!json_is_string(v))
 				hide_paths(v);
-				continue;
-			}
-			const char *text = json_string_value(v);
-			if (text[0] != '/')
-				continue;
-			const char *m = NULL;
-			for (const char *p = strstr(text, "/models/"); p; p = strstr(p + 1, "/models/"))
-				m = p + 1;
-			json_object_set_new(j, key, json_string(m ? m : strrchr(text, '/') + 1));
+			else if ((hidden = hidden_path(json_string_value(v))) != NULL)
+				json_object_set_new(j, key, hidden);
 		}
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v) { hide_paths(v); }
+		json_array_foreach(j, i, v)
+		{
+			if (!json_is_string(v))
+				hide_paths(v);
+			else if ((hidden = hidden_path(json_string_value(v))) != NULL)
+				json_array_set_new(j, i, hidden);
+		}
 	}
 }
 
@@ -948,8 +962,10 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 	}
 	/* Dashboard files. */
 	const asset *a = asset_find(url);
-	if (a != NULL && get) {
+	if (a != NULL) {
 		r->route = R_STATIC;
+		if (!get)
+			return serve__send_405(c, r, url, "GET, HEAD");
 		return serve__send_bytes(c, r, 200, a->type, a->data, a->len, 0);
 	}
 	r->route = R_NOTFOUND;

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/progress.h"
 #include "core/utf8.h"
@@ -150,13 +152,39 @@ enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const se
 
 /* ---- checks before any route ---- */
 
-/* Whether a Host header names this server when it listens on loopback:
- * localhost, 127.0.0.1, [::1] or the bound address, with any port. Any
- * other name is a page elsewhere that had its own name resolve to
- * 127.0.0.1 (DNS rebinding) and must not read the API. */
+/* Whether `name` (a Host without its port) is an IP address: an IPv4
+ * dotted quad or a bracketed IPv6 address. */
+static int is_ip_literal(const char *name, size_t len)
+{
+	char buf[64];
+	unsigned char addr[16];
+	if (len >= 2 && name[0] == '[' && name[len - 1] == ']' && len - 2 < sizeof buf) {
+		memcpy(buf, name + 1, len - 2);
+		buf[len - 2] = '\0';
+		return inet_pton(AF_INET6, buf, addr) == 1;
+	}
+	if (len >= sizeof buf)
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+static int name_is(const char *name, size_t len, const char *want)
+{
+	return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+/* Whether a Host header names this server, against DNS rebinding: a page
+ * elsewhere that had its own name resolve to this server's address must
+ * not read the API, so a name is answered only when it is one of ours:
+ * localhost, 127.0.0.1, [::1], the bound address or a name of
+ * o->allow_hosts, with any port; and, bound to an address that is not
+ * loopback (0.0.0.0 included, which answers on 127.0.0.1 too), also an IP
+ * address (no name, so nothing to rebind) and this machine's hostname. */
 static int host_allowed(const server *s, const char *host)
 {
-	if (!s->loopback || host == NULL)
+	if (host == NULL)
 		return 1; /* HTTP/1.0 has no Host; without one, no name was rebound */
 	static const char *const local[] = {"localhost", "127.0.0.1", "[::1]"};
 	size_t len = strlen(host);
@@ -167,9 +195,16 @@ static int host_allowed(const server *s, const char *host)
 		len = (size_t)(colon - host);
 	}
 	for (size_t i = 0; i < sizeof local / sizeof *local; i++)
-		if (strlen(local[i]) == len && strncasecmp(host, local[i], len) == 0)
+		if (name_is(host, len, local[i]))
 			return 1;
-	return strlen(s->o->bind) == len && strncmp(host, s->o->bind, len) == 0;
+	if (name_is(host, len, s->o->bind))
+		return 1;
+	for (size_t i = 0; i < s->o->nallow_hosts; i++)
+		if (name_is(host, len, s->o->allow_hosts[i]))
+			return 1;
+	if (s->loopback)
+		return 0;
+	return is_ip_literal(host, len) || (s->hostname[0] != '\0' && name_is(host, len, s->hostname));
 }
 
 /* Whether a Content-Type is JSON: application/json, parameters allowed. */
@@ -203,7 +238,163 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_NO;
 }
 
+/* ---- the request deadline ----
+ *
+ * libmicrohttpd's own timeout closes a connection only once it has been
+ * silent for SERVE_CONN_TIMEOUT seconds: a client sending one header line
+ * every few seconds would hold its connection forever. So every connection
+ * is noted when it starts (on_connection), is "waiting" until its request
+ * has arrived whole (on_request's last call) and again once its answer is
+ * done (on_completed), and a watchdog thread shuts down the socket of any
+ * connection that has been waiting for longer than the deadline;
+ * libmicrohttpd then sees the connection end and closes it. The closed
+ * notice takes the connection off the list under the same lock, before
+ * libmicrohttpd closes the socket, so the watchdog never shuts down a
+ * number that another connection has been given since. */
+
+/* The connection's entry, or NULL (one that could not be noted is shut
+ * down at once). */
+static conn_watch *watch_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+	return ci ? ci->socket_context : NULL;
+}
+
+/* Starts (waiting = 1) or stops (0) the deadline of w's connection. */
+static void watch_set(server *s, conn_watch *w, int waiting)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	w->waiting = waiting;
+	if (waiting) {
+		w->since = progress_now();
+		/* A watchdog with nothing to wait for sleeps until woken. */
+		if (s->watch_idle)
+			pthread_cond_signal(&s->watch_wake);
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	server *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn_watch *w = calloc(1, sizeof(*w));
+		if (w == NULL || ci == NULL) {
+			/* Not held to the deadline, so not served at all. */
+			if (ci != NULL)
+				shutdown(ci->connect_fd, SHUT_RDWR);
+			free(w);
+			*socket_ctx = NULL;
+			return;
+		}
+		w->fd = ci->connect_fd;
+		*socket_ctx = w;
+		pthread_mutex_lock(&s->watch_lock);
+		w->next = s->watched;
+		if (w->next != NULL)
+			w->next->prev = w;
+		s->watched = w;
+		pthread_mutex_unlock(&s->watch_lock);
+		watch_set(s, w, 1); /* the deadline runs from now */
+		return;
+	}
+	conn_watch *w = *socket_ctx;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		s->watched = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&s->watch_lock);
+	free(w);
+	*socket_ctx = NULL;
+}
+
+/* The watchdog: sleeps until the earliest deadline of a waiting
+ * connection (or until a connection starts waiting, when none is), and
+ * shuts down every connection past its deadline. */
+static void *watchdog_main(void *arg)
+{
+	server *s = arg;
+	pthread_mutex_lock(&s->watch_lock);
+	while (!s->watch_stop) {
+		double now = progress_now(), next = 0;
+		for (conn_watch *w = s->watched; w != NULL; w = w->next) {
+			if (!w->waiting)
+				continue;
+			double due = w->since + s->deadline;
+			if (due <= now) {
+				shutdown(w->fd, SHUT_RDWR);
+				w->waiting = 0; /* once; the closed notice follows */
+			} else if (next == 0 || due < next) {
+				next = due;
+			}
+		}
+		s->watch_idle = next == 0;
+		if (s->watch_idle) {
+			pthread_cond_wait(&s->watch_wake, &s->watch_lock);
+		} else {
+			/* watch_wake waits on CLOCK_MONOTONIC, progress_now's clock. */
+			struct timespec ts;
+			ts.tv_sec = (time_t)next;
+			ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
+			if (ts.tv_nsec > 999999999)
+				ts.tv_nsec = 999999999;
+			pthread_cond_timedwait(&s->watch_wake, &s->watch_lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->watch_lock);
+	return NULL;
+}
+
+/* Starts the watchdog (and makes its lock and condition), 0 or SEG_ENOMEM. */
+static int watchdog_start(server *s, seg_error *err)
+{
+	pthread_condattr_t ca;
+	s->deadline = s->o->request_deadline > 0 ? s->o->request_deadline : SERVE_REQUEST_DEADLINE;
+	if (pthread_condattr_init(&ca) != 0)
+		return seg_error_set(err, SEG_ENOMEM, "cannot start the request deadline's watchdog");
+	int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0 && (rc = pthread_cond_init(&s->watch_wake, &ca)) == 0) {
+		pthread_mutex_init(&s->watch_lock, NULL);
+		if ((rc = pthread_create(&s->watchdog, NULL, watchdog_main, s)) == 0)
+			s->watch_running = 1;
+		else {
+			pthread_mutex_destroy(&s->watch_lock);
+			pthread_cond_destroy(&s->watch_wake);
+		}
+	}
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return seg_error_set(err, SEG_ENOMEM, "cannot start the request deadline's watchdog: %s", strerror(rc));
+	return 0;
+}
+
 /* ---- the request cycle ---- */
+
+/* Whether the well-formed n-byte character at p, n > 1, would act on a
+ * terminal or a log viewer rather than show: a C1 control (U+0080-U+009F:
+ * NEL, CSI...), the line and paragraph separators U+2028 and U+2029, or a
+ * bidirectional control (U+061C, U+200E, U+200F, U+202A-U+202E,
+ * U+2066-U+2069) that would reorder what the rest of the line shows. The
+ * bytes are compared as they are encoded. */
+static int log_unsafe(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return (p[0] == 0xC2 && p[1] <= 0x9F) || (p[0] == 0xD8 && p[1] == 0x9C);
+	if (n != 3 || p[0] != 0xE2)
+		return 0;
+	if (p[1] == 0x80)
+		return p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xA8 && p[2] <= 0xAE);
+	return p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9;
+}
 
 void serve__log_escape(strbuf *sb, const char *s)
 {
@@ -212,6 +403,9 @@ void serve__log_escape(strbuf *sb, const char *s)
 		size_t n = utf8_seq(p);
 		if (n == 1 && *p >= 0x20 && *p < 0x7f && *p != '\\') {
 			strbuf_putc(sb, (char)*p);
+		} else if (n > 1 && log_unsafe(p, n)) {
+			for (size_t i = 0; i < n; i++)
+				strbuf_printf(sb, "\\x%02X", p[i]);
 		} else if (n > 1) {
 			strbuf_append(sb, (const char *)p, n);
 		} else {
@@ -262,14 +456,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* The request has arrived whole: its deadline is met. */
+	watch_set(s, watch_of(c), 0);
 	if (strlen(url) > SERVE_MAX_URL)
 		return serve__send_error(c, r, 414, "uri_too_long", "the request target is over %d bytes",
 		                         SERVE_MAX_URL);
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!host_allowed(s, host))
 		return serve__send_error(c, r, 421, "misdirected_request",
-		                         "this server answers to localhost, 127.0.0.1, [::1] or %s, not '%.80s'",
-		                         s->o->bind, host);
+		                         "this server answers to localhost, 127.0.0.1, [::1], %s%s or a name given "
+		                         "with --allow-host, not '%.80s'",
+		                         s->o->bind, s->loopback ? "" : ", an IP address, this machine's hostname",
+		                         host);
 	if (r->too_big)
 		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes",
 		                         SERVE_MAX_BODY);
@@ -293,9 +491,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
 {
-	(void)c;
-	(void)toe;
 	server *s = cls;
+	/* A kept-alive connection has the deadline again for its next request. */
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		watch_set(s, watch_of(c), 1);
 	req *r = *ctx;
 	if (r == NULL)
 		return;
@@ -337,21 +536,47 @@ int serve__daemon_start(server *s, struct MHD_Daemon **dp, int *port, seg_error 
 	if (inet_pton(AF_INET, o->bind, &addr.sin_addr) != 1)
 		return seg_error_set(err, SEG_EINVAL, "--bind '%s' is not an IPv4 address", o->bind);
 	s->loopback = (ntohl(addr.sin_addr.s_addr) >> 24) == 127;
-	/* Limits, so that no client can starve the others: an idle connection
-	 * (headers still coming included) is closed after SERVE_CONN_TIMEOUT
-	 * seconds, one address holds at most SERVE_MAX_PER_IP connections and
-	 * everyone together SERVE_MAX_CONNS. */
+	if (gethostname(s->hostname, sizeof s->hostname) != 0)
+		s->hostname[0] = '\0';
+	s->hostname[sizeof s->hostname - 1] = '\0';
+	/* Limits, so that no client can starve the others (serve.h): the
+	 * request deadline (the watchdog), SERVE_CONN_TIMEOUT seconds without a
+	 * byte, SERVE_MAX_CONNS connections, and SERVE_MAX_PER_IP from one
+	 * address where addresses tell clients apart (not on loopback). */
+	int rc = watchdog_start(s, err);
+	if (rc < 0)
+		return rc;
+	unsigned per_ip = s->loopback ? SERVE_MAX_CONNS : SERVE_MAX_PER_IP;
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)o->port, NULL, NULL,
 		on_request, s, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)SERVE_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVE_MAX_CONNS,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)SERVE_MAX_PER_IP, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(SERVE_MAX_URL + 8192), MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_TIMEOUT, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)SERVE_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(SERVE_MAX_URL + 8192), MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+		s, MHD_OPTION_END);
 	if (d == NULL)
 		return seg_error_set(err, SEG_EIO, "cannot listen on %s:%d (in use, or not allowed)", o->bind, o->port);
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	*port = info ? info->port : o->port;
 	*dp = d;
 	return 0;
+}
+
+void serve__daemon_stop(server *s, struct MHD_Daemon *d)
+{
+	/* Every connection's closed notice comes before MHD_stop_daemon
+	 * returns, so the watchdog's list is empty after it. */
+	if (d != NULL)
+		MHD_stop_daemon(d);
+	if (!s->watch_running)
+		return;
+	pthread_mutex_lock(&s->watch_lock);
+	s->watch_stop = 1;
+	pthread_cond_signal(&s->watch_wake);
+	pthread_mutex_unlock(&s->watch_lock);
+	pthread_join(s->watchdog, NULL);
+	s->watch_running = 0;
+	pthread_mutex_destroy(&s->watch_lock);
+	pthread_cond_destroy(&s->watch_wake);
 }

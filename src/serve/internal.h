@@ -38,6 +38,16 @@ typedef struct route_stats {
 	atomic_ulong micros;                     /* sum of latencies */
 } route_stats;
 
+/* One open connection, as the request deadline sees it (http.c): from
+ * MHD's notice that it started to its notice that it closed. Guarded by
+ * server.watch_lock. */
+typedef struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;       /* its socket, open until the closed notice */
+	double since; /* progress_now() when it started, or when its last answer was done */
+	int waiting;  /* its next request has not arrived whole yet: the deadline runs */
+} conn_watch;
+
 typedef struct server {
 	const serve_options *o;
 	engine *eng;
@@ -53,7 +63,19 @@ typedef struct server {
 	route_stats stats[R__COUNT];
 	double started;
 	atomic_ulong next_id;
-	int loopback;                    /* bound to a loopback address: Host is checked */
+	int loopback;       /* bound to a loopback address: only local names (and allow_hosts) pass the Host check */
+	char hostname[256]; /* this machine's (gethostname), or "" */
+	/* The request deadline (http.c): every open connection, and a thread
+	 * that shuts down those whose request has not arrived whole within
+	 * `deadline` seconds. */
+	pthread_mutex_t watch_lock; /* guards the fields below */
+	pthread_cond_t watch_wake;  /* the watchdog sleeps on it */
+	conn_watch *watched;        /* the open connections, newest first */
+	double deadline;            /* seconds (o->request_deadline) */
+	int watch_idle;             /* the watchdog sleeps with no deadline to wait for */
+	int watch_stop;             /* the watchdog is to end */
+	int watch_running;          /* the watchdog thread was started and not joined */
+	pthread_t watchdog;
 	pthread_mutex_t lock;            /* guards dbs[] and the access log */
 	sqlite3 *dbs[SERVE_MAX_THREADS]; /* every per-thread connection, closed at exit */
 	size_t ndbs;
@@ -74,9 +96,15 @@ typedef struct req {
 /* ---- http.c ---- */
 
 /* Starts the daemon on the address and port of s->o with its limits into
- * *d, and the port it listens on into *port. SEG_EINVAL for a bind address
- * that is not IPv4, SEG_EIO when it cannot listen (*d is NULL then). */
+ * *d, and the port it listens on into *port, and the watchdog that holds
+ * every request to the deadline. SEG_EINVAL for a bind address that is not
+ * IPv4, SEG_EIO when it cannot listen, SEG_ENOMEM (*d is NULL then; call
+ * serve__daemon_stop all the same). */
 int serve__daemon_start(server *s, struct MHD_Daemon **d, int *port, seg_error *err);
+/* Stops the daemon d (may be NULL) and the watchdog, if they were started.
+ * Call it once, after serve__daemon_start whatever it returned, or without
+ * it on a server that was zeroed. */
+void serve__daemon_stop(server *s, struct MHD_Daemon *d);
 enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
                                   size_t len, int copy);
 /* Sends the JSON text in sb (and frees it); 500 when sb ran out of memory. */
@@ -90,9 +118,12 @@ enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned sta
 enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const seg_error *err);
 /* A 405 with the Allow header naming `allow`. */
 enum MHD_Result serve__send_405(struct MHD_Connection *c, req *r, const char *path, const char *allow);
-/* Writes s into sb for the access log: printable ASCII as it is, other
- * bytes (control characters, anything not UTF-8, backslash) as \xHH, so
- * that one request is one line whatever its URL holds. */
+/* Writes s into sb for the access log: printable ASCII and well-formed
+ * UTF-8 as they are, every other byte as \xHH: control characters (C0,
+ * DEL, and the C1 controls U+0080-U+009F, each byte of them), the line and
+ * paragraph separators U+2028 and U+2029, the bidirectional controls,
+ * anything not UTF-8, and backslash; so that one request is one line, shown
+ * as it was sent, whatever its URL holds. */
 void serve__log_escape(strbuf *sb, const char *s);
 
 /* ---- handlers.c ---- */

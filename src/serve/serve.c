@@ -104,6 +104,20 @@ void serve_options_default(serve_options *o)
 	o->port = 8080;
 	o->threads = 2;
 	o->access_log = stderr;
+	o->request_deadline = SERVE_REQUEST_DEADLINE;
+}
+
+int serve_allow_host_check(const char *name, seg_error *err)
+{
+	size_t len = name ? strlen(name) : 0;
+	if (len == 0 || len > 253 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != len)
+		return seg_error_set(
+			err, SEG_EINVAL,
+			"allowed host '%.80s' must be a name of letters, digits, dots and hyphens, without "
+			"port",
+			name ? name : "");
+	return 0;
 }
 
 int serve_run(const serve_options *o, seg_error *err)
@@ -115,6 +129,19 @@ int serve_run(const serve_options *o, seg_error *err)
 	/* Each worker keeps its catalogue connection in s->dbs, to be closed. */
 	if (o->threads < 1 || o->threads > SERVE_MAX_THREADS)
 		return seg_error_set(err, SEG_EINVAL, "threads must be 1..%d, not %d", SERVE_MAX_THREADS, o->threads);
+	if (o->search_steps < 0)
+		return seg_error_set(err, SEG_EINVAL, "search_steps must be 0 (the default) or more, not %ld",
+		                     o->search_steps);
+	if (o->nallow_hosts > SERVE_MAX_ALLOW_HOSTS)
+		return seg_error_set(err, SEG_EINVAL, "at most %d names may be allowed as Host, not %zu",
+		                     SERVE_MAX_ALLOW_HOSTS, o->nallow_hosts);
+	for (size_t i = 0; i < o->nallow_hosts; i++)
+		if (serve_allow_host_check(o->allow_hosts[i], err) < 0)
+			return SEG_EINVAL;
+	if (o->request_deadline < 0 || o->request_deadline > 3600)
+		return seg_error_set(err, SEG_EINVAL,
+		                     "request_deadline must be 1..3600 seconds (0: the default %d), not %d",
+		                     SERVE_REQUEST_DEADLINE, o->request_deadline);
 	server *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -207,8 +234,7 @@ int serve_run(const serve_options *o, seg_error *err)
 		fprintf(stderr, "segue: signal %d: shutting down\n", sig);
 	rc = 0;
 out:
-	if (d)
-		MHD_stop_daemon(d);
+	serve__daemon_stop(s, d);
 	serve__close_dbs(s);
 	engine_free(s->eng);
 	names_close(s->names);

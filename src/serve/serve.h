@@ -16,9 +16,25 @@
 #define SERVE_MAX_BODY (64 * 1024) /* larger request bodies get 413 */
 #define SERVE_MAX_URL 4096         /* longer request targets get 414 */
 #define SERVE_MAX_THREADS 64       /* --threads above this is refused */
-#define SERVE_CONN_TIMEOUT 10      /* seconds a connection may stay idle, headers included */
-#define SERVE_MAX_CONNS 256        /* connections at once, every client together */
-#define SERVE_MAX_PER_IP 32        /* connections at once from one address */
+/* What one client can hold, so that none can starve the others:
+ * - the request deadline: a request (its line, headers and body) must have
+ *   arrived whole SERVE_REQUEST_DEADLINE seconds (serve_options'
+ *   request_deadline) after its connection opened, or after the answer
+ *   before it on a kept-alive connection; otherwise the connection is closed
+ *   without an answer. A client that trickles its headers a line at a time
+ *   is closed then, however busy it keeps the connection.
+ * - a connection that moves no byte for SERVE_CONN_TIMEOUT seconds (while
+ *   its answer is sent, too) is closed;
+ * - SERVE_MAX_CONNS connections at once, every client together, and
+ *   SERVE_MAX_PER_IP from one address, except on a loopback bind: there
+ *   every client is 127.0.0.1, so a limit per address would be a limit for
+ *   everyone (32 slow clients would lock every other local client out until
+ *   the deadline closed them), and only SERVE_MAX_CONNS and the deadline
+ *   hold. */
+#define SERVE_REQUEST_DEADLINE 10 /* seconds from connection (or last answer) to a request received whole */
+#define SERVE_CONN_TIMEOUT 10     /* seconds a connection may move no byte */
+#define SERVE_MAX_CONNS 256       /* connections at once, every client together */
+#define SERVE_MAX_PER_IP 32       /* connections at once from one address, unless bound to loopback */
 
 typedef struct serve_options {
 	const char *workspace;
@@ -28,13 +44,37 @@ typedef struct serve_options {
 	int threads;          /* worker threads (default 2, 1..SERVE_MAX_THREADS) */
 	FILE *access_log;     /* one line per request, or NULL */
 	int quiet;            /* no start-up banner */
+	long search_steps;    /* SQLite steps one search may take (lookup_search_bounded); 0: LOOKUP_MAX_STEPS */
+	int request_deadline; /* seconds, 1..3600 (default SERVE_REQUEST_DEADLINE); 0 also means the default */
+	/* More names the Host check lets through (serve_run), without port:
+	 * allow_hosts[nallow_hosts], at most SERVE_MAX_ALLOW_HOSTS. */
+	const char *const *allow_hosts;
+	size_t nallow_hosts;
 } serve_options;
+
+#define SERVE_MAX_ALLOW_HOSTS 16
+
+/* Whether `name` can be an allow_hosts entry: 1 to 253 letters, digits,
+ * dots and hyphens (a DNS name; IP addresses need no entry). Returns 0 or
+ * SEG_EINVAL with a sentence. */
+int serve_allow_host_check(const char *name, seg_error *err);
 
 void serve_options_default(serve_options *o);
 
-/* Serves until SIGTERM or SIGINT, then shuts down cleanly. SEG_EINVAL when
- * o->threads is outside 1..SERVE_MAX_THREADS or o->bind is not an IPv4
- * address. */
+/* Serves until SIGTERM or SIGINT, then shuts down cleanly.
+ *
+ * Against DNS rebinding (a page elsewhere whose name was made to resolve to
+ * this server's address), it answers a request only when its Host, port
+ * aside, is localhost, 127.0.0.1, [::1], the bound address or one of
+ * o->allow_hosts; bound to an address that is not loopback (0.0.0.0
+ * included: it answers on 127.0.0.1 too), also when it is an IP address or
+ * this machine's hostname. Others get 421. A request without Host (HTTP/1.0)
+ * is answered.
+ *
+ * SEG_EINVAL when o->threads is outside 1..SERVE_MAX_THREADS, o->bind is
+ * not an IPv4 address, o->search_steps is negative, o->request_deadline
+ * outside 0..3600, or allow_hosts has more than SERVE_MAX_ALLOW_HOSTS
+ * names or one serve_allow_host_check refuses. */
 int serve_run(const serve_options *o, seg_error *err);
 /* Asks the serve_run running in another thread of this process to shut
  * down, as SIGTERM does (for programs and tests that run the server

@@ -150,7 +150,8 @@ int rec_query_propose(const rec_query *q, const char *name, size_t want, rec_poo
 
 /* Adds `r` (which must outlive the registry: a static) and returns its id;
  * SEG_EINVAL for a missing or malformed name, a name already taken or a
- * missing propose, SEG_ENOMEM when RECOMMENDER_MAX are registered. */
+ * missing propose, and when RECOMMENDER_MAX are registered ("the registry
+ * is full"). */
 int recommender_register(const recommender *r, seg_error *err);
 /* Number of registered recommenders; ids run 0..count-1. */
 size_t recommender_count(void);

@@ -163,8 +163,8 @@ static void clean_version_temporary(const char *dir)
 	char file[PATH_MAX + 64];
 	struct stat st;
 	clean_dir(dir, VERSION_FILES);
-	snprintf(file, sizeof file, "%s/%s", dir, MODEL_FILE);
-	if (lstat(file, &st) == 0 && S_ISREG(st.st_mode))
+	if ((size_t)snprintf(file, sizeof file, "%s/%s", dir, MODEL_FILE) < sizeof file && lstat(file, &st) == 0 &&
+	    S_ISREG(st.st_mode))
 		unlink(file);
 	rmdir(dir);
 }

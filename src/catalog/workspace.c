@@ -26,15 +26,14 @@
 #include "catalog/names.h"
 #include "catalog/snapshot.h"
 
-/* File names inside the workspace; the last three are also spelled out by
- * their writers (eda.c, evaluate.c) and are named here for the leftover
- * cleaning. */
+/* File names inside the workspace (the report's and the evaluation's are
+ * in workspace.h, for their writers). */
 #define EDA_CACHE_FILE "eda.seg"
 #define LATEST_FILE "latest"
 #define MODEL_FILE "model.seg"
-#define EVALUATION_FILE "evaluation.json"
-#define EDA_REPORT_FILE "report.html"
-#define EDA_SUMMARY_FILE "summary.json"
+#define EVALUATION_FILE WORKSPACE_EVALUATION_FILE
+#define EDA_REPORT_FILE WORKSPACE_EDA_REPORT_FILE
+#define EDA_SUMMARY_FILE WORKSPACE_EDA_SUMMARY_FILE
 
 /* clang-format off */
 static const char *const FILE_NAMES[WS__FILES] = {

@@ -67,6 +67,13 @@ enum workspace_file {
 /* The largest model version number; "v" and up to 9 digits. */
 #define WORKSPACE_VERSION_MAX 999999999
 
+/* Files that their writers place themselves (the report in its output
+ * folder, the evaluation beside its model), named here once so that the
+ * leftover cleaning knows their temporaries. */
+#define WORKSPACE_EDA_REPORT_FILE "report.html"
+#define WORKSPACE_EDA_SUMMARY_FILE "summary.json"
+#define WORKSPACE_EVALUATION_FILE "evaluation.json"
+
 /* The file's name relative to the workspace ("models/latest"). */
 const char *workspace_file_name(enum workspace_file f);
 

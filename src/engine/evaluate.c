@@ -275,7 +275,7 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	snprintf(jpath, sizeof jpath, "%s", path);
 	char *slash = strrchr(jpath, '/');
 	if (slash)
-		snprintf(slash + 1, sizeof jpath - (size_t)(slash + 1 - jpath), "evaluation.json");
+		snprintf(slash + 1, sizeof jpath - (size_t)(slash + 1 - jpath), WORKSPACE_EVALUATION_FILE);
 	/* Replaced whole, under the workspace's lock: a reader never sees half
 	 * a table, and two evaluations never write through one temporary. */
 	if ((rc = workspace_lock(o->workspace, WORKSPACE_LOCK_WAIT, err)) < 0)

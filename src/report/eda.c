@@ -1330,9 +1330,9 @@ int eda_report_opts(const char *catalog_db_path, const char *out_dir, const eda_
 	}
 	if (rc < 0)
 		goto out;
-	rc = write_file(out_dir, "report.html", &html, err);
+	rc = write_file(out_dir, WORKSPACE_EDA_REPORT_FILE, &html, err);
 	if (rc == 0)
-		rc = write_file(out_dir, "summary.json", &json, err);
+		rc = write_file(out_dir, WORKSPACE_EDA_SUMMARY_FILE, &json, err);
 	if (rc == 0) {
 		/* and for the server, in the catalogue's workspace; the report
 		 * stands without it */

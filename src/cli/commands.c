@@ -5,7 +5,6 @@
 #include "cli/commands.h"
 
 #include <getopt.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -655,13 +654,13 @@ static int cmd_recommend(int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		/* The server's answer (serve/answer.h), and the seeds as they were
-		 * resolved, with the same fields as the tracks. */
+		/* The server's answer (serve/answer.h), with the seeds as they were
+		 * resolved. */
 		lookup_hit *hits = malloc(sizeof(lookup_hit) * (n ? n : 1));
 		uint8_t *found = malloc(n ? n : 1);
 		int64_t *ids = malloc(sizeof(int64_t) * (n ? n : 1));
-		json_t *answer = NULL, *seeds_json = json_array();
-		int ok = hits && found && ids && seeds_json;
+		strbuf sb = {0};
+		int ok = hits && found && ids;
 		for (size_t i = 0; ok && i < n; i++)
 			ids[i] = items[i].track;
 		if (ok && lookup_tracks(db, ids, n, hits, found, &err) < 0) {
@@ -669,27 +668,21 @@ static int cmd_recommend(int argc, char **argv)
 			ok = -1;
 		}
 		if (ok == 1)
-			answer = serve_recommend_json(e, NULL, recommender_name(r.model), items, n, hits, found,
-			                              seed_names, nseeds, shortfall);
-		for (size_t i = 0; answer && i < nseeds; i++)
-			json_array_append_new(seeds_json, serve_track_json(&seed_hits[i]));
-		char *text = NULL;
-		if (answer && json_object_set(answer, "seeds", seeds_json) == 0)
-			text = json_dumps(answer, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-		json_decref(answer);
-		json_decref(seeds_json);
+			serve_write_recommend(&sb, e, NULL, recommender_name(r.model), items, n, hits, found,
+			                      seed_names, seed_hits, nseeds, shortfall);
 		free(hits);
 		free(found);
 		free(ids);
-		if (text == NULL) {
+		if (ok != 1 || sb.oom) {
 			if (ok != -1) {
 				seg_error_set(&err, SEG_ENOMEM, "out of memory");
 				fail(&err);
 			}
+			strbuf_free(&sb);
 			goto out;
 		}
-		puts(text);
-		free(text);
+		puts(strbuf_cstr(&sb));
+		strbuf_free(&sb);
 	} else {
 		printf("%zu recommendation%s (%s%s)%s%s\n", n, n == 1 ? "" : "s", recommender_name(r.model),
 		       r.rerank ? ", re-ranked" : "", shortfall[0] ? ": " : "", shortfall);

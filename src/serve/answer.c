@@ -2,89 +2,139 @@
  * answer.h). */
 #include "serve/answer.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/utf8.h"
 
-/* A JSON string of s, any byte that is not UTF-8 made U+FFFD (jansson
- * refuses such strings). */
-static json_t *text_json(const char *s)
+/* ---- a track's fields, listed once ---- */
+
+enum field_kind { F_TEXT, F_BOOL, F_INT_OR_NULL };
+
+typedef struct track_field {
+	const char *key;
+	enum field_kind kind;
+	const char *text; /* F_TEXT */
+	long long num;    /* F_BOOL, F_INT_OR_NULL (< 0: null) */
+} track_field;
+
+enum { TRACK_FIELDS = 7 };
+
+/* Fills f[TRACK_FIELDS] with h's fields, in answer order; url[64] holds
+ * the link's text. */
+static void track_fields(const lookup_hit *h, char url[64], track_field f[TRACK_FIELDS])
 {
-	strbuf tmp = {0};
-	json_t *j = json_string(utf8_clean(s, &tmp));
-	strbuf_free(&tmp);
-	return j;
+	snprintf(url, 64, "https://open.spotify.com/track/%s", h->spotify_id);
+	f[0] = (track_field){"id", F_TEXT, h->spotify_id, 0};
+	f[1] = (track_field){"name", F_TEXT, h->name, 0};
+	f[2] = (track_field){"artists", F_TEXT, h->artists, 0};
+	f[3] = (track_field){"genres", F_TEXT, h->genres, 0};
+	f[4] = (track_field){"has_features", F_BOOL, NULL, h->has_features != 0};
+	f[5] = (track_field){"url", F_TEXT, url, 0};
+	f[6] = (track_field){"popularity", F_INT_OR_NULL, NULL, h->popularity};
 }
 
 json_t *serve_track_json(const lookup_hit *h)
 {
 	char url[64];
-	snprintf(url, sizeof url, "https://open.spotify.com/track/%s", h->spotify_id);
-	return json_pack("{s:o,s:o,s:o,s:o,s:b,s:o,s:o}", "id", text_json(h->spotify_id), "name", text_json(h->name),
-	                 "artists", text_json(h->artists), "genres", text_json(h->genres), "has_features",
-	                 h->has_features, "url", text_json(url), "popularity",
-	                 h->popularity >= 0 ? json_integer(h->popularity) : json_null());
+	track_field f[TRACK_FIELDS];
+	track_fields(h, url, f);
+	json_t *o = json_object();
+	strbuf tmp = {0};
+	for (size_t i = 0; o != NULL && i < TRACK_FIELDS; i++) {
+		json_t *v = f[i].kind == F_TEXT   ? json_string(utf8_clean(f[i].text, &tmp)) /* jansson wants UTF-8 */
+		            : f[i].kind == F_BOOL ? json_boolean(f[i].num)
+		            : f[i].num >= 0       ? json_integer(f[i].num)
+		                                  : json_null();
+		if (json_object_set_new(o, f[i].key, v) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	strbuf_free(&tmp);
+	return o;
 }
 
-json_t *serve_recommend_json(const engine *e, const char *request_id, const char *model, const rec_item *items,
-                             size_t n, const lookup_hit *hits, const uint8_t *found, const char *const *seed_names,
-                             size_t nseeds, const char *shortfall)
+/* The fields without their braces, so that callers can add their own. */
+static void write_track_fields(strbuf *sb, const lookup_hit *h)
 {
-	json_t *answer = json_object(), *tracks = json_array();
-	if (answer == NULL || tracks == NULL)
-		goto fail;
-	if (request_id != NULL && json_object_set_new(answer, "request_id", text_json(request_id)) < 0)
-		goto fail;
-	if (json_object_set_new(answer, "model", text_json(model)) < 0)
-		goto fail;
+	char url[64];
+	track_field f[TRACK_FIELDS];
+	track_fields(h, url, f);
+	for (size_t i = 0; i < TRACK_FIELDS; i++) {
+		strbuf_puts(sb, i ? ",\"" : "\"");
+		strbuf_puts(sb, f[i].key);
+		strbuf_puts(sb, "\":");
+		if (f[i].kind == F_TEXT)
+			strbuf_json(sb, f[i].text); /* bytes that are not UTF-8 become U+FFFD */
+		else if (f[i].kind == F_BOOL)
+			strbuf_puts(sb, f[i].num ? "true" : "false");
+		else if (f[i].num >= 0)
+			strbuf_printf(sb, "%lld", f[i].num);
+		else
+			strbuf_puts(sb, "null");
+	}
+}
+
+void serve_write_track(strbuf *sb, const lookup_hit *h)
+{
+	strbuf_putc(sb, '{');
+	write_track_fields(sb, h);
+	strbuf_putc(sb, '}');
+}
+
+/* ---- the recommend answer ---- */
+
+void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
+                           const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
+                           const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
+                           const char *shortfall)
+{
+	strbuf_putc(sb, '{');
+	if (request_id != NULL) {
+		strbuf_puts(sb, "\"request_id\":");
+		strbuf_json(sb, request_id);
+		strbuf_putc(sb, ',');
+	}
+	strbuf_puts(sb, "\"model\":");
+	strbuf_json(sb, model);
+	if (seed_hits != NULL) {
+		strbuf_puts(sb, ",\"seeds\":[");
+		for (size_t i = 0; i < nseeds; i++) {
+			if (i)
+				strbuf_putc(sb, ',');
+			serve_write_track(sb, &seed_hits[i]);
+		}
+		strbuf_putc(sb, ']');
+	}
+	strbuf_puts(sb, ",\"tracks\":[");
+	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!found[i])
 			continue;
 		char why[512];
 		rec_reason_text(e, &items[i], seed_names, nseeds, why, sizeof why);
-		json_t *t = serve_track_json(&hits[i]), *codes = json_array();
-		if (t == NULL || codes == NULL) {
-			json_decref(t);
-			json_decref(codes);
-			goto fail;
-		}
+		strbuf_puts(sb, out++ ? ",{" : "{");
+		write_track_fields(sb, &hits[i]);
+		strbuf_printf(sb, ",\"rank\":%zu,\"score\":", i + 1);
+		if (isfinite(items[i].score))
+			strbuf_printf(sb, "%.9g", (double)items[i].score);
+		else
+			strbuf_puts(sb, "null");
+		strbuf_puts(sb, ",\"reasons\":");
+		strbuf_json(sb, why);
+		strbuf_puts(sb, ",\"reason_codes\":[");
+		const char *sep = "";
 		for (size_t b = 0; b < REASON__BITS; b++)
-			if (items[i].reasons & (1u << b))
-				json_array_append_new(codes, json_string(rec_reason_codes[b]));
-		int rc = json_object_set_new(t, "rank", json_integer((json_int_t)(i + 1)));
-		rc |= json_object_set_new(t, "score", json_real(items[i].score));
-		rc |= json_object_set_new(t, "reasons", text_json(why));
-		rc |= json_object_set_new(t, "reason_codes", codes);
-		rc |= json_array_append_new(tracks, t);
-		if (rc < 0)
-			goto fail;
+			if (items[i].reasons & (1u << b)) {
+				strbuf_puts(sb, sep);
+				strbuf_json(sb, rec_reason_codes[b]);
+				sep = ",";
+			}
+		strbuf_puts(sb, "]}");
 	}
-	if (json_object_set_new(answer, "tracks", tracks) < 0) {
-		tracks = NULL; /* consumed even on failure */
-		goto fail;
-	}
-	tracks = NULL;
-	if (json_object_set_new(answer, "shortfall", text_json(shortfall ? shortfall : "")) < 0)
-		goto fail;
-	return answer;
-fail:
-	json_decref(tracks);
-	json_decref(answer);
-	return NULL;
-}
-
-void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
-                           const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
-                           const char *const *seed_names, size_t nseeds, const char *shortfall)
-{
-	json_t *j = serve_recommend_json(e, request_id, model, items, n, hits, found, seed_names, nseeds, shortfall);
-	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
-	json_decref(j);
-	if (text == NULL) {
-		sb->oom = 1;
-		return;
-	}
-	strbuf_puts(sb, text);
-	free(text);
+	strbuf_puts(sb, "],\"shortfall\":");
+	strbuf_json(sb, shortfall ? shortfall : "");
+	strbuf_putc(sb, '}');
 }

@@ -1,7 +1,10 @@
-/* answer.h: the JSON of a track and of a recommendation answer, built once
- * as jansson values and shared by the server's routes and by `segue
- * recommend --json`, so that both show the same fields. It does not look
- * anything up: the caller hands in the display fields. */
+/* answer.h: the JSON of a track and of a recommendation answer, shared by
+ * the server's routes and by `segue recommend --json`, so that both show the
+ * same fields. A track's fields are listed once (answer.c's track_fields)
+ * and encoded either as a jansson value, for routes that build their answer
+ * as one, or straight into a strbuf, for the recommend answer, which is on
+ * the hot path. It does not look anything up: the caller hands in the
+ * display fields. */
 #ifndef SEGUE_SERVE_ANSWER_H
 #define SEGUE_SERVE_ANSWER_H
 
@@ -18,20 +21,20 @@
  * bad bytes. Returns a new reference, or NULL when out of memory. */
 json_t *serve_track_json(const lookup_hit *h);
 
-/* The answer of a recommendation: request_id (left out when NULL), model,
- * tracks (items[n] with their display fields hits[n]; those with found[i]
- * = 0 are left out, ranks stay those of items; each with rank, score,
- * reasons in words and reason_codes) and shortfall (NULL is ""). Returns a
- * new reference, or NULL when out of memory. */
-json_t *serve_recommend_json(const engine *e, const char *request_id, const char *model, const rec_item *items,
-                             size_t n, const lookup_hit *hits, const uint8_t *found, const char *const *seed_names,
-                             size_t nseeds, const char *shortfall);
+/* The same fields as one JSON object written into sb. */
+void serve_write_track(strbuf *sb, const lookup_hit *h);
 
-/* serve_recommend_json written compactly into sb (scores to 9 significant
- * digits); on failure sb's out-of-memory flag is set. The handler and
- * bench/serve_profile use it. */
+/* The answer of a recommendation, written compactly into sb: request_id
+ * (left out when NULL), model, seeds (only when seed_hits is not NULL: the
+ * seeds as resolved, seed_hits[nseeds], with the track fields), tracks
+ * (items[n] with their display fields hits[n]; those with found[i] = 0 are
+ * left out, ranks stay those of items; each with the track fields, rank,
+ * score to 9 significant digits (null if not finite), reasons in words and
+ * reason_codes) and shortfall (NULL is ""). seed_names[nseeds] name the
+ * seeds in the reasons. On failure sb's out-of-memory flag is set. */
 void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
-                           const char *const *seed_names, size_t nseeds, const char *shortfall);
+                           const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
+                           const char *shortfall);
 
 #endif

@@ -345,7 +345,7 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	if (track_hits(s, ids, n, hits, found, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
 	strbuf sb = {0};
-	serve_write_recommend(&sb, s->eng, rid, recommender_name(rq->model), items, n, hits, found, seed_names,
+	serve_write_recommend(&sb, s->eng, rid, recommender_name(rq->model), items, n, hits, found, seed_names, NULL,
 	                      rq->nseeds, shortfall);
 	return serve__send_strbuf(c, r, 200, &sb);
 }

@@ -14,14 +14,11 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include "core/bytesrc.h"
 #include "core/error.h"
 
 #define MiB (1u << 20)
-
-static char g_dir[1024]; /* per-run temporary directory */
 
 /* Deterministic bytes: text-like when `text`, else incompressible. */
 static char *make_data(size_t n, int text, uint32_t seed)
@@ -34,28 +31,6 @@ static char *make_data(size_t n, int text, uint32_t seed)
 		b[i] = text ? "abcdefgh,\n0123"[(x >> 24) % 14] : (char)(x >> 24);
 	}
 	return b;
-}
-
-static char *zcompress(const char *buf, size_t len, size_t *zlen)
-{
-	size_t cap = ZSTD_compressBound(len);
-	char *z = malloc(cap);
-	assert_non_null(z);
-	size_t n = ZSTD_compress(z, cap, buf, len, 3);
-	assert_false(ZSTD_isError(n));
-	*zlen = n;
-	return z;
-}
-
-static const char *write_file(const char *name, const void *buf, size_t len)
-{
-	static char path[1200];
-	snprintf(path, sizeof path, "%s/%s", g_dir, name);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	return path;
 }
 
 /* Reads the source to its end in chunks of `chunk` bytes and checks that it
@@ -99,7 +74,7 @@ static void expect_bytes(bytesrc *s, const char *want, size_t len, size_t chunk,
 static void round_trip(const char *data, size_t len, const char *enc, size_t enc_len, int zstd)
 {
 	static const size_t chunks[] = {1, 3, 4, 7, 4096, 65536, MiB, 3 * MiB};
-	const char *path = write_file(zstd ? "rt.bin.zst" : "rt.bin", enc, enc_len);
+	const char *path = tu_write_bytes(tu_group_dir, zstd ? "rt.bin.zst" : "rt.bin", enc, enc_len);
 	for (size_t k = 0; k < sizeof chunks / sizeof *chunks; k++) {
 		/* One-byte reads of megabytes are slow under the sanitizers and
 		 * test nothing new: limit them to the small inputs. */
@@ -143,7 +118,7 @@ static void test_zstd_round_trip(void **state)
 			size_t n = text ? sizes[i] : sizes[i] + 2 * MiB;
 			char *d = make_data(n, text, 100 + (uint32_t)i);
 			size_t zlen;
-			char *z = zcompress(d, n, &zlen);
+			char *z = tu_zcompress(d, n, 3, &zlen);
 			if (!text)
 				assert_true(zlen > 2 * MiB);
 			round_trip(d, n, z, zlen, 1);
@@ -163,7 +138,7 @@ static void test_zstd_output_ends_on_a_read_boundary(void **state)
 		for (int text = 0; text <= 1; text++) {
 			char *d = make_data(sizes[i], text, 7 + (uint32_t)i);
 			size_t zlen;
-			char *z = zcompress(d, sizes[i], &zlen);
+			char *z = tu_zcompress(d, sizes[i], 3, &zlen);
 			static const size_t reads[] = {4096, 65536, 131072};
 			for (size_t k = 0; k < sizeof reads / sizeof *reads; k++) {
 				if (sizes[i] % reads[k] != 0)
@@ -185,7 +160,8 @@ static void test_zstd_several_frames(void **state)
 	 * as one stream. An empty frame in the middle too. */
 	char *a = make_data(300000, 1, 1), *b = make_data(5000, 0, 2);
 	size_t la, lb, le;
-	char *za = zcompress(a, 300000, &la), *zb = zcompress(b, 5000, &lb), *ze = zcompress("", 0, &le);
+	char *za = tu_zcompress(a, 300000, 3, &la), *zb = tu_zcompress(b, 5000, 3, &lb),
+	     *ze = tu_zcompress("", 0, 3, &le);
 	size_t zlen = la + le + lb;
 	char *z = malloc(zlen), *want = malloc(305000);
 	memcpy(z, za, la);
@@ -219,7 +195,7 @@ static ssize_t drain(bytesrc *s, size_t *got, seg_error *err)
  * with a message that names zstd and, for the file, the path. */
 static void expect_corrupt(const char *enc, size_t len, const char *what)
 {
-	const char *path = write_file("bad.zst", enc, len);
+	const char *path = tu_write_bytes(tu_group_dir, "bad.zst", enc, len);
 	for (int m = 0; m < 2; m++) {
 		bytesrc *s;
 		seg_error err = {0};
@@ -243,7 +219,7 @@ static void test_corrupt_zstd_is_an_error(void **state)
 	(void)state;
 	size_t n = 200000, zlen;
 	char *d = make_data(n, 1, 3);
-	char *z = zcompress(d, n, &zlen);
+	char *z = tu_zcompress(d, n, 3, &zlen);
 	char *bad = malloc(zlen + 16);
 	/* Damaged after the magic number. */
 	memcpy(bad, z, zlen);
@@ -293,7 +269,7 @@ static void test_zero_cap_reads_nothing(void **state)
 	 * plain and zstd input. */
 	char *d = make_data(10000, 1, 9);
 	size_t zlen;
-	char *z = zcompress(d, 10000, &zlen);
+	char *z = tu_zcompress(d, 10000, 3, &zlen);
 	for (int zstd = 0; zstd <= 1; zstd++) {
 		bytesrc *s;
 		assert_int_equal(bytesrc_open_mem(&s, zstd ? z : d, zstd ? zlen : 10000, NULL), 0);
@@ -317,8 +293,8 @@ static void test_consumed_counts_compressed_bytes(void **state)
 	 * half-way through the output, it is neither 0 nor the whole file. */
 	size_t n = 3 * MiB, zlen;
 	char *d = make_data(n, 0, 11);
-	char *z = zcompress(d, n, &zlen);
-	const char *path = write_file("progress.zst", z, zlen);
+	char *z = tu_zcompress(d, n, 3, &zlen);
+	const char *path = tu_write_bytes(tu_group_dir, "progress.zst", z, zlen);
 	bytesrc *s;
 	assert_int_equal(bytesrc_open(&s, path, NULL), 0);
 	assert_int_equal(bytesrc_size(s), zlen);
@@ -393,7 +369,7 @@ static void test_stdin_pipe(void **state)
 	(void)state;
 	size_t n = 100000, zlen;
 	char *d = make_data(n, 1, 21);
-	char *z = zcompress(d, n, &zlen);
+	char *z = tu_zcompress(d, n, 3, &zlen);
 	g_want = d;
 	g_want_len = n;
 	/* Plain and zstd, the zstd magic number arriving one byte at a time. */
@@ -411,18 +387,18 @@ static void test_open_errors(void **state)
 	bytesrc *s = (bytesrc *)&s; /* must be reset to NULL */
 	seg_error err = {0};
 	char path[1200];
-	snprintf(path, sizeof path, "%s/missing.csv", g_dir);
+	snprintf(path, sizeof path, "%s/missing.csv", tu_group_dir);
 	assert_int_equal(bytesrc_open(&s, path, &err), SEG_ENOTFOUND);
 	assert_null(s);
 	assert_int_equal(err.code, SEG_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "missing.csv"));
 	s = (bytesrc *)&s;
-	assert_int_equal(bytesrc_open(&s, g_dir, &err), SEG_EINVAL);
+	assert_int_equal(bytesrc_open(&s, tu_group_dir, &err), SEG_EINVAL);
 	assert_null(s);
 	assert_non_null(strstr(err.msg, "directory"));
 	/* A file that cannot be read: refused at open when not root; root reads
 	 * it, so then it just opens. */
-	const char *locked = write_file("locked.csv", "a\n", 2);
+	const char *locked = tu_write_bytes(tu_group_dir, "locked.csv", "a\n", 2);
 	assert_int_equal(chmod(locked, 0), 0);
 	int rc = bytesrc_open(&s, locked, &err);
 	if (geteuid() != 0) {
@@ -433,20 +409,6 @@ static void test_open_errors(void **state)
 		bytesrc_close(s);
 	}
 	bytesrc_close(NULL);
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	snprintf(g_dir, sizeof g_dir, "%s", tu_tmpdir());
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(g_dir);
-	return 0;
 }
 
 int main(void)
@@ -464,5 +426,5 @@ int main(void)
 		cmocka_unit_test(test_stdin_pipe),
 		cmocka_unit_test(test_open_errors),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_tmpdir, tu_group_rmtree);
 }

@@ -159,29 +159,6 @@ static int cli(char **out, ...)
 	return rc;
 }
 
-/* "constant": the known tracks in id order, the same for everyone. */
-static int constant_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
-{
-	(void)state;
-	size_t added = 0;
-	for (int64_t t = 1; t < q->a->T && added < want; t++) {
-		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
-			continue;
-		rec_cand *c = rec_pool_add(pool, t);
-		if (c == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		c->score = 1.0f / (float)t;
-		added++;
-	}
-	return 0;
-}
-
-static const recommender constant = {
-	.name = "constant",
-	.description = "the known tracks in id order (a test model)",
-	.propose = constant_propose,
-};
-
 static void test_registered_model_offered(void **state)
 {
 	(void)state;
@@ -194,9 +171,8 @@ static void test_registered_model_offered(void **state)
 	assert_null(strstr(out, "constant"));
 	assert_non_null(strstr(out, "hybrid"));
 	free(out);
-	seg_error err = {0};
 	int before = (int)recommender_count();
-	assert_int_equal(recommender_register(&constant, &err), before);
+	assert_int_equal(tu_register_constant(), before);
 	/* Offered by --help, with its description, and by the usage error. */
 	assert_int_equal(cli(&out, "recommend", "--help", NULL), 0);
 	assert_non_null(strstr(out, "constant   * the known tracks in id order (a test model)"));

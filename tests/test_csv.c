@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include "ingest/csv.h"
 #include "csv_reference.h"
@@ -22,8 +21,6 @@
 /* What the reader may hold whatever its input (csv_memory): its 1 MiB chunk,
  * one record at the limit, the field arrays at the limit and some change. */
 #define MEMORY_BOUND (MiB + CSV_MAX_RECORD + CSV_MAX_FIELDS * 3 * sizeof(size_t) + 4096)
-
-static char g_dir[1024]; /* per-run temporary directory */
 
 /* Appends bytes to the current field. */
 static void ref_put(ref *r, const char *s, size_t n)
@@ -61,28 +58,6 @@ static void ref_from_table(ref *r, const exp_rec *e, size_t n)
 enum mode { MODE_MEM, MODE_FILE, MODE_ZST_FILE, MODE_ZST_MEM, MODE__COUNT };
 static const char *const mode_names[MODE__COUNT] = {"memory", "file", "zst file", "zst memory"};
 
-static char *zcompress(const char *buf, size_t len, int level, size_t *out_len)
-{
-	size_t cap = ZSTD_compressBound(len);
-	char *z = malloc(cap);
-	assert_non_null(z);
-	size_t n = ZSTD_compress(z, cap, buf, len, level);
-	assert_false(ZSTD_isError(n));
-	*out_len = n;
-	return z;
-}
-
-static const char *write_bytes(const char *name, const void *buf, size_t len)
-{
-	static char path[1200];
-	snprintf(path, sizeof path, "%s/%s", g_dir, name);
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-	return path;
-}
-
 /* An open reader plus what must outlive it. */
 typedef struct source {
 	csv_reader *r;
@@ -99,18 +74,18 @@ static void source_open(source *s, enum mode m, const char *buf, size_t len)
 	switch (m) {
 	case MODE_MEM: rc = csv_open_mem(&s->r, buf, len, &err); break;
 	case MODE_FILE:
-		snprintf(s->path, sizeof s->path, "%s", write_bytes("in.csv", buf, len));
+		snprintf(s->path, sizeof s->path, "%s", tu_write_bytes(tu_group_dir, "in.csv", buf, len));
 		rc = csv_open(&s->r, s->path, &err);
 		break;
 	case MODE_ZST_FILE: {
-		char *z = zcompress(buf, len, len > MiB ? 1 : 3, &zlen);
-		snprintf(s->path, sizeof s->path, "%s", write_bytes("in.csv.zst", z, zlen));
+		char *z = tu_zcompress(buf, len, len > MiB ? 1 : 3, &zlen);
+		snprintf(s->path, sizeof s->path, "%s", tu_write_bytes(tu_group_dir, "in.csv.zst", z, zlen));
 		free(z);
 		rc = csv_open(&s->r, s->path, &err);
 		break;
 	}
 	case MODE_ZST_MEM:
-		s->zbuf = zcompress(buf, len, len > MiB ? 1 : 3, &zlen);
+		s->zbuf = tu_zcompress(buf, len, len > MiB ? 1 : 3, &zlen);
 		rc = csv_open_mem(&s->r, s->zbuf, zlen, &err);
 		break;
 	default: fail();
@@ -507,7 +482,7 @@ static void test_open_missing_file(void **state)
 {
 	(void)state;
 	char path[1200];
-	snprintf(path, sizeof path, "%s/does-not-exist.csv", g_dir);
+	snprintf(path, sizeof path, "%s/does-not-exist.csv", tu_group_dir);
 	csv_reader *r = (csv_reader *)&r; /* must be reset to NULL */
 	seg_error err = {0};
 	int rc = csv_open(&r, path, &err);
@@ -516,7 +491,7 @@ static void test_open_missing_file(void **state)
 	assert_int_equal(err.code, SEG_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "does-not-exist.csv"));
 	/* A directory is not a CSV file. */
-	rc = csv_open(&r, g_dir, &err);
+	rc = csv_open(&r, tu_group_dir, &err);
 	assert_true(rc < 0);
 	assert_null(r);
 }
@@ -1114,9 +1089,9 @@ static void test_truncated_zst_is_an_error(void **state)
 		gen_puts(&g, line);
 	}
 	size_t zlen;
-	char *z = zcompress(g.buf, g.len, 3, &zlen);
+	char *z = tu_zcompress(g.buf, g.len, 3, &zlen);
 	const size_t cut = zlen - 8; /* drop the end of the frame */
-	const char *path = write_bytes("cut.csv.zst", z, cut);
+	const char *path = tu_write_bytes(tu_group_dir, "cut.csv.zst", z, cut);
 
 	for (int m = 0; m < 2; m++) {
 		csv_reader *r;
@@ -1145,7 +1120,7 @@ static void test_corrupt_zst_is_an_error(void **state)
 	(void)state;
 	const char *text = "a,b\nc,d\n";
 	size_t zlen;
-	char *z = zcompress(text, strlen(text), 3, &zlen);
+	char *z = tu_zcompress(text, strlen(text), 3, &zlen);
 	/* Keep the magic number, damage the frame header and block. */
 	for (size_t i = 4; i < zlen; i++)
 		z[i] = (char)(z[i] ^ 0xA5);
@@ -1163,20 +1138,6 @@ static void test_corrupt_zst_is_an_error(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	snprintf(g_dir, sizeof g_dir, "%s", tu_tmpdir());
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(g_dir);
-	return 0;
-}
 
 int main(void)
 {
@@ -1217,5 +1178,5 @@ int main(void)
 		cmocka_unit_test(test_truncated_zst_is_an_error),
 		cmocka_unit_test(test_corrupt_zst_is_an_error),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_tmpdir, tu_group_rmtree);
 }

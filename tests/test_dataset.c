@@ -17,8 +17,6 @@
 #include "catalog/workspace.h"
 #include "core/error.h"
 #include "engine/dataset.h"
-#include "ingest/ingest.h"
-#include "synth/gen.h"
 
 static char ws[PATH_MAX];
 static const char *dir;
@@ -32,26 +30,8 @@ static int setup(void **state)
 	(void)state;
 	dir = tu_tmpdir();
 	snprintf(ws, sizeof ws, "%s/ws", dir);
-	char syn[PATH_MAX];
-	snprintf(syn, sizeof syn, "%s/syn", dir);
-	gen_options g;
-	gen_options_init(&g);
-	g.tracks = 400;
-	g.playlists = 120;
-	g.seed = 11;
-	g.out_dir = syn;
-	gen_result gr;
-	seg_error err = {0};
-	if (gen_write(&g, &gr, &err) < 0)
+	if (tu_build_workspace(dir, ws, 400, 120, 11, NULL) < 0)
 		return -1;
-	char *paths[1] = {syn};
-	ingest_options io = {.workspace = ws};
-	ingest_summary sum;
-	if (ingest_run(&io, paths, 1, &sum, &err) < 0) {
-		fprintf(stderr, "ingest: %s\n", err.msg);
-		return -1;
-	}
-	ingest_summary_free(&sum);
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/catalog.db", ws);
 	if (sqlite3_open(path, &db) != SQLITE_OK)
@@ -62,6 +42,7 @@ static int setup(void **state)
 	                " SELECT id, 1000, (SELECT max(id) FROM tracks) FROM playlists"
 	                " WHERE id IN (SELECT playlist_id FROM playlist_tracks) ORDER BY id LIMIT 12;");
 	/* the catalogue changed: its snapshot is made again, or is stale */
+	seg_error err = {0};
 	if (workspace_features_write(ws, db, NULL, &err) < 0 || dataset_load(&ds, ws, &err) < 0) {
 		fprintf(stderr, "dataset_load: %s\n", err.msg);
 		return -1;

@@ -60,23 +60,6 @@ static const char FIXTURE[] =
 	"INSERT INTO rejects(ingest_id, file, line, column_name, value, reason, detail, action)"
 	" VALUES(1, 'songs.csv', 4, NULL, NULL, 'field_count', 'expected 23 fields, found 3', 'row');";
 
-/* Creates dir/catalog.db with the schema and `rows` (SQL, may be NULL). */
-static const char *make_catalog(const char *dir, const char *rows)
-{
-	static char path[1100];
-	snprintf(path, sizeof path, "%s/catalog.db", dir);
-	sqlite3_close(tu_catalog_db(path, rows));
-	return path;
-}
-
-/* Opens a catalogue read-only. */
-static sqlite3 *open_ro(const char *path)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	return db;
-}
-
 /* Writes the report of catalogue `db` into `out`; fails with its message. */
 static void report(const char *db, const char *out)
 {
@@ -213,7 +196,7 @@ static void test_report(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(dir, FIXTURE);
+	const char *db = tu_catalog_file(dir, FIXTURE);
 	size_t before_len = 0;
 	char *before = tu_read(db, &before_len);
 	char out[1100];
@@ -325,7 +308,7 @@ static void test_empty_catalogue(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(dir, NULL);
+	const char *db = tu_catalog_file(dir, NULL);
 	report(db, dir);
 	char *html = read_out(dir, "report.html");
 	for (size_t i = 0; i < sizeof HEADINGS / sizeof HEADINGS[0]; i++)
@@ -352,7 +335,7 @@ static void test_sparse_catalogue(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(
+	const char *db = tu_catalog_file(
 		dir, "INSERT INTO tracks(id, spotify_id, danceability, energy, key, mode, tempo, has_features)"
 		     " VALUES(9, '0000000000000000000009', 1.0, 0.5, -1, NULL, 400, 1);"
 		     /* An artist name that is not valid UTF-8 (0xFF). */
@@ -378,7 +361,7 @@ static void test_sparse_catalogue(void **state)
 	json_decref(j);
 	/* Charts on a sparse catalogue: the ones drawn (with "No data" frames, and
 	 * an invalid UTF-8 label) are listed and pass the same checks. */
-	sqlite3 *h = open_ro(db);
+	sqlite3 *h = tu_open_ro(db);
 	strbuf page = {0}, sum = {0};
 	eda_charts ch = {0};
 	render_charts(h, &page, &sum, &ch);
@@ -421,7 +404,7 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err.msg, "no table"));
 
 	/* An output directory that cannot be created. */
-	const char *db = make_catalog(dir, FIXTURE);
+	const char *db = tu_catalog_file(dir, FIXTURE);
 	snprintf(path, sizeof path, "%s/missing/parent/out", dir);
 	assert_int_equal(eda_report(db, path, &err), SEG_EIO);
 	assert_non_null(strstr(err.msg, "cannot create"));
@@ -437,7 +420,7 @@ static void test_render_opts(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	sqlite3 *db = open_ro(make_catalog(dir, FIXTURE));
+	sqlite3 *db = tu_open_ro(tu_catalog_file(dir, FIXTURE));
 	eda_opts o = {0};
 	o.top_n = 1;
 	o.source_name = "demo <catalogue>";
@@ -466,7 +449,7 @@ static void test_charts(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	sqlite3 *db = open_ro(make_catalog(dir, FIXTURE));
+	sqlite3 *db = tu_open_ro(tu_catalog_file(dir, FIXTURE));
 	strbuf html = {0}, json = {0};
 	eda_charts ch = {0};
 	render_charts(db, &html, &json, &ch);
@@ -547,7 +530,7 @@ static void test_charts_empty(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	sqlite3 *db = open_ro(make_catalog(dir, NULL));
+	sqlite3 *db = tu_open_ro(tu_catalog_file(dir, NULL));
 	strbuf html = {0}, json = {0};
 	eda_charts ch = {0};
 	render_charts(db, &html, &json, &ch);
@@ -571,9 +554,9 @@ static void test_cache(void **state)
 	char out[1100], cache[1100];
 	snprintf(out, sizeof out, "%s/eda", dir);
 	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
-	const char *path = make_catalog(dir, FIXTURE);
+	const char *path = tu_catalog_file(dir, FIXTURE);
 	report(path, out);
-	sqlite3 *db = open_ro(path);
+	sqlite3 *db = tu_open_ro(path);
 	strbuf json = {0}, cached = {0};
 	eda_charts ch = {0}, back = {0};
 	render_charts(db, NULL, &json, &ch);
@@ -614,7 +597,7 @@ static void test_files_replaced_whole(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	const char *db = make_catalog(dir, FIXTURE);
+	const char *db = tu_catalog_file(dir, FIXTURE);
 	char out[1100], html[1200], kept[1200], victim[1200], planted[1200];
 	snprintf(out, sizeof out, "%s/eda", dir);
 	snprintf(html, sizeof html, "%s/report.html", out);
@@ -664,7 +647,7 @@ static void test_cli_waits_for_lock(void **state)
 	char ws[1100], html[1200], log[1200];
 	snprintf(ws, sizeof ws, "%s/ws", dir);
 	assert_int_equal(mkdir(ws, 0777), 0);
-	make_catalog(ws, FIXTURE);
+	tu_catalog_file(ws, FIXTURE);
 	snprintf(html, sizeof html, "%s/eda/report.html", ws);
 	snprintf(log, sizeof log, "%s/eda.log", dir);
 	seg_error err = {0};

@@ -36,21 +36,6 @@ static const char ROWS[] =
 	"INSERT INTO track_genres VALUES(1, 1), (2, 1);";
 /* clang-format on */
 
-static const char *make_catalog(const char *dir)
-{
-	static char path[1100];
-	snprintf(path, sizeof path, "%s/catalog.db", dir);
-	sqlite3_close(tu_catalog_db(path, ROWS));
-	return path;
-}
-
-static sqlite3 *open_ro(const char *path)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	return db;
-}
-
 static void add_ingest(const char *path, const char *file)
 {
 	sqlite3 *rw;
@@ -71,8 +56,8 @@ static void test_roundtrip_and_stale(void **state)
 	const char *dir = tu_tmpdir();
 	char cache[1100];
 	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
-	const char *path = make_catalog(dir);
-	sqlite3 *db = open_ro(path);
+	const char *path = tu_catalog_file(dir, ROWS);
+	sqlite3 *db = tu_open_ro(path);
 	seg_error err = {0};
 	strbuf json = {0}, cached = {0}, none = {0};
 	eda_charts ch = {0}, back = {0}, untouched = {0};
@@ -104,7 +89,7 @@ static void test_roundtrip_and_stale(void **state)
 	/* The catalogue moved on: not its figures any more. */
 	sqlite3_close(db);
 	add_ingest(path, "more.csv");
-	db = open_ro(path);
+	db = tu_open_ro(path);
 	assert_int_equal(eda_cache_load(db, NULL, cache, &none, &untouched), EDA_CACHE_STALE);
 
 	/* Damaged, then missing. */
@@ -172,7 +157,7 @@ static void test_key_options(void **state)
 {
 	(void)state;
 	const char *dir = tu_tmpdir();
-	sqlite3 *db = open_ro(make_catalog(dir));
+	sqlite3 *db = tu_open_ro(tu_catalog_file(dir, ROWS));
 	int64_t a[EDA_CACHE_KEY], b[EDA_CACHE_KEY];
 	assert_int_equal(eda_cache_key(db, NULL, a), 0);
 	eda_opts o = {0};
@@ -230,7 +215,7 @@ static void test_other_code_version(void **state)
 	const char *dir = tu_tmpdir();
 	char cache[1100];
 	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
-	sqlite3 *db = open_ro(make_catalog(dir));
+	sqlite3 *db = tu_open_ro(tu_catalog_file(dir, ROWS));
 	seg_error err = {0};
 	strbuf json = {0}, none = {0};
 	eda_charts ch = {0}, back = {0};
@@ -262,7 +247,7 @@ static void test_saved_under_lock(void **state)
 	const char *dir = tu_tmpdir();
 	char cache[1100];
 	assert_int_equal(workspace_path(dir, WS_EDA_CACHE, cache, sizeof cache, NULL), 0);
-	sqlite3 *db = open_ro(make_catalog(dir));
+	sqlite3 *db = tu_open_ro(tu_catalog_file(dir, ROWS));
 	seg_error err = {0};
 	strbuf json = {0};
 	eda_charts ch = {0};

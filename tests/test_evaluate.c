@@ -22,34 +22,10 @@
 #include "engine/dataset.h"
 #include "engine/evaluate.h"
 #include "engine/recommender.h"
-#include "engine/train.h"
 #include "ingest/ingest.h"
 
 static char ws[PATH_MAX];
 static const char *dir;
-
-/* The known tracks in id order, the same for everyone. */
-static int constant_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
-{
-	(void)state;
-	size_t added = 0;
-	for (int64_t t = 1; t < q->a->T && added < want; t++) {
-		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
-			continue;
-		rec_cand *c = rec_pool_add(pool, t);
-		if (c == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		c->score = 1.0f / (float)t;
-		added++;
-	}
-	return 0;
-}
-
-static const recommender constant = {
-	.name = "constant",
-	.description = "the known tracks in id order (a test model)",
-	.propose = constant_propose,
-};
 
 /* Playlist ids: the first ones >= `from` that are (or are not) held out. */
 static int pick_pid(int from, int held_out)
@@ -106,23 +82,10 @@ static int setup(void **state)
 	ingest_summary sum;
 	tu_ingest(ws, paths, 2, &sum);
 	ingest_summary_free(&sum);
-	train_options to;
-	train_options_default(&to);
-	to.workspace = ws;
-	to.verbose = 0;
-	to.clusters = 2;
-	to.factors = 2;
-	to.als_iterations = 2;
-	to.quality_rounds = 5;
-	to.cv_folds = 2;
-	char version[32];
-	seg_error err = {0};
-	if (train_run(&to, version, sizeof version, &err) < 0) {
-		fprintf(stderr, "train: %s\n", err.msg);
+	tu_train_sizes sizes = {.clusters = 2, .factors = 2, .als_iterations = 2, .quality_rounds = 5, .cv_folds = 2};
+	if (tu_train(ws, &sizes) < 0)
 		return -1;
-	}
-	if (recommender_find("constant") < 0 && recommender_register(&constant, &err) < 0)
-		return -1;
+	tu_register_constant();
 	return 0;
 }
 

@@ -14,14 +14,13 @@
 
 #include "core/progress.h"
 
-static char g_dir[1024];
 static int g_saved = -1;  /* the real standard error while captured */
 static char g_path[1200]; /* the capture file */
 
 /* Points standard error at a fresh file. */
 static void capture_begin(void)
 {
-	snprintf(g_path, sizeof g_path, "%s/stderr.txt", g_dir);
+	snprintf(g_path, sizeof g_path, "%s/stderr.txt", tu_group_dir);
 	int fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	assert_true(fd >= 0);
 	fflush(stderr);
@@ -246,20 +245,6 @@ static void test_clock_is_monotonic(void **state)
 	assert_true(b - a < 5);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	snprintf(g_dir, sizeof g_dir, "%s", tu_tmpdir());
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	tu_rmtree(g_dir);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,5 +259,5 @@ int main(void)
 		cmocka_unit_test(test_note_and_callback),
 		cmocka_unit_test(test_clock_is_monotonic),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tu_group_tmpdir, tu_group_rmtree);
 }

@@ -16,9 +16,7 @@
 #include "engine/recommend.h"
 #include "engine/recommender.h"
 #include "engine/train.h"
-#include "ingest/ingest.h"
 #include "models/rerank.h"
-#include "synth/gen.h"
 
 static char ws[PATH_MAX];
 static char model_path[PATH_MAX + 64];
@@ -34,36 +32,11 @@ static int setup(void **state)
 	(void)state;
 	dir = tu_tmpdir();
 	snprintf(ws, sizeof ws, "%s/ws", dir);
-	char syn[PATH_MAX];
-	snprintf(syn, sizeof syn, "%s/syn", dir);
-	gen_options g;
-	gen_options_init(&g);
-	g.tracks = 1500;
-	g.playlists = 300;
-	g.seed = 11;
-	g.out_dir = syn;
-	gen_result gr;
+	tu_train_sizes sizes = {.clusters = 4, .factors = 8, .als_iterations = 3, .quality_rounds = 10, .cv_folds = 3};
+	if (tu_build_workspace(dir, ws, 1500, 300, 11, &sizes) < 0)
+		return -1;
 	seg_error err = {0};
-	if (gen_write(&g, &gr, &err) < 0)
-		return -1;
-	char *paths[1] = {syn};
-	ingest_options io = {.workspace = ws};
-	ingest_summary sum;
-	if (ingest_run(&io, paths, 1, &sum, &err) < 0)
-		return -1;
-	ingest_summary_free(&sum);
-	train_options to;
-	train_options_default(&to);
-	to.workspace = ws;
-	to.verbose = 0;
-	to.clusters = 4;
-	to.factors = 8;
-	to.als_iterations = 3;
-	to.quality_rounds = 10;
-	to.cv_folds = 3;
-	char version[32];
-	if (train_run(&to, version, sizeof version, &err) < 0 ||
-	    train_model_path(ws, NULL, model_path, sizeof model_path, &err) < 0 ||
+	if (train_model_path(ws, NULL, model_path, sizeof model_path, &err) < 0 ||
 	    engine_open(&eng, model_path, &err) < 0 || dataset_load(&ds, ws, &err) < 0) {
 		fprintf(stderr, "setup: %s\n", err.msg);
 		return -1;
@@ -355,35 +328,7 @@ static void test_content_and_hybrid(void **state)
 
 /* ---- a model registered at run time ---- */
 
-/* "constant": the known tracks in id order, the same for everyone. */
-static int constant_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
-{
-	(void)state;
-	size_t added = 0;
-	for (int64_t t = 1; t < q->a->T && added < want; t++) {
-		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
-			continue;
-		rec_cand *c = rec_pool_add(pool, t);
-		if (c == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		c->score = 1.0f / (float)t;
-		added++;
-	}
-	return 0;
-}
-
-static uint32_t constant_explain(const rec_query *q, const void *state, const rec_item *it)
-{
-	(void)q, (void)state, (void)it;
-	return REASON_POPULAR;
-}
-
-static const recommender constant = {
-	.name = "constant",
-	.description = "the known tracks in id order (a test model)",
-	.propose = constant_propose,
-	.explain = constant_explain,
-};
+/* "constant" is testutil's tu_constant_model. */
 
 /* "delegate": asks another recommender by name, as the hybrid does. */
 static int delegate_target_missing;
@@ -405,7 +350,7 @@ static void test_registered_model(void **state)
 	(void)state;
 	seg_error err = {0};
 	int before = (int)recommender_count();
-	int id = recommender_register(&constant, &err);
+	int id = tu_register_constant();
 	assert_int_equal(id, before);
 	int did = recommender_register(&delegate, &err);
 	assert_int_equal(did, id + 1);

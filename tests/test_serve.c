@@ -35,10 +35,7 @@
 
 #include "core/strbuf.h"
 #include "engine/recommender.h"
-#include "synth/gen.h"
-#include "ingest/ingest.h"
 #include "serve/serve.h"
-#include "engine/train.h"
 
 static const char *dir; /* the group's directory: base/ (built once), ws/ (each test's copy) */
 static pid_t server_pid;
@@ -114,35 +111,11 @@ static int group_setup(void **state)
 {
 	(void)state;
 	dir = tu_tmpdir();
-	char ws[PATH_MAX], syn[PATH_MAX];
+	char ws[PATH_MAX];
 	snprintf(ws, sizeof ws, "%s/base", dir);
-	snprintf(syn, sizeof syn, "%s/syn", dir);
-	gen_options g;
-	gen_options_init(&g);
-	g.tracks = 3000;
-	g.playlists = 300;
-	g.out_dir = syn;
-	gen_result gr;
-	seg_error err = {0};
-	char *paths[1] = {syn};
-	ingest_options io = {.workspace = ws};
-	ingest_summary sum;
-	train_options to;
-	train_options_default(&to);
-	to.workspace = ws;
-	to.verbose = 0;
-	to.clusters = 5;
-	to.factors = 8;
-	to.als_iterations = 3;
-	to.quality_rounds = 10;
-	to.cv_folds = 3;
-	char version[32];
-	if (gen_write(&g, &gr, &err) < 0 || ingest_run(&io, paths, 1, &sum, &err) < 0 ||
-	    train_run(&to, version, sizeof version, &err) < 0) {
-		fprintf(stderr, "setup: %s\n", err.msg);
+	tu_train_sizes sizes = {.clusters = 5, .factors = 8, .als_iterations = 3, .quality_rounds = 10, .cv_folds = 3};
+	if (tu_build_workspace(dir, ws, 3000, 300, 42, &sizes) < 0)
 		return -1;
-	}
-	ingest_summary_free(&sum);
 	char cmd[3 * PATH_MAX];
 	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/ws'", ws, dir);
 	if (run(cmd) != 0 || start_server() < 0) {
@@ -1167,30 +1140,6 @@ static void test_cli_recommend_json(void **state)
 
 /* ---- a model registered at run time, served in-process ---- */
 
-/* The tests' trivial model (as in test_cli and docs/ADDING-A-MODEL.md): the
- * known tracks in id order, for anyone, seeds or not. */
-static int constant_propose(const rec_query *q, const void *st, size_t want, rec_pool *pool, seg_error *err)
-{
-	(void)st;
-	size_t added = 0;
-	for (int64_t t = 1; t < q->a->T && added < want; t++) {
-		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
-			continue;
-		rec_cand *c = rec_pool_add(pool, t);
-		if (c == NULL)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		c->score = 1.0f / (float)t;
-		added++;
-	}
-	return 0;
-}
-
-static const recommender constant = {
-	.name = "constant",
-	.description = "the known tracks in id order (a test model)",
-	.propose = constant_propose,
-};
-
 /* serve_run on a thread of this process, so that it serves this process's
  * registry. */
 static struct {
@@ -1284,10 +1233,8 @@ static int inproc_down(void **state)
 static void test_registered_model_served(void **state)
 {
 	(void)state;
-	seg_error err = {0};
-	if (recommender_find("constant") < 0)
-		assert_true(recommender_register(&constant, &err) >= 0);
-	int id = recommender_find("constant");
+	int id = tu_register_constant();
+	assert_int_equal(recommender_find("constant"), id);
 	inproc_start(NULL);
 
 	/* It recommends: with a seed, the next known tracks by id; it needs
@@ -1330,7 +1277,7 @@ static void test_registered_model_served(void **state)
 	assert_int_equal(json_array_size(recs), recommender_count());
 	json_t *mine = json_array_get(recs, (size_t)id);
 	assert_string_equal(json_string_value(json_object_get(mine, "name")), "constant");
-	assert_string_equal(json_string_value(json_object_get(mine, "description")), constant.description);
+	assert_string_equal(json_string_value(json_object_get(mine, "description")), tu_constant_model.description);
 	assert_true(json_is_false(json_object_get(mine, "needs_query")));
 	assert_string_equal(json_string_value(json_object_get(j, "default_recommender")), "hybrid");
 	json_decref(j);

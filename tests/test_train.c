@@ -18,8 +18,6 @@
 #include "catalog/catalog.h"
 #include "engine/dataset.h"
 #include "engine/evaluate.h"
-#include "synth/gen.h"
-#include "ingest/ingest.h"
 #include "catalog/lookup.h"
 #include "catalog/query.h"
 #include "engine/recommend.h"
@@ -36,40 +34,11 @@ static int setup(void **state)
 	(void)state;
 	dir = tu_tmpdir();
 	snprintf(ws, sizeof ws, "%s/ws", dir);
-	char syn[PATH_MAX];
-	snprintf(syn, sizeof syn, "%s/syn", dir);
-	gen_options g;
-	gen_options_init(&g);
-	g.tracks = 4000;
-	g.playlists = 600;
-	g.seed = 3;
-	g.out_dir = syn;
-	gen_result gr;
+	/* The first model of the fresh workspace is v1 (tu_build_workspace checks). */
+	tu_train_sizes sizes = {.clusters = 6, .factors = 16, .als_iterations = 4, .quality_rounds = 20, .cv_folds = 3};
+	if (tu_build_workspace(dir, ws, 4000, 600, 3, &sizes) < 0)
+		return -1;
 	seg_error err = {0};
-	if (gen_write(&g, &gr, &err) < 0)
-		return -1;
-	char *paths[1] = {syn};
-	ingest_options io = {.workspace = ws};
-	ingest_summary sum;
-	if (ingest_run(&io, paths, 1, &sum, &err) < 0)
-		return -1;
-	ingest_summary_free(&sum);
-	train_options to;
-	train_options_default(&to);
-	to.workspace = ws;
-	to.verbose = 0;
-	to.clusters = 6;
-	to.als_iterations = 4;
-	to.factors = 16;
-	to.quality_rounds = 20;
-	to.cv_folds = 3;
-	char version[32];
-	if (train_run(&to, version, sizeof version, &err) < 0) {
-		fprintf(stderr, "train: %s\n", err.msg);
-		return -1;
-	}
-	if (strcmp(version, "v1") != 0)
-		return -1;
 	char path[PATH_MAX + 64];
 	if (train_model_path(ws, NULL, path, sizeof path, &err) < 0 || engine_open(&eng, path, &err) < 0 ||
 	    dataset_load(&ds, ws, &err) < 0) {

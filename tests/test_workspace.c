@@ -27,7 +27,6 @@
 #include "core/container.h"
 #include "engine/train.h"
 #include "ingest/ingest.h"
-#include "synth/gen.h"
 
 static int exists(const char *path)
 {
@@ -466,20 +465,6 @@ static const char *bin(void)
 	return b && *b ? b : NULL;
 }
 
-static void gen(const char *out, size_t tracks, size_t playlists, uint64_t seed)
-{
-	gen_options g;
-	gen_options_init(&g);
-	g.tracks = tracks;
-	g.playlists = playlists;
-	g.seed = seed;
-	g.out_dir = out;
-	gen_result gr;
-	seg_error err = {0};
-	if (gen_write(&g, &gr, &err) < 0)
-		fail_msg("gen: %s", err.msg);
-}
-
 static void copy_file(const char *from, const char *to)
 {
 	size_t len;
@@ -504,8 +489,8 @@ static void test_train_refuses_stale_snapshot(void **state)
 	snprintf(syn2, sizeof syn2, "%s/syn2", dir);
 	snprintf(snap, sizeof snap, "%s/features.snap", ws);
 	snprintf(saved, sizeof saved, "%s/old.snap", dir);
-	gen(syn, 1500, 200, 3);
-	gen(syn2, 400, 0, 5);
+	tu_gen(syn, 1500, 200, 3);
+	tu_gen(syn2, 400, 0, 5);
 	char *paths[1] = {syn};
 	ingest_summary sum;
 	tu_ingest(ws, paths, 1, &sum);
@@ -555,7 +540,7 @@ static void test_ingest_failure_after_commit(void **state)
 	snprintf(ws, sizeof ws, "%s/ws", dir);
 	snprintf(syn, sizeof syn, "%s/syn", dir);
 	snprintf(snap, sizeof snap, "%s/features.snap", ws);
-	gen(syn, 300, 0, 9);
+	tu_gen(syn, 300, 0, 9);
 	/* the snapshot's path cannot be written: a directory is in the way */
 	make_dir(ws);
 	make_dir(snap);

@@ -9,11 +9,15 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "catalog/catalog.h"
 #include "catalog/catalog_schema.sql.h"
 #include "core/error.h"
+#include "engine/recommender.h"
+#include "engine/train.h"
 #include "ingest/ingest.h"
+#include "synth/gen.h"
 
 static char slots[8][1024];
 static int slot_next;
@@ -319,6 +323,167 @@ void tu_ingest(const char *ws, char **paths, size_t n, ingest_summary *sum)
 	int rc = ingest_run(&o, paths, n, sum, &err);
 	if (rc != 0)
 		fail_msg("ingest failed (%d): %s:%ld: %s", rc, err.file, err.line, err.msg);
+}
+
+const char *tu_catalog_file(const char *dir, const char *rows)
+{
+	char *s = slot();
+	snprintf(s, 1024, "%s/catalog.db", dir);
+	sqlite3_close(tu_catalog_db(s, rows));
+	return s;
+}
+
+sqlite3 *tu_open_ro(const char *path)
+{
+	sqlite3 *db;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		fail_msg("cannot open %s read-only: %s", path, sqlite3_errmsg(db));
+	return db;
+}
+
+static int gen_into(const char *out, size_t tracks, size_t playlists, uint64_t seed, seg_error *err)
+{
+	gen_options g;
+	gen_options_init(&g);
+	g.tracks = tracks;
+	g.playlists = playlists;
+	g.seed = seed;
+	g.out_dir = out;
+	gen_result gr;
+	return gen_write(&g, &gr, err);
+}
+
+void tu_gen(const char *out, size_t tracks, size_t playlists, uint64_t seed)
+{
+	seg_error err = {0};
+	if (gen_into(out, tracks, playlists, seed, &err) < 0)
+		fail_msg("gen: %s", err.msg);
+}
+
+int tu_build_workspace(const char *dir, const char *ws, size_t tracks, size_t playlists, uint64_t seed,
+                       const tu_train_sizes *train)
+{
+	char syn[PATH_MAX];
+	snprintf(syn, sizeof syn, "%s/syn", dir);
+	seg_error err = {0};
+	if (gen_into(syn, tracks, playlists, seed, &err) < 0) {
+		fprintf(stderr, "gen: %s\n", err.msg);
+		return -1;
+	}
+	char *paths[1] = {syn};
+	ingest_options io = {.workspace = ws};
+	ingest_summary sum;
+	if (ingest_run(&io, paths, 1, &sum, &err) < 0) {
+		fprintf(stderr, "ingest: %s\n", err.msg);
+		return -1;
+	}
+	ingest_summary_free(&sum);
+	return train ? tu_train(ws, train) : 0;
+}
+
+int tu_train(const char *ws, const tu_train_sizes *train)
+{
+	seg_error err = {0};
+	train_options to;
+	train_options_default(&to);
+	to.workspace = ws;
+	to.verbose = 0;
+	to.clusters = train->clusters;
+	to.factors = train->factors;
+	to.als_iterations = train->als_iterations;
+	to.quality_rounds = train->quality_rounds;
+	to.cv_folds = train->cv_folds;
+	char version[32];
+	if (train_run(&to, version, sizeof version, &err) < 0) {
+		fprintf(stderr, "train: %s\n", err.msg);
+		return -1;
+	}
+	if (strcmp(version, "v1") != 0) {
+		fprintf(stderr, "train: the first model is %s, not v1\n", version);
+		return -1;
+	}
+	return 0;
+}
+
+static int constant_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	(void)state;
+	size_t added = 0;
+	for (int64_t t = 1; t < q->a->T && added < want; t++) {
+		if (q->blocked[t] || (q->a->track_row[t] < 0 && q->a->track_item[t] < 0))
+			continue;
+		rec_cand *c = rec_pool_add(pool, t);
+		if (c == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		c->score = 1.0f / (float)t;
+		added++;
+	}
+	return 0;
+}
+
+static uint32_t constant_explain(const rec_query *q, const void *state, const rec_item *it)
+{
+	(void)q, (void)state, (void)it;
+	return REASON_POPULAR;
+}
+
+const recommender tu_constant_model = {
+	.name = "constant",
+	.description = "the known tracks in id order (a test model)",
+	.propose = constant_propose,
+	.explain = constant_explain,
+};
+
+int tu_register_constant(void)
+{
+	int id = recommender_find(tu_constant_model.name);
+	if (id >= 0)
+		return id;
+	seg_error err = {0};
+	id = recommender_register(&tu_constant_model, &err);
+	if (id < 0)
+		fail_msg("registering %s: %s", tu_constant_model.name, err.msg);
+	return id;
+}
+
+char tu_group_dir[1024];
+
+int tu_group_tmpdir(void **state)
+{
+	(void)state;
+	snprintf(tu_group_dir, sizeof tu_group_dir, "%s", tu_tmpdir());
+	return 0;
+}
+
+int tu_group_rmtree(void **state)
+{
+	(void)state;
+	tu_rmtree(tu_group_dir);
+	return 0;
+}
+
+char *tu_zcompress(const void *buf, size_t len, int level, size_t *zlen)
+{
+	size_t cap = ZSTD_compressBound(len);
+	char *z = malloc(cap);
+	assert_non_null(z);
+	size_t n = ZSTD_compress(z, cap, buf, len, level);
+	if (ZSTD_isError(n))
+		fail_msg("zstd: %s", ZSTD_getErrorName(n));
+	*zlen = n;
+	return z;
+}
+
+const char *tu_write_bytes(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char *s = slot();
+	snprintf(s, 1024, "%s/%s", dir, name);
+	FILE *f = fopen(s, "wb");
+	if (f == NULL)
+		fail_msg("cannot write %s", s);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return s;
 }
 
 sqlite3 *tu_catalog_db(const char *path, const char *rows)

@@ -76,6 +76,66 @@ void tu_ingest(const char *ws, char **paths, size_t n, struct ingest_summary *su
  * and runs `rows` (SQL, may be NULL); returns the open connection. */
 sqlite3 *tu_catalog_db(const char *path, const char *rows);
 
+/* Creates dir/catalog.db as tu_catalog_db does, closes it and returns its
+ * path (static slot buffer). */
+const char *tu_catalog_file(const char *dir, const char *rows);
+/* Opens the SQLite file `path` read-only; fails the test when it cannot. */
+sqlite3 *tu_open_ro(const char *path);
+
+/* ---- synthetic workspaces ------------------------------------------------- */
+
+/* Writes a synthetic catalogue of `tracks` tracks and `playlists` playlists
+ * made from `seed` into the directory `out`; fails the test with the
+ * generator's message when it cannot. */
+void tu_gen(const char *out, size_t tracks, size_t playlists, uint64_t seed);
+/* The sizes of a small, quick training run (the rest are train's defaults). */
+typedef struct tu_train_sizes {
+	int clusters;
+	int factors;
+	int als_iterations;
+	int quality_rounds;
+	int cv_folds;
+} tu_train_sizes;
+/* Trains a model of workspace `ws` quietly with these sizes; it must be the
+ * workspace's first, "v1". Returns 0, or -1 with the message on stderr (for
+ * cmocka setup functions, which report failure by their return value). */
+int tu_train(const char *ws, const tu_train_sizes *train);
+/* Builds workspace `ws`: a synthetic catalogue (tu_gen's arguments) written
+ * into dir/syn, ingested, then, when `train` is not NULL, trained as by
+ * tu_train. Returns 0, or -1 with the failing step's message on stderr. */
+int tu_build_workspace(const char *dir, const char *ws, size_t tracks, size_t playlists, uint64_t seed,
+                       const tu_train_sizes *train);
+
+/* ---- the tests' own model ------------------------------------------------- */
+
+/* "constant": the known tracks in id order, the same for everyone, each with
+ * the reason REASON_POPULAR; it needs no seed. The trivial model of
+ * docs/ADDING-A-MODEL.md, registered by the tests that check a model added
+ * at run time is offered everywhere the built-ins are. */
+struct recommender;
+extern const struct recommender tu_constant_model;
+/* Registers tu_constant_model unless a model of its name already is; returns
+ * its id. Fails the test when the registry refuses it. */
+int tu_register_constant(void);
+
+/* ---- group fixtures -------------------------------------------------------- */
+
+/* A temporary directory for a whole group of tests: tu_group_tmpdir (a cmocka
+ * group setup) creates it into tu_group_dir, tu_group_rmtree (the group
+ * teardown) removes it. */
+extern char tu_group_dir[1024];
+int tu_group_tmpdir(void **state);
+int tu_group_rmtree(void **state);
+
+/* ---- zstd ----------------------------------------------------------------- */
+
+/* Compresses buf[len] at `level` into a malloc'd buffer; *zlen receives its
+ * size. Fails the test when zstd refuses. */
+char *tu_zcompress(const void *buf, size_t len, int level, size_t *zlen);
+/* Writes buf[len] to dir/name (binary) and returns the path (static slot
+ * buffer); fails the test when it cannot. */
+const char *tu_write_bytes(const char *dir, const char *name, const void *buf, size_t len);
+
 /* ---- SVG ------------------------------------------------------------------ */
 
 /* A tiny XML checker: returns 0 when `text` is one well-formed element tree

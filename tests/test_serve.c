@@ -36,6 +36,9 @@
 #include "core/strbuf.h"
 #include "engine/recommender.h"
 #include "serve/serve.h"
+/* Last: OpenBLAS brings <complex.h>, whose macro I would clash with the
+ * engine's field names. */
+#include <cblas.h>
 
 static const char *dir; /* the group's directory: base/ (built once), ws/ (each test's copy) */
 static pid_t server_pid;
@@ -1300,6 +1303,20 @@ static void test_registered_model_served(void **state)
 	assert_int_equal(inproc_stop(), 0);
 }
 
+/* The server's requests run in parallel on its own threads, so BLAS runs
+ * one thread inside each: with OpenBLAS's own threads as well, the default
+ * model's throughput fell fourfold at 32 connections. */
+static void test_blas_single_threaded(void **state)
+{
+	(void)state;
+	openblas_set_num_threads(2);
+	assert_int_equal(openblas_get_num_threads(), 2); /* the check can fail */
+	inproc_start(NULL);
+	json_decref(get_json("/api/health", 200));
+	assert_int_equal(openblas_get_num_threads(), 1);
+	assert_int_equal(inproc_stop(), 0);
+}
+
 /* ---- limits set through serve_options, on an in-process server ---- */
 
 static void tune_search_steps(serve_options *o) { o->search_steps = 2; }
@@ -1578,6 +1595,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_needs_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_cli_recommend_json, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_registered_model_served, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_blas_single_threaded, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_search_budget, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_client_limits_per_address, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_slow_clients, fixture_up, inproc_down),

@@ -66,24 +66,37 @@ static void fill(sqlite3_stmt *q, lookup_hit *h)
 	snprintf(h->genres, sizeof h->genres, "%s", (const char *)sqlite3_column_text(q, 6));
 }
 
-/* Turns free text into an FTS5 query: each word quoted (so that no character
- * is taken as syntax), all required, the last one as a prefix. */
+/* Whether a byte may start or be part of something the index has a token
+ * for: a letter or digit, or any byte of a multi-byte UTF-8 character. */
+static int wordish(unsigned char c) { return isalnum(c) || c >= 0x80; }
+
+/* Turns free text into an FTS5 query that no character can break: the words
+ * (split at white space) that have a letter or digit, each as one FTS5
+ * string ("..." with a " inside doubled, so that nothing in it is syntax:
+ * the index's tokenizer splits it at its punctuation, as it did the names),
+ * all required, the last one a prefix (the * outside its quotes). Words of
+ * punctuation alone are dropped. Returns the number of words kept. */
 static int fts_query(const char *text, strbuf *sb)
 {
 	int words = 0;
 	const unsigned char *p = (const unsigned char *)text;
 	while (*p) {
-		while (*p && !(isalnum(*p) || *p >= 0x80))
+		while (*p && (isspace(*p) || iscntrl(*p)))
 			p++;
 		if (!*p)
 			break;
 		const unsigned char *start = p;
-		while (*p && (isalnum(*p) || *p >= 0x80 || *p == '\''))
-			p++;
-		strbuf_printf(sb, "%s\"", words ? " " : "");
-		for (const unsigned char *c = start; c < p; c++)
-			if (*c != '"')
-				strbuf_putc(sb, (char)*c);
+		int keep = 0;
+		while (*p && !isspace(*p) && !iscntrl(*p))
+			keep |= wordish(*p++);
+		if (!keep)
+			continue;
+		strbuf_puts(sb, words ? " \"" : "\"");
+		for (const unsigned char *c = start; c < p; c++) {
+			if (*c == '"')
+				strbuf_putc(sb, '"');
+			strbuf_putc(sb, (char)*c);
+		}
 		strbuf_putc(sb, '"');
 		words++;
 	}
@@ -114,9 +127,13 @@ int lookup_search_bounded(sqlite3 *db, const char *text, size_t limit, long max_
 		return seg_error_set(err, SEG_EINVAL, "a search needs a budget of at least 1 step, not %ld", max_steps);
 	strbuf fq = {0};
 	int words = fts_query(text, &fq);
-	if (words == 0) {
+	if (words == 0) { /* nothing the index could hold: no hits */
 		strbuf_free(&fq);
-		return seg_error_set(err, SEG_EINVAL, "nothing to search for in '%s'", text);
+		return 0;
+	}
+	if (fq.oom) {
+		strbuf_free(&fq);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	}
 	if (words > LOOKUP_MAX_WORDS) {
 		strbuf_free(&fq);

@@ -26,12 +26,16 @@ typedef struct lookup_hit {
 #define LOOKUP_MAX_WORDS 16
 #define LOOKUP_MAX_STEPS 20000000
 
-/* Full-text search over track and artist names; every word must match (as a
- * prefix for the last one). Up to `limit` hits, best first, into out[limit].
- * SEG_EINVAL, with a sentence saying why, for text with no word, with more
- * than LOOKUP_MAX_WORDS words, or whose search would take more than
- * LOOKUP_MAX_STEPS steps (then *n is 0). Uses, and afterwards clears, the
- * connection's progress handler. */
+/* Full-text search over track and artist names; every word (text between
+ * white space) must match (as a prefix for the last one). Any text is taken
+ * as text, never as FTS5 syntax: quotes, operators (AND, NEAR, *, -, ...)
+ * and punctuation are searched for as the names' punctuation is indexed,
+ * that is, as separators. Words of punctuation alone are left out; text
+ * with no other word has no hits (returns 0, *n = 0). Up to `limit` hits,
+ * best first, into out[limit]. SEG_EINVAL, with a sentence saying why, for
+ * text with more than LOOKUP_MAX_WORDS words, or whose search would take
+ * more than LOOKUP_MAX_STEPS steps (then *n is 0). Uses, and afterwards
+ * clears, the connection's progress handler. */
 int lookup_search(sqlite3 *db, const char *text, size_t limit, lookup_hit *out, size_t *n, seg_error *err);
 /* lookup_search with a budget of max_steps SQLite steps instead of
  * LOOKUP_MAX_STEPS (counted by the connection's progress handler, so it

@@ -13,6 +13,7 @@
 #include "testutil.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -316,6 +317,72 @@ static void test_recommend_bad_input(void **state)
 	free(big);
 	/* The server is still there. */
 	json_decref(get_json("/api/health", 200));
+}
+
+/* Any printable character, alone or next to a word, is something to
+ * search for: 200 (the dashboard showed "HTTP 400" for a lone quote,
+ * percent sign, underscore, star or backslash). */
+static void test_search_any_character(void **state)
+{
+	(void)state;
+	for (int c = 0x20; c < 0x7f; c++) {
+		char target[96];
+		snprintf(target, sizeof target, "/api/tracks?q=%%%02X", c);
+		json_t *j = get_json(target, 200);
+		assert_true(json_is_array(json_object_get(j, "tracks")));
+		json_decref(j);
+		snprintf(target, sizeof target, "/api/tracks?q=synthetic%%%02X", c);
+		json_decref(get_json(target, 200));
+		snprintf(target, sizeof target, "/api/tracks?q=%%%02X%%20synthetic&limit=3", c);
+		j = get_json(target, 200);
+		if (!isalnum(c)) /* punctuation alone is left out */
+			assert_int_equal(json_integer_value(json_object_get(j, "count")), 3);
+		json_decref(j);
+	}
+}
+
+/* The ids of an answer's tracks, in order, as one string. */
+static void answer_ids(json_t *j, char *out, size_t cap)
+{
+	json_t *tracks = json_object_get(j, "tracks");
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < json_array_size(tracks) && len + 24 < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s ",
+		                        json_string_value(json_object_get(json_array_get(tracks, i), "id")));
+}
+
+/* An unknown seed among known ones is skipped, with a warning that names
+ * it; the answer is the known seed's. Unknown seeds alone are a 404. */
+static void test_recommend_unknown_seed(void **state)
+{
+	(void)state;
+	const char *unknown = "0000000000000000000000";
+	char body[256], want[2600], got[2600];
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 8}", first_id);
+	json_t *j = post(body, strlen(body), 200);
+	assert_null(json_object_get(j, "warnings")); /* none when nothing was skipped */
+	answer_ids(j, want, sizeof want);
+	json_decref(j);
+	assert_true(strlen(want) > 0);
+	const char *orders[] = {"{\"seeds\": [\"%s\", \"%s\"], \"k\": 8}",
+	                        "{\"seeds\": [\"%2$s\", \"%1$s\"], \"k\": 8}"};
+	for (size_t o = 0; o < 2; o++) {
+		snprintf(body, sizeof body, orders[o], first_id, unknown);
+		j = post(body, strlen(body), 200);
+		answer_ids(j, got, sizeof got);
+		assert_string_equal(got, want);
+		json_t *w = json_object_get(j, "warnings");
+		assert_int_equal(json_array_size(w), 1);
+		const char *says = json_string_value(json_array_get(w, 0));
+		assert_non_null(says);
+		assert_non_null(strstr(says, unknown));
+		assert_non_null(strstr(says, "not in the catalogue"));
+		assert_null(strstr(says, first_id));
+		json_decref(j);
+	}
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\", \"%s\"], \"k\": 8}", unknown, "1111111111111111111111");
+	json_decref(post(body, strlen(body), 404));
 }
 
 static void test_routes_and_errors(void **state)
@@ -1137,8 +1204,35 @@ static void test_cli_recommend_json(void **state)
 				fail_msg("'%s' of track %zu differs between the CLI and the server", key, i);
 		}
 	}
+	assert_null(json_object_get(cli, "warnings"));
+	json_decref(cli);
+	/* A seed that matches nothing is skipped, as by the server, with the
+	 * same warning; the other seed's tracks come back. */
+	snprintf(cmd, sizeof cmd,
+	         "'%s' recommend --workspace '%s/ws' --seed %s --seed 0000000000000000000000 --k 5 --json",
+	         bin ? bin : "./build-san/segue", dir, first_id);
+	assert_int_equal(tu_run(cmd, &out), 0);
+	cli = json_loads(out, 0, NULL);
+	free(out);
+	assert_non_null(cli);
+	assert_int_equal(json_array_size(json_object_get(cli, "seeds")), 1);
+	json_t *w = json_object_get(cli, "warnings");
+	assert_int_equal(json_array_size(w), 1);
+	assert_string_equal(json_string_value(json_array_get(w, 0)),
+	                    "seed '0000000000000000000000' is not in the catalogue; it was skipped");
+	ct = json_object_get(cli, "tracks");
+	assert_int_equal(json_array_size(ct), 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(ct, i), "id")),
+		                    json_string_value(json_object_get(json_array_get(st, i), "id")));
 	json_decref(cli);
 	json_decref(srv);
+	/* With no seed found, the command fails. */
+	snprintf(cmd, sizeof cmd,
+	         "'%s' recommend --workspace '%s/ws' --seed 0000000000000000000000 --k 5 --json 2>/dev/null",
+	         bin ? bin : "./build-san/segue", dir);
+	assert_int_not_equal(tu_run(cmd, &out), 0);
+	free(out);
 }
 
 /* ---- a model registered at run time, served in-process ---- */
@@ -1573,6 +1667,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_track_and_similar, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_recommend, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_recommend_bad_input, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_search_any_character, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend_unknown_seed, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_routes_and_errors, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_openapi_matches_routes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_metrics_and_dashboard, fixture_up, fixture_down),

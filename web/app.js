@@ -489,8 +489,12 @@
         renderResults(lastRecommendation.data, lastRecommendation.title, false);
       } }, '← back to recommendations') : '');
     const note = $('#results-note');
-    note.hidden = !data.shortfall;
-    note.textContent = data.shortfall ? `Fewer than asked: ${data.shortfall}` : '';
+    // One quiet line: why fewer came back, and what was set aside (a seed
+    // the catalogue does not have).
+    const notes = data.shortfall ? [`Fewer than asked: ${data.shortfall}`] : [];
+    if (Array.isArray(data.warnings)) notes.push(...data.warnings.filter((w) => typeof w === 'string'));
+    note.hidden = !notes.length;
+    note.textContent = notes.join(' · ');
     $('#results').replaceChildren(...tracks.map(trackCard));
     const empty = $('#results-empty');
     empty.hidden = tracks.length > 0;

@@ -625,23 +625,47 @@ static int cmd_recommend(int argc, char **argv)
 		fail(&err);
 		goto out;
 	}
-	/* Seeds, by id or name. */
+	/* Seeds, by id or name. One that matches nothing is skipped, with a
+	 * warning, when another one resolves (as the server does); an
+	 * ambiguous one stops here, with its candidates. */
 	int64_t seeds[MAX_SEEDS];
 	lookup_hit seed_hits[MAX_SEEDS];
 	const char *seed_names[MAX_SEEDS];
-	for (size_t i = 0; i < nseeds; i++) {
+	char warning[MAX_SEEDS][160];
+	const char *warnings[MAX_SEEDS] = {0};
+	size_t given = nseeds, nwarnings = 0;
+	seg_error unknown = {0};
+	nseeds = 0;
+	for (size_t i = 0; i < given; i++) {
 		lookup_hit alts[10];
 		size_t nalts = 0;
-		if (lookup_resolve(db, seeds_text[i], &seed_hits[i], alts, 10, &nalts, &err) < 0) {
+		int rc = lookup_resolve(db, seeds_text[i], &seed_hits[nseeds], alts, 10, &nalts, &err);
+		if (rc == SEG_ENOTFOUND) {
+			if (unknown.code == 0)
+				unknown = err;
+			snprintf(warning[nwarnings], sizeof warning[nwarnings],
+			         "seed '%.80s' is not in the catalogue; it was skipped", seeds_text[i]);
+			warnings[nwarnings] = warning[nwarnings];
+			nwarnings++;
+			continue;
+		}
+		if (rc < 0) {
 			fail(&err);
 			for (size_t a = 0; a < nalts; a++)
 				fprintf(stderr, "  %s  %s — %s%s\n", alts[a].spotify_id, alts[a].name, alts[a].artists,
 				        alts[a].has_features ? "" : "  (no audio features)");
 			goto out;
 		}
-		seeds[i] = seed_hits[i].track;
-		seed_names[i] = seed_hits[i].name;
+		seeds[nseeds] = seed_hits[nseeds].track;
+		seed_names[nseeds] = seed_hits[nseeds].name;
+		nseeds++;
 	}
+	if (given > 0 && nseeds == 0) {
+		fail(&unknown);
+		goto out;
+	}
+	for (size_t i = 0; i < nwarnings; i++)
+		fprintf(stderr, "segue: warning: %s\n", warnings[i]);
 	r.seeds = seeds;
 	r.nseeds = nseeds;
 	items = malloc(sizeof(rec_item) * r.k);
@@ -669,7 +693,7 @@ static int cmd_recommend(int argc, char **argv)
 		}
 		if (ok == 1)
 			serve_write_recommend(&sb, e, NULL, recommender_name(r.model), items, n, hits, found,
-			                      seed_names, seed_hits, nseeds, shortfall);
+			                      seed_names, seed_hits, nseeds, shortfall, warnings, nwarnings);
 		free(hits);
 		free(found);
 		free(ids);

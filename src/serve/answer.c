@@ -89,7 +89,7 @@ void serve_write_track(strbuf *sb, const lookup_hit *h)
 void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
                            const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
-                           const char *shortfall)
+                           const char *shortfall, const char *const *warnings, size_t nwarnings)
 {
 	strbuf_putc(sb, '{');
 	if (request_id != NULL) {
@@ -136,5 +136,14 @@ void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, 
 	}
 	strbuf_puts(sb, "],\"shortfall\":");
 	strbuf_json(sb, shortfall ? shortfall : "");
+	if (warnings != NULL && nwarnings > 0) {
+		strbuf_puts(sb, ",\"warnings\":[");
+		for (size_t i = 0; i < nwarnings; i++) {
+			if (i)
+				strbuf_putc(sb, ',');
+			strbuf_json(sb, warnings[i]);
+		}
+		strbuf_putc(sb, ']');
+	}
 	strbuf_putc(sb, '}');
 }

@@ -30,11 +30,13 @@ void serve_write_track(strbuf *sb, const lookup_hit *h);
  * (items[n] with their display fields hits[n]; those with found[i] = 0 are
  * left out, ranks stay those of items; each with the track fields, rank,
  * score to 9 significant digits (null if not finite), reasons in words and
- * reason_codes) and shortfall (NULL is ""). seed_names[nseeds] name the
- * seeds in the reasons. On failure sb's out-of-memory flag is set. */
+ * reason_codes), shortfall (NULL is "") and, only when nwarnings > 0,
+ * warnings: the sentences warnings[nwarnings] (say, a seed that was
+ * skipped; NULL and 0 for none). seed_names[nseeds] name the seeds in the
+ * reasons. On failure sb's out-of-memory flag is set. */
 void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
                            const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
-                           const char *shortfall);
+                           const char *shortfall, const char *const *warnings, size_t nwarnings);
 
 #endif

@@ -324,9 +324,10 @@ static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, cons
 	return serve__send_json(c, r, 200, j);
 }
 
-/* Runs a request and writes the response. */
+/* Runs a request and writes the response, with warnings[nwarnings] (may
+ * be NULL and 0). */
 static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req *r, rec_request *rq,
-                                        const char *const *seed_names)
+                                        const char *const *seed_names, const char *const *warnings, size_t nwarnings)
 {
 	rec_item items[100];
 	size_t n = 0;
@@ -346,7 +347,7 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
 	strbuf sb = {0};
 	serve_write_recommend(&sb, s->eng, rid, recommender_name(rq->model), items, n, hits, found, seed_names, NULL,
-	                      rq->nseeds, shortfall);
+	                      rq->nseeds, shortfall, warnings, nwarnings);
 	return serve__send_strbuf(c, r, 200, &sb);
 }
 
@@ -530,15 +531,38 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	}
 	rec_request rq;
 	rec_request_default(&rq);
+	/* A seed that is not in the catalogue is skipped, with a warning, when
+	 * another one resolves; when none does, the answer is the 404. (Text
+	 * that is not an id was refused above, 400.) */
 	int64_t seeds[SERVE_MAX_SEEDS];
 	char seed_name[SERVE_MAX_SEEDS][160];
 	const char *seed_names[SERVE_MAX_SEEDS];
+	char warning[SERVE_MAX_SEEDS][160];
+	const char *warnings[SERVE_MAX_SEEDS];
+	size_t nseeds = 0, nwarnings = 0;
+	seg_error first = {0};
 	for (size_t i = 0; i < b->nseeds; i++) {
-		if (resolve_brief(s, b->seeds[i], &seeds[i], seed_name[i], sizeof seed_name[i], &err) < 0) {
+		int rc = resolve_brief(s, b->seeds[i], &seeds[nseeds], seed_name[nseeds], sizeof seed_name[nseeds],
+		                       &err);
+		if (rc == SEG_ENOTFOUND) {
+			if (first.code == 0)
+				first = err;
+			snprintf(warning[nwarnings], sizeof warning[nwarnings],
+			         "seed '%s' is not in the catalogue; it was skipped", b->seeds[i]);
+			warnings[nwarnings] = warning[nwarnings];
+			nwarnings++;
+			continue;
+		}
+		if (rc < 0) {
 			ret = serve__send_seg_error(c, r, &err);
 			goto out;
 		}
-		seed_names[i] = seed_name[i];
+		seed_names[nseeds] = seed_name[nseeds];
+		nseeds++;
+	}
+	if (b->nseeds > 0 && nseeds == 0) {
+		ret = serve__send_seg_error(c, r, &first);
+		goto out;
 	}
 	size_t nx = 0;
 	for (size_t i = 0; i < b->nexclude; i++) {
@@ -547,7 +571,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 			exclude[nx++] = t; /* unknown ids cannot be recommended anyway */
 	}
 	rq.seeds = seeds;
-	rq.nseeds = b->nseeds;
+	rq.nseeds = nseeds;
 	rq.exclude = exclude;
 	rq.nexclude = nx;
 	rq.mood = b->mood[0] ? b->mood : NULL;
@@ -558,7 +582,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	rq.quality = b->quality;
 	rq.max_per_artist = b->max_per_artist;
 	rq.rerank = b->rerank;
-	ret = answer_recommend(s, c, r, &rq, seed_names);
+	ret = answer_recommend(s, c, r, &rq, seed_names, warnings, nwarnings);
 out:
 	free(b);
 	free(exclude);
@@ -584,7 +608,7 @@ static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, co
 	rq.seeds = &seed;
 	rq.nseeds = 1;
 	const char *seed_names[1] = {h.name};
-	return answer_recommend(s, c, r, &rq, seed_names);
+	return answer_recommend(s, c, r, &rq, seed_names, NULL, 0);
 }
 
 static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)

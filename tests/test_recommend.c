@@ -6,6 +6,7 @@
  * time is served by engines opened after it. */
 #include "testutil.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "engine/recommend.h"
 #include "engine/recommender.h"
 #include "engine/train.h"
+#include "models/featvec.h"
 #include "models/rerank.h"
 
 static char ws[PATH_MAX];
@@ -326,6 +328,119 @@ static void test_content_and_hybrid(void **state)
 		assert_true(a[i].reasons & REASON_MOOD);
 }
 
+/* ---- the mood with seeds, and the genres new to the seeds ---- */
+
+/* Mean raw energy (0..1) of the picks. */
+static double mean_energy(const rec_item *it, size_t n)
+{
+	double sum = 0;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		int32_t row = ds->track_row[it[i].track];
+		if (row >= 0 && !isnan(ds->raw[(size_t)row * SNAP__COLS + SNAP_ENERGY])) {
+			sum += ds->raw[(size_t)row * SNAP__COLS + SNAP_ENERGY];
+			m++;
+		}
+	}
+	assert_true(m > 0);
+	return sum / (double)m;
+}
+
+static void test_mood_with_seeds(void **state)
+{
+	(void)state;
+	const char *models[] = {"hybrid", "content", "cooc", "als"};
+	for (size_t mi = 0; mi < 4; mi++)
+		for (int rerank = 0; rerank <= 1; rerank++) {
+			rec_item a[10], b[10];
+			rec_request r = request(model_id(models[mi]), rerank, 10);
+			size_t na = run(eng, &r, a, NULL);
+			r.mood = "energy=0.05";
+			size_t nb = run(eng, &r, b, NULL);
+			assert_int_equal(nb, 10);
+			double ea = mean_energy(a, na), eb = mean_energy(b, nb);
+			if (!(eb < ea - 0.05))
+				fail_msg("%s rerank %d: mean energy %.3f with the mood, %.3f without", models[mi],
+				         rerank, eb, ea);
+			/* "Fits the mood" only for picks near it: within 0.5 sd of
+			 * energy 0.05 (one named feature: RMS is the distance). */
+			const feat_spec *sp = engine_spec(eng);
+			for (size_t i = 0; i < nb; i++) {
+				int32_t row = ds->track_row[b[i].track];
+				double e = row >= 0 ? ds->raw[(size_t)row * SNAP__COLS + SNAP_ENERGY] : NAN;
+				int close = !isnan(e) &&
+				            fabs(e - 0.05) <= 0.5 * sp->sd[FD_ENERGY] / sp->w.audio[FD_ENERGY] + 1e-4;
+				int far = isnan(e) ||
+				          fabs(e - 0.05) > 0.5 * sp->sd[FD_ENERGY] / sp->w.audio[FD_ENERGY] - 1e-4;
+				if (b[i].reasons & REASON_MOOD)
+					assert_true(close);
+				else
+					assert_true(far);
+			}
+			/* Without a mood, no pick claims it. */
+			for (size_t i = 0; i < na; i++)
+				assert_false(a[i].reasons & REASON_MOOD);
+		}
+}
+
+/* 1 when the content row has the genre called `name` (any of its genres). */
+static int row_has_genre(int32_t row, const char *name)
+{
+	for (uint32_t k = ds->genre_ptr[row]; k < ds->genre_ptr[row + 1]; k++)
+		if (strcmp(ds->genre_names[ds->genre_idx[k]], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_new_genre_only_when_new(void **state)
+{
+	(void)state;
+	size_t claims = 0, sets = 0;
+	for (size_t p = 0; p < ds->P && sets < 60; p++) {
+		const int64_t *tr = ds->pl_tracks + ds->pl_ptr[p];
+		if (ds->pl_ptr[p + 1] - ds->pl_ptr[p] < 2)
+			continue;
+		int64_t seeds[2] = {tr[0], tr[1]};
+		if (seeds[0] == seeds[1])
+			continue;
+		sets++;
+		for (int rerank = 0; rerank <= 1; rerank++) {
+			rec_item it[20];
+			rec_request r = request(model_id("hybrid"), rerank, 20);
+			r.seeds = seeds;
+			r.nseeds = 2;
+			r.nexclude = 0;
+			size_t n = run(eng, &r, it, NULL);
+			const char *names[2] = {"A", "B"};
+			for (size_t i = 0; i < n; i++) {
+				if (!(it[i].reasons & REASON_NEW_GENRE))
+					continue;
+				claims++;
+				char text[1024];
+				rec_reason_text(eng, &it[i], names, 2, text, sizeof text);
+				const char *g = strstr(text, "from a genre new to your seeds (");
+				assert_non_null(g);
+				g += strlen("from a genre new to your seeds (");
+				const char *end = strchr(g, ')');
+				assert_non_null(end);
+				char genre[128];
+				snprintf(genre, sizeof genre, "%.*s", (int)(end - g), g);
+				/* The pick has it, and no seed does. */
+				assert_true(row_has_genre(ds->track_row[it[i].track], genre));
+				for (int s = 0; s < 2; s++) {
+					int32_t row = ds->track_row[seeds[s]];
+					assert_true(row >= 0);
+					if (row_has_genre(row, genre))
+						fail_msg("'%s' claimed new, but seed %" PRId64 " has it", genre,
+						         seeds[s]);
+				}
+			}
+		}
+	}
+	assert_true(sets > 10);
+	assert_true(claims > 0);
+}
+
 /* ---- a model registered at run time ---- */
 
 /* "constant" is testutil's tu_constant_model. */
@@ -409,6 +524,8 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_baselines),
 		cmocka_unit_test(test_content_and_hybrid),
+		cmocka_unit_test(test_mood_with_seeds),
+		cmocka_unit_test(test_new_genre_only_when_new),
 		cmocka_unit_test(test_registered_model), /* last: it adds to the registry */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -41,6 +41,15 @@ void rec_request_default(rec_request *r)
 /* A hidden gem: predicted well above its popularity. */
 #define GEM_GAP 15.0f
 #define GEM_MIN_PREDICTED 40.0f
+/* With seeds and a mood, the share of a candidate's score that is its
+ * closeness to the mood (the rest is the model's score, scaled 0..1 over the
+ * pool); and the mood-nearest tracks added to the pool, so that it holds
+ * some that fit the mood. */
+#define MOOD_WEIGHT 0.5f
+/* A pick "fits the mood" when its root-mean-square distance from the target
+ * over the features the mood names is at most this, in model units (a
+ * standardised feature at weight 1: standard deviations). */
+#define MOOD_CLOSE 0.5f
 
 /* Per-thread scratch for requests: arrays over all track ids that would cost
  * a large allocation and clear per request. Each request leaves them zeroed
@@ -373,15 +382,88 @@ static int stage_resolve(request *x, seg_error *err)
 	return 0;
 }
 
+/* Squared distance of content row `row` from the mood target over the
+ * dimensions the mood names, in the model's unnormalised units. */
+static float mood_dist2(const request *x, size_t row)
+{
+	const rec_artifact *a = &x->e->a;
+	float d2 = 0;
+	for (size_t d = 0; d < a->D; d++)
+		if (x->mood_mask[d]) {
+			float diff = a->vec[row * a->D + d] * a->norm[row] - x->mood[d];
+			d2 += diff * diff;
+		}
+	return d2;
+}
+
+/* Number of dimensions the mood names. */
+static size_t mood_dims(const request *x)
+{
+	size_t n = 0;
+	for (size_t d = 0; d < x->e->a.D; d++)
+		n += x->mood_mask[d] != 0;
+	return n;
+}
+
+/* With seeds and a mood: adds the `want` unblocked tracks nearest the mood
+ * to the pool (those already there are left as they are), with their
+ * content evidence (cosine to the query) when there is a query. */
+static int mood_retrieve(request *x, size_t want, seg_error *err)
+{
+	const rec_artifact *a = &x->e->a;
+	knn_hit *best = malloc(sizeof(knn_hit) * (want ? want : 1)); /* best first */
+	size_t nb = 0;
+	if (best == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < a->N && want > 0; i++) {
+		if (x->blocked[a->row_track[i]])
+			continue;
+		float s = -mood_dist2(x, i);
+		if (nb < want || s > best[nb - 1].score) {
+			size_t j = nb < want ? nb++ : nb - 1;
+			while (j > 0 && best[j - 1].score < s) {
+				best[j] = best[j - 1];
+				j--;
+			}
+			best[j].row = i;
+			best[j].score = s;
+		}
+	}
+	for (size_t j = 0; j < nb; j++) {
+		int64_t t = a->row_track[best[j].row];
+		if (rec_pool_has(&x->pool, t))
+			continue;
+		rec_cand *c = rec_pool_add(&x->pool, t);
+		if (c == NULL) {
+			free(best);
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		}
+		if (x->query != NULL) {
+			const float *v = a->vec + best[j].row * a->D;
+			float dot = 0;
+			for (size_t d = 0; d < a->D; d++)
+				dot += v[d] * x->query[d];
+			c->content = dot;
+			c->score = dot;
+		}
+	}
+	free(best);
+	return 0;
+}
+
 /* Retrieves the candidates from the chosen recommender: k of them, or the
- * larger pool that re-ranking chooses from. */
+ * larger pool that re-ranking chooses from; with seeds and a mood, also the
+ * tracks nearest the mood (mood_retrieve). */
 static int stage_retrieve(request *x, seg_error *err)
 {
 	const rec_request *r = x->r;
 	size_t want = r->k;
 	if (r->rerank)
 		want = r->pool > r->k ? r->pool : r->k * 5 > 100 ? r->k * 5 : 100;
-	return x->model->propose(&x->q, x->state, want, &x->pool, err);
+	int rc = x->model->propose(&x->q, x->state, want, &x->pool, err);
+	if (rc < 0 || x->mood == NULL || x->r->nseeds == 0)
+		return rc;
+	return mood_retrieve(x, want, err);
 }
 
 /* The finite values of one kind of evidence over the pool, scaled to 0..1:
@@ -408,7 +490,8 @@ static void range_scale(const range *g, float *v)
 
 /* Blends: scales every kind of evidence over the pool to 0..1, so that the
  * explanations and the model's blend compare like with like, then lets the
- * model turn the evidence into one score. */
+ * model turn the evidence into one score; with seeds and a mood, blends that
+ * score with the closeness to the mood (MOOD_WEIGHT). */
 static void stage_blend(request *x)
 {
 	rec_pool *p = &x->pool;
@@ -425,6 +508,24 @@ static void stage_blend(request *x)
 	}
 	if (x->model->blend)
 		x->model->blend(&x->q, x->state, p);
+	if (x->mood == NULL || x->r->nseeds == 0)
+		return;
+	/* Seeds and a mood: the model's score scaled over the pool, blended with
+	 * the closeness to the mood (1 at the target, 1/2 at one unit of RMS
+	 * distance; 0 without a content row). */
+	range sc = {INFINITY, -INFINITY};
+	for (size_t i = 0; i < p->n; i++)
+		range_add(&sc, p->c[i].score);
+	size_t nd = mood_dims(x);
+	for (size_t i = 0; i < p->n; i++) {
+		rec_cand *c = &p->c[i];
+		float s = isnan(c->score) ? 0 : c->score;
+		range_scale(&sc, &s);
+		float close = 0;
+		if (c->row >= 0 && nd > 0)
+			close = 1.0f / (1.0f + mood_dist2(x, (size_t)c->row) / (float)nd);
+		c->score = (1 - MOOD_WEIGHT) * s + MOOD_WEIGHT * close;
+	}
 }
 
 /* Selects the k picks into x->order: by re-ranking (relevance, diversity,
@@ -497,6 +598,7 @@ static void explain_shared(const request *x, rec_item *it)
 	const rec_artifact *a = &e->a;
 	int32_t row = e->track_row[it->track];
 	it->near_seed = -1;
+	it->new_genre = -1;
 	for (int m = 0; m < REC_MATCHES; m++)
 		it->match[m] = -1;
 	it->cluster = row >= 0 ? e->labels[row] : -1;
@@ -547,22 +649,32 @@ static void explain_shared(const request *x, rec_item *it)
 			it->match[m] = (int8_t)bd;
 			sc[bd] = -INFINITY;
 		}
-		/* A genre none of the seeds has. */
-		int seeds_genres = 0, novel = 0;
-		for (uint32_t g = 0; g < a->spec->ngenres; g++) {
+		/* A genre none of the seeds has: the seeds' genres are known only
+		 * through their vectors, so every seed must have one; a genre in the
+		 * vocabulary that no seed's vector marks is then one no seed has. */
+		int all_known = 1, seeds_genres = 0;
+		for (size_t s = 0; s < x->r->nseeds; s++)
+			if (x->seed_rows[s] < 0)
+				all_known = 0;
+		for (uint32_t g = 0; all_known && g < a->spec->ngenres; g++) {
 			int in_seed = 0;
 			for (size_t s = 0; s < x->r->nseeds; s++)
-				if (x->seed_rows[s] >= 0 && a->vec[(size_t)x->seed_rows[s] * a->D + FD_GENRE0 + g] > 0)
+				if (a->vec[(size_t)x->seed_rows[s] * a->D + FD_GENRE0 + g] > 0)
 					in_seed = 1;
 			seeds_genres |= in_seed;
-			if (v[FD_GENRE0 + g] > 0 && !in_seed)
-				novel = 1;
+			if (v[FD_GENRE0 + g] > 0 && !in_seed && it->new_genre < 0)
+				it->new_genre = (int16_t)g;
 		}
-		if (novel && seeds_genres)
+		if (it->new_genre >= 0 && seeds_genres)
 			it->reasons |= REASON_NEW_GENRE;
+		else
+			it->new_genre = -1;
 	}
-	if (x->mood != NULL)
-		it->reasons |= REASON_MOOD;
+	if (x->mood != NULL) {
+		size_t nd = mood_dims(x);
+		if (nd > 0 && mood_dist2(x, (size_t)row) <= MOOD_CLOSE * MOOD_CLOSE * (float)nd)
+			it->reasons |= REASON_MOOD;
+	}
 }
 
 /* Writes the picks to out[n] with their evidence and reasons: the shared
@@ -716,11 +828,9 @@ int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed
 	if (it->reasons & REASON_CF)
 		put(buf, cap, &n, n ? "; " : "", "often in playlists with your seeds", (char *)NULL);
 	if (it->reasons & REASON_NEW_GENRE) {
-		int32_t row = engine_row_of(e, it->track);
-		const char *g = NULL;
-		for (uint32_t k = 0; row >= 0 && k < e->a.spec->ngenres && g == NULL; k++)
-			if (e->a.vec[(size_t)row * e->a.D + FD_GENRE0 + k] > 0)
-				g = e->a.spec->genres[k];
+		const char *g = it->new_genre >= 0 && (uint32_t)it->new_genre < e->a.spec->ngenres
+		                        ? e->a.spec->genres[it->new_genre]
+		                        : NULL;
 		put(buf, cap, &n, n ? "; " : "", "from a genre new to your seeds", g ? " (" : "", g ? g : "",
 		    g ? ")" : "", (char *)NULL);
 	}

@@ -26,7 +26,7 @@ enum {
 	REASON_GEM = 1 << 2,       /* predicted appeal well above its popularity */
 	REASON_NEW_GENRE = 1 << 3, /* from a genre none of the seeds has */
 	REASON_POPULAR = 1 << 4,   /* among the most played in playlists */
-	REASON_MOOD = 1 << 5,      /* close to the asked-for mood */
+	REASON_MOOD = 1 << 5,      /* close to the asked-for mood (RMS distance <= 0.5 sd) */
 	REASON_RANDOM = 1 << 6,    /* picked at random (baseline) */
 	REASON__BITS = 7
 };
@@ -69,6 +69,7 @@ typedef struct rec_item {
 	int32_t near_seed;         /* index into the request's seeds, -1 */
 	int8_t match[REC_MATCHES]; /* feature dimensions (enum feat_dim) shared with near_seed, -1 */
 	int32_t cluster;           /* sonic-map cluster, -1 */
+	int16_t new_genre;         /* genre vocabulary index no seed has (REASON_NEW_GENRE), -1 */
 } rec_item;
 
 /* Opens the artifact at `path` (see train.h for its sections). A corrupt,

@@ -935,6 +935,53 @@ static void test_mood_ranges(void **state)
 	assert_int_equal(serve_mood_check("vibes", 0.5, &err), SEG_EINVAL);
 }
 
+/* Mean energy of an answer's tracks, read from /api/tracks/{id}. */
+static double answer_mean_energy(json_t *j)
+{
+	json_t *tracks = json_object_get(j, "tracks");
+	double sum = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < json_array_size(tracks); i++) {
+		char target[128];
+		snprintf(target, sizeof target, "/api/tracks/%s",
+		         json_string_value(json_object_get(json_array_get(tracks, i), "id")));
+		json_t *one = get_json(target, 200);
+		json_t *e = json_object_get(json_object_get(one, "features"), "energy");
+		if (json_is_number(e)) {
+			sum += json_number_value(e);
+			n++;
+		}
+		json_decref(one);
+	}
+	assert_true(n > 0);
+	return sum / (double)n;
+}
+
+/* A mood with seeds moves the answer toward it (issue 10 item 1): the mean
+ * energy of the top 10 falls when energy 0.05 is asked. */
+static void test_recommend_mood_with_seed(void **state)
+{
+	(void)state;
+	/* The default model, and ALS, which alone knows no mood. */
+	const char *models[] = {"", "\"model\": \"als\", "};
+	for (size_t m = 0; m < 2; m++) {
+		char body[256];
+		snprintf(body, sizeof body, "{%s\"seeds\": [\"%s\"], \"k\": 10}", models[m], first_id);
+		json_t *j = post(body, strlen(body), 200);
+		assert_int_equal(json_array_size(json_object_get(j, "tracks")), 10);
+		double plain = answer_mean_energy(j);
+		json_decref(j);
+		snprintf(body, sizeof body, "{%s\"seeds\": [\"%s\"], \"k\": 10, \"mood\": {\"energy\": 0.05}}",
+		         models[m], first_id);
+		j = post(body, strlen(body), 200);
+		assert_int_equal(json_array_size(json_object_get(j, "tracks")), 10);
+		double mood = answer_mean_energy(j);
+		json_decref(j);
+		if (!(mood < plain - 0.05))
+			fail_msg("%smean energy %.3f with energy 0.05 asked, %.3f without", models[m], mood, plain);
+	}
+}
+
 /* More worker threads than the server keeps catalogue connections for are
  * refused, by the command and by the library. */
 static void test_threads_bounded(void **state)
@@ -1669,6 +1716,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recommend_bad_input, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_search_any_character, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_recommend_unknown_seed, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend_mood_with_seed, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_routes_and_errors, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_openapi_matches_routes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_metrics_and_dashboard, fixture_up, fixture_down),

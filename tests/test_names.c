@@ -182,6 +182,56 @@ static void test_empty_catalogue(void **state)
 	tu_rmtree(dir);
 }
 
+/* Long genre lists: 187 characters (longer than the 95 once kept) come
+ * back whole; 418 are cut after the last whole genre that fits, with how
+ * many more there are; the names file and SQL agree on both. */
+static void test_long_genres(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	sqlite3 *db = make_db(dir);
+	tu_sql_exec(
+		db,
+		"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20)"
+		" INSERT INTO genres(id, name) SELECT 100 + i, printf('longgenrename%06d', i) FROM c;"
+		"INSERT INTO track_genres(track_id, genre_id) SELECT 1, id FROM genres WHERE id BETWEEN 101 AND 109;"
+		"INSERT INTO track_genres(track_id, genre_id) SELECT 5, id FROM genres WHERE id > 100;");
+	char path[PATH_MAX];
+	names *nm = write_and_open(db, dir, path, sizeof path);
+	char whole[512] = "", cut[512] = "";
+	for (int i = 1; i <= 9; i++)
+		snprintf(whole + strlen(whole), sizeof whole - strlen(whole), "%slonggenrename%06d", i > 1 ? ", " : "",
+		         i);
+	/* track 5 also has "dance pop" (id 2) first: 9 + 11 * 19 + 11 * 2 + 13 =
+	 * 253 bytes with the ending, a 12th genre would not fit in 255. */
+	strcpy(cut, "dance pop");
+	for (int i = 1; i <= 11; i++)
+		snprintf(cut + strlen(cut), sizeof cut - strlen(cut), ", longgenrename%06d", i);
+	strcat(cut, ", \xe2\x80\xa6 +9 more");
+	lookup_hit a, b;
+	assert_int_equal(lookup_track(db, 1, &a, NULL), 0);
+	assert_int_equal(names_get(nm, 1, &b), 1);
+	assert_int_equal(strlen(whole), 187);
+	assert_string_equal(a.genres, whole);
+	assert_string_equal(b.genres, whole);
+	assert_int_equal(lookup_track(db, 5, &a, NULL), 0);
+	assert_int_equal(names_get(nm, 5, &b), 1);
+	assert_string_equal(a.genres, cut);
+	assert_string_equal(b.genres, cut);
+	/* The cut itself: a first genre too long for any ending, and a list that fits exactly. */
+	char small[16];
+	lookup_genres_fit(small, sizeof small, "abcdefghijklmnopq, b", 20);
+	assert_string_equal(small, "2 genres");
+	lookup_genres_fit(small, sizeof small, "abcdefghijklmno", 15);
+	assert_string_equal(small, "abcdefghijklmno");
+	lookup_genres_fit(small, sizeof small, "a, b, c, d, e, f", 16);
+	assert_string_equal(small, "a, \xe2\x80\xa6 +5 more");
+	names_close(nm);
+	lookup_forget(db);
+	sqlite3_close(db);
+	tu_rmtree(dir);
+}
+
 static void test_refused(void **state)
 {
 	(void)state;
@@ -254,9 +304,8 @@ static void test_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_as_sql),
-		cmocka_unit_test(test_current),
-		cmocka_unit_test(test_empty_catalogue),
+		cmocka_unit_test(test_same_as_sql),     cmocka_unit_test(test_current),
+		cmocka_unit_test(test_empty_catalogue), cmocka_unit_test(test_long_genres),
 		cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

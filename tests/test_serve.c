@@ -567,6 +567,83 @@ static void test_names_file_and_sql_agree(void **state)
 	json_decref(rewritten);
 }
 
+/* The genres of the track with this Spotify id in a JSON answer's tracks,
+ * or NULL. */
+static const char *genres_of(json_t *answer, const char *id)
+{
+	json_t *t;
+	size_t i;
+	json_array_foreach(json_object_get(answer, "tracks"), i, t)
+	{
+		if (strcmp(json_string_value(json_object_get(t, "id")), id) == 0)
+			return json_string_value(json_object_get(t, "genres"));
+	}
+	return NULL;
+}
+
+/* A genre list longer than 95 characters (the longest real one is 179)
+ * comes back whole, from the names file, by /api/tracks/{id} and in
+ * recommend's answer; one longer than a lookup_hit keeps is cut after a
+ * whole genre and says how many more there are (issue 10 item 6). */
+static void test_long_genre_lists(void **state)
+{
+	(void)state;
+	char body[256], target[128];
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 5}", first_id);
+	json_t *j = post(body, strlen(body), 200);
+	char rec_id[32];
+	snprintf(rec_id, sizeof rec_id, "%s",
+	         json_string_value(json_object_get(json_array_get(json_object_get(j, "tracks"), 0), "id")));
+	json_decref(j);
+	assert_int_equal(strlen(rec_id), 22);
+	fixture_down(state);
+	/* 9 genres of 19 letters: 9 * 19 + 8 * 2 = 187 characters; 20 such: 418. */
+	char db_path[PATH_MAX], names_path[PATH_MAX], sql[2048];
+	snprintf(db_path, sizeof db_path, "%s/ws/catalog.db", dir);
+	snprintf(names_path, sizeof names_path, "%s/ws/names.seg", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+	tu_sql_exec(db, "CREATE TEMP TABLE n(i INTEGER PRIMARY KEY);"
+	                "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20)"
+	                " INSERT INTO n SELECT i FROM c;"
+	                "INSERT INTO genres(id, name) SELECT 900000 + i, printf('longgenrename%06d', i) FROM n;");
+	snprintf(sql, sizeof sql,
+	         "DELETE FROM track_genres WHERE track_id IN (SELECT id FROM tracks WHERE spotify_id IN ('%s', '%s'));"
+	         "INSERT INTO track_genres(track_id, genre_id) SELECT t.id, 900000 + n.i FROM tracks t, n"
+	         " WHERE t.spotify_id = '%s' AND n.i <= 9;"
+	         "INSERT INTO track_genres(track_id, genre_id) SELECT t.id, 900000 + n.i FROM tracks t, n"
+	         " WHERE t.spotify_id = '%s';",
+	         first_id, rec_id, first_id, rec_id);
+	tu_sql_exec(db, sql);
+	sqlite3_close(db);
+	assert_int_equal(unlink(names_path), 0); /* the server writes it again */
+	assert_int_equal(start_server(), 0);
+	char whole[512] = "", cut[512] = "";
+	for (int i = 1; i <= 9; i++)
+		snprintf(whole + strlen(whole), sizeof whole - strlen(whole), "%slonggenrename%06d", i > 1 ? ", " : "",
+		         i);
+	assert_int_equal(strlen(whole), 187);
+	/* 11 whole genres and the ending take 11 * 19 + 10 * 2 + 13 = 242 bytes;
+	 * a 12th would make 263, more than a lookup_hit's 255. */
+	for (int i = 1; i <= 11; i++)
+		snprintf(cut + strlen(cut), sizeof cut - strlen(cut), "%slonggenrename%06d", i > 1 ? ", " : "", i);
+	strcat(cut, ", \xe2\x80\xa6 +9 more");
+	snprintf(target, sizeof target, "/api/tracks/%s", first_id);
+	j = get_json(target, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "genres")), whole);
+	json_decref(j);
+	snprintf(target, sizeof target, "/api/tracks/%s", rec_id);
+	j = get_json(target, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "genres")), cut);
+	json_decref(j);
+	j = post(body, strlen(body), 200);
+	const char *g = genres_of(j, rec_id);
+	assert_non_null(g);
+	assert_string_equal(g, cut);
+	json_decref(j);
+	assert_int_equal(access(names_path, R_OK), 0);
+}
+
 /* A track catalogued after the server started is not in its names file:
  * it is found in the catalogue itself. */
 static void test_track_added_while_running(void **state)
@@ -1744,6 +1821,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_limits_per_address, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_slow_clients, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_host_check_wildcard, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_long_genre_lists, fixture_up, fixture_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

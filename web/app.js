@@ -297,12 +297,28 @@
   let searchTimer = 0;
   let searchSeq = 0;
 
+  /* One sentence for a failed search: the server's detail when it gave one
+   * ("the search is too broad ..."), not its status code. */
+  function searchErrorText(e) {
+    if (e instanceof ApiError) {
+      if (e.detail && e.status >= 400 && e.status < 500) return e.detail;
+      return e.detail ? `Search failed: ${e.detail}` : 'Search failed; try again.';
+    }
+    return `Search failed: ${e && e.message ? e.message : String(e)}`;
+  }
+
   async function runSearch() {
     clearTimeout(searchTimer);
     const q = $('#search').value.trim();
     const seq = ++searchSeq;
     const status = $('#search-status');
     const list = $('#search-results');
+    // The status line under the field is the search's only message area: a
+    // request that fails (e.g. 400 "too broad") says why there, in the
+    // server's own words, and the next answer replaces it. Search never
+    // adds a banner to the page's messages.
+    status.classList.remove('search-error');
+    delete status.dataset.state;
     if (!q) {
       list.replaceChildren();
       status.textContent = '';
@@ -314,8 +330,10 @@
       data = await api(`/api/tracks?q=${encodeURIComponent(q)}&limit=10`);
     } catch (e) {
       if (seq !== searchSeq) return;
-      status.textContent = '';
-      showError('discover', e, 'Search failed');
+      list.replaceChildren();
+      status.classList.add('search-error');
+      status.dataset.state = 'error';
+      status.textContent = searchErrorText(e);
       return;
     }
     if (seq !== searchSeq) return;

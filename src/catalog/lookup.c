@@ -63,7 +63,45 @@ static void fill(sqlite3_stmt *q, lookup_hit *h)
 	snprintf(h->artists, sizeof h->artists, "%s", (const char *)sqlite3_column_text(q, 3));
 	h->has_features = sqlite3_column_int(q, 4);
 	h->popularity = sqlite3_column_int(q, 5);
-	snprintf(h->genres, sizeof h->genres, "%s", (const char *)sqlite3_column_text(q, 6));
+	const char *g = (const char *)sqlite3_column_text(q, 6);
+	lookup_genres_fit(h->genres, sizeof h->genres, g ? g : "", g ? (size_t)sqlite3_column_bytes(q, 6) : 0);
+}
+
+/* U+2026, in UTF-8 */
+#define ELLIPSIS "\xe2\x80\xa6"
+
+void lookup_genres_fit(char *out, size_t cap, const char *list, size_t len)
+{
+	if (cap == 0)
+		return;
+	if (len < cap) {
+		memcpy(out, list, len);
+		out[len] = '\0';
+		return;
+	}
+	size_t total = 1;
+	for (size_t i = 0; i + 1 < len; i++)
+		if (list[i] == ',' && list[i + 1] == ' ')
+			total++;
+	/* Whole genres, one at a time, while they fit with the ending. */
+	size_t keep = 0, kept = 0;
+	char tail[48];
+	for (size_t i = 0, k = 0; i + 1 < len; i++) {
+		if (list[i] != ',' || list[i + 1] != ' ')
+			continue;
+		k++;
+		int t = snprintf(tail, sizeof tail, ", " ELLIPSIS " +%zu more", total - k);
+		if (t < 0 || i + (size_t)t >= cap)
+			break;
+		keep = i;
+		kept = k;
+	}
+	if (kept == 0) {
+		snprintf(out, cap, "%zu genres", total);
+		return;
+	}
+	memcpy(out, list, keep);
+	snprintf(out + keep, cap - keep, ", " ELLIPSIS " +%zu more", total - kept);
 }
 
 /* Whether a byte may start or be part of something the index has a token

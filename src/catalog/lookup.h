@@ -10,15 +10,27 @@
 
 #include "core/error.h"
 
+/* Room for a genre list in a lookup_hit, its NUL included. */
+#define LOOKUP_GENRES_CAP 256
+
 typedef struct lookup_hit {
 	int64_t track; /* tracks.id */
 	char spotify_id[23];
 	char name[160];
 	char artists[160]; /* "A, B" */
 	int has_features;
-	int popularity;  /* -1 unknown */
-	char genres[96]; /* "pop, dance pop" */
+	int popularity;                 /* -1 unknown */
+	char genres[LOOKUP_GENRES_CAP]; /* "pop, dance pop": see lookup_genres_fit */
 } lookup_hit;
+
+/* How a track's genre list is shown: its genres joined with ", " in genre id
+ * order. The longest list in the real catalogue (2024 data) is 179
+ * characters; it and anything up to LOOKUP_GENRES_CAP - 1 bytes is kept
+ * whole. A longer one is cut after the last whole genre that fits and ends
+ * in ", ... +N more" (with a real ellipsis character; N is how many genres
+ * were left out); when not even the first genre fits with that ending, the
+ * text is "N genres". names.seg and the SQL paths both cut this way. */
+void lookup_genres_fit(char *out, size_t cap, const char *list, size_t len);
 
 /* The work one search may do, so that no query holds a server thread for
  * long: at most LOOKUP_MAX_WORDS words, and at most LOOKUP_MAX_STEPS SQLite

@@ -284,7 +284,8 @@ int names_get(const names *n, int64_t track, lookup_hit *hit)
 	p = take(p + 2, end, hit->spotify_id, sizeof hit->spotify_id);
 	p = take(p, end, hit->name, sizeof hit->name);
 	p = take(p, end, hit->artists, sizeof hit->artists);
-	take(p, end, hit->genres, sizeof hit->genres);
+	const char *z = memchr(p, '\0', (size_t)(end - p));
+	lookup_genres_fit(hit->genres, sizeof hit->genres, p, (size_t)((z ? z : end) - p));
 	return 1;
 }
 

@@ -411,24 +411,19 @@ static size_t mood_dims(const request *x)
 static int mood_retrieve(request *x, size_t want, seg_error *err)
 {
 	const rec_artifact *a = &x->e->a;
-	knn_hit *best = malloc(sizeof(knn_hit) * (want ? want : 1)); /* best first */
-	size_t nb = 0;
+	topk_hit *best = malloc(sizeof(topk_hit) * (want ? want : 1)); /* best first, ties by row */
 	if (best == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	topk sel;
+	topk_init(&sel, best, want);
 	for (size_t i = 0; i < a->N && want > 0; i++) {
 		if (x->blocked[a->row_track[i]])
 			continue;
 		float s = -mood_dist2(x, i);
-		if (nb < want || s > best[nb - 1].score) {
-			size_t j = nb < want ? nb++ : nb - 1;
-			while (j > 0 && best[j - 1].score < s) {
-				best[j] = best[j - 1];
-				j--;
-			}
-			best[j].row = i;
-			best[j].score = s;
-		}
+		if (topk_admits(&sel, i, s))
+			topk_push(&sel, i, s);
 	}
+	size_t nb = topk_finish(&sel);
 	for (size_t j = 0; j < nb; j++) {
 		int64_t t = a->row_track[best[j].row];
 		if (rec_pool_has(&x->pool, t))

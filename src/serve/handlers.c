@@ -806,7 +806,7 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 			char *slash = strrchr(model, '/');
 			if (slash != NULL) {
 				*slash = '\0';
-				snprintf(path, sizeof path, "%s/evaluation.json", model);
+				snprintf(path, sizeof path, "%s/%s", model, WORKSPACE_EVALUATION_FILE);
 				json_error_t je;
 				ev = json_load_file(path, 0, &je);
 			}

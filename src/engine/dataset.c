@@ -4,20 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "core/array.h"
 #include "catalog/catalog.h"
 #include "catalog/workspace.h"
-
-int dataset_is_test(const char *source, const char *external_id)
-{
-	char key[256];
-	int n = snprintf(key, sizeof key, "%s:%s", source, external_id);
-	return XXH64(key, (size_t)(n < 0 ? 0 : n) < sizeof key ? (size_t)n : sizeof key - 1, 0x5e9e) %
-	               DATASET_TEST_MODULUS ==
-	       0;
-}
 
 static int db_fail(sqlite3 *db, seg_error *err)
 {
@@ -40,7 +30,7 @@ void dataset_free(dataset *d)
 	free(d->pl_id);
 	free(d->pl_ptr);
 	free(d->pl_tracks);
-	free(d->pl_test);
+	free(d->pl_split);
 	free(d);
 }
 
@@ -221,10 +211,10 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	}
 	size_t pcap = 1024, ecap = 65536, ne = 0;
 	d->pl_id = malloc(sizeof(int64_t) * pcap);
-	d->pl_test = malloc(pcap);
+	d->pl_split = malloc(pcap);
 	d->pl_ptr = malloc(sizeof(uint32_t) * (pcap + 1));
 	d->pl_tracks = malloc(sizeof(int64_t) * ecap);
-	if (!d->pl_id || !d->pl_test || !d->pl_ptr || !d->pl_tracks) {
+	if (!d->pl_id || !d->pl_split || !d->pl_ptr || !d->pl_tracks) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -236,12 +226,12 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 			if (d->P + 1 >= pcap) {
 				pcap *= 2;
 				int64_t *a = realloc(d->pl_id, sizeof(int64_t) * pcap);
-				uint8_t *b = realloc(d->pl_test, pcap);
+				uint8_t *b = realloc(d->pl_split, pcap);
 				uint32_t *p = realloc(d->pl_ptr, sizeof(uint32_t) * (pcap + 1));
 				if (a)
 					d->pl_id = a;
 				if (b)
-					d->pl_test = b;
+					d->pl_split = b;
 				if (p)
 					d->pl_ptr = p;
 				if (!a || !b || !p) {
@@ -250,9 +240,11 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 				}
 			}
 			d->pl_id[d->P] = pid;
-			d->pl_test[d->P] = (uint8_t)dataset_is_test((const char *)sqlite3_column_text(q, 1),
-			                                            (const char *)sqlite3_column_text(q, 2));
-			d->P_test += d->pl_test[d->P];
+			enum catalog_split sp = catalog_playlist_split((const char *)sqlite3_column_text(q, 1),
+			                                               (const char *)sqlite3_column_text(q, 2));
+			d->pl_split[d->P] = (uint8_t)sp;
+			d->P_valid += sp == CATALOG_SPLIT_VALID;
+			d->P_test += sp == CATALOG_SPLIT_TEST;
 			d->P++;
 			d->pl_ptr[d->P] = (uint32_t)ne;
 			cur = pid;
@@ -265,7 +257,7 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 		d->pl_tracks = e;
 		d->pl_tracks[ne++] = tid;
 		d->pl_ptr[d->P] = (uint32_t)ne;
-		if (!d->pl_test[d->P - 1] && tid > 0 && tid < d->T)
+		if (d->pl_split[d->P - 1] == CATALOG_SPLIT_TRAIN && tid > 0 && tid < d->T)
 			d->track_pop[tid]++;
 	}
 	if (rc != SQLITE_DONE) {

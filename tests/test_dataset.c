@@ -147,7 +147,7 @@ static void test_playlists(void **state)
 	 * playlist's source and external id alone. */
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT p.id, p.source, p.external_id, pt.track_id FROM playlists p"
+	                                    "SELECT p.id, p.source, p.external_id, pt.track_id, p.name FROM playlists p"
 	                                    " JOIN playlist_tracks pt ON pt.playlist_id = p.id ORDER BY p.id, pt.pos",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
@@ -164,6 +164,15 @@ static void test_playlists(void **state)
 			int want = catalog_playlist_split((const char *)sqlite3_column_text(q, 1),
 			                                  (const char *)sqlite3_column_text(q, 2));
 			assert_int_equal(ds->pl_split[p], want);
+			/* Its source and title, as the catalogue has them. */
+			assert_true(ds->pl_source[p] < ds->n_sources);
+			assert_string_equal(ds->source_names[ds->pl_source[p]],
+			                    (const char *)sqlite3_column_text(q, 1));
+			const char *title = (const char *)sqlite3_column_text(q, 4);
+			if (title == NULL)
+				assert_null(ds->pl_name[p]);
+			else
+				assert_string_equal(ds->pl_name[p], title);
 			tests += want == CATALOG_SPLIT_TEST;
 			valids += want == CATALOG_SPLIT_VALID;
 		}

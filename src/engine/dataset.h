@@ -11,6 +11,10 @@
 #include "core/error.h"
 #include "catalog/snapshot.h"
 
+/* Distinct playlist sources (mpd, spotify_songs, ...) a dataset tells
+ * apart; playlists of further sources share the last slot's name "other". */
+#define DATASET_SOURCES_MAX 16
+
 typedef struct dataset {
 	snapshot *snap;           /* the mapped feature snapshot */
 	size_t N;                 /* content rows (tracks with audio features) */
@@ -27,13 +31,17 @@ typedef struct dataset {
 	char **genre_names;  /* [G] genre vocabulary, most tracks first */
 	size_t G;
 
-	size_t P;           /* playlists with at least one entry */
-	int64_t *pl_id;     /* [P] playlists.id */
-	uint32_t *pl_ptr;   /* [P+1] CSR offsets into pl_tracks */
-	int64_t *pl_tracks; /* [pl_ptr[P]] track ids in playlist order */
-	uint8_t *pl_split;  /* [P] enum catalog_split: train, validation or test */
-	size_t P_valid;     /* playlists in the validation split */
-	size_t P_test;      /* playlists in the test split */
+	size_t P;                                /* playlists with at least one entry */
+	int64_t *pl_id;                          /* [P] playlists.id */
+	uint32_t *pl_ptr;                        /* [P+1] CSR offsets into pl_tracks */
+	int64_t *pl_tracks;                      /* [pl_ptr[P]] track ids in playlist order */
+	uint8_t *pl_split;                       /* [P] enum catalog_split: train, validation or test */
+	uint8_t *pl_source;                      /* [P] index into source_names */
+	char **pl_name;                          /* [P] the playlist's title, NULL when it has none */
+	char *source_names[DATASET_SOURCES_MAX]; /* [n_sources] playlists.source values */
+	size_t n_sources;
+	size_t P_valid; /* playlists in the validation split */
+	size_t P_test;  /* playlists in the test split */
 
 	char workspace[1024];
 } dataset;

@@ -211,8 +211,9 @@ static void find_correlations(fctx *c)
 	json_t *num = json_object(), *pairs = json_array();
 	put(c, num, "min_abs_r", json_real(CORR_LARGE));
 	if (shown > 0) {
-		strbuf_printf(&s, "The strongest correlations (Pearson, |r| >= %.1f, over the tracks where "
-		                                "both are known): ",
+		strbuf_printf(&s,
+		              "The strongest correlations (Pearson, |r| >= %.1f, over the tracks where "
+		              "both are known): ",
 		              CORR_LARGE);
 		for (size_t k = 0; k < shown; k++) {
 			if (k > 0)
@@ -243,7 +244,9 @@ static void find_correlations(fctx *c)
 	double ar = fabs(pop->r);
 	strbuf_reset(&s);
 	strbuf_printf(&s, "Popularity's strongest correlation with another feature is %s, with %s (r = %.2f, n = ",
-	              ar < CORR_MEDIUM ? "only a small one" : ar < CORR_LARGE ? "a medium one" : "a large one",
+	              ar < CORR_MEDIUM  ? "only a small one"
+	              : ar < CORR_LARGE ? "a medium one"
+	                                : "a large one",
 	              eda_features[other].word, pop->r);
 	put_int(&s, pop->n);
 	strbuf_puts(&s, ar < CORR_LARGE ? "): no single feature predicts it well." : ").");
@@ -312,8 +315,8 @@ static int find_popularity_zero(fctx *c)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
-	if (c->queries && json_object_set_new(c->queries, "findings.popularity_values",
-	                                      jstr(eda_sql_popularity_values)) < 0)
+	if (c->queries &&
+	    json_object_set_new(c->queries, "findings.popularity_values", jstr(eda_sql_popularity_values)) < 0)
 		c->oom = 1;
 	if (known < MIN_N || zero == 0 || (double)zero < ZERO_PILE_RATIO * (double)next_tracks)
 		return 0;
@@ -378,8 +381,9 @@ static void find_skewed(fctx *c)
 	strbuf s = {0};
 	json_t *num = json_object(), *feats = json_array();
 	put(c, num, "threshold", json_real(SKEW_LIMIT));
-	strbuf_printf(&s, "Skewed features (sample skewness beyond +-%.0f, where a mean describes the typical track "
-	                  "badly): ",
+	strbuf_printf(&s,
+	              "Skewed features (sample skewness beyond +-%.0f, where a mean describes the typical track "
+	              "badly): ",
 	              SKEW_LIMIT);
 	for (size_t k = 0; k < n; k++) {
 		const eda_feature *fe = &eda_features[idx[k]];
@@ -387,9 +391,16 @@ static void find_skewed(fctx *c)
 		int right = x->skew > 0;
 		if (k > 0)
 			strbuf_puts(&s, "; ");
-		strbuf_printf(&s, "%s (%.2f): half the tracks are at or %s ", fe->word, x->skew, right ? "below" : "above");
+		/* With half the values or more at the extreme itself (instrumentalness
+		 * 0), "at or below 0" would read oddly. */
+		if (x->median == (right ? x->min : x->max))
+			strbuf_printf(&s, "%s (%.2f): half the tracks or more are at ", fe->word, x->skew);
+		else
+			strbuf_printf(&s, "%s (%.2f): half the tracks are at or %s ", fe->word, x->skew,
+			              right ? "below" : "above");
 		put_value(&s, fe, x->median);
-		strbuf_printf(&s, ", with a long tail of %s %s ", right ? fe->high : fe->low, right ? "up to" : "down to");
+		strbuf_printf(&s, ", with a long tail of %s %s ", right ? fe->high : fe->low,
+		              right ? "up to" : "down to");
 		put_value(&s, fe, right ? x->max : x->min);
 		json_t *o = json_object();
 		put(c, o, "name", json_string(fe->name));
@@ -469,8 +480,7 @@ static int find_spoken(fctx *c)
 	rc = eda_sql_done(c->db, "findings.spoken_word_examples", src, c->err);
 	if (rc < 0)
 		goto out;
-	if (c->queries &&
-	    json_object_set_new(c->queries, "findings.spoken_word_examples", jstr(strbuf_cstr(&sql))) < 0)
+	if (c->queries && json_object_set_new(c->queries, "findings.spoken_word_examples", jstr(strbuf_cstr(&sql))) < 0)
 		c->oom = 1;
 	strbuf_puts(&s, ".");
 	json_t *num = json_object();

@@ -29,13 +29,13 @@
 /* What the other sections of the report computed, handed to the findings.
  * Plain data; the pointers are borrowed for the call. */
 typedef struct eda_facts {
-	long long tracks;             /* every track of the catalogue */
-	long long with_features;      /* tracks with audio features */
-	const eda_summary *stats;     /* [EDA_NFEAT] per feature over the tracks with
+	long long tracks;         /* every track of the catalogue */
+	long long with_features;  /* tracks with audio features */
+	const eda_summary *stats; /* [EDA_NFEAT] per feature over the tracks with
 	                               * features where it is known, or NULL */
-	const double *corr_r;         /* [EDA_NFEAT][EDA_NFEAT] pairwise-complete
+	const double *corr_r;     /* [EDA_NFEAT][EDA_NFEAT] pairwise-complete
 	                               * Pearson r, NAN where undefined, or NULL */
-	const long long *corr_n;      /* [EDA_NFEAT][EDA_NFEAT] pairs behind each r */
+	const long long *corr_n;  /* [EDA_NFEAT][EDA_NFEAT] pairs behind each r */
 } eda_facts;
 
 /* Builds the findings of db from `facts` and the queries of its own

@@ -200,33 +200,35 @@ const size_t eda_nqueries = sizeof(eda_queries) / sizeof(eda_queries[0]);
 const char eda_sql_merged_total[] = "SELECT COALESCE(SUM(merged), 0) FROM ingests";
 
 const char eda_sql_popularity_values[] = "SELECT popularity AS value, COUNT(*) AS tracks\n"
-                                         "FROM tracks\n"
-                                         "WHERE has_features = 1 AND popularity IS NOT NULL\n"
-                                         "GROUP BY popularity\n"
-                                         "ORDER BY tracks DESC, value";
+					 "FROM tracks\n"
+					 "WHERE has_features = 1 AND popularity IS NOT NULL\n"
+					 "GROUP BY popularity\n"
+					 "ORDER BY tracks DESC, value";
 
 const char eda_sql_spoken_total[] = "SELECT COUNT(*) AS spoken_word_tracks\n"
-                                    "FROM tracks\n"
-                                    "WHERE has_features = 1 AND speechiness > " EDA_STR(EDA_SPOKEN_SPEECHINESS);
+				    "FROM tracks\n"
+				    "WHERE has_features = 1 AND speechiness > " EDA_STR(EDA_SPOKEN_SPEECHINESS);
 
 const char eda_sql_spoken_examples[] =
 	"SELECT a.name AS artist, COUNT(*) AS tracks,\n"
 	"       (SELECT t2.name FROM tracks t2\n"
 	"        JOIN track_artists ta2 ON ta2.track_id = t2.id AND ta2.position = 0\n"
 	"        WHERE ta2.artist_id = a.id AND t2.has_features = 1\n"
-	"          AND t2.speechiness > " EDA_STR(EDA_SPOKEN_SPEECHINESS) "\n"
-	"        ORDER BY t2.speechiness DESC, t2.id LIMIT 1) AS example\n"
-	"FROM tracks t\n"
-	"JOIN track_artists ta ON ta.track_id = t.id AND ta.position = 0\n"
-	"JOIN artists a ON a.id = ta.artist_id\n"
-	"WHERE t.has_features = 1 AND t.speechiness > " EDA_STR(EDA_SPOKEN_SPEECHINESS) "\n"
-	"GROUP BY a.id\n"
-	"ORDER BY tracks DESC, artist\n"
-	"LIMIT {limit}";
+	"          AND t2.speechiness > " EDA_STR(
+		EDA_SPOKEN_SPEECHINESS) "\n"
+					"        ORDER BY t2.speechiness DESC, t2.id LIMIT 1) AS example\n"
+					"FROM tracks t\n"
+					"JOIN track_artists ta ON ta.track_id = t.id AND ta.position = 0\n"
+					"JOIN artists a ON a.id = ta.artist_id\n"
+					"WHERE t.has_features = 1 AND t.speechiness > " EDA_STR(
+						EDA_SPOKEN_SPEECHINESS) "\n"
+									"GROUP BY a.id\n"
+									"ORDER BY tracks DESC, artist\n"
+									"LIMIT {limit}";
 
 const char eda_sql_ingest_totals[] = "SELECT COALESCE(SUM(new_tracks + merged), 0) AS track_rows,\n"
-                                     "       COALESCE(SUM(merged), 0) AS merged\n"
-                                     "FROM ingests";
+				     "       COALESCE(SUM(merged), 0) AS merged\n"
+				     "FROM ingests";
 
 /* ------------------------------------------------------------------------ */
 /* Sections                                                                  */

@@ -35,14 +35,14 @@ typedef struct eda_feature {
 	const char *bin;   /* SQL expression giving the histogram bin (an integer) */
 	double origin;     /* bin b covers origin + b*width .. origin + (b+1)*width */
 	double width;
-	int unit;         /* 1: a 0..1 audio feature (genre profiles, fixed axes) */
-	int fixed_bins;   /* > 0: the histogram always spans bins 0..fixed_bins-1 */
-	int last_bin;     /* > 0: the bin expression's upper clamp (see note) */
-	int hist_section; /* section that shows its histogram */
-	const char *note; /* shown under the histogram, or NULL */
-	const char *word; /* the feature in a sentence ("duration") */
-	const char *high; /* tracks at its high end, for a sentence ("instrumental tracks") */
-	const char *low;  /* tracks at its low end ("quiet tracks") */
+	int unit;          /* 1: a 0..1 audio feature (genre profiles, fixed axes) */
+	int fixed_bins;    /* > 0: the histogram always spans bins 0..fixed_bins-1 */
+	int last_bin;      /* > 0: the bin expression's upper clamp (see note) */
+	int hist_section;  /* section that shows its histogram */
+	const char *note;  /* shown under the histogram, or NULL */
+	const char *word;  /* the feature in a sentence ("duration") */
+	const char *high;  /* tracks at its high end, for a sentence ("instrumental tracks") */
+	const char *low;   /* tracks at its low end ("quiet tracks") */
 	const char *units; /* after a value in a sentence (" dB"), or NULL */
 } eda_feature;
 

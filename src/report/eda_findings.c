@@ -154,6 +154,10 @@ typedef struct pair {
 	long long n;
 } pair;
 
+/* |r| as the sentences print it, to two decimals: a pair is called large
+ * exactly when it reads 0.50 or more, never "a medium one (r = 0.50)". */
+static double abs_r2(double r) { return round(fabs(r) * 100) / 100; }
+
 /* By |r| descending; ties keep the matrix order, so runs are reproducible. */
 static int cmp_pair(const void *x, const void *y)
 {
@@ -205,7 +209,7 @@ static void find_correlations(fctx *c)
 	qsort(all, np, sizeof all[0], cmp_pair);
 
 	size_t shown = 0;
-	while (shown < np && shown < CORR_SHOW && fabs(all[shown].r) >= CORR_LARGE)
+	while (shown < np && shown < CORR_SHOW && abs_r2(all[shown].r) >= CORR_LARGE)
 		shown++;
 	strbuf s = {0};
 	json_t *num = json_object(), *pairs = json_array();
@@ -241,7 +245,7 @@ static void find_correlations(fctx *c)
 	if (pop == NULL || (size_t)(pop - all) < (shown > 0 ? shown : 1))
 		return;
 	int other = pop->a == EDA_FEAT_POPULARITY ? pop->b : pop->a;
-	double ar = fabs(pop->r);
+	double ar = abs_r2(pop->r);
 	strbuf_reset(&s);
 	strbuf_printf(&s, "Popularity's strongest correlation with another feature is %s, with %s (r = %.2f, n = ",
 	              ar < CORR_MEDIUM  ? "only a small one"

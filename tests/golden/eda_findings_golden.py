@@ -107,7 +107,7 @@ def golden():
             if nn >= MIN_N:
                 pairs.append({"a": a, "b": b, "r": float(r.loc[a, b]), "n": nn})
     pairs.sort(key=lambda p: -abs(p["r"]))
-    g["strongest_pairs"] = [p for p in pairs if abs(p["r"]) >= CORR_LARGE][:CORR_SHOW]
+    g["strongest_pairs"] = [p for p in pairs if round(abs(p["r"]), 2) >= CORR_LARGE][:CORR_SHOW]  # as printed
     g["popularity_pair"] = next(p for p in pairs if "popularity" in (p["a"], p["b"]))
 
     spoken = tracks[tracks["speechiness"] > SPOKEN]

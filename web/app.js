@@ -682,6 +682,21 @@
     box.hidden = items.length === 0;
   }
 
+  /* The EDA findings (summary "findings": {kind, sentence, numbers}), each a
+   * sentence computed from the data, in a panel under the counts. The panel
+   * is made here so that the page's markup needs no change. */
+  function renderFindings(list) {
+    let box = $('#findings');
+    if (!box) {
+      box = el('section', { id: 'findings', class: 'panel findings', 'aria-labelledby': 'findings-title' });
+      $('#overview').after(box);
+    }
+    const items = Array.isArray(list) ? list.filter((f) => f && typeof f.sentence === 'string') : [];
+    box.replaceChildren(el('h2', { id: 'findings-title', class: 'panel-title' }, 'Findings'),
+      el('ul', null, items.map((f) => el('li', { dataset: { kind: String(f.kind || '') } }, f.sentence))));
+    box.hidden = items.length === 0;
+  }
+
   async function loadExplore() {
     setState('explore', 'loading');
     const charts = $('#charts');
@@ -695,6 +710,7 @@
       throw e;
     }
     renderOverview(data.overview || data.counts, data.synthetic);
+    renderFindings(data.findings);
     const list = Array.isArray(data.charts) ? data.charts.filter((c) => c && typeof c.name === 'string') : [];
     $('#chart-count').textContent = `${list.length} chart${list.length === 1 ? '' : 's'}`;
     if (!list.length) {

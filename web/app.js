@@ -775,10 +775,10 @@
           onclick: () => playHere(t.id, name) }, '▶ Play'),
         el('button', { type: 'button', class: 'btn btn-sm like', dataset: { likeId: t.id }, 'aria-pressed': liked ? 'true' : 'false',
           'aria-label': `Like ${name}: add it to the seeds`, title: 'Like: add to the seeds',
-          onclick: () => (seeds.some((s) => s.id === t.id) ? removeSeed(t.id) : addSeed(track)) }, '👍 Like'),
+          onclick: () => (seeds.some((s) => s.id === t.id) ? removeSeed(t.id) : addSeed(track)) }, 'Like'),
         el('button', { type: 'button', class: 'btn btn-sm dislike', dataset: { dislikeId: t.id }, 'aria-pressed': disliked ? 'true' : 'false',
           'aria-label': `Dislike ${name}: keep it and its sound out of the next list`, title: 'Dislike: not in the next list',
-          onclick: () => (dislikes.some((s) => s.id === t.id) ? removeDislike(t.id) : addDislike(track)) }, '👎'),
+          onclick: () => (dislikes.some((s) => s.id === t.id) ? removeDislike(t.id) : addDislike(track)) }, 'Dislike'),
         el('a', { class: 'btn btn-sm spotify', href: spotifyUrl(t.id), target: '_blank', rel: 'noopener noreferrer' },
           'Open in Spotify', el('span', { class: 'visually-hidden' }, ' (opens in a new tab)')),
         el('button', { type: 'button', class: 'btn btn-sm similar', 'aria-label': `Tracks similar to ${name}`,
@@ -1522,7 +1522,7 @@
           mapView.highlight = [];
           renderMapMeta();
           mapView.draw();
-        } }, 'Clear')) : null);
+        } }, 'Clear')) : '');
   }
 
   async function loadMap() {
@@ -1789,8 +1789,6 @@
     window.addEventListener('resize', () => { if (currentPage === 'map') mapView.resize(); });
     if (window.matchMedia) {
       matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => mapView.draw());
-      // A phone turned into a tablet with a mouse, or back: the hint follows.
-      matchMedia('(hover: hover) and (pointer: fine)').addEventListener('change', () => { if (mapView.n) renderMapMeta(); });
     }
     // For the browser test and bench/map: read-only use.
     window.segueMap = mapView;

@@ -26,8 +26,8 @@
  * listener presses play. The same policy goes on every answer: on JSON it
  * forbids everything that could matter. */
 static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-			  "connect-src 'self'; frame-src https://open.spotify.com/embed/; base-uri 'none'; form-action "
-                          "'self'; frame-ancestors 'none'";
+			  "connect-src 'self'; frame-src https://open.spotify.com/embed/; "
+			  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 static const char OOM_BODY[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
 

@@ -799,9 +799,10 @@ static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 	return ret;
 }
 
-/* GET /api/genres: the catalogue's genres with their track counts, most
- * tracks first (ties by name), at most `limit` (default 300): what the
- * dashboard's genre filter offers. */
+/* GET /api/genres: the genres the model knows (its genre vocabulary: what
+ * the genre filters of /api/recommend and /api/gems take), each with its
+ * tracks in the catalogue, most tracks first (ties by name), at most
+ * `limit` (default 300): what the dashboard's genre filter offers. */
 static enum MHD_Result h_genres(server *s, struct MHD_Connection *c, req *r)
 {
 	seg_error err = {0};
@@ -811,26 +812,43 @@ static enum MHD_Result h_genres(server *s, struct MHD_Connection *c, req *r)
 	sqlite3 *db = thread_db(s);
 	if (db == NULL)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	const feat_spec *spec = engine_spec(s->eng);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT g.name, count(*) AS n FROM track_genres tg JOIN genres g ON g.id = tg.genre_id"
-	                       " GROUP BY g.id ORDER BY n DESC, g.name LIMIT ?1",
+	                       "SELECT count(*) FROM track_genres tg JOIN genres g ON g.id = tg.genre_id"
+	                       " WHERE g.name = lower(?1)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return serve__send_error(c, r, 500, "internal", "%s", sqlite3_errmsg(db));
-	sqlite3_bind_int64(st, 1, limit);
-	json_t *arr = json_array();
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		if (name != NULL)
-			json_array_append_new(arr, json_pack("{s:s,s:I}", "name", name, "tracks",
-			                                     (json_int_t)sqlite3_column_int64(st, 1)));
+	uint32_t n = spec->ngenres;
+	int64_t *count = calloc(n ? n : 1, sizeof *count);
+	uint32_t *order = calloc(n ? n : 1, sizeof *order);
+	if (count == NULL || order == NULL) {
+		sqlite3_finalize(st);
+		free(count);
+		free(order);
+		return serve__send_error(c, r, 503, "unavailable", "out of memory");
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, spec->genres[i], -1, SQLITE_STATIC);
+		count[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		/* Insertion sort: a vocabulary is a few dozen names. */
+		uint32_t j = i;
+		while (j > 0 &&
+		       (count[order[j - 1]] < count[i] ||
+		        (count[order[j - 1]] == count[i] && strcmp(spec->genres[order[j - 1]], spec->genres[i]) > 0))) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
 	}
 	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return serve__send_error(c, r, 500, "internal", "%s", sqlite3_errmsg(db));
-	}
+	json_t *arr = json_array();
+	for (uint32_t j = 0; j < n && j < (uint32_t)limit; j++)
+		json_array_append_new(arr, json_pack("{s:s,s:I}", "name", spec->genres[order[j]], "tracks",
+		                                     (json_int_t)count[order[j]]));
+	free(count);
+	free(order);
 	return serve__send_json(c, r, 200, json_pack("{s:o}", "genres", arr));
 }
 

@@ -178,10 +178,11 @@ static void test_registered_model_offered(void **state)
 	assert_non_null(strstr(out, "constant   * the known tracks in id order (a test model)"));
 	free(out);
 	assert_int_equal(cli(&out, "recommend", "--model", "nope", "--seed", "x", NULL), 2);
-	assert_non_null(strstr(out, "unknown model 'nope' (random, popular, content, cooc, als, hybrid, constant)"));
+	assert_non_null(
+		strstr(out, "unknown model 'nope' (random, popular, content, cooc, als, hybrid, title, constant)"));
 	free(out);
 	assert_int_equal(cli(&out, "evaluate", "--help", NULL), 0);
-	assert_non_null(strstr(out, "Models: random, popular, content, cooc, als, hybrid, constant."));
+	assert_non_null(strstr(out, "Models: random, popular, content, cooc, als, hybrid, title, constant."));
 	free(out);
 	/* A trained workspace. */
 	assert_int_equal(

@@ -199,6 +199,16 @@ static void test_registered_model_offered(void **state)
 		cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "3", "--no-rerank", NULL), 0);
 	assert_non_null(strstr(out, "3 recommendations (constant)"));
 	free(out);
+	/* The title model takes --title alone, and without it says what to give. */
+	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "title", "--title", "Synthetic: jazz",
+	                     "--k", "3", "--no-rerank", NULL),
+	                 0);
+	assert_non_null(strstr(out, "3 recommendations (title)"));
+	assert_non_null(strstr(out, "titled like yours"));
+	free(out);
+	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "title", NULL), 2);
+	assert_non_null(strstr(out, "--title"));
+	free(out);
 	char seed[64];
 	snprintf(seed, sizeof seed, "%s", tu_ws_text(ws, "SELECT spotify_id FROM tracks WHERE id = 1"));
 	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "2", "--no-rerank",

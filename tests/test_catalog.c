@@ -209,6 +209,22 @@ static void test_open_errors(void **state)
 	catalog_close(c);
 	assert_int_equal(catalog_open(&c, ws, 0, &err), SEG_EVERSION);
 	assert_non_null(strstr(err.msg, "99"));
+	/* A version 1 catalogue (genre labels without their playlists' split)
+	 * is refused both ways, with what to do, and left as it was. */
+	char path[1100];
+	snprintf(path, sizeof path, "%s/catalog.db", ws);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	tu_sql_exec(db, "UPDATE meta SET value='1' WHERE key='schema_version'");
+	sqlite3_close(db);
+	assert_int_equal(catalog_open(&c, ws, 0, &err), SEG_EVERSION);
+	assert_non_null(strstr(err.msg, "older segue"));
+	assert_non_null(strstr(err.msg, "new workspace"));
+	assert_int_equal(catalog_open(&c, ws, 1, &err), SEG_EVERSION);
+	assert_non_null(strstr(err.msg, "older segue"));
+	db = tu_open_ro(path);
+	assert_int_equal(tu_sql_long(db, "SELECT value FROM meta WHERE key='schema_version'"), 1);
+	sqlite3_close(db);
 	tu_rmtree(ws);
 }
 

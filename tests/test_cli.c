@@ -178,10 +178,11 @@ static void test_registered_model_offered(void **state)
 	assert_non_null(strstr(out, "constant   * the known tracks in id order (a test model)"));
 	free(out);
 	assert_int_equal(cli(&out, "recommend", "--model", "nope", "--seed", "x", NULL), 2);
-	assert_non_null(strstr(out, "unknown model 'nope' (random, popular, content, cooc, als, hybrid, constant)"));
+	assert_non_null(
+		strstr(out, "unknown model 'nope' (random, popular, content, cooc, als, hybrid, title, constant)"));
 	free(out);
 	assert_int_equal(cli(&out, "evaluate", "--help", NULL), 0);
-	assert_non_null(strstr(out, "Models: random, popular, content, cooc, als, hybrid, constant."));
+	assert_non_null(strstr(out, "Models: random, popular, content, cooc, als, hybrid, title, constant."));
 	free(out);
 	/* A trained workspace. */
 	assert_int_equal(
@@ -197,6 +198,16 @@ static void test_registered_model_offered(void **state)
 	assert_int_equal(
 		cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "3", "--no-rerank", NULL), 0);
 	assert_non_null(strstr(out, "3 recommendations (constant)"));
+	free(out);
+	/* The title model takes --title alone, and without it says what to give. */
+	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "title", "--title", "Synthetic: jazz",
+	                     "--k", "3", "--no-rerank", NULL),
+	                 0);
+	assert_non_null(strstr(out, "3 recommendations (title)"));
+	assert_non_null(strstr(out, "titled like yours"));
+	free(out);
+	assert_int_equal(cli(&out, "recommend", "--workspace", ws, "--model", "title", NULL), 2);
+	assert_non_null(strstr(out, "--title"));
 	free(out);
 	char seed[64];
 	snprintf(seed, sizeof seed, "%s", tu_ws_text(ws, "SELECT spotify_id FROM tracks WHERE id = 1"));

@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 
 #include "catalog/catalog.h"
+#include "catalog/lookup.h"
 #include "catalog/workspace.h"
+#include "ingest/ingest.h"
 #include "core/error.h"
 #include "engine/dataset.h"
 
@@ -98,11 +100,12 @@ static void test_tracks(void **state)
 static void test_genres(void **state)
 {
 	(void)state;
-	/* The vocabulary: genres that have tracks, most tracks first, then by name. */
+	/* The vocabulary: genres that have tracks, most tracks first, then by
+	 * name, counting the labels usable for features only. */
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db,
 	                                    "SELECT g.name FROM genres g JOIN track_genres tg ON tg.genre_id = g.id"
-	                                    " GROUP BY g.id ORDER BY count(*) DESC, g.name",
+	                                    " WHERE tg.heldout_only = 0 GROUP BY g.id ORDER BY count(*) DESC, g.name",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
 	size_t g = 0;
@@ -119,7 +122,8 @@ static void test_genres(void **state)
 	char sql[256];
 	for (size_t i = 0; i < ds->N; i++) {
 		assert_true(ds->genre_ptr[i] <= ds->genre_ptr[i + 1]);
-		snprintf(sql, sizeof sql, "SELECT count(*) FROM track_genres WHERE track_id = %lld",
+		snprintf(sql, sizeof sql,
+		         "SELECT count(*) FROM track_genres WHERE heldout_only = 0 AND track_id = %lld",
 		         (long long)ds->row_track[i]);
 		assert_int_equal(ds->genre_ptr[i + 1] - ds->genre_ptr[i], tu_sql_long(db, sql));
 		for (uint32_t k = ds->genre_ptr[i]; k < ds->genre_ptr[i + 1]; k++) {
@@ -134,7 +138,182 @@ static void test_genres(void **state)
 	}
 	assert_int_equal(ds->genre_ptr[ds->N],
 	                 tu_sql_long(db, "SELECT count(*) FROM track_genres tg JOIN tracks t ON t.id = tg.track_id"
-	                                 " WHERE t.has_features = 1"));
+	                                 " WHERE t.has_features = 1 AND tg.heldout_only = 0"));
+}
+
+/* ---- genre labels of held-out playlists ---- */
+
+/* The first playlist id "plN" of spotify_songs that falls in `split`. */
+static const char *playlist_in(enum catalog_split split, char *buf, size_t cap)
+{
+	for (int i = 0;; i++) {
+		snprintf(buf, cap, "pl%d", i);
+		if (catalog_playlist_split("spotify_songs", buf) == split)
+			return buf;
+	}
+}
+
+/* One spotify_songs row: track `id` (one letter, repeated), listed by
+ * playlist `pl` whose genre and subgenre label it. */
+static void songs_row(char *out, size_t cap, char id, const char *pl, const char *genre, const char *sub)
+{
+	char tid[TRACK_ID_LEN + 1];
+	memset(tid, id, TRACK_ID_LEN);
+	tid[TRACK_ID_LEN] = '\0';
+	size_t n = strlen(out);
+	snprintf(out + n, cap - n,
+	         "%s,Song %c,Artist %c,50,album%cxxxxxxxxxxxxxxxxx,Album,2019-06-14,Mix %s,%s,%s,%s,"
+	         "0.5,0.6,5,-6.0,1,0.05,0.2,0,0.1,0.5,110.0,200000\n",
+	         tid, id, id, id, pl, pl, genre, sub);
+}
+
+static const char SONGS_HEADER[] =
+	"track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,"
+	"track_album_release_date,playlist_name,playlist_id,playlist_genre,playlist_subgenre,danceability,"
+	"energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,duration_ms\n";
+
+/* The held-out flag of track `id`'s label `genre` (-1 when it has none). */
+static long heldout(sqlite3 *cdb, char id, const char *genre)
+{
+	char sql[256];
+	snprintf(sql, sizeof sql,
+	         "SELECT coalesce((SELECT tg.heldout_only FROM track_genres tg JOIN tracks t ON t.id = tg.track_id"
+	         " JOIN genres g ON g.id = tg.genre_id WHERE t.spotify_id LIKE '%c%c%c%%' AND g.name = '%s'), -1)",
+	         id, id, id, genre);
+	return tu_sql_long(cdb, sql);
+}
+
+/* The genre text search shows for track `id` ("Song X" by "Artist X"). */
+static const char *shown_genres(sqlite3 *cdb, char id)
+{
+	static lookup_hit hits[16];
+	size_t n = 0;
+	seg_error err = {0};
+	char text[32];
+	snprintf(text, sizeof text, "Artist %c", id);
+	assert_int_equal(lookup_search(cdb, text, 16, hits, &n, &err), 0);
+	for (size_t i = 0; i < n; i++)
+		if (hits[i].name[5] == id && hits[i].name[6] == '\0')
+			return hits[i].genres;
+	fail_msg("no hit for Song %c", id);
+	return "";
+}
+
+/* The genre names of track `id`'s content row in `d`, sorted, joined by '|'. */
+static const char *row_genres(const dataset *d, sqlite3 *cdb, char id, char *buf, size_t cap)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "SELECT id FROM tracks WHERE spotify_id LIKE '%c%c%c%%'", id, id, id);
+	int64_t t = tu_sql_long(cdb, sql);
+	assert_true(t > 0 && t < d->T && d->track_row[t] >= 0);
+	int32_t r = d->track_row[t];
+	const char *names[8];
+	size_t n = 0;
+	for (uint32_t k = d->genre_ptr[r]; k < d->genre_ptr[r + 1] && n < 8; k++)
+		names[n++] = d->genre_names[d->genre_idx[k]];
+	for (size_t i = 1; i < n; i++) /* insertion sort: a handful of names */
+		for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+			const char *x = names[j];
+			names[j] = names[j - 1];
+			names[j - 1] = x;
+		}
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i ? "|" : "", names[i]);
+	return buf;
+}
+
+/* Labels that only validation or test playlists gave a track are kept for
+ * the listener (the catalogue, search) and left out of the genres training
+ * reads; a label a training playlist or a track-level column also gave stays
+ * usable, whatever the order its rows arrive in, within a file or across
+ * files. */
+static void test_heldout_genres_left_out(void **state)
+{
+	(void)state;
+	const char *tdir = tu_tmpdir();
+	char train[16], valid[16], test[16];
+	playlist_in(CATALOG_SPLIT_TRAIN, train, sizeof train);
+	playlist_in(CATALOG_SPLIT_VALID, valid, sizeof valid);
+	playlist_in(CATALOG_SPLIT_TEST, test, sizeof test);
+	char one[4096], two[4096];
+	snprintf(one, sizeof one, "%s", SONGS_HEADER);
+	songs_row(one, sizeof one, 'A', test, "jazz", "smooth jazz"); /* test only */
+	songs_row(one, sizeof one, 'B', valid, "latin", "reggaeton"); /* validation only */
+	songs_row(one, sizeof one, 'C', test, "rock", "hard rock");   /* test, then train in file two */
+	songs_row(one, sizeof one, 'D', train, "edm", "big room");    /* train, then test in file two */
+	songs_row(one, sizeof one, 'E', test, "dance", "electro");    /* test; a track-level label later */
+	songs_row(one, sizeof one, 'F', test, "r&b", "neo soul");     /* test, then train, in one file */
+	songs_row(one, sizeof one, 'F', train, "r&b", "funk");
+	snprintf(two, sizeof two, "%s", SONGS_HEADER);
+	songs_row(two, sizeof two, 'C', train, "rock", "indie rock");
+	songs_row(two, sizeof two, 'D', test, "edm", "progressive house");
+	char p1[1100], p2[1100], p3[1100], hws[1100];
+	snprintf(p1, sizeof p1, "%s", tu_write(tdir, "one.csv", one));
+	snprintf(p2, sizeof p2, "%s", tu_write(tdir, "two.csv", two));
+	/* SpotifyFeatures: genre is the track's own column. */
+	snprintf(
+		p3, sizeof p3, "%s",
+		tu_write(tdir, "features.csv",
+	                 "genre,artist_name,track_name,track_id,popularity,acousticness,danceability,duration_ms,"
+	                 "energy,instrumentalness,key,liveness,loudness,mode,speechiness,tempo,time_signature,valence\n"
+	                 "Dance,Artist E,Song E,EEEEEEEEEEEEEEEEEEEEEE,40,0.5,0.5,200000,0.1,0,C#,0.1,-5,Minor,0.05,"
+	                 "121,4-Apr,0.5\n"));
+	snprintf(hws, sizeof hws, "%s/ws", tdir);
+	char *paths[3] = {p1, p2, p3};
+	ingest_summary sum;
+	tu_ingest(hws, paths, 3, &sum);
+	ingest_summary_free(&sum);
+
+	char path[1200];
+	snprintf(path, sizeof path, "%s/catalog.db", hws);
+	sqlite3 *cdb = tu_open_ro(path);
+	/* The catalogue keeps every label, each with its provenance. */
+	assert_int_equal(heldout(cdb, 'A', "jazz"), 1);
+	assert_int_equal(heldout(cdb, 'A', "smooth jazz"), 1);
+	assert_int_equal(heldout(cdb, 'B', "latin"), 1);
+	assert_int_equal(heldout(cdb, 'B', "reggaeton"), 1);
+	assert_int_equal(heldout(cdb, 'C', "rock"), 0);
+	assert_int_equal(heldout(cdb, 'C', "hard rock"), 1);
+	assert_int_equal(heldout(cdb, 'C', "indie rock"), 0);
+	assert_int_equal(heldout(cdb, 'D', "edm"), 0);
+	assert_int_equal(heldout(cdb, 'D', "big room"), 0);
+	assert_int_equal(heldout(cdb, 'D', "progressive house"), 1);
+	assert_int_equal(heldout(cdb, 'E', "dance"), 0);
+	assert_int_equal(heldout(cdb, 'E', "electro"), 1);
+	assert_int_equal(heldout(cdb, 'F', "r&b"), 0);
+	assert_int_equal(heldout(cdb, 'F', "neo soul"), 1);
+	assert_int_equal(heldout(cdb, 'F', "funk"), 0);
+	assert_int_equal(tu_sql_long(cdb, "SELECT count(*) FROM track_genres"), 15);
+
+	/* What the listener sees: every label. */
+	assert_non_null(strstr(shown_genres(cdb, 'A'), "smooth jazz"));
+	assert_non_null(strstr(shown_genres(cdb, 'C'), "hard rock"));
+	assert_non_null(strstr(shown_genres(cdb, 'B'), "reggaeton"));
+
+	/* What training reads: the usable labels only, and a vocabulary without
+	 * the genres that only held-out playlists gave. */
+	dataset *d = NULL;
+	seg_error err = {0};
+	if (dataset_load(&d, hws, &err) < 0)
+		fail_msg("dataset_load: %s", err.msg);
+	char buf[256];
+	assert_string_equal(row_genres(d, cdb, 'A', buf, sizeof buf), "");
+	assert_string_equal(row_genres(d, cdb, 'B', buf, sizeof buf), "");
+	assert_string_equal(row_genres(d, cdb, 'C', buf, sizeof buf), "indie rock|rock");
+	assert_string_equal(row_genres(d, cdb, 'D', buf, sizeof buf), "big room|edm");
+	assert_string_equal(row_genres(d, cdb, 'E', buf, sizeof buf), "dance");
+	assert_string_equal(row_genres(d, cdb, 'F', buf, sizeof buf), "funk|r&b");
+	assert_int_equal(d->G, 7);
+	static const char *const gone[] = {"jazz",      "smooth jazz",       "latin",   "reggaeton",
+	                                   "hard rock", "progressive house", "electro", "neo soul"};
+	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+		for (size_t g = 0; g < d->G; g++)
+			assert_string_not_equal(d->genre_names[g], gone[i]);
+	dataset_free(d);
+	lookup_forget(cdb);
+	assert_int_equal(sqlite3_close(cdb), SQLITE_OK);
+	tu_rmtree(tdir);
 }
 
 static void test_playlists(void **state)
@@ -289,6 +468,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tracks),
 		cmocka_unit_test(test_genres),
+		cmocka_unit_test(test_heldout_genres_left_out),
 		cmocka_unit_test(test_playlists),
 		cmocka_unit_test(test_split_rate),
 		cmocka_unit_test(test_errors),

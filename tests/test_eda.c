@@ -54,7 +54,7 @@ static const char FIXTURE[] =
 	"INSERT INTO artists VALUES(1, 'Tom & <Jerry>'), (2, 'Plain');"
 	"INSERT INTO track_artists VALUES(1, 1, 0), (2, 1, 0), (3, 2, 0), (4, 2, 0), (5, 2, 0);"
 	"INSERT INTO genres VALUES(1, 'pop'), (2, 'rock');"
-	"INSERT INTO track_genres VALUES(1, 1), (2, 1), (2, 2), (3, 2), (4, 2);"
+	"INSERT INTO track_genres(track_id, genre_id) VALUES(1, 1), (2, 1), (2, 2), (3, 2), (4, 2);"
 	"INSERT INTO playlists(id, source, external_id, name) VALUES(1, 'mpd', '7', 'road trip');"
 	"INSERT INTO playlist_tracks VALUES(1, 0, 1), (1, 1, 5);"
 	"INSERT INTO rejects(ingest_id, file, line, column_name, value, reason, detail, action)"

@@ -33,7 +33,7 @@ static const char ROWS[] =
 	"INSERT INTO artists VALUES(1, 'Someone');"
 	"INSERT INTO track_artists VALUES(1, 1, 0), (2, 1, 0);"
 	"INSERT INTO genres VALUES(1, 'pop');"
-	"INSERT INTO track_genres VALUES(1, 1), (2, 1);";
+	"INSERT INTO track_genres(track_id, genre_id) VALUES(1, 1), (2, 1);";
 /* clang-format on */
 
 static void add_ingest(const char *path, const char *file)

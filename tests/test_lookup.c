@@ -34,7 +34,7 @@ static const char ROWS[] =
 	"INSERT INTO track_artists VALUES(1, 1, 0), (2, 2, 0), (3, 4, 1), (3, 3, 0), (4, 5, 0), (5, 2, 0), (6, 1, 0), "
 	"(7, 6, 0);"
 	"INSERT INTO genres VALUES(1, 'rock'), (2, 'pop'), (3, 'dance pop');"
-	"INSERT INTO track_genres VALUES(1, 3), (1, 2), (2, 1), (3, 1);"
+	"INSERT INTO track_genres(track_id, genre_id) VALUES(1, 3), (1, 2), (2, 1), (3, 1);"
 	"INSERT INTO track_search(rowid, name, artists) SELECT t.id, t.name,"
 	" (SELECT group_concat(a.name, ', ') FROM track_artists ta JOIN artists a ON a.id = ta.artist_id"
 	"  WHERE ta.track_id = t.id ORDER BY ta.position) FROM tracks t;";

@@ -461,6 +461,160 @@ static const recommender delegate = {
 	.propose = delegate_propose,
 };
 
+/* ---- the title model ---- */
+
+/* How titles are cut into words (the rule in recommender.h). */
+static void test_title_words(void **state)
+{
+	(void)state;
+	char w[REC_TITLE_WORDS_MAX][REC_TITLE_WORD_MAX];
+	assert_int_equal(rec_title_words(NULL, w, REC_TITLE_WORDS_MAX), 0);
+	assert_int_equal(rec_title_words("!!! \xF0\x9F\x94\xA5 ...", w, REC_TITLE_WORDS_MAX), 0);
+	/* case, punctuation, an emoji inside a word, the plural "s" */
+	assert_int_equal(rec_title_words("Summer HITS 2019!! \xF0\x9F\x94\xA5vibes", w, REC_TITLE_WORDS_MAX), 4);
+	assert_string_equal(w[0], "summer");
+	assert_string_equal(w[1], "hit");
+	assert_string_equal(w[2], "2019");
+	assert_string_equal(w[3], "vibe");
+	/* apostrophes join, one-letter words go, "class" and "bus" keep their s */
+	assert_int_equal(rec_title_words("Don\xE2\x80\x99t stop, it's a class bus", w, REC_TITLE_WORDS_MAX), 5);
+	assert_string_equal(w[0], "dont");
+	assert_string_equal(w[1], "stop");
+	assert_string_equal(w[2], "its");
+	assert_string_equal(w[3], "class");
+	assert_string_equal(w[4], "bus");
+	/* two-byte letters are kept; repeats count once; max is respected */
+	assert_int_equal(rec_title_words("Caf\xC3\xA9 del Mar, ROCK rock Rock", w, REC_TITLE_WORDS_MAX), 4);
+	assert_string_equal(w[0], "caf\xC3\xA9");
+	assert_string_equal(w[3], "rock");
+	assert_int_equal(rec_title_words("one two three", w, 2), 2);
+	/* a word too long for a slot is dropped, the next one kept */
+	assert_int_equal(rec_title_words("abcdefghijklmnopqrstuvwxyzabcdefghij ok", w, REC_TITLE_WORDS_MAX), 1);
+	assert_string_equal(w[0], "ok");
+}
+
+/* The rule recomputed from the dataset: each track's score for `title`
+ * over the training playlists (into score[T], doubles). */
+static void title_reference(const char *title, double *score)
+{
+	char q[REC_TITLE_WORDS_MAX][REC_TITLE_WORD_MAX], pw[REC_TITLE_WORDS_MAX][REC_TITLE_WORD_MAX];
+	size_t nq = rec_title_words(title, q, REC_TITLE_WORDS_MAX), L = 0;
+	size_t df[REC_TITLE_WORDS_MAX] = {0};
+	for (size_t p = 0; p < ds->P; p++) {
+		if (ds->pl_split[p] != CATALOG_SPLIT_TRAIN || ds->pl_name[p] == NULL)
+			continue;
+		size_t n = rec_title_words(ds->pl_name[p], pw, REC_TITLE_WORDS_MAX);
+		L += n > 0;
+		for (size_t i = 0; i < nq; i++)
+			for (size_t j = 0; j < n; j++)
+				df[i] += strcmp(q[i], pw[j]) == 0;
+	}
+	memset(score, 0, sizeof(double) * (size_t)ds->T);
+	uint8_t *in = calloc((size_t)ds->T, 1);
+	assert_non_null(in);
+	for (size_t p = 0; p < ds->P; p++) {
+		if (ds->pl_split[p] != CATALOG_SPLIT_TRAIN || ds->pl_name[p] == NULL)
+			continue;
+		size_t n = rec_title_words(ds->pl_name[p], pw, REC_TITLE_WORDS_MAX);
+		double s = 0;
+		for (size_t i = 0; i < nq; i++)
+			for (size_t j = 0; j < n; j++)
+				if (strcmp(q[i], pw[j]) == 0)
+					s += log(1.0 + (double)L / (double)df[i]);
+		if (s == 0)
+			continue;
+		for (uint32_t e = ds->pl_ptr[p]; e < ds->pl_ptr[p + 1]; e++) /* a track counts once per playlist */
+			if (!in[ds->pl_tracks[e]]) {
+				in[ds->pl_tracks[e]] = 1;
+				score[ds->pl_tracks[e]] += s;
+			}
+		for (uint32_t e = ds->pl_ptr[p]; e < ds->pl_ptr[p + 1]; e++)
+			in[ds->pl_tracks[e]] = 0;
+	}
+	free(in);
+}
+
+static int cmp_double_desc(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x < y) - (x > y);
+}
+
+/* A title alone: the picks follow the rule (scores as a reimplementation
+ * from the dataset gives them, best first), from playlists titled alike;
+ * a word that only a test playlist's title has is unknown to the model, so
+ * the list is the popular baseline's; no seed, mood or title is refused. */
+static void test_title_model(void **state)
+{
+	(void)state;
+	int m = model_id("title");
+	assert_true(recommender_get(m)->flags & REC_USES_TITLE);
+	/* The title of the first training playlist, and a test playlist's
+	 * number (titles end with their playlist's number: a word of its own). */
+	const char *title = NULL, *test_title = NULL;
+	for (size_t p = 0; p < ds->P; p++) {
+		char w[REC_TITLE_WORDS_MAX][REC_TITLE_WORD_MAX];
+		if (ds->pl_name[p] == NULL)
+			continue;
+		size_t n = rec_title_words(ds->pl_name[p], w, REC_TITLE_WORDS_MAX);
+		if (title == NULL && ds->pl_split[p] == CATALOG_SPLIT_TRAIN)
+			title = ds->pl_name[p];
+		if (test_title == NULL && ds->pl_split[p] == CATALOG_SPLIT_TEST && n > 0 && strlen(w[n - 1]) >= 2)
+			test_title = strrchr(ds->pl_name[p], ' ') + 1;
+	}
+	assert_non_null(title);
+	assert_non_null(test_title);
+	rec_request r;
+	rec_request_default(&r);
+	r.model = m;
+	r.rerank = 0;
+	r.k = 30;
+	r.title = title;
+	rec_item items[30];
+	const char *sf = NULL;
+	assert_int_equal(run(eng, &r, items, &sf), 30);
+	double *ref = malloc(sizeof(double) * (size_t)ds->T), *sorted = malloc(sizeof(double) * (size_t)ds->T);
+	assert_non_null(ref);
+	assert_non_null(sorted);
+	title_reference(title, ref);
+	memcpy(sorted, ref, sizeof(double) * (size_t)ds->T);
+	qsort(sorted, (size_t)ds->T, sizeof(double), cmp_double_desc);
+	assert_true(sorted[29] > 0); /* the first 30 all come from titled playlists */
+	double worst = 0;
+	for (size_t i = 0; i < 30; i++) {
+		double d = fabs(ref[items[i].track] - sorted[i]) / sorted[0];
+		worst = d > worst ? d : worst;
+		assert_true(items[i].reasons & REASON_TITLE);
+	}
+	printf("# title model: largest difference from the reference score %.2g (of the best)\n", worst);
+	assert_true(worst < 1e-5);
+	char text[256];
+	rec_reason_text(eng, &items[0], NULL, 0, text, sizeof text);
+	assert_non_null(strstr(text, "titled like yours"));
+
+	/* A word only a test playlist's title has: the popular list. */
+	rec_item pop[30];
+	rec_request rp = r;
+	rp.model = model_id("popular");
+	rp.title = NULL;
+	assert_int_equal(run(eng, &rp, pop, NULL), 30);
+	r.title = test_title;
+	assert_int_equal(run(eng, &r, items, NULL), 30);
+	for (size_t i = 0; i < 30; i++) {
+		assert_int_equal(items[i].track, pop[i].track);
+		assert_int_equal(items[i].reasons & (REASON_TITLE | REASON_POPULAR), REASON_POPULAR);
+	}
+
+	/* Nothing to go on: refused, naming the title. */
+	seg_error err = {0};
+	size_t n = 5;
+	r.title = "";
+	assert_int_equal(engine_recommend(eng, &r, items, &n, NULL, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "title"));
+	free(ref);
+	free(sorted);
+}
+
 static void test_registered_model(void **state)
 {
 	(void)state;
@@ -527,6 +681,8 @@ int main(void)
 		cmocka_unit_test(test_content_and_hybrid),
 		cmocka_unit_test(test_mood_with_seeds),
 		cmocka_unit_test(test_new_genre_only_when_new),
+		cmocka_unit_test(test_title_words),
+		cmocka_unit_test(test_title_model),
 		cmocka_unit_test(test_registered_model), /* last: it adds to the registry */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -276,6 +276,18 @@ static void test_recommend(void **state)
 	const char *mood = "{\"mood\": {\"valence\": 0.9}}", *pop = "{\"model\": \"popular\", \"k\": 3}";
 	json_decref(post(mood, strlen(mood), 200));
 	json_decref(post(pop, strlen(pop), 200));
+	/* A title alone, for the model that reads one: its picks come from
+	 * training playlists titled alike. */
+	const char *titled = "{\"model\": \"title\", \"title\": \"Synthetic: rock\", \"k\": 5}";
+	j = post(titled, strlen(titled), 200);
+	json_t *first = json_array_get(json_object_get(j, "tracks"), 0);
+	assert_non_null(first);
+	json_t *codes = json_object_get(first, "reason_codes");
+	int titled_reason = 0;
+	for (size_t i = 0; i < json_array_size(codes); i++)
+		titled_reason |= strcmp(json_string_value(json_array_get(codes, i)), "title") == 0;
+	assert_true(titled_reason);
+	json_decref(j);
 }
 
 static void test_recommend_bad_input(void **state)
@@ -302,6 +314,9 @@ static void test_recommend_bad_input(void **state)
 		{"{\"mood\": {\"energy\": 0.5}, \"model\": \"magic\"}", 400},
 		{"{\"mood\": {\"energy\": 0.5}, \"colour\": 1}", 400}, /* unknown field */
 		{"{}", 400},                                           /* neither seeds nor mood */
+		{"{\"model\": \"title\"}", 400},                       /* nor a title */
+		{"{\"model\": \"title\", \"title\": 7}", 400},         /* a title that is not text */
+		{"{\"title\": \"rock\"}", 400},                        /* a title, for a model that reads none */
 		{"{\"seeds\": [], \"seeds\": []}", 400},               /* duplicate key */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -460,7 +475,7 @@ static void test_openapi_matches_routes(void **state)
 	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
 	json_t *model =
 		json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"), "model");
-	json_t *want = json_pack("[s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "hybrid");
+	json_t *want = json_pack("[s,s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "hybrid", "title");
 	assert_true(json_equal(json_object_get(model, "enum"), want));
 	json_decref(want);
 	assert_string_equal(json_string_value(json_object_get(model, "default")), "hybrid");
@@ -1635,7 +1650,7 @@ static void test_registered_model_served(void **state)
 	const char *nope = "{\"model\": \"nope\"}";
 	j = post(nope, strlen(nope), 400);
 	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")),
-	                       "model must be one of random, popular, content, cooc, als, hybrid, constant"));
+	                       "model must be one of random, popular, content, cooc, als, hybrid, title, constant"));
 	json_decref(j);
 
 	/* GET /api/models lists the registry, in id order, with the default. */

@@ -70,7 +70,11 @@ static const char *const STMT_SQL[ST__COUNT] = {
 	[ST_ARTIST_INSERT] = "INSERT INTO artists(name) VALUES(?1)",
 	[ST_TRACK_ARTIST] = "INSERT OR IGNORE INTO track_artists(track_id,artist_id,position) VALUES(?1,?2,?3)",
 	[ST_GENRE_INSERT] = "INSERT INTO genres(name) VALUES(?1)",
-	[ST_TRACK_GENRE] = "INSERT OR IGNORE INTO track_genres(track_id,genre_id) VALUES(?1,?2)",
+	/* A label is held out only while every row that gave it came from a
+	 * held-out playlist: min() over its evidence, in any order of arrival. */
+	[ST_TRACK_GENRE] = "INSERT INTO track_genres(track_id,genre_id,heldout_only) VALUES(?1,?2,?3)"
+	                   " ON CONFLICT(track_id,genre_id) DO UPDATE"
+	                   " SET heldout_only = min(heldout_only, excluded.heldout_only)",
 	[ST_REJECT] = "INSERT INTO rejects(ingest_id,file,line,column_name,value,reason,detail,action)"
 	              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
 	[ST_PLAYLIST_FIND] = "SELECT id FROM playlists WHERE source=?1 AND external_id=?2",
@@ -147,6 +151,37 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, 5000);
+	/* The version of an existing catalogue is checked before anything is
+	 * written to it, so that an old or newer one is left as it was. */
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW) {
+		int v = sqlite3_column_int(q, 0);
+		sqlite3_finalize(q);
+		if (v < CATALOG_SCHEMA_VERSION) {
+			rc = seg_error_set(
+				err, SEG_EVERSION,
+				"%s was made by an older segue (catalogue schema version %d; this segue reads %d): "
+				"its genre labels do not record which playlists gave them, so labels of "
+				"held-out playlists could not be kept out of the features. Ingest the files "
+				"again into a new workspace (or remove %s first)",
+				c->path, v, CATALOG_SCHEMA_VERSION, c->dir);
+			goto fail;
+		}
+		if (v > CATALOG_SCHEMA_VERSION) {
+			rc = seg_error_set(
+				err, SEG_EVERSION,
+				"%s has catalogue schema version %d, made by a newer segue; this segue reads %d",
+				c->path, v, CATALOG_SCHEMA_VERSION);
+			goto fail;
+		}
+	} else {
+		sqlite3_finalize(q);
+		if (!writable) {
+			rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue catalogue", c->path);
+			goto fail;
+		}
+	}
 	if (writable) {
 		char *msg = NULL;
 		if (sqlite3_exec(c->db,
@@ -173,23 +208,6 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		         (long long)(id >> 1));
 		sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	}
-	/* Refuse a catalogue written by a newer segue. */
-	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE key='schema_version'", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW) {
-		int v = sqlite3_column_int(q, 0);
-		if (v != CATALOG_SCHEMA_VERSION) {
-			sqlite3_finalize(q);
-			rc = seg_error_set(err, SEG_EVERSION, "%s has catalogue schema version %d; this segue reads %d",
-			                   c->path, v, CATALOG_SCHEMA_VERSION);
-			goto fail;
-		}
-	} else if (!writable) {
-		sqlite3_finalize(q);
-		rc = seg_error_set(err, SEG_EFORMAT, "%s is not a segue catalogue", c->path);
-		goto fail;
-	}
-	sqlite3_finalize(q);
 	*out = c;
 	return 0;
 fail:
@@ -565,6 +583,7 @@ int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *me
 			return SEG_EDB;
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int64(s, 2, gid);
+		sqlite3_bind_int(s, 3, t->genre_heldout[i] != 0);
 		if ((rc = run(c, s, err, "cannot store track genre")) < 0)
 			return rc;
 	}

@@ -1,6 +1,9 @@
-/* catalog_schema.sql.h: the catalogue's SQLite schema, version 1, as one SQL
- * string included by catalog.c. Kept apart so that the schema reads as SQL. */
-#define CATALOG_SCHEMA_VERSION 1
+/* catalog_schema.sql.h: the catalogue's SQLite schema, version 2, as one SQL
+ * string included by catalog.c. Kept apart so that the schema reads as SQL.
+ * Version 2 added track_genres.heldout_only; a version 1 catalogue cannot be
+ * brought up to it (which playlist gave each label was not kept), so it is
+ * refused with a message saying to ingest again (catalog_open). */
+#define CATALOG_SCHEMA_VERSION 2
 /* The SQL is laid out as SQL, one line of it a line of C. */
 /* clang-format off */
 static const char CATALOG_SCHEMA_SQL[] =
@@ -62,9 +65,15 @@ static const char CATALOG_SCHEMA_SQL[] =
 "CREATE TABLE IF NOT EXISTS genres(\n"
 "  id   INTEGER PRIMARY KEY,\n"
 "  name TEXT NOT NULL UNIQUE);\n"   /* lower case */
+/* Every genre label of a track, as the listener sees them (names, search,
+ * track pages, the EDA report). heldout_only = 1 marks a label that only
+ * held-out playlists gave (a playlist_genre of a validation or test
+ * playlist): it is shown but kept out of everything trained (the content
+ * vectors, the quality prior), which read only heldout_only = 0. */
 "CREATE TABLE IF NOT EXISTS track_genres(\n"
 "  track_id INTEGER NOT NULL REFERENCES tracks(id),\n"
 "  genre_id INTEGER NOT NULL REFERENCES genres(id),\n"
+"  heldout_only INTEGER NOT NULL DEFAULT 0,\n"  /* 1: every row giving it was of a held-out playlist */
 "  PRIMARY KEY(track_id, genre_id)) WITHOUT ROWID;\n"
 "CREATE INDEX IF NOT EXISTS track_genres_genre ON track_genres(genre_id);\n"
 "CREATE TABLE IF NOT EXISTS playlists(\n"

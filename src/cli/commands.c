@@ -495,7 +495,7 @@ static int cmd_train(int argc, char **argv)
 
 static void recommend_help(void)
 {
-	printf("usage: segue recommend [--workspace DIR] (--seed ID_OR_NAME)... [--mood SPEC] [--k N]\n"
+	printf("usage: segue recommend [--workspace DIR] (--seed ID_OR_NAME)... [--mood SPEC] [--title TEXT] [--k N]\n"
 	       "                       [--model NAME] [--diversity X] [--novelty X] [--quality X]\n"
 	       "                       [--max-per-artist N] [--no-rerank] [--artifact vN] [--json]\n\n"
 	       "Recommends new tracks for a listener who likes the seed tracks and/or a mood, each\n"
@@ -503,6 +503,7 @@ static void recommend_help(void)
 	       "names; an ambiguous name lists the candidates.\n\n"
 	       "  -s, --seed X          a track the listener likes (repeatable, up to %d)\n"
 	       "      --mood SPEC       e.g. energy=0.8,valence=0.7,tempo=120 (0-1 features, BPM, dB)\n"
+	       "      --title TEXT      the playlist's title (read by the title model: --model title)\n"
 	       "  -k, --k N             how many (default 10, at most 500)\n"
 	       "  -m, --model NAME      the recommender (default hybrid), one of the models below\n"
 	       "      --diversity X     MMR trade-off 0..1 (default 0.3; 0 = relevance only)\n"
@@ -533,7 +534,7 @@ static int parse_float(const char *s, float lo, float hi, float *out)
 
 static int cmd_recommend(int argc, char **argv)
 {
-	enum { O_MOOD = 256, O_DIV, O_NOV, O_QUAL, O_CAP, O_NORERANK, O_ART, O_JSON };
+	enum { O_MOOD = 256, O_DIV, O_NOV, O_QUAL, O_CAP, O_NORERANK, O_ART, O_JSON, O_TITLE };
 	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
@@ -542,7 +543,8 @@ static int cmd_recommend(int argc, char **argv)
 		{"novelty", required_argument, NULL, O_NOV},   {"quality", required_argument, NULL, O_QUAL},
 		{"max-per-artist", required_argument, NULL, O_CAP}, {"no-rerank", no_argument, NULL, O_NORERANK},
 		{"artifact", required_argument, NULL, O_ART},  {"json", no_argument, NULL, O_JSON},
-		{"help", no_argument, NULL, 'h'},              {0},
+		{"title", required_argument, NULL, O_TITLE},   {"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	/* clang-format on */
 	const char *ws = NULL, *artifact = NULL, *seeds_text[MAX_SEEDS];
@@ -559,6 +561,7 @@ static int cmd_recommend(int argc, char **argv)
 			seeds_text[nseeds++] = optarg;
 			break;
 		case O_MOOD: r.mood = optarg; break;
+		case O_TITLE: r.title = optarg; break;
 		case 'k': {
 			float k;
 			if (parse_float(optarg, 1, 500, &k) < 0 || k != (int)k)
@@ -606,8 +609,12 @@ static int cmd_recommend(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("recommend", "unexpected argument '%s' (seeds go after --seed)", argv[optind]);
-	if (nseeds == 0 && r.mood == NULL && (recommender_get(r.model)->flags & REC_NEEDS_QUERY))
-		return usage_error("recommend", "%s", "give at least one --seed or a --mood");
+	unsigned mflags = recommender_get(r.model)->flags;
+	if (nseeds == 0 && r.mood == NULL && (mflags & REC_NEEDS_QUERY) &&
+	    !((mflags & REC_USES_TITLE) && r.title != NULL && r.title[0] != '\0'))
+		return usage_error("recommend", "%s",
+		                   mflags & REC_USES_TITLE ? "give at least one --seed, a --mood or a --title"
+		                                           : "give at least one --seed or a --mood");
 	char wsbuf[PATH_MAX], dbpath[PATH_MAX + 32], mpath[PATH_MAX + 64];
 	catalog_workspace(ws, wsbuf, sizeof wsbuf);
 	snprintf(dbpath, sizeof dbpath, "%s/%s", wsbuf, CATALOG_DB_NAME);

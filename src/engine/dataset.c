@@ -116,10 +116,15 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	sqlite3_finalize(q);
 	q = NULL;
 
-	/* Genres: the vocabulary by track count, then each content row's genres. */
+	/* Genres: the vocabulary by track count, then each content row's genres.
+	 * Only the labels usable for training (heldout_only = 0): a label that
+	 * only validation or test playlists gave a track would tell the content
+	 * vectors, the quality prior and the vocabulary's order which held-out
+	 * playlists list the track. The listener still sees every label
+	 * (names.seg, lookup, the EDA report read track_genres whole). */
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT g.id, g.name FROM genres g JOIN track_genres tg ON tg.genre_id = g.id"
-	                       " GROUP BY g.id ORDER BY count(*) DESC, g.name",
+	                       " WHERE tg.heldout_only = 0 GROUP BY g.id ORDER BY count(*) DESC, g.name",
 	                       -1, &q, NULL) != SQLITE_OK) {
 		rc = db_fail(db, err);
 		goto fail;
@@ -173,8 +178,9 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	for (size_t g = 0; g < d->G; g++)
 		gmap[gids[g]] = (int32_t)g;
 	free(gids);
-	if (sqlite3_prepare_v2(db, "SELECT track_id, genre_id FROM track_genres ORDER BY track_id", -1, &q, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT track_id, genre_id FROM track_genres WHERE heldout_only = 0 ORDER BY track_id",
+	                       -1, &q, NULL) != SQLITE_OK) {
 		free(gmap);
 		rc = db_fail(db, err);
 		goto fail;

@@ -26,6 +26,9 @@ typedef struct dataset {
 	int32_t *track_artist; /* [T] main artist id, -1 when unknown */
 	uint32_t *track_pop;   /* [T] train-split playlists holding the track */
 
+	/* Genres for training: only the labels usable for features
+	 * (track_genres.heldout_only = 0, see catalog_schema.sql.h); the
+	 * labels a listener sees come from the catalogue, not from here. */
 	uint32_t *genre_ptr; /* [N+1] CSR offsets into genre_idx */
 	int32_t *genre_idx;  /* [genre_ptr[N]] genre vocabulary indices per row */
 	char **genre_names;  /* [G] genre vocabulary, most tracks first */

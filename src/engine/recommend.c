@@ -24,7 +24,8 @@
 #include "models/knn.h"
 #include "models/rerank.h"
 
-const char *const rec_reason_codes[REASON__BITS] = {"content", "cf", "gem", "new_genre", "popular", "mood", "random"};
+const char *const rec_reason_codes[REASON__BITS] = {"content", "cf",   "gem",    "new_genre",
+                                                    "popular", "mood", "random", "title"};
 
 void rec_request_default(rec_request *r)
 {
@@ -364,8 +365,12 @@ static int stage_resolve(request *x, seg_error *err)
 			knn_vec_normalize(x->query, D);
 		}
 	}
-	if (r->nseeds == 0 && r->mood == NULL && (x->model->flags & REC_NEEDS_QUERY))
-		return seg_error_set(err, SEG_EINVAL, "give at least one seed track or a mood");
+	if (r->nseeds == 0 && r->mood == NULL && (x->model->flags & REC_NEEDS_QUERY)) {
+		if (!(x->model->flags & REC_USES_TITLE))
+			return seg_error_set(err, SEG_EINVAL, "give at least one seed track or a mood");
+		if (r->title == NULL || r->title[0] == '\0')
+			return seg_error_set(err, SEG_EINVAL, "give at least one seed track, a mood or a title");
+	}
 	x->q = (rec_query){
 		.e = e,
 		.a = &e->a,
@@ -834,6 +839,8 @@ int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed
 		snprintf(num, sizeof num, "%.0f, actual %.0f", it->predicted, it->popularity);
 		put(buf, cap, &n, n ? "; " : "", "hidden gem: predicted popularity ", num, (char *)NULL);
 	}
+	if (it->reasons & REASON_TITLE)
+		put(buf, cap, &n, n ? "; " : "", "in playlists titled like yours", (char *)NULL);
 	if (it->reasons & REASON_POPULAR)
 		put(buf, cap, &n, n ? "; " : "", "among the most played in playlists", (char *)NULL);
 	if (it->reasons & REASON_RANDOM)

@@ -28,11 +28,12 @@ enum {
 	REASON_POPULAR = 1 << 4,   /* among the most played in playlists */
 	REASON_MOOD = 1 << 5,      /* close to the asked-for mood (RMS distance <= 0.5 sd) */
 	REASON_RANDOM = 1 << 6,    /* picked at random (baseline) */
-	REASON__BITS = 7
+	REASON_TITLE = 1 << 7,     /* in training playlists whose titles share words with the request's */
+	REASON__BITS = 8
 };
 /* The machine-readable code of each reason bit, by bit index:
  * rec_reason_codes[b] names 1 << b ("content", "cf", "gem", "new_genre",
- * "popular", "mood", "random"). */
+ * "popular", "mood", "random", "title"). */
 extern const char *const rec_reason_codes[REASON__BITS];
 
 typedef struct rec_request {
@@ -48,8 +49,9 @@ typedef struct rec_request {
 	int max_per_artist;     /* 0 = no cap */
 	const int64_t *exclude; /* [nexclude] tracks the listener already knows */
 	size_t nexclude;
-	uint64_t seed; /* for the random baseline */
-	size_t pool;   /* candidates re-ranking chooses from; 0 = max(5k, 100) */
+	uint64_t seed;     /* for the random baseline */
+	size_t pool;       /* candidates re-ranking chooses from; 0 = max(5k, 100) */
+	const char *title; /* the playlist's title, or NULL; read by models flagged REC_USES_TITLE */
 } rec_request;
 
 /* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,

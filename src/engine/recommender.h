@@ -101,12 +101,16 @@ int rec_pool_has(const rec_pool *p, int64_t track);
 enum {
 	/* Needs seeds or a mood: a request with neither is refused (SEG_EINVAL). */
 	REC_NEEDS_QUERY = 1u << 0,
+	/* Reads rec_request.title (a playlist's name): a title alone is then
+	 * query enough for REC_NEEDS_QUERY. Evaluation runs its title-only case
+	 * for the models with this flag. */
+	REC_USES_TITLE = 1u << 1,
 };
 
 typedef struct recommender {
 	const char *name;        /* what --model, evaluate and the API call it: [a-z0-9_+-] */
 	const char *description; /* one line, for --help and the API */
-	unsigned flags;          /* REC_NEEDS_QUERY */
+	unsigned flags;          /* REC_NEEDS_QUERY, REC_USES_TITLE */
 	/* Reads the recommender's own sections of the artifact `f` (through
 	 * container_file_section/_require) and builds what it needs, into *state.
 	 * An artifact without the sections is not an error: leave *state NULL and
@@ -132,6 +136,21 @@ typedef struct recommender {
  * for it (how the hybrid draws on content, cooc and als). SEG_EINVAL when no
  * such recommender is registered or it was registered after q->e opened. */
 int rec_query_propose(const rec_query *q, const char *name, size_t want, rec_pool *pool, seg_error *err);
+
+/* ---- playlist titles (the title model, rec_title.c, and its training) ----
+ * A title is cut into words this way, at training and at request time alike:
+ * ASCII letters and digits are lower-cased; an apostrophe (' or U+2019) is
+ * dropped inside a word ("don't" -> "dont"); a two-byte UTF-8 letter (lead
+ * byte 0xC3-0xDF: accented Latin, Greek, Cyrillic...) is kept as it is; any
+ * other character (punctuation, spaces, symbols, emoji, three- and four-byte
+ * characters) ends a word. Words of one byte are dropped, and a word of 4 or
+ * more bytes ending in a single "s" loses it ("hits" -> "hit", "class"
+ * stays). Words longer than REC_TITLE_WORD_MAX - 1 bytes are dropped. */
+#define REC_TITLE_WORD_MAX 32
+#define REC_TITLE_WORDS_MAX 16
+/* The distinct words of `title` (NULL: none), at most max, in order of
+ * first appearance, into words[max]. Returns how many. */
+size_t rec_title_words(const char *title, char (*words)[REC_TITLE_WORD_MAX], size_t max);
 
 /* ---- the registry ----
  * The one list of the models segue offers: the CLI, evaluate, the server

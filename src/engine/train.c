@@ -15,7 +15,10 @@
 #include <unistd.h>
 
 #include "models/cf.h"
+#include "core/array.h"
+#include "core/strmap.h"
 #include "engine/dataset.h"
+#include "engine/recommender.h"
 #include "models/featvec.h"
 #include "models/kmeans.h"
 #include "models/knn.h"
@@ -106,8 +109,37 @@ typedef struct built {
 	int32_t I;
 	cf_cooc *cooc;
 	cf_als *als;
+	struct title_index *title; /* the title model's index, or NULL */
 	json_t *meta;
 } built;
+
+/* The title model's index (rec_title.c reads it; sections MS_TITLE_*).
+ * Legend: V words, L training playlists with a titled word. */
+typedef struct title_index {
+	size_t V, L;
+	char *vocab; /* V words, NUL-terminated, sorted, back to back */
+	size_t vocab_len;
+	uint32_t *word_off; /* [V] */
+	float *idf;         /* [V] */
+	uint32_t *word_ptr; /* [V+1] */
+	uint32_t *word_pl;  /* [word_ptr[V]] */
+	uint32_t *pl_ptr;   /* [L+1] */
+	int32_t *pl_track;  /* [pl_ptr[L]] */
+} title_index;
+
+static void title_index_free(title_index *x)
+{
+	if (x == NULL)
+		return;
+	free(x->vocab);
+	free(x->word_off);
+	free(x->idf);
+	free(x->word_ptr);
+	free(x->word_pl);
+	free(x->pl_ptr);
+	free(x->pl_track);
+	free(x);
+}
 
 static void built_free(built *b)
 {
@@ -125,6 +157,7 @@ static void built_free(built *b)
 	free(b->cf_track);
 	cf_cooc_free(b->cooc);
 	cf_als_free(b->als);
+	title_index_free(b->title);
 	json_decref(b->meta);
 }
 
@@ -403,6 +436,159 @@ out:
 	return rc;
 }
 
+/* ---- the title model ---- */
+
+static int cmp_word(const void *a, const void *b, void *ctx)
+{
+	const char(*text)[REC_TITLE_WORD_MAX] = ctx;
+	return strcmp(text[*(const uint32_t *)a], text[*(const uint32_t *)b]);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The word -> training playlists index of the title model, and the tracks
+ * of those playlists (rec_title.c states the rule it serves). Only the
+ * training split's titles and tracks go in. */
+static int build_title(const dataset *ds, built *b, const train_options *o, seg_error *err)
+{
+	double t0 = progress_now();
+	int rc = 0;
+	title_index *x = calloc(1, sizeof(*x));
+	strmap *ids = strmap_create();
+	char(*text)[REC_TITLE_WORD_MAX] = NULL; /* [nw] the words as first met */
+	uint32_t *pair_w = NULL, *pair_l = NULL, *lp = NULL, *order = NULL, *rank = NULL;
+	size_t cap_text = 0, cap_pair = 0, cap_pair_l = 0, cap_lp = 0, npair = 0, nw = 0;
+	if (x == NULL || ids == NULL) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t p = 0; p < ds->P; p++) {
+		if (ds->pl_split[p] != CATALOG_SPLIT_TRAIN || ds->pl_name[p] == NULL)
+			continue;
+		char words[REC_TITLE_WORDS_MAX][REC_TITLE_WORD_MAX];
+		size_t n = rec_title_words(ds->pl_name[p], words, REC_TITLE_WORDS_MAX);
+		if (n == 0)
+			continue;
+		uint32_t *g = array_grow(lp, &cap_lp, x->L + 1, sizeof(uint32_t), 1024);
+		if (g == NULL)
+			goto oom;
+		lp = g;
+		lp[x->L] = (uint32_t)p;
+		for (size_t i = 0; i < n; i++) {
+			int64_t id;
+			if (!strmap_get(ids, words[i], &id)) {
+				void *t = array_grow(text, &cap_text, nw + 1, REC_TITLE_WORD_MAX, 1024);
+				if (t == NULL)
+					goto oom;
+				text = t;
+				memcpy(text[nw], words[i], REC_TITLE_WORD_MAX);
+				id = (int64_t)nw++;
+				if (strmap_put(ids, words[i], id) < 0)
+					goto oom;
+			}
+			uint32_t *pw = array_grow(pair_w, &cap_pair, npair + 1, sizeof(uint32_t), 4096);
+			if (pw == NULL)
+				goto oom;
+			pair_w = pw;
+			uint32_t *pl = array_grow(pair_l, &cap_pair_l, npair + 1, sizeof(uint32_t), 4096);
+			if (pl == NULL)
+				goto oom;
+			pair_l = pl;
+			pair_w[npair] = (uint32_t)id;
+			pair_l[npair++] = (uint32_t)x->L;
+		}
+		x->L++;
+	}
+	/* The vocabulary in strcmp order, for the binary search of a request. */
+	x->V = nw;
+	order = malloc(sizeof(uint32_t) * (nw ? nw : 1));
+	rank = malloc(sizeof(uint32_t) * (nw ? nw : 1));
+	x->word_off = malloc(sizeof(uint32_t) * (nw ? nw : 1));
+	x->idf = malloc(sizeof(float) * (nw ? nw : 1));
+	x->word_ptr = calloc(nw + 1, sizeof(uint32_t));
+	x->word_pl = malloc(sizeof(uint32_t) * (npair ? npair : 1));
+	x->vocab = malloc(nw * REC_TITLE_WORD_MAX + 1);
+	x->pl_ptr = calloc(x->L + 1, sizeof(uint32_t));
+	if (!order || !rank || !x->word_off || !x->idf || !x->word_ptr || !x->word_pl || !x->vocab || !x->pl_ptr)
+		goto oom;
+	for (size_t w = 0; w < nw; w++)
+		order[w] = (uint32_t)w;
+	qsort_r(order, nw, sizeof(uint32_t), cmp_word, text);
+	for (size_t v = 0; v < nw; v++) {
+		rank[order[v]] = (uint32_t)v;
+		size_t len = strlen(text[order[v]]);
+		x->word_off[v] = (uint32_t)x->vocab_len;
+		memcpy(x->vocab + x->vocab_len, text[order[v]], len + 1);
+		x->vocab_len += len + 1;
+	}
+	for (size_t i = 0; i < npair; i++)
+		x->word_ptr[rank[pair_w[i]] + 1]++;
+	for (size_t v = 0; v < nw; v++) {
+		uint32_t df = x->word_ptr[v + 1];
+		x->idf[v] = (float)log(1.0 + (double)x->L / (double)df);
+		x->word_ptr[v + 1] += x->word_ptr[v];
+	}
+	{
+		/* Fill in pair order, so each word's playlists are ascending. */
+		uint32_t *fill = calloc(nw ? nw : 1, sizeof(uint32_t));
+		if (fill == NULL)
+			goto oom;
+		for (size_t i = 0; i < npair; i++) {
+			uint32_t v = rank[pair_w[i]];
+			x->word_pl[x->word_ptr[v] + fill[v]++] = pair_l[i];
+		}
+		free(fill);
+	}
+	/* Each playlist's distinct tracks, ascending. */
+	size_t ne = 0;
+	for (size_t l = 0; l < x->L; l++)
+		ne += ds->pl_ptr[lp[l] + 1] - ds->pl_ptr[lp[l]];
+	x->pl_track = malloc(sizeof(int32_t) * (ne ? ne : 1));
+	if (x->pl_track == NULL)
+		goto oom;
+	ne = 0;
+	for (size_t l = 0; l < x->L; l++) {
+		size_t start = ne;
+		for (uint32_t e = ds->pl_ptr[lp[l]]; e < ds->pl_ptr[lp[l] + 1]; e++) {
+			int64_t t = ds->pl_tracks[e];
+			if (t > 0 && t < ds->T && t <= INT32_MAX)
+				x->pl_track[ne++] = (int32_t)t;
+		}
+		qsort(x->pl_track + start, ne - start, sizeof(int32_t), cmp_i32);
+		size_t w = start;
+		for (size_t i = start; i < ne; i++)
+			if (i == start || x->pl_track[i] != x->pl_track[w - 1])
+				x->pl_track[w++] = x->pl_track[i];
+		ne = w;
+		x->pl_ptr[l + 1] = (uint32_t)ne;
+	}
+	say(o, "title model: %zu words from the titles of %zu training playlists, %zu entries (%.2f s)\n", x->V, x->L,
+	    ne, progress_now() - t0);
+	json_object_set_new(b->meta, "title",
+	                    json_pack("{s:I,s:I,s:I}", "words", (json_int_t)x->V, "playlists", (json_int_t)x->L,
+	                              "entries", (json_int_t)ne));
+	b->title = x;
+	x = NULL;
+	goto out;
+oom:
+	rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+fail:
+out:
+	title_index_free(x);
+	strmap_free(ids);
+	free(text);
+	free(pair_w);
+	free(pair_l);
+	free(lp);
+	free(order);
+	free(rank);
+	return rc;
+}
+
 /* ---- writing ---- */
 
 static int add(container_writer *w, const char *name, const void *p, size_t size, int *rc, seg_error *err)
@@ -462,6 +648,16 @@ static int write_model(container_writer *w, const char *version, void *arg, seg_
 		add(w, MS_ALS_NORMS, b->als->item_norms, sizeof(float) * I, &rc, err);
 		add(w, MS_ALS_YTY, b->als->yty, sizeof(float) * F * F, &rc, err);
 	}
+	if (b->title != NULL && b->title->L > 0) {
+		const title_index *x = b->title;
+		add(w, MS_TITLE_VOCAB, x->vocab, x->vocab_len, &rc, err);
+		add(w, MS_TITLE_WORD_OFF, x->word_off, sizeof(uint32_t) * x->V, &rc, err);
+		add(w, MS_TITLE_WORD_IDF, x->idf, sizeof(float) * x->V, &rc, err);
+		add(w, MS_TITLE_WORD_PTR, x->word_ptr, sizeof(uint32_t) * (x->V + 1), &rc, err);
+		add(w, MS_TITLE_WORD_PL, x->word_pl, sizeof(uint32_t) * x->word_ptr[x->V], &rc, err);
+		add(w, MS_TITLE_PL_PTR, x->pl_ptr, sizeof(uint32_t) * (x->L + 1), &rc, err);
+		add(w, MS_TITLE_PL_TRACK, x->pl_track, sizeof(int32_t) * x->pl_ptr[x->L], &rc, err);
+	}
 	return rc;
 }
 
@@ -489,7 +685,8 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 	                    json_pack("{s:I,s:I,s:I}", "total", (json_int_t)ds->P, "validation",
 	                              (json_int_t)ds->P_valid, "test", (json_int_t)ds->P_test));
 	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
-	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0)
+	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0 ||
+	    (rc = build_title(ds, &b, o, err)) < 0)
 		goto out;
 	char path[PATH_MAX + 32];
 	model_parts parts = {ds, &b, t0};

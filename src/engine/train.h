@@ -37,6 +37,14 @@
 #define MS_ALS_ITEMS "als_items"       /* float [I][F] */
 #define MS_ALS_NORMS "als_norms"       /* float [I] */
 #define MS_ALS_YTY "als_yty"           /* float [F][F] */
+/* The title model (rec_title.c): V title words of L training playlists. */
+#define MS_TITLE_VOCAB "title_vocab"       /* V NUL-terminated words, sorted by strcmp, back to back */
+#define MS_TITLE_WORD_OFF "title_word_off" /* uint32 [V] offset of each word in title_vocab */
+#define MS_TITLE_WORD_IDF "title_word_idf" /* float [V] ln(1 + L / playlists with the word) */
+#define MS_TITLE_WORD_PTR "title_word_ptr" /* uint32 [V+1] offsets into title_word_pl */
+#define MS_TITLE_WORD_PL "title_word_pl"   /* uint32 [..] playlists (0..L-1) whose title has the word */
+#define MS_TITLE_PL_PTR "title_pl_ptr"     /* uint32 [L+1] offsets into title_pl_track */
+#define MS_TITLE_PL_TRACK "title_pl_track" /* int32 [..] each playlist's distinct track ids, ascending */
 
 typedef struct train_options {
 	const char *workspace;

@@ -120,6 +120,14 @@ static int ingest_tracks(catalog *c, csv_reader *r, const schema *s, ingest_file
 		}
 		if (c == NULL)
 			continue;
+		/* A playlist's genre label given to a track by a held-out playlist
+		 * is evidence from validation or test: the catalogue keeps it for
+		 * the listener but marks it unusable for features. A row that names
+		 * no playlist joins no evaluation playlist, so its label is usable. */
+		if (t.playlist_id != NULL && s->playlist_source != NULL &&
+		    catalog_playlist_split(s->playlist_source, t.playlist_id) != CATALOG_SPLIT_TRAIN)
+			for (int g = 0; g < t.ngenres; g++)
+				t.genre_heldout[g] = t.genre_from_playlist[g];
 		int merged;
 		int64_t tid;
 		if ((rc = catalog_put_track(c, &t, ingest_id, &merged, &tid, err)) < 0)

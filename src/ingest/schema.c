@@ -202,6 +202,12 @@ int schema_detect(schema *s, char *const *header, size_t n, const char *map_spec
 		if (rc < 0)
 			return rc;
 	}
+	for (int c = 0; c < SC__COUNT; c++) {
+		const char *h = s->col[c] >= 0 ? header[s->col[c]] : "";
+		while (*h == ' ')
+			h++;
+		s->of_playlist[c] = strncasecmp(h, "playlist_", 9) == 0;
+	}
 	char missing[300] = "";
 	const char *first = NULL;
 	if (s->col[SC_ID] < 0) {
@@ -250,8 +256,10 @@ static void lower_inplace(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-/* Adds a genre name (trimmed, lower-cased in place) unless already there. */
-static void add_genre(track_rec *t, char *g)
+/* Adds a genre name (trimmed, lower-cased in place) unless already there;
+ * from_playlist says whether it labels the row's playlist. A name given both
+ * ways is the track's own label. */
+static void add_genre(track_rec *t, char *g, int from_playlist)
 {
 	while (*g == ' ')
 		g++;
@@ -262,10 +270,14 @@ static void add_genre(track_rec *t, char *g)
 		return;
 	lower_inplace(g);
 	for (int i = 0; i < t->ngenres; i++)
-		if (strcmp(t->genres[i], g) == 0)
+		if (strcmp(t->genres[i], g) == 0) {
+			t->genre_from_playlist[i] &= (unsigned char)(from_playlist != 0);
 			return;
-	if (t->ngenres < TRACK_MAX_GENRES)
+		}
+	if (t->ngenres < TRACK_MAX_GENRES) {
+		t->genre_from_playlist[t->ngenres] = (unsigned char)(from_playlist != 0);
 		t->genres[t->ngenres++] = g;
+	}
 }
 
 int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_problem *rowp, track_problem *vp,
@@ -419,16 +431,16 @@ int schema_map_row(const schema *s, const csv_record *rec, track_rec *t, track_p
 		t->nartists =
 			track_split_artists(rec->fields[s->col[SC_ARTISTS]], s->artists, t->artists, TRACK_MAX_ARTISTS);
 	if (s->col[SC_GENRE] >= 0)
-		add_genre(t, rec->fields[s->col[SC_GENRE]]);
+		add_genre(t, rec->fields[s->col[SC_GENRE]], s->of_playlist[SC_GENRE]);
 	if (s->col[SC_SUBGENRE] >= 0)
-		add_genre(t, rec->fields[s->col[SC_SUBGENRE]]);
+		add_genre(t, rec->fields[s->col[SC_SUBGENRE]], s->of_playlist[SC_SUBGENRE]);
 	if (s->col[SC_GENRES] >= 0) {
 		char *g = rec->fields[s->col[SC_GENRES]];
 		for (char *semi; (semi = strchr(g, ';')) != NULL; g = semi + 1) {
 			*semi = '\0';
-			add_genre(t, g);
+			add_genre(t, g, s->of_playlist[SC_GENRES]);
 		}
-		add_genre(t, g);
+		add_genre(t, g, s->of_playlist[SC_GENRES]);
 	}
 
 	/* Ranges. */

@@ -34,6 +34,10 @@ typedef struct schema {
 	int col[SC__COUNT];          /* field index of each canonical column, -1 if absent */
 	enum artist_style artists;   /* how the artists field lists names */
 	const char *playlist_source; /* playlists.source for rows that name a playlist */
+	/* 1 for a column that describes the row's playlist rather than the track
+	 * (its header starts with "playlist_": spotify_songs' playlist_genre);
+	 * genres from such a column are marked genre_from_playlist. */
+	unsigned char of_playlist[SC__COUNT];
 } schema;
 
 /* Recognises `header` (n fields). `map_spec` (may be NULL) is a user mapping

@@ -54,7 +54,14 @@ typedef struct track_rec {
 	int nartists;
 	const char *genres[TRACK_MAX_GENRES]; /* lower case */
 	int ngenres;
-	const char *playlist_id; /* playlist the row comes from, or NULL */
+	/* Where genre i came from. A label of the row's playlist (spotify_songs'
+	 * playlist_genre) says which playlist listed the track, so when that
+	 * playlist is held out for evaluation the label must not reach the
+	 * content features (catalog.h, track_genres.heldout_only). */
+	unsigned char genre_from_playlist[TRACK_MAX_GENRES]; /* 1: a label of the row's playlist (set by schema) */
+	unsigned char genre_heldout[TRACK_MAX_GENRES];       /* 1: ... of a validation or test playlist (set by
+	                                                        ingest from catalog_playlist_split) */
+	const char *playlist_id;                             /* playlist the row comes from, or NULL */
 	const char *playlist_name;
 } track_rec;
 

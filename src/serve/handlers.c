@@ -392,8 +392,8 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		goto out;
 	}
 	/* Reject unknown fields: a typo should not be silently ignored. */
-	static const char *const known[] = {"seeds",   "mood",           "k",       "model", "diversity", "novelty",
-	                                    "quality", "max_per_artist", "exclude", "rerank"};
+	static const char *const known[] = {"seeds",   "mood",           "k",       "model",  "diversity", "novelty",
+	                                    "quality", "max_per_artist", "exclude", "rerank", "title"};
 	json_object_foreach(body, key, v)
 	{
 		int ok = 0;
@@ -454,6 +454,16 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 			mlen += (size_t)n;
 		}
 	}
+	json_t *jt = json_object_get(body, "title");
+	if (jt != NULL && !json_is_null(jt)) {
+		if (!json_is_string(jt) || json_string_length(jt) >= sizeof out->title ||
+		    memchr(json_string_value(jt), '\0', json_string_length(jt)) != NULL) {
+			rc = seg_error_set(err, SEG_EINVAL, "title must be text of at most %zu bytes",
+			                   sizeof out->title - 1);
+			goto out;
+		}
+		memcpy(out->title, json_string_value(jt), json_string_length(jt) + 1);
+	}
 	json_t *jk = json_object_get(body, "k");
 	if (jk != NULL) {
 		if (!json_is_integer(jk) || json_integer_value(jk) < 1 || json_integer_value(jk) > 100) {
@@ -505,8 +515,12 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		out->rerank = json_is_true(jr);
 	}
 	const recommender *chosen = recommender_get(out->model);
-	if (out->nseeds == 0 && out->mood[0] == '\0' && (chosen == NULL || (chosen->flags & REC_NEEDS_QUERY)))
-		rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
+	if (out->nseeds == 0 && out->mood[0] == '\0' && (chosen == NULL || (chosen->flags & REC_NEEDS_QUERY))) {
+		if (chosen == NULL || !(chosen->flags & REC_USES_TITLE))
+			rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
+		else if (out->title[0] == '\0')
+			rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids), a mood or a title");
+	}
 out:
 	json_decref(body);
 	return rc;
@@ -576,6 +590,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	rq.exclude = exclude;
 	rq.nexclude = nx;
 	rq.mood = b->mood[0] ? b->mood : NULL;
+	rq.title = b->title[0] ? b->title : NULL;
 	rq.k = b->k;
 	rq.model = b->model;
 	rq.diversity = b->diversity;

@@ -91,7 +91,8 @@ typedef struct serve_recommend_body {
 	size_t nseeds;
 	char exclude[SERVE_MAX_EXCLUDE][23];
 	size_t nexclude;
-	char mood[512]; /* "energy=0.8,..." or "" */
+	char mood[512];  /* "energy=0.8,..." or "" */
+	char title[256]; /* the playlist's title (models flagged REC_USES_TITLE), or "" */
 	size_t k;
 	int model; /* registry id (recommender_find) */
 	float diversity, novelty, quality;

@@ -48,6 +48,26 @@ fail:
 	return rc;
 }
 
+/* Items from which the ALS candidates come through the exact index
+ * (cf_als_index) instead of a scan of every item: below, the scan takes
+ * well under a millisecond and the index would only add to opening. */
+#define ALS_INDEX_MIN_ITEMS 32768
+
+/* The ALS model (views into the file; no user factors) and its index, NULL
+ * when the model is small. */
+typedef struct als_state {
+	cf_als m;
+	cf_als_index *ix;
+} als_state;
+
+static void als_close(void *state)
+{
+	als_state *st = state;
+	if (st != NULL)
+		cf_als_index_free(st->ix);
+	free(st);
+}
+
 static int als_open(const rec_artifact *a, const container_file *f, void **state, seg_error *err)
 {
 	if (a->I == 0)
@@ -55,9 +75,10 @@ static int als_open(const rec_artifact *a, const container_file *f, void **state
 	size_t I = (size_t)a->I;
 	const void *p;
 	int rc;
-	cf_als *m = calloc(1, sizeof(*m)); /* views into the file; no user factors */
-	if (m == NULL)
+	als_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	cf_als *m = &st->m;
 	if ((rc = container_file_require(f, MS_ALS_OPTS, sizeof(cf_als_opts), &p, err)) < 0)
 		goto fail;
 	m->opts = *(const cf_als_opts *)p;
@@ -73,15 +94,18 @@ static int als_open(const rec_artifact *a, const container_file *f, void **state
 	if ((rc = container_file_require(f, MS_ALS_YTY, sizeof(float) * F * F, &p, err)) < 0)
 		goto fail;
 	m->yty = (float *)p;
-	*state = m;
+	if (I >= ALS_INDEX_MIN_ITEMS && (rc = cf_als_index_create(m, &st->ix, err)) < 0)
+		goto fail;
+	*state = st;
 	return 0;
 fail:
-	free(m);
+	als_close(st);
 	return rc;
 }
 
-/* The models are views into the mapped file: only the struct is ours. */
-static void cf_close(void *state) { free(state); }
+/* The co-occurrence model is views into the mapped file: only the struct is
+ * ours. */
+static void cooc_close(void *state) { free(state); }
 
 /* ---- proposing ---- */
 
@@ -111,7 +135,8 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 	if (kind == CF_COOC)
 		rc = cf_cooc_recommend(model, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
 	else
-		rc = cf_als_recommend(model, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
+		rc = cf_als_recommend_indexed(&((const als_state *)model)->m, ((const als_state *)model)->ix,
+		                              q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
 	size_t taken = 0;
 	for (int32_t j = 0; rc == 0 && j < n && taken < want; j++) {
 		int64_t t = a->cf_track[items[j]];
@@ -149,7 +174,7 @@ const recommender rec_cooc = {
 	.description = "tracks often in training playlists with the seeds (item co-occurrence)",
 	.flags = REC_NEEDS_QUERY,
 	.open = cooc_open,
-	.close = cf_close,
+	.close = cooc_close,
 	.propose = cooc_propose,
 };
 
@@ -158,6 +183,6 @@ const recommender rec_als = {
 	.description = "tracks the seeds' listener would like by implicit ALS (latent factors)",
 	.flags = REC_NEEDS_QUERY,
 	.open = als_open,
-	.close = cf_close,
+	.close = als_close,
 	.propose = als_propose,
 };

@@ -6,9 +6,11 @@
  * its own over the same seeds bench/serve sends, in one thread, then
  * engine_recommend in two threads at once (the server runs two).
  *
- *   serve_profile WORKSPACE SEEDS_CSV [REPEATS]
+ *   serve_profile WORKSPACE SEEDS_CSV [REPEATS [DEFAULT_SEEDS_CSV]]
  *
- * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it). Steps:
+ * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it); the
+ * default path's table takes its seeds from DEFAULT_SEEDS_CSV when given
+ * (bench/serve: the popular seeds of its default-path run). Steps:
  *   parse         serve_parse_recommend of the body (jansson)
  *   resolve seed  names_find and names_get of the seed's Spotify id: track
  *                 and name from the mapped names file, as the server does;
@@ -155,6 +157,40 @@ static void *par_run(void *arg)
 }
 
 static int run(int argc, char **argv);
+
+/* Reads the seeds with content vectors from a "track_id,spotify_id" file
+ * into seeds[nseeds] (replacing any read before); -1 when none. */
+static int read_seeds(const engine *e, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	size_t cap = 1024;
+	free(seeds);
+	nseeds = 0;
+	seeds = malloc(cap * sizeof *seeds);
+	long long tid;
+	char sid[23];
+	while (seeds != NULL && fscanf(f, "%lld,%22s", &tid, sid) == 2) {
+		if (engine_row_of(e, tid) < 0)
+			continue;
+		if (nseeds == cap)
+			seeds = realloc(seeds, (cap *= 2) * sizeof *seeds);
+		if (seeds == NULL)
+			break;
+		seeds[nseeds].track = tid;
+		snprintf(seeds[nseeds].sid, sizeof seeds[nseeds].sid, "%s", sid);
+		nseeds++;
+	}
+	fclose(f);
+	if (nseeds == 0) {
+		fprintf(stderr, "serve_profile: no seeds with vectors in %s\n", path);
+		return -1;
+	}
+	return 0;
+}
 
 /* Prints one table row: mean, p50, p99 of w[total] (sorted here) and the
  * mean CPU time; returns the mean. */
@@ -303,29 +339,8 @@ static int run(int argc, char **argv)
 			return 1;
 		}
 	}
-	FILE *f = fopen(argv[2], "r");
-	if (f == NULL) {
-		perror(argv[2]);
+	if (read_seeds(e, argv[2]) < 0)
 		return 1;
-	}
-	size_t cap = 1024;
-	seeds = malloc(cap * sizeof *seeds);
-	long long tid;
-	char sid[23];
-	while (fscanf(f, "%lld,%22s", &tid, sid) == 2) {
-		if (engine_row_of(e, tid) < 0)
-			continue;
-		if (nseeds == cap)
-			seeds = realloc(seeds, (cap *= 2) * sizeof *seeds);
-		seeds[nseeds].track = tid;
-		snprintf(seeds[nseeds].sid, sizeof seeds[nseeds].sid, "%s", sid);
-		nseeds++;
-	}
-	fclose(f);
-	if (nseeds == 0) {
-		fprintf(stderr, "serve_profile: no seeds with vectors in %s\n", argv[2]);
-		return 1;
-	}
 	const size_t N = engine_rows(e), D = engine_spec(e)->dim;
 	const long long T = (long long)engine_track_limit(e);
 	knn_index *idx;
@@ -440,7 +455,9 @@ static int run(int argc, char **argv)
 	       (p[0].secs + p[1].secs) / 2 / (double)total * 1e6, 2.0 * (double)total / ((p[0].secs + p[1].secs) / 2));
 	if (sink == 0)
 		printf("    (no JSON written?)\n");
-	profile_default(nm, total);
+	if (argc > 4 && read_seeds(e, argv[4]) < 0)
+		return 1;
+	profile_default(nm, nseeds * repeats);
 	knn_index_free(idx);
 	free(bits);
 	for (int s = 0; s < S__N; s++)

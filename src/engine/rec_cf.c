@@ -53,11 +53,11 @@ fail:
 
 /* The ALS candidates come through the exact index (cf_als_index) instead
  * of a scan of every item once the model has ALS_INDEX_MIN_ITEMS items (a
- * scan of fewer takes well under a millisecond) and the engine has been
- * asked ALS_INDEX_AFTER times for candidates the index can find. Building
- * the index takes about a second of one core at 200k items (a k-means and a
- * pass over the items), which a one-off `segue recommend` would pay for one
- * request of a few milliseconds; a server pays it once. It is built in a
+ * scan of fewer is cheap) and the engine has been asked ALS_INDEX_AFTER
+ * times for candidates the index can find. Building the index (a k-means
+ * and a pass over the items) costs as much as hundreds of scans, which a
+ * one-off `segue recommend` would pay for one request; a server pays it
+ * once. It is built in a
  * thread of its own, started by the request that reaches the count, while
  * requests go on with the scan; they take the index once it is published.
  * Results are the same either way (cf_als_recommend_indexed). */

@@ -215,13 +215,16 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
  *     q . z_i = x . y_i / (|x| M):
  * the same order as x . y_i. The clusters' bounds rule out items that
  * provably cannot enter the top k; the items the search returns are scored
- * again by x . y_i exactly as the full scan scores them, so results (items,
- * order and scores) are those of cf_als_recommend up to items whose scores
- * differ in the last bits. Memory: [I, F + 1] floats and the knn index's
- * byte copy and clusters (about (F + 1) * 5 bytes an item). Building takes
- * a k-means over a sample and one pass over the items (about 0.5 s at 200k
- * items and F = 64). Read-only after creation; safe to share between
- * threads. It borrows nothing from the model: the model may be freed first. */
+ * again by x . y_i exactly as the full scan scores them, and more are
+ * asked for while an item left out could still reach the k-th score within
+ * the rounding that separates the two computations, so results (items,
+ * order and scores, ties by the lower index) are those of
+ * cf_als_recommend. Memory: [I, F + 1] floats and the knn index's byte
+ * copy and clusters (about (F + 1) * 5 bytes an item). Building takes a
+ * k-means over a sample and one pass over the items, far more than one
+ * full scan: it pays only over many requests. Read-only after creation;
+ * safe to share between threads. It borrows nothing from the model: the
+ * model may be freed first. */
 typedef struct cf_als_index cf_als_index;
 
 /* Builds the index of the model's item factors into *out (NULL on error:

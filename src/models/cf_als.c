@@ -586,11 +586,12 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
  * exactly; more are asked for while they may not hold every item that
  * scores as high as the k-th (see cf_als_recommend_indexed). */
 #define ALS_INDEX_EXTRA 8
-/* How far apart, at most, the float cosine of an item in the index and its
- * float score x . y_i divided by |x| M can be: the roundings of q and z_i
- * (a few FLT_EPSILON), of the two dot products over F + 1 and F unit-scaled
- * terms (F + 1 and F of them) and of |x| (F): under 4 (F + 1) FLT_EPSILON,
- * taken as this many FLT_EPSILON per factor. */
+/* delta, how far apart the float cosine of an item in the index and its
+ * float score x . y_i divided by |x| M can be, in FLT_EPSILON per dimension
+ * (F + 1): the knn dot product of unit vectors is within (F + 1) epsilon of
+ * the exact one, the scan's within F epsilon of |x| M, the float |x| within
+ * F epsilon of its value, and q and z_i within an epsilon or two of x / |x|
+ * and y_i / M; together under 4 (F + 1) epsilon. */
 #define ALS_INDEX_SLACK_EPS 4.0
 
 struct cf_als_index {

@@ -1,12 +1,16 @@
-/* serve_profile.c: where one POST /api/recommend {"seeds": [id], "k": 10,
- * "model": "content", "rerank": false} spends its time inside segue, without
- * HTTP: each step that the request handler takes, timed on its own over the
- * same seeds bench/serve sends, in one thread, then engine_recommend in two
- * threads at once (the server runs two).
+/* serve_profile.c: where one POST /api/recommend spends its time inside
+ * segue, without HTTP, for the two paths bench/serve measures: the content
+ * path {"seeds": [id], "k": 10, "model": "content", "rerank": false} and the
+ * default path {"seeds": [id], "k": 10} (the default model, hybrid, with the
+ * default re-ranking). Each step that the request handler takes is timed on
+ * its own over the same seeds bench/serve sends, in one thread, then
+ * engine_recommend in two threads at once (the server runs two).
  *
- *   serve_profile WORKSPACE SEEDS_CSV [REPEATS]
+ *   serve_profile WORKSPACE SEEDS_CSV [REPEATS [DEFAULT_SEEDS_CSV]]
  *
- * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it). Steps:
+ * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it); the
+ * default path's table takes its seeds from DEFAULT_SEEDS_CSV when given
+ * (bench/serve: the popular seeds of its default-path run). Steps:
  *   parse         serve_parse_recommend of the body (jansson)
  *   resolve seed  names_find and names_get of the seed's Spotify id: track
  *                 and name from the mapped names file, as the server does;
@@ -23,6 +27,11 @@
  *                 comparison lookup_tracks (one SQLite query; not in the sum)
  *   reasons+JSON  serve_write_recommend: the answer's JSON text, reasons
  *                 in words included
+ * The default path's table has the same parse, lookups and JSON steps, and
+ * engine_recommend with the request the server builds from the body, then,
+ * for comparison (not in the sum), the same request with each of the models
+ * the hybrid draws on alone (content, cooc, als: each retrieves the same pool
+ * of candidates and re-ranks it).
  * Times are per request: mean, p50 and p99 in microseconds of wall time, and
  * mean thread CPU time (the machine may be shared). The loop runs in a
  * thread of its own, as a server worker does (malloc arenas differ from the
@@ -80,16 +89,46 @@ static const engine *E;
 static seed *seeds;
 static size_t nseeds;
 
-static int recommend_one(const seed *s, rec_item *items, size_t *n)
+/* The request the server builds from a parsed body (handlers.c,
+ * h_recommend), for the seed track. */
+static void request_from_body(const serve_recommend_body *b, const int64_t *track, rec_request *rq)
 {
-	rec_request rq;
-	rec_request_default(&rq);
-	rq.model = recommender_find("content");
-	rq.rerank = 0;
-	rq.k = 10;
-	rq.seeds = &s->track;
-	rq.nseeds = 1;
+	rec_request_default(rq);
+	rq->seeds = track;
+	rq->nseeds = 1;
+	rq->k = b->k;
+	rq->model = b->model;
+	rq->diversity = b->diversity;
+	rq->novelty = b->novelty;
+	rq->quality = b->quality;
+	rq->max_per_artist = b->max_per_artist;
+	rq->rerank = b->rerank;
+}
+
+/* The bodies of the two paths for a seed, into body[cap]. */
+static int body_of(int dflt, const seed *s, char *body, size_t cap)
+{
+	if (dflt)
+		return snprintf(body, cap, "{\"seeds\":[\"%s\"],\"k\":10}", s->sid);
+	return snprintf(body, cap, "{\"seeds\":[\"%s\"],\"k\":10,\"model\":\"content\",\"rerank\":false}", s->sid);
+}
+
+/* engine_recommend for the seed as the server runs it for the path's body
+ * (dflt: the default path), or with `model` instead when it is >= 0. */
+static int recommend_one(int dflt, int model, const seed *s, rec_item *items, size_t *n)
+{
+	char body[160];
+	int blen = body_of(dflt, s, body, sizeof body);
+	serve_recommend_body b;
 	seg_error err = {0};
+	if (serve_parse_recommend(body, (size_t)blen, &b, &err) < 0) {
+		fprintf(stderr, "serve_profile: %s\n", err.msg);
+		return -1;
+	}
+	rec_request rq;
+	request_from_body(&b, &s->track, &rq);
+	if (model >= 0)
+		rq.model = model;
 	if (engine_recommend(E, &rq, items, n, NULL, &err) < 0) {
 		fprintf(stderr, "serve_profile: engine_recommend: %s\n", err.msg);
 		return -1;
@@ -99,6 +138,7 @@ static int recommend_one(const seed *s, rec_item *items, size_t *n)
 
 /* Two threads calling engine_recommend at once, as the server's two workers do. */
 typedef struct par {
+	int dflt; /* the default path */
 	size_t from, count;
 	double secs;
 } par;
@@ -110,13 +150,155 @@ static void *par_run(void *arg)
 	size_t n;
 	double t0 = wall();
 	for (size_t i = 0; i < p->count; i++)
-		if (recommend_one(&seeds[(p->from + i) % nseeds], items, &n) < 0)
+		if (recommend_one(p->dflt, -1, &seeds[(p->from + i) % nseeds], items, &n) < 0)
 			break;
 	p->secs = wall() - t0;
 	return NULL;
 }
 
 static int run(int argc, char **argv);
+
+/* Reads the seeds with content vectors from a "track_id,spotify_id" file
+ * into seeds[nseeds] (replacing any read before); -1 when none. */
+static int read_seeds(const engine *e, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		perror(path);
+		return -1;
+	}
+	size_t cap = 1024;
+	free(seeds);
+	nseeds = 0;
+	seeds = malloc(cap * sizeof *seeds);
+	long long tid;
+	char sid[23];
+	while (seeds != NULL && fscanf(f, "%lld,%22s", &tid, sid) == 2) {
+		if (engine_row_of(e, tid) < 0)
+			continue;
+		if (nseeds == cap)
+			seeds = realloc(seeds, (cap *= 2) * sizeof *seeds);
+		if (seeds == NULL)
+			break;
+		seeds[nseeds].track = tid;
+		snprintf(seeds[nseeds].sid, sizeof seeds[nseeds].sid, "%s", sid);
+		nseeds++;
+	}
+	fclose(f);
+	if (nseeds == 0) {
+		fprintf(stderr, "serve_profile: no seeds with vectors in %s\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prints one table row: mean, p50, p99 of w[total] (sorted here) and the
+ * mean CPU time; returns the mean. */
+static double row_print(const char *name, double *w, size_t total, double cpu_sum)
+{
+	double m = 0;
+	for (size_t i = 0; i < total; i++)
+		m += w[i];
+	m /= (double)total;
+	qsort(w, total, sizeof(double), cmp_double);
+	printf("    %-28s %9.1f %9.1f %9.1f %9.1f\n", name, m * 1e6, w[total / 2] * 1e6,
+	       w[(size_t)((double)total * 0.99)] * 1e6, cpu_sum / (double)total * 1e6);
+	return m;
+}
+
+enum { P_PARSE, P_RECOMMEND, P_CONTENT, P_COOC, P_ALS, P_LOOKUPS, P_JSON, P__N };
+/* clang-format off */
+static const char *const pstep_name[P__N] = {
+	"parse body", "engine_recommend", "  (content alone, re-ranked)", "  (cooc alone, re-ranked)",
+	"  (als alone, re-ranked)", "10 track names (names)", "reasons + JSON"};
+/* clang-format on */
+
+/* The default path's table (see the top of the file): the body
+ * {"seeds":[id],"k":10}, total requests over the seeds. */
+static void profile_default(const names *nm, size_t total)
+{
+	double *w[P__N], c[P__N] = {0};
+	for (int s = 0; s < P__N; s++)
+		w[s] = calloc(total, sizeof(double));
+	const int alone[3] = {recommender_find("content"), recommender_find("cooc"), recommender_find("als")};
+	/* Warm-up: the engine builds its ALS index in the background after its
+	 * first ALS requests (src/engine/rec_cf.c), as a server has long done
+	 * before it is measured. Requests go on until an ALS one takes under a
+	 * millisecond of CPU (the scan of every item takes several), for at most
+	 * 60 s. */
+	rec_item warm[10];
+	size_t nw;
+	int ready = 0;
+	for (double t0 = wall(); !ready && wall() - t0 < 60.0;)
+		for (size_t i = 0; i < nseeds && !ready; i++) {
+			double c1 = cpu();
+			recommend_one(1, alone[2], &seeds[i], warm, &nw);
+			ready = cpu() - c1 < 1e-3;
+		}
+	if (!ready)
+		printf("  (the ALS requests were still slow after 60 s of warm-up: no index?)\n");
+	size_t sink = 0, full = 0;
+	char model[64] = "?";
+	for (size_t i = 0; i < total; i++) {
+		const seed *sd = &seeds[i % nseeds];
+		double t0, c0;
+#define TIME(step, ...)                   \
+	do {                              \
+		t0 = wall();              \
+		c0 = cpu();               \
+		__VA_ARGS__;              \
+		c[step] += cpu() - c0;    \
+		w[step][i] = wall() - t0; \
+	} while (0)
+		char body[160];
+		int blen = body_of(1, sd, body, sizeof body);
+		serve_recommend_body *b = malloc(sizeof *b);
+		seg_error err = {0};
+		TIME(P_PARSE, serve_parse_recommend(body, (size_t)blen, b, &err));
+		snprintf(model, sizeof model, "%s", recommender_name(b->model));
+		free(b);
+		rec_item items[10], other[10];
+		size_t n = 0, no;
+		TIME(P_RECOMMEND, recommend_one(1, -1, sd, items, &n));
+		full += n == 10;
+		for (int m = 0; m < 3; m++)
+			TIME(P_CONTENT + m, recommend_one(1, alone[m], sd, other, &no));
+		lookup_hit res[10];
+		TIME(P_LOOKUPS, for (size_t j = 0; j < n; j++) names_get(nm, items[j].track, &res[j]));
+		TIME(P_JSON, {
+			const char *names[1] = {"seed"};
+			uint8_t found[10];
+			memset(found, 1, sizeof found);
+			strbuf sb = {0};
+			serve_write_recommend(&sb, E, "0", model, items, n, res, found, names, NULL, 1, "", NULL, 0);
+			sink += sb.len;
+			strbuf_free(&sb);
+		});
+#undef TIME
+	}
+	printf("  the default path {\"seeds\":[id],\"k\":10} (model %s, re-ranked; %zu of %zu requests gave 10 "
+	       "results), per request, one thread, no HTTP:\n",
+	       model, full, total);
+	printf("    %-28s %9s %9s %9s %9s\n", "step", "mean us", "p50 us", "p99 us", "cpu us");
+	double sum = 0;
+	for (int s = 0; s < P__N; s++) {
+		double m = row_print(pstep_name[s], w[s], total, c[s]);
+		if (s != P_CONTENT && s != P_COOC && s != P_ALS)
+			sum += m;
+		free(w[s]);
+	}
+	printf("    %-28s %9.1f\n", "sum (without HTTP)", sum * 1e6);
+	par p[2] = {{1, 0, total, 0}, {1, nseeds / 2, total, 0}};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, par_run, &p[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	printf("    engine_recommend in 2 threads at once: %.1f us per call per thread, %.0f calls/s in all\n",
+	       (p[0].secs + p[1].secs) / 2 / (double)total * 1e6, 2.0 * (double)total / ((p[0].secs + p[1].secs) / 2));
+	if (sink == 0)
+		printf("    (no JSON written?)\n");
+}
 
 typedef struct main_args {
 	int argc;
@@ -173,29 +355,8 @@ static int run(int argc, char **argv)
 			return 1;
 		}
 	}
-	FILE *f = fopen(argv[2], "r");
-	if (f == NULL) {
-		perror(argv[2]);
+	if (read_seeds(e, argv[2]) < 0)
 		return 1;
-	}
-	size_t cap = 1024;
-	seeds = malloc(cap * sizeof *seeds);
-	long long tid;
-	char sid[23];
-	while (fscanf(f, "%lld,%22s", &tid, sid) == 2) {
-		if (engine_row_of(e, tid) < 0)
-			continue;
-		if (nseeds == cap)
-			seeds = realloc(seeds, (cap *= 2) * sizeof *seeds);
-		seeds[nseeds].track = tid;
-		snprintf(seeds[nseeds].sid, sizeof seeds[nseeds].sid, "%s", sid);
-		nseeds++;
-	}
-	fclose(f);
-	if (nseeds == 0) {
-		fprintf(stderr, "serve_profile: no seeds with vectors in %s\n", argv[2]);
-		return 1;
-	}
 	const size_t N = engine_rows(e), D = engine_spec(e)->dim;
 	const long long T = (long long)engine_track_limit(e);
 	knn_index *idx;
@@ -221,8 +382,7 @@ static int run(int argc, char **argv)
 		w[step][i] = wall() - t0; \
 	} while (0)
 		char body[160];
-		int blen = snprintf(body, sizeof body,
-		                    "{\"seeds\":[\"%s\"],\"k\":10,\"model\":\"content\",\"rerank\":false}", sd->sid);
+		int blen = body_of(0, sd, body, sizeof body);
 		serve_recommend_body *b = malloc(sizeof *b);
 		TIME(S_PARSE, serve_parse_recommend(body, (size_t)blen, b, &err));
 		free(b);
@@ -235,7 +395,7 @@ static int run(int argc, char **argv)
 		});
 		rec_item items[10];
 		size_t n = 0;
-		TIME(S_RECOMMEND, recommend_one(sd, items, &n));
+		TIME(S_RECOMMEND, recommend_one(0, -1, sd, items, &n));
 		/* The scan alone. */
 		size_t row = (size_t)engine_row_of(e, sd->track);
 		knn_bitmap_set(bits, row);
@@ -301,7 +461,7 @@ static int run(int argc, char **argv)
 	}
 	printf("    %-28s %9.1f\n", "sum (without HTTP)", sum * 1e6);
 	/* Two threads at once. */
-	par p[2] = {{0, total, 0}, {nseeds / 2, total, 0}};
+	par p[2] = {{0, 0, total, 0}, {0, nseeds / 2, total, 0}};
 	pthread_t th[2];
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, par_run, &p[i]);
@@ -311,6 +471,9 @@ static int run(int argc, char **argv)
 	       (p[0].secs + p[1].secs) / 2 / (double)total * 1e6, 2.0 * (double)total / ((p[0].secs + p[1].secs) / 2));
 	if (sink == 0)
 		printf("    (no JSON written?)\n");
+	if (argc > 4 && read_seeds(e, argv[4]) < 0)
+		return 1;
+	profile_default(nm, nseeds * repeats);
 	knn_index_free(idx);
 	free(bits);
 	for (int s = 0; s < S__N; s++)

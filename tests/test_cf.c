@@ -766,6 +766,121 @@ static void test_als_deterministic(void **state)
 	cf_csr_free(&iu);
 }
 
+/* Recomputes the norms and Y^T Y after a test overwrote item factors. */
+static void als_refresh(cf_als *m)
+{
+	int F = m->factors;
+	for (int32_t i = 0; i < m->nitems; i++) {
+		double s = 0;
+		for (int f = 0; f < F; f++)
+			s += (double)m->item_factors[(size_t)i * F + f] * m->item_factors[(size_t)i * F + f];
+		m->item_norms[i] = (float)sqrt(s);
+	}
+	for (int r = 0; r < F; r++)
+		for (int c = 0; c < F; c++) {
+			double s = 0;
+			for (int32_t i = 0; i < m->nitems; i++)
+				s += (double)m->item_factors[(size_t)i * F + r] * m->item_factors[(size_t)i * F + c];
+			m->yty[r * F + c] = (float)s;
+		}
+}
+
+/* The index gives what the full scan gives: the same items in the same
+ * order with the same scores, compared exactly (tolerance 0: the index's
+ * hits are scored again by the scan's own dot product), for many seed sets
+ * and k, on a model with groups of identical items (exact ties, which the
+ * scan breaks by the lower index), a group of near-identical items and an
+ * all-zero item. */
+static void test_als_index_equals_scan(void **state)
+{
+	(void)state;
+	enum { U = 300, I = 4000, MAXK = 600 };
+	cf_csr ui, iu;
+	random_matrix(U, I, 0.004, 23, &ui, &iu);
+	cf_als_opts o;
+	cf_als_opts_default(&o);
+	o.factors = 16;
+	o.iterations = 3;
+	o.threads = 2;
+	cf_als *m;
+	assert_int_equal(cf_als_fit(&ui, &iu, &o, &m, NULL, NULL), 0);
+	const int F = m->factors;
+	/* Items 100..139 copy item 7 and 200..229 item 8: ties across the
+	 * k-th place of many queries. Item 9 is all zero. */
+	for (int32_t i = 100; i < 140; i++)
+		memcpy(m->item_factors + (size_t)i * F, m->item_factors + 7 * (size_t)F, sizeof(float) * (size_t)F);
+	for (int32_t i = 200; i < 230; i++)
+		memcpy(m->item_factors + (size_t)i * F, m->item_factors + 8 * (size_t)F, sizeof(float) * (size_t)F);
+	memset(m->item_factors + 9 * (size_t)F, 0, sizeof(float) * (size_t)F);
+	/* Items 300..399 are item 11 with every factor moved by a few units in
+	 * the last place: near-ties, which the index's float cosines and the
+	 * scan's dot products can order differently. */
+	uint64_t jit = 5;
+	for (int32_t i = 300; i < 400; i++)
+		for (int f = 0; f < F; f++) {
+			float v = m->item_factors[11 * (size_t)F + f];
+			for (int u = (int)(rng_next(&jit) % 4); u > 0; u--)
+				v = nextafterf(v, rng_next(&jit) & 1 ? INFINITY : -INFINITY);
+			m->item_factors[(size_t)i * F + f] = v;
+		}
+	als_refresh(m);
+	cf_als_index *ix;
+	assert_int_equal(cf_als_index_create(m, &ix, NULL), 0);
+	int32_t *ia = malloc(sizeof(int32_t) * MAXK), *ib = malloc(sizeof(int32_t) * MAXK);
+	float *sa = malloc(sizeof(float) * MAXK), *sb = malloc(sizeof(float) * MAXK);
+	const int32_t ks[] = {1, 10, 40, 108, CF_ALS_INDEX_MAX_K, MAXK};
+	uint64_t rng = 99;
+	int lists = 0, ties = 0;
+	for (int t = 0; t < 200; t++) {
+		int32_t seeds[3];
+		size_t ns = 1 + (size_t)(rng_next(&rng) % 3);
+		for (size_t j = 0; j < ns; j++)
+			seeds[j] = (int32_t)(rng_next(&rng) % I);
+		if (t % 10 == 0)
+			seeds[0] = 7; /* a query near the tied groups */
+		if (t % 10 == 1)
+			seeds[0] = 100 + (int32_t)(rng_next(&rng) % 40); /* a seed inside one */
+		if (t % 10 == 2)
+			seeds[0] = 11;
+		for (size_t kk = 0; kk < sizeof ks / sizeof ks[0]; kk++) {
+			int32_t na = -1, nb = -1;
+			assert_int_equal(cf_als_recommend(m, seeds, ns, ks[kk], ia, sa, &na, NULL, NULL), 0);
+			assert_int_equal(cf_als_recommend_indexed(m, ix, seeds, ns, ks[kk], ib, sb, &nb, NULL, NULL),
+			                 0);
+			assert_int_equal(na, nb);
+			for (int32_t j = 0; j < na; j++) {
+				assert_int_equal(ia[j], ib[j]);
+				assert_true(sa[j] == sb[j]);
+				ties += j > 0 && sa[j] == sa[j - 1];
+			}
+			lists++;
+		}
+	}
+	printf("# ALS index against the full scan: %d lists identical (%d places tied with the one before)\n", lists,
+	       ties);
+	assert_true(ties > 0);
+	/* NULL index: the scan; an index of another model: refused. */
+	int32_t na, nb, seed = 3;
+	assert_int_equal(cf_als_recommend_indexed(m, NULL, &seed, 1, 10, ib, sb, &nb, NULL, NULL), 0);
+	assert_int_equal(cf_als_recommend(m, &seed, 1, 10, ia, sa, &na, NULL, NULL), 0);
+	assert_int_equal(na, nb);
+	assert_memory_equal(ia, ib, sizeof(int32_t) * (size_t)na);
+	cf_als *other;
+	assert_int_equal(cf_als_create(&other, 5, 10, &o, NULL), 0);
+	seg_error err = {0};
+	assert_int_equal(cf_als_recommend_indexed(other, ix, &seed, 1, 10, ib, sb, &nb, NULL, &err), SEG_EINVAL);
+	cf_als_free(other);
+	cf_als_index_free(ix);
+	cf_als_index_free(NULL);
+	free(ia);
+	free(ib);
+	free(sa);
+	free(sb);
+	cf_als_free(m);
+	cf_csr_free(&ui);
+	cf_csr_free(&iu);
+}
+
 int main(void)
 {
 	/* clang-format off */
@@ -780,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_als_fold_in),
 		cmocka_unit_test(test_recall_planted_blocks),
 		cmocka_unit_test(test_als_deterministic),
+		cmocka_unit_test(test_als_index_equals_scan),
 	};
 	/* clang-format on */
 	return cmocka_run_group_tests(tests, NULL, NULL);

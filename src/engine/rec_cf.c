@@ -8,6 +8,9 @@
  * Legend: I CF items, F factors. */
 #include <stdlib.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "engine/recommender.h"
 #include "engine/train.h"
 #include "models/cf.h"
@@ -48,6 +51,65 @@ fail:
 	return rc;
 }
 
+/* The ALS candidates come through the exact index (cf_als_index) instead
+ * of a scan of every item once the model has ALS_INDEX_MIN_ITEMS items (a
+ * scan of fewer is cheap) and the engine has been asked ALS_INDEX_AFTER
+ * times for candidates the index can find. Building the index (a k-means
+ * and a pass over the items) costs as much as hundreds of scans, which a
+ * one-off `segue recommend` would pay for one request; a server pays it
+ * once. It is built in a
+ * thread of its own, started by the request that reaches the count, while
+ * requests go on with the scan; they take the index once it is published.
+ * Results are the same either way (cf_als_recommend_indexed). */
+#define ALS_INDEX_MIN_ITEMS 32768
+#define ALS_INDEX_AFTER 8
+
+/* The ALS model (views into the file; no user factors) and its index. The
+ * only parts that change after open are atomics: the index pointer and the
+ * count of requests, which propose updates from many threads at once. */
+typedef struct als_state {
+	cf_als m;
+	_Atomic(cf_als_index *) ix; /* NULL until built (and published) */
+	atomic_int asks;            /* requests that could have used the index */
+	int builder_started;        /* set once, by the request that started it */
+	pthread_t builder;
+} als_state;
+
+static void *als_index_build(void *arg)
+{
+	als_state *st = arg;
+	cf_als_index *ix = NULL;
+	/* On failure (out of memory) the requests keep the scan: nothing is
+	 * lost but speed, and a request could not report it anyway. */
+	if (cf_als_index_create(&st->m, &ix, NULL) == 0)
+		atomic_store(&st->ix, ix);
+	return NULL;
+}
+
+/* The index, or NULL (then the scan); counts the request and starts the
+ * build when this is the ALS_INDEX_AFTER-th. */
+static const cf_als_index *als_index_get(const als_state *cst, int32_t k)
+{
+	als_state *st = (als_state *)cst; /* the atomics only (see als_state) */
+	cf_als_index *ix = atomic_load(&st->ix);
+	if (ix != NULL || st->m.nitems < ALS_INDEX_MIN_ITEMS || k > CF_ALS_INDEX_MAX_K)
+		return ix;
+	if (atomic_fetch_add(&st->asks, 1) + 1 == ALS_INDEX_AFTER)
+		st->builder_started = pthread_create(&st->builder, NULL, als_index_build, st) == 0;
+	return NULL;
+}
+
+static void als_close(void *state)
+{
+	als_state *st = state;
+	if (st == NULL)
+		return;
+	if (st->builder_started)
+		pthread_join(st->builder, NULL);
+	cf_als_index_free(atomic_load(&st->ix));
+	free(st);
+}
+
 static int als_open(const rec_artifact *a, const container_file *f, void **state, seg_error *err)
 {
 	if (a->I == 0)
@@ -55,9 +117,10 @@ static int als_open(const rec_artifact *a, const container_file *f, void **state
 	size_t I = (size_t)a->I;
 	const void *p;
 	int rc;
-	cf_als *m = calloc(1, sizeof(*m)); /* views into the file; no user factors */
-	if (m == NULL)
+	als_state *st = calloc(1, sizeof(*st));
+	if (st == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	cf_als *m = &st->m;
 	if ((rc = container_file_require(f, MS_ALS_OPTS, sizeof(cf_als_opts), &p, err)) < 0)
 		goto fail;
 	m->opts = *(const cf_als_opts *)p;
@@ -73,15 +136,16 @@ static int als_open(const rec_artifact *a, const container_file *f, void **state
 	if ((rc = container_file_require(f, MS_ALS_YTY, sizeof(float) * F * F, &p, err)) < 0)
 		goto fail;
 	m->yty = (float *)p;
-	*state = m;
+	*state = st;
 	return 0;
 fail:
-	free(m);
+	als_close(st);
 	return rc;
 }
 
-/* The models are views into the mapped file: only the struct is ours. */
-static void cf_close(void *state) { free(state); }
+/* The co-occurrence model is views into the mapped file: only the struct is
+ * ours. */
+static void cooc_close(void *state) { free(state); }
 
 /* ---- proposing ---- */
 
@@ -111,7 +175,8 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 	if (kind == CF_COOC)
 		rc = cf_cooc_recommend(model, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
 	else
-		rc = cf_als_recommend(model, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
+		rc = cf_als_recommend_indexed(&((const als_state *)model)->m, als_index_get(model, k), q->seed_items,
+		                              q->nseed_items, k, items, scores, &n, NULL, err);
 	size_t taken = 0;
 	for (int32_t j = 0; rc == 0 && j < n && taken < want; j++) {
 		int64_t t = a->cf_track[items[j]];
@@ -149,7 +214,7 @@ const recommender rec_cooc = {
 	.description = "tracks often in training playlists with the seeds (item co-occurrence)",
 	.flags = REC_NEEDS_QUERY,
 	.open = cooc_open,
-	.close = cf_close,
+	.close = cooc_close,
 	.propose = cooc_propose,
 };
 
@@ -158,6 +223,6 @@ const recommender rec_als = {
 	.description = "tracks the seeds' listener would like by implicit ALS (latent factors)",
 	.flags = REC_NEEDS_QUERY,
 	.open = als_open,
-	.close = cf_close,
+	.close = als_close,
 	.propose = als_propose,
 };

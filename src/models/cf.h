@@ -207,6 +207,48 @@ int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, siz
 int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k, int32_t *out_items,
                      float *out_scores, int32_t *n_out, void *scratch, seg_error *err);
 
+/* An exact index for cf_als_recommend's top k: maximum inner product reduced
+ * to cosine by one more dimension, then searched with the clustered exact
+ * cosine index of the knn module. With M the largest item norm, item y_i
+ * becomes the unit vector z_i = (y_i / M, sqrt(1 - |y_i|^2 / M^2)) and the
+ * folded-in user x the unit vector q = (x / |x|, 0), so that
+ *     q . z_i = x . y_i / (|x| M):
+ * the same order as x . y_i. The clusters' bounds rule out items that
+ * provably cannot enter the top k; the items the search returns are scored
+ * again by x . y_i exactly as the full scan scores them, and more are
+ * asked for while an item left out could still reach the k-th score within
+ * the rounding that separates the two computations, so results (items,
+ * order and scores, ties by the lower index) are those of
+ * cf_als_recommend. Memory: [I, F + 1] floats and the knn index's byte
+ * copy and clusters (about (F + 1) * 5 bytes an item). Building takes a
+ * k-means over a sample and one pass over the items, far more than one
+ * full scan: it pays only over many requests. Read-only after creation;
+ * safe to share between threads. It borrows nothing from the model: the
+ * model may be freed first. */
+typedef struct cf_als_index cf_als_index;
+
+/* Builds the index of the model's item factors into *out (NULL on error:
+ * SEG_ENOMEM, or SEG_EINVAL for a non-finite factor). A model without items
+ * gives an index that finds nothing. */
+int cf_als_index_create(const cf_als *m, cf_als_index **out, seg_error *err);
+
+/* Frees an index; NULL is a no-op. */
+void cf_als_index_free(cf_als_index *ix);
+
+/* cf_als_recommend through the index `ix` of the same model (NULL: the
+ * full scan, exactly cf_als_recommend): the same arguments, the same
+ * results (see cf_als_index). `scratch` is NULL (allocated here) or
+ * cf_als_scratch_size(m, nseeds, k) bytes; the index search itself keeps
+ * k + 8 hits, allocated here. Where the index cannot pay (k larger than
+ * CF_ALS_INDEX_MAX_K, or a user whose factors are all zero) it runs the
+ * full scan. Thread-safe as cf_als_recommend is. */
+int cf_als_recommend_indexed(const cf_als *m, const cf_als_index *ix, const int32_t *seeds, size_t nseeds, int32_t k,
+                             int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch, seg_error *err);
+
+/* The largest k cf_als_recommend_indexed takes the index for: for deeper
+ * lists the clusters rule out too little to beat the plain scan. */
+#define CF_ALS_INDEX_MAX_K 448
+
 /* "Similar tracks": the k items whose factors have the highest cosine with
  * item `item`'s, the item itself excluded; items with zero factors score 0.
  * Same output conventions as cf_als_recommend; allocates k results of

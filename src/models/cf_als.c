@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "core/parallel.h"
 #include "core/rng.h"
+#include "models/knn.h"
 
 /* openblas_config.h and lapacke.h pull in <complex.h>, whose macro `I`
  * would shadow the item dimension used throughout this file. */
@@ -521,6 +523,46 @@ int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, siz
 	return rc;
 }
 
+/* The start of a recommendation: folds the seed set in (each distinct seed
+ * once, r = 1) into the scratch's x, with the sorted distinct seeds after
+ * it. The scratch is cf_als_scratch_size(m, nseeds, k). */
+typedef struct als_user {
+	float *x;              /* [F] the folded-in user */
+	const int32_t *sorted; /* [ns] distinct seeds, ascending */
+	int64_t ns;
+	topk_hit *h; /* [K] room for the full scan's selection */
+} als_user;
+
+static int als_user_fold(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k, void *scratch, als_user *u,
+                         seg_error *err)
+{
+	int F = m->factors;
+	double *A = scratch, *b = A + (size_t)F * F; /* [F, F], [F] */
+	u->h = (topk_hit *)(void *)(b + F);          /* [K] */
+	u->x = (float *)(u->h + k);                  /* [F] */
+	int32_t *sorted = (int32_t *)(u->x + F);     /* [nseeds] */
+	u->sorted = sorted;
+	u->ns = cf__seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
+	return u->ns < 0 ? (int)u->ns : als_fold_in(m, sorted, NULL, (size_t)u->ns, u->x, A, b, err);
+}
+
+/* The full scan: scores every item, keeps the k best that are not seeds in
+ * u->h, best first; returns how many. */
+static size_t als_scan(const cf_als *m, const als_user *u, int32_t k)
+{
+	int F = m->factors;
+	topk t;
+	topk_init(&t, u->h, (size_t)k);
+	for (int32_t i = 0; i < m->nitems; i++) {
+		float s = dotf(u->x, m->item_factors + (size_t)i * F, F);
+		if (!topk_admits(&t, (size_t)i, s))
+			continue; /* cannot enter: skip the seed lookup */
+		if (!cf__seeds_contain(u->sorted, u->ns, i))
+			topk_push(&t, (size_t)i, s);
+	}
+	return topk_finish(&t);
+}
+
 int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k, int32_t *out_items,
                      float *out_scores, int32_t *n_out, void *scratch, seg_error *err)
 {
@@ -529,30 +571,167 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
 	                             err);
 	if (go <= 0)
 		return go;
-	int F = m->factors;
-	double *A = scratch, *b = A + (size_t)F * F; /* [F, F], [F] */
-	topk_hit *h = (topk_hit *)(void *)(b + F);   /* [K] */
-	float *x = (float *)(h + k);                 /* [F] */
-	int32_t *sorted = (int32_t *)(x + F);        /* [nseeds] */
-	/* The seeds are a set: fold in each distinct one once, with r = 1. */
-	int64_t ns = cf__seeds_prepare(seeds, nseeds, m->nitems, sorted, err);
-	int rc = ns < 0 ? (int)ns : als_fold_in(m, sorted, NULL, (size_t)ns, x, A, b, err);
+	als_user u;
+	int rc = als_user_fold(m, seeds, nseeds, k, scratch, &u, err);
+	if (rc == 0)
+		*n_out = cf__hits_out(u.h, als_scan(m, &u, k), out_items, out_scores);
+	free(own);
+	return rc;
+}
+
+/* ======================================================================== */
+/* Exact top k through an index (see cf_als_index in cf.h)                  */
+
+/* Hits the index search returns beyond k at first, all scored again
+ * exactly; more are asked for while they may not hold every item that
+ * scores as high as the k-th (see cf_als_recommend_indexed). */
+#define ALS_INDEX_EXTRA 8
+/* delta, how far apart the float cosine of an item in the index and its
+ * float score x . y_i divided by |x| M can be, in FLT_EPSILON per dimension
+ * (F + 1): the knn dot product of unit vectors is within (F + 1) epsilon of
+ * the exact one, the scan's within F epsilon of |x| M, the float |x| within
+ * F epsilon of its value, and q and z_i within an epsilon or two of x / |x|
+ * and y_i / M; together under 4 (F + 1) epsilon. */
+#define ALS_INDEX_SLACK_EPS 4.0
+
+struct cf_als_index {
+	int32_t nitems;  /* I of the model it was built from */
+	int32_t factors; /* F */
+	double mx;       /* M, the largest item norm */
+	float *z;        /* [I, F + 1] the unit items, borrowed by knn */
+	knn_index *knn;
+};
+
+void cf_als_index_free(cf_als_index *ix)
+{
+	if (ix == NULL)
+		return;
+	knn_index_free(ix->knn);
+	free(ix->z);
+	free(ix);
+}
+
+int cf_als_index_create(const cf_als *m, cf_als_index **out, seg_error *err)
+{
+	*out = NULL;
+	const size_t I = (size_t)m->nitems, F = (size_t)m->factors, D = F + 1;
+	cf_als_index *ix = calloc(1, sizeof *ix);
+	if (ix == NULL || (ix->z = malloc((I ? I : 1) * D * sizeof(float))) == NULL) {
+		cf_als_index_free(ix);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory for the ALS index (%zu items)", I);
+	}
+	ix->nitems = m->nitems;
+	ix->factors = m->factors;
+	/* M^2: the largest squared item norm, in double. */
+	double mx2 = 0;
+	for (size_t i = 0; i < I; i++) {
+		const float *y = m->item_factors + i * F;
+		double s = 0;
+		for (size_t f = 0; f < F; f++)
+			s += (double)y[f] * y[f];
+		if (!isfinite(s)) {
+			cf_als_index_free(ix);
+			return seg_error_set(err, SEG_EINVAL, "item %zu has a factor that is not finite", i);
+		}
+		mx2 = s > mx2 ? s : mx2;
+	}
+	ix->mx = sqrt(mx2);
+	const double scale = mx2 > 0 ? 1.0 / ix->mx : 0;
+	for (size_t i = 0; i < I; i++) {
+		const float *y = m->item_factors + i * F;
+		float *z = ix->z + i * D; /* [D] */
+		double s = 0;
+		for (size_t f = 0; f < F; f++) {
+			z[f] = (float)(y[f] * scale);
+			s += (double)z[f] * z[f];
+		}
+		/* the extra coordinate from the stored floats, so that the row is
+		 * unit length as knn's borrowed rows must be */
+		z[F] = (float)sqrt(s < 1 ? 1 - s : 0);
+	}
+	int rc = knn_index_create(&ix->knn, ix->z, I, D, KNN_BORROW | KNN_CLUSTER, err);
 	if (rc < 0) {
-		free(own);
+		cf_als_index_free(ix);
 		return rc;
 	}
-	topk t;
-	topk_init(&t, h, (size_t)k);
-	for (int32_t i = 0; i < m->nitems; i++) {
-		float s = dotf(x, m->item_factors + (size_t)i * F, F);
-		if (!topk_admits(&t, (size_t)i, s))
-			continue; /* cannot enter: skip the seed lookup */
-		if (!cf__seeds_contain(sorted, ns, i))
-			topk_push(&t, (size_t)i, s);
-	}
-	*n_out = cf__hits_out(h, topk_finish(&t), out_items, out_scores);
-	free(own);
+	*out = ix;
 	return 0;
+}
+
+/* knn's filter: the seeds are never returned. */
+static int als_not_seed(void *ctx, size_t row)
+{
+	const als_user *u = ctx;
+	return !cf__seeds_contain(u->sorted, u->ns, (int32_t)row);
+}
+
+int cf_als_recommend_indexed(const cf_als *m, const cf_als_index *ix, const int32_t *seeds, size_t nseeds, int32_t k,
+                             int32_t *out_items, float *out_scores, int32_t *n_out, void *scratch, seg_error *err)
+{
+	if (ix == NULL || k > CF_ALS_INDEX_MAX_K)
+		return cf_als_recommend(m, seeds, nseeds, k, out_items, out_scores, n_out, scratch, err);
+	if (ix->nitems != m->nitems || ix->factors != m->factors)
+		return seg_error_set(err, SEG_EINVAL, "the ALS index is of another model (%d x %d, not %d x %d)",
+		                     (int)ix->nitems, (int)ix->factors, (int)m->nitems, (int)m->factors);
+	void *own = NULL;
+	int go = cf__recommend_begin(seeds, nseeds, k, cf_als_scratch_size(m, nseeds, (size_t)k), &scratch, &own, n_out,
+	                             err);
+	if (go <= 0)
+		return go;
+	const int F = m->factors;
+	const size_t D = (size_t)F + 1, I = (size_t)m->nitems;
+	size_t kk = (size_t)k + ALS_INDEX_EXTRA;
+	als_user u;
+	knn_hit *hits = NULL; /* [kk] then the query [D] */
+	float *q;
+	int rc = als_user_fold(m, seeds, nseeds, k, scratch, &u, err);
+	if (rc < 0)
+		goto out;
+	const double delta = ALS_INDEX_SLACK_EPS * (double)D * FLT_EPSILON;
+	for (;;) {
+		kk = kk < I ? kk : I;
+		free(hits);
+		hits = malloc(kk * sizeof(knn_hit) + D * sizeof(float));
+		if (hits == NULL) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory for %zu ALS hits", kk);
+			goto out;
+		}
+		q = (float *)(void *)(hits + kk); /* [D] (x / |x|, 0) */
+		memcpy(q, u.x, (size_t)F * sizeof(float));
+		q[F] = 0;
+		double xn = knn_vec_normalize(q, D);
+		if (xn == 0) {
+			/* x = 0 scores every item 0: the full scan's order (by index) */
+			*n_out = cf__hits_out(u.h, als_scan(m, &u, k), out_items, out_scores);
+			goto out;
+		}
+		knn_filter flt = {.accept = als_not_seed, .ctx = &u};
+		size_t nh = 0;
+		if (knn_search(ix->knn, q, kk, &flt, hits, &nh) < 0) {
+			rc = seg_error_set(err, SEG_EINVAL, "the ALS index search failed");
+			goto out;
+		}
+		/* Every item left out has a cosine no higher than the last one
+		 * returned, so a score x . y_i at most (last + 2 delta) |x| M as
+		 * the full scan computes it. */
+		double reach = nh > 0 ? ((double)hits[nh - 1].score + 2 * delta) * xn * ix->mx : -INFINITY;
+		/* The scores as the full scan computes them, and its order. */
+		for (size_t j = 0; j < nh; j++)
+			hits[j].score = dotf(u.x, m->item_factors + hits[j].row * (size_t)F, F);
+		size_t got = topk_select(hits, nh, (size_t)k);
+		/* Done when every item was returned or none left out can reach the
+		 * k-th score (ties included: they go to the lower index, which may
+		 * be one left out); otherwise ask for more. */
+		if (nh < kk || kk == I || got < (size_t)k || reach < (double)hits[got - 1].score) {
+			*n_out = cf__hits_out(hits, got, out_items, out_scores);
+			goto out;
+		}
+		kk = (size_t)k + 4 * (kk - (size_t)k);
+	}
+out:
+	free(hits);
+	free(own);
+	return rc;
 }
 
 int cf_als_similar_items(const cf_als *m, int32_t item, int32_t k, int32_t *out_items, float *out_scores,

@@ -358,17 +358,39 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, do
 	return scored;
 }
 
-typedef struct cluster_key {
-	float u;
-	uint16_t c;
-} cluster_key;
+/* A cluster to visit as one integer, so that the visiting order is a sort
+ * of plain integers (qsort's calls of a comparison were a few per cent of a
+ * search): the cosine u between q and the centre, largest first, then the
+ * cluster, smallest first. */
+typedef uint64_t cluster_key;
 
-static int cmp_cluster_key(const void *pa, const void *pb)
+static cluster_key cluster_key_make(float u, size_t c)
 {
-	const cluster_key *a = pa, *b = pb;
-	if (a->u != b->u)
-		return a->u < b->u ? 1 : -1;
-	return (int)a->c - (int)b->c;
+	uint32_t bits;
+	u += 0.0f; /* -0 as +0, which compare equal */
+	memcpy(&bits, &u, sizeof bits);
+	/* the float's order as an unsigned one, then reversed */
+	bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+	return (uint64_t)(~bits) << 16 | (uint64_t)c;
+}
+
+static size_t cluster_key_cluster(cluster_key k) { return (size_t)(k & 0xffff); }
+
+/* Sorts a[n] ascending: Shell sort with Ciura's gaps (n is at most
+ * CLUSTER_MAX, and usually a few hundred). */
+static void cluster_keys_sort(cluster_key *a, size_t n)
+{
+	static const size_t gaps[] = {1750, 701, 301, 132, 57, 23, 10, 4, 1};
+	for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
+		size_t h = gaps[g];
+		for (size_t i = h; i < n; i++) {
+			cluster_key v = a[i];
+			size_t j = i;
+			for (; j >= h && a[j - h] > v; j -= h)
+				a[j] = a[j - h];
+			a[j] = v;
+		}
+	}
 }
 
 void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
@@ -408,28 +430,27 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 		if (reach + idx->camax[c] < M_PI &&
 		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
 			continue;
-		todo[ntodo++] = (cluster_key){u[c], (uint16_t)c};
+		todo[ntodo++] = cluster_key_make(u[c], c);
 	}
 	/* by u, largest first, so that the k-th score rises early and the
 	 * re-test below rules out more of the rest */
-	if (ntodo > 1)
-		qsort(todo, ntodo, sizeof(cluster_key), cmp_cluster_key);
+	cluster_keys_sort(todo, ntodo);
 	/* Visited in order, each tested again as reach shrinks, the next ones'
 	 * first rows fetched ahead (each visit starts with cache misses). */
 	for (size_t j = 0; j < ntodo; j++) {
 		if (j + 2 < ntodo) {
-			size_t a2 = idx->cstart[todo[j + 2].c];
+			size_t a2 = idx->cstart[cluster_key_cluster(todo[j + 2])];
 			__builtin_prefetch(idx->cang + a2);
 			__builtin_prefetch(idx->crow + a2);
 			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64);
 			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64 + 64);
 			/* and its code, which the visit's query fit reads first */
-			__builtin_prefetch(&idx->ccode[todo[j + 2].c]);
-			const char *rec = idx->cspan + todo[j + 2].c * idx->cs;
+			__builtin_prefetch(&idx->ccode[cluster_key_cluster(todo[j + 2])]);
+			const char *rec = idx->cspan + cluster_key_cluster(todo[j + 2]) * idx->cs;
 			for (size_t o = 0; o < idx->cs; o += 64)
 				__builtin_prefetch(rec + o);
 		}
-		size_t c = todo[j].c;
+		size_t c = cluster_key_cluster(todo[j]);
 		if (reach + idx->camax[c] < M_PI &&
 		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
 			continue;

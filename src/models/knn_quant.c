@@ -61,10 +61,18 @@ void knn__bytecode_put(bytecode *bc, const float *x, size_t D, uint8_t *u)
 /* The bound on |sum_j q_j e_j| for a query q[D] of length qn. */
 static double bytecode_residual(const bytecode *bc, const float *q, size_t D, double qn)
 {
-	double qe = 0;
-	for (size_t j = 0; j < D; j++)
-		qe += fabs((double)q[j]) * bc->emax[j];
-	return qn * bc->enorm < qe ? qn * bc->enorm : qe;
+	/* four running sums: one chain of dependent adds would cost a few
+	 * cycles a column, and the clustered search calls this for every
+	 * cluster it visits */
+	double qe[4] = {0, 0, 0, 0};
+	size_t j = 0;
+	for (; j + 4 <= D; j += 4)
+		for (size_t l = 0; l < 4; l++)
+			qe[l] += fabs((double)q[j + l]) * bc->emax[j + l];
+	for (; j < D; j++)
+		qe[0] += fabs((double)q[j]) * bc->emax[j];
+	double sum = (qe[0] + qe[1]) + (qe[2] + qe[3]);
+	return qn * bc->enorm < sum ? qn * bc->enorm : sum;
 }
 
 void knn__bytecode_free(bytecode *bc)
@@ -204,19 +212,24 @@ _Atomic uint64_t knn__quant_searches, knn__quant_rescans;
  * every row (tau is 1) and only the bound tells rows apart. */
 int knn__qquery_fit(qquery *qq, const bytecode *bc, const float *q, size_t D, double qn, double lmax)
 {
-	double w[QUANT_MAX_D], wmax = 0;
-	qq->c = 0;
+	/* The sums run in four lanes (j mod 4), so that the adds do not wait on
+	 * each other: the clustered search fits the query to every cluster it
+	 * visits, hundreds a search. Any order of the adds gives a valid c and
+	 * bound (their rounding is far inside the bound's last term). */
+	double w[QUANT_MAX_D], wm[4] = {0, 0, 0, 0}, cs[4] = {0, 0, 0, 0};
 	for (size_t j = 0; j < D; j++) {
 		w[j] = (double)q[j] * bc->step[j];
-		wmax = fabs(w[j]) > wmax ? fabs(w[j]) : wmax;
-		qq->c += (double)q[j] * bc->lo[j];
+		wm[j & 3] = fabs(w[j]) > wm[j & 3] ? fabs(w[j]) : wm[j & 3];
+		cs[j & 3] += (double)q[j] * bc->lo[j];
 	}
+	double wmax = fmax(fmax(wm[0], wm[1]), fmax(wm[2], wm[3]));
+	qq->c = (cs[0] + cs[1]) + (cs[2] + cs[3]);
 	size_t DG = (D + 3) / 4 * 4; /* the kernels read whole groups of four */
 	memset(qq->a, 0, DG);
 	memset(qq->b, 0, DG);
 	qq->tau = wmax > 0 ? wmax / QUANT_VMAX : 1;
 	const double inv = 1.0 / qq->tau;
-	double fsum = 0;
+	double fs[4] = {0, 0, 0, 0};
 	for (size_t j = 0; j < D && wmax > 0; j++) {
 		/* rounded half away from zero by a cast (lrint is a call into
 		 * libm here, once a column a cluster visited); any rounding will
@@ -227,8 +240,9 @@ int knn__qquery_fit(qquery *qq, const bytecode *bc, const float *q, size_t D, do
 		int32_t a = (v + 64 + 128 * 128) / 128 - 128; /* floor((v + 64) / 128): b = v - 128 a in [-64, 63] */
 		qq->a[j] = (int8_t)a;
 		qq->b[j] = (int8_t)(v - 128 * a);
-		fsum += fabs(w[j] - qq->tau * (double)v);
+		fs[j & 3] += fabs(w[j] - qq->tau * (double)v);
 	}
+	double fsum = (fs[0] + fs[1]) + (fs[2] + fs[3]);
 	/* the last terms: float rounding of an exact score (D products) */
 	qq->bound = 255.0 * fsum + bytecode_residual(bc, q, D, qn) + 2.0 * (double)D * FLT_EPSILON * qn * lmax + 1e-7;
 	return wmax > 0 ? 0 : 1;

@@ -388,8 +388,8 @@ static int search_run(sqlite3 *db, const char *fq, size_t limit, size_t wide, lo
 	                             " WHERE track_search MATCH ?1"
 	                             " ORDER BY t.has_features DESC, s.rank, coalesce(t.popularity, 0) DESC"
 	                             " LIMIT ?2");
-	if (q == NULL)
-		return SQLITE_ERROR;
+	if (q == NULL) /* preparing runs under the budget too: SQLITE_INTERRUPT when it ran out */
+		return sqlite3_errcode(db) != SQLITE_OK ? sqlite3_errcode(db) : SQLITE_ERROR;
 	sqlite3_bind_text(q, 1, fq, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)wide);
 	int rc;

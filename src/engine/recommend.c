@@ -431,7 +431,7 @@ static int resolve_filters(request *x, seg_error *err)
 				kn += w > 0 ? (size_t)w : 0;
 			}
 			return seg_error_set(err, SEG_EINVAL,
-			                     "genre '%.60s' is not in the model's genre vocabulary (%s)",
+			                     "genre '%.100s' is not in the model's genre vocabulary (%s)",
 			                     r->genres[i] ? r->genres[i] : "", known);
 		}
 		want |= 1u << g;

@@ -307,6 +307,24 @@ long tu_ws_long(const char *ws, const char *sql)
 	return v;
 }
 
+void tu_make_version(const char *ws, int64_t t, int64_t of, const char *suffix)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/catalog.db", ws);
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		fail_msg("cannot open %s", path);
+	char *sql = sqlite3_mprintf(
+		"UPDATE tracks SET name = (SELECT name FROM tracks WHERE id = %lld) || %Q WHERE id = %lld;"
+		"DELETE FROM track_artists WHERE track_id = %lld;"
+		"INSERT INTO track_artists SELECT %lld, artist_id, 0 FROM track_artists"
+		" WHERE track_id = %lld AND position = 0;",
+		(long long)of, suffix, (long long)t, (long long)t, (long long)t, (long long)of);
+	tu_sql_exec(db, sql);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+}
+
 const char *tu_ws_text(const char *ws, const char *sql)
 {
 	static char buf[512];

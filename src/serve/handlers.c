@@ -900,9 +900,15 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 	 * of POST /api/recommend takes, and the one it gets when it names none. */
 	rec_request def;
 	rec_request_default(&def);
+	/* The serving model's genre vocabulary: what "genres" of POST
+	 * /api/recommend takes. */
+	json_t *genres = json_array();
+	const feat_spec *spec = engine_spec(s->eng);
+	for (uint32_t g = 0; g < spec->ngenres; g++)
+		json_array_append_new(genres, json_string(spec->genres[g]));
 	return serve__send_json(c, r, 200,
-	                        json_pack("{s:o,s:o,s:s}", "models", arr, "recommenders", recommender_list_json(),
-	                                  "default_recommender", recommender_name(def.model)));
+	                        json_pack("{s:o,s:o,s:s,s:o}", "models", arr, "recommenders", recommender_list_json(),
+	                                  "default_recommender", recommender_name(def.model), "genres", genres));
 }
 
 /* ---- the OpenAPI document ---- */

@@ -696,11 +696,11 @@ static int versions_up(void **state)
 	vother[0] = near[2].track;
 	vother[1] = near[3].track;
 	vcover = near[4].track;
-	tu_make_version(vws, vremaster, vseed, " - 2011 Remaster");
-	tu_make_version(vws, vlive, vseed, " (Live at Wembley '86)");
-	tu_make_version(vws, vother[1], vother[0], " - Mono Version");
+	tu_make_version(vws, vremaster, vseed, " - 2011 Remaster", 0);
+	tu_make_version(vws, vlive, vseed, " (Live at Wembley '86)", 0);
+	tu_make_version(vws, vother[1], vother[0], " - Mono Version", 0);
 	/* the cover: the seed's title, its own artist */
-	tu_make_version(vws, vcover, vseed, "");
+	tu_make_version(vws, vcover, vseed, "", 0);
 	char *sql = sqlite3_mprintf("DELETE FROM track_artists WHERE track_id = %lld;"
 	                            "INSERT INTO track_artists SELECT %lld, artist_id, 0 FROM track_artists"
 	                            " WHERE track_id = %lld AND artist_id NOT IN (SELECT artist_id FROM track_artists"

@@ -69,10 +69,11 @@ long tu_ws_long(const char *ws, const char *sql);
 const char *tu_ws_text(const char *ws, const char *sql);
 /* Makes track t of workspace ws a version of track `of` in its catalogue:
  * t's title becomes of's title followed by `suffix` (" - 2011 Remaster"),
- * and its artists of's main artist alone. The catalogue's stamp does not
- * change, so derived files stay current (names.seg keeps the old names);
- * train again for the model to see it. Fails the test on error. */
-void tu_make_version(const char *ws, int64_t t, int64_t of, const char *suffix);
+ * its artists of's main artist alone, and with `same_sound` its audio
+ * features and genres of's too. The search index follows, and the derived
+ * files are written again (the catalogue's stamp does not change); train
+ * again for a model to see it. Fails the test on error. */
+void tu_make_version(const char *ws, int64_t t, int64_t of, const char *suffix, int same_sound);
 /* Ingests the files (or directories) `paths` into workspace ws with default
  * options; fails the test unless it returns 0, with the error's file, line
  * and message. */

@@ -188,6 +188,9 @@ static int open_shared(engine *e, const char *path, seg_error *err)
 	return 0;
 }
 
+/* A row's genres are bits of one uint32 (genre_bits). */
+_Static_assert(FEAT_MAX_GENRES <= 32, "the genre vocabulary fits in 32 bits");
+
 typedef struct song_pair {
 	uint64_t key;
 	int32_t track;
@@ -214,7 +217,7 @@ static int open_facts(engine *e, const char *path, seg_error *err)
 	if (e->genre_bits == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	for (size_t i = 0; i < a->N; i++)
-		for (uint32_t g = 0; g < a->spec->ngenres && g < 32; g++)
+		for (uint32_t g = 0; g < a->spec->ngenres; g++)
 			if (a->vec[i * a->D + FD_GENRE0 + g] > 0)
 				e->genre_bits[i] |= 1u << g;
 	e->year = container_file_section(e->mf, MS_TRACK_YEAR, &sz);
@@ -419,10 +422,9 @@ static int resolve_filters(request *x, seg_error *err)
 	uint32_t want = 0;
 	for (size_t i = 0; i < r->ngenres; i++) {
 		uint32_t g = 0;
-		while (g < spec->ngenres && g < 32 &&
-		       strcasecmp(spec->genres[g], r->genres[i] ? r->genres[i] : "") != 0)
+		while (g < spec->ngenres && strcasecmp(spec->genres[g], r->genres[i] ? r->genres[i] : "") != 0)
 			g++;
-		if (g >= spec->ngenres || g >= 32) {
+		if (g >= spec->ngenres) {
 			char known[400];
 			size_t kn = 0;
 			known[0] = '\0';

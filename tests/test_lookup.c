@@ -367,11 +367,12 @@ static void test_search_versions_typos(void **state)
 		" (5, '0000000000000000000005', 'Bohemian Rhapsody', 60, 1),"
 		" (6, '0000000000000000000006', 'Bohemian Like You', 50, 1),"
 		" (7, '0000000000000000000007', 'Rhapsody in Blue', 45, 1),"
-		" (8, '0000000000000000000008', 'Bohemian Rhapsody', 99, 0);"
+		" (8, '0000000000000000000008', 'Bohemian Rhapsody', 99, 0),"
+		" (9, '0000000000000000000009', 'Rapsody in Red', 10, 1);"
 		"INSERT INTO artists VALUES(1, 'Queen'), (2, 'Panic! At The Disco'), (3, 'The Dandy Warhols'),"
 		" (4, 'George Gershwin');"
 		"INSERT INTO track_artists VALUES(1, 1, 0), (2, 1, 0), (3, 1, 0), (4, 1, 0), (5, 2, 0), (6, 3, 0),"
-		" (7, 4, 0), (8, 1, 0);"
+		" (7, 4, 0), (8, 1, 0), (9, 4, 0);"
 		"INSERT INTO track_search(rowid, name, artists) SELECT t.id, t.name,"
 		" (SELECT group_concat(a.name, ', ') FROM track_artists ta JOIN artists a ON a.id = ta.artist_id"
 		"  WHERE ta.track_id = t.id ORDER BY ta.position) FROM tracks t;";
@@ -390,8 +391,9 @@ static void test_search_versions_typos(void **state)
 	assert_int_equal(h[0].versions, 5);
 	assert_int_equal(h[1].track, 5);
 	assert_int_equal(h[1].versions, 1);
-	/* Typos: a letter left out, one swapped, one changed; the last word
-	 * as the start of a word. */
+	/* Typos: a letter left out (and the misspelling a word of another
+	 * title, "Rapsody in Red"), one swapped, one changed; the last word as
+	 * the start of a word. */
 	static const char *const typos[] = {"bohemian rapsody", "bohemain rhapsody", "bohemian rhapsodu",
 	                                    "queen bohemian rapso", "BOHEMIAN RAPSODY"};
 	for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {

@@ -488,10 +488,11 @@ typedef struct fuzzy_alt {
 } fuzzy_alt;
 
 /* Appends to sb the FTS5 expression for one folded word: the word itself
- * when the index has it (as a prefix when `prefix`), else its nearest
- * words (lookup.h's rule) joined by OR. Returns the number of choices
+ * when the index has it (as a prefix when `prefix`); when it has not, or
+ * with `all`, also its nearest words (lookup.h's rule), all joined by OR.
+ * Sets *changed when near words were added. Returns the number of choices
  * written, 0 when there are none, or -1 when the vocabulary cannot be read. */
-static int fuzzy_word(sqlite3 *db, const char *w, int prefix, strbuf *sb)
+static int fuzzy_word(sqlite3 *db, const char *w, int prefix, int all, strbuf *sb, int *changed)
 {
 	size_t lw = strlen(w);
 	char hi[80];
@@ -506,89 +507,91 @@ static int fuzzy_word(sqlite3 *db, const char *w, int prefix, strbuf *sb)
 	sqlite3_bind_int(q, 3, prefix);
 	int rc = sqlite3_step(q);
 	release(q);
-	if (rc == SQLITE_ROW) {
-		strbuf_printf(sb, "\"%s\"%s", w, prefix ? "*" : "");
-		return 1;
-	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
-	int max = lw >= 6 ? 2 : 1;
-	if (lw < 3)
-		return 0; /* too short to guess at */
-	char lo1[2] = {w[0], 0}, hi1[2] = {(char)((unsigned char)w[0] + 1), 0};
-	q = cached(db, CACHE_TAG "vocab near*/ SELECT term, doc FROM " VOCAB_TABLE
-	                         " WHERE term >= ?1 AND term < ?2 AND length(term) BETWEEN ?3 AND ?4");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, lo1, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, hi1, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 3, (int)lw - max);
-	sqlite3_bind_int(q, 4, prefix ? 63 : (int)lw + max);
+	int has = rc == SQLITE_ROW;
 	fuzzy_alt alt[FUZZY_ALTS];
-	int nalt = 0;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(q, 0);
-		size_t lt = (size_t)sqlite3_column_bytes(q, 0);
-		if (lt >= sizeof alt[0].term)
-			continue;
-		int d = edit_distance(w, lw, t, lt, max);
-		/* The last word may be the start of one: its distance to the
-		 * term's start of about its length. */
-		for (size_t L = lw > 1 ? lw - 1 : 1; prefix && L <= lw + 1 && L < lt; L++) {
-			int dp = edit_distance(w, lw, t, L, max);
-			d = dp < d ? dp : d;
+	int nalt = 0, max = lw >= 6 ? 2 : 1;
+	if ((!has || all) && lw >= 3) { /* shorter words are too short to guess at */
+		char lo1[2] = {w[0], 0}, hi1[2] = {(char)((unsigned char)w[0] + 1), 0};
+		q = cached(db, CACHE_TAG "vocab near*/ SELECT term, doc FROM " VOCAB_TABLE
+		                         " WHERE term >= ?1 AND term < ?2 AND length(term) BETWEEN ?3 AND ?4");
+		if (q == NULL)
+			return -1;
+		sqlite3_bind_text(q, 1, lo1, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, hi1, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 3, (int)lw - max);
+		sqlite3_bind_int(q, 4, prefix ? 63 : (int)lw + max);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			const char *t = (const char *)sqlite3_column_text(q, 0);
+			size_t lt = (size_t)sqlite3_column_bytes(q, 0);
+			if (lt >= sizeof alt[0].term)
+				continue;
+			int d = edit_distance(w, lw, t, lt, max);
+			/* The last word may be the start of one: its distance to the
+			 * term's start of about its length. */
+			for (size_t L = lw > 1 ? lw - 1 : 1; prefix && L <= lw + 1 && L < lt; L++) {
+				int dp = edit_distance(w, lw, t, L, max);
+				d = dp < d ? dp : d;
+			}
+			/* Too far, or the word itself (written below). */
+			if (d > max || d == 0)
+				continue;
+			int64_t docs = sqlite3_column_int64(q, 1);
+			/* Keep the closest, then the most used. */
+			int at = nalt;
+			while (at > 0 && (d < alt[at - 1].dist || (d == alt[at - 1].dist && docs > alt[at - 1].docs)))
+				at--;
+			if (at >= FUZZY_ALTS)
+				continue;
+			int last = nalt < FUZZY_ALTS ? nalt : FUZZY_ALTS - 1;
+			memmove(&alt[at + 1], &alt[at], sizeof alt[0] * (size_t)(last - at));
+			memcpy(alt[at].term, t, lt + 1);
+			alt[at].dist = d;
+			alt[at].docs = docs;
+			nalt = nalt < FUZZY_ALTS ? nalt + 1 : FUZZY_ALTS;
 		}
-		if (d > max)
-			continue;
-		int64_t docs = sqlite3_column_int64(q, 1);
-		/* Keep the closest, then the most used. */
-		int at = nalt;
-		while (at > 0 && (d < alt[at - 1].dist || (d == alt[at - 1].dist && docs > alt[at - 1].docs)))
-			at--;
-		if (at >= FUZZY_ALTS)
-			continue;
-		int last = nalt < FUZZY_ALTS ? nalt : FUZZY_ALTS - 1;
-		memmove(&alt[at + 1], &alt[at], sizeof alt[0] * (size_t)(last - at));
-		memcpy(alt[at].term, t, lt + 1);
-		alt[at].dist = d;
-		alt[at].docs = docs;
-		nalt = nalt < FUZZY_ALTS ? nalt + 1 : FUZZY_ALTS;
+		release(q);
+		if (rc != SQLITE_DONE)
+			return -1;
 	}
-	release(q);
-	if (rc != SQLITE_DONE)
-		return -1;
-	if (nalt == 0)
+	if (!has && nalt == 0)
 		return 0;
+	*changed |= nalt > 0;
+	/* Folded words and vocabulary terms are letters and digits (and other
+	 * scripts' characters), never a quote. */
 	strbuf_putc(sb, '(');
-	for (int i = 0; i < nalt; i++) {
-		/* Vocabulary terms are the tokenizer's: letters and digits only,
-		 * never a quote. */
-		strbuf_printf(sb, "%s\"%s\"%s", i ? " OR " : "", alt[i].term, prefix ? "*" : "");
-	}
+	if (has)
+		strbuf_printf(sb, "\"%s\"%s", w, prefix ? "*" : "");
+	for (int i = 0; i < nalt; i++)
+		strbuf_printf(sb, "%s\"%s\"%s", has || i ? " OR " : "", alt[i].term, prefix ? "*" : "");
 	strbuf_putc(sb, ')');
-	return nalt;
+	return has + nalt;
 }
 
-/* The typo-tolerant query of `text` into sb: 1 when it was built, 0 when a
- * word has no near word in the index (nothing to search), -1 when the
- * vocabulary cannot be read. */
-static int fuzzy_query(sqlite3 *db, const char *text, strbuf *sb)
+/* The typo-tolerant query of `text` into sb, each word with its near words
+ * when the index lacks it, or with `all` in any case: 1 when it was built
+ * and differs from the plain search, 0 when a word has no near word in the
+ * index or nothing changed (nothing new to search), -1 when the vocabulary
+ * cannot be read. */
+static int fuzzy_query(sqlite3 *db, const char *text, int all, strbuf *sb)
 {
 	if (vocab_ready(db) < 0)
 		return -1;
 	char w[64];
 	size_t pos = 0, len = strlen(text), words = 0;
+	int changed = 0;
 	while (fold_word(text, len, &pos, w, sizeof w) > 0) {
 		size_t next = pos;
 		char tmp[64];
 		int last = fold_word(text, len, &next, tmp, sizeof tmp) == 0;
 		if (words++)
 			strbuf_puts(sb, " AND "); /* FTS5 takes no implicit AND before a bracket */
-		int rc = fuzzy_word(db, w, last, sb);
+		int rc = fuzzy_word(db, w, last, all, sb, &changed);
 		if (rc <= 0)
 			return rc;
 	}
-	return words > 0;
+	return words > 0 && changed;
 }
 
 int lookup_search_bounded(sqlite3 *db, const char *text, size_t limit, long max_steps, lookup_hit *out, size_t *n,
@@ -626,9 +629,12 @@ int lookup_search_bounded(sqlite3 *db, const char *text, size_t limit, long max_
 	long left = max_steps / period;
 	sqlite3_progress_handler(db, (int)period, over_budget, &left);
 	int rc = search_run(db, strbuf_cstr(&fq), limit, wide, out, n, keys);
-	if (rc == SQLITE_DONE && *n == 0 && limit > 0) {
+	/* Nothing as typed: the words the index lacks with their near words;
+	 * then, if that finds nothing either, every word with its near words
+	 * (a misspelling may be a word of some other title: "rapsody"). */
+	for (int all = 0; all < 2 && rc == SQLITE_DONE && *n == 0 && limit > 0; all++) {
 		strbuf fz = {0};
-		int built = fuzzy_query(db, text, &fz);
+		int built = fuzzy_query(db, text, all, &fz);
 		if (built < 0 && sqlite3_errcode(db) == SQLITE_INTERRUPT)
 			rc = SQLITE_INTERRUPT;
 		else if (built > 0 && !fz.oom)

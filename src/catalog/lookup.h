@@ -86,8 +86,11 @@ void lookup_genres_fit(char *out, size_t cap, const char *list, size_t len);
  * the index is replaced by the index's words that begin with the same
  * letter and are at most 1 edit away (2 for words of 6 letters or more;
  * an edit inserts, deletes, changes or swaps adjacent letters), and the
- * search is run again with them ("bohemian rapsody" finds "Bohemian
- * Rhapsody"; a typo in the first letter is not corrected). Any text is taken
+ * search is run again with them; when that finds nothing either, every
+ * word is searched with its near words too (a misspelling may be a word of
+ * other titles: "rapsody" is one), so "bohemian rapsody" finds "Bohemian
+ * Rhapsody". A typo in the first letter is not corrected. Matches as typed
+ * that are few or weak are not widened. Any text is taken
  * as text, never as FTS5 syntax: quotes, operators (AND, NEAR, *, -, ...)
  * and punctuation are searched for as the names' punctuation is indexed,
  * that is, as separators. Words of punctuation alone are left out; text

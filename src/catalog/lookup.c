@@ -417,10 +417,16 @@ static int search_run(sqlite3 *db, const char *fq, size_t limit, size_t wide, lo
 	return rc;
 }
 
-/* The temporary fts5vocab table over the search index's words, made on
- * first use on this connection. Connections segue opens read-only also
- * have query_only set (query.c), which refuses even a temporary table:
- * it is lifted for that one statement and put back. */
+/* The search index's words with the number of tracks each is in, copied
+ * once per connection into a temporary table keyed by the word: read
+ * through fts5vocab itself, a range of words cost tens of milliseconds
+ * (it walks every posting of every word to count them), the copy is a
+ * B-tree range of a millisecond or two. The copy is made whole or not at
+ * all (one transaction), from the index as it is then: a connection keeps
+ * the words it copied (they only suggest corrections; the search itself
+ * reads the live index). Connections segue opens read-only also have
+ * query_only set (query.c), which refuses even a temporary table: it is
+ * lifted for that transaction and put back. */
 #define VOCAB_TABLE "temp.segue_search_words"
 static int vocab_ready(sqlite3 *db)
 {
@@ -440,9 +446,16 @@ static int vocab_ready(sqlite3 *db)
 	}
 	if (query_only)
 		sqlite3_exec(db, "PRAGMA query_only=0", NULL, NULL, NULL);
-	int rc = sqlite3_exec(
-		db, "CREATE VIRTUAL TABLE IF NOT EXISTS " VOCAB_TABLE " USING fts5vocab(main, track_search, row)", NULL,
-		NULL, NULL);
+	int rc = sqlite3_exec(db,
+	                      "BEGIN;"
+	                      "CREATE VIRTUAL TABLE temp.segue_search_vocab USING fts5vocab(main, track_search, row);"
+	                      "CREATE TABLE " VOCAB_TABLE "(term TEXT PRIMARY KEY, doc INTEGER) WITHOUT ROWID;"
+	                      "INSERT INTO " VOCAB_TABLE " SELECT term, doc FROM temp.segue_search_vocab;"
+	                      "DROP TABLE temp.segue_search_vocab;"
+	                      "COMMIT;",
+	                      NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	if (query_only)
 		sqlite3_exec(db, "PRAGMA query_only=1", NULL, NULL, NULL);
 	return rc == SQLITE_OK ? 0 : -1;
@@ -576,8 +589,6 @@ static int fuzzy_word(sqlite3 *db, const char *w, int prefix, int all, strbuf *s
  * cannot be read. */
 static int fuzzy_query(sqlite3 *db, const char *text, int all, strbuf *sb)
 {
-	if (vocab_ready(db) < 0)
-		return -1;
 	char w[64];
 	size_t pos = 0, len = strlen(text), words = 0;
 	int changed = 0;
@@ -632,7 +643,16 @@ int lookup_search_bounded(sqlite3 *db, const char *text, size_t limit, long max_
 	/* Nothing as typed: the words the index lacks with their near words;
 	 * then, if that finds nothing either, every word with its near words
 	 * (a misspelling may be a word of some other title: "rapsody"). */
-	for (int all = 0; all < 2 && rc == SQLITE_DONE && *n == 0 && limit > 0; all++) {
+	int words_ok = 0; /* the word list is there (vocab_ready) */
+	if (rc == SQLITE_DONE && *n == 0 && limit > 0) {
+		/* The word list is made once per connection, outside the budget:
+		 * its cost is the catalogue's, not the query's. Without it there
+		 * are no corrections, and no hits. */
+		sqlite3_progress_handler(db, 0, NULL, NULL);
+		words_ok = vocab_ready(db) == 0;
+		sqlite3_progress_handler(db, (int)period, over_budget, &left);
+	}
+	for (int all = 0; all < 2 && words_ok && rc == SQLITE_DONE && *n == 0; all++) {
 		strbuf fz = {0};
 		int built = fuzzy_query(db, text, all, &fz);
 		if (built < 0 && sqlite3_errcode(db) == SQLITE_INTERRUPT)

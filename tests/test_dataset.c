@@ -147,11 +147,11 @@ static void test_playlists(void **state)
 	 * playlist's source and external id alone. */
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT p.id, p.source, p.external_id, pt.track_id FROM playlists p"
+	                                    "SELECT p.id, p.source, p.external_id, pt.track_id, p.name FROM playlists p"
 	                                    " JOIN playlist_tracks pt ON pt.playlist_id = p.id ORDER BY p.id, pt.pos",
 	                                    -1, &q, NULL),
 	                 SQLITE_OK);
-	size_t p = (size_t)-1, e = 0, tests = 0;
+	size_t p = (size_t)-1, e = 0, tests = 0, valids = 0;
 	int64_t cur = -1;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		int64_t pid = sqlite3_column_int64(q, 0);
@@ -161,10 +161,20 @@ static void test_playlists(void **state)
 			assert_true(p < ds->P);
 			assert_int_equal(ds->pl_id[p], pid);
 			assert_int_equal(ds->pl_ptr[p], e);
-			int want = dataset_is_test((const char *)sqlite3_column_text(q, 1),
-			                           (const char *)sqlite3_column_text(q, 2));
-			assert_int_equal(ds->pl_test[p], want);
-			tests += (size_t)want;
+			int want = catalog_playlist_split((const char *)sqlite3_column_text(q, 1),
+			                                  (const char *)sqlite3_column_text(q, 2));
+			assert_int_equal(ds->pl_split[p], want);
+			/* Its source and title, as the catalogue has them. */
+			assert_true(ds->pl_source[p] < ds->n_sources);
+			assert_string_equal(ds->source_names[ds->pl_source[p]],
+			                    (const char *)sqlite3_column_text(q, 1));
+			const char *title = (const char *)sqlite3_column_text(q, 4);
+			if (title == NULL)
+				assert_null(ds->pl_name[p]);
+			else
+				assert_string_equal(ds->pl_name[p], title);
+			tests += want == CATALOG_SPLIT_TEST;
+			valids += want == CATALOG_SPLIT_VALID;
 		}
 		assert_int_equal(ds->pl_tracks[e], sqlite3_column_int64(q, 3));
 		e++;
@@ -173,40 +183,46 @@ static void test_playlists(void **state)
 	assert_int_equal(p + 1, ds->P);
 	assert_int_equal(ds->P_test, tests);
 	assert_true(ds->P_test > 0 && ds->P_test < ds->P);
+	assert_int_equal(ds->P_valid, valids);
+	assert_true(ds->P_valid > 0 && ds->P_valid < ds->P);
 
-	/* Popularity: the training playlists that hold each track. */
+	/* Popularity: the train-split playlists that hold each track. */
 	uint32_t *pop = calloc((size_t)ds->T, sizeof(uint32_t));
 	assert_non_null(pop);
 	for (size_t k = 0; k < ds->P; k++)
-		if (!ds->pl_test[k])
+		if (ds->pl_split[k] == CATALOG_SPLIT_TRAIN)
 			for (uint32_t j = ds->pl_ptr[k]; j < ds->pl_ptr[k + 1]; j++)
 				pop[ds->pl_tracks[j]]++;
 	assert_memory_equal(pop, ds->track_pop, sizeof(uint32_t) * (size_t)ds->T);
 	/* The playlist-only track is in 12 playlists, and counted in the
-	 * training ones among them. */
+	 * train-split ones among them. */
 	uint32_t held = 0;
 	for (size_t k = 0; k < 12; k++)
-		held += ds->pl_test[k];
+		held += ds->pl_split[k] != CATALOG_SPLIT_TRAIN;
 	assert_int_equal(ds->track_pop[ds->T - 1], 12 - held);
 	free(pop);
 }
 
-/* One playlist in DATASET_TEST_MODULUS, by its identity: deterministic, and
- * the same external id from another source is another playlist. */
+/* One playlist in CATALOG_SPLIT_MODULUS is test, one validation, by its
+ * identity: deterministic, and the same external id from another source is
+ * another playlist. */
 static void test_split_rate(void **state)
 {
 	(void)state;
 	char id[32];
-	int held = 0, differ = 0;
+	int held = 0, valid = 0, differ = 0;
 	for (int i = 0; i < 20000; i++) {
 		snprintf(id, sizeof id, "%d", i);
-		int a = dataset_is_test("mpd", id);
-		assert_true(a == 0 || a == 1);
-		held += a;
-		differ += a != dataset_is_test("spotify_songs", id);
+		enum catalog_split a = catalog_playlist_split("mpd", id);
+		assert_true(a == CATALOG_SPLIT_TRAIN || a == CATALOG_SPLIT_VALID || a == CATALOG_SPLIT_TEST);
+		assert_int_equal(a, catalog_playlist_split("mpd", id));
+		held += a == CATALOG_SPLIT_TEST;
+		valid += a == CATALOG_SPLIT_VALID;
+		differ += a != catalog_playlist_split("spotify_songs", id);
 	}
-	/* 2000 expected; 5 standard deviations is about 212. */
-	assert_in_range(held, 20000 / DATASET_TEST_MODULUS - 212, 20000 / DATASET_TEST_MODULUS + 212);
+	/* 2000 of each expected; 5 standard deviations is about 212. */
+	assert_in_range(held, 20000 / CATALOG_SPLIT_MODULUS - 212, 20000 / CATALOG_SPLIT_MODULUS + 212);
+	assert_in_range(valid, 20000 / CATALOG_SPLIT_MODULUS - 212, 20000 / CATALOG_SPLIT_MODULUS + 212);
 	assert_true(differ > 1000);
 }
 

@@ -115,6 +115,7 @@ static json_t *get(json_t *j, ...)
 
 static const char *const HEADINGS[] = {
 	"<h2>Overview</h2>",
+	"<h2>Findings</h2>",
 	"<h2>Feature distributions</h2>",
 	"<h2>Correlations</h2>",
 	"<h2>Feature profiles by genre</h2>",

@@ -69,10 +69,31 @@ static void test_queries_run(void **state)
 		}
 	}
 	assert_int_equal(corr, 1);
+	/* Every section but the findings (which read the others' figures and
+	 * run the queries below) has a query of the table. */
 	for (int s = 0; s < EDA_NSECTIONS; s++) {
-		if (seen[s] == 0)
+		if (seen[s] == 0 && s != EDA_SEC_FINDINGS)
 			fail_msg("section %s has no query", eda_sections[s].id);
 	}
+	assert_int_equal(seen[EDA_SEC_FINDINGS], 0);
+	const char *const findings[] = {eda_sql_popularity_values, eda_sql_spoken_total, eda_sql_spoken_examples,
+	                                eda_sql_ingest_totals};
+	for (size_t i = 0; i < sizeof findings / sizeof findings[0]; i++) {
+		eda_sql_expand(&sql, findings[i], NULL, 3);
+		assert_null(strchr(sql.data, '{'));
+		sqlite3_stmt *st;
+		if (eda_sql_prepare(db, "findings", sql.data, &st, &err) != 0)
+			fail_msg("%s: %s", sql.data, err.msg);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		assert_int_equal(eda_sql_done(db, "findings", rc, &err), 0);
+		sqlite3_finalize(st);
+	}
+	assert_non_null(strstr(eda_sql_spoken_total, "speechiness > 0.66"));
+	/* Every feature has the words the findings' sentences use. */
+	for (int f = 0; f < EDA_NFEAT; f++)
+		assert_true(eda_features[f].word && eda_features[f].high && eda_features[f].low);
 	sqlite3_stmt *st;
 	assert_int_equal(eda_sql_prepare(db, "merged", eda_sql_merged_total, &st, &err), 0);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);

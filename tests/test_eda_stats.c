@@ -57,6 +57,36 @@ static void test_summarize(void **state)
 	assert_true(isnan(s.mean) && isnan(s.std) && isnan(s.min) && isnan(s.max) && isnan(s.median));
 }
 
+/* Skewness against scipy.stats.skew(x, bias=False) (and pandas' Series.skew,
+ * which agrees): the values printed by
+ *   /usr/bin/python3 -c "import scipy.stats as st; print(repr(st.skew(X, bias=False)))"
+ * for each X below. */
+static void test_skewness(void **state)
+{
+	(void)state;
+	static const struct {
+		double x[11];
+		size_t n;
+		double want;
+	} cases[] = {
+		{{0, 0, 0, 1, 5}, 5, 2.031531490021055},
+		{{1, 2, 3}, 3, 0.0},
+		{{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}, 11, 0.664049771572406},
+		{{-60, -8, -7, -6, -5}, 5, -2.223897189363458},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		double x[11];
+		memcpy(x, cases[i].x, sizeof x);
+		eda_summary s;
+		eda_stats_summarize(x, cases[i].n, &s);
+		assert_near(s.skew, cases[i].want, 1e-12);
+	}
+	/* Undefined: fewer than three values, or no spread at all. */
+	const double two[2] = {1, 5}, flat[4] = {0.3, 0.3, 0.3, 0.3};
+	assert_true(isnan(eda_stats_skewness(two, 2, 3)));
+	assert_true(isnan(eda_stats_skewness(flat, 4, 0.3)));
+}
+
 static double pearson(const double *x, const double *y, size_t n)
 {
 	eda_pearson a;
@@ -146,6 +176,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quantile),
 		cmocka_unit_test(test_summarize),
+		cmocka_unit_test(test_skewness),
 		cmocka_unit_test(test_pearson),
 		cmocka_unit_test(test_sort_pairs),
 		cmocka_unit_test(test_equal_bins),

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "catalog/workspace.h"
+#include "catalog/catalog.h"
 #include "engine/dataset.h"
 #include "engine/evaluate.h"
 #include "engine/recommender.h"
@@ -33,7 +34,7 @@ static int pick_pid(int from, int held_out)
 	for (int p = from;; p++) {
 		char id[16];
 		snprintf(id, sizeof id, "%d", p);
-		if (dataset_is_test("mpd", id) == held_out)
+		if ((catalog_playlist_split("mpd", id) == CATALOG_SPLIT_TEST) == held_out)
 			return p;
 	}
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog/catalog.h"
 #include "catalog/lookup.h"
 #include "core/container.h"
 #include "engine/dataset.h"
@@ -51,7 +52,7 @@ static int setup(void **state)
 	 * three have vectors; a seed in no training playlist. */
 	for (size_t p = 0; p < ds->P && cf_seeds[0] == 0; p++) {
 		const int64_t *tr = ds->pl_tracks + ds->pl_ptr[p];
-		if (ds->pl_test[p] || ds->pl_ptr[p + 1] - ds->pl_ptr[p] < 6)
+		if (ds->pl_split[p] != CATALOG_SPLIT_TRAIN || ds->pl_ptr[p + 1] - ds->pl_ptr[p] < 6)
 			continue;
 		if (engine_row_of(eng, tr[0]) < 0 || engine_row_of(eng, tr[1]) < 0 || engine_row_of(eng, tr[2]) < 0)
 			continue;

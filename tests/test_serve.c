@@ -669,9 +669,10 @@ static void test_routes_and_errors(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "clusters")), 5);
 	json_decref(j);
 	j = get_json("/api/map?limit=100", 200);
-	size_t np = json_array_size(json_object_get(j, "points"));
+	size_t np = json_array_size(json_object_get(j, "x"));
 	assert_true(np > 0 && np <= 100);
-	assert_int_equal(json_array_size(json_object_get(j, "tracks")), np);
+	assert_int_equal(json_array_size(json_object_get(j, "y")), np);
+	assert_int_equal(json_array_size(json_object_get(j, "cluster")), np);
 	json_decref(j);
 	j = get_json("/api/models", 200);
 	assert_string_equal(
@@ -1134,6 +1135,145 @@ static raw_resp raw_post(const char *body, const char *ctype)
 	return raw_http(req, (size_t)n);
 }
 
+/* GET /api/map plots every mapped track (as many points as /api/health
+ * counts tracks), as parallel arrays: x and y in 0..scale, a cluster the
+ * cluster table knows, and one Spotify id per point, each of which
+ * /api/tracks knows. The answer carries an ETag; asked again with it, the
+ * server answers 304 with no body; a stale tag gets the whole answer. */
+static void test_map_every_point_and_etag(void **state)
+{
+	(void)state;
+	json_t *h = get_json("/api/health", 200);
+	json_int_t tracks = json_integer_value(json_object_get(h, "tracks"));
+	json_decref(h);
+	assert_true(tracks > 100);
+	json_t *j = get_json("/api/map", 200);
+	json_t *x = json_object_get(j, "x"), *y = json_object_get(j, "y"), *cl = json_object_get(j, "cluster");
+	size_t n = json_array_size(x);
+	assert_int_equal(n, (size_t)tracks);
+	assert_int_equal(json_integer_value(json_object_get(j, "count")), tracks);
+	assert_int_equal(json_integer_value(json_object_get(j, "total")), tracks);
+	assert_int_equal(json_array_size(y), n);
+	assert_int_equal(json_array_size(cl), n);
+	assert_int_equal(json_array_size(json_object_get(j, "bounds")), 4);
+	json_int_t scale = json_integer_value(json_object_get(j, "scale"));
+	size_t K = json_array_size(json_object_get(j, "clusters"));
+	json_int_t lo = scale, hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_int_t xi = json_integer_value(json_array_get(x, i)), yi = json_integer_value(json_array_get(y, i));
+		assert_true(xi >= 0 && xi <= scale && yi >= 0 && yi <= scale);
+		lo = xi < lo ? xi : lo;
+		hi = xi > hi ? xi : hi;
+		json_int_t k = json_integer_value(json_array_get(cl, i));
+		assert_true(k >= 0 && (size_t)k < K);
+	}
+	assert_int_equal(lo, 0); /* the bounds are the points' own */
+	assert_int_equal(hi, scale);
+	const char *ids = json_string_value(json_object_get(j, "ids"));
+	assert_non_null(ids);
+	size_t words = 1;
+	for (const char *p = ids; *p; p++)
+		words += *p == ' ';
+	assert_int_equal(words, n);
+	/* The first and the last id name tracks. */
+	char target[128];
+	snprintf(target, sizeof target, "/api/tracks/%.*s", (int)strcspn(ids, " "), ids);
+	json_decref(get_json(target, 200));
+	snprintf(target, sizeof target, "/api/tracks/%s", strrchr(ids, ' ') + 1);
+	json_decref(get_json(target, 200));
+	json_decref(j);
+
+	raw_resp r = raw_get("/api/map", "Host: 127.0.0.1\r\n");
+	assert_int_equal(r.status, 200);
+	char etag[256];
+	assert_non_null(header(&r, "ETag"));
+	snprintf(etag, sizeof etag, "%s", header(&r, "ETag"));
+	assert_true(etag[0] == '"' && etag[strlen(etag) - 1] == '"');
+	assert_string_equal(header(&r, "Cache-Control"), "no-cache");
+	assert_non_null(strstr(header(&r, "Content-Security-Policy"), "default-src 'none'"));
+	size_t full = r.body_len;
+	raw_free(&r);
+	char hdr[512];
+	snprintf(hdr, sizeof hdr, "Host: 127.0.0.1\r\nIf-None-Match: %s\r\n", etag);
+	r = raw_get("/api/map", hdr);
+	assert_int_equal(r.status, 304);
+	assert_int_equal(r.body_len, 0);
+	assert_string_equal(header(&r, "ETag"), etag);
+	raw_free(&r);
+	r = raw_get("/api/map", "Host: 127.0.0.1\r\nIf-None-Match: \"map-stale\"\r\n");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, full);
+	raw_free(&r);
+	/* A sample has its own tag. */
+	r = raw_get("/api/map?limit=10", hdr);
+	assert_int_equal(r.status, 200);
+	raw_free(&r);
+	/* Other answers are still never stored. */
+	r = raw_get("/api/health", "Host: 127.0.0.1\r\n");
+	assert_string_equal(header(&r, "Cache-Control"), "no-store");
+	assert_null(header(&r, "ETag"));
+	raw_free(&r);
+	json_decref(get_json("/api/map?limit=-1", 400));
+}
+
+/* s percent-encoded for a query string (static buffer). */
+static const char *url_escape(const char *s)
+{
+	static char out[256];
+	size_t n = 0;
+	for (; *s && n + 4 < sizeof out; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-')
+			out[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(out + n, sizeof out - n, "%%%02X", ch);
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* GET /api/genres: the model's genre vocabulary (the genres the filters
+ * take: /api/gems?genre= accepts each, and no other), most tracks first,
+ * each count what /api/tracks?genre= finds (up to its limit of 100). */
+static void test_genres(void **state)
+{
+	(void)state;
+	json_t *j = get_json("/api/genres", 200);
+	json_t *g = json_object_get(j, "genres");
+	size_t n = json_array_size(g);
+	assert_true(n >= 2);
+	json_int_t prev = INT64_MAX;
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(g, i);
+		json_int_t t = json_integer_value(json_object_get(e, "tracks"));
+		assert_true(t >= 1 && t <= prev);
+		prev = t;
+		assert_true(strlen(json_string_value(json_object_get(e, "name"))) > 0);
+	}
+	/* Every name is one the genre filter takes. */
+	for (size_t i = 0; i < n; i++) {
+		char gt[512];
+		snprintf(gt, sizeof gt, "/api/gems?limit=1&genre=%s",
+		         url_escape(json_string_value(json_object_get(json_array_get(g, i), "name"))));
+		json_decref(get_json(gt, 200));
+	}
+	json_decref(get_json("/api/gems?limit=1&genre=no-such-genre", 400));
+	/* The last genre (fewest tracks): /api/tracks finds exactly that many. */
+	json_t *last = json_array_get(g, n - 1);
+	json_int_t want = json_integer_value(json_object_get(last, "tracks"));
+	char target[256];
+	snprintf(target, sizeof target, "/api/tracks?genre=%s&limit=100",
+	         url_escape(json_string_value(json_object_get(last, "name"))));
+	json_t *t = get_json(target, 200);
+	assert_int_equal(json_array_size(json_object_get(t, "tracks")), want < 100 ? want : 100);
+	json_decref(t);
+	json_decref(j);
+	j = get_json("/api/genres?limit=1", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "genres")), 1);
+	json_decref(j);
+	json_decref(get_json("/api/genres?limit=0", 400));
+}
+
 /* ---- the defects' tests ---- */
 
 /* A search of many words is refused at once rather than holding a worker
@@ -1465,6 +1605,12 @@ static void test_security_headers(void **state)
 		assert_non_null(strstr(csp, "style-src 'self';"));
 		assert_non_null(strstr(csp, "frame-ancestors 'none'"));
 		assert_null(strstr(csp, "unsafe"));
+		/* The one frame source: Spotify's embed player, nothing wider. */
+		assert_non_null(strstr(csp, "frame-src https://open.spotify.com/embed/;"));
+		assert_null(strstr(csp, "*"));
+		assert_int_equal(strstr(csp, "https:") - strstr(csp, "frame-src ") == (ptrdiff_t)strlen("frame-src "),
+		                 1);
+		assert_null(strstr(strstr(csp, "https:") + 1, "https:"));
 		assert_string_equal(header(&r, "X-Content-Type-Options"), "nosniff");
 		assert_string_equal(header(&r, "Referrer-Policy"), "no-referrer");
 		if (i == 0) {
@@ -2070,6 +2216,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recommend_dislikes_filters_notes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_recommend_mood_with_seed, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_routes_and_errors, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_map_every_point_and_etag, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_genres, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_openapi_matches_routes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_metrics_and_dashboard, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_names_file_and_sql_agree, fixture_up, fixture_down),

@@ -71,25 +71,28 @@ static void test_dataset_split(void **state)
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT source, external_id FROM playlists WHERE id = ?", -1, &q, NULL),
 	                 SQLITE_OK);
-	size_t held = 0;
+	size_t held = 0, valid = 0;
 	for (size_t p = 0; p < ds->P; p++) {
 		sqlite3_bind_int64(q, 1, ds->pl_id[p]);
 		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-		int want = dataset_is_test((const char *)sqlite3_column_text(q, 0),
-		                           (const char *)sqlite3_column_text(q, 1));
-		assert_int_equal(ds->pl_test[p], want);
-		held += (size_t)want;
+		int want = catalog_playlist_split((const char *)sqlite3_column_text(q, 0),
+		                                  (const char *)sqlite3_column_text(q, 1));
+		assert_int_equal(ds->pl_split[p], want);
+		held += want == CATALOG_SPLIT_TEST;
+		valid += want == CATALOG_SPLIT_VALID;
 		sqlite3_reset(q);
 	}
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	assert_int_equal(held, ds->P_test);
-	/* Held-out playlists do not count toward track popularity. */
+	assert_int_equal(valid, ds->P_valid);
+	assert_true(ds->P_valid > 30 && ds->P_valid < 100);
+	/* Validation and test playlists do not count toward track popularity. */
 	uint64_t pop = 0, train_entries = 0;
 	for (int64_t t = 0; t < ds->T; t++)
 		pop += ds->track_pop[t];
 	for (size_t p = 0; p < ds->P; p++)
-		if (!ds->pl_test[p])
+		if (ds->pl_split[p] == CATALOG_SPLIT_TRAIN)
 			train_entries += ds->pl_ptr[p + 1] - ds->pl_ptr[p];
 	assert_int_equal(pop, train_entries);
 }

@@ -197,6 +197,19 @@
     const page = m && PAGES.includes(m[1]) ? m[1] : 'discover';
     if (!m || m[1] !== page) history.replaceState(null, '', '#/' + page);
     const first = currentPage === null;
+    if (page === 'discover' && !first) {
+      const p = urlParams();
+      if (p && location.hash !== lastUrl) {
+        // A request pasted into the address bar: show and ask it.
+        if (applyUrlState(p)) {
+          nameChips();
+          recommend();
+        }
+      } else if (!p && lastUrl) {
+        // Back from another page: the URL names the list again.
+        history.replaceState(null, '', lastUrl);
+      }
+    }
     if (page === currentPage) return;
     currentPage = page;
     for (const p of PAGES) $(`#page-${p}`).hidden = p !== page;
@@ -226,20 +239,30 @@
   const MOODS = ['energy', 'valence', 'danceability', 'acousticness'];
   const DEFAULTS = { k: 10, maxPerArtist: 2, diversity: 0.3, novelty: 0.1, quality: 0.1 };
   let seeds = []; // [{id, name, artists}]
+  let dislikes = []; // [{id, name, artists}]: negative seeds for the next request
+  let genres = []; // the genre filter
   let lastRecommendation = null; // {data, title} of the last POST /api/recommend
+  const MAX_SEEDS = 64;
+
+  function cleanList(v) {
+    return Array.isArray(v) ? v.filter((x) => x && typeof x.id === 'string').slice(0, MAX_SEEDS) : [];
+  }
 
   function loadSeeds() {
     try {
       const s = JSON.parse(sessionStorage.getItem('segue.seeds') || '[]');
-      if (Array.isArray(s)) seeds = s.filter((x) => x && typeof x.id === 'string').slice(0, 64);
+      seeds = cleanList(s);
+      dislikes = cleanList(JSON.parse(sessionStorage.getItem('segue.dislikes') || '[]'));
     } catch (e) {
       seeds = [];
+      dislikes = [];
     }
   }
 
   function saveSeeds() {
     try {
       sessionStorage.setItem('segue.seeds', JSON.stringify(seeds));
+      sessionStorage.setItem('segue.dislikes', JSON.stringify(dislikes));
     } catch (e) {
       /* storage may be disabled: seeds then last for the page only */
     }
@@ -247,10 +270,11 @@
 
   function addSeed(track) {
     if (!track || !track.id || seeds.some((s) => s.id === track.id)) return false;
-    if (seeds.length >= 64) {
-      showMessage('discover', 'error', 'At most 64 seeds', 'Remove one before adding another.');
+    if (seeds.length >= MAX_SEEDS) {
+      showMessage('discover', 'error', `At most ${MAX_SEEDS} seeds`, 'Remove one before adding another.');
       return false;
     }
+    dislikes = dislikes.filter((d) => d.id !== track.id);
     seeds.push({ id: track.id, name: track.name || track.id, artists: listText(track.artists) });
     saveSeeds();
     renderSeeds();
@@ -263,24 +287,75 @@
     renderSeeds();
   }
 
-  function renderSeeds() {
-    const ul = $('#seeds');
-    ul.replaceChildren(...seeds.map((s) => el('li', { class: 'chip', title: s.artists ? `${s.name} — ${s.artists}` : s.name },
+  function addDislike(track) {
+    if (!track || !track.id || dislikes.some((s) => s.id === track.id)) return false;
+    if (dislikes.length >= MAX_SEEDS) {
+      showMessage('discover', 'error', `At most ${MAX_SEEDS} dislikes`, 'Remove one before adding another.');
+      return false;
+    }
+    seeds = seeds.filter((s) => s.id !== track.id);
+    dislikes.push({ id: track.id, name: track.name || track.id, artists: listText(track.artists) });
+    saveSeeds();
+    renderSeeds();
+    return true;
+  }
+
+  function removeDislike(id) {
+    dislikes = dislikes.filter((s) => s.id !== id);
+    saveSeeds();
+    renderSeeds();
+  }
+
+  function chipList(ul, list, label, remove) {
+    ul.replaceChildren(...list.map((s) => el('li', { class: 'chip', title: s.artists ? `${s.name} — ${s.artists}` : s.name },
       el('span', null, s.name),
-      el('button', { type: 'button', 'aria-label': `Remove seed ${s.name}`, onclick: (ev) => {
+      el('button', { type: 'button', 'aria-label': `${label} ${s.name}`, onclick: (ev) => {
         const li = ev.currentTarget.closest('li');
         const next = li.nextElementSibling || li.previousElementSibling;
-        removeSeed(s.id);
+        const title = next ? next.title : null;
+        remove(s.id);
         // Keep keyboard focus in the list of chips, or on the search box.
-        const target = next ? $$('#seeds li').find((x) => x.title === next.title) : null;
+        const target = title !== null ? $$('li', ul).find((x) => x.title === title) : null;
         (target ? $('button', target) : $('#search')).focus();
       } }, '×'))));
+  }
+
+  function renderSeeds() {
+    chipList($('#seeds'), seeds, 'Remove seed', removeSeed);
+    chipList($('#dislikes'), dislikes, 'Remove dislike of', removeDislike);
     $('#seeds-empty').hidden = seeds.length > 0;
-    // Keep the "Add as seed" buttons in step with the seeds.
+    $('#dislikes-wrap').hidden = dislikes.length === 0;
+    // Keep the "Add as seed" and like/dislike buttons in step with the lists.
     for (const b of $$('button[data-seed-id]')) {
       const has = seeds.some((s) => s.id === b.dataset.seedId);
       b.disabled = has;
       b.textContent = has ? 'Added' : 'Add as seed';
+    }
+    for (const b of $$('button[data-like-id]')) b.setAttribute('aria-pressed', seeds.some((s) => s.id === b.dataset.likeId) ? 'true' : 'false');
+    for (const b of $$('button[data-dislike-id]')) {
+      const on = dislikes.some((s) => s.id === b.dataset.dislikeId);
+      b.setAttribute('aria-pressed', on ? 'true' : 'false');
+      const card = b.closest('.card');
+      if (card) card.classList.toggle('disliked', on);
+    }
+  }
+
+  /* Fetches the names of seeds and dislikes that came as bare ids (from a
+   * shared URL), and shows them as they come. */
+  async function nameChips() {
+    const bare = [...seeds, ...dislikes].filter((s) => s.name === s.id);
+    await Promise.all(bare.map(async (s) => {
+      try {
+        const t = await api(`/api/tracks/${encodeURIComponent(s.id)}`);
+        s.name = t.name || s.id;
+        s.artists = listText(t.artists);
+      } catch (e) {
+        /* an unknown id keeps its id as its name; the answer's warning says why */
+      }
+    }));
+    if (bare.length) {
+      saveSeeds();
+      renderSeeds();
     }
   }
 
@@ -291,6 +366,115 @@
       'aria-label': `Add ${track.name || track.id} as seed`,
       onclick: () => addSeed(track),
     }, has ? 'Added' : 'Add as seed');
+  }
+
+  // Genres for the filter: the catalogue's, most tracks first (GET /api/genres).
+  function renderGenres() {
+    chipList($('#genres'), genres.map((g) => ({ id: g, name: g })), 'Remove genre', (g) => {
+      genres = genres.filter((x) => x !== g);
+      renderGenres();
+    });
+  }
+
+  function addGenre(name) {
+    const g = String(name || '').trim().toLowerCase();
+    if (!g || genres.includes(g) || genres.length >= 32) return;
+    genres.push(g);
+    renderGenres();
+  }
+
+  async function loadGenreList() {
+    try {
+      const data = await api('/api/genres?limit=500');
+      const list = Array.isArray(data && data.genres) ? data.genres : [];
+      $('#genre-list').replaceChildren(...list.filter((g) => g && typeof g.name === 'string')
+        .map((g) => el('option', { value: g.name }, isNum(g.tracks) ? `${fmt(g.tracks)} tracks` : '')));
+    } catch (e) {
+      /* the field still takes typed genres */
+    }
+  }
+
+  // Listening in place: Spotify's embed player, created only when the
+  // listener presses play (nothing is asked of Spotify before).
+  function playHere(id, name) {
+    const box = $('#player');
+    const frame = el('iframe', {
+      src: `https://open.spotify.com/embed/track/${encodeURIComponent(id)}`,
+      title: `Spotify player: ${name}`, width: '100%', height: '152', loading: 'eager',
+      allow: 'autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture',
+    });
+    box.replaceChildren(
+      el('div', { class: 'player-head' }, el('span', null, 'Playing in Spotify’s player: ', el('b', null, name)),
+        el('button', { type: 'button', class: 'btn btn-link', 'aria-label': 'Close the player', onclick: () => {
+          box.replaceChildren();
+          box.hidden = true;
+        } }, 'Close ✕')),
+      frame);
+    box.hidden = false;
+    box.dataset.id = id;
+    box.scrollIntoView({ block: 'nearest' });
+  }
+
+  // Saving a list: M3U, CSV and Spotify URIs, made here and downloaded.
+  function resultTracks() {
+    const d = lastShown && lastShown.data;
+    return Array.isArray(d && d.tracks) ? d.tracks.filter((t) => t && typeof t.id === 'string') : [];
+  }
+
+  function download(name, type, text) {
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const a = el('a', { href: url, download: name, style: 'display:none' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  function listFileName(ext) {
+    const d = new Date();
+    const p = (n) => String(n).padStart(2, '0');
+    return `segue-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}.${ext}`;
+  }
+
+  function m3uText(tracks) {
+    const line = (s) => String(s).replace(/[\r\n]+/g, ' ');
+    return '#EXTM3U\n' + tracks.map((t) => {
+      const artists = listText(t.artists);
+      return `#EXTINF:-1,${line(artists ? `${artists} - ${t.name || t.id}` : t.name || t.id)}\n${spotifyUrl(t.id)}\n`;
+    }).join('');
+  }
+
+  function csvField(v) {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+
+  function csvText(tracks) {
+    const rows = [['rank', 'spotify_id', 'name', 'artists', 'score', 'reasons', 'spotify_uri', 'url']];
+    tracks.forEach((t, i) => rows.push([isNum(t.rank) ? t.rank : i + 1, t.id, t.name || '', listText(t.artists),
+      isNum(t.score) ? t.score.toFixed(4) : '', typeof t.reasons === 'string' ? t.reasons : listText(t.reasons),
+      `spotify:track:${t.id}`, spotifyUrl(t.id)]));
+    return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+  }
+
+  const urisText = (tracks) => tracks.map((t) => `spotify:track:${t.id}\n`).join('');
+
+  function initExport() {
+    $('#export-m3u').addEventListener('click', () => download(listFileName('m3u'), 'audio/x-mpegurl', m3uText(resultTracks())));
+    $('#export-csv').addEventListener('click', () => download(listFileName('csv'), 'text/csv', csvText(resultTracks())));
+    $('#export-uris').addEventListener('click', (ev) => {
+      const box = $('#uris-box');
+      box.hidden = !box.hidden;
+      ev.currentTarget.setAttribute('aria-expanded', box.hidden ? 'false' : 'true');
+      $('#uris').value = urisText(resultTracks());
+      if (!box.hidden) $('#uris').select();
+    });
+    $('#uris-copy').addEventListener('click', (ev) => copyText(urisText(resultTracks()), ev.currentTarget));
+    $('#uris-download').addEventListener('click', () => download(listFileName('txt'), 'text/plain', urisText(resultTracks())));
+    $('#show-on-map').addEventListener('click', () => {
+      const tracks = resultTracks();
+      showOnMap(tracks.map((t) => t.id), lastShown ? lastShown.title.toLowerCase() : 'the list', tracks.length ? tracks[0].id : null);
+    });
   }
 
   // Search, debounced; an answer to an older query is dropped.
@@ -407,6 +591,15 @@
     return v;
   }
 
+  function yearField(id) {
+    const input = $('#' + id);
+    if (input.value.trim() === '') {
+      input.removeAttribute('aria-invalid');
+      return null;
+    }
+    return intField(id, 1900, 2100, id === 'year-min' ? 'The first year' : 'The last year');
+  }
+
   function buildRequest() {
     const body = {
       seeds: seeds.map((s) => s.id),
@@ -420,8 +613,93 @@
     const mood = {};
     for (const m of MOODS) if ($(`#mood-${m}-on`).checked) mood[m] = Number($(`#mood-${m}`).value);
     if (Object.keys(mood).length) body.mood = mood;
+    // Sent only when set, so that a plain request stays what it was.
+    if (dislikes.length) body.dislikes = dislikes.map((s) => s.id);
+    if ($('#genre-input').value.trim()) addGenre($('#genre-input').value);
+    $('#genre-input').value = '';
+    if (genres.length) body.genres = genres.slice();
+    const y0 = yearField('year-min'), y1 = yearField('year-max');
+    if (y0 !== null) body.year_min = y0;
+    if (y1 !== null) body.year_max = y1;
+    if (y0 !== null && y1 !== null && y0 > y1) {
+      $('#year-max').setAttribute('aria-invalid', 'true');
+      throw new Error('The first year is after the last.');
+    }
     if (!body.seeds.length && !body.mood) throw new Error('Add at least one seed, or switch on a mood.');
     return body;
+  }
+
+  // State in the URL: #/discover?seeds=..&dislikes=..&k=..&div=..&nov=..&qual=..
+  // &mpa=..&model=..&mood=energy:0.05,..&genres=..&ymin=..&ymax=.. names the
+  // request, so that a list can be shared, and a reload asks it again.
+  function requestToParams(body) {
+    const p = new URLSearchParams();
+    if (body.seeds.length) p.set('seeds', body.seeds.join(','));
+    if (body.dislikes) p.set('dislikes', body.dislikes.join(','));
+    if (body.mood) p.set('mood', Object.entries(body.mood).map(([k, v]) => `${k}:${v}`).join(','));
+    p.set('k', body.k);
+    p.set('div', body.diversity);
+    p.set('nov', body.novelty);
+    p.set('qual', body.quality);
+    p.set('mpa', body.max_per_artist);
+    if (body.model) p.set('model', body.model);
+    if (body.genres) p.set('genres', body.genres.join(','));
+    if (body.year_min !== undefined) p.set('ymin', body.year_min);
+    if (body.year_max !== undefined) p.set('ymax', body.year_max);
+    return p;
+  }
+
+  let lastUrl = ''; // the hash the last request wrote
+
+  function writeUrl(body) {
+    lastUrl = `#/discover?${requestToParams(body).toString()}`;
+    if (location.hash !== lastUrl) history.replaceState(null, '', lastUrl);
+  }
+
+  function urlParams() {
+    const m = /^#\/discover\?(.*)$/.exec(location.hash);
+    return m ? new URLSearchParams(m[1]) : null;
+  }
+
+  /* Puts the request named by the URL into the form; true when there is one
+   * to ask (seeds or a mood). */
+  function applyUrlState(p) {
+    const ids = (key) => (p.get(key) || '').split(',').map((x) => x.trim()).filter(Boolean).slice(0, MAX_SEEDS);
+    const known = new Map([...seeds, ...dislikes].map((s) => [s.id, s]));
+    const entry = (id) => known.get(id) || { id, name: id, artists: '' };
+    seeds = ids('seeds').map(entry);
+    dislikes = ids('dislikes').filter((id) => !seeds.some((s) => s.id === id)).map(entry);
+    const setNum = (id, key) => {
+      if (p.has(key) && p.get(key) !== '' && Number.isFinite(Number(p.get(key)))) {
+        $('#' + id).value = p.get(key);
+        $('#' + id).dispatchEvent(new Event('input'));
+      }
+    };
+    setNum('k', 'k');
+    setNum('diversity', 'div');
+    setNum('novelty', 'nov');
+    setNum('quality', 'qual');
+    setNum('max-per-artist', 'mpa');
+    $('#year-min').value = p.has('ymin') ? p.get('ymin') : '';
+    $('#year-max').value = p.has('ymax') ? p.get('ymax') : '';
+    genres = [];
+    for (const g of (p.get('genres') || '').split(',')) addGenre(g);
+    renderGenres();
+    const mood = new Map((p.get('mood') || '').split(',').map((x) => x.split(':')).filter((x) => x.length === 2 && MOODS.includes(x[0]))
+      .map(([k, v]) => [k, Number(v)]));
+    for (const m of MOODS) {
+      const on = $(`#mood-${m}-on`);
+      on.checked = mood.has(m) && Number.isFinite(mood.get(m));
+      on.dispatchEvent(new Event('change'));
+      if (on.checked) {
+        $(`#mood-${m}`).value = mood.get(m);
+        $(`#mood-${m}`).dispatchEvent(new Event('input'));
+      }
+    }
+    modelPicker.wanted = p.get('model') || '';
+    saveSeeds();
+    renderSeeds();
+    return seeds.length > 0 || mood.size > 0;
   }
 
   let recommendSeq = 0;
@@ -436,6 +714,7 @@
       showMessage('discover', 'error', 'Cannot recommend yet', e.message);
       return;
     }
+    writeUrl(body);
     const seq = ++recommendSeq;
     const btn = $('#recommend');
     btn.disabled = true;
@@ -475,27 +754,45 @@
     }
   }
 
+  let lastShown = null; // {data, title} of the list on screen
+
   function trackCard(t, i) {
     const rank = isNum(t.rank) ? t.rank : i + 1;
     const reasons = typeof t.reasons === 'string' ? t.reasons.trim() : listText(t.reasons);
     const name = t.name || t.id;
-    return el('li', { class: 'card', dataset: { id: t.id } },
+    const track = { id: t.id, name, artists: t.artists };
+    const liked = seeds.some((s) => s.id === t.id);
+    const disliked = dislikes.some((s) => s.id === t.id);
+    return el('li', { class: `card${disliked ? ' disliked' : ''}`, dataset: { id: t.id } },
       el('div', { class: 'rank', 'aria-label': `Rank ${rank}` }, String(rank)),
       el('div', null,
         el('h3', { class: 'card-title' }, name),
         el('div', { class: 'card-artists' }, listText(t.artists) || 'Unknown artist')),
-      el('div', { class: 'score', title: 'Score' }, el('b', null, isNum(t.score) ? t.score.toFixed(3) : '–'), 'score'),
+      el('div', { class: 'score', title: 'Score: see “How is this chosen?”' }, el('b', null, isNum(t.score) ? t.score.toFixed(3) : '–'), 'score'),
       el('p', { class: 'reasons' }, reasons || 'No reason given.'),
       el('div', { class: 'card-actions' },
+        el('button', { type: 'button', class: 'btn btn-sm play', 'aria-label': `Play ${name} here`,
+          onclick: () => playHere(t.id, name) }, '▶ Play'),
+        el('button', { type: 'button', class: 'btn btn-sm like', dataset: { likeId: t.id }, 'aria-pressed': liked ? 'true' : 'false',
+          'aria-label': `Like ${name}: add it to the seeds`, title: 'Like: add to the seeds',
+          onclick: () => (seeds.some((s) => s.id === t.id) ? removeSeed(t.id) : addSeed(track)) }, 'Like'),
+        el('button', { type: 'button', class: 'btn btn-sm dislike', dataset: { dislikeId: t.id }, 'aria-pressed': disliked ? 'true' : 'false',
+          'aria-label': `Dislike ${name}: keep it and its sound out of the next list`, title: 'Dislike: not in the next list',
+          onclick: () => (dislikes.some((s) => s.id === t.id) ? removeDislike(t.id) : addDislike(track)) }, 'Dislike'),
         el('a', { class: 'btn btn-sm spotify', href: spotifyUrl(t.id), target: '_blank', rel: 'noopener noreferrer' },
           'Open in Spotify', el('span', { class: 'visually-hidden' }, ' (opens in a new tab)')),
         el('button', { type: 'button', class: 'btn btn-sm similar', 'aria-label': `Tracks similar to ${name}`,
           onclick: () => similar({ id: t.id, name }) }, 'Similar'),
-        seedButton({ id: t.id, name, artists: t.artists })));
+        el('button', { type: 'button', class: 'btn btn-sm on-map', 'aria-label': `Show ${name} on the map`,
+          onclick: () => {
+            const list = resultTracks().map((x) => x.id);
+            showOnMap(list, lastShown ? lastShown.title.toLowerCase() : 'the list', t.id);
+          } }, 'On map')));
   }
 
   function renderResults(data, title, isSimilar) {
     const tracks = Array.isArray(data && data.tracks) ? data.tracks : [];
+    lastShown = { data, title };
     $('#results-title').textContent = title;
     const meta = $('#results-meta');
     meta.replaceChildren(
@@ -507,22 +804,30 @@
         renderResults(lastRecommendation.data, lastRecommendation.title, false);
       } }, '← back to recommendations') : '');
     const note = $('#results-note');
-    // One quiet line: why fewer came back, and what was set aside (a seed
-    // the catalogue does not have).
-    const notes = data.shortfall ? [`Fewer than asked: ${data.shortfall}`] : [];
-    if (Array.isArray(data.warnings)) notes.push(...data.warnings.filter((w) => typeof w === 'string'));
-    note.hidden = !notes.length;
-    note.textContent = notes.join(' · ');
+    // One line: why fewer came back, and what was set aside (a seed the
+    // catalogue does not have).
+    const warn = data.shortfall ? [`Fewer than asked: ${data.shortfall}`] : [];
+    if (Array.isArray(data.warnings)) warn.push(...data.warnings.filter((w) => typeof w === 'string'));
+    note.hidden = !warn.length;
+    note.textContent = warn.join(' · ');
+    // And one quieter line for what the answer notes about how it was
+    // made (e.g. only playlist co-occurrence for seeds without audio features).
+    const notes = Array.isArray(data.notes) ? data.notes.filter((w) => typeof w === 'string' && w) : [];
+    const quiet = $('#results-notes');
+    quiet.hidden = !notes.length;
+    quiet.textContent = notes.join(' · ');
     $('#results').replaceChildren(...tracks.map(trackCard));
+    $('#export').hidden = tracks.length === 0;
+    if (!$('#uris-box').hidden) $('#uris').value = urisText(resultTracks());
     const empty = $('#results-empty');
     empty.hidden = tracks.length > 0;
-    empty.firstElementChild.textContent = tracks.length ? '' : 'No tracks came back. Try other seeds, a looser mood, or a higher max per artist.';
+    empty.firstElementChild.textContent = tracks.length ? '' : 'No tracks came back. Try other seeds, a looser mood, fewer filters, or a higher max per artist.';
   }
 
   // The model picker lists the recommenders the server offers (GET
   // /api/models, taken from its registry), each with its description; until
   // they come, or if they cannot, it offers the server's default alone.
-  const modelPicker = { defaultName: '', descriptions: {} };
+  const modelPicker = { defaultName: '', descriptions: {}, wanted: '' };
 
   function showModelHint() {
     $('#model-hint').textContent = modelPicker.descriptions[$('#model').value] || '';
@@ -543,7 +848,8 @@
     modelPicker.descriptions = {};
     for (const r of list) modelPicker.descriptions[r.name] = typeof r.description === 'string' ? r.description : '';
     const select = $('#model');
-    const chosen = has(select.value) ? select.value : modelPicker.defaultName;
+    // A model named by the URL wins over the default.
+    const chosen = has(modelPicker.wanted) ? modelPicker.wanted : has(select.value) ? select.value : modelPicker.defaultName;
     select.replaceChildren(...list.map((r) => el('option', { value: r.name }, r.name)));
     select.value = chosen;
     showModelHint();
@@ -555,7 +861,11 @@
     bindRange('novelty', 2);
     bindRange('quality', 2);
     loadSeeds();
+    const params = urlParams();
+    const ask = params ? applyUrlState(params) : false;
     renderSeeds();
+    renderGenres();
+    nameChips();
     const search = $('#search');
     search.addEventListener('input', () => {
       clearTimeout(searchTimer);
@@ -567,11 +877,29 @@
         runSearch();
       }
     });
+    const gi = $('#genre-input');
+    gi.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') {
+        ev.preventDefault();
+        addGenre(gi.value);
+        gi.value = '';
+      }
+    });
+    // Picking from the list adds at once.
+    gi.addEventListener('change', () => {
+      if ($$('#genre-list option').some((o) => o.value === gi.value.trim().toLowerCase())) {
+        addGenre(gi.value);
+        gi.value = '';
+      }
+    });
     $('#rec-form').addEventListener('submit', recommend);
     $('#reset').addEventListener('click', resetKnobs);
     $('#model').addEventListener('change', showModelHint);
-    loadModelPicker();
-    for (const id of ['k', 'max-per-artist']) $('#' + id).addEventListener('input', (ev) => ev.target.removeAttribute('aria-invalid'));
+    initExport();
+    loadGenreList();
+    // A request named by the URL is asked again once the model picker knows its model.
+    loadModelPicker().then(() => { if (ask) recommend(); });
+    for (const id of ['k', 'max-per-artist', 'year-min', 'year-max']) $('#' + id).addEventListener('input', (ev) => ev.target.removeAttribute('aria-invalid'));
   }
 
   // ---------------------------------------------------------------------------
@@ -682,6 +1010,21 @@
     box.hidden = items.length === 0;
   }
 
+  /* The EDA findings (summary "findings": {kind, sentence, numbers}), each a
+   * sentence computed from the data, in a panel under the counts. The panel
+   * is made here so that the page's markup needs no change. */
+  function renderFindings(list) {
+    let box = $('#findings');
+    if (!box) {
+      box = el('section', { id: 'findings', class: 'panel findings', 'aria-labelledby': 'findings-title' });
+      $('#overview').after(box);
+    }
+    const items = Array.isArray(list) ? list.filter((f) => f && typeof f.sentence === 'string') : [];
+    box.replaceChildren(el('h2', { id: 'findings-title', class: 'panel-title' }, 'Findings'),
+      el('ul', null, items.map((f) => el('li', { dataset: { kind: String(f.kind || '') } }, f.sentence))));
+    box.hidden = items.length === 0;
+  }
+
   async function loadExplore() {
     setState('explore', 'loading');
     const charts = $('#charts');
@@ -695,6 +1038,7 @@
       throw e;
     }
     renderOverview(data.overview || data.counts, data.synthetic);
+    renderFindings(data.findings);
     const list = Array.isArray(data.charts) ? data.charts.filter((c) => c && typeof c.name === 'string') : [];
     $('#chart-count').textContent = `${list.length} chart${list.length === 1 ? '' : 's'}`;
     if (!list.length) {
@@ -774,69 +1118,131 @@
     return `hsl(${h} 55% 48%)`;
   }
 
+  // The map draws every point into an ImageData buffer (a few pixels per
+  // point, no path per point), so a redraw of ~100k points for a pan or a
+  // zoom takes a few milliseconds; rings and the cursor are drawn over it.
+  // A uniform grid over the map's unit square finds the point under the
+  // pointer by looking at the few cells around it.
+  const MAP_PAD = 10;
+  const GRID = 128;
+  const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  const colorCache = new Map();
+  let colorProbe = null;
+
+  /* Any CSS colour as [r, g, b], through a 1x1 canvas. */
+  function cssRgb(color) {
+    if (colorCache.has(color)) return colorCache.get(color);
+    if (!colorProbe) {
+      const c = document.createElement('canvas');
+      c.width = c.height = 1;
+      colorProbe = c.getContext('2d', { willReadFrequently: true });
+    }
+    colorProbe.clearRect(0, 0, 1, 1);
+    colorProbe.fillStyle = '#000';
+    colorProbe.fillStyle = color;
+    colorProbe.fillRect(0, 0, 1, 1);
+    const d = colorProbe.getImageData(0, 0, 1, 1).data;
+    const rgb = [d[0], d[1], d[2]];
+    colorCache.set(color, rgb);
+    return rgb;
+  }
+
+  function packRgb([r, g, b]) {
+    return LITTLE_ENDIAN ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+  }
+
+  function mixRgb(a, b, t) {
+    return [0, 1, 2].map((i) => Math.round(a[i] * (1 - t) + b[i] * t));
+  }
+
+  const canHover = () => !!(window.matchMedia && matchMedia('(hover: hover) and (pointer: fine)').matches);
+
   const mapView = {
-    pts: null,        // Float32Array [x, y] in data units
-    cl: null,         // Int32Array cluster per point
-    ti: null,         // Int32Array track index per point
-    ids: [],          // track ids
+    n: 0,
+    u: null,          // Float32Array: x in 0..1
+    v: null,          // Float32Array: y in 0..1 (up)
+    cl: null,         // Int32Array: cluster per point
+    ids: [],          // Spotify id per point
     idToPoint: new Map(),
     clusters: [],     // [{cluster, description, tracks}]
     hidden: new Set(),
-    bounds: null,
-    screen: null,     // Float32Array [sx, sy] in CSS px
-    w: 0, h: 0,
+    shownCounts: new Map(),
+    version: '',
+    bytes: 0,
+    w: 0, h: 0, dpr: 1,
+    view: { k: 1, ox: 0, oy: 0 }, // zoom, and the unit-square point at the left/bottom edge
     selected: -1,
     neighbours: [],   // point indices
+    highlight: [],    // point indices of the list shown on the map
+    highlightLabel: '',
+    hover: -1,
     cursor: null,     // keyboard cursor [x, y] in CSS px
     focused: false,
     seq: 0,
+    image: null,
+    pixels: null,
+    frame: 0,
+    lastDrawMs: 0,
+    cellStart: null,
+    cellItems: null,
 
     canvas() { return $('#map-canvas'); },
 
     load(data) {
-      const pts = Array.isArray(data && data.points) ? data.points : [];
-      const ids = Array.isArray(data && data.tracks) ? data.tracks : [];
-      const n = pts.length;
-      this.pts = new Float32Array(n * 2);
+      const d = data && typeof data === 'object' ? data : {};
+      const xs = Array.isArray(d.x) ? d.x : [];
+      const ys = Array.isArray(d.y) ? d.y : [];
+      const cs = Array.isArray(d.cluster) ? d.cluster : [];
+      const ids = typeof d.ids === 'string' && d.ids ? d.ids.split(' ') : [];
+      const scale = isNum(d.scale) && d.scale > 0 ? d.scale : 65535;
+      const n = Math.min(xs.length, ys.length);
+      this.u = new Float32Array(n);
+      this.v = new Float32Array(n);
       this.cl = new Int32Array(n);
-      this.ti = new Int32Array(n);
       this.idToPoint = new Map();
-      let m = 0;
-      for (const p of pts) {
-        if (!Array.isArray(p) || !isNum(p[0]) || !isNum(p[1])) continue;
-        this.pts[2 * m] = p[0];
-        this.pts[2 * m + 1] = p[1];
-        this.cl[m] = isNum(p[2]) ? p[2] : -1;
-        this.ti[m] = isNum(p[3]) ? p[3] : -1;
-        const id = ids[this.ti[m]];
-        if (typeof id === 'string' && !this.idToPoint.has(id)) this.idToPoint.set(id, m);
-        m++;
+      for (let i = 0; i < n; i++) {
+        this.u[i] = xs[i] / scale;
+        this.v[i] = ys[i] / scale;
+        this.cl[i] = isNum(cs[i]) ? cs[i] : -1;
+        const id = ids[i];
+        if (id && !this.idToPoint.has(id)) this.idToPoint.set(id, i);
       }
-      this.n = m;
+      this.n = n;
       this.ids = ids;
-      const cls = Array.isArray(data.clusters) ? data.clusters.filter((c) => c && isNum(c.cluster)) : [];
+      this.version = typeof d.version === 'string' ? d.version : '';
+      const cls = Array.isArray(d.clusters) ? d.clusters.filter((c) => c && isNum(c.cluster)) : [];
       // Clusters that appear in the points but not in the list still get a legend entry.
       const known = new Set(cls.map((c) => c.cluster));
       const counts = new Map();
-      for (let i = 0; i < m; i++) counts.set(this.cl[i], (counts.get(this.cl[i]) || 0) + 1);
+      for (let i = 0; i < n; i++) counts.set(this.cl[i], (counts.get(this.cl[i]) || 0) + 1);
       for (const k of counts.keys()) if (!known.has(k)) cls.push({ cluster: k, description: '', tracks: counts.get(k) });
       cls.sort((a, b) => a.cluster - b.cluster);
       this.clusters = cls;
       this.shownCounts = counts;
-      let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-      for (let i = 0; i < m; i++) {
-        const x = this.pts[2 * i], y = this.pts[2 * i + 1];
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-      if (!(x1 > x0)) { x0 -= 1; x1 += 1; }
-      if (!(y1 > y0)) { y0 -= 1; y1 += 1; }
-      this.bounds = { x0, x1, y0, y1 };
+      this.buildGrid();
       this.selected = -1;
       this.neighbours = [];
-      this.screen = new Float32Array(m * 2);
+      this.hover = -1;
+      this.view = { k: 1, ox: 0, oy: 0 };
+    },
+
+    /* Counting sort of the points into GRID x GRID cells of the unit square. */
+    buildGrid() {
+      const cells = GRID * GRID;
+      const start = new Int32Array(cells + 1);
+      const cellOf = new Int32Array(this.n);
+      for (let i = 0; i < this.n; i++) {
+        const cx = Math.min(GRID - 1, Math.max(0, Math.floor(this.u[i] * GRID)));
+        const cy = Math.min(GRID - 1, Math.max(0, Math.floor(this.v[i] * GRID)));
+        cellOf[i] = cy * GRID + cx;
+        start[cellOf[i] + 1]++;
+      }
+      for (let c = 0; c < cells; c++) start[c + 1] += start[c];
+      const fill = start.slice(0, cells);
+      const items = new Int32Array(this.n);
+      for (let i = 0; i < this.n; i++) items[fill[cellOf[i]]++] = i;
+      this.cellStart = start;
+      this.cellItems = items;
     },
 
     resize() {
@@ -857,65 +1263,128 @@
       this.draw();
     },
 
-    project() {
-      const pad = 14;
-      const { x0, x1, y0, y1 } = this.bounds;
-      const sx = (this.w - 2 * pad) / (x1 - x0);
-      const sy = (this.h - 2 * pad) / (y1 - y0);
-      for (let i = 0; i < this.n; i++) {
-        this.screen[2 * i] = pad + (this.pts[2 * i] - x0) * sx;
-        this.screen[2 * i + 1] = this.h - pad - (this.pts[2 * i + 1] - y0) * sy;
-      }
+    // Screen (CSS px) <-> unit square.
+    sx(u) { return MAP_PAD + (u - this.view.ox) * this.view.k * (this.w - 2 * MAP_PAD); },
+    sy(v) { return this.h - MAP_PAD - (v - this.view.oy) * this.view.k * (this.h - 2 * MAP_PAD); },
+    ux(x) { return this.view.ox + (x - MAP_PAD) / (this.view.k * (this.w - 2 * MAP_PAD)); },
+    vy(y) { return this.view.oy + (this.h - MAP_PAD - y) / (this.view.k * (this.h - 2 * MAP_PAD)); },
+
+    /* Keeps part of the map in view whatever the pan. */
+    clampView() {
+      const k = this.view.k;
+      const lo = -0.5 / k, hi = 1 - 0.5 / k;
+      this.view.ox = Math.min(hi, Math.max(lo, this.view.ox));
+      this.view.oy = Math.min(hi, Math.max(lo, this.view.oy));
+    },
+
+    /* Zooms by `factor` keeping the map point under (x, y) (CSS px) in place. */
+    zoomAt(factor, x, y) {
+      if (!this.w) return;
+      const u = this.ux(x), v = this.vy(y);
+      const k = Math.min(512, Math.max(1, this.view.k * factor));
+      this.view.k = k;
+      this.view.ox = u - (x - MAP_PAD) / (k * (this.w - 2 * MAP_PAD));
+      this.view.oy = v - (this.h - MAP_PAD - y) / (k * (this.h - 2 * MAP_PAD));
+      if (k === 1) { this.view.ox = 0; this.view.oy = 0; }
+      this.clampView();
+      this.schedule();
+    },
+
+    panBy(dx, dy) {
+      if (!this.w) return;
+      this.view.ox -= dx / (this.view.k * (this.w - 2 * MAP_PAD));
+      this.view.oy += dy / (this.view.k * (this.h - 2 * MAP_PAD));
+      this.clampView();
+      this.schedule();
+    },
+
+    /* Zoom and pan so that point i is in the middle, at least at zoom k. */
+    centreOn(i, k) {
+      if (i < 0 || i >= this.n || !this.w) return;
+      this.view.k = Math.max(this.view.k, k || 1);
+      const kk = this.view.k;
+      this.view.ox = this.u[i] - 0.5 / kk;
+      this.view.oy = this.v[i] - 0.5 / kk;
+      this.clampView();
+      this.schedule();
+    },
+
+    resetView() {
+      this.view = { k: 1, ox: 0, oy: 0 };
+      this.schedule();
+    },
+
+    /* One redraw per animation frame, however many events asked for it. */
+    schedule() {
+      if (this.frame) return;
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.draw();
+      });
     },
 
     draw() {
+      const t0 = performance.now();
       const c = this.canvas();
       const ctx = c.getContext('2d');
       if (!ctx || !this.w) return;
       const css = getComputedStyle(document.documentElement);
       const bg = css.getPropertyValue('--surface').trim() || '#fff';
-      const grid = css.getPropertyValue('--border').trim() || '#ddd';
       const text = css.getPropertyValue('--text').trim() || '#000';
       const accent = css.getPropertyValue('--accent').trim() || '#36c';
-      ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
-      ctx.fillStyle = bg;
-      ctx.fillRect(0, 0, this.w, this.h);
-      ctx.strokeStyle = grid;
-      ctx.lineWidth = 1;
-      ctx.beginPath();
-      for (let i = 1; i < 4; i++) {
-        const x = Math.round((this.w * i) / 4) + 0.5;
-        const y = Math.round((this.h * i) / 4) + 0.5;
-        ctx.moveTo(x, 0); ctx.lineTo(x, this.h);
-        ctx.moveTo(0, y); ctx.lineTo(this.w, y);
+      const W = c.width, H = c.height;
+      if (!this.image || this.image.width !== W || this.image.height !== H) {
+        this.image = ctx.createImageData(W, H);
+        this.pixels = new Uint32Array(this.image.data.buffer);
       }
-      ctx.stroke();
+      const px = this.pixels;
+      const bgRgb = cssRgb(bg);
+      px.fill(packRgb(bgRgb));
+      if (this.n) {
+        // Points get bigger as the map zooms in, up to 3x.
+        const base = this.n > 50000 ? 0.8 : this.n > 20000 ? 1 : this.n > 5000 ? 1.4 : 2;
+        const size = Math.max(1, Math.round(2 * base * this.dpr * Math.min(3, 1 + 0.45 * Math.log2(this.view.k))));
+        const half = size >> 1;
+        const dim = this.selected >= 0 || this.highlight.length > 0;
+        const colors = new Map();
+        for (const cl of this.clusters) {
+          const rgb = cssRgb(clusterColor(cl.cluster));
+          colors.set(cl.cluster, this.hidden.has(cl.cluster) ? 0 : packRgb(dim ? mixRgb(rgb, bgRgb, 0.6) : mixRgb(rgb, bgRgb, 0.15)));
+        }
+        // Indexed by cluster + 1: a point with no cluster (-1) has its own entry.
+        const colorOf = new Uint32Array(this.clusters.length ? Math.max(...this.clusters.map((x) => x.cluster)) + 2 : 1);
+        for (const [k, v] of colors) if (k + 1 >= 0 && k + 1 < colorOf.length) colorOf[k + 1] = v;
+        const kw = this.view.k * (this.w - 2 * MAP_PAD) * this.dpr;
+        const kh = this.view.k * (this.h - 2 * MAP_PAD) * this.dpr;
+        const bx = (MAP_PAD - this.view.ox * this.view.k * (this.w - 2 * MAP_PAD)) * this.dpr - half;
+        const by = (this.h - MAP_PAD + this.view.oy * this.view.k * (this.h - 2 * MAP_PAD)) * this.dpr - half;
+        const u = this.u, v = this.v, cl = this.cl;
+        for (let i = 0; i < this.n; i++) {
+          const k = cl[i] + 1;
+          const col = k >= 0 && k < colorOf.length ? colorOf[k] : 0;
+          if (!col) continue;
+          const x = (u[i] * kw + bx) | 0;
+          const y = (by - v[i] * kh) | 0;
+          if (x < 0 || y < 0 || x + size > W || y + size > H) continue;
+          let o = y * W + x;
+          for (let r = 0; r < size; r++, o += W) for (let s = 0; s < size; s++) px[o + s] = col;
+        }
+      }
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.putImageData(this.image, 0, 0);
+      ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
       if (!this.n) {
         ctx.fillStyle = text;
         ctx.font = '14px system-ui, sans-serif';
         ctx.textAlign = 'center';
         ctx.fillText('No points to show', this.w / 2, this.h / 2);
+        this.lastDrawMs = performance.now() - t0;
         return;
       }
-      this.project();
-      const r = this.n > 20000 ? 1 : this.n > 5000 ? 1.4 : this.n > 1500 ? 1.9 : 2.6;
-      const dim = this.selected >= 0;
-      ctx.globalAlpha = dim ? 0.35 : 0.75;
-      for (const cl of this.clusters) {
-        if (this.hidden.has(cl.cluster)) continue;
-        ctx.fillStyle = clusterColor(cl.cluster);
-        ctx.beginPath();
-        for (let i = 0; i < this.n; i++) {
-          if (this.cl[i] !== cl.cluster) continue;
-          const x = this.screen[2 * i], y = this.screen[2 * i + 1];
-          ctx.moveTo(x + r, y);
-          ctx.arc(x, y, r, 0, 2 * Math.PI);
-        }
-        ctx.fill();
-      }
-      ctx.globalAlpha = 1;
       const ring = (i, rad, color, width) => {
-        const x = this.screen[2 * i], y = this.screen[2 * i + 1];
+        if (this.hidden.has(this.cl[i])) return;
+        const x = this.sx(this.u[i]), y = this.sy(this.v[i]);
+        if (x < -rad || y < -rad || x > this.w + rad || y > this.h + rad) return;
         ctx.beginPath();
         ctx.arc(x, y, rad, 0, 2 * Math.PI);
         ctx.fillStyle = clusterColor(this.cl[i]);
@@ -924,7 +1393,9 @@
         ctx.strokeStyle = color;
         ctx.stroke();
       };
+      for (const i of this.highlight) ring(i, 4, text, 1.5);
       for (const i of this.neighbours) ring(i, 4.5, accent, 2);
+      if (this.hover >= 0) ring(this.hover, 5, text, 1.5);
       if (this.selected >= 0) {
         ring(this.selected, 7, bg, 4);
         ring(this.selected, 7, text, 2);
@@ -938,16 +1409,36 @@
         ctx.moveTo(x, y - 10); ctx.lineTo(x, y + 10);
         ctx.stroke();
       }
+      $('#map-zoom-level').textContent = `${this.view.k < 10 ? this.view.k.toFixed(1) : Math.round(this.view.k)}×`;
+      this.lastDrawMs = performance.now() - t0;
     },
 
+    /* The visible point nearest to (x, y) in CSS px within maxDist px (the
+     * grid cells around it only), or -1. With no maxDist, every point. */
     nearest(x, y, maxDist) {
+      if (!this.n || !this.w) return -1;
+      const kw = this.view.k * (this.w - 2 * MAP_PAD), kh = this.view.k * (this.h - 2 * MAP_PAD);
+      const u = this.ux(x), v = this.vy(y);
       let best = -1;
       let bd = maxDist === undefined ? Infinity : maxDist * maxDist;
-      for (let i = 0; i < this.n; i++) {
-        if (this.hidden.has(this.cl[i])) continue;
-        const dx = this.screen[2 * i] - x, dy = this.screen[2 * i + 1] - y;
+      const test = (i) => {
+        if (this.hidden.has(this.cl[i])) return;
+        const dx = (this.u[i] - u) * kw, dy = (this.v[i] - v) * kh;
         const d = dx * dx + dy * dy;
         if (d < bd) { bd = d; best = i; }
+      };
+      if (maxDist === undefined) {
+        for (let i = 0; i < this.n; i++) test(i);
+        return best;
+      }
+      const ru = maxDist / kw, rv = maxDist / kh;
+      const c0 = Math.max(0, Math.floor((u - ru) * GRID)), c1 = Math.min(GRID - 1, Math.floor((u + ru) * GRID));
+      const r0 = Math.max(0, Math.floor((v - rv) * GRID)), r1 = Math.min(GRID - 1, Math.floor((v + rv) * GRID));
+      for (let r = r0; r <= r1; r++) {
+        for (let c = c0; c <= c1; c++) {
+          const cell = r * GRID + c;
+          for (let j = this.cellStart[cell]; j < this.cellStart[cell + 1]; j++) test(this.cellItems[j]);
+        }
       }
       return best;
     },
@@ -957,6 +1448,57 @@
       return c && c.description ? `cluster ${k}: ${c.description}` : `cluster ${k}`;
     },
   };
+
+  // Names of hovered points, asked for one at a time and kept.
+  const trackNames = new Map(); // id -> "title - artist"
+  let tipTimer = 0;
+  let tipSeq = 0;
+
+  function nameOf(t, id) {
+    const artists = listText(t && t.artists);
+    return `${(t && t.name) || id}${artists ? ` - ${artists}` : ''}`;
+  }
+
+  /* Shows the tip over point i naming its track ("title - artist"). */
+  function showTip(i) {
+    const tip = $('#map-tip');
+    if (i < 0) {
+      tip.hidden = true;
+      if (mapView.hover !== -1) { mapView.hover = -1; mapView.schedule(); }
+      return;
+    }
+    const x = mapView.sx(mapView.u[i]), y = mapView.sy(mapView.v[i]);
+    const m = Math.min(125, mapView.w / 2); // the tip is at most 240 px wide, centred
+    tip.style.left = `${Math.max(m, Math.min(mapView.w - m, x))}px`;
+    tip.style.top = `${y}px`;
+    tip.classList.toggle('below', y < 40);
+    tip.hidden = false;
+    if (mapView.hover !== i) { mapView.hover = i; mapView.schedule(); }
+    const id = mapView.ids[i];
+    if (!id) { tip.textContent = mapView.clusterLabel(mapView.cl[i]); return; }
+    if (trackNames.has(id)) {
+      tip.textContent = trackNames.get(id);
+      tip.dataset.id = id;
+      return;
+    }
+    tip.textContent = '…';
+    delete tip.dataset.id;
+    clearTimeout(tipTimer);
+    const seq = ++tipSeq;
+    tipTimer = setTimeout(async () => {
+      let name;
+      try {
+        name = nameOf(await api(`/api/tracks/${encodeURIComponent(id)}`), id);
+      } catch (e) {
+        name = mapView.clusterLabel(mapView.cl[i]);
+      }
+      trackNames.set(id, name);
+      if (seq === tipSeq && mapView.hover === i) {
+        tip.textContent = name;
+        tip.dataset.id = id;
+      }
+    }, 60);
+  }
 
   function renderLegend() {
     const ul = $('#legend');
@@ -977,12 +1519,34 @@
     }));
   }
 
+  function mapHint() {
+    return canHover()
+      ? 'Hover a dot to name its track; click to open it. Scroll or use + and − to zoom; drag to pan.'
+      : 'Tap a dot to name and open its track. Pinch or use + and − to zoom; drag to pan.';
+  }
+
+  function renderMapMeta() {
+    const meta = $('#map-meta');
+    if (!mapView.n) {
+      meta.textContent = 'The map is empty: train a model first (segue train).';
+      return;
+    }
+    meta.replaceChildren(`${fmt(mapView.n)} tracks in ${mapView.clusters.length} clusters. `,
+      el('span', { id: 'map-hint' }, mapHint()),
+      mapView.highlight.length ? el('span', { class: 'map-hl' }, ` Ringed: ${mapView.highlight.length} tracks of ${mapView.highlightLabel}. `,
+        el('button', { type: 'button', class: 'btn btn-link', onclick: () => {
+          mapView.highlight = [];
+          renderMapMeta();
+          mapView.draw();
+        } }, 'Clear')) : '');
+  }
+
   async function loadMap() {
     setState('map', 'loading');
     $('#map-meta').replaceChildren(el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading the map…');
     let data;
     try {
-      data = await api('/api/map?limit=5000');
+      data = await api('/api/map');
     } catch (e) {
       $('#map-meta').replaceChildren('The map could not be loaded. ',
         el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { clearMessages('map'); reload('map'); } }, 'Retry'));
@@ -990,11 +1554,36 @@
     }
     mapView.load(data);
     renderLegend();
-    $('#map-meta').textContent = mapView.n
-      ? `${fmt(mapView.n)} tracks in ${mapView.clusters.length} clusters. Hover to see a point's cluster; click to open the nearest track.`
-      : 'The map is empty: train a model first (segue train).';
     mapView.resize();
+    applyMapRequest();
+    renderMapMeta();
     setState('map', 'ready');
+  }
+
+  // What another page asked the map to show: a list to ring and a track to open.
+  let mapRequest = null;
+
+  function showOnMap(ids, label, select) {
+    mapRequest = { ids, label, select };
+    if (location.hash.startsWith('#/map')) applyMapRequest();
+    else location.hash = '#/map';
+  }
+
+  function applyMapRequest() {
+    if (!mapRequest || !mapView.n) return;
+    const { ids, label, select } = mapRequest;
+    mapRequest = null;
+    mapView.highlight = ids.map((id) => mapView.idToPoint.get(id)).filter((i) => i !== undefined);
+    mapView.highlightLabel = label;
+    renderMapMeta();
+    const target = select && mapView.idToPoint.has(select) ? select : null;
+    if (target) {
+      const i = mapView.idToPoint.get(target);
+      mapView.centreOn(i, 4);
+      selectTrack(target, i).catch((e) => showError('map', e));
+    } else {
+      mapView.draw();
+    }
   }
 
   function featureRows(features) {
@@ -1085,37 +1674,100 @@
     mapView.draw();
   }
 
-  function pickAt(x, y) {
-    const i = mapView.nearest(x, y);
+  function pickAt(x, y, touch) {
+    let i = mapView.nearest(x, y, touch ? 24 : 16);
+    if (i < 0 && !touch) i = mapView.nearest(x, y);
     if (i < 0) return;
-    const id = mapView.ids[mapView.ti[i]];
-    if (typeof id !== 'string') {
+    const id = mapView.ids[i];
+    if (typeof id !== 'string' || !id) {
       showMessage('map', 'error', 'This point has no track id', `point ${i}`);
       return;
     }
+    showTip(i);
     selectTrack(id, i).catch((e) => showError('map', e));
   }
 
   function initMap() {
     const c = mapView.canvas();
-    const tip = $('#map-tip');
-    c.addEventListener('click', (ev) => {
-      if (!mapView.n) return;
+    // Pointer events cover mouse, pen and touch: one pointer drags (pans),
+    // two pinch (zoom about their middle); a press that hardly moved is a
+    // click or a tap.
+    const pointers = new Map();
+    let drag = null;  // {x, y, moved, touch}
+    let pinch = null; // {dist, k}
+    const local = (ev) => {
       const r = c.getBoundingClientRect();
-      pickAt(ev.clientX - r.left, ev.clientY - r.top);
-    });
-    c.addEventListener('mousemove', (ev) => {
+      return [ev.clientX - r.left, ev.clientY - r.top];
+    };
+    c.addEventListener('pointerdown', (ev) => {
       if (!mapView.n) return;
-      const r = c.getBoundingClientRect();
-      const x = ev.clientX - r.left, y = ev.clientY - r.top;
-      const i = mapView.nearest(x, y, 12);
-      if (i < 0) { tip.hidden = true; return; }
-      tip.textContent = mapView.clusterLabel(mapView.cl[i]);
-      tip.style.left = `${mapView.screen[2 * i]}px`;
-      tip.style.top = `${mapView.screen[2 * i + 1]}px`;
-      tip.hidden = false;
+      try { c.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic events have no capture */ }
+      const [x, y] = local(ev);
+      pointers.set(ev.pointerId, [x, y]);
+      if (pointers.size === 1) {
+        drag = { x, y, sx: x, sy: y, moved: false, touch: ev.pointerType !== 'mouse' };
+      } else if (pointers.size === 2) {
+        const [a, b] = [...pointers.values()];
+        pinch = { dist: Math.hypot(a[0] - b[0], a[1] - b[1]) || 1 };
+        drag = null;
+      }
     });
-    c.addEventListener('mouseleave', () => { tip.hidden = true; });
+    c.addEventListener('pointermove', (ev) => {
+      if (!mapView.n) return;
+      const [x, y] = local(ev);
+      if (pointers.has(ev.pointerId)) pointers.set(ev.pointerId, [x, y]);
+      if (pinch && pointers.size === 2) {
+        const [a, b] = [...pointers.values()];
+        const dist = Math.hypot(a[0] - b[0], a[1] - b[1]) || 1;
+        mapView.zoomAt(dist / pinch.dist, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
+        pinch.dist = dist;
+        showTip(-1);
+        return;
+      }
+      if (drag && pointers.has(ev.pointerId)) {
+        if (!drag.moved && Math.hypot(x - drag.sx, y - drag.sy) > 4) drag.moved = true;
+        if (drag.moved) {
+          mapView.panBy(x - drag.x, y - drag.y);
+          drag.x = x;
+          drag.y = y;
+          c.classList.add('grabbing');
+          showTip(-1);
+        }
+        return;
+      }
+      if (ev.pointerType === 'mouse') showTip(mapView.nearest(x, y, 12));
+    });
+    const up = (ev) => {
+      if (!pointers.has(ev.pointerId)) return;
+      pointers.delete(ev.pointerId);
+      c.classList.remove('grabbing');
+      if (pinch) {
+        if (pointers.size < 2) pinch = null;
+        drag = null;
+        return;
+      }
+      const d = drag;
+      drag = null;
+      if (ev.type === 'pointerup' && d && !d.moved) {
+        const [x, y] = local(ev);
+        pickAt(x, y, d.touch);
+      }
+    };
+    c.addEventListener('pointerup', up);
+    c.addEventListener('pointercancel', up);
+    c.addEventListener('wheel', (ev) => {
+      if (!mapView.n) return;
+      ev.preventDefault();
+      const [x, y] = local(ev);
+      const dy = ev.deltaMode === 1 ? ev.deltaY * 16 : ev.deltaY;
+      mapView.zoomAt(Math.exp(-dy * 0.002), x, y);
+      showTip(-1);
+    }, { passive: false });
+    c.addEventListener('mouseleave', () => showTip(-1));
+    const centre = () => [mapView.w / 2, mapView.h / 2];
+    $('#map-zoom-in').addEventListener('click', () => mapView.zoomAt(2, ...centre()));
+    $('#map-zoom-out').addEventListener('click', () => mapView.zoomAt(0.5, ...centre()));
+    $('#map-zoom-reset').addEventListener('click', () => mapView.resetView());
     c.addEventListener('focus', () => {
       mapView.focused = true;
       if (!mapView.cursor) mapView.cursor = [mapView.w / 2, mapView.h / 2];
@@ -1135,6 +1787,15 @@
       } else if (ev.key === 'Enter' || ev.key === ' ') {
         ev.preventDefault();
         pickAt(cur[0], cur[1]);
+      } else if (ev.key === '+' || ev.key === '=') {
+        ev.preventDefault();
+        mapView.zoomAt(1.5, cur[0], cur[1]);
+      } else if (ev.key === '-') {
+        ev.preventDefault();
+        mapView.zoomAt(1 / 1.5, cur[0], cur[1]);
+      } else if (ev.key === '0') {
+        ev.preventDefault();
+        mapView.resetView();
       }
     });
     if (typeof ResizeObserver === 'function') {
@@ -1145,6 +1806,8 @@
     if (window.matchMedia) {
       matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => mapView.draw());
     }
+    // For the browser test and bench/map: read-only use.
+    window.segueMap = mapView;
   }
 
   // ---------------------------------------------------------------------------

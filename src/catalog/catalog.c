@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "catalog/catalog_schema.sql.h"
 #include "core/array.h"
@@ -697,4 +698,18 @@ int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int 
 	int rc = run(c, s, err, "cannot store playlist entry");
 	*added = rc == 0 && sqlite3_changes(c->db) > 0;
 	return rc;
+}
+
+/* ---- the evaluation split ---- */
+
+enum catalog_split catalog_playlist_split(const char *source, const char *external_id)
+{
+	char key[256];
+	int n = snprintf(key, sizeof key, "%s:%s", source, external_id);
+	size_t len = (size_t)(n < 0 ? 0 : n) < sizeof key ? (size_t)(n < 0 ? 0 : n) : sizeof key - 1;
+	switch (XXH64(key, len, 0x5e9e) % CATALOG_SPLIT_MODULUS) {
+	case 0: return CATALOG_SPLIT_TEST;
+	case 1: return CATALOG_SPLIT_VALID;
+	default: return CATALOG_SPLIT_TRAIN;
+	}
 }

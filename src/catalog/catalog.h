@@ -110,4 +110,18 @@ int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t t
  * *added says whether it was. */
 int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int *added, seg_error *err);
 
+/* ---- the evaluation split ----
+ * Every playlist belongs to one of three disjoint splits, chosen by a hash of
+ * its identity (source and external id), so that it is the same in every
+ * workspace and on every machine: training sees only the train split, every
+ * weight and hyperparameter is chosen on the validation split, and the test
+ * split is read once per reported table. Ingest uses it too: a genre label
+ * that only a held-out playlist gives a track must not reach the content
+ * features. Bucket 0 of CATALOG_SPLIT_MODULUS is test, bucket 1 validation. */
+enum catalog_split { CATALOG_SPLIT_TRAIN = 0, CATALOG_SPLIT_VALID = 1, CATALOG_SPLIT_TEST = 2 };
+#define CATALOG_SPLIT_MODULUS 10
+
+/* The split of the playlist (source, external_id); neither may be NULL. */
+enum catalog_split catalog_playlist_split(const char *source, const char *external_id);
+
 #endif

@@ -29,7 +29,7 @@
 #include "core/strbuf.h"
 #include "engine/train.h"
 #include "engine/dataset.h"
-#define DATASET_TEST_MODULUS_FOR_HELP DATASET_TEST_MODULUS
+#include "catalog/catalog.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -447,12 +447,13 @@ static int cmd_train(int argc, char **argv)
 			       "  map        k-means clusters described in words, and a 2-D PCA projection\n"
 			       "  quality    XGBoost popularity model, cross-validated against mean and ridge\n"
 			       "  cf         item co-occurrence and implicit ALS from the training playlists\n"
-			       "One playlist in %d (by a hash of its id) is held out for `segue evaluate`.\n\n"
+			       "Trains on the train split of the playlists: by a hash of its id, one playlist in %d\n"
+			       "is held out for validation (tuning) and one in %d for the test (`segue evaluate`).\n\n"
 			       "  -k, --clusters K     k-means clusters (default 12)\n"
 			       "  -f, --factors F      ALS factors (default 64)\n"
 			       "  -i, --iterations N   ALS iterations (default 15)\n"
 			       "  -r, --rounds R       XGBoost boosting rounds (default 120)\n",
-			       DATASET_TEST_MODULUS_FOR_HELP);
+			       CATALOG_SPLIT_MODULUS, CATALOG_SPLIT_MODULUS);
 			return EXIT_OK;
 		default: return usage_error("train", "%s", "unknown option");
 		}
@@ -846,14 +847,14 @@ static int cmd_evaluate(int argc, char **argv)
 			recommender_names_join(", ", names, sizeof names);
 			printf("usage: segue evaluate [--workspace DIR] [--artifact vN] [--k 500] [--max-playlists N] "
 			       "[--json]\n\n"
-			       "Playlist continuation on the held-out playlists (one in %d, never seen by training):\n"
+			       "Playlist continuation on the test split (one playlist in %d, never seen by training):\n"
 			       "for n = 1, 5, 10, 25 the first n tracks are the seeds and the rest is hidden. Scores\n"
 			       "every model, and the hybrid re-ranked (hybrid+rerank), with the RecSys Challenge\n"
 			       "2018 metrics (R-precision with artist credit, NDCG, clicks), recall, and novelty,\n"
 			       "diversity (ILD), coverage and Gini of the top 10. The table is kept as\n"
 			       "evaluation.json beside the model.\n\n"
 			       "Models: %s.\n",
-			       DATASET_TEST_MODULUS_FOR_HELP, names);
+			       CATALOG_SPLIT_MODULUS, names);
 			return EXIT_OK;
 		}
 		default: return usage_error("evaluate", "%s", "unknown option");

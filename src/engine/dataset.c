@@ -4,20 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <xxhash.h>
 
 #include "core/array.h"
 #include "catalog/catalog.h"
 #include "catalog/workspace.h"
-
-int dataset_is_test(const char *source, const char *external_id)
-{
-	char key[256];
-	int n = snprintf(key, sizeof key, "%s:%s", source, external_id);
-	return XXH64(key, (size_t)(n < 0 ? 0 : n) < sizeof key ? (size_t)n : sizeof key - 1, 0x5e9e) %
-	               DATASET_TEST_MODULUS ==
-	       0;
-}
 
 static int db_fail(sqlite3 *db, seg_error *err)
 {
@@ -40,8 +30,32 @@ void dataset_free(dataset *d)
 	free(d->pl_id);
 	free(d->pl_ptr);
 	free(d->pl_tracks);
-	free(d->pl_test);
+	free(d->pl_split);
+	free(d->pl_source);
+	if (d->pl_name != NULL)
+		for (size_t p = 0; p < d->P; p++)
+			free(d->pl_name[p]);
+	free(d->pl_name);
+	for (size_t s = 0; s < d->n_sources; s++)
+		free(d->source_names[s]);
 	free(d);
+}
+
+/* The index of `source` in d->source_names, adding it; sources beyond the
+ * table share the last slot, named "other". -1 when out of memory. */
+static int source_index(dataset *d, const char *source)
+{
+	if (source == NULL)
+		source = "";
+	for (size_t s = 0; s < d->n_sources; s++)
+		if (strcmp(d->source_names[s], source) == 0)
+			return (int)s;
+	if (d->n_sources == DATASET_SOURCES_MAX)
+		return DATASET_SOURCES_MAX - 1;
+	const char *name = d->n_sources == DATASET_SOURCES_MAX - 1 ? "other" : source;
+	if ((d->source_names[d->n_sources] = strdup(name)) == NULL)
+		return -1;
+	return (int)d->n_sources++;
 }
 
 int dataset_load(dataset **out, const char *workspace, seg_error *err)
@@ -213,7 +227,7 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 
 	/* Playlists in order, split by a hash of their identity. */
 	if (sqlite3_prepare_v2(db,
-	                       "SELECT p.id, p.source, p.external_id, pt.track_id FROM playlists p"
+	                       "SELECT p.id, p.source, p.external_id, pt.track_id, p.name FROM playlists p"
 	                       " JOIN playlist_tracks pt ON pt.playlist_id = p.id ORDER BY p.id, pt.pos",
 	                       -1, &q, NULL) != SQLITE_OK) {
 		rc = db_fail(db, err);
@@ -221,10 +235,12 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 	}
 	size_t pcap = 1024, ecap = 65536, ne = 0;
 	d->pl_id = malloc(sizeof(int64_t) * pcap);
-	d->pl_test = malloc(pcap);
+	d->pl_split = malloc(pcap);
+	d->pl_source = malloc(pcap);
+	d->pl_name = malloc(sizeof(char *) * pcap);
 	d->pl_ptr = malloc(sizeof(uint32_t) * (pcap + 1));
 	d->pl_tracks = malloc(sizeof(int64_t) * ecap);
-	if (!d->pl_id || !d->pl_test || !d->pl_ptr || !d->pl_tracks) {
+	if (!d->pl_id || !d->pl_split || !d->pl_source || !d->pl_name || !d->pl_ptr || !d->pl_tracks) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -236,23 +252,40 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 			if (d->P + 1 >= pcap) {
 				pcap *= 2;
 				int64_t *a = realloc(d->pl_id, sizeof(int64_t) * pcap);
-				uint8_t *b = realloc(d->pl_test, pcap);
+				uint8_t *b = realloc(d->pl_split, pcap);
+				uint8_t *s = realloc(d->pl_source, pcap);
+				char **nm = realloc(d->pl_name, sizeof(char *) * pcap);
 				uint32_t *p = realloc(d->pl_ptr, sizeof(uint32_t) * (pcap + 1));
 				if (a)
 					d->pl_id = a;
 				if (b)
-					d->pl_test = b;
+					d->pl_split = b;
+				if (s)
+					d->pl_source = s;
+				if (nm)
+					d->pl_name = nm;
 				if (p)
 					d->pl_ptr = p;
-				if (!a || !b || !p) {
+				if (!a || !b || !s || !nm || !p) {
 					rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 					goto fail;
 				}
 			}
 			d->pl_id[d->P] = pid;
-			d->pl_test[d->P] = (uint8_t)dataset_is_test((const char *)sqlite3_column_text(q, 1),
-			                                            (const char *)sqlite3_column_text(q, 2));
-			d->P_test += d->pl_test[d->P];
+			enum catalog_split sp = catalog_playlist_split((const char *)sqlite3_column_text(q, 1),
+			                                               (const char *)sqlite3_column_text(q, 2));
+			d->pl_split[d->P] = (uint8_t)sp;
+			const char *name = (const char *)sqlite3_column_text(q, 4);
+			d->pl_name[d->P] = NULL;
+			int si = source_index(d, (const char *)sqlite3_column_text(q, 1));
+			if (si < 0 || (name != NULL && (d->pl_name[d->P] = strdup(name)) == NULL)) {
+				d->P++; /* so that dataset_free sees the name slot */
+				rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+				goto fail;
+			}
+			d->pl_source[d->P] = (uint8_t)si;
+			d->P_valid += sp == CATALOG_SPLIT_VALID;
+			d->P_test += sp == CATALOG_SPLIT_TEST;
 			d->P++;
 			d->pl_ptr[d->P] = (uint32_t)ne;
 			cur = pid;
@@ -265,7 +298,7 @@ int dataset_load(dataset **out, const char *workspace, seg_error *err)
 		d->pl_tracks = e;
 		d->pl_tracks[ne++] = tid;
 		d->pl_ptr[d->P] = (uint32_t)ne;
-		if (!d->pl_test[d->P - 1] && tid > 0 && tid < d->T)
+		if (d->pl_split[d->P - 1] == CATALOG_SPLIT_TRAIN && tid > 0 && tid < d->T)
 			d->track_pop[tid]++;
 	}
 	if (rc != SQLITE_DONE) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/catalog.h"
 #include "catalog/workspace.h"
 #include "core/container.h"
 #include "engine/dataset.h"
@@ -130,7 +131,7 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	/* Which held-out playlists, deterministically thinned when asked. */
 	size_t total = 0;
 	for (size_t p = 0; p < ds->P; p++)
-		total += ds->pl_test[p] && ds->pl_ptr[p + 1] - ds->pl_ptr[p] >= 2;
+		total += ds->pl_split[p] == CATALOG_SPLIT_TEST && ds->pl_ptr[p + 1] - ds->pl_ptr[p] >= 2;
 	size_t step =
 		o->max_playlists && total > o->max_playlists ? (total + o->max_playlists - 1) / o->max_playlists : 1;
 	progress prog;
@@ -139,7 +140,7 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	size_t seen = 0, used = 0;
 	for (size_t p = 0; p < ds->P; p++) {
 		size_t len = ds->pl_ptr[p + 1] - ds->pl_ptr[p];
-		if (!ds->pl_test[p] || len < 2)
+		if (ds->pl_split[p] != CATALOG_SPLIT_TEST || len < 2)
 			continue;
 		if (seen++ % step != 0)
 			continue;

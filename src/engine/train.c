@@ -348,7 +348,7 @@ static int build_cf(const dataset *ds, built *b, const train_options *o, seg_err
 	size_t n = 0;
 	int32_t U = 0;
 	for (size_t p = 0; p < ds->P; p++) {
-		if (ds->pl_test[p])
+		if (ds->pl_split[p] != CATALOG_SPLIT_TRAIN)
 			continue;
 		for (uint32_t e = ds->pl_ptr[p]; e < ds->pl_ptr[p + 1]; e++) {
 			int64_t t = ds->pl_tracks[e];
@@ -529,15 +529,16 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 		dataset_free(ds);
 		return seg_error_set(err, SEG_EINVAL, "the catalogue has no tracks with audio features to train on");
 	}
-	say(o, "training on %s: %zu tracks with features, %zu playlists (%zu held out for evaluation)\n", o->workspace,
-	    ds->N, ds->P, ds->P_test);
+	say(o, "training on %s: %zu tracks with features, %zu playlists (%zu held out for validation, %zu for test)\n",
+	    o->workspace, ds->N, ds->P, ds->P_valid, ds->P_test);
 	b.meta = json_object();
 	time_t now = time(NULL);
 	char stamp[32];
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	json_object_set_new(b.meta, "created_at", json_string(stamp));
 	json_object_set_new(b.meta, "playlists",
-	                    json_pack("{s:I,s:I}", "total", (json_int_t)ds->P, "held_out", (json_int_t)ds->P_test));
+	                    json_pack("{s:I,s:I,s:I}", "total", (json_int_t)ds->P, "validation",
+	                              (json_int_t)ds->P_valid, "test", (json_int_t)ds->P_test));
 	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
 	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0 ||
 	    (rc = build_track_facts(o, ds, &b, err)) < 0)

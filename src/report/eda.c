@@ -21,6 +21,7 @@
 #include "core/array.h"
 #include "core/container.h"
 #include "core/utf8.h"
+#include "report/eda_findings.h"
 #include "report/eda_html.h"
 #include "report/eda_sql.h"
 #include "report/eda_stats.h"
@@ -52,6 +53,9 @@ typedef struct eda_ctx {
 	long long counts[8]; /* the overview counts, in the order of the "counts" query */
 	feat_stats stats[EDA_NFEAT];
 	int have_stats;
+	double corr_r[EDA_NFEAT * EDA_NFEAT];    /* [D][D] the correlation matrix, for the findings */
+	long long corr_n[EDA_NFEAT * EDA_NFEAT]; /* [D][D] pairs behind each r */
+	int have_corr;
 } eda_ctx;
 
 enum { C_TRACKS, C_WITH_FEATURES, C_ARTISTS, C_GENRES, C_PLAYLISTS, C_ENTRIES, C_INGESTS, C_SYNTHETIC };
@@ -297,6 +301,7 @@ static int sec_stats(eda_ctx *c, const eda_query *q)
 		jset(c, o, "median", jnum(s->median));
 		jset(c, o, "p75", jnum(s->p75));
 		jset(c, o, "max", jnum(s->max));
+		jset(c, o, "skewness", jnum(s->skew));
 		jset(c, features, fe->name, o);
 
 		char key[64];
@@ -491,6 +496,11 @@ static int sec_corr(eda_ctx *c, const eda_query *q)
 		for (int j = 0; j < D; j++)
 			if (j != i && isfinite(r[i * D + j]))
 				r[i * D + i] = 1;
+	memcpy(c->corr_r, r, sizeof r);
+	for (int i = 0; i < D; i++)
+		for (int j = 0; j < D; j++)
+			c->corr_n[i * D + j] = (long long)(i < j ? acc[i][j].n : j < i ? acc[j][i].n : 0);
+	c->have_corr = 1;
 
 	json_t *corr = json_object(), *names = json_array(), *matrix = json_array();
 	const char *labels[D];
@@ -1193,7 +1203,12 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 	jset(&c, c.summary, "version", json_integer(1));
 	jset(&c, c.summary, "data_quality", json_object());
 
+	size_t findings_at = 0; /* where the findings go in body */
 	for (int s = 0; s < EDA_NSECTIONS && rc == 0; s++) {
+		if (s == EDA_SEC_FINDINGS) {
+			findings_at = body.len;
+			continue;
+		}
 		strbuf_printf(c.html, "<section id=\"%s\"><h2>", eda_sections[s].id);
 		strbuf_xml(c.html, eda_sections[s].heading);
 		strbuf_puts(c.html, "</h2>");
@@ -1213,13 +1228,42 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 			strbuf_puts(c.html, "</div>");
 		strbuf_puts(c.html, "</section>\n");
 	}
+	/* The findings read every figure above, so they come last, and are
+	 * shown second, under the overview. */
+	json_t *findings = NULL;
+	if (rc == 0) {
+		eda_facts facts = {
+			.tracks = c.counts[C_TRACKS],
+			.with_features = c.counts[C_WITH_FEATURES],
+			.corr_r = c.have_corr ? c.corr_r : NULL,
+			.corr_n = c.have_corr ? c.corr_n : NULL,
+		};
+		eda_summary stats[EDA_NFEAT];
+		if (c.have_stats) {
+			for (int f = 0; f < EDA_NFEAT; f++)
+				stats[f] = c.stats[f].s;
+			facts.stats = stats;
+		}
+		rc = eda_findings_build(db, &facts, &findings, c.queries, err);
+	}
+	jset(&c, c.summary, "findings", findings ? json_incref(findings) : json_array());
 	jset(&c, c.summary, "queries", c.queries);
 	jset(&c, c.summary, "charts", c.charts_json);
 	if (rc == 0 && html) {
+		const eda_section *fs = &eda_sections[EDA_SEC_FINDINGS];
 		eda_html_page_begin(html, c.o.source_name, c.counts[C_TRACKS], c.counts[C_SYNTHETIC]);
-		strbuf_append(html, strbuf_cstr(&body), body.len);
+		strbuf_append(html, strbuf_cstr(&body), findings_at);
+		strbuf_printf(html, "<section id=\"%s\"><h2>", fs->id);
+		strbuf_xml(html, fs->heading);
+		strbuf_puts(html, "</h2><p class=\"intro\">");
+		strbuf_xml(html, fs->intro);
+		strbuf_puts(html, "</p>");
+		eda_findings_html(html, findings);
+		strbuf_puts(html, "</section>\n");
+		strbuf_append(html, strbuf_cstr(&body) + findings_at, body.len - findings_at);
 		eda_html_page_end(html);
 	}
+	json_decref(findings);
 
 	if (rc == 0 && (c.oom || body.oom || (html && html->oom)))
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory while building the report");

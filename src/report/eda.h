@@ -64,6 +64,10 @@ typedef struct eda_charts {
 	size_t n;
 } eda_charts;
 
+/* The summary's "findings" are the sentences at the top of the page, each
+ * {"kind", "sentence", "numbers": {...}} with the numbers it states; which
+ * kinds there are, and when each is present, is in eda_findings.h. */
+
 /* eda_render that also hands out every chart the page draws. The summary JSON
  * (of this function and of eda_render alike) lists the same charts, without
  * their SVG, as "charts": [{"name", "title", "sql"}]. A figure that has nothing

@@ -18,7 +18,7 @@
 #include "catalog/workspace.h"
 #include "core/container.h"
 
-#define CACHE_VERSION 3
+#define CACHE_VERSION 4
 /* The in-memory key: CACHE_VERSION, catalog_stamp, the three options. */
 _Static_assert(EDA_CACHE_KEY == 1 + CATALOG_STAMP + 3, "the cache key's parts");
 /* The file's "key" section: the key without the stamp, which the origin

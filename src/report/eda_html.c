@@ -198,6 +198,8 @@ static const char CSS[] =
 	"h2{font-size:1.3rem;margin:2.2rem 0 .4rem;padding-bottom:.3rem;"
 	"border-bottom:2px solid var(--line)}"
 	"h3{font-size:1rem;margin:1.2rem 0 .5rem}"
+	"ul.findings{margin:0;padding-left:1.2rem}"
+	"ul.findings li{margin:.35rem 0}"
 	"section>p.intro{color:var(--muted);margin:.2rem 0 .8rem}"
 	".banner{margin:14px 0;padding:12px 16px;border-radius:8px;background:#fff4e0;"
 	"border:1px solid #f0b050;color:#6b4000;font-weight:600}"

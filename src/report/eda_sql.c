@@ -14,38 +14,49 @@
 const eda_feature eda_features[EDA_NFEAT] = {
 	{.name = "danceability", .label = "danceability", .expr = "danceability",
 	 .bin = "MIN(CAST(danceability * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "danceability", .high = "very danceable tracks", .low = "tracks hard to dance to"},
 	{.name = "energy", .label = "energy", .expr = "energy",
 	 .bin = "MIN(CAST(energy * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "energy", .high = "energetic tracks", .low = "calm tracks"},
 	{.name = "valence", .label = "valence", .expr = "valence",
 	 .bin = "MIN(CAST(valence * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "valence", .high = "cheerful-sounding tracks", .low = "sad-sounding tracks"},
 	{.name = "acousticness", .label = "acousticness", .expr = "acousticness",
 	 .bin = "MIN(CAST(acousticness * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "acousticness", .high = "acoustic tracks", .low = "electric or electronic tracks"},
 	{.name = "speechiness", .label = "speechiness", .expr = "speechiness",
 	 .bin = "MIN(CAST(speechiness * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "speechiness", .high = "spoken-word tracks", .low = "tracks without speech"},
 	{.name = "instrumentalness", .label = "instrumentalness", .expr = "instrumentalness",
 	 .bin = "MIN(CAST(instrumentalness * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "instrumentalness", .high = "instrumental tracks", .low = "tracks with vocals"},
 	{.name = "liveness", .label = "liveness", .expr = "liveness",
 	 .bin = "MIN(CAST(liveness * 20 AS INT), 19)", .width = 0.05, .unit = 1, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "liveness", .high = "live recordings", .low = "studio recordings"},
 	{.name = "loudness", .label = "loudness (dB)", .expr = "loudness",
 	 .bin = "CAST((MAX(loudness, -60) + 60) / 2 AS INT)", .origin = -60, .width = 2,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "loudness", .high = "loud tracks", .low = "quiet tracks", .units = " dB"},
 	{.name = "tempo", .label = "tempo (BPM)", .expr = "tempo",
 	 .bin = "MIN(CAST(tempo / 5 AS INT), 59)", .width = 5, .last_bin = 59,
-	 .hist_section = EDA_SEC_KEYS, .note = "The last bin holds every tempo from 295 BPM up."},
+	 .hist_section = EDA_SEC_KEYS, .note = "The last bin holds every tempo from 295 BPM up.",
+	 .word = "tempo", .high = "fast tracks", .low = "slow tracks", .units = " BPM"},
 	{.name = "duration_min", .label = "duration (minutes)", .expr = "duration_ms / 60000.0",
 	 .bin = "MIN(CAST(duration_ms / 30000 AS INT), 23)", .width = 0.5, .last_bin = 23,
 	 .hist_section = EDA_SEC_FEATURES,
-	 .note = "The last bin holds every track of 11.5 minutes or longer."},
+	 .note = "The last bin holds every track of 11.5 minutes or longer.",
+	 .word = "duration", .high = "long tracks", .low = "short tracks", .units = " minutes"},
 	{.name = "popularity", .label = "popularity (0-100)", .expr = "popularity",
 	 .bin = "MIN(CAST(popularity / 5 AS INT), 19)", .width = 5, .fixed_bins = 20,
-	 .hist_section = EDA_SEC_FEATURES},
+	 .hist_section = EDA_SEC_FEATURES,
+	 .word = "popularity", .high = "popular tracks", .low = "unpopular tracks"},
 };
 /* clang-format on */
 _Static_assert(sizeof(eda_features) / sizeof(eda_features[0]) == EDA_NFEAT, "one entry per feature");
@@ -188,12 +199,46 @@ const size_t eda_nqueries = sizeof(eda_queries) / sizeof(eda_queries[0]);
 
 const char eda_sql_merged_total[] = "SELECT COALESCE(SUM(merged), 0) FROM ingests";
 
+const char eda_sql_popularity_values[] = "SELECT popularity AS value, COUNT(*) AS tracks\n"
+					 "FROM tracks\n"
+					 "WHERE has_features = 1 AND popularity IS NOT NULL\n"
+					 "GROUP BY popularity\n"
+					 "ORDER BY tracks DESC, value";
+
+const char eda_sql_spoken_total[] = "SELECT COUNT(*) AS spoken_word_tracks\n"
+				    "FROM tracks\n"
+				    "WHERE has_features = 1 AND speechiness > " EDA_STR(EDA_SPOKEN_SPEECHINESS);
+
+const char eda_sql_spoken_examples[] =
+	"SELECT a.name AS artist, COUNT(*) AS tracks,\n"
+	"       (SELECT t2.name FROM tracks t2\n"
+	"        JOIN track_artists ta2 ON ta2.track_id = t2.id AND ta2.position = 0\n"
+	"        WHERE ta2.artist_id = a.id AND t2.has_features = 1\n"
+	"          AND t2.speechiness > " EDA_STR(
+		EDA_SPOKEN_SPEECHINESS) "\n"
+					"        ORDER BY t2.speechiness DESC, t2.id LIMIT 1) AS example\n"
+					"FROM tracks t\n"
+					"JOIN track_artists ta ON ta.track_id = t.id AND ta.position = 0\n"
+					"JOIN artists a ON a.id = ta.artist_id\n"
+					"WHERE t.has_features = 1 AND t.speechiness > " EDA_STR(
+						EDA_SPOKEN_SPEECHINESS) "\n"
+									"GROUP BY a.id\n"
+									"ORDER BY tracks DESC, artist\n"
+									"LIMIT {limit}";
+
+const char eda_sql_ingest_totals[] = "SELECT COALESCE(SUM(new_tracks + merged), 0) AS track_rows,\n"
+				     "       COALESCE(SUM(merged), 0) AS merged\n"
+				     "FROM ingests";
+
 /* ------------------------------------------------------------------------ */
 /* Sections                                                                  */
 
 /* clang-format off */
 const eda_section eda_sections[EDA_NSECTIONS] = {
 	{"overview", "Overview", NULL, NULL, 0},
+	{"findings", "Findings",
+	 "What the figures below say, in sentences computed from the data; each names the "
+	 "numbers it rests on.", NULL, 0},
 	{"features", "Feature distributions",
 	 "Audio features of the tracks that have them; the 0-1 features use bins of 0.05.", NULL,
 	 360},

@@ -15,6 +15,8 @@
 /* The sections of the page, in page order. */
 enum {
 	EDA_SEC_OVERVIEW,
+	EDA_SEC_FINDINGS, /* written last (it reads the other sections' figures),
+	                   * shown second; it has no query of the table */
 	EDA_SEC_FEATURES,
 	EDA_SEC_CORR,
 	EDA_SEC_PROFILES,
@@ -33,11 +35,15 @@ typedef struct eda_feature {
 	const char *bin;   /* SQL expression giving the histogram bin (an integer) */
 	double origin;     /* bin b covers origin + b*width .. origin + (b+1)*width */
 	double width;
-	int unit;         /* 1: a 0..1 audio feature (genre profiles, fixed axes) */
-	int fixed_bins;   /* > 0: the histogram always spans bins 0..fixed_bins-1 */
-	int last_bin;     /* > 0: the bin expression's upper clamp (see note) */
-	int hist_section; /* section that shows its histogram */
-	const char *note; /* shown under the histogram, or NULL */
+	int unit;          /* 1: a 0..1 audio feature (genre profiles, fixed axes) */
+	int fixed_bins;    /* > 0: the histogram always spans bins 0..fixed_bins-1 */
+	int last_bin;      /* > 0: the bin expression's upper clamp (see note) */
+	int hist_section;  /* section that shows its histogram */
+	const char *note;  /* shown under the histogram, or NULL */
+	const char *word;  /* the feature in a sentence ("duration") */
+	const char *high;  /* tracks at its high end, for a sentence ("instrumental tracks") */
+	const char *low;   /* tracks at its low end ("quiet tracks") */
+	const char *units; /* after a value in a sentence (" dB"), or NULL */
 } eda_feature;
 
 /* The features, in the order of the correlation query's columns: the first
@@ -84,6 +90,29 @@ extern const size_t eda_nqueries;
 
 /* The SQL of the overview's totals of merged duplicates (EDA_K_MERGED). */
 extern const char eda_sql_merged_total[];
+
+/* ---- the findings' own queries (eda_findings.h) ---- */
+
+/* Speechiness above which Spotify's documentation of its audio features says
+ * a track is "probably made entirely of spoken words" (audiobooks, talk
+ * shows, poetry): the findings count such tracks as probably not music. */
+#define EDA_SPOKEN_SPEECHINESS 0.66
+#define EDA_STR_(x) #x
+#define EDA_STR(x) EDA_STR_(x)
+
+/* (value, tracks) for every popularity value of tracks with features, most
+ * frequent first. */
+extern const char eda_sql_popularity_values[];
+/* One row: tracks with features whose speechiness is above
+ * EDA_SPOKEN_SPEECHINESS. */
+extern const char eda_sql_spoken_total[];
+/* (artist, tracks, example) for the first-listed artists of those tracks,
+ * most tracks first, {limit} rows; example is the artist's most speechy one. */
+extern const char eda_sql_spoken_examples[];
+/* One row: the track rows ingest accepted (those that made a new track or
+ * were merged into one; playlist rows are not counted), and how many of them
+ * were merged into a track already catalogued. */
+extern const char eda_sql_ingest_totals[];
 
 /* One section of the page. Plain data. */
 typedef struct eda_section {

@@ -24,6 +24,26 @@ double eda_stats_quantile(const double *x, size_t n, double q)
 	return x[lo] + (x[lo + 1] - x[lo]) * (pos - (double)lo);
 }
 
+double eda_stats_skewness(const double *x, size_t n, double mean)
+{
+	if (n < 3)
+		return NAN;
+	double m2 = 0, m3 = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = x[i] - mean;
+		m2 += d * d;
+		m3 += d * d * d;
+	}
+	m2 /= (double)n;
+	m3 /= (double)n;
+	/* Values that are all equal can leave a rounding residue in m2; treat a
+	 * spread below 1e-14 of the mean's scale as none. */
+	if (!(m2 > 1e-28 * (1 + mean * mean)))
+		return NAN;
+	double nn = (double)n;
+	return sqrt(nn * (nn - 1)) / (nn - 2) * m3 / pow(m2, 1.5);
+}
+
 void eda_stats_summarize(double *x, size_t n, eda_summary *out)
 {
 	if (n > 0)
@@ -44,6 +64,7 @@ void eda_stats_summarize(double *x, size_t n, eda_summary *out)
 	out->p75 = eda_stats_quantile(x, n, 0.75);
 	out->p01 = eda_stats_quantile(x, n, 0.01);
 	out->p99 = eda_stats_quantile(x, n, 0.99);
+	out->skew = eda_stats_skewness(x, n, out->mean);
 }
 
 void eda_stats_pearson_add(eda_pearson *a, double x, double y)

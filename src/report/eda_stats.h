@@ -15,11 +15,19 @@ typedef struct eda_summary {
 	double mean, std; /* std: the sample standard deviation (n - 1) */
 	double min, p25, median, p75, max;
 	double p01, p99; /* for axis ranges only */
+	double skew;     /* the adjusted Fisher-Pearson sample skewness G1 (pandas'
+	                  * Series.skew, scipy.stats.skew with bias=False); NAN with
+	                  * fewer than three values or when they do not vary */
 } eda_summary;
 
 /* Quantile q (0..1) of the sorted values x[n], with linear interpolation
  * between the two nearest ranks (numpy's default); NAN when n is 0. */
 double eda_stats_quantile(const double *x, size_t n, double q);
+
+/* The adjusted Fisher-Pearson sample skewness of x[n] around its mean:
+ * sqrt(n (n - 1)) / (n - 2) * m3 / m2^1.5, with m2 and m3 the central moments
+ * (divided by n). NAN when n < 3 or every value is equal. */
+double eda_stats_skewness(const double *x, size_t n, double mean);
 
 /* Sorts x[n] ascending in place and computes its summary into *out. The
  * values must not be NaN. */

@@ -45,6 +45,7 @@ const serve_route serve_routes[] = {
 	[R_GEMS] = {"GET", "/api/gems"},
 	[R_CLUSTERS] = {"GET", "/api/clusters"},
 	[R_MAP] = {"GET", "/api/map"},
+	[R_GENRES] = {"GET", "/api/genres"},
 	[R_EDA] = {"GET", "/api/eda/summary"},
 	[R_CHART] = {"GET", "/api/charts/{name}"},
 	[R_MODELS] = {"GET", "/api/models"},
@@ -755,26 +756,81 @@ json_t *serve__clusters_array(server *s)
 	return arr;
 }
 
+/* The ETag of GET /api/map with this limit: the answer only changes with
+ * the model (its version) and the rows it maps. */
+static void map_etag(server *s, long limit, char *out, size_t cap)
+{
+	snprintf(out, cap, "\"map-%s-%zu-%ld\"", s->version, engine_rows(s->eng), limit);
+}
+
+/* 1 when the request's If-None-Match names etag (or is "*"). */
+static int etag_matches(struct MHD_Connection *c, const char *etag)
+{
+	const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+	if (inm == NULL)
+		return 0;
+	if (strcmp(inm, "*") == 0)
+		return 1;
+	/* A list of tags, each possibly weak (W/"..."): a substring match of the
+	 * whole quoted tag is enough, tags being quoted. */
+	return strstr(inm, etag) != NULL;
+}
+
+/* GET /api/map: every mapped track (or an even sample of `limit`), as
+ * parallel arrays, compact enough for ~100k points: x and y quantised to
+ * 0..65535 over "bounds", the cluster of each point, and the Spotify ids as
+ * one space-separated string (ids hold no space). Names are not sent: the
+ * dashboard asks /api/tracks/{id} for the one point under the pointer. */
 static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 {
 	seg_error err = {0};
 	long limit;
-	if (int_arg(c, "limit", 1, 200000, 5000, &limit, &err) < 0)
+	if (int_arg(c, "limit", 0, 10000000, 0, &limit, &err) < 0)
 		return serve__send_seg_error(c, r, &err);
+	char etag[128];
+	map_etag(s, limit, etag, sizeof etag);
+	if (etag_matches(c, etag))
+		return serve__send_etag(c, r, 304, "application/json", "", 0, 0, etag);
 	size_t N = engine_rows(s->eng);
-	size_t step = N > (size_t)limit ? (N + (size_t)limit - 1) / (size_t)limit : 1;
-	/* Built as text: tens of thousands of small arrays through jansson would be slow. */
-	strbuf sb = {0}, ids = {0};
-	sqlite3 *db = thread_db(s);
+	size_t step = limit > 0 && N > (size_t)limit ? (N + (size_t)limit - 1) / (size_t)limit : 1;
 	const float *xy = engine_map_xy(s->eng);
-	strbuf_puts(&sb, "{\"points\":[");
-	size_t n = 0;
+	float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+	for (size_t i = 0; i < N; i += step) {
+		if (!isfinite(xy[2 * i]) || !isfinite(xy[2 * i + 1]))
+			continue;
+		x0 = fminf(x0, xy[2 * i]);
+		x1 = fmaxf(x1, xy[2 * i]);
+		y0 = fminf(y0, xy[2 * i + 1]);
+		y1 = fmaxf(y1, xy[2 * i + 1]);
+	}
+	if (!(x1 > x0)) {
+		x0 = isfinite(x0) ? x0 - 1 : -1;
+		x1 = x0 + 2;
+	}
+	if (!(y1 > y0)) {
+		y0 = isfinite(y0) ? y0 - 1 : -1;
+		y1 = y0 + 2;
+	}
+	/* Built as text, one array at a time: ~100k small values through jansson
+	 * would be slow. */
+	strbuf sb = {0}, ys = {0}, cs = {0}, ids = {0};
+	sqlite3 *db = thread_db(s);
 	sqlite3_stmt *st = NULL;
 	if (db && s->names == NULL)
 		sqlite3_prepare_v2(db, "SELECT spotify_id FROM tracks WHERE id = ?1", -1, &st, NULL);
+	strbuf_printf(&sb, "{\"version\":");
+	strbuf_json(&sb, s->version);
+	strbuf_printf(&sb, ",\"total\":%zu,\"bounds\":[%.6g,%.6g,%.6g,%.6g],\"scale\":65535,\"x\":[", N, (double)x0,
+	              (double)y0, (double)x1, (double)y1);
+	size_t n = 0;
 	for (size_t i = 0; i < N; i += step) {
-		strbuf_printf(&sb, "%s[%.4f,%.4f,%d,%zu]", n ? "," : "", xy[2 * i], xy[2 * i + 1],
-		              engine_cluster_of(s->eng, i), n);
+		float x = xy[2 * i], y = xy[2 * i + 1];
+		if (!isfinite(x) || !isfinite(y))
+			continue;
+		long qx = lroundf((x - x0) / (x1 - x0) * 65535.0f), qy = lroundf((y - y0) / (y1 - y0) * 65535.0f);
+		strbuf_printf(&sb, "%s%ld", n ? "," : "", qx);
+		strbuf_printf(&ys, "%s%ld", n ? "," : "", qy);
+		strbuf_printf(&cs, "%s%d", n ? "," : "", engine_cluster_of(s->eng, i));
 		const char *sid = "";
 		lookup_hit h;
 		if (s->names != NULL && names_get(s->names, engine_track_of(s->eng, i), &h))
@@ -782,26 +838,91 @@ static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 		else if (st) {
 			sqlite3_reset(st);
 			sqlite3_bind_int64(st, 1, engine_track_of(s->eng, i));
-			if (sqlite3_step(st) == SQLITE_ROW)
+			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
 				sid = (const char *)sqlite3_column_text(st, 0);
 		}
-		strbuf_printf(&ids, "%s\"%s\"", n ? "," : "", sid);
+		if (n)
+			strbuf_putc(&ids, ' ');
+		/* Ids are base-62; anything else would break the string apart. */
+		for (const char *p = sid; *p; p++)
+			strbuf_putc(&ids,
+			            (*p == ' ' || *p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '_' : *p);
 		n++;
 	}
 	sqlite3_finalize(st);
-	strbuf_puts(&sb, "],\"tracks\":[");
+	strbuf_puts(&sb, "],\"y\":[");
+	strbuf_append(&sb, strbuf_cstr(&ys), ys.len);
+	strbuf_puts(&sb, "],\"cluster\":[");
+	strbuf_append(&sb, strbuf_cstr(&cs), cs.len);
+	strbuf_printf(&sb, "],\"count\":%zu,\"ids\":\"", n);
 	strbuf_append(&sb, strbuf_cstr(&ids), ids.len);
-	strbuf_puts(&sb, "],\"clusters\":");
+	strbuf_puts(&sb, "\",\"clusters\":");
 	strbuf_puts(&sb, s->clusters_json);
 	strbuf_puts(&sb, "}");
+	int oom = ys.oom || cs.oom || ids.oom;
+	strbuf_free(&ys);
+	strbuf_free(&cs);
 	strbuf_free(&ids);
-	if (sb.oom) {
+	if (sb.oom || oom) {
 		strbuf_free(&sb);
 		return serve__send_error(c, r, 503, "unavailable", "out of memory");
 	}
-	enum MHD_Result ret = serve__send_bytes(c, r, 200, "application/json", sb.data, sb.len, 1);
+	enum MHD_Result ret = serve__send_etag(c, r, 200, "application/json", sb.data, sb.len, 1, etag);
 	strbuf_free(&sb);
 	return ret;
+}
+
+/* GET /api/genres: the genres the model knows (its genre vocabulary: what
+ * the genre filters of /api/recommend and /api/gems take), each with its
+ * tracks in the catalogue, most tracks first (ties by name), at most
+ * `limit` (default 300): what the dashboard's genre filter offers. */
+static enum MHD_Result h_genres(server *s, struct MHD_Connection *c, req *r)
+{
+	seg_error err = {0};
+	long limit;
+	if (int_arg(c, "limit", 1, 100000, 300, &limit, &err) < 0)
+		return serve__send_seg_error(c, r, &err);
+	sqlite3 *db = thread_db(s);
+	if (db == NULL)
+		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
+	const feat_spec *spec = engine_spec(s->eng);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT count(*) FROM track_genres tg JOIN genres g ON g.id = tg.genre_id"
+	                       " WHERE g.name = lower(?1)",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return serve__send_error(c, r, 500, "internal", "%s", sqlite3_errmsg(db));
+	uint32_t n = spec->ngenres;
+	int64_t *count = calloc(n ? n : 1, sizeof *count);
+	uint32_t *order = calloc(n ? n : 1, sizeof *order);
+	if (count == NULL || order == NULL) {
+		sqlite3_finalize(st);
+		free(count);
+		free(order);
+		return serve__send_error(c, r, 503, "unavailable", "out of memory");
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, spec->genres[i], -1, SQLITE_STATIC);
+		count[i] = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		/* Insertion sort: a vocabulary is a few dozen names. */
+		uint32_t j = i;
+		while (j > 0 &&
+		       (count[order[j - 1]] < count[i] ||
+		        (count[order[j - 1]] == count[i] && strcmp(spec->genres[order[j - 1]], spec->genres[i]) > 0))) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	sqlite3_finalize(st);
+	json_t *arr = json_array();
+	for (uint32_t j = 0; j < n && j < (uint32_t)limit; j++)
+		json_array_append_new(arr, json_pack("{s:s,s:I}", "name", spec->genres[order[j]], "tracks",
+		                                     (json_int_t)count[order[j]]));
+	free(count);
+	free(order);
+	return serve__send_json(c, r, 200, json_pack("{s:o}", "genres", arr));
 }
 
 static enum MHD_Result h_chart(server *s, struct MHD_Connection *c, req *r, const char *name)
@@ -1020,6 +1141,7 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 		case R_CLUSTERS:
 			return serve__send_json(c, r, 200, json_pack("{s:o}", "clusters", serve__clusters_array(s)));
 		case R_MAP: return h_map(s, c, r);
+		case R_GENRES: return h_genres(s, c, r);
 		case R_EDA:
 			return serve__send_bytes(c, r, 200, "application/json", s->summary ? s->summary : "{}",
 			                         s->summary ? s->summary_len : 2, 0);

@@ -21,16 +21,20 @@
 
 /* The dashboard loads its script, style sheet and data from this server
  * only, writes no inline script or style attribute (styles go through the
- * CSSOM), shows charts as inline SVG or blob: images and links to Spotify
- * without embedding it. The same policy goes on every answer: on JSON it
+ * CSSOM), shows charts as inline SVG or blob: images, links to Spotify, and
+ * frames Spotify's embed player (open.spotify.com/embed/ only) when the
+ * listener presses play. The same policy goes on every answer: on JSON it
  * forbids everything that could matter. */
 static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-			  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+			  "connect-src 'self'; frame-src https://open.spotify.com/embed/; "
+			  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 static const char OOM_BODY[] = "{\"error\":\"internal\",\"detail\":\"out of memory\"}";
 
-static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
-                             size_t len, int copy, const char *allow)
+/* etag: NULL for an answer never to be stored (the default); else the
+ * answer may be stored and is revalidated with this ETag (no-cache). */
+static enum MHD_Result queue_etag(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                                  size_t len, int copy, const char *allow, const char *etag)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		len, (void *)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
@@ -38,7 +42,9 @@ static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned status, 
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cache-Control", etag ? "no-cache" : "no-store");
+	if (etag != NULL)
+		MHD_add_response_header(resp, "ETag", etag);
 	MHD_add_response_header(resp, "Content-Security-Policy", CSP);
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (allow != NULL)
@@ -47,6 +53,18 @@ static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned status, 
 	enum MHD_Result ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                             size_t len, int copy, const char *allow)
+{
+	return queue_etag(c, r, status, type, data, len, copy, allow, NULL);
+}
+
+enum MHD_Result serve__send_etag(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                                 size_t len, int copy, const char *etag)
+{
+	return queue_etag(c, r, status, type, data, len, copy, NULL, etag);
 }
 
 enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,

@@ -25,7 +25,7 @@
 
 /* clang-format off */
 enum route_id {
-	R_HEALTH, R_TRACKS, R_TRACK, R_RECOMMEND, R_SIMILAR, R_GEMS, R_CLUSTERS, R_MAP, R_EDA,
+	R_HEALTH, R_TRACKS, R_TRACK, R_RECOMMEND, R_SIMILAR, R_GEMS, R_CLUSTERS, R_MAP, R_GENRES, R_EDA,
 	R_CHART, R_MODELS, R_OPENAPI, R_METRICS, R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT
 };
 /* clang-format on */
@@ -107,6 +107,10 @@ int serve__daemon_start(server *s, struct MHD_Daemon **d, int *port, seg_error *
 void serve__daemon_stop(server *s, struct MHD_Daemon *d);
 enum MHD_Result serve__send_bytes(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
                                   size_t len, int copy);
+/* As serve__send_bytes, for an answer that only changes with the model:
+ * it may be stored, revalidated with `etag` (a quoted ETag). */
+enum MHD_Result serve__send_etag(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                                 size_t len, int copy, const char *etag);
 /* Sends the JSON text in sb (and frees it); 500 when sb ran out of memory. */
 enum MHD_Result serve__send_strbuf(struct MHD_Connection *c, req *r, unsigned status, strbuf *sb);
 /* Sends j (consumed). */

@@ -405,6 +405,14 @@ static void test_search_versions_typos(void **state)
 		for (size_t j = 0; j < n; j++)
 			assert_non_null(strstr(h[j].name, "Bohemian Rhapsody"));
 	}
+	/* Resolving a name: title and artist name one song, whichever version
+	 * stands for it; the title alone is two songs (Queen's, Panic!'s). */
+	lookup_hit one, alts[4];
+	size_t nalts = 0;
+	assert_int_equal(lookup_resolve(vdb, "Bohemian Rhapsody Queen", &one, alts, 4, &nalts, &err), 0);
+	assert_int_equal(one.track, 2);
+	assert_int_equal(lookup_resolve(vdb, "Bohemian Rhapsody", &one, alts, 4, &nalts, &err), SEG_EINVAL);
+	assert_int_equal(nalts, 2);
 	/* A word with nothing near it still finds nothing, and a word of the
 	 * index is not corrected: "bohemian like" finds only that song. */
 	assert_int_equal(lookup_search(vdb, "bohemian xqzwvk", 8, h, &n, &err), 0);

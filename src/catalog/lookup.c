@@ -744,12 +744,21 @@ int lookup_resolve(sqlite3 *db, const char *text, lookup_hit *hit, lookup_hit *a
 	if (n == 0)
 		return seg_error_set(err, SEG_ENOTFOUND, "no track matches '%s'", text);
 	/* One hit, or exactly one whose title is what was typed, or whose
-	 * "title artist" is. */
+	 * "title artist" is, compared as song keys compare them (a hit stands
+	 * for all the versions of its song, so "Bohemian Rhapsody Queen" is
+	 * Queen's whichever version the hit shows). */
+	char typed[LOOKUP_SONG_CAP];
+	lookup_title_normalise(text, typed, sizeof typed);
 	size_t exact = 0, which = 0;
 	for (size_t i = 0; i < n; i++) {
-		char both[400];
-		snprintf(both, sizeof both, "%s %s", found[i].name, found[i].artists);
-		if (strcasecmp(found[i].name, text) == 0 || strcasecmp(both, text) == 0) {
+		char title[LOOKUP_SONG_CAP], both[2 * LOOKUP_SONG_CAP];
+		size_t tl = lookup_title_normalise(found[i].name, title, sizeof title);
+		memcpy(both, title, tl + 1);
+		wordbuf b = {both + tl + 1, 0, LOOKUP_SONG_CAP};
+		b.p[0] = '\0';
+		fold_into(&b, found[i].artists, strlen(found[i].artists), 0);
+		both[tl] = ' ';
+		if (strcmp(title, typed) == 0 || strcmp(both, typed) == 0) {
 			exact++;
 			which = i;
 		}

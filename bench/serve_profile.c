@@ -430,8 +430,8 @@ static int run(int argc, char **argv)
 			uint8_t found[10];
 			memset(found, 1, sizeof found);
 			strbuf sb = {0};
-			serve_write_recommend(&sb, e, "0", "content", items, n, res, found, names, NULL, 1, "", NULL,
-			                      0);
+			serve_write_recommend(&sb, e, "0", "content", items, n, res, found, names, NULL, 1, "", NULL, 0,
+			                      NULL, 0);
 			sink += sb.len;
 			strbuf_free(&sb);
 		});

@@ -297,6 +297,148 @@ static void test_tracks(void **state)
 	assert_non_null(strstr(err.msg, "99"));
 }
 
+/* The normalised title: version tags in brackets and after dashes go, a
+ * different song keeps its parts (lookup.h's rule). */
+static void test_title_normalise(void **state)
+{
+	(void)state;
+	static const char *const same[][2] = {
+		{"Bohemian Rhapsody - Remastered 2011", "bohemian rhapsody"},
+		{"Bohemian Rhapsody - 2011 Mix", "bohemian rhapsody"},
+		{"Bohemian Rhapsody - 2011 Remaster", "bohemian rhapsody"},
+		{"Bohemian Rhapsody (Live at Wembley '86)", "bohemian rhapsody"},
+		{"Bohemian Rhapsody - Live Aid", "bohemian rhapsody"},
+		{"BOHEMIAN RHAPSODY - Mono Version", "bohemian rhapsody"},
+		{"Bohemian Rhapsody [Remastered]", "bohemian rhapsody"},
+		{"Bohemian Rhapsody - From Sons of Anarchy", "bohemian rhapsody"},
+		{"Bohemian Rhapsody (Glee Cast Version featuring Jonathan Groff)", "bohemian rhapsody"},
+		{"Sorry feat. Someone", "sorry"},
+		{"Sorry (with Someone) - Radio Edit", "sorry"},
+		{"Sorry - David Guetta Remix", "sorry"},
+		{"Love Story (Taylor\xe2\x80\x99s Version)", "love story"},
+		{"Caf\xc3\xa9 del Mar \xe2\x80\x93 Energy 52 Remix", "cafe del mar"},
+		{"Don't Stop Me Now - Remastered 2011", "don t stop me now"},
+		{"Don\xe2\x80\x99t Stop Me Now", "don t stop me now"},
+		/* different songs keep their parts */
+		{"Another One Bites the Dust - Part 2", "another one bites the dust part 2"},
+		{"Time (Reprise)", "time reprise"},
+		{"(I Can't Get No) Satisfaction", "i can t get no satisfaction"},
+		{"Bohemian Rhapsody / Somebody to Love", "bohemian rhapsody somebody to love"},
+		{"Symphony No. 5 - I. Allegro con brio", "symphony no 5 i allegro con brio"},
+		{"Live Forever - Remastered", "live forever"},
+		{"(Live)", "live"},
+		{"", ""},
+	};
+	char buf[LOOKUP_SONG_CAP];
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		size_t n = lookup_title_normalise(same[i][0], buf, sizeof buf);
+		if (strcmp(buf, same[i][1]) != 0)
+			fail_msg("'%s' -> '%s', expected '%s'", same[i][0], buf, same[i][1]);
+		assert_int_equal(n, strlen(same[i][1]));
+	}
+	/* Keys: one song by one artist, versions included; another artist or
+	 * title is another song; no title, no key. */
+	uint64_t k = lookup_song_key("Bohemian Rhapsody", "Queen");
+	assert_true(k != 0);
+	assert_true(lookup_song_key("Bohemian Rhapsody - 2011 Mix", "QUEEN") == k);
+	assert_true(lookup_song_key("Bohemian Rhapsody (Live at Wembley '86)", "Queen") == k);
+	assert_true(lookup_song_key("Bohemian Rhapsody", "Panic! At The Disco") != k);
+	assert_true(lookup_song_key("Bohemian Rhapsody Part 2", "Queen") != k);
+	assert_true(lookup_song_key("", "Queen") == 0);
+	assert_true(lookup_song_key(NULL, NULL) == 0);
+	assert_true(lookup_song_key("Bohemian Rhapsody", NULL) == lookup_song_key("Bohemian Rhapsody", ""));
+	/* A cut-short buffer holds a cut-short, terminated title. */
+	char small[8];
+	assert_int_equal(lookup_title_normalise("Bohemian Rhapsody", small, sizeof small), 0 + strlen("bohemia"));
+	assert_string_equal(small, "bohemia");
+}
+
+/* Versions of one song are one search hit, the best known one, with their
+ * count; and a misspelt word finds the song ("bohemian rapsody"). */
+static void test_search_versions_typos(void **state)
+{
+	(void)state;
+	static const char rows[] =
+		"INSERT INTO tracks(id, spotify_id, name, popularity, has_features) VALUES"
+		" (1, '0000000000000000000001', 'Bohemian Rhapsody', 29, 1),"
+		" (2, '0000000000000000000002', 'Bohemian Rhapsody - 2011 Mix', 84, 1),"
+		" (3, '0000000000000000000003', 'Bohemian Rhapsody - Remastered 2011', NULL, 0),"
+		" (4, '0000000000000000000004', 'Bohemian Rhapsody (Live at Wembley ''86)', 40, 1),"
+		" (5, '0000000000000000000005', 'Bohemian Rhapsody', 60, 1),"
+		" (6, '0000000000000000000006', 'Bohemian Like You', 50, 1),"
+		" (7, '0000000000000000000007', 'Rhapsody in Blue', 45, 1),"
+		" (8, '0000000000000000000008', 'Bohemian Rhapsody', 99, 0),"
+		" (9, '0000000000000000000009', 'Rapsody in Red', 10, 1);"
+		"INSERT INTO artists VALUES(1, 'Queen'), (2, 'Panic! At The Disco'), (3, 'The Dandy Warhols'),"
+		" (4, 'George Gershwin');"
+		"INSERT INTO track_artists VALUES(1, 1, 0), (2, 1, 0), (3, 1, 0), (4, 1, 0), (5, 2, 0), (6, 3, 0),"
+		" (7, 4, 0), (8, 1, 0), (9, 4, 0);"
+		"INSERT INTO track_search(rowid, name, artists) SELECT t.id, t.name,"
+		" (SELECT group_concat(a.name, ', ') FROM track_artists ta JOIN artists a ON a.id = ta.artist_id"
+		"  WHERE ta.track_id = t.id ORDER BY ta.position) FROM tracks t;";
+	char path[1100];
+	snprintf(path, sizeof path, "%s/versions.db", dir);
+	sqlite3 *vdb = tu_catalog_db(path, rows);
+	lookup_hit h[8];
+	size_t n = 0;
+	seg_error err = {0};
+	if (lookup_search(vdb, "bohemian rhapsody", 8, h, &n, &err) != 0)
+		fail_msg("%s", err.msg);
+	/* Queen's five versions are one hit: the most popular with features
+	 * (2, the 2011 Mix); Panic!'s cover is another song. */
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0].track, 2);
+	assert_int_equal(h[0].versions, 5);
+	assert_int_equal(h[1].track, 5);
+	assert_int_equal(h[1].versions, 1);
+	/* Typos: a letter left out (and the misspelling a word of another
+	 * title, "Rapsody in Red"), one swapped, one changed; the last word as
+	 * the start of a word. */
+	static const char *const typos[] = {"bohemian rapsody", "bohemain rhapsody", "bohemian rhapsodu",
+	                                    "queen bohemian rapso", "BOHEMIAN RAPSODY"};
+	for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+		if (lookup_search(vdb, typos[i], 8, h, &n, &err) != 0)
+			fail_msg("'%s': %s", typos[i], err.msg);
+		if (n == 0)
+			fail_msg("'%s' found nothing", typos[i]);
+		assert_int_equal(h[0].track, 2);
+		for (size_t j = 0; j < n; j++)
+			assert_non_null(strstr(h[j].name, "Bohemian Rhapsody"));
+	}
+	/* Resolving a name: title and artist name one song, whichever version
+	 * stands for it; the title alone is two songs (Queen's, Panic!'s). */
+	lookup_hit one, alts[4];
+	size_t nalts = 0;
+	assert_int_equal(lookup_resolve(vdb, "Bohemian Rhapsody Queen", &one, alts, 4, &nalts, &err), 0);
+	assert_int_equal(one.track, 2);
+	assert_int_equal(lookup_resolve(vdb, "Bohemian Rhapsody", &one, alts, 4, &nalts, &err), SEG_EINVAL);
+	assert_int_equal(nalts, 2);
+	/* A word with nothing near it still finds nothing, and a word of the
+	 * index is not corrected: "bohemian like" finds only that song. */
+	assert_int_equal(lookup_search(vdb, "bohemian xqzwvk", 8, h, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(lookup_search(vdb, "bohemian lik", 8, h, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(h[0].track, 6);
+	/* The typo search holds to the budget as the plain one does. */
+	assert_int_equal(lookup_search_bounded(vdb, "bohemian rapsody", 8, 1, h, &n, &err), SEG_EINVAL);
+	assert_int_equal(n, 0);
+	/* On a read-only connection with query_only set (as the server's). */
+	sqlite3 *ro = tu_open_ro(path);
+	sqlite3_exec(ro, "PRAGMA query_only=1", NULL, NULL, NULL);
+	assert_int_equal(lookup_search(ro, "bohemian rapsody", 8, h, &n, &err), 0);
+	assert_int_equal(n, 2);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(ro, "PRAGMA query_only", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1); /* put back */
+	sqlite3_finalize(st);
+	lookup_forget(ro);
+	assert_int_equal(sqlite3_close(ro), SQLITE_OK);
+	lookup_forget(vdb);
+	assert_int_equal(sqlite3_close(vdb), SQLITE_OK);
+}
+
 /* Without the catalogue's tables every function says SEG_EDB. */
 static void test_not_a_catalogue(void **state)
 {
@@ -329,6 +471,8 @@ int main(void)
 		cmocka_unit_test(test_spotify_id),
 		cmocka_unit_test(test_tracks),
 		cmocka_unit_test(test_not_a_catalogue),
+		cmocka_unit_test(test_title_normalise),
+		cmocka_unit_test(test_search_versions_typos),
 	};
 	/* clang-format on */
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -6,14 +6,18 @@
  * time is served by engines opened after it. */
 #include "testutil.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog/catalog.h"
+#include "catalog/lookup.h"
+#include "core/container.h"
 #include "engine/dataset.h"
 #include "engine/recommend.h"
 #include "engine/recommender.h"
@@ -671,6 +675,330 @@ static void test_registered_model(void **state)
 	engine_free(e2);
 }
 
+/* 1 when the content row of track t has genre g of the vocabulary. */
+static int has_genre(const engine *e, int64_t t, int g)
+{
+	int32_t row = engine_row_of(e, t);
+	return row >= 0 && engine_vector(e, (size_t)row)[FD_GENRE0 + g] > 0;
+}
+
+/* Genre and year filters: every pick of every model passes them; names are
+ * any case; bad names and years are refused; a filter that nothing passes
+ * gives nothing; and the scratch is clean afterwards. */
+static void test_filters(void **state)
+{
+	(void)state;
+	const feat_spec *spec = engine_spec(eng);
+	assert_true(spec->ngenres >= 2);
+	char upper[FEAT_GENRE_NAME];
+	snprintf(upper, sizeof upper, "%s", spec->genres[0]);
+	for (char *p = upper; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	const char *one[1] = {upper}, *two[2] = {spec->genres[0], spec->genres[1]};
+	int y0 = engine_year_of(eng, cf_seeds[0]);
+	assert_true(y0 >= 1900 && y0 <= 2100); /* the generator gives every track a year */
+	rec_item before[10], items[10];
+	rec_request r = request(model_id("hybrid"), 1, 10);
+	size_t nb = run(eng, &r, before, NULL);
+	for (int m = 0; m < (int)recommender_count(); m++)
+		for (int rr = 0; rr < 2; rr++)
+			for (int f = 0; f < 4; f++) {
+				r = request(m, rr, 10);
+				if (f == 0 || f == 3) {
+					r.genres = one;
+					r.ngenres = 1;
+				} else if (f == 1) {
+					r.genres = two;
+					r.ngenres = 2;
+				}
+				if (f >= 2) {
+					r.year_min = y0 - 5;
+					r.year_max = y0 + 5;
+				}
+				size_t n = run(eng, &r, items, NULL);
+				if (n == 0 && (m == model_id("content") || m == model_id("hybrid")))
+					fail_msg("%s, filter %d: no picks", recommender_name(m), f);
+				for (size_t i = 0; i < n; i++) {
+					int64_t t = items[i].track;
+					if (f == 0 || f == 3)
+						assert_true(has_genre(eng, t, 0));
+					if (f == 1)
+						assert_true(has_genre(eng, t, 0) || has_genre(eng, t, 1));
+					if (f >= 2) {
+						int y = engine_year_of(eng, t);
+						assert_true(y >= y0 - 5 && y <= y0 + 5);
+					}
+				}
+			}
+	/* Nothing passes: nothing comes, and that is no error. */
+	r = request(model_id("hybrid"), 1, 10);
+	r.year_min = r.year_max = 1900;
+	const char *sf = NULL;
+	assert_int_equal(run(eng, &r, items, &sf), 0);
+	assert_true(strlen(sf) > 0);
+	/* Refusals. */
+	seg_error err = {0};
+	size_t n;
+	const char *bad[2] = {spec->genres[0], "no such genre"};
+	r = request(model_id("hybrid"), 1, 10);
+	r.genres = bad;
+	r.ngenres = 2;
+	assert_int_equal(engine_recommend(eng, &r, items, &n, NULL, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "no such genre"));
+	assert_non_null(strstr(err.msg, spec->genres[1])); /* the vocabulary is named */
+	static const int years[][2] = {{1899, 0}, {0, 2101}, {2000, 1990}, {-5, 0}};
+	for (size_t i = 0; i < sizeof years / sizeof years[0]; i++) {
+		r = request(model_id("hybrid"), 1, 10);
+		r.year_min = years[i][0];
+		r.year_max = years[i][1];
+		assert_int_equal(engine_recommend(eng, &r, items, &n, NULL, &err), SEG_EINVAL);
+	}
+	/* The scratch is clean: the unfiltered request gives what it gave. */
+	r = request(model_id("hybrid"), 1, 10);
+	assert_int_equal(run(eng, &r, items, NULL), nb);
+	for (size_t i = 0; i < nb; i++)
+		assert_true(items[i].track == before[i].track);
+}
+
+static float cosine(const engine *e, int64_t a, int64_t b)
+{
+	const float *va = engine_vector(e, (size_t)engine_row_of(e, a)),
+		    *vb = engine_vector(e, (size_t)engine_row_of(e, b));
+	float dot = 0;
+	for (size_t d = 0; d < engine_spec(e)->dim; d++)
+		dot += va[d] * vb[d];
+	return dot;
+}
+
+/* A disliked track never comes back, by any model, and the content picks
+ * move away from its sound. */
+static void test_dislikes(void **state)
+{
+	(void)state;
+	rec_item base[20], items[20];
+	rec_request r = request(model_id("content"), 0, 20);
+	size_t nb = run(eng, &r, base, NULL);
+	assert_int_equal(nb, 20);
+	int64_t dis[2] = {base[0].track, engine_track_limit(eng) + 5}; /* the second is no track: ignored */
+	r.dislikes = dis;
+	r.ndislikes = 2;
+	size_t n = run(eng, &r, items, NULL);
+	assert_int_equal(n, 20);
+	double near_before = 0, near_after = 0;
+	for (size_t i = 0; i < n; i++) {
+		assert_true(items[i].track != dis[0]);
+		near_before += cosine(eng, base[i].track, dis[0]);
+		near_after += cosine(eng, items[i].track, dis[0]);
+	}
+	if (!(near_after < near_before))
+		fail_msg("mean cosine to the disliked track: %.4f before, %.4f after", near_before / 20,
+		         near_after / 20);
+	for (int m = 0; m < (int)recommender_count(); m++)
+		for (int rr = 0; rr < 2; rr++) {
+			r = request(m, rr, 20);
+			r.dislikes = dis;
+			r.ndislikes = 1;
+			n = run(eng, &r, items, NULL);
+			for (size_t i = 0; i < n; i++)
+				assert_true(items[i].track != dis[0]);
+		}
+}
+
+/* ---- versions of one song ---- */
+
+static char vdir[PATH_MAX], vws[PATH_MAX + 16];
+static int64_t vseed, vlive, vremaster, vcover, vother[2];
+
+/* A workspace where the nearest tracks in sound to one seed are renamed
+ * into versions: two of the seed's song (a remaster, a live take), a cover
+ * (the same title by another artist: another song), and two versions of
+ * another song; then trained again. */
+static int versions_up(void **state)
+{
+	(void)state;
+	snprintf(vdir, sizeof vdir, "%s/versions", dir);
+	snprintf(vws, sizeof vws, "%s/ws", vdir);
+	tu_train_sizes sizes = {.clusters = 4, .factors = 8, .als_iterations = 3, .quality_rounds = 10, .cv_folds = 3};
+	if (mkdir(vdir, 0700) != 0 || tu_build_workspace(vdir, vws, 1500, 300, 11, &sizes) < 0) {
+		fprintf(stderr, "versions_up: no workspace at %s\n", vws);
+		return -1;
+	}
+	char path[PATH_MAX + 64];
+	seg_error err = {0};
+	engine *e = NULL;
+	if (train_model_path(vws, NULL, path, sizeof path, &err) < 0 || engine_open(&e, path, &err) < 0) {
+		fprintf(stderr, "versions_up: %s\n", err.msg);
+		return -1;
+	}
+	rec_request r;
+	rec_request_default(&r);
+	r.model = recommender_find("content");
+	r.rerank = 0;
+	r.k = 5;
+	vseed = cf_seeds[0]; /* the same catalogue as the shared one */
+	r.seeds = &vseed;
+	r.nseeds = 1;
+	rec_item near[5];
+	size_t n = 0;
+	int rc = engine_recommend(e, &r, near, &n, NULL, &err);
+	engine_free(e);
+	if (rc < 0 || n < 5) {
+		fprintf(stderr, "versions_up: %zu neighbours: %s\n", n, err.msg);
+		return -1;
+	}
+	vremaster = near[0].track;
+	vlive = near[1].track;
+	vother[0] = near[2].track;
+	vother[1] = near[3].track;
+	vcover = near[4].track;
+	tu_make_version(vws, vremaster, vseed, " - 2011 Remaster", 0);
+	tu_make_version(vws, vlive, vseed, " (Live at Wembley '86)", 0);
+	tu_make_version(vws, vother[1], vother[0], " - Mono Version", 0);
+	/* the cover: the seed's title, its own artist */
+	tu_make_version(vws, vcover, vseed, "", 0);
+	char *sql = sqlite3_mprintf("DELETE FROM track_artists WHERE track_id = %lld;"
+	                            "INSERT INTO track_artists SELECT %lld, artist_id, 0 FROM track_artists"
+	                            " WHERE track_id = %lld AND artist_id NOT IN (SELECT artist_id FROM track_artists"
+	                            " WHERE track_id = %lld) LIMIT 1;",
+	                            (long long)vcover, (long long)vcover, (long long)vother[0], (long long)vseed);
+	char dbp[PATH_MAX + 32];
+	snprintf(dbp, sizeof dbp, "%s/catalog.db", vws);
+	sqlite3 *db = NULL;
+	sqlite3_open(dbp, &db);
+	tu_sql_exec(db, sql);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+	/* Trained again: v2 (tu_train wants the first model). */
+	train_options to;
+	train_options_default(&to);
+	to.workspace = vws;
+	to.verbose = 0;
+	to.clusters = sizes.clusters;
+	to.factors = sizes.factors;
+	to.als_iterations = sizes.als_iterations;
+	to.quality_rounds = sizes.quality_rounds;
+	to.cv_folds = sizes.cv_folds;
+	char version[32];
+	if (train_run(&to, version, sizeof version, &err) < 0) {
+		fprintf(stderr, "versions_up: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int versions_down(void **state)
+{
+	(void)state;
+	tu_rmtree(vdir);
+	return 0;
+}
+
+/* Copies the artifact at `from` to `to` without the sections of song keys
+ * and years: an artifact from before they were written. */
+static void strip_facts(const char *from, const char *to)
+{
+	container_file *f = NULL;
+	seg_error err = {0};
+	assert_int_equal(container_file_open(&f, from, &err), 0);
+	container_writer *w = container_writer_create();
+	for (size_t i = 0; i < container_file_count(f); i++) {
+		const char *name = container_file_name_at(f, i);
+		if (strcmp(name, MS_TRACK_SONG) == 0 || strcmp(name, MS_TRACK_YEAR) == 0)
+			continue;
+		size_t sz;
+		const void *p = container_file_section(f, name, &sz);
+		assert_int_equal(container_writer_add(w, name, p, sz, &err), 0);
+	}
+	assert_int_equal(container_writer_save(w, to, &err), 0);
+	container_writer_free(w);
+	container_file_close(f);
+}
+
+/* No recommendation shares the normalised title and main artist of a seed
+ * (issue 10 acceptance), by any model; of two versions of another song at
+ * most one comes; a cover (another artist) still may. An artifact without
+ * the song keys still opens and serves, without that guarantee. */
+static void test_versions_never_return(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64], old[PATH_MAX + 96];
+	seg_error err = {0};
+	engine *e = NULL;
+	assert_int_equal(train_model_path(vws, NULL, path, sizeof path, &err), 0);
+	assert_int_equal(engine_open(&e, path, &err), 0);
+	uint64_t key = engine_song_of(e, vseed);
+	assert_true(key != 0);
+	assert_true(engine_song_of(e, vremaster) == key && engine_song_of(e, vlive) == key);
+	assert_true(engine_song_of(e, vcover) != key);
+	assert_true(engine_song_of(e, vother[0]) == engine_song_of(e, vother[1]));
+	/* The key is the one lookup gives for the catalogue's names. */
+	char title[200], artist[200];
+	char q[256];
+	snprintf(q, sizeof q, "SELECT name FROM tracks WHERE id = %lld", (long long)vseed);
+	snprintf(title, sizeof title, "%s", tu_ws_text(vws, q));
+	snprintf(q, sizeof q,
+	         "SELECT a.name FROM track_artists ta JOIN artists a ON a.id = ta.artist_id"
+	         " WHERE ta.track_id = %lld AND ta.position = 0",
+	         (long long)vseed);
+	snprintf(artist, sizeof artist, "%s", tu_ws_text(vws, q));
+	assert_true(lookup_song_key(title, artist) == key);
+	rec_item items[30];
+	for (int m = 0; m < (int)recommender_count(); m++)
+		for (int rr = 0; rr < 2; rr++) {
+			rec_request r;
+			rec_request_default(&r);
+			r.model = m;
+			r.rerank = rr;
+			r.k = 30;
+			r.seeds = &vseed;
+			r.nseeds = 1;
+			size_t n = run(e, &r, items, NULL);
+			int others = 0;
+			for (size_t i = 0; i < n; i++) {
+				if (engine_song_of(e, items[i].track) == key)
+					fail_msg("%s (rerank %d) recommends a version of the seed: track %" PRId64,
+					         recommender_name(m), rr, items[i].track);
+				others += items[i].track == vother[0] || items[i].track == vother[1];
+				for (size_t j = 0; j < i; j++)
+					assert_true(engine_song_of(e, items[i].track) == 0 ||
+					            engine_song_of(e, items[i].track) !=
+					                    engine_song_of(e, items[j].track));
+			}
+			assert_true(others <= 1);
+			if (m == model_id("content")) {
+				/* the cover and one version of the other song are near */
+				int cover = 0;
+				for (size_t i = 0; i < n; i++)
+					cover |= items[i].track == vcover;
+				assert_true(cover);
+				assert_int_equal(others, 1);
+			}
+		}
+	engine_free(e);
+	/* An older artifact: it opens; a seed's versions may come back; a year
+	 * filter is refused with a sentence naming segue train. */
+	snprintf(old, sizeof old, "%s/old.seg", vdir);
+	strip_facts(path, old);
+	assert_int_equal(engine_open(&e, old, &err), 0);
+	assert_true(engine_song_of(e, vseed) == 0 && engine_year_of(e, vseed) == 0);
+	rec_request r;
+	rec_request_default(&r);
+	r.model = model_id("content");
+	r.rerank = 0;
+	r.k = 5;
+	r.seeds = &vseed;
+	r.nseeds = 1;
+	size_t n = run(e, &r, items, NULL);
+	int versions = 0;
+	for (size_t i = 0; i < n; i++)
+		versions += items[i].track == vremaster || items[i].track == vlive;
+	assert_int_equal(versions, 2);
+	r.year_min = 1990;
+	assert_int_equal(engine_recommend(e, &r, items, &n, NULL, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "segue train"));
+	engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +1011,9 @@ int main(void)
 		cmocka_unit_test(test_new_genre_only_when_new),
 		cmocka_unit_test(test_title_words),
 		cmocka_unit_test(test_title_model),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_dislikes),
+		cmocka_unit_test_setup_teardown(test_versions_never_return, versions_up, versions_down),
 		cmocka_unit_test(test_registered_model), /* last: it adds to the registry */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

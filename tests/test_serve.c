@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog/workspace.h"
 #include "core/strbuf.h"
 #include "engine/recommender.h"
 #include "serve/serve.h"
@@ -45,6 +46,8 @@ static const char *dir; /* the group's directory: base/ (built once), ws/ (each 
 static pid_t server_pid;
 static int port;
 static char first_id[32];       /* a track of the fixture's catalogue */
+static char song_ids[3][32];    /* a song and two versions of it that sound the same (group_setup) */
+static char song_title[256];    /* the song's title */
 static char log_path[PATH_MAX]; /* the server's standard error */
 
 /* Starts `segue serve` on the test's workspace, with the access log going
@@ -118,7 +121,43 @@ static int group_setup(void **state)
 	char ws[PATH_MAX];
 	snprintf(ws, sizeof ws, "%s/base", dir);
 	tu_train_sizes sizes = {.clusters = 5, .factors = 8, .als_iterations = 3, .quality_rounds = 10, .cv_folds = 3};
-	if (tu_build_workspace(dir, ws, 3000, 300, 42, &sizes) < 0)
+	if (tu_build_workspace(dir, ws, 3000, 300, 42, NULL) < 0)
+		return -1;
+	/* Two versions of one song that sound exactly like it: a remaster and
+	 * a live take of the first track with features. */
+	long seed = 1000, v1 = 1001, v2 = 1002;
+	tu_make_version(ws, v1, seed, " - 2011 Remaster", 1);
+	tu_make_version(ws, v2, seed, " (Live at the BBC)", 1);
+	char q[128];
+	long ids[3] = {seed, v1, v2};
+	for (int i = 0; i < 3; i++) {
+		snprintf(q, sizeof q, "SELECT spotify_id FROM tracks WHERE id = %ld", ids[i]);
+		snprintf(song_ids[i], sizeof song_ids[i], "%s", tu_ws_text(ws, q));
+	}
+	snprintf(q, sizeof q, "SELECT name FROM tracks WHERE id = %ld", seed);
+	snprintf(song_title, sizeof song_title, "%s", tu_ws_text(ws, q));
+	/* A track without audio features, in a few playlists, at their ends. */
+	char dbp[PATH_MAX + 32];
+	snprintf(dbp, sizeof dbp, "%s/catalog.db", ws);
+	sqlite3 *db = NULL;
+	seg_error err = {0};
+	if (sqlite3_open_v2(dbp, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db,
+	                 "INSERT INTO tracks(id, spotify_id, name, has_features) VALUES"
+	                 " ((SELECT max(id) + 1 FROM tracks), 'NoFeatures000000000001', 'Unplugged Memory', 0);"
+	                 "INSERT INTO track_artists VALUES((SELECT max(id) FROM tracks), 1, 0);"
+	                 "INSERT INTO playlist_tracks SELECT playlist_id, max(pos) + 1, (SELECT max(id) FROM tracks)"
+	                 " FROM playlist_tracks WHERE playlist_id <= 30 GROUP BY playlist_id;"
+	                 "INSERT INTO track_search(rowid, name, artists) SELECT max(id), 'Unplugged Memory', '' FROM "
+	                 "tracks;",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    workspace_derived_refresh(ws, db, 1, NULL, &err) < 0) {
+		fprintf(stderr, "setup: %s %s\n", db ? sqlite3_errmsg(db) : "", err.msg);
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_close(db);
+	if (tu_train(ws, &sizes) < 0)
 		return -1;
 	char cmd[3 * PATH_MAX];
 	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s/ws'", ws, dir);
@@ -398,6 +437,240 @@ static void test_recommend_unknown_seed(void **state)
 	}
 	snprintf(body, sizeof body, "{\"seeds\": [\"%s\", \"%s\"], \"k\": 8}", unknown, "1111111111111111111111");
 	json_decref(post(body, strlen(body), 404));
+}
+
+/* 1 when the answer j lists a track with id `id`. */
+static int answer_has(json_t *j, const char *id)
+{
+	json_t *tracks = json_object_get(j, "tracks");
+	for (size_t i = 0; i < json_array_size(tracks); i++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(tracks, i), "id")), id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first note of an answer, or "" (and checks notes is an array when
+ * present). */
+static const char *first_note(json_t *j)
+{
+	json_t *notes = json_object_get(j, "notes");
+	if (notes == NULL)
+		return "";
+	assert_true(json_is_array(notes) && json_array_size(notes) > 0);
+	return json_string_value(json_array_get(notes, 0));
+}
+
+/* No recommendation, similar track or search row is another version of a
+ * seed's song (issue 10 item 3); a misspelt search finds the song (item 9). */
+static void test_versions_and_typos(void **state)
+{
+	(void)state;
+	char target[512], body[512];
+	/* Similar: the versions sound exactly like the seed, yet never come. */
+	for (int s = 0; s < 3; s++) {
+		snprintf(target, sizeof target, "/api/similar/%s?k=30", song_ids[s]);
+		json_t *j = get_json(target, 200);
+		assert_int_equal(json_array_size(json_object_get(j, "tracks")), 30);
+		for (int v = 0; v < 3; v++)
+			if (answer_has(j, song_ids[v]))
+				fail_msg("similar to %s lists its version %s", song_ids[s], song_ids[v]);
+		json_decref(j);
+	}
+	/* Recommend, by the default model and by content. */
+	static const char *const models[] = {"hybrid", "content", "cooc", "als"};
+	for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+		snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 30, \"model\": \"%s\"}", song_ids[0],
+		         models[m]);
+		json_t *j = post(body, strlen(body), 200);
+		for (int v = 1; v < 3; v++)
+			if (answer_has(j, song_ids[v]))
+				fail_msg("%s recommends %s, a version of the seed", models[m], song_ids[v]);
+		json_decref(j);
+	}
+	/* Search: the three are one row. */
+	char q[300];
+	size_t n = 0;
+	for (const char *c = song_title; *c && n + 4 < sizeof q; c++)
+		n += (size_t)snprintf(q + n, sizeof q - n, isalnum((unsigned char)*c) ? "%c" : "%%20", *c);
+	snprintf(target, sizeof target, "/api/tracks?q=%s&limit=50", q);
+	json_t *j = get_json(target, 200);
+	int rows = 0;
+	for (int v = 0; v < 3; v++)
+		rows += answer_has(j, song_ids[v]);
+	if (rows != 1)
+		fail_msg("searching '%s' gives %d rows of the song", song_title, rows);
+	json_decref(j);
+	/* A typo: the last word of 5 letters or more with its third letter
+	 * left out. */
+	char typo[256];
+	snprintf(typo, sizeof typo, "%s", song_title);
+	char *word = NULL;
+	for (char *c = typo; *c; c++) {
+		size_t len = 0;
+		while (isalpha((unsigned char)c[len]))
+			len++;
+		if (len >= 5 && (c == typo || !isalnum((unsigned char)c[-1])))
+			word = c;
+		if (len > 0)
+			c += len - 1;
+	}
+	if (word == NULL)
+		fail_msg("no word to misspell in '%s'", song_title);
+	memmove(word + 2, word + 3, strlen(word + 3) + 1);
+	n = 0;
+	for (const char *c = typo; *c && n + 4 < sizeof q; c++)
+		n += (size_t)snprintf(q + n, sizeof q - n, isalnum((unsigned char)*c) ? "%c" : "%%20", *c);
+	snprintf(target, sizeof target, "/api/tracks?q=%s&limit=50", q);
+	j = get_json(target, 200);
+	rows = 0;
+	for (int v = 0; v < 3; v++)
+		rows += answer_has(j, song_ids[v]);
+	if (rows != 1)
+		fail_msg("searching '%s' (for '%s') gives %d rows of the song", typo, song_title, rows);
+	json_decref(j);
+}
+
+/* Dislikes, genre and year filters, and the notes (issue 10 items 7, 9). */
+static void test_recommend_dislikes_filters_notes(void **state)
+{
+	(void)state;
+	char body[1024];
+	/* Bad filters are 400s that say why. */
+	static const char *const bad[] = {
+		"{\"seeds\": [\"%s\"], \"genres\": [\"no such genre\"]}",
+		"{\"seeds\": [\"%s\"], \"genres\": \"rock\"}",
+		"{\"seeds\": [\"%s\"], \"genres\": [\"\"]}",
+		"{\"seeds\": [\"%s\"], \"genres\": [3]}",
+		"{\"seeds\": [\"%s\"], \"year_min\": 1899}",
+		"{\"seeds\": [\"%s\"], \"year_max\": 2101}",
+		"{\"seeds\": [\"%s\"], \"year_min\": 1999.5}",
+		"{\"seeds\": [\"%s\"], \"year_min\": \"1990\"}",
+		"{\"seeds\": [\"%s\"], \"year_min\": 2000, \"year_max\": 1990}",
+		"{\"seeds\": [\"%s\"], \"dislikes\": [\"nope\"]}",
+		"{\"seeds\": [\"%s\"], \"dislikes\": \"0000000000000000000000\"}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(body, sizeof body, bad[i], first_id);
+		json_t *j = post(body, strlen(body), 400);
+		if (i == 0)
+			assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "vocabulary"));
+		json_decref(j);
+	}
+	strbuf many = {0};
+	strbuf_printf(&many, "{\"seeds\": [\"%s\"], \"dislikes\": [", first_id);
+	for (int i = 0; i < SERVE_MAX_DISLIKES + 1; i++)
+		strbuf_printf(&many, "%s\"%022d\"", i ? "," : "", i);
+	strbuf_puts(&many, "]}");
+	json_decref(post(strbuf_cstr(&many), many.len, 400));
+	strbuf_free(&many);
+	/* Dislikes: the top pick, disliked, is gone; an unknown one is
+	 * skipped with a warning. */
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 10}", first_id);
+	json_t *j = post(body, strlen(body), 200);
+	char top[32];
+	snprintf(top, sizeof top, "%s",
+	         json_string_value(json_object_get(json_array_get(json_object_get(j, "tracks"), 0), "id")));
+	assert_null(json_object_get(j, "notes")); /* nothing to say */
+	json_decref(j);
+	snprintf(body, sizeof body,
+	         "{\"seeds\": [\"%s\"], \"k\": 10, \"dislikes\": [\"%s\", \"0000000000000000000000\"]}", first_id, top);
+	j = post(body, strlen(body), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "tracks")), 10);
+	assert_false(answer_has(j, top));
+	json_t *w = json_object_get(j, "warnings");
+	assert_int_equal(json_array_size(w), 1);
+	assert_string_equal(json_string_value(json_array_get(w, 0)),
+	                    "disliked track '0000000000000000000000' is not in the catalogue; it was skipped");
+	json_decref(j);
+	/* Genres: the vocabulary comes from /api/models; every pick has the
+	 * genre. */
+	j = get_json("/api/models", 200);
+	json_t *voc = json_object_get(j, "genres");
+	assert_true(json_array_size(voc) > 1);
+	char genre[64];
+	snprintf(genre, sizeof genre, "%s", json_string_value(json_array_get(voc, 0)));
+	json_decref(j);
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 10, \"genres\": [\"%s\"]}", first_id, genre);
+	j = post(body, strlen(body), 200);
+	json_t *tracks = json_object_get(j, "tracks");
+	assert_true(json_array_size(tracks) > 0);
+	for (size_t i = 0; i < json_array_size(tracks); i++)
+		assert_non_null(
+			strcasestr(json_string_value(json_object_get(json_array_get(tracks, i), "genres")), genre));
+	json_decref(j);
+	/* Years: every pick's year is the one asked. */
+	char target[128];
+	snprintf(target, sizeof target, "/api/tracks/%s", first_id);
+	j = get_json(target, 200);
+	int year = (int)json_number_value(json_object_get(json_object_get(j, "features"), "year"));
+	json_decref(j);
+	assert_true(year >= 1900 && year <= 2100);
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 5, \"year_min\": %d, \"year_max\": %d}", first_id,
+	         year, year);
+	j = post(body, strlen(body), 200);
+	tracks = json_object_get(j, "tracks");
+	assert_true(json_array_size(tracks) > 0);
+	for (size_t i = 0; i < json_array_size(tracks); i++) {
+		snprintf(target, sizeof target, "/api/tracks/%s",
+		         json_string_value(json_object_get(json_array_get(tracks, i), "id")));
+		json_t *one = get_json(target, 200);
+		assert_int_equal((int)json_number_value(json_object_get(json_object_get(one, "features"), "year")),
+		                 year);
+		json_decref(one);
+	}
+	json_decref(j);
+	/* Filters that leave too few: a note says which. */
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 10, \"year_min\": 1900, \"year_max\": 1901}",
+	         first_id);
+	j = post(body, strlen(body), 200);
+	assert_int_equal(json_array_size(json_object_get(j, "tracks")), 0);
+	assert_non_null(strstr(first_note(j), "1900-1901"));
+	assert_non_null(strstr(first_note(j), "widen"));
+	json_decref(j);
+	/* Seeds without audio features: the answer says the picks come from
+	 * playlist co-occurrence only; one of two: it counts only there. */
+	char bare[64], wsp[PATH_MAX];
+	snprintf(wsp, sizeof wsp, "%s/ws", dir);
+	snprintf(bare, sizeof bare, "%s",
+	         tu_ws_text(wsp, "SELECT spotify_id FROM tracks WHERE has_features = 0 AND id IN"
+	                         " (SELECT track_id FROM playlist_tracks) ORDER BY id LIMIT 1"));
+	assert_int_equal(strlen(bare), 22);
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 5}", bare);
+	j = post(body, strlen(body), 200);
+	assert_string_equal(first_note(j),
+	                    "your seed has no audio features: these picks come from playlist co-occurrence only");
+	json_decref(j);
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\", \"%s\"], \"k\": 5}", bare, first_id);
+	j = post(body, strlen(body), 200);
+	assert_string_equal(first_note(j), "1 of your 2 seeds has no audio features: it counts only through playlist "
+	                                   "co-occurrence, not through how it sounds");
+	json_decref(j);
+	/* The CLI says the same, and takes the same filters. */
+	char cmd[2 * PATH_MAX];
+	const char *bin = getenv("SEGUE_BIN");
+	snprintf(cmd, sizeof cmd,
+	         "'%s' recommend --workspace '%s/ws' --seed %s --seed %s --dislike %s --genre '%s' --year-min 1900"
+	         " --year-max 2100 --k 5 --json",
+	         bin ? bin : "./build-san/segue", dir, bare, first_id, top, genre);
+	char *out = NULL;
+	assert_int_equal(tu_run(cmd, &out), 0);
+	json_t *cli = json_loads(out, 0, NULL);
+	free(out);
+	assert_non_null(cli);
+	assert_non_null(strstr(first_note(cli), "1 of your 2 seeds has no audio features"));
+	assert_false(answer_has(cli, top));
+	tracks = json_object_get(cli, "tracks");
+	assert_true(json_array_size(tracks) > 0);
+	for (size_t i = 0; i < json_array_size(tracks); i++)
+		assert_non_null(
+			strcasestr(json_string_value(json_object_get(json_array_get(tracks, i), "genres")), genre));
+	json_decref(cli);
+	snprintf(cmd, sizeof cmd, "'%s' recommend --workspace '%s/ws' --seed %s --genre 'no such genre' 2>/dev/null",
+	         bin ? bin : "./build-san/segue", dir, first_id);
+	assert_true(tu_run(cmd, NULL) != 0);
+	snprintf(cmd, sizeof cmd, "'%s' recommend --workspace '%s/ws' --seed %s --year-min 1800 2>/dev/null",
+	         bin ? bin : "./build-san/segue", dir, first_id);
+	assert_true(tu_run(cmd, NULL) != 0);
 }
 
 static void test_routes_and_errors(void **state)
@@ -1954,6 +2227,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recommend_bad_input, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_search_any_character, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_recommend_unknown_seed, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_versions_and_typos, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend_dislikes_filters_notes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_recommend_mood_with_seed, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_routes_and_errors, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_map_every_point_and_etag, fixture_up, fixture_down),

@@ -12,6 +12,7 @@
 #include <zstd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/workspace.h"
 #include "catalog/catalog_schema.sql.h"
 #include "core/error.h"
 #include "engine/recommender.h"
@@ -305,6 +306,52 @@ long tu_ws_long(const char *ws, const char *sql)
 	long v = tu_sql_long(catalog_db(c), sql);
 	catalog_close(c);
 	return v;
+}
+
+void tu_make_version(const char *ws, int64_t t, int64_t of, const char *suffix, int same_sound)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/catalog.db", ws);
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+		fail_msg("cannot open %s", path);
+	long long lt = (long long)t, lo = (long long)of;
+	char *sql = sqlite3_mprintf(
+		"UPDATE tracks SET name = (SELECT name FROM tracks WHERE id = %lld) || %Q WHERE id = %lld;"
+		"DELETE FROM track_artists WHERE track_id = %lld;"
+		"INSERT INTO track_artists SELECT %lld, artist_id, 0 FROM track_artists"
+		" WHERE track_id = %lld AND position = 0;",
+		lo, suffix, lt, lt, lt, lo);
+	tu_sql_exec(db, sql);
+	sqlite3_free(sql);
+	if (same_sound) {
+		static const char *const cols[] = {"danceability", "energy",      "key",          "loudness",
+		                                   "mode",         "speechiness", "acousticness", "instrumentalness",
+		                                   "liveness",     "valence",     "tempo",        "time_signature",
+		                                   "duration_ms",  "has_features"};
+		for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+			sql = sqlite3_mprintf(
+				"UPDATE tracks SET %s = (SELECT %s FROM tracks WHERE id = %lld) WHERE id = %lld",
+				cols[i], cols[i], lo, lt);
+			tu_sql_exec(db, sql);
+			sqlite3_free(sql);
+		}
+		sql = sqlite3_mprintf("DELETE FROM track_genres WHERE track_id = %lld;"
+		                      "INSERT INTO track_genres SELECT %lld, genre_id, heldout_only FROM track_genres "
+		                      "WHERE track_id = %lld;",
+		                      lt, lt, lo);
+		tu_sql_exec(db, sql);
+		sqlite3_free(sql);
+	}
+	sql = sqlite3_mprintf("UPDATE track_search SET name = (SELECT name FROM tracks WHERE id = %lld),"
+	                      " artists = (SELECT artists FROM track_search WHERE rowid = %lld) WHERE rowid = %lld",
+	                      lt, lo, lt);
+	tu_sql_exec(db, sql);
+	sqlite3_free(sql);
+	seg_error err = {0};
+	if (workspace_derived_refresh(ws, db, 1, NULL, &err) < 0)
+		fail_msg("cannot refresh %s: %s", ws, err.msg);
+	sqlite3_close(db);
 }
 
 const char *tu_ws_text(const char *ws, const char *sql)

@@ -67,6 +67,13 @@ const char *tu_sql_text(sqlite3 *db, const char *sql, char *buf, size_t cap);
  * one query (tu_ws_text returns a static buffer). */
 long tu_ws_long(const char *ws, const char *sql);
 const char *tu_ws_text(const char *ws, const char *sql);
+/* Makes track t of workspace ws a version of track `of` in its catalogue:
+ * t's title becomes of's title followed by `suffix` (" - 2011 Remaster"),
+ * its artists of's main artist alone, and with `same_sound` its audio
+ * features and genres of's too. The search index follows, and the derived
+ * files are written again (the catalogue's stamp does not change); train
+ * again for a model to see it. Fails the test on error. */
+void tu_make_version(const char *ws, int64_t t, int64_t of, const char *suffix, int same_sound);
 /* Ingests the files (or directories) `paths` into workspace ws with default
  * options; fails the test unless it returns 0, with the error's file, line
  * and message. */

@@ -21,7 +21,45 @@ typedef struct lookup_hit {
 	int has_features;
 	int popularity;                 /* -1 unknown */
 	char genres[LOOKUP_GENRES_CAP]; /* "pop, dance pop": see lookup_genres_fit */
+	int versions;                   /* lookup_search: versions of the song this hit stands for (>= 1); else 0 */
 } lookup_hit;
+
+/* ---- one song, several versions ----
+ * Spotify lists one song many times: "Bohemian Rhapsody", "Bohemian Rhapsody
+ * - Remastered 2011", "- 2011 Mix", "(Live at Wembley '86)", "- Mono
+ * Version", "(feat. X)". A song key says which tracks are one song, for
+ * search (one row per song) and for recommending (never a seed's other
+ * versions). The rule, on the title:
+ *   - a part in brackets, (...) or [...], and a part after " - " (hyphen,
+ *     en or em dash between spaces) is a version tag, and is dropped, when
+ *     its first or last word is a version word (remaster(ed), mix, remix,
+ *     version, live, mono, stereo, edit, demo, acoustic, radio, extended,
+ *     instrumental, karaoke, unplugged, deluxe, bonus, session(s),
+ *     recorded, original, single, anniversary, reissue, sped, slowed,
+ *     edition, take(s) is not one) or a year (1900..2099, also as '86 or
+ *     86), or when it starts with "with", "from" or "prod", or when any of
+ *     its words is feat/ft/featuring or starts with remaster, remix or
+ *     rerecord;
+ *   - outside brackets, "feat." / "ft." / "featuring" and what follows it
+ *     in that part is dropped;
+ *   - what is left is folded: letters lower case, Latin-1 accents dropped
+ *     (é is e), anything that is not a letter or digit is a word break,
+ *     words joined by one space. When nothing is left, the whole title is
+ *     folded instead.
+ * So a different song stays different: "Part 2", "Reprise", "Interlude",
+ * medleys ("A / B") and "Symphony No. 5 - I. Allegro" keep their parts;
+ * covers differ by artist. A remix counts as a version of its song. The
+ * main artist (credit position 0) is folded the same way, without tags. */
+#define LOOKUP_SONG_CAP 256
+
+/* Writes the normalised title of `title` into out[cap] (cut to fit) and
+ * returns its length. */
+size_t lookup_title_normalise(const char *title, char *out, size_t cap);
+
+/* The 64-bit song key of a title and its main artist (either may be NULL,
+ * read as ""): a hash of the normalised title and the folded artist, never
+ * 0; 0 when the normalised title is empty (no key: matches nothing). */
+uint64_t lookup_song_key(const char *title, const char *main_artist);
 
 /* How a track's genre list is shown: its genres joined with ", " in genre id
  * order. The longest list in the real catalogue (2024 data) is 179
@@ -39,7 +77,20 @@ void lookup_genres_fit(char *out, size_t cap, const char *list, size_t len);
 #define LOOKUP_MAX_STEPS 20000000
 
 /* Full-text search over track and artist names; every word (text between
- * white space) must match (as a prefix for the last one). Any text is taken
+ * white space) must match (as a prefix for the last one). The versions of
+ * one song (lookup_song_key) come as one hit, the best known of them (with
+ * audio features first, then the most popular), placed where its best
+ * ranked version was, with `versions` saying how many were merged (among
+ * the first few hundred matches). When no track matches, the search is
+ * tolerant of typos: each word that is no word (nor the start of one) in
+ * the index is replaced by the index's words that begin with the same
+ * letter and are at most 1 edit away (2 for words of 6 letters or more;
+ * an edit inserts, deletes, changes or swaps adjacent letters), and the
+ * search is run again with them; when that finds nothing either, every
+ * word is searched with its near words too (a misspelling may be a word of
+ * other titles: "rapsody" is one), so "bohemian rapsody" finds "Bohemian
+ * Rhapsody". A typo in the first letter is not corrected. Matches as typed
+ * that are few or weak are not widened. Any text is taken
  * as text, never as FTS5 syntax: quotes, operators (AND, NEAR, *, -, ...)
  * and punctuation are searched for as the names' punctuation is indexed,
  * that is, as separators. Words of punctuation alone are left out; text

@@ -492,6 +492,7 @@ static int cmd_train(int argc, char **argv)
 /* ---- recommend ---- */
 
 #define MAX_SEEDS 64
+#define MAX_GENRES 32
 
 static void recommend_help(void)
 {
@@ -502,6 +503,11 @@ static void recommend_help(void)
 	       "with the reasons it was picked. Seeds are Spotify ids (or spotify: URIs, links) or\n"
 	       "names; an ambiguous name lists the candidates.\n\n"
 	       "  -s, --seed X          a track the listener likes (repeatable, up to %d)\n"
+	       "      --dislike X       a track the listener dislikes (repeatable, up to %d): it and its\n"
+	       "                        other versions never come, and picks move away from its sound\n"
+	       "      --genre G         only tracks of genre G (repeatable: any of them; the model's genres)\n"
+	       "      --year-min Y      only tracks released in Y or later (1900..2100)\n"
+	       "      --year-max Y      only tracks released in Y or earlier; with either, unknown years go\n"
 	       "      --mood SPEC       e.g. energy=0.8,valence=0.7,tempo=120 (0-1 features, BPM, dB)\n"
 	       "      --title TEXT      the playlist's title (read by the title model: --model title)\n"
 	       "  -k, --k N             how many (default 10, at most 500)\n"
@@ -513,7 +519,7 @@ static void recommend_help(void)
 	       "      --no-rerank       plain model order: no diversity, novelty, quality or cap\n"
 	       "      --artifact vN     model version (default: the latest `segue train` wrote)\n"
 	       "      --json            machine-readable output\n",
-	       MAX_SEEDS);
+	       MAX_SEEDS, MAX_SEEDS);
 	printf("\nModels (those marked * need no seed or mood):\n");
 	for (size_t i = 0; i < recommender_count(); i++) {
 		const recommender *m = recommender_get((int)i);
@@ -534,7 +540,21 @@ static int parse_float(const char *s, float lo, float hi, float *out)
 
 static int cmd_recommend(int argc, char **argv)
 {
-	enum { O_MOOD = 256, O_DIV, O_NOV, O_QUAL, O_CAP, O_NORERANK, O_ART, O_JSON, O_TITLE };
+	enum {
+		O_MOOD = 256,
+		O_DIV,
+		O_NOV,
+		O_QUAL,
+		O_CAP,
+		O_NORERANK,
+		O_ART,
+		O_JSON,
+		O_DISLIKE,
+		O_GENRE,
+		O_YMIN,
+		O_YMAX,
+		O_TITLE
+	};
 	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
@@ -543,12 +563,14 @@ static int cmd_recommend(int argc, char **argv)
 		{"novelty", required_argument, NULL, O_NOV},   {"quality", required_argument, NULL, O_QUAL},
 		{"max-per-artist", required_argument, NULL, O_CAP}, {"no-rerank", no_argument, NULL, O_NORERANK},
 		{"artifact", required_argument, NULL, O_ART},  {"json", no_argument, NULL, O_JSON},
-		{"title", required_argument, NULL, O_TITLE},   {"help", no_argument, NULL, 'h'},
-		{0},
+		{"title", required_argument, NULL, O_TITLE},
+		{"dislike", required_argument, NULL, O_DISLIKE}, {"genre", required_argument, NULL, O_GENRE},
+		{"year-min", required_argument, NULL, O_YMIN}, {"year-max", required_argument, NULL, O_YMAX},
+		{"help", no_argument, NULL, 'h'},              {0},
 	};
 	/* clang-format on */
-	const char *ws = NULL, *artifact = NULL, *seeds_text[MAX_SEEDS];
-	size_t nseeds = 0;
+	const char *ws = NULL, *artifact = NULL, *seeds_text[MAX_SEEDS], *dislikes_text[MAX_SEEDS], *genres[MAX_GENRES];
+	size_t nseeds = 0, ndislikes = 0, ngenres = 0;
 	int json = 0, c;
 	rec_request r;
 	rec_request_default(&r);
@@ -562,6 +584,26 @@ static int cmd_recommend(int argc, char **argv)
 			break;
 		case O_MOOD: r.mood = optarg; break;
 		case O_TITLE: r.title = optarg; break;
+		case O_DISLIKE:
+			if (ndislikes == MAX_SEEDS)
+				return usage_error("recommend", "at most %s dislikes", "64");
+			dislikes_text[ndislikes++] = optarg;
+			break;
+		case O_GENRE:
+			if (ngenres == MAX_GENRES)
+				return usage_error("recommend", "at most %s genres", "32");
+			genres[ngenres++] = optarg;
+			break;
+		case O_YMIN:
+		case O_YMAX: {
+			float y;
+			if (parse_float(optarg, REC_YEAR_MIN, REC_YEAR_MAX, &y) < 0 || y != (int)y)
+				return usage_error("recommend",
+				                   "--year-min/--year-max '%s' must be a year from 1900 to 2100",
+				                   optarg);
+			*(c == O_YMIN ? &r.year_min : &r.year_max) = (int)y;
+			break;
+		}
 		case 'k': {
 			float k;
 			if (parse_float(optarg, 1, 500, &k) < 0 || k != (int)k)
@@ -639,8 +681,8 @@ static int cmd_recommend(int argc, char **argv)
 	int64_t seeds[MAX_SEEDS];
 	lookup_hit seed_hits[MAX_SEEDS];
 	const char *seed_names[MAX_SEEDS];
-	char warning[MAX_SEEDS][160];
-	const char *warnings[MAX_SEEDS] = {0};
+	char warning[2 * MAX_SEEDS][160];
+	const char *warnings[2 * MAX_SEEDS] = {0};
 	size_t given = nseeds, nwarnings = 0;
 	seg_error unknown = {0};
 	nseeds = 0;
@@ -672,10 +714,38 @@ static int cmd_recommend(int argc, char **argv)
 		fail(&unknown);
 		goto out;
 	}
+	/* Dislikes, by id or name, as the seeds: one that matches nothing is
+	 * skipped with a warning. */
+	int64_t dislikes[MAX_SEEDS];
+	size_t nd = 0;
+	for (size_t i = 0; i < ndislikes; i++) {
+		lookup_hit h, alts[10];
+		size_t nalts = 0;
+		int rc = lookup_resolve(db, dislikes_text[i], &h, alts, 10, &nalts, &err);
+		if (rc == SEG_ENOTFOUND) {
+			snprintf(warning[nwarnings], sizeof warning[nwarnings],
+			         "disliked track '%.80s' is not in the catalogue; it was skipped", dislikes_text[i]);
+			warnings[nwarnings] = warning[nwarnings];
+			nwarnings++;
+			continue;
+		}
+		if (rc < 0) {
+			fail(&err);
+			for (size_t a = 0; a < nalts; a++)
+				fprintf(stderr, "  %s  %s — %s%s\n", alts[a].spotify_id, alts[a].name, alts[a].artists,
+				        alts[a].has_features ? "" : "  (no audio features)");
+			goto out;
+		}
+		dislikes[nd++] = h.track;
+	}
 	for (size_t i = 0; i < nwarnings; i++)
 		fprintf(stderr, "segue: warning: %s\n", warnings[i]);
 	r.seeds = seeds;
 	r.nseeds = nseeds;
+	r.dislikes = dislikes;
+	r.ndislikes = nd;
+	r.genres = genres;
+	r.ngenres = ngenres;
 	items = malloc(sizeof(rec_item) * r.k);
 	size_t n = 0;
 	const char *shortfall = "";
@@ -685,6 +755,11 @@ static int cmd_recommend(int argc, char **argv)
 		fail(&err);
 		goto out;
 	}
+	char note[SERVE_MAX_NOTES][SERVE_NOTE_CAP];
+	const char *notes[SERVE_MAX_NOTES];
+	size_t nnotes = serve_recommend_notes(e, &r, n, note);
+	for (size_t i = 0; i < nnotes; i++)
+		notes[i] = note[i];
 	if (json) {
 		/* The server's answer (serve/answer.h), with the seeds as they were
 		 * resolved. */
@@ -701,7 +776,8 @@ static int cmd_recommend(int argc, char **argv)
 		}
 		if (ok == 1)
 			serve_write_recommend(&sb, e, NULL, recommender_name(r.model), items, n, hits, found,
-			                      seed_names, seed_hits, nseeds, shortfall, warnings, nwarnings);
+			                      seed_names, seed_hits, nseeds, shortfall, warnings, nwarnings, notes,
+			                      nnotes);
 		free(hits);
 		free(found);
 		free(ids);
@@ -718,6 +794,8 @@ static int cmd_recommend(int argc, char **argv)
 	} else {
 		printf("%zu recommendation%s (%s%s)%s%s\n", n, n == 1 ? "" : "s", recommender_name(r.model),
 		       r.rerank ? ", re-ranked" : "", shortfall[0] ? ": " : "", shortfall);
+		for (size_t i = 0; i < nnotes; i++)
+			printf("note: %s\n", notes[i]);
 		char why[512];
 		for (size_t i = 0; i < n; i++) {
 			lookup_hit h;

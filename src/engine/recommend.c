@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -76,13 +77,17 @@ struct engine {
 	const int32_t *labels; /* [N] sonic-map cluster of each row */
 	const float *xy;       /* [N][2] */
 	int K;
-	const char **words;  /* [K] */
-	int32_t *track_row;  /* [T] content row or -1 (built at open; a.track_row) */
-	int32_t *track_item; /* [T] CF item or -1 (built at open; a.track_item) */
-	double pop_total;    /* sum of track_pop */
-	double max_info;     /* largest self-information, to normalise novelty */
-	size_t nmodels;      /* recommenders registered when the engine opened */
-	void **model_state;  /* [nmodels] what each one's open built, or NULL */
+	const char **words;   /* [K] */
+	int32_t *track_row;   /* [T] content row or -1 (built at open; a.track_row) */
+	int32_t *track_item;  /* [T] CF item or -1 (built at open; a.track_item) */
+	double pop_total;     /* sum of track_pop */
+	double max_info;      /* largest self-information, to normalise novelty */
+	size_t nmodels;       /* recommenders registered when the engine opened */
+	void **model_state;   /* [nmodels] what each one's open built, or NULL */
+	const uint64_t *song; /* [T] song key of each track id, 0 unknown; NULL in older models */
+	const uint16_t *year; /* [T] release year of each track id, 0 unknown; NULL in older models */
+	int32_t *song_next;   /* [T] the next track id of the same song, a ring (itself when alone); with song */
+	uint32_t *genre_bits; /* [N] bit g: the row has genre g of the vocabulary (at most 24) */
 };
 
 void engine_free(engine *e)
@@ -106,6 +111,8 @@ void engine_free(engine *e)
 	free(e->words);
 	free(e->track_row);
 	free(e->track_item);
+	free(e->song_next);
+	free(e->genre_bits);
 	container_file_close(e->mf);
 	free(e);
 }
@@ -182,6 +189,73 @@ static int open_shared(engine *e, const char *path, seg_error *err)
 	return 0;
 }
 
+/* A row's genres are bits of one uint32 (genre_bits). */
+_Static_assert(FEAT_MAX_GENRES <= 32, "the genre vocabulary fits in 32 bits");
+
+typedef struct song_pair {
+	uint64_t key;
+	int32_t track;
+} song_pair;
+
+static int song_pair_cmp(const void *pa, const void *pb)
+{
+	const song_pair *a = pa, *b = pb;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return (a->track > b->track) - (a->track < b->track);
+}
+
+/* Maps the per-track facts that hygiene and filters read: the song keys
+ * (then links the versions of each song into a ring, so that a request
+ * reaches a seed's versions in as many steps as there are) and the years,
+ * both optional (older models have neither); and each row's genres as
+ * bits. */
+static int open_facts(engine *e, const char *path, seg_error *err)
+{
+	const rec_artifact *a = &e->a;
+	size_t T = (size_t)a->T, sz;
+	e->genre_bits = calloc(a->N ? a->N : 1, sizeof(uint32_t));
+	if (e->genre_bits == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < a->N; i++)
+		for (uint32_t g = 0; g < a->spec->ngenres; g++)
+			if (a->vec[i * a->D + FD_GENRE0 + g] > 0)
+				e->genre_bits[i] |= 1u << g;
+	e->year = container_file_section(e->mf, MS_TRACK_YEAR, &sz);
+	if (e->year != NULL && sz != sizeof(uint16_t) * T)
+		return seg_error_set(err, SEG_EFORMAT, "%s: section %s has %zu bytes, not %zu", path, MS_TRACK_YEAR, sz,
+		                     sizeof(uint16_t) * T);
+	e->song = container_file_section(e->mf, MS_TRACK_SONG, &sz);
+	if (e->song == NULL)
+		return 0;
+	if (sz != sizeof(uint64_t) * T)
+		return seg_error_set(err, SEG_EFORMAT, "%s: section %s has %zu bytes, not %zu", path, MS_TRACK_SONG, sz,
+		                     sizeof(uint64_t) * T);
+	e->song_next = malloc(sizeof(int32_t) * (T ? T : 1));
+	song_pair *p = malloc(sizeof(song_pair) * (T ? T : 1));
+	if (e->song_next == NULL || p == NULL) {
+		free(p);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
+	size_t n = 0;
+	for (size_t t = 0; t < T; t++) {
+		e->song_next[t] = (int32_t)t;
+		if (t > 0 && e->song[t] != 0)
+			p[n++] = (song_pair){e->song[t], (int32_t)t};
+	}
+	qsort(p, n, sizeof *p, song_pair_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && p[j].key == p[i].key)
+			j++;
+		for (size_t m = i; m < j; m++)
+			e->song_next[p[m].track] = p[m + 1 < j ? m + 1 : i].track;
+		i = j;
+	}
+	free(p);
+	return 0;
+}
+
 int engine_open(engine **out, const char *path, seg_error *err)
 {
 	*out = NULL;
@@ -191,7 +265,7 @@ int engine_open(engine **out, const char *path, seg_error *err)
 	e->id = atomic_fetch_add(&next_engine_id, 1);
 	pthread_mutex_init(&e->lock, NULL);
 	int rc = container_file_open(&e->mf, path, err);
-	if (rc < 0 || (rc = open_shared(e, path, err)) < 0)
+	if (rc < 0 || (rc = open_shared(e, path, err)) < 0 || (rc = open_facts(e, path, err)) < 0)
 		goto fail;
 	/* Each recommender reads its own sections. */
 	e->nmodels = recommender_count();
@@ -229,6 +303,8 @@ int engine_clusters(const engine *e) { return e->K; }
 const float *engine_map_xy(const engine *e) { return e->xy; }
 float engine_predicted(const engine *e, size_t row) { return row < e->a.N ? e->a.predicted[row] : NAN; }
 float engine_popularity(const engine *e, size_t row) { return row < e->a.N ? e->a.popularity[row] : NAN; }
+uint64_t engine_song_of(const engine *e, int64_t t) { return e->song && t > 0 && t < e->a.T ? e->song[t] : 0; }
+int engine_year_of(const engine *e, int64_t t) { return e->year && t > 0 && t < e->a.T ? e->year[t] : 0; }
 
 /* ---- the candidate pool ---- */
 
@@ -300,7 +376,98 @@ typedef struct request {
 	rerank_cand *rr; /* [C] re-ranking input */
 	size_t *order;   /* [k] pool indices of the picks, best first */
 	size_t n;        /* picks */
+	int filtered;    /* a genre or year filter blocked tracks all over blocked/rowbits */
 } request;
+
+/* Blocks track t and, when the model has song keys, every other version of
+ * its song. */
+static void block_song(request *x, int64_t t)
+{
+	const engine *e = x->e;
+	if (t <= 0 || t >= e->a.T)
+		return;
+	int64_t u = t;
+	do {
+		x->blocked[u] = 1;
+		if (e->track_row[u] >= 0)
+			knn_bitmap_set(x->rowbits, (size_t)e->track_row[u]);
+		u = e->song_next ? e->song_next[u] : t;
+	} while (u != t);
+}
+
+/* Undoes block_song (the bitmap a byte at a time: every bit set in it is
+ * being cleared anyway). */
+static void unblock_song(request *x, int64_t t)
+{
+	const engine *e = x->e;
+	if (t <= 0 || t >= e->a.T)
+		return;
+	int64_t u = t;
+	do {
+		x->blocked[u] = 0;
+		if (e->track_row[u] >= 0)
+			x->rowbits[(size_t)e->track_row[u] >> 3] = 0;
+		u = e->song_next ? e->song_next[u] : t;
+	} while (u != t);
+}
+
+/* Checks the filters of the request and blocks every track they leave
+ * out: those without one of the asked genres, those released outside the
+ * years (or in an unknown year). One pass over the track ids: a filtered
+ * request costs that much more, and its scratch is cleared whole. */
+static int resolve_filters(request *x, seg_error *err)
+{
+	const engine *e = x->e;
+	const rec_request *r = x->r;
+	const feat_spec *spec = e->a.spec;
+	uint32_t want = 0;
+	for (size_t i = 0; i < r->ngenres; i++) {
+		uint32_t g = 0;
+		while (g < spec->ngenres && strcasecmp(spec->genres[g], r->genres[i] ? r->genres[i] : "") != 0)
+			g++;
+		if (g >= spec->ngenres) {
+			char known[400];
+			size_t kn = 0;
+			known[0] = '\0';
+			for (uint32_t k = 0; k < spec->ngenres && kn < sizeof known; k++) {
+				int w = snprintf(known + kn, sizeof known - kn, "%s%s", k ? ", " : "", spec->genres[k]);
+				kn += w > 0 ? (size_t)w : 0;
+			}
+			return seg_error_set(err, SEG_EINVAL,
+			                     "genre '%.100s' is not in the model's genre vocabulary (%s)",
+			                     r->genres[i] ? r->genres[i] : "", known);
+		}
+		want |= 1u << g;
+	}
+	int lo = r->year_min, hi = r->year_max;
+	if ((lo != 0 && (lo < REC_YEAR_MIN || lo > REC_YEAR_MAX)) ||
+	    (hi != 0 && (hi < REC_YEAR_MIN || hi > REC_YEAR_MAX)))
+		return seg_error_set(err, SEG_EINVAL, "a year must be between %d and %d", REC_YEAR_MIN, REC_YEAR_MAX);
+	if (lo != 0 && hi != 0 && lo > hi)
+		return seg_error_set(err, SEG_EINVAL, "year_min (%d) is after year_max (%d)", lo, hi);
+	int years = lo != 0 || hi != 0;
+	if (years && e->year == NULL)
+		return seg_error_set(
+			err, SEG_EINVAL,
+			"this model was trained before years were recorded; run segue train to filter by year");
+	if (r->ngenres == 0 && !years)
+		return 0;
+	x->filtered = 1;
+	for (int64_t t = 1; t < e->a.T; t++) {
+		int32_t row = e->track_row[t];
+		int pass = r->ngenres == 0 || (row >= 0 && (e->genre_bits[row] & want) != 0);
+		if (pass && years) {
+			int y = e->year[t];
+			pass = y != 0 && (lo == 0 || y >= lo) && (hi == 0 || y <= hi);
+		}
+		if (!pass) {
+			x->blocked[t] = 1;
+			if (row >= 0)
+				knn_bitmap_set(x->rowbits, (size_t)row);
+		}
+	}
+	return 0;
+}
 
 /* Resolves the request: blocks the seeds and excluded tracks, turns the
  * seeds into a content query and CF items, parses the mood (its target lives
@@ -311,18 +478,28 @@ static int stage_resolve(request *x, seg_error *err)
 	const engine *e = x->e;
 	const rec_request *r = x->r;
 	size_t D = e->a.D;
+	int rc = resolve_filters(x, err);
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < r->nexclude; i++)
-		if (r->exclude[i] > 0 && r->exclude[i] < e->a.T)
+		if (r->exclude[i] > 0 && r->exclude[i] < e->a.T) {
 			x->blocked[r->exclude[i]] = 1;
+			if (e->track_row[r->exclude[i]] >= 0)
+				knn_bitmap_set(x->rowbits, (size_t)e->track_row[r->exclude[i]]);
+		}
+	/* The seeds and the dislikes, with every version of their songs, are
+	 * blocked; the content query is the seeds' mean vector, moved away
+	 * from the dislikes' mean (REC_DISLIKE_WEIGHT). */
 	float *q = calloc(D, sizeof(float));
+	float *dq = calloc(D, sizeof(float));
 	x->query = q;
-	int nq = 0;
+	int nq = 0, nd = 0;
 	for (size_t s = 0; s < r->nseeds; s++) {
 		int64_t t = r->seeds[s];
 		x->seed_rows[s] = -1;
 		if (t <= 0 || t >= e->a.T)
 			continue;
-		x->blocked[t] = 1;
+		block_song(x, t);
 		x->seed_rows[s] = e->track_row[t];
 		if (x->seed_rows[s] >= 0 && q) {
 			const float *v = e->a.vec + (size_t)x->seed_rows[s] * D;
@@ -333,11 +510,22 @@ static int stage_resolve(request *x, seg_error *err)
 		if (e->track_item[t] >= 0)
 			x->seed_items[x->nseed_items++] = e->track_item[t];
 	}
-	for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
-		int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
-		if (t > 0 && t < e->a.T && e->track_row[t] >= 0)
-			knn_bitmap_set(x->rowbits, (size_t)e->track_row[t]);
+	for (size_t s = 0; s < r->ndislikes; s++) {
+		int64_t t = r->dislikes[s];
+		if (t <= 0 || t >= e->a.T)
+			continue;
+		block_song(x, t);
+		if (e->track_row[t] >= 0 && dq) {
+			const float *v = e->a.vec + (size_t)e->track_row[t] * D;
+			for (size_t d = 0; d < D; d++)
+				dq[d] += v[d];
+			nd++;
+		}
 	}
+	if (nq > 0 && nd > 0 && q && dq)
+		for (size_t d = 0; d < D; d++)
+			q[d] = q[d] / (float)nq - REC_DISLIKE_WEIGHT * dq[d] / (float)nd;
+	free(dq);
 	if (nq == 0 || q == NULL) {
 		free(q);
 		x->query = NULL;
@@ -345,7 +533,6 @@ static int stage_resolve(request *x, seg_error *err)
 		knn_vec_normalize(q, D);
 	}
 	if (r->mood != NULL) {
-		int rc;
 		x->mood = calloc(D, sizeof(float));
 		x->mood_mask = calloc(D, 1);
 		if (!x->mood || !x->mood_mask)
@@ -528,25 +715,59 @@ static void stage_blend(request *x)
 	}
 }
 
-/* Selects the k picks into x->order: by re-ranking (relevance, diversity,
- * novelty, quality, the artist cap), or by score alone. */
+static float score_of(const rec_cand *c) { return isnan(c->score) ? -INFINITY : c->score; }
+
+/* The pool indices of the candidates that stand for their song into
+ * keep[C], in pool order; returns how many. Of several versions of one song
+ * in the pool, the best scored stands (on a tie, the one added first). */
+static size_t songs_keep(const request *x, size_t *keep)
+{
+	const engine *e = x->e;
+	const rec_pool *p = &x->pool;
+	size_t n = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		int64_t t = p->c[i].track;
+		float si = score_of(&p->c[i]);
+		int stands = 1;
+		for (int64_t u = e->song_next ? e->song_next[t] : t; u != t && stands; u = e->song_next[u]) {
+			if (p->slot[u] == 0)
+				continue;
+			size_t j = (size_t)(p->slot[u] - 1);
+			float sj = score_of(&p->c[j]);
+			stands = !(sj > si || (sj == si && j < i));
+		}
+		if (stands)
+			keep[n++] = i;
+	}
+	return n;
+}
+
+/* Selects the k picks into x->order: one version per song (songs_keep),
+ * then by re-ranking (relevance, diversity, novelty, quality, the artist
+ * cap), or by score alone. */
 static int stage_select(request *x, const char **shortfall, seg_error *err)
 {
 	const engine *e = x->e;
 	const rec_request *r = x->r;
 	rec_pool *p = &x->pool;
 	x->order = malloc(sizeof(size_t) * r->k);
-	if (x->order == NULL)
+	size_t *keep = malloc(sizeof(size_t) * (p->n ? p->n : 1)); /* [C'] pool index of each kept candidate */
+	if (x->order == NULL || keep == NULL) {
+		free(keep);
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
-	if (r->rerank && p->n > 0) {
-		x->rr = malloc(sizeof(rerank_cand) * p->n);
-		if (x->rr == NULL)
+	}
+	size_t C = songs_keep(x, keep);
+	if (r->rerank && C > 0) {
+		x->rr = malloc(sizeof(rerank_cand) * C);
+		if (x->rr == NULL) {
+			free(keep);
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		}
 		float smax = 0;
-		for (size_t i = 0; i < p->n; i++)
-			smax = p->c[i].score > smax ? p->c[i].score : smax;
-		for (size_t i = 0; i < p->n; i++) {
-			const rec_cand *c = &p->c[i];
+		for (size_t i = 0; i < C; i++)
+			smax = p->c[keep[i]].score > smax ? p->c[keep[i]].score : smax;
+		for (size_t i = 0; i < C; i++) {
+			const rec_cand *c = &p->c[keep[i]];
 			double info = -log2(((double)e->a.track_pop[c->track] + 1) / (e->pop_total + 1));
 			x->rr[i] = (rerank_cand){
 				.track = c->track,
@@ -566,26 +787,32 @@ static int stage_select(request *x, const char **shortfall, seg_error *err)
 		                  .max_per_artist = r->max_per_artist,
 		                  .vectors = e->a.vec,
 		                  .dim = e->a.D};
-		enum rerank_shortfall sf = rerank_run(x->rr, p->n, &ro, x->order, &x->n);
+		enum rerank_shortfall sf = rerank_run(x->rr, C, &ro, x->order, &x->n);
 		if (shortfall)
 			*shortfall = rerank_shortfall_text(sf);
-		for (size_t j = 0; j < x->n; j++)
-			p->c[x->order[j]].score = x->rr[x->order[j]].final;
+		for (size_t j = 0; j < x->n; j++) {
+			size_t o = x->order[j];
+			x->order[j] = keep[o];
+			p->c[keep[o]].score = x->rr[o].final;
+		}
 	} else {
 		/* The k best by score, ties by track id (core/topk's order, with
 		 * the track as the row), read back through the pool's slots. */
-		topk_hit *h = malloc(sizeof(topk_hit) * (p->n ? p->n : 1));
-		if (h == NULL)
+		topk_hit *h = malloc(sizeof(topk_hit) * (C ? C : 1));
+		if (h == NULL) {
+			free(keep);
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		for (size_t i = 0; i < p->n; i++)
-			h[i] = (topk_hit){(size_t)p->c[i].track, p->c[i].score};
-		x->n = topk_select(h, p->n, r->k);
+		}
+		for (size_t i = 0; i < C; i++)
+			h[i] = (topk_hit){(size_t)p->c[keep[i]].track, p->c[keep[i]].score};
+		x->n = topk_select(h, C, r->k);
 		for (size_t j = 0; j < x->n; j++)
 			x->order[j] = (size_t)(p->slot[h[j].row] - 1);
 		free(h);
 		if (x->n < r->k && shortfall)
 			*shortfall = rerank_shortfall_text(RERANK_FEW_CANDIDATES);
 	}
+	free(keep);
 	return 0;
 }
 
@@ -704,15 +931,23 @@ static void request_end(request *x)
 {
 	const engine *e = x->e;
 	const rec_request *r = x->r;
-	if (x->blocked != NULL)
-		for (size_t s = 0; s < r->nseeds + r->nexclude; s++) {
-			int64_t t = s < r->nseeds ? r->seeds[s] : r->exclude[s - r->nseeds];
+	if (x->blocked != NULL && x->filtered) {
+		memset(x->blocked, 0, (size_t)e->a.T);
+		memset(x->rowbits, 0, KNN_BITMAP_BYTES(e->a.N) + 1);
+	} else if (x->blocked != NULL) {
+		for (size_t s = 0; s < r->nseeds; s++)
+			unblock_song(x, r->seeds[s]);
+		for (size_t s = 0; s < r->ndislikes; s++)
+			unblock_song(x, r->dislikes[s]);
+		for (size_t s = 0; s < r->nexclude; s++) {
+			int64_t t = r->exclude[s];
 			if (t > 0 && t < e->a.T) {
 				x->blocked[t] = 0;
 				if (e->track_row[t] >= 0)
 					x->rowbits[(size_t)e->track_row[t] >> 3] = 0;
 			}
 		}
+	}
 	for (size_t i = 0; x->pool.slot && i < x->pool.n; i++)
 		x->pool.slot[x->pool.c[i].track] = 0;
 	free(x->pool.c);

@@ -52,7 +52,28 @@ typedef struct rec_request {
 	uint64_t seed;     /* for the random baseline */
 	size_t pool;       /* candidates re-ranking chooses from; 0 = max(5k, 100) */
 	const char *title; /* the playlist's title, or NULL; read by models flagged REC_USES_TITLE */
+	/* Tracks the listener dislikes: never returned, nor their other
+	 * versions; with seeds that have audio features, the content query
+	 * moves away from them: query = normalise(mean(seed vectors) -
+	 * REC_DISLIKE_WEIGHT * mean(dislike vectors)) (dislikes without
+	 * features only exclude). */
+	const int64_t *dislikes; /* [ndislikes] track ids */
+	size_t ndislikes;
+	/* Filters: only tracks with at least one of these genres (names from
+	 * the model's genre vocabulary, engine_spec()->genres, any case; a name
+	 * not in it is SEG_EINVAL), and released in year_min..year_max (each
+	 * 1900..2100, 0 = no bound; SEG_EINVAL otherwise or when min > max; a
+	 * track of unknown year is dropped when either bound is set). NULL/0:
+	 * no filter. Tracks without audio features have no known genre. */
+	const char *const *genres; /* [ngenres] */
+	size_t ngenres;
+	int year_min, year_max;
 } rec_request;
+
+/* How far dislikes push the content query (see rec_request.dislikes). */
+#define REC_DISLIKE_WEIGHT 0.5f
+#define REC_YEAR_MIN 1900
+#define REC_YEAR_MAX 2100
 
 /* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,
  * quality 0.1, two tracks per artist. */
@@ -80,8 +101,14 @@ int engine_open(engine **out, const char *path, seg_error *err);
 void engine_free(engine *e);
 
 /* Recommends up to r->k tracks into out[r->k]; *nout receives the count and
- * *shortfall (may be NULL) a sentence when fewer than k came out. Seeds and
- * excluded tracks are never returned. SEG_EINVAL for a model id that is not
+ * *shortfall (may be NULL) a sentence when fewer than k came out. Seeds,
+ * disliked and excluded tracks are never returned, nor any other version of
+ * a seed's or a disliked track's song (same song key, lookup.h), and of
+ * several versions of one song among the picks only the best scored is
+ * kept (models trained before song keys were recorded: the tracks
+ * themselves only). Filters (genres, years) drop what they exclude before
+ * any recommender proposes. SEG_EINVAL for a bad genre or year too, and for
+ * a year filter on a model trained before years were recorded. SEG_EINVAL for a model id that is not
  * registered (or was registered after the engine opened), for a model that
  * needs seeds or a mood given neither, and for a bad mood. */
 int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_t *nout, const char **shortfall,
@@ -109,5 +136,7 @@ int engine_clusters(const engine *e);
 const float *engine_map_xy(const engine *e);         /* [N][2] */
 float engine_predicted(const engine *e, size_t row); /* predicted popularity */
 float engine_popularity(const engine *e, size_t row);
+uint64_t engine_song_of(const engine *e, int64_t track); /* song key, 0 unknown (or an older model) */
+int engine_year_of(const engine *e, int64_t track);      /* release year, 0 unknown (or an older model) */
 
 #endif

@@ -26,6 +26,8 @@
 #include "models/pca.h"
 #include "core/progress.h"
 #include "models/quality.h"
+#include "catalog/catalog.h"
+#include "catalog/lookup.h"
 #include "catalog/snapshot.h"
 #include "catalog/workspace.h"
 
@@ -111,6 +113,8 @@ typedef struct built {
 	cf_als *als;
 	struct title_index *title; /* the title model's index, or NULL */
 	json_t *meta;
+	uint64_t *song; /* [T] song key per track id (build_track_facts) */
+	uint16_t *year; /* [T] release year per track id, 0 unknown */
 } built;
 
 /* The title model's index (rec_title.c reads it; sections MS_TITLE_*).
@@ -159,6 +163,8 @@ static void built_free(built *b)
 	cf_als_free(b->als);
 	title_index_free(b->title);
 	json_decref(b->meta);
+	free(b->song);
+	free(b->year);
 }
 
 /* ---- content vectors ---- */
@@ -589,6 +595,49 @@ out:
 	return rc;
 }
 
+/* ---- song keys and years ---- */
+
+/* Reads, per track id, the song key of its title and main artist
+ * (lookup_song_key: its versions share it) and its release year, so that
+ * the engine can keep a seed's other versions out of its answers and
+ * filter by year without asking the catalogue per request. */
+static int build_track_facts(const train_options *o, const dataset *ds, built *b, seg_error *err)
+{
+	size_t T = (size_t)ds->T;
+	catalog *c = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc;
+	b->song = calloc(T ? T : 1, sizeof(uint64_t));
+	b->year = calloc(T ? T : 1, sizeof(uint16_t));
+	if (b->song == NULL || b->year == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if ((rc = catalog_open(&c, o->workspace, 0, err)) < 0)
+		return rc;
+	sqlite3 *db = catalog_db(c);
+	if (sqlite3_prepare_v2(db,
+	                       "SELECT t.id, t.name, t.year, (SELECT a.name FROM track_artists ta JOIN artists a"
+	                       " ON a.id = ta.artist_id WHERE ta.track_id = t.id AND ta.position = 0)"
+	                       " FROM tracks t WHERE t.id > 0 AND t.id < ?1",
+	                       -1, &q, NULL) != SQLITE_OK) {
+		rc = seg_error_set(err, SEG_EDB, "cannot read the tracks' names: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)T);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(q, 0);
+		b->song[t] = lookup_song_key((const char *)sqlite3_column_text(q, 1),
+		                             (const char *)sqlite3_column_text(q, 3));
+		int y = sqlite3_column_type(q, 2) == SQLITE_NULL ? 0 : sqlite3_column_int(q, 2);
+		b->year[t] = (uint16_t)(y > 0 && y < 65536 ? y : 0);
+	}
+	rc = rc == SQLITE_DONE ? 0
+	                       : seg_error_set(err, SEG_EDB, "cannot read the tracks' names: %s", sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(q);
+	catalog_close(c);
+	return rc;
+}
+
 /* ---- writing ---- */
 
 static int add(container_writer *w, const char *name, const void *p, size_t size, int *rc, seg_error *err)
@@ -634,6 +683,8 @@ static int write_model(container_writer *w, const char *version, void *arg, seg_
 		add(w, MS_QUALITY_XGB, b->xgb, b->xgb_len, &rc, err);
 	add(w, MS_TRACK_ARTIST, ds->track_artist, sizeof(int32_t) * T, &rc, err);
 	add(w, MS_TRACK_POP, ds->track_pop, sizeof(uint32_t) * T, &rc, err);
+	add(w, MS_TRACK_SONG, b->song, sizeof(uint64_t) * T, &rc, err);
+	add(w, MS_TRACK_YEAR, b->year, sizeof(uint16_t) * T, &rc, err);
 	if (b->cooc != NULL) {
 		size_t I = (size_t)b->I, nnz = (size_t)b->cooc->indptr[I];
 		add(w, MS_CF_TRACK, b->cf_track, sizeof(int64_t) * I, &rc, err);
@@ -686,7 +737,7 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 	                              (json_int_t)ds->P_valid, "test", (json_int_t)ds->P_test));
 	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
 	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0 ||
-	    (rc = build_title(ds, &b, o, err)) < 0)
+	    (rc = build_title(ds, &b, o, err)) < 0 || (rc = build_track_facts(o, ds, &b, err)) < 0)
 		goto out;
 	char path[PATH_MAX + 32];
 	model_parts parts = {ds, &b, t0};

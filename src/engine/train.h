@@ -29,6 +29,8 @@
 #define MS_QUALITY_XGB "quality_xgb"   /* XGBoost model bytes */
 #define MS_TRACK_ARTIST "track_artist" /* int32 [T] main artist per track id */
 #define MS_TRACK_POP "track_pop"       /* uint32 [T] training playlists per track id */
+#define MS_TRACK_SONG "track_song"     /* uint64 [T] song key (lookup_song_key), 0 unknown; optional */
+#define MS_TRACK_YEAR "track_year"     /* uint16 [T] release year, 0 unknown; optional */
 #define MS_CF_TRACK "cf_track"         /* int64 [I] track id of each CF item */
 #define MS_COOC_PTR "cooc_ptr"         /* int64 [I+1] */
 #define MS_COOC_NBR "cooc_nbr"         /* int32 [nnz] */

@@ -89,7 +89,8 @@ void serve_write_track(strbuf *sb, const lookup_hit *h)
 void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
                            const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
-                           const char *shortfall, const char *const *warnings, size_t nwarnings)
+                           const char *shortfall, const char *const *warnings, size_t nwarnings,
+                           const char *const *notes, size_t nnotes)
 {
 	strbuf_putc(sb, '{');
 	if (request_id != NULL) {
@@ -145,5 +146,66 @@ void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, 
 		}
 		strbuf_putc(sb, ']');
 	}
+	if (notes != NULL && nnotes > 0) {
+		strbuf_puts(sb, ",\"notes\":[");
+		for (size_t i = 0; i < nnotes; i++) {
+			if (i)
+				strbuf_putc(sb, ',');
+			strbuf_json(sb, notes[i]);
+		}
+		strbuf_putc(sb, ']');
+	}
 	strbuf_putc(sb, '}');
+}
+
+size_t serve_recommend_notes(const engine *e, const rec_request *r, size_t n, char note[][SERVE_NOTE_CAP])
+{
+	size_t nn = 0, bare = 0;
+	for (size_t s = 0; s < r->nseeds; s++)
+		bare += engine_row_of(e, r->seeds[s]) < 0;
+	if (bare > 0 && bare == r->nseeds) {
+		if (r->nseeds == 1)
+			snprintf(note[nn++], SERVE_NOTE_CAP,
+			         "your seed has no audio features: these picks come from playlist co-occurrence%s only",
+			         r->mood ? " and the mood" : "");
+		else
+			snprintf(note[nn++], SERVE_NOTE_CAP,
+			         "your %zu seeds have no audio features: these picks come from playlist "
+			         "co-occurrence%s only",
+			         r->nseeds, r->mood ? " and the mood" : "");
+	} else if (bare > 0) {
+		snprintf(note[nn++], SERVE_NOTE_CAP,
+		         "%zu of your %zu seeds %s no audio features: %s only through playlist co-occurrence, not "
+		         "through how %s",
+		         bare, r->nseeds, bare == 1 ? "has" : "have", bare == 1 ? "it counts" : "they count",
+		         bare == 1 ? "it sounds" : "they sound");
+	}
+	if (n < r->k && (r->ngenres > 0 || r->year_min || r->year_max)) {
+		char what[160];
+		size_t w = 0;
+		what[0] = '\0';
+		for (size_t g = 0; g < r->ngenres && w < sizeof what; g++) {
+			int k = snprintf(what + w, sizeof what - w, "%s%s", g ? ", " : "the genres ", r->genres[g]);
+			w += k > 0 ? (size_t)k : 0;
+		}
+		if ((r->year_min || r->year_max) && w < sizeof what) {
+			const char *sep = w ? " and " : "";
+			if (r->year_min && r->year_max)
+				snprintf(what + w, sizeof what - w, "%sthe years %d-%d", sep, r->year_min, r->year_max);
+			else if (r->year_min)
+				snprintf(what + w, sizeof what - w, "%sthe years from %d", sep, r->year_min);
+			else
+				snprintf(what + w, sizeof what - w, "%sthe years up to %d", sep, r->year_max);
+		}
+		if (n == 0)
+			snprintf(note[nn++], SERVE_NOTE_CAP, "no track fits %s among the candidates; widen the filters",
+			         what);
+		else
+			snprintf(note[nn++], SERVE_NOTE_CAP,
+			         "only %zu of the %zu tracks asked for fit %s among the candidates; widen the filters "
+			         "for "
+			         "more",
+			         n, r->k, what);
+	}
+	return nn;
 }

@@ -33,10 +33,27 @@ void serve_write_track(strbuf *sb, const lookup_hit *h);
  * reason_codes), shortfall (NULL is "") and, only when nwarnings > 0,
  * warnings: the sentences warnings[nwarnings] (say, a seed that was
  * skipped; NULL and 0 for none). seed_names[nseeds] name the seeds in the
- * reasons. On failure sb's out-of-memory flag is set. */
+ * reasons; and, only when nnotes > 0, notes: the sentences notes[nnotes]
+ * about how the answer was made (serve_recommend_notes). On failure sb's
+ * out-of-memory flag is set. */
 void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
                            const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
-                           const char *shortfall, const char *const *warnings, size_t nwarnings);
+                           const char *shortfall, const char *const *warnings, size_t nwarnings,
+                           const char *const *notes, size_t nnotes);
+
+#define SERVE_MAX_NOTES 2
+#define SERVE_NOTE_CAP 320
+
+/* The notes of an answer of `r` with n picks, into note[SERVE_MAX_NOTES]
+ * (returns how many), shared by the server and `segue recommend`:
+ *   - when seeds have no audio features: "2 of your 3 seeds have no audio
+ *     features: they count only through playlist co-occurrence, not through
+ *     how they sound", or, when none has, "your 2 seeds have no audio
+ *     features: these picks come from playlist co-occurrence only" (and the
+ *     mood, when one was given);
+ *   - when genre or year filters are set and fewer than r->k picks came:
+ *     which filters left how many. */
+size_t serve_recommend_notes(const engine *e, const rec_request *r, size_t n, char note[][SERVE_NOTE_CAP]);
 
 #endif

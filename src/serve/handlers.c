@@ -346,9 +346,14 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		ids[i] = items[i].track;
 	if (track_hits(s, ids, n, hits, found, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
+	char note[SERVE_MAX_NOTES][SERVE_NOTE_CAP];
+	const char *notes[SERVE_MAX_NOTES];
+	size_t nnotes = serve_recommend_notes(s->eng, rq, n, note);
+	for (size_t i = 0; i < nnotes; i++)
+		notes[i] = note[i];
 	strbuf sb = {0};
 	serve_write_recommend(&sb, s->eng, rid, recommender_name(rq->model), items, n, hits, found, seed_names, NULL,
-	                      rq->nseeds, shortfall, warnings, nwarnings);
+	                      rq->nseeds, shortfall, warnings, nwarnings, notes, nnotes);
 	return serve__send_strbuf(c, r, 200, &sb);
 }
 
@@ -392,8 +397,9 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		goto out;
 	}
 	/* Reject unknown fields: a typo should not be silently ignored. */
-	static const char *const known[] = {"seeds",   "mood",           "k",       "model",  "diversity", "novelty",
-	                                    "quality", "max_per_artist", "exclude", "rerank", "title"};
+	static const char *const known[] = {"seeds",    "mood",           "k",       "model",  "diversity", "novelty",
+	                                    "quality",  "max_per_artist", "exclude", "rerank", "dislikes",  "genres",
+	                                    "year_min", "year_max",       "title"};
 	json_object_foreach(body, key, v)
 	{
 		int ok = 0;
@@ -408,8 +414,8 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 	static const struct {
 		const char *name;
 		size_t max;
-	} lists[2] = {{"seeds", SERVE_MAX_SEEDS}, {"exclude", SERVE_MAX_EXCLUDE}};
-	for (int l = 0; l < 2; l++) {
+	} lists[3] = {{"seeds", SERVE_MAX_SEEDS}, {"exclude", SERVE_MAX_EXCLUDE}, {"dislikes", SERVE_MAX_DISLIKES}};
+	for (int l = 0; l < 3; l++) {
 		json_t *arr = json_object_get(body, lists[l].name);
 		if (arr == NULL || json_is_null(arr))
 			continue;
@@ -420,7 +426,7 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		}
 		for (size_t i = 0; i < json_array_size(arr); i++) {
 			json_t *e = json_array_get(arr, i);
-			char *dst = l == 0 ? out->seeds[i] : out->exclude[i];
+			char *dst = l == 0 ? out->seeds[i] : l == 1 ? out->exclude[i] : out->dislikes[i];
 			if (!json_is_string(e) || track_parse_id(json_string_value(e), dst) < 0) {
 				rc = seg_error_set(err, SEG_EINVAL,
 				                   "%s[%zu] is not a Spotify track id (22 base-62 characters)",
@@ -428,7 +434,46 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 				goto out;
 			}
 		}
-		*(l == 0 ? &out->nseeds : &out->nexclude) = json_array_size(arr);
+		*(l == 0 ? &out->nseeds : l == 1 ? &out->nexclude : &out->ndislikes) = json_array_size(arr);
+	}
+	/* Filters: genre names (checked against the model's vocabulary by the
+	 * engine) and years. */
+	json_t *jg = json_object_get(body, "genres");
+	if (jg != NULL && !json_is_null(jg)) {
+		if (!json_is_array(jg) || json_array_size(jg) > SERVE_MAX_GENRES) {
+			rc = seg_error_set(err, SEG_EINVAL, "genres must be an array of at most %d genre names",
+			                   SERVE_MAX_GENRES);
+			goto out;
+		}
+		for (size_t i = 0; i < json_array_size(jg); i++) {
+			json_t *e = json_array_get(jg, i);
+			if (!json_is_string(e) || json_string_length(e) == 0 ||
+			    json_string_length(e) >= SERVE_GENRE_CAP) {
+				rc = seg_error_set(err, SEG_EINVAL, "genres[%zu] must be a genre name (1 to %d bytes)",
+				                   i, SERVE_GENRE_CAP - 1);
+				goto out;
+			}
+			memcpy(out->genres[i], json_string_value(e), json_string_length(e) + 1);
+		}
+		out->ngenres = json_array_size(jg);
+	}
+	for (int y = 0; y < 2; y++) {
+		const char *name = y ? "year_max" : "year_min";
+		json_t *jy = json_object_get(body, name);
+		if (jy == NULL || json_is_null(jy))
+			continue;
+		if (!json_is_integer(jy) || json_integer_value(jy) < REC_YEAR_MIN ||
+		    json_integer_value(jy) > REC_YEAR_MAX) {
+			rc = seg_error_set(err, SEG_EINVAL, "%s must be a whole number from %d to %d", name,
+			                   REC_YEAR_MIN, REC_YEAR_MAX);
+			goto out;
+		}
+		*(y ? &out->year_max : &out->year_min) = (int)json_integer_value(jy);
+	}
+	if (out->year_min && out->year_max && out->year_min > out->year_max) {
+		rc = seg_error_set(err, SEG_EINVAL, "year_min (%d) is after year_max (%d)", out->year_min,
+		                   out->year_max);
+		goto out;
 	}
 	json_t *jm = json_object_get(body, "mood");
 	if (jm != NULL && !json_is_null(jm)) {
@@ -552,8 +597,8 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	int64_t seeds[SERVE_MAX_SEEDS];
 	char seed_name[SERVE_MAX_SEEDS][160];
 	const char *seed_names[SERVE_MAX_SEEDS];
-	char warning[SERVE_MAX_SEEDS][160];
-	const char *warnings[SERVE_MAX_SEEDS];
+	char warning[SERVE_MAX_SEEDS + SERVE_MAX_DISLIKES][160];
+	const char *warnings[SERVE_MAX_SEEDS + SERVE_MAX_DISLIKES];
 	size_t nseeds = 0, nwarnings = 0;
 	seg_error first = {0};
 	for (size_t i = 0; i < b->nseeds; i++) {
@@ -585,10 +630,38 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 		if (resolve_brief(s, b->exclude[i], &t, NULL, 0, NULL) == 0)
 			exclude[nx++] = t; /* unknown ids cannot be recommended anyway */
 	}
+	/* A disliked track that is not in the catalogue cannot come back: it is
+	 * skipped with a warning, as an unknown seed is. */
+	int64_t dislikes[SERVE_MAX_DISLIKES];
+	size_t nd = 0;
+	for (size_t i = 0; i < b->ndislikes; i++) {
+		int rc = resolve_brief(s, b->dislikes[i], &dislikes[nd], NULL, 0, &err);
+		if (rc == SEG_ENOTFOUND) {
+			snprintf(warning[nwarnings], sizeof warning[nwarnings],
+			         "disliked track '%s' is not in the catalogue; it was skipped", b->dislikes[i]);
+			warnings[nwarnings] = warning[nwarnings];
+			nwarnings++;
+			continue;
+		}
+		if (rc < 0) {
+			ret = serve__send_seg_error(c, r, &err);
+			goto out;
+		}
+		nd++;
+	}
+	const char *genres[SERVE_MAX_GENRES];
+	for (size_t i = 0; i < b->ngenres; i++)
+		genres[i] = b->genres[i];
 	rq.seeds = seeds;
 	rq.nseeds = nseeds;
 	rq.exclude = exclude;
 	rq.nexclude = nx;
+	rq.dislikes = dislikes;
+	rq.ndislikes = nd;
+	rq.genres = genres;
+	rq.ngenres = b->ngenres;
+	rq.year_min = b->year_min;
+	rq.year_max = b->year_max;
 	rq.mood = b->mood[0] ? b->mood : NULL;
 	rq.title = b->title[0] ? b->title : NULL;
 	rq.k = b->k;
@@ -963,9 +1036,15 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 	 * of POST /api/recommend takes, and the one it gets when it names none. */
 	rec_request def;
 	rec_request_default(&def);
+	/* The serving model's genre vocabulary: what "genres" of POST
+	 * /api/recommend takes. */
+	json_t *genres = json_array();
+	const feat_spec *spec = engine_spec(s->eng);
+	for (uint32_t g = 0; g < spec->ngenres; g++)
+		json_array_append_new(genres, json_string(spec->genres[g]));
 	return serve__send_json(c, r, 200,
-	                        json_pack("{s:o,s:o,s:s}", "models", arr, "recommenders", recommender_list_json(),
-	                                  "default_recommender", recommender_name(def.model)));
+	                        json_pack("{s:o,s:o,s:s,s:o}", "models", arr, "recommenders", recommender_list_json(),
+	                                  "default_recommender", recommender_name(def.model), "genres", genres));
 }
 
 /* ---- the OpenAPI document ---- */

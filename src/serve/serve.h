@@ -86,13 +86,21 @@ void serve_stop(void);
  * yet resolved against the catalogue. Plain data. */
 #define SERVE_MAX_SEEDS 64
 #define SERVE_MAX_EXCLUDE 1000
+#define SERVE_MAX_DISLIKES 64
+#define SERVE_MAX_GENRES 32
+#define SERVE_GENRE_CAP 64 /* bytes of one genre name, NUL included */
 typedef struct serve_recommend_body {
 	char seeds[SERVE_MAX_SEEDS][23]; /* normalised Spotify ids */
 	size_t nseeds;
 	char exclude[SERVE_MAX_EXCLUDE][23];
 	size_t nexclude;
-	char mood[512];  /* "energy=0.8,..." or "" */
-	char title[256]; /* the playlist's title (models flagged REC_USES_TITLE), or "" */
+	char dislikes[SERVE_MAX_DISLIKES][23];
+	size_t ndislikes;
+	char genres[SERVE_MAX_GENRES][SERVE_GENRE_CAP]; /* as sent; the engine checks them against its vocabulary */
+	size_t ngenres;
+	int year_min, year_max; /* 0 = no bound */
+	char mood[512];         /* "energy=0.8,..." or "" */
+	char title[256];        /* the playlist's title (models flagged REC_USES_TITLE), or "" */
 	size_t k;
 	int model; /* registry id (recommender_find) */
 	float diversity, novelty, quality;

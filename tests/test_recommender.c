@@ -16,9 +16,9 @@ static int noop_propose(const rec_query *q, const void *state, size_t want, rec_
 static void test_builtins(void **state)
 {
 	(void)state;
-	static const char *const want[] = {"random", "popular", "content", "cooc", "als", "hybrid"};
-	assert_int_equal(recommender_count(), 6);
-	for (int i = 0; i < 6; i++) {
+	static const char *const want[] = {"random", "popular", "content", "cooc", "als", "ease", "rp3beta", "hybrid"};
+	assert_int_equal(recommender_count(), 8);
+	for (int i = 0; i < 8; i++) {
 		assert_string_equal(recommender_get(i)->name, want[i]);
 		assert_int_equal(recommender_find(want[i]), i);
 		assert_string_equal(recommender_name(i), want[i]);
@@ -65,7 +65,7 @@ static void test_register(void **state)
 	assert_int_equal(recommender_register(&mine, &err), SEG_EINVAL);
 	char buf[256];
 	int len = recommender_names_join(", ", buf, sizeof buf);
-	assert_string_equal(buf, "random, popular, content, cooc, als, hybrid, mine-1");
+	assert_string_equal(buf, "random, popular, content, cooc, als, ease, rp3beta, hybrid, mine-1");
 	assert_int_equal(len, (int)strlen(buf));
 	/* Cut like snprintf, the full length returned. */
 	char small[10];

@@ -459,7 +459,8 @@ static void test_openapi_matches_routes(void **state)
 	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
 	json_t *model =
 		json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"), "model");
-	json_t *want = json_pack("[s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "hybrid");
+	json_t *want = json_pack("[s,s,s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "ease", "rp3beta",
+	                         "hybrid");
 	assert_true(json_equal(json_object_get(model, "enum"), want));
 	json_decref(want);
 	assert_string_equal(json_string_value(json_object_get(model, "default")), "hybrid");

@@ -35,6 +35,13 @@ enum {
  * "popular", "mood", "random"). */
 extern const char *const rec_reason_codes[REASON__BITS];
 
+/* The hybrid's blend: the weight of each kind of evidence (each scaled to
+ * 0..1 over the pool) in its score. Only their ratios matter; a model with
+ * weight 0 is not asked for candidates. Plain data. */
+typedef struct hybrid_weights {
+	float content, cooc, als, ease, rp3;
+} hybrid_weights;
+
 typedef struct rec_request {
 	int model;            /* registry id (recommender_find); RECOMMENDER_DEFAULT's by default */
 	const int64_t *seeds; /* [nseeds] track ids the listener likes */
@@ -48,8 +55,9 @@ typedef struct rec_request {
 	int max_per_artist;     /* 0 = no cap */
 	const int64_t *exclude; /* [nexclude] tracks the listener already knows */
 	size_t nexclude;
-	uint64_t seed; /* for the random baseline */
-	size_t pool;   /* candidates re-ranking chooses from; 0 = max(5k, 100) */
+	uint64_t seed;                /* for the random baseline */
+	size_t pool;                  /* candidates re-ranking chooses from; 0 = max(5k, 100) */
+	const hybrid_weights *hybrid; /* NULL = the artifact's (as tuned) */
 } rec_request;
 
 /* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,

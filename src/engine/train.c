@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "models/cf.h"
+#include "models/ease.h"
+#include "models/rp3.h"
+#include "engine/recommender.h"
 #include "engine/dataset.h"
 #include "models/featvec.h"
 #include "models/kmeans.h"
@@ -34,6 +37,13 @@ void train_options_default(train_options *o)
 	o->als_iterations = 15;
 	o->quality_rounds = 120;
 	o->cv_folds = 5;
+	o->ease_lambda = 200.0f;
+	o->ease_items = 12000;
+	o->ease_neighbours = 300;
+	o->rp3_alpha = 1.0f;
+	o->rp3_beta = 0.5f;
+	o->rp3_neighbours = 200;
+	o->hybrid = hybrid_weights_default;
 	o->verbose = 1;
 	o->out = stdout;
 }
@@ -106,6 +116,9 @@ typedef struct built {
 	int32_t I;
 	cf_cooc *cooc;
 	cf_als *als;
+	cf_csr ui, iu; /* [U][I] training playlists and the transpose, from build_cf */
+	cf_cooc *ease; /* EASE's top-K weights per item (its form is cf_cooc's) */
+	cf_cooc *rp3;  /* RP3beta's top-K neighbours per item */
 	json_t *meta;
 } built;
 
@@ -125,6 +138,10 @@ static void built_free(built *b)
 	free(b->cf_track);
 	cf_cooc_free(b->cooc);
 	cf_als_free(b->als);
+	cf_csr_free(&b->ui);
+	cf_csr_free(&b->iu);
+	cf_cooc_free(b->ease);
+	cf_cooc_free(b->rp3);
 	json_decref(b->meta);
 }
 
@@ -394,6 +411,11 @@ static int build_cf(const dataset *ds, built *b, const train_options *o, seg_err
 	                              b->I, "entries", (json_int_t)ui.nnz, "cooc_topm", co.topm, "factors", ao.factors,
 	                              "iterations", ao.iterations, "als_seconds_per_iteration", secs / ao.iterations,
 	                              "als_loss", jl));
+	/* EASE and RP3beta are fitted on the same matrices (build_ease, build_rp3). */
+	b->ui = ui;
+	b->iu = iu;
+	memset(&ui, 0, sizeof ui);
+	memset(&iu, 0, sizeof iu);
 out:
 	cf_csr_free(&ui);
 	cf_csr_free(&iu);
@@ -401,6 +423,64 @@ out:
 	free(ru);
 	free(ri);
 	return rc;
+}
+
+/* ---- EASE and RP3beta ---- */
+
+/* EASE on the most frequent training tracks (build_cf's matrices). */
+static int build_ease(built *b, const train_options *o, seg_error *err)
+{
+	if (b->ui.nnz == 0 || o->ease_items <= 0) {
+		json_object_set_new(b->meta, "ease", json_pack("{s:b}", "trained", 0));
+		return 0;
+	}
+	ease_opts eo;
+	ease_opts_default(&eo);
+	eo.lambda = o->ease_lambda;
+	eo.max_items = o->ease_items;
+	eo.neighbours = o->ease_neighbours;
+	ease_info info;
+	int rc = ease_fit(&b->ui, &b->iu, &eo, &b->ease, &info, err);
+	if (rc < 0)
+		return rc;
+	double covered = info.entries ? (double)info.entries_covered / (double)info.entries : 0;
+	say(o,
+	    "EASE: %d tracks in the solve (cap %d, in >= %d playlists), %.1f%% of training entries, lambda %g, "
+	    "top-%d weights; X^T X %.2f s, inverse %.2f s, cut %.2f s\n",
+	    info.solved, eo.max_items, info.min_count, 100 * covered, eo.lambda, eo.neighbours, info.gram_seconds,
+	    info.solve_seconds, info.select_seconds);
+	json_object_set_new(b->meta, "ease",
+	                    json_pack("{s:b,s:f,s:i,s:i,s:i,s:i,s:f,s:I,s:f,s:f}", "trained", 1, "lambda", eo.lambda,
+	                              "items_cap", eo.max_items, "neighbours", eo.neighbours, "items", info.solved,
+	                              "min_playlists", info.min_count, "entries_covered", covered, "weights",
+	                              (json_int_t)b->ease->indptr[b->ease->nitems], "solve_seconds",
+	                              info.gram_seconds + info.solve_seconds, "cut_seconds", info.select_seconds));
+	return 0;
+}
+
+/* RP3beta on build_cf's matrices. */
+static int build_rp3(built *b, const train_options *o, seg_error *err)
+{
+	if (b->ui.nnz == 0 || o->rp3_neighbours <= 0) {
+		json_object_set_new(b->meta, "rp3", json_pack("{s:b}", "trained", 0));
+		return 0;
+	}
+	double t0 = progress_now();
+	rp3_opts ro;
+	rp3_opts_default(&ro);
+	ro.alpha = o->rp3_alpha;
+	ro.beta = o->rp3_beta;
+	ro.neighbours = o->rp3_neighbours;
+	int rc = rp3_fit(&b->ui, &b->iu, &ro, &b->rp3, err);
+	if (rc < 0)
+		return rc;
+	double secs = progress_now() - t0;
+	say(o, "RP3beta: alpha %g, beta %g, top-%d neighbours (%.2f s)\n", ro.alpha, ro.beta, ro.neighbours, secs);
+	json_object_set_new(b->meta, "rp3",
+	                    json_pack("{s:b,s:f,s:f,s:i,s:I,s:f}", "trained", 1, "alpha", ro.alpha, "beta", ro.beta,
+	                              "neighbours", ro.neighbours, "weights",
+	                              (json_int_t)b->rp3->indptr[b->rp3->nitems], "seconds", secs));
+	return 0;
 }
 
 /* ---- writing ---- */
@@ -416,7 +496,8 @@ static int add(container_writer *w, const char *name, const void *p, size_t size
 typedef struct model_parts {
 	const dataset *ds;
 	built *b;
-	double t0; /* when training started */
+	double t0;             /* when training started */
+	hybrid_weights hybrid; /* the hybrid's blend */
 } model_parts;
 
 /* Adds the model's sections to `w` (a workspace_model_fill): the version's
@@ -462,11 +543,26 @@ static int write_model(container_writer *w, const char *version, void *arg, seg_
 		add(w, MS_ALS_NORMS, b->als->item_norms, sizeof(float) * I, &rc, err);
 		add(w, MS_ALS_YTY, b->als->yty, sizeof(float) * F * F, &rc, err);
 	}
+	if (b->ease != NULL) {
+		size_t I = (size_t)b->I, nnz = (size_t)b->ease->indptr[I];
+		add(w, MS_EASE_PTR, b->ease->indptr, sizeof(int64_t) * (I + 1), &rc, err);
+		add(w, MS_EASE_NBR, b->ease->nbr, sizeof(int32_t) * nnz, &rc, err);
+		add(w, MS_EASE_W, b->ease->sim, sizeof(float) * nnz, &rc, err);
+	}
+	if (b->rp3 != NULL) {
+		size_t I = (size_t)b->I, nnz = (size_t)b->rp3->indptr[I];
+		add(w, MS_RP3_PTR, b->rp3->indptr, sizeof(int64_t) * (I + 1), &rc, err);
+		add(w, MS_RP3_NBR, b->rp3->nbr, sizeof(int32_t) * nnz, &rc, err);
+		add(w, MS_RP3_W, b->rp3->sim, sizeof(float) * nnz, &rc, err);
+	}
+	add(w, MS_HYBRID, &mp->hybrid, sizeof mp->hybrid, &rc, err);
 	return rc;
 }
 
 int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 {
+	if (!hybrid_weights_valid(&o->hybrid))
+		return seg_error_set(err, SEG_EINVAL, "the hybrid's weights must be >= 0 with a positive sum");
 	dataset *ds = NULL;
 	built b;
 	memset(&b, 0, sizeof b);
@@ -489,10 +585,15 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 	                    json_pack("{s:I,s:I,s:I}", "total", (json_int_t)ds->P, "validation",
 	                              (json_int_t)ds->P_valid, "test", (json_int_t)ds->P_test));
 	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
-	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0)
+	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0 ||
+	    (rc = build_ease(&b, o, err)) < 0 || (rc = build_rp3(&b, o, err)) < 0)
 		goto out;
+	const hybrid_weights *hw = &o->hybrid;
+	json_object_set_new(b.meta, "hybrid",
+	                    json_pack("{s:f,s:f,s:f,s:f,s:f}", "content", hw->content, "cooc", hw->cooc, "als", hw->als,
+	                              "ease", hw->ease, "rp3", hw->rp3));
 	char path[PATH_MAX + 32];
-	model_parts parts = {ds, &b, t0};
+	model_parts parts = {ds, &b, t0, o->hybrid};
 	if ((rc = workspace_model_publish(o->workspace, snapshot_origin(ds->snap), write_model, &parts, version, cap,
 	                                  path, sizeof path, err)) < 0)
 		goto out;

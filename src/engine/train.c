@@ -37,12 +37,17 @@ void train_options_default(train_options *o)
 	o->als_iterations = 15;
 	o->quality_rounds = 120;
 	o->cv_folds = 5;
-	o->ease_lambda = 200.0f;
-	o->ease_items = 12000;
-	o->ease_neighbours = 300;
-	o->rp3_alpha = 1.0f;
-	o->rp3_beta = 0.5f;
-	o->rp3_neighbours = 200;
+	/* The modules' defaults, chosen on the validation split. */
+	ease_opts eo;
+	ease_opts_default(&eo);
+	o->ease_lambda = eo.lambda;
+	o->ease_items = eo.max_items;
+	o->ease_neighbours = eo.neighbours;
+	rp3_opts ro;
+	rp3_opts_default(&ro);
+	o->rp3_alpha = ro.alpha;
+	o->rp3_beta = ro.beta;
+	o->rp3_neighbours = ro.neighbours;
 	o->hybrid = hybrid_weights_default;
 	o->verbose = 1;
 	o->out = stdout;

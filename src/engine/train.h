@@ -55,13 +55,13 @@ typedef struct train_options {
 	int cv_folds;       /* default 5 */
 	/* EASE (ease.h) on the ease_items most frequent training tracks (those
 	 * in >= 2 playlists), 0 = no EASE */
-	float ease_lambda;   /* L2 regularisation (default 200) */
-	int ease_items;      /* I_e cap of the dense solve (default 12000: 576 MB) */
-	int ease_neighbours; /* weights kept per item (default 300) */
+	float ease_lambda;   /* L2 regularisation (default 1500) */
+	int ease_items;      /* I_e cap of the dense solve (default 15000: 900 MB) */
+	int ease_neighbours; /* weights kept per item (default 500) */
 	/* RP3beta (rp3.h); rp3_neighbours 0 = no RP3beta */
-	float rp3_alpha;       /* power of the transition probabilities (default 1) */
-	float rp3_beta;        /* popularity penalty (default 0.5) */
-	int rp3_neighbours;    /* neighbours kept per item (default 200) */
+	float rp3_alpha;       /* power of the transition probabilities (default 0.5) */
+	float rp3_beta;        /* popularity penalty (default 0.1) */
+	int rp3_neighbours;    /* neighbours kept per item (default 500) */
 	hybrid_weights hybrid; /* the hybrid's blend, written into the artifact */
 	int verbose;           /* print progress and figures to `out` */
 	FILE *out;

@@ -28,10 +28,10 @@
 
 /* Options of ease_fit. Plain data; ease_opts_default fills it. */
 typedef struct ease_opts {
-	float lambda;       /* L2 regularisation of B, > 0 (default 200) */
+	float lambda;       /* L2 regularisation of B, > 0 (default 1500) */
 	int32_t min_count;  /* items in fewer training playlists stay out of the solve, >= 1 (default 2) */
-	int32_t max_items;  /* E at most: the most frequent first, ties to the lower index, >= 1 (default 12000) */
-	int32_t neighbours; /* K largest positive weights kept per item, >= 1 (default 300) */
+	int32_t max_items;  /* E at most: the most frequent first, ties to the lower index, >= 1 (default 15000) */
+	int32_t neighbours; /* K largest positive weights kept per item, >= 1 (default 500) */
 } ease_opts;
 
 void ease_opts_default(ease_opts *o);

@@ -23,9 +23,9 @@
 
 /* Options of rp3_fit. Plain data; rp3_opts_default fills it. */
 typedef struct rp3_opts {
-	float alpha;        /* power of the transition probabilities, > 0 (default 1) */
-	float beta;         /* popularity penalty, >= 0 (default 0.5; 0 is plain P^3) */
-	int32_t neighbours; /* K kept per item, >= 1 (default 200) */
+	float alpha;        /* power of the transition probabilities, > 0 (default 0.5) */
+	float beta;         /* popularity penalty, >= 0 (default 0.1; 0 is plain P^3 with alpha 1) */
+	int32_t neighbours; /* K kept per item, >= 1 (default 500) */
 	int threads;        /* worker threads; 0 = online CPUs (default) */
 } rp3_opts;
 

@@ -25,15 +25,17 @@ int rec__lists_open(const rec_artifact *a, const container_file *f, const char *
 	if ((rc = container_file_require(f, ptr, sizeof(int64_t) * (I + 1), &p, err)) < 0)
 		goto fail;
 	m->indptr = (int64_t *)p; /* a view into the mapped file, never written */
+	/* Offsets that start at 0 and never go back, so that every list lies
+	 * within the arrays checked below. */
 	int64_t top = 0;
-	for (size_t i = 0; i < I; i++) {
+	for (size_t i = 0; i < I && rc == 0; i++) {
 		int64_t len = m->indptr[i + 1] - m->indptr[i];
-		if (len < 0 || m->indptr[0] != 0) {
+		if (len < 0 || m->indptr[0] != 0)
 			rc = seg_error_set(err, SEG_EFORMAT, "section %s is damaged: its offsets go backwards", ptr);
-			goto fail;
-		}
 		top = len > top ? len : top;
 	}
+	if (rc < 0)
+		goto fail;
 	size_t nnz = (size_t)m->indptr[I];
 	if ((rc = container_file_require(f, nbr, sizeof(int32_t) * nnz, &p, err)) < 0)
 		goto fail;

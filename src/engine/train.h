@@ -62,7 +62,8 @@ typedef struct train_options {
 	float rp3_alpha;       /* power of the transition probabilities (default 0.5) */
 	float rp3_beta;        /* popularity penalty (default 0.1) */
 	int rp3_neighbours;    /* neighbours kept per item (default 500) */
-	hybrid_weights hybrid; /* the hybrid's blend, written into the artifact */
+	hybrid_weights hybrid; /* the hybrid's blend, written into the artifact (default
+	                        * content 0.05, als 0.6, rp3 0.35) */
 	int verbose;           /* print progress and figures to `out` */
 	FILE *out;
 } train_options;

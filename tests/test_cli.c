@@ -83,7 +83,7 @@ static void test_usage_errors_exit_2(void **state)
 	}
 	assert_int_equal(segue("train --help", &out), 0);
 	assert_non_null(strstr(out, "--ease-lambda L"));
-	assert_non_null(strstr(out, "default content=0.05,cooc=0,als=0.6,ease=0,rp3=0.35"));
+	assert_non_null(strstr(out, "default content=0.1,cooc=0,als=0.45,ease=0,rp3=0.45"));
 	free(out);
 }
 

@@ -509,6 +509,16 @@ static void test_hybrid_weights(void **state)
 		r.hybrid = &one[k].w;
 		check_hybrid_is(eng, &r, one[k].model);
 	}
+	/* Weights that are not >= 0 with a positive sum are refused. */
+	static const hybrid_weights negative = {.content = 1, .als = -0.5f}, zero = {0};
+	rec_request bad = request(model_id("hybrid"), 0, 20);
+	size_t nbad;
+	seg_error berr = {0};
+	bad.hybrid = &negative;
+	assert_int_equal(engine_recommend(eng, &bad, a, &nbad, NULL, &berr), SEG_EINVAL);
+	bad.hybrid = &zero;
+	assert_int_equal(engine_recommend(eng, &bad, a, &nbad, NULL, &berr), SEG_EINVAL);
+	assert_non_null(strstr(berr.msg, "hybrid's weights"));
 	/* The artifact's: a model trained with the blend {als: 1} serves ALS's
 	 * order when the request names no weights. */
 	train_options o;

@@ -1489,8 +1489,9 @@ static void test_registered_model_served(void **state)
 	/* An unknown model's error names every registered one. */
 	const char *nope = "{\"model\": \"nope\"}";
 	j = post(nope, strlen(nope), 400);
-	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")),
-	                       "model must be one of random, popular, content, cooc, als, hybrid, constant"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(j, "detail")),
+	               "model must be one of random, popular, content, cooc, als, ease, rp3beta, hybrid, constant"));
 	json_decref(j);
 
 	/* GET /api/models lists the registry, in id order, with the default. */

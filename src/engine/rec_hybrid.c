@@ -49,15 +49,19 @@ static int hybrid_open(const rec_artifact *a, const container_file *f, void **st
 	return 0;
 }
 
+/* The request's weights (checked by propose), else the artifact's, else the
+ * defaults. */
 static const hybrid_weights *weights_of(const rec_query *q, const void *state)
 {
-	if (q->r->hybrid != NULL && hybrid_weights_valid(q->r->hybrid))
+	if (q->r->hybrid != NULL)
 		return q->r->hybrid;
 	return state != NULL ? state : &hybrid_weights_default;
 }
 
 static int hybrid_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
 {
+	if (q->r->hybrid != NULL && !hybrid_weights_valid(q->r->hybrid))
+		return seg_error_set(err, SEG_EINVAL, "the hybrid's weights must be >= 0 with a positive sum");
 	const hybrid_weights *w = weights_of(q, state);
 	int cf = q->nseed_items > 0; /* otherwise content alone */
 	int rc = 0;

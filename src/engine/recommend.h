@@ -57,7 +57,8 @@ typedef struct rec_request {
 	size_t nexclude;
 	uint64_t seed;                /* for the random baseline */
 	size_t pool;                  /* candidates re-ranking chooses from; 0 = max(5k, 100) */
-	const hybrid_weights *hybrid; /* NULL = the artifact's (as tuned) */
+	const hybrid_weights *hybrid; /* NULL = the artifact's (as tuned); weights not >= 0
+	                               * with a positive sum are refused (SEG_EINVAL) */
 } rec_request;
 
 /* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,

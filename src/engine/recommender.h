@@ -1,5 +1,5 @@
 /* recommender.h: the one interface every recommender implements (random,
- * popular, content, cooc, als, hybrid and those to come), and the registry
+ * popular, content, cooc, als, ease, rp3beta, hybrid and those to come), and the registry
  * that lists them for the engine, the CLI, evaluate and the server.
  *
  * A recommender is a table of functions: its name and one line saying what it

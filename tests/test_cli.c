@@ -65,6 +65,26 @@ static void test_usage_errors_exit_2(void **state)
 	free(out);
 	assert_int_equal(segue("generate --tracks lots", &out), 2);
 	free(out);
+	/* The stronger models' flags are checked before anything is read. */
+	static const char *const bad_train[] = {
+		"train --ease-lambda 0",
+		"train --ease-items -1",
+		"train --ease-neighbours 2.5",
+		"train --rp3-alpha x",
+		"train --rp3-beta -1",
+		"train --hybrid als=-1",
+		"train --hybrid content=0,als=0",
+		"train --hybrid jazz=1",
+	};
+	for (size_t i = 0; i < sizeof bad_train / sizeof *bad_train; i++) {
+		assert_int_equal(segue(bad_train[i], &out), 2);
+		assert_non_null(strstr(out, "segue train: "));
+		free(out);
+	}
+	assert_int_equal(segue("train --help", &out), 0);
+	assert_non_null(strstr(out, "--ease-lambda L"));
+	assert_non_null(strstr(out, "default content=0.1,cooc=0,als=0.45,ease=0,rp3=0.45"));
+	free(out);
 }
 
 static void test_end_to_end(void **state)
@@ -178,11 +198,13 @@ static void test_registered_model_offered(void **state)
 	assert_non_null(strstr(out, "constant   * the known tracks in id order (a test model)"));
 	free(out);
 	assert_int_equal(cli(&out, "recommend", "--model", "nope", "--seed", "x", NULL), 2);
-	assert_non_null(
-		strstr(out, "unknown model 'nope' (random, popular, content, cooc, als, hybrid, title, constant)"));
+	assert_non_null(strstr(
+		out,
+		"unknown model 'nope' (random, popular, content, cooc, als, ease, rp3beta, hybrid, title, constant)"));
 	free(out);
 	assert_int_equal(cli(&out, "evaluate", "--help", NULL), 0);
-	assert_non_null(strstr(out, "Models: random, popular, content, cooc, als, hybrid, title, constant."));
+	assert_non_null(
+		strstr(out, "Models: random, popular, content, cooc, als, ease, rp3beta, hybrid, title, constant."));
 	free(out);
 	/* A trained workspace. */
 	assert_int_equal(
@@ -191,9 +213,32 @@ static void test_registered_model_offered(void **state)
 	assert_int_equal(cli(&out, "ingest", "-q", "--workspace", ws, syn, NULL), 0);
 	free(out);
 	assert_int_equal(cli(&out, "train", "-q", "--workspace", ws, "--clusters", "3", "--factors", "4",
-	                     "--iterations", "2", "--rounds", "5", NULL),
+	                     "--iterations", "2", "--rounds", "5", "--ease-lambda", "50", "--ease-items", "300",
+	                     "--ease-neighbours", "20", "--rp3-alpha", "0.5", "--rp3-beta", "0.25", "--rp3-neighbours",
+	                     "30", "--hybrid", "content=0.1,als=0.2,rp3=0.7", NULL),
 	                 0);
 	free(out);
+	/* The flags reach the model and its metadata. */
+	char meta[1024 + 32];
+	snprintf(meta, sizeof meta, "%s/models/v1/model.seg", ws);
+	engine *e = NULL;
+	seg_error err = {0};
+	assert_int_equal(engine_open(&e, meta, &err), 0);
+	json_t *m = json_loads(engine_meta_json(e), 0, NULL);
+	assert_non_null(m);
+	json_t *ease = json_object_get(m, "ease"), *rp3 = json_object_get(m, "rp3"), *hy = json_object_get(m, "hybrid");
+	assert_true(json_is_true(json_object_get(ease, "trained")));
+	assert_float_equal(json_number_value(json_object_get(ease, "lambda")), 50, 1e-6);
+	assert_int_equal(json_integer_value(json_object_get(ease, "items_cap")), 300);
+	assert_int_equal(json_integer_value(json_object_get(ease, "neighbours")), 20);
+	assert_true(json_integer_value(json_object_get(ease, "items")) <= 300);
+	assert_float_equal(json_number_value(json_object_get(rp3, "alpha")), 0.5, 1e-6);
+	assert_float_equal(json_number_value(json_object_get(rp3, "beta")), 0.25, 1e-6);
+	assert_int_equal(json_integer_value(json_object_get(rp3, "neighbours")), 30);
+	assert_float_equal(json_number_value(json_object_get(hy, "rp3")), 0.7, 1e-6);
+	assert_float_equal(json_number_value(json_object_get(hy, "cooc")), 0, 1e-6);
+	json_decref(m);
+	engine_free(e);
 	/* It needs no seed; with one, it recommends the next tracks by id. */
 	assert_int_equal(
 		cli(&out, "recommend", "--workspace", ws, "--model", "constant", "--k", "3", "--no-rerank", NULL), 0);

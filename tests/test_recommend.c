@@ -619,6 +619,99 @@ static void test_title_model(void **state)
 	free(sorted);
 }
 
+/* ---- the hybrid's blend ---- */
+
+/* The hybrid asked to weigh one kind of evidence only ranks as the model
+ * that gives it (each model's own scores, scaled over the pool, keep their
+ * order). */
+static void check_hybrid_is(const engine *e, const rec_request *hr, const char *model)
+{
+	rec_item a[20], b[20];
+	rec_request r = request(model_id(model), 0, 20);
+	size_t n = run(e, &r, a, NULL);
+	assert_true(n >= 5);
+	assert_int_equal(run(e, hr, b, NULL), n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(b[i].track, a[i].track);
+}
+
+static void test_hybrid_weights(void **state)
+{
+	(void)state;
+	/* EASE and RP3beta were trained into the artifact and say so. */
+	rec_item a[20];
+	const char *meta = engine_meta_json(eng);
+	assert_non_null(strstr(meta, "\"ease\""));
+	assert_non_null(strstr(meta, "\"rp3\""));
+	for (int m = 0; m < 2; m++) {
+		rec_request r = request(model_id(m ? "rp3beta" : "ease"), 0, 20);
+		size_t n = run(eng, &r, a, NULL);
+		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_true(isnan(a[i].content)); /* CF only: no content evidence */
+			assert_true(a[i].reasons & REASON_CF);
+		}
+	}
+	/* Per request: one kind of evidence at a time. */
+	static const struct {
+		hybrid_weights w;
+		const char *model;
+	} one[] = {
+		{{.cooc = 1}, "cooc"},
+		{{.als = 1}, "als"},
+		{{.ease = 1}, "ease"},
+		{{.rp3 = 2}, "rp3beta"},
+	};
+	for (size_t k = 0; k < sizeof one / sizeof *one; k++) {
+		rec_request r = request(model_id("hybrid"), 0, 20);
+		r.hybrid = &one[k].w;
+		check_hybrid_is(eng, &r, one[k].model);
+	}
+	/* Weights that are not >= 0 with a positive sum are refused. */
+	static const hybrid_weights negative = {.content = 1, .als = -0.5f}, zero = {0};
+	rec_request bad = request(model_id("hybrid"), 0, 20);
+	size_t nbad;
+	seg_error berr = {0};
+	bad.hybrid = &negative;
+	assert_int_equal(engine_recommend(eng, &bad, a, &nbad, NULL, &berr), SEG_EINVAL);
+	bad.hybrid = &zero;
+	assert_int_equal(engine_recommend(eng, &bad, a, &nbad, NULL, &berr), SEG_EINVAL);
+	assert_non_null(strstr(berr.msg, "hybrid's weights"));
+	/* The artifact's: a model trained with the blend {als: 1} serves ALS's
+	 * order when the request names no weights. */
+	train_options o;
+	train_options_default(&o);
+	o.workspace = ws;
+	o.verbose = 0;
+	o.clusters = 4;
+	o.factors = 8;
+	o.als_iterations = 3;
+	o.quality_rounds = 10;
+	o.cv_folds = 3;
+	o.ease_items = 0; /* no EASE: the hybrid must cope with its absence */
+	o.hybrid = (hybrid_weights){.als = 1};
+	char version[32], path[PATH_MAX + 64];
+	seg_error err = {0};
+	assert_int_equal(train_run(&o, version, sizeof version, &err), 0);
+	assert_int_equal(train_model_path(ws, version, path, sizeof path, &err), 0);
+	engine *e2 = NULL;
+	assert_int_equal(engine_open(&e2, path, &err), 0);
+	rec_request r = request(model_id("hybrid"), 0, 20);
+	check_hybrid_is(e2, &r, "als");
+	/* ...and a request's weights still win over the artifact's. */
+	static const hybrid_weights cooc_only = {.cooc = 1};
+	r.hybrid = &cooc_only;
+	check_hybrid_is(e2, &r, "cooc");
+	/* Without EASE in the artifact, "ease" proposes nothing. */
+	r = request(model_id("ease"), 0, 20);
+	const char *shortfall = NULL;
+	assert_int_equal(run(e2, &r, a, &shortfall), 0);
+	engine_free(e2);
+	/* Weights that are not >= 0 with a positive sum are refused by train. */
+	o.hybrid = (hybrid_weights){.content = -1, .als = 2};
+	assert_int_equal(train_run(&o, version, sizeof version, &err), SEG_EINVAL);
+}
+
 static void test_registered_model(void **state)
 {
 	(void)state;
@@ -1014,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_dislikes),
 		cmocka_unit_test_setup_teardown(test_versions_never_return, versions_up, versions_down),
+		cmocka_unit_test(test_hybrid_weights),
 		cmocka_unit_test(test_registered_model), /* last: it adds to the registry */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

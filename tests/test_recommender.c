@@ -16,9 +16,10 @@ static int noop_propose(const rec_query *q, const void *state, size_t want, rec_
 static void test_builtins(void **state)
 {
 	(void)state;
-	static const char *const want[] = {"random", "popular", "content", "cooc", "als", "hybrid", "title"};
-	assert_int_equal(recommender_count(), 7);
-	for (int i = 0; i < 7; i++) {
+	static const char *const want[] = {"random", "popular", "content", "cooc", "als",
+	                                   "ease",   "rp3beta", "hybrid",  "title"};
+	assert_int_equal(recommender_count(), 9);
+	for (int i = 0; i < 9; i++) {
 		assert_string_equal(recommender_get(i)->name, want[i]);
 		assert_int_equal(recommender_find(want[i]), i);
 		assert_string_equal(recommender_name(i), want[i]);
@@ -32,11 +33,11 @@ static void test_builtins(void **state)
 	assert_null(recommender_get((int)recommender_count()));
 	assert_string_equal(recommender_name(99), "?");
 	/* Only the baselines do without seeds or a mood. */
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 9; i++)
 		assert_int_equal((recommender_get(i)->flags & REC_NEEDS_QUERY) != 0, i >= 2);
 	/* Only the title model reads a title (then a title alone will do). */
-	for (int i = 0; i < 7; i++)
-		assert_int_equal((recommender_get(i)->flags & REC_USES_TITLE) != 0, i == 6);
+	for (int i = 0; i < 9; i++)
+		assert_int_equal((recommender_get(i)->flags & REC_USES_TITLE) != 0, i == 8);
 	/* A request that names no model gets the default, the hybrid. */
 	rec_request r;
 	rec_request_default(&r);
@@ -68,7 +69,7 @@ static void test_register(void **state)
 	assert_int_equal(recommender_register(&mine, &err), SEG_EINVAL);
 	char buf[256];
 	int len = recommender_names_join(", ", buf, sizeof buf);
-	assert_string_equal(buf, "random, popular, content, cooc, als, hybrid, title, mine-1");
+	assert_string_equal(buf, "random, popular, content, cooc, als, ease, rp3beta, hybrid, title, mine-1");
 	assert_int_equal(len, (int)strlen(buf));
 	/* Cut like snprintf, the full length returned. */
 	char small[10];

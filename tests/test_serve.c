@@ -748,7 +748,8 @@ static void test_openapi_matches_routes(void **state)
 	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
 	json_t *model =
 		json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"), "model");
-	json_t *want = json_pack("[s,s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "hybrid", "title");
+	json_t *want = json_pack("[s,s,s,s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "ease",
+	                         "rp3beta", "hybrid", "title");
 	assert_true(json_equal(json_object_get(model, "enum"), want));
 	json_decref(want);
 	assert_string_equal(json_string_value(json_object_get(model, "default")), "hybrid");
@@ -1922,8 +1923,9 @@ static void test_registered_model_served(void **state)
 	/* An unknown model's error names every registered one. */
 	const char *nope = "{\"model\": \"nope\"}";
 	j = post(nope, strlen(nope), 400);
-	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")),
-	                       "model must be one of random, popular, content, cooc, als, hybrid, title, constant"));
+	assert_non_null(strstr(
+		json_string_value(json_object_get(j, "detail")),
+		"model must be one of random, popular, content, cooc, als, ease, rp3beta, hybrid, title, constant"));
 	json_decref(j);
 
 	/* GET /api/models lists the registry, in id order, with the default. */

@@ -416,6 +416,101 @@ static int cmd_generate(int argc, char **argv)
 
 /* ---- train ---- */
 
+/* The hyperparameters of the stronger models and the hybrid's blend, as
+ * long options of `segue train`, kept apart from the others. */
+enum { O_EASE_LAMBDA = 300, O_EASE_ITEMS, O_EASE_NBR, O_RP3_ALPHA, O_RP3_BETA, O_RP3_NBR, O_HYBRID };
+#define TRAIN_MODEL_OPTIONS                                               \
+	{"ease-lambda", required_argument, NULL, O_EASE_LAMBDA},          \
+		{"ease-items", required_argument, NULL, O_EASE_ITEMS},    \
+		{"ease-neighbours", required_argument, NULL, O_EASE_NBR}, \
+		{"rp3-alpha", required_argument, NULL, O_RP3_ALPHA},      \
+		{"rp3-beta", required_argument, NULL, O_RP3_BETA},        \
+		{"rp3-neighbours", required_argument, NULL, O_RP3_NBR},   \
+	{                                                                 \
+		"hybrid", required_argument, NULL, O_HYBRID               \
+	}
+
+/* A number in [lo, hi] and nothing else. */
+static int train_number(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || !(v >= lo && v <= hi))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "content=0.15,cooc=0.4,als=0.45": the named weights, the others 0. */
+static int hybrid_parse(const char *s, hybrid_weights *w)
+{
+	static const char *const names[] = {"content", "cooc", "als", "ease", "rp3"};
+	float v[5] = {0};
+	char buf[256];
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	strcpy(buf, s);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		double x;
+		size_t k = 0;
+		if (eq == NULL)
+			return -1;
+		*eq = '\0';
+		while (k < 5 && strcmp(tok, names[k]) != 0)
+			k++;
+		if (k == 5 || train_number(eq + 1, 0, 1e6, &x) < 0)
+			return -1;
+		v[k] = (float)x;
+	}
+	*w = (hybrid_weights){.content = v[0], .cooc = v[1], .als = v[2], .ease = v[3], .rp3 = v[4]};
+	return hybrid_weights_valid(w) ? 0 : -1;
+}
+
+/* Applies one of TRAIN_MODEL_OPTIONS to `o`: 0 when done, -1 when `c` is
+ * not one of them, a usage error's exit status (> 0) when `arg` is bad. */
+static int train_model_option(int c, const char *arg, train_options *o)
+{
+	double v;
+	switch (c) {
+	case O_EASE_LAMBDA:
+		if (train_number(arg, 1e-3, 1e9, &v) < 0)
+			return usage_error("train", "--ease-lambda '%s' must be a number > 0", arg);
+		o->ease_lambda = (float)v;
+		return 0;
+	case O_EASE_ITEMS:
+		if (train_number(arg, 0, 40000, &v) < 0 || v != (int)v)
+			return usage_error("train", "--ease-items '%s' must be a whole number in 0..40000", arg);
+		o->ease_items = (int)v;
+		return 0;
+	case O_EASE_NBR:
+	case O_RP3_NBR:
+		if (train_number(arg, c == O_RP3_NBR ? 0 : 1, 100000, &v) < 0 || v != (int)v)
+			return usage_error("train", "a neighbour count '%s' must be a whole number >= 1 (rp3: >= 0)",
+			                   arg);
+		*(c == O_EASE_NBR ? &o->ease_neighbours : &o->rp3_neighbours) = (int)v;
+		return 0;
+	case O_RP3_ALPHA:
+		if (train_number(arg, 1e-3, 10, &v) < 0)
+			return usage_error("train", "--rp3-alpha '%s' must be in (0, 10]", arg);
+		o->rp3_alpha = (float)v;
+		return 0;
+	case O_RP3_BETA:
+		if (train_number(arg, 0, 10, &v) < 0)
+			return usage_error("train", "--rp3-beta '%s' must be in 0..10", arg);
+		o->rp3_beta = (float)v;
+		return 0;
+	case O_HYBRID:
+		if (hybrid_parse(arg, &o->hybrid) < 0)
+			return usage_error("train",
+			                   "--hybrid '%s' must be NAME=WEIGHT,... of content, cooc, als, ease, rp3, "
+			                   "weights >= 0 with a positive sum",
+			                   arg);
+		return 0;
+	default: return -1;
+	}
+}
+
 static int cmd_train(int argc, char **argv)
 {
 	/* clang-format off */
@@ -423,7 +518,7 @@ static int cmd_train(int argc, char **argv)
 		{"workspace", required_argument, NULL, 'w'}, {"clusters", required_argument, NULL, 'k'},
 		{"factors", required_argument, NULL, 'f'},   {"iterations", required_argument, NULL, 'i'},
 		{"rounds", required_argument, NULL, 'r'},    {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},            {0},
+		{"help", no_argument, NULL, 'h'},            TRAIN_MODEL_OPTIONS, {0},
 	};
 	/* clang-format on */
 	train_options o;
@@ -438,9 +533,13 @@ static int cmd_train(int argc, char **argv)
 		case 'i': o.als_iterations = atoi(optarg); break;
 		case 'r': o.quality_rounds = atoi(optarg); break;
 		case 'q': o.verbose = 0; break;
-		case 'h':
+		case 'h': {
+			char hybrid[160];
+			snprintf(hybrid, sizeof hybrid, "content=%g,cooc=%g,als=%g,ease=%g,rp3=%g",
+			         (double)o.hybrid.content, (double)o.hybrid.cooc, (double)o.hybrid.als,
+			         (double)o.hybrid.ease, (double)o.hybrid.rp3);
 			printf("usage: segue train [--workspace DIR] [--clusters K] [--factors F] [--iterations N]\n"
-			       "                   [--rounds R] [--quiet]\n\n"
+			       "                   [--rounds R] [--ease-*] [--rp3-*] [--hybrid W] [--quiet]\n\n"
 			       "Fits every model on the catalogue and writes a new version under\n"
 			       "WORKSPACE/models/vN/model.seg (WORKSPACE/models/latest names the newest):\n"
 			       "  content    standardised audio features, key on the circle of fifths, genre block\n"
@@ -452,10 +551,29 @@ static int cmd_train(int argc, char **argv)
 			       "  -k, --clusters K     k-means clusters (default 12)\n"
 			       "  -f, --factors F      ALS factors (default 64)\n"
 			       "  -i, --iterations N   ALS iterations (default 15)\n"
-			       "  -r, --rounds R       XGBoost boosting rounds (default 120)\n",
-			       CATALOG_SPLIT_MODULUS, CATALOG_SPLIT_MODULUS);
+			       "  -r, --rounds R       XGBoost boosting rounds (default 120)\n"
+			       "      --ease-lambda L      EASE regularisation (default %g)\n"
+			       "      --ease-items N       EASE's dense solve on the N most frequent tracks in >= 2\n"
+			       "                           training playlists (default %d; 4 N^2 bytes; 0 = no EASE)\n"
+			       "      --ease-neighbours K  EASE weights kept per track (default %d)\n"
+			       "      --rp3-alpha A        RP3beta power of the walk's probabilities (default %g)\n"
+			       "      --rp3-beta B         RP3beta popularity penalty (default %g)\n"
+			       "      --rp3-neighbours K   RP3beta neighbours kept per track (default %d; 0 = no "
+			       "RP3beta)\n"
+			       "      --hybrid W           the hybrid's blend, e.g. content=0.15,cooc=0.425,als=0.425\n"
+			       "                           (of content, cooc, als, ease, rp3; default %s)\n",
+			       CATALOG_SPLIT_MODULUS, CATALOG_SPLIT_MODULUS, (double)o.ease_lambda, o.ease_items,
+			       o.ease_neighbours, (double)o.rp3_alpha, (double)o.rp3_beta, o.rp3_neighbours, hybrid);
 			return EXIT_OK;
-		default: return usage_error("train", "%s", "unknown option");
+		}
+		default: {
+			int done = train_model_option(c, optarg, &o);
+			if (done < 0)
+				return usage_error("train", "%s", "unknown option");
+			if (done > 0)
+				return done;
+			break;
+		}
 		}
 	}
 	if (optind != argc)

@@ -319,7 +319,7 @@ rec_cand *rec_pool_add(rec_pool *p, int64_t t)
 	rec_cand *c = &p->c[p->n++];
 	c->track = t;
 	c->row = p->track_row[t];
-	c->content = c->cooc = c->als = NAN;
+	c->content = c->cooc = c->als = c->ease = c->rp3 = NAN;
 	c->score = 0;
 	p->slot[t] = (int64_t)p->n;
 	return c;
@@ -682,16 +682,20 @@ static void range_scale(const range *g, float *v)
 static void stage_blend(request *x)
 {
 	rec_pool *p = &x->pool;
-	range content = {INFINITY, -INFINITY}, cooc = content, als = content;
+	range content = {INFINITY, -INFINITY}, cooc = content, als = content, ease = content, rp3 = content;
 	for (size_t i = 0; i < p->n; i++) {
 		range_add(&content, p->c[i].content);
 		range_add(&cooc, p->c[i].cooc);
 		range_add(&als, p->c[i].als);
+		range_add(&ease, p->c[i].ease);
+		range_add(&rp3, p->c[i].rp3);
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		range_scale(&content, &p->c[i].content);
 		range_scale(&cooc, &p->c[i].cooc);
 		range_scale(&als, &p->c[i].als);
+		range_scale(&ease, &p->c[i].ease);
+		range_scale(&rp3, &p->c[i].rp3);
 	}
 	if (x->model->blend)
 		x->model->blend(&x->q, x->state, p);
@@ -915,10 +919,7 @@ static void stage_explain(const request *x, rec_item *out)
 		it->track = c->track;
 		it->score = c->score;
 		it->content = c->content;
-		float cf = NAN;
-		if (!isnan(c->cooc) || !isnan(c->als))
-			cf = ((isnan(c->cooc) ? 0 : c->cooc) + (isnan(c->als) ? 0 : c->als)) * 0.5f;
-		it->cf = cf;
+		it->cf = rec_cand_cf(c);
 		explain_shared(x, it);
 		if (x->model->explain)
 			it->reasons |= x->model->explain(&x->q, x->state, it);

@@ -36,6 +36,13 @@ enum {
  * "popular", "mood", "random", "title"). */
 extern const char *const rec_reason_codes[REASON__BITS];
 
+/* The hybrid's blend: the weight of each kind of evidence (each scaled to
+ * 0..1 over the pool) in its score. Only their ratios matter; a model with
+ * weight 0 is not asked for candidates. Plain data. */
+typedef struct hybrid_weights {
+	float content, cooc, als, ease, rp3;
+} hybrid_weights;
+
 typedef struct rec_request {
 	int model;            /* registry id (recommender_find); RECOMMENDER_DEFAULT's by default */
 	const int64_t *seeds; /* [nseeds] track ids the listener likes */
@@ -68,6 +75,8 @@ typedef struct rec_request {
 	const char *const *genres; /* [ngenres] */
 	size_t ngenres;
 	int year_min, year_max;
+	const hybrid_weights *hybrid; /* NULL = the artifact's (as tuned); weights not >= 0
+	                               * with a positive sum are refused (SEG_EINVAL) */
 } rec_request;
 
 /* How far dislikes push the content query (see rec_request.dislikes). */

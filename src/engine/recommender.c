@@ -7,9 +7,10 @@
 
 /* The built-ins, defined in src/engine/rec_<name>.c. Their order is their
  * id and the order evaluate and --help list them in. */
-extern const recommender rec_random, rec_popular, rec_content, rec_cooc, rec_als, rec_hybrid, rec_title;
+extern const recommender rec_random, rec_popular, rec_content, rec_cooc, rec_als, rec_ease, rec_rp3beta, rec_hybrid,
+	rec_title;
 static const recommender *const builtins[] = {
-	&rec_random, &rec_popular, &rec_content, &rec_cooc, &rec_als, &rec_hybrid, &rec_title,
+	&rec_random, &rec_popular, &rec_content, &rec_cooc, &rec_als, &rec_ease, &rec_rp3beta, &rec_hybrid, &rec_title,
 };
 #define NBUILTINS (sizeof builtins / sizeof *builtins)
 

@@ -1,5 +1,5 @@
 /* recommender.h: the one interface every recommender implements (random,
- * popular, content, cooc, als, hybrid and those to come), and the registry
+ * popular, content, cooc, als, ease, rp3beta, hybrid and those to come), and the registry
  * that lists them for the engine, the CLI, evaluate and the server.
  *
  * A recommender is a table of functions: its name and one line saying what it
@@ -16,6 +16,7 @@
 #ifndef SEGUE_RECOMMENDER_H
 #define SEGUE_RECOMMENDER_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,8 +77,25 @@ typedef struct rec_cand {
 	float content; /* cosine to the query, or closeness to the mood */
 	float cooc;    /* item co-occurrence score (collaborative) */
 	float als;     /* factor-model score (collaborative) */
+	float ease;    /* EASE item-weight score (collaborative) */
+	float rp3;     /* RP3beta random-walk score (collaborative) */
 	float score;   /* the recommender's relevance, higher first */
 } rec_cand;
+
+/* A candidate's collaborative evidence as one figure: the mean of the kinds
+ * it has (cooc, als, ease, rp3), NaN when it has none. */
+static inline float rec_cand_cf(const rec_cand *c)
+{
+	const float v[] = {c->cooc, c->als, c->ease, c->rp3};
+	float sum = 0;
+	int n = 0;
+	for (size_t k = 0; k < sizeof v / sizeof *v; k++)
+		if (!isnan(v[k])) {
+			sum += v[k];
+			n++;
+		}
+	return n > 0 ? sum / (float)n : NAN;
+}
 
 /* The candidates of one request. Plain struct: read c[0..n) directly; add
  * through rec_pool_add, which keeps one candidate per track. */
@@ -152,13 +170,20 @@ int rec_query_propose(const rec_query *q, const char *name, size_t want, rec_poo
  * first appearance, into words[max]. Returns how many. */
 size_t rec_title_words(const char *title, char (*words)[REC_TITLE_WORD_MAX], size_t max);
 
+/* The hybrid's blend for an artifact that has no "hybrid" section (one
+ * trained before the weights were tuned): content 0.15, cooc and als 0.425
+ * each, ease and rp3 0. */
+extern const hybrid_weights hybrid_weights_default;
+/* 1 when every weight is finite and >= 0 and their sum is positive. */
+int hybrid_weights_valid(const hybrid_weights *w);
+
 /* ---- the registry ----
  * The one list of the models segue offers: the CLI, evaluate, the server
  * and its OpenAPI document take their names from here, and nowhere else
  * spells them out. The built-ins are registered before main runs, in this
- * order: random, popular, content, cooc, als, hybrid. Ids are positions in
+ * order: random, popular, content, cooc, als, ease, rp3beta, hybrid. Ids are positions in
  * the registry and never change; callers look a model up by name
- * (recommender_find) and keep its id. Registering is not
+ * (recommender_find) and keep its id within one run. Registering is not
  * thread-safe: do it at start-up, before engines are opened (an engine knows
  * the recommenders registered when it was opened) and before threads start.
  * Lookups are thread-safe. */

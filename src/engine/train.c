@@ -17,6 +17,9 @@
 #include "models/cf.h"
 #include "core/array.h"
 #include "core/strmap.h"
+#include "models/ease.h"
+#include "models/rp3.h"
+#include "engine/recommender.h"
 #include "engine/dataset.h"
 #include "engine/recommender.h"
 #include "models/featvec.h"
@@ -39,6 +42,20 @@ void train_options_default(train_options *o)
 	o->als_iterations = 15;
 	o->quality_rounds = 120;
 	o->cv_folds = 5;
+	/* The modules' defaults, chosen on the validation split. */
+	ease_opts eo;
+	ease_opts_default(&eo);
+	o->ease_lambda = eo.lambda;
+	o->ease_items = eo.max_items;
+	o->ease_neighbours = eo.neighbours;
+	rp3_opts ro;
+	rp3_opts_default(&ro);
+	o->rp3_alpha = ro.alpha;
+	o->rp3_beta = ro.beta;
+	o->rp3_neighbours = ro.neighbours;
+	/* The blend that scored best on the validation split: ALS and RP3beta,
+	 * with a little content to order what they leave level. */
+	o->hybrid = (hybrid_weights){.content = 0.1f, .cooc = 0, .als = 0.45f, .ease = 0, .rp3 = 0.45f};
 	o->verbose = 1;
 	o->out = stdout;
 }
@@ -112,6 +129,9 @@ typedef struct built {
 	cf_cooc *cooc;
 	cf_als *als;
 	struct title_index *title; /* the title model's index, or NULL */
+	cf_csr ui, iu;             /* [U][I] training playlists and the transpose, from build_cf */
+	cf_cooc *ease;             /* EASE's top-K weights per item (its form is cf_cooc's) */
+	cf_cooc *rp3;              /* RP3beta's top-K neighbours per item */
 	json_t *meta;
 	uint64_t *song; /* [T] song key per track id (build_track_facts) */
 	uint16_t *year; /* [T] release year per track id, 0 unknown */
@@ -162,6 +182,10 @@ static void built_free(built *b)
 	cf_cooc_free(b->cooc);
 	cf_als_free(b->als);
 	title_index_free(b->title);
+	cf_csr_free(&b->ui);
+	cf_csr_free(&b->iu);
+	cf_cooc_free(b->ease);
+	cf_cooc_free(b->rp3);
 	json_decref(b->meta);
 	free(b->song);
 	free(b->year);
@@ -433,6 +457,11 @@ static int build_cf(const dataset *ds, built *b, const train_options *o, seg_err
 	                              b->I, "entries", (json_int_t)ui.nnz, "cooc_topm", co.topm, "factors", ao.factors,
 	                              "iterations", ao.iterations, "als_seconds_per_iteration", secs / ao.iterations,
 	                              "als_loss", jl));
+	/* EASE and RP3beta are fitted on the same matrices (build_ease, build_rp3). */
+	b->ui = ui;
+	b->iu = iu;
+	memset(&ui, 0, sizeof ui);
+	memset(&iu, 0, sizeof iu);
 out:
 	cf_csr_free(&ui);
 	cf_csr_free(&iu);
@@ -638,6 +667,64 @@ out:
 	return rc;
 }
 
+/* ---- EASE and RP3beta ---- */
+
+/* EASE on the most frequent training tracks (build_cf's matrices). */
+static int build_ease(built *b, const train_options *o, seg_error *err)
+{
+	if (b->ui.nnz == 0 || o->ease_items <= 0) {
+		json_object_set_new(b->meta, "ease", json_pack("{s:b}", "trained", 0));
+		return 0;
+	}
+	ease_opts eo;
+	ease_opts_default(&eo);
+	eo.lambda = o->ease_lambda;
+	eo.max_items = o->ease_items;
+	eo.neighbours = o->ease_neighbours;
+	ease_info info;
+	int rc = ease_fit(&b->ui, &b->iu, &eo, &b->ease, &info, err);
+	if (rc < 0)
+		return rc;
+	double covered = info.entries ? (double)info.entries_covered / (double)info.entries : 0;
+	say(o,
+	    "EASE: %d tracks in the solve (cap %d, in >= %d playlists), %.1f%% of training entries, lambda %g, "
+	    "top-%d weights; X^T X %.2f s, inverse %.2f s, cut %.2f s\n",
+	    info.solved, eo.max_items, info.min_count, 100 * covered, eo.lambda, eo.neighbours, info.gram_seconds,
+	    info.solve_seconds, info.select_seconds);
+	json_object_set_new(b->meta, "ease",
+	                    json_pack("{s:b,s:f,s:i,s:i,s:i,s:i,s:f,s:I,s:f,s:f}", "trained", 1, "lambda", eo.lambda,
+	                              "items_cap", eo.max_items, "neighbours", eo.neighbours, "items", info.solved,
+	                              "min_playlists", info.min_count, "entries_covered", covered, "weights",
+	                              (json_int_t)b->ease->indptr[b->ease->nitems], "solve_seconds",
+	                              info.gram_seconds + info.solve_seconds, "cut_seconds", info.select_seconds));
+	return 0;
+}
+
+/* RP3beta on build_cf's matrices. */
+static int build_rp3(built *b, const train_options *o, seg_error *err)
+{
+	if (b->ui.nnz == 0 || o->rp3_neighbours <= 0) {
+		json_object_set_new(b->meta, "rp3", json_pack("{s:b}", "trained", 0));
+		return 0;
+	}
+	double t0 = progress_now();
+	rp3_opts ro;
+	rp3_opts_default(&ro);
+	ro.alpha = o->rp3_alpha;
+	ro.beta = o->rp3_beta;
+	ro.neighbours = o->rp3_neighbours;
+	int rc = rp3_fit(&b->ui, &b->iu, &ro, &b->rp3, err);
+	if (rc < 0)
+		return rc;
+	double secs = progress_now() - t0;
+	say(o, "RP3beta: alpha %g, beta %g, top-%d neighbours (%.2f s)\n", ro.alpha, ro.beta, ro.neighbours, secs);
+	json_object_set_new(b->meta, "rp3",
+	                    json_pack("{s:b,s:f,s:f,s:i,s:I,s:f}", "trained", 1, "alpha", ro.alpha, "beta", ro.beta,
+	                              "neighbours", ro.neighbours, "weights",
+	                              (json_int_t)b->rp3->indptr[b->rp3->nitems], "seconds", secs));
+	return 0;
+}
+
 /* ---- writing ---- */
 
 static int add(container_writer *w, const char *name, const void *p, size_t size, int *rc, seg_error *err)
@@ -651,7 +738,8 @@ static int add(container_writer *w, const char *name, const void *p, size_t size
 typedef struct model_parts {
 	const dataset *ds;
 	built *b;
-	double t0; /* when training started */
+	double t0;             /* when training started */
+	hybrid_weights hybrid; /* the hybrid's blend */
 } model_parts;
 
 /* Adds the model's sections to `w` (a workspace_model_fill): the version's
@@ -709,11 +797,26 @@ static int write_model(container_writer *w, const char *version, void *arg, seg_
 		add(w, MS_TITLE_PL_PTR, x->pl_ptr, sizeof(uint32_t) * (x->L + 1), &rc, err);
 		add(w, MS_TITLE_PL_TRACK, x->pl_track, sizeof(int32_t) * x->pl_ptr[x->L], &rc, err);
 	}
+	if (b->ease != NULL) {
+		size_t I = (size_t)b->I, nnz = (size_t)b->ease->indptr[I];
+		add(w, MS_EASE_PTR, b->ease->indptr, sizeof(int64_t) * (I + 1), &rc, err);
+		add(w, MS_EASE_NBR, b->ease->nbr, sizeof(int32_t) * nnz, &rc, err);
+		add(w, MS_EASE_W, b->ease->sim, sizeof(float) * nnz, &rc, err);
+	}
+	if (b->rp3 != NULL) {
+		size_t I = (size_t)b->I, nnz = (size_t)b->rp3->indptr[I];
+		add(w, MS_RP3_PTR, b->rp3->indptr, sizeof(int64_t) * (I + 1), &rc, err);
+		add(w, MS_RP3_NBR, b->rp3->nbr, sizeof(int32_t) * nnz, &rc, err);
+		add(w, MS_RP3_W, b->rp3->sim, sizeof(float) * nnz, &rc, err);
+	}
+	add(w, MS_HYBRID, &mp->hybrid, sizeof mp->hybrid, &rc, err);
 	return rc;
 }
 
 int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 {
+	if (!hybrid_weights_valid(&o->hybrid))
+		return seg_error_set(err, SEG_EINVAL, "the hybrid's weights must be >= 0 with a positive sum");
 	dataset *ds = NULL;
 	built b;
 	memset(&b, 0, sizeof b);
@@ -737,10 +840,15 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 	                              (json_int_t)ds->P_valid, "test", (json_int_t)ds->P_test));
 	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
 	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0 ||
+	    (rc = build_ease(&b, o, err)) < 0 || (rc = build_rp3(&b, o, err)) < 0 ||
 	    (rc = build_title(ds, &b, o, err)) < 0 || (rc = build_track_facts(o, ds, &b, err)) < 0)
 		goto out;
+	const hybrid_weights *hw = &o->hybrid;
+	json_object_set_new(b.meta, "hybrid",
+	                    json_pack("{s:f,s:f,s:f,s:f,s:f}", "content", hw->content, "cooc", hw->cooc, "als", hw->als,
+	                              "ease", hw->ease, "rp3", hw->rp3));
 	char path[PATH_MAX + 32];
-	model_parts parts = {ds, &b, t0};
+	model_parts parts = {ds, &b, t0, o->hybrid};
 	if ((rc = workspace_model_publish(o->workspace, snapshot_origin(ds->snap), write_model, &parts, version, cap,
 	                                  path, sizeof path, err)) < 0)
 		goto out;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "engine/recommend.h"
 
 /* Section names of the artifact, shared with the engine that reads it. */
 #define MS_META "meta"                 /* JSON: version, parameters, figures */
@@ -47,6 +48,13 @@
 #define MS_TITLE_WORD_PL "title_word_pl"   /* uint32 [..] playlists (0..L-1) whose title has the word */
 #define MS_TITLE_PL_PTR "title_pl_ptr"     /* uint32 [L+1] offsets into title_pl_track */
 #define MS_TITLE_PL_TRACK "title_pl_track" /* int32 [..] each playlist's distinct track ids, ascending */
+#define MS_EASE_PTR "ease_ptr"             /* int64 [I+1] EASE's top-K weights per item (ease.h) */
+#define MS_EASE_NBR "ease_nbr"             /* int32 [nnz] */
+#define MS_EASE_W "ease_w"                 /* float [nnz] */
+#define MS_RP3_PTR "rp3_ptr"               /* int64 [I+1] RP3beta's top-K neighbours per item (rp3.h) */
+#define MS_RP3_NBR "rp3_nbr"               /* int32 [nnz] */
+#define MS_RP3_W "rp3_w"                   /* float [nnz] */
+#define MS_HYBRID "hybrid"                 /* hybrid_weights: the hybrid's blend (recommend.h) */
 
 typedef struct train_options {
 	const char *workspace;
@@ -55,7 +63,18 @@ typedef struct train_options {
 	int als_iterations; /* default 15 */
 	int quality_rounds; /* XGBoost rounds (default 120) */
 	int cv_folds;       /* default 5 */
-	int verbose;        /* print progress and figures to `out` */
+	/* EASE (ease.h) on the ease_items most frequent training tracks (those
+	 * in >= 2 playlists), 0 = no EASE */
+	float ease_lambda;   /* L2 regularisation (default 1500) */
+	int ease_items;      /* I_e cap of the dense solve (default 15000: 900 MB) */
+	int ease_neighbours; /* weights kept per item (default 500) */
+	/* RP3beta (rp3.h); rp3_neighbours 0 = no RP3beta */
+	float rp3_alpha;       /* power of the transition probabilities (default 0.5) */
+	float rp3_beta;        /* popularity penalty (default 0.1) */
+	int rp3_neighbours;    /* neighbours kept per item (default 500) */
+	hybrid_weights hybrid; /* the hybrid's blend, written into the artifact (default
+	                        * content 0.05, als 0.6, rp3 0.35) */
+	int verbose;           /* print progress and figures to `out` */
 	FILE *out;
 } train_options;
 

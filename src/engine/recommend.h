@@ -35,6 +35,12 @@ enum {
  * "popular", "mood", "random"). */
 extern const char *const rec_reason_codes[REASON__BITS];
 
+/* The hybrid's blend: the share of the score each kind of evidence gets
+ * (the weights need not sum to 1; the hybrid normalises them). */
+typedef struct hybrid_weights {
+	float content, cooc, als, ease, rp3;
+} hybrid_weights;
+
 typedef struct rec_request {
 	int model;            /* registry id (recommender_find); RECOMMENDER_DEFAULT's by default */
 	const int64_t *seeds; /* [nseeds] track ids the listener likes */
@@ -50,6 +56,8 @@ typedef struct rec_request {
 	size_t nexclude;
 	uint64_t seed; /* for the random baseline */
 	size_t pool;   /* candidates re-ranking chooses from; 0 = max(5k, 100) */
+	const hybrid_weights *hybrid; /* the hybrid's blend; NULL = the artifact's weights */
+	const char *title;            /* the playlist's title, for models that read one, or NULL */
 } rec_request;
 
 /* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,

@@ -54,8 +54,8 @@ typedef struct rec_request {
 	int max_per_artist;     /* 0 = no cap */
 	const int64_t *exclude; /* [nexclude] tracks the listener already knows */
 	size_t nexclude;
-	uint64_t seed; /* for the random baseline */
-	size_t pool;   /* candidates re-ranking chooses from; 0 = max(5k, 100) */
+	uint64_t seed;                /* for the random baseline */
+	size_t pool;                  /* candidates re-ranking chooses from; 0 = max(5k, 100) */
 	const hybrid_weights *hybrid; /* the hybrid's blend; NULL = the artifact's weights */
 	const char *title;            /* the playlist's title, for models that read one, or NULL */
 } rec_request;

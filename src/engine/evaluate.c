@@ -768,7 +768,8 @@ static int markdown_print(const char *file, FILE *out, seg_error *err)
 	        json_string_value(json_object_get(proto, "playlists_by_source")),
 	        (long long)json_integer_value(json_object_get(proto, "k")), runs > 1 ? ", ± sd over training runs" : "",
 	        (long long)json_integer_value(json_object_get(proto, "comparisons")));
-	fprintf(out, "| case | model | R-precision | NDCG | NDCG (hits) | novelty | ILD@10 | filled | p NDCG |\n");
+	fprintf(out, "| case | model | R-precision | NDCG | NDCG (hits) | novelty | ILD@10 | filled | ΔNDCG vs "
+	             "reference, Holm p |\n");
 	fprintf(out, "|---|---|---|---|---|---|---|---|---|\n");
 	size_t i;
 	json_t *cell;

@@ -422,6 +422,33 @@ static void test_markdown_of_fixture(void **state)
 	fclose(o.out);
 	char *want = tu_golden_read("evaluation_small.md", &len);
 	assert_string_equal(text, want);
+	/* scripts/readme-tables puts exactly that between the README's markers,
+	 * and leaves the rest alone. */
+	const char *bin = getenv("SEGUE_BIN");
+	char *script = strstr(jpath, "tests/golden/");
+	if (bin != NULL && *bin && script != NULL) {
+		char readme[PATH_MAX + 32], cmd[4 * PATH_MAX], *out = NULL;
+		snprintf(readme, sizeof readme, "%s/README.md", dir);
+		FILE *f = fopen(readme, "w");
+		assert_non_null(f);
+		fputs("before\n<!-- evaluation:begin -->\ntyped by hand\n<!-- evaluation:end -->\nafter\n", f);
+		fclose(f);
+		snprintf(cmd, sizeof cmd, "'%.*sscripts/readme-tables' --segue '%s' --readme '%s' '%s' 2>&1",
+		         (int)(script - jpath), jpath, bin, readme, jpath);
+		assert_int_equal(tu_run(cmd, &out), 0);
+		free(out);
+		size_t rlen;
+		FILE *rf = fopen(readme, "r");
+		assert_non_null(rf);
+		static char got[131072];
+		rlen = fread(got, 1, sizeof got - 1, rf);
+		got[rlen] = '\0';
+		fclose(rf);
+		char expect[131072];
+		snprintf(expect, sizeof expect, "before\n<!-- evaluation:begin -->\n%s<!-- evaluation:end -->\nafter\n",
+		         want);
+		assert_string_equal(got, expect);
+	}
 	free(want);
 	free(text);
 }

@@ -285,6 +285,8 @@ int tune_run(const tune_options *o, seg_error *err)
 			if (o->verbose)
 				fprintf(o->out, "  %-22s = %-7g %-14s objective %.5f (R-prec %.4f, NDCG %.4f) %.1f s\n",
 				        p->name, param_get(&c, p), mname, s.objective, s.rprec, s.ndcg, secs);
+			if (o->verbose)
+				fflush(o->out);
 		}
 		param_set(&cfg, p, best_v);
 		if (best_is_cand) {

@@ -712,7 +712,7 @@ static void table_print(const table *tb, FILE *out)
 	}
 	fprintf(out, "\nby source: R-precision / NDCG (mpd: %zu playlists, editorial: %zu)\n", tb->gcount[GR_MPD],
 	        tb->gcount[GR_EDITORIAL]);
-	fprintf(out, "  %-14s", "model");
+	fprintf(out, "  %-24s", "source/model");
 	for (size_t c = 0; c < tb->C; c++) {
 		char cname[32];
 		eval_case_name(&tb->cases[c], cname, sizeof cname);
@@ -725,7 +725,7 @@ static void table_print(const table *tb, FILE *out)
 		for (size_t v = 0; v < tb->V; v++) {
 			char label[128];
 			snprintf(label, sizeof label, "%.9s/%s", GROUP_NAMES[g], tb->v[v].name);
-			fprintf(out, "  %-14.14s", label);
+			fprintf(out, "  %-24.24s", label);
 			for (size_t c = 0; c < tb->C; c++) {
 				metrics_stat a, b;
 				cell_stat(tb, v, c, g, EM_RPREC, &a);

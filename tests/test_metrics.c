@@ -590,6 +590,104 @@ static void test_list_eval_and_acc(void **state)
 	metrics_truth_free(&t);
 }
 
+/* ------------------------------------------------- organisers' NDCG, stats */
+
+/* NDCG as the organisers' tool computes it: discount 1/log2(i + 1) over the
+ * deduplicated list, ideal over min(|G|, k). Expected values by hand, and
+ * the same from tests/golden/evaluate_stats.py (evaluate_stats.txt). */
+static void test_ndcg_organisers(void **state)
+{
+	(void)state;
+	metrics_truth t = {0};
+	const uint32_t g[] = {1, 2, 3};
+	truth(&t, g, NULL, N_(g));
+	/* [1 9 2 9 8] -> deduplicated [1 9 2 8]: hits at 1 and 3.
+	 * DCG = 1/log2(2) + 1/log2(4) = 1.5; IDCG = 1 + 1/log2(3) + 1/log2(4)
+	 * = 2.130930 -> 0.703918 (golden 0.70391808903413466). The old
+	 * normalisation over the 2 hits with the rules' discount gives
+	 * (1 + 1/log2(3)) / 2: the two are different figures. */
+	const uint32_t r1[] = {1, 9, 2, 9, 8};
+	assert_near(metrics_ndcg_organisers(&t, r1, N_(r1), 500), 1.5 / (1.5 + D3), EPS);
+	assert_near(metrics_ndcg_organisers(&t, r1, N_(r1), 500), 0.70391808903413466, EPS);
+	assert_near(metrics_ndcg(&t, r1, N_(r1), METRICS_IDCG_CHALLENGE), (1 + D3) / 2.0, EPS);
+	/* k = 2 cuts the list to [9 1] and the ideal to 2 positions:
+	 * DCG = 1/log2(3); IDCG = 1 + 1/log2(3) -> 0.386853 (golden). */
+	const uint32_t r2[] = {9, 1, 2, 3};
+	assert_near(metrics_ndcg_organisers(&t, r2, N_(r2), 2), D3 / (1 + D3), EPS);
+	assert_near(metrics_ndcg_organisers(&t, r2, N_(r2), 2), 0.38685280723454163, EPS);
+	/* Every hidden track first: 1. No hit: 0. */
+	const uint32_t r3[] = {3, 1, 2, 7};
+	assert_near(metrics_ndcg_organisers(&t, r3, N_(r3), 500), 1.0, EPS);
+	const uint32_t r4[] = {7, 8};
+	assert_near(metrics_ndcg_organisers(&t, r4, N_(r4), 500), 0.0, EPS);
+	/* A list shorter than k is not padded: the ideal still counts 3. */
+	const uint32_t r5[] = {1};
+	assert_near(metrics_ndcg_organisers(&t, r5, N_(r5), 500), 1.0 / (1.5 + D3), EPS);
+	/* One hidden track at rank 3: 1/log2(4) = 0.5 (golden). */
+	const uint32_t g1[] = {4}, r6[] = {5, 6, 4};
+	truth(&t, g1, NULL, 1);
+	assert_near(metrics_ndcg_organisers(&t, r6, N_(r6), 500), 0.5, EPS);
+	truth(&t, g, NULL, 0);
+	assert_true(isnan(metrics_ndcg_organisers(&t, r1, N_(r1), 500)));
+	metrics_truth_free(&t);
+}
+
+/* The paired t-test against scipy.stats.ttest_rel and Holm against its
+ * definition, both from tests/golden/evaluate_stats.py. */
+static void test_paired_ttest_and_holm(void **state)
+{
+	(void)state;
+	static const struct {
+		size_t n;
+		double mean, t, p;
+	} want[] = {
+		{2, -0.11999999999999998, -1.5000000000000002, 0.37433408362199755},
+		{5, 0.012000000000000011, 0.060413740519811215, 0.95472411464638041},
+		{30, 0.03333333333333334, 0.5038456403371373, 0.61817619642492139},
+		{200, 0.021799999999999993, 0.77315469224810829, 0.44034822973404986},
+	};
+	double a[200], b[200];
+	for (size_t i = 0; i < 200; i++) {
+		a[i] = (double)((i * 37 + 3) % 101) / 100.0;
+		b[i] = (double)((i * 53 + 7) % 97) / 100.0;
+	}
+	double worst = 0;
+	for (size_t c = 0; c < N_(want); c++) {
+		metrics_paired r;
+		metrics_paired_ttest(a, b, want[c].n, &r);
+		assert_int_equal(r.n, want[c].n);
+		assert_near(r.mean, want[c].mean, 1e-12);
+		assert_near(r.t, want[c].t, 1e-10);
+		assert_near(r.p, want[c].p, 1e-9);
+		assert_near(r.lo, r.mean - 1.96 * r.se, 1e-15);
+		assert_near(r.hi, r.mean + 1.96 * r.se, 1e-15);
+		if (fabs(r.p - want[c].p) > worst)
+			worst = fabs(r.p - want[c].p);
+	}
+	print_message("# paired t-test: largest |p - scipy| = %.3g\n", worst);
+	/* Identical series: no difference, p = 1. One list: undefined. */
+	metrics_paired r;
+	metrics_paired_ttest(a, a, 10, &r);
+	assert_near(r.p, 1.0, 0);
+	metrics_paired_ttest(a, b, 1, &r);
+	assert_true(isnan(r.p));
+	/* The t tail itself: t = 2.0, df = 10 -> 0.073388034770740 (scipy
+	 * stats.t.sf(2, 10) * 2); large df tends to the normal's 0.0455. */
+	assert_near(metrics_t_pvalue(2.0, 10), 0.07338803477074, 1e-10);
+	assert_near(metrics_t_pvalue(2.0, 1e7), 0.0455002638, 1e-7);
+
+	double p[] = {0.01, 0.04, 0.03, 0.005, 0.5, 0.04, NAN}, adj[N_(p)];
+	const double hw[] = {0.05, 0.12, 0.12, 0.03, 0.5, 0.12};
+	seg_error err;
+	assert_int_equal(metrics_holm(p, N_(p), adj, &err), 0);
+	for (size_t i = 0; i < N_(hw); i++)
+		assert_near(adj[i], hw[i], 1e-15);
+	assert_true(isnan(adj[6])); /* left out of the family: m = 6, not 7 */
+	/* In place. */
+	assert_int_equal(metrics_holm(p, N_(p), p, &err), 0);
+	assert_near(p[0], 0.05, 1e-15);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +695,8 @@ int main(void)
 		cmocka_unit_test(test_r_precision_tracks),
 		cmocka_unit_test(test_r_precision_artist_credit),
 		cmocka_unit_test(test_ndcg),
+		cmocka_unit_test(test_ndcg_organisers),
+		cmocka_unit_test(test_paired_ttest_and_holm),
 		cmocka_unit_test(test_clicks),
 		cmocka_unit_test(test_top_k),
 		cmocka_unit_test(test_marks_reset_between_calls),

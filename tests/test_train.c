@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/workspace.h"
 #include "engine/dataset.h"
 #include "engine/evaluate.h"
 #include "catalog/lookup.h"
@@ -307,6 +308,72 @@ static void test_evaluate(void **state)
 	json_decref(root);
 }
 
+/* train_to_path: an artifact the engine opens, trained with the given seed
+ * and without the quality CV, never published (models/latest still names
+ * v1, and no new version appears). Two seeds give two ALS models. */
+static void test_train_to_path(void **state)
+{
+	(void)state;
+	train_options o;
+	train_options_default(&o);
+	o.verbose = 0;
+	o.clusters = 3;
+	o.factors = 4;
+	o.als_iterations = 2;
+	o.quality_rounds = 5;
+	o.skip_quality_cv = 1;
+	char p1[PATH_MAX + 32], p2[PATH_MAX + 32];
+	snprintf(p1, sizeof p1, "%s/seed1.seg", dir);
+	snprintf(p2, sizeof p2, "%s/seed2.seg", dir);
+	seg_error err = {0};
+	o.seed = 1;
+	assert_int_equal(train_to_path(ds, &o, p1, &err), 0);
+	o.seed = 2;
+	assert_int_equal(train_to_path(ds, &o, p2, &err), 0);
+	engine *a = NULL, *b = NULL;
+	assert_int_equal(engine_open(&a, p1, &err), 0);
+	assert_int_equal(engine_open(&b, p2, &err), 0);
+	json_error_t je;
+	json_t *ma = json_loads(engine_meta_json(a), 0, &je);
+	assert_non_null(ma);
+	assert_int_equal(json_integer_value(json_object_get(ma, "seed")), 1);
+	/* No CV figures when it was skipped. */
+	assert_int_equal(json_object_size(json_object_get(json_object_get(ma, "quality"), "cv")), 0);
+	json_decref(ma);
+	/* Different seeds, different ALS recommendations for the same seeds. */
+	int64_t seeds[3];
+	size_t ns = 0;
+	for (size_t p = 0; p < ds->P && ns < 3; p++)
+		if (ds->pl_split[p] == CATALOG_SPLIT_TRAIN && ds->pl_ptr[p + 1] - ds->pl_ptr[p] >= 3)
+			for (uint32_t j = ds->pl_ptr[p]; j < ds->pl_ptr[p] + 3; j++)
+				seeds[ns++] = ds->pl_tracks[j];
+	rec_request r;
+	rec_request_default(&r);
+	r.model = recommender_find("als");
+	r.rerank = 0;
+	r.k = 20;
+	r.seeds = seeds;
+	r.nseeds = ns;
+	rec_item ia[20], ib[20];
+	size_t na = 0, nb = 0;
+	assert_int_equal(engine_recommend(a, &r, ia, &na, NULL, &err), 0);
+	assert_int_equal(engine_recommend(b, &r, ib, &nb, NULL, &err), 0);
+	int differ = na != nb;
+	for (size_t i = 0; i < na && i < nb && !differ; i++)
+		differ = ia[i].track != ib[i].track || ia[i].score != ib[i].score;
+	assert_true(differ);
+	engine_free(a);
+	engine_free(b);
+	/* Not published. */
+	int *versions = NULL;
+	size_t nv = 0;
+	assert_int_equal(workspace_models_list(ws, &versions, &nv, &err), 0);
+	assert_int_equal(nv, 1);
+	free(versions);
+	unlink(p1);
+	unlink(p2);
+}
+
 static void test_damaged_artifact_refused(void **state)
 {
 	(void)state;
@@ -394,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_reasons_and_shortfall),
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_evaluate),
+		cmocka_unit_test(test_train_to_path),
 		cmocka_unit_test(test_damaged_artifact_refused),
 		cmocka_unit_test(test_model_path),
 	};

@@ -73,6 +73,7 @@ enum workspace_file {
 #define WORKSPACE_EDA_REPORT_FILE "report.html"
 #define WORKSPACE_EDA_SUMMARY_FILE "summary.json"
 #define WORKSPACE_EVALUATION_FILE "evaluation.json"
+#define WORKSPACE_TUNING_FILE "tuning.json" /* `segue tune`, at the workspace's root */
 
 /* The file's name relative to the workspace ("models/latest"). */
 const char *workspace_file_name(enum workspace_file f);

@@ -233,6 +233,44 @@ double metrics_ndcg(metrics_truth *t, const uint32_t *rec, size_t K, enum metric
 	return dcg / ideal;
 }
 
+double metrics_ndcg_organisers(metrics_truth *t, const uint32_t *rec, size_t K, size_t k)
+{
+	if (t->n == 0)
+		return NAN;
+	if (k == 0)
+		k = K;
+	size_t top = K < k ? K : k;
+	/* Open-addressing set of the items seen, so a repeat neither scores nor
+	 * takes a position. UINT32_MAX is never an item (items are < N). */
+	size_t cap = 16;
+	while (cap < 2 * top)
+		cap <<= 1;
+	uint32_t *seen = malloc(sizeof(uint32_t) * cap);
+	if (seen == NULL)
+		return NAN;
+	memset(seen, 0xff, sizeof(uint32_t) * cap);
+	truth_begin(t);
+	double dcg = 0.0;
+	size_t pos = 0; /* 1-based position in the deduplicated list */
+	for (size_t i = 0; i < top; i++) {
+		size_t h = ((size_t)rec[i] * 2654435761u) & (cap - 1);
+		while (seen[h] != UINT32_MAX && seen[h] != rec[i])
+			h = (h + 1) & (cap - 1);
+		if (seen[h] == rec[i])
+			continue;
+		seen[h] = rec[i];
+		pos++;
+		if (truth_match(t, rec[i]))
+			dcg += 1.0 / log2((double)pos + 1.0);
+	}
+	free(seen);
+	size_t m = t->n < k ? t->n : k;
+	double ideal = 0.0;
+	for (size_t i = 1; i <= m; i++)
+		ideal += 1.0 / log2((double)i + 1.0);
+	return dcg / ideal;
+}
+
 double metrics_clicks(metrics_truth *t, const uint32_t *rec, size_t K)
 {
 	size_t depth = K < METRICS_CLICKS_DEPTH ? K : METRICS_CLICKS_DEPTH;
@@ -523,6 +561,121 @@ double metrics_stat_se(const metrics_stat *s)
 		return NAN;
 	double var = s->m2 / (double)(s->n - 1);
 	return sqrt(var / (double)s->n);
+}
+
+/* -------------------------------------------------------------- inference */
+
+/* Continued fraction of the incomplete beta (modified Lentz), valid for
+ * x < (a + 1) / (a + b + 2); the caller uses the symmetry otherwise. */
+static double beta_cf(double a, double b, double x)
+{
+	const double tiny = 1e-300;
+	double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+	if (fabs(d) < tiny)
+		d = tiny;
+	d = 1.0 / d;
+	double h = d;
+	for (int m = 1; m <= 300; m++) {
+		double m2 = 2.0 * m;
+		double aa = m * (b - m) * x / ((a + m2 - 1.0) * (a + m2));
+		d = 1.0 + aa * d;
+		c = 1.0 + aa / c;
+		d = 1.0 / (fabs(d) < tiny ? tiny : d);
+		c = fabs(c) < tiny ? tiny : c;
+		h *= d * c;
+		aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1.0));
+		d = 1.0 + aa * d;
+		c = 1.0 + aa / c;
+		d = 1.0 / (fabs(d) < tiny ? tiny : d);
+		c = fabs(c) < tiny ? tiny : c;
+		double del = d * c;
+		h *= del;
+		if (fabs(del - 1.0) < 1e-15)
+			break;
+	}
+	return h;
+}
+
+/* Regularised incomplete beta I_x(a, b). */
+static double beta_inc(double a, double b, double x)
+{
+	if (x <= 0.0)
+		return 0.0;
+	if (x >= 1.0)
+		return 1.0;
+	double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+	if (x < (a + 1.0) / (a + b + 2.0))
+		return exp(lbt) * beta_cf(a, b, x) / a;
+	return 1.0 - exp(lbt) * beta_cf(b, a, 1.0 - x) / b;
+}
+
+double metrics_t_pvalue(double t, double df)
+{
+	if (isnan(t) || !(df > 0))
+		return NAN;
+	if (isinf(t))
+		return 0.0;
+	return beta_inc(df / 2.0, 0.5, df / (df + t * t));
+}
+
+void metrics_paired_ttest(const double *a, const double *b, size_t n, metrics_paired *out)
+{
+	memset(out, 0, sizeof *out);
+	out->n = n;
+	metrics_stat s = {0};
+	for (size_t i = 0; i < n; i++)
+		metrics_stat_add(&s, a[i] - b[i]);
+	out->mean = metrics_stat_mean(&s);
+	out->se = metrics_stat_se(&s);
+	if (n < 2) {
+		out->t = out->p = out->lo = out->hi = NAN;
+		return;
+	}
+	if (out->se == 0.0) {
+		out->t = out->mean == 0.0 ? 0.0 : copysign(INFINITY, out->mean);
+		out->p = out->mean == 0.0 ? 1.0 : 0.0;
+	} else {
+		out->t = out->mean / out->se;
+		out->p = metrics_t_pvalue(out->t, (double)(n - 1));
+	}
+	out->lo = out->mean - 1.96 * out->se;
+	out->hi = out->mean + 1.96 * out->se;
+}
+
+typedef struct p_at {
+	double p;
+	size_t i;
+} p_at;
+static int cmp_p_at(const void *x, const void *y)
+{
+	const p_at *a = x, *b = y;
+	return a->p < b->p ? -1 : a->p > b->p ? 1 : (a->i > b->i) - (a->i < b->i);
+}
+
+int metrics_holm(const double *p, size_t m, double *adj, seg_error *err)
+{
+	p_at *ord = malloc(sizeof(p_at) * (m ? m : 1));
+	if (ord == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory for %zu p-values", m);
+	size_t mm = 0;
+	for (size_t i = 0; i < m; i++)
+		if (!isnan(p[i]))
+			ord[mm++] = (p_at){p[i], i};
+	qsort(ord, mm, sizeof *ord, cmp_p_at);
+	for (size_t i = 0; i < m; i++)
+		if (isnan(p[i]))
+			adj[i] = NAN;
+	double run = 0.0;
+	for (size_t j = 0; j < mm; j++) {
+		double v = (double)(mm - j) * ord[j].p;
+		if (v > 1.0)
+			v = 1.0;
+		if (v > run)
+			run = v;
+		adj[ord[j].i] = run;
+	}
+	free(ord);
+	return 0;
 }
 
 const char *const metrics_names[METRIC__COUNT] = {

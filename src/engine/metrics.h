@@ -86,6 +86,23 @@ enum metrics_idcg {
  * the 1/log2(i+1) of most libraries. Empty ground truth: NaN. */
 double metrics_ndcg(metrics_truth *t, const uint32_t *rec, size_t K, enum metrics_idcg idcg);
 
+/* NDCG as the challenge organisers' evaluation tool computes it (their
+ * metrics.py, whose figures published results quote), which differs from the
+ * rules' text above in both the discount and the ideal:
+ *
+ *   L    = rec[0..min(K, k)), duplicates dropped keeping the first (later
+ *          positions close up, as the tool deduplicates after truncating)
+ *   DCG  = Σ_{i=1..|L|} rel_i / log2(i + 1)        (positions 1, 2: 1, 0.631)
+ *   IDCG = Σ_{i=1..min(|G|, k)} 1 / log2(i + 1)
+ *   NDCG = DCG / IDCG
+ *
+ * rel_i is 1 when L_i is a hidden track (exact track match, each hidden track
+ * counted once). k is the challenge's cut-off (500); k == 0 means k = K. A
+ * list shorter than k is not padded: missing positions are misses, and the
+ * ideal still counts min(|G|, k). Empty ground truth: NaN (the tool raises).
+ * Allocates a scratch set of 2K entries; NaN when that fails. */
+double metrics_ndcg_organisers(metrics_truth *t, const uint32_t *rec, size_t K, size_t k);
+
 /* Recommended Songs clicks of the RecSys Challenge 2018: the number of
  * refreshes of a 10-track panel before a relevant track shows,
  * floor((rank of the first relevant track - 1) / 10), looking at the first
@@ -186,6 +203,35 @@ void metrics_stat_merge(metrics_stat *a, const metrics_stat *b);
  * deviation (n - 1), NaN when n < 2; the 95% half-width is 1.96·SE. */
 double metrics_stat_mean(const metrics_stat *s);
 double metrics_stat_se(const metrics_stat *s);
+
+/* ---- inference over lists ----
+ * For comparing recommenders on the same lists: every array below is indexed
+ * by list (playlist), a[i] and b[i] scored on the same list. */
+
+/* Two-sided p-value of Student's t with df degrees of freedom:
+ * P(|T| >= |t|) = I_{df/(df+t²)}(df/2, 1/2), the regularised incomplete beta
+ * (continued fraction). df <= 0 or NaN t gives NaN. */
+double metrics_t_pvalue(double t, double df);
+
+/* A paired comparison of a against b over n lists (d_i = a_i - b_i). */
+typedef struct metrics_paired {
+	size_t n;      /* lists compared */
+	double mean;   /* mean of d */
+	double se;     /* sd(d)/sqrt(n), sample sd (n - 1) */
+	double t;      /* mean / se; ±inf when se == 0 and mean != 0 */
+	double p;      /* two-sided p of the paired t-test (df = n - 1), as scipy.stats.ttest_rel */
+	double lo, hi; /* 95% CI of the mean difference, normal approximation: mean ± 1.96 se */
+} metrics_paired;
+
+/* Paired t-test of a against b. n < 2 gives p = NaN. Both means equal with
+ * se == 0 gives t = 0, p = 1. */
+void metrics_paired_ttest(const double *a, const double *b, size_t n, metrics_paired *out);
+
+/* Holm's step-down adjustment of m p-values: with p sorted ascending
+ * p_(1) <= ... <= p_(m), adj_(j) = max_{i<=j} min(1, (m - i + 1) p_(i)).
+ * A NaN p stays NaN and is left out of m. adj may alias p. Allocates m
+ * indices; returns SEG_ENOMEM (adj untouched) when that fails. */
+int metrics_holm(const double *p, size_t m, double *adj, seg_error *err);
 
 /* The per-list metrics that metrics_list_eval computes and metrics_acc sums. */
 /* clang-format off */

@@ -58,6 +58,10 @@ void train_options_default(train_options *o)
 	o->hybrid = (hybrid_weights){.content = 0.1f, .cooc = 0, .als = 0.45f, .ease = 0, .rp3 = 0.45f};
 	o->verbose = 1;
 	o->out = stdout;
+	o->seed = 42;
+	o->als_alpha = 40.0f;
+	o->als_lambda = 0.1f;
+	o->cooc_neighbours = 100;
 }
 
 /* Raw snapshot columns the quality model reads, then the genre block. */
@@ -239,6 +243,7 @@ static int build_map(built *b, const train_options *o, seg_error *err)
 	kmeans_params_default(&kp);
 	kp.k = K;
 	kp.n_init = 4;
+	kp.seed = o->seed;
 	kmeans_info info;
 	int rc = kmeans_fit(b->vec, b->N, (int)b->D, &kp, b->centroids, b->labels, &info, err);
 	if (rc < 0)
@@ -354,7 +359,9 @@ static int build_quality(const dataset *ds, built *b, const train_options *o, se
 	}
 	quality_cv_opts co = {.k = (unsigned)o->cv_folds, .seed = 7, .ridge_alpha = 1.0};
 	quality_cv_report cv;
-	if ((rc = quality_cv_run(X, b->pop, N, Q, &qp, &co, &cv, err)) < 0)
+	memset(&cv, 0, sizeof cv);
+	cv.n = known;
+	if (!o->skip_quality_cv && (rc = quality_cv_run(X, b->pop, N, Q, &qp, &co, &cv, err)) < 0)
 		goto out;
 	quality_model *qm = NULL;
 	if ((rc = quality_model_train(&qm, X, b->pop, N, Q, &qp, err)) < 0)
@@ -367,8 +374,9 @@ static int build_quality(const dataset *ds, built *b, const train_options *o, se
 	quality_model_free(qm);
 	static const char *const names[QUALITY_CV__COUNT] = {"xgboost", "mean", "ridge"};
 	json_t *jcv = json_object();
-	say(o, "quality prior: %zu tracks with popularity, %u-fold CV:\n", cv.n, cv.k);
-	for (int m = 0; m < QUALITY_CV__COUNT; m++) {
+	say(o, "quality prior: %zu tracks with popularity, %u-fold CV%s\n", cv.n, cv.k,
+	    o->skip_quality_cv ? " skipped" : ":");
+	for (int m = 0; m < QUALITY_CV__COUNT && !o->skip_quality_cv; m++) {
 		const quality_cv_score *s = &cv.model[m];
 		say(o, "  %-8s R^2 %6.3f +- %.3f   MAE %6.2f +- %.2f\n", names[m], s->r2_mean, s->r2_std, s->mae_mean,
 		    s->mae_std);
@@ -431,6 +439,7 @@ static int build_cf(const dataset *ds, built *b, const train_options *o, seg_err
 		goto out;
 	cf_cooc_opts co;
 	cf_cooc_opts_default(&co);
+	co.topm = o->cooc_neighbours;
 	if ((rc = cf_cooc_build(&ui, &iu, &co, &b->cooc, err)) < 0)
 		goto out;
 	double t1 = progress_now();
@@ -440,6 +449,9 @@ static int build_cf(const dataset *ds, built *b, const train_options *o, seg_err
 	cf_als_opts_default(&ao);
 	ao.factors = o->factors;
 	ao.iterations = o->als_iterations;
+	ao.alpha = o->als_alpha;
+	ao.lambda = o->als_lambda;
+	ao.seed = o->seed;
 	double *losses = calloc((size_t)ao.iterations, sizeof(double));
 	if ((rc = cf_als_fit(&ui, &iu, &ao, &b->als, losses, err)) < 0) {
 		free(losses);
@@ -630,7 +642,7 @@ out:
  * (lookup_song_key: its versions share it) and its release year, so that
  * the engine can keep a seed's other versions out of its answers and
  * filter by year without asking the catalogue per request. */
-static int build_track_facts(const train_options *o, const dataset *ds, built *b, seg_error *err)
+static int build_track_facts(const dataset *ds, built *b, seg_error *err)
 {
 	size_t T = (size_t)ds->T;
 	catalog *c = NULL;
@@ -640,7 +652,7 @@ static int build_track_facts(const train_options *o, const dataset *ds, built *b
 	b->year = calloc(T ? T : 1, sizeof(uint16_t));
 	if (b->song == NULL || b->year == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
-	if ((rc = catalog_open(&c, o->workspace, 0, err)) < 0)
+	if ((rc = catalog_open(&c, ds->workspace, 0, err)) < 0)
 		return rc;
 	sqlite3 *db = catalog_db(c);
 	if (sqlite3_prepare_v2(db,
@@ -813,6 +825,49 @@ static int write_model(container_writer *w, const char *version, void *arg, seg_
 	return rc;
 }
 
+/* Fits every model of the artifact on `ds` into b (b->meta already made). */
+static int train_build(const dataset *ds, built *b, const train_options *o, seg_error *err)
+{
+	int rc;
+	if ((rc = build_content(ds, b, o, err)) < 0 || (rc = build_map(b, o, err)) < 0 ||
+	    (rc = build_quality(ds, b, o, err)) < 0 || (rc = build_cf(ds, b, o, err)) < 0 ||
+	    (rc = build_ease(b, o, err)) < 0 || (rc = build_rp3(b, o, err)) < 0 ||
+	    (rc = build_title(ds, b, o, err)) < 0 || (rc = build_track_facts(ds, b, err)) < 0)
+		return rc;
+	return 0;
+}
+
+int train_to_path(const dataset *ds, const train_options *o, const char *path, seg_error *err)
+{
+	if (ds->N == 0)
+		return seg_error_set(err, SEG_EINVAL, "the catalogue has no tracks with audio features to train on");
+	built b;
+	memset(&b, 0, sizeof b);
+	double t0 = progress_now();
+	container_writer *w = NULL;
+	b.meta = json_object();
+	json_object_set_new(b.meta, "seed", json_integer((json_int_t)o->seed));
+	int rc = train_build(ds, &b, o, err);
+	if (rc < 0)
+		goto out;
+	if ((w = container_writer_create()) == NULL) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	model_parts parts = {ds, &b, t0, o->hybrid};
+	const catalog_origin *origin = snapshot_origin(ds->snap);
+	if ((rc = write_model(w, "unpublished", &parts, err)) < 0 ||
+	    (origin != NULL &&
+	     (rc = container_writer_add(w, CATALOG_ORIGIN_SECTION, origin, sizeof *origin, err)) < 0) ||
+	    (rc = container_writer_save(w, path, err)) < 0)
+		goto out;
+	rc = 0;
+out:
+	container_writer_free(w);
+	built_free(&b);
+	return rc;
+}
+
 int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 {
 	if (!hybrid_weights_valid(&o->hybrid))
@@ -838,10 +893,7 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 	json_object_set_new(b.meta, "playlists",
 	                    json_pack("{s:I,s:I,s:I}", "total", (json_int_t)ds->P, "validation",
 	                              (json_int_t)ds->P_valid, "test", (json_int_t)ds->P_test));
-	if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_map(&b, o, err)) < 0 ||
-	    (rc = build_quality(ds, &b, o, err)) < 0 || (rc = build_cf(ds, &b, o, err)) < 0 ||
-	    (rc = build_ease(&b, o, err)) < 0 || (rc = build_rp3(&b, o, err)) < 0 ||
-	    (rc = build_title(ds, &b, o, err)) < 0 || (rc = build_track_facts(o, ds, &b, err)) < 0)
+	if ((rc = train_build(ds, &b, o, err)) < 0)
 		goto out;
 	const hybrid_weights *hw = &o->hybrid;
 	json_object_set_new(b.meta, "hybrid",

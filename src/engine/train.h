@@ -14,6 +14,8 @@
 #include "core/error.h"
 #include "engine/recommend.h"
 
+typedef struct dataset dataset;
+
 /* Section names of the artifact, shared with the engine that reads it. */
 #define MS_META "meta"                 /* JSON: version, parameters, figures */
 #define MS_FEAT_SPEC "feat_spec"       /* feat_spec */
@@ -73,12 +75,23 @@ typedef struct train_options {
 	float rp3_beta;        /* popularity penalty (default 0.1) */
 	int rp3_neighbours;    /* neighbours kept per item (default 500) */
 	hybrid_weights hybrid; /* the hybrid's blend, written into the artifact (default
-	                        * content 0.05, als 0.6, rp3 0.35) */
+	                        * content 0.1, als 0.45, rp3 0.45) */
 	int verbose;           /* print progress and figures to `out` */
 	FILE *out;
+	uint64_t seed;       /* random seed of ALS's initial factors and k-means (default 42) */
+	float als_alpha;     /* ALS confidence slope (default 40) */
+	float als_lambda;    /* ALS L2 regularisation (default 0.1) */
+	int cooc_neighbours; /* co-occurrence neighbours kept per item (default 100) */
+	int skip_quality_cv; /* train the quality prior without cross-validating it (tuning) */
 } train_options;
 
 void train_options_default(train_options *o);
+
+/* Trains every model on the loaded dataset `ds` with options `o` and writes
+ * the artifact to `path` (a model.seg file, replaced atomically), without
+ * publishing it as a model version: for tuning and for evaluating several
+ * training seeds. o->workspace is not read. On failure nothing is written. */
+int train_to_path(const dataset *ds, const train_options *o, const char *path, seg_error *err);
 
 /* Trains and writes the artifact; the version id ("v3") is copied to
  * version[cap]. */

@@ -116,9 +116,31 @@ static void test_tune_on_validation_only(void **state)
 		if (l > chosen + 1e-9)
 			assert_true(ob < (1 - TUNE_LAMBDA_BUDGET) * obj0);
 	}
+	/* The discovery knobs: each takes the last of its listed values (least
+	 * to most discovery-leaning) within TUNE_KNOB_BUDGET of its row's best. */
+	json_t *ch = json_object_get(root, "chosen");
+	static const char *const knobs[] = {"rerank.novelty", "rerank.max_per_artist"};
+	for (size_t k = 0; k < 2; k++) {
+		json_t *all = json_object_get(root, "points"), *pt;
+		size_t j;
+		double best = -INFINITY, want = NAN;
+		json_array_foreach(all, j,
+		                   pt) if (strcmp(json_string_value(json_object_get(pt, "param")), knobs[k]) == 0)
+		{
+			double ob = json_number_value(json_object_get(pt, "objective"));
+			best = ob > best ? ob : best;
+		}
+		json_array_foreach(all, j,
+		                   pt) if (strcmp(json_string_value(json_object_get(pt, "param")), knobs[k]) == 0)
+		{
+			if (json_number_value(json_object_get(pt, "objective")) >= (1 - TUNE_KNOB_BUDGET) * best)
+				want = json_number_value(json_object_get(pt, "value"));
+		}
+		assert_true(isfinite(want));
+		assert_near(json_number_value(json_object_get(ch, knobs[k])), want, 1e-9);
+	}
 	/* The chosen values are one of each grid row's values, and what
 	 * tune_apply hands training. */
-	json_t *ch = json_object_get(root, "chosen");
 	double factors = json_number_value(json_object_get(ch, "als.factors"));
 	assert_true(factors == 64 || factors == 128);
 	t = base;

@@ -38,7 +38,12 @@ typedef struct tune_param {
 	int is_int;        /* the field is an int (else a float) */
 	size_t offset;     /* of the field in tune_config */
 	int retrain;       /* the value changes the artifact: train a model per value */
-	size_t n;          /* values tried */
+	/* A discovery knob of re-ranking: its values are listed from the least
+	 * to the most discovery-leaning, and the row takes the last value whose
+	 * objective is within TUNE_KNOB_BUDGET of the row's best, instead of the
+	 * best: accuracy alone would always turn discovery off. */
+	int discovery;
+	size_t n; /* values tried */
 	double values[6];
 } tune_param;
 
@@ -46,17 +51,17 @@ typedef struct tune_param {
 #define RERANKED "hybrid+rerank"
 /* clang-format off */
 static const tune_param GRID[] = {
-	{"als",     "als.factors",           1, AT(t.factors),         1, 2, {64, 128}},
-	{"als",     "als.lambda",            0, AT(t.als_lambda),      1, 2, {0.1, 1}},
-	{"rp3beta", "rp3.alpha",             0, AT(t.rp3_alpha),       1, 2, {0.5, 0.7}},
-	{"rp3beta", "rp3.beta",              0, AT(t.rp3_beta),        1, 2, {0, 0.1}},
-	{"hybrid",  "hybrid.content",        0, AT(t.hybrid.content),  0, 4, {0.05, 0.1, 0.15, 0.3}},
-	{"hybrid",  "hybrid.als",            0, AT(t.hybrid.als),      0, 4, {0.3, 0.45, 0.6, 0.8}},
-	{"hybrid",  "hybrid.rp3",            0, AT(t.hybrid.rp3),      0, 4, {0.2, 0.35, 0.45, 0.6}},
-	{"hybrid",  "hybrid.ease",           0, AT(t.hybrid.ease),     0, 2, {0, 0.1}},
-	{"hybrid",  "hybrid.cooc",           0, AT(t.hybrid.cooc),     0, 2, {0, 0.1}},
-	{RERANKED,  "rerank.novelty",        0, AT(rr.novelty),        0, 4, {0, 0.05, 0.1, 0.2}},
-	{RERANKED,  "rerank.max_per_artist", 1, AT(rr.max_per_artist), 0, 4, {0, 1, 2, 3}},
+	{"als",     "als.factors",           1, AT(t.factors),         1, 0, 2, {64, 128}},
+	{"als",     "als.lambda",            0, AT(t.als_lambda),      1, 0, 2, {0.1, 1}},
+	{"rp3beta", "rp3.alpha",             0, AT(t.rp3_alpha),       1, 0, 2, {0.5, 0.7}},
+	{"rp3beta", "rp3.beta",              0, AT(t.rp3_beta),        1, 0, 2, {0, 0.1}},
+	{"hybrid",  "hybrid.content",        0, AT(t.hybrid.content),  0, 0, 4, {0.05, 0.1, 0.15, 0.3}},
+	{"hybrid",  "hybrid.als",            0, AT(t.hybrid.als),      0, 0, 4, {0.3, 0.45, 0.6, 0.8}},
+	{"hybrid",  "hybrid.rp3",            0, AT(t.hybrid.rp3),      0, 0, 4, {0.2, 0.35, 0.45, 0.6}},
+	{"hybrid",  "hybrid.ease",           0, AT(t.hybrid.ease),     0, 0, 2, {0, 0.1}},
+	{"hybrid",  "hybrid.cooc",           0, AT(t.hybrid.cooc),     0, 0, 2, {0, 0.1}},
+	{RERANKED,  "rerank.novelty",        0, AT(rr.novelty),        0, 1, 4, {0, 0.05, 0.1, 0.2}},
+	{RERANKED,  "rerank.max_per_artist", 1, AT(rr.max_per_artist), 0, 1, 4, {0, 3, 2, 1}},
 };
 /* clang-format on */
 #define NGRID (sizeof GRID / sizeof *GRID)
@@ -240,6 +245,7 @@ int tune_run(const tune_options *o, seg_error *err)
 		memset(&best, 0, sizeof best);
 		best.objective = -INFINITY;
 		int best_is_cand = 0;
+		double row_obj[sizeof p->values / sizeof *p->values];
 		for (size_t i = 0; i < p->n; i++) {
 			double pt0 = progress_now();
 			tune_config c = cfg;
@@ -260,6 +266,7 @@ int tune_run(const tune_options *o, seg_error *err)
 				engine_free(pe);
 			if (rc < 0)
 				goto out;
+			row_obj[i] = s.objective;
 			/* A value replaces the incumbent only when strictly better; the
 			 * current value wins ties, so a flat parameter stays put. */
 			int better = same ? s.objective >= best.objective : s.objective > best.objective;
@@ -289,6 +296,12 @@ int tune_run(const tune_options *o, seg_error *err)
 				        p->name, param_get(&c, p), mname, s.objective, s.rprec, s.ndcg, secs);
 			if (o->verbose)
 				fflush(o->out);
+		}
+		if (p->discovery) {
+			/* Never retrained (re-ranking only): no model to keep. */
+			for (size_t i = 0; i < p->n; i++)
+				if (row_obj[i] >= (1 - TUNE_KNOB_BUDGET) * best.objective)
+					best_v = p->values[i];
 		}
 		param_set(&cfg, p, best_v);
 		if (best_is_cand) {
@@ -357,7 +370,10 @@ int tune_run(const tune_options *o, seg_error *err)
 	json_object_set_new(root, "search",
 	                    json_string("coordinate descent, one pass over the grid in its order: each value is "
 	                                "tried with the other parameters at their best so far, and replaces the "
-	                                "current value only when its objective is strictly higher; models are "
+	                                "current value only when its objective is strictly higher, except the "
+	                                "re-ranking knobs novelty and max_per_artist, whose values are listed "
+	                                "from the least to the most discovery-leaning and which take the last "
+	                                "within 2% of their row's best objective; models are "
 	                                "trained on the train split (quality CV skipped), scored on validation"));
 	json_t *grid = json_array();
 	for (size_t g = 0; g < NGRID; g++) {

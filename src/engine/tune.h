@@ -12,7 +12,9 @@
  * NDCG at first-5 and first-10 seeds, of the model the parameter belongs to.
  * The diversity λ is not chosen by accuracy alone: the trade-off curve
  * (accuracy, novelty, ILD against λ) is recorded and the default is the
- * largest λ whose objective is within TUNE_LAMBDA_BUDGET of λ = 0's.
+ * largest λ whose objective is within TUNE_LAMBDA_BUDGET of λ = 0's. The
+ * other re-ranking knobs (novelty, artist cap) likewise take their most
+ * discovery-leaning value within TUNE_KNOB_BUDGET of their row's best.
  *
  * Everything tried, the chosen values, the objective, the curve and the time
  * taken go to WORKSPACE/tuning.json (stamped with the catalogue's state), and
@@ -29,6 +31,10 @@
 
 /* The relative accuracy cost the diversity λ may buy (0.05: 5%). */
 #define TUNE_LAMBDA_BUDGET 0.05
+/* The other discovery knobs of re-ranking (novelty weight, artist cap) each
+ * take their most discovery-leaning value within this share of their row's
+ * best objective. */
+#define TUNE_KNOB_BUDGET 0.02
 
 typedef struct tune_options {
 	const char *workspace;

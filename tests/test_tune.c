@@ -152,6 +152,15 @@ static void test_tune_on_validation_only(void **state)
 	assert_near(t.rp3_alpha, json_number_value(json_object_get(ch, "rp3.alpha")), 1e-6);
 	assert_near(t.hybrid.rp3, json_number_value(json_object_get(ch, "hybrid.rp3")), 1e-6);
 	assert_near(rr.diversity, chosen, 1e-6);
+	/* What the server and `segue recommend` serve by default. */
+	assert_int_equal(tune_use_rerank_defaults(ws, &applied, NULL, 0, &err), 0);
+	assert_int_equal(applied, 1);
+	rec_request d;
+	rec_request_default(&d);
+	assert_near(d.diversity, chosen, 1e-6);
+	assert_near(d.novelty, json_number_value(json_object_get(ch, "rerank.novelty")), 1e-6);
+	assert_int_equal(d.max_per_artist, (int)json_number_value(json_object_get(ch, "rerank.max_per_artist")));
+	rec_request_set_rerank_defaults(0.3f, 0.1f, 2); /* the code's, for the tests after */
 	assert_non_null(strstr(note, "tuning.json"));
 	/* The curve as a chart; no temporary left. */
 	char svg[PATH_MAX + 32];

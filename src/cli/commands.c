@@ -702,6 +702,7 @@ static int cmd_recommend(int argc, char **argv)
 	const char *ws = NULL, *artifact = NULL, *seeds_text[MAX_SEEDS], *dislikes_text[MAX_SEEDS], *genres[MAX_GENRES];
 	size_t nseeds = 0, ndislikes = 0, ngenres = 0;
 	int json = 0, c;
+	unsigned knobs = 0; /* re-ranking knobs set on the command line: 1 diversity, 2 novelty, 4 cap */
 	rec_request r;
 	rec_request_default(&r);
 	while ((c = getopt_long(argc, argv, "w:s:k:m:h", opts, NULL)) != -1) {
@@ -756,10 +757,12 @@ static int cmd_recommend(int argc, char **argv)
 		case O_DIV:
 			if (parse_float(optarg, 0, 1, &r.diversity) < 0)
 				return usage_error("recommend", "--diversity '%s' must be in 0..1", optarg);
+			knobs |= 1u;
 			break;
 		case O_NOV:
 			if (parse_float(optarg, 0, 10, &r.novelty) < 0)
 				return usage_error("recommend", "--novelty '%s' must be in 0..10", optarg);
+			knobs |= 2u;
 			break;
 		case O_QUAL:
 			if (parse_float(optarg, 0, 10, &r.quality) < 0)
@@ -770,6 +773,7 @@ static int cmd_recommend(int argc, char **argv)
 			if (parse_float(optarg, 0, 500, &cap) < 0)
 				return usage_error("recommend", "--max-per-artist '%s' must be 0..500", optarg);
 			r.max_per_artist = (int)cap;
+			knobs |= 4u;
 			break;
 		}
 		case O_NORERANK: r.rerank = 0; break;
@@ -791,6 +795,20 @@ static int cmd_recommend(int argc, char **argv)
 	catalog_workspace(ws, wsbuf, sizeof wsbuf);
 	snprintf(dbpath, sizeof dbpath, "%s/%s", wsbuf, CATALOG_DB_NAME);
 	seg_error err = {0};
+	/* The knobs not given take what `segue tune` chose, as the server does. */
+	int tuned = 0;
+	if (tune_use_rerank_defaults(wsbuf, &tuned, NULL, 0, &err) < 0)
+		return fail(&err);
+	if (tuned) {
+		rec_request def;
+		rec_request_default(&def);
+		if (!(knobs & 1u))
+			r.diversity = def.diversity;
+		if (!(knobs & 2u))
+			r.novelty = def.novelty;
+		if (!(knobs & 4u))
+			r.max_per_artist = def.max_per_artist;
+	}
 	sqlite3 *db = NULL;
 	engine *e = NULL;
 	rec_item *items = NULL;

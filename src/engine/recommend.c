@@ -28,16 +28,30 @@
 const char *const rec_reason_codes[REASON__BITS] = {"content", "cf",   "gem",    "new_genre",
                                                     "popular", "mood", "random", "title"};
 
+/* rec_request_set_rerank_defaults' values. */
+static float default_diversity = 0.3f, default_novelty = 0.1f;
+static int default_max_per_artist = 2;
+
+void rec_request_set_rerank_defaults(float diversity, float novelty, int max_per_artist)
+{
+	if (diversity >= 0 && diversity <= 1 && novelty >= 0 && novelty <= 10 && max_per_artist >= 0 &&
+	    max_per_artist <= 100) {
+		default_diversity = diversity;
+		default_novelty = novelty;
+		default_max_per_artist = max_per_artist;
+	}
+}
+
 void rec_request_default(rec_request *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->model = recommender_find(RECOMMENDER_DEFAULT);
 	r->k = 10;
 	r->rerank = 1;
-	r->diversity = 0.3f;
-	r->novelty = 0.1f;
+	r->diversity = default_diversity;
+	r->novelty = default_novelty;
 	r->quality = 0.1f;
-	r->max_per_artist = 2;
+	r->max_per_artist = default_max_per_artist;
 }
 
 /* A hidden gem: predicted well above its popularity. */

@@ -84,9 +84,16 @@ typedef struct rec_request {
 #define REC_YEAR_MIN 1900
 #define REC_YEAR_MAX 2100
 
-/* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10, re-ranking on, diversity 0.3, novelty 0.1,
- * quality 0.1, two tracks per artist. */
+/* Fills defaults: the model RECOMMENDER_DEFAULT names (the hybrid), k 10,
+ * re-ranking on with the re-ranking defaults below, quality 0.1. */
 void rec_request_default(rec_request *r);
+/* The re-ranking defaults rec_request_default hands out: diversity 0.3,
+ * novelty 0.1, two tracks per artist until set here, which the server and
+ * `segue recommend` do at start-up from what `segue tune` chose on
+ * validation (tune_use_rerank_defaults), so that they serve what `segue
+ * evaluate` scored. Not thread-safe: set before threads start. Values out
+ * of range (diversity 0..1, novelty 0..10, cap 0..100) are ignored. */
+void rec_request_set_rerank_defaults(float diversity, float novelty, int max_per_artist);
 
 #define REC_MATCHES 3
 

@@ -482,6 +482,19 @@ out:
 	return rc;
 }
 
+int tune_use_rerank_defaults(const char *workspace, int *applied, char *note, size_t cap, seg_error *err)
+{
+	train_options t;
+	train_options_default(&t);
+	rec_request def;
+	rec_request_default(&def);
+	eval_rerank rr = {def.diversity, def.novelty, def.max_per_artist};
+	int rc = tune_apply(workspace, &t, &rr, applied, note, cap, err);
+	if (rc == 0 && *applied)
+		rec_request_set_rerank_defaults(rr.diversity, rr.novelty, rr.max_per_artist);
+	return rc;
+}
+
 int tune_markdown(const char *file, FILE *out, seg_error *err)
 {
 	json_error_t je;

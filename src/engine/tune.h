@@ -60,6 +60,12 @@ int tune_run(const tune_options *o, seg_error *err);
 int tune_apply(const char *workspace, train_options *t, eval_rerank *rr, int *applied, char *note, size_t cap,
                seg_error *err);
 
+/* Makes tuning.json's re-ranking choices (diversity λ, novelty, artist cap)
+ * the defaults of every request (rec_request_set_rerank_defaults), when it
+ * is there and current; *applied and note[cap] as tune_apply. For the
+ * server and `segue recommend`, at start-up. */
+int tune_use_rerank_defaults(const char *workspace, int *applied, char *note, size_t cap, seg_error *err);
+
 /* Prints tuning.json's summary (chosen values, objective, λ curve) as
  * Markdown, for the README. */
 int tune_markdown(const char *file, FILE *out, seg_error *err);

@@ -1120,6 +1120,25 @@ int serve__openapi_build(server *s, seg_error *err)
 		goto oom;
 	if ((rc = openapi_fill(doc, models, codes, err)) < 0)
 		goto out;
+	/* The re-ranking defaults as this server applies them (tuned ones when
+	 * `segue tune` chose them). */
+	json_t *props = json_object_get(
+		json_object_get(json_object_get(json_object_get(doc, "components"), "schemas"), "RecommendRequest"),
+		"properties");
+	rec_request def;
+	rec_request_default(&def);
+	const struct {
+		const char *name;
+		json_t *value;
+	} defaults[] = {{"diversity", json_real(round(def.diversity * 1e6) / 1e6)},
+	                {"novelty", json_real(round(def.novelty * 1e6) / 1e6)},
+	                {"max_per_artist", json_integer(def.max_per_artist)}};
+	for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+		json_t *p = json_object_get(props, defaults[i].name);
+		if (json_is_object(p) && defaults[i].value != NULL)
+			json_object_set(p, "default", defaults[i].value);
+		json_decref(defaults[i].value);
+	}
 	/* Real numbers as they are written in the file (0.3, not 0.29999...). */
 	if ((s->openapi = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(15))) == NULL)
 		goto oom;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "catalog/workspace.h"
+#include "engine/tune.h"
 #include "catalog/catalog.h"
 #include "catalog/query.h"
 #include "core/progress.h"
@@ -173,6 +174,19 @@ int serve_run(const serve_options *o, seg_error *err)
 	if (access(s->dbpath, R_OK) != 0) {
 		rc = seg_error_set(err, SEG_ENOTFOUND, "no catalogue at %s; run `segue ingest` first", s->dbpath);
 		goto out;
+	}
+	/* Requests that set no re-ranking knob get what `segue tune` chose on
+	 * validation, as `segue evaluate` scored it (before the OpenAPI
+	 * document states the defaults). */
+	int tuned = 0;
+	char note[PATH_MAX + 128];
+	if ((rc = tune_use_rerank_defaults(o->workspace, &tuned, note, sizeof note, err)) < 0)
+		goto out;
+	if (!o->quiet && note[0] != '\0') {
+		rec_request def;
+		rec_request_default(&def);
+		fprintf(stderr, "segue: re-ranking defaults: %s%s (diversity %g, novelty %g, %d per artist)\n",
+		        tuned ? "" : "code defaults; ", note, def.diversity, def.novelty, def.max_per_artist);
 	}
 	if ((rc = train_model_path(o->workspace, o->artifact, s->model_path, sizeof s->model_path, err)) < 0 ||
 	    (rc = engine_open(&s->eng, s->model_path, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0)

@@ -78,13 +78,13 @@ static int search_propose(const rec_query *q, const void *state, size_t want, re
 
 /* The built-in's retrieval with content's pool fixed at want/div (0: none)
  * whatever the seeds. */
-#define FAST(div)                                                                                                  \
-	static int fast##div##_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool,         \
-	                               seg_error *err)                                                             \
-	{                                                                                                          \
-		(void)state;                                                                                       \
-		size_t wc = div ? want / (div + !div) : 0;                                                         \
-		return rec__hybrid_propose(q, weights(q), want, div && wc < 10 ? 10 : wc, pool, err);              \
+#define FAST(div)                                                                                          \
+	static int fast##div##_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, \
+	                               seg_error *err)                                                     \
+	{                                                                                                  \
+		(void)state;                                                                               \
+		size_t wc = div ? want / (div + !div) : 0;                                                 \
+		return rec__hybrid_propose(q, weights(q), want, div && wc < 10 ? 10 : wc, pool, err);      \
 	}
 FAST(0)
 FAST(4)
@@ -135,13 +135,16 @@ int main(int argc, char **argv)
 	size_t maxp = argc > 2 ? (size_t)atol(argv[2]) : 0;
 	seg_error err = {0};
 	static recommender v[NV - 1];
-	int (*props[NV - 1])(const rec_query *, const void *, size_t, rec_pool *, seg_error *) = {
-		search_propose, fast0_propose, fast4_propose};
+	int (*props[NV - 1])(const rec_query *, const void *, size_t, rec_pool *,
+	                     seg_error *) = {search_propose, fast0_propose, fast4_propose};
 	static const char *const REG[NV - 1] = {"h-search", "h-c0", "h-c4"};
 	int ids[NV];
 	for (int i = 0; i < NV - 1; i++) {
-		v[i] = (recommender){.name = REG[i], .description = "bench", .flags = REC_NEEDS_QUERY,
-		                     .propose = props[i], .blend = blend};
+		v[i] = (recommender){.name = REG[i],
+		                     .description = "bench",
+		                     .flags = REC_NEEDS_QUERY,
+		                     .propose = props[i],
+		                     .blend = blend};
 		if ((ids[i] = recommender_register(&v[i], &err)) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			return 1;
@@ -249,12 +252,12 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	printf("hybrid+rerank on %zu validation playlists (every %zu-th of %zu), k %d, pool %d\n", used, step, total,
-	       K, K + K / 5);
+	printf("hybrid+rerank on %zu validation playlists (every %zu-th of %zu), k %d, pool %d\n", used, step, total, K,
+	       K + K / 5);
 	printf("NDCG over min(|G|, 500); differences paired per playlist against \"search\", 95%% CI\n");
 	for (int si = 0; si < 3; si++) {
-		printf("\nseeds = %zu (%zu lists)\n  %-8s %8s %8s %22s %22s\n", SEEDS[si], rp[si][0].n, "variant", "R-prec",
-		       "NDCG", "dR-prec [95% CI]", "dNDCG [95% CI]");
+		printf("\nseeds = %zu (%zu lists)\n  %-8s %8s %8s %22s %22s\n", SEEDS[si], rp[si][0].n, "variant",
+		       "R-prec", "NDCG", "dR-prec [95% CI]", "dNDCG [95% CI]");
 		for (int vi = 0; vi < NV; vi++) {
 			printf("  %-8s %8.4f %8.4f", NAMES[vi], acc_mean(&rp[si][vi]), acc_mean(&nd[si][vi]));
 			if (vi > 0)

@@ -270,7 +270,8 @@ static void profile_default(const names *nm, size_t total)
 			uint8_t found[10];
 			memset(found, 1, sizeof found);
 			strbuf sb = {0};
-			serve_write_recommend(&sb, E, "0", model, items, n, res, found, names, NULL, 1, "", NULL, 0, NULL, 0);
+			serve_write_recommend(&sb, E, "0", model, items, n, res, found, names, NULL, 1, "", NULL, 0,
+			                      NULL, 0);
 			sink += sb.len;
 			strbuf_free(&sb);
 		});

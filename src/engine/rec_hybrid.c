@@ -1,11 +1,20 @@
 /* rec_hybrid.c: the hybrid of content similarity and collaborative
- * filtering, the default model: the candidates of content and of every
- * collaborative model in the artifact (cooc, als, ease, rp3beta) together,
- * each scored as a weighted blend of its (normalised) evidence. The weights
- * are the request's (rec_request.hybrid), else those `segue train` wrote into
- * the artifact's "hybrid" section (tuned on validation), else the defaults
- * below. When no seed is in the training playlists, collaborative filtering
- * has nothing to go on and the hybrid is content similarity. */
+ * filtering, the default model: candidates from the collaborative models in
+ * the artifact (cooc, als, ease, rp3beta) and, for seeds they cannot see,
+ * from content, each scored as a weighted blend of its (normalised)
+ * evidence. The weights are the request's (rec_request.hybrid), else those
+ * `segue train` wrote into the artifact's "hybrid" section (tuned on
+ * validation), else the defaults below. When no seed is in the training
+ * playlists, collaborative filtering has nothing to go on and the hybrid is
+ * content similarity.
+ *
+ * Served fast (issue 10): the list models (EASE, RP3beta, cooc) retrieve
+ * by lookups in stored neighbour lists; ALS picks its candidates among the
+ * items those lists reach (hybrid_als) instead of searching every item;
+ * content retrieves only when some seed is in no training playlist, and
+ * otherwise scores the CF candidates by one dot product each. On the
+ * validation split this loses nothing against the search of every item
+ * (bench/hybrid_eval.c; README "Measured"). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -172,7 +181,11 @@ int rec__hybrid_propose(const rec_query *q, const hybrid_weights *w, size_t want
 	for (size_t k = 0; k < sizeof LIST_MODELS / sizeof *LIST_MODELS; k++)
 		if (list_weight(w, k) > 0 && (rc = rec_query_propose(q, LIST_MODELS[k], want, pool, err)) < 0)
 			return rc;
-	if (w->als > 0 && (rc = hybrid_als(q, want, pool, err)) < 0)
+	/* With no list model weighted, ALS is the only collaborative source:
+	 * its own search, as the "als" recommender's. */
+	int lists = w->cooc > 0 || w->ease > 0 || w->rp3 > 0;
+	if (w->als > 0 &&
+	    (rc = lists ? hybrid_als(q, want, pool, err) : rec_query_propose(q, "als", want, pool, err)) < 0)
 		return rc;
 	/* Content scores for CF candidates that have vectors, so both parts are
 	 * known wherever they can be. */

@@ -19,8 +19,9 @@
  *
  *   hybrid_eval WORKSPACE [MAX_PLAYLISTS [MODEL_VERSION [SEED_TRACK]]]
  *
- * MAX_PLAYLISTS 0 = all; MODEL_VERSION v1 by default; with SEED_TRACK, only
- * times the default request {"seeds": [SEED_TRACK], "k": 10} of each variant
+ * MAX_PLAYLISTS 0 = all; MODEL_VERSION v1 by default; with SEED_TRACK (a track
+ * id, or @CSV: the first column of each line, cycled through), only times the
+ * default request {"seeds": [SEED_TRACK], "k": 10} of each variant
  * (REPS=3000 times; ONLY=i: variant i alone, for perf).
  * Build (from the source root, after a release build in build-rel):
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -Isrc bench/hybrid_eval.c -o bench/out/hybrid_eval \
@@ -160,7 +161,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc > 4) { /* timing: argv[4] = a seed track id; k 10, default request */
-		int64_t seed = atoll(argv[4]);
+		/* A track id, or @FILE: the first column of a CSV, cycled through. */
+		int64_t seeds[1000];
+		size_t ns = 0;
+		if (argv[4][0] == '@') {
+			FILE *f = fopen(argv[4] + 1, "r");
+			char line[256];
+			while (f != NULL && ns < 1000 && fgets(line, sizeof line, f))
+				seeds[ns++] = atoll(line);
+			if (f != NULL)
+				fclose(f);
+		} else
+			seeds[ns++] = atoll(argv[4]);
+		if (ns == 0)
+			return 2;
 		rec_item it[10];
 		for (int vi = 0; vi < NV; vi++) {
 			if (getenv("ONLY") && atoi(getenv("ONLY")) != vi)
@@ -171,7 +185,7 @@ int main(int argc, char **argv)
 				rec_request r;
 				rec_request_default(&r);
 				r.model = ids[vi];
-				r.seeds = &seed;
+				r.seeds = &seeds[(size_t)i % ns];
 				r.nseeds = 1;
 				size_t got = 0;
 				if (engine_recommend(e, &r, it, &got, NULL, &err) < 0) {

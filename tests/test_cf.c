@@ -687,6 +687,18 @@ static void test_recall_planted_blocks(void **state)
 	assert_true(r_als > 0.25 && r_als > 5 * r_rand);
 	assert_true(r_cooc > 0.25 && r_cooc > 5 * r_rand);
 
+	/* One seed (a path of its own, without the sort): the first k of its
+	 * own list, best first, with their similarities as scores. */
+	for (int32_t i = 0; i < PB_I; i += 7) {
+		int64_t len = cm->indptr[i + 1] - cm->indptr[i];
+		assert_int_equal(cf_cooc_recommend(cm, &i, 1, K, items, scores, &n, NULL, NULL), 0);
+		assert_int_equal(n, len < K ? len : K);
+		for (int32_t q = 0; q < n; q++) {
+			assert_int_equal(items[q], cm->nbr[cm->indptr[i] + q]);
+			assert_true(scores[q] == cm->sim[cm->indptr[i] + q]);
+		}
+	}
+
 	/* Similar items from factors stay mostly within the item's block. */
 	int same = 0, per = PB_I / PB_B;
 	for (int32_t i = 0; i < PB_I; i += 10) {

@@ -652,15 +652,14 @@ static void test_hybrid_weights(void **state)
 			assert_true(a[i].reasons & REASON_CF);
 		}
 	}
-	/* Per request: one kind of evidence at a time. */
+	/* Per request: one kind of evidence at a time (content too: with seeds
+	 * that have playlist history, it still retrieves when it is alone). */
 	static const struct {
 		hybrid_weights w;
 		const char *model;
 	} one[] = {
-		{{.cooc = 1}, "cooc"},
-		{{.als = 1}, "als"},
-		{{.ease = 1}, "ease"},
-		{{.rp3 = 2}, "rp3beta"},
+		{{.cooc = 1}, "cooc"},   {{.als = 1}, "als"},         {{.ease = 1}, "ease"},
+		{{.rp3 = 2}, "rp3beta"}, {{.content = 1}, "content"},
 	};
 	for (size_t k = 0; k < sizeof one / sizeof *one; k++) {
 		rec_request r = request(model_id("hybrid"), 0, 20);

@@ -209,10 +209,15 @@ static int hybrid_propose(const rec_query *q, const void *state, size_t want, re
 {
 	if (q->r->hybrid != NULL && !hybrid_weights_valid(q->r->hybrid))
 		return seg_error_set(err, SEG_EINVAL, "the hybrid's weights must be >= 0 with a positive sum");
+	const hybrid_weights *w = weights_of(q, state);
+	/* Content retrieves the whole pool when no CF model is weighted, a
+	 * share of it for seeds CF cannot see, else nothing (it scores). */
 	size_t want_content = 0;
-	if (q->nseed_items < q->r->nseeds)
+	if (w->cooc <= 0 && w->als <= 0 && w->ease <= 0 && w->rp3 <= 0)
+		want_content = want;
+	else if (q->nseed_items < q->r->nseeds)
 		want_content = want / HYBRID_CONTENT_DIV > 10 ? want / HYBRID_CONTENT_DIV : 10;
-	return rec__hybrid_propose(q, weights_of(q, state), want, want_content, pool, err);
+	return rec__hybrid_propose(q, w, want, want_content, pool, err);
 }
 
 /* Evidence that is missing counts as 0. */

@@ -30,7 +30,7 @@
  * The default path's table has the same parse, lookups and JSON steps, and
  * engine_recommend with the request the server builds from the body, then,
  * for comparison (not in the sum), the same request with each of the models
- * the hybrid draws on alone (content, cooc, als: each retrieves the same pool
+ * the hybrid draws on alone (content, rp3beta, als: each retrieves the same pool
  * of candidates and re-ranks it).
  * Times are per request: mean, p50 and p99 in microseconds of wall time, and
  * mean thread CPU time (the machine may be shared). The loop runs in a
@@ -206,10 +206,10 @@ static double row_print(const char *name, double *w, size_t total, double cpu_su
 	return m;
 }
 
-enum { P_PARSE, P_RECOMMEND, P_CONTENT, P_COOC, P_ALS, P_LOOKUPS, P_JSON, P__N };
+enum { P_PARSE, P_RECOMMEND, P_CONTENT, P_RP3, P_ALS, P_LOOKUPS, P_JSON, P__N };
 /* clang-format off */
 static const char *const pstep_name[P__N] = {
-	"parse body", "engine_recommend", "  (content alone, re-ranked)", "  (cooc alone, re-ranked)",
+	"parse body", "engine_recommend", "  (content alone, re-ranked)", "  (rp3beta alone, re-ranked)",
 	"  (als alone, re-ranked)", "10 track names (names)", "reasons + JSON"};
 /* clang-format on */
 
@@ -220,7 +220,7 @@ static void profile_default(const names *nm, size_t total)
 	double *w[P__N], c[P__N] = {0};
 	for (int s = 0; s < P__N; s++)
 		w[s] = calloc(total, sizeof(double));
-	const int alone[3] = {recommender_find("content"), recommender_find("cooc"), recommender_find("als")};
+	const int alone[3] = {recommender_find("content"), recommender_find("rp3beta"), recommender_find("als")};
 	/* Warm-up: the engine builds its ALS index in the background after its
 	 * first ALS requests (src/engine/rec_cf.c), as a server has long done
 	 * before it is measured. Requests go on until an ALS one takes under a
@@ -270,7 +270,8 @@ static void profile_default(const names *nm, size_t total)
 			uint8_t found[10];
 			memset(found, 1, sizeof found);
 			strbuf sb = {0};
-			serve_write_recommend(&sb, E, "0", model, items, n, res, found, names, NULL, 1, "", NULL, 0);
+			serve_write_recommend(&sb, E, "0", model, items, n, res, found, names, NULL, 1, "", NULL, 0,
+			                      NULL, 0);
 			sink += sb.len;
 			strbuf_free(&sb);
 		});
@@ -283,7 +284,7 @@ static void profile_default(const names *nm, size_t total)
 	double sum = 0;
 	for (int s = 0; s < P__N; s++) {
 		double m = row_print(pstep_name[s], w[s], total, c[s]);
-		if (s != P_CONTENT && s != P_COOC && s != P_ALS)
+		if (s != P_CONTENT && s != P_RP3 && s != P_ALS)
 			sum += m;
 		free(w[s]);
 	}

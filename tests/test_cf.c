@@ -687,6 +687,18 @@ static void test_recall_planted_blocks(void **state)
 	assert_true(r_als > 0.25 && r_als > 5 * r_rand);
 	assert_true(r_cooc > 0.25 && r_cooc > 5 * r_rand);
 
+	/* One seed (a path of its own, without the sort): the first k of its
+	 * own list, best first, with their similarities as scores. */
+	for (int32_t i = 0; i < PB_I; i += 7) {
+		int64_t len = cm->indptr[i + 1] - cm->indptr[i];
+		assert_int_equal(cf_cooc_recommend(cm, &i, 1, K, items, scores, &n, NULL, NULL), 0);
+		assert_int_equal(n, len < K ? len : K);
+		for (int32_t q = 0; q < n; q++) {
+			assert_int_equal(items[q], cm->nbr[cm->indptr[i] + q]);
+			assert_true(scores[q] == cm->sim[cm->indptr[i] + q]);
+		}
+	}
+
 	/* Similar items from factors stay mostly within the item's block. */
 	int same = 0, per = PB_I / PB_B;
 	for (int32_t i = 0; i < PB_I; i += 10) {
@@ -710,6 +722,43 @@ static void test_recall_planted_blocks(void **state)
 	assert_int_equal(cf_als_recommend(m, s3, 3, K, items2, scores2, &n2, NULL, NULL), 0);
 	assert_int_equal(n, n2);
 	assert_memory_equal(items, items2, (size_t)n * sizeof *items);
+
+	/* Scoring given items (how the hybrid scores candidates found by the
+	 * lists): every item's score is bit for bit the one the scan gives it,
+	 * in any order, seeds included (they are scored, not left out). */
+	{
+		int32_t all = PB_I;
+		int32_t *it = malloc(sizeof(int32_t) * (size_t)all), *rev = malloc(sizeof(int32_t) * (size_t)all);
+		float *sc = malloc(sizeof(float) * (size_t)all), *sr = malloc(sizeof(float) * (size_t)all);
+		int32_t na;
+		assert_non_null(it);
+		assert_non_null(rev);
+		assert_non_null(sc);
+		assert_non_null(sr);
+		assert_int_equal(cf_als_recommend(m, s2, 2, all, it, sc, &na, NULL, NULL), 0);
+		assert_int_equal(na, all - 2); /* every item but the two seeds */
+		for (int32_t q = 0; q < na; q++)
+			rev[q] = it[na - 1 - q];
+		rev[na] = s2[0];
+		assert_int_equal(cf_als_score(m, s2, 2, rev, (size_t)na + 1, sr, NULL, NULL), 0);
+		for (int32_t q = 0; q < na; q++)
+			assert_true(sr[q] == sc[na - 1 - q]);
+		assert_false(isnan(sr[na]));
+		/* Repeats of a seed fold in as one, as in cf_als_recommend. */
+		assert_int_equal(cf_als_score(m, s3, 3, it, 5, sr, NULL, NULL), 0);
+		for (int32_t q = 0; q < 5; q++)
+			assert_true(sr[q] == sc[q]);
+		/* No seeds: every score 0; an item out of range: refused. */
+		assert_int_equal(cf_als_score(m, NULL, 0, it, 5, sr, NULL, NULL), 0);
+		for (int32_t q = 0; q < 5; q++)
+			assert_true(sr[q] == 0.0f);
+		int32_t out_of_range = PB_I;
+		assert_int_equal(cf_als_score(m, s2, 2, &out_of_range, 1, sr, NULL, NULL), SEG_EINVAL);
+		free(it);
+		free(rev);
+		free(sc);
+		free(sr);
+	}
 
 	assert_int_equal(cf_als_recommend(m, NULL, 0, K, items, scores, &n, NULL, NULL), 0);
 	assert_int_equal(n, 0);

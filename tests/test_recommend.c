@@ -652,15 +652,14 @@ static void test_hybrid_weights(void **state)
 			assert_true(a[i].reasons & REASON_CF);
 		}
 	}
-	/* Per request: one kind of evidence at a time. */
+	/* Per request: one kind of evidence at a time (content too: with seeds
+	 * that have playlist history, it still retrieves when it is alone). */
 	static const struct {
 		hybrid_weights w;
 		const char *model;
 	} one[] = {
-		{{.cooc = 1}, "cooc"},
-		{{.als = 1}, "als"},
-		{{.ease = 1}, "ease"},
-		{{.rp3 = 2}, "rp3beta"},
+		{{.cooc = 1}, "cooc"},   {{.als = 1}, "als"},         {{.ease = 1}, "ease"},
+		{{.rp3 = 2}, "rp3beta"}, {{.content = 1}, "content"},
 	};
 	for (size_t k = 0; k < sizeof one / sizeof *one; k++) {
 		rec_request r = request(model_id("hybrid"), 0, 20);
@@ -710,6 +709,87 @@ static void test_hybrid_weights(void **state)
 	/* Weights that are not >= 0 with a positive sum are refused by train. */
 	o.hybrid = (hybrid_weights){.content = -1, .als = 2};
 	assert_int_equal(train_run(&o, version, sizeof version, &err), SEG_EINVAL);
+}
+
+/* ---- the hybrid served fast: ALS's evidence is ALS's score ----
+ * A probe registered at run time runs the built-in hybrid's propose into the
+ * engine's pool, then ALS's own search of every item into a pool of its
+ * own, and compares, before the engine scales the evidence: every candidate
+ * to which the hybrid gave ALS evidence has exactly the score ALS's search
+ * gives that track. It also counts the candidates only content proposed. */
+static struct {
+	size_t checked, wrong, content_only, total;
+} probe;
+
+static int als_probe_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	(void)state;
+	int rc = rec_query_propose(q, "hybrid", want, pool, err);
+	if (rc < 0)
+		return rc;
+	rec_pool all = {.slot = calloc((size_t)q->a->T, sizeof(int64_t)), .track_row = q->a->track_row};
+	if (all.slot == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if ((rc = rec_query_propose(q, "als", (size_t)q->a->I, &all, err)) == 0)
+		for (size_t i = 0; i < pool->n; i++) {
+			const rec_cand *c = &pool->c[i];
+			probe.total++;
+			probe.content_only += !isnan(c->content) && isnan(rec_cand_cf(c));
+			if (isnan(c->als))
+				continue;
+			probe.checked++;
+			probe.wrong += all.slot[c->track] == 0 || !(all.c[all.slot[c->track] - 1].als == c->als);
+		}
+	free(all.c);
+	free(all.slot);
+	return rc;
+}
+
+static const recommender als_probe = {
+	.name = "test-als-probe",
+	.description = "the hybrid's propose, its ALS evidence checked against ALS's search",
+	.flags = REC_NEEDS_QUERY,
+	.propose = als_probe_propose,
+};
+
+static void test_hybrid_als_evidence(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	int id = recommender_register(&als_probe, &err);
+	assert_true(id >= 0);
+	engine *e2 = NULL;
+	assert_int_equal(engine_open(&e2, model_path, &err), 0);
+	static const hybrid_weights w = {.content = 0.1f, .als = 0.45f, .rp3 = 0.45f};
+	rec_item a[20];
+	/* Seeds in the training playlists, at the server's pool (k 20, re-ranked:
+	 * 100 candidates) and evaluate's (k 500 and a pool of 600). */
+	for (int deep = 0; deep < 2; deep++) {
+		memset(&probe, 0, sizeof probe);
+		rec_request r = request(id, 1, 20);
+		r.hybrid = &w;
+		if (deep)
+			r.pool = 600;
+		assert_true(run(e2, &r, a, NULL) > 0);
+		assert_true(probe.checked >= 20);
+		assert_int_equal(probe.wrong, 0);
+		/* Every seed has playlist history: content retrieves nothing of
+		 * its own (it scores the CF candidates). */
+		assert_int_equal(probe.content_only, 0);
+	}
+	/* A seed with playlist history and one without: content retrieves for
+	 * the one CF cannot see, and ALS's evidence is still ALS's score. */
+	memset(&probe, 0, sizeof probe);
+	int64_t mixed[2] = {cf_seeds[0], lone_seed};
+	rec_request r = request(id, 1, 20);
+	r.hybrid = &w;
+	r.seeds = mixed;
+	r.nseeds = 2;
+	assert_true(run(e2, &r, a, NULL) > 0);
+	assert_true(probe.checked > 0);
+	assert_int_equal(probe.wrong, 0);
+	assert_true(probe.content_only > 0);
+	engine_free(e2);
 }
 
 static void test_registered_model(void **state)
@@ -1108,7 +1188,8 @@ int main(void)
 		cmocka_unit_test(test_dislikes),
 		cmocka_unit_test_setup_teardown(test_versions_never_return, versions_up, versions_down),
 		cmocka_unit_test(test_hybrid_weights),
-		cmocka_unit_test(test_registered_model), /* last: it adds to the registry */
+		cmocka_unit_test(test_registered_model), /* last two: they add to the registry */
+		cmocka_unit_test(test_hybrid_als_evidence),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

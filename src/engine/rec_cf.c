@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/topk.h"
+#include "engine/rec_internal.h"
 #include "engine/recommender.h"
 #include "engine/train.h"
 #include "models/cf.h"
@@ -196,6 +198,42 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 out:
 	free(items);
 	free(scores);
+	return rc;
+}
+
+int rec__als_propose_among(const rec_query *q, const void *state, const int32_t *items, size_t n, size_t want,
+                           rec_pool *pool, seg_error *err)
+{
+	const rec_artifact *a = q->a;
+	if (q->nseed_items == 0 || state == NULL || n == 0 || want == 0)
+		return 0;
+	const cf_als *m = &((const als_state *)state)->m;
+	float *scores = malloc(sizeof(float) * n);  /* [n] */
+	topk_hit *h = malloc(sizeof(topk_hit) * n); /* [n] the unblocked ones */
+	int rc = 0;
+	if (!scores || !h) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = cf_als_score(m, q->seed_items, q->nseed_items, items, n, scores, NULL, err)) < 0)
+		goto out;
+	size_t nh = 0;
+	for (size_t j = 0; j < n; j++)
+		if (!q->blocked[a->cf_track[items[j]]])
+			h[nh++] = (topk_hit){.row = (size_t)items[j], .score = scores[j]};
+	/* Rows are item indices: ties go to the lower item, as in the scan. */
+	size_t got = topk_select(h, nh, want);
+	for (size_t j = 0; j < got; j++) {
+		rec_cand *c = rec_pool_add(pool, a->cf_track[h[j].row]);
+		if (c == NULL) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+			break;
+		}
+		c->als = c->score = h[j].score;
+	}
+out:
+	free(scores);
+	free(h);
 	return rc;
 }
 

@@ -1,14 +1,25 @@
 /* rec_hybrid.c: the hybrid of content similarity and collaborative
- * filtering, the default model: the candidates of content and of every
- * collaborative model in the artifact (cooc, als, ease, rp3beta) together,
- * each scored as a weighted blend of its (normalised) evidence. The weights
- * are the request's (rec_request.hybrid), else those `segue train` wrote into
- * the artifact's "hybrid" section (tuned on validation), else the defaults
- * below. When no seed is in the training playlists, collaborative filtering
- * has nothing to go on and the hybrid is content similarity. */
+ * filtering, the default model: candidates from the collaborative models in
+ * the artifact (cooc, als, ease, rp3beta) and, for seeds they cannot see,
+ * from content, each scored as a weighted blend of its (normalised)
+ * evidence. The weights are the request's (rec_request.hybrid), else those
+ * `segue train` wrote into the artifact's "hybrid" section (tuned on
+ * validation), else the defaults below. When no seed is in the training
+ * playlists, collaborative filtering has nothing to go on and the hybrid is
+ * content similarity.
+ *
+ * Served fast (issue 10): the list models (EASE, RP3beta, cooc) retrieve
+ * by lookups in stored neighbour lists; ALS picks its candidates among the
+ * items those lists reach (hybrid_als) instead of searching every item;
+ * content retrieves only when some seed is in no training playlist, and
+ * otherwise scores the CF candidates by one dot product each. On the
+ * validation split this loses nothing against the search of every item
+ * (bench/hybrid_eval.c; README "Measured"). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
+#include "engine/rec_internal.h"
 #include "engine/recommender.h"
 #include "engine/train.h"
 
@@ -58,21 +69,124 @@ static const hybrid_weights *weights_of(const rec_query *q, const void *state)
 	return state != NULL ? state : &hybrid_weights_default;
 }
 
-static int hybrid_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+/* Content's pool in the hybrid when some seed is in no training playlist:
+ * this share of the pool (at least 10), the candidates near the seeds that
+ * collaborative filtering cannot see. When every seed is in the training
+ * playlists, content retrieves nothing and only scores the CF candidates:
+ * its exact search cost more than all the rest of a request, and on
+ * validation dropping it lost nothing (bench/hybrid_eval.c). */
+#define HYBRID_CONTENT_DIV 4
+/* ALS chooses its candidates among at least this many times as many items
+ * as it picks, when the lists reach them (hybrid_als): at 8, the hybrid's
+ * accuracy on validation is that with ALS's search over every item (at 4,
+ * a little lower with one seed), at a sixth of the time. */
+#define HYBRID_REACH 8
+
+/* The list models whose candidates the hybrid asks for, with their weight. */
+static const char *const LIST_MODELS[] = {"cooc", "ease", "rp3beta"};
+static float list_weight(const hybrid_weights *w, size_t k) { return k == 0 ? w->cooc : k == 1 ? w->ease : w->rp3; }
+
+/* Items gathered for ALS to choose from, each once (blocked ones too:
+ * rec__als_propose_among leaves them out). */
+typedef struct reach {
+	uint8_t *seen; /* [I bits] */
+	int32_t *items;
+	size_t n, cap;
+} reach;
+
+static int reach_add(reach *g, int32_t i)
 {
-	if (q->r->hybrid != NULL && !hybrid_weights_valid(q->r->hybrid))
-		return seg_error_set(err, SEG_EINVAL, "the hybrid's weights must be >= 0 with a positive sum");
-	const hybrid_weights *w = weights_of(q, state);
-	int cf = q->nseed_items > 0; /* otherwise content alone */
+	if (g->seen[i >> 3] & (1u << (i & 7)))
+		return 0;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 1024;
+		int32_t *p = realloc(g->items, sizeof(int32_t) * cap);
+		if (p == NULL)
+			return -1;
+		g->items = p;
+		g->cap = cap;
+	}
+	g->seen[i >> 3] |= (uint8_t)(1u << (i & 7));
+	g->items[g->n++] = i;
+	return 0;
+}
+
+/* Adds the neighbour lists of item i in every list model. */
+static int reach_lists(reach *g, const cf_cooc *const *lists, size_t nlists, int32_t i)
+{
+	for (size_t k = 0; k < nlists; k++)
+		for (int64_t j = lists[k] ? lists[k]->indptr[i] : 0; lists[k] && j < lists[k]->indptr[i + 1]; j++)
+			if (reach_add(g, lists[k]->nbr[j]) < 0)
+				return -1;
+	return 0;
+}
+
+/* ALS's candidates: its `want` best among the items the seeds reach
+ * through the neighbour lists of every list model the artifact has
+ * (cooc, ease, rp3beta: all of each list, not only what the hybrid asked
+ * for) and the candidates already in the pool, instead of its best among
+ * every item: a fold-in and a dot product per item reached against a
+ * search of every item. While fewer than HYBRID_REACH x `want` items are
+ * reached, the lists of the items reached (in order: the seeds' nearest
+ * first) are added too, a second step; if even then fewer than `want`
+ * are reached (seeds in no list), ALS searches every item as before. The
+ * same rule at any k: what evaluate measures at k 500 is what is served
+ * at k 10. On validation it finds nearly all that the search would pick
+ * (bench/hybrid_eval.c). */
+static int hybrid_als(const rec_query *q, size_t want, rec_pool *pool, seg_error *err)
+{
+	const rec_artifact *a = q->a;
+	const void *als = rec__state(q, "als");
+	if (als == NULL)
+		return 0;
+	enum { NL = sizeof LIST_MODELS / sizeof *LIST_MODELS };
+	const cf_cooc *lists[NL];
+	for (size_t k = 0; k < NL; k++)
+		lists[k] = rec__state(q, LIST_MODELS[k]);
+	reach g = {.seen = calloc((size_t)a->I / 8 + 1, 1)};
 	int rc = 0;
+	if (g.seen == NULL)
+		goto oom;
+	for (size_t s = 0; s < q->nseed_items; s++)
+		if (reach_lists(&g, lists, NL, q->seed_items[s]) < 0)
+			goto oom;
+	for (size_t i = 0; i < pool->n; i++)
+		if (a->track_item[pool->c[i].track] >= 0 && reach_add(&g, a->track_item[pool->c[i].track]) < 0)
+			goto oom;
+	for (size_t j = 0, first = g.n; j < first && g.n < HYBRID_REACH * want; j++)
+		if (reach_lists(&g, lists, NL, g.items[j]) < 0)
+			goto oom;
+	if (g.n < want)
+		rc = rec_query_propose(q, "als", want, pool, err);
+	else
+		rc = rec__als_propose_among(q, als, g.items, g.n, want, pool, err);
+	goto out;
+oom:
+	rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+out:
+	free(g.seen);
+	free(g.items);
+	return rc;
+}
+
+int rec__hybrid_propose(const rec_query *q, const hybrid_weights *w, size_t want, size_t want_content, rec_pool *pool,
+                        seg_error *err)
+{
+	int rc = 0;
+	if (q->nseed_items == 0) /* collaborative filtering has nothing to go on */
+		return rec_query_propose(q, "content", want, pool, err);
 	/* A model whose evidence has no weight is not asked: it would cost time
 	 * and add candidates ranked by the others' evidence alone. */
-	if ((!cf || w->content > 0) && (rc = rec_query_propose(q, "content", want, pool, err)) < 0)
+	if (w->content > 0 && want_content > 0 && (rc = rec_query_propose(q, "content", want_content, pool, err)) < 0)
 		return rc;
-	if (cf && ((w->cooc > 0 && (rc = rec_query_propose(q, "cooc", want, pool, err)) < 0) ||
-	           (w->als > 0 && (rc = rec_query_propose(q, "als", want, pool, err)) < 0) ||
-	           (w->ease > 0 && (rc = rec_query_propose(q, "ease", want, pool, err)) < 0) ||
-	           (w->rp3 > 0 && (rc = rec_query_propose(q, "rp3beta", want, pool, err)) < 0)))
+	for (size_t k = 0; k < sizeof LIST_MODELS / sizeof *LIST_MODELS; k++)
+		if (list_weight(w, k) > 0 && (rc = rec_query_propose(q, LIST_MODELS[k], want, pool, err)) < 0)
+			return rc;
+	/* With no list model weighted, ALS is the only collaborative source:
+	 * its own search, as the "als" recommender's. */
+	int lists = w->cooc > 0 || w->ease > 0 || w->rp3 > 0;
+	if (w->als > 0 &&
+	    (rc = lists ? hybrid_als(q, want, pool, err) : rec_query_propose(q, "als", want, pool, err)) < 0)
 		return rc;
 	/* Content scores for CF candidates that have vectors, so both parts are
 	 * known wherever they can be. */
@@ -89,6 +203,21 @@ static int hybrid_propose(const rec_query *q, const void *state, size_t want, re
 			}
 		}
 	return 0;
+}
+
+static int hybrid_propose(const rec_query *q, const void *state, size_t want, rec_pool *pool, seg_error *err)
+{
+	if (q->r->hybrid != NULL && !hybrid_weights_valid(q->r->hybrid))
+		return seg_error_set(err, SEG_EINVAL, "the hybrid's weights must be >= 0 with a positive sum");
+	const hybrid_weights *w = weights_of(q, state);
+	/* Content retrieves the whole pool when no CF model is weighted, a
+	 * share of it for seeds CF cannot see, else nothing (it scores). */
+	size_t want_content = 0;
+	if (w->cooc <= 0 && w->als <= 0 && w->ease <= 0 && w->rp3 <= 0)
+		want_content = want;
+	else if (q->nseed_items < q->r->nseeds)
+		want_content = want / HYBRID_CONTENT_DIV > 10 ? want / HYBRID_CONTENT_DIV : 10;
+	return rec__hybrid_propose(q, w, want, want_content, pool, err);
 }
 
 /* Evidence that is missing counts as 0. */

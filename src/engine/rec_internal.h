@@ -24,4 +24,25 @@ int rec__lists_open(const rec_artifact *a, const container_file *f, const char *
 int rec__lists_propose(const rec_query *q, const cf_cooc *m, enum rec__evidence ev, size_t want, rec_pool *pool,
                        seg_error *err);
 
+/* The state the engine holds for the recommender `name` (what its open
+ * built), or NULL when it has none or is not registered in q->e. How one
+ * recommender reaches another's model beyond its propose. */
+const void *rec__state(const rec_query *q, const char *name);
+
+/* ALS's own candidates among items[0..n-1] (distinct CF items): the
+ * `want` best unblocked ones by the score the "als" recommender gives
+ * (cf_als_score; ties to the lower item), added to `pool` with that score
+ * as their ALS evidence and score, as the "als" recommender adds the best
+ * of every item. `state` is rec__state(q, "als"); NULL, or no seed
+ * items: nothing is added. */
+int rec__als_propose_among(const rec_query *q, const void *state, const int32_t *items, size_t n, size_t want,
+                           rec_pool *pool, seg_error *err);
+
+/* The hybrid's propose (rec_hybrid.c) with the weights `w` in force and
+ * content's pool `want_content` (0: content retrieves nothing, only
+ * scores) given by the caller: what the built-in hybrid runs with its own
+ * choice, open to bench/hybrid_eval.c, which compares choices. */
+int rec__hybrid_propose(const rec_query *q, const hybrid_weights *w, size_t want, size_t want_content, rec_pool *pool,
+                        seg_error *err);
+
 #endif

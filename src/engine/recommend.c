@@ -20,6 +20,7 @@
 #include "core/array.h"
 #include "core/container.h"
 #include "core/topk.h"
+#include "engine/rec_internal.h"
 #include "engine/recommender.h"
 #include "engine/train.h"
 #include "models/knn.h"
@@ -1096,4 +1097,12 @@ int rec_reason_text(const engine *e, const rec_item *it, const char *const *seed
 	if (it->reasons & REASON_RANDOM)
 		put(buf, cap, &n, n ? "; " : "", "picked at random", (char *)NULL);
 	return (int)n;
+}
+
+const void *rec__state(const rec_query *q, const char *name)
+{
+	int id = recommender_find(name);
+	if (id < 0 || (size_t)id >= q->e->nmodels)
+		return NULL;
+	return q->e->model_state[id];
 }

@@ -207,6 +207,16 @@ int cf_als_fold_in(const cf_als *m, const int32_t *items, const float *vals, siz
 int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32_t k, int32_t *out_items,
                      float *out_scores, int32_t *n_out, void *scratch, seg_error *err);
 
+/* Folds the seed set in as cf_als_recommend does and writes the score
+ * x . y_i of each of items[0..n-1] to out_scores[n]: for an item that
+ * cf_als_recommend returns, bit for bit the score it gives it. Seeds may be
+ * among the items (they are scored like any other). Costs one fold-in and
+ * n dot products of F floats, not a pass over every item: the way to score
+ * candidates found by other means. An empty seed set scores every item 0.
+ * `scratch` is cf_als_scratch_size(m, nseeds, 0) bytes, or NULL to
+ * allocate here. SEG_EINVAL for an item or seed out of range. */
+int cf_als_score(const cf_als *m, const int32_t *seeds, size_t nseeds, const int32_t *items, size_t n,
+                 float *out_scores, void *scratch, seg_error *err);
 /* An exact index for cf_als_recommend's top k: maximum inner product reduced
  * to cosine by one more dimension, then searched with the clustered exact
  * cosine index of the knn module. With M the largest item norm, item y_i

@@ -579,6 +579,34 @@ int cf_als_recommend(const cf_als *m, const int32_t *seeds, size_t nseeds, int32
 	return rc;
 }
 
+int cf_als_score(const cf_als *m, const int32_t *seeds, size_t nseeds, const int32_t *items, size_t n,
+                 float *out_scores, void *scratch, seg_error *err)
+{
+	for (size_t j = 0; j < n; j++)
+		if (items[j] < 0 || items[j] >= m->nitems)
+			return seg_error_set(err, SEG_EINVAL, "item %d is out of range [0, %d)", (int)items[j],
+			                     (int)m->nitems);
+	if (nseeds == 0) {
+		/* The user of an empty set has zero factors (cf_als_fold_in). */
+		for (size_t j = 0; j < n; j++)
+			out_scores[j] = 0.0f;
+		return 0;
+	}
+	void *own = NULL;
+	int32_t n_out;
+	/* k = 1 only to pass the check: the scratch has no room for results. */
+	int go = cf__recommend_begin(seeds, nseeds, 1, cf_als_scratch_size(m, nseeds, 0), &scratch, &own, &n_out, err);
+	if (go <= 0)
+		return go;
+	als_user u;
+	int rc = als_user_fold(m, seeds, nseeds, 0, scratch, &u, err);
+	/* dotf as als_scan calls it: the same floats as the full scan's. */
+	for (size_t j = 0; rc == 0 && j < n; j++)
+		out_scores[j] = dotf(u.x, m->item_factors + (size_t)items[j] * (size_t)m->factors, m->factors);
+	free(own);
+	return rc;
+}
+
 /* ======================================================================== */
 /* Exact top k through an index (see cf_als_index in cf.h)                  */
 

@@ -311,6 +311,14 @@ int cf_cooc_recommend(const cf_cooc *m, const int32_t *seeds, size_t nseeds, int
 		for (int64_t q = m->indptr[sorted[s]]; q < m->indptr[sorted[s] + 1]; q++)
 			if (!cf__seeds_contain(sorted, ns, m->nbr[q]))
 				c[nc++] = (topk_hit){(size_t)m->nbr[q], m->sim[q]};
+	/* One seed: its list is already best first, ties to the lower index
+	 * (see cf_cooc), and each sum is one similarity: the first k are the
+	 * result, without the sort below (a sixth of a served request). */
+	if (ns == 1) {
+		*n_out = cf__hits_out(c, nc < (size_t)k ? nc : (size_t)k, out_items, out_scores);
+		free(own);
+		return 0;
+	}
 	/* Each item's similarities summed, in place (the sum of item i lands at
 	 * or before its first candidate), then the best k of the sums. */
 	qsort(c, nc, sizeof *c, cmp_hit_item);

@@ -1937,6 +1937,14 @@ static void test_registered_model_served(void **state)
 	assert_string_equal(json_string_value(json_object_get(mine, "description")), tu_constant_model.description);
 	assert_true(json_is_false(json_object_get(mine, "needs_query")));
 	assert_string_equal(json_string_value(json_object_get(j, "default_recommender")), "hybrid");
+	/* The re-ranking knobs a request gets when it sets none (no
+	 * tuning.json here: the code's). */
+	rec_request def;
+	rec_request_default(&def);
+	json_t *rd = json_object_get(j, "rerank_defaults");
+	assert_true(fabs(json_number_value(json_object_get(rd, "diversity")) - def.diversity) < 1e-6);
+	assert_true(fabs(json_number_value(json_object_get(rd, "novelty")) - def.novelty) < 1e-6);
+	assert_int_equal(json_integer_value(json_object_get(rd, "max_per_artist")), def.max_per_artist);
 	json_decref(j);
 
 	/* The OpenAPI document's model enum is the registry's names. */

@@ -845,6 +845,22 @@
     if (!list.length) return;
     const has = (name) => list.some((r) => r.name === name);
     modelPicker.defaultName = has(data.default_recommender) ? data.default_recommender : list[0].name;
+    // The re-ranking knobs the server applies when a request sets none
+    // (tuned on validation): knobs still at the page's own defaults move to them.
+    const rd = data.rerank_defaults;
+    if (rd && typeof rd === 'object') {
+      const knobs = [['diversity', 'diversity'], ['novelty', 'novelty'], ['max-per-artist', 'maxPerArtist']];
+      for (const [id, key] of knobs) {
+        const key2 = key === 'maxPerArtist' ? 'max_per_artist' : key;
+        if (typeof rd[key2] !== 'number') continue;
+        const input = $('#' + id);
+        if (input && Number(input.value) === Number(DEFAULTS[key])) {
+          input.value = rd[key2];
+          input.dispatchEvent(new Event('input'));
+        }
+        DEFAULTS[key] = rd[key2];
+      }
+    }
     modelPicker.descriptions = {};
     for (const r of list) modelPicker.descriptions[r.name] = typeof r.description === 'string' ? r.description : '';
     const select = $('#model');

@@ -1042,9 +1042,14 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 	const feat_spec *spec = engine_spec(s->eng);
 	for (uint32_t g = 0; g < spec->ngenres; g++)
 		json_array_append_new(genres, json_string(spec->genres[g]));
+	/* The re-ranking knobs a request gets when it sets none (tuned on
+	 * validation when `segue tune` ran): the dashboard starts from them. */
+	json_t *knobs = json_pack("{s:f,s:f,s:i}", "diversity", round(def.diversity * 1e6) / 1e6, "novelty",
+	                          round(def.novelty * 1e6) / 1e6, "max_per_artist", def.max_per_artist);
 	return serve__send_json(c, r, 200,
-	                        json_pack("{s:o,s:o,s:s,s:o}", "models", arr, "recommenders", recommender_list_json(),
-	                                  "default_recommender", recommender_name(def.model), "genres", genres));
+	                        json_pack("{s:o,s:o,s:s,s:o,s:o}", "models", arr, "recommenders",
+	                                  recommender_list_json(), "default_recommender", recommender_name(def.model),
+	                                  "genres", genres, "rerank_defaults", knobs));
 }
 
 /* ---- the OpenAPI document ---- */

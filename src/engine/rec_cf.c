@@ -159,6 +159,9 @@ enum cf_kind { CF_COOC, CF_ALS };
 static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, size_t want, rec_pool *pool,
                       seg_error *err)
 {
+	/* Co-occurrence is a neighbour list model like EASE and RP3beta. */
+	if (kind == CF_COOC)
+		return rec__lists_propose(q, model, REC__COOC, want, pool, err);
 	const rec_artifact *a = q->a;
 	if (q->nseed_items == 0 || model == NULL)
 		return 0;
@@ -174,11 +177,8 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (kind == CF_COOC)
-		rc = cf_cooc_recommend(model, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
-	else
-		rc = cf_als_recommend_indexed(&((const als_state *)model)->m, als_index_get(model, k), q->seed_items,
-		                              q->nseed_items, k, items, scores, &n, NULL, err);
+	rc = cf_als_recommend_indexed(&((const als_state *)model)->m, als_index_get(model, k), q->seed_items,
+	                              q->nseed_items, k, items, scores, &n, NULL, err);
 	size_t taken = 0;
 	for (int32_t j = 0; rc == 0 && j < n && taken < want; j++) {
 		int64_t t = a->cf_track[items[j]];
@@ -189,10 +189,7 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 			break;
 		}
-		if (kind == CF_COOC)
-			c->cooc = c->score = scores[j];
-		else
-			c->als = c->score = scores[j];
+		c->als = c->score = scores[j];
 		taken++;
 	}
 out:

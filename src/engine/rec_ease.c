@@ -87,7 +87,9 @@ int rec__lists_propose(const rec_query *q, const cf_cooc *m, enum rec__evidence 
 			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 			break;
 		}
-		if (ev == REC__EASE)
+		if (ev == REC__COOC)
+			c->cooc = c->score = scores[j];
+		else if (ev == REC__EASE)
 			c->ease = c->score = scores[j];
 		else
 			c->rp3 = c->score = scores[j];

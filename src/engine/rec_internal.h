@@ -1,7 +1,7 @@
 /* rec_internal.h: what the built-in recommenders share, private to
  * src/engine/rec_*.c (the interface is recommender.h): reading and serving
  * an item neighbour list (cf_cooc's form, models/cf.h) that an artifact
- * keeps in three sections, as EASE and RP3beta do. */
+ * keeps in three sections, as co-occurrence, EASE and RP3beta do. */
 #ifndef SEGUE_REC_INTERNAL_H
 #define SEGUE_REC_INTERNAL_H
 
@@ -9,7 +9,7 @@
 #include "models/cf.h"
 
 /* The kind of evidence a neighbour-list model sets on its candidates. */
-enum rec__evidence { REC__EASE, REC__RP3 };
+enum rec__evidence { REC__COOC, REC__EASE, REC__RP3 };
 
 /* Reads the neighbour lists of sections ptr (int64 [I+1]), nbr (int32 [nnz])
  * and w (float [nnz]) of `f` into a new cf_cooc viewing the mapped file, in

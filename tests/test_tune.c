@@ -96,11 +96,11 @@ static void test_tune_on_validation_only(void **state)
 	assert_int_equal(json_integer_value(json_object_get(read, "train")), 0);
 	json_int_t n = json_integer_value(json_object_get(root, "playlists"));
 	assert_true(n > 0 && n <= 12);
-	/* Every point was scored on the n playlists: 11 grid rows (4 of 2
-	 * values retrained, 3 + 2 hybrid weights of 4 and 2 values, 2
-	 * re-ranking rows of 4: 32 points) and the 6 points of the λ curve. */
+	/* Every point was scored on the n playlists: 15 grid rows (retrained:
+	 * 5 of 2 values and 3 of 3; 3 + 2 hybrid weights of 4 and 2 values; 2
+	 * re-ranking rows of 4: 41 points) and the 6 points of the λ curve. */
 	size_t npoints = json_array_size(json_object_get(root, "points"));
-	assert_int_equal(npoints, 4 * 2 + 3 * 4 + 2 * 2 + 2 * 4);
+	assert_int_equal(npoints, 5 * 2 + 3 * 3 + 3 * 4 + 2 * 2 + 2 * 4);
 	assert_int_equal(json_integer_value(json_object_get(read, "validation")), (json_int_t)(npoints + 6) * n);
 	/* The λ rule: the chosen one is the largest within the budget. */
 	json_t *curve = json_object_get(root, "lambda_curve"), *pts = json_object_get(curve, "points");

@@ -53,8 +53,12 @@ typedef struct tune_param {
 static const tune_param GRID[] = {
 	{"als",     "als.factors",           1, AT(t.factors),         1, 0, 2, {64, 128}},
 	{"als",     "als.lambda",            0, AT(t.als_lambda),      1, 0, 2, {0.1, 1}},
+	{"als",     "als.alpha",             0, AT(t.als_alpha),       1, 0, 3, {10, 40, 100}},
+	{"cooc",    "cooc.neighbours",       1, AT(t.cooc_neighbours), 1, 0, 3, {50, 100, 200}},
 	{"rp3beta", "rp3.alpha",             0, AT(t.rp3_alpha),       1, 0, 2, {0.5, 0.7}},
 	{"rp3beta", "rp3.beta",              0, AT(t.rp3_beta),        1, 0, 2, {0, 0.1}},
+	{"rp3beta", "rp3.neighbours",        1, AT(t.rp3_neighbours),  1, 0, 2, {200, 500}},
+	{"ease",    "ease.lambda",           0, AT(t.ease_lambda),     1, 0, 3, {500, 1500, 3000}},
 	{"hybrid",  "hybrid.content",        0, AT(t.hybrid.content),  0, 0, 4, {0.05, 0.1, 0.15, 0.3}},
 	{"hybrid",  "hybrid.als",            0, AT(t.hybrid.als),      0, 0, 4, {0.3, 0.45, 0.6, 0.8}},
 	{"hybrid",  "hybrid.rp3",            0, AT(t.hybrid.rp3),      0, 0, 4, {0.2, 0.35, 0.45, 0.6}},

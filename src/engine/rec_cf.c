@@ -179,19 +179,8 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 	}
 	rc = cf_als_recommend_indexed(&((const als_state *)model)->m, als_index_get(model, k), q->seed_items,
 	                              q->nseed_items, k, items, scores, &n, NULL, err);
-	size_t taken = 0;
-	for (int32_t j = 0; rc == 0 && j < n && taken < want; j++) {
-		int64_t t = a->cf_track[items[j]];
-		if (q->blocked[t])
-			continue;
-		rec_cand *c = rec_pool_add(pool, t);
-		if (c == NULL) {
-			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-			break;
-		}
-		c->als = c->score = scores[j];
-		taken++;
-	}
+	if (rc == 0)
+		rc = rec__pool_take(q, items, scores, (size_t)n, want, REC__ALS, pool, err);
 out:
 	free(items);
 	free(scores);

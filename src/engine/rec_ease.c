@@ -58,6 +58,29 @@ fail:
 	return rc;
 }
 
+int rec__pool_take(const rec_query *q, const int32_t *items, const float *scores, size_t n, size_t want,
+                   enum rec__evidence ev, rec_pool *pool, seg_error *err)
+{
+	size_t taken = 0;
+	for (size_t j = 0; j < n && taken < want; j++) {
+		int64_t t = q->a->cf_track[items[j]];
+		if (q->blocked[t])
+			continue;
+		rec_cand *c = rec_pool_add(pool, t);
+		if (c == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		switch (ev) {
+		case REC__COOC: c->cooc = scores[j]; break;
+		case REC__ALS: c->als = scores[j]; break;
+		case REC__EASE: c->ease = scores[j]; break;
+		case REC__RP3: c->rp3 = scores[j]; break;
+		}
+		c->score = scores[j];
+		taken++;
+	}
+	return 0;
+}
+
 int rec__lists_propose(const rec_query *q, const cf_cooc *m, enum rec__evidence ev, size_t want, rec_pool *pool,
                        seg_error *err)
 {
@@ -77,24 +100,8 @@ int rec__lists_propose(const rec_query *q, const cf_cooc *m, enum rec__evidence 
 		goto out;
 	}
 	rc = cf_cooc_recommend(m, q->seed_items, q->nseed_items, k, items, scores, &n, NULL, err);
-	size_t taken = 0;
-	for (int32_t j = 0; rc == 0 && j < n && taken < want; j++) {
-		int64_t t = a->cf_track[items[j]];
-		if (q->blocked[t])
-			continue;
-		rec_cand *c = rec_pool_add(pool, t);
-		if (c == NULL) {
-			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-			break;
-		}
-		if (ev == REC__COOC)
-			c->cooc = c->score = scores[j];
-		else if (ev == REC__EASE)
-			c->ease = c->score = scores[j];
-		else
-			c->rp3 = c->score = scores[j];
-		taken++;
-	}
+	if (rc == 0)
+		rc = rec__pool_take(q, items, scores, (size_t)n, want, ev, pool, err);
 out:
 	free(items);
 	free(scores);

@@ -9,7 +9,13 @@
 #include "models/cf.h"
 
 /* The kind of evidence a neighbour-list model sets on its candidates. */
-enum rec__evidence { REC__COOC, REC__EASE, REC__RP3 };
+enum rec__evidence { REC__COOC, REC__ALS, REC__EASE, REC__RP3 };
+
+/* Adds to `pool`, in order, up to `want` of items[0..n-1] (CF items, best
+ * first) whose tracks are not blocked, each with scores[j] as its evidence
+ * of kind `ev` and as its score. SEG_ENOMEM when the pool cannot grow. */
+int rec__pool_take(const rec_query *q, const int32_t *items, const float *scores, size_t n, size_t want,
+                   enum rec__evidence ev, rec_pool *pool, seg_error *err);
 
 /* Reads the neighbour lists of sections ptr (int64 [I+1]), nbr (int32 [nnz])
  * and w (float [nnz]) of `f` into a new cf_cooc viewing the mapped file, in

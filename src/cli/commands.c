@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "cli/cli_internal.h"
 #include "catalog/workspace.h"
 #include "report/eda.h"
 #include "core/error.h"
@@ -1218,6 +1219,8 @@ static const command COMMANDS[] = {
 	{"evaluate", cmd_evaluate, "score every recommender on held-out playlists"},
 	{"tune", cmd_tune, "choose weights and hyperparameters on the validation split"},
 	{"serve", cmd_serve, "serve the HTTP API and the dashboard"},
+	{"experiment", cli__experiment, "define, run and analyse A/B experiments"},
+	{"simulate", cli__simulate, "drive simulated listeners through a running server"},
 	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
 };
 

@@ -1,0 +1,2 @@
+/* simulate.c: not written yet. */
+#include "experiment/simulate.h"

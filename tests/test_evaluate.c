@@ -25,6 +25,7 @@
 #include "catalog/catalog.h"
 #include "engine/dataset.h"
 #include "engine/evaluate.h"
+#include "engine/train.h"
 #include "engine/metrics.h"
 #include "engine/recommender.h"
 #include "ingest/ingest.h"
@@ -513,6 +514,52 @@ static void test_table_replaced_whole(void **state)
 	unlink(kept);
 }
 
+/* --runs trains one unpublished model per seed in a scratch directory of
+ * the workspace, and removes it: the table says which seeds, and neither a
+ * scratch directory nor a new model version is left. */
+static void test_runs_leave_nothing(void **state)
+{
+	(void)state;
+	train_options t;
+	train_options_default(&t);
+	t.clusters = 2;
+	t.factors = 2;
+	t.als_iterations = 2;
+	t.quality_rounds = 5;
+	t.cv_folds = 2;
+	t.seed = 7;
+	eval_options o;
+	eval_options_default(&o);
+	o.workspace = ws;
+	o.k = 10;
+	o.runs = 2;
+	o.train = &t;
+	char *text = NULL;
+	size_t len;
+	o.out = open_memstream(&text, &len);
+	seg_error err = {0};
+	int rc = evaluate_run(&o, &err);
+	fclose(o.out);
+	free(text);
+	if (rc != 0)
+		fail_msg("evaluate_run --runs 2: %d %s", rc, err.msg);
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/models/v1/evaluation.json", ws);
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	assert_non_null(root);
+	json_t *proto = json_object_get(root, "protocol");
+	assert_int_equal(json_integer_value(json_object_get(proto, "runs")), 2);
+	json_t *seeds = json_object_get(proto, "train_seeds");
+	assert_int_equal(json_array_size(seeds), 2);
+	assert_int_equal(json_integer_value(json_array_get(seeds, 0)), 7);
+	assert_int_equal(json_integer_value(json_array_get(seeds, 1)), 8);
+	json_decref(root);
+	assert_false(has_temporary(ws));
+	snprintf(path, sizeof path, "%s/models/v2", ws);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 /* A feature snapshot older than the catalogue (an ingest killed between its
  * commit and its snapshot) is not evaluated on: refused with the command
  * that rebuilds it, through the library and through the binary. */
@@ -566,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_validation_split_only),
 		cmocka_unit_test(test_markdown_of_fixture),
 		cmocka_unit_test(test_table_replaced_whole),
+		cmocka_unit_test(test_runs_leave_nothing),
 		cmocka_unit_test(test_stale_snapshot_refused),
 	};
 	/* clang-format on */

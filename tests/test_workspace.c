@@ -226,6 +226,46 @@ static int has_temporary(const char *dir)
 	return yes;
 }
 
+/* A scratch directory lives as long as its owner: the cleaning under the
+ * lock leaves one whose .busy is held (another evaluate still running),
+ * removes one whose owner is gone (its .busy free) with its files, and
+ * leaves a directory of that shape without .busy. */
+static void test_scratch(void **state)
+{
+	(void)state;
+	char ws[PATH_MAX];
+	snprintf(ws, sizeof ws, "%s/scratch", tu_tmpdir());
+	assert_int_equal(mkdir(ws, 0700), 0);
+	seg_error err;
+	workspace_scratch live, dead;
+	assert_int_equal(workspace_scratch_open(ws, "nope", &live, &err), SEG_EINVAL);
+	assert_int_equal(workspace_scratch_open(ws, "eval", &live, &err), 0);
+	assert_int_equal(workspace_scratch_open(ws, "tune", &dead, &err), 0);
+	touch(live.dir, "model.seg");
+	touch(dead.dir, "current.seg");
+	touch(dead.dir, "point.seg.tmp.AbC123");
+	/* The second owner is killed: its lock goes, its files stay. */
+	close(dead.fd);
+	char other[PATH_MAX + 32];
+	snprintf(other, sizeof other, "%s/eval.tmp.Zz9Zz9", ws);
+	assert_int_equal(mkdir(other, 0700), 0);
+	assert_int_equal(workspace_lock(ws, WORKSPACE_LOCK_WAIT, &err), 0);
+	workspace_unlock(ws);
+	assert_true(exists(live.dir));
+	char f[PATH_MAX + 32];
+	snprintf(f, sizeof f, "%s/model.seg", live.dir);
+	assert_true(exists(f));
+	assert_false(exists(dead.dir));
+	assert_true(exists(other));
+	char keep[PATH_MAX];
+	snprintf(keep, sizeof keep, "%s", live.dir);
+	workspace_scratch_close(&live);
+	assert_false(exists(keep));
+	assert_int_equal(live.fd, -1);
+	workspace_scratch_close(&live); /* closed: a no-op */
+	rmdir(other);
+}
+
 static void test_publish(void **state)
 {
 	(void)state;
@@ -580,6 +620,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_parse),
 		cmocka_unit_test(test_list_and_clean),
+		cmocka_unit_test(test_scratch),
 		cmocka_unit_test(test_publish),
 		cmocka_unit_test(test_lock_serializes),
 		cmocka_unit_test(test_stale_features),

@@ -169,6 +169,100 @@ static void clean_version_temporary(const char *dir)
 	rmdir(dir);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Scratch directories                                                       */
+
+static const char *const SCRATCH_PURPOSES[] = {"eval", "tune", NULL};
+#define SCRATCH_BUSY ".busy"
+
+/* Removes every regular file in dir, then dir (which stays when anything
+ * else is in it). */
+static void scratch_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d != NULL) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			char path[PATH_MAX + 256];
+			struct stat st;
+			if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path &&
+			    lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+				unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+int workspace_scratch_open(const char *ws, const char *purpose, workspace_scratch *s, seg_error *err)
+{
+	s->dir[0] = '\0';
+	s->fd = -1;
+	int known = 0;
+	for (const char *const *p = SCRATCH_PURPOSES; *p != NULL; p++)
+		known |= strcmp(purpose, *p) == 0;
+	if (!known)
+		return seg_error_set(err, SEG_EINVAL, "no scratch directory is named for '%s'", purpose);
+	char dir[PATH_MAX], busy[PATH_MAX + 16];
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s.tmp.XXXXXX", ws, purpose) >= sizeof dir)
+		return seg_error_set(err, SEG_EINVAL, "the workspace path is too long");
+	if (mkdtemp(dir) == NULL)
+		return seg_error_set(err, SEG_EIO, "cannot create %s: %s", dir, strerror(errno));
+	snprintf(busy, sizeof busy, "%s/" SCRATCH_BUSY, dir);
+	/* Nobody else knows the directory yet, so the lock is taken at once;
+	 * until .busy exists the cleaner leaves the directory alone. */
+	int fd = open(busy, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int rc = seg_error_set(err, SEG_EIO, "cannot lock %s: %s", busy, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		scratch_remove(dir);
+		return rc;
+	}
+	memcpy(s->dir, dir, sizeof dir);
+	s->fd = fd;
+	return 0;
+}
+
+void workspace_scratch_close(workspace_scratch *s)
+{
+	if (s->dir[0] != '\0')
+		scratch_remove(s->dir); /* .busy too: it is a regular file */
+	if (s->fd >= 0)
+		close(s->fd);
+	s->dir[0] = '\0';
+	s->fd = -1;
+}
+
+/* Removes the scratch directories in ws whose owner is gone: those whose
+ * .busy file can be locked. One without .busy (its owner between mkdtemp
+ * and open) is left alone. */
+static void clean_scratch(const char *ws)
+{
+	DIR *d = opendir(ws);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int ours = 0;
+		for (const char *const *p = SCRATCH_PURPOSES; *p != NULL; p++)
+			ours |= atomicfile_is_temp_of(e->d_name, *p);
+		char dir[PATH_MAX + 256], busy[PATH_MAX + 272];
+		struct stat st;
+		if (!ours || (size_t)snprintf(dir, sizeof dir, "%s/%s", ws, e->d_name) >= sizeof dir ||
+		    lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(busy, sizeof busy, "%s/" SCRATCH_BUSY, dir);
+		int fd = open(busy, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			scratch_remove(dir);
+		close(fd);
+	}
+	closedir(d);
+}
+
 /* What killed writers left: temporaries in the workspace, in eda/ (the
  * report), in models/ (latest, and versions being written) and in each
  * version directory (evaluation.json); a version directory left without a
@@ -178,6 +272,7 @@ static void clean_leftovers(const char *ws)
 {
 	char models[PATH_MAX], eda[PATH_MAX];
 	clean_dir(ws, ROOT_FILES);
+	clean_scratch(ws);
 	if (workspace_path(ws, WS_EDA_DIR, eda, sizeof eda, NULL) == 0)
 		clean_dir(eda, EDA_FILES);
 	if (workspace_path(ws, WS_MODELS, models, sizeof models, NULL) < 0)

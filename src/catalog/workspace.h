@@ -33,6 +33,9 @@
  *               is in it)
  *   models/vN/  F.tmp.XXXXXX and F.tmp, F one of model.seg, evaluation.json;
  *               then vN itself when it holds nothing else (no model.seg)
+ *   WORKSPACE/  P.tmp.XXXXXX/, P one of eval, tune: a scratch directory
+ *               (workspace_scratch_open) whose owner is gone, with every
+ *               regular file in it
  * Any other name is left alone: "draft.tmp", "my.tmp.notes",
  * "notes.tmp.txt", "report.html.tmp.toolong" are not segue's.
  *
@@ -41,6 +44,7 @@
 #ifndef SEGUE_WORKSPACE_H
 #define SEGUE_WORKSPACE_H
 
+#include <limits.h>
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,6 +106,26 @@ enum { WORKSPACE_LOCK_TRY = 0, WORKSPACE_LOCK_WAIT = 1 };
 int workspace_lock(const char *ws, int mode, seg_error *err);
 /* Releases one hold of the lock; a thread that does not hold it is a no-op. */
 void workspace_unlock(const char *ws);
+
+/* ---- scratch directories ---- */
+
+/* A directory for work that is never published (the models of `segue
+ * evaluate --runs`, the candidates of `segue tune`): WORKSPACE/P.tmp.XXXXXX,
+ * P the purpose. Its owner holds an flock on the file `.busy` in it for its
+ * whole life, so that the cleaning of leftovers (workspace_lock) removes it
+ * only when the owner is gone, never while another process still writes
+ * there; it needs no workspace lock. */
+typedef struct workspace_scratch {
+	char dir[PATH_MAX]; /* the directory; "" when not open */
+	int fd;             /* its .busy file, flocked; -1 when not open */
+} workspace_scratch;
+
+/* Creates a scratch directory for `purpose` ("eval" or "tune"; SEG_EINVAL
+ * for another). SEG_EIO when it cannot be made; s is then closed (dir ""). */
+int workspace_scratch_open(const char *ws, const char *purpose, workspace_scratch *s, seg_error *err);
+/* Removes the directory with every regular file in it. A closed or zeroed
+ * (fd -1, dir "") s is a no-op. */
+void workspace_scratch_close(workspace_scratch *s);
 
 /* ---- derived files ---- */
 

@@ -825,21 +825,13 @@ static int markdown_print(const char *file, FILE *out, seg_error *err)
 /* Writes the table's JSON through `f` (container_write_atomic's fill). */
 static int write_table(FILE *f, void *root) { return json_dumpf(root, f, JSON_INDENT(2)) == 0 ? 0 : -1; }
 
-/* Removes a run's temporary model and its directory. */
-static void remove_tmp(const char *dir, const char *file)
-{
-	if (file[0])
-		unlink(file);
-	if (dir[0])
-		rmdir(dir);
-}
-
 int evaluate_run(const eval_options *o, seg_error *err)
 {
 	if (o->markdown != NULL)
 		return markdown_print(o->markdown, o->out, err);
 	size_t R = o->runs > 1 ? (size_t)o->runs : 1, K = o->k;
-	char path[PATH_MAX], tmpdir[PATH_MAX] = "", tmpfile[PATH_MAX + 16] = "";
+	char path[PATH_MAX], tmpfile[PATH_MAX + 16] = "";
+	workspace_scratch scratch = {"", -1};
 	int have_published = train_model_path(o->workspace, o->artifact, path, sizeof path, err) == 0;
 	if (!have_published && (R == 1 || o->artifact != NULL))
 		return err ? err->code : SEG_ENOTFOUND;
@@ -928,13 +920,9 @@ int evaluate_run(const eval_options *o, seg_error *err)
 		if (R > 1) {
 			/* A model of its own per run, trained on the train split with
 			 * seed seed0 + r, and never published. */
-			snprintf(tmpdir, sizeof tmpdir, "%s/eval.tmp.XXXXXX", o->workspace);
-			if (mkdtemp(tmpdir) == NULL) {
-				rc = seg_error_set(err, SEG_EIO, "cannot create %s: %s", tmpdir, strerror(errno));
-				tmpdir[0] = '\0';
+			if ((rc = workspace_scratch_open(o->workspace, "eval", &scratch, err)) < 0)
 				goto out;
-			}
-			snprintf(tmpfile, sizeof tmpfile, "%s/model.seg", tmpdir);
+			snprintf(tmpfile, sizeof tmpfile, "%s/model.seg", scratch.dir);
 			topt.seed = seed0 + r;
 			if (o->out != NULL && !o->json)
 				fprintf(o->out, "run %zu of %zu: training with seed %llu\n", r + 1, R,
@@ -957,10 +945,7 @@ int evaluate_run(const eval_options *o, seg_error *err)
 			goto out;
 		engine_free(e);
 		e = NULL;
-		if (R > 1) {
-			remove_tmp(tmpdir, tmpfile);
-			tmpdir[0] = tmpfile[0] = '\0';
-		}
+		workspace_scratch_close(&scratch);
 		for (size_t q = 0; q < cellsz; q++)
 			if (!isnan(vals[q])) {
 				sum[q] += vals[q];
@@ -1134,7 +1119,7 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	}
 	rc = 0;
 out:
-	remove_tmp(tmpdir, tmpfile);
+	workspace_scratch_close(&scratch);
 	json_decref(root);
 	free(tb.ref);
 	free(tb.cmp);

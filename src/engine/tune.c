@@ -197,7 +197,8 @@ int tune_run(const tune_options *o, seg_error *err)
 	memset(&set, 0, sizeof set);
 	double *vals = NULL;
 	json_t *root = NULL, *points = json_array();
-	char tmpdir[PATH_MAX] = "", cur[PATH_MAX + 32] = "", cand[PATH_MAX + 32] = "";
+	char cur[PATH_MAX + 32] = "", cand[PATH_MAX + 32] = "";
+	workspace_scratch scratch = {"", -1};
 	int rc = dataset_load(&ds, o->workspace, err);
 	if (rc < 0)
 		goto out;
@@ -213,12 +214,9 @@ int tune_run(const tune_options *o, seg_error *err)
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(tmpdir, sizeof tmpdir, "%s/tune.tmp.XXXXXX", o->workspace);
-	if (mkdtemp(tmpdir) == NULL) {
-		rc = seg_error_set(err, SEG_EIO, "cannot create %s: %s", tmpdir, strerror(errno));
-		tmpdir[0] = '\0';
+	if ((rc = workspace_scratch_open(o->workspace, "tune", &scratch, err)) < 0)
 		goto out;
-	}
+	const char *tmpdir = scratch.dir;
 	tune_config cfg;
 	if (o->base)
 		cfg.t = *o->base;
@@ -415,14 +413,7 @@ int tune_run(const tune_options *o, seg_error *err)
 		fprintf(o->out, "wrote %s and tuning-lambda.svg in %.1f s\n", path, progress_now() - t0);
 out:
 	engine_free(e);
-	if (tmpdir[0]) {
-		char p2[PATH_MAX + 48];
-		unlink(cur);
-		unlink(cand);
-		snprintf(p2, sizeof p2, "%s/point.seg", tmpdir);
-		unlink(p2);
-		rmdir(tmpdir);
-	}
+	workspace_scratch_close(&scratch);
 	json_decref(points);
 	json_decref(root);
 	free(vals);

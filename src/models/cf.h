@@ -106,6 +106,15 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *o, cf_
 
 /* Frees a model; NULL is a no-op. */
 void cf_cooc_free(cf_cooc *m);
+/* Fills the lists of m (nitems, topm, indptr, nbr, sim; m's arrays must be
+ * NULL) from per-chunk results of a parallel build over I items in chunks of
+ * `chunk` items: count[i] neighbours of item i, found in chunk c's
+ * chunk_i[c] / chunk_s[c] in item order (c = i / chunk). Does not free the
+ * chunks. SEG_ENOMEM (m's arrays may then be partly set: free m with
+ * cf_cooc_free). Shared by the builds of the neighbour-list models
+ * (co-occurrence here, RP3beta in rp3.h). */
+int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, int64_t chunk, int32_t *const *chunk_i,
+                     float *const *chunk_s);
 
 /* Bytes of scratch cf_cooc_recommend needs for a seed set of `nseeds`
  * (caller scratch must be aligned like malloc's). */

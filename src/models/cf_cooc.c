@@ -156,6 +156,31 @@ static void cooc_weights(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts 
 	}
 }
 
+int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, int64_t chunk, int32_t *const *chunk_i,
+                     float *const *chunk_s)
+{
+	m->nitems = I;
+	m->topm = topm;
+	m->indptr = malloc(((size_t)I + 1) * sizeof *m->indptr);
+	if (m->indptr == NULL)
+		return SEG_ENOMEM;
+	m->indptr[0] = 0;
+	for (int32_t i = 0; i < I; i++)
+		m->indptr[i + 1] = m->indptr[i] + count[i];
+	size_t total = (size_t)m->indptr[I];
+	m->nbr = malloc((total ? total : 1) * sizeof *m->nbr);
+	m->sim = malloc((total ? total : 1) * sizeof *m->sim);
+	if (m->nbr == NULL || m->sim == NULL)
+		return SEG_ENOMEM;
+	for (int64_t first = 0, c = 0; first < I; first += chunk, c++) {
+		int64_t last = first + chunk < I ? first + chunk : I;
+		size_t len = (size_t)(m->indptr[last] - m->indptr[first]);
+		memcpy(m->nbr + m->indptr[first], chunk_i[c], len * sizeof *m->nbr);
+		memcpy(m->sim + m->indptr[first], chunk_s[c], len * sizeof *m->sim);
+	}
+	return 0;
+}
+
 int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, cf_cooc **out, seg_error *err)
 {
 	cf_cooc_opts o;
@@ -214,26 +239,8 @@ int cf_cooc_build(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts *opts, 
 		if (b.chunk_i[c] == NULL)
 			goto nomem;
 
-	/* Concatenate the chunks in item order. */
-	m->nitems = I;
-	m->topm = M;
-	m->indptr = malloc(((size_t)I + 1) * sizeof *m->indptr);
-	if (m->indptr == NULL)
+	if (cf_cooc_assemble(m, I, M, b.count, b.chunk, b.chunk_i, b.chunk_s) < 0)
 		goto nomem;
-	m->indptr[0] = 0;
-	for (int32_t i = 0; i < I; i++)
-		m->indptr[i + 1] = m->indptr[i] + b.count[i];
-	size_t total = (size_t)m->indptr[I];
-	m->nbr = malloc((total ? total : 1) * sizeof *m->nbr);
-	m->sim = malloc((total ? total : 1) * sizeof *m->sim);
-	if (m->nbr == NULL || m->sim == NULL)
-		goto nomem;
-	for (int64_t c = 0; c < nchunks; c++) {
-		int64_t first = c * b.chunk, last = first + b.chunk < I ? first + b.chunk : I;
-		size_t len = (size_t)(m->indptr[last] - m->indptr[first]);
-		memcpy(m->nbr + m->indptr[first], b.chunk_i[c], len * sizeof *m->nbr);
-		memcpy(m->sim + m->indptr[first], b.chunk_s[c], len * sizeof *m->sim);
-	}
 	*out = m;
 	m = NULL;
 	goto out;

@@ -143,26 +143,8 @@ int rp3_fit(const cf_csr *ui, const cf_csr *iu, const rp3_opts *o, cf_cooc **out
 		if (b.chunk_i[c] == NULL)
 			goto nomem;
 
-	/* Concatenate the chunks in item order. */
-	m->nitems = I;
-	m->topm = o->neighbours;
-	m->indptr = malloc(((size_t)I + 1) * sizeof *m->indptr);
-	if (m->indptr == NULL)
+	if (cf_cooc_assemble(m, I, o->neighbours, b.count, b.chunk, b.chunk_i, b.chunk_w) < 0)
 		goto nomem;
-	m->indptr[0] = 0;
-	for (int32_t i = 0; i < I; i++)
-		m->indptr[i + 1] = m->indptr[i] + b.count[i];
-	size_t total = (size_t)m->indptr[I];
-	m->nbr = malloc((total ? total : 1) * sizeof *m->nbr);
-	m->sim = malloc((total ? total : 1) * sizeof *m->sim);
-	if (m->nbr == NULL || m->sim == NULL)
-		goto nomem;
-	for (int64_t c = 0; c < nchunks; c++) {
-		int64_t first = c * b.chunk, last = first + b.chunk < I ? first + b.chunk : I;
-		size_t len = (size_t)(m->indptr[last] - m->indptr[first]);
-		memcpy(m->nbr + m->indptr[first], b.chunk_i[c], len * sizeof *m->nbr);
-		memcpy(m->sim + m->indptr[first], b.chunk_w[c], len * sizeof *m->sim);
-	}
 	*out = m;
 	m = NULL;
 	goto out;

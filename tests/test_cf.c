@@ -16,29 +16,10 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 
-/* Reads block `name` of tests/golden/cf_golden.txt into a malloc'd
- * [rows, cols] array of doubles. */
+/* Block `name` of tests/golden/cf_golden.txt. */
 static double *golden(const char *name, int *rows, int *cols)
 {
-	char *text = tu_golden_read("cf_golden.txt", NULL);
-	char head[256];
-	snprintf(head, sizeof head, "block %s ", name);
-	char *at = strstr(text, head);
-	if (at == NULL)
-		fail_msg("no block %s in cf_golden.txt", name);
-	at += strlen(head);
-	*rows = (int)strtol(at, &at, 10);
-	*cols = (int)strtol(at, &at, 10);
-	double *v = malloc((size_t)*rows * *cols * sizeof *v);
-	assert_non_null(v);
-	for (int q = 0; q < *rows * *cols; q++) {
-		char *end;
-		v[q] = strtod(at, &end);
-		assert_true(end != at);
-		at = end;
-	}
-	free(text);
-	return v;
+	return tu_golden_block("cf_golden.txt", name, rows, cols);
 }
 
 /* Builds a CSR matrix (and its transpose) from a dense [rows, cols] array of

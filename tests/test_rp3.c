@@ -14,47 +14,14 @@
 
 #define TOL 1e-6
 
-/* Reads block `name` of rp3_golden.txt into a malloc'd [rows, cols] array. */
+/* Block `name` of tests/golden/rp3_golden.txt. */
 static double *golden(const char *name, int *rows, int *cols)
 {
-	char *text = tu_golden_read("rp3_golden.txt", NULL);
-	char head[256];
-	snprintf(head, sizeof head, "block %s ", name);
-	char *at = strstr(text, head);
-	if (at == NULL)
-		fail_msg("no block %s in rp3_golden.txt", name);
-	at += strlen(head);
-	*rows = (int)strtol(at, &at, 10);
-	*cols = (int)strtol(at, &at, 10);
-	double *v = malloc((size_t)*rows * *cols * sizeof *v);
-	assert_non_null(v);
-	for (int q = 0; q < *rows * *cols; q++) {
-		char *end;
-		v[q] = strtod(at, &end);
-		assert_true(end != at);
-		at = end;
-	}
-	free(text);
-	return v;
+	return tu_golden_block("rp3_golden.txt", name, rows, cols);
 }
 
-static void golden_x(cf_csr *ui, cf_csr *iu)
-{
-	int U, I;
-	double *X = golden("X", &U, &I);
-	int32_t r[128], c[128];
-	size_t n = 0;
-	for (int u = 0; u < U; u++)
-		for (int i = 0; i < I; i++)
-			if (X[u * I + i] > 0) {
-				r[n] = u;
-				c[n++] = i;
-			}
-	free(X);
-	seg_error err = {0};
-	assert_int_equal(cf_csr_from_pairs(ui, U, I, r, c, NULL, n, CF_DUP_ONE, &err), 0);
-	assert_int_equal(cf_csr_transpose(ui, iu, &err), 0);
-}
+/* The golden X as a CSR matrix and its transpose. */
+static void golden_x(cf_csr *ui, cf_csr *iu) { tu_golden_csr("rp3_golden.txt", "X", ui, iu); }
 
 static rp3_opts opts(float alpha, float beta, int32_t k, int threads)
 {

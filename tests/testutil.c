@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "engine/recommender.h"
 #include "engine/train.h"
+#include "models/cf.h"
 #include "ingest/ingest.h"
 #include "synth/gen.h"
 
@@ -186,6 +187,50 @@ char *tu_golden_read(const char *name, size_t *len)
 	if (text == NULL)
 		fail_msg("cannot read tests/golden/%s (set SEGUE_ROOT to the source root)", name);
 	return text;
+}
+
+double *tu_golden_block(const char *file, const char *name, int *rows, int *cols)
+{
+	char *text = tu_golden_read(file, NULL);
+	char head[256];
+	snprintf(head, sizeof head, "block %s ", name);
+	char *at = strstr(text, head);
+	if (at == NULL)
+		fail_msg("no block %s in %s", name, file);
+	at += strlen(head);
+	*rows = (int)strtol(at, &at, 10);
+	*cols = (int)strtol(at, &at, 10);
+	double *v = malloc((size_t)*rows * (size_t)*cols * sizeof *v);
+	assert_non_null(v);
+	for (int q = 0; q < *rows * *cols; q++) {
+		char *end;
+		v[q] = strtod(at, &end);
+		assert_true(end != at);
+		at = end;
+	}
+	free(text);
+	return v;
+}
+
+void tu_golden_csr(const char *file, const char *name, struct cf_csr *ui, struct cf_csr *iu)
+{
+	int U, I;
+	double *X = tu_golden_block(file, name, &U, &I);
+	size_t cap = (size_t)U * (size_t)I, n = 0;
+	int32_t *r = malloc((cap ? cap : 1) * sizeof *r), *c = malloc((cap ? cap : 1) * sizeof *c);
+	assert_true(r != NULL && c != NULL);
+	for (int u = 0; u < U; u++)
+		for (int i = 0; i < I; i++)
+			if (X[u * I + i] > 0) {
+				r[n] = u;
+				c[n++] = i;
+			}
+	free(X);
+	seg_error err = {0};
+	assert_int_equal(cf_csr_from_pairs(ui, U, I, r, c, NULL, n, CF_DUP_ONE, &err), 0);
+	assert_int_equal(cf_csr_transpose(ui, iu, &err), 0);
+	free(r);
+	free(c);
 }
 
 float *tu_golden_matrix(const char *name, size_t *n, int *d)

@@ -46,6 +46,14 @@ const char *tu_golden_path(const char *name, char *buf, size_t cap);
 FILE *tu_golden_open(const char *name, const char *mode);
 /* Reads a golden file whole (malloc'd, NUL-terminated); fails when missing. */
 char *tu_golden_read(const char *name, size_t *len);
+/* Reads block `name` of a golden .txt ("block NAME ROWS COLS" then ROWS *
+ * COLS numbers) into a malloc'd [rows, cols] array; fails the test when the
+ * file or the block is missing or short. */
+double *tu_golden_block(const char *file, const char *name, int *rows, int *cols);
+/* Block `name` of a golden .txt, a dense user x item matrix, as the CSR
+ * matrix of its positive cells (each once) and that matrix's transpose. */
+struct cf_csr;
+void tu_golden_csr(const char *file, const char *name, struct cf_csr *ui, struct cf_csr *iu);
 /* Reads a .bin matrix: uint32 N, uint32 D, then N*D float32 (malloc'd [N][D]). */
 float *tu_golden_matrix(const char *name, size_t *n, int *d);
 /* Parses every value of the line "key v v v" of a golden .txt into a malloc'd

@@ -501,6 +501,7 @@ static void test_interleaving(void **state)
 	assert_near(jd(iv, "hi"), centre + half, 1e-9);
 	assert_near(jd(iv, "p"), 0.31731050786291410, 1e-9);
 	assert_string_equal(json_string_value(json_object_get(iv, "method")), "wilson");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "verdict")), "prefer team B (hybrid) in 75.0%"));
 	assert_int_equal(json_array_size(json_object_get(j, "comparisons")), 0);
 	assert_true(json_is_null(json_object_get(j, "srm")));
 	strbuf sb = {0};

@@ -727,6 +727,11 @@ static void test_recompute(void **state)
 	synth s = {.users = 3000, .p = {0.1, 0.108}, .share = {1, 1}, .lists = 3, .days = 4, .pre = 1, .seed = 5};
 	synth_feed(&f, &e, &s);
 	finish(&f);
+	/* The known effect, an 8% relative lift in plays, is inside the interval. */
+	json_t *j = report_json(a);
+	json_t *c = comparison(j, "treatment", "play_rate");
+	assert_true(jd(c, "lift_lo") < 0.08 && 0.08 < jd(c, "lift_hi"));
+	json_decref(j);
 	const char *dir = tu_tmpdir();
 	strbuf sb = {0};
 	analysis_csv(a, &sb);

@@ -653,6 +653,200 @@ static void test_interleave_coin_fair(void **state)
 	assert_true(fabs((double)agree - N / 2.0) < 5 * sd); /* the two coins are independent */
 }
 
+/* ---- the command line ---- */
+
+/* Runs a command in-process and checks its exit code; returns its output
+ * (malloc'd). */
+static char *run_(int want, ...)
+{
+	char *argv[32], *out;
+	int argc = 0;
+	va_list ap;
+	va_start(ap, want);
+	for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *))
+		argv[argc++] = a;
+	va_end(ap);
+	for (int i = argc; i < 32; i++)
+		argv[i] = NULL;
+	/* tu_cli takes at most 30 arguments, NULL-terminated. */
+	int rc = tu_cli(&out, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8], argv[9],
+	                argv[10], argv[11], argv[12], argv[13], argv[14], argv[15], argv[16], argv[17], argv[18],
+	                argv[19], NULL);
+	if (rc != want)
+		fail_msg("segue %s %s %s: exit %d, wanted %d; it said:\n%s", argv[0], argv[1] ? argv[1] : "",
+		         argv[2] ? argv[2] : "", rc, want, out);
+	return out;
+}
+
+#define run(want, ...) run_(want, __VA_ARGS__, NULL)
+#define RUN(want, ...) free(run_(want, __VA_ARGS__, NULL))
+
+static void test_cli_help_and_usage(void **state)
+{
+	(void)state;
+	char *out = run(0, "experiment", "--help");
+	static const char *const subs[] = {"create", "list", "start", "stop", "show", "report", "export", "power"};
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
+		assert_non_null(strstr(out, subs[i]));
+	free(out);
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+		out = run(0, "experiment", subs[i], "--help");
+		char want[64];
+		snprintf(want, sizeof want, "usage: segue experiment %s", subs[i]);
+		assert_non_null(strstr(out, want));
+		free(out);
+	}
+	RUN(2, "experiment");
+	out = run(2, "experiment", "frobnicate");
+	assert_non_null(strstr(out, "unknown command 'frobnicate'"));
+	free(out);
+	const char *ws = tu_tmpdir();
+	/* Arguments are checked before any store is opened. */
+	RUN(2, "experiment", "create", "-w", ws);
+	RUN(2, "experiment", "create", "e", "-w", ws);
+	out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:model=jazz", "--variant", "b:");
+	assert_non_null(strstr(out, "unknown model 'jazz'"));
+	free(out);
+	out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "a:model=popular");
+	assert_non_null(strstr(out, "two variants are called a"));
+	free(out);
+	out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:");
+	assert_non_null(strstr(out, "interleave"));
+	free(out);
+	static const char *const bad_weights[] = {"50", "50,50,50", "0,100", "50,", "-5,5", "a,b", "1,10001"};
+	for (size_t i = 0; i < sizeof bad_weights / sizeof *bad_weights; i++) {
+		out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--weights",
+		          bad_weights[i]);
+		assert_non_null(strstr(out, "--weights"));
+		free(out);
+	}
+	RUN(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--metric", "revenue");
+	RUN(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--guardrail", "x");
+	RUN(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--salt", "a b");
+	RUN(2, "experiment", "create", "bad name", "-w", ws, "--variant", "a:", "--variant", "b:");
+	RUN(2, "experiment", "create", "e", "f", "-w", ws, "--variant", "a:", "--variant", "b:");
+	RUN(2, "experiment", "create", "e", "-w", ws, "--frob");
+	RUN(2, "experiment", "show", "-w", ws);
+	RUN(2, "experiment", "export", "e", "-w", ws, "--format", "xml");
+	RUN(2, "experiment", "report", "e", "-w", ws, "--alpha", "2");
+	/* Nothing was written: no store, and list says there is nothing. */
+	char path[1200];
+	snprintf(path, sizeof path, "%s/events.db", ws);
+	assert_int_not_equal(access(path, F_OK), 0);
+	out = run(0, "experiment", "list", "-w", ws);
+	assert_non_null(strstr(out, "no experiments"));
+	free(out);
+	out = run(0, "experiment", "list", "-w", ws, "--json");
+	assert_non_null(strstr(out, "{\"experiments\":[]}"));
+	free(out);
+	out = run(1, "experiment", "show", "nope", "-w", ws);
+	assert_non_null(strstr(out, "no event store"));
+	free(out);
+	assert_int_not_equal(access(path, F_OK), 0); /* reading never creates it */
+	tu_rmtree(ws);
+}
+
+/* The experiment `segue experiment show NAME --json` prints, parsed. */
+static experiment shown(const char *ws, const char *name)
+{
+	char *out = run(0, "experiment", "show", name, "-w", ws, "--json");
+	experiment e;
+	seg_error err = {0};
+	if (exp_from_json(out, strlen(out), &e, &err) < 0)
+		fail_msg("show --json: %s in %s", err.msg, out);
+	free(out);
+	return e;
+}
+
+static void test_cli_lifecycle(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	char *out = run(0, "experiment", "create", "div", "-w", ws, "--variant", "control:model=hybrid", "--variant",
+	                "treatment:model=hybrid,diversity=0.6", "--weights", "60,40", "--guardrail", "skip_rate",
+	                "--guardrail", "like_rate", "--metric", "discovery_rate", "--salt", "s-1");
+	assert_non_null(strstr(out, "60.0%"));
+	assert_non_null(strstr(out, "segue experiment start div"));
+	free(out);
+	experiment e = shown(ws, "div");
+	assert_string_equal(e.salt, "s-1");
+	assert_int_equal(e.state, EXP_DRAFT);
+	assert_int_equal(e.nvariants, 2);
+	assert_string_equal(e.variant[1].name, "treatment");
+	assert_string_equal(e.variant[1].config, "model=hybrid,diversity=0.6");
+	assert_int_equal(e.variant[0].weight, 60);
+	assert_int_equal(e.variant[1].weight, 40);
+	assert_string_equal(e.metric, "discovery_rate");
+	assert_int_equal(e.nguardrails, 2);
+	assert_string_equal(e.guardrail[1], "like_rate");
+	assert_true(e.created_ms > 1700000000000LL);
+	assert_int_equal(e.started_ms, 0);
+	/* A second experiment, equal weights and a drawn salt. */
+	RUN(0, "experiment", "create", "il", "-w", ws, "--variant", "both:model=interleave:hybrid+popular");
+	experiment il = shown(ws, "il");
+	assert_int_equal(strlen(il.salt), 16);
+	assert_int_equal(il.nvariants, 1);
+	out = run(1, "experiment", "create", "div", "-w", ws, "--variant", "a:", "--variant", "b:");
+	assert_non_null(strstr(out, "already exists"));
+	free(out);
+	/* list: oldest first. */
+	out = run(0, "experiment", "list", "-w", ws);
+	char *a = strstr(out, "div"), *b = strstr(out, "il ");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < b);
+	assert_non_null(strstr(out, "draft"));
+	free(out);
+	out = run(0, "experiment", "list", "-w", ws, "--json");
+	json_error_t jerr;
+	json_t *list = json_loads(out, 0, &jerr);
+	assert_non_null(list);
+	assert_int_equal(json_array_size(json_object_get(list, "experiments")), 2);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(list, "experiments"), 0), "name")),
+		"div");
+	json_decref(list);
+	free(out);
+	/* draft -> running -> stopped, and no other way. */
+	out = run(1, "experiment", "stop", "div", "-w", ws);
+	assert_non_null(strstr(out, "only a running experiment can stop"));
+	free(out);
+	RUN(0, "experiment", "start", "div", "-w", ws);
+	e = shown(ws, "div");
+	assert_int_equal(e.state, EXP_RUNNING);
+	assert_true(e.started_ms >= e.created_ms);
+	assert_int_equal(e.stopped_ms, 0);
+	out = run(1, "experiment", "start", "div", "-w", ws);
+	assert_non_null(strstr(out, "is running: only a draft can start"));
+	free(out);
+	RUN(0, "experiment", "stop", "div", "-w", ws);
+	e = shown(ws, "div");
+	assert_int_equal(e.state, EXP_STOPPED);
+	assert_true(e.stopped_ms >= e.started_ms && e.started_ms > 0);
+	RUN(1, "experiment", "stop", "div", "-w", ws);
+	out = run(1, "experiment", "start", "div", "-w", ws);
+	assert_non_null(strstr(out, "create a new experiment"));
+	free(out);
+	RUN(1, "experiment", "start", "nope", "-w", ws);
+	RUN(1, "experiment", "show", "nope", "-w", ws);
+	/* The text form says the same. */
+	out = run(0, "experiment", "show", "div", "-w", ws);
+	assert_non_null(strstr(out, "experiment div: stopped"));
+	assert_non_null(strstr(out, "guardrails skip_rate, like_rate"));
+	assert_non_null(strstr(out, "40.0%  model=hybrid,diversity=0.6"));
+	free(out);
+	/* --events names another store; the workspace's does not see it. */
+	char other[1200];
+	snprintf(other, sizeof other, "%s/other.db", ws);
+	RUN(0, "experiment", "create", "elsewhere", "--events", other, "--variant", "a:", "--variant", "b:");
+	out = run(0, "experiment", "list", "--events", other);
+	assert_non_null(strstr(out, "elsewhere"));
+	assert_null(strstr(out, "div"));
+	free(out);
+	RUN(1, "experiment", "show", "elsewhere", "-w", ws);
+	tu_rmtree(ws);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -669,6 +863,8 @@ int main(void)
 		cmocka_unit_test(test_from_json_defaults_and_errors),
 		cmocka_unit_test(test_interleave),
 		cmocka_unit_test(test_interleave_coin_fair),
+		cmocka_unit_test(test_cli_help_and_usage),
+		cmocka_unit_test(test_cli_lifecycle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

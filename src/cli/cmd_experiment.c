@@ -29,11 +29,11 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* Options every subcommand that reads the store shares. */
 enum { O_EVENTS = 256, O_JSON, O_BH, O_NO_CUPED, O_ALPHA, O_POWER, O_SD, O_BASELINE, O_MDE, O_SALT, O_WEIGHTS };
-#define STORE_OPTIONS                                                                               \
+/* clang-format off */
+#define STORE_OPTIONS \
 	{"workspace", required_argument, NULL, 'w'}, {"events", required_argument, NULL, O_EVENTS}, \
-	{                                                                                           \
-		"help", no_argument, NULL, 'h'                                                      \
-	}
+	{"help", no_argument, NULL, 'h'}
+/* clang-format on */
 
 #define STORE_HELP                                                                                \
 	"  -w, --workspace DIR  workspace (default $SEGUE_HOME, else ./segue-data)\n"             \
@@ -445,14 +445,18 @@ static int analyse(const char *ws, const char *events, const char *name, const a
 		rc = evstore_experiment_get(s, name, &e, err);
 	if (rc == 0)
 		rc = analysis_create(&e, o, &a, err);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = evstore_scan_experiment(s, name, analysis_add, a, err);
-	if (rc > 0 || (rc < 0 && err->msg[0] == '\0'))
-		/* analysis_add stopped the scan: the store broke the order it
-		 * promises. */
-		rc = seg_error_set(err, SEG_EINVAL, "the event store gave experiment %s's events out of order", name);
+		/* A code without a message is analysis_add's: the store broke
+		 * the order it promises (each user's events together). */
+		if (rc != 0 && err->msg[0] == '\0')
+			rc = seg_error_set(err, rc < 0 ? rc : SEG_EINVAL,
+			                   "the event store gave experiment %s's events out of order", name);
+	}
 	if (rc == 0)
 		rc = analysis_finish(a, err);
+	if (rc < 0 && err->msg[0] == '\0')
+		seg_error_set(err, rc, "analysing experiment %s: %s", name, seg_strerror(rc));
 	evstore_close(s);
 	if (rc < 0) {
 		analysis_free(a);

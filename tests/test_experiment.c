@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "engine/recommender.h"
+#include "experiment/events.h"
+#include "experiment/evstore.h"
 #include "experiment/experiment.h"
 
 /* A valid two-variant experiment, 50/50. */
@@ -847,6 +850,170 @@ static void test_cli_lifecycle(void **state)
 	tu_rmtree(ws);
 }
 
+/* Serves experiment `name` (running, in ws's store) to `users` listeners
+ * as the server would: one impression of 5 tracks each, in the variant
+ * exp_assign gives, and plays on the first list: one in the control, two
+ * in a treatment. counts[variant] receives the users per variant. */
+static void feed(const char *ws, const char *name, size_t users, size_t *counts)
+{
+	char path[1200];
+	snprintf(path, sizeof path, "%s/events.db", ws);
+	evstore *s;
+	seg_error err = {0};
+	experiment e;
+	if (evstore_open(path, &s, &err) < 0 || evstore_experiment_get(s, name, &e, &err) < 0)
+		fail_msg("%s", err.msg);
+	char tracks[5][EV_TRACK_LEN + 1];
+	for (int t = 0; t < 5; t++)
+		snprintf(tracks[t], sizeof tracks[t], "%022d", t + 1);
+	int64_t now = (int64_t)time(NULL) * 1000;
+	for (size_t u = 0; u < users; u++) {
+		ev_event ev[3] = {0};
+		char user[32];
+		snprintf(user, sizeof user, "listener-%zu", u);
+		size_t v = exp_assign(&e, user);
+		counts[v]++;
+		for (int i = 0; i < 3; i++) {
+			strcpy(ev[i].user, user);
+			snprintf(ev[i].request, sizeof ev[i].request, "req-%zu", u);
+			ev[i].client_ms = now;
+			ev[i].position = -1;
+		}
+		ev[0].type = EV_IMPRESSION;
+		strcpy(ev[0].event_id, ev[0].request);
+		strcpy(ev[0].experiment, name);
+		strcpy(ev[0].variant, e.variant[v].name);
+		strcpy(ev[0].model, "hybrid");
+		ev[0].ntracks = 5;
+		ev[0].tracks = tracks;
+		size_t n = v == 0 ? 2 : 3;
+		for (size_t i = 1; i < n; i++) {
+			ev[i].type = EV_PLAY;
+			snprintf(ev[i].event_id, sizeof ev[i].event_id, "play-%zu-%zu", u, i);
+			strcpy(ev[i].track, tracks[i - 1]);
+			ev[i].position = (int32_t)i - 1;
+		}
+		if (evstore_append(s, ev, n, NULL, &err) < 0)
+			fail_msg("%s", err.msg);
+	}
+	evstore_close(s);
+}
+
+static void test_cli_report_export(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	RUN(0, "experiment", "create", "rep", "-w", ws, "--variant", "control:model=hybrid", "--variant",
+	    "treatment:model=hybrid,diversity=0.6", "--salt", "rep-salt", "--guardrail", "skip_rate");
+	RUN(0, "experiment", "start", "rep", "-w", ws);
+	size_t counts[2] = {0};
+	const size_t U = 60;
+	feed(ws, "rep", U, counts);
+	assert_true(counts[0] > 0 && counts[1] > 0);
+	/* The report in JSON: the users per variant are the assignment's, and
+	 * the plays counted are the ones fed. */
+	char *out = run(0, "experiment", "report", "rep", "-w", ws, "--json");
+	json_error_t jerr;
+	json_t *r = json_loads(out, 0, &jerr);
+	if (r == NULL)
+		fail_msg("report --json is not JSON (%s): %s", jerr.text, out);
+	free(out);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "experiment"), "name")), "rep");
+	assert_string_equal(json_string_value(json_object_get(r, "correction")), "holm");
+	json_t *vars = json_object_get(r, "variants");
+	assert_int_equal(json_array_size(vars), 2);
+	for (size_t v = 0; v < 2; v++) {
+		json_t *jv = json_array_get(vars, v);
+		assert_int_equal(json_integer_value(json_object_get(jv, "users")), counts[v]);
+		json_t *play = json_object_get(json_object_get(json_object_get(jv, "metrics"), "play_rate"), "num");
+		(void)play;
+	}
+	json_decref(r);
+	/* --bh and --no-cuped reach the analysis. */
+	out = run(0, "experiment", "report", "rep", "-w", ws, "--json", "--bh", "--no-cuped");
+	r = json_loads(out, 0, &jerr);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "correction")), "bh");
+	assert_true(json_is_false(json_object_get(r, "cuped")));
+	json_decref(r);
+	free(out);
+	/* The text form. */
+	out = run(0, "experiment", "report", "rep", "-w", ws);
+	assert_non_null(strstr(out, "treatment"));
+	free(out);
+	RUN(1, "experiment", "report", "nope", "-w", ws);
+	/* Export: one row per listener, to standard output or a file. */
+	out = run(0, "experiment", "export", "rep", "-w", ws, "--format", "csv");
+	assert_true(strncmp(out, "user_id,variant,assigned,impressions,play_rate_num,play_rate_den,", 65) == 0);
+	size_t lines = 0, plays[2] = {0}, users[2] = {0};
+	for (const char *p = strchr(out, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+		char user[80], variant[80], assigned[80];
+		unsigned imp, num, den;
+		assert_int_equal(
+			sscanf(p, "%79[^,],%79[^,],%79[^,],%u,%u,%u,", user, variant, assigned, &imp, &num, &den), 6);
+		size_t v = strcmp(variant, "control") == 0 ? 0 : 1;
+		assert_string_equal(variant, assigned);
+		assert_int_equal(imp, 1);
+		assert_int_equal(den, 5);
+		plays[v] += num;
+		users[v]++;
+		lines++;
+	}
+	assert_int_equal(lines, U);
+	for (size_t v = 0; v < 2; v++) {
+		assert_int_equal(users[v], counts[v]);
+		assert_int_equal(plays[v], counts[v] * (v + 1));
+	}
+	char file[1200];
+	snprintf(file, sizeof file, "%s/rep.csv", ws);
+	char *printed = out;
+	out = run(0, "experiment", "export", "rep", "-w", ws, "--format", "csv", "--output", file);
+	assert_non_null(strstr(out, "wrote"));
+	free(out);
+	char *written = tu_read(file, NULL);
+	assert_string_equal(written, printed);
+	free(written);
+	free(printed);
+	tu_rmtree(ws);
+}
+
+static void test_cli_power(void **state)
+{
+	(void)state;
+	/* Golden values from scipy (/usr/bin/python3):
+	 *   p1 = p0 + d; pb = (p0 + p1) / 2
+	 *   n = (norm.ppf(1 - a/2) sqrt(2 pb (1 - pb)) + norm.ppf(power) sqrt(p0 q0 + p1 q1))^2 / d^2
+	 *   p0 .12, d .01, a .05, power .8: 17168.25 -> 17169
+	 *   p0 .3, d -.05, a .01, power .9: 2370.79 -> 2371
+	 *   mean, sd 1, d .1: 2 sd^2 (norm.ppf(.975) + norm.ppf(.8))^2 / d^2 = 1569.78 -> 1570 */
+	char *out = run(0, "experiment", "power", "--baseline", "0.12", "--mde", "0.01");
+	assert_non_null(strstr(out, "17169 users per variant"));
+	free(out);
+	out = run(0, "experiment", "power", "--baseline", "0.3", "--mde", "-0.05", "--alpha", "0.01", "--power", "0.9",
+	          "--json");
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_near(json_number_value(json_object_get(j, "users_per_variant")), 2371, 0);
+	assert_near(json_number_value(json_object_get(j, "baseline")), 0.3, 0);
+	assert_near(json_number_value(json_object_get(j, "alpha")), 0.01, 0);
+	json_decref(j);
+	free(out);
+	out = run(0, "experiment", "power", "--sd", "1", "--mde", "0.1", "--json");
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_near(json_number_value(json_object_get(j, "users_per_variant")), 1570, 0);
+	json_decref(j);
+	free(out);
+	RUN(2, "experiment", "power", "--baseline", "0.12");
+	RUN(2, "experiment", "power", "--mde", "0.01");
+	RUN(2, "experiment", "power", "--baseline", "1.5", "--mde", "0.01");
+	RUN(2, "experiment", "power", "--baseline", "0.12", "--mde", "0");
+	RUN(2, "experiment", "power", "--baseline", "0.12", "--mde", "0.01", "--alpha", "1");
+	RUN(2, "experiment", "power", "--baseline", "0.12", "--mde", "0.01", "--sd", "1");
+	RUN(2, "experiment", "power", "--sd", "-1", "--mde", "0.01");
+	RUN(2, "experiment", "power", "--baseline", "x", "--mde", "0.01");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +1032,8 @@ int main(void)
 		cmocka_unit_test(test_interleave_coin_fair),
 		cmocka_unit_test(test_cli_help_and_usage),
 		cmocka_unit_test(test_cli_lifecycle),
+		cmocka_unit_test(test_cli_report_export),
+		cmocka_unit_test(test_cli_power),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

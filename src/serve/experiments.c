@@ -359,121 +359,21 @@ static int get_experiment(server *s, struct MHD_Connection *c, req *r, const cha
 	return rc < 0 ? -1 : 0;
 }
 
-/* A string member of o into out[cap]; absent leaves out as it is. */
-static int str_member(json_t *o, const char *key, char *out, size_t cap, seg_error *err)
-{
-	json_t *v = json_object_get(o, key);
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || json_string_length(v) >= cap || strlen(json_string_value(v)) != json_string_length(v))
-		return seg_error_set(err, SEG_EINVAL, "%s must be text of at most %zu bytes", key, cap - 1);
-	memcpy(out, json_string_value(v), json_string_length(v) + 1);
-	return 0;
-}
-
-/* Whether every member of o is one of known[n]; SEG_EINVAL naming the
- * first that is not (`where` says whose). */
-static int only_known(json_t *o, const char *const *known, size_t n, const char *where, seg_error *err)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v)
-	{
-		size_t i = 0;
-		while (i < n && strcmp(key, known[i]) != 0)
-			i++;
-		if (i == n)
-			return seg_error_set(err, SEG_EINVAL, "unknown field '%.40s'%s", key, where);
-	}
-	return 0;
-}
-
-/* POST /api/experiments' body into *e (a draft with a new salt unless the
- * body gives one), checked with exp_check. */
+/* POST /api/experiments' body into *e: exp_from_json's form with its
+ * defaults (a fresh salt, weights 1, play_rate), as a new draft: a body
+ * that sets a state or a time is refused. */
 static int parse_create(const char *text, size_t len, experiment *e, seg_error *err)
 {
-	memset(e, 0, sizeof *e);
-	json_error_t je;
-	json_t *body = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
-	if (body == NULL)
-		return seg_error_set(err, SEG_EFORMAT, "the body is not valid JSON: %s (line %d, column %d)", je.text,
-		                     je.line, je.column);
-	static const char *const known[] = {"name", "variants", "metric", "guardrails", "salt"};
-	static const char *const vknown[] = {"name", "weight", "config"};
-	int rc = 0;
-	if (!json_is_object(body)) {
-		rc = seg_error_set(err, SEG_EINVAL, "the body must be a JSON object");
-		goto out;
-	}
-	if ((rc = only_known(body, known, 5, "", err)) < 0 ||
-	    (rc = str_member(body, "name", e->name, sizeof e->name, err)) < 0 ||
-	    (rc = str_member(body, "salt", e->salt, sizeof e->salt, err)) < 0 ||
-	    (rc = str_member(body, "metric", e->metric, sizeof e->metric, err)) < 0)
-		goto out;
-	if (e->name[0] == '\0') {
-		rc = seg_error_set(err, SEG_EINVAL, "name is required");
-		goto out;
-	}
-	json_t *vs = json_object_get(body, "variants");
-	if (!json_is_array(vs) || json_array_size(vs) < 1 || json_array_size(vs) > EXP_MAX_VARIANTS) {
-		rc = seg_error_set(err, SEG_EINVAL, "variants must be an array of 1 to %d {name, weight, config}",
-		                   EXP_MAX_VARIANTS);
-		goto out;
-	}
-	for (size_t i = 0; i < json_array_size(vs); i++) {
-		json_t *v = json_array_get(vs, i);
-		exp_variant *ev = &e->variant[i];
-		char where[48];
-		snprintf(where, sizeof where, " in variants[%zu]", i);
-		if (!json_is_object(v)) {
-			rc = seg_error_set(err, SEG_EINVAL, "variants[%zu] must be an object {name, weight, config}",
-			                   i);
-			goto out;
-		}
-		if ((rc = only_known(v, vknown, 3, where, err)) < 0 ||
-		    (rc = str_member(v, "name", ev->name, sizeof ev->name, err)) < 0 ||
-		    (rc = str_member(v, "config", ev->config, sizeof ev->config, err)) < 0)
-			goto out;
-		json_t *w = json_object_get(v, "weight");
-		ev->weight = 1;
-		if (w != NULL && !json_is_null(w)) {
-			if (!json_is_integer(w) || json_integer_value(w) < 1 || json_integer_value(w) > EXP_BUCKETS) {
-				rc = seg_error_set(err, SEG_EINVAL,
-				                   "variants[%zu].weight must be a whole number from 1 to %d", i,
-				                   EXP_BUCKETS);
-				goto out;
-			}
-			ev->weight = (unsigned)json_integer_value(w);
-		}
-		e->nvariants++;
-	}
-	json_t *gs = json_object_get(body, "guardrails");
-	if (gs != NULL && !json_is_null(gs)) {
-		if (!json_is_array(gs) || json_array_size(gs) > EXP_MAX_GUARDRAILS) {
-			rc = seg_error_set(err, SEG_EINVAL, "guardrails must be an array of at most %d metric names",
-			                   EXP_MAX_GUARDRAILS);
-			goto out;
-		}
-		for (size_t i = 0; i < json_array_size(gs); i++) {
-			json_t *g = json_array_get(gs, i);
-			if (!json_is_string(g) || json_string_length(g) >= sizeof e->guardrail[i]) {
-				rc = seg_error_set(err, SEG_EINVAL, "guardrails[%zu] must be a metric name", i);
-				goto out;
-			}
-			memcpy(e->guardrail[i], json_string_value(g), json_string_length(g) + 1);
-			e->nguardrails++;
-		}
-	}
-	if (e->metric[0] == '\0')
-		snprintf(e->metric, sizeof e->metric, "play_rate");
-	if (e->salt[0] == '\0')
-		snprintf(e->salt, sizeof e->salt, "%016" PRIx64, random64());
-	e->state = EXP_DRAFT;
+	int rc = exp_from_json(text ? text : "", len, e, err);
+	if (rc < 0)
+		return rc;
+	if (e->state != EXP_DRAFT || e->created_ms != 0 || e->started_ms != 0 || e->stopped_ms != 0)
+		return seg_error_set(err, SEG_EINVAL,
+		                     "a new experiment is a draft: leave out state, created_ms, started_ms and "
+		                     "stopped_ms (start it with POST /api/experiments/%s/start)",
+		                     e->name);
 	e->created_ms = serve__now_ms();
-	rc = exp_check(e, err);
-out:
-	json_decref(body);
-	return rc;
+	return 0;
 }
 
 static enum MHD_Result h_create(server *s, struct MHD_Connection *c, req *r)

@@ -521,8 +521,11 @@ static enum MHD_Result h_power(struct MHD_Connection *c, req *r)
 	seg_error err = {0};
 	if (num_arg(c, "baseline", 0, 1, NAN, &p0, &err) < 0 || num_arg(c, "mde", -1, 1, NAN, &mde, &err) < 0 ||
 	    num_arg(c, "alpha", 0, 1, 0.05, &alpha, &err) < 0 || num_arg(c, "power", 0, 1, 0.8, &power, &err) < 0 ||
-	    stats_power_proportion(p0, mde, alpha, power, &n, &err) < 0)
+	    stats_power_proportion(p0, mde, alpha, power, &n, &err) < 0) {
+		if (err.code == 0)
+			seg_error_set(&err, SEG_EINVAL, "no sample size for these inputs");
 		return serve__send_seg_error(c, r, &err);
+	}
 	return serve__send_json(c, r, 200,
 	                        json_pack("{s:I,s:I,s:f,s:f,s:f,s:f}", "users_per_variant", (json_int_t)n,
 	                                  "users_total", (json_int_t)(2 * n), "baseline", p0, "mde", mde, "alpha",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/workspace.h"
 #include "core/atomicfile.h"
 #include "core/strbuf.h"
 #include "experiment/analysis.h"
@@ -60,17 +61,15 @@ static const char *utc(int64_t ms, char *buf, size_t cap)
 	return buf;
 }
 
-/* The store's location: --events, else the workspace's SQLite file.
- * (WORKSPACE/events.db is spelled here from EVSTORE_FILE until
- * catalog/workspace.h names it.) *is_file says whether it is a SQLite path. */
-static const char *store_where(const char *ws, const char *events, char *buf, size_t cap, int *is_file)
+/* The store's location: --events, else the workspace's SQLite file
+ * (WS_EVENTS). *is_file says whether it is a SQLite path. */
+static const char *store_where(const char *ws, const char *events, char *buf, size_t cap, int *is_file, seg_error *err)
 {
 	*is_file = !(events && (strncmp(events, "postgresql://", 13) == 0 || strncmp(events, "postgres://", 11) == 0));
 	if (events)
 		return events;
 	char wsbuf[PATH_MAX];
-	snprintf(buf, cap, "%s/%s", catalog_workspace(ws, wsbuf, sizeof wsbuf), EVSTORE_FILE);
-	return buf;
+	return workspace_path(catalog_workspace(ws, wsbuf, sizeof wsbuf), WS_EVENTS, buf, cap, err) < 0 ? NULL : buf;
 }
 
 /* Opens the store. With `create` a missing SQLite file (and its workspace
@@ -80,8 +79,10 @@ static int store_open(const char *ws, const char *events, int create, evstore **
 {
 	char buf[PATH_MAX + 32];
 	int is_file;
-	const char *where = store_where(ws, events, buf, sizeof buf, &is_file);
+	const char *where = store_where(ws, events, buf, sizeof buf, &is_file, err);
 	*s = NULL;
+	if (where == NULL)
+		return err->code;
 	if (is_file && access(where, F_OK) != 0) {
 		if (!create)
 			return seg_error_set(err, SEG_ENOTFOUND,

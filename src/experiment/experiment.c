@@ -164,6 +164,7 @@ int exp_config_parse(const char *config, exp_config *out, seg_error *err)
 {
 	exp_config c = {.model = -1, .interleave = {-1, -1}};
 	c.hybrid = (hybrid_weights){NAN, NAN, NAN, NAN, NAN};
+	*out = c; /* on error too: a config that changes nothing */
 	char buf[EXP_CONFIG_MAX + 1];
 	unsigned seen = 0;
 	if (config == NULL)

@@ -81,6 +81,7 @@ typedef struct exp_config {
 	hybrid_weights hybrid; /* NaN for a weight the config does not name: the artifact's then
 	                        * (see exp_config_apply) */
 } exp_config;
+/* On error *out is the empty configuration (nothing set). */
 int exp_config_parse(const char *config, exp_config *out, seg_error *err);
 /* Applies c to r: r's model (unless interleaved: then the caller runs
  * c->interleave[0] and [1] and merges them with exp_interleave), knobs, and

@@ -551,6 +551,11 @@ static void test_experiments_crud(void **state)
 	assert_int_equal(got.state, EXP_RUNNING);
 	assert_int_equal(got.started_ms, T0 + 99);
 	assert_int_equal(got.variant[1].weight, 30);
+	/* What exp_check refuses is not stored. */
+	experiment bad = sample_experiment("bad", T0);
+	strcpy(bad.variant[1].config, "model=no_such_model");
+	assert_int_equal(evstore_experiment_create(s, &bad, &err), SEG_EINVAL);
+	assert_int_equal(evstore_experiment_get(s, "bad", &got, &err), SEG_ENOTFOUND);
 	experiment ghost = sample_experiment("ghost", T0);
 	assert_int_equal(evstore_experiment_update(s, &ghost, &err), SEG_ENOTFOUND);
 

@@ -324,6 +324,27 @@ static void test_group_isolates_batches(void **state)
 	evstore_close(s);
 }
 
+/* evstore_close waits for an append in flight, which then succeeds. */
+static void test_close_waits(void **state)
+{
+	backend *b = *state;
+	char where[PATH_MAX];
+	evstore *s = open_ok(fresh(b, where, sizeof where));
+	static ev_event ev[40];
+	make_plays(ev, 40, "late", 3);
+	evstore__hold(s, 1);
+	appender a = {s, ev, 40, 0, -99, 0};
+	assert_int_equal(pthread_create(&a.th, NULL, append_thread, &a), 0);
+	wait_queued(s, 1);
+	evstore_close(s);
+	pthread_join(a.th, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(a.added, 40);
+	s = open_ok(where);
+	assert_int_equal(count_of(s), 40);
+	evstore_close(s);
+}
+
 /* ---- concurrency ------------------------------------------------------- */
 
 #define CT 6  /* threads */
@@ -551,6 +572,11 @@ static void test_experiments_crud(void **state)
 	assert_int_equal(got.state, EXP_RUNNING);
 	assert_int_equal(got.started_ms, T0 + 99);
 	assert_int_equal(got.variant[1].weight, 30);
+	/* What exp_check refuses is not stored. */
+	experiment bad = sample_experiment("bad", T0);
+	strcpy(bad.variant[1].config, "model=no_such_model");
+	assert_int_equal(evstore_experiment_create(s, &bad, &err), SEG_EINVAL);
+	assert_int_equal(evstore_experiment_get(s, "bad", &got, &err), SEG_ENOTFOUND);
 	experiment ghost = sample_experiment("ghost", T0);
 	assert_int_equal(evstore_experiment_update(s, &ghost, &err), SEG_ENOTFOUND);
 
@@ -723,9 +749,10 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		BOTH(test_retry_stored_once),  BOTH(test_batch_all_or_nothing), BOTH(test_group_isolates_batches),
-		BOTH(test_concurrent_appends), BOTH(test_scan_experiment),      BOTH(test_experiments_crud),
-		BOTH(test_schema_version),     BOTH(test_open_errors),          BOTH(test_sigkill_loses_nothing),
+		BOTH(test_retry_stored_once),     BOTH(test_batch_all_or_nothing), BOTH(test_group_isolates_batches),
+		BOTH(test_close_waits),           BOTH(test_concurrent_appends),   BOTH(test_scan_experiment),
+		BOTH(test_experiments_crud),      BOTH(test_schema_version),       BOTH(test_open_errors),
+		BOTH(test_sigkill_loses_nothing),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

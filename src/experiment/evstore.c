@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "experiment/evstore_internal.h"
 
 struct evstore {
@@ -262,75 +260,21 @@ void evstore__row_fill(evstore_row *r, int64_t seq, const char *event_id, int ty
 
 /* ---- experiments ----------------------------------------------------------- */
 
-/* The stored form of an experiment: experiment.h's exp_json object. Until
- * that writer lands this file writes the same fields itself. */
+/* The stored form of an experiment is experiment.h's exp_json object, read
+ * back with exp_from_json (which checks it as the API does). */
 static char *exp_text(const experiment *e)
 {
-	json_t *o = json_object();
-	json_t *vars = json_array();
-	json_t *guards = json_array();
-	for (size_t i = 0; i < e->nvariants && i < EXP_MAX_VARIANTS; i++)
-		json_array_append_new(vars,
-		                      json_pack("{s:s, s:I, s:s}", "name", e->variant[i].name, "weight",
-		                                (json_int_t)e->variant[i].weight, "config", e->variant[i].config));
-	for (size_t i = 0; i < e->nguardrails && i < EXP_MAX_GUARDRAILS; i++)
-		json_array_append_new(guards, json_string(e->guardrail[i]));
-	static const char *const states[] = {"draft", "running", "stopped"};
-	const char *state = e->state >= 0 && e->state <= EXP_STOPPED ? states[e->state] : "draft";
-	json_object_set_new(o, "name", json_string(e->name));
-	json_object_set_new(o, "salt", json_string(e->salt));
-	json_object_set_new(o, "variants", vars);
-	json_object_set_new(o, "metric", json_string(e->metric));
-	json_object_set_new(o, "guardrails", guards);
-	json_object_set_new(o, "state", json_string(state));
-	json_object_set_new(o, "created_ms", json_integer(e->created_ms));
-	json_object_set_new(o, "started_ms", json_integer(e->started_ms));
-	json_object_set_new(o, "stopped_ms", json_integer(e->stopped_ms));
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return text;
-}
-
-static void take_string(json_t *o, const char *key, char *dst, size_t cap)
-{
-	const char *v = json_string_value(json_object_get(o, key));
-	snprintf(dst, cap, "%s", v ? v : "");
+	strbuf sb = {0};
+	exp_json(e, &sb);
+	return strbuf_detach(&sb);
 }
 
 static int exp_parse(const char *text, experiment *e, seg_error *err)
 {
-	memset(e, 0, sizeof *e);
-	json_error_t je;
-	json_t *o = json_loads(text, 0, &je);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return seg_error_set(err, SEG_EFORMAT, "a stored experiment is not a JSON object: %s", je.text);
-	}
-	take_string(o, "name", e->name, sizeof e->name);
-	take_string(o, "salt", e->salt, sizeof e->salt);
-	take_string(o, "metric", e->metric, sizeof e->metric);
-	json_t *vars = json_object_get(o, "variants");
-	for (size_t i = 0; i < json_array_size(vars) && i < EXP_MAX_VARIANTS; i++) {
-		json_t *v = json_array_get(vars, i);
-		take_string(v, "name", e->variant[i].name, sizeof e->variant[i].name);
-		take_string(v, "config", e->variant[i].config, sizeof e->variant[i].config);
-		e->variant[i].weight = (unsigned)json_integer_value(json_object_get(v, "weight"));
-		e->nvariants = i + 1;
-	}
-	json_t *guards = json_object_get(o, "guardrails");
-	for (size_t i = 0; i < json_array_size(guards) && i < EXP_MAX_GUARDRAILS; i++) {
-		const char *g = json_string_value(json_array_get(guards, i));
-		snprintf(e->guardrail[i], sizeof e->guardrail[i], "%s", g ? g : "");
-		e->nguardrails = i + 1;
-	}
-	const char *state = json_string_value(json_object_get(o, "state"));
-	e->state = state && strcmp(state, "running") == 0   ? EXP_RUNNING
-	           : state && strcmp(state, "stopped") == 0 ? EXP_STOPPED
-	                                                    : EXP_DRAFT;
-	e->created_ms = json_integer_value(json_object_get(o, "created_ms"));
-	e->started_ms = json_integer_value(json_object_get(o, "started_ms"));
-	e->stopped_ms = json_integer_value(json_object_get(o, "stopped_ms"));
-	json_decref(o);
+	seg_error why = {0};
+	int rc = exp_from_json(text, strlen(text), e, &why);
+	if (rc < 0)
+		return seg_error_set(err, rc, "a stored experiment does not read back: %s", why.msg);
 	return 0;
 }
 
@@ -338,12 +282,14 @@ static int exp_put(evstore *s, int create, const experiment *e, seg_error *err)
 {
 	if (e == NULL || e->name[0] == '\0')
 		return seg_error_set(err, SEG_EINVAL, "an experiment needs a name");
+	int rc = exp_check(e, err);
+	if (rc < 0)
+		return rc;
 	char *text = exp_text(e);
 	if (text == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
-	static const char *const states[] = {"draft", "running", "stopped"};
-	const char *state = e->state >= 0 && e->state <= EXP_STOPPED ? states[e->state] : "draft";
-	int rc = s->ops->exp_put(s->impl, create, e->name, text, state, e->created_ms, err);
+	const char *state = exp_state_name(e->state);
+	rc = s->ops->exp_put(s->impl, create, e->name, text, state ? state : "draft", e->created_ms, err);
 	free(text);
 	return rc;
 }

@@ -56,7 +56,9 @@ int evstore_count(evstore *s, int64_t *n, seg_error *err);
 typedef int (*evstore_scan_fn)(void *ctx, const ev_event *ev);
 int evstore_scan_experiment(evstore *s, const char *name, evstore_scan_fn fn, void *ctx, seg_error *err);
 
-/* Experiments. evstore_experiment_create stores a new one (SEG_EINVAL with
+/* Experiments, stored as exp_json's text. create and update check e with
+ * exp_check first (SEG_EINVAL naming the problem).
+ * evstore_experiment_create stores a new one (SEG_EINVAL with
  * "already exists" when the name is taken); _update replaces a stored one
  * (SEG_ENOTFOUND when there is none); _get reads one (SEG_ENOTFOUND);
  * _list gives all, oldest first, in a malloc'd array the caller frees. */

@@ -335,21 +335,22 @@ static int pgs_commit(void *impl, evstore_item *group)
 		if (PQstatus(p->w) == CONNECTION_OK)
 			pg_run(p->w, "SET synchronous_commit TO on", NULL, "settings");
 	}
-	if ((rc = pg_run(p->w, "BEGIN", &err, "begin")) < 0)
-		goto fail_all;
+	/* Statements go together where they can: on a busy machine every
+	 * round trip to the server waits for the server's process to run. */
+	if ((rc = pg_run(p->w, "BEGIN; SAVEPOINT batch", &err, "begin")) < 0)
+		goto rollback;
 	for (evstore_item *it = group; it != NULL; it = it->next) {
-		if ((rc = pg_run(p->w, "SAVEPOINT batch", &err, "savepoint")) < 0)
-			goto rollback;
 		int brc = pg_insert_batch(p, it);
 		if (brc == 0) {
 			it->rc = 0;
-			if ((rc = pg_run(p->w, "RELEASE SAVEPOINT batch", &err, "release")) < 0)
+		} else {
+			fail_batch(it, brc, NULL);
+			/* The savepoint stays, ready for the next batch. */
+			if ((rc = pg_run(p->w, "ROLLBACK TO SAVEPOINT batch", &err, "rollback to savepoint")) < 0)
 				goto rollback;
-			continue;
 		}
-		fail_batch(it, brc, NULL);
-		if ((rc = pg_run(p->w, "ROLLBACK TO SAVEPOINT batch", &err, "rollback to savepoint")) < 0 ||
-		    (rc = pg_run(p->w, "RELEASE SAVEPOINT batch", &err, "release")) < 0)
+		if (it->next != NULL && brc == 0 &&
+		    (rc = pg_run(p->w, "RELEASE SAVEPOINT batch; SAVEPOINT batch", &err, "savepoint")) < 0)
 			goto rollback;
 	}
 	/* COMMIT returns once the WAL is flushed (synchronous_commit on). */
@@ -357,7 +358,6 @@ static int pgs_commit(void *impl, evstore_item *group)
 		return 0;
 rollback:
 	pg_run(p->w, "ROLLBACK", NULL, "rollback");
-fail_all:
 	for (evstore_item *it = group; it != NULL; it = it->next)
 		if (it->rc == 0)
 			fail_batch(it, rc, &err);

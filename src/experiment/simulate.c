@@ -694,7 +694,7 @@ static void note_error(run_ctx *c, sim_result *r, const char *what)
 	r->failed++;
 	pthread_mutex_lock(&c->lock);
 	if (c->first_error[0] == '\0')
-		snprintf(c->first_error, sizeof c->first_error, "%s", what);
+		snprintf(c->first_error, sizeof c->first_error, "%.255s", what);
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -402,7 +402,7 @@ static int sq_exp_list(void *impl, char ***specs, size_t *n, seg_error *err)
 	char **list = NULL;
 	size_t count = 0, cap = 0;
 	int rc = 0, step;
-	if (sqlite3_prepare_v2(q->aux, "SELECT spec FROM experiments ORDER BY created_ms, rowid", -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(q->aux, "SELECT spec FROM experiments ORDER BY created_ms, name", -1, &st, NULL) !=
 	    SQLITE_OK) {
 		rc = db_fail(q->aux, err, "experiments");
 		goto out;

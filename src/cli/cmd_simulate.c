@@ -50,8 +50,9 @@ static void simulate_help(FILE *out)
 	        "  --threads T        listener threads, one connection each (default 4)\n"
 	        "  --json             --experiment: print the report's JSON\n"
 	        "  --quiet            no progress lines\n"
-	        "Study sizes: --aa-users N (200) --hp-users N (1000) --effect-users N (400) --effect-runs R (100)\n"
-	        "  --ladder N,N,... (400,200,100,50,25) --ladder-runs R (20) --model-a popular --model-b hybrid\n"
+	        "Study sizes: --aa-users N (200) --hp-users N (1000) --effect-users N (300) --effect-runs R (100)\n"
+	        "  --effect-size DELTA (0.5)\n"
+	        "  --ladder N,N,... (300,150,75,40,20,10) --ladder-runs R (20) --model-a popular --model-b hybrid\n"
 	        "  --aa-model hybrid\n"
 	        "Click model: --k 10 --seeds 5 --eta 0.8 --play-liked 0.5 --play-other 0.05 --like 0.3\n"
 	        "  --save 0.15 --dislike 0.2 --come-back 0.5 --max-sessions 3\n"
@@ -214,7 +215,8 @@ int cli__simulate(int argc, char **argv)
 		O_SAVE,
 		O_DISLIKE,
 		O_CB,
-		O_MS
+		O_MS,
+		O_FXS
 	};
 	/* clang-format off */
 	static const struct option opts[] = {
@@ -235,7 +237,7 @@ int cli__simulate(int argc, char **argv)
 		{"play-other", required_argument, NULL, O_PO},   {"like", required_argument, NULL, O_LIKE},
 		{"save", required_argument, NULL, O_SAVE},       {"dislike", required_argument, NULL, O_DISLIKE},
 		{"come-back", required_argument, NULL, O_CB},    {"max-sessions", required_argument, NULL, O_MS},
-		{"help", no_argument, NULL, 'h'},                {0},
+		{"effect-size", required_argument, NULL, O_FXS}, {"help", no_argument, NULL, 'h'},                {0},
 	};
 	/* clang-format on */
 	sim_study_options so;
@@ -281,6 +283,10 @@ int cli__simulate(int argc, char **argv)
 			has_effect = 1;
 			break;
 		case O_EFFVAR: effect_variant = optarg; break;
+		case O_FXS:
+			if (parse_double(optarg, &so.effect) < 0 || so.effect <= -1 || so.effect > 10)
+				return usage("--effect-size must be a number above -1, not '%s'", optarg);
+			break;
 		case O_STUDY: study = 1; break;
 		case O_PARTS: parts = optarg; break;
 		case O_JSON: json = 1; break;

@@ -1093,10 +1093,10 @@ void sim_study_options_default(sim_study_options *o)
 	                         .aa_users = 200,
 	                         .hp_users = 1000,
 	                         .effect_runs = 100,
-	                         .effect_users = 400,
-	                         .effect = 0.1,
+	                         .effect_users = 300,
+	                         .effect = 0.5,
 	                         .ladder_runs = 20,
-	                         .ladder = {400, 200, 100, 50, 25},
+	                         .ladder = {300, 150, 75, 40, 20, 10},
 	                         .model_a = "popular",
 	                         .model_b = "hybrid",
 	                         .aa_model = "hybrid"};

@@ -237,10 +237,10 @@ typedef struct sim_study_options {
 	size_t aa_users;               /* listeners per A/A run (200) */
 	size_t hp_users;               /* listeners of hybrid vs popular (1000); 0 skips */
 	int effect_runs;               /* known-effect experiments (100); 0 skips */
-	size_t effect_users;           /* listeners per run (400) */
-	double effect;                 /* the injected effect delta (0.1) */
+	size_t effect_users;           /* listeners per run (300) */
+	double effect;                 /* the injected effect delta (0.5) */
 	int ladder_runs;               /* runs per size of the interleaving/A-B ladder (20); 0 skips */
-	size_t ladder[8];              /* listener counts, largest first; 0 ends the list */
+	size_t ladder[8];              /* listener counts, largest first, 0 ends them (300,150,75,40,20,10) */
 	const char *model_a, *model_b; /* the ladder's and hybrid-vs-popular's models: popular, hybrid */
 	const char *aa_model;          /* A/A's model (hybrid) */
 	int quiet;                     /* no progress on stderr */

@@ -724,6 +724,61 @@ static void test_study_end_to_end(void **state)
 	sim_listeners_free(&L);
 }
 
+/* `segue simulate --experiment NAME` against a running experiment, and the
+ * command line's refusals. */
+static void test_cli(void **state)
+{
+	(void)state;
+	const char *bin = getenv("SEGUE_BIN");
+	if (bin == NULL)
+		bin = "./build-san/segue";
+	char cmd[4096], *out = NULL;
+	snprintf(cmd, sizeof cmd, "%s simulate --help", bin);
+	assert_int_equal(tu_run(cmd, &out), 0);
+	assert_non_null(strstr(out, "1/(1+rank)^eta"));
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s simulate --aa --study 2>/dev/null", bin);
+	assert_int_equal(tu_run(cmd, NULL), 2);
+	snprintf(cmd, sizeof cmd, "%s simulate --experiment x 2>/dev/null", bin);
+	assert_int_equal(tu_run(cmd, NULL), 2); /* no --users */
+	snprintf(cmd, sizeof cmd, "%s simulate --aa --play-liked 2 2>/dev/null", bin);
+	assert_int_equal(tu_run(cmd, NULL), 2);
+	if (!has_event_routes())
+		skip();
+	/* A running experiment with an injected effect on its treatment. */
+	sim_http *h = NULL;
+	seg_error err = {0};
+	assert_int_equal(sim_http_open(server_url, NULL, 5000, &h, &err), 0);
+	char name[64];
+	snprintf(name, sizeof name, "cli-%lld", (long long)time(NULL));
+	const char *names[2] = {"control", "treatment"}, *configs[2] = {"model=hybrid", "model=popular"};
+	if (sim_experiment_begin(h, name, 2, names, configs, "play_rate", &err) < 0)
+		fail_msg("%s", err.msg);
+	snprintf(cmd, sizeof cmd,
+	         "%s simulate --experiment %s --users 30 --server %s --workspace %s --seed %lld --threads 2 --effect "
+	         "0.5",
+	         bin, name, server_url, ws, (long long)time(NULL));
+	assert_int_equal(tu_run(cmd, &out), 0);
+	print_message("%s", out);
+	assert_non_null(strstr(out, "30 listeners"));
+	assert_non_null(strstr(out, "report of "));
+	assert_non_null(strstr(out, "difference "));
+	free(out);
+	/* A stopped experiment is refused. */
+	strbuf report = {0};
+	assert_int_equal(sim_experiment_end(h, name, &report, &err), 0);
+	sim_report rep;
+	assert_int_equal(sim_report_parse(report.data, report.len, &rep, &err), 0);
+	assert_int_equal(rep.users[0] + rep.users[1], 30);
+	strbuf_free(&report);
+	snprintf(cmd, sizeof cmd, "%s simulate --experiment %s --users 5 --server %s --workspace %s 2>&1", bin, name,
+	         server_url, ws);
+	assert_int_equal(tu_run(cmd, &out), 1);
+	assert_non_null(strstr(out, "is not running"));
+	free(out);
+	sim_http_close(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest alone[] = {
@@ -741,6 +796,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_real_server, server_up, server_down),
 		cmocka_unit_test_setup_teardown(test_replay_stored_once, server_up, server_down),
 		cmocka_unit_test_setup_teardown(test_study_end_to_end, server_up, server_down),
+		cmocka_unit_test_setup_teardown(test_cli, server_up, server_down),
 	};
 	int fails = cmocka_run_group_tests_name("simulate", alone, NULL, NULL);
 	fails += cmocka_run_group_tests_name("simulate_workspace", with_ws, group_setup, tu_group_rmtree);

@@ -1362,9 +1362,11 @@ static int study_ladder(study *S, seg_error *err)
 	fprintf(S->out, "  smallest size detected in >= 80%% of runs: A/B %s%zu, interleaving %s%zu",
 	        smallest[0] ? "" : "none of the sizes; above ", smallest[0] ? smallest[0] : o->ladder[0],
 	        smallest[1] ? "" : "none of the sizes; above ", smallest[1] ? smallest[1] : o->ladder[0]);
-	if (smallest[0] && smallest[1])
+	if (smallest[0] && smallest[1] && smallest[0] >= smallest[1])
 		fprintf(S->out, ": interleaving needs %.1fx fewer listeners",
 		        (double)smallest[0] / (double)smallest[1]);
+	else if (smallest[0] && smallest[1])
+		fprintf(S->out, ": interleaving needs %.1fx more listeners", (double)smallest[1] / (double)smallest[0]);
 	fprintf(S->out, "\n  wall time %.1f s\n", mono_s() - t0);
 	fflush(S->out);
 	return 0;

@@ -255,6 +255,7 @@
     acked: new Set(),    // event ids this page saw stored (kept out of the mirror another tab writes)
     sent: new Set(),     // "list|type|track": what was already counted for a list
     inflight: false,
+    off: false,          // the server has no events route: stop asking
     timer: 0,
     retryMs: 0,
     batchMax: BATCH_MAX,
@@ -363,7 +364,7 @@
   /* Sends the oldest batch; on success the next, on failure the same batch
    * again after a pause that doubles up to RETRY_MAX_MS. */
   async function flushEvents() {
-    if (listener.inflight || !listener.queue.length) return;
+    if (listener.inflight || listener.off || !listener.queue.length) return;
     let batch = listener.queue.slice(0, listener.batchMax);
     let body = JSON.stringify({ events: batch });
     // A keepalive request carries at most 64 KiB.
@@ -421,6 +422,12 @@
         drop(new Set([batch[0].event_id]));
       }
       if (listener.queue.length) scheduleFlush(0);
+      return;
+    }
+    if (res && (res.status === 404 || res.status === 405)) {
+      // A server without the events route (older than issue 11): the
+      // events stay queued for a page of a server that takes them.
+      listener.off = true;
       return;
     }
     listener.retryMs = Math.min(RETRY_MAX_MS, listener.retryMs ? listener.retryMs * 2 : 1000);
@@ -2624,6 +2631,7 @@
       expChart(lift, `/api/experiments/${enc}/lift.svg`, `Relative lift per metric of ${name}, with confidence intervals`),
       expChart(sequential, `/api/experiments/${enc}/sequential.svg`, `Confidence sequence of the primary metric of ${name} over time`),
     ]);
+    $('#exp-status').textContent = `Report of ${name} shown.`;
     const bad = charts.find((c) => c.status === 'rejected');
     if (bad) throw bad.reason;
   }

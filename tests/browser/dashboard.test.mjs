@@ -939,12 +939,18 @@ test('Discover: a like (and a play) reach the event store, retried with the same
     }
     await page.unroute(/\/api\/events$/);
 
-    // An event queued just before the page goes away is not lost.
+    // Another track played within 30 s: the first is skipped. And events
+    // queued just before the page goes away are not lost.
     const unload = page.waitForRequest((r) => r.url().endsWith('/api/events'), { timeout: 30_000 });
+    await page.locator('#results li.card').nth(3).getByRole('button', { name: /^Play / }).click();
     await page.locator('#results li.card').nth(2).getByRole('button', { name: /^Dislike / }).click();
     await page.reload({ waitUntil: 'load' });
-    const sentDislike = (await unload).postDataJSON().events.find((e) => e.type === 'dislike');
-    check(sentDislike && sentDislike.track === ids[2], 'the dislike did not go out around the reload');
+    const last = (await unload).postDataJSON().events;
+    const sentDislike = last.find((e) => e.type === 'dislike');
+    check(sentDislike && sentDislike.track === ids[2] && sentDislike.position === 2, `the dislike did not go out around the reload: ${JSON.stringify(last)}`);
+    const skip = last.find((e) => e.type === 'skip');
+    check(skip && skip.track === ids[0] && skip.position === 0 && skip.request_id === rid, `no skip of the first track: ${JSON.stringify(last)}`);
+    check(last.some((e) => e.type === 'play' && e.track === ids[3]), `no play of the fourth track: ${JSON.stringify(last)}`);
     await waitResults(page);
     const stored2 = async () => (await storeRows(`select count(*) as n from events where event_id = ${sqlText(sentDislike.event_id)}`))?.[0]?.n;
     if (EVENTS_DB && fs.existsSync(EVENTS_DB)) {

@@ -2428,6 +2428,8 @@
     return p < 0.01 ? p.toPrecision(2) : p.toFixed(p < 0.1 ? 3 : 2);
   }
 
+  const pText = (p) => (isNum(p) && p < 0.0001 ? 'p < 0.0001' : `p = ${fmtP(p)}`);
+
   function fmtMs(ms) {
     if (!isNum(ms) || ms <= 0) return '';
     return fmtTime(new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
@@ -2469,7 +2471,7 @@
     const names = variants.map((v) => v.name);
     const obs = srm && Array.isArray(srm.observed) ? srm.observed : variants.map((v) => v.users);
     const exp = srm && Array.isArray(srm.expected) ? srm.expected : [];
-    const users = andList(obs.map((n, i) => `${fmt(n)} in ${names[i] || `variant ${i + 1}`}`));
+    const users = andList(obs.map((n, i) => `${fmt(n)}${i === 0 ? ' listeners' : ''} in ${names[i] || `variant ${i + 1}`}`));
     const expected = exp.length ? andList(exp.map((n) => fmt(isNum(n) ? Math.round(n * 10) / 10 : n))) : '';
     if (!srm || !isNum(srm.p)) {
       return el('p', { class: 'srm srm-none', dataset: { srm: 'none' } },
@@ -2478,14 +2480,14 @@
     if (srm.alarm) {
       return el('div', { class: 'srm srm-alarm', role: 'alert', dataset: { srm: 'alarm' } },
         el('p', null, el('strong', null, 'Sample ratio mismatch: do not trust this report yet.')),
-        el('p', null, `The variants have ${users} listeners where their weights expect ${expected} `,
-          `(chi-square ${fmt(srm.chi2, 1)}, p = ${fmtP(srm.p)}, below the 0.001 alarm). `,
+        el('p', null, `The variants have ${users} where their weights expect ${expected} `,
+          `(chi-square ${fmt(srm.chi2, 1)}, ${pText(srm.p)}, below the 0.001 alarm). `,
           'A split this far from the weights does not happen by chance: assignment, logging or a bot is skewing who is counted, ',
           'and every comparison below may be biased until the cause is found.'));
     }
     return el('p', { class: 'srm srm-ok', dataset: { srm: 'ok' } },
       el('strong', null, 'No sample ratio mismatch: '),
-      `${users} listeners, as the weights expect${expected ? ` (${expected})` : ''}; chi-square p = ${fmtP(srm.p)} (the alarm is at p < 0.001).`);
+      `${users}, as the weights expect${expected ? ` (${expected})` : ''}; chi-square ${pText(srm.p)} (the alarm is at p < 0.001).`);
   }
 
   function variantTable(report) {
@@ -2544,14 +2546,14 @@
     const last = seq[seq.length - 1];
     return el('p', { class: 'meta' }, `On ${last.day}, ${metricLabel(last.metric || report.experiment.metric)} of ${last.variant || 'the treatment'}: `,
       `${fmtMetric(last.metric, last.diff, true)}, always-valid interval [${fmtMetric(last.metric, last.lo, true)}, ${fmtMetric(last.metric, last.hi, true)}], `,
-      `p = ${fmtP(last.p)}. This interval holds at every look, so it can be read every day; the fixed-horizon intervals above only at the planned end.`);
+      `always-valid ${pText(last.p)}. This interval holds at every look, so it can be read every day; the fixed-horizon intervals above only at the planned end.`);
   }
 
   function interleavingNote(il) {
     if (!il || typeof il !== 'object') return null;
     return el('div', { class: 'panel' }, el('h3', { class: 'panel-title' }, 'Interleaving'),
       el('p', null, `Lists whose plays preferred one side: team B ${fmt(il.wins_b)}, team A ${fmt(il.wins_a)}; ties ${fmt(il.ties)}. `,
-        `B's share of the preferences: ${pct1(il.share_b)} [${pct1(il.lo)}, ${pct1(il.hi)}] (50% = no preference), p = ${fmtP(il.p)}.`));
+        `B's share of the preferences: ${pct1(il.share_b)} [${pct1(il.lo)}, ${pct1(il.hi)}] (50% = no preference), ${pText(il.p)}.`));
   }
 
   /* One of the server's SVG charts into box, sanitised. */

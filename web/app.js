@@ -344,6 +344,8 @@
   /* The embedded player started `id`: a play, and the track it replaced is
    * left (a skip when it played less than SKIP_MS). */
   function logPlay(list, id, position, embedded) {
+    const p = listener.playing;
+    if (embedded && p && p.list === list && p.id === id) return; // the same track again: still the one play
     if (embedded) leavePlaying();
     logEvent('play', list, id, position);
     if (embedded) listener.playing = { list, id, position, at: Date.now() };

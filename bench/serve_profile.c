@@ -271,7 +271,7 @@ static void profile_default(const names *nm, size_t total)
 			memset(found, 1, sizeof found);
 			strbuf sb = {0};
 			serve_write_recommend(&sb, E, "0", model, items, n, res, found, names, NULL, 1, "", NULL, 0,
-			                      NULL, 0);
+			                      NULL, 0, NULL);
 			sink += sb.len;
 			strbuf_free(&sb);
 		});
@@ -432,7 +432,7 @@ static int run(int argc, char **argv)
 			memset(found, 1, sizeof found);
 			strbuf sb = {0};
 			serve_write_recommend(&sb, e, "0", "content", items, n, res, found, names, NULL, 1, "", NULL, 0,
-			                      NULL, 0);
+			                      NULL, 0, NULL);
 			sink += sb.len;
 			strbuf_free(&sb);
 		});

@@ -1,5 +1,6 @@
 /* fuzz_request.c: libFuzzer target for the server's request parsing: the
- * POST /api/recommend body parser and the mood parser behind it. */
+ * POST /api/recommend body parser (user_id and "interleave:A,B" included)
+ * and the mood parser behind it. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include "serve/serve.h"
 #include "catalog/snapshot.h"
 #include "engine/recommender.h"
+#include "experiment/events.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,6 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A registered model, given seeds or a mood when it needs them. */
 		const recommender *m = recommender_get(body.model);
 		if (m == NULL || ((m->flags & REC_NEEDS_QUERY) && body.nseeds == 0 && body.mood[0] == '\0'))
+			__builtin_trap();
+		/* An interleaving names two registered models, team A's the model. */
+		if ((body.interleave[0] < 0) != (body.interleave[1] < 0) ||
+		    (body.interleave[0] >= 0 &&
+		     (body.interleave[0] != body.model || recommender_get(body.interleave[1]) == NULL)))
+			__builtin_trap();
+		/* A user id is "" or as events.h allows. */
+		if (body.user[0] != '\0' && !ev_id_valid(body.user))
 			__builtin_trap();
 		for (size_t i = 0; i < body.nseeds; i++)
 			if (strlen(body.seeds[i]) != 22)

@@ -1,7 +1,674 @@
-/* test_experiment.c: not written yet; its helper replaces this file. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <cmocka.h>
+/* test_experiment.c: experiments (experiment.h) and `segue experiment`.
+ * The library: exp_bucket against XXH3 computed by another program,
+ * assignment (deterministic, stable, in proportion to the weights by a
+ * chi-square test over 100,000 users, reshuffled by a new salt), the
+ * variant configuration (every key, its range and its errors), exp_check,
+ * the JSON form both ways, and team-draft interleaving (balanced teams, no
+ * duplicate, each team's order kept, deterministic in its seed, a fair
+ * coin). The command line: create, list, start, stop, show, report, export
+ * and power, run in-process (cli_run), with their errors and exit codes. */
+#include "testutil.h"
 
-int main(void) { return 0; }
+#include <jansson.h>
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "engine/recommender.h"
+#include "experiment/experiment.h"
+
+/* A valid two-variant experiment, 50/50. */
+static experiment two_way(const char *salt)
+{
+	experiment e = {0};
+	strcpy(e.name, "exp1");
+	strcpy(e.salt, salt);
+	e.nvariants = 2;
+	strcpy(e.variant[0].name, "control");
+	strcpy(e.variant[0].config, "model=hybrid");
+	e.variant[0].weight = 50;
+	strcpy(e.variant[1].name, "treatment");
+	strcpy(e.variant[1].config, "model=hybrid,diversity=0.6");
+	e.variant[1].weight = 50;
+	strcpy(e.metric, "play_rate");
+	return e;
+}
+
+/* ---- names ---- */
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(exp_state_name(EXP_DRAFT), "draft");
+	assert_string_equal(exp_state_name(EXP_RUNNING), "running");
+	assert_string_equal(exp_state_name(EXP_STOPPED), "stopped");
+	assert_null(exp_state_name(3));
+	assert_null(exp_state_name(-1));
+	assert_int_equal(exp_state_find("running"), EXP_RUNNING);
+	assert_int_equal(exp_state_find("Running"), -1);
+	static const char *const ok[] = {"play_rate", "like_rate",      "skip_rate",
+	                                 "save_rate", "discovery_rate", "first_play_position"};
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+		assert_true(exp_metric_valid(ok[i]));
+	assert_false(exp_metric_valid("play"));
+	assert_false(exp_metric_valid(""));
+	assert_false(exp_metric_valid(NULL));
+	char a[EXP_NAME_MAX + 1], b[EXP_NAME_MAX + 1];
+	exp_salt_new(a);
+	exp_salt_new(b);
+	assert_int_equal(strlen(a), 16);
+	assert_string_not_equal(a, b);
+}
+
+/* ---- assignment ---- */
+
+/* XXH3_64bits of salt, a 0 byte and user, from Debian's xxhash 0.8.1:
+ *   printf '%s\0%s' "$salt" "$user" > in; xxhsum -H3 in
+ * and the bucket is that number mod 10000 (python3 int(h, 16) % 10000). */
+static void test_bucket_golden(void **state)
+{
+	(void)state;
+	char longuser[301];
+	memset(longuser, 'x', 300);
+	longuser[300] = '\0';
+	static const struct {
+		const char *salt, *user;
+		unsigned long long xxh3;
+		unsigned bucket;
+	} g[] = {
+		{"salt", "user1", 0xfa4c36512fc18742ull, 6962},
+		{"abc", "u", 0x781f07c058d7776full, 3743},
+		{"exp1", "", 0x01ce44eb89cc48d0ull, 2976},
+		{"3f2a9c0d1e4b5a6c", "anon-7f3c2a", 0x5f4921f384a1f445ull, 7685},
+		{"salt", NULL /* 300 x: past exp_bucket's stack buffer */, 0xc5067c59d7b4cf10ull, 1824},
+	};
+	for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
+		assert_int_equal(g[i].xxh3 % EXP_BUCKETS, g[i].bucket); /* the table agrees with itself */
+		assert_int_equal(exp_bucket(g[i].salt, g[i].user ? g[i].user : longuser), g[i].bucket);
+	}
+}
+
+/* Pearson's chi-square of counts[k] against shares w[k]/sum(w) of n. */
+static double chi2(const size_t *counts, const unsigned *w, size_t k, size_t n)
+{
+	double total = 0, x = 0;
+	for (size_t i = 0; i < k; i++)
+		total += w[i];
+	for (size_t i = 0; i < k; i++) {
+		double want = (double)n * w[i] / total;
+		x += ((double)counts[i] - want) * ((double)counts[i] - want) / want;
+	}
+	return x;
+}
+
+static void test_assign_weights(void **state)
+{
+	(void)state;
+	/* Upper 0.1% points of chi-square with 1 and 2 degrees of freedom
+	 * (scipy.stats.chi2.ppf(0.999, [1, 2])): a sound assignment passes with
+	 * probability 0.999, and the users are fixed, so it passes always. */
+	const double crit[] = {0, 10.828, 13.816};
+	const size_t N = 100000;
+	experiment e = two_way("s1");
+	size_t c2[2] = {0}, c3[3] = {0};
+	char user[32];
+	for (size_t u = 0; u < N; u++) {
+		snprintf(user, sizeof user, "user-%zu", u);
+		size_t v = exp_assign(&e, user);
+		assert_true(v < 2);
+		c2[v]++;
+	}
+	const unsigned w2[] = {50, 50};
+	assert_true(chi2(c2, w2, 2, N) < crit[1]);
+	/* Three variants 20/30/50 (weights on any scale). */
+	e.nvariants = 3;
+	strcpy(e.variant[2].name, "third");
+	const unsigned w3[] = {2, 3, 5};
+	for (size_t i = 0; i < 3; i++)
+		e.variant[i].weight = w3[i];
+	for (size_t u = 0; u < N; u++) {
+		snprintf(user, sizeof user, "user-%zu", u);
+		c3[exp_assign(&e, user)]++;
+	}
+	assert_true(chi2(c3, w3, 3, N) < crit[2]);
+	assert_true(c3[0] < c3[1] && c3[1] < c3[2]);
+	/* Exactly the buckets the cuts give: 2000 | 3000 | 5000. */
+	for (size_t u = 0; u < 2000; u++) {
+		snprintf(user, sizeof user, "u%zu", u);
+		unsigned b = exp_bucket(e.salt, user);
+		size_t want = b < 2000 ? 0 : b < 5000 ? 1 : 2;
+		assert_int_equal(exp_assign(&e, user), want);
+	}
+}
+
+static void test_assign_deterministic(void **state)
+{
+	(void)state;
+	experiment e = two_way("s1"), copy = two_way("s1"), other = two_way("s2");
+	char user[32];
+	size_t same_salt2 = 0;
+	const size_t N = 20000;
+	for (size_t u = 0; u < N; u++) {
+		snprintf(user, sizeof user, "anon-%zu", u * 7919);
+		size_t v = exp_assign(&e, user);
+		/* Stable across calls and copies: a user sees one variant for the
+		 * life of the experiment, on every replica. */
+		assert_int_equal(exp_assign(&e, user), v);
+		assert_int_equal(exp_assign(&copy, user), v);
+		same_salt2 += exp_assign(&other, user) == v;
+	}
+	/* A new salt reshuffles: about half the users keep their variant
+	 * (independent halves), far from all of them. sd = sqrt(N/4) = 71. */
+	assert_true(fabs((double)same_salt2 - N / 2.0) < 5 * sqrt(N / 4.0));
+	/* The same salt in another experiment name assigns the same way: the
+	 * name is not hashed, only the salt. */
+	strcpy(copy.name, "renamed");
+	assert_int_equal(exp_assign(&copy, "anon-1"), exp_assign(&e, "anon-1"));
+}
+
+/* ---- configuration ---- */
+
+static void test_config_parse(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	exp_config c;
+	assert_int_equal(exp_config_parse("", &c, &err), 0);
+	assert_int_equal(c.model, -1);
+	assert_int_equal(c.interleave[0], -1);
+	assert_int_equal(c.interleave[1], -1);
+	assert_false(c.has_diversity || c.has_novelty || c.has_quality || c.has_max_per_artist || c.has_rerank ||
+	             c.has_hybrid);
+	assert_int_equal(exp_config_parse("model=hybrid,diversity=0.6,novelty=2.5,quality=10,max_per_artist=3,"
+	                                  "rerank=0,content=0.2,als=1,cooc=0.5,ease=0,rp3=7",
+	                                  &c, &err),
+	                 0);
+	assert_int_equal(c.model, recommender_find("hybrid"));
+	assert_true(c.has_diversity && c.has_novelty && c.has_quality && c.has_max_per_artist && c.has_rerank &&
+	            c.has_hybrid);
+	assert_near(c.diversity, 0.6, 1e-6);
+	assert_near(c.novelty, 2.5, 1e-6);
+	assert_near(c.quality, 10, 0);
+	assert_int_equal(c.max_per_artist, 3);
+	assert_int_equal(c.rerank, 0);
+	assert_near(c.hybrid.content, 0.2, 1e-6);
+	assert_near(c.hybrid.als, 1, 0);
+	assert_near(c.hybrid.cooc, 0.5, 0);
+	assert_near(c.hybrid.ease, 0, 0);
+	assert_near(c.hybrid.rp3, 7, 0);
+	/* Only the weights named are set. */
+	assert_int_equal(exp_config_parse("als=2", &c, &err), 0);
+	assert_true(c.has_hybrid);
+	assert_true(isnan(c.hybrid.content) && isnan(c.hybrid.cooc) && isnan(c.hybrid.ease) && isnan(c.hybrid.rp3));
+	assert_near(c.hybrid.als, 2, 0);
+	/* Interleaving two registered models. */
+	assert_int_equal(exp_config_parse("model=interleave:hybrid+popular,rerank=1", &c, &err), 0);
+	assert_int_equal(c.model, -1);
+	assert_int_equal(c.interleave[0], recommender_find("hybrid"));
+	assert_int_equal(c.interleave[1], recommender_find("popular"));
+	assert_int_equal(c.rerank, 1);
+	/* Every model of the registry is accepted. */
+	for (size_t id = 0; id < recommender_count(); id++) {
+		char text[128];
+		snprintf(text, sizeof text, "model=%s", recommender_name((int)id));
+		assert_int_equal(exp_config_parse(text, &c, &err), 0);
+		assert_int_equal(c.model, (int)id);
+	}
+}
+
+static void test_config_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *config, *says;
+	} bad[] = {
+		{"model=jazz", "unknown model 'jazz'"},
+		{"model=", "unknown model ''"},
+		{"model=hybrid,model=popular", "'model' is given twice"},
+		{"model=interleave:hybrid", "interleave:A+B"},
+		{"model=interleave:hybrid,popular", "interleave:A+B"},
+		{"model=interleave:hybrid+jazz", "unknown model 'jazz'"},
+		{"diversity=1.5", "diversity '1.5' must be 0..1"},
+		{"diversity=-0.1", "diversity"},
+		{"diversity=x", "diversity 'x'"},
+		{"diversity=0.5x", "diversity"},
+		{"novelty=11", "novelty '11' must be 0..10"},
+		{"quality=-1", "quality '-1' must be 0..10"},
+		{"max_per_artist=2.5", "max_per_artist '2.5'"},
+		{"max_per_artist=101", "max_per_artist"},
+		{"rerank=2", "rerank '2' must be 0 or 1"},
+		{"rerank=yes", "rerank"},
+		{"content=-1", "hybrid weight content '-1'"},
+		{"als=nan", "hybrid weight als"},
+		{"rp3=inf", "hybrid weight rp3"},
+		{"content=0,cooc=0,als=0,ease=0,rp3=0", "must not all be 0"},
+		{"colour=red", "unknown key 'colour'"},
+		{"model=hybrid,", "is not KEY=VALUE"},
+		{"model=hybrid,,diversity=1", "is not KEY=VALUE"},
+		{"=3", "is not KEY=VALUE"},
+		{"diversity", "is not KEY=VALUE"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		seg_error err = {0};
+		exp_config c;
+		assert_int_equal(exp_config_check(bad[i].config, &err), SEG_EINVAL);
+		if (strstr(err.msg, bad[i].says) == NULL)
+			fail_msg("config '%s': message '%s' lacks '%s'", bad[i].config, err.msg, bad[i].says);
+		assert_int_equal(exp_config_parse(bad[i].config, &c, NULL), SEG_EINVAL);
+	}
+	char longc[EXP_CONFIG_MAX + 8];
+	memset(longc, 'a', sizeof longc - 1);
+	longc[sizeof longc - 1] = '\0';
+	seg_error err = {0};
+	assert_int_equal(exp_config_check(longc, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "at most"));
+}
+
+static void test_config_apply(void **state)
+{
+	(void)state;
+	exp_config c;
+	rec_request r;
+	hybrid_weights hw, base = {.content = 0.1f, .cooc = 0.2f, .als = 0.3f, .ease = 0.4f, .rp3 = 0.5f};
+	/* Nothing named: the request stays as it was. */
+	rec_request_default(&r);
+	rec_request before = r;
+	assert_int_equal(exp_config_parse("", &c, NULL), 0);
+	exp_config_apply(&c, &r, &hw, &base);
+	assert_memory_equal(&r, &before, sizeof r);
+	/* Knobs and a model. */
+	assert_int_equal(exp_config_parse("model=popular,diversity=0.9,novelty=3,quality=0,max_per_artist=0,"
+	                                  "rerank=0",
+	                                  &c, NULL),
+	                 0);
+	exp_config_apply(&c, &r, &hw, &base);
+	assert_int_equal(r.model, recommender_find("popular"));
+	assert_near(r.diversity, 0.9, 1e-6);
+	assert_near(r.novelty, 3, 0);
+	assert_near(r.quality, 0, 0);
+	assert_int_equal(r.max_per_artist, 0);
+	assert_int_equal(r.rerank, 0);
+	assert_null(r.hybrid);
+	/* Weights: the named ones over the base's. */
+	rec_request_default(&r);
+	assert_int_equal(exp_config_parse("als=2,rp3=0", &c, NULL), 0);
+	exp_config_apply(&c, &r, &hw, &base);
+	assert_ptr_equal(r.hybrid, &hw);
+	assert_near(hw.content, 0.1, 1e-6);
+	assert_near(hw.cooc, 0.2, 1e-6);
+	assert_near(hw.als, 2, 0);
+	assert_near(hw.ease, 0.4, 1e-6);
+	assert_near(hw.rp3, 0, 0);
+	/* Without a base: the built-in default blend. */
+	exp_config_apply(&c, &r, &hw, NULL);
+	assert_near(hw.content, hybrid_weights_default.content, 0);
+	assert_near(hw.cooc, hybrid_weights_default.cooc, 0);
+	/* Interleaved: the model is the caller's to run, twice. */
+	rec_request_default(&r);
+	int model = r.model;
+	assert_int_equal(exp_config_parse("model=interleave:als+popular", &c, NULL), 0);
+	exp_config_apply(&c, &r, &hw, &base);
+	assert_int_equal(r.model, model);
+}
+
+static void test_variant_parse(void **state)
+{
+	(void)state;
+	exp_variant v;
+	seg_error err = {0};
+	assert_int_equal(exp_variant_parse("control:model=hybrid", &v, &err), 0);
+	assert_string_equal(v.name, "control");
+	assert_string_equal(v.config, "model=hybrid");
+	assert_int_equal(v.weight, 1);
+	assert_int_equal(exp_variant_parse("treatment:model=hybrid,diversity=0.6", &v, &err), 0);
+	assert_string_equal(v.config, "model=hybrid,diversity=0.6");
+	assert_int_equal(exp_variant_parse("B.2-x_y:", &v, &err), 0);
+	assert_string_equal(v.name, "B.2-x_y");
+	assert_string_equal(v.config, "");
+	/* The interleave model's ':' is in the config, after the name's. */
+	assert_int_equal(exp_variant_parse("il:model=interleave:als+popular", &v, &err), 0);
+	assert_string_equal(v.name, "il");
+	static const struct {
+		const char *text, *says;
+	} bad[] = {
+		{"control", "NAME:CONFIG"},
+		{":model=hybrid", "variant name ''"},
+		{"-x:model=hybrid", "starting with a letter"},
+		{"a b:model=hybrid", "variant name 'a b'"},
+		{"t:model=jazz", "variant t: configuration: unknown model 'jazz'"},
+		{"t:diversity=2", "variant t: configuration: diversity"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(exp_variant_parse(bad[i].text, &v, &err), SEG_EINVAL);
+		if (strstr(err.msg, bad[i].says) == NULL)
+			fail_msg("variant '%s': message '%s' lacks '%s'", bad[i].text, err.msg, bad[i].says);
+	}
+	char longname[EXP_NAME_MAX + 16];
+	memset(longname, 'n', EXP_NAME_MAX + 1);
+	strcpy(longname + EXP_NAME_MAX + 1, ":");
+	assert_int_equal(exp_variant_parse(longname, &v, &err), SEG_EINVAL);
+	longname[EXP_NAME_MAX] = ':';
+	longname[EXP_NAME_MAX + 1] = '\0';
+	assert_int_equal(exp_variant_parse(longname, &v, &err), 0); /* exactly 64 */
+}
+
+/* ---- the experiment as a whole ---- */
+
+static void test_check(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	experiment e = two_way("s");
+	assert_int_equal(exp_check(&e, &err), 0);
+	assert_int_equal(exp_variant_find(&e, "treatment"), 1);
+	assert_int_equal(exp_variant_find(&e, "nope"), -1);
+	/* One variant is enough only when it interleaves. */
+	e.nvariants = 1;
+	assert_int_equal(exp_check(&e, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "interleave"));
+	strcpy(e.variant[0].config, "model=interleave:hybrid+popular");
+	assert_int_equal(exp_check(&e, &err), 0);
+
+#define BAD(stmt, says)                                                                \
+	do {                                                                           \
+		experiment b = two_way("s");                                           \
+		stmt;                                                                  \
+		assert_int_equal(exp_check(&b, &err), SEG_EINVAL);                     \
+		if (strstr(err.msg, says) == NULL)                                     \
+			fail_msg("%s: message '%s' lacks '%s'", #stmt, err.msg, says); \
+	} while (0)
+	BAD(strcpy(b.name, ""), "experiment name ''");
+	BAD(strcpy(b.name, "has space"), "experiment name");
+	BAD(strcpy(b.name, ".hidden"), "starting with a letter");
+	BAD(memset(b.name, 'a', EXP_NAME_MAX + 1), "experiment name");
+	BAD(strcpy(b.salt, ""), "salt");
+	BAD(strcpy(b.salt, "a/b"), "salt");
+	BAD(b.nvariants = 0, "2..8 variants");
+	BAD(b.nvariants = 9, "2..8 variants");
+	BAD(strcpy(b.variant[1].name, "control"), "two variants are called control");
+	BAD(strcpy(b.variant[1].name, "t*"), "variant name 't*'");
+	BAD(b.variant[1].weight = 0, "weight 0 must be 1..10000");
+	BAD(b.variant[1].weight = 10001, "weight 10001");
+	/* 1 / 20001 of 10000 buckets is floor(0.49995) = none. */
+	BAD((b.nvariants = 3, strcpy(b.variant[2].name, "c"), b.variant[0].weight = 1, b.variant[1].weight = 10000,
+	     b.variant[2].weight = 10000),
+	    "variant control's weight is too small a share");
+	BAD(strcpy(b.variant[1].config, "diversity=7"), "variant treatment: configuration: diversity '7'");
+	BAD(strcpy(b.metric, "revenue"), "unknown metric 'revenue'");
+	BAD(strcpy(b.metric, ""), "unknown metric ''");
+	BAD((b.nguardrails = 1, strcpy(b.guardrail[0], "skips")), "unknown guardrail metric 'skips'");
+	BAD((b.nguardrails = 2, strcpy(b.guardrail[0], "skip_rate"), strcpy(b.guardrail[1], "skip_rate")),
+	    "guardrail skip_rate is named twice");
+	BAD(b.nguardrails = 9, "at most 8 guardrails");
+	BAD(b.state = 5, "unknown state");
+	BAD(b.started_ms = -1, "negative");
+#undef BAD
+	/* The guardrails and the weights it accepts. */
+	e = two_way("s");
+	e.nguardrails = 2;
+	strcpy(e.guardrail[0], "skip_rate");
+	strcpy(e.guardrail[1], "first_play_position");
+	e.variant[0].weight = 9999;
+	e.variant[1].weight = 1;
+	assert_int_equal(exp_check(&e, &err), 0);
+}
+
+static void test_json_round_trip(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	experiment e = two_way("3f2a9c0d1e4b5a6c"), back;
+	e.nvariants = 3;
+	strcpy(e.variant[2].name, "il");
+	strcpy(e.variant[2].config, "model=interleave:hybrid+popular");
+	e.variant[2].weight = 20;
+	e.nguardrails = 2;
+	strcpy(e.guardrail[0], "skip_rate");
+	strcpy(e.guardrail[1], "like_rate");
+	strcpy(e.metric, "discovery_rate");
+	e.state = EXP_STOPPED;
+	e.created_ms = 1764892800000LL;
+	e.started_ms = 1764892900000LL;
+	e.stopped_ms = 1765000000000LL;
+	strbuf sb = {0};
+	exp_json(&e, &sb);
+	assert_false(sb.oom);
+	/* The contract's object, field by field, read by another parser. */
+	json_error_t jerr;
+	json_t *o = json_loads(strbuf_cstr(&sb), 0, &jerr);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "exp1");
+	assert_string_equal(json_string_value(json_object_get(o, "salt")), "3f2a9c0d1e4b5a6c");
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "stopped");
+	assert_string_equal(json_string_value(json_object_get(o, "metric")), "discovery_rate");
+	assert_int_equal(json_array_size(json_object_get(o, "variants")), 3);
+	json_t *v2 = json_array_get(json_object_get(o, "variants"), 2);
+	assert_string_equal(json_string_value(json_object_get(v2, "config")), "model=interleave:hybrid+popular");
+	assert_int_equal(json_integer_value(json_object_get(v2, "weight")), 20);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(o, "guardrails"), 1)), "like_rate");
+	assert_int_equal(json_integer_value(json_object_get(o, "stopped_ms")), 1765000000000LL);
+	assert_int_equal(json_object_size(o), 9);
+	json_decref(o);
+	/* And back, equal in every field. */
+	memset(&back, 0x55, sizeof back);
+	assert_int_equal(exp_from_json(sb.data, sb.len, &back, &err), 0);
+	assert_string_equal(back.name, e.name);
+	assert_string_equal(back.salt, e.salt);
+	assert_int_equal(back.nvariants, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(back.variant[i].name, e.variant[i].name);
+		assert_string_equal(back.variant[i].config, e.variant[i].config);
+		assert_int_equal(back.variant[i].weight, e.variant[i].weight);
+	}
+	assert_string_equal(back.metric, e.metric);
+	assert_int_equal(back.nguardrails, 2);
+	assert_string_equal(back.guardrail[0], "skip_rate");
+	assert_int_equal(back.state, EXP_STOPPED);
+	assert_int_equal(back.created_ms, e.created_ms);
+	assert_int_equal(back.started_ms, e.started_ms);
+	assert_int_equal(back.stopped_ms, e.stopped_ms);
+	/* Writing it again gives the same bytes. */
+	strbuf sb2 = {0};
+	exp_json(&back, &sb2);
+	assert_string_equal(strbuf_cstr(&sb2), strbuf_cstr(&sb));
+	strbuf_free(&sb);
+	strbuf_free(&sb2);
+}
+
+static void test_from_json_defaults_and_errors(void **state)
+{
+	(void)state;
+	seg_error err = {0};
+	experiment e;
+	/* The API's POST body: what it lacks takes the defaults. */
+	const char *body = "{\"name\":\"e2\",\"variants\":[{\"name\":\"a\",\"config\":\"model=hybrid\"},"
+			   "{\"name\":\"b\",\"weight\":3}]}";
+	assert_int_equal(exp_from_json(body, strlen(body), &e, &err), 0);
+	assert_int_equal(strlen(e.salt), 16);
+	assert_int_equal(e.variant[0].weight, 1);
+	assert_int_equal(e.variant[1].weight, 3);
+	assert_string_equal(e.variant[1].config, "");
+	assert_string_equal(e.metric, "play_rate");
+	assert_int_equal(e.nguardrails, 0);
+	assert_int_equal(e.state, EXP_DRAFT);
+	assert_int_equal(e.created_ms, 0);
+	experiment e2;
+	assert_int_equal(exp_from_json(body, strlen(body), &e2, &err), 0);
+	assert_string_not_equal(e.salt, e2.salt); /* a fresh salt each time */
+
+	static const struct {
+		const char *json, *says;
+		int code;
+	} bad[] = {
+		{"{", "not a JSON experiment", SEG_EFORMAT},
+		{"[]", "must be a JSON object", SEG_EINVAL},
+		{"{\"variants\":[]}", "name is missing", SEG_EINVAL},
+		{"{\"name\":\"x\"}", "variants is missing", SEG_EINVAL},
+		{"{\"name\":7,\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}]}", "name must be a string", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":{}}", "variants must be an array", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[]}", "variants must be an array of 1..8", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},3]}", "variants[1] must be an object", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"weight\":1}]}", "variants[1].name is missing",
+	         SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\",\"weight\":0}]}",
+	         "variants[1].weight must be a whole number", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\",\"weight\":\"2\"}]}",
+	         "variants[1].weight", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\",\"colour\":1}]}",
+	         "variants[1]: unknown field 'colour'", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\",\"config\":\"diversity=3\"}]}",
+	         "variant b: configuration: diversity '3'", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"state\":\"done\"}",
+	         "state must be", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"created_ms\":-4}",
+	         "created_ms must be", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"started_ms\":1.5}",
+	         "started_ms must be", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"guardrails\":[\"x\"]}",
+	         "unknown guardrail metric 'x'", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"guardrails\":\"skip_rate\"}",
+	         "guardrails must be an array", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"metric\":\"m\"}",
+	         "unknown metric 'm'", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"owner\":\"me\"}",
+	         "unknown field 'owner'", SEG_EINVAL},
+		{"{\"name\":\"x\",\"name\":\"y\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}]}", "duplicate",
+	         SEG_EFORMAT},
+		{"{\"name\":\"x\",\"salt\":\"\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}]}", "salt", SEG_EINVAL},
+		{"{\"name\":\"x\",\"variants\":[{\"name\":\"a\"}]}", "interleave", SEG_EINVAL},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int rc = exp_from_json(bad[i].json, strlen(bad[i].json), &e, &err);
+		if (rc != bad[i].code || strstr(err.msg, bad[i].says) == NULL)
+			fail_msg("%s: rc %d, message '%s' (wanted %d, '%s')", bad[i].json, rc, err.msg, bad[i].code,
+			         bad[i].says);
+	}
+	/* Never reads past len. */
+	const char *cut = "{\"name\":\"x\"} trailing";
+	assert_int_equal(exp_from_json(cut, 12, &e, &err), SEG_EINVAL); /* "variants is missing", not a parse error */
+}
+
+/* ---- team-draft interleaving ---- */
+
+static void check_interleave(const int64_t *a, size_t na, const int64_t *b, size_t nb, size_t k, uint64_t seed)
+{
+	int64_t out[64];
+	uint8_t team[64];
+	size_t n = exp_interleave(a, na, b, nb, k, seed, out, team);
+	assert_true(n <= k);
+	size_t picks[2] = {0};
+	size_t pos[2] = {0}; /* where in its own list each team's last pick was + 1 */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++)
+			assert_true(out[j] != out[i]); /* no duplicates */
+		assert_true(team[i] <= 1);
+		const int64_t *l = team[i] ? b : a;
+		size_t nl = team[i] ? nb : na, at = 0;
+		while (at < nl && l[at] != out[i])
+			at++;
+		assert_true(at < nl);               /* a team picks from its own list */
+		assert_true(at + 1 > pos[team[i]]); /* in its own order */
+		/* ... and its highest track not taken yet. */
+		for (size_t s = pos[team[i]]; s < at; s++) {
+			int was_taken = 0;
+			for (size_t j = 0; j < i; j++)
+				was_taken |= out[j] == l[s];
+			assert_true(was_taken);
+		}
+		pos[team[i]] = at + 1;
+		picks[team[i]]++;
+		/* While both lists can give, the teams stay within one pick. */
+		assert_true(picks[0] <= picks[1] + 1 && picks[1] <= picks[0] + 1);
+	}
+}
+
+static void test_interleave(void **state)
+{
+	(void)state;
+	const int64_t a[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	const int64_t b[] = {2, 11, 1, 12, 13, 3, 14, 15, 16, 17};
+	const int64_t same[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	for (uint64_t seed = 0; seed < 200; seed++) {
+		check_interleave(a, 10, b, 10, 10, seed);
+		check_interleave(a, 10, same, 10, 10, seed);
+		check_interleave(a, 10, b, 10, 7, seed);
+	}
+	/* Deterministic in seed. */
+	int64_t o1[20], o2[20];
+	uint8_t t1[20], t2[20];
+	size_t n1 = exp_interleave(a, 10, b, 10, 20, 42, o1, t1);
+	size_t n2 = exp_interleave(a, 10, b, 10, 20, 42, o2, t2);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(o1, o2, n1 * sizeof *o1);
+	assert_memory_equal(t1, t2, n1);
+	/* Both lists run out: every distinct track once (1..17). */
+	assert_int_equal(n1, 17);
+	/* One list runs out: the other fills the rest. */
+	const int64_t shorty[] = {100};
+	size_t n = exp_interleave(shorty, 1, a, 10, 6, 3, o1, t1);
+	assert_int_equal(n, 6);
+	size_t ta = 0;
+	for (size_t i = 0; i < n; i++)
+		ta += t1[i] == 0;
+	assert_int_equal(ta, 1);
+	assert_int_equal(exp_interleave(NULL, 0, NULL, 0, 5, 1, o1, t1), 0);
+	assert_int_equal(exp_interleave(a, 10, b, 10, 0, 1, o1, t1), 0);
+	/* A worked case: seed 42's first coin decides who opens; the second
+	 * round is the other team's. a = 1 2 3..., b = 2 11 1 ...: if A opens it
+	 * takes 1 and B then 2; if B opens it takes 2 and A then 1. */
+	n = exp_interleave(a, 10, b, 10, 2, 42, o1, t1);
+	assert_int_equal(n, 2);
+	assert_int_not_equal(t1[0], t1[1]);
+	assert_int_equal(o1[0], t1[0] ? 2 : 1);
+	assert_int_equal(o1[1], t1[0] ? 1 : 2);
+}
+
+static void test_interleave_coin_fair(void **state)
+{
+	(void)state;
+	/* Who opens is the coin of the first tie: over 20,000 seeds team A
+	 * opens about half the time (sd 71), and so does it open the second
+	 * pair (the coin is drawn again at each tie, not once per list). */
+	const int64_t a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8};
+	int64_t out[4];
+	uint8_t team[4];
+	const size_t N = 20000;
+	size_t first_a = 0, third_a = 0, agree = 0;
+	for (uint64_t seed = 0; seed < N; seed++) {
+		assert_int_equal(exp_interleave(a, 4, b, 4, 4, seed, out, team), 4);
+		first_a += team[0] == 0;
+		third_a += team[2] == 0;
+		agree += team[0] == team[2];
+		assert_int_not_equal(team[0], team[1]);
+		assert_int_not_equal(team[2], team[3]);
+	}
+	double sd = sqrt(N / 4.0);
+	assert_true(fabs((double)first_a - N / 2.0) < 5 * sd);
+	assert_true(fabs((double)third_a - N / 2.0) < 5 * sd);
+	assert_true(fabs((double)agree - N / 2.0) < 5 * sd); /* the two coins are independent */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_bucket_golden),
+		cmocka_unit_test(test_assign_weights),
+		cmocka_unit_test(test_assign_deterministic),
+		cmocka_unit_test(test_config_parse),
+		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_config_apply),
+		cmocka_unit_test(test_variant_parse),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_from_json_defaults_and_errors),
+		cmocka_unit_test(test_interleave),
+		cmocka_unit_test(test_interleave_coin_fair),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -37,6 +37,9 @@
 #include "catalog/workspace.h"
 #include "core/strbuf.h"
 #include "engine/recommender.h"
+#include "experiment/events.h"
+#include "experiment/evstore.h"
+#include "experiment/experiment.h"
 #include "serve/serve.h"
 /* Last: OpenBLAS brings <complex.h>, whose macro I would clash with the
  * engine's field names. */
@@ -746,8 +749,13 @@ static void test_openapi_matches_routes(void **state)
 	/* The enums of model names and reason codes are the engine's, filled in
 	 * at serve time (this server runs the built-ins only). */
 	json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
-	json_t *model =
-		json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"), "model");
+	/* "model" is a registered name (anyOf[0]) or interleave:A,B. */
+	json_t *model = json_array_get(
+		json_object_get(
+			json_object_get(json_object_get(json_object_get(schemas, "RecommendRequest"), "properties"),
+	                                "model"),
+			"anyOf"),
+		0);
 	json_t *want = json_pack("[s,s,s,s,s,s,s,s,s]", "random", "popular", "content", "cooc", "als", "ease",
 	                         "rp3beta", "hybrid", "title");
 	assert_true(json_equal(json_object_get(model, "enum"), want));
@@ -795,9 +803,10 @@ static void test_metrics_and_dashboard(void **state)
 	json_decref(get_json("/api/health", 200));
 	assert_int_equal(tu_http(port, "GET", "/metrics", NULL, 0, &body, ctype, sizeof ctype), 200);
 	assert_non_null(strstr(ctype, "text/plain"));
-	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",status=\"2xx\"}"));
-	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",status=\"4xx\"}"));
-	assert_non_null(strstr(body, "segue_request_duration_seconds_bucket{route=\"/api/health\",le=\"+Inf\"}"));
+	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",method=\"POST\",status=\"2xx\"}"));
+	assert_non_null(strstr(body, "segue_requests_total{route=\"/api/recommend\",method=\"POST\",status=\"4xx\"}"));
+	assert_non_null(strstr(
+		body, "segue_request_duration_seconds_bucket{route=\"/api/health\",method=\"GET\",le=\"+Inf\"}"));
 	assert_non_null(strstr(body, "segue_knn_searches_total{method=\"clusters\"} "));
 	assert_non_null(strstr(body, "segue_knn_rows_scored_total "));
 	free(body);
@@ -1947,13 +1956,19 @@ static void test_registered_model_served(void **state)
 	assert_int_equal(json_integer_value(json_object_get(rd, "max_per_artist")), def.max_per_artist);
 	json_decref(j);
 
-	/* The OpenAPI document's model enum is the registry's names. */
+	/* The OpenAPI document's model enum is the registry's names (the
+	 * first form of "model"; the other is interleave:A,B). */
 	j = get_json("/openapi.json", 200);
-	json_t *model = json_object_get(
-		json_object_get(json_object_get(json_object_get(json_object_get(j, "components"), "schemas"),
-	                                        "RecommendRequest"),
-	                        "properties"),
-		"model");
+	json_t *model = json_array_get(
+		json_object_get(
+			json_object_get(
+				json_object_get(
+					json_object_get(json_object_get(json_object_get(j, "components"), "schemas"),
+	                                                "RecommendRequest"),
+					"properties"),
+				"model"),
+			"anyOf"),
+		0);
 	json_t *names = json_object_get(model, "enum");
 	assert_int_equal(json_array_size(names), recommender_count());
 	for (size_t i = 0; i < recommender_count(); i++)
@@ -2228,6 +2243,616 @@ static void test_slow_clients(void **state)
 	assert_non_null(strstr(err.msg, "request_deadline"));
 }
 
+/* ---- events and experiments (issue 11) ---- */
+
+/* A request with a body to any route; checks the status and returns the
+ * JSON answer (NULL for an answer that is not JSON). */
+static json_t *call(const char *method, const char *target, const char *body, int want)
+{
+	char *resp = NULL;
+	int st = tu_http(port, method, target, body, body ? strlen(body) : 0, &resp, NULL, 0);
+	if (st != want)
+		fail_msg("%s %s %.200s: status %d, wanted %d: %.400s", method, target, body ? body : "", st, want,
+		         resp ? resp : "");
+	json_error_t je;
+	json_t *j = resp ? json_loads(resp, 0, &je) : NULL;
+	free(resp);
+	return j;
+}
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The test workspace's event store, opened beside the server. */
+static evstore *open_store(void)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/ws/%s", dir, EVSTORE_FILE);
+	evstore *st = NULL;
+	seg_error err = {0};
+	if (evstore_open(path, &st, &err) < 0)
+		fail_msg("evstore_open %s: %s", path, err.msg);
+	return st;
+}
+
+static long long store_count(void)
+{
+	evstore *st = open_store();
+	int64_t n = -1;
+	seg_error err = {0};
+	assert_int_equal(evstore_count(st, &n, &err), 0);
+	evstore_close(st);
+	return (long long)n;
+}
+
+/* One event's JSON with these fields, `extra` (may be "") appended. */
+static void event_json(char *buf, size_t cap, const char *id, const char *type, const char *user, const char *track,
+                       const char *extra)
+{
+	snprintf(buf, cap,
+	         "{\"event_id\":\"%s\",\"type\":\"%s\",\"user_id\":\"%s\",\"track\":\"%s\",\"client_ms\":%lld%s}", id,
+	         type, user, track, wall_ms(), extra);
+}
+
+/* POST /api/events with events[1] = `bad` (a good one before it): 400
+ * naming index 1 and `field`, and nothing stored. */
+static void assert_bad_event(const char *bad, const char *field)
+{
+	char good[512], body[2048];
+	event_json(good, sizeof good, "good-1", "play", "u1", first_id, "");
+	snprintf(body, sizeof body, "{\"events\":[%s,%s]}", good, bad);
+	long long before = store_count();
+	json_t *j = call("POST", "/api/events", body, 400);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "error")), "bad_event");
+	assert_int_equal(json_integer_value(json_object_get(j, "index")), 1);
+	const char *got = json_string_value(json_object_get(j, "field"));
+	if (field != NULL && (got == NULL || strcmp(got, field) != 0))
+		fail_msg("event %s: field '%s', wanted '%s' (%s)", bad, got ? got : "(none)", field,
+		         json_string_value(json_object_get(j, "detail")));
+	assert_non_null(strstr(json_string_value(json_object_get(j, "detail")), "events[1]"));
+	json_decref(j);
+	assert_int_equal(store_count(), before); /* all or nothing */
+}
+
+/* POST /api/events stores a batch once: a retry is all duplicates; every
+ * field of the event schema has its 4xx, naming the event and the field,
+ * and a batch with one bad event stores nothing; bodies that are not a
+ * batch are 400, one over the route's limit 413, while a full batch of
+ * the longest events fits. */
+static void test_events_route(void **state)
+{
+	(void)state;
+	char a[512], b[512], body[4096];
+	event_json(a, sizeof a, "ev-1", "play", "listener-1", first_id, ",\"request_id\":\"r-1\",\"position\":0");
+	event_json(b, sizeof b, "ev-2", "like", "listener-1", first_id, "");
+	snprintf(body, sizeof body, "{\"events\":[%s,%s]}", a, b);
+	long long before = store_count();
+	json_t *j = call("POST", "/api/events", body, 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "stored")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "duplicates")), 0);
+	json_decref(j);
+	assert_int_equal(store_count(), before + 2);
+	j = call("POST", "/api/events", body, 200); /* a retry */
+	assert_int_equal(json_integer_value(json_object_get(j, "stored")), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "duplicates")), 2);
+	json_decref(j);
+	assert_int_equal(store_count(), before + 2);
+
+	/* Every field, through HTTP. */
+	char bad[1024], long_id[80];
+	memset(long_id, 'x', 65);
+	long_id[65] = '\0';
+	long long now = wall_ms();
+	const struct {
+		const char *json;
+		const char *field;
+	} cases[] = {
+		{"{\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld}", "event_id"},
+		{"{\"event_id\":\"has space\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         "event_id"},
+		{"{\"event_id\":\"e9\",\"type\":\"jump\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         "type"},
+		{"{\"event_id\":\"e9\",\"type\":\"impression\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         "type"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         "user_id"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"track\":\"%s\",\"client_ms\":%lld}", "user_id"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"nope%.0s\",\"client_ms\":%lld}",
+	         "track"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld,"
+	         "\"request_id\":\"a b\"}",
+	         "request_id"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld,"
+	         "\"position\":-1}",
+	         "position"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld,"
+	         "\"position\":\"3\"}",
+	         "position"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld,"
+	         "\"position\":500}",
+	         "position"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":\"%lld\"}",
+	         "client_ms"},
+		{"{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld,"
+	         "\"color\":1}",
+	         NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		snprintf(bad, sizeof bad, cases[i].json, first_id, now);
+		assert_bad_event(bad, cases[i].field);
+	}
+	/* Times: before 2000, more than a day ahead, not whole. */
+	snprintf(bad, sizeof bad,
+	         "{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         first_id, 900000000000LL);
+	assert_bad_event(bad, "client_ms");
+	snprintf(bad, sizeof bad,
+	         "{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         first_id, now + 3 * 86400000LL);
+	assert_bad_event(bad, "client_ms");
+	snprintf(bad, sizeof bad,
+	         "{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":1.5e12}",
+	         first_id);
+	assert_bad_event(bad, "client_ms");
+	snprintf(bad, sizeof bad,
+	         "{\"event_id\":\"%s\",\"type\":\"play\",\"user_id\":\"u\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         long_id, first_id, now);
+	assert_bad_event(bad, "event_id");
+	snprintf(bad, sizeof bad,
+	         "{\"event_id\":\"e9\",\"type\":\"play\",\"user_id\":\"%s\",\"track\":\"%s\",\"client_ms\":%lld}",
+	         long_id, first_id, now);
+	assert_bad_event(bad, "user_id");
+	/* The same event_id twice in one batch. */
+	event_json(bad, sizeof bad, "good-1", "skip", "u2", first_id, "");
+	assert_bad_event(bad, "event_id");
+
+	/* Bodies that are no batch. */
+	static const char *const no_batch[] = {"{\"events\":[]}", "{\"events\":\"x\"}", "{}", "[1]",
+	                                       "{\"events\":[1]}"};
+	for (size_t i = 0; i < sizeof no_batch / sizeof *no_batch; i++) {
+		j = call("POST", "/api/events", no_batch[i], 400);
+		assert_non_null(json_object_get(j, "index"));
+		assert_non_null(json_object_get(j, "field"));
+		json_decref(j);
+	}
+	j = call("POST", "/api/events", "{\"events\": [", 400);
+	assert_string_equal(json_string_value(json_object_get(j, "error")), "bad_json");
+	json_decref(j);
+	json_decref(call("GET", "/api/events", NULL, 405));
+
+	/* A full batch of the longest events fits the route's limit (more than
+	 * any other route takes), EV_MAX_BATCH + 1 events do not pass, and a
+	 * body over the limit is 413. */
+	strbuf sb = {0};
+	char ev[1024], id64[EV_ID_MAX + 1];
+	for (int n = EV_MAX_BATCH; n <= EV_MAX_BATCH + 1; n++) {
+		strbuf_reset(&sb);
+		strbuf_puts(&sb, "{\"events\":[");
+		for (int i = 0; i < n; i++) {
+			snprintf(id64, sizeof id64, "%0*d", EV_ID_MAX, i);
+			snprintf(ev, sizeof ev,
+			         "%s{\"event_id\":\"%s\",\"type\":\"dislike\",\"user_id\":\"%s\",\"track\":\"%s\","
+			         "\"request_id\":\"%s\",\"position\":499,\"client_ms\":%lld}",
+			         i ? "," : "", id64, id64, first_id, id64, now);
+			strbuf_puts(&sb, ev);
+		}
+		strbuf_puts(&sb, "]}");
+		assert_true(sb.len > SERVE_MAX_BODY && sb.len < SERVE_MAX_EVENTS_BODY);
+		j = call("POST", "/api/events", strbuf_cstr(&sb), n == EV_MAX_BATCH ? 200 : 400);
+		if (n == EV_MAX_BATCH)
+			assert_int_equal(json_integer_value(json_object_get(j, "stored")), EV_MAX_BATCH);
+		json_decref(j);
+	}
+	strbuf_reset(&sb);
+	strbuf_puts(&sb, "{\"events\":[],\"pad\":\"");
+	while (sb.len <= SERVE_MAX_EVENTS_BODY)
+		strbuf_puts(&sb, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	strbuf_puts(&sb, "\"}");
+	json_decref(call("POST", "/api/events", strbuf_cstr(&sb), 413));
+	strbuf_free(&sb);
+	/* Other routes keep their own limit. */
+	char *big = malloc(SERVE_MAX_BODY + 64);
+	memset(big, ' ', SERVE_MAX_BODY + 63);
+	big[0] = '{';
+	big[SERVE_MAX_BODY + 62] = '}';
+	big[SERVE_MAX_BODY + 63] = '\0';
+	json_decref(call("POST", "/api/recommend", big, 413));
+	free(big);
+}
+
+/* Creates experiment `name` through the API with the variants' JSON and
+ * starts it; returns it as GET gives it. */
+static json_t *create_and_start(const char *name, const char *variants)
+{
+	char body[2048], target[256];
+	snprintf(body, sizeof body, "{\"name\":\"%s\",\"variants\":%s,\"guardrails\":[\"skip_rate\"]}", name, variants);
+	json_t *j = call("POST", "/api/experiments", body, 201);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "draft");
+	json_decref(j);
+	snprintf(target, sizeof target, "/api/experiments/%s/start", name);
+	j = call("POST", target, NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "running");
+	assert_true(json_integer_value(json_object_get(j, "started_ms")) > 0);
+	return j;
+}
+
+/* The experiment `j` (its API JSON) as the library reads it. */
+static void experiment_of(json_t *j, experiment *e)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+	seg_error err = {0};
+	if (exp_from_json(text, strlen(text), e, &err) < 0)
+		fail_msg("exp_from_json: %s", err.msg);
+	free(text);
+}
+
+/* The impressions of experiment `name` in the store, by event_id. */
+typedef struct seen_events {
+	json_t *by_id; /* event_id -> ev_event_json's object */
+} seen_events;
+
+static int collect(void *ctx, const ev_event *ev)
+{
+	seen_events *s = ctx;
+	strbuf sb = {0};
+	ev_event_json(ev, &sb);
+	json_error_t je;
+	json_t *o = json_loads(strbuf_cstr(&sb), 0, &je);
+	strbuf_free(&sb);
+	if (o == NULL)
+		return -1;
+	json_object_set_new(s->by_id, ev->event_id, o);
+	return 0;
+}
+
+static json_t *experiment_events(const char *name)
+{
+	seen_events s = {json_object()};
+	evstore *st = open_store();
+	seg_error err = {0};
+	if (evstore_scan_experiment(st, name, collect, &s, &err) < 0)
+		fail_msg("scan %s: %s", name, err.msg);
+	evstore_close(st);
+	return s.by_id;
+}
+
+/* A recommendation for `user` (NULL: none) from the first track; extra
+ * is more body fields ("" for none). */
+static json_t *recommend_for(const char *user, const char *extra, int want)
+{
+	char body[1024], u[128] = "";
+	if (user)
+		snprintf(u, sizeof u, ",\"user_id\":\"%s\"", user);
+	snprintf(body, sizeof body, "{\"seeds\":[\"%s\"],\"k\":8%s%s}", first_id, u, extra);
+	return call("POST", "/api/recommend", body, want);
+}
+
+/* With a user_id, the oldest running experiment assigns the listener a
+ * variant (the one exp_assign computes from the salt, the same on every
+ * request), its configuration decides the model, the answer says which
+ * experiment and variant, and the impression is in the store, with this
+ * answer's request id, variant, model and tracks in order. Without a user
+ * there is no experiment and no event; request ids are unique. */
+static void test_recommend_assigns_and_logs(void **state)
+{
+	(void)state;
+	json_t *ej = create_and_start("popular-vs-content", "[{\"name\":\"control\",\"config\":\"model=popular\"},"
+	                                                    "{\"name\":\"treatment\",\"config\":\"model=content\"}]");
+	experiment e;
+	experiment_of(ej, &e);
+	json_decref(ej);
+	/* A younger running experiment never decides while the older runs. */
+	json_decref(create_and_start("younger", "[{\"name\":\"a\",\"config\":\"model=random\"},"
+	                                        "{\"name\":\"b\",\"config\":\"model=random\"}]"));
+	char user[32];
+	int seen[2] = {0, 0};
+	json_t *rids = json_object();
+	for (int u = 0; u < 24; u++) {
+		snprintf(user, sizeof user, "listener-%d", u);
+		size_t want = exp_assign(&e, user);
+		seen[want] = 1;
+		for (int rep = 0; rep < 2; rep++) {
+			json_t *j = recommend_for(user, rep ? ",\"model\":\"hybrid\"" : "", 200);
+			json_t *x = json_object_get(j, "experiment");
+			assert_string_equal(json_string_value(json_object_get(x, "name")), "popular-vs-content");
+			assert_string_equal(json_string_value(json_object_get(x, "variant")), e.variant[want].name);
+			/* The variant's model overrides the body's. */
+			assert_string_equal(json_string_value(json_object_get(j, "model")),
+			                    want ? "content" : "popular");
+			const char *rid = json_string_value(json_object_get(j, "request_id"));
+			assert_non_null(rid);
+			assert_null(json_object_get(rids, rid)); /* unique */
+			json_object_set(rids, rid, j);
+			json_decref(j);
+		}
+	}
+	assert_true(seen[0] && seen[1]);
+	/* Every answer's impression, durable before the answer came. */
+	json_t *evs = experiment_events("popular-vs-content");
+	const char *rid;
+	json_t *ans;
+	json_object_foreach(rids, rid, ans)
+	{
+		json_t *ev = json_object_get(evs, rid);
+		if (ev == NULL)
+			fail_msg("no impression for request %s", rid);
+		assert_string_equal(json_string_value(json_object_get(ev, "type")), "impression");
+		assert_string_equal(json_string_value(json_object_get(ev, "request_id")), rid);
+		assert_string_equal(json_string_value(json_object_get(ev, "variant")),
+		                    json_string_value(json_object_get(json_object_get(ans, "experiment"), "variant")));
+		assert_string_equal(json_string_value(json_object_get(ev, "model")),
+		                    json_string_value(json_object_get(ans, "model")));
+		json_t *tracks = json_object_get(ev, "tracks"), *shown = json_object_get(ans, "tracks");
+		assert_int_equal(json_array_size(tracks), json_array_size(shown));
+		assert_true(json_array_size(shown) > 0);
+		for (size_t i = 0; i < json_array_size(shown); i++)
+			assert_string_equal(json_string_value(json_array_get(tracks, i)),
+			                    json_string_value(json_object_get(json_array_get(shown, i), "id")));
+	}
+	json_decref(evs);
+	json_decref(rids);
+	/* No user: a request id, no experiment, nothing logged. */
+	long long before = store_count();
+	json_t *j = recommend_for(NULL, "", 200);
+	assert_non_null(json_string_value(json_object_get(j, "request_id")));
+	assert_null(json_object_get(j, "experiment"));
+	json_decref(j);
+	assert_int_equal(store_count(), before);
+	/* A bad user id is the client's error. */
+	json_decref(recommend_for("has space", "", 400));
+	json_decref(recommend_for("", "", 400));
+	char long_user[80];
+	memset(long_user, 'u', 65);
+	long_user[65] = '\0';
+	json_decref(recommend_for(long_user, "", 400));
+	json_decref(call("POST", "/api/recommend", "{\"seeds\":[],\"mood\":{\"energy\":0.5},\"user_id\":7}", 400));
+	/* Once stopped, the next answer has no experiment: "younger" is the
+	 * only one running, and decides. */
+	json_decref(call("POST", "/api/experiments/popular-vs-content/stop", NULL, 200));
+	j = recommend_for("listener-1", "", 200);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "experiment"), "name")), "younger");
+	assert_string_equal(json_string_value(json_object_get(j, "model")), "random");
+	json_decref(j);
+	json_decref(call("POST", "/api/experiments/younger/stop", NULL, 200));
+	before = store_count();
+	j = recommend_for("listener-1", "", 200);
+	assert_null(json_object_get(j, "experiment"));
+	json_decref(j);
+	assert_int_equal(store_count(), before + 1); /* a user's impression is logged all the same */
+}
+
+/* "interleave:A,B" in the body: every track has a team, both teams
+ * contribute, the model says so, and the same request id never repeats;
+ * in an experiment whose variant interleaves, the impression carries the
+ * teams as the answer showed them. */
+static void test_interleaved_answer(void **state)
+{
+	(void)state;
+	json_t *j = recommend_for(NULL, ",\"model\":\"interleave:popular,content\"", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "model")), "interleave:popular,content");
+	json_t *tracks = json_object_get(j, "tracks");
+	int teams[2] = {0, 0};
+	for (size_t i = 0; i < json_array_size(tracks); i++) {
+		const char *t = json_string_value(json_object_get(json_array_get(tracks, i), "team"));
+		assert_non_null(t);
+		assert_true(strcmp(t, "A") == 0 || strcmp(t, "B") == 0);
+		teams[t[0] - 'A']++;
+	}
+	assert_int_equal(json_array_size(tracks), 8);
+	/* Team draft: neither team is ahead by more than one pick. */
+	assert_true(abs(teams[0] - teams[1]) <= 1);
+	json_decref(j);
+	/* Bad interleavings. */
+	json_decref(recommend_for(NULL, ",\"model\":\"interleave:popular\"", 400));
+	json_decref(recommend_for(NULL, ",\"model\":\"interleave:popular,nope\"", 400));
+	json_decref(recommend_for(NULL, ",\"model\":\"interleave:,content\"", 400));
+	json_decref(recommend_for(NULL, ",\"model\":\"interleave:a,b,c\"", 400));
+	/* An experiment of one interleaved variant. */
+	json_decref(create_and_start("il", "[{\"name\":\"il\",\"config\":\"model=interleave:popular+content\"}]"));
+	j = recommend_for("listener-7", "", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "model")), "interleave:popular,content");
+	const char *rid = json_string_value(json_object_get(j, "request_id"));
+	json_t *evs = experiment_events("il");
+	json_t *ev = json_object_get(evs, rid);
+	assert_non_null(ev);
+	/* ev_event_json writes the teams as one letter per track. */
+	const char *ev_teams = json_string_value(json_object_get(ev, "teams"));
+	tracks = json_object_get(j, "tracks");
+	assert_non_null(ev_teams);
+	assert_int_equal(strlen(ev_teams), json_array_size(tracks));
+	for (size_t i = 0; i < json_array_size(tracks); i++)
+		assert_int_equal(ev_teams[i], json_string_value(json_object_get(json_array_get(tracks, i), "team"))[0]);
+	json_decref(evs);
+	json_decref(j);
+}
+
+/* The experiment routes: list, one, create (defaults, bad bodies, a taken
+ * name), the state machine (start a draft, stop a running one, nothing
+ * else), the analysis routes answering with their types, 404s, and
+ * /api/power against the formula. */
+static void test_experiment_routes(void **state)
+{
+	(void)state;
+	json_t *j = call("GET", "/api/experiments", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "experiments")), 0);
+	json_decref(j);
+	j = call("POST", "/api/experiments",
+	         "{\"name\":\"e1\",\"variants\":[{\"name\":\"c\",\"config\":\"model=hybrid\"},"
+	         "{\"name\":\"t\",\"weight\":3,\"config\":\"model=hybrid,diversity=0.6\"}]}",
+	         201);
+	assert_string_equal(json_string_value(json_object_get(j, "metric")), "play_rate");
+	assert_true(json_string_length(json_object_get(j, "salt")) > 0);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_array_get(json_object_get(j, "variants"), 1), "weight")), 3);
+	json_decref(j);
+	j = call("GET", "/api/experiments/e1", NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "draft");
+	json_decref(j);
+	j = call("GET", "/api/experiments", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "experiments")), 1);
+	json_decref(j);
+	/* A taken name; bad bodies. */
+	json_decref(call("POST", "/api/experiments",
+	                 "{\"name\":\"e1\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}]}", 409));
+	static const char *const bad[] = {
+		"{\"name\":\"e2\"}",
+		"{\"name\":\"e2\",\"variants\":[{\"name\":\"a\"},{\"name\":\"a\"}]}",
+		"{\"name\":\"e2\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\",\"config\":\"model=nope\"}]}",
+		"{\"name\":\"e2\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\",\"weight\":0}]}",
+		"{\"name\":\"bad name\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}]}",
+		"{\"name\":\"e2\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"metric\":\"nope\"}",
+		"{\"name\":\"e2\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"state\":\"running\"}",
+		"{\"name\":\"e2\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}],\"color\":1}",
+		"[]",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		json_decref(call("POST", "/api/experiments", bad[i], 400));
+	json_decref(call("POST", "/api/experiments", "{\"name\":", 400));
+	/* The state machine. */
+	json_decref(call("POST", "/api/experiments/e1/stop", NULL, 409));
+	json_decref(call("POST", "/api/experiments/e1/start", NULL, 200));
+	json_decref(call("POST", "/api/experiments/e1/start", NULL, 409));
+	j = call("POST", "/api/experiments/e1/stop", NULL, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "stopped");
+	assert_true(json_integer_value(json_object_get(j, "stopped_ms")) >=
+	            json_integer_value(json_object_get(j, "started_ms")));
+	json_decref(j);
+	json_decref(call("POST", "/api/experiments/e1/start", NULL, 409));
+	json_decref(call("GET", "/api/experiments/nope", NULL, 404));
+	json_decref(call("POST", "/api/experiments/nope/start", NULL, 404));
+	json_decref(call("GET", "/api/experiments/nope/report", NULL, 404));
+	json_decref(call("GET", "/api/experiments/e1/start", NULL, 405));
+	json_decref(call("DELETE", "/api/experiments", NULL, 405));
+	/* The analysis routes: a report, or 409 when there is too little to
+	 * analyse, never a 5xx. */
+	static const char *const an[] = {"report", "export", "lift.svg", "sequential.svg"};
+	for (size_t i = 0; i < sizeof an / sizeof *an; i++) {
+		char target[128], *body = NULL, ctype[128] = "";
+		snprintf(target, sizeof target, "/api/experiments/e1/%s", an[i]);
+		int st = tu_http(port, "GET", target, NULL, 0, &body, ctype, sizeof ctype);
+		if (st != 200 && st != 409)
+			fail_msg("GET %s: %d %s", target, st, body ? body : "");
+		if (st == 200)
+			assert_non_null(strstr(ctype, i == 0   ? "application/json"
+			                              : i == 1 ? "text/csv"
+			                                       : "image/svg+xml"));
+		free(body);
+	}
+	/* Power: the two-proportion formula (scipy: 0.12 vs 0.13 at 5%, 80%). */
+	j = call("GET", "/api/power?baseline=0.12&mde=0.01&alpha=0.05&power=0.8", NULL, 200);
+	long long n = json_integer_value(json_object_get(j, "users_per_variant"));
+	double p0 = 0.12, p1 = 0.13, pb = 0.125, za = 1.959963984540054, zb = 0.8416212335729143;
+	double want = pow(za * sqrt(2 * pb * (1 - pb)) + zb * sqrt(p0 * (1 - p0) + p1 * (1 - p1)), 2) / (0.01 * 0.01);
+	assert_int_equal(n, (long long)ceil(want));
+	assert_near(json_real_value(json_object_get(j, "baseline")), 0.12, 1e-12);
+	json_decref(j);
+	j = call("GET", "/api/power?baseline=0.12&mde=0.01", NULL, 200);
+	assert_int_equal(json_integer_value(json_object_get(j, "users_per_variant")), n);
+	json_decref(j);
+	static const char *const bad_power[] = {"/api/power",
+	                                        "/api/power?baseline=0.12",
+	                                        "/api/power?baseline=2&mde=0.01",
+	                                        "/api/power?baseline=0.12&mde=x",
+	                                        "/api/power?baseline=0.12&mde=0",
+	                                        "/api/power?baseline=0.12&mde=0.01&alpha=1"};
+	for (size_t i = 0; i < sizeof bad_power / sizeof *bad_power; i++)
+		json_decref(call("GET", bad_power[i], NULL, 400));
+}
+
+/* A server whose event store cannot be reached does not start, and says
+ * which store and why. */
+static void test_store_unreachable(void **state)
+{
+	(void)state;
+	char cmd[PATH_MAX * 2], *out = NULL;
+	snprintf(cmd, sizeof cmd,
+	         "'%s' serve --workspace '%s/ws' --port 0 --events 'postgresql://segue:secret@127.0.0.1:1/none' 2>&1",
+	         getenv("SEGUE_BIN") ? getenv("SEGUE_BIN") : "./build-san/segue", dir);
+	int st = tu_run(cmd, &out);
+	assert_true(st != 0);
+	assert_non_null(out);
+	if (strstr(out, "cannot open the event store") == NULL || strstr(out, "127.0.0.1:1") == NULL)
+		fail_msg("unclear message: %s", out);
+	assert_null(strstr(out, "secret")); /* the password is not shown */
+	free(out);
+	snprintf(cmd, sizeof cmd, "'%s' serve --workspace '%s/ws' --port 0 --events '/nonexistent/dir/events.db' 2>&1",
+	         getenv("SEGUE_BIN") ? getenv("SEGUE_BIN") : "./build-san/segue", dir);
+	st = tu_run(cmd, &out);
+	assert_true(st != 0);
+	assert_non_null(strstr(out, "cannot open the event store /nonexistent/dir/events.db"));
+	free(out);
+}
+
+static void tune_wildcard_token(serve_options *o)
+{
+	o->bind = "0.0.0.0";
+	o->token = "s3cret-token";
+}
+
+/* POST to target with an Authorization header line (NULL: none). */
+static raw_resp post_auth(const char *target, const char *body, const char *auth)
+{
+	char req[4096];
+	int n = snprintf(req, sizeof req,
+	                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s%s%sContent-Type: application/json\r\n"
+	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	                 target, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "", strlen(body),
+	                 body);
+	return raw_http(req, (size_t)n);
+}
+
+/* On a bind that is not loopback the state-changing experiment routes need
+ * the token: 401 (with WWW-Authenticate) without it or with another, 403
+ * when the server has none; reading and posting events need none. */
+static void test_token_rules(void **state)
+{
+	(void)state;
+	const char *body = "{\"name\":\"tok\",\"variants\":[{\"name\":\"a\"},{\"name\":\"b\"}]}";
+	inproc_start(tune_wildcard);
+	raw_resp r = post_auth("/api/experiments", body, NULL);
+	assert_error_answer(&r, 403, "--token");
+	r = post_auth("/api/experiments", body, "Bearer anything");
+	assert_error_answer(&r, 403, NULL);
+	json_decref(call("GET", "/api/experiments", NULL, 200));
+	assert_int_equal(inproc_stop(), 0);
+
+	inproc_start(tune_wildcard_token);
+	r = post_auth("/api/experiments", body, NULL);
+	assert_string_equal(header(&r, "WWW-Authenticate"), "Bearer realm=\"segue\"");
+	assert_error_answer(&r, 401, "Bearer");
+	static const char *const wrong[] = {"Bearer s3cret-tokeN", "Bearer s3cret-token2", "Bearer s3cret", "Bearer ",
+	                                    "Basic s3cret-token",  "s3cret-token"};
+	for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+		r = post_auth("/api/experiments", body, wrong[i]);
+		assert_error_answer(&r, 401, NULL);
+	}
+	r = post_auth("/api/experiments", body, "Bearer s3cret-token");
+	assert_int_equal(r.status, 201);
+	raw_free(&r);
+	r = post_auth("/api/experiments/tok/start", "", NULL);
+	assert_error_answer(&r, 401, NULL);
+	r = post_auth("/api/experiments/tok/start", "", "Bearer s3cret-token");
+	assert_int_equal(r.status, 200);
+	raw_free(&r);
+	r = post_auth("/api/experiments/tok/stop", "", "Bearer nope");
+	assert_error_answer(&r, 401, NULL);
+	r = post_auth("/api/experiments/tok/stop", "", "bearer s3cret-token");
+	assert_int_equal(r.status, 200);
+	raw_free(&r);
+	/* Reading and events need no token. */
+	json_decref(call("GET", "/api/experiments/tok", NULL, 200));
+	char ev[512], batch[600];
+	event_json(ev, sizeof ev, "tok-1", "save", "u", first_id, "");
+	snprintf(batch, sizeof batch, "{\"events\":[%s]}", ev);
+	json_decref(call("POST", "/api/events", batch, 200));
+	assert_int_equal(inproc_stop(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2270,6 +2895,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_clients, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_host_check_wildcard, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_long_genre_lists, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_events_route, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_recommend_assigns_and_logs, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_interleaved_answer, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_experiment_routes, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_store_unreachable, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_token_rules, fixture_up, inproc_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

@@ -1,7 +1,8 @@
 /* test_workspace.c: the workspace module: model versions parse strictly and
  * list only what is published; leftovers of killed writers are cleaned
  * under the lock, and a user's files whose names merely look temporary are
- * not; a version is published with the modes mkdir and fopen give, without
+ * not (nor the event store, events.db, and its WAL files); a version is
+ * published with the modes mkdir and fopen give, without
  * the process umask being touched; models/latest is replaced, never
  * rewritten in place; two writers serialize on the lock; a derived file
  * made from another state of the catalogue is found stale, refused
@@ -26,6 +27,7 @@
 #include "catalog/workspace.h"
 #include "core/container.h"
 #include "engine/train.h"
+#include "experiment/evstore.h"
 #include "ingest/ingest.h"
 
 static int exists(const char *path)
@@ -137,6 +139,37 @@ static void litter(const char *ws)
 	snprintf(d, sizeof d, "%s/mine.tmp.Ab12Cd", models);
 	make_dir(d);
 	touch(d, "model.seg");
+}
+
+/* The event store's file is named by the workspace, with the name evstore.h
+ * gives it, and the cleaning never takes it (nor SQLite's WAL files beside
+ * it, whose names are not a temporary's): listeners' events are no
+ * leftover. */
+static void test_events_file(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char ws[PATH_MAX], path[PATH_MAX + 64], want[PATH_MAX + 64];
+	seg_error err = {0};
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	assert_string_equal(workspace_file_name(WS_EVENTS), EVSTORE_FILE);
+	assert_int_equal(workspace_path(ws, WS_EVENTS, path, sizeof path, &err), 0);
+	snprintf(want, sizeof want, "%s/events.db", ws);
+	assert_string_equal(path, want);
+	char tiny[8];
+	assert_int_equal(workspace_path(ws, WS_EVENTS, tiny, sizeof tiny, &err), SEG_EINVAL);
+	make_dir(ws);
+	const char *store[] = {"events.db", "events.db-wal", "events.db-shm", "events.db-journal"};
+	for (size_t i = 0; i < sizeof store / sizeof *store; i++)
+		touch(ws, store[i]);
+	assert_int_equal(workspace_lock(ws, WORKSPACE_LOCK_TRY, &err), 0);
+	workspace_unlock(ws);
+	for (size_t i = 0; i < sizeof store / sizeof *store; i++) {
+		snprintf(path, sizeof path, "%s/%s", ws, store[i]);
+		if (!exists(path))
+			fail_msg("the event store's %s was removed", store[i]);
+	}
+	tu_rmtree(dir);
 }
 
 static void test_list_and_clean(void **state)
@@ -580,6 +613,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_version_parse),
 		cmocka_unit_test(test_list_and_clean),
+		cmocka_unit_test(test_events_file),
 		cmocka_unit_test(test_publish),
 		cmocka_unit_test(test_lock_serializes),
 		cmocka_unit_test(test_stale_features),

@@ -40,6 +40,9 @@ static const char *const FILE_NAMES[WS__FILES] = {
 	[WS_CATALOG] = CATALOG_DB_NAME,   [WS_FEATURES] = CATALOG_SNAPSHOT_NAME, [WS_NAMES] = NAMES_FILE_NAME,
 	[WS_EDA_CACHE] = EDA_CACHE_FILE,  [WS_EDA_DIR] = "eda",                  [WS_MODELS] = "models",
 	[WS_LATEST] = "models/" LATEST_FILE, [WS_LOCK] = ".lock",
+	/* The same name as evstore.h's EVSTORE_FILE (a layer above this one,
+	 * so not included here; tests/test_workspace.c checks they agree). */
+	[WS_EVENTS] = "events.db",
 };
 /* clang-format on */
 

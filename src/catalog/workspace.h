@@ -16,6 +16,10 @@
  *   models/vN/model.seg model version N (N = 1..WORKSPACE_VERSION_MAX)
  *   models/latest       "vN\n": the newest version
  *   .lock               flock()ed by every writer
+ *   events.db           the event store (experiment/evstore.h), SQLite in WAL
+ *                       mode with its events.db-wal and events.db-shm beside
+ *                       it: listeners' events, not derived from anything, so
+ *                       never cleaned
  *
  * Temporaries. features.snap, names.seg, eda.seg, the report's files in
  * eda/, models/latest and a version's evaluation.json are each replaced
@@ -61,6 +65,7 @@ enum workspace_file {
 	WS_MODELS,    /* models/ */
 	WS_LATEST,    /* models/latest */
 	WS_LOCK,      /* .lock */
+	WS_EVENTS,    /* events.db: the event store's default (evstore.h's EVSTORE_FILE) */
 	WS__FILES
 };
 

@@ -926,7 +926,7 @@ static int cmd_recommend(int argc, char **argv)
 		if (ok == 1)
 			serve_write_recommend(&sb, e, NULL, recommender_name(r.model), items, n, hits, found,
 			                      seed_names, seed_hits, nseeds, shortfall, warnings, nwarnings, notes,
-			                      nnotes);
+			                      nnotes, NULL);
 		free(hits);
 		free(found);
 		free(ids);
@@ -1129,18 +1129,21 @@ static int cmd_tune(int argc, char **argv)
 
 static int cmd_serve(int argc, char **argv)
 {
-	enum { O_ART = 256, O_NOLOG, O_ALLOW };
+	enum { O_ART = 256, O_NOLOG, O_ALLOW, O_EVENTS, O_TOKEN };
 	/* clang-format off */
 	static const struct option opts[] = {
 		{"workspace", required_argument, NULL, 'w'}, {"bind", required_argument, NULL, 'b'},
 		{"port", required_argument, NULL, 'p'},      {"threads", required_argument, NULL, 't'},
 		{"artifact", required_argument, NULL, O_ART}, {"no-access-log", no_argument, NULL, O_NOLOG},
 		{"allow-host", required_argument, NULL, O_ALLOW},
+		{"events", required_argument, NULL, O_EVENTS}, {"token", required_argument, NULL, O_TOKEN},
 		{"help", no_argument, NULL, 'h'},            {0},
 	};
 	/* clang-format on */
 	serve_options o;
 	serve_options_default(&o);
+	/* The token from the environment, so that it need not show in `ps`. */
+	o.token = getenv("SEGUE_TOKEN");
 	const char *allow[SERVE_MAX_ALLOW_HOSTS];
 	seg_error aerr = {0};
 	const char *ws = NULL;
@@ -1162,6 +1165,13 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case O_ART: o.artifact = optarg; break;
 		case O_NOLOG: o.access_log = NULL; break;
+		case O_EVENTS:
+			if (optarg[0] == '\0')
+				return usage_error("serve", "%s",
+				                   "--events needs a postgresql:// URL or a SQLite file");
+			o.events = optarg;
+			break;
+		case O_TOKEN: o.token = optarg; break;
 		case O_ALLOW:
 			if (o.nallow_hosts == SERVE_MAX_ALLOW_HOSTS)
 				seg_error_set(&aerr, SEG_EINVAL, "at most %d names may be allowed",
@@ -1173,12 +1183,19 @@ static int cmd_serve(int argc, char **argv)
 			break;
 		case 'h':
 			printf("usage: segue serve [--workspace DIR] [--bind 127.0.0.1] [--port 8080] [--threads 2]\n"
-			       "                   [--artifact vN] [--no-access-log] [--allow-host NAME]...\n\n"
+			       "                   [--artifact vN] [--no-access-log] [--allow-host NAME]...\n"
+			       "                   [--events URL] [--token TOKEN]\n\n"
 			       "Serves the JSON API (described at /openapi.json), Prometheus metrics at /metrics\n"
 			       "and the dashboard at /. The model is mapped read-only, so several processes can\n"
 			       "serve one workspace. An access-log line per request goes to standard error.\n"
 			       "Stops cleanly on SIGTERM or Ctrl-C.\n\n"
-			       "  -t, --threads N   worker threads, 1..%d (default 2)\n\n"
+			       "  -t, --threads N   worker threads, 1..%d (default 2)\n"
+			       "  --events URL      the event store: a postgresql:// URL (several servers may share\n"
+			       "                    it) or a SQLite file; default WORKSPACE/events.db. It is opened\n"
+			       "                    at start: one that cannot be reached stops the start.\n"
+			       "  --token TOKEN     what creating, starting and stopping experiments needs\n"
+			       "                    (Authorization: Bearer TOKEN) on a bind that is not loopback;\n"
+			       "                    default $SEGUE_TOKEN. Without one they are refused there (403).\n\n"
 			       "Against DNS rebinding, it answers only requests whose Host (any port) is\n"
 			       "localhost, 127.0.0.1, [::1], the --bind address or a NAME given with --allow-host\n"
 			       "(up to %d); bound to an address that is not loopback (0.0.0.0 included), also\n"

@@ -84,7 +84,9 @@ int ev_id_valid(const char *s);
 
 /* Appends ev as one JSON object (the parse format, plus "seq",
  * "server_ms" and, for impressions, "experiment", "variant", "model",
- * "tracks" and "teams") to sb. */
+ * "tracks" (an array of ids) and "teams" (a string of 'A'/'B' letters, one
+ * per track, or null)) to sb. "track", "request_id" and "position" are left
+ * out when absent ("" / -1). */
 void ev_event_json(const ev_event *ev, strbuf *sb);
 
 #endif

@@ -21,7 +21,8 @@
 #define EXP_CONFIG_MAX 256 /* a variant's configuration text */
 
 enum exp_state { EXP_DRAFT, EXP_RUNNING, EXP_STOPPED };
-const char *exp_state_name(int state); /* "draft", "running", "stopped" */
+const char *exp_state_name(int state); /* "draft", "running", "stopped"; NULL out of range */
+int exp_state_find(const char *name);  /* the state called name, or -1 */
 
 /* The metrics an experiment can name as primary or guardrail (analysis.h
  * computes them): play_rate, like_rate, skip_rate, save_rate,
@@ -36,7 +37,8 @@ typedef struct exp_variant {
 
 typedef struct experiment {
 	char name[EXP_NAME_MAX + 1];
-	char salt[EXP_NAME_MAX + 1]; /* drawn at creation; a new salt reshuffles users */
+	char salt[EXP_NAME_MAX + 1]; /* drawn at creation (exp_salt_new); a new salt reshuffles users.
+	                              * 1..64 of [A-Za-z0-9_.:-] */
 	exp_variant variant[EXP_MAX_VARIANTS];
 	size_t nvariants; /* 2..EXP_MAX_VARIANTS; variant[0] is the control */
 	char metric[32];  /* primary metric (default play_rate) */
@@ -45,6 +47,13 @@ typedef struct experiment {
 	int state;                                  /* enum exp_state */
 	int64_t created_ms, started_ms, stopped_ms; /* 0 until it happens */
 } experiment;
+
+/* Writes a fresh random salt (16 hex digits from getrandom) into
+ * salt[EXP_NAME_MAX + 1]. */
+void exp_salt_new(char *salt);
+
+/* The index of the variant called name in e, or -1. */
+int exp_variant_find(const experiment *e, const char *name);
 
 /* Parses "NAME:CONFIG" (the CLI's --variant) into v with weight 1.
  * SEG_EINVAL with a sentence for a bad name or a config exp_config_check
@@ -69,7 +78,8 @@ typedef struct exp_config {
 	int has_diversity, has_novelty, has_quality, has_max_per_artist, has_rerank, has_hybrid;
 	float diversity, novelty, quality;
 	int max_per_artist, rerank;
-	hybrid_weights hybrid; /* unset weights are the artifact's: see exp_config_apply */
+	hybrid_weights hybrid; /* NaN for a weight the config does not name: the artifact's then
+	                        * (see exp_config_apply) */
 } exp_config;
 int exp_config_parse(const char *config, exp_config *out, seg_error *err);
 /* Applies c to r: r's model (unless interleaved: then the caller runs
@@ -78,9 +88,11 @@ int exp_config_parse(const char *config, exp_config *out, seg_error *err);
  * `base` (the artifact's weights) for those c does not name. */
 void exp_config_apply(const exp_config *c, rec_request *r, hybrid_weights *hw, const hybrid_weights *base);
 
-/* Checks e as a whole (names, 2..EXP_MAX_VARIANTS variants with distinct
- * names, or a single one whose model is interleaved; weights, configs,
- * metrics). SEG_EINVAL naming the first problem. */
+/* Checks e as a whole (names, salt, 2..EXP_MAX_VARIANTS variants with
+ * distinct names, or a single one whose model is interleaved; weights,
+ * each of which must give its variant at least one bucket; configs; the
+ * metric and distinct guardrails; the state; times not negative).
+ * SEG_EINVAL naming the first problem. */
 int exp_check(const experiment *e, seg_error *err);
 
 /* The bucket of user in 0..EXP_BUCKETS-1: XXH3_64bits of salt, a 0 byte,
@@ -92,7 +104,13 @@ unsigned exp_bucket(const char *salt, const char *user);
 size_t exp_assign(const experiment *e, const char *user);
 
 /* JSON object of e (every field; the API's and the store's form), and its
- * inverse, which checks with exp_check. */
+ * inverse, which checks with exp_check. The inverse also reads the body of
+ * POST /api/experiments: fields it lacks take defaults (salt: a fresh one
+ * from exp_salt_new; a variant's weight 1 and config ""; metric play_rate;
+ * no guardrails; state draft; times 0). An unknown field, a value of the
+ * wrong JSON type and anything exp_check refuses is SEG_EINVAL naming the
+ * field; text that is not JSON is SEG_EFORMAT. On error *e is
+ * unspecified. */
 void exp_json(const experiment *e, strbuf *sb);
 int exp_from_json(const char *text, size_t len, experiment *e, seg_error *err);
 

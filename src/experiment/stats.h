@@ -4,8 +4,13 @@
  * CUPED, Holm and Benjamini-Hochberg adjustments, the sample size for a
  * target power, an always-valid confidence sequence (the normal-mixture
  * SPRT) and the distributions they need. Pure functions of their arguments:
- * no allocation (except where an array out is named), no state,
- * thread-safe. It does not read events: analysis.h does. */
+ * no state, thread-safe, no allocation except stats_holm and stats_bh (a
+ * temporary index of m entries: SEG_ENOMEM when it fails). It does not read
+ * events: analysis.h does. The t tail is engine/metrics.h's
+ * metrics_t_pvalue (one incomplete beta in the tree). Accuracy measured
+ * against scipy and mpmath (tests/test_stats.c): normal cdf and quantile
+ * ~1e-14 relative, t cdf ~1e-14 up to df 1e3 and within 4e-11 beyond, t
+ * quantile ~1e-12, chi-square tail ~1e-13. */
 #ifndef SEGUE_STATS_H
 #define SEGUE_STATS_H
 
@@ -16,10 +21,12 @@
 /* ---- distributions ---- */
 
 double stats_norm_cdf(double z);
-/* The z with stats_norm_cdf(z) = p, for 0 < p < 1 (|error| < 1e-12). */
+/* The z with stats_norm_cdf(z) = p, for 0 < p < 1 (relative error ~1e-15);
+ * -Inf at 0, +Inf at 1, NaN outside [0, 1]. */
 double stats_norm_quantile(double p);
 /* Student's t with df > 0 degrees of freedom (df may be fractional, as
- * Welch's is); df = +Inf is the normal. */
+ * Welch's is); df = +Inf is the normal. NaN for df <= 0 or a NaN argument.
+ * The quantile is good while |t| < 1e150 (p >= about 1e-150 at df 1). */
 double stats_t_cdf(double t, double df);
 double stats_t_quantile(double p, double df);
 /* P(X > x) for X chi-square with df degrees of freedom. */
@@ -66,9 +73,14 @@ typedef struct stats_compare {
 } stats_compare;
 
 /* Welch's t on two estimates whose var is value's squared standard error
- * from n users each (df by Welch-Satterthwaite on var and n - 1). For ratio
- * estimates the same formula with their delta-method var. SEG_EINVAL when
- * alpha is not in (0, 1) or an n < 2 or a var is negative. */
+ * from n users each (df by Welch-Satterthwaite on var and n - 1:
+ * df = (va + vb)^2 / (va^2/(na - 1) + vb^2/(nb - 1))). For ratio estimates
+ * the same formula with their delta-method var. Both intervals use the same
+ * quantile q = t_{1 - alpha/2, df}: diff ± q sqrt(va + vb), and
+ * lift ± q sqrt(vb + (b/a)^2 va) / |a|. When both vars are 0 the difference
+ * is exact: p = 1 if it is 0 else 0, the interval [diff, diff], df = na +
+ * nb - 2. SEG_EINVAL when alpha is not in (0, 1) or an n < 2 or a var is
+ * negative, infinite or NaN. */
 int stats_welch(const stats_estimate *a, const stats_estimate *b, double alpha, stats_compare *out, seg_error *err);
 
 /* Sample-ratio mismatch: the chi-square goodness-of-fit test of the users
@@ -83,7 +95,14 @@ int stats_srm(const double *observed, const double *weight, size_t k, double *ch
  * metric is y - theta (x - mean x). Feed each variant's users (y, x) into
  * stats_cuped_add, then stats_cuped_finish gives each variant's adjusted
  * mean estimate (value and var) ready for stats_welch, and theta. The
- * variance reduction is 1 - corr(x, y)^2 within variants. */
+ * variance reduction is 1 - corr(x, y)^2 within variants. Exactly:
+ *   theta = (Sxy_0 + Sxy_1) / (Sxx_0 + Sxx_1), S the sums of centred
+ *           products WITHIN each variant (pooled within variants, so a
+ *           treatment effect on y does not enter theta);
+ *   xbar  = the mean of x over both variants' users;
+ *   value_v = mean_v(y) - theta (mean_v(x) - xbar);
+ *   var_v   = sample variance (n_v - 1) of y - theta x within v / n_v
+ *           (theta treated as known). */
 typedef struct stats_cuped {
 	double n[2], sy[2], sx[2], syy[2], sxx[2], sxy[2];
 } stats_cuped;
@@ -99,7 +118,7 @@ int stats_cuped_finish(const stats_cuped *c, stats_estimate out[2], double *thet
 int stats_holm(const double *p, size_t m, double *adj, seg_error *err);
 int stats_bh(const double *p, size_t m, double *adj, seg_error *err);
 
-/* Users per variant for a two-sided test of two proportions, baseline p0
+/* Users per variant (rounded up, both functions) for a two-sided test of two proportions, baseline p0
  * against p0 + mde, at level alpha with the given power, equal split:
  *   n = (z_{1-alpha/2} sqrt(2 pbar qbar) + z_{power} sqrt(p0 q0 + p1 q1))^2 / mde^2,
  * rounded up (pbar the mean of p0 and p1). SEG_EINVAL when p0 or p0 + mde

@@ -894,6 +894,142 @@ int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels, const 
 }
 
 /* ------------------------------------------------------------------------ */
+/* Intervals (forest plot)                                                   */
+
+int svg_intervals(strbuf *sb, const svg_opts *opts, const svg_interval *rows, size_t n, double ref)
+{
+	if (sb == NULL || (n > 0 && rows == NULL))
+		return SEG_EINVAL;
+	svg_opts o;
+	opts_defaults(&o, opts);
+	int dec = o.decimals != 0 ? o.decimals : 1;
+
+	/* Left margin: the longest label, within 40% of the width. */
+	double lw = 0;
+	for (size_t i = 0; i < n; i++) {
+		double w = text_w(rows[i].label, BAR_MAX_CHARS, FS_TICK);
+		lw = w > lw ? w : lw;
+	}
+	lw = clampd(lw, 24, o.width * 0.4);
+	size_t lmax = fit_chars(lw, FS_TICK);
+
+	int nrows = n > 0 ? (int)n : 1;
+	double top = (o.title && *o.title ? 28 : 4) + 8;
+	double bottom = o.x_label && *o.x_label ? SVG_MARGIN_BOTTOM : SVG_MARGIN_BOTTOM_BARE;
+	double h = o.height > 0 ? o.height : top + nrows * BAR_ROW + bottom;
+
+	chart c;
+	chart_begin(&c, sb, &o, h, NULL, 0);
+	c.x0 = lw + 14;
+	if (c.x1 < c.x0 + 40)
+		c.x1 = c.x0 + 40;
+	chart_open(&c, NULL, 0);
+	c.o.y_label = NULL; /* the labels name the rows */
+
+	double lo = isfinite(ref) ? ref : INFINITY, hi = isfinite(ref) ? ref : -INFINITY;
+	int any = 0;
+	for (size_t i = 0; i < n; i++) {
+		const double v[3] = {rows[i].value, rows[i].lo, rows[i].hi};
+		for (int k = 0; k < 3; k++)
+			if (isfinite(v[k])) {
+				lo = v[k] < lo ? v[k] : lo;
+				hi = v[k] > hi ? v[k] : hi;
+				any |= k == 0;
+			}
+	}
+	if (!any) {
+		axis_line(&c, c.x0, c.y0, c.x0, c.y1);
+		no_data(&c);
+		axis_labels(&c);
+		chart_close(&c);
+		return finish(sb);
+	}
+	svg_ticks xt;
+	double d0, d1;
+	if (o.x_fixed && o.x_max > o.x_min) {
+		d0 = o.x_min;
+		d1 = o.x_max;
+		svg_nice_ticks(d0, d1, tick_target(c.x1 - c.x0, 80), &xt);
+	} else {
+		svg_nice_ticks(lo, hi > lo ? hi : lo + 1, tick_target(c.x1 - c.x0, 80), &xt);
+		d0 = xt.lo;
+		d1 = xt.hi;
+	}
+	x_axis(&c, &xt, d0, d1, 1);
+	if (isfinite(ref) && ref >= d0 && ref <= d1) {
+		double xr = scale(ref, d0, d1, c.x0, c.x1);
+		strbuf_puts(sb, "<line");
+		attr(sb, "x1", xr);
+		attr(sb, "y1", c.y0);
+		attr(sb, "x2", xr);
+		attr(sb, "y2", c.y1);
+		strbuf_puts(sb, " stroke=\"" C_AXIS "\" stroke-dasharray=\"4 3\"/>");
+	}
+
+	double band = (c.y1 - c.y0) / (double)n;
+	char b0[48], b1[48], b2[48];
+	for (size_t i = 0; i < n; i++) {
+		const svg_interval *r = &rows[i];
+		double y = c.y0 + band * ((double)i + 0.5);
+		const char *col = PALETTE[(size_t)(r->colour < 0 ? 0 : r->colour) % NPALETTE];
+		strbuf_printf(sb, "<g stroke=\"%s\" fill=\"%s\"><title>", col, col);
+		put_text(sb, r->label, 0);
+		fmt_value(b0, sizeof b0, r->value, dec);
+		strbuf_printf(sb, ": %s", b0);
+		if (isfinite(r->lo) && isfinite(r->hi)) {
+			fmt_value(b1, sizeof b1, r->lo, dec);
+			fmt_value(b2, sizeof b2, r->hi, dec);
+			strbuf_printf(sb, " (%s to %s)", b1, b2);
+		}
+		strbuf_puts(sb, "</title>");
+		if (isfinite(r->lo) && isfinite(r->hi)) {
+			double xa = clampd(scale(r->lo, d0, d1, c.x0, c.x1), c.x0, c.x1);
+			double xb = clampd(scale(r->hi, d0, d1, c.x0, c.x1), c.x0, c.x1);
+			strbuf_puts(sb, "<path d=\"M");
+			put_num(sb, xa);
+			strbuf_putc(sb, ' ');
+			put_num(sb, y);
+			strbuf_puts(sb, "H");
+			put_num(sb, xb);
+			strbuf_puts(sb, "M");
+			put_num(sb, xa);
+			strbuf_putc(sb, ' ');
+			put_num(sb, y - 5);
+			strbuf_puts(sb, "v10M");
+			put_num(sb, xb);
+			strbuf_putc(sb, ' ');
+			put_num(sb, y - 5);
+			strbuf_puts(sb, "v10\" stroke-width=\"2\" fill=\"none\"/>");
+		}
+		if (isfinite(r->value)) {
+			strbuf_puts(sb, "<circle");
+			attr(sb, "cx", clampd(scale(r->value, d0, d1, c.x0, c.x1), c.x0, c.x1));
+			attr(sb, "cy", y);
+			strbuf_puts(sb, " r=\"4\"/>");
+			strbuf_puts(sb, "</g>");
+		} else {
+			strbuf_puts(sb, "</g>");
+			text_open(sb, c.x0 + 4, y + 4, "start", FS_SMALL, C_MUTED, "");
+			strbuf_puts(sb, "n/a</text>");
+		}
+	}
+	strbuf_puts(sb, "<g text-anchor=\"end\" font-size=\"11\" fill=\"" C_TEXT "\">");
+	for (size_t i = 0; i < n; i++) {
+		strbuf_puts(sb, "<text");
+		attr(sb, "x", c.x0 - 6);
+		attr(sb, "y", c.y0 + band * ((double)i + 0.5) + 4);
+		strbuf_putc(sb, '>');
+		put_label(sb, rows[i].label, lmax);
+		strbuf_puts(sb, "</text>");
+	}
+	strbuf_puts(sb, "</g>");
+	axis_line(&c, c.x0, c.y1, c.x1, c.y1);
+	axis_labels(&c);
+	chart_close(&c);
+	return finish(sb);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Columns                                                                   */
 
 /* Checks the arguments shared by svg_columns and svg_lines. */

@@ -107,6 +107,21 @@ int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges, const d
  * e.g. the top artists. Negative values extend left of the zero line. */
 int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels, const double *values, size_t n);
 
+/* One row of svg_intervals: an estimate with its interval. */
+typedef struct svg_interval {
+	const char *label; /* the row's name */
+	double value;      /* the estimate, a dot; NaN: the row shows "n/a" */
+	double lo, hi;     /* its interval, a line with end ticks; NaN: none */
+	int colour;        /* svg_palette index of the row */
+} svg_interval;
+
+/* A forest plot: one row per estimate with its interval, in the given order
+ * (top to bottom), e.g. each metric's lift with its confidence interval,
+ * and a dashed vertical reference line at `ref` (e.g. 0, no effect). The x
+ * domain covers every finite value, lo, hi and ref (opts' x_min..x_max with
+ * x_fixed; what falls outside is clipped to it). */
+int svg_intervals(strbuf *sb, const svg_opts *opts, const svg_interval *rows, size_t n, double ref);
+
 /* Vertical bars over `ncat` categories, grouped side by side when there are
  * several series (a legend is drawn then), e.g. keys split by mode. */
 int svg_columns(strbuf *sb, const svg_opts *opts, const char *const *categories, size_t ncat, const svg_series *series,

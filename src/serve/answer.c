@@ -90,7 +90,7 @@ void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, 
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
                            const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
                            const char *shortfall, const char *const *warnings, size_t nwarnings,
-                           const char *const *notes, size_t nnotes)
+                           const char *const *notes, size_t nnotes, const serve_answer_ab *ab)
 {
 	strbuf_putc(sb, '{');
 	if (request_id != NULL) {
@@ -100,6 +100,13 @@ void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, 
 	}
 	strbuf_puts(sb, "\"model\":");
 	strbuf_json(sb, model);
+	if (ab != NULL && ab->experiment != NULL) {
+		strbuf_puts(sb, ",\"experiment\":{\"name\":");
+		strbuf_json(sb, ab->experiment);
+		strbuf_puts(sb, ",\"variant\":");
+		strbuf_json(sb, ab->variant ? ab->variant : "");
+		strbuf_putc(sb, '}');
+	}
 	if (seed_hits != NULL) {
 		strbuf_puts(sb, ",\"seeds\":[");
 		for (size_t i = 0; i < nseeds; i++) {
@@ -133,7 +140,10 @@ void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, 
 				strbuf_json(sb, rec_reason_codes[b]);
 				sep = ",";
 			}
-		strbuf_puts(sb, "]}");
+		strbuf_putc(sb, ']');
+		if (ab != NULL && ab->teams != NULL)
+			strbuf_puts(sb, ab->teams[i] ? ",\"team\":\"B\"" : ",\"team\":\"A\"");
+		strbuf_putc(sb, '}');
 	}
 	strbuf_puts(sb, "],\"shortfall\":");
 	strbuf_json(sb, shortfall ? shortfall : "");

@@ -34,13 +34,19 @@ void serve_write_track(strbuf *sb, const lookup_hit *h);
  * warnings: the sentences warnings[nwarnings] (say, a seed that was
  * skipped; NULL and 0 for none). seed_names[nseeds] name the seeds in the
  * reasons; and, only when nnotes > 0, notes: the sentences notes[nnotes]
- * about how the answer was made (serve_recommend_notes). On failure sb's
- * out-of-memory flag is set. */
+ * about how the answer was made (serve_recommend_notes); and what `ab`
+ * (may be NULL) adds. On failure sb's out-of-memory flag is set. */
+typedef struct serve_answer_ab {
+	const char *experiment; /* the running experiment that chose the list: "experiment": {"name",
+	                           "variant"} after "model"; NULL: none */
+	const char *variant;
+	const uint8_t *teams; /* [n] an interleaved list's teams (0: "A", 1: "B"), each track's "team"; or NULL */
+} serve_answer_ab;
 void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,
                            const char *const *seed_names, const lookup_hit *seed_hits, size_t nseeds,
                            const char *shortfall, const char *const *warnings, size_t nwarnings,
-                           const char *const *notes, size_t nnotes);
+                           const char *const *notes, size_t nnotes, const serve_answer_ab *ab);
 
 #define SERVE_MAX_NOTES 2
 #define SERVE_NOTE_CAP 320

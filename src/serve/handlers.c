@@ -25,6 +25,8 @@
 #include "models/featvec.h"
 #include "models/quality.h"
 
+#include <xxhash.h>
+
 const asset *asset_find(const char *path)
 {
 	for (size_t i = 0; i < nassets; i++)
@@ -51,6 +53,17 @@ const serve_route serve_routes[] = {
 	[R_MODELS] = {"GET", "/api/models"},
 	[R_OPENAPI] = {"GET", "/openapi.json"},
 	[R_METRICS] = {"GET", "/metrics"},
+	[R_EVENTS] = {"POST", "/api/events"},
+	[R_EXPERIMENTS] = {"GET", "/api/experiments"},
+	[R_EXP_CREATE] = {"POST", "/api/experiments"},
+	[R_EXPERIMENT] = {"GET", "/api/experiments/{name}"},
+	[R_EXP_START] = {"POST", "/api/experiments/{name}/start"},
+	[R_EXP_STOP] = {"POST", "/api/experiments/{name}/stop"},
+	[R_EXP_REPORT] = {"GET", "/api/experiments/{name}/report"},
+	[R_EXP_EXPORT] = {"GET", "/api/experiments/{name}/export"},
+	[R_EXP_LIFT] = {"GET", "/api/experiments/{name}/lift.svg"},
+	[R_EXP_SEQUENTIAL] = {"GET", "/api/experiments/{name}/sequential.svg"},
+	[R_POWER] = {"GET", "/api/power"},
 	[R_DASHBOARD] = {"GET", "/"},
 };
 /* clang-format on */
@@ -325,20 +338,118 @@ static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, cons
 	return serve__send_json(c, r, 200, j);
 }
 
+/* What the A/B side adds to one recommendation: the listener, the
+ * experiment and variant that chose the configuration, and the two teams
+ * of an interleaved list. */
+typedef struct ab_plan {
+	const char *user;                  /* "" when the request names none: nothing is logged */
+	char experiment[EXP_NAME_MAX + 1]; /* "" when no running experiment decided */
+	char variant[EXP_NAME_MAX + 1];    /* its variant */
+	int interleave[2];                 /* teams A and B (registry ids), or -1 -1 */
+} ab_plan;
+
+/* The rec_item of `track` among list[n] (it is there: exp_interleave took
+ * it from that list). */
+static const rec_item *item_of(const rec_item *list, size_t n, int64_t track)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i].track == track)
+			return &list[i];
+	return NULL;
+}
+
+/* Runs rq as team-draft interleaving of ab->interleave[0] and [1] into
+ * items[*n] with teams[*n], seeded from the request id. */
+static int run_interleaved(server *s, rec_request *rq, const ab_plan *ab, const char *rid, rec_item *items,
+                           uint8_t *teams, size_t *n, const char **shortfall, seg_error *err)
+{
+	rec_item list[2][100];
+	size_t len[2];
+	int64_t ids[2][100], merged[100];
+	for (int t = 0; t < 2; t++) {
+		const char *sf = "";
+		rq->model = ab->interleave[t];
+		int rc = engine_recommend(s->eng, rq, list[t], &len[t], &sf, err);
+		if (rc < 0)
+			return rc;
+		if (sf != NULL && sf[0] != '\0')
+			*shortfall = sf;
+		for (size_t i = 0; i < len[t]; i++)
+			ids[t][i] = list[t][i].track;
+	}
+	rq->model = ab->interleave[0];
+	uint64_t seed = XXH3_64bits(rid, strlen(rid));
+	*n = exp_interleave(ids[0], len[0], ids[1], len[1], rq->k, seed, merged, teams);
+	for (size_t i = 0; i < *n; i++) {
+		const rec_item *it = item_of(list[teams[i]], len[teams[i]], merged[i]);
+		if (it == NULL)
+			return seg_error_set(err, SEG_EINVAL, "interleaving returned a track neither team proposed");
+		items[i] = *it;
+	}
+	return 0;
+}
+
+/* Logs the impression of the list served to ab->user (items[n] as shown:
+ * those with found[i]), durably, before the answer goes. */
+static int log_impression(server *s, const ab_plan *ab, const char *rid, const char *model, const rec_item *items,
+                          size_t n, const lookup_hit *hits, const uint8_t *found, const uint8_t *teams, seg_error *err)
+{
+	(void)items;
+	ev_event ev;
+	char tracks[100][EV_TRACK_LEN + 1];
+	uint8_t shown_teams[100];
+	memset(&ev, 0, sizeof ev);
+	ev.type = EV_IMPRESSION;
+	snprintf(ev.event_id, sizeof ev.event_id, "%s", rid);
+	snprintf(ev.request, sizeof ev.request, "%s", rid);
+	snprintf(ev.user, sizeof ev.user, "%s", ab->user);
+	snprintf(ev.experiment, sizeof ev.experiment, "%s", ab->experiment);
+	snprintf(ev.variant, sizeof ev.variant, "%s", ab->variant);
+	snprintf(ev.model, sizeof ev.model, "%s", model);
+	ev.position = -1;
+	ev.client_ms = serve__now_ms();
+	for (size_t i = 0; i < n; i++) {
+		if (!found[i])
+			continue;
+		snprintf(tracks[ev.ntracks], sizeof tracks[ev.ntracks], "%s", hits[i].spotify_id);
+		if (teams != NULL)
+			shown_teams[ev.ntracks] = teams[i];
+		ev.ntracks++;
+	}
+	ev.tracks = tracks;
+	ev.teams = teams != NULL ? shown_teams : NULL;
+	return evstore_append(s->store, &ev, 1, NULL, err);
+}
+
 /* Runs a request and writes the response, with warnings[nwarnings] (may
- * be NULL and 0). */
+ * be NULL and 0). With ab (may be NULL): an interleaved list when it names
+ * two teams, and, when it names a user, the impression logged before the
+ * answer goes (a store that refuses it makes the answer a 503: a list that
+ * is not logged is not served, so no click is ever credited to a list the
+ * analysis cannot see). */
 static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req *r, rec_request *rq,
-                                        const char *const *seed_names, const char *const *warnings, size_t nwarnings)
+                                        const char *const *seed_names, const char *const *warnings, size_t nwarnings,
+                                        const ab_plan *ab)
 {
 	rec_item items[100];
+	uint8_t teams[100];
 	size_t n = 0;
 	const char *shortfall = "";
 	seg_error err = {0};
-	if (engine_recommend(s->eng, rq, items, &n, &shortfall, &err) < 0)
-		return serve__send_seg_error(c, r, &err);
-	char rid[32];
-	unsigned long id = atomic_fetch_add(&s->next_id, 1);
-	snprintf(rid, sizeof rid, "%08lx-%06lx", (unsigned long)time(NULL), id & 0xffffff);
+	char rid[EV_ID_MAX + 1];
+	serve__request_id(s, rid);
+	int interleaved = ab != NULL && ab->interleave[0] >= 0;
+	char model[EV_MODEL_MAX + 1];
+	if (interleaved) {
+		if (run_interleaved(s, rq, ab, rid, items, teams, &n, &shortfall, &err) < 0)
+			return serve__send_seg_error(c, r, &err);
+		snprintf(model, sizeof model, "interleave:%s,%s", recommender_name(ab->interleave[0]),
+		         recommender_name(ab->interleave[1]));
+	} else {
+		if (engine_recommend(s->eng, rq, items, &n, &shortfall, &err) < 0)
+			return serve__send_seg_error(c, r, &err);
+		snprintf(model, sizeof model, "%s", recommender_name(rq->model));
+	}
 	int64_t ids[100];
 	lookup_hit hits[100];
 	uint8_t found[100];
@@ -346,14 +457,23 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		ids[i] = items[i].track;
 	if (track_hits(s, ids, n, hits, found, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
+	if (ab != NULL && ab->user[0] != '\0' &&
+	    log_impression(s, ab, rid, model, items, n, hits, found, interleaved ? teams : NULL, &err) < 0)
+		return serve__send_error(c, r, 503, "unavailable",
+		                         "the event store did not log this list, so it is not served: %s", err.msg);
 	char note[SERVE_MAX_NOTES][SERVE_NOTE_CAP];
 	const char *notes[SERVE_MAX_NOTES];
 	size_t nnotes = serve_recommend_notes(s->eng, rq, n, note);
 	for (size_t i = 0; i < nnotes; i++)
 		notes[i] = note[i];
+	serve_answer_ab extra = {NULL, NULL, interleaved ? teams : NULL};
+	if (ab != NULL && ab->experiment[0] != '\0') {
+		extra.experiment = ab->experiment;
+		extra.variant = ab->variant;
+	}
 	strbuf sb = {0};
-	serve_write_recommend(&sb, s->eng, rid, recommender_name(rq->model), items, n, hits, found, seed_names, NULL,
-	                      rq->nseeds, shortfall, warnings, nwarnings, notes, nnotes);
+	serve_write_recommend(&sb, s->eng, rid, model, items, n, hits, found, seed_names, NULL, rq->nseeds, shortfall,
+	                      warnings, nwarnings, notes, nnotes, &extra);
 	return serve__send_strbuf(c, r, 200, &sb);
 }
 
@@ -384,6 +504,7 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 	out->quality = def.quality;
 	out->max_per_artist = def.max_per_artist;
 	out->rerank = def.rerank;
+	out->interleave[0] = out->interleave[1] = -1;
 	json_error_t je;
 	json_t *body = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &je);
 	if (body == NULL)
@@ -399,7 +520,7 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 	/* Reject unknown fields: a typo should not be silently ignored. */
 	static const char *const known[] = {"seeds",    "mood",           "k",       "model",  "diversity", "novelty",
 	                                    "quality",  "max_per_artist", "exclude", "rerank", "dislikes",  "genres",
-	                                    "year_min", "year_max",       "title"};
+	                                    "year_min", "year_max",       "title",   "user_id"};
 	json_object_foreach(body, key, v)
 	{
 		int ok = 0;
@@ -517,13 +638,53 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		}
 		out->k = (size_t)json_integer_value(jk);
 	}
+	json_t *ju = json_object_get(body, "user_id");
+	if (ju != NULL && !json_is_null(ju)) {
+		if (!json_is_string(ju) || json_string_length(ju) > EV_ID_MAX ||
+		    strlen(json_string_value(ju)) != json_string_length(ju) || !ev_id_valid(json_string_value(ju))) {
+			rc = seg_error_set(err, SEG_EINVAL,
+			                   "user_id must be 1 to %d characters of A-Z, a-z, 0-9, '_', '.', ':' and '-'",
+			                   EV_ID_MAX);
+			goto out;
+		}
+		memcpy(out->user, json_string_value(ju), json_string_length(ju) + 1);
+	}
 	json_t *jmodel = json_object_get(body, "model");
 	if (jmodel != NULL) {
-		int m = json_is_string(jmodel) ? recommender_find(json_string_value(jmodel)) : -1;
+		const char *name = json_is_string(jmodel) ? json_string_value(jmodel) : "";
+		int m = -1;
+		if (strncmp(name, "interleave:", 11) == 0) {
+			/* "interleave:A,B": two registered models, teams A and B. */
+			char pair[2][64];
+			const char *comma = strchr(name + 11, ',');
+			size_t la = comma ? (size_t)(comma - (name + 11)) : 0;
+			if (comma == NULL || la == 0 || la >= sizeof pair[0] || strlen(comma + 1) >= sizeof pair[1] ||
+			    strchr(comma + 1, ',') != NULL) {
+				rc = seg_error_set(err, SEG_EINVAL,
+				                   "model 'interleave:A,B' names two recommenders, A and B");
+				goto out;
+			}
+			memcpy(pair[0], name + 11, la);
+			pair[0][la] = '\0';
+			snprintf(pair[1], sizeof pair[1], "%s", comma + 1);
+			for (int t = 0; t < 2; t++)
+				if ((out->interleave[t] = recommender_find(pair[t])) < 0) {
+					char offered[512];
+					recommender_names_join(", ", offered, sizeof offered);
+					rc = seg_error_set(err, SEG_EINVAL, "interleave:A,B: team %c must be one of %s",
+					                   'A' + t, offered);
+					out->interleave[0] = out->interleave[1] = -1;
+					goto out;
+				}
+			m = out->interleave[0];
+		} else {
+			m = recommender_find(name);
+		}
 		if (m < 0) {
 			char offered[512];
 			recommender_names_join(", ", offered, sizeof offered);
-			rc = seg_error_set(err, SEG_EINVAL, "model must be one of %s", offered);
+			rc = seg_error_set(err, SEG_EINVAL,
+			                   "model must be one of %s, or interleave:A,B with two of them", offered);
 			goto out;
 		}
 		out->model = m;
@@ -559,12 +720,17 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		}
 		out->rerank = json_is_true(jr);
 	}
-	const recommender *chosen = recommender_get(out->model);
-	if (out->nseeds == 0 && out->mood[0] == '\0' && (chosen == NULL || (chosen->flags & REC_NEEDS_QUERY))) {
-		if (chosen == NULL || !(chosen->flags & REC_USES_TITLE))
-			rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
-		else if (out->title[0] == '\0')
-			rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids), a mood or a title");
+	/* Every model that runs (both teams of an interleaving) gets what it
+	 * needs. */
+	for (int t = 0; t < (out->interleave[0] >= 0 ? 2 : 1) && rc == 0; t++) {
+		const recommender *chosen = recommender_get(out->interleave[0] >= 0 ? out->interleave[t] : out->model);
+		if (out->nseeds == 0 && out->mood[0] == '\0' && (chosen == NULL || (chosen->flags & REC_NEEDS_QUERY))) {
+			if (chosen == NULL || !(chosen->flags & REC_USES_TITLE))
+				rc = seg_error_set(err, SEG_EINVAL, "give seeds (Spotify track ids) or a mood");
+			else if (out->title[0] == '\0')
+				rc = seg_error_set(err, SEG_EINVAL,
+				                   "give seeds (Spotify track ids), a mood or a title");
+		}
 	}
 out:
 	json_decref(body);
@@ -671,7 +837,26 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	rq.quality = b->quality;
 	rq.max_per_artist = b->max_per_artist;
 	rq.rerank = b->rerank;
-	ret = answer_recommend(s, c, r, &rq, seed_names, warnings, nwarnings);
+	/* The listener's experiment: its variant's configuration overrides
+	 * what it names of the body (the model: an interleaving or a plain
+	 * one, the knobs, the hybrid's weights). */
+	ab_plan ab;
+	hybrid_weights hw;
+	ab.user = b->user;
+	ab.experiment[0] = ab.variant[0] = '\0';
+	ab.interleave[0] = b->interleave[0];
+	ab.interleave[1] = b->interleave[1];
+	exp_config cfg;
+	if (b->user[0] != '\0' && serve__assign(s, b->user, ab.experiment, ab.variant, &cfg)) {
+		exp_config_apply(&cfg, &rq, &hw, &s->base_hybrid);
+		if (cfg.interleave[0] >= 0) {
+			ab.interleave[0] = cfg.interleave[0];
+			ab.interleave[1] = cfg.interleave[1];
+		} else if (cfg.model >= 0) {
+			ab.interleave[0] = ab.interleave[1] = -1;
+		}
+	}
+	ret = answer_recommend(s, c, r, &rq, seed_names, warnings, nwarnings, &ab);
 out:
 	free(b);
 	free(exclude);
@@ -697,7 +882,7 @@ static enum MHD_Result h_similar(server *s, struct MHD_Connection *c, req *r, co
 	rq.seeds = &seed;
 	rq.nseeds = 1;
 	const char *seed_names[1] = {h.name};
-	return answer_recommend(s, c, r, &rq, seed_names, NULL, 0);
+	return answer_recommend(s, c, r, &rq, seed_names, NULL, 0, NULL);
 }
 
 static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
@@ -1159,23 +1344,64 @@ out:
 
 /* ---- dispatch ---- */
 
+/* Whether url is the route path `pattern`: the same text, where a {param}
+ * stands for one non-empty path segment (no '/'), which goes into
+ * param[cap] (cut to fit: no route takes so long a parameter). */
+static int route_match(const char *pattern, const char *url, char *param, size_t cap)
+{
+	const char *open = strchr(pattern, '{');
+	if (open == NULL)
+		return strcmp(pattern, url) == 0;
+	size_t pre = (size_t)(open - pattern);
+	const char *suffix = strchr(open, '}') + 1;
+	if (strncmp(url, pattern, pre) != 0)
+		return 0;
+	const char *seg = url + pre;
+	size_t len = strcspn(seg, "/");
+	if (len == 0 || strcmp(seg + len, suffix) != 0)
+		return 0;
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(param, seg, len);
+	param[len] = '\0';
+	return 1;
+}
+
 enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method)
 {
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	int post = strcmp(method, "POST") == 0;
-	/* Exact routes first. */
-	for (size_t i = 0; i < serve_nroutes; i++) {
-		if (strchr(serve_routes[i].path, '{') || strcmp(serve_routes[i].path, url) != 0)
+	/* The route of this path and method; a path routed for other methods
+	 * only is a 405 naming them. */
+	char param[256];
+	int route = -1, other = -1;
+	int allow_get = 0, allow_post = 0;
+	for (size_t i = 0; i < serve_nroutes && route < 0; i++) {
+		if (!route_match(serve_routes[i].path, url, param, sizeof param))
 			continue;
-		r->route = (int)i;
 		int want_post = strcmp(serve_routes[i].method, "POST") == 0;
-		if ((want_post && !post) || (!want_post && !get)) {
-			return serve__send_405(c, r, serve_routes[i].path, want_post ? "POST" : "GET, HEAD");
-		}
-		switch (i) {
+		if ((want_post && post) || (!want_post && get))
+			route = (int)i;
+		else if (other < 0)
+			other = (int)i;
+		allow_post |= want_post;
+		allow_get |= !want_post;
+	}
+	if (route < 0 && other >= 0) {
+		r->route = other;
+		return serve__send_405(c, r, serve_routes[other].path,
+		                       allow_get && allow_post ? "GET, HEAD, POST"
+		                       : allow_post            ? "POST"
+		                                               : "GET, HEAD");
+	}
+	if (route >= 0) {
+		r->route = route;
+		switch (route) {
 		case R_HEALTH: return h_health(s, c, r);
 		case R_TRACKS: return h_tracks(s, c, r);
+		case R_TRACK: return h_track(s, c, r, param);
 		case R_RECOMMEND: return h_recommend(s, c, r);
+		case R_SIMILAR: return h_similar(s, c, r, param);
 		case R_GEMS: return h_gems(s, c, r);
 		case R_CLUSTERS:
 			return serve__send_json(c, r, 200, json_pack("{s:o}", "clusters", serve__clusters_array(s)));
@@ -1184,6 +1410,7 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 		case R_EDA:
 			return serve__send_bytes(c, r, 200, "application/json", s->summary ? s->summary : "{}",
 			                         s->summary ? s->summary_len : 2, 0);
+		case R_CHART: return h_chart(s, c, r, param);
 		case R_MODELS: return h_models(s, c, r);
 		case R_OPENAPI:
 			if (s->openapi == NULL)
@@ -1203,26 +1430,8 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 				return serve__send_error(c, r, 404, "not_found", "this build has no dashboard");
 			return serve__send_bytes(c, r, 200, a->type, a->data, a->len, 0);
 		}
+		default: return serve__experiment_route(s, c, r, strchr(serve_routes[route].path, '{') ? param : NULL);
 		}
-	}
-	/* Routes with a parameter. */
-	static const struct {
-		int route;
-		const char *prefix;
-	} prefixed[] = {{R_TRACK, "/api/tracks/"}, {R_SIMILAR, "/api/similar/"}, {R_CHART, "/api/charts/"}};
-	for (size_t i = 0; i < sizeof prefixed / sizeof *prefixed; i++) {
-		size_t pl = strlen(prefixed[i].prefix);
-		if (strncmp(url, prefixed[i].prefix, pl) != 0 || url[pl] == '\0' || strchr(url + pl, '/'))
-			continue;
-		r->route = prefixed[i].route;
-		if (!get)
-			return serve__send_405(c, r, serve_routes[r->route].path, "GET, HEAD");
-		const char *param = url + pl;
-		if (r->route == R_TRACK)
-			return h_track(s, c, r, param);
-		if (r->route == R_SIMILAR)
-			return h_similar(s, c, r, param);
-		return h_chart(s, c, r, param);
 	}
 	/* Dashboard files. */
 	const asset *a = asset_find(url);

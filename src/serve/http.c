@@ -33,8 +33,8 @@ static const char OOM_BODY[] = "{\"error\":\"internal\",\"detail\":\"out of memo
 
 /* etag: NULL for an answer never to be stored (the default); else the
  * answer may be stored and is revalidated with this ETag (no-cache). */
-static enum MHD_Result queue_etag(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
-                                  size_t len, int copy, const char *allow, const char *etag)
+static enum MHD_Result queue_full(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                                  size_t len, int copy, const char *allow, const char *etag, const char *www_auth)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(
 		len, (void *)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
@@ -49,10 +49,18 @@ static enum MHD_Result queue_etag(struct MHD_Connection *c, req *r, unsigned sta
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (allow != NULL)
 		MHD_add_response_header(resp, "Allow", allow);
+	if (www_auth != NULL)
+		MHD_add_response_header(resp, "WWW-Authenticate", www_auth);
 	r->status = status;
 	enum MHD_Result ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result queue_etag(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
+                                  size_t len, int copy, const char *allow, const char *etag)
+{
+	return queue_full(c, r, status, type, data, len, copy, allow, etag, NULL);
 }
 
 static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned status, const char *type, const void *data,
@@ -133,6 +141,19 @@ static enum MHD_Result send_error_allow(struct MHD_Connection *c, req *r, unsign
 	va_start(ap, fmt);
 	enum MHD_Result ret = send_error_v(c, r, status, error, allow, fmt, ap);
 	va_end(ap);
+	return ret;
+}
+
+enum MHD_Result serve__send_401(struct MHD_Connection *c, req *r, const char *detail)
+{
+	json_t *j = json_pack("{s:s,s:s}", "error", "unauthorized", "detail", detail);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (text == NULL)
+		return queue(c, r, 500, "application/json", OOM_BODY, sizeof OOM_BODY - 1, 0, NULL);
+	enum MHD_Result ret =
+		queue_full(c, r, 401, "application/json", text, strlen(text), 1, NULL, NULL, "Bearer realm=\"segue\"");
+	free(text);
 	return ret;
 }
 
@@ -459,6 +480,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		r->t0 = progress_now();
 		r->route = R_NOTFOUND;
+		/* Only a batch of events may be larger than the common limit. */
+		r->max_body = strcmp(url, "/api/events") == 0 && strcmp(method, "POST") == 0 ? SERVE_MAX_EVENTS_BODY
+		                                                                             : SERVE_MAX_BODY;
 		log_field(r->method, sizeof r->method, method);
 		log_field(r->url, sizeof r->url, url);
 		*ctx = r;
@@ -467,7 +491,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size > 0) {
 		/* Keep reading (and discarding) past the limit so the answer is a 413,
 		 * not a reset connection. */
-		if (r->body.len + *upload_size > SERVE_MAX_BODY)
+		if (r->body.len + *upload_size > r->max_body)
 			r->too_big = 1;
 		else
 			strbuf_append(&r->body, upload, *upload_size);
@@ -487,8 +511,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		                         s->o->bind, s->loopback ? "" : ", an IP address, this machine's hostname",
 		                         host);
 	if (r->too_big)
-		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %d bytes",
-		                         SERVE_MAX_BODY);
+		return serve__send_error(c, r, 413, "payload_too_large", "the request body is over %zu bytes",
+		                         r->max_body);
 	/* A form on another site can post text/plain without asking first; a
 	 * JSON body cannot be sent from there without the browser asking us. */
 	if (r->body.len > 0 &&

@@ -7,6 +7,9 @@
  *               checks made before any route (Host, Content-Type, UTF-8),
  *               responses, the access log
  *   handlers.c  the routes and the request body parser
+ *   experiments.c  the event store's side: the running experiments' cache,
+ *               the request ids, POST /api/events, the experiment routes
+ *               and their token, GET /api/power
  *   answer.c    the JSON of tracks and of the recommend answer (answer.h)
  *   metrics.c   the Prometheus counters and their text
  * Not installed, not stable: the public API is serve.h. */
@@ -21,12 +24,17 @@
 
 #include "serve/serve.h"
 #include "catalog/names.h"
+#include "experiment/evstore.h"
+#include "experiment/experiment.h"
 #include "report/eda.h"
 
 /* clang-format off */
 enum route_id {
 	R_HEALTH, R_TRACKS, R_TRACK, R_RECOMMEND, R_SIMILAR, R_GEMS, R_CLUSTERS, R_MAP, R_GENRES, R_EDA,
-	R_CHART, R_MODELS, R_OPENAPI, R_METRICS, R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT
+	R_CHART, R_MODELS, R_OPENAPI, R_METRICS,
+	R_EVENTS, R_EXPERIMENTS, R_EXP_CREATE, R_EXPERIMENT, R_EXP_START, R_EXP_STOP, R_EXP_REPORT,
+	R_EXP_EXPORT, R_EXP_LIFT, R_EXP_SEQUENTIAL, R_POWER,
+	R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT
 };
 /* clang-format on */
 
@@ -79,6 +87,22 @@ typedef struct server {
 	pthread_mutex_t lock;            /* guards dbs[] and the access log */
 	sqlite3 *dbs[SERVE_MAX_THREADS]; /* every per-thread connection, closed at exit */
 	size_t ndbs;
+	/* The event store and what the recommend route keeps of it
+	 * (experiments.c). */
+	evstore *store;
+	hybrid_weights base_hybrid; /* the artifact's blend: what a variant's config starts from */
+	uint64_t rid_prefix;        /* random per process: request ids are unique across replicas */
+	atomic_ulong rid_counter;
+	/* The running experiments, oldest started first, each with its
+	 * variants' configurations parsed: read from the store at most once a
+	 * second (and at once after this server starts or stops one), so
+	 * that the recommend route reads no store. */
+	pthread_mutex_t exp_lock; /* guards the four fields below */
+	experiment *running;      /* [nrunning], malloc'd */
+	exp_config (*running_cfg)[EXP_MAX_VARIANTS];
+	size_t nrunning;
+	double exp_loaded;          /* progress_now() of the last read; 0: read at the next request */
+	pthread_mutex_t exp_reload; /* held by the one thread that reads the list again */
 } server;
 
 /* Per-request state, from the first call of the request handler to the
@@ -88,6 +112,7 @@ typedef struct req {
 	int route;
 	unsigned status;
 	strbuf body;
+	size_t max_body; /* SERVE_MAX_BODY, or SERVE_MAX_EVENTS_BODY on POST /api/events */
 	int too_big;
 	char method[8];
 	char url[256]; /* for the access log: escaped, cut */
@@ -120,6 +145,8 @@ enum MHD_Result serve__send_error(struct MHD_Connection *c, req *r, unsigned sta
                                   ...) __attribute__((format(printf, 5, 6)));
 /* A library error as a 4xx/5xx, by its code. */
 enum MHD_Result serve__send_seg_error(struct MHD_Connection *c, req *r, const seg_error *err);
+/* A 401 {"error": "unauthorized", "detail"} with WWW-Authenticate: Bearer. */
+enum MHD_Result serve__send_401(struct MHD_Connection *c, req *r, const char *detail);
 /* A 405 with the Allow header naming `allow`. */
 enum MHD_Result serve__send_405(struct MHD_Connection *c, req *r, const char *path, const char *allow);
 /* Writes s into sb for the access log: printable ASCII and well-formed
@@ -144,6 +171,30 @@ json_t *serve__clusters_array(server *s);
 int serve__openapi_build(server *s, seg_error *err);
 /* Closes the per-thread catalogue connections. */
 void serve__close_dbs(server *s);
+
+/* ---- experiments.c ---- */
+
+/* Opens the store of s->o (the workspace's events.db by default), reads
+ * the artifact's hybrid weights from model_path, draws the request ids'
+ * prefix and reads the running experiments. SEG_EDB, SEG_EIO,
+ * SEG_EVERSION, SEG_ENOMEM, with a sentence naming the store. */
+int serve__store_open(server *s, seg_error *err);
+/* Closes the store and frees the cache (a server never opened: no-op). */
+void serve__store_close(server *s);
+/* The wall clock, ms since the epoch (events' times). */
+int64_t serve__now_ms(void);
+/* A new request id into out[EV_ID_MAX + 1]: the process's prefix and a
+ * counter, in hex. */
+void serve__request_id(server *s, char *out);
+/* The experiment that decides for `user` (the oldest started of the running
+ * ones), its name into name[EXP_NAME_MAX + 1], the variant it assigns
+ * into variant[EXP_NAME_MAX + 1] and that variant's parsed configuration
+ * into *cfg. Returns 1, or 0 when none runs. Reads the store only when the
+ * cache is a second old. */
+int serve__assign(server *s, const char *user, char *name, char *variant, exp_config *cfg);
+/* Routes (internal.h's R_EVENTS .. R_POWER); name is the {name} of the
+ * path, or NULL. */
+enum MHD_Result serve__experiment_route(server *s, struct MHD_Connection *c, req *r, const char *name);
 
 /* ---- metrics.c ---- */
 

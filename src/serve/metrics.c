@@ -16,6 +16,17 @@ static const char *route_label(int r)
 	return serve_routes[r].path;
 }
 
+/* The method of a route: a label of its own, because one path may be
+ * routed for two (GET and POST /api/experiments). */
+static const char *method_label(int r)
+{
+	if (r == R_STATIC)
+		return "GET";
+	if (r == R_NOTFOUND)
+		return "";
+	return serve_routes[r].method;
+}
+
 /* Latency histogram bucket upper bounds, seconds. */
 static const double BUCKETS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
 #define NBUCKETS (sizeof BUCKETS / sizeof *BUCKETS)
@@ -42,8 +53,9 @@ void serve__metrics_text(server *s, strbuf *sb)
 		for (int k = 1; k <= 5; k++) {
 			unsigned long v = atomic_load(&s->stats[rt].status[k]);
 			if (v)
-				strbuf_printf(sb, "segue_requests_total{route=\"%s\",status=\"%dxx\"} %lu\n",
-				              route_label(rt), k, v);
+				strbuf_printf(sb,
+				              "segue_requests_total{route=\"%s\",method=\"%s\",status=\"%dxx\"} %lu\n",
+				              route_label(rt), method_label(rt), k, v);
 		}
 	strbuf_puts(sb, "# HELP segue_request_duration_seconds Time to answer, by route.\n"
 	                "# TYPE segue_request_duration_seconds histogram\n");
@@ -56,14 +68,16 @@ void serve__metrics_text(server *s, strbuf *sb)
 		unsigned long cum = 0;
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += atomic_load(&s->stats[rt].bucket[b]);
-			strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
-			              route_label(rt), BUCKETS[b], cum);
+			strbuf_printf(
+				sb, "segue_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"%g\"} %lu\n",
+				route_label(rt), method_label(rt), BUCKETS[b], cum);
 		}
-		strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
-		              route_label(rt), total);
-		strbuf_printf(sb, "segue_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_label(rt),
-		              (double)atomic_load(&s->stats[rt].micros) / 1e6);
-		strbuf_printf(sb, "segue_request_duration_seconds_count{route=\"%s\"} %lu\n", route_label(rt), total);
+		strbuf_printf(sb, "segue_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"+Inf\"} %lu\n",
+		              route_label(rt), method_label(rt), total);
+		strbuf_printf(sb, "segue_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
+		              route_label(rt), method_label(rt), (double)atomic_load(&s->stats[rt].micros) / 1e6);
+		strbuf_printf(sb, "segue_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lu\n",
+		              route_label(rt), method_label(rt), total);
 	}
 	strbuf_printf(sb,
 	              "# HELP segue_uptime_seconds Seconds since the server started.\n"

@@ -167,6 +167,8 @@ int serve_run(const serve_options *o, seg_error *err)
 	signal(SIGPIPE, SIG_IGN);
 	s->o = o;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->exp_lock, NULL);
+	pthread_mutex_init(&s->exp_reload, NULL);
 	s->started = progress_now();
 	int rc;
 	struct MHD_Daemon *d = NULL;
@@ -189,7 +191,8 @@ int serve_run(const serve_options *o, seg_error *err)
 		        tuned ? "" : "code defaults; ", note, def.diversity, def.novelty, def.max_per_artist);
 	}
 	if ((rc = train_model_path(o->workspace, o->artifact, s->model_path, sizeof s->model_path, err)) < 0 ||
-	    (rc = engine_open(&s->eng, s->model_path, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0)
+	    (rc = engine_open(&s->eng, s->model_path, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0 ||
+	    (rc = serve__store_open(s, err)) < 0)
 		goto out;
 	/* The version is the model's directory name. */
 	char tmp[PATH_MAX];
@@ -261,6 +264,7 @@ int serve_run(const serve_options *o, seg_error *err)
 out:
 	serve__daemon_stop(s, d);
 	serve__close_dbs(s);
+	serve__store_close(s); /* after the daemon: no append is in flight */
 	engine_free(s->eng);
 	names_close(s->names);
 	eda_charts_free(&s->charts);
@@ -268,6 +272,8 @@ out:
 	free(s->clusters_json);
 	free(s->openapi);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->exp_lock);
+	pthread_mutex_destroy(&s->exp_reload);
 	free(s);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);

@@ -1,7 +1,10 @@
 /* serve.h: `segue serve`: the HTTP JSON API and the dashboard, on
  * libmicrohttpd. The model artifact and the catalogue are opened read-only
- * (the artifact is mapped, so several server processes share one copy); the
- * process keeps no state of its own beyond counters. It does not train. */
+ * (the artifact is mapped, so several server processes share one copy);
+ * listeners' events and the experiments live in the event store
+ * (experiment/evstore.h), which several servers may share; the process
+ * keeps no state of its own beyond counters and a cache of the running
+ * experiments. It does not train. */
 #ifndef SEGUE_SERVE_H
 #define SEGUE_SERVE_H
 
@@ -11,11 +14,16 @@
 #include "catalog/lookup.h"
 #include "engine/recommend.h"
 #include "core/strbuf.h"
+#include "experiment/events.h"
 #include "serve/answer.h"
 
 #define SERVE_MAX_BODY (64 * 1024) /* larger request bodies get 413 */
-#define SERVE_MAX_URL 4096         /* longer request targets get 414 */
-#define SERVE_MAX_THREADS 64       /* --threads above this is refused */
+/* POST /api/events alone takes up to this: a batch of EV_MAX_BATCH events
+ * of the longest fields (ids of EV_ID_MAX bytes) is about 330 KiB of
+ * compact JSON, so a full batch fits with room for white space. */
+#define SERVE_MAX_EVENTS_BODY (1024 * 1024)
+#define SERVE_MAX_URL 4096   /* longer request targets get 414 */
+#define SERVE_MAX_THREADS 64 /* --threads above this is refused */
 /* What one client can hold, so that none can starve the others:
  * - the request deadline: a request (its line, headers and body) must have
  *   arrived whole SERVE_REQUEST_DEADLINE seconds (serve_options'
@@ -50,6 +58,14 @@ typedef struct serve_options {
 	 * allow_hosts[nallow_hosts], at most SERVE_MAX_ALLOW_HOSTS. */
 	const char *const *allow_hosts;
 	size_t nallow_hosts;
+	/* The event store (evstore_open's `where`: a postgresql:// URL or a
+	 * SQLite file), or NULL for the workspace's events.db. */
+	const char *events;
+	/* The token of the state-changing experiment routes (Authorization:
+	 * Bearer TOKEN) when bound to an address that is not loopback, or NULL:
+	 * then those routes are refused there (403). On a loopback bind they
+	 * need none. */
+	const char *token;
 } serve_options;
 
 #define SERVE_MAX_ALLOW_HOSTS 16
@@ -70,6 +86,11 @@ void serve_options_default(serve_options *o);
  * included: it answers on 127.0.0.1 too), also when it is an IP address or
  * this machine's hostname. Others get 421. A request without Host (HTTP/1.0)
  * is answered.
+ *
+ * The event store is opened at start and closed at exit; one that cannot
+ * be opened (a PostgreSQL server that does not answer, a file that cannot
+ * be created) fails the start with its reason (SEG_EDB, SEG_EIO,
+ * SEG_EVERSION).
  *
  * SEG_EINVAL when o->threads is outside 1..SERVE_MAX_THREADS, o->bind is
  * not an IPv4 address, o->search_steps is negative, o->request_deadline
@@ -106,10 +127,16 @@ typedef struct serve_recommend_body {
 	float diversity, novelty, quality;
 	int max_per_artist;
 	int rerank;
+	/* "model": "interleave:A,B": the registry ids of teams A and B (model
+	 * is then A's), else -1 -1. */
+	int interleave[2];
+	char user[EV_ID_MAX + 1]; /* "user_id" (ev_id_valid), or "" */
 } serve_recommend_body;
 
 /* Parses and checks a request body (the part of request handling that sees
- * untrusted bytes; fuzzed by fuzz/fuzz_request.c). Returns 0, or SEG_EINVAL
+ * untrusted bytes; fuzzed by fuzz/fuzz_request.c). A user_id must be 1..64
+ * bytes of [A-Za-z0-9_.:-] (ev_id_valid); "model" is a registered
+ * recommender or "interleave:A,B" with A and B two of them. Returns 0, or SEG_EINVAL
  * with a sentence for the client in err; a body that is not JSON at all is
  * SEG_EFORMAT. Mood values are checked against the feature's range
  * (serve_mood_check). */

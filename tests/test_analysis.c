@@ -501,6 +501,7 @@ static void test_interleaving(void **state)
 	assert_near(jd(iv, "hi"), centre + half, 1e-9);
 	assert_near(jd(iv, "p"), 0.31731050786291410, 1e-9);
 	assert_string_equal(json_string_value(json_object_get(iv, "method")), "wilson");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "verdict")), "prefer team B (hybrid) in 75.0%"));
 	assert_int_equal(json_array_size(json_object_get(j, "comparisons")), 0);
 	assert_true(json_is_null(json_object_get(j, "srm")));
 	strbuf sb = {0};
@@ -726,6 +727,11 @@ static void test_recompute(void **state)
 	synth s = {.users = 3000, .p = {0.1, 0.108}, .share = {1, 1}, .lists = 3, .days = 4, .pre = 1, .seed = 5};
 	synth_feed(&f, &e, &s);
 	finish(&f);
+	/* The known effect, an 8% relative lift in plays, is inside the interval. */
+	json_t *j = report_json(a);
+	json_t *c = comparison(j, "treatment", "play_rate");
+	assert_true(jd(c, "lift_lo") < 0.08 && 0.08 < jd(c, "lift_hi"));
+	json_decref(j);
 	const char *dir = tu_tmpdir();
 	strbuf sb = {0};
 	analysis_csv(a, &sb);

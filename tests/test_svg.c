@@ -219,6 +219,57 @@ static void test_bars_proportional(void **state)
 	strbuf_free(&sb);
 }
 
+/* A forest plot: one dot per row at its value, its interval's line from lo
+ * to hi on the same scale, the reference line dashed, a missing value "n/a". */
+static void test_intervals(void **state)
+{
+	(void)state;
+	strbuf sb = {0};
+	const svg_interval rows[] = {
+		{"play_rate (primary)", 4, 2, 6, 0},
+		{"skip_rate (guardrail)", -1, -3, 1, 3},
+		{"save_rate", NAN, NAN, NAN, 7},
+	};
+	svg_opts o = {0};
+	o.title = "Lift";
+	o.x_label = "lift (%)";
+	assert_int_equal(svg_intervals(&sb, &o, rows, 3, 0), 0);
+	assert_wellformed(&sb);
+	/* Dots: row 0 right of row 1, rows top to bottom; no dot for the NaN row. */
+	double cx[3], cy[3];
+	const char *p = sb.data;
+	int n = 0;
+	while ((p = strstr(p, "<circle cx=\"")) != NULL && n < 3) {
+		assert_int_equal(sscanf(p, "<circle cx=\"%lf\" cy=\"%lf\"", &cx[n], &cy[n]), 2);
+		n++;
+		p++;
+	}
+	assert_int_equal(n, 2);
+	assert_true(cx[0] > cx[1] && cy[0] < cy[1]);
+	/* Row 0's interval: lo and hi at equal distances either side of its dot,
+	 * twice the distance of value 4 from value 2 ... 6 being symmetric. */
+	double xa, ya, xb;
+	p = strstr(sb.data, "<path d=\"M");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "<path d=\"M%lf %lfH%lf", &xa, &ya, &xb), 3);
+	assert_true(fabs((cx[0] - xa) - (xb - cx[0])) < 0.2);
+	assert_true(fabs(ya - cy[0]) < 0.01);
+	/* The scale is linear: row 1's dot (-1) sits where lo (2) minus 3 units is. */
+	double unit = (xb - xa) / 4;
+	assert_true(fabs((xa - 3 * unit) - cx[1]) < 0.3);
+	assert_non_null(strstr(sb.data, "stroke-dasharray"));
+	assert_non_null(strstr(sb.data, ">n/a</text>"));
+	assert_non_null(strstr(sb.data, "skip_rate (guardrail): -1.0 (-3.0 to 1.0)"));
+	assert_non_null(strstr(sb.data, svg_palette(3)));
+	strbuf_reset(&sb);
+	/* Nothing to draw; bad arguments. */
+	assert_int_equal(svg_intervals(&sb, &o, NULL, 0, 0), 0);
+	assert_non_null(strstr(sb.data, "No data"));
+	assert_int_equal(svg_intervals(&sb, &o, NULL, 2, 0), SEG_EINVAL);
+	assert_int_equal(svg_intervals(NULL, &o, rows, 3, 0), SEG_EINVAL);
+	strbuf_free(&sb);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Text                                                                      */
 
@@ -503,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_histogram_geometry),
 		cmocka_unit_test(test_columns_geometry),
 		cmocka_unit_test(test_bars_proportional),
+		cmocka_unit_test(test_intervals),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_long_and_odd_labels),
 		cmocka_unit_test(test_empty),

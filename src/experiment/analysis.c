@@ -911,6 +911,26 @@ static const an_cmp *find_cmp(const analysis *a, int t, int m)
 /* A percentage with its sign ("+4.1%"). */
 static void put_pct(strbuf *sb, double v) { strbuf_printf(sb, "%+.1f%%", 100 * v); }
 
+/* The model of team `k` (0 A, 1 B) of an interleaved variant's config
+ * ("model=interleave:A+B,..."), or "A"/"B" when the config does not say. */
+static void team_name(const char *config, int k, char *out, size_t cap)
+{
+	const char *p = strstr(config, "interleave:");
+	snprintf(out, cap, "%s", k ? "B" : "A");
+	if (p == NULL)
+		return;
+	p += strlen("interleave:");
+	if (k) {
+		p = strchr(p, '+');
+		if (p == NULL)
+			return;
+		p++;
+	}
+	size_t n = strcspn(p, k ? "," : "+,");
+	if (n > 0 && n < cap)
+		snprintf(out, cap, "%.*s", (int)n, p);
+}
+
 static void verdict(analysis *a)
 {
 	strbuf *sb = &a->verdict;
@@ -921,6 +941,7 @@ static void verdict(analysis *a)
 		strbuf_puts(sb, "No listener has seen this experiment yet.");
 		return;
 	}
+	int harmed = 0;
 	for (size_t t = 1; t < V; t++) {
 		const an_cmp *c = find_cmp(a, (int)t, a->primary);
 		const char *name = a->e.variant[t].name, *words = METRIC_WORDS[a->primary];
@@ -938,10 +959,7 @@ static void verdict(analysis *a)
 		else
 			strbuf_printf(sb, "%s shows no significant change in %s (", name, words);
 		if (rel)
-			strbuf_printf(sb, "%s%.1f%%",
-			              c->significant ? ""
-			              : est >= 0     ? "+"
-			                             : "",
+			strbuf_printf(sb, "%s%.1f%%", !c->significant && est >= 0 ? "+" : "",
 			              100 * (c->significant ? fabs(est) : est));
 		else
 			strbuf_printf(sb, "%+.4g", est);
@@ -954,28 +972,30 @@ static void verdict(analysis *a)
 			strbuf_printf(sb, "%+.4g to %+.4g", lo, hi);
 		}
 		strbuf_printf(sb, ")%s%s", c->significant ? ", significant after " : "", c->significant ? corr : "");
-		if (a->e.nguardrails > 0) {
-			int harmed = 0;
-			for (int m = 0; m < AN__COUNT; m++) {
-				const an_cmp *g = find_cmp(a, (int)t, m);
-				if (a->guard[m] && g && g->harmful) {
-					strbuf_printf(sb, "%s%s", harmed ? " and " : "; but it harms ",
-					              METRIC_WORDS[m]);
-					harmed = 1;
-				}
+		int harms = 0;
+		for (int m = 0; m < AN__COUNT; m++) {
+			const an_cmp *g = find_cmp(a, (int)t, m);
+			if (a->guard[m] && g && g->harmful) {
+				strbuf_printf(sb, "%s%s", harms ? " and " : "; but it harms ", METRIC_WORDS[m]);
+				harms = 1;
 			}
-			if (!harmed)
-				strbuf_puts(sb, "; no guardrail harmed");
 		}
+		harmed |= harms;
 	}
-	if (a->iv >= 0 && isfinite(a->share_b)) {
-		strbuf_printf(sb,
-		              "%sinterleaved listeners prefer team B in %.1f%% of decided cases (%g%% CI %.1f%% to "
-		              "%.1f%%, p = %.2g)",
-		              V > 1 ? "; " : "", 100 * a->share_b, level, 100 * a->share_lo, 100 * a->share_hi,
-		              a->share_p);
-	} else if (a->iv >= 0 && V == 1) {
-		strbuf_puts(sb, "no interleaved listener has played a track yet");
+	if (V > 1 && a->e.nguardrails > 0 && !harmed)
+		strbuf_puts(sb, "; no guardrail harmed");
+	if (a->iv >= 0) {
+		char team_b[EXP_CONFIG_MAX + 1];
+		team_name(a->e.variant[a->iv].config, 1, team_b, sizeof team_b);
+		if (isfinite(a->share_b))
+			strbuf_printf(sb,
+			              "%s listeners prefer team B (%s) in %.1f%% of decided cases (%g%% CI %.1f%% to "
+			              "%.1f%%, p = %.2g)",
+			              V > 1 ? "; interleaved" : "Interleaved", team_b, 100 * a->share_b, level,
+			              100 * a->share_lo, 100 * a->share_hi, a->share_p);
+		else
+			strbuf_printf(sb, "%s listener has played a track yet",
+			              V > 1 ? "; no interleaved" : "No interleaved");
 	}
 	if (a->srm_ok) {
 		if (a->srm_p < STATS_SRM_ALPHA)
@@ -1283,8 +1303,8 @@ void analysis_text(const analysis *a, strbuf *sb)
 
 	/* Comparisons. */
 	if (a->ncmp) {
-		strbuf_printf(sb, "\n%-*s %-20s %10s %23s %8s %19s %9s %9s  %s\n", w, "treatment", "metric", "diff", "",
-		              "lift", "", "p", "p adj", "");
+		strbuf_printf(sb, "\n%-*s %-20s %10s %23s %8s %19s %9s %9s\n", w, "treatment", "metric", "diff",
+		              "interval", "lift", "interval", "p", "p adj");
 		for (size_t i = 0; i < a->ncmp; i++) {
 			const an_cmp *c = &a->cmp[i];
 			char name[40];

@@ -94,10 +94,16 @@ int analysis_create(const experiment *e, const an_options *o, analysis **out, se
 void analysis_free(analysis *a); /* NULL is a no-op */
 /* Feeds one event, in evstore_scan_experiment's order (an evstore_scan_fn
  * with ctx = the analysis). Events of users never exposed, or of other
- * experiments, are ignored. Returns 0 or SEG_EINVAL when the order is
- * broken (a user's events not together). */
+ * experiments, are ignored. Returns 0, SEG_ENOMEM, or SEG_EINVAL when the
+ * order is broken (a user's events not together, or a user's seq not
+ * increasing where both are set; the user ids themselves may come in any
+ * order, so a store's collation does not matter). An error sticks: later
+ * calls and analysis_finish return it. One analysis is used by one thread
+ * at a time; separate analyses are independent. */
 int analysis_add(void *a, const ev_event *ev);
-/* Ends the input: computes every figure. */
+/* Ends the input: computes every figure. Calling it again does nothing.
+ * The outputs below are for a finished analysis. SEG_EINVAL (with the
+ * reason in err) after a broken order, SEG_ENOMEM. */
 int analysis_finish(analysis *a, seg_error *err);
 
 /* The report as JSON (the API's GET /api/experiments/{name}/report and

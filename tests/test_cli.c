@@ -142,42 +142,8 @@ static void test_end_to_end(void **state)
 
 /* ---- in-process ---- */
 
-/* Runs `segue ARGS...` (NULL-terminated) through cli_run with standard output
- * and error captured into *out (malloc'd); returns the exit code. */
-static int cli(char **out, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	argv[argc++] = "segue";
-	va_list ap;
-	va_start(ap, out);
-	for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *))
-		argv[argc++] = a;
-	va_end(ap);
-	argv[argc] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	FILE *cap = tmpfile();
-	assert_non_null(cap);
-	int saved_out = dup(1), saved_err = dup(2);
-	dup2(fileno(cap), 1);
-	dup2(fileno(cap), 2);
-	int rc = cli_run(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	long len = ftell(cap);
-	rewind(cap);
-	*out = calloc((size_t)(len > 0 ? len : 0) + 1, 1);
-	assert_non_null(*out);
-	if (len > 0)
-		assert_int_equal(fread(*out, 1, (size_t)len, cap), (size_t)len);
-	fclose(cap);
-	return rc;
-}
+/* Runs `segue ARGS...` (NULL-terminated) in-process, output captured. */
+#define cli tu_cli
 
 static void test_registered_model_offered(void **state)
 {

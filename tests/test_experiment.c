@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "engine/recommender.h"
+#include "experiment/events.h"
+#include "experiment/evstore.h"
 #include "experiment/experiment.h"
 
 /* A valid two-variant experiment, 50/50. */
@@ -653,6 +656,364 @@ static void test_interleave_coin_fair(void **state)
 	assert_true(fabs((double)agree - N / 2.0) < 5 * sd); /* the two coins are independent */
 }
 
+/* ---- the command line ---- */
+
+/* Runs a command in-process and checks its exit code; returns its output
+ * (malloc'd). */
+static char *run_(int want, ...)
+{
+	char *argv[32], *out;
+	int argc = 0;
+	va_list ap;
+	va_start(ap, want);
+	for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *))
+		argv[argc++] = a;
+	va_end(ap);
+	for (int i = argc; i < 32; i++)
+		argv[i] = NULL;
+	/* tu_cli takes at most 30 arguments, NULL-terminated. */
+	int rc = tu_cli(&out, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8], argv[9],
+	                argv[10], argv[11], argv[12], argv[13], argv[14], argv[15], argv[16], argv[17], argv[18],
+	                argv[19], NULL);
+	if (rc != want)
+		fail_msg("segue %s %s %s: exit %d, wanted %d; it said:\n%s", argv[0], argv[1] ? argv[1] : "",
+		         argv[2] ? argv[2] : "", rc, want, out);
+	return out;
+}
+
+#define run(want, ...) run_(want, __VA_ARGS__, NULL)
+#define RUN(want, ...) free(run_(want, __VA_ARGS__, NULL))
+
+static void test_cli_help_and_usage(void **state)
+{
+	(void)state;
+	char *out = run(0, "experiment", "--help");
+	static const char *const subs[] = {"create", "list", "start", "stop", "show", "report", "export", "power"};
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
+		assert_non_null(strstr(out, subs[i]));
+	free(out);
+	for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
+		out = run(0, "experiment", subs[i], "--help");
+		char want[64];
+		snprintf(want, sizeof want, "usage: segue experiment %s", subs[i]);
+		assert_non_null(strstr(out, want));
+		free(out);
+	}
+	RUN(2, "experiment");
+	out = run(2, "experiment", "frobnicate");
+	assert_non_null(strstr(out, "unknown command 'frobnicate'"));
+	free(out);
+	const char *ws = tu_tmpdir();
+	/* Arguments are checked before any store is opened. */
+	RUN(2, "experiment", "create", "-w", ws);
+	RUN(2, "experiment", "create", "e", "-w", ws);
+	out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:model=jazz", "--variant", "b:");
+	assert_non_null(strstr(out, "unknown model 'jazz'"));
+	free(out);
+	out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "a:model=popular");
+	assert_non_null(strstr(out, "two variants are called a"));
+	free(out);
+	out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:");
+	assert_non_null(strstr(out, "interleave"));
+	free(out);
+	static const char *const bad_weights[] = {"50", "50,50,50", "0,100", "50,", "-5,5", "a,b", "1,10001"};
+	for (size_t i = 0; i < sizeof bad_weights / sizeof *bad_weights; i++) {
+		out = run(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--weights",
+		          bad_weights[i]);
+		assert_non_null(strstr(out, "--weights"));
+		free(out);
+	}
+	RUN(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--metric", "revenue");
+	RUN(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--guardrail", "x");
+	RUN(2, "experiment", "create", "e", "-w", ws, "--variant", "a:", "--variant", "b:", "--salt", "a b");
+	RUN(2, "experiment", "create", "bad name", "-w", ws, "--variant", "a:", "--variant", "b:");
+	RUN(2, "experiment", "create", "e", "f", "-w", ws, "--variant", "a:", "--variant", "b:");
+	RUN(2, "experiment", "create", "e", "-w", ws, "--frob");
+	RUN(2, "experiment", "show", "-w", ws);
+	RUN(2, "experiment", "export", "e", "-w", ws, "--format", "xml");
+	RUN(2, "experiment", "report", "e", "-w", ws, "--alpha", "2");
+	/* Nothing was written: no store, and list says there is nothing. */
+	char path[1200];
+	snprintf(path, sizeof path, "%s/events.db", ws);
+	assert_int_not_equal(access(path, F_OK), 0);
+	out = run(0, "experiment", "list", "-w", ws);
+	assert_non_null(strstr(out, "no experiments"));
+	free(out);
+	out = run(0, "experiment", "list", "-w", ws, "--json");
+	assert_non_null(strstr(out, "{\"experiments\":[]}"));
+	free(out);
+	out = run(1, "experiment", "show", "nope", "-w", ws);
+	assert_non_null(strstr(out, "no event store"));
+	free(out);
+	assert_int_not_equal(access(path, F_OK), 0); /* reading never creates it */
+	tu_rmtree(ws);
+}
+
+/* The experiment `segue experiment show NAME --json` prints, parsed. */
+static experiment shown(const char *ws, const char *name)
+{
+	char *out = run(0, "experiment", "show", name, "-w", ws, "--json");
+	experiment e;
+	seg_error err = {0};
+	if (exp_from_json(out, strlen(out), &e, &err) < 0)
+		fail_msg("show --json: %s in %s", err.msg, out);
+	free(out);
+	return e;
+}
+
+static void test_cli_lifecycle(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	char *out = run(0, "experiment", "create", "div", "-w", ws, "--variant", "control:model=hybrid", "--variant",
+	                "treatment:model=hybrid,diversity=0.6", "--weights", "60,40", "--guardrail", "skip_rate",
+	                "--guardrail", "like_rate", "--metric", "discovery_rate", "--salt", "s-1");
+	assert_non_null(strstr(out, "60.0%"));
+	assert_non_null(strstr(out, "segue experiment start div"));
+	free(out);
+	experiment e = shown(ws, "div");
+	assert_string_equal(e.salt, "s-1");
+	assert_int_equal(e.state, EXP_DRAFT);
+	assert_int_equal(e.nvariants, 2);
+	assert_string_equal(e.variant[1].name, "treatment");
+	assert_string_equal(e.variant[1].config, "model=hybrid,diversity=0.6");
+	assert_int_equal(e.variant[0].weight, 60);
+	assert_int_equal(e.variant[1].weight, 40);
+	assert_string_equal(e.metric, "discovery_rate");
+	assert_int_equal(e.nguardrails, 2);
+	assert_string_equal(e.guardrail[1], "like_rate");
+	assert_true(e.created_ms > 1700000000000LL);
+	assert_int_equal(e.started_ms, 0);
+	/* A second experiment, equal weights and a drawn salt. */
+	RUN(0, "experiment", "create", "il", "-w", ws, "--variant", "both:model=interleave:hybrid+popular");
+	experiment il = shown(ws, "il");
+	assert_int_equal(strlen(il.salt), 16);
+	assert_int_equal(il.nvariants, 1);
+	out = run(1, "experiment", "create", "div", "-w", ws, "--variant", "a:", "--variant", "b:");
+	assert_non_null(strstr(out, "already exists"));
+	free(out);
+	/* list: oldest first. */
+	out = run(0, "experiment", "list", "-w", ws);
+	char *a = strstr(out, "div"), *b = strstr(out, "il ");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < b);
+	assert_non_null(strstr(out, "draft"));
+	free(out);
+	out = run(0, "experiment", "list", "-w", ws, "--json");
+	json_error_t jerr;
+	json_t *list = json_loads(out, 0, &jerr);
+	assert_non_null(list);
+	assert_int_equal(json_array_size(json_object_get(list, "experiments")), 2);
+	assert_string_equal(
+		json_string_value(json_object_get(json_array_get(json_object_get(list, "experiments"), 0), "name")),
+		"div");
+	json_decref(list);
+	free(out);
+	/* draft -> running -> stopped, and no other way. */
+	out = run(1, "experiment", "stop", "div", "-w", ws);
+	assert_non_null(strstr(out, "only a running experiment can stop"));
+	free(out);
+	RUN(0, "experiment", "start", "div", "-w", ws);
+	e = shown(ws, "div");
+	assert_int_equal(e.state, EXP_RUNNING);
+	assert_true(e.started_ms >= e.created_ms);
+	assert_int_equal(e.stopped_ms, 0);
+	out = run(1, "experiment", "start", "div", "-w", ws);
+	assert_non_null(strstr(out, "is running: only a draft can start"));
+	free(out);
+	RUN(0, "experiment", "stop", "div", "-w", ws);
+	e = shown(ws, "div");
+	assert_int_equal(e.state, EXP_STOPPED);
+	assert_true(e.stopped_ms >= e.started_ms && e.started_ms > 0);
+	RUN(1, "experiment", "stop", "div", "-w", ws);
+	out = run(1, "experiment", "start", "div", "-w", ws);
+	assert_non_null(strstr(out, "create a new experiment"));
+	free(out);
+	RUN(1, "experiment", "start", "nope", "-w", ws);
+	RUN(1, "experiment", "show", "nope", "-w", ws);
+	/* The text form says the same. */
+	out = run(0, "experiment", "show", "div", "-w", ws);
+	assert_non_null(strstr(out, "experiment div: stopped"));
+	assert_non_null(strstr(out, "guardrails skip_rate, like_rate"));
+	assert_non_null(strstr(out, "40.0%  model=hybrid,diversity=0.6"));
+	free(out);
+	/* --events names another store; the workspace's does not see it. */
+	char other[1200];
+	snprintf(other, sizeof other, "%s/other.db", ws);
+	RUN(0, "experiment", "create", "elsewhere", "--events", other, "--variant", "a:", "--variant", "b:");
+	out = run(0, "experiment", "list", "--events", other);
+	assert_non_null(strstr(out, "elsewhere"));
+	assert_null(strstr(out, "div"));
+	free(out);
+	RUN(1, "experiment", "show", "elsewhere", "-w", ws);
+	tu_rmtree(ws);
+}
+
+/* Serves experiment `name` (running, in ws's store) to `users` listeners
+ * as the server would: one impression of 5 tracks each, in the variant
+ * exp_assign gives, and plays on the first list: one in the control, two
+ * in a treatment. counts[variant] receives the users per variant. */
+static void feed(const char *ws, const char *name, size_t users, size_t *counts)
+{
+	char path[1200];
+	snprintf(path, sizeof path, "%s/events.db", ws);
+	evstore *s;
+	seg_error err = {0};
+	experiment e;
+	if (evstore_open(path, &s, &err) < 0 || evstore_experiment_get(s, name, &e, &err) < 0)
+		fail_msg("%s", err.msg);
+	char tracks[5][EV_TRACK_LEN + 1];
+	for (int t = 0; t < 5; t++)
+		snprintf(tracks[t], sizeof tracks[t], "%022d", t + 1);
+	int64_t now = (int64_t)time(NULL) * 1000;
+	for (size_t u = 0; u < users; u++) {
+		ev_event ev[3] = {0};
+		char user[32];
+		snprintf(user, sizeof user, "listener-%zu", u);
+		size_t v = exp_assign(&e, user);
+		counts[v]++;
+		for (int i = 0; i < 3; i++) {
+			strcpy(ev[i].user, user);
+			snprintf(ev[i].request, sizeof ev[i].request, "req-%zu", u);
+			ev[i].client_ms = now;
+			ev[i].position = -1;
+		}
+		ev[0].type = EV_IMPRESSION;
+		strcpy(ev[0].event_id, ev[0].request);
+		strcpy(ev[0].experiment, name);
+		strcpy(ev[0].variant, e.variant[v].name);
+		strcpy(ev[0].model, "hybrid");
+		ev[0].ntracks = 5;
+		ev[0].tracks = tracks;
+		size_t n = v == 0 ? 2 : 3;
+		for (size_t i = 1; i < n; i++) {
+			ev[i].type = EV_PLAY;
+			snprintf(ev[i].event_id, sizeof ev[i].event_id, "play-%zu-%zu", u, i);
+			strcpy(ev[i].track, tracks[i - 1]);
+			ev[i].position = (int32_t)i - 1;
+		}
+		if (evstore_append(s, ev, n, NULL, &err) < 0)
+			fail_msg("%s", err.msg);
+	}
+	evstore_close(s);
+}
+
+static void test_cli_report_export(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	RUN(0, "experiment", "create", "rep", "-w", ws, "--variant", "control:model=hybrid", "--variant",
+	    "treatment:model=hybrid,diversity=0.6", "--salt", "rep-salt", "--guardrail", "skip_rate");
+	RUN(0, "experiment", "start", "rep", "-w", ws);
+	size_t counts[2] = {0};
+	const size_t U = 60;
+	feed(ws, "rep", U, counts);
+	assert_true(counts[0] > 0 && counts[1] > 0);
+	/* The report in JSON: the users per variant are the assignment's, and
+	 * the plays counted are the ones fed. */
+	char *out = run(0, "experiment", "report", "rep", "-w", ws, "--json");
+	json_error_t jerr;
+	json_t *r = json_loads(out, 0, &jerr);
+	if (r == NULL)
+		fail_msg("report --json is not JSON (%s): %s", jerr.text, out);
+	free(out);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "experiment"), "name")), "rep");
+	assert_string_equal(json_string_value(json_object_get(r, "correction")), "holm");
+	json_t *vars = json_object_get(r, "variants");
+	assert_int_equal(json_array_size(vars), 2);
+	for (size_t v = 0; v < 2; v++) {
+		json_t *jv = json_array_get(vars, v);
+		assert_int_equal(json_integer_value(json_object_get(jv, "users")), counts[v]);
+		json_t *play = json_object_get(json_object_get(json_object_get(jv, "metrics"), "play_rate"), "num");
+		assert_near(json_number_value(play), (double)(counts[v] * (v + 1)), 0);
+	}
+	json_decref(r);
+	/* --bh and --no-cuped reach the analysis. */
+	out = run(0, "experiment", "report", "rep", "-w", ws, "--json", "--bh", "--no-cuped");
+	r = json_loads(out, 0, &jerr);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "correction")), "bh");
+	assert_true(json_is_false(json_object_get(r, "cuped")));
+	json_decref(r);
+	free(out);
+	/* The text form. */
+	out = run(0, "experiment", "report", "rep", "-w", ws);
+	assert_non_null(strstr(out, "treatment"));
+	free(out);
+	RUN(1, "experiment", "report", "nope", "-w", ws);
+	/* Export: one row per listener, to standard output or a file. */
+	out = run(0, "experiment", "export", "rep", "-w", ws, "--format", "csv");
+	assert_true(strncmp(out, "user_id,variant,assigned,impressions,play_rate_num,play_rate_den,", 65) == 0);
+	size_t lines = 0, plays[2] = {0}, users[2] = {0};
+	for (const char *p = strchr(out, '\n') + 1; *p; p = strchr(p, '\n') + 1) {
+		char user[80], variant[80], assigned[80];
+		unsigned imp, num, den;
+		assert_int_equal(
+			sscanf(p, "%79[^,],%79[^,],%79[^,],%u,%u,%u,", user, variant, assigned, &imp, &num, &den), 6);
+		size_t v = strcmp(variant, "control") == 0 ? 0 : 1;
+		assert_string_equal(variant, assigned);
+		assert_int_equal(imp, 1);
+		assert_int_equal(den, 5);
+		plays[v] += num;
+		users[v]++;
+		lines++;
+	}
+	assert_int_equal(lines, U);
+	for (size_t v = 0; v < 2; v++) {
+		assert_int_equal(users[v], counts[v]);
+		assert_int_equal(plays[v], counts[v] * (v + 1));
+	}
+	char file[1200];
+	snprintf(file, sizeof file, "%s/rep.csv", ws);
+	char *printed = out;
+	out = run(0, "experiment", "export", "rep", "-w", ws, "--format", "csv", "--output", file);
+	assert_non_null(strstr(out, "wrote"));
+	free(out);
+	char *written = tu_read(file, NULL);
+	assert_string_equal(written, printed);
+	free(written);
+	free(printed);
+	tu_rmtree(ws);
+}
+
+static void test_cli_power(void **state)
+{
+	(void)state;
+	/* Golden values from scipy (/usr/bin/python3):
+	 *   p1 = p0 + d; pb = (p0 + p1) / 2
+	 *   n = (norm.ppf(1 - a/2) sqrt(2 pb (1 - pb)) + norm.ppf(power) sqrt(p0 q0 + p1 q1))^2 / d^2
+	 *   p0 .12, d .01, a .05, power .8: 17168.25 -> 17169
+	 *   p0 .3, d -.05, a .01, power .9: 2370.79 -> 2371
+	 *   mean, sd 1, d .1: 2 sd^2 (norm.ppf(.975) + norm.ppf(.8))^2 / d^2 = 1569.78 -> 1570 */
+	char *out = run(0, "experiment", "power", "--baseline", "0.12", "--mde", "0.01");
+	assert_non_null(strstr(out, "17169 users per variant"));
+	free(out);
+	out = run(0, "experiment", "power", "--baseline", "0.3", "--mde", "-0.05", "--alpha", "0.01", "--power", "0.9",
+	          "--json");
+	json_t *j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_near(json_number_value(json_object_get(j, "users_per_variant")), 2371, 0);
+	assert_near(json_number_value(json_object_get(j, "baseline")), 0.3, 0);
+	assert_near(json_number_value(json_object_get(j, "alpha")), 0.01, 0);
+	json_decref(j);
+	free(out);
+	out = run(0, "experiment", "power", "--sd", "1", "--mde", "0.1", "--json");
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	assert_near(json_number_value(json_object_get(j, "users_per_variant")), 1570, 0);
+	json_decref(j);
+	free(out);
+	RUN(2, "experiment", "power", "--baseline", "0.12");
+	RUN(2, "experiment", "power", "--mde", "0.01");
+	RUN(2, "experiment", "power", "--baseline", "1.5", "--mde", "0.01");
+	RUN(2, "experiment", "power", "--baseline", "0.12", "--mde", "0");
+	RUN(2, "experiment", "power", "--baseline", "0.12", "--mde", "0.01", "--alpha", "1");
+	RUN(2, "experiment", "power", "--baseline", "0.12", "--mde", "0.01", "--sd", "1");
+	RUN(2, "experiment", "power", "--sd", "-1", "--mde", "0.01");
+	RUN(2, "experiment", "power", "--baseline", "x", "--mde", "0.01");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -669,6 +1030,10 @@ int main(void)
 		cmocka_unit_test(test_from_json_defaults_and_errors),
 		cmocka_unit_test(test_interleave),
 		cmocka_unit_test(test_interleave_coin_fair),
+		cmocka_unit_test(test_cli_help_and_usage),
+		cmocka_unit_test(test_cli_lifecycle),
+		cmocka_unit_test(test_cli_report_export),
+		cmocka_unit_test(test_cli_power),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

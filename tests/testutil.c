@@ -717,3 +717,44 @@ int tu_http(int port, const char *method, const char *target, const char *body, 
 	free(buf);
 	return status;
 }
+
+/* ---- the command line, in-process ---- */
+
+#include <stdarg.h>
+
+#include "cli/commands.h"
+
+int tu_cli(char **out, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = "segue";
+	va_list ap;
+	va_start(ap, out);
+	for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *))
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	FILE *cap = tmpfile();
+	assert_non_null(cap);
+	int saved_out = dup(1), saved_err = dup(2);
+	dup2(fileno(cap), 1);
+	dup2(fileno(cap), 2);
+	int rc = cli_run(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	long len = ftell(cap);
+	rewind(cap);
+	*out = calloc((size_t)(len > 0 ? len : 0) + 1, 1);
+	assert_non_null(*out);
+	if (len > 0)
+		assert_int_equal(fread(*out, 1, (size_t)len, cap), (size_t)len);
+	fclose(cap);
+	return rc;
+}

@@ -156,4 +156,11 @@ int tu_xml_check(const char *text, char *why, size_t cap);
  * body in a malloc'd NUL-terminated buffer and, when wanted, the Content-Type. */
 int tu_http(int port, const char *method, const char *target, const char *body, size_t body_len, char **resp,
             char *ctype, size_t ctype_cap);
+
+/* ---- the command line, in-process ------------------------------------------ */
+
+/* Runs `segue ARGS...` (NULL-terminated, at most 30) through cli_run with
+ * standard output and error captured into *out (malloc'd, the caller frees);
+ * returns the exit code. */
+int tu_cli(char **out, ...);
 #endif

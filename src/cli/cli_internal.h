@@ -4,6 +4,17 @@
 #ifndef SEGUE_CLI_INTERNAL_H
 #define SEGUE_CLI_INTERNAL_H
 
+#include "core/error.h"
+
+/* commands.c's helpers that the subcommands in other files share. Exit
+ * codes: 0 success, 1 failure, 2 bad usage. */
+/* Prints err as "segue: file:line: message" to standard error; returns 1. */
+int cli__fail(const seg_error *err);
+/* Prints "segue CMD: " fmt (with arg) and a pointer to --help; returns 2. */
+int cli__usage_error(const char *cmd, const char *fmt, const char *arg);
+/* A number in [lo, hi] and nothing else: 0, or -1. */
+int cli__number(const char *s, double lo, double hi, double *out);
+
 /* `segue experiment create|list|start|stop|show|report|export|power`
  * (cmd_experiment.c). */
 int cli__experiment(int argc, char **argv);

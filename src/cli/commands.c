@@ -51,6 +51,9 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+int cli__fail(const seg_error *err) { return fail(err); }
+int cli__usage_error(const char *cmd, const char *fmt, const char *arg) { return usage_error(cmd, fmt, arg); }
+
 /* ---- ingest ---- */
 
 static void ingest_help(FILE *out)
@@ -1218,6 +1221,8 @@ static int cmd_serve(int argc, char **argv)
 	seg_error err = {0};
 	return serve_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
 }
+
+int cli__number(const char *s, double lo, double hi, double *out) { return train_number(s, lo, hi, out); }
 
 /* ---- dispatch ---- */
 

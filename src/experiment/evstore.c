@@ -86,6 +86,16 @@ const char *evstore_kind(const evstore *s) { return s ? s->ops->kind : NULL; }
  * thread of our own: the callers' threads do the work, and one sync covers
  * as many batches as arrived during the previous one. */
 
+/* Links it at the queue's tail (under s->mu). The item lives on its
+ * caller's stack: a leader takes it off the queue before that caller
+ * returns. */
+static void queue_push(evstore *s, evstore_item *it)
+{
+	*s->tail = it;
+	s->tail = &it->next;
+	s->queued++;
+}
+
 int evstore_append(evstore *s, ev_event *ev, size_t n, size_t *added, seg_error *err)
 {
 	if (added)
@@ -101,9 +111,7 @@ int evstore_append(evstore *s, ev_event *ev, size_t n, size_t *added, seg_error 
 	pthread_mutex_lock(&s->mu);
 	s->inflight++;
 	s->batches++;
-	*s->tail = &it;
-	s->tail = &it.next;
-	s->queued++;
+	queue_push(s, &it);
 	while (!it.done) {
 		if (s->leader || s->hold || s->head == NULL) {
 			pthread_cond_wait(&s->cv, &s->mu);

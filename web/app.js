@@ -2544,11 +2544,11 @@
 
   function sequentialNote(report) {
     const seq = Array.isArray(report.sequential) ? report.sequential.filter((s) => s && typeof s.day === 'string') : [];
-    if (!seq.length) return el('p', { class: 'hint' }, 'No day with listeners yet.');
+    if (!seq.length) return el('p', { class: 'hint' }, 'No look with listeners yet.');
     const last = seq[seq.length - 1];
-    return el('p', { class: 'meta' }, `On ${last.day}, ${metricLabel(last.metric || report.experiment.metric)} of ${last.variant || 'the treatment'}: `,
+    return el('p', { class: 'meta' }, `At the last look (${fmtTime(last.day)}), ${metricLabel(last.metric || report.experiment.metric)} of ${last.variant || 'the treatment'}: `,
       `${fmtMetric(last.metric, last.diff, true)}, always-valid interval [${fmtMetric(last.metric, last.lo, true)}, ${fmtMetric(last.metric, last.hi, true)}], `,
-      `always-valid ${pText(last.p)}. This interval holds at every look, so it can be read every day; the fixed-horizon intervals above only at the planned end.`);
+      `always-valid ${pText(last.p)}. This interval holds at every look at once, so it can be read as often as one likes; the fixed-horizon intervals above only at the planned end.`);
   }
 
   function interleavingNote(il) {
@@ -2628,7 +2628,7 @@
       comparisonTable(r),
       el('h3', { class: 'panel-title exp-sub-title' }, 'Over time'),
       el('figure', { class: 'panel chart exp-fig' }, sequential,
-        el('figcaption', { class: 'meta' }, `The always-valid confidence sequence of ${metricLabel(r.experiment.metric || 'play_rate')}, day by day.`)),
+        el('figcaption', { class: 'meta' }, `The always-valid confidence sequence of the difference in ${metricLabel(r.experiment.metric || 'play_rate').toLowerCase()}, look by look: it narrows as listeners come.`)),
       sequentialNote(r),
       interleavingNote(r.interleaving)].filter(Boolean));
     const charts = await Promise.allSettled([

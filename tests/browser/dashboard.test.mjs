@@ -229,7 +229,7 @@ test('phone viewport (375x812) renders Discover without horizontal overflow', as
   }
 });
 
-test('phone viewport renders Explore, Map and Models without horizontal overflow', async () => {
+test('phone viewport renders Explore, Map, Models and Experiments without horizontal overflow', async () => {
   const { context, page, problems } = await openPage({
     viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
   });

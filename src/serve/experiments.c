@@ -101,6 +101,7 @@ static int cache_reload(server *s, seg_error *err)
 		if (all[i].state != EXP_RUNNING || all[i].nvariants == 0 || all[i].nvariants > EXP_MAX_VARIANTS)
 			continue;
 		exp_config c[EXP_MAX_VARIANTS];
+		memset(c, 0, sizeof c); /* the variants past nvariants are copied too */
 		int ok = 1;
 		for (size_t v = 0; v < all[i].nvariants && ok; v++)
 			ok = exp_config_parse(all[i].variant[v].config, &c[v], NULL) == 0;

@@ -185,11 +185,264 @@
   });
 
   // ---------------------------------------------------------------------------
+  // The listener and what they do (issue 11: A/B testing)
+  //
+  // An anonymous listener id, made on the first visit and kept in
+  // localStorage, goes with every POST /api/recommend as "user_id": the
+  // server assigns the listener to a running experiment by it and logs the
+  // list it served (an impression). What the listener then does with a list
+  // goes to POST /api/events, each event with its own event_id, the list's
+  // request_id, the track's 0-based position in that list and the client's
+  // clock. What counts as what:
+  //   play     the embedded player opened (▶ Play) or "Open in Spotify"
+  //            followed; once per track and list.
+  //   skip     a track played in the embedded player and left before
+  //            SKIP_MS (another track played, the player closed, the track
+  //            disliked): started, then passed over, as a music player counts
+  //            a skip. A dislike of a track never played is a dislike only,
+  //            and a track opened in Spotify's own app cannot be followed,
+  //            so it is never called skipped.
+  //   like, dislike   the buttons switched on; switching one off sends
+  //            nothing (the log has no "unlike"); once per track and list.
+  //   save     saving the list (M3U, CSV, the Spotify URIs copied or
+  //            downloaded) is a save of every track in it, once per list:
+  //            that is how a listener keeps tracks from segue.
+  // Events wait in a queue (mirrored in localStorage, so that a reload or a
+  // closed tab sends them on the next visit) and go in batches FLUSH_MS
+  // after the first, at once when the page is hidden; every request is a
+  // keepalive fetch, so it outlives the page. A batch that fails is sent
+  // again, with the same event ids, after a growing pause: the store keeps
+  // an event id once, so a batch that arrived but whose answer was lost
+  // costs nothing. Nothing here blocks the page: no handler waits on it.
+
+  const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/; // events.h EV_ID_MAX rule
+  const USER_KEY = 'segue.user';
+  const QUEUE_KEY = 'segue.events.pending';
+  const FLUSH_MS = 2000;
+  const SKIP_MS = 30000; // the 30 s after which a play counts as a listen
+  const BATCH_MAX = 100;
+  const QUEUE_MAX = 5000; // beyond this the oldest events are dropped (a server down for long)
+  const RETRY_MAX_MS = 60000;
+
+  /* A random id: a UUID where the browser makes one (secure contexts), else
+   * 128 random bits in hex. */
+  function randomId(prefix) {
+    if (window.crypto && typeof crypto.randomUUID === 'function') return prefix + crypto.randomUUID();
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return prefix + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  function storageGet(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch (e) {
+      return null; // storage disabled: the id and the queue then last for the page only
+    }
+  }
+
+  function storageSet(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch (e) {
+      /* full or disabled: the events still go from memory */
+    }
+  }
+
+  const listener = {
+    id: '',
+    queue: [],           // events not yet acknowledged, oldest first
+    acked: new Set(),    // event ids this page saw stored (kept out of the mirror another tab writes)
+    sent: new Set(),     // "list|type|track": what was already counted for a list
+    inflight: false,
+    off: false,          // the server has no events route: stop asking
+    timer: 0,
+    retryMs: 0,
+    batchMax: BATCH_MAX,
+    playing: null,       // {list, track, position, at}: the track in the embedded player
+    stats: { posted: 0, stored: 0, duplicates: 0, failures: 0, dropped: 0 },
+  };
+
+  function listenerInit() {
+    const old = storageGet(USER_KEY);
+    listener.id = old && ID_RE.test(old) ? old : randomId('web-');
+    if (listener.id !== old) storageSet(USER_KEY, listener.id);
+    // Events a closed page left behind go first.
+    try {
+      const q = JSON.parse(storageGet(QUEUE_KEY) || '[]');
+      if (Array.isArray(q)) listener.queue = q.filter((e) => e && typeof e === 'object' && ID_RE.test(e.event_id || ''));
+    } catch (e) {
+      listener.queue = [];
+    }
+    if (listener.queue.length) scheduleFlush(FLUSH_MS);
+    const hide = (ev) => {
+      if (document.visibilityState === 'hidden' || ev.type === 'pagehide') {
+        clearTimeout(listener.timer);
+        listener.timer = 0;
+        flushEvents();
+      }
+    };
+    document.addEventListener('visibilitychange', hide);
+    window.addEventListener('pagehide', hide);
+    // For the browser test and for a curious listener: read-mostly.
+    window.segueEvents = {
+      get userId() { return listener.id; },
+      get pending() { return listener.queue.length; },
+      get stats() { return { ...listener.stats }; },
+      flush: () => flushEvents(),
+    };
+  }
+
+  /* Writes the queue to localStorage, merged with what another tab may have
+   * put there (less what this tab saw stored). */
+  function persistQueue() {
+    let merged = listener.queue;
+    try {
+      const other = JSON.parse(storageGet(QUEUE_KEY) || '[]');
+      if (Array.isArray(other) && other.length) {
+        const mine = new Set(listener.queue.map((e) => e.event_id));
+        const theirs = other.filter((e) => e && typeof e.event_id === 'string' && !mine.has(e.event_id) && !listener.acked.has(e.event_id));
+        if (theirs.length) merged = theirs.concat(listener.queue);
+      }
+    } catch (e) {
+      /* a broken mirror is replaced */
+    }
+    storageSet(QUEUE_KEY, JSON.stringify(merged.slice(-QUEUE_MAX)));
+  }
+
+  function scheduleFlush(ms) {
+    if (!listener.timer) listener.timer = setTimeout(() => { listener.timer = 0; flushEvents(); }, ms);
+  }
+
+  /* A list on screen, as events name it: the answer's request id (when the
+   * server gave one) and its track ids. */
+  function eventList(data) {
+    const tracks = Array.isArray(data && data.tracks) ? data.tracks : [];
+    const rid = typeof (data && data.request_id) === 'string' && ID_RE.test(data.request_id) ? data.request_id : '';
+    return { requestId: rid, key: rid || randomId('local-'), ids: tracks.map((t) => (t && typeof t.id === 'string' ? t.id : '')) };
+  }
+
+  /* Queues one event of `type` on track `id` of `list`; once per list,
+   * type and track. */
+  function logEvent(type, list, id, position) {
+    if (!list || !id) return;
+    const key = `${list.key}|${type}|${id}`;
+    if (listener.sent.has(key)) return;
+    listener.sent.add(key);
+    const ev = { event_id: randomId('e-'), type, user_id: listener.id, track: id, client_ms: Date.now() };
+    if (list.requestId) ev.request_id = list.requestId;
+    if (Number.isInteger(position) && position >= 0 && position < 500) ev.position = position;
+    listener.queue.push(ev);
+    if (listener.queue.length > QUEUE_MAX) {
+      listener.stats.dropped += listener.queue.length - QUEUE_MAX;
+      listener.queue.splice(0, listener.queue.length - QUEUE_MAX);
+    }
+    persistQueue();
+    scheduleFlush(listener.queue.length >= BATCH_MAX ? 0 : FLUSH_MS);
+  }
+
+  /* The embedded player started `id`: a play, and the track it replaced is
+   * left (a skip when it played less than SKIP_MS). */
+  function logPlay(list, id, position, embedded) {
+    const p = listener.playing;
+    if (embedded && p && p.list === list && p.id === id) return; // the same track again: still the one play
+    if (embedded) leavePlaying();
+    logEvent('play', list, id, position);
+    if (embedded) listener.playing = { list, id, position, at: Date.now() };
+  }
+
+  function leavePlaying(onlyId) {
+    const p = listener.playing;
+    if (!p || (onlyId && p.id !== onlyId)) return;
+    listener.playing = null;
+    if (Date.now() - p.at < SKIP_MS) logEvent('skip', p.list, p.id, p.position);
+  }
+
+  function logSave(list) {
+    if (!list) return;
+    list.ids.forEach((id, i) => logEvent('save', list, id, i));
+  }
+
+  /* Sends the oldest batch; on success the next, on failure the same batch
+   * again after a pause that doubles up to RETRY_MAX_MS. */
+  async function flushEvents() {
+    if (listener.inflight || listener.off || !listener.queue.length) return;
+    let batch = listener.queue.slice(0, listener.batchMax);
+    let body = JSON.stringify({ events: batch });
+    // A keepalive request carries at most 64 KiB.
+    while (body.length > 60000 && batch.length > 1) {
+      batch = batch.slice(0, Math.ceil(batch.length / 2));
+      body = JSON.stringify({ events: batch });
+    }
+    listener.inflight = true;
+    listener.stats.posted += batch.length;
+    let res = null;
+    let answer = null;
+    try {
+      res = await fetch('/api/events', { method: 'POST', keepalive: true, body,
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' } });
+      answer = await res.json().catch(() => null);
+    } catch (e) {
+      res = null; // offline, or the server is down: try again later
+    } finally {
+      listener.inflight = false;
+    }
+    const drop = (ids) => {
+      for (const id of ids) listener.acked.add(id);
+      listener.queue = listener.queue.filter((e) => !ids.has(e.event_id));
+      persistQueue();
+    };
+    if (res && res.ok) {
+      drop(new Set(batch.map((e) => e.event_id)));
+      if (answer) {
+        listener.stats.stored += isNum(answer.stored) ? answer.stored : 0;
+        listener.stats.duplicates += isNum(answer.duplicates) ? answer.duplicates : 0;
+      }
+      listener.retryMs = 0;
+      listener.batchMax = BATCH_MAX;
+      if (listener.queue.length) scheduleFlush(0);
+      return;
+    }
+    listener.stats.failures++;
+    if (res && res.status === 400) {
+      // The server names the bad event: it would be refused for ever, so it
+      // goes (and is said on the console); the rest are sent again at once.
+      // Without an index the batch as a whole was refused: it goes too.
+      const i = answer && Number.isInteger(answer.index) && answer.index >= 0 && answer.index < batch.length ? answer.index : -1;
+      const bad = i >= 0 ? [batch[i]] : batch;
+      console.warn('segue: events refused by the server and dropped', answer && answer.detail, bad);
+      listener.stats.dropped += bad.length;
+      drop(new Set(bad.map((e) => e.event_id)));
+      if (listener.queue.length) scheduleFlush(0);
+      return;
+    }
+    if (res && res.status === 413) {
+      if (batch.length > 1) {
+        listener.batchMax = Math.max(1, Math.floor(batch.length / 2));
+      } else {
+        listener.stats.dropped++; // one event too big for the server: it can never go
+        drop(new Set([batch[0].event_id]));
+      }
+      if (listener.queue.length) scheduleFlush(0);
+      return;
+    }
+    if (res && (res.status === 404 || res.status === 405)) {
+      // A server without the events route (older than issue 11): the
+      // events stay queued for a page of a server that takes them.
+      listener.off = true;
+      return;
+    }
+    listener.retryMs = Math.min(RETRY_MAX_MS, listener.retryMs ? listener.retryMs * 2 : 1000);
+    scheduleFlush(listener.retryMs);
+  }
+
+  // ---------------------------------------------------------------------------
   // Routing
 
-  const PAGES = ['discover', 'explore', 'map', 'models'];
-  const TITLES = { discover: 'Discover', explore: 'Explore', map: 'Map', models: 'Models' };
+  const PAGES = ['discover', 'explore', 'map', 'models', 'experiments'];
+  const TITLES = { discover: 'Discover', explore: 'Explore', map: 'Map', models: 'Models', experiments: 'Experiments' };
   let currentPage = null;
+  let lastExpUrl = ''; // the Experiments page's last state, kept while on other pages
   const loaded = {};
 
   function route() {
@@ -210,6 +463,15 @@
         history.replaceState(null, '', lastUrl);
       }
     }
+    if (page === 'experiments') {
+      if (/^#\/experiments\?./.test(location.hash)) lastExpUrl = location.hash;
+      else if (lastExpUrl && page !== currentPage) history.replaceState(null, '', lastExpUrl); // back from another page
+      // Another experiment, or power inputs, named by the URL.
+      if (page === currentPage && loaded.experiments) {
+        expFromUrl();
+        return;
+      }
+    }
     if (page === currentPage) return;
     currentPage = page;
     for (const p of PAGES) $(`#page-${p}`).hidden = p !== page;
@@ -220,7 +482,7 @@
     document.title = `${TITLES[page]} · segue`;
     if (!first) $(`#h-${page}`).focus({ preventScroll: true });
     window.scrollTo(0, 0);
-    const load = { explore: loadExplore, map: loadMap, models: loadModels }[page];
+    const load = { explore: loadExplore, map: loadMap, models: loadModels, experiments: loadExperiments }[page];
     if (load && !loaded[page]) {
       loaded[page] = true;
       load().catch((e) => {
@@ -228,6 +490,8 @@
         setState(page, 'error');
         showError(page, e);
       });
+    } else if (page === 'experiments') {
+      expFromUrl(); // the URL may name another experiment than when the page was left
     }
     if (page === 'discover') setState('discover', 'ready');
     if (page === 'map') mapView.resize();
@@ -396,7 +660,8 @@
 
   // Listening in place: Spotify's embed player, created only when the
   // listener presses play (nothing is asked of Spotify before).
-  function playHere(id, name) {
+  function playHere(id, name, list, position) {
+    logPlay(list, id, position, true);
     const box = $('#player');
     const frame = el('iframe', {
       src: `https://open.spotify.com/embed/track/${encodeURIComponent(id)}`,
@@ -406,6 +671,7 @@
     box.replaceChildren(
       el('div', { class: 'player-head' }, el('span', null, 'Playing in Spotify’s player: ', el('b', null, name)),
         el('button', { type: 'button', class: 'btn btn-link', 'aria-label': 'Close the player', onclick: () => {
+          leavePlaying();
           box.replaceChildren();
           box.hidden = true;
         } }, 'Close ✕')),
@@ -459,9 +725,18 @@
 
   const urisText = (tracks) => tracks.map((t) => `spotify:track:${t.id}\n`).join('');
 
+  // Saving the list, in any of its forms, is a save of its tracks.
+  const savedList = () => logSave(lastShown && lastShown.list);
+
   function initExport() {
-    $('#export-m3u').addEventListener('click', () => download(listFileName('m3u'), 'audio/x-mpegurl', m3uText(resultTracks())));
-    $('#export-csv').addEventListener('click', () => download(listFileName('csv'), 'text/csv', csvText(resultTracks())));
+    $('#export-m3u').addEventListener('click', () => {
+      download(listFileName('m3u'), 'audio/x-mpegurl', m3uText(resultTracks()));
+      savedList();
+    });
+    $('#export-csv').addEventListener('click', () => {
+      download(listFileName('csv'), 'text/csv', csvText(resultTracks()));
+      savedList();
+    });
     $('#export-uris').addEventListener('click', (ev) => {
       const box = $('#uris-box');
       box.hidden = !box.hidden;
@@ -469,8 +744,14 @@
       $('#uris').value = urisText(resultTracks());
       if (!box.hidden) $('#uris').select();
     });
-    $('#uris-copy').addEventListener('click', (ev) => copyText(urisText(resultTracks()), ev.currentTarget));
-    $('#uris-download').addEventListener('click', () => download(listFileName('txt'), 'text/plain', urisText(resultTracks())));
+    $('#uris-copy').addEventListener('click', (ev) => {
+      copyText(urisText(resultTracks()), ev.currentTarget);
+      savedList();
+    });
+    $('#uris-download').addEventListener('click', () => {
+      download(listFileName('txt'), 'text/plain', urisText(resultTracks()));
+      savedList();
+    });
     $('#show-on-map').addEventListener('click', () => {
       const tracks = resultTracks();
       showOnMap(tracks.map((t) => t.id), lastShown ? lastShown.title.toLowerCase() : 'the list', tracks.length ? tracks[0].id : null);
@@ -721,7 +1002,9 @@
     btn.replaceChildren(el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Recommending…');
     $('#results').setAttribute('aria-busy', 'true');
     try {
-      const data = await api('/api/recommend', { method: 'POST', body });
+      // The listener's id goes with the request (not into the URL: a shared
+      // link must not make its reader someone else).
+      const data = await api('/api/recommend', { method: 'POST', body: { ...body, user_id: listener.id } });
       if (seq !== recommendSeq) return;
       lastRecommendation = { data, title: 'Recommendations' };
       renderResults(data, 'Recommendations', false);
@@ -754,9 +1037,17 @@
     }
   }
 
-  let lastShown = null; // {data, title} of the list on screen
+  let lastShown = null; // {data, title, list} of the list on screen
 
-  function trackCard(t, i) {
+  /* "you are in experiment X (variant Y)", linked to its report. */
+  function experimentTag(x) {
+    if (!x || typeof x.name !== 'string' || !x.name) return '';
+    return el('span', { class: 'exp-tag' }, ' · you are in experiment ',
+      el('a', { href: `#/experiments?name=${encodeURIComponent(x.name)}` }, x.name),
+      typeof x.variant === 'string' && x.variant ? ` (${x.variant})` : '');
+  }
+
+  function trackCard(t, i, list) {
     const rank = isNum(t.rank) ? t.rank : i + 1;
     const reasons = typeof t.reasons === 'string' ? t.reasons.trim() : listText(t.reasons);
     const name = t.name || t.id;
@@ -772,14 +1063,29 @@
       el('p', { class: 'reasons' }, reasons || 'No reason given.'),
       el('div', { class: 'card-actions' },
         el('button', { type: 'button', class: 'btn btn-sm play', 'aria-label': `Play ${name} here`,
-          onclick: () => playHere(t.id, name) }, '▶ Play'),
+          onclick: () => playHere(t.id, name, list, i) }, '▶ Play'),
         el('button', { type: 'button', class: 'btn btn-sm like', dataset: { likeId: t.id }, 'aria-pressed': liked ? 'true' : 'false',
           'aria-label': `Like ${name}: add it to the seeds`, title: 'Like: add to the seeds',
-          onclick: () => (seeds.some((s) => s.id === t.id) ? removeSeed(t.id) : addSeed(track)) }, 'Like'),
+          onclick: () => {
+            if (seeds.some((s) => s.id === t.id)) {
+              removeSeed(t.id);
+            } else if (addSeed(track)) {
+              logEvent('like', list, t.id, i);
+            }
+          } }, 'Like'),
         el('button', { type: 'button', class: 'btn btn-sm dislike', dataset: { dislikeId: t.id }, 'aria-pressed': disliked ? 'true' : 'false',
           'aria-label': `Dislike ${name}: keep it and its sound out of the next list`, title: 'Dislike: not in the next list',
-          onclick: () => (dislikes.some((s) => s.id === t.id) ? removeDislike(t.id) : addDislike(track)) }, 'Dislike'),
-        el('a', { class: 'btn btn-sm spotify', href: spotifyUrl(t.id), target: '_blank', rel: 'noopener noreferrer' },
+          onclick: () => {
+            if (dislikes.some((s) => s.id === t.id)) {
+              removeDislike(t.id);
+            } else if (addDislike(track)) {
+              leavePlaying(t.id); // disliked while it plays: passed over too
+              logEvent('dislike', list, t.id, i);
+            }
+          } }, 'Dislike'),
+        el('a', { class: 'btn btn-sm spotify', href: spotifyUrl(t.id), target: '_blank', rel: 'noopener noreferrer',
+          onclick: () => logPlay(list, t.id, i, false),
+          onauxclick: (ev) => { if (ev.button === 1) logPlay(list, t.id, i, false); } },
           'Open in Spotify', el('span', { class: 'visually-hidden' }, ' (opens in a new tab)')),
         el('button', { type: 'button', class: 'btn btn-sm similar', 'aria-label': `Tracks similar to ${name}`,
           onclick: () => similar({ id: t.id, name }) }, 'Similar'),
@@ -792,13 +1098,16 @@
 
   function renderResults(data, title, isSimilar) {
     const tracks = Array.isArray(data && data.tracks) ? data.tracks : [];
-    lastShown = { data, title };
+    // The same answer shown again (back from "Similar") is the same list.
+    const list = lastShown && lastShown.data === data ? lastShown.list : eventList(data);
+    lastShown = { data, title, list };
     $('#results-title').textContent = title;
     const meta = $('#results-meta');
     meta.replaceChildren(
       data.model ? `model ${data.model}` : '',
       data.model && data.request_id ? ' · ' : '',
       data.request_id ? el('span', { class: 'request-id' }, 'request id ', el('code', null, data.request_id)) : '',
+      experimentTag(data.experiment),
       isSimilar && lastRecommendation ? el('button', { type: 'button', class: 'btn btn-link', onclick: () => {
         ++recommendSeq;
         renderResults(lastRecommendation.data, lastRecommendation.title, false);
@@ -816,7 +1125,7 @@
     const quiet = $('#results-notes');
     quiet.hidden = !notes.length;
     quiet.textContent = notes.join(' · ');
-    $('#results').replaceChildren(...tracks.map(trackCard));
+    $('#results').replaceChildren(...tracks.map((t, i) => trackCard(t, i, list)));
     $('#export').hidden = tracks.length === 0;
     if (!$('#uris-box').hidden) $('#uris').value = urisText(resultTracks());
     const empty = $('#results-empty');
@@ -941,26 +1250,31 @@
     return root;
   }
 
+  /* A sanitised chart into box: inline, or as an image when it has ids
+   * (which could clash between inline charts). */
+  function placeSvg(box, svg, label) {
+    if (svg.querySelector('[id]')) {
+      const url = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: 'image/svg+xml' }));
+      const img = el('img', { alt: label, src: url });
+      img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+      box.replaceChildren(img);
+    } else {
+      const node = document.importNode(svg, true);
+      node.setAttribute('role', 'img');
+      node.setAttribute('aria-label', label);
+      node.removeAttribute('height');
+      node.setAttribute('width', '100%');
+      box.replaceChildren(node);
+    }
+  }
+
   async function loadChart(chart, box) {
     box.dataset.state = 'loading';
     box.replaceChildren(el('span', { class: 'loading' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading chart…'));
     try {
       const text = await apiText(`/api/charts/${encodeURIComponent(chart.name)}.svg`);
       const svg = safeSvg(text);
-      if (svg.querySelector('[id]')) {
-        // Ids could clash between inline charts: show this one as an image.
-        const url = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: 'image/svg+xml' }));
-        const img = el('img', { alt: chart.title || chart.name, src: url });
-        img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
-        box.replaceChildren(img);
-      } else {
-        const node = document.importNode(svg, true);
-        node.setAttribute('role', 'img');
-        node.setAttribute('aria-label', chart.title || chart.name);
-        node.removeAttribute('height');
-        node.setAttribute('width', '100%');
-        box.replaceChildren(node);
-      }
+      placeSvg(box, svg, chart.title || chart.name);
       // Wide charts (correlation matrix, genre profiles) get a row of their own.
       const vb = (svg.getAttribute('viewBox') || '').trim().split(/[\s,]+/).map(Number);
       const fig = box.closest('.chart');
@@ -1114,7 +1428,7 @@
   }
 
   function reload(page) {
-    const load = { explore: loadExplore, map: loadMap, models: loadModels }[page];
+    const load = { explore: loadExplore, map: loadMap, models: loadModels, experiments: loadExperiments }[page];
     loaded[page] = true;
     load().catch((e) => {
       loaded[page] = false;
@@ -2065,10 +2379,365 @@
   }
 
   // ---------------------------------------------------------------------------
+  // Experiments
+  //
+  // #/experiments?name=NAME&baseline=..&mde=..&alpha=..&power=.. : the list of
+  // experiments (GET /api/experiments), the report of the one named
+  // (GET /api/experiments/NAME/report, with the server's lift and sequential
+  // charts as SVG), and the power calculator (GET /api/power), whose inputs
+  // the URL keeps too. The page only reads: experiments are created, started
+  // and stopped with `segue experiment` (or the token-guarded API).
+
+  // Metric names, and which way is better.
+  const EXP_METRICS = {
+    play_rate: { label: 'Play rate', better: 'high', rate: true },
+    like_rate: { label: 'Like rate', better: 'high', rate: true },
+    skip_rate: { label: 'Skip rate', better: 'low', rate: true },
+    save_rate: { label: 'Save rate', better: 'high', rate: true },
+    discovery_rate: { label: 'Discovery rate', better: 'high', rate: true },
+    first_play_position: { label: 'First play position', better: 'low', rate: false },
+  };
+  const POWER_FIELDS = ['baseline', 'mde', 'alpha', 'power'];
+  const metricLabel = (m) => (EXP_METRICS[m] ? EXP_METRICS[m].label : humanize(m));
+
+  function expParams() {
+    const m = /^#\/experiments\?(.*)$/.exec(location.hash);
+    return new URLSearchParams(m ? m[1] : '');
+  }
+
+  function expWriteUrl(p, push) {
+    const q = p.toString();
+    const url = `#/experiments${q ? '?' + q : ''}`;
+    if (location.hash === url) return;
+    if (push) history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+  }
+
+  /* A rate as a percentage, anything else as a number. */
+  function fmtMetric(m, v, signed) {
+    if (!isNum(v)) return '–';
+    const sign = signed && v > 0 ? '+' : '';
+    if (EXP_METRICS[m] && EXP_METRICS[m].rate) return `${sign}${(100 * v).toFixed(Math.abs(v) < 0.001 && v !== 0 ? 3 : 2)}%`;
+    return sign + fmt(v, 2);
+  }
+
+  const pct1 = (v) => (isNum(v) ? `${(100 * v).toFixed(1)}%` : '–');
+  const fmtPct = (v) => (isNum(v) ? `${v > 0 ? '+' : ''}${(100 * v).toFixed(1)}%` : '–');
+
+  function fmtP(p) {
+    if (!isNum(p)) return '–';
+    if (p < 0.0001) return '< 0.0001';
+    return p < 0.01 ? p.toPrecision(2) : p.toFixed(p < 0.1 ? 3 : 2);
+  }
+
+  const pText = (p) => (isNum(p) && p < 0.0001 ? 'p < 0.0001' : `p = ${fmtP(p)}`);
+
+  function fmtMs(ms) {
+    if (!isNum(ms) || ms <= 0) return '';
+    return fmtTime(new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
+  }
+
+  /* "a, b and c" */
+  function andList(items) {
+    return items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+  }
+
+  function stateTag(state) {
+    const s = typeof state === 'string' ? state : '?';
+    return el('span', { class: `tag state state-${s}` }, s);
+  }
+
+  function renderExpList(list, selected) {
+    const box = $('#exp-list');
+    if (!list.length) {
+      box.replaceChildren(el('div', { class: 'empty' }, el('p', null, 'No experiment yet. Create one with ',
+        el('code', null, 'segue experiment create NAME --variant control:model=hybrid --variant treatment:model=hybrid,diversity=0.6'),
+        ', then ', el('code', null, 'segue experiment start NAME'), '.')));
+      return;
+    }
+    box.replaceChildren(el('ul', { class: 'exp-items' }, list.map((x) => {
+      const when = x.state === 'draft' ? `created ${fmtMs(x.created_ms)}` : x.state === 'running' ? `since ${fmtMs(x.started_ms)}`
+        : `${fmtMs(x.started_ms)} → ${fmtMs(x.stopped_ms)}`;
+      const variants = Array.isArray(x.variants) ? x.variants.map((v) => v && v.name).filter(Boolean) : [];
+      return el('li', { dataset: { name: x.name } },
+        el('a', { href: `#/experiments?${new URLSearchParams({ ...Object.fromEntries(expParams()), name: x.name }).toString()}`,
+          'aria-current': x.name === selected ? 'true' : null },
+        el('span', { class: 'exp-name' }, x.name), stateTag(x.state),
+        el('span', { class: 'exp-sub' }, `${variants.join(' vs ')}${x.metric ? ` · ${metricLabel(x.metric)}` : ''}${when.trim() ? ` · ${when}` : ''}`)));
+    })));
+  }
+
+  /* The sample-ratio-mismatch result as a sentence; an alarm is a warning
+   * that says what it means. */
+  function srmBox(srm, variants) {
+    const names = variants.map((v) => v.name);
+    const obs = srm && Array.isArray(srm.observed) ? srm.observed : variants.map((v) => v.users);
+    const exp = srm && Array.isArray(srm.expected) ? srm.expected : [];
+    const users = andList(obs.map((n, i) => `${fmt(n)}${i === 0 ? ' listeners' : ''} in ${names[i] || `variant ${i + 1}`}`));
+    const expected = exp.length ? andList(exp.map((n) => fmt(isNum(n) ? Math.round(n * 10) / 10 : n))) : '';
+    if (!srm || !isNum(srm.p)) {
+      return el('p', { class: 'srm srm-none', dataset: { srm: 'none' } },
+        'Sample ratio: not tested yet (it needs listeners in every variant).');
+    }
+    if (srm.alarm) {
+      return el('div', { class: 'srm srm-alarm', role: 'alert', dataset: { srm: 'alarm' } },
+        el('p', null, el('strong', null, 'Sample ratio mismatch: do not trust this report yet.')),
+        el('p', null, `The variants have ${users} where their weights expect ${expected} `,
+          `(chi-square ${fmt(srm.chi2, 1)}, ${pText(srm.p)}, below the 0.001 alarm). `,
+          'A split this far from the weights does not happen by chance: assignment, logging or a bot is skewing who is counted, ',
+          'and every comparison below may be biased until the cause is found.'));
+    }
+    return el('p', { class: 'srm srm-ok', dataset: { srm: 'ok' } },
+      el('strong', null, 'No sample ratio mismatch: '),
+      `${users}, as the weights expect${expected ? ` (${expected})` : ''}; chi-square ${pText(srm.p)} (the alarm is at p < 0.001).`);
+  }
+
+  function variantTable(report) {
+    const variants = report.variants;
+    const metrics = Object.keys(EXP_METRICS).filter((m) => variants.some((v) => v.metrics && m in v.metrics));
+    for (const v of variants) for (const m of Object.keys(v.metrics || {})) if (!metrics.includes(m)) metrics.push(m);
+    const primary = report.experiment && report.experiment.metric;
+    return el('div', { class: 'table-wrap' }, el('table', { id: 'exp-variants' },
+      el('caption', null, 'Per variant', el('span', { class: 'meta' }, ' · per-listener means, ± standard error')),
+      el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'variant'), el('th', { scope: 'col' }, 'listeners'),
+        el('th', { scope: 'col' }, 'lists shown'), metrics.map((m) => el('th', { scope: 'col', dataset: { metric: m } }, metricLabel(m),
+          m === primary ? el('span', { class: 'dir' }, ' (primary)') : null)))),
+      el('tbody', null, variants.map((v, i) => el('tr', { dataset: { variant: v.name } },
+        el('th', { scope: 'row' }, v.name, i === 0 ? el('span', { class: 'dir' }, ' (control)') : null,
+          v.config ? el('small', { class: 'pm' }, String(v.config)) : null),
+        el('td', { dataset: { field: 'users' } }, fmt(v.users)),
+        el('td', { dataset: { field: 'impressions' } }, fmt(v.impressions)),
+        metrics.map((m) => {
+          const x = v.metrics && v.metrics[m];
+          return el('td', { dataset: { metric: m }, title: x && isNum(x.num) && isNum(x.den) ? `${fmt(x.num)} / ${fmt(x.den)}` : null },
+            x ? fmtMetric(m, x.value) : '–', x && isNum(x.se) ? el('small', { class: 'pm' }, `± ${fmtMetric(m, x.se)}`) : null);
+        }))))));
+  }
+
+  function comparisonTable(report) {
+    const rows = Array.isArray(report.comparisons) ? report.comparisons.filter((c) => c && typeof c.metric === 'string') : [];
+    if (!rows.length) return el('p', { class: 'hint' }, 'No comparison yet: every variant needs listeners.');
+    const control = report.variants[0] ? report.variants[0].name : 'control';
+    const correction = report.correction === 'bh' || report.correction === 'benjamini-hochberg' ? 'Benjamini-Hochberg' : 'Holm';
+    return el('div', { class: 'table-wrap' }, el('table', { id: 'exp-comparisons' },
+      el('caption', null, `Against ${control}`, el('span', { class: 'meta' },
+        ` · ${Math.round(100 * (1 - (isNum(report.alpha) ? report.alpha : 0.05)))}% intervals · p adjusted across metrics (${correction})`)),
+      el('thead', null, el('tr', null, ['metric', 'variant', 'difference', 'relative lift', 'p', 'p adjusted', 'result']
+        .map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', null, rows.map((c) => {
+        const better = EXP_METRICS[c.metric] ? EXP_METRICS[c.metric].better : 'high';
+        const good = isNum(c.diff) && (better === 'high' ? c.diff > 0 : c.diff < 0);
+        const result = c.significant ? (good ? 'better' : 'worse') : 'no clear difference';
+        return el('tr', { dataset: { metric: c.metric, variant: c.variant } },
+          el('th', { scope: 'row' }, metricLabel(c.metric),
+            c.primary ? el('span', { class: 'tag' }, 'primary') : null, c.guardrail ? el('span', { class: 'tag' }, 'guardrail') : null,
+            c.cuped ? el('small', { class: 'pm' }, `CUPED${isNum(c.variance_reduction) ? `, variance −${(100 * c.variance_reduction).toFixed(0)}%` : ''}`) : null),
+          el('td', null, c.variant),
+          el('td', null, fmtMetric(c.metric, c.diff, true),
+            el('small', { class: 'pm' }, `[${fmtMetric(c.metric, c.diff_lo, true)}, ${fmtMetric(c.metric, c.diff_hi, true)}]`)),
+          el('td', null, fmtPct(c.lift), el('small', { class: 'pm' }, `[${fmtPct(c.lift_lo)}, ${fmtPct(c.lift_hi)}]`)),
+          el('td', null, fmtP(c.p)),
+          el('td', null, fmtP(c.p_adjusted)),
+          el('td', { class: c.significant ? (good ? 'sig-good' : 'sig-bad') : 'sig-none' }, result));
+      }))));
+  }
+
+  function sequentialNote(report) {
+    const seq = Array.isArray(report.sequential) ? report.sequential.filter((s) => s && typeof s.day === 'string') : [];
+    if (!seq.length) return el('p', { class: 'hint' }, 'No look with listeners yet.');
+    const last = seq[seq.length - 1];
+    return el('p', { class: 'meta' }, `At the last look (${fmtTime(last.day)}), ${metricLabel(last.metric || report.experiment.metric)} of ${last.variant || 'the treatment'}: `,
+      `${fmtMetric(last.metric, last.diff, true)}, always-valid interval [${fmtMetric(last.metric, last.lo, true)}, ${fmtMetric(last.metric, last.hi, true)}], `,
+      `always-valid ${pText(last.p)}. This interval holds at every look at once, so it can be read as often as one likes; the fixed-horizon intervals above only at the planned end.`);
+  }
+
+  function interleavingNote(il) {
+    if (!il || typeof il !== 'object') return null;
+    return el('div', { class: 'panel' }, el('h3', { class: 'panel-title' }, 'Interleaving'),
+      el('p', null, `Lists whose plays preferred one side: team B ${fmt(il.wins_b)}, team A ${fmt(il.wins_a)}; ties ${fmt(il.ties)}. `,
+        `B's share of the preferences: ${pct1(il.share_b)} [${pct1(il.lo)}, ${pct1(il.hi)}] (50% = no preference), ${pText(il.p)}.`));
+  }
+
+  /* One of the server's SVG charts into box, sanitised. */
+  async function expChart(box, path, label) {
+    box.dataset.state = 'loading';
+    box.replaceChildren(el('span', { class: 'loading' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading chart…'));
+    try {
+      placeSvg(box, safeSvg(await apiText(path)), label);
+      box.classList.remove('error');
+      box.dataset.state = 'ok';
+    } catch (e) {
+      box.classList.add('error');
+      box.dataset.state = 'error';
+      const msg = e instanceof ApiError ? `${e.message}${e.detail ? ': ' + e.detail : ''}` : e.message;
+      box.replaceChildren(el('p', null, `Could not load this chart. ${msg}`));
+      throw e;
+    }
+  }
+
+  let expSeq = 0;
+
+  /* Shows experiment `name` (an EXP object from the list, or null when the
+   * list does not know it). */
+  async function showExperiment(name, x) {
+    const seq = ++expSeq;
+    const body = $('#exp-body');
+    $('#exp-title').textContent = name ? `Experiment ${name}` : 'Experiment';
+    if (!name) {
+      body.replaceChildren(el('p', { class: 'hint' }, 'Pick an experiment to see its report.'));
+      return;
+    }
+    if (!x) {
+      body.replaceChildren(el('div', { class: 'empty' }, el('p', null, `There is no experiment named “${name}”.`)));
+      return;
+    }
+    const enc = encodeURIComponent(name);
+    const variants = Array.isArray(x.variants) ? x.variants.filter((v) => v && v.name) : [];
+    const totalW = variants.reduce((a, v) => a + (isNum(v.weight) ? v.weight : 0), 0) || 1;
+    const head = el('div', { class: 'panel exp-head' },
+      el('div', { class: 'exp-head-row' }, el('h2', { class: 'exp-h' }, name), stateTag(x.state),
+        x.state !== 'draft' ? el('a', { class: 'btn btn-sm', href: `/api/experiments/${enc}/export`, download: `${name}.csv` }, 'Per-listener CSV') : null),
+      kv([
+        ['Variants', andList(variants.map((v) => `${v.name} (${Math.round((100 * (v.weight || 0)) / totalW)}%${v.config ? `: ${v.config}` : ''})`))],
+        ['Primary metric', metricLabel(x.metric || 'play_rate')],
+        ['Guardrails', Array.isArray(x.guardrails) && x.guardrails.length ? x.guardrails.map(metricLabel).join(', ') : 'none'],
+        ['Created', fmtMs(x.created_ms) || '–'],
+        ['Started', fmtMs(x.started_ms) || '–'],
+        ['Stopped', fmtMs(x.stopped_ms) || (x.state === 'running' ? 'still running' : '–')],
+      ]));
+    if (x.state === 'draft') {
+      body.replaceChildren(head, el('div', { class: 'empty' }, el('p', null, 'Not started: nobody is assigned yet. Start it with ',
+        el('code', null, `segue experiment start ${name}`), '.')));
+      return;
+    }
+    body.replaceChildren(head, el('p', { class: 'meta' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading the report…'));
+    const report = await api(`/api/experiments/${enc}/report`);
+    if (seq !== expSeq) return;
+    const rv = Array.isArray(report && report.variants) ? report.variants.filter((v) => v && typeof v.name === 'string') : [];
+    const r = { ...report, variants: rv, experiment: report.experiment || x };
+    const lift = el('div', { class: 'chart-box exp-chart', id: 'exp-lift' });
+    const sequential = el('div', { class: 'chart-box exp-chart', id: 'exp-sequential' });
+    body.replaceChildren(...[head,
+      x.state === 'running' ? el('p', { class: 'note' }, 'Still running: these figures are interim. The fixed-horizon intervals and p-values are only valid once the planned sample is in; the always-valid view below can be read at any time.') : null,
+      srmBox(r.srm, rv),
+      typeof r.verdict === 'string' && r.verdict ? el('p', { class: 'verdict', id: 'exp-verdict' }, r.verdict) : null,
+      variantTable(r),
+      el('h3', { class: 'panel-title exp-sub-title' }, 'Lift per metric'),
+      el('figure', { class: 'panel chart exp-fig' }, lift,
+        el('figcaption', { class: 'meta' }, 'Relative lift of each metric against the control, with its interval; a bar that crosses zero is no clear difference.')),
+      comparisonTable(r),
+      el('h3', { class: 'panel-title exp-sub-title' }, 'Over time'),
+      el('figure', { class: 'panel chart exp-fig' }, sequential,
+        el('figcaption', { class: 'meta' }, `The always-valid confidence sequence of the difference in ${metricLabel(r.experiment.metric || 'play_rate').toLowerCase()}, look by look: it narrows as listeners come.`)),
+      sequentialNote(r),
+      interleavingNote(r.interleaving)].filter(Boolean));
+    const charts = await Promise.allSettled([
+      expChart(lift, `/api/experiments/${enc}/lift.svg`, `Relative lift per metric of ${name}, with confidence intervals`),
+      expChart(sequential, `/api/experiments/${enc}/sequential.svg`, `Confidence sequence of the primary metric of ${name} over time`),
+    ]);
+    $('#exp-status').textContent = `Report of ${name} shown.`;
+    const bad = charts.find((c) => c.status === 'rejected');
+    if (bad) throw bad.reason;
+  }
+
+  let expList = [];
+
+  /* The URL says what to show: (re)reads it. */
+  async function expFromUrl() {
+    const p = expParams();
+    const name = p.get('name') || '';
+    for (const f of POWER_FIELDS) if (p.has(f) && p.get(f) !== '') $(`#power-${f}`).value = p.get(f);
+    for (const a of $$('#exp-list a')) {
+      if (a.closest('li').dataset.name === name) a.setAttribute('aria-current', 'true');
+      else a.removeAttribute('aria-current');
+    }
+    setState('experiments', 'loading');
+    clearMessages('experiments');
+    try {
+      const work = [showExperiment(name, expList.find((x) => x.name === name) || null)];
+      if (POWER_FIELDS.some((f) => p.has(f))) work.push(computePower(false));
+      await Promise.all(work);
+      setState('experiments', 'ready');
+    } catch (e) {
+      setState('experiments', 'error');
+      showError('experiments', e, name ? `Experiment ${name}` : undefined);
+    }
+  }
+
+  async function loadExperiments() {
+    setState('experiments', 'loading');
+    $('#exp-list').replaceChildren(el('p', { class: 'meta' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading experiments…'));
+    let data;
+    try {
+      data = await api('/api/experiments');
+    } catch (e) {
+      $('#exp-list').replaceChildren(el('div', { class: 'empty' }, el('p', null, 'The experiments could not be loaded. '),
+        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { clearMessages('experiments'); reload('experiments'); } }, 'Retry')));
+      throw e;
+    }
+    expList = (Array.isArray(data && data.experiments) ? data.experiments : []).filter((x) => x && typeof x.name === 'string');
+    // Running first, then the newest.
+    const order = { running: 0, stopped: 1, draft: 2 };
+    expList.sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3) || (b.created_ms || 0) - (a.created_ms || 0));
+    renderExpList(expList, expParams().get('name') || '');
+    await expFromUrl();
+  }
+
+  /* The power calculator; `write`: put its inputs into the URL. */
+  async function computePower(write) {
+    const out = $('#power-result');
+    const vals = {};
+    for (const f of POWER_FIELDS) {
+      const input = $(`#power-${f}`);
+      const v = Number(input.value);
+      if (input.value.trim() === '' || !Number.isFinite(v)) {
+        input.setAttribute('aria-invalid', 'true');
+        out.className = 'power-result error';
+        out.textContent = `${input.labels[0].textContent} must be a number.`;
+        return;
+      }
+      input.removeAttribute('aria-invalid');
+      vals[f] = v;
+    }
+    const q = new URLSearchParams(Object.entries(vals).map(([k, v]) => [k, String(v)]));
+    if (write) {
+      const p = expParams();
+      for (const [k, v] of q) p.set(k, v);
+      expWriteUrl(p, false);
+    }
+    out.className = 'power-result';
+    out.replaceChildren(el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Computing…');
+    try {
+      const r = await api(`/api/power?${q.toString()}`);
+      const n = r && r.users_per_variant;
+      if (!isNum(n)) throw new ApiError('The answer has no users_per_variant', { detail: '/api/power' });
+      out.replaceChildren(el('strong', { id: 'power-n' }, fmt(Math.ceil(n))), ' listeners per variant ',
+        el('span', { class: 'meta' }, `(${fmt(2 * Math.ceil(n))} for an A/B test) to find ${(100 * vals.baseline).toFixed(1)}% → `,
+          `${(100 * (vals.baseline + vals.mde)).toFixed(1)}% with ${Math.round(100 * vals.power)}% power at α = ${vals.alpha}.`));
+    } catch (e) {
+      out.className = 'power-result error';
+      out.textContent = e instanceof ApiError && e.detail ? e.detail : e.message;
+    }
+  }
+
+  function initExperiments() {
+    $('#power-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      computePower(true);
+    });
+    $('#exp-refresh').addEventListener('click', () => {
+      clearMessages('experiments');
+      reload('experiments');
+    });
+  }
+
+  // ---------------------------------------------------------------------------
   // Start
 
   function start() {
+    listenerInit();
     initDiscover();
+    initExperiments();
     initMap();
     $('#chart-filter').addEventListener('input', applyChartFilter);
     window.addEventListener('hashchange', route);

@@ -8,6 +8,8 @@
 //      SEGUE_QUERY      search text for the seed (default "synthetic")
 //      SEGUE_CHROMIUM   browser binary (default /usr/bin/chromium)
 //      SEGUE_ONLY       a regular expression: run only the cases it matches
+//      SEGUE_WORKSPACE  the server's workspace: its events.db is read with sqlite3
+//                       to check that events reached the store (else only the report)
 // Prints TAP: "ok N - name" / "not ok N - name" with "# reason" lines, then "1..N".
 // Exits 1 on any failure, 2 on bad usage; prints "1..0 # SKIP why" and exits 0 when
 // Chromium or playwright-core is not available.
@@ -20,7 +22,7 @@ const BASE = (process.env.SEGUE_URL || '').replace(/\/+$/, '');
 const ARTIFACTS = process.env.SEGUE_ARTIFACTS || path.join(os.tmpdir(), 'segue-browser');
 const QUERY = process.env.SEGUE_QUERY || 'synthetic';
 const CHROMIUM = process.env.SEGUE_CHROMIUM || '/usr/bin/chromium';
-const PAGES = ['discover', 'explore', 'map', 'models'];
+const PAGES = ['discover', 'explore', 'map', 'models', 'experiments'];
 const CASE_TIMEOUT_MS = 120_000;
 const STEP_TIMEOUT_MS = 20_000;
 
@@ -227,7 +229,7 @@ test('phone viewport (375x812) renders Discover without horizontal overflow', as
   }
 });
 
-test('phone viewport renders Explore, Map and Models without horizontal overflow', async () => {
+test('phone viewport renders Explore, Map, Models and Experiments without horizontal overflow', async () => {
   const { context, page, problems } = await openPage({
     viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
   });
@@ -644,6 +646,330 @@ async function filterCase(opts, label) {
 
 test('Discover at desktop size: dislike, genre and year filters, kept in the URL', () => filterCase({}, 'desktop'));
 test('Discover at phone size: dislike, genre and year filters, kept in the URL', () => filterCase(PHONE, 'phone'));
+
+// ---------------------------------------------------------------------------
+// A/B testing (issue 11 item 7): the Experiments page, and Discover's events
+
+const EV_TYPES = ['impression', 'play', 'skip', 'like', 'dislike', 'save']; // events.h enum ev_type
+
+/* A JSON call from the test itself (not the page): {status, body}. */
+async function call(method, pathname, body) {
+  const r = await fetch(BASE + pathname, {
+    method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let j = null;
+  try { j = JSON.parse(text); } catch (e) { j = text; }
+  return { status: r.status, body: j };
+}
+
+async function callOk(method, pathname, body, want = 200) {
+  const r = await call(method, pathname, body);
+  check(r.status === want, `${method} ${pathname}: HTTP ${r.status} (want ${want}) ${JSON.stringify(r.body).slice(0, 300)}`);
+  return r.body;
+}
+
+/* Creates and starts an experiment of two variants. */
+async function startExperiment(prefix, variants, extra = {}) {
+  const name = `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  const x = await callOk('POST', '/api/experiments', { name, variants, ...extra }, 201);
+  check(x.name === name && x.state === 'draft', `created experiment: ${JSON.stringify(x)}`);
+  const s = await callOk('POST', `/api/experiments/${name}/start`, {});
+  check(s.state === 'running', `started experiment is ${s.state}`);
+  return name;
+}
+
+async function seedTrack() {
+  const r = await callOk('GET', `/api/tracks?q=${encodeURIComponent(QUERY)}&limit=5`);
+  check(Array.isArray(r.tracks) && r.tracks.length >= 1, `no track for "${QUERY}"`);
+  return r.tracks[0].id;
+}
+
+/* The event store, read with the sqlite3 command-line shell: rows of
+ * `sql`, or null when the store cannot be read that way (no
+ * SEGUE_WORKSPACE, no sqlite3, or another store than SQLite). */
+const EVENTS_DB = process.env.SEGUE_EVENTS_DB || (process.env.SEGUE_WORKSPACE ? path.join(process.env.SEGUE_WORKSPACE, 'events.db') : '');
+async function storeRows(sql) {
+  if (!EVENTS_DB || !fs.existsSync(EVENTS_DB)) return null;
+  const { execFileSync } = await import('node:child_process');
+  let out;
+  try {
+    out = execFileSync('sqlite3', ['-readonly', '-json', EVENTS_DB, sql], { encoding: 'utf8', timeout: 10_000 });
+  } catch (e) {
+    if (e.code === 'ENOENT') return null; // no sqlite3 shell
+    throw new Error(`sqlite3 ${EVENTS_DB}: ${String(e.stderr || e.message).trim()}`);
+  }
+  return out.trim() ? JSON.parse(out) : [];
+}
+const sqlText = (s) => `'${String(s).replace(/'/g, "''")}'`;
+
+/* Drives a small experiment through the API as listeners would: each user
+ * asks for a list (the server logs the impression) and posts what they did
+ * with it. Returns what was sent. */
+async function driveTraffic(name, users, seed) {
+  const sent = { users: new Map(), impressions: 0, events: 0 };
+  const now = Date.now();
+  const batch = [];
+  for (let u = 0; u < users; u++) {
+    const user = `br-${name}-u${u}`;
+    const lists = 1 + (u % 2); // some listeners come back
+    for (let l = 0; l < lists; l++) {
+      const r = await callOk('POST', '/api/recommend', { user_id: user, seeds: [seed], k: 10 });
+      check(typeof r.request_id === 'string' && r.request_id, 'a recommend answer has no request_id');
+      check(r.experiment && r.experiment.name === name, `user ${user} not in ${name}: ${JSON.stringify(r.experiment)}`);
+      const prev = sent.users.get(user);
+      check(!prev || prev === r.experiment.variant, `user ${user} moved from ${prev} to ${r.experiment.variant}`);
+      sent.users.set(user, r.experiment.variant);
+      sent.impressions++;
+      const ids = r.tracks.map((t) => t.id);
+      const ev = (type, pos, dt) => batch.push({ event_id: `br-${name}-${u}-${l}-${type}-${pos}`, type, user_id: user,
+        track: ids[pos], request_id: r.request_id, position: pos, client_ms: now + dt });
+      // A listener who scans the list: plays one or two, likes some, skips some.
+      if (ids.length > 5) {
+        ev('play', u % 3, 1000);
+        if (u % 2 === 0) ev('like', u % 3, 2000);
+        if (u % 4 === 1) ev('skip', 3, 3000);
+        if (u % 5 === 0) ev('save', 0, 4000);
+        if (u % 3 === 2) ev('play', 4 + (u % 2), 5000);
+      }
+    }
+  }
+  const first = await callOk('POST', '/api/events', { events: batch });
+  check(first.stored === batch.length && first.duplicates === 0, `events: ${JSON.stringify(first)} for ${batch.length}`);
+  // The same batch again (a client retrying): stored once.
+  const again = await callOk('POST', '/api/events', { events: batch });
+  check(again.stored === 0 && again.duplicates === batch.length, `a retried batch: ${JSON.stringify(again)}`);
+  sent.events = batch.length;
+  return sent;
+}
+
+/* The figures the page shows, read from its tables. */
+const readExperimentPage = (page) => page.evaluate(() => ({
+  items: [...document.querySelectorAll('#exp-list li')].map((li) => ({ name: li.dataset.name, state: li.querySelector('.tag')?.textContent })),
+  rows: [...document.querySelectorAll('#exp-variants tbody tr')].map((tr) => ({
+    variant: tr.dataset.variant,
+    users: Number(tr.querySelector('[data-field=users]').textContent.replace(/,/g, '')),
+    impressions: Number(tr.querySelector('[data-field=impressions]').textContent.replace(/,/g, '')),
+  })),
+  comparisons: document.querySelectorAll('#exp-comparisons tbody tr').length,
+  srm: document.querySelector('.srm')?.dataset.srm || '',
+  srmText: document.querySelector('.srm')?.textContent.replace(/\s+/g, ' ').trim() || '',
+  verdict: document.querySelector('#exp-verdict')?.textContent.trim() || '',
+  charts: ['#exp-lift', '#exp-sequential'].map((s) => {
+    const box = document.querySelector(s);
+    const svg = box?.querySelector('svg');
+    const img = box?.querySelector('img');
+    return { state: box?.dataset.state, svgShapes: svg ? svg.querySelectorAll('rect, line, path, circle, polyline, polygon, text').length : 0,
+      img: img ? img.naturalWidth : 0, label: svg?.getAttribute('aria-label') || img?.alt || '' };
+  }),
+}));
+
+let finished = null; // the experiment the first case finished, for the phone case
+
+test('Experiments: a finished experiment renders its table, lift and sequential SVGs, SRM sentence, verdict; power calculator', async () => {
+  const seed = await seedTrack();
+  const name = await startExperiment('br-ab', [
+    { name: 'control', weight: 1, config: 'model=hybrid' },
+    { name: 'treatment', weight: 1, config: 'model=popular' },
+  ], { metric: 'play_rate', guardrails: ['skip_rate'] });
+  let sent;
+  try {
+    sent = await driveTraffic(name, 24, seed);
+  } finally {
+    const stopped = await callOk('POST', `/api/experiments/${name}/stop`, {});
+    check(stopped.state === 'stopped', `stopped experiment is ${stopped.state}`);
+  }
+  finished = name;
+  const report = await callOk('GET', `/api/experiments/${name}/report`);
+  const perVariant = {};
+  for (const v of sent.users.values()) perVariant[v] = (perVariant[v] || 0) + 1;
+  // The server's own count agrees with the traffic driven.
+  for (const v of report.variants) {
+    check(v.users === (perVariant[v.name] || 0), `report: ${v.users} users in ${v.name}, the test sent ${perVariant[v.name] || 0}`);
+  }
+  check(report.variants.reduce((a, v) => a + v.impressions, 0) === sent.impressions,
+    `report: ${report.variants.map((v) => v.impressions).join('+')} impressions, the test asked ${sent.impressions} lists`);
+
+  const { context, page, problems } = await openPage();
+  try {
+    await page.goto(`${BASE}/#/experiments?name=${name}`, { waitUntil: 'load' });
+    await page.waitForFunction(() => ['ready', 'error'].includes(document.querySelector('#page-experiments')?.dataset.state) &&
+      document.querySelector('#exp-variants'), null, { timeout: 60_000 });
+    await page.waitForFunction(() => ['#exp-lift', '#exp-sequential'].every((s) => ['ok', 'error'].includes(document.querySelector(s)?.dataset.state)));
+    await shot(page, 'experiments');
+    check(await page.getAttribute('#page-experiments', 'data-state') === 'ready', 'the page did not end ready');
+    const seen = await readExperimentPage(page);
+    check(seen.items.some((i) => i.name === name && i.state === 'stopped'), `the list does not show ${name} as stopped: ${JSON.stringify(seen.items)}`);
+    check(seen.rows.length === report.variants.length, `${seen.rows.length} variant rows for ${report.variants.length} variants`);
+    for (const v of report.variants) {
+      const row = seen.rows.find((r) => r.variant === v.name);
+      check(row && row.users === v.users && row.impressions === v.impressions, `row of ${v.name}: ${JSON.stringify(row)}, report ${v.users} users ${v.impressions} lists`);
+    }
+    check(seen.rows.reduce((a, r) => a + r.users, 0) === sent.users.size, `the table counts ${seen.rows.map((r) => r.users).join('+')} listeners; the test drove ${sent.users.size}`);
+    check(seen.comparisons === report.comparisons.length, `${seen.comparisons} comparison rows, the report has ${report.comparisons.length}`);
+    for (const [i, c] of seen.charts.entries()) {
+      check(c.state === 'ok' && (c.svgShapes >= 2 || c.img > 0) && c.label, `chart ${i ? 'sequential' : 'lift'} not drawn: ${JSON.stringify(c)}`);
+    }
+    // The charts are the server's (the C SVG module), not drawn here.
+    for (const which of ['lift', 'sequential']) {
+      const r = await fetch(`${BASE}/api/experiments/${name}/${which}.svg`);
+      check(r.ok && /image\/svg\+xml/.test(r.headers.get('content-type') || '') && /^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/.test(await r.text()),
+        `GET ${which}.svg is not an SVG document`);
+    }
+    const wantSrm = report.srm && report.srm.alarm ? 'alarm' : 'ok';
+    check(seen.srm === wantSrm && /sample ratio/i.test(seen.srmText) && /p [=<]/.test(seen.srmText), `SRM sentence (${seen.srm}, want ${wantSrm}): "${seen.srmText}"`);
+    check(seen.verdict && seen.verdict === report.verdict, `verdict "${seen.verdict}" is not the report's "${report.verdict}"`);
+
+    // The power calculator: the server's number, and its inputs in the URL.
+    await page.fill('#power-baseline', '0.1');
+    await page.fill('#power-mde', '0.02');
+    const answered = page.waitForResponse((r) => r.url().includes('/api/power?'));
+    await page.click('#power-go');
+    await answered;
+    await page.waitForFunction(() => document.querySelector('#power-n'));
+    const power = await callOk('GET', '/api/power?baseline=0.1&mde=0.02&alpha=0.05&power=0.8');
+    const shown = Number((await page.textContent('#power-n')).replace(/,/g, ''));
+    check(shown === Math.ceil(power.users_per_variant), `power shows ${shown}, the API says ${power.users_per_variant}`);
+    check(page.url().includes(`name=${name}`) && page.url().includes('baseline=0.1') && page.url().includes('mde=0.02'), `the URL does not hold the page: ${page.url()}`);
+    // A reload shows the same experiment and the same power answer.
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForFunction(() => document.querySelector('#exp-variants') && document.querySelector('#power-n'));
+    check(Number((await page.textContent('#power-n')).replace(/,/g, '')) === shown, 'the power answer changed on reload');
+    noProblems(problems, 'experiments');
+
+    // An SRM alarm (faked on the real report: a 24-listener test has none) is a visible warning in words.
+    await page.route(new RegExp(`/api/experiments/${name}/report$`), async (route) => {
+      const res = await route.fetch();
+      const j = await res.json();
+      j.srm = { ...j.srm, chi2: 19.4, p: 0.00001, alarm: true };
+      await route.fulfill({ response: res, body: JSON.stringify(j) });
+    });
+    await page.click('#exp-refresh');
+    const alarm = page.locator('.srm-alarm[role=alert]');
+    await alarm.waitFor({ state: 'visible' });
+    const text = (await alarm.textContent()).replace(/\s+/g, ' ');
+    check(/Sample ratio mismatch/.test(text) && /do not trust/i.test(text) && /p [=<] /.test(text), `alarm text: ${text}`);
+    await shot(page, 'experiments-srm-alarm');
+  } finally {
+    await context.close();
+  }
+});
+
+test('Experiments at phone size (390x844): readable, no horizontal overflow', async () => {
+  if (!finished) throw new Skip('the finished experiment was not made');
+  const { context, page, problems } = await openPage(PHONE);
+  try {
+    await page.goto(`${BASE}/#/experiments?name=${finished}`, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.querySelector('#page-experiments')?.dataset.state === 'ready' &&
+      ['#exp-lift', '#exp-sequential'].every((s) => document.querySelector(s)?.dataset.state === 'ok'), null, { timeout: 60_000 });
+    await shot(page, 'phone-experiments');
+    const over = await overflow(page);
+    check(over.ok, over.why);
+    const w = await page.$eval('#exp-lift', (b) => b.getBoundingClientRect().width);
+    check(w > 250 && w <= 390, `the lift chart is ${w}px wide on a 390px phone`);
+    noProblems(problems, 'phone experiments');
+  } finally {
+    await context.close();
+  }
+});
+
+test('Discover: a like (and a play) reach the event store, retried with the same ids; the experiment is shown', async () => {
+  const name = await startExperiment('br-like', [
+    { name: 'control', weight: 1, config: 'model=hybrid' },
+    { name: 'treatment', weight: 1, config: 'model=hybrid,diversity=0.6' },
+  ]);
+  const { context, page, problems } = await openPage();
+  try {
+    await context.route(/^https:\/\/open\.spotify\.com\//, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>player</title>' }));
+    await visit(page, 'discover');
+    const user = await page.evaluate(() => window.segueEvents.userId);
+    check(/^[A-Za-z0-9_.:-]{1,64}$/.test(user), `bad user id ${user}`);
+    check(await page.evaluate(() => localStorage.getItem('segue.user')) === user, 'the user id is not kept in localStorage');
+    const asked = page.waitForRequest((r) => r.url().endsWith('/api/recommend') && r.method() === 'POST');
+    await searchAndRecommend(page);
+    check((await asked).postDataJSON().user_id === user, 'POST /api/recommend did not carry the user id');
+    const rid = (await page.textContent('#results-meta code')).trim();
+    const tag = (await page.textContent('#results-meta .exp-tag'))?.trim() || '';
+    check(tag.includes(name), `the page does not say the experiment: "${tag}"`);
+    const variant = /\(([^)]+)\)$/.exec(tag)?.[1];
+    const ids = await cardIds(page);
+    const before = await callOk('GET', `/api/experiments/${name}/report`);
+    const likesOf = (r) => r.variants.find((v) => v.name === variant)?.metrics?.like_rate?.num;
+
+    // The first POST /api/events fails (503): the page sends the same events again.
+    const bodies = [];
+    let failedOnce = false;
+    await page.route(/\/api\/events$/, async (route) => {
+      bodies.push(route.request().postDataJSON());
+      if (!failedOnce) {
+        failedOnce = true;
+        return route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"unavailable","detail":"test"}' });
+      }
+      return route.continue();
+    });
+    const stored = page.waitForResponse((r) => r.url().endsWith('/api/events') && r.status() === 200, { timeout: 30_000 });
+    await page.locator('#results li.card').first().getByRole('button', { name: /^Play / }).click();
+    await page.locator('#results li.card').nth(1).getByRole('button', { name: /^Like / }).click();
+    const res = await stored;
+    const ack = await res.json();
+    check(bodies.length >= 2, `${bodies.length} POST /api/events`);
+    const evIds = (b) => b.events.map((e) => e.event_id).sort().join(' ');
+    check(evIds(bodies[0]) === evIds(bodies[bodies.length - 1]), `the retry has other event ids:\n${evIds(bodies[0])}\n${evIds(bodies[bodies.length - 1])}`);
+    const sentEv = bodies[bodies.length - 1].events;
+    const like = sentEv.find((e) => e.type === 'like');
+    const play = sentEv.find((e) => e.type === 'play');
+    check(like && like.user_id === user && like.track === ids[1] && like.request_id === rid && like.position === 1 && Number.isInteger(like.client_ms),
+      `the like sent: ${JSON.stringify(like)}`);
+    check(play && play.track === ids[0] && play.position === 0, `the play sent: ${JSON.stringify(play)}`);
+    check(ack.stored === sentEv.length, `the store answered ${JSON.stringify(ack)} for ${sentEv.length} events`);
+    check(await page.evaluate(() => window.segueEvents.pending) === 0, 'events still pending after the 200');
+
+    // In the store: through the report (the like counts for the user's variant) ...
+    const after = await callOk('GET', `/api/experiments/${name}/report`);
+    check(likesOf(after) === (likesOf(before) || 0) + 1, `likes in ${variant}: ${likesOf(before)} -> ${likesOf(after)}`);
+    // ... and in the SQLite file itself, exactly once.
+    const rows = await storeRows(`select event_id, type, user_id, request_id, track, position from events where user_id = ${sqlText(user)} and type <> 0 order by seq`);
+    if (rows) {
+      const got = rows.map((r) => `${EV_TYPES[r.type]}:${r.track}:${r.position}:${r.request_id}`).sort();
+      const want = sentEv.map((e) => `${e.type}:${e.track}:${e.position}:${e.request_id}`).sort();
+      check(JSON.stringify(got) === JSON.stringify(want), `the store holds\n${got.join('\n')}\nnot\n${want.join('\n')}`);
+    } else {
+      console.log('# (the store file was not read: set SEGUE_WORKSPACE and install sqlite3 to check it directly)');
+    }
+    await page.unroute(/\/api\/events$/);
+
+    // Another track played within 30 s: the first is skipped. And events
+    // queued just before the page goes away are not lost.
+    const unload = page.waitForRequest((r) => r.url().endsWith('/api/events'), { timeout: 30_000 });
+    await page.locator('#results li.card').nth(3).getByRole('button', { name: /^Play / }).click();
+    await page.locator('#results li.card').nth(2).getByRole('button', { name: /^Dislike / }).click();
+    await page.reload({ waitUntil: 'load' });
+    const last = (await unload).postDataJSON().events;
+    const sentDislike = last.find((e) => e.type === 'dislike');
+    check(sentDislike && sentDislike.track === ids[2] && sentDislike.position === 2, `the dislike did not go out around the reload: ${JSON.stringify(last)}`);
+    const skip = last.find((e) => e.type === 'skip');
+    check(skip && skip.track === ids[0] && skip.position === 0 && skip.request_id === rid, `no skip of the first track: ${JSON.stringify(last)}`);
+    check(last.some((e) => e.type === 'play' && e.track === ids[3]), `no play of the fourth track: ${JSON.stringify(last)}`);
+    await waitResults(page);
+    const stored2 = async () => (await storeRows(`select count(*) as n from events where event_id = ${sqlText(sentDislike.event_id)}`))?.[0]?.n;
+    if (EVENTS_DB && fs.existsSync(EVENTS_DB)) {
+      let n = 0;
+      for (let i = 0; i < 100 && n !== 1; i++) {
+        n = await stored2();
+        if (n !== 1) await page.waitForTimeout(100);
+      }
+      check(n === 1, `the dislike sent at the reload is ${n} times in the store`);
+    }
+    await page.waitForFunction(() => window.segueEvents.pending === 0, null, { timeout: 30_000 });
+    await shot(page, 'discover-events');
+    // The faked 503 (and the console line Chromium writes for it) are expected.
+    noProblems(problems.filter((p) => !/open\.spotify\.com/.test(p) && !/HTTP 503 for POST .*\/api\/events/.test(p) && !/status of 503/.test(p)), 'discover events');
+  } finally {
+    await context.close();
+    await call('POST', `/api/experiments/${name}/stop`, {});
+  }
+});
 
 // ---------------------------------------------------------------------------
 // Run

@@ -752,101 +752,6 @@ static void test_recompute(void **state)
 	analysis_free(a);
 }
 
-/* SEGUE_BENCH_ANALYSIS=N: the time of analysis_add + analysis_finish over
- * about N synthetic events fed directly (generation not timed). */
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void test_bench(void **state)
-{
-	(void)state;
-	const char *env = getenv("SEGUE_BENCH_ANALYSIS");
-	if (env == NULL || atol(env) <= 0)
-		skip();
-	size_t target = (size_t)atol(env);
-	experiment e = make_exp(2);
-	analysis *a = NULL;
-	seg_error err = {0};
-	assert_int_equal(analysis_create(&e, NULL, &a, &err), 0);
-	/* A user: 2 lists before the start and 8 of the experiment, 20 tracks
-	 * each, a play on about 15% and a skip on 10% of tracks: about 50 events. */
-	enum { LISTS = 10, LEN = 20 };
-	size_t cap = LISTS * (1 + 2 * LEN);
-	ev_event *ev = calloc(cap, sizeof(ev_event));
-	char(*tracks)[LISTS * LEN][EV_TRACK_LEN + 1] = calloc(1, sizeof(*tracks));
-	assert_true(ev && tracks);
-	rng r;
-	rng_seed(&r, 42);
-	size_t total = 0, users = 0;
-	int64_t seq = 0;
-	double t_add = 0;
-	while (total < target) {
-		size_t n = 0;
-		char user[32];
-		snprintf(user, sizeof user, "b%09zu", users);
-		size_t v = exp_assign(&e, user);
-		for (int l = 0; l < LISTS; l++) {
-			int pre = l < 2;
-			int64_t ms = pre ? T0 - DAY + l * HOUR : T0 + (int64_t)(users % 14) * DAY + l * HOUR;
-			ev_event *im = &ev[n++];
-			memset(im, 0, sizeof(*im));
-			im->type = EV_IMPRESSION;
-			snprintf(im->user, sizeof im->user, "%s", user);
-			snprintf(im->request, sizeof im->request, "%s-%d", user, l);
-			snprintf(im->event_id, sizeof im->event_id, "%s", im->request);
-			im->server_ms = ms;
-			im->seq = ++seq;
-			if (!pre) {
-				snprintf(im->experiment, sizeof im->experiment, "exp1");
-				snprintf(im->variant, sizeof im->variant, "%s", e.variant[v].name);
-			}
-			im->ntracks = LEN;
-			im->tracks = &(*tracks)[l * LEN];
-			for (int k = 0; k < LEN; k++)
-				snprintf((*tracks)[l * LEN + k], EV_TRACK_LEN + 1, "t%021llu",
-				         (unsigned long long)(rng_next(&r) % 200000));
-			for (int k = 0; k < LEN; k++) {
-				double u01 = rng_u01(&r);
-				int type = u01 < (v ? 0.16 : 0.15) ? EV_PLAY : u01 > 0.9 ? EV_SKIP : -1;
-				if (type < 0)
-					continue;
-				ev_event *x = &ev[n++];
-				memset(x, 0, sizeof(*x));
-				x->type = type;
-				snprintf(x->user, sizeof x->user, "%s", user);
-				memcpy(x->request, im->request, sizeof x->request);
-				snprintf(x->track, sizeof x->track, "%s", (*tracks)[l * LEN + k]);
-				x->position = k;
-				x->server_ms = ms + 1000 + k;
-				x->seq = ++seq;
-			}
-		}
-		double t = now_s();
-		for (size_t i = 0; i < n; i++)
-			assert_int_equal(analysis_add(a, &ev[i]), 0);
-		t_add += now_s() - t;
-		total += n;
-		users++;
-	}
-	double t = now_s();
-	assert_int_equal(analysis_finish(a, &err), 0);
-	double t_fin = now_s() - t;
-	strbuf sb = {0};
-	t = now_s();
-	analysis_json(a, &sb);
-	double t_json = now_s() - t;
-	print_message("analysis of %zu events, %zu users: add %.2f s (%.0f events/s), finish %.3f s, json %.4f s\n",
-	              total, users, t_add, (double)total / t_add, t_fin, t_json);
-	strbuf_free(&sb);
-	free(ev);
-	free(tracks);
-	analysis_free(a);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -854,7 +759,7 @@ int main(void)
 		cmocka_unit_test(test_srm),          cmocka_unit_test(test_cuped),
 		cmocka_unit_test(test_interleaving), cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_json_fields),  cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_recompute),    cmocka_unit_test(test_bench),
+		cmocka_unit_test(test_recompute),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

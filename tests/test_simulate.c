@@ -42,9 +42,15 @@ static void click_frequencies(double boost)
 	sim_behaviour b;
 	sim_behaviour_default(&b);
 	b.eta = 0.9;
+	/* Parameters away from the defaults and from each other, so that a
+	 * swapped pair (skip_liked for skip_other, like for skip) shows. */
+	b.play_liked = 0.6;
+	b.skip_liked = 0.12;
+	b.play_other = 0.25;
+	b.skip_other = 0.65;
 	enum { N = 8, DRAWS = 100000 };
 	uint8_t liked[N] = {1, 0, 1, 0, 0, 1, 1, 0}, act[N];
-	size_t cnt[N][6] = {{0}};
+	size_t cnt[N][6] = {{0}}, skip_and_like[N] = {0}, skip_and_dislike[N] = {0};
 	rng r;
 	rng_seed(&r, 7);
 	for (int d = 0; d < DRAWS; d++) {
@@ -52,12 +58,17 @@ static void click_frequencies(double boost)
 		for (int i = 0; i < N; i++) {
 			for (int k = 0; k < 6; k++)
 				cnt[i][k] += (act[i] >> k) & 1;
-			/* Exactly one of play and skip for an examined track, none otherwise. */
-			int ex = (act[i] & SIM_EXAMINED) != 0, pl = (act[i] & SIM_PLAY) != 0,
-			    sk = (act[i] & SIM_SKIP) != 0;
-			assert_int_equal(ex, pl + sk);
-			if (!pl)
-				assert_int_equal(act[i] & (SIM_LIKE | SIM_SAVE | SIM_DISLIKE), 0);
+			skip_and_like[i] += (act[i] & (SIM_SKIP | SIM_LIKE)) == (SIM_SKIP | SIM_LIKE);
+			skip_and_dislike[i] += (act[i] & (SIM_SKIP | SIM_DISLIKE)) == (SIM_SKIP | SIM_DISLIKE);
+			/* Nothing without examination; every other event of a
+			 * track (the skip first: a started track left early) only
+			 * with a play of it in the same list. */
+			if (!(act[i] & SIM_EXAMINED))
+				assert_int_equal(act[i], 0);
+			if (!(act[i] & SIM_PLAY))
+				assert_int_equal(act[i] & (SIM_SKIP | SIM_LIKE | SIM_SAVE | SIM_DISLIKE), 0);
+			if (act[i] & SIM_SKIP)
+				assert_true(act[i] & SIM_PLAY);
 			if (liked[i])
 				assert_int_equal(act[i] & SIM_DISLIKE, 0);
 			else
@@ -68,12 +79,20 @@ static void click_frequencies(double boost)
 		double e = pow(1.0 + (double)i, -0.9);
 		assert_near(sim_examine_prob(&b, i), e, 1e-15);
 		double p = liked[i] ? fmin(1.0, b.play_liked * boost) : b.play_other;
+		double q = liked[i] ? b.skip_liked : b.skip_other;
 		assert_rate(cnt[i][0], DRAWS, e, "examined", i);
 		assert_rate(cnt[i][1], DRAWS, e * p, "played", i);
-		assert_rate(cnt[i][2], DRAWS, e * (1 - p), "skipped", i);
+		assert_rate(cnt[i][2], DRAWS, e * p * q, "skipped", i);
 		assert_rate(cnt[i][3], DRAWS, liked[i] ? e * p * b.like : 0, "liked", i);
 		assert_rate(cnt[i][4], DRAWS, liked[i] ? e * p * b.save : 0, "saved", i);
 		assert_rate(cnt[i][5], DRAWS, liked[i] ? 0 : e * p * b.dislike, "disliked", i);
+		/* Given a play, skip and like (dislike) are drawn independently. */
+		assert_rate(skip_and_like[i], DRAWS, liked[i] ? e * p * q * b.like : 0, "skipped and liked", i);
+		assert_rate(skip_and_dislike[i], DRAWS, liked[i] ? 0 : e * p * q * b.dislike, "skipped and disliked",
+		            i);
+		/* The skip probability given a play, over the plays drawn (the
+		 * quantity the dashboard's skips / plays estimates). */
+		assert_rate(cnt[i][2], cnt[i][1], q, "skipped given played", i);
 	}
 }
 
@@ -105,7 +124,8 @@ static void test_click_same_stream(void **state)
 			if (!liked[i])
 				assert_int_equal(a1[i], a2[i]);
 			else if (a1[i] & SIM_PLAY)
-				assert_true(a2[i] & SIM_PLAY); /* a boost never takes a play away */
+				assert_int_equal(a1[i],
+				                 a2[i]); /* a boost never takes a play, or what follows it, away */
 		}
 	}
 }
@@ -120,6 +140,14 @@ static void test_behaviour_check(void **state)
 	b.play_liked = 1.2;
 	assert_int_equal(sim_behaviour_check(&b, &err), SEG_EINVAL);
 	assert_non_null(strstr(err.msg, "play_liked"));
+	sim_behaviour_default(&b);
+	b.skip_other = -0.1;
+	assert_int_equal(sim_behaviour_check(&b, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "skip_other"));
+	sim_behaviour_default(&b);
+	b.skip_liked = 1.5;
+	assert_int_equal(sim_behaviour_check(&b, &err), SEG_EINVAL);
+	assert_non_null(strstr(err.msg, "skip_liked"));
 	sim_behaviour_default(&b);
 	b.k = 0;
 	assert_int_equal(sim_behaviour_check(&b, &err), SEG_EINVAL);
@@ -667,7 +695,18 @@ static void test_replay_stored_once(void **state)
 		fail_msg("%s", err.msg);
 	assert_int_equal(a.users, 30);
 	assert_true(a.sessions >= 30);
-	assert_true(a.events >= a.sessions); /* the top track is always examined */
+	/* Every event posted is one of the counted actions, and a skip
+	 * always comes with a play of its track (sim_click), so no variant
+	 * has more skips than plays. */
+	size_t counted = 0;
+	for (size_t i = 0; i < a.nv; i++) {
+		const sim_variant_count *v = &a.v[i];
+		counted += v->plays + v->skips + v->likes + v->saves + v->dislikes;
+		assert_true(v->skips <= v->plays);
+		assert_true(v->liked_plays <= v->plays);
+	}
+	assert_int_equal(counted, a.events);
+	assert_true(a.events > 0);
 	assert_int_equal(a.stored, a.events);
 	assert_int_equal(a.duplicates, 0);
 	/* The same seed again: the same listeners do the same things with the
@@ -718,6 +757,8 @@ static void test_study_end_to_end(void **state)
 	assert_non_null(strstr(text, "rejected at p < 0.05 in "));
 	assert_non_null(strstr(text, " of 4 runs"));
 	assert_non_null(strstr(text, "popular (control) against hybrid (treatment), 60 listeners"));
+	assert_non_null(strstr(text, "control   (popular) plays/shown "));
+	assert_non_null(strstr(text, "treatment (hybrid) plays/shown "));
 	assert_non_null(strstr(text, "detected (p < 0.05, right direction) in "));
 	assert_non_null(strstr(text, "smallest size detected"));
 	free(text);

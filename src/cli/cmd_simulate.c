@@ -28,8 +28,9 @@ static void simulate_help(FILE *out)
 	        "\n"
 	        "Simulated listeners, each a held-out playlist of the workspace (validation or test split, never\n"
 	        "seen by training), ask the server at URL for recommendations from their first tracks, scan the\n"
-	        "list with a position-based click model, play, like and save the hidden tracks they like, skip\n"
-	        "the others, sometimes come back, and post everything through POST /api/events, with retries.\n"
+	        "list with a position-based click model, play, like and save the hidden tracks they like, start\n"
+	        "some others and skip most of those, sometimes come back, and post everything through\n"
+	        "POST /api/events, with retries.\n"
 	        "\n"
 	        "  --experiment NAME  simulate against this running experiment, then print its report\n"
 	        "  --aa               A/A: --runs experiments, both variants the same configuration, each with a\n"
@@ -54,11 +55,13 @@ static void simulate_help(FILE *out)
 	        "  --effect-size DELTA (0.5)\n"
 	        "  --ladder N,N,... (300,150,75,40,20,10) --ladder-runs R (20) --model-a popular --model-b hybrid\n"
 	        "  --aa-model hybrid\n"
-	        "Click model: --k 10 --seeds 5 --eta 0.8 --play-liked 0.5 --play-other 0.05 --like 0.3\n"
-	        "  --save 0.15 --dislike 0.2 --come-back 0.5 --max-sessions 3\n"
-	        "  examined with probability 1/(1+rank)^eta; a liked track examined is played with probability\n"
-	        "  play-liked (then liked, saved); another, play-other (then disliked); examined and not played:\n"
-	        "  skipped.\n");
+	        "Click model: --k 10 --seeds 5 --eta 0.8 --play-liked 0.5 --skip-liked 0.1 --play-other 0.15\n"
+	        "  --skip-other 0.7 --like 0.3 --save 0.15 --dislike 0.2 --come-back 0.5 --max-sessions 3\n"
+	        "  examined with probability 1/(1+rank)^eta; a liked track examined is played (started) with\n"
+	        "  probability play-liked, then, each on its own, skipped (left early) with skip-liked, liked\n"
+	        "  with like, saved with save; another is played with play-other, then skipped with skip-other,\n"
+	        "  disliked with dislike. A skip is always of a played track, as the dashboard counts it; a\n"
+	        "  track examined and not played leaves no event.\n");
 }
 
 static int usage(const char *fmt, const char *arg)
@@ -211,6 +214,8 @@ int cli__simulate(int argc, char **argv)
 		O_ETA,
 		O_PL,
 		O_PO,
+		O_SL,
+		O_SO,
 		O_LIKE,
 		O_SAVE,
 		O_DISLIKE,
@@ -236,6 +241,7 @@ int cli__simulate(int argc, char **argv)
 		{"eta", required_argument, NULL, O_ETA},         {"play-liked", required_argument, NULL, O_PL},
 		{"play-other", required_argument, NULL, O_PO},   {"like", required_argument, NULL, O_LIKE},
 		{"save", required_argument, NULL, O_SAVE},       {"dislike", required_argument, NULL, O_DISLIKE},
+		{"skip-liked", required_argument, NULL, O_SL},   {"skip-other", required_argument, NULL, O_SO},
 		{"come-back", required_argument, NULL, O_CB},    {"max-sessions", required_argument, NULL, O_MS},
 		{"effect-size", required_argument, NULL, O_FXS}, {"help", no_argument, NULL, 'h'},                {0},
 	};
@@ -331,6 +337,8 @@ int cli__simulate(int argc, char **argv)
 		case O_ETA:
 		case O_PL:
 		case O_PO:
+		case O_SL:
+		case O_SO:
 		case O_LIKE:
 		case O_SAVE:
 		case O_DISLIKE:
@@ -340,6 +348,8 @@ int cli__simulate(int argc, char **argv)
 			*(c == O_ETA    ? &so.sim.b.eta
 			  : c == O_PL   ? &so.sim.b.play_liked
 			  : c == O_PO   ? &so.sim.b.play_other
+			  : c == O_SL   ? &so.sim.b.skip_liked
+			  : c == O_SO   ? &so.sim.b.skip_other
 			  : c == O_LIKE ? &so.sim.b.like
 			  : c == O_SAVE ? &so.sim.b.save
 			  : c == O_CB   ? &so.sim.b.come_back

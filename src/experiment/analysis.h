@@ -13,7 +13,11 @@
  * impression of it, the "experiment's lists"):
  *   play_rate       plays / impressed tracks          (ratio, delta method)
  *   like_rate       likes / impressed tracks          (ratio)
- *   skip_rate       skips / impressed tracks          (ratio)
+ *   skip_rate       skips / impressed tracks          (ratio; a skip is
+ *                   a started track left early, which the dashboard and
+ *                   the simulator post after the track's play, never for
+ *                   a track passed over unplayed; skips are counted as
+ *                   posted, not checked against the plays)
  *   save_rate       saves / impressed tracks          (ratio)
  *   discovery_rate  plays of tracks u had never been shown before the list
  *                   the play came from / impressed tracks (ratio)

@@ -35,7 +35,9 @@ void sim_behaviour_default(sim_behaviour *b)
 {
 	*b = (sim_behaviour){.eta = 0.8,
 	                     .play_liked = 0.5,
-	                     .play_other = 0.05,
+	                     .skip_liked = 0.1,
+	                     .play_other = 0.15,
+	                     .skip_other = 0.7,
 	                     .like = 0.3,
 	                     .save = 0.15,
 	                     .dislike = 0.2,
@@ -50,8 +52,14 @@ int sim_behaviour_check(const sim_behaviour *b, seg_error *err)
 	const struct {
 		const char *name;
 		double v;
-	} p[] = {{"play_liked", b->play_liked}, {"play_other", b->play_other}, {"like", b->like}, {"save", b->save},
-	         {"dislike", b->dislike},       {"come_back", b->come_back}};
+	} p[] = {{"play_liked", b->play_liked},
+	         {"skip_liked", b->skip_liked},
+	         {"play_other", b->play_other},
+	         {"skip_other", b->skip_other},
+	         {"like", b->like},
+	         {"save", b->save},
+	         {"dislike", b->dislike},
+	         {"come_back", b->come_back}};
 	for (size_t i = 0; i < sizeof p / sizeof *p; i++)
 		if (!(p[i].v >= 0 && p[i].v <= 1))
 			return seg_error_set(err, SEG_EINVAL, "%s must be a probability in [0, 1]", p[i].name);
@@ -76,12 +84,15 @@ void sim_click(const sim_behaviour *b, double boost, const uint8_t *liked, size_
 		/* Every draw is made whatever the earlier ones gave, so that the
 		 * stream stays aligned across ranks: two listeners who differ
 		 * only by a boost make the same examination draws. */
-		double u_exam = rng_u01(r), u_play = rng_u01(r), u_a = rng_u01(r), u_b = rng_u01(r);
+		double u_exam = rng_u01(r), u_play = rng_u01(r), u_skip = rng_u01(r), u_a = rng_u01(r),
+		       u_b = rng_u01(r);
 		if (u_exam < sim_examine_prob(b, i)) {
 			a |= SIM_EXAMINED;
 			if (liked[i]) {
 				if (u_play < play_liked) {
 					a |= SIM_PLAY;
+					if (u_skip < b->skip_liked)
+						a |= SIM_SKIP;
 					if (u_a < b->like)
 						a |= SIM_LIKE;
 					if (u_b < b->save)
@@ -89,17 +100,17 @@ void sim_click(const sim_behaviour *b, double boost, const uint8_t *liked, size_
 				}
 			} else if (u_play < b->play_other) {
 				a |= SIM_PLAY;
+				if (u_skip < b->skip_other)
+					a |= SIM_SKIP;
 				if (u_a < b->dislike)
 					a |= SIM_DISLIKE;
 			}
-			if (!(a & SIM_PLAY))
-				a |= SIM_SKIP;
+			/* A track examined and not started is passed over: no
+			 * event, not a skip (a skip is a started track left). */
 		}
 		act[i] = a;
 	}
 }
-
-/* ---- identities ---- */
 
 void sim_user_id(char out[EV_ID_MAX + 1], uint64_t seed, int64_t playlist)
 {
@@ -963,10 +974,12 @@ void sim_result_print(const sim_result *res, FILE *out)
 	for (size_t i = 0; i < res->nv; i++) {
 		const sim_variant_count *v = &res->v[i];
 		fprintf(out,
-		        "  %-12s users %5zu  lists %6zu  shown %7zu (liked %6zu)  plays %6zu (%.4f)  skips %6zu  likes "
-		        "%5zu  saves %5zu\n",
+		        "  %-12s users %5zu  lists %6zu  shown %7zu (liked %6zu)  plays %6zu (%.4f)  skips %6zu (%.4f) "
+		        " "
+		        "likes %5zu  saves %5zu\n",
 		        v->name[0] ? v->name : "(none)", v->users, v->lists, v->shown, v->liked_shown, v->plays,
-		        v->shown ? (double)v->plays / (double)v->shown : 0.0, v->skips, v->likes, v->saves);
+		        v->shown ? (double)v->plays / (double)v->shown : 0.0, v->skips,
+		        v->shown ? (double)v->skips / (double)v->shown : 0.0, v->likes, v->saves);
 	}
 }
 
@@ -1224,6 +1237,22 @@ static int study_hp(study *S, seg_error *err)
 	        rep.p < 0.05 ? (rep.diff > 0 ? "significant, treatment better" : "significant, treatment worse")
 	                     : "not significant",
 	        mono_s() - t0);
+	/* The rates as the simulator drew them (the server's play_rate and
+	 * skip_rate are the same pooled ratios when every event was stored):
+	 * skips per shown track and per play, the latter estimating the
+	 * click model's P(skip | played) mix of the variant's lists. */
+	for (size_t i = 0; i < res.nv; i++) {
+		const sim_variant_count *v = &res.v[i];
+		double sh = v->shown ? (double)v->shown : NAN, pl = v->plays ? (double)v->plays : NAN;
+		fprintf(S->out,
+		        "  %-9s (%s) plays/shown %.4f, skips/shown %.4f, skips/plays %.3f, liked among shown %.4f\n",
+		        v->name[0] ? v->name : "(none)",
+		        strcmp(v->name, "control") == 0     ? o->model_a
+		        : strcmp(v->name, "treatment") == 0 ? o->model_b
+		                                            : "?",
+		        (double)v->plays / sh, (double)v->skips / sh, (double)v->skips / pl,
+		        (double)v->liked_shown / sh);
+	}
 	fflush(S->out);
 	return 0;
 }
@@ -1288,7 +1317,11 @@ static int study_effect(study *S, seg_error *err)
 	progress(S, "\n");
 	/* The true effect on the play rate: only plays of liked tracks are
 	 * boosted, so the difference in expectation is delta times the
-	 * control's rate of liked plays per shown track. */
+	 * control's rate of liked plays per shown track. A play here is a
+	 * started track, skipped later or not, as the server's play_rate
+	 * counts it (a skip adds an event, it takes no play away), so the
+	 * baseline p0 is the control's plays, skipped ones included, per
+	 * shown track. */
 	double p0 = plays[0] / shown[0], mde = o->effect * liked_plays0 / shown[0];
 	double n_tracks = 0.5 * (shown[0] + shown[1]) / (double)done; /* shown tracks per variant and run */
 	double p1 = p0 + mde;
@@ -1381,10 +1414,11 @@ int sim_study_run(const sim_listeners *L, const sim_study_options *o, FILE *out,
 	double t0 = mono_s();
 	fprintf(out,
 	        "segue simulate --study against %s, seed %" PRIu64 ", %d listener threads; click model: "
-	        "e(r) = 1/(1+r)^%.2f, play liked %.2f, play other %.2f, like %.2f, save %.2f, come back %.2f (up to %d "
-	        "sessions), k = %d, %d seeds\n",
-	        o->sim.server, o->sim.seed, o->sim.threads, o->sim.b.eta, o->sim.b.play_liked, o->sim.b.play_other,
-	        o->sim.b.like, o->sim.b.save, o->sim.b.come_back, o->sim.b.max_sessions, o->sim.b.k, o->sim.b.nseeds);
+	        "e(r) = 1/(1+r)^%.2f, play liked %.2f (then skip %.2f), play other %.2f (then skip %.2f), like %.2f, "
+	        "save %.2f, dislike %.2f, come back %.2f (up to %d sessions), k = %d, %d seeds\n",
+	        o->sim.server, o->sim.seed, o->sim.threads, o->sim.b.eta, o->sim.b.play_liked, o->sim.b.skip_liked,
+	        o->sim.b.play_other, o->sim.b.skip_other, o->sim.b.like, o->sim.b.save, o->sim.b.dislike,
+	        o->sim.b.come_back, o->sim.b.max_sessions, o->sim.b.k, o->sim.b.nseeds);
 	if (rc == 0 && o->aa_runs > 0)
 		rc = study_aa(&S, err);
 	if (rc == 0 && o->hp_users > 0)

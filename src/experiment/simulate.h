@@ -33,24 +33,40 @@
  *                 at, attention decays as a power of the rank);
  *   if examined and the track is one the listener likes (one of the
  *   playlist's hidden tracks):
- *     played      with probability  min(1, play_liked * boost),
+ *     played      with probability  p_liked = min(1, play_liked * boost),
  *                 boost = 1 except for the injected effect (sim_options);
- *     then, given the play, liked with probability `like` and saved with
- *     probability `save` (independently);
+ *     then, given the play, independently: skipped with probability
+ *     skip_liked, liked with probability `like`, saved with probability
+ *     `save`;
  *   if examined and not liked:
  *     played      with probability  play_other,
- *     then, given the play, disliked with probability `dislike`;
- *   an examined track that is not played is skipped.
- * A track that is not examined leaves no event. So, per shown track,
- *   P(play)  = e(r) * p_play,      P(skip) = e(r) * (1 - p_play),
- *   P(like)  = e(r) * p_play * like (liked tracks), and so on.
+ *     then, given the play, independently: skipped with probability
+ *     skip_other, disliked with probability `dislike`.
+ * "Played" and "skipped" mean what the dashboard (web/app.js) sends: a play
+ * is a track started, a skip a started track abandoned early (within its
+ * first 30 s), so a skip always comes with a play of the same track in the
+ * same list, and an examined track that is not started leaves no event
+ * (it was passed over, not skipped). A track that is not examined leaves
+ * no event either. So, per shown track (p_play, p_skip: the two of its kind),
+ *   P(play)  = e(r) * p_play,      P(skip) = e(r) * p_play * p_skip,
+ *   P(like)  = e(r) * p_liked * like (liked tracks), and so on;
+ * skips / plays estimates p_skip, and analysis.h's skip_rate (skips per
+ * impressed track) is e(r) * p_play * p_skip averaged over the lists.
+ * The defaults: a liked track is started half the time and rarely left
+ * early (0.5, 0.1); another one is started now and then, mostly to be left
+ * at once (0.15, 0.7). So an examined liked track is listened to (played,
+ * not skipped) with probability 0.45 and skipped with 0.05, another one
+ * 0.045 and 0.105: a list with more liked tracks has more plays and fewer
+ * skips per track.
  * After a session the listener comes back for another with probability
  * come_back, up to max_sessions sessions; a later session excludes every
  * track shown before, so it sees new ones. */
 typedef struct sim_behaviour {
 	double eta;        /* examination decay (default 0.8) */
 	double play_liked; /* P(play | examined, liked) (0.5) */
-	double play_other; /* P(play | examined, not liked) (0.05) */
+	double skip_liked; /* P(skip | played, liked) (0.1) */
+	double play_other; /* P(play | examined, not liked) (0.15) */
+	double skip_other; /* P(skip | played, not liked) (0.7) */
 	double like;       /* P(like | played, liked) (0.3) */
 	double save;       /* P(save | played, liked) (0.15) */
 	double dislike;    /* P(dislike | played, not liked) (0.2) */
@@ -166,7 +182,8 @@ typedef struct sim_options {
 	sim_behaviour b;
 	/* The injected effect: listeners whose answers were served by variant
 	 * `effect_variant` (the answer's experiment.variant) play the tracks
-	 * they like with probability play_liked * (1 + effect). NULL: none. */
+	 * they like with probability play_liked * (1 + effect) (at most 1;
+	 * skip_liked, given a play, unchanged). NULL: none. */
 	const char *effect_variant;
 	double effect;
 } sim_options;

@@ -6,7 +6,9 @@
  * seq, the group commit really shares transactions, the experiment scan
  * order and filter, experiments CRUD, the schema version check, and no
  * acknowledged event lost when the appending process is killed with
- * SIGKILL. */
+ * SIGKILL; and evstore_log's writer: logged events stored once flushed,
+ * once each and in order (also from several threads), the bound, close
+ * draining, a write error retried. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -742,6 +744,395 @@ static void test_sigkill_loses_nothing(void **state)
 	evstore_close(s);
 }
 
+/* ---- evstore_log: the writer thread ------------------------------------- */
+
+/* The events of experiment "log" in seq order, user by user. */
+typedef struct logged {
+	size_t n, cap;
+	ev_event *ev;  /* copies without their lists */
+	char **tracks; /* each event's tracks joined by ',' (malloc'd) */
+	char **teams;  /* 'A'/'B' letters, "" when none */
+} logged;
+
+static int collect_logged(void *ctx, const ev_event *ev)
+{
+	logged *l = ctx;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		l->ev = realloc(l->ev, l->cap * sizeof *l->ev);
+		l->tracks = realloc(l->tracks, l->cap * sizeof *l->tracks);
+		l->teams = realloc(l->teams, l->cap * sizeof *l->teams);
+		assert_non_null(l->ev);
+	}
+	l->ev[l->n] = *ev;
+	l->ev[l->n].tracks = NULL;
+	l->ev[l->n].teams = NULL;
+	strbuf a = {0}, b = {0};
+	evstore__tracks_text(ev, &a, &b);
+	l->tracks[l->n] = strdup(strbuf_cstr(&a));
+	l->teams[l->n] = strdup(strbuf_cstr(&b));
+	strbuf_free(&a);
+	strbuf_free(&b);
+	l->n++;
+	return 0;
+}
+
+static void logged_scan(evstore *s, logged *l)
+{
+	seg_error err = {0};
+	memset(l, 0, sizeof *l);
+	if (evstore_scan_experiment(s, "log", collect_logged, l, &err) < 0)
+		fail_msg("scan: %s", err.msg);
+}
+
+static void logged_free(logged *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->tracks[i]);
+		free(l->teams[i]);
+	}
+	free(l->ev);
+	free(l->tracks);
+	free(l->teams);
+}
+
+/* An impression "<prefix>-<i>" of experiment "log" for `user`, with i % 7
+ * tracks (teams on the odd ones) in the caller's room tr/tm. */
+static void make_impression(ev_event *ev, char (*tr)[EV_TRACK_LEN + 1], uint8_t *tm, const char *prefix, size_t i,
+                            const char *user)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->type = EV_IMPRESSION;
+	snprintf(ev->event_id, sizeof ev->event_id, "%s-%zu", prefix, i);
+	snprintf(ev->request, sizeof ev->request, "%s-%zu", prefix, i);
+	snprintf(ev->user, sizeof ev->user, "%s", user);
+	strcpy(ev->experiment, "log");
+	strcpy(ev->variant, "v");
+	strcpy(ev->model, "hybrid");
+	ev->position = -1;
+	ev->client_ms = T0 + (int64_t)i;
+	ev->ntracks = i % 7;
+	for (size_t k = 0; k < ev->ntracks; k++) {
+		snprintf(tr[k], EV_TRACK_LEN + 1, "%.*s%06zu", EV_TRACK_LEN - 6, TRACK, (i * 7 + k) % 1000000);
+		tm[k] = (uint8_t)(k & 1);
+	}
+	ev->tracks = tr;
+	ev->teams = i % 2 ? tm : NULL;
+}
+
+static void log_ok(evstore *s, const ev_event *ev)
+{
+	seg_error err = {0};
+	int rc = evstore_log(s, ev, &err);
+	if (rc != 0)
+		fail_msg("evstore_log: %d %s", rc, err.msg);
+}
+
+static void flush_ok(evstore *s)
+{
+	seg_error err = {0};
+	int rc = evstore_flush(s, &err);
+	if (rc != 0)
+		fail_msg("evstore_flush: %d %s", rc, err.msg);
+}
+
+/* Logged events are all stored once flushed, exactly once, in the order
+ * logged, with their lists (a deep copy: the caller's room is reused at
+ * once); logging them again stores nothing new; a play appended right after
+ * an impression was logged comes after it; the writer shares transactions. */
+static void test_log_flush_order(void **state)
+{
+	backend *b = *state;
+	char where[PATH_MAX];
+	evstore *s = open_ok(fresh(b, where, sizeof where));
+	seg_error err = {0};
+	assert_int_equal(evstore_flush(s, &err), 0); /* nothing logged: at once */
+	enum { N = 3000 };
+	ev_event ev;
+	char tr[8][EV_TRACK_LEN + 1];
+	uint8_t tm[8];
+	for (size_t i = 0; i < N; i++) {
+		make_impression(&ev, tr, tm, "imp", i, "solo");
+		log_ok(s, &ev);
+		memset(tr, 'x', sizeof tr); /* the store kept its own copy */
+	}
+	flush_ok(s);
+	assert_int_equal(count_of(s), N);
+	logged l;
+	logged_scan(s, &l);
+	assert_int_equal(l.n, N);
+	for (size_t i = 0; i < N; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "imp-%zu", i);
+		assert_string_equal(l.ev[i].event_id, id); /* in the order logged */
+		assert_true(i == 0 || l.ev[i].seq > l.ev[i - 1].seq);
+		assert_true(l.ev[i].server_ms >= T0);
+		make_impression(&ev, tr, tm, "imp", i, "solo");
+		strbuf a = {0}, c = {0};
+		evstore__tracks_text(&ev, &a, &c);
+		assert_string_equal(l.tracks[i], strbuf_cstr(&a));
+		assert_string_equal(l.teams[i], strbuf_cstr(&c));
+		strbuf_free(&a);
+		strbuf_free(&c);
+	}
+	logged_free(&l);
+	uint64_t commits, batches;
+	evstore__stats(s, &commits, &batches);
+	print_message("%s: %d logged events in %llu commits\n", b->kind, N, (unsigned long long)commits);
+	assert_true(commits < N / 10);
+	/* Again: idempotent by event_id. */
+	for (size_t i = 0; i < 100; i++) {
+		make_impression(&ev, tr, tm, "imp", i, "solo");
+		log_ok(s, &ev);
+	}
+	flush_ok(s);
+	assert_int_equal(count_of(s), N);
+	/* An append after a log: its events come after the logged one. */
+	for (size_t i = 0; i < 20; i++) {
+		make_impression(&ev, tr, tm, "next", i, "solo");
+		log_ok(s, &ev);
+		ev_event play[1];
+		make_plays(play, 1, ev.event_id, 1);
+		strcpy(play[0].user, "solo");
+		append_ok(s, play, 1, 1);
+	}
+	flush_ok(s);
+	logged_scan(s, &l);
+	assert_int_equal(l.n, N + 40);
+	for (size_t i = 0; i < 20; i++) {
+		size_t k = N + 2 * i;
+		char id[32];
+		snprintf(id, sizeof id, "next-%zu", i);
+		assert_string_equal(l.ev[k].event_id, id);
+		assert_int_equal(l.ev[k + 1].type, EV_PLAY);
+		snprintf(id, sizeof id, "next-%zu-0", i);
+		assert_string_equal(l.ev[k + 1].event_id, id);
+	}
+	logged_free(&l);
+	/* A list longer than an impression holds is refused. */
+	ev.ntracks = EV_MAX_LIST + 1;
+	assert_int_equal(evstore_log(s, &ev, &err), SEG_EINVAL);
+	assert_int_equal(evstore_log(s, NULL, &err), SEG_EINVAL);
+	evstore_close(s);
+}
+
+/* Several threads logging at once: every event stored exactly once, each
+ * thread's in its order. */
+typedef struct log_thread {
+	evstore *s;
+	int id;
+	int rc;
+	pthread_t th;
+} log_thread;
+
+enum { LOG_THREADS = 4, LOG_PER_THREAD = 1500 };
+
+static void *log_thread_main(void *arg)
+{
+	log_thread *t = arg;
+	ev_event ev;
+	char tr[8][EV_TRACK_LEN + 1];
+	uint8_t tm[8];
+	char user[16], prefix[16];
+	snprintf(user, sizeof user, "t%d", t->id);
+	snprintf(prefix, sizeof prefix, "t%d", t->id);
+	for (size_t i = 0; i < LOG_PER_THREAD && t->rc == 0; i++) {
+		make_impression(&ev, tr, tm, prefix, i, user);
+		seg_error err;
+		t->rc = evstore_log(t->s, &ev, &err);
+	}
+	return NULL;
+}
+
+static void test_log_concurrent(void **state)
+{
+	backend *b = *state;
+	char where[PATH_MAX];
+	evstore *s = open_ok(fresh(b, where, sizeof where));
+	log_thread th[LOG_THREADS];
+	for (int i = 0; i < LOG_THREADS; i++) {
+		th[i] = (log_thread){.s = s, .id = i};
+		assert_int_equal(pthread_create(&th[i].th, NULL, log_thread_main, &th[i]), 0);
+	}
+	for (int i = 0; i < LOG_THREADS; i++) {
+		pthread_join(th[i].th, NULL);
+		assert_int_equal(th[i].rc, 0);
+	}
+	flush_ok(s);
+	assert_int_equal(count_of(s), LOG_THREADS * LOG_PER_THREAD);
+	logged l;
+	logged_scan(s, &l);
+	assert_int_equal(l.n, LOG_THREADS * LOG_PER_THREAD);
+	/* Scanned user by user (t0, t1, ...), each user's by seq: a thread's
+	 * events come back 0, 1, 2, ... */
+	size_t next[LOG_THREADS] = {0};
+	for (size_t i = 0; i < l.n; i++) {
+		int tid;
+		size_t k;
+		assert_int_equal(sscanf(l.ev[i].event_id, "t%d-%zu", &tid, &k), 2);
+		assert_true(tid >= 0 && tid < LOG_THREADS);
+		assert_int_equal(k, next[tid]);
+		next[tid]++;
+	}
+	for (int i = 0; i < LOG_THREADS; i++)
+		assert_int_equal(next[i], LOG_PER_THREAD);
+	logged_free(&l);
+	evstore_close(s);
+}
+
+typedef struct blocked_log {
+	evstore *s;
+	ev_event ev;
+	int rc;
+	pthread_t th;
+} blocked_log;
+
+static void *blocked_log_main(void *arg)
+{
+	blocked_log *bl = arg;
+	seg_error err;
+	bl->rc = evstore_log(bl->s, &bl->ev, &err);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The bound: with the writer held back, a full queue makes evstore_log
+ * wait for room, then fail with SEG_EIO; once the writer goes on, a
+ * waiting log gets its room, and everything queued is stored. */
+static void test_log_bound(void **state)
+{
+	backend *b = *state;
+	char where[PATH_MAX];
+	evstore *s = open_ok(fresh(b, where, sizeof where));
+	ev_event ev;
+	char tr[8][EV_TRACK_LEN + 1];
+	uint8_t tm[8];
+	evstore__log_max(s, 4);
+	evstore__hold(s, 1);
+	for (size_t i = 0; i < 4; i++) {
+		make_impression(&ev, tr, tm, "bound", i, "u");
+		log_ok(s, &ev);
+	}
+	assert_int_equal(evstore__log_queued(s), 4);
+	make_impression(&ev, tr, tm, "bound", 4, "u");
+	seg_error err = {0};
+	double t0 = now_s();
+	assert_int_equal(evstore_log(s, &ev, &err), SEG_EIO);
+	double waited = now_s() - t0;
+	print_message("%s: a full queue failed after %.3f s: %s\n", b->kind, waited, err.msg);
+	assert_true(waited >= 0.9 * EVSTORE_LOG_WAIT_MS / 1000.0);
+	assert_non_null(strstr(err.msg, "falling behind"));
+	assert_int_equal(evstore__log_queued(s), 4); /* the refused one is not queued */
+	/* A log waiting for room gets it when the writer goes on. */
+	blocked_log bl = {.s = s};
+	make_impression(&bl.ev, tr, tm, "bound", 5, "u");
+	bl.ev.ntracks = 0;
+	bl.ev.teams = NULL;
+	bl.rc = 1;
+	assert_int_equal(pthread_create(&bl.th, NULL, blocked_log_main, &bl), 0);
+	usleep(100000);
+	evstore__hold(s, 0);
+	pthread_join(bl.th, NULL);
+	assert_int_equal(bl.rc, 0);
+	flush_ok(s);
+	assert_int_equal(evstore__log_queued(s), 0);
+	assert_int_equal(count_of(s), 5);
+	logged l;
+	logged_scan(s, &l);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.ev[4].event_id, "bound-5");
+	logged_free(&l);
+	/* Room again: the refused one goes in now. */
+	log_ok(s, &ev);
+	flush_ok(s);
+	assert_int_equal(count_of(s), 6);
+	evstore_close(s);
+}
+
+/* close drains: every logged event is stored, with no flush. */
+static void test_log_close_drains(void **state)
+{
+	backend *b = *state;
+	char where[PATH_MAX];
+	evstore *s = open_ok(fresh(b, where, sizeof where));
+	ev_event ev;
+	char tr[8][EV_TRACK_LEN + 1];
+	uint8_t tm[8];
+	for (size_t i = 0; i < 2500; i++) {
+		make_impression(&ev, tr, tm, "close", i, "u");
+		log_ok(s, &ev);
+	}
+	evstore_close(s);
+	s = open_ok(where);
+	assert_int_equal(count_of(s), 2500);
+	evstore_close(s);
+}
+
+/* A write error of the writer: the events stay queued and are tried again
+ * after a backoff; the error surfaces through evstore_flush (and
+ * evstore_log) while it lasts; once a retry succeeds all are stored, once. */
+static void test_log_write_error_retried(void **state)
+{
+	backend *b = *state;
+	char where[PATH_MAX];
+	evstore *s = open_ok(fresh(b, where, sizeof where));
+	ev_event ev;
+	char tr[8][EV_TRACK_LEN + 1];
+	uint8_t tm[8];
+	for (size_t i = 0; i < 10; i++) {
+		make_impression(&ev, tr, tm, "werr", i, "u");
+		log_ok(s, &ev);
+	}
+	flush_ok(s); /* a first group stored... */
+	evstore__fail_writes(s, 3);
+	for (size_t i = 10; i < 20; i++) {
+		make_impression(&ev, tr, tm, "werr", i, "u");
+		log_ok(s, &ev);
+	}
+	seg_error err = {0};
+	assert_int_equal(evstore_flush(s, &err), SEG_EDB); /* ...the next one fails */
+	assert_non_null(strstr(err.msg, "injected"));
+	assert_int_equal(evstore__log_queued(s), 10); /* kept */
+	int rc = SEG_EDB, tries = 0;
+	for (; rc != 0 && tries < 500; tries++) {
+		usleep(10000);
+		rc = evstore_flush(s, &err);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(evstore__log_queued(s), 0);
+	assert_int_equal(count_of(s), 20);
+	logged l;
+	logged_scan(s, &l);
+	assert_int_equal(l.n, 20);
+	for (size_t i = 0; i < 20; i++) {
+		char id[32];
+		snprintf(id, sizeof id, "werr-%zu", i);
+		assert_string_equal(l.ev[i].event_id, id);
+	}
+	logged_free(&l);
+	/* While the writer fails, evstore_log says so and queues nothing. */
+	evstore__fail_writes(s, 1000000);
+	make_impression(&ev, tr, tm, "werr", 20, "u");
+	log_ok(s, &ev);
+	assert_int_equal(evstore_flush(s, &err), SEG_EDB);
+	make_impression(&ev, tr, tm, "werr", 21, "u");
+	assert_int_equal(evstore_log(s, &ev, &err), SEG_EDB);
+	evstore__fail_writes(s, 0);
+	for (rc = SEG_EDB, tries = 0; rc != 0 && tries < 500; tries++) {
+		usleep(10000);
+		rc = evstore_flush(s, &err);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(count_of(s), 21);
+	evstore_close(s);
+}
+
 #define BOTH(f) \
 	{"sqlite_" #f, f, NULL, NULL, &sq}, { "postgresql_" #f, f, NULL, NULL, &pg }
 
@@ -749,10 +1140,21 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		BOTH(test_retry_stored_once),     BOTH(test_batch_all_or_nothing), BOTH(test_group_isolates_batches),
-		BOTH(test_close_waits),           BOTH(test_concurrent_appends),   BOTH(test_scan_experiment),
-		BOTH(test_experiments_crud),      BOTH(test_schema_version),       BOTH(test_open_errors),
+		BOTH(test_retry_stored_once),
+		BOTH(test_batch_all_or_nothing),
+		BOTH(test_group_isolates_batches),
+		BOTH(test_close_waits),
+		BOTH(test_concurrent_appends),
+		BOTH(test_scan_experiment),
+		BOTH(test_experiments_crud),
+		BOTH(test_schema_version),
+		BOTH(test_open_errors),
 		BOTH(test_sigkill_loses_nothing),
+		BOTH(test_log_flush_order),
+		BOTH(test_log_concurrent),
+		BOTH(test_log_bound),
+		BOTH(test_log_close_drains),
+		BOTH(test_log_write_error_retried),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -2510,15 +2510,53 @@ static int collect(void *ctx, const ev_event *ev)
 	return 0;
 }
 
-static json_t *experiment_events(const char *name)
+/* The server logs impressions without waiting for the disk (evstore_log):
+ * they reach the store a few milliseconds after the answer. So a reader
+ * beside the server polls, for up to 5 s, until it sees `want` events. */
+static json_t *experiment_events(const char *name, size_t want)
 {
-	seen_events s = {json_object()};
-	evstore *st = open_store();
-	seg_error err = {0};
-	if (evstore_scan_experiment(st, name, collect, &s, &err) < 0)
-		fail_msg("scan %s: %s", name, err.msg);
-	evstore_close(st);
-	return s.by_id;
+	json_t *by_id = NULL;
+	for (int i = 0; i < 500; i++) {
+		seen_events s = {json_object()};
+		evstore *st = open_store();
+		seg_error err = {0};
+		if (evstore_scan_experiment(st, name, collect, &s, &err) < 0)
+			fail_msg("scan %s: %s", name, err.msg);
+		evstore_close(st);
+		by_id = s.by_id;
+		if (json_object_size(by_id) >= want)
+			break;
+		json_decref(by_id);
+		by_id = NULL;
+		usleep(10000);
+	}
+	if (by_id == NULL)
+		fail_msg("experiment %s: fewer than %zu events stored after 5 s", name, want);
+	return by_id;
+}
+
+/* store_count once it is `want`, polling for up to 5 s (then what it is). */
+static long long store_count_reaches(long long want)
+{
+	long long n = store_count();
+	for (int i = 0; i < 500 && n != want; i++) {
+		usleep(10000);
+		n = store_count();
+	}
+	return n;
+}
+
+/* GET an experiment's report: the server flushes the logged impressions
+ * before it reads the store, so once it answers, every list served before
+ * is in the store. */
+static void flush_through_report(const char *name)
+{
+	char target[256], *body = NULL, ctype[128] = "";
+	snprintf(target, sizeof target, "/api/experiments/%s/report", name);
+	int st = tu_http(port, "GET", target, NULL, 0, &body, ctype, sizeof ctype);
+	if (st != 200 && st != 409)
+		fail_msg("GET %s: %d %s", target, st, body ? body : "");
+	free(body);
 }
 
 /* A recommendation for `user` (NULL: none) from the first track; extra
@@ -2572,8 +2610,11 @@ static void test_recommend_assigns_and_logs(void **state)
 		}
 	}
 	assert_true(seen[0] && seen[1]);
-	/* Every answer's impression, durable before the answer came. */
-	json_t *evs = experiment_events("popular-vs-content");
+	/* Every answer's impression is in the store: committed a few
+	 * milliseconds after the answer (polled here), and at once as far as
+	 * the report route can tell (it flushes before it reads). */
+	json_t *evs = experiment_events("popular-vs-content", json_object_size(rids));
+	assert_int_equal(json_object_size(evs), json_object_size(rids));
 	const char *rid;
 	json_t *ans;
 	json_object_foreach(rids, rid, ans)
@@ -2596,12 +2637,14 @@ static void test_recommend_assigns_and_logs(void **state)
 	}
 	json_decref(evs);
 	json_decref(rids);
-	/* No user: a request id, no experiment, nothing logged. */
+	/* No user: a request id, no experiment, nothing logged (the report
+	 * route's flush makes "nothing" certain rather than "not yet"). */
 	long long before = store_count();
 	json_t *j = recommend_for(NULL, "", 200);
 	assert_non_null(json_string_value(json_object_get(j, "request_id")));
 	assert_null(json_object_get(j, "experiment"));
 	json_decref(j);
+	flush_through_report("popular-vs-content");
 	assert_int_equal(store_count(), before);
 	/* A bad user id is the client's error. */
 	json_decref(recommend_for("has space", "", 400));
@@ -2623,7 +2666,7 @@ static void test_recommend_assigns_and_logs(void **state)
 	j = recommend_for("listener-1", "", 200);
 	assert_null(json_object_get(j, "experiment"));
 	json_decref(j);
-	assert_int_equal(store_count(), before + 1); /* a user's impression is logged all the same */
+	assert_int_equal(store_count_reaches(before + 1), before + 1); /* a user's impression is logged all the same */
 }
 
 /* "interleave:A,B" in the body: every track has a team, both teams
@@ -2657,7 +2700,7 @@ static void test_interleaved_answer(void **state)
 	j = recommend_for("listener-7", "", 200);
 	assert_string_equal(json_string_value(json_object_get(j, "model")), "interleave:popular,content");
 	const char *rid = json_string_value(json_object_get(j, "request_id"));
-	json_t *evs = experiment_events("il");
+	json_t *evs = experiment_events("il", 1);
 	json_t *ev = json_object_get(evs, rid);
 	assert_non_null(ev);
 	/* ev_event_json writes the teams as one letter per track. */
@@ -2669,6 +2712,43 @@ static void test_interleaved_answer(void **state)
 		assert_int_equal(ev_teams[i], json_string_value(json_object_get(json_array_get(tracks, i), "team"))[0]);
 	json_decref(evs);
 	json_decref(j);
+}
+
+/* SIGTERM right after answers: the impressions are logged without waiting
+ * for the disk, and the shutdown drains them, so every answered list with
+ * a user is in the store once the server has exited, each exactly once. */
+static void test_sigterm_keeps_impressions(void **state)
+{
+	(void)state;
+	json_decref(create_and_start("drain", "[{\"name\":\"a\",\"config\":\"model=popular\"},"
+	                                      "{\"name\":\"b\",\"config\":\"model=content\"}]"));
+	enum { N = 60 };
+	json_t *rids = json_object();
+	char user[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(user, sizeof user, "leaving-%d", i % 17);
+		json_t *j = recommend_for(user, "", 200);
+		const char *rid = json_string_value(json_object_get(j, "request_id"));
+		assert_non_null(rid);
+		json_object_set_new(rids, rid, json_true());
+		json_decref(j);
+	}
+	int status = stop_server();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* The server is gone: nothing more can arrive, so no polling. */
+	json_t *evs = experiment_events("drain", 0);
+	assert_int_equal(json_object_size(evs), N);
+	const char *rid;
+	json_t *v;
+	json_object_foreach(rids, rid, v)
+	{
+		if (json_object_get(evs, rid) == NULL)
+			fail_msg("the impression of %s was lost at SIGTERM", rid);
+	}
+	assert_int_equal(store_count(), N);
+	json_decref(evs);
+	json_decref(rids);
 }
 
 /* The experiment routes: list, one, create (defaults, bad bodies, a taken
@@ -2898,6 +2978,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_events_route, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_recommend_assigns_and_logs, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_interleaved_answer, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_sigterm_keeps_impressions, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_experiment_routes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_store_unreachable, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_token_rules, fixture_up, inproc_down),

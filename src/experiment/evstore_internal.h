@@ -91,5 +91,12 @@ void evstore__stats(evstore *s, uint64_t *commits, uint64_t *batches);
 void evstore__hold(evstore *s, int on);
 /* Batches queued and not yet taken by a leader. */
 size_t evstore__queued(evstore *s);
+/* The next n groups (appends' and the log writer's alike) fail with
+ * SEG_EDB without reaching the backend, as a database's write error would. */
+void evstore__fail_writes(evstore *s, int n);
+/* Lowers evstore_log's bound to max events (0: back to EVSTORE_LOG_MAX). */
+void evstore__log_max(evstore *s, size_t max);
+/* Events logged and not yet committed. */
+size_t evstore__log_queued(evstore *s);
 
 #endif

@@ -405,6 +405,20 @@ static enum MHD_Result h_create(server *s, struct MHD_Connection *c, req *r)
 	return send_experiment(c, r, 201, &e);
 }
 
+/* Waits until every impression logged before it is committed (they are
+ * logged without waiting for the disk: evstore_log), so that a route that
+ * reads the store sees every list served before the request; on failure
+ * sends a 503 into *ret. */
+static int flush_logged(server *s, struct MHD_Connection *c, req *r, enum MHD_Result *ret)
+{
+	seg_error err = {0};
+	if (evstore_flush(s->store, &err) == 0)
+		return 0;
+	*ret = serve__send_error(c, r, 503, "unavailable", "the event store has not stored the lists served: %s",
+	                         err.msg);
+	return -1;
+}
+
 /* POST .../start (to = running, from a draft) or .../stop (to = stopped,
  * from running). A user sees one variant for the life of an experiment,
  * so a stopped one does not start again: a new one (a new name) does. */
@@ -413,6 +427,9 @@ static enum MHD_Result h_transition(server *s, struct MHD_Connection *c, req *r,
 	enum MHD_Result ret;
 	experiment e;
 	if (!authorized(s, c, r, &ret) || get_experiment(s, c, r, name, &e, &ret) < 0)
+		return ret;
+	/* The lists served while it ran are in the store before it stops. */
+	if (flush_logged(s, c, r, &ret) < 0)
 		return ret;
 	int from = to == EXP_RUNNING ? EXP_DRAFT : EXP_RUNNING;
 	if (e.state != from)
@@ -437,7 +454,7 @@ static enum MHD_Result h_transition(server *s, struct MHD_Connection *c, req *r,
 static analysis *analyse(server *s, struct MHD_Connection *c, req *r, const char *name, enum MHD_Result *ret)
 {
 	experiment e;
-	if (get_experiment(s, c, r, name, &e, ret) < 0)
+	if (get_experiment(s, c, r, name, &e, ret) < 0 || flush_logged(s, c, r, ret) < 0)
 		return NULL;
 	an_options o;
 	an_options_default(&o);

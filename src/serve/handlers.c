@@ -390,7 +390,9 @@ static int run_interleaved(server *s, rec_request *rq, const ab_plan *ab, const 
 }
 
 /* Logs the impression of the list served to ab->user (items[n] as shown:
- * those with found[i]), durably, before the answer goes. */
+ * those with found[i]) through evstore_log: queued before the answer goes,
+ * committed by the store's writer within a few milliseconds, without the
+ * request waiting for the sync. */
 static int log_impression(server *s, const ab_plan *ab, const char *rid, const char *model, const rec_item *items,
                           size_t n, const lookup_hit *hits, const uint8_t *found, const uint8_t *teams, seg_error *err)
 {
@@ -418,15 +420,21 @@ static int log_impression(server *s, const ab_plan *ab, const char *rid, const c
 	}
 	ev.tracks = tracks;
 	ev.teams = teams != NULL ? shown_teams : NULL;
-	return evstore_append(s->store, &ev, 1, NULL, err);
+	return evstore_log(s->store, &ev, err);
 }
 
 /* Runs a request and writes the response, with warnings[nwarnings] (may
  * be NULL and 0). With ab (may be NULL): an interleaved list when it names
- * two teams, and, when it names a user, the impression logged before the
- * answer goes (a store that refuses it makes the answer a 503: a list that
- * is not logged is not served, so no click is ever credited to a list the
- * analysis cannot see). */
+ * two teams, and, when it names a user, the impression logged (queued in
+ * the store, which commits it a few milliseconds later) before the answer
+ * goes. A store that refuses it (failing to write, or falling behind with
+ * its queue full) makes the answer a 503: a list that is not logged is not
+ * served, so no click is ever credited to a list the analysis cannot see.
+ * Events posted about the list after the answer are stored after its
+ * impression (evstore.h's order), and the routes that read the store flush
+ * the queue first. What a SIGKILL can lose is the last few milliseconds of
+ * impressions; SIGTERM loses none (the store is closed, drained, after the
+ * daemon stops). */
 static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req *r, rec_request *rq,
                                         const char *const *seed_names, const char *const *warnings, size_t nwarnings,
                                         const ab_plan *ab)

@@ -264,7 +264,7 @@ int serve_run(const serve_options *o, seg_error *err)
 out:
 	serve__daemon_stop(s, d);
 	serve__close_dbs(s);
-	serve__store_close(s); /* after the daemon: no append is in flight */
+	serve__store_close(s); /* after the daemon: no append is in flight, and close drains the logged impressions */
 	engine_free(s->eng);
 	names_close(s->names);
 	eda_charts_free(&s->charts);

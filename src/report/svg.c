@@ -701,6 +701,38 @@ static int series_range(const svg_series *s, size_t ns, size_t ncat, double *lo,
 /* ------------------------------------------------------------------------ */
 /* Histogram                                                                 */
 
+/* Ends a chart that has nothing to draw: its axis line (the left one when
+ * `left`, else the bottom one), "No data", the axis labels. */
+static int chart_no_data(chart *c, strbuf *sb, int left)
+{
+	if (left)
+		axis_line(c, c->x0, c->y0, c->x0, c->y1);
+	else
+		axis_line(c, c->x0, c->y1, c->x1, c->y1);
+	no_data(c);
+	axis_labels(c);
+	chart_close(c);
+	return finish(sb);
+}
+
+/* The horizontal value axis of a chart of bars or intervals over values in
+ * lo..hi: the options' fixed range when set, else nice ticks around the
+ * values; its domain into *d0, *d1. */
+static void value_x_axis(const chart *c, double lo, double hi, double *d0, double *d1)
+{
+	svg_ticks xt;
+	if (c->o.x_fixed && c->o.x_max > c->o.x_min) {
+		*d0 = c->o.x_min;
+		*d1 = c->o.x_max;
+		svg_nice_ticks(*d0, *d1, tick_target(c->x1 - c->x0, 80), &xt);
+	} else {
+		svg_nice_ticks(lo, hi > lo ? hi : lo + 1, tick_target(c->x1 - c->x0, 80), &xt);
+		*d0 = xt.lo;
+		*d1 = xt.hi;
+	}
+	x_axis(c, &xt, *d0, *d1, 1);
+}
+
 int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges, const double *counts, size_t nbins)
 {
 	if (sb == NULL || (nbins > 0 && (edges == NULL || counts == NULL)))
@@ -717,13 +749,8 @@ int svg_histogram(strbuf *sb, const svg_opts *opts, const double *edges, const d
 	for (size_t i = 0; i < nbins; i++)
 		if (isfinite(counts[i]) && counts[i] > cmax)
 			cmax = counts[i];
-	if (nbins == 0) {
-		axis_line(&c, c.x0, c.y1, c.x1, c.y1);
-		no_data(&c);
-		axis_labels(&c);
-		chart_close(&c);
-		return finish(sb);
-	}
+	if (nbins == 0)
+		return chart_no_data(&c, sb, 0);
 	svg_ticks yt;
 	double d0 = 0, d1;
 	if (c.o.y_fixed && c.o.y_max > c.o.y_min) {
@@ -825,25 +852,10 @@ int svg_bars(strbuf *sb, const svg_opts *opts, const char *const *labels, const 
 		hi = values[i] > hi ? values[i] : hi;
 		any = 1;
 	}
-	if (!any) {
-		axis_line(&c, c.x0, c.y0, c.x0, c.y1);
-		no_data(&c);
-		axis_labels(&c);
-		chart_close(&c);
-		return finish(sb);
-	}
-	svg_ticks xt;
+	if (!any)
+		return chart_no_data(&c, sb, 1);
 	double d0, d1;
-	if (o.x_fixed && o.x_max > o.x_min) {
-		d0 = o.x_min;
-		d1 = o.x_max;
-		svg_nice_ticks(d0, d1, tick_target(c.x1 - c.x0, 80), &xt);
-	} else {
-		svg_nice_ticks(lo, hi > lo ? hi : lo + 1, tick_target(c.x1 - c.x0, 80), &xt);
-		d0 = xt.lo;
-		d1 = xt.hi;
-	}
-	x_axis(&c, &xt, d0, d1, 1);
+	value_x_axis(&c, lo, hi, &d0, &d1);
 
 	double band = (c.y1 - c.y0) / (double)n;
 	double thick = band * 0.72;
@@ -937,25 +949,10 @@ int svg_intervals(strbuf *sb, const svg_opts *opts, const svg_interval *rows, si
 				any |= k == 0;
 			}
 	}
-	if (!any) {
-		axis_line(&c, c.x0, c.y0, c.x0, c.y1);
-		no_data(&c);
-		axis_labels(&c);
-		chart_close(&c);
-		return finish(sb);
-	}
-	svg_ticks xt;
+	if (!any)
+		return chart_no_data(&c, sb, 1);
 	double d0, d1;
-	if (o.x_fixed && o.x_max > o.x_min) {
-		d0 = o.x_min;
-		d1 = o.x_max;
-		svg_nice_ticks(d0, d1, tick_target(c.x1 - c.x0, 80), &xt);
-	} else {
-		svg_nice_ticks(lo, hi > lo ? hi : lo + 1, tick_target(c.x1 - c.x0, 80), &xt);
-		d0 = xt.lo;
-		d1 = xt.hi;
-	}
-	x_axis(&c, &xt, d0, d1, 1);
+	value_x_axis(&c, lo, hi, &d0, &d1);
 	if (isfinite(ref) && ref >= d0 && ref <= d1) {
 		double xr = scale(ref, d0, d1, c.x0, c.x1);
 		strbuf_puts(sb, "<line");
@@ -1456,13 +1453,8 @@ int svg_scatter(strbuf *sb, const svg_opts *opts, const svg_xy *points, const sv
 		nfin++;
 	}
 	chart_open(&c, leg, nleg);
-	if (nfin == 0) {
-		axis_line(&c, c.x0, c.y1, c.x1, c.y1);
-		no_data(&c);
-		axis_labels(&c);
-		chart_close(&c);
-		return finish(sb);
-	}
+	if (nfin == 0)
+		return chart_no_data(&c, sb, 0);
 	svg_ticks xt, yt;
 	double dx0, dx1, dy0, dy1;
 	if (c.o.x_fixed && c.o.x_max > c.o.x_min) {

@@ -20,5 +20,11 @@ int cli__number(const char *s, double lo, double hi, double *out);
 int cli__experiment(int argc, char **argv);
 /* `segue simulate` (cmd_simulate.c). */
 int cli__simulate(int argc, char **argv);
+/* `segue pipeline run` (cmd_pipeline.c). */
+int cli__pipeline(int argc, char **argv);
+/* `segue runs list|show|compare` (cmd_runs.c). */
+int cli__runs(int argc, char **argv);
+/* `segue models list|show|promote|rollback` (cmd_models.c). */
+int cli__models(int argc, char **argv);
 
 #endif

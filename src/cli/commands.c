@@ -1243,6 +1243,9 @@ static const command COMMANDS[] = {
 	{"serve", cmd_serve, "serve the HTTP API and the dashboard"},
 	{"experiment", cli__experiment, "define, run and analyse A/B experiments"},
 	{"simulate", cli__simulate, "drive simulated listeners through a running server"},
+	{"pipeline", cli__pipeline, "run the pipeline: ingest to promotion, cached stages, tracked runs"},
+	{"runs", cli__runs, "list, show and compare tracked runs (MLflow's file layout)"},
+	{"models", cli__models, "the model registry: versions, champion and challenger"},
 	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
 };
 

@@ -1,0 +1,2 @@
+/* pipeline.c: not written yet. */
+#include "pipeline/pipeline.h"

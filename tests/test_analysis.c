@@ -509,6 +509,82 @@ static void test_interleaving(void **state)
 	assert_int_equal(csv_get(strbuf_cstr(&sb), "i2", "team_b_plays"), 2);
 	assert_int_equal(csv_get(strbuf_cstr(&sb), "i2", "team_a_plays"), 1);
 	strbuf_free(&sb);
+	/* The credit test over all six users, i5's zero included: d = B - A =
+	 * (1, 2, 1, -1, 0, 0), mean 0.5, sd 1.0488 / sqrt 6, t on 5 df. From
+	 * /usr/bin/python3 -c "from scipy import stats; import numpy as np;
+	 *   d=np.array([1,2,1,-1,0,0.]); se=d.std(ddof=1)/np.sqrt(6); q=stats.t.ppf(0.975,5);
+	 *   print(d.mean()-q*se, d.mean()+q*se, stats.ttest_1samp(d,0).pvalue)" */
+	json_t *cr = json_object_get(iv, "credit");
+	assert_true(json_is_object(cr));
+	assert_near(jd(cr, "users"), 6, 0);
+	assert_near(jd(cr, "plays_a"), 3, 0);
+	assert_near(jd(cr, "plays_b"), 6, 0);
+	assert_near(jd(cr, "share_b"), 6.0 / 9.0, 1e-12);
+	assert_near(jd(cr, "mean_diff"), 0.5, 1e-12);
+	assert_near(jd(cr, "df"), 5, 0);
+	assert_near(jd(cr, "lo"), -0.6006573851269499, 1e-9);
+	assert_near(jd(cr, "hi"), 1.6006573851269499, 1e-9);
+	assert_near(jd(cr, "p"), 0.2955586447345284, 1e-9);
+	assert_string_equal(json_string_value(json_object_get(cr, "method")), "t");
+	assert_string_equal(json_string_value(json_object_get(iv, "primary")), "credit");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "verdict")),
+	                       "Interleaved listeners show no significant preference by the credit test"));
+	json_decref(j);
+	analysis_free(a);
+}
+
+/* The credit test keeps the size of a preference where the sign test
+ * cannot: six users play three of B's tracks and none of A's, five play
+ * one of A's, three play nothing. 6 wins to 5 is no preference for the
+ * sign test; a mean of +0.93 credited plays is one for the t test at
+ * alpha 0.1. */
+static void test_interleaving_credit(void **state)
+{
+	(void)state;
+	experiment e = make_exp(1);
+	snprintf(e.variant[0].config, sizeof e.variant[0].config, "model=interleave:popular+hybrid");
+	an_options o;
+	an_options_default(&o);
+	o.alpha = 0.1;
+	feed f;
+	analysis *a = start(&e, &o, &f);
+	int l[] = {1, 2, 3, 4, 5, 6};
+	uint8_t teams[] = {0, 1, 0, 1, 0, 1};
+	char user[8], req[8];
+	for (int u = 0; u < 14; u++) {
+		snprintf(user, sizeof user, "c%d", u);
+		snprintf(req, sizeof req, "r%d", u);
+		imp(&f, user, req, "control", T0 + HOUR, l, 6, teams);
+		if (u < 6) /* B's three tracks */
+			for (int k = 0; k < 3; k++)
+				act(&f, user, EV_PLAY, req, l[2 * k + 1], 2 * k + 1, T0 + HOUR + 1 + k);
+		else if (u < 11) /* one of A's */
+			act(&f, user, EV_PLAY, req, l[2], 2, T0 + HOUR + 1);
+	}
+	finish(&f);
+	json_t *j = report_json(a);
+	json_t *iv = json_object_get(j, "interleaving"), *cr = json_object_get(iv, "credit");
+	assert_near(jd(iv, "wins_b"), 6, 0);
+	assert_near(jd(iv, "wins_a"), 5, 0);
+	/* The score test: 2 (1 - Phi(0.5 / sqrt(11 / 4))). */
+	assert_near(jd(iv, "p"), 0.763024600552995, 1e-9);
+	assert_near(jd(cr, "users"), 14, 0);
+	assert_near(jd(cr, "plays_b"), 18, 0);
+	assert_near(jd(cr, "plays_a"), 5, 0);
+	/* d = (3 x6, -1 x5, 0 x3); /usr/bin/python3 -c "from scipy import stats; import numpy as np;
+	 *   d=np.array([3]*6+[-1]*5+[0]*3,dtype=float); se=d.std(ddof=1)/np.sqrt(14); q=stats.t.ppf(0.95,13);
+	 *   print(d.mean(), d.mean()-q*se, d.mean()+q*se, stats.ttest_1samp(d,0).pvalue)" */
+	assert_near(jd(cr, "mean_diff"), 0.9285714285714286, 1e-12);
+	assert_near(jd(cr, "lo"), 0.02931158419603841, 1e-9);
+	assert_near(jd(cr, "hi"), 1.8278312729468187, 1e-9);
+	assert_near(jd(cr, "p"), 0.09047849034190042, 1e-9);
+	const char *verdict = json_string_value(json_object_get(j, "verdict"));
+	assert_non_null(strstr(verdict, "Interleaved listeners prefer team B (hybrid) by the credit test"));
+	assert_non_null(strstr(verdict, "; by the sign test listeners prefer team B (hybrid) in 54.5%"));
+	strbuf sb = {0};
+	analysis_text(a, &sb);
+	assert_non_null(strstr(strbuf_cstr(&sb), "Credit test (primary): credited plays A 5, B 18"));
+	strbuf_free(&sb);
 	json_decref(j);
 	analysis_free(a);
 }
@@ -757,9 +833,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts),       cmocka_unit_test(test_order),
 		cmocka_unit_test(test_srm),          cmocka_unit_test(test_cuped),
-		cmocka_unit_test(test_interleaving), cmocka_unit_test(test_sequential),
-		cmocka_unit_test(test_json_fields),  cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_recompute),
+		cmocka_unit_test(test_interleaving), cmocka_unit_test(test_interleaving_credit),
+		cmocka_unit_test(test_sequential),   cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_empty),        cmocka_unit_test(test_recompute),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

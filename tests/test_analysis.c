@@ -509,6 +509,82 @@ static void test_interleaving(void **state)
 	assert_int_equal(csv_get(strbuf_cstr(&sb), "i2", "team_b_plays"), 2);
 	assert_int_equal(csv_get(strbuf_cstr(&sb), "i2", "team_a_plays"), 1);
 	strbuf_free(&sb);
+	/* The credit test over all six users, i5's zero included: d = B - A =
+	 * (1, 2, 1, -1, 0, 0), mean 0.5, sd 1.0488 / sqrt 6, t on 5 df. From
+	 * /usr/bin/python3 -c "from scipy import stats; import numpy as np;
+	 *   d=np.array([1,2,1,-1,0,0.]); se=d.std(ddof=1)/np.sqrt(6); q=stats.t.ppf(0.975,5);
+	 *   print(d.mean()-q*se, d.mean()+q*se, stats.ttest_1samp(d,0).pvalue)" */
+	json_t *cr = json_object_get(iv, "credit");
+	assert_true(json_is_object(cr));
+	assert_near(jd(cr, "users"), 6, 0);
+	assert_near(jd(cr, "plays_a"), 3, 0);
+	assert_near(jd(cr, "plays_b"), 6, 0);
+	assert_near(jd(cr, "share_b"), 6.0 / 9.0, 1e-12);
+	assert_near(jd(cr, "mean_diff"), 0.5, 1e-12);
+	assert_near(jd(cr, "df"), 5, 0);
+	assert_near(jd(cr, "lo"), -0.6006573851269499, 1e-9);
+	assert_near(jd(cr, "hi"), 1.6006573851269499, 1e-9);
+	assert_near(jd(cr, "p"), 0.2955586447345284, 1e-9);
+	assert_string_equal(json_string_value(json_object_get(cr, "method")), "t");
+	assert_string_equal(json_string_value(json_object_get(iv, "primary")), "credit");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "verdict")),
+	                       "Interleaved listeners show no significant preference by the credit test"));
+	json_decref(j);
+	analysis_free(a);
+}
+
+/* The credit test keeps the size of a preference where the sign test
+ * cannot: six users play three of B's tracks and none of A's, five play
+ * one of A's, three play nothing. 6 wins to 5 is no preference for the
+ * sign test; a mean of +0.93 credited plays is one for the t test at
+ * alpha 0.1. */
+static void test_interleaving_credit(void **state)
+{
+	(void)state;
+	experiment e = make_exp(1);
+	snprintf(e.variant[0].config, sizeof e.variant[0].config, "model=interleave:popular+hybrid");
+	an_options o;
+	an_options_default(&o);
+	o.alpha = 0.1;
+	feed f;
+	analysis *a = start(&e, &o, &f);
+	int l[] = {1, 2, 3, 4, 5, 6};
+	uint8_t teams[] = {0, 1, 0, 1, 0, 1};
+	char user[8], req[8];
+	for (int u = 0; u < 14; u++) {
+		snprintf(user, sizeof user, "c%d", u);
+		snprintf(req, sizeof req, "r%d", u);
+		imp(&f, user, req, "control", T0 + HOUR, l, 6, teams);
+		if (u < 6) /* B's three tracks */
+			for (int k = 0; k < 3; k++)
+				act(&f, user, EV_PLAY, req, l[2 * k + 1], 2 * k + 1, T0 + HOUR + 1 + k);
+		else if (u < 11) /* one of A's */
+			act(&f, user, EV_PLAY, req, l[2], 2, T0 + HOUR + 1);
+	}
+	finish(&f);
+	json_t *j = report_json(a);
+	json_t *iv = json_object_get(j, "interleaving"), *cr = json_object_get(iv, "credit");
+	assert_near(jd(iv, "wins_b"), 6, 0);
+	assert_near(jd(iv, "wins_a"), 5, 0);
+	/* The score test: 2 (1 - Phi(0.5 / sqrt(11 / 4))). */
+	assert_near(jd(iv, "p"), 0.763024600552995, 1e-9);
+	assert_near(jd(cr, "users"), 14, 0);
+	assert_near(jd(cr, "plays_b"), 18, 0);
+	assert_near(jd(cr, "plays_a"), 5, 0);
+	/* d = (3 x6, -1 x5, 0 x3); /usr/bin/python3 -c "from scipy import stats; import numpy as np;
+	 *   d=np.array([3]*6+[-1]*5+[0]*3,dtype=float); se=d.std(ddof=1)/np.sqrt(14); q=stats.t.ppf(0.95,13);
+	 *   print(d.mean(), d.mean()-q*se, d.mean()+q*se, stats.ttest_1samp(d,0).pvalue)" */
+	assert_near(jd(cr, "mean_diff"), 0.9285714285714286, 1e-12);
+	assert_near(jd(cr, "lo"), 0.02931158419603841, 1e-9);
+	assert_near(jd(cr, "hi"), 1.8278312729468187, 1e-9);
+	assert_near(jd(cr, "p"), 0.09047849034190042, 1e-9);
+	const char *verdict = json_string_value(json_object_get(j, "verdict"));
+	assert_non_null(strstr(verdict, "Interleaved listeners prefer team B (hybrid) by the credit test"));
+	assert_non_null(strstr(verdict, "; by the sign test listeners prefer team B (hybrid) in 54.5%"));
+	strbuf sb = {0};
+	analysis_text(a, &sb);
+	assert_non_null(strstr(strbuf_cstr(&sb), "Credit test (primary): credited plays A 5, B 18"));
+	strbuf_free(&sb);
 	json_decref(j);
 	analysis_free(a);
 }
@@ -708,30 +784,19 @@ static void test_empty(void **state)
 	assert_string_equal(an_metric_name(AN_FIRST_PLAY_POSITION), "first_play_position");
 }
 
-/* The whole report recomputed with scipy from the CSV export. */
-static void test_recompute(void **state)
+/* Runs tests/golden/experiment_recompute.py on a's export and report;
+ * 0 when it agrees, 1 when the script or scipy is missing (skip). */
+static int recompute(const analysis *a)
 {
-	(void)state;
 	char script[1024];
 	if (tu_golden_path("experiment_recompute.py", script, sizeof script) == NULL) {
 		print_message("tests/golden/experiment_recompute.py is not there yet\n");
-		skip();
+		return 1;
 	}
 	if (tu_run("/usr/bin/python3 -c 'import scipy, numpy' 2>/dev/null", NULL) != 0) {
 		print_message("/usr/bin/python3 lacks scipy\n");
-		skip();
+		return 1;
 	}
-	experiment e = make_exp(2);
-	feed f;
-	analysis *a = start(&e, NULL, &f);
-	synth s = {.users = 3000, .p = {0.1, 0.108}, .share = {1, 1}, .lists = 3, .days = 4, .pre = 1, .seed = 5};
-	synth_feed(&f, &e, &s);
-	finish(&f);
-	/* The known effect, an 8% relative lift in plays, is inside the interval. */
-	json_t *j = report_json(a);
-	json_t *c = comparison(j, "treatment", "play_rate");
-	assert_true(jd(c, "lift_lo") < 0.08 && 0.08 < jd(c, "lift_hi"));
-	json_decref(j);
 	const char *dir = tu_tmpdir();
 	strbuf sb = {0};
 	analysis_csv(a, &sb);
@@ -749,17 +814,81 @@ static void test_recompute(void **state)
 	print_message("%s", out ? out : "");
 	free(out);
 	tu_rmtree(dir);
+	return 0;
+}
+
+/* The whole report recomputed with scipy from the CSV export. */
+static void test_recompute(void **state)
+{
+	(void)state;
+	experiment e = make_exp(2);
+	feed f;
+	analysis *a = start(&e, NULL, &f);
+	synth s = {.users = 3000, .p = {0.1, 0.108}, .share = {1, 1}, .lists = 3, .days = 4, .pre = 1, .seed = 5};
+	synth_feed(&f, &e, &s);
+	finish(&f);
+	/* The known effect, an 8% relative lift in plays, is inside the interval. */
+	json_t *j = report_json(a);
+	json_t *c = comparison(j, "treatment", "play_rate");
+	assert_true(jd(c, "lift_lo") < 0.08 && 0.08 < jd(c, "lift_hi"));
+	json_decref(j);
+	int skipped = recompute(a);
 	analysis_free(a);
+	if (skipped)
+		skip();
+}
+
+/* An interleaved experiment's credit and sign tests recomputed the same
+ * way: 400 users, two lists each, B's tracks played a little more often,
+ * many users with no play. */
+static void test_recompute_interleaving(void **state)
+{
+	(void)state;
+	experiment e = make_exp(1);
+	snprintf(e.variant[0].config, sizeof e.variant[0].config, "model=interleave:popular+hybrid");
+	feed f;
+	analysis *a = start(&e, NULL, &f);
+	rng r;
+	rng_seed(&r, 11);
+	int l[] = {1, 2, 3, 4, 5, 6};
+	uint8_t teams[] = {0, 1, 1, 0, 0, 1};
+	char user[16], req[16];
+	for (int u = 0; u < 400; u++) {
+		snprintf(user, sizeof user, "w%d", u);
+		for (int k = 0; k < 2; k++) {
+			snprintf(req, sizeof req, "w%d-%d", u, k);
+			imp(&f, user, req, "control", T0 + HOUR + 10 * k, l, 6, teams);
+			for (int pos = 0; pos < 6; pos++)
+				if (rng_u01(&r) < (teams[pos] ? 0.09 : 0.06) / (1 + 0.3 * pos))
+					act(&f, user, EV_PLAY, req, l[pos], pos, T0 + HOUR + 10 * k + 1 + pos);
+		}
+	}
+	finish(&f);
+	json_t *j = report_json(a);
+	json_t *cr = json_object_get(json_object_get(j, "interleaving"), "credit");
+	assert_near(jd(cr, "users"), 400, 0);
+	assert_true(jd(cr, "mean_diff") > 0);
+	json_decref(j);
+	int skipped = recompute(a);
+	analysis_free(a);
+	if (skipped)
+		skip();
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counts),       cmocka_unit_test(test_order),
-		cmocka_unit_test(test_srm),          cmocka_unit_test(test_cuped),
-		cmocka_unit_test(test_interleaving), cmocka_unit_test(test_sequential),
-		cmocka_unit_test(test_json_fields),  cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_srm),
+		cmocka_unit_test(test_cuped),
+		cmocka_unit_test(test_interleaving),
+		cmocka_unit_test(test_interleaving_credit),
+		cmocka_unit_test(test_sequential),
+		cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_recompute),
+		cmocka_unit_test(test_recompute_interleaving),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -474,6 +474,19 @@ static void test_report_parse(void **state)
 	assert_near(r.p, 0.02, 1e-15);
 	assert_near(r.lo, 0.01, 1e-15);
 	assert_false(r.has_interleaving);
+	assert_true(isnan(r.cp));
+	/* An interleaved report: the sign test's share and the credit test. */
+	const char *il = "{\"variants\":[{\"name\":\"il\",\"users\":9}],\"comparisons\":[],"
+			 "\"interleaving\":{\"share_b\":0.6,\"lo\":0.4,\"hi\":0.8,\"p\":0.3,"
+			 "\"credit\":{\"mean_diff\":0.25,\"lo\":0.05,\"hi\":0.45,\"p\":0.01}}}";
+	assert_int_equal(sim_report_parse(il, strlen(il), &r, &err), 0);
+	assert_true(r.has_interleaving);
+	assert_near(r.share_b, 0.6, 1e-15);
+	assert_near(r.ip, 0.3, 1e-15);
+	assert_near(r.cmean, 0.25, 1e-15);
+	assert_near(r.clo, 0.05, 1e-15);
+	assert_near(r.chi, 0.45, 1e-15);
+	assert_near(r.cp, 0.01, 1e-15);
 	assert_int_equal(sim_report_parse("{}", 2, &r, &err), SEG_EFORMAT);
 }
 
@@ -761,6 +774,8 @@ static void test_study_end_to_end(void **state)
 	assert_non_null(strstr(text, "treatment (hybrid) plays/shown "));
 	assert_non_null(strstr(text, "detected (p < 0.05, right direction) in "));
 	assert_non_null(strstr(text, "smallest size detected"));
+	assert_non_null(strstr(text, "interleaving (credit) "));
+	assert_non_null(strstr(text, "il. credit"));
 	free(text);
 	sim_listeners_free(&L);
 }

@@ -166,9 +166,14 @@ static int simulate_experiment(const sim_listeners *L, sim_options *so, const ch
 		printf("  users %zu / %zu, %.4f / %.4f, difference %+.4f (95%% CI %+.4f to %+.4f), p = %.3g%s\n",
 		       rep.users[0], rep.users[1], rep.value[0], rep.value[1], rep.diff, rep.lo, rep.hi, rep.p,
 		       rep.srm_alarm ? "; SAMPLE RATIO MISMATCH" : "");
-		if (rep.has_interleaving)
-			printf("  interleaving: share of B %.3f (95%% CI %.3f to %.3f), p = %.3g\n", rep.share_b,
-			       rep.ilo, rep.ihi, rep.ip);
+		if (rep.has_interleaving) {
+			printf("  interleaving, credit test (primary): B - A %+.4f credited plays per listener (95%% "
+			       "CI "
+			       "%+.4f to %+.4f), p = %.3g\n",
+			       rep.cmean, rep.clo, rep.chi, rep.cp);
+			printf("  interleaving, sign test: share of B %.3f (95%% CI %.3f to %.3f), p = %.3g\n",
+			       rep.share_b, rep.ilo, rep.ihi, rep.ip);
+		}
 		if (verdict)
 			printf("  %s\n", verdict);
 		printf("(the whole report: segue experiment report %s, or GET %s)\n", name, target);

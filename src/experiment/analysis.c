@@ -237,6 +237,10 @@ struct analysis {
 	size_t npt;
 	int iv; /* the interleaved variant, -1 none */
 	double iv_users, wins_a, wins_b, ties, share_b, share_lo, share_hi, share_p;
+	/* The credit test: d_u = B's credited plays - A's over every user of the
+	 * interleaved variant; its mean with the one-sample t interval. */
+	double credit_a, credit_b, credit_share_b; /* credited plays summed, and B / (A + B) */
+	double credit_mean, credit_lo, credit_hi, credit_p, credit_df;
 	strbuf verdict;
 };
 
@@ -868,6 +872,43 @@ static int sequential(analysis *a)
 	return 0;
 }
 
+/* The credit test: the mean of d_u = team_b - team_a over every user of
+ * the interleaved variant (zeros included: a user without a credited play
+ * was exposed and preferred neither), one-sample t against 0. Under no
+ * preference the team-draft coin makes each contributed track equally
+ * likely to be A's or B's, so E[d] = 0. Unlike the sign test it keeps the
+ * size of a preference: 3-0 weighs three times 1-0. */
+static void credit(analysis *a)
+{
+	stats_moments mo = {0};
+	a->credit_mean = a->credit_lo = a->credit_hi = a->credit_p = a->credit_df = NAN;
+	for (size_t i = 0; i < a->nrow; i++) {
+		const an_row *r = &a->row[i];
+		if (r->variant != a->iv)
+			continue;
+		a->credit_a += r->team[0];
+		a->credit_b += r->team[1];
+		stats_moments_add(&mo, (double)r->team[1] - (double)r->team[0], 1);
+	}
+	double plays = a->credit_a + a->credit_b;
+	a->credit_share_b = plays > 0 ? a->credit_b / plays : NAN;
+	stats_estimate est;
+	if (stats_mean(&mo, &est, NULL) < 0)
+		return; /* fewer than 2 users: everything stays NaN */
+	a->credit_mean = est.value;
+	a->credit_df = mo.n - 1;
+	if (est.var <= 0) {
+		/* Every user has the same d: the mean is exact. */
+		a->credit_lo = a->credit_hi = est.value;
+		a->credit_p = est.value == 0 ? 1 : 0;
+		return;
+	}
+	double se = sqrt(est.var), q = stats_t_quantile(1 - a->o.alpha / 2, a->credit_df);
+	a->credit_lo = est.value - q * se;
+	a->credit_hi = est.value + q * se;
+	a->credit_p = 2 * stats_t_cdf(-fabs(est.value) / se, a->credit_df);
+}
+
 static void interleaving(analysis *a)
 {
 	for (size_t v = 0; v < a->e.nvariants && a->iv < 0; v++)
@@ -875,6 +916,7 @@ static void interleaving(analysis *a)
 			a->iv = (int)v;
 	if (a->iv < 0)
 		return;
+	credit(a);
 	for (size_t i = 0; i < a->nrow; i++) {
 		const an_row *r = &a->row[i];
 		if (r->variant != a->iv)
@@ -985,17 +1027,39 @@ static void verdict(analysis *a)
 	if (V > 1 && a->e.nguardrails > 0 && !harmed)
 		strbuf_puts(sb, "; no guardrail harmed");
 	if (a->iv >= 0) {
-		char team_b[EXP_CONFIG_MAX + 1];
+		char team_a[EXP_CONFIG_MAX + 1], team_b[EXP_CONFIG_MAX + 1];
+		team_name(a->e.variant[a->iv].config, 0, team_a, sizeof team_a);
 		team_name(a->e.variant[a->iv].config, 1, team_b, sizeof team_b);
-		if (isfinite(a->share_b))
+		const char *lead = V > 1 ? "; interleaved" : "Interleaved";
+		/* The credit test decides (analysis.h says why); the sign test's
+		 * share follows for reading. */
+		if (a->credit_a + a->credit_b == 0) {
+			strbuf_printf(sb, "%s listener has played a track yet",
+			              V > 1 ? "; no interleaved" : "No interleaved");
+			lead = NULL;
+		} else if (isfinite(a->credit_p)) {
+			if (a->credit_p < a->o.alpha)
+				strbuf_printf(sb, "%s listeners prefer team %s (%s) by the credit test", lead,
+				              a->credit_mean > 0 ? "B" : "A", a->credit_mean > 0 ? team_b : team_a);
+			else
+				strbuf_printf(sb, "%s listeners show no significant preference by the credit test",
+				              lead);
+			strbuf_printf(
+				sb,
+				" (the verdict's test: B - A = %+.3g credited plays per listener, %g%% CI %+.3g to "
+				"%+.3g, p = %.2g; B's share of credited plays %.1f%%)",
+				a->credit_mean, level, a->credit_lo, a->credit_hi, a->credit_p,
+				100 * a->credit_share_b);
+			lead = "; by the sign test";
+		}
+		if (lead != NULL && isfinite(a->share_b))
 			strbuf_printf(sb,
 			              "%s listeners prefer team B (%s) in %.1f%% of decided cases (%g%% CI %.1f%% to "
 			              "%.1f%%, p = %.2g)",
-			              V > 1 ? "; interleaved" : "Interleaved", team_b, 100 * a->share_b, level,
-			              100 * a->share_lo, 100 * a->share_hi, a->share_p);
-		else
-			strbuf_printf(sb, "%s listener has played a track yet",
-			              V > 1 ? "; no interleaved" : "No interleaved");
+			              lead, team_b, 100 * a->share_b, level, 100 * a->share_lo, 100 * a->share_hi,
+			              a->share_p);
+		else if (lead != NULL)
+			strbuf_printf(sb, "%s, no listener preferred one team", lead);
 	}
 	if (a->srm_ok) {
 		if (a->srm_p < STATS_SRM_ALPHA)
@@ -1214,7 +1278,16 @@ void analysis_json(const analysis *a, strbuf *sb)
 			strbuf_puts(sb, ",");
 			jkey(sb, k[j], val[j]);
 		}
-		strbuf_puts(sb, ",\"method\":\"wilson\"}");
+		strbuf_puts(sb, ",\"method\":\"wilson\",\"primary\":\"credit\",\"credit\":{");
+		const char *ck[] = {"users", "plays_a", "plays_b", "share_b", "mean_diff", "lo", "hi", "p", "df"};
+		double cv[] = {a->iv_users,  a->credit_a,  a->credit_b, a->credit_share_b, a->credit_mean,
+		               a->credit_lo, a->credit_hi, a->credit_p, a->credit_df};
+		for (size_t j = 0; j < sizeof cv / sizeof cv[0]; j++) {
+			if (j)
+				strbuf_puts(sb, ",");
+			jkey(sb, ck[j], cv[j]);
+		}
+		strbuf_puts(sb, ",\"method\":\"t\"}}");
 	} else {
 		strbuf_puts(sb, "null");
 	}
@@ -1362,6 +1435,12 @@ void analysis_text(const analysis *a, strbuf *sb)
 		              "%.1f%% (%d%% Wilson interval %.1f%% to %.1f%%), p = %.2g\n",
 		              a->e.variant[a->iv].name, a->iv_users, a->wins_a, a->wins_b, a->ties, 100 * a->share_b,
 		              level, 100 * a->share_lo, 100 * a->share_hi, a->share_p);
+	if (a->iv >= 0)
+		strbuf_printf(sb,
+		              "Credit test (primary): credited plays A %.0f, B %.0f (B's share %.1f%%); B - A per "
+		              "listener %+.4f (%d%% t interval %+.4f to %+.4f, df %.0f), p = %.2g\n",
+		              a->credit_a, a->credit_b, 100 * a->credit_share_b, a->credit_mean, level, a->credit_lo,
+		              a->credit_hi, a->credit_df, a->credit_p);
 	strbuf_printf(sb, "\nVerdict: %s\n", strbuf_cstr(&a->verdict));
 }
 

@@ -1058,6 +1058,7 @@ int sim_report_parse(const char *json, size_t len, sim_report *r, seg_error *err
 {
 	memset(r, 0, sizeof *r);
 	r->diff = r->lo = r->hi = r->p = r->share_b = r->ilo = r->ihi = r->ip = NAN;
+	r->cmean = r->clo = r->chi = r->cp = NAN;
 	r->value[0] = r->value[1] = NAN;
 	json_t *root = json_loadb(json, len, 0, NULL);
 	json_t *variants = json_object_get(root, "variants"), *cmp = json_object_get(root, "comparisons");
@@ -1090,6 +1091,11 @@ int sim_report_parse(const char *json, size_t len, sim_report *r, seg_error *err
 		r->ilo = num(il, "lo");
 		r->ihi = num(il, "hi");
 		r->ip = num(il, "p");
+		json_t *cr = json_object_get(il, "credit");
+		r->cmean = num(cr, "mean_diff");
+		r->clo = num(cr, "lo");
+		r->chi = num(cr, "hi");
+		r->cp = num(cr, "p");
 	}
 	r->srm_alarm = json_is_true(json_object_get(json_object_get(root, "srm"), "alarm"));
 out:
@@ -1360,15 +1366,17 @@ static int study_ladder(study *S, seg_error *err)
 	size_t nl = 0;
 	while (nl < sizeof o->ladder / sizeof *o->ladder && o->ladder[nl] > 0)
 		nl++;
-	size_t smallest[2] = {0, 0};
+	/* Columns: A/B, interleaving's credit test (its primary), its sign test. */
+	size_t smallest[3] = {0, 0, 0};
 	double t0 = mono_s();
 	fprintf(S->out,
 	        "Interleaving against an A/B split: %s (A, control) against %s (B, treatment), %d runs per size;\n"
-	        "  detected = p < 0.05 in the right direction (A/B: %s; interleaving: preference share of B)\n"
-	        "  %8s  %14s  %14s\n",
-	        o->model_a, o->model_b, o->ladder_runs, o->metric, "users", "A/B detected", "interleaving");
+	        "  detected = p < 0.05 in the right direction (A/B: %s; interleaving: the credit test on B - A\n"
+	        "  credited plays per listener, the primary one, and the sign test on the preference share)\n"
+	        "  %8s  %14s  %14s  %14s\n",
+	        o->model_a, o->model_b, o->ladder_runs, o->metric, "users", "A/B detected", "il. credit", "il. sign");
 	for (size_t li = 0; li < nl; li++) {
-		size_t n = o->ladder[li], hits[2] = {0, 0};
+		size_t n = o->ladder[li], hits[3] = {0, 0, 0};
 		for (int r = 0; r < o->ladder_runs; r++) {
 			sim_result res;
 			sim_report rep;
@@ -1383,23 +1391,29 @@ static int study_ladder(study *S, seg_error *err)
 			if (!rep.has_interleaving)
 				return seg_error_set(err, SEG_EFORMAT, "the report of %s has no interleaving figures",
 				                     name);
-			hits[1] += rep.ip < 0.05 && rep.share_b > 0.5;
+			hits[1] += rep.cp < 0.05 && rep.cmean > 0;
+			hits[2] += rep.ip < 0.05 && rep.share_b > 0.5;
 			progress(S, "\r  %zu users: run %d/%d", n, r + 1, o->ladder_runs);
 		}
 		progress(S, "\n");
-		for (int m = 0; m < 2; m++)
+		for (int m = 0; m < 3; m++)
 			if (5 * hits[m] >= 4 * (size_t)o->ladder_runs)
 				smallest[m] = n;
-		fprintf(S->out, "  %8zu  %9zu/%-4d  %9zu/%-4d\n", n, hits[0], o->ladder_runs, hits[1], o->ladder_runs);
+		fprintf(S->out, "  %8zu  %9zu/%-4d  %9zu/%-4d  %9zu/%-4d\n", n, hits[0], o->ladder_runs, hits[1],
+		        o->ladder_runs, hits[2], o->ladder_runs);
 	}
-	fprintf(S->out, "  smallest size detected in >= 80%% of runs: A/B %s%zu, interleaving %s%zu",
+	fprintf(S->out,
+	        "  smallest size detected in >= 80%% of runs: A/B %s%zu, interleaving (credit) %s%zu, "
+	        "interleaving (sign) %s%zu",
 	        smallest[0] ? "" : "none of the sizes; above ", smallest[0] ? smallest[0] : o->ladder[0],
-	        smallest[1] ? "" : "none of the sizes; above ", smallest[1] ? smallest[1] : o->ladder[0]);
+	        smallest[1] ? "" : "none of the sizes; above ", smallest[1] ? smallest[1] : o->ladder[0],
+	        smallest[2] ? "" : "none of the sizes; above ", smallest[2] ? smallest[2] : o->ladder[0]);
 	if (smallest[0] && smallest[1] && smallest[0] >= smallest[1])
-		fprintf(S->out, ": interleaving needs %.1fx fewer listeners",
+		fprintf(S->out, ": interleaving (credit) needs %.1fx fewer listeners",
 		        (double)smallest[0] / (double)smallest[1]);
 	else if (smallest[0] && smallest[1])
-		fprintf(S->out, ": interleaving needs %.1fx more listeners", (double)smallest[1] / (double)smallest[0]);
+		fprintf(S->out, ": interleaving (credit) needs %.1fx more listeners",
+		        (double)smallest[1] / (double)smallest[0]);
 	fprintf(S->out, "\n  wall time %.1f s\n", mono_s() - t0);
 	fflush(S->out);
 	return 0;

@@ -238,7 +238,8 @@ typedef struct sim_report {
 	double value[2];              /* the primary metric in each */
 	double diff, lo, hi, p;       /* treatment minus control on the primary metric, its CI, p (unadjusted) */
 	int has_interleaving;         /* the report had an interleaving object */
-	double share_b, ilo, ihi, ip; /* its preference share of team B, CI, p */
+	double share_b, ilo, ihi, ip; /* its preference share of team B, CI, p (the sign test) */
+	double cmean, clo, chi, cp;   /* its credit test: mean B - A credited plays per user, CI, p */
 	int srm_alarm;
 } sim_report;
 /* Parses the report. SEG_EFORMAT when it is not analysis_json's shape. */
@@ -268,8 +269,10 @@ void sim_study_options_default(sim_study_options *o);
  * with its 95% binomial (Wilson) interval; hybrid vs popular's difference,
  * CI and p; the injected effect's detection rate against the power that
  * stats_power_proportion promises for the observed baseline; and, per
- * ladder size, how often A/B and interleaving detect model_b over model_a,
- * with the smallest size each detects in at least 80% of runs. Needs
+ * ladder size, how often A/B and interleaving detect model_b over model_a
+ * (interleaving by its credit test, the report's primary one, and by its
+ * sign test on the preference share, from the same runs), with the
+ * smallest size each detects in at least 80% of runs. Needs
  * listeners L with at least the largest size asked. 0, or the first error
  * that stopped it. */
 int sim_study_run(const sim_listeners *L, const sim_study_options *o, FILE *out, seg_error *err);

@@ -8,10 +8,10 @@ Usage: /usr/bin/python3 tests/golden/experiment_recompute.py EXPORT.csv REPORT.j
 EXPORT.csv is analysis_csv's output (header line; columns user_id, variant,
 assigned, impressions, NAME_num, NAME_den for each metric, NAME_pre_num,
 NAME_pre_den for the metrics with a CUPED covariate, team_a_plays,
-team_b_plays; only the NAME_* columns and variant are read). REPORT.json is
+team_b_plays; user_id, assigned and impressions are not read). REPORT.json is
 analysis_json's output; its "variants" array gives the variants' order
 (variant 0 is the control), "alpha", "correction" ("holm" or "bh") and
-"comparisons" are read.
+"comparisons" and "interleaving" are read.
 
 The formulas (src/experiment/analysis.h and stats.h state the same):
   ratio of variant v, users u of v (users with den 0 included, n = users):
@@ -44,6 +44,15 @@ The formulas (src/experiment/analysis.h and stats.h state the same):
       Holm (step-down, m - j + 1 times the j-th smallest, running max, cap 1)
       or Benjamini-Hochberg (step-up, m p_(j) / j, running min from the top,
       cap 1), as "correction" says.
+
+  interleaving (when the report's "interleaving" is an object), over the
+  users of its variant: d_u = team_b_plays - team_a_plays (zeros included),
+      credit.mean_diff = mean d, df = n - 1, se = sd(d, ddof 1) / sqrt(n),
+      lo, hi = mean -+ t_{1 - alpha/2, df} se, p = scipy's ttest_1samp(d, 0)
+      (when se = 0: [mean, mean], p = 1 if mean = 0 else 0), plays_a,
+      plays_b the sums, share_b = plays_b / (plays_a + plays_b); and the
+      sign test: wins_b, wins_a, share_b = wins_b / (wins_a + wins_b), its
+      Wilson interval and score-test p.
 
 Checked per comparison: control and treatment (the compared estimates'
 values: numbers or objects with "value"), diff, diff_lo, diff_hi, lift,
@@ -150,6 +159,35 @@ def bh(p):
     return adj
 
 
+def interleaving(rows, alpha):
+    a = np.array([float(r["team_a_plays"]) for r in rows])
+    b = np.array([float(r["team_b_plays"]) for r in rows])
+    d, n = b - a, len(rows)
+    out = dict.fromkeys(["credit.mean_diff", "credit.lo", "credit.hi", "credit.p", "credit.df",
+                         "credit.share_b", "share_b", "lo", "hi", "p"], math.nan)
+    out.update({"credit.users": float(n), "credit.plays_a": a.sum(), "credit.plays_b": b.sum(),
+                "wins_a": float((a > b).sum()), "wins_b": float((b > a).sum())})
+    if a.sum() + b.sum() > 0:
+        out["credit.share_b"] = b.sum() / (a.sum() + b.sum())
+    if n >= 2:
+        mean, se = d.mean(), d.std(ddof=1) / math.sqrt(n)
+        out.update({"credit.mean_diff": mean, "credit.df": n - 1.0})
+        if se > 0:
+            q = t_quantile(1 - alpha / 2, n - 1)
+            out.update({"credit.lo": mean - q * se, "credit.hi": mean + q * se,
+                        "credit.p": stats.ttest_1samp(d, 0).pvalue})
+        else:
+            out.update({"credit.lo": mean, "credit.hi": mean, "credit.p": 1.0 if mean == 0 else 0.0})
+    m = out["wins_a"] + out["wins_b"]
+    if m > 0:
+        s, z = out["wins_b"] / m, stats.norm.ppf(1 - alpha / 2)
+        centre = (s + z * z / (2 * m)) / (1 + z * z / m)
+        half = z / (1 + z * z / m) * math.sqrt(s * (1 - s) / m + z * z / (4 * m * m))
+        out.update(share_b=s, lo=centre - half, hi=centre + half,
+                   p=2 * stats.norm.sf(abs(out["wins_b"] - m / 2) / math.sqrt(m / 4)))
+    return out
+
+
 def as_value(v):
     if isinstance(v, dict):
         v = v.get("value")
@@ -211,12 +249,26 @@ def main(argv):
             diff = abs(got - here) / max(1.0, abs(here))
             if diff > worst:
                 worst, where = diff, f"{c['variant']}/{c['metric']}.{key}: report {got!r}, recomputed {here!r}"
+    il = report.get("interleaving")
+    checked_il = 0
+    if isinstance(il, dict):
+        for key, here in interleaving(by_variant.get(il["variant"], []), alpha).items():
+            got = il["credit"].get(key[7:]) if key.startswith("credit.") else il.get(key)
+            got = math.nan if got is None else float(got)
+            if math.isnan(here) or math.isnan(got):
+                if math.isnan(here) != math.isnan(got):
+                    problems.append(f"interleaving.{key}: report {got!r}, recomputed {here!r}")
+                continue
+            checked_il += 1
+            diff = abs(got - here) / max(1.0, abs(here))
+            if diff > worst:
+                worst, where = diff, f"interleaving.{key}: report {got!r}, recomputed {here!r}"
     for p in problems:
         print("MISMATCH " + p)
     if problems or worst > TOL:
         print(f"FAIL: worst difference {worst:.3g} (tolerance {TOL:g}) at {where}")
         return 1
-    print(f"ok: {len(mine)} comparisons recomputed, largest difference {worst:.3g} (tolerance {TOL:g})"
+    print(f"ok: {len(mine)} comparisons and {checked_il} interleaving figures recomputed, largest difference {worst:.3g} (tolerance {TOL:g})"
           + (f" at {where}" if where else ""))
     return 0
 

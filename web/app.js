@@ -2553,8 +2553,12 @@
 
   function interleavingNote(il) {
     if (!il || typeof il !== 'object') return null;
+    const cr = il.credit && typeof il.credit === 'object' ? il.credit : null;
     return el('div', { class: 'panel' }, el('h3', { class: 'panel-title' }, 'Interleaving'),
-      el('p', null, `Lists whose plays preferred one side: team B ${fmt(il.wins_b)}, team A ${fmt(il.wins_a)}; ties ${fmt(il.ties)}. `,
+      cr ? el('p', null, `Credit test (the verdict's): plays credited to team B ${fmt(cr.plays_b)}, to team A ${fmt(cr.plays_a)} `,
+        `(B's share ${pct1(cr.share_b)}); per listener, B minus A: ${fmt(cr.mean_diff)} [${fmt(cr.lo)}, ${fmt(cr.hi)}] `,
+        `(0 = no preference), ${pText(cr.p)}.`) : null,
+      el('p', null, `Listeners whose plays preferred one side: team B ${fmt(il.wins_b)}, team A ${fmt(il.wins_a)}; ties ${fmt(il.ties)}. `,
         `B's share of the preferences: ${pct1(il.share_b)} [${pct1(il.lo)}, ${pct1(il.hi)}] (50% = no preference), ${pText(il.p)}.`));
   }
 

@@ -13,11 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "catalog/workspace.h"
+#include "experiment/events.h"
+#include "experiment/evstore.h"
+#include "experiment/experiment.h"
 #include "pipeline/registry.h"
 
 /* A workspace whose models/ holds versions 1..n: a directory with a
@@ -35,6 +40,12 @@ static const char *fake_workspace(int n)
 		snprintf(path, sizeof path, "%s/models/v%d", ws, v);
 		mkdir(path, 0777);
 		tu_write(path, "model.seg", "not read by the registry");
+	}
+	if (n > 0) {
+		char latest[16];
+		snprintf(path, sizeof path, "%s/models", ws);
+		snprintf(latest, sizeof latest, "v%d\n", n);
+		tu_write(path, "latest", latest);
 	}
 	return ws;
 }
@@ -255,6 +266,213 @@ static void test_concurrent_register(void **state)
 	done(ws);
 }
 
+/* ---- the command line ---- */
+
+/* Runs `segue ARGS` in-process, checks its exit code, returns its output. */
+static char *run_(int want, ...)
+{
+	char *argv[24] = {0}, *out;
+	int argc = 0;
+	va_list ap;
+	va_start(ap, want);
+	for (char *a = va_arg(ap, char *); a != NULL && argc < 20; a = va_arg(ap, char *))
+		argv[argc++] = a;
+	va_end(ap);
+	int rc = tu_cli(&out, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8], argv[9],
+	                argv[10], argv[11], argv[12], argv[13], argv[14], argv[15], argv[16], argv[17], argv[18],
+	                argv[19], NULL);
+	if (rc != want)
+		fail_msg("segue %s %s %s: exit %d, wanted %d; it said:\n%s", argv[0], argv[1] ? argv[1] : "",
+		         argv[2] ? argv[2] : "", rc, want, out);
+	return out;
+}
+
+#define run(want, ...) run_(want, __VA_ARGS__, NULL)
+#define RUN(want, ...) free(run_(want, __VA_ARGS__, NULL))
+
+static void test_cli(void **state)
+{
+	(void)state;
+	const char *ws = fake_workspace(2);
+	char *out = run(0, "models", "--help");
+	assert_non_null(strstr(out, "rollback"));
+	free(out);
+	const char *subs[] = {"list", "show", "register", "promote", "rollback"};
+	for (size_t i = 0; i < 5; i++) {
+		out = run(0, "models", subs[i], "--help");
+		assert_non_null(strstr(out, "--workspace"));
+		free(out);
+	}
+	RUN(2, "models");
+	RUN(2, "models", "frobnicate");
+	RUN(2, "models", "list", "--bogus");
+	RUN(2, "models", "show", "-w", ws);
+	RUN(2, "models", "show", "v1", "-w", ws);
+	RUN(2, "models", "promote", "1", "--alias", "winner", "-w", ws);
+	RUN(2, "models", "register", "model1", "-w", ws);
+	out = run(0, "models", "list", "-w", ws);
+	assert_non_null(strstr(out, "no registered versions"));
+	free(out);
+	/* v2 has an evaluation: its lineage carries the default recommender's
+	 * figures from the row with the most playlists */
+	char dir[PATH_MAX + 32];
+	snprintf(dir, sizeof dir, "%s/models/v2", ws);
+	tu_write(dir, "evaluation.json",
+	         "{\"protocol\": {\"split\": \"validation\"}, \"results\": ["
+	         "{\"model\": \"popular\", \"lists\": 90, \"r_precision\": 0.03, \"ndcg\": 0.18},"
+	         "{\"model\": \"hybrid\", \"lists\": 40, \"r_precision\": 0.5, \"ndcg\": 0.6},"
+	         "{\"model\": \"hybrid\", \"lists\": 90, \"r_precision\": 0.125, \"ndcg\": 0.25}]}");
+	RUN(1, "models", "register", "v3", "-w", ws); /* no such model */
+	out = run(0, "models", "register", "v1", "-w", ws, "--run-id", "abc123");
+	assert_non_null(strstr(out, "version 1"));
+	free(out);
+	out = run(0, "models", "register", "-w", ws); /* the latest: v2 */
+	assert_non_null(strstr(out, "model v2 as version 2"));
+	free(out);
+	out = run(0, "models", "show", "2", "-w", ws, "--json");
+	json_t *j = json_loads(out, 0, NULL);
+	if (j == NULL)
+		fail_msg("show --json is not JSON: %s", out);
+	free(out);
+	assert_int_equal(json_integer_value(json_object_get(j, "model")), 2);
+	json_t *m = json_object_get(j, "metrics");
+	assert_true(json_number_value(json_object_get(m, "r_precision")) == 0.125);
+	assert_true(json_number_value(json_object_get(m, "ndcg")) == 0.25);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "params"), "evaluation_split")),
+	                    "validation");
+	json_decref(j);
+	RUN(0, "models", "promote", "1", "-w", ws);
+	RUN(0, "models", "promote", "2", "-w", ws);
+	RUN(0, "models", "promote", "2", "--alias", "challenger", "-w", ws);
+	RUN(1, "models", "promote", "7", "-w", ws);
+	out = run(0, "models", "list", "-w", ws);
+	/* version 1: model v1, run abc123; version 2: model v2, its figures, both aliases */
+	assert_non_null(strstr(out, "abc123"));
+	assert_non_null(strstr(out, "0.1250"));
+	assert_non_null(strstr(out, "champion, challenger"));
+	free(out);
+	out = run(0, "models", "show", "1", "-w", ws);
+	assert_non_null(strstr(out, "model v1"));
+	assert_non_null(strstr(out, "abc123"));
+	free(out);
+	out = run(0, "models", "rollback", "-w", ws);
+	assert_non_null(strstr(out, "version 1"));
+	free(out);
+	out = run(1, "models", "rollback", "-w", ws);
+	assert_non_null(strstr(out, "nothing to roll back"));
+	free(out);
+	out = run(0, "models", "list", "--json", "-w", ws);
+	j = json_loads(out, 0, NULL);
+	assert_non_null(j);
+	free(out);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "aliases"), "champion")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "format")), REGISTRY_FORMAT);
+	json_decref(j);
+	done(ws);
+}
+
+/* Feeds experiment `name` of ws's store as a server would: per listener one
+ * impression of 5 tracks (ids of its own per experiment: the store keeps
+ * an event id once), then plays of its first tracks, control_plays (or
+ * treatment_plays) plus 0 or 1 by the listener's parity, and in the
+ * treatment treatment_skips skips. */
+static void feed(const char *ws, const char *name, size_t users, int control_plays, int treatment_plays,
+                 int treatment_skips)
+{
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/events.db", ws);
+	evstore *s;
+	seg_error err = {0};
+	experiment e;
+	if (evstore_open(path, &s, &err) < 0 || evstore_experiment_get(s, name, &e, &err) < 0)
+		fail_msg("%s", err.msg);
+	char tracks[5][EV_TRACK_LEN + 1];
+	for (int t = 0; t < 5; t++)
+		snprintf(tracks[t], sizeof tracks[t], "%022d", t + 1);
+	int64_t now = (int64_t)time(NULL) * 1000;
+	for (size_t u = 0; u < users; u++) {
+		ev_event ev[11];
+		memset(ev, 0, sizeof ev);
+		char user[32];
+		snprintf(user, sizeof user, "listener-%zu", u);
+		size_t v = exp_assign(&e, user);
+		int plays = (v == 0 ? control_plays : treatment_plays) + (int)(u % 2);
+		int skips = v == 0 ? 0 : treatment_skips;
+		size_t n = 1 + (size_t)plays + (size_t)skips;
+		for (size_t i = 0; i < n; i++) {
+			strcpy(ev[i].user, user);
+			snprintf(ev[i].request, sizeof ev[i].request, "%s-req-%zu", name, u);
+			ev[i].client_ms = now;
+			ev[i].position = -1;
+		}
+		ev[0].type = EV_IMPRESSION;
+		strcpy(ev[0].event_id, ev[0].request);
+		strcpy(ev[0].experiment, name);
+		strcpy(ev[0].variant, e.variant[v].name);
+		strcpy(ev[0].model, "hybrid");
+		ev[0].ntracks = 5;
+		ev[0].tracks = tracks;
+		for (size_t i = 1; i < n; i++) {
+			size_t t = i <= (size_t)plays ? i - 1 : i - 1 - (size_t)plays;
+			ev[i].type = i <= (size_t)plays ? EV_PLAY : EV_SKIP;
+			snprintf(ev[i].event_id, sizeof ev[i].event_id, "%s-ev-%zu-%zu", name, u, i);
+			strcpy(ev[i].track, tracks[t]);
+			ev[i].position = (int32_t)t;
+		}
+		if (evstore_append(s, ev, n, NULL, &err) < 0)
+			fail_msg("%s", err.msg);
+	}
+	evstore_close(s);
+}
+
+/* promote --experiment: only a stopped experiment whose treatment is
+ * significantly better on the primary metric, with no guardrail harmed. */
+static void test_cli_promote_experiment(void **state)
+{
+	(void)state;
+	const char *ws = fake_workspace(2);
+	RUN(0, "models", "register", "v1", "-w", ws);
+	RUN(0, "models", "register", "v2", "-w", ws);
+	RUN(0, "models", "promote", "1", "-w", ws);
+	struct {
+		const char *name;
+		int control, treatment, skips;
+		int allowed;
+		const char *why;
+	} cases[] = {
+		{"better", 1, 3, 0, 1, NULL},
+		{"worse", 3, 1, 0, 0, "not significantly better"},
+		{"harmful", 1, 3, 2, 0, "guardrail skip_rate"},
+	};
+	for (size_t c = 0; c < 3; c++) {
+		RUN(0, "experiment", "create", cases[c].name, "-w", ws, "--variant", "control:model=hybrid",
+		    "--variant", "challenger:model=hybrid,diversity=0.6", "--guardrail", "skip_rate");
+		RUN(0, "experiment", "start", cases[c].name, "-w", ws);
+		feed(ws, cases[c].name, 80, cases[c].control, cases[c].treatment, cases[c].skips);
+		if (c == 0) { /* still running: refused */
+			char *out = run(1, "models", "promote", "2", "-w", ws, "--experiment", cases[c].name);
+			assert_non_null(strstr(out, "stopped"));
+			free(out);
+		}
+		RUN(0, "experiment", "stop", cases[c].name, "-w", ws);
+	}
+	RUN(1, "models", "promote", "2", "-w", ws, "--experiment", "nonesuch");
+	for (size_t c = 1; c < 3; c++) {
+		char *out = run(1, "models", "promote", "2", "-w", ws, "--experiment", cases[c].name);
+		if (strstr(out, cases[c].why) == NULL)
+			fail_msg("%s: wanted \"%s\" in: %s", cases[c].name, cases[c].why, out);
+		free(out);
+	}
+	seg_error err = {0};
+	int v = 0;
+	assert_int_equal(registry_alias_get(ws, "champion", &v, &err), 0);
+	assert_int_equal(v, 1); /* nothing was promoted */
+	RUN(0, "models", "promote", "2", "-w", ws, "--experiment", "better");
+	assert_int_equal(registry_alias_get(ws, "champion", &v, &err), 0);
+	assert_int_equal(v, 2);
+	done(ws);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +481,8 @@ int main(void)
 		cmocka_unit_test(test_atomic_replace),
 		cmocka_unit_test(test_format_refused),
 		cmocka_unit_test(test_concurrent_register),
+		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli_promote_experiment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

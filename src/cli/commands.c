@@ -1192,6 +1192,8 @@ static int cmd_serve(int argc, char **argv)
 			       "and the dashboard at /. The model is mapped read-only, so several processes can\n"
 			       "serve one workspace. An access-log line per request goes to standard error.\n"
 			       "Stops cleanly on SIGTERM or Ctrl-C.\n\n"
+			       "  --artifact vN     the model version to serve; default the registry's champion\n"
+			       "                    (`segue models promote`), else the latest `segue train` wrote\n"
 			       "  -t, --threads N   worker threads, 1..%d (default 2)\n"
 			       "  --events URL      the event store: a postgresql:// URL (several servers may share\n"
 			       "                    it) or a SQLite file; default WORKSPACE/events.db. It is opened\n"

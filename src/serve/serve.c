@@ -22,6 +22,7 @@
 #include "catalog/query.h"
 #include "core/progress.h"
 #include "engine/train.h"
+#include "pipeline/registry.h"
 /* Last: OpenBLAS brings <complex.h>, whose macro I would clash with the
  * engine's field names. */
 #include <cblas.h>
@@ -190,7 +191,24 @@ int serve_run(const serve_options *o, seg_error *err)
 		fprintf(stderr, "segue: re-ranking defaults: %s%s (diversity %g, novelty %g, %d per artist)\n",
 		        tuned ? "" : "code defaults; ", note, def.diversity, def.novelty, def.max_per_artist);
 	}
-	if ((rc = train_model_path(o->workspace, o->artifact, s->model_path, sizeof s->model_path, err)) < 0 ||
+	/* Without --artifact the registry's champion is served, when it names
+	 * one; else the latest version. A registry that cannot be read fails
+	 * the start: serving another model than the champion unawares would be
+	 * worse than not serving. */
+	const char *artifact = o->artifact;
+	char champion[16];
+	int champ_model = 0, champ_version = 0;
+	if (artifact == NULL) {
+		rc = registry_champion_model(o->workspace, &champ_model, &champ_version, err);
+		if (rc < 0 && rc != SEG_ENOTFOUND)
+			goto out;
+		if (rc == 0) {
+			snprintf(champion, sizeof champion, "v%d", champ_model);
+			artifact = champion;
+		}
+		seg_error_clear(err);
+	}
+	if ((rc = train_model_path(o->workspace, artifact, s->model_path, sizeof s->model_path, err)) < 0 ||
 	    (rc = engine_open(&s->eng, s->model_path, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0 ||
 	    (rc = serve__store_open(s, err)) < 0)
 		goto out;
@@ -251,6 +269,8 @@ int serve_run(const serve_options *o, seg_error *err)
 	if (!o->quiet) {
 		printf("segue %s serving model %s (%zu tracks) on http://%s:%d/ with %d threads\n", SEGUE_VERSION,
 		       s->version, engine_rows(s->eng), o->bind, port, o->threads);
+		if (artifact != o->artifact)
+			printf("serving champion v%d (registry version %d)\n", champ_model, champ_version);
 		printf("dashboard http://%s:%d/  API http://%s:%d/openapi.json  metrics http://%s:%d/metrics\n",
 		       o->bind, port, o->bind, port, o->bind, port);
 	}

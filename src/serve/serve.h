@@ -46,7 +46,7 @@
 
 typedef struct serve_options {
 	const char *workspace;
-	const char *artifact; /* model version or NULL for the latest */
+	const char *artifact; /* model version, or NULL: the registry's champion, else the latest */
 	const char *bind;     /* address, default 127.0.0.1 */
 	int port;             /* 0 = any free port (printed on start) */
 	int threads;          /* worker threads (default 2, 1..SERVE_MAX_THREADS) */

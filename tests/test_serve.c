@@ -40,6 +40,7 @@
 #include "experiment/events.h"
 #include "experiment/evstore.h"
 #include "experiment/experiment.h"
+#include "pipeline/registry.h"
 #include "serve/serve.h"
 /* Last: OpenBLAS brings <complex.h>, whose macro I would clash with the
  * engine's field names. */
@@ -52,6 +53,7 @@ static char first_id[32];       /* a track of the fixture's catalogue */
 static char song_ids[3][32];    /* a song and two versions of it that sound the same (group_setup) */
 static char song_title[256];    /* the song's title */
 static char log_path[PATH_MAX]; /* the server's standard error */
+static char banner[2048];       /* its standard output up to the line with its port */
 
 /* Starts `segue serve` on the test's workspace, with the access log going
  * to log_path and the options extra[] (NULL-terminated, may be NULL), and
@@ -82,7 +84,10 @@ static int start_server_with(const char *const *extra)
 	FILE *f = fdopen(fds[0], "r");
 	char line[512];
 	port = 0;
+	banner[0] = '\0';
 	while (port == 0 && fgets(line, sizeof line, f)) {
+		size_t len = strlen(banner);
+		snprintf(banner + len, sizeof banner - len, "%s", line);
 		const char *p = strstr(line, "http://127.0.0.1:");
 		if (p)
 			port = atoi(p + 17);
@@ -2933,6 +2938,61 @@ static void test_token_rules(void **state)
 	assert_int_equal(inproc_stop(), 0);
 }
 
+/* With no --artifact the server serves the registry's champion, not the
+ * latest version: a workspace with v1 and v2 (latest) and champion v1
+ * serves v1, and serves v2 once v2 is promoted and the server restarted. */
+static void test_serves_champion(void **state)
+{
+	fixture_down(state);
+	char ws[PATH_MAX], cmd[3 * PATH_MAX + 64];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(cmd, sizeof cmd, "cp -a '%s/models/v1' '%s/models/v2' && echo v2 > '%s/models/latest'", ws, ws, ws);
+	assert_int_equal(run(cmd), 0);
+	seg_error err = {0};
+	int r1, r2;
+	assert_int_equal(registry_register(ws, 1, NULL, NULL, NULL, NULL, &r1, &err), 0);
+	assert_int_equal(registry_register(ws, 2, NULL, NULL, NULL, NULL, &r2, &err), 0);
+	assert_int_equal(registry_alias_set(ws, "champion", r1, &err), 0);
+	for (int round = 0; round < 2; round++) {
+		const char *want = round == 0 ? "v1" : "v2";
+		assert_int_equal(start_server(), 0);
+		char line[64];
+		snprintf(line, sizeof line, "serving champion %s (registry version %d)", want, round == 0 ? r1 : r2);
+		if (strstr(banner, line) == NULL)
+			fail_msg("the banner does not say \"%s\":\n%s", line, banner);
+		json_t *j = get_json("/api/models", 200);
+		size_t i, serving = 0;
+		json_t *m;
+		json_array_foreach(json_object_get(j, "models"), i, m)
+		{
+			if (json_is_true(json_object_get(m, "serving"))) {
+				serving++;
+				assert_string_equal(json_string_value(json_object_get(m, "version")), want);
+			}
+		}
+		assert_int_equal(json_array_size(json_object_get(j, "models")), 2);
+		assert_int_equal(serving, 1);
+		json_decref(j);
+		j = get_json("/api/health", 200);
+		assert_string_equal(json_string_value(json_object_get(j, "model")), want);
+		json_decref(j);
+		fixture_down(state);
+		assert_int_equal(registry_alias_set(ws, "champion", r2, &err), 0);
+	}
+	/* --artifact still chooses */
+	const char *const extra[] = {"--artifact", "v1", NULL};
+	assert_int_equal(start_server_with(extra), 0);
+	assert_null(strstr(banner, "serving champion"));
+	json_t *j = get_json("/api/health", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "model")), "v1");
+	json_decref(j);
+	/* a registry this build cannot read stops the start */
+	fixture_down(state);
+	tu_write(ws, "registry.json", "{\"format\": \"segue-registry/9\"}");
+	assert_int_not_equal(start_server(), 0);
+	fixture_down(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2982,6 +3042,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_experiment_routes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_store_unreachable, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_token_rules, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_serves_champion, fixture_up, fixture_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

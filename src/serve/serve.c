@@ -267,10 +267,10 @@ int serve_run(const serve_options *o, seg_error *err)
 	if ((rc = serve__daemon_start(s, &d, &port, err)) < 0)
 		goto out;
 	if (!o->quiet) {
-		printf("segue %s serving model %s (%zu tracks) on http://%s:%d/ with %d threads\n", SEGUE_VERSION,
-		       s->version, engine_rows(s->eng), o->bind, port, o->threads);
 		if (artifact != o->artifact)
 			printf("serving champion v%d (registry version %d)\n", champ_model, champ_version);
+		printf("segue %s serving model %s (%zu tracks) on http://%s:%d/ with %d threads\n", SEGUE_VERSION,
+		       s->version, engine_rows(s->eng), o->bind, port, o->threads);
 		printf("dashboard http://%s:%d/  API http://%s:%d/openapi.json  metrics http://%s:%d/metrics\n",
 		       o->bind, port, o->bind, port, o->bind, port);
 	}

@@ -416,9 +416,10 @@ int serve_run(const serve_options *o, seg_error *err)
 		if (ready < 0 && errno != EINTR)
 			break;
 		if (ready > 0) {
-			if (read(sig_pipe[0], &sig, 1) < 0 && errno != EINTR)
-				break;
-			if (sig != SIGHUP)
+			ssize_t got = read(sig_pipe[0], &sig, 1);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0 || sig != SIGHUP)
 				break;
 			seen = registry_id(o->workspace);
 			model_reload(s, "SIGHUP");

@@ -40,6 +40,7 @@
 #include "experiment/events.h"
 #include "experiment/evstore.h"
 #include "experiment/experiment.h"
+#include "pipeline/registry.h"
 #include "serve/serve.h"
 /* Last: OpenBLAS brings <complex.h>, whose macro I would clash with the
  * engine's field names. */
@@ -52,6 +53,7 @@ static char first_id[32];       /* a track of the fixture's catalogue */
 static char song_ids[3][32];    /* a song and two versions of it that sound the same (group_setup) */
 static char song_title[256];    /* the song's title */
 static char log_path[PATH_MAX]; /* the server's standard error */
+static char banner[2048];       /* its standard output up to the line with its port */
 
 /* Starts `segue serve` on the test's workspace, with the access log going
  * to log_path and the options extra[] (NULL-terminated, may be NULL), and
@@ -82,7 +84,10 @@ static int start_server_with(const char *const *extra)
 	FILE *f = fdopen(fds[0], "r");
 	char line[512];
 	port = 0;
+	banner[0] = '\0';
 	while (port == 0 && fgets(line, sizeof line, f)) {
+		size_t len = strlen(banner);
+		snprintf(banner + len, sizeof banner - len, "%s", line);
 		const char *p = strstr(line, "http://127.0.0.1:");
 		if (p)
 			port = atoi(p + 17);
@@ -2933,6 +2938,178 @@ static void test_token_rules(void **state)
 	assert_int_equal(inproc_stop(), 0);
 }
 
+/* With no --artifact the server serves the registry's champion, not the
+ * latest version: a workspace with v1 and v2 (latest) and champion v1
+ * serves v1, and serves v2 once v2 is promoted and the server restarted. */
+static void test_serves_champion(void **state)
+{
+	fixture_down(state);
+	char ws[PATH_MAX], cmd[3 * PATH_MAX + 64];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(cmd, sizeof cmd, "cp -a '%s/models/v1' '%s/models/v2' && echo v2 > '%s/models/latest'", ws, ws, ws);
+	assert_int_equal(run(cmd), 0);
+	seg_error err = {0};
+	int r1, r2;
+	assert_int_equal(registry_register(ws, 1, NULL, NULL, NULL, NULL, &r1, &err), 0);
+	assert_int_equal(registry_register(ws, 2, NULL, NULL, NULL, NULL, &r2, &err), 0);
+	assert_int_equal(registry_alias_set(ws, "champion", r1, &err), 0);
+	for (int round = 0; round < 2; round++) {
+		const char *want = round == 0 ? "v1" : "v2";
+		assert_int_equal(start_server(), 0);
+		char line[64];
+		snprintf(line, sizeof line, "serving champion %s (registry version %d)", want, round == 0 ? r1 : r2);
+		if (strstr(banner, line) == NULL)
+			fail_msg("the banner does not say \"%s\":\n%s", line, banner);
+		json_t *j = get_json("/api/models", 200);
+		size_t i, serving = 0;
+		json_t *m;
+		json_array_foreach(json_object_get(j, "models"), i, m)
+		{
+			if (json_is_true(json_object_get(m, "serving"))) {
+				serving++;
+				assert_string_equal(json_string_value(json_object_get(m, "version")), want);
+			}
+		}
+		assert_int_equal(json_array_size(json_object_get(j, "models")), 2);
+		assert_int_equal(serving, 1);
+		json_decref(j);
+		j = get_json("/api/health", 200);
+		assert_string_equal(json_string_value(json_object_get(j, "model")), want);
+		json_decref(j);
+		fixture_down(state);
+		assert_int_equal(registry_alias_set(ws, "champion", r2, &err), 0);
+	}
+	/* --artifact still chooses */
+	const char *const extra[] = {"--artifact", "v1", NULL};
+	assert_int_equal(start_server_with(extra), 0);
+	assert_null(strstr(banner, "serving champion"));
+	json_t *j = get_json("/api/health", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "model")), "v1");
+	json_decref(j);
+	/* a registry this build cannot read stops the start */
+	fixture_down(state);
+	tu_write(ws, "registry.json", "{\"format\": \"segue-registry/9\"}");
+	assert_int_not_equal(start_server(), 0);
+	fixture_down(state);
+}
+
+/* ---- a new champion while serving ---- */
+
+/* Clients that keep the server busy (recommend and health, each on a new
+ * connection) and count what they get. */
+static struct {
+	atomic_int stop;
+	atomic_long ok, failed;
+} load;
+
+static void *load_main(void *arg)
+{
+	(void)arg;
+	char body[128];
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 10}", first_id);
+	for (int i = 0; !atomic_load(&load.stop); i++) {
+		char *resp = NULL;
+		int st = i % 2 ? tu_http(port, "POST", "/api/recommend", body, strlen(body), &resp, NULL, 0)
+		               : tu_http(port, "GET", "/api/health", NULL, 0, &resp, NULL, 0);
+		free(resp);
+		atomic_fetch_add(st == 200 ? &load.ok : &load.failed, 1);
+	}
+	return NULL;
+}
+
+/* The model /api/health names, into out[cap]. */
+static void health_model(char *out, size_t cap)
+{
+	json_t *j = get_json("/api/health", 200);
+	snprintf(out, cap, "%s", json_string_value(json_object_get(j, "model")));
+	json_decref(j);
+}
+
+/* Ten promotions in a row under load, picked up on SIGHUP (even rounds) and
+ * by the server watching the registry (odd ones): every request answers
+ * 200, and the answers switch to each new champion. Then a champion whose
+ * model fails its checks is refused and the current one keeps serving. */
+static void test_hot_reload(void **state)
+{
+	fixture_down(state);
+	char ws[PATH_MAX], cmd[4 * PATH_MAX + 96];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(cmd, sizeof cmd, "cp -a '%s/models/v1' '%s/models/v2' && cp -a '%s/models/v1' '%s/models/v3'", ws, ws,
+	         ws, ws);
+	assert_int_equal(run(cmd), 0);
+	seg_error err = {0};
+	int r[4];
+	for (int v = 1; v <= 3; v++)
+		assert_int_equal(registry_register(ws, v, NULL, NULL, NULL, NULL, &r[v], &err), 0);
+	assert_int_equal(registry_alias_set(ws, "champion", r[1], &err), 0);
+	assert_int_equal(start_server(), 0);
+	char model[64];
+	health_model(model, sizeof model);
+	assert_string_equal(model, "v1");
+	atomic_store(&load.stop, 0);
+	atomic_store(&load.ok, 0);
+	atomic_store(&load.failed, 0);
+	enum { CLIENTS = 4, PROMOTIONS = 10 };
+	pthread_t th[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, load_main, NULL), 0);
+	usleep(300000);
+	for (int p = 0; p < PROMOTIONS; p++) {
+		int v = p % 2 == 0 ? 2 : 1;
+		char want[8];
+		snprintf(want, sizeof want, "v%d", v);
+		long before = atomic_load(&load.ok);
+		assert_int_equal(registry_alias_set(ws, "champion", r[v], &err), 0);
+		if (p % 2 == 0)
+			kill(server_pid, SIGHUP);
+		int switched = 0;
+		for (int t = 0; t < 200 && !switched; t++) {
+			health_model(model, sizeof model);
+			switched = strcmp(model, want) == 0;
+			if (!switched)
+				usleep(50000);
+		}
+		if (!switched)
+			fail_msg("promotion %d: still serving %s, not %s", p + 1, model, want);
+		/* requests went on meanwhile */
+		for (int t = 0; t < 100 && atomic_load(&load.ok) < before + 4; t++)
+			usleep(20000);
+	}
+	usleep(300000);
+	atomic_store(&load.stop, 1);
+	for (int i = 0; i < CLIENTS; i++)
+		pthread_join(th[i], NULL);
+	long ok = atomic_load(&load.ok), failed = atomic_load(&load.failed);
+	print_message("hot reload: %d promotions, %ld requests answered 200, %ld failed\n", PROMOTIONS, ok, failed);
+	assert_int_equal(failed, 0);
+	assert_true(ok >= 4 * PROMOTIONS);
+	char *text = NULL;
+	assert_int_equal(tu_http(port, "GET", "/metrics", NULL, 0, &text, NULL, 0), 200);
+	assert_non_null(strstr(text, "segue_model_reloads_total 10\n"));
+	free(text);
+	/* v3 is damaged after its registration: promoted, it is refused, and
+	 * v1 goes on serving */
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/models/v3/model.seg", ws);
+	tu_put_byte(path, -9, 0x5a);
+	assert_int_equal(registry_alias_set(ws, "champion", r[3], &err), 0);
+	kill(server_pid, SIGHUP);
+	text = NULL;
+	for (int t = 0; t < 100; t++) {
+		free(text);
+		text = tu_read(log_path, NULL);
+		if (strstr(text, "champion v3 cannot be served") != NULL)
+			break;
+		usleep(50000);
+	}
+	if (strstr(text, "champion v3 cannot be served") == NULL)
+		fail_msg("no refusal of the damaged v3 in the log:\n%s", text);
+	free(text);
+	health_model(model, sizeof model);
+	assert_string_equal(model, "v1");
+	assert_int_equal(stop_server(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2982,6 +3159,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_experiment_routes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_store_unreachable, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_token_rules, fixture_up, inproc_down),
+		cmocka_unit_test_setup_teardown(test_serves_champion, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_hot_reload, fixture_up, fixture_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

@@ -190,17 +190,6 @@ int serve__store_open(server *s, seg_error *err)
 		where = path;
 	}
 	where_shown(where, shown, sizeof shown);
-	/* The variants' hybrid weights start from the served artifact's (its
-	 * "hybrid" section, as the hybrid reads it; the defaults without). */
-	s->base_hybrid = hybrid_weights_default;
-	container_file *f = NULL;
-	if ((rc = container_file_open(&f, s->model_path, err)) < 0)
-		return rc;
-	size_t size = 0;
-	const void *hw = container_file_section(f, MS_HYBRID, &size);
-	if (hw != NULL && size == sizeof s->base_hybrid)
-		memcpy(&s->base_hybrid, hw, sizeof s->base_hybrid);
-	container_file_close(f);
 	s->rid_prefix = random64();
 	seg_error why = {0};
 	if ((rc = evstore_open(where, &s->store, &why)) < 0)

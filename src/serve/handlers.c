@@ -223,8 +223,8 @@ static enum MHD_Result h_health(server *s, struct MHD_Connection *c, req *r)
 {
 	return serve__send_json(c, r, 200,
 	                        json_pack("{s:s,s:s,s:s,s:I,s:f}", "status", "ok", "version", SEGUE_VERSION, "model",
-	                                  s->version, "tracks", (json_int_t)engine_rows(s->eng), "uptime_seconds",
-	                                  progress_now() - s->started));
+	                                  serve__cur->version, "tracks", (json_int_t)engine_rows(serve__cur->eng),
+	                                  "uptime_seconds", progress_now() - s->started));
 }
 
 static enum MHD_Result h_tracks(server *s, struct MHD_Connection *c, req *r)
@@ -324,12 +324,13 @@ static enum MHD_Result h_track(server *s, struct MHD_Connection *c, req *r, cons
 		sqlite3_finalize(st);
 	}
 	json_object_set_new(j, "features", feat);
-	int32_t row = engine_row_of(s->eng, h.track);
+	int32_t row = engine_row_of(serve__cur->eng, h.track);
 	if (row >= 0) {
-		int k = engine_cluster_of(s->eng, (size_t)row);
-		json_object_set_new(j, "cluster",
-		                    json_pack("{s:i,s:s}", "id", k, "description", engine_cluster_words(s->eng, k)));
-		float p = engine_predicted(s->eng, (size_t)row);
+		int k = engine_cluster_of(serve__cur->eng, (size_t)row);
+		json_object_set_new(
+			j, "cluster",
+			json_pack("{s:i,s:s}", "id", k, "description", engine_cluster_words(serve__cur->eng, k)));
+		float p = engine_predicted(serve__cur->eng, (size_t)row);
 		json_object_set_new(j, "predicted_popularity", isnan(p) ? json_null() : json_real(p));
 	} else {
 		json_object_set_new(j, "cluster", json_null());
@@ -363,13 +364,14 @@ static const rec_item *item_of(const rec_item *list, size_t n, int64_t track)
 static int run_interleaved(server *s, rec_request *rq, const ab_plan *ab, const char *rid, rec_item *items,
                            uint8_t *teams, size_t *n, const char **shortfall, seg_error *err)
 {
+	(void)s; /* the model is the request's (serve__cur) */
 	rec_item list[2][100];
 	size_t len[2];
 	int64_t ids[2][100], merged[100];
 	for (int t = 0; t < 2; t++) {
 		const char *sf = "";
 		rq->model = ab->interleave[t];
-		int rc = engine_recommend(s->eng, rq, list[t], &len[t], &sf, err);
+		int rc = engine_recommend(serve__cur->eng, rq, list[t], &len[t], &sf, err);
 		if (rc < 0)
 			return rc;
 		if (sf != NULL && sf[0] != '\0')
@@ -454,7 +456,7 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		snprintf(model, sizeof model, "interleave:%s,%s", recommender_name(ab->interleave[0]),
 		         recommender_name(ab->interleave[1]));
 	} else {
-		if (engine_recommend(s->eng, rq, items, &n, &shortfall, &err) < 0)
+		if (engine_recommend(serve__cur->eng, rq, items, &n, &shortfall, &err) < 0)
 			return serve__send_seg_error(c, r, &err);
 		snprintf(model, sizeof model, "%s", recommender_name(rq->model));
 	}
@@ -471,7 +473,7 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		                         "the event store did not log this list, so it is not served: %s", err.msg);
 	char note[SERVE_MAX_NOTES][SERVE_NOTE_CAP];
 	const char *notes[SERVE_MAX_NOTES];
-	size_t nnotes = serve_recommend_notes(s->eng, rq, n, note);
+	size_t nnotes = serve_recommend_notes(serve__cur->eng, rq, n, note);
 	for (size_t i = 0; i < nnotes; i++)
 		notes[i] = note[i];
 	serve_answer_ab extra = {NULL, NULL, interleaved ? teams : NULL};
@@ -480,8 +482,8 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		extra.variant = ab->variant;
 	}
 	strbuf sb = {0};
-	serve_write_recommend(&sb, s->eng, rid, model, items, n, hits, found, seed_names, NULL, rq->nseeds, shortfall,
-	                      warnings, nwarnings, notes, nnotes, &extra);
+	serve_write_recommend(&sb, serve__cur->eng, rid, model, items, n, hits, found, seed_names, NULL, rq->nseeds,
+	                      shortfall, warnings, nwarnings, notes, nnotes, &extra);
 	return serve__send_strbuf(c, r, 200, &sb);
 }
 
@@ -856,7 +858,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	ab.interleave[1] = b->interleave[1];
 	exp_config cfg;
 	if (b->user[0] != '\0' && serve__assign(s, b->user, ab.experiment, ab.variant, &cfg)) {
-		exp_config_apply(&cfg, &rq, &hw, &s->base_hybrid);
+		exp_config_apply(&cfg, &rq, &hw, &serve__cur->base_hybrid);
 		if (cfg.interleave[0] >= 0) {
 			ab.interleave[0] = cfg.interleave[0];
 			ab.interleave[1] = cfg.interleave[1];
@@ -900,7 +902,7 @@ static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
 	if (int_arg(c, "limit", 1, 200, 20, &limit, &err) < 0)
 		return serve__send_seg_error(c, r, &err);
 	const char *genre = arg(c, "genre");
-	const feat_spec *spec = engine_spec(s->eng);
+	const feat_spec *spec = engine_spec(serve__cur->eng);
 	int g = -1;
 	if (genre != NULL && *genre) {
 		for (uint32_t i = 0; i < spec->ngenres; i++)
@@ -910,7 +912,7 @@ static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
 			return serve__send_error(c, r, 400, "bad_request",
 			                         "genre '%.40s' is not in the model's genre vocabulary", genre);
 	}
-	size_t N = engine_rows(s->eng);
+	size_t N = engine_rows(serve__cur->eng);
 	float *pred = malloc(sizeof(float) * N), *act = malloc(sizeof(float) * N);
 	if (!pred || !act) {
 		free(pred);
@@ -918,9 +920,9 @@ static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
 		return serve__send_error(c, r, 503, "unavailable", "out of memory");
 	}
 	for (size_t i = 0; i < N; i++) {
-		int in = g < 0 || engine_vector(s->eng, i)[FD_GENRE0 + g] > 0;
-		pred[i] = in ? engine_predicted(s->eng, i) : NAN;
-		act[i] = engine_popularity(s->eng, i);
+		int in = g < 0 || engine_vector(serve__cur->eng, i)[FD_GENRE0 + g] > 0;
+		pred[i] = in ? engine_predicted(serve__cur->eng, i) : NAN;
+		act[i] = engine_popularity(serve__cur->eng, i);
 	}
 	quality_gem_opts go = {.min_gap = 15, .min_predicted = 40, .top_k = (size_t)limit};
 	quality_gem *gems = NULL;
@@ -934,7 +936,7 @@ static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
 	for (size_t i = 0; i < ng; i++) {
 		lookup_hit h;
 		uint8_t found;
-		int64_t track = engine_track_of(s->eng, gems[i].item);
+		int64_t track = engine_track_of(serve__cur->eng, gems[i].item);
 		if (track_hits(s, &track, 1, &h, &found, NULL) < 0 || !found)
 			continue;
 		json_t *t = serve_track_json(&h);
@@ -946,12 +948,12 @@ static enum MHD_Result h_gems(server *s, struct MHD_Connection *c, req *r)
 	return serve__send_json(c, r, 200, json_pack("{s:o}", "tracks", arr));
 }
 
-json_t *serve__clusters_array(server *s)
+json_t *serve__clusters_array(engine *e)
 {
-	int K = engine_clusters(s->eng);
+	int K = engine_clusters(e);
 	size_t *count = calloc((size_t)(K ? K : 1), sizeof(size_t));
-	for (size_t i = 0; count && i < engine_rows(s->eng); i++) {
-		int k = engine_cluster_of(s->eng, i);
+	for (size_t i = 0; count && i < engine_rows(e); i++) {
+		int k = engine_cluster_of(e, i);
 		if (k >= 0 && k < K)
 			count[k]++;
 	}
@@ -959,7 +961,7 @@ json_t *serve__clusters_array(server *s)
 	for (int k = 0; k < K; k++)
 		json_array_append_new(arr, json_pack("{s:i,s:I,s:s}", "cluster", k, "tracks",
 		                                     (json_int_t)(count ? count[k] : 0), "description",
-		                                     engine_cluster_words(s->eng, k)));
+		                                     engine_cluster_words(e, k)));
 	free(count);
 	return arr;
 }
@@ -968,7 +970,8 @@ json_t *serve__clusters_array(server *s)
  * the model (its version) and the rows it maps. */
 static void map_etag(server *s, long limit, char *out, size_t cap)
 {
-	snprintf(out, cap, "\"map-%s-%zu-%ld\"", s->version, engine_rows(s->eng), limit);
+	(void)s; /* the model is the request's (serve__cur) */
+	snprintf(out, cap, "\"map-%s-%zu-%ld\"", serve__cur->version, engine_rows(serve__cur->eng), limit);
 }
 
 /* 1 when the request's If-None-Match names etag (or is "*"). */
@@ -999,9 +1002,9 @@ static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 	map_etag(s, limit, etag, sizeof etag);
 	if (etag_matches(c, etag))
 		return serve__send_etag(c, r, 304, "application/json", "", 0, 0, etag);
-	size_t N = engine_rows(s->eng);
+	size_t N = engine_rows(serve__cur->eng);
 	size_t step = limit > 0 && N > (size_t)limit ? (N + (size_t)limit - 1) / (size_t)limit : 1;
-	const float *xy = engine_map_xy(s->eng);
+	const float *xy = engine_map_xy(serve__cur->eng);
 	float x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
 	for (size_t i = 0; i < N; i += step) {
 		if (!isfinite(xy[2 * i]) || !isfinite(xy[2 * i + 1]))
@@ -1027,7 +1030,7 @@ static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 	if (db && s->names == NULL)
 		sqlite3_prepare_v2(db, "SELECT spotify_id FROM tracks WHERE id = ?1", -1, &st, NULL);
 	strbuf_printf(&sb, "{\"version\":");
-	strbuf_json(&sb, s->version);
+	strbuf_json(&sb, serve__cur->version);
 	strbuf_printf(&sb, ",\"total\":%zu,\"bounds\":[%.6g,%.6g,%.6g,%.6g],\"scale\":65535,\"x\":[", N, (double)x0,
 	              (double)y0, (double)x1, (double)y1);
 	size_t n = 0;
@@ -1038,14 +1041,14 @@ static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 		long qx = lroundf((x - x0) / (x1 - x0) * 65535.0f), qy = lroundf((y - y0) / (y1 - y0) * 65535.0f);
 		strbuf_printf(&sb, "%s%ld", n ? "," : "", qx);
 		strbuf_printf(&ys, "%s%ld", n ? "," : "", qy);
-		strbuf_printf(&cs, "%s%d", n ? "," : "", engine_cluster_of(s->eng, i));
+		strbuf_printf(&cs, "%s%d", n ? "," : "", engine_cluster_of(serve__cur->eng, i));
 		const char *sid = "";
 		lookup_hit h;
-		if (s->names != NULL && names_get(s->names, engine_track_of(s->eng, i), &h))
+		if (s->names != NULL && names_get(s->names, engine_track_of(serve__cur->eng, i), &h))
 			sid = h.spotify_id;
 		else if (st) {
 			sqlite3_reset(st);
-			sqlite3_bind_int64(st, 1, engine_track_of(s->eng, i));
+			sqlite3_bind_int64(st, 1, engine_track_of(serve__cur->eng, i));
 			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
 				sid = (const char *)sqlite3_column_text(st, 0);
 		}
@@ -1065,7 +1068,7 @@ static enum MHD_Result h_map(server *s, struct MHD_Connection *c, req *r)
 	strbuf_printf(&sb, "],\"count\":%zu,\"ids\":\"", n);
 	strbuf_append(&sb, strbuf_cstr(&ids), ids.len);
 	strbuf_puts(&sb, "\",\"clusters\":");
-	strbuf_puts(&sb, s->clusters_json);
+	strbuf_puts(&sb, serve__cur->clusters_json);
 	strbuf_puts(&sb, "}");
 	int oom = ys.oom || cs.oom || ids.oom;
 	strbuf_free(&ys);
@@ -1093,7 +1096,7 @@ static enum MHD_Result h_genres(server *s, struct MHD_Connection *c, req *r)
 	sqlite3 *db = thread_db(s);
 	if (db == NULL)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be opened");
-	const feat_spec *spec = engine_spec(s->eng);
+	const feat_spec *spec = engine_spec(serve__cur->eng);
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT count(*) FROM track_genres tg JOIN genres g ON g.id = tg.genre_id"
@@ -1213,10 +1216,10 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 				ev = json_load_file(path, 0, &je);
 			}
 		}
-		int serving = strcmp(name, s->version) == 0;
+		int serving = strcmp(name, serve__cur->version) == 0;
 		if (serving) {
 			json_error_t je;
-			meta = json_loads(engine_meta_json(s->eng), 0, &je);
+			meta = json_loads(engine_meta_json(serve__cur->eng), 0, &je);
 		}
 		hide_paths(ev);
 		hide_paths(meta);
@@ -1232,7 +1235,7 @@ static enum MHD_Result h_models(server *s, struct MHD_Connection *c, req *r)
 	/* The serving model's genre vocabulary: what "genres" of POST
 	 * /api/recommend takes. */
 	json_t *genres = json_array();
-	const feat_spec *spec = engine_spec(s->eng);
+	const feat_spec *spec = engine_spec(serve__cur->eng);
 	for (uint32_t g = 0; g < spec->ngenres; g++)
 		json_array_append_new(genres, json_string(spec->genres[g]));
 	/* The re-ranking knobs a request gets when it sets none (tuned on
@@ -1375,7 +1378,7 @@ static int route_match(const char *pattern, const char *url, char *param, size_t
 	return 1;
 }
 
-enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method)
+static enum MHD_Result dispatch_route(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method)
 {
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	int post = strcmp(method, "POST") == 0;
@@ -1412,7 +1415,8 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 		case R_SIMILAR: return h_similar(s, c, r, param);
 		case R_GEMS: return h_gems(s, c, r);
 		case R_CLUSTERS:
-			return serve__send_json(c, r, 200, json_pack("{s:o}", "clusters", serve__clusters_array(s)));
+			return serve__send_json(c, r, 200,
+			                        json_pack("{s:o}", "clusters", serve__clusters_array(serve__cur->eng)));
 		case R_MAP: return h_map(s, c, r);
 		case R_GENRES: return h_genres(s, c, r);
 		case R_EDA:
@@ -1451,4 +1455,17 @@ enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, con
 	}
 	r->route = R_NOTFOUND;
 	return serve__send_error(c, r, 404, "not_found", "no route %s %.200s; see /openapi.json", method, url);
+}
+
+_Thread_local serve_model *serve__cur;
+
+enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method)
+{
+	/* Every answer is built whole (copied into the response) before the
+	 * handler returns, so the model is needed only for this call. */
+	serve__cur = serve__model_acquire(s);
+	enum MHD_Result ret = dispatch_route(s, c, r, url, method);
+	serve__model_release(serve__cur);
+	serve__cur = NULL;
+	return ret;
 }

@@ -1,8 +1,9 @@
 /* internal.h: what the parts of the server share and nothing outside it
  * sees: the server and request records, the route table's ids, and the
  * functions of each part (named serve__*). The parts are
- *   serve.c     start-up: the model, the catalogue's names file and EDA cache,
- *               the daemon's life (serve_run)
+ *   serve.c     start-up: the model (and its reload: a new champion), the
+ *               catalogue's names file and EDA cache, the daemon's life
+ *               (serve_run)
  *   http.c      HTTP plumbing: the daemon and its limits, the request
  *               checks made before any route (Host, Content-Type, UTF-8),
  *               responses, the access log
@@ -56,13 +57,36 @@ typedef struct conn_watch {
 	int waiting;  /* its next request has not arrived whole yet: the deadline runs */
 } conn_watch;
 
+/* The model a server answers with, and what is derived from it. Shared by
+ * the requests that use it: the server holds one reference while it is the
+ * current model, and every request in flight one (serve__model_acquire); a
+ * reload (SIGHUP, or the registry naming another champion) puts a new one
+ * in place for the requests that start after it, and the old one is freed
+ * when its last reference goes. Read-only once published. */
+typedef struct serve_model {
+	engine *eng;
+	char path[PATH_MAX];  /* its model.seg */
+	char version[64];     /* "v3": its directory's name */
+	int registry_version; /* the registry version it was served as the champion of; 0: not */
+	char *clusters_json;
+	hybrid_weights base_hybrid; /* the artifact's blend: what a variant's config starts from */
+	atomic_int refs;
+} serve_model;
+
+/* The model of the request this thread is handling: serve__dispatch pins
+ * it (one reference) for the handler's call, so a reload never changes it
+ * in the middle of a request, and releases it after. NULL outside one. */
+extern _Thread_local serve_model *serve__cur;
+
 typedef struct server {
 	const serve_options *o;
-	engine *eng;
-	names *names; /* display fields without SQL; NULL: they come from SQLite */
+	/* The current model (see serve_model); model_lock guards the pointer
+	 * and taking a reference to what it points at. */
+	serve_model *model;
+	pthread_mutex_t model_lock;
+	atomic_ulong reloads; /* models put in place after the first */
+	names *names;         /* display fields without SQL; NULL: they come from SQLite */
 	char dbpath[PATH_MAX];
-	char model_path[PATH_MAX];
-	char version[64];
 	char *summary; /* EDA summary JSON */
 	size_t summary_len;
 	eda_charts charts;
@@ -90,8 +114,7 @@ typedef struct server {
 	/* The event store and what the recommend route keeps of it
 	 * (experiments.c). */
 	evstore *store;
-	hybrid_weights base_hybrid; /* the artifact's blend: what a variant's config starts from */
-	uint64_t rid_prefix;        /* random per process: request ids are unique across replicas */
+	uint64_t rid_prefix; /* random per process: request ids are unique across replicas */
 	atomic_ulong rid_counter;
 	/* The running experiments, oldest started first, each with its
 	 * variants' configurations parsed: read from the store at most once a
@@ -157,11 +180,19 @@ enum MHD_Result serve__send_405(struct MHD_Connection *c, req *r, const char *pa
  * as it was sent, whatever its URL holds. */
 void serve__log_escape(strbuf *sb, const char *s);
 
+/* ---- serve.c ---- */
+
+/* A reference to the current model (never NULL while the server runs);
+ * release it with serve__model_release. */
+serve_model *serve__model_acquire(server *s);
+/* Drops one reference; the last frees the model. NULL is a no-op. */
+void serve__model_release(serve_model *m);
+
 /* ---- handlers.c ---- */
 
 enum MHD_Result serve__dispatch(server *s, struct MHD_Connection *c, req *r, const char *url, const char *method);
-/* The cluster table as a JSON array. */
-json_t *serve__clusters_array(server *s);
+/* The cluster table of engine e as a JSON array. */
+json_t *serve__clusters_array(engine *e);
 /* Builds s->openapi from the embedded web/openapi.json, its enums of model
  * names and reason codes filled in from the engine's registry (where the
  * document marks them with "x-segue-enum"), so that the document offers the
@@ -174,8 +205,7 @@ void serve__close_dbs(server *s);
 
 /* ---- experiments.c ---- */
 
-/* Opens the store of s->o (the workspace's events.db by default), reads
- * the artifact's hybrid weights from model_path, draws the request ids'
+/* Opens the store of s->o (the workspace's events.db by default), draws the request ids'
  * prefix and reads the running experiments. SEG_EDB, SEG_EIO,
  * SEG_EVERSION, SEG_ENOMEM, with a sentence naming the store. */
 int serve__store_open(server *s, seg_error *err);

@@ -83,8 +83,10 @@ void serve__metrics_text(server *s, strbuf *sb)
 	              "# HELP segue_uptime_seconds Seconds since the server started.\n"
 	              "# TYPE segue_uptime_seconds gauge\nsegue_uptime_seconds %.3f\n"
 	              "# HELP segue_model_tracks Tracks in the served model.\n"
-	              "# TYPE segue_model_tracks gauge\nsegue_model_tracks %zu\n",
-	              progress_now() - s->started, engine_rows(s->eng));
+	              "# TYPE segue_model_tracks gauge\nsegue_model_tracks %zu\n"
+	              "# HELP segue_model_reloads_total Models put in place while serving (a new champion).\n"
+	              "# TYPE segue_model_reloads_total counter\nsegue_model_reloads_total %lu\n",
+	              progress_now() - s->started, engine_rows(serve__cur->eng), atomic_load(&s->reloads));
 	knn_stats ks;
 	knn_stats_get(&ks);
 	strbuf_printf(

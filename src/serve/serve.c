@@ -10,18 +10,23 @@
 #include "serve/internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog/workspace.h"
 #include "engine/tune.h"
 #include "catalog/catalog.h"
 #include "catalog/query.h"
+#include "core/container.h"
 #include "core/progress.h"
+#include "engine/recommender.h"
 #include "engine/train.h"
+#include "pipeline/registry.h"
 /* Last: OpenBLAS brings <complex.h>, whose macro I would clash with the
  * engine's field names. */
 #include <cblas.h>
@@ -73,18 +78,172 @@ static void open_names(server *s, sqlite3 *db)
 
 /* A model trained before the last ingest still serves what it knows, but
  * not the tracks catalogued since: say so, and what makes a current one. */
-static void warn_if_model_older(const server *s, sqlite3 *db)
+static void warn_if_model_older(const server *s, const serve_model *m, sqlite3 *db)
 {
 	sqlite3_stmt *q = NULL;
 	if (s->o->quiet ||
 	    sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) + 1 FROM tracks", -1, &q, NULL) != SQLITE_OK)
 		return;
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) != engine_track_limit(s->eng))
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) != engine_track_limit(m->eng))
 		fprintf(stderr,
 		        "segue: model %s was trained on an older state of the catalogue: tracks catalogued since are "
 		        "not recommended until `segue train` makes a new version\n",
-		        s->version);
+		        m->version);
 	sqlite3_finalize(q);
+}
+
+/* ---- the model ---- */
+
+serve_model *serve__model_acquire(server *s)
+{
+	pthread_mutex_lock(&s->model_lock);
+	serve_model *m = s->model;
+	atomic_fetch_add(&m->refs, 1);
+	pthread_mutex_unlock(&s->model_lock);
+	return m;
+}
+
+void serve__model_release(serve_model *m)
+{
+	if (m == NULL || atomic_fetch_sub(&m->refs, 1) != 1)
+		return;
+	engine_free(m->eng);
+	free(m->clusters_json);
+	free(m);
+}
+
+/* Opens model version `artifact` (NULL: the latest) with what is derived
+ * from it, with one reference (the caller's). engine_open maps it and
+ * checks it whole (magic, layout, checksum) before anything uses it. */
+static int model_open(const server *s, const char *artifact, serve_model **out, seg_error *err)
+{
+	*out = NULL;
+	serve_model *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	atomic_init(&m->refs, 1);
+	int rc;
+	if ((rc = train_model_path(s->o->workspace, artifact, m->path, sizeof m->path, err)) < 0 ||
+	    (rc = engine_open(&m->eng, m->path, err)) < 0)
+		goto fail;
+	/* The version is the model's directory name. */
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s", m->path);
+	char *slash = strrchr(tmp, '/');
+	if (slash) {
+		*slash = '\0';
+		slash = strrchr(tmp, '/');
+	}
+	snprintf(m->version, sizeof m->version, "%s", slash ? slash + 1 : "?");
+	/* The variants' hybrid weights start from the served artifact's (its
+	 * "hybrid" section, as the hybrid reads it; the defaults without). */
+	m->base_hybrid = hybrid_weights_default;
+	container_file *f = NULL;
+	if ((rc = container_file_open(&f, m->path, err)) < 0)
+		goto fail;
+	size_t size = 0;
+	const void *hw = container_file_section(f, MS_HYBRID, &size);
+	if (hw != NULL && size == sizeof m->base_hybrid)
+		memcpy(&m->base_hybrid, hw, sizeof m->base_hybrid);
+	container_file_close(f);
+	json_t *cl = serve__clusters_array(m->eng);
+	m->clusters_json = cl ? json_dumps(cl, JSON_COMPACT) : NULL;
+	json_decref(cl);
+	if (m->clusters_json == NULL) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	serve__model_release(m);
+	return rc;
+}
+
+/* The model to serve at start: o->artifact, else the registry's champion
+ * when it names one, else the latest version. A registry that cannot be
+ * read fails the start: serving another model than the champion unawares
+ * would be worse than not serving. */
+static int model_first(const server *s, serve_model **out, seg_error *err)
+{
+	char champion[16];
+	int model = 0, version = 0;
+	if (s->o->artifact == NULL) {
+		int rc = registry_champion_model(s->o->workspace, &model, &version, err);
+		if (rc < 0 && rc != SEG_ENOTFOUND)
+			return rc;
+		seg_error_clear(err);
+		if (rc == 0)
+			snprintf(champion, sizeof champion, "v%d", model);
+	}
+	int rc = model_open(s, version ? champion : s->o->artifact, out, err);
+	if (rc == 0)
+		(*out)->registry_version = version;
+	return rc;
+}
+
+/* The registry file's identity: it is replaced whole (a new inode) on every
+ * change, so a change of inode, size or time is a change to look at. */
+typedef struct file_id {
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+} file_id;
+
+static file_id registry_id(const char *ws)
+{
+	file_id id = {0};
+	char path[PATH_MAX];
+	struct stat st;
+	if (workspace_path(ws, WS_REGISTRY, path, sizeof path, NULL) == 0 && stat(path, &st) == 0) {
+		id.ino = st.st_ino;
+		id.size = st.st_size;
+		id.mtime = st.st_mtim;
+	}
+	return id;
+}
+
+/* Serves the registry's champion from now on when it is another model than
+ * the current one: maps and checks it, then puts it in place for the
+ * requests that start after; the old model goes when its last request ends.
+ * Anything wrong (no champion, a model that fails its checks) leaves the
+ * current model serving, with a line on standard error. */
+static void model_reload(server *s, const char *why)
+{
+	seg_error err = {0};
+	if (s->o->artifact != NULL) {
+		if (!s->o->quiet)
+			fprintf(stderr, "segue: %s: serving --artifact %s; the registry is not followed\n", why,
+			        s->o->artifact);
+		return;
+	}
+	int model, version;
+	if (registry_champion_model(s->o->workspace, &model, &version, &err) < 0) {
+		if (!s->o->quiet)
+			fprintf(stderr, "segue: %s: keeping %s: %s\n", why, s->model->version, err.msg);
+		return;
+	}
+	char name[16];
+	snprintf(name, sizeof name, "v%d", model);
+	if (strcmp(name, s->model->version) == 0 && version == s->model->registry_version)
+		return; /* the champion already */
+	serve_model *m;
+	if (model_open(s, name, &m, &err) < 0) {
+		if (!s->o->quiet)
+			fprintf(stderr, "segue: %s: keeping %s: champion %s cannot be served: %s\n", why,
+			        s->model->version, name, err.msg);
+		return;
+	}
+	m->registry_version = version;
+	pthread_mutex_lock(&s->model_lock);
+	serve_model *old = s->model;
+	s->model = m;
+	pthread_mutex_unlock(&s->model_lock);
+	atomic_fetch_add(&s->reloads, 1);
+	if (!s->o->quiet)
+		fprintf(stderr, "segue: %s: serving champion %s (registry version %d) instead of %s\n", why, name,
+		        version, old->version);
+	serve__model_release(old);
 }
 
 /* The signal that ends serve_run, as one byte written to sig_pipe[1]. */
@@ -164,11 +323,13 @@ int serve_run(const serve_options *o, seg_error *err)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	s->o = o;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->exp_lock, NULL);
 	pthread_mutex_init(&s->exp_reload, NULL);
+	pthread_mutex_init(&s->model_lock, NULL);
 	s->started = progress_now();
 	int rc;
 	struct MHD_Daemon *d = NULL;
@@ -190,26 +351,16 @@ int serve_run(const serve_options *o, seg_error *err)
 		fprintf(stderr, "segue: re-ranking defaults: %s%s (diversity %g, novelty %g, %d per artist)\n",
 		        tuned ? "" : "code defaults; ", note, def.diversity, def.novelty, def.max_per_artist);
 	}
-	if ((rc = train_model_path(o->workspace, o->artifact, s->model_path, sizeof s->model_path, err)) < 0 ||
-	    (rc = engine_open(&s->eng, s->model_path, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0 ||
+	if ((rc = model_first(s, &s->model, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0 ||
 	    (rc = serve__store_open(s, err)) < 0)
 		goto out;
-	/* The version is the model's directory name. */
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s", s->model_path);
-	char *slash = strrchr(tmp, '/');
-	if (slash) {
-		*slash = '\0';
-		slash = strrchr(tmp, '/');
-	}
-	snprintf(s->version, sizeof s->version, "%s", slash ? slash + 1 : "?");
 	/* The EDA summary and charts are computed once (the catalogue is
 	 * read-only), or read back from the workspace's cache of them (written
 	 * by `segue eda` or by an earlier start) when it matches. */
 	sqlite3 *db;
 	if ((rc = query_open(s->dbpath, &db, err)) < 0)
 		goto out;
-	warn_if_model_older(s, db);
+	warn_if_model_older(s, s->model, db);
 	char cache[PATH_MAX];
 	if ((rc = workspace_path(o->workspace, WS_EDA_CACHE, cache, sizeof cache, err)) < 0) {
 		query_close(db);
@@ -233,9 +384,6 @@ int serve_run(const serve_options *o, seg_error *err)
 	s->summary = strbuf_detach(&json);
 	open_names(s, db);
 	query_close(db);
-	json_t *cl = serve__clusters_array(s);
-	s->clusters_json = json_dumps(cl, JSON_COMPACT);
-	json_decref(cl);
 
 	/* Requests run in parallel on the server's own worker threads; BLAS
 	 * threads inside each (ALS scores every item with one sgemv) would
@@ -249,15 +397,41 @@ int serve_run(const serve_options *o, seg_error *err)
 	if ((rc = serve__daemon_start(s, &d, &port, err)) < 0)
 		goto out;
 	if (!o->quiet) {
+		if (s->model->registry_version > 0)
+			printf("serving champion %s (registry version %d)\n", s->model->version,
+			       s->model->registry_version);
 		printf("segue %s serving model %s (%zu tracks) on http://%s:%d/ with %d threads\n", SEGUE_VERSION,
-		       s->version, engine_rows(s->eng), o->bind, port, o->threads);
+		       s->model->version, engine_rows(s->model->eng), o->bind, port, o->threads);
 		printf("dashboard http://%s:%d/  API http://%s:%d/openapi.json  metrics http://%s:%d/metrics\n",
 		       o->bind, port, o->bind, port, o->bind, port);
 	}
 	fflush(stdout);
+	/* Until SIGTERM or SIGINT: SIGHUP reloads the champion, and so does a
+	 * change of the registry's file, looked at once a second. */
 	unsigned char sig = 0;
-	while (read(sig_pipe[0], &sig, 1) < 0 && errno == EINTR)
-		;
+	file_id seen = registry_id(o->workspace);
+	for (;;) {
+		struct pollfd pfd = {.fd = sig_pipe[0], .events = POLLIN};
+		int ready = poll(&pfd, 1, 1000);
+		if (ready < 0 && errno != EINTR)
+			break;
+		if (ready > 0) {
+			ssize_t got = read(sig_pipe[0], &sig, 1);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0 || sig != SIGHUP)
+				break;
+			seen = registry_id(o->workspace);
+			model_reload(s, "SIGHUP");
+			continue;
+		}
+		file_id now = registry_id(o->workspace);
+		if (now.ino != seen.ino || now.size != seen.size || now.mtime.tv_sec != seen.mtime.tv_sec ||
+		    now.mtime.tv_nsec != seen.mtime.tv_nsec) {
+			seen = now;
+			model_reload(s, "the registry changed");
+		}
+	}
 	if (!o->quiet)
 		fprintf(stderr, "segue: signal %d: shutting down\n", sig);
 	rc = 0;
@@ -265,18 +439,19 @@ out:
 	serve__daemon_stop(s, d);
 	serve__close_dbs(s);
 	serve__store_close(s); /* after the daemon: no append is in flight, and close drains the logged impressions */
-	engine_free(s->eng);
+	serve__model_release(s->model); /* the daemon is stopped: no request holds it */
 	names_close(s->names);
 	eda_charts_free(&s->charts);
 	free(s->summary);
-	free(s->clusters_json);
 	free(s->openapi);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->exp_lock);
 	pthread_mutex_destroy(&s->exp_reload);
+	pthread_mutex_destroy(&s->model_lock);
 	free(s);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	close(sig_pipe[0]);
 	close(sig_pipe[1]);
 	sig_pipe[0] = sig_pipe[1] = -1;

@@ -46,7 +46,7 @@
 
 typedef struct serve_options {
 	const char *workspace;
-	const char *artifact; /* model version or NULL for the latest */
+	const char *artifact; /* model version, or NULL: the registry's champion, else the latest */
 	const char *bind;     /* address, default 127.0.0.1 */
 	int port;             /* 0 = any free port (printed on start) */
 	int threads;          /* worker threads (default 2, 1..SERVE_MAX_THREADS) */
@@ -78,6 +78,16 @@ int serve_allow_host_check(const char *name, seg_error *err);
 void serve_options_default(serve_options *o);
 
 /* Serves until SIGTERM or SIGINT, then shuts down cleanly.
+ *
+ * The model: o->artifact, else the registry's champion (pipeline/
+ * registry.h) when it names one, else the latest version; a registry that
+ * cannot be read fails the start. Without o->artifact the server follows
+ * the champion: on SIGHUP, and when the registry's file changes (looked at
+ * once a second), a new champion is mapped and checked, then answers every
+ * request that starts after; requests already running finish on the old
+ * model, which is freed when the last of them ends. A champion that cannot
+ * be opened leaves the current model serving (a line on standard error).
+ * No request fails for a reload.
  *
  * Against DNS rebinding (a page elsewhere whose name was made to resolve to
  * this server's address), it answers a request only when its Host, port

@@ -16,6 +16,8 @@
 
 #include "pipeline/runs.h"
 
+static const char HEX[] = "0123456789abcdef";
+
 static char *path_of(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 2;
@@ -387,12 +389,82 @@ static void test_checker(void **state)
 	free(mlruns);
 }
 
+/* `segue runs`: the acceptance (compare two runs with other ALS factors),
+ * prefixes, unknown and ambiguous runs, bad usage. */
+static void test_cli(void **state)
+{
+	(void)state;
+	char *mlruns = path_of(tu_group_dir, "cli/mlruns");
+	char a[33], b[33];
+	write_run(mlruns, "als32", 32, 7.5, a);
+	write_run(mlruns, "als64", 64, 3.25, b);
+	char pa[9], pb[9];
+	memcpy(pa, a, 8);
+	memcpy(pb, b, 8);
+	pa[8] = pb[8] = '\0';
+	char *out;
+	assert_int_equal(tu_cli(&out, "runs", "compare", pa, pb, "--mlruns", mlruns, NULL), 0);
+	print_message("%s", out);
+	const char *line = strstr(out, "* als.factors");
+	assert_non_null(line);
+	assert_non_null(strstr(line, "+32"));
+	assert_non_null(strstr(out, a));
+	assert_non_null(strstr(out, b));
+	free(out);
+	assert_int_equal(tu_cli(&out, "runs", "compare", a, b, "--json", "--mlruns", mlruns, NULL), 0);
+	assert_non_null(strstr(out, "\"key\":\"als.factors\",\"a\":\"32\",\"b\":\"64\""));
+	free(out);
+	assert_int_equal(tu_cli(&out, "runs", "list", "--mlruns", mlruns, NULL), 0);
+	assert_non_null(strstr(out, "als32"));
+	assert_non_null(strstr(out, "FINISHED"));
+	free(out);
+	assert_int_equal(tu_cli(&out, "runs", "show", pb, "--json", "--mlruns", mlruns, NULL), 0);
+	assert_non_null(strstr(out, "\"als.loss\":{\"last\":3.25,\"step\":4"));
+	free(out);
+	/* The workspace's mlruns/ is the default. */
+	char *ws = path_of(tu_group_dir, "cli");
+	assert_int_equal(tu_cli(&out, "runs", "show", a, "--workspace", ws, NULL), 0);
+	assert_non_null(strstr(out, "als32"));
+	free(out);
+	free(ws);
+	assert_int_equal(tu_cli(&out, "runs", "show", "0123456789abcdef0123456789abcdef", "--mlruns", mlruns, NULL), 1);
+	assert_non_null(strstr(out, "no run 0123456789abcdef0123456789abcdef"));
+	free(out);
+	/* Runs until two share a first digit: that digit is ambiguous. */
+	int count[16] = {0};
+	char one[2] = {0};
+	count[strchr(HEX, a[0]) - HEX]++;
+	if (++count[strchr(HEX, b[0]) - HEX] == 2)
+		one[0] = b[0];
+	for (int i = 0; i < 17 && !one[0]; i++) {
+		char id[33];
+		write_run(mlruns, "more", 8, 1, id);
+		if (++count[strchr(HEX, id[0]) - HEX] == 2)
+			one[0] = id[0];
+	}
+	assert_true(one[0] != 0);
+	assert_int_equal(tu_cli(&out, "runs", "show", one, "--mlruns", mlruns, NULL), 1);
+	assert_non_null(strstr(out, "more than one run"));
+	free(out);
+	assert_int_equal(tu_cli(&out, "runs", "compare", a, NULL), 2);
+	free(out);
+	assert_int_equal(tu_cli(&out, "runs", "show", a, b, NULL), 2);
+	free(out);
+	assert_int_equal(tu_cli(&out, "runs", "frobnicate", NULL), 2);
+	free(out);
+	assert_int_equal(tu_cli(&out, "runs", "--help", NULL), 0);
+	assert_non_null(strstr(out, "compare RUN RUN"));
+	free(out);
+	free(mlruns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),    cmocka_unit_test(test_params_immutable),
 		cmocka_unit_test(test_bad_names), cmocka_unit_test(test_concurrent_ids),
 		cmocka_unit_test(test_reader),    cmocka_unit_test(test_checker),
+		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, tu_group_tmpdir, tu_group_rmtree);
 }

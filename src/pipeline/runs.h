@@ -43,6 +43,9 @@
 #include "core/error.h"
 #include "core/strbuf.h"
 
+/* The runs of a workspace are in WORKSPACE/MLRUNS_DIR. */
+#define MLRUNS_DIR "mlruns"
+
 typedef struct mlrun mlrun;
 
 /* Starts a run under MLRUNS/ (created when missing) in the experiment

@@ -389,6 +389,38 @@ static void test_checker(void **state)
 	free(mlruns);
 }
 
+/* A model's metadata as metrics: numbers, arrays of numbers (step = index),
+ * nested names joined by '.'; anything else skipped. */
+static void test_metrics_json(void **state)
+{
+	(void)state;
+	char *mlruns = path_of(tu_group_dir, "json/mlruns");
+	seg_error err = {0};
+	mlrun *r;
+	assert_int_equal(mlrun_start(mlruns, "segue", "j", &r, &err), 0);
+	const char *meta = "{\"cf\":{\"als_loss\":[3,2.5,1],\"trained\":true,\"factors\":64},"
+			   "\"map\":{\"inertia\":5.5,\"clusters\":[{\"k\":1}],\"words\":\"x\"},\"bad key!\":1}";
+	assert_int_equal(mlrun_metrics_json(r, "", meta, 1000, &err), 0);
+	assert_int_equal(mlrun_metrics_json(r, "eval.", "{\"r_precision\":0.25}", 1000, &err), 0);
+	assert_int_equal(mlrun_metrics_json(r, "x", "{\"y\":{\"z\":2}}", 1000, &err), 0);
+	assert_int_equal(mlrun_metrics_json(r, "", "{nope", 0, &err), SEG_EFORMAT);
+	char id[33];
+	snprintf(id, sizeof id, "%s", mlrun_id(r));
+	char *v = slurp(mlrun_dir(r), "metrics/cf.als_loss");
+	assert_string_equal(v, "1000 3 0\n1000 2.5 1\n1000 1 2\n");
+	free(v);
+	assert_int_equal(mlrun_end(r, "FINISHED", &err), 0);
+	mlrun_info info;
+	assert_int_equal(mlrun_read(mlruns, id, &info, &err), 0);
+	assert_int_equal(info.nmetrics, 5); /* cf.als_loss cf.factors eval.r_precision map.inertia x.y.z */
+	assert_near(mlrun_info_metric(&info, "map.inertia")->last, 5.5, 0);
+	assert_near(mlrun_info_metric(&info, "eval.r_precision")->last, 0.25, 0);
+	assert_near(mlrun_info_metric(&info, "x.y.z")->last, 2, 0);
+	assert_near(mlrun_info_metric(&info, "cf.als_loss")->last, 1, 0);
+	mlrun_info_free(&info);
+	free(mlruns);
+}
+
 /* `segue runs`: the acceptance (compare two runs with other ALS factors),
  * prefixes, unknown and ambiguous runs, bad usage. */
 static void test_cli(void **state)
@@ -464,7 +496,7 @@ int main(void)
 		cmocka_unit_test(test_layout),    cmocka_unit_test(test_params_immutable),
 		cmocka_unit_test(test_bad_names), cmocka_unit_test(test_concurrent_ids),
 		cmocka_unit_test(test_reader),    cmocka_unit_test(test_checker),
-		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_cli),       cmocka_unit_test(test_metrics_json),
 	};
 	return cmocka_run_group_tests(tests, tu_group_tmpdir, tu_group_rmtree);
 }

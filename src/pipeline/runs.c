@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "core/atomicfile.h"
 
 #ifndef SEGUE_VERSION
@@ -629,6 +631,77 @@ int mlrun_artifact(mlrun *r, const char *path, const char *name, seg_error *err)
 	free(tmp);
 out:
 	free(to);
+	return rc;
+}
+
+/* One JSON value under the metric name key (a strbuf, restored on return). */
+static int json_metrics_walk(mlrun *r, strbuf *key, json_t *v, int64_t ts, seg_error *err)
+{
+	size_t len = key->len;
+	int rc = 0;
+	if (json_is_number(v)) {
+		if (key_ok(strbuf_cstr(key)))
+			rc = mlrun_metric(r, strbuf_cstr(key), json_number_value(v), 0, ts, err);
+	} else if (json_is_array(v) && json_array_size(v) > 0 && key_ok(strbuf_cstr(key))) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e) if (!json_is_number(e)) return 0;
+		json_array_foreach(v, i, e)
+		{
+			if ((rc = mlrun_metric(r, strbuf_cstr(key), json_number_value(e), (int64_t)i, ts, err)) < 0)
+				break;
+		}
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *m;
+		json_object_foreach(v, k, m)
+		{
+			if (key->len)
+				strbuf_putc(key, '.');
+			strbuf_puts(key, k);
+			rc = key->oom ? seg_error_set(err, SEG_ENOMEM, "out of memory")
+			              : json_metrics_walk(r, key, m, ts, err);
+			key->len = len;
+			if (key->data)
+				key->data[len] = '\0';
+			if (rc < 0)
+				break;
+		}
+	}
+	return rc;
+}
+
+int mlrun_metrics_json(mlrun *r, const char *prefix, const char *json, int64_t timestamp_ms, seg_error *err)
+{
+	json_error_t je;
+	json_t *doc = json_loads(json, 0, &je);
+	if (!doc)
+		return seg_error_set(err, SEG_EFORMAT, "not JSON: %s (line %d)", je.text, je.line);
+	strbuf key = {0};
+	strbuf_puts(&key, prefix ? prefix : "");
+	/* A prefix is joined to the first level as it is ("eval." + "r_precision"). */
+	size_t plen = key.len;
+	int rc = 0;
+	if (json_is_object(doc) && plen && key.data[plen - 1] != '.') {
+		rc = json_metrics_walk(r, &key, doc, timestamp_ms ? timestamp_ms : now_ms(), err);
+	} else if (json_is_object(doc)) {
+		const char *k;
+		json_t *m;
+		int64_t ts = timestamp_ms ? timestamp_ms : now_ms();
+		json_object_foreach(doc, k, m)
+		{
+			strbuf_puts(&key, k);
+			rc = key.oom ? seg_error_set(err, SEG_ENOMEM, "out of memory")
+			             : json_metrics_walk(r, &key, m, ts, err);
+			key.len = plen;
+			if (key.data)
+				key.data[plen] = '\0';
+			if (rc < 0)
+				break;
+		}
+	}
+	strbuf_free(&key);
+	json_decref(doc);
 	return rc;
 }
 

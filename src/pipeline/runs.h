@@ -71,6 +71,14 @@ int mlrun_tag(mlrun *r, const char *key, const char *value, seg_error *err);
  * keeps this run's bytes, and a model of hundreds of MB costs nothing), else
  * an atomic copy. An existing artifact of that name is replaced. */
 int mlrun_artifact(mlrun *r, const char *path, const char *name, seg_error *err);
+/* Logs the numbers of a JSON document (a model's metadata, an
+ * evaluation.json) as metrics: the member "b" of the object "a" is the
+ * metric PREFIX"a.b"; a number is one point at step 0; an array of numbers
+ * is one point per element, step = its index (ALS's loss per iteration);
+ * strings, booleans, nulls, arrays holding anything but numbers, and keys
+ * MLflow would refuse are skipped. timestamp_ms 0: now. SEG_EFORMAT when
+ * `json` is not JSON. */
+int mlrun_metrics_json(mlrun *r, const char *prefix, const char *json, int64_t timestamp_ms, seg_error *err);
 /* Ends the run with status "FINISHED", "FAILED" or "KILLED" (end_time set)
  * and frees r. r is freed whatever it returns; NULL is a no-op. */
 int mlrun_end(mlrun *r, const char *status, seg_error *err);

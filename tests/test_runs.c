@@ -490,13 +490,82 @@ static void test_cli(void **state)
 	free(mlruns);
 }
 
+/* `segue train` records its run: the options as parameters, ALS's loss per
+ * iteration and the k-means inertia as metrics, the data hash and the
+ * version as tags, model.seg as an artifact; two trainings with ALS factors
+ * 32 and 64 compare with the factors marked. */
+static void test_train_tracked(void **state)
+{
+	(void)state;
+	char *dir = path_of(tu_group_dir, "train");
+	char *ws = path_of(dir, "ws");
+	assert_int_equal(tu_build_workspace(dir, ws, 300, 120, 7, NULL), 0);
+	char *out;
+	const char *F[2] = {"32", "64"};
+	for (int i = 0; i < 2; i++) {
+		int rc = tu_cli(&out, "train", "--workspace", ws, "--factors", F[i], "--clusters", "3", "--iterations",
+		                "4", "--rounds", "5", "--ease-items", "0", "--rp3-neighbours", "0", "--quiet", NULL);
+		if (rc != 0)
+			print_message("%s", out);
+		assert_int_equal(rc, 0);
+		free(out);
+	}
+	char *mlruns = path_of(ws, MLRUNS_DIR);
+	mlrun_info *runs;
+	size_t n;
+	seg_error err = {0};
+	assert_int_equal(mlrun_list(mlruns, &runs, &n, &err), 0);
+	assert_int_equal(n, 2);
+	mlrun_info *r32 = strcmp(mlrun_info_param(&runs[0], "als.factors"), "32") == 0 ? &runs[0] : &runs[1];
+	mlrun_info *r64 = r32 == &runs[0] ? &runs[1] : &runs[0];
+	assert_string_equal(mlrun_info_param(r64, "als.factors"), "64");
+	assert_string_equal(r32->status, "FINISHED");
+	assert_string_equal(r32->experiment, "segue train");
+	assert_string_equal(r32->name, "v1");
+	assert_string_equal(r64->name, "v2");
+	assert_non_null(mlrun_info_param(r32, "als.lambda"));
+	assert_non_null(mlrun_info_tag(r32, "segue.data_hash"));
+	assert_string_equal(mlrun_info_tag(r32, "segue.data_hash"), mlrun_info_tag(r64, "segue.data_hash"));
+	const mlrun_series *loss = mlrun_info_metric(r32, "cf.als_loss");
+	assert_non_null(loss);
+	assert_int_equal(loss->n, 4);
+	assert_int_equal(loss->last_step, 3);
+	assert_non_null(mlrun_info_metric(r32, "map.inertia"));
+	assert_int_equal(r32->nartifacts, 1);
+	assert_string_equal(r32->artifacts[0].path, "model.seg");
+	assert_true(r32->artifacts[0].bytes > 0);
+	char a[64], b[64];
+	snprintf(a, sizeof a, "%s", r32->run_id);
+	snprintf(b, sizeof b, "%s", r64->run_id);
+	mlrun_list_free(runs, n);
+	assert_int_equal(tu_cli(&out, "runs", "compare", a, b, "--workspace", ws, NULL), 0);
+	print_message("%s", out);
+	const char *line = strstr(out, "* als.factors");
+	assert_non_null(line);
+	assert_non_null(strstr(line, "+32"));
+	assert_null(strstr(out, "* als.lambda"));
+	free(out);
+	if (access("/usr/bin/python3", X_OK) == 0) {
+		char script[1024], cmd[4096];
+		assert_non_null(tu_golden_path("mlflow_layout_check.py", script, sizeof script));
+		snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s 2>&1", script, mlruns);
+		assert_int_equal(tu_run(cmd, &out), 0);
+		print_message("%s", out);
+		free(out);
+	}
+	free(mlruns);
+	free(ws);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_layout),    cmocka_unit_test(test_params_immutable),
-		cmocka_unit_test(test_bad_names), cmocka_unit_test(test_concurrent_ids),
-		cmocka_unit_test(test_reader),    cmocka_unit_test(test_checker),
-		cmocka_unit_test(test_cli),       cmocka_unit_test(test_metrics_json),
+		cmocka_unit_test(test_layout),        cmocka_unit_test(test_params_immutable),
+		cmocka_unit_test(test_bad_names),     cmocka_unit_test(test_concurrent_ids),
+		cmocka_unit_test(test_reader),        cmocka_unit_test(test_checker),
+		cmocka_unit_test(test_cli),           cmocka_unit_test(test_metrics_json),
+		cmocka_unit_test(test_train_tracked),
 	};
 	return cmocka_run_group_tests(tests, tu_group_tmpdir, tu_group_rmtree);
 }

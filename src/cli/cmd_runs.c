@@ -2,7 +2,8 @@
  * runs that the pipeline and `segue train` write in MLflow's file-store
  * layout under WORKSPACE/mlruns (or --mlruns DIR). A thin layer: the layout,
  * the reader and the printed forms are runs.h's. Exit codes: 0 ok, 1
- * failed (an unknown or ambiguous run, an unreadable tree), 2 bad usage. */
+ * failed (an unknown or ambiguous run, an unreadable tree), 2 bad usage.
+ * Also what `segue train` records as a run (cli__train_track_*). */
 #include "cli/cli_internal.h"
 
 #include <getopt.h>
@@ -11,7 +12,10 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "catalog/workspace.h"
+#include "core/container.h"
 #include "core/strbuf.h"
+#include "engine/train.h"
 #include "pipeline/runs.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -129,4 +133,101 @@ int cli__runs(int argc, char **argv)
 	mlrun_info_free(&b);
 	mlrun_list_free(list, n);
 	return code;
+}
+
+/* ---- `segue train` as a tracked run ---- */
+
+static void track_warn(const seg_error *err) { fprintf(stderr, "segue train: the run is not tracked: %s\n", err->msg); }
+
+mlrun *cli__train_track_start(const train_options *o)
+{
+	char dir[PATH_MAX];
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", o->workspace, MLRUNS_DIR) >= sizeof dir)
+		return NULL;
+	seg_error err = {0};
+	mlrun *r;
+	if (mlrun_start(dir, "segue train", "train", &r, &err) < 0) {
+		track_warn(&err);
+		return NULL;
+	}
+	/* The options as train used them (after tuning.json and the command line). */
+	const struct {
+		const char *key;
+		double v;
+	} P[] = {
+		{"clusters", o->clusters},
+		{"als.factors", o->factors},
+		{"als.iterations", o->als_iterations},
+		{"als.alpha", o->als_alpha},
+		{"als.lambda", o->als_lambda},
+		{"quality.rounds", o->quality_rounds},
+		{"quality.cv_folds", o->cv_folds},
+		{"cooc.neighbours", o->cooc_neighbours},
+		{"ease.lambda", o->ease_lambda},
+		{"ease.items", o->ease_items},
+		{"ease.neighbours", o->ease_neighbours},
+		{"rp3.alpha", o->rp3_alpha},
+		{"rp3.beta", o->rp3_beta},
+		{"rp3.neighbours", o->rp3_neighbours},
+		{"hybrid.content", o->hybrid.content},
+		{"hybrid.cooc", o->hybrid.cooc},
+		{"hybrid.als", o->hybrid.als},
+		{"hybrid.ease", o->hybrid.ease},
+		{"hybrid.rp3", o->hybrid.rp3},
+	};
+	int rc = 0;
+	char v[64];
+	for (size_t i = 0; i < sizeof P / sizeof *P && rc == 0; i++) {
+		snprintf(v, sizeof v, "%.7g", P[i].v); /* the floats' own precision: 0.1, not 0.100000001 */
+		rc = mlrun_param(r, P[i].key, v, &err);
+	}
+	snprintf(v, sizeof v, "%llu", (unsigned long long)o->seed);
+	if (rc == 0)
+		rc = mlrun_param(r, "seed", v, &err);
+	int64_t stamp[CATALOG_STAMP];
+	if (rc == 0 && workspace_catalog_stamp(o->workspace, stamp, &err) == 0) {
+		snprintf(v, sizeof v, "%llx-%llx-%llx-%llx", (unsigned long long)stamp[0], (unsigned long long)stamp[1],
+		         (unsigned long long)stamp[2], (unsigned long long)stamp[3]);
+		rc = mlrun_tag(r, "segue.data_hash", v, &err);
+	}
+	if (rc < 0) {
+		track_warn(&err);
+		mlrun_end(r, "FAILED", &err);
+		return NULL;
+	}
+	return r;
+}
+
+void cli__train_track_end(mlrun *r, const train_options *o, const char *version)
+{
+	if (!r)
+		return;
+	seg_error err = {0};
+	if (!version) {
+		mlrun_end(r, "FAILED", &err);
+		return;
+	}
+	char path[PATH_MAX];
+	container_file *m = NULL;
+	int rc = train_model_path(o->workspace, version, path, sizeof path, &err);
+	if (rc == 0)
+		rc = mlrun_tag(r, "mlflow.runName", version, &err);
+	if (rc == 0)
+		rc = mlrun_tag(r, "segue.model_version", version, &err);
+	if (rc == 0)
+		rc = container_file_open(&m, path, &err);
+	/* The model's figures: ALS's loss per iteration (cf.als_loss, step =
+	 * iteration), k-means inertia (map.inertia), the quality prior's
+	 * cross-validation... */
+	size_t size;
+	const char *meta = m ? container_file_section(m, MS_META, &size) : NULL;
+	if (rc == 0 && meta && size > 0 && meta[size - 1] == '\0')
+		rc = mlrun_metrics_json(r, "", meta, 0, &err);
+	container_file_close(m);
+	if (rc == 0)
+		rc = mlrun_artifact(r, path, "model.seg", &err);
+	if (rc < 0)
+		track_warn(&err);
+	if (mlrun_end(r, rc < 0 ? "FAILED" : "FINISHED", &err) < 0 && rc == 0)
+		track_warn(&err);
 }

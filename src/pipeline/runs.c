@@ -572,6 +572,18 @@ int mlrun_tag(mlrun *r, const char *key, const char *value, seg_error *err)
 		rc = seg_error_set(err, SEG_EINVAL, "tag %s: a value of at most %d bytes", key, TAG_VALUE_MAX);
 	if (rc == 0)
 		rc = write_whole(path, value, strlen(value), err);
+	/* MLflow keeps the run's name and this tag one: a new name goes into
+	 * meta.yaml too. */
+	if (rc == 0 && strcmp(key, "mlflow.runName") == 0 && strcmp(value, r->run_name) != 0 && name_ok(value)) {
+		char *name = strdup(value);
+		if (!name) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		} else {
+			free(r->run_name);
+			r->run_name = name;
+			rc = write_run_meta(r, 1, 0, err);
+		}
+	}
 	free(path);
 	return rc;
 }

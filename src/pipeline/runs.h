@@ -63,7 +63,8 @@ const char *mlrun_dir(const mlrun *r);
 int mlrun_param(mlrun *r, const char *key, const char *value, seg_error *err);
 /* Appends a metric point (timestamp_ms 0: now). */
 int mlrun_metric(mlrun *r, const char *key, double value, int64_t step, int64_t timestamp_ms, seg_error *err);
-/* Sets a tag (replaced when set again). */
+/* Sets a tag (replaced when set again). mlflow.runName renames the run
+ * (meta.yaml's run_name too, as MLflow does). */
 int mlrun_tag(mlrun *r, const char *key, const char *value, seg_error *err);
 /* Puts the file at `path` into the run's artifacts/ as `name` (may hold
  * '/' for a subdirectory; the same rules as a key): a hard link when both

@@ -28,7 +28,13 @@
 #ifndef SEGUE_VERSION
 #define SEGUE_VERSION "unknown"
 #endif
-/* meson may pass the commit the binary was built from; else "unknown". */
+/* The commit the binary was built from (meson's vcs_tag); a build without
+ * it says "unknown". */
+#if defined(__has_include)
+#if __has_include("git_commit.h")
+#include "git_commit.h"
+#endif
+#endif
 #ifndef SEGUE_GIT_COMMIT
 #define SEGUE_GIT_COMMIT "unknown"
 #endif

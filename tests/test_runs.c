@@ -289,6 +289,22 @@ static void test_reader(void **state)
 	strbuf_free(&sb);
 	mlrun_info_free(&r);
 	mlrun_info_free(&r); /* freed twice: a no-op */
+	/* A writer's temporaries (left by a crash) are not parameters; a key
+	 * that merely looks like one is. */
+	char *pdir = path_of(mlruns, "1");
+	char *rdir = path_of(pdir, b);
+	char *params = path_of(rdir, "params");
+	tu_write(params, "als.factors.tmp.Ab12Cd", "99");
+	tu_write(params, ".long0123456789abcdef", "99");
+	tu_write(params, "x.tmp.y", "5");
+	assert_int_equal(mlrun_read(mlruns, b, &r, &err), 0);
+	assert_int_equal(r.nparams, 3);
+	assert_string_equal(mlrun_info_param(&r, "x.tmp.y"), "5");
+	assert_string_equal(mlrun_info_param(&r, "als.factors"), "64");
+	mlrun_info_free(&r);
+	free(params);
+	free(rdir);
+	free(pdir);
 	assert_int_equal(mlrun_read(mlruns, "ffffffffffffffffffffffffffffffff", &r, &err), SEG_ENOTFOUND);
 	assert_int_equal(mlrun_read(mlruns, "xyz", &r, &err), SEG_ENOTFOUND);
 	assert_int_equal(mlrun_read(mlruns, "nowhere", &r, &err), SEG_ENOTFOUND);

@@ -343,7 +343,8 @@ static int experiment_get(const char *mlruns, const char *experiment, char **id,
 		return rc;
 	}
 	DIR *d = opendir(mlruns);
-	long next = strcmp(experiment, "Default") == 0 ? 0 : 1;
+	long next = 1; /* one more than the largest id there */
+	int zero_taken = 0;
 	if (!d) {
 		rc = seg_error_set(err, SEG_EIO, "cannot read %s: %s", mlruns, strerror(errno));
 		goto out;
@@ -353,8 +354,9 @@ static int experiment_get(const char *mlruns, const char *experiment, char **id,
 		if (!all_digits(de->d_name) || strlen(de->d_name) > 15)
 			continue;
 		long n = strtol(de->d_name, NULL, 10);
-		if (n >= next && strcmp(experiment, "Default") != 0)
+		if (n >= next)
 			next = n + 1;
+		zero_taken |= n == 0;
 		char *meta = dup_printf("%s/%s/meta.yaml", mlruns, de->d_name);
 		char *text = meta ? read_whole(meta, NULL) : NULL;
 		char *name = text ? yaml_get(text, "name") : NULL;
@@ -367,7 +369,10 @@ static int experiment_get(const char *mlruns, const char *experiment, char **id,
 	closedir(d);
 	if (*id || rc < 0)
 		goto out;
-	/* A new experiment: its directory, then its meta.yaml. */
+	/* A new experiment: its directory, then its meta.yaml. MLflow's own
+	 * Default is 0 when that is free. */
+	if (strcmp(experiment, "Default") == 0 && !zero_taken)
+		next = 0;
 	char idbuf[32];
 	snprintf(idbuf, sizeof idbuf, "%ld", next);
 	char *dir = dup_printf("%s/%s", mlruns, idbuf);
@@ -377,7 +382,7 @@ static int experiment_get(const char *mlruns, const char *experiment, char **id,
 	int64_t now = now_ms();
 	if (!dir || !meta || !loc) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-	} else if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+	} else if (mkdir(dir, 0777) != 0) {
 		rc = seg_error_set(err, SEG_EIO, "cannot create the experiment %s: %s", dir, strerror(errno));
 	} else {
 		yaml_str(&sb, "artifact_location", loc);
@@ -776,6 +781,23 @@ void mlrun_list_free(mlrun_info *runs, size_t n)
 	free(runs);
 }
 
+/* 1 when `len` characters from s are all of `set` and end it. */
+static int tail_of(const char *s, size_t len, const char *set) { return strlen(s) == len && strspn(s, set) == len; }
+
+/* 1 for this module's temporaries: atomicfile's (NAME.tmp.XXXXXX), an
+ * artifact's link (NAME.tmp.linkRUNID) and a long key's (.longHEX16). */
+static int is_temp(const char *name)
+{
+	static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	size_t n = strlen(name), t = strlen(ATOMICFILE_TAG);
+	if (n > t + ATOMICFILE_RANDOM && strncmp(name + n - t - ATOMICFILE_RANDOM, ATOMICFILE_TAG, t) == 0 &&
+	    tail_of(name + n - ATOMICFILE_RANDOM, ATOMICFILE_RANDOM, ALNUM))
+		return 1;
+	if (n > 41 && strncmp(name + n - 41, ".tmp.link", 9) == 0 && tail_of(name + n - 32, 32, "0123456789abcdef"))
+		return 1;
+	return n == 21 && strncmp(name, ".long", 5) == 0 && tail_of(name + 5, 16, "0123456789abcdef");
+}
+
 /* Relative paths of the regular files under dir (recursively), sorted. */
 typedef struct {
 	char **path;
@@ -792,8 +814,7 @@ static void walk(const char *dir, const char *prefix, pathlist *out)
 	while ((de = readdir(d)) != NULL && !out->oom) {
 		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
 			continue;
-		if (strstr(de->d_name, ATOMICFILE_TAG) ||
-		    strncmp(de->d_name, ".long", 5) == 0) /* a writer's temporary */
+		if (is_temp(de->d_name)) /* a writer's, being written or left by a crash */
 			continue;
 		char *full = dup_printf("%s/%s", dir, de->d_name);
 		char *rel = *prefix ? dup_printf("%s/%s", prefix, de->d_name) : strdup(de->d_name);

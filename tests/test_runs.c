@@ -90,6 +90,7 @@ static void test_layout(void **state)
 	snprintf(want, sizeof want, "run_id: '%s'\n", id);
 	assert_non_null(strstr(meta, want));
 	assert_non_null(strstr(meta, "status: 3\n")); /* FINISHED */
+	assert_non_null(strstr(meta, "artifact_uri: 'file:///"));
 	assert_non_null(strstr(meta, "experiment_id: '1'\n"));
 	assert_non_null(strstr(meta, "run_name: 'first'\n"));
 	assert_null(strstr(meta, "end_time: null"));

@@ -216,6 +216,27 @@ static void yaml_str(strbuf *sb, const char *key, const char *v)
 	strbuf_puts(sb, "'\n");
 }
 
+/* "file://" and the absolute path percent-encoded as a URI path (what
+ * Python's pathlib as_uri gives): malloc'd, or NULL. */
+static char *file_uri(const char *path, const char *tail)
+{
+	strbuf sb = {0};
+	strbuf_puts(&sb, "file://");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~/", *p))
+			strbuf_putc(&sb, (char)*p);
+		else
+			strbuf_printf(&sb, "%%%02X", *p);
+	}
+	strbuf_puts(&sb, tail);
+	if (sb.oom) {
+		strbuf_free(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb);
+}
+
 static const char *status_name(int code)
 {
 	for (size_t i = 0; i < sizeof STATUS / sizeof *STATUS; i++)
@@ -227,7 +248,7 @@ static const char *status_name(int code)
 static int write_run_meta(const mlrun *r, int status, int64_t end_ms, seg_error *err)
 {
 	strbuf sb = {0};
-	char *uri = dup_printf("file://%s/artifacts", r->dir);
+	char *uri = file_uri(r->dir, "/artifacts");
 	char *path = dup_printf("%s/meta.yaml", r->dir);
 	int rc = SEG_ENOMEM;
 	if (!uri || !path)
@@ -377,7 +398,10 @@ static int experiment_get(const char *mlruns, const char *experiment, char **id,
 	snprintf(idbuf, sizeof idbuf, "%ld", next);
 	char *dir = dup_printf("%s/%s", mlruns, idbuf);
 	char *meta = dup_printf("%s/%s/meta.yaml", mlruns, idbuf);
-	char *loc = dup_printf("file://%s/%s", mlruns, idbuf);
+	char *loc = dup_printf("%s/%s", mlruns, idbuf);
+	char *uri = loc ? file_uri(loc, "") : NULL;
+	free(loc);
+	loc = uri;
 	strbuf sb = {0};
 	int64_t now = now_ms();
 	if (!dir || !meta || !loc) {
@@ -456,10 +480,21 @@ int mlrun_start(const char *mlruns, const char *experiment, const char *run_name
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = experiment_get(mlruns, experiment, &r->experiment_id, err);
+	/* MLflow's artifact URIs are absolute file:// URIs: the tree's path is
+	 * made absolute once it exists. */
+	if ((rc = make_dirs(mlruns, 1, err)) < 0)
+		goto fail;
+	char *abs = realpath(mlruns, NULL);
+	if (!abs) {
+		rc = seg_error_set(err, SEG_EIO, "cannot resolve %s: %s", mlruns, strerror(errno));
+		goto fail;
+	}
+	free(r->mlruns);
+	r->mlruns = abs;
+	rc = experiment_get(r->mlruns, experiment, &r->experiment_id, err);
 	if (rc < 0)
 		goto fail;
-	r->dir = dup_printf("%s/%s/%s", mlruns, r->experiment_id, r->id);
+	r->dir = dup_printf("%s/%s/%s", r->mlruns, r->experiment_id, r->id);
 	if (!r->dir) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto fail;

@@ -56,7 +56,8 @@ typedef struct mlrun mlrun;
 int mlrun_start(const char *mlruns, const char *experiment, const char *run_name, mlrun **out, seg_error *err);
 /* The run's id (32 lowercase hex digits, as MLflow's). */
 const char *mlrun_id(const mlrun *r);
-/* The run's directory (MLRUNS/EXPERIMENT_ID/RUN_ID). */
+/* The run's directory (MLRUNS/EXPERIMENT_ID/RUN_ID, MLRUNS made absolute:
+ * artifact_uri and artifact_location are absolute file:// URIs). */
 const char *mlrun_dir(const mlrun *r);
 /* A parameter (written once; a second value for a key is SEG_EINVAL, as in
  * MLflow). */

@@ -11,11 +11,13 @@ FileStore reads; else exits 1 naming the first problem (file and field).
 
 What is checked, as FileStore reads it:
   - MLRUNS/EXP_ID/meta.yaml (EXP_ID the decimal experiment id; ".trash" is
-    MLflow's own): artifact_location (string), creation_time and
+    MLflow's own): artifact_location (an absolute URI, file:///.../EXP_ID
+    for a local store), creation_time and
     last_update_time (integer milliseconds), experiment_id (a string equal to
     the directory's name), lifecycle_stage ("active" or "deleted"), name (a
     non-empty string, unique among experiments);
-  - MLRUNS/EXP_ID/RUN_ID/meta.yaml: artifact_uri, entry_point_name,
+  - MLRUNS/EXP_ID/RUN_ID/meta.yaml: artifact_uri (an absolute URI,
+    file:///.../EXP_ID/RUN_ID/artifacts locally), entry_point_name,
     run_name, source_name, source_version, user_id (strings); end_time
     (integer or null; null only while RUNNING/SCHEDULED), start_time
     (integer); experiment_id (string, = the parent directory); run_id and
@@ -113,6 +115,21 @@ def need(meta, path, key, kinds, allow_none=False):
     return v
 
 
+def check_uri(meta, path, key, want_suffix):
+    """An artifact location as MLflow resolves it: an absolute URI (file:///
+    and an absolute path for a local store) ending in the entity's own
+    directory."""
+    uri = need(meta, path, key, str)
+    m = re.match(r"^([a-z][a-z0-9+.-]*):", uri)
+    if not m:
+        raise Problem(f"{path}: {key} {uri!r} is not a URI")
+    if m.group(1) == "file":
+        if not uri.startswith("file:///"):
+            raise Problem(f"{path}: {key} {uri!r} is not an absolute file:/// URI")
+        if not uri.rstrip("/").endswith(want_suffix):
+            raise Problem(f"{path}: {key} {uri!r} does not end in {want_suffix}")
+
+
 def files_under(d):
     out = []
     for root, dirs, names in os.walk(d):
@@ -136,6 +153,7 @@ def check_run(exp_dir, exp_id, run_id):
     if not HEX32.match(run_id):
         raise Problem(f"{run_dir}: a run directory's name is not 32 lowercase hex digits")
     meta = read_meta(path)
+    check_uri(meta, path, "artifact_uri", f"/{exp_id}/{run_id}/artifacts")
     for key in ("artifact_uri", "entry_point_name", "run_name", "source_name", "source_version", "user_id",
                 "lifecycle_stage"):
         need(meta, path, key, str)
@@ -197,7 +215,7 @@ def check(mlruns):
             raise Problem(f"{exp_dir}: an experiment directory's name is not its numeric id")
         path = os.path.join(exp_dir, "meta.yaml")
         meta = read_meta(path)
-        need(meta, path, "artifact_location", str)
+        check_uri(meta, path, "artifact_location", f"/{exp_id}")
         need(meta, path, "creation_time", int)
         need(meta, path, "last_update_time", int)
         if need(meta, path, "experiment_id", str) != exp_id:

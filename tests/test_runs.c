@@ -469,6 +469,7 @@ static void test_cli(void **state)
 	assert_int_equal(tu_cli(&out, "runs", "list", "--mlruns", mlruns, NULL), 0);
 	assert_non_null(strstr(out, "als32"));
 	assert_non_null(strstr(out, "FINISHED"));
+	assert_non_null(strstr(out, " r_precision=0.132 als.loss=7.5\n")); /* the key metrics first */
 	free(out);
 	assert_int_equal(tu_cli(&out, "runs", "show", pb, "--json", "--mlruns", mlruns, NULL), 0);
 	assert_non_null(strstr(out, "\"als.loss\":{\"last\":3.25,\"step\":4"));

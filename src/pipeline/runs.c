@@ -1339,8 +1339,18 @@ static void json_metrics(strbuf *sb, const mlrun_info *r, int full)
 	strbuf_putc(sb, '}');
 }
 
-/* How many metrics a line of `runs list` shows. */
+/* How many metrics a line of `runs list` shows, and which first: a key
+ * holding one of these, in this order. */
 #define LIST_METRICS 3
+static const char *const KEY_METRICS[] = {"r_precision", "ndcg", "loss", "inertia"};
+
+static size_t metric_rank(const char *key)
+{
+	for (size_t i = 0; i < sizeof KEY_METRICS / sizeof *KEY_METRICS; i++)
+		if (strstr(key, KEY_METRICS[i]))
+			return i;
+	return sizeof KEY_METRICS / sizeof *KEY_METRICS;
+}
 
 void mlrun_format_list(strbuf *sb, const mlrun_info *runs, size_t n, int json)
 {
@@ -1366,8 +1376,14 @@ void mlrun_format_list(strbuf *sb, const mlrun_info *runs, size_t n, int json)
 		const mlrun_info *r = &runs[i];
 		strbuf_printf(sb, "%-12.12s %-14.14s %-20.20s %-9s %-19s %9s ", r->run_id, r->experiment, r->name,
 		              r->status, utc(r->start_ms, t, sizeof t), duration(r, d, sizeof d));
-		for (size_t m = 0; m < r->nmetrics && m < LIST_METRICS; m++)
-			strbuf_printf(sb, " %s=%.4g", r->metrics[m].key, r->metrics[m].last);
+		/* The metrics a reader looks for first, then the rest in key order. */
+		size_t shown = 0;
+		for (size_t rank = 0; rank <= sizeof KEY_METRICS / sizeof *KEY_METRICS && shown < LIST_METRICS; rank++)
+			for (size_t m = 0; m < r->nmetrics && shown < LIST_METRICS; m++)
+				if (metric_rank(r->metrics[m].key) == rank) {
+					strbuf_printf(sb, " %s=%.4g", r->metrics[m].key, r->metrics[m].last);
+					shown++;
+				}
 		if (r->nmetrics > LIST_METRICS)
 			strbuf_printf(sb, " (+%zu)", r->nmetrics - LIST_METRICS);
 		strbuf_putc(sb, '\n');

@@ -144,7 +144,7 @@ const mlrun_series *mlrun_info_metric(const mlrun_info *info, const char *key);
 /* What `segue runs` prints, as text (json 0) or one JSON document (json 1),
  * appended to sb:
  *   list: one line per run: id, experiment, name, status, start, duration,
- *     and its first metrics;
+ *     and three metrics (R-precision, NDCG, a loss, an inertia first);
  *   show: one run: its parameters, metrics (last value, step, history
  *     length), tags and artifacts;
  *   compare: parameters and metrics of a and b side by side, the difference

@@ -308,6 +308,11 @@ static void test_reader(void **state)
 	free(pdir);
 	assert_int_equal(mlrun_read(mlruns, "ffffffffffffffffffffffffffffffff", &r, &err), SEG_ENOTFOUND);
 	assert_int_equal(mlrun_read(mlruns, "xyz", &r, &err), SEG_ENOTFOUND);
+	for (size_t i = 0; pre[i]; i++) /* an uppercase id is the same id */
+		pre[i] = (char)(pre[i] >= 'a' ? pre[i] - 'a' + 'A' : pre[i]);
+	assert_int_equal(mlrun_read(mlruns, pre, &r, &err), 0);
+	assert_string_equal(r.run_id, b);
+	mlrun_info_free(&r);
 	assert_int_equal(mlrun_read(mlruns, "nowhere", &r, &err), SEG_ENOTFOUND);
 	mlrun_info *runs;
 	size_t n;

@@ -1164,9 +1164,15 @@ static int find_cb(const char *exp, const char *run, void *ctx)
 int mlrun_read(const char *mlruns, const char *run, mlrun_info *out, seg_error *err)
 {
 	memset(out, 0, sizeof *out);
-	if (!run || !*run || strlen(run) > 32 || strspn(run, "0123456789abcdef") != strlen(run))
-		return seg_error_set(err, SEG_ENOTFOUND,
-		                     "no run '%s': a run id is 32 lowercase hex digits (or a prefix)", run ? run : "");
+	if (!run || !*run || strlen(run) > 32 || strspn(run, "0123456789abcdefABCDEF") != strlen(run))
+		return seg_error_set(err, SEG_ENOTFOUND, "no run '%s': a run id is 32 hex digits (or a prefix)",
+		                     run ? run : "");
+	char lower[33];
+	size_t i = 0;
+	for (; run[i]; i++) /* ids are lowercase; a pasted uppercase one is the same id */
+		lower[i] = (char)(run[i] >= 'A' && run[i] <= 'F' ? run[i] - 'A' + 'a' : run[i]);
+	lower[i] = '\0';
+	run = lower;
 	find_ctx f = {0};
 	int rc = each_run(mlruns, run, find_cb, &f, err);
 	if (rc < 0)

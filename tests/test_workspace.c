@@ -28,6 +28,7 @@
 #include "core/container.h"
 #include "engine/train.h"
 #include "experiment/evstore.h"
+#include "pipeline/registry.h"
 #include "ingest/ingest.h"
 
 static int exists(const char *path)
@@ -124,6 +125,9 @@ static void litter(const char *ws)
 	touch(models, "latest.tmp.Qw3rTy");
 	touch(ws, "features.snap.tmp.Zx9vBn");
 	touch(ws, "features.snap.tmp"); /* the fixed name segue 0.1.0 used */
+	/* a `segue models promote` killed while replacing the registry */
+	touch(ws, "registry.json");
+	touch(ws, "registry.json.tmp.Rg45Yu");
 	/* a `segue eda` killed while writing its report */
 	snprintf(d, sizeof d, "%s/eda", ws);
 	make_dir(d);
@@ -194,6 +198,7 @@ static void test_list_and_clean(void **state)
 	                      "models/v1/evaluation.json.tmp.Ab12Cd",
 	                      "features.snap.tmp.Zx9vBn",
 	                      "features.snap.tmp",
+	                      "registry.json.tmp.Rg45Yu",
 	                      "eda/report.html.tmp.Ab12Cd",
 	                      "eda/summary.json.tmp"};
 	for (size_t i = 0; i < sizeof gone / sizeof *gone; i++) {
@@ -205,6 +210,9 @@ static void test_list_and_clean(void **state)
 	assert_true(exists(path));
 	snprintf(path, sizeof path, "%s/eda/report.html", ws);
 	assert_true(exists(path));
+	assert_int_equal(workspace_path(ws, WS_REGISTRY, path, sizeof path, &err), 0);
+	assert_string_equal(workspace_file_name(WS_REGISTRY), REGISTRY_FILE);
+	assert_true(exists(path)); /* the registry itself stays */
 	snprintf(path, sizeof path, "%s/models/v99999999999/model.seg", ws);
 	assert_true(exists(path)); /* not ours to remove: ignored */
 	for (size_t i = 0; i < sizeof USER_FILES / sizeof *USER_FILES; i++) {

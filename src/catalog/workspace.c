@@ -43,6 +43,8 @@ static const char *const FILE_NAMES[WS__FILES] = {
 	/* The same name as evstore.h's EVSTORE_FILE (a layer above this one,
 	 * so not included here; tests/test_workspace.c checks they agree). */
 	[WS_EVENTS] = "events.db",
+	/* registry.h's REGISTRY_FILE, likewise a layer above. */
+	[WS_REGISTRY] = "registry.json",
 };
 /* clang-format on */
 
@@ -106,8 +108,8 @@ static void held_remove(held *h)
  * temporaries a killed writer can leave (workspace.h lists the patterns).
  * Nothing else is ever removed: a user's own "draft.tmp" or "a.tmp.notes"
  * is not segue's. */
-static const char *const ROOT_FILES[] = {CATALOG_SNAPSHOT_NAME, NAMES_FILE_NAME, EDA_CACHE_FILE, WORKSPACE_TUNING_FILE,
-                                         NULL};
+static const char *const ROOT_FILES[] = {CATALOG_SNAPSHOT_NAME, NAMES_FILE_NAME, EDA_CACHE_FILE,
+                                         WORKSPACE_TUNING_FILE, "registry.json", NULL};
 static const char *const EDA_FILES[] = {EDA_REPORT_FILE, EDA_SUMMARY_FILE, NULL};
 static const char *const MODELS_FILES[] = {LATEST_FILE, NULL};
 static const char *const VERSION_FILES[] = {MODEL_FILE, EVALUATION_FILE, NULL};

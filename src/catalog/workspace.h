@@ -20,6 +20,8 @@
  *                       mode with its events.db-wal and events.db-shm beside
  *                       it: listeners' events, not derived from anything, so
  *                       never cleaned
+ *   registry.json       the model registry (pipeline/registry.h): versions,
+ *                       their lineage and the aliases; not derived
  *
  * Temporaries. features.snap, names.seg, eda.seg, the report's files in
  * eda/, models/latest and a version's evaluation.json are each replaced
@@ -29,7 +31,8 @@
  * the lock is first taken, what killed writers left is removed, and only
  * these regular files and directories:
  *   WORKSPACE/  F.tmp.XXXXXX and F.tmp, F one of features.snap, names.seg,
- *               eda.seg (F.tmp: the fixed name segue 0.1.0 used)
+ *               eda.seg, tuning.json, registry.json (F.tmp: the fixed name
+ *               segue 0.1.0 used)
  *   eda/        F.tmp.XXXXXX and F.tmp, F one of report.html, summary.json
  *   models/     latest.tmp.XXXXXX and latest.tmp; vN.tmp.XXXXXX/ (vN as
  *               workspace_version_parse takes it) with its model.seg and
@@ -70,6 +73,7 @@ enum workspace_file {
 	WS_LATEST,    /* models/latest */
 	WS_LOCK,      /* .lock */
 	WS_EVENTS,    /* events.db: the event store's default (evstore.h's EVSTORE_FILE) */
+	WS_REGISTRY,  /* registry.json: the model registry (registry.h's REGISTRY_FILE) */
 	WS__FILES
 };
 

@@ -4,7 +4,24 @@
  * `champion` and `challenger`. `segue serve` serves the champion;
  * `segue models list|show|promote|rollback` drive it. Kept in
  * WORKSPACE/registry.json, replaced atomically under the workspace lock. It
- * does not train or evaluate. */
+ * does not train or evaluate.
+ *
+ * The file (readers see the old one or the new one, whole, without taking
+ * the lock; every change reads, edits and replaces it under the lock, so
+ * two writers in two processes serialize and neither's change is lost):
+ *   {"format": "segue-registry/1",
+ *    "versions": [{"version": 1, "model": 3, "run_id": "", "data_hash": "",
+ *                  "params": {...}, "metrics": {...}, "created_ms": ...}],
+ *    "aliases": {"champion": 2, "challenger": 3},   (absent: none)
+ *    "champion_stack": [1, ...],  the champions before the current one,
+ *                                  oldest first: what rollback goes back to
+ *    "history": [{"at_ms":, "action": "register"|"promote"|"rollback",
+ *                 "alias":, "version":, "previous": (0: none)}]}
+ * Any other "format" is refused (SEG_EVERSION) and the file left alone; a
+ * missing file is an empty registry.
+ *
+ * Thread-safety: any function from any thread (the lock serializes the
+ * writers). */
 #ifndef SEGUE_REGISTRY_H
 #define SEGUE_REGISTRY_H
 
@@ -12,8 +29,10 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/strbuf.h"
 
 #define REGISTRY_FILE "registry.json"
+#define REGISTRY_FORMAT "segue-registry/1"
 
 /* One registered version. Plain data. */
 typedef struct registry_version {
@@ -39,7 +58,19 @@ int registry_alias_set(const char *ws, const char *alias, int version, seg_error
 /* Points champion back at the one before the last promotion. SEG_ENOTFOUND
  * when there is none. */
 int registry_rollback(const char *ws, int *version, seg_error *err);
-/* Every registered version, oldest first, into a malloc'd array. */
+/* Every registered version, oldest first, into a malloc'd array (NULL when
+ * none; free() it). */
 int registry_list(const char *ws, registry_version **out, size_t *n, seg_error *err);
+/* Appends to sb one version as JSON: its entry in the file (with params and
+ * metrics) and "aliases": the aliases naming it. SEG_ENOTFOUND for an
+ * unknown version. */
+int registry_show(const char *ws, int version, strbuf *sb, seg_error *err);
+/* Appends to sb the whole registry as JSON (the file's content; an empty
+ * registry when there is none). */
+int registry_json(const char *ws, strbuf *sb, seg_error *err);
+/* The workspace model version (models/vN) the champion names into *model,
+ * and its registry version into *version (may be NULL); SEG_ENOTFOUND when
+ * there is no champion. What `segue serve` serves. */
+int registry_champion_model(const char *ws, int *model, int *version, seg_error *err);
 
 #endif

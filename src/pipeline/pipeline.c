@@ -754,7 +754,8 @@ static double model_rprec(const char *ws, int m)
 		const char *model = json_string_value(json_object_get(cell, "model"));
 		const char *src = json_string_value(json_object_get(cell, "source"));
 		const char *cs = json_string_value(json_object_get(cell, "case"));
-		json_t *mean = json_object_get(json_object_get(json_object_get(cell, "metrics"), "rprec"), "mean");
+		json_t *mean = json_object_get(
+			json_object_get(json_object_get(cell, "metrics"), eval_metric_names[EM_RPREC]), "mean");
 		if (model && src && cs && strcmp(model, "hybrid") == 0 && strcmp(src, "all") == 0 &&
 		    strcmp(cs, "title") != 0 && json_is_number(mean))
 			sum += json_number_value(mean), n++;

@@ -524,13 +524,12 @@ static int feature_values(sqlite3 *db, const char *f, double **out, size_t *n, s
 		return seg_error_set(err, SEG_EDB, "%s", sqlite3_errmsg(db));
 	size_t cap = 1024, len = 0;
 	double *v = malloc(cap * sizeof *v);
-	int rc = 0, step;
-	while (v && (step = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = 0, oom = v == NULL;
+	while (!oom && sqlite3_step(st) == SQLITE_ROW) {
 		if (len == cap) {
-			double *nv = realloc(v, (cap *= 2) * sizeof *v);
+			double *nv = realloc(v, (cap *= 2) * sizeof *nv);
 			if (nv == NULL) {
-				free(v);
-				v = NULL;
+				oom = 1;
 				break;
 			}
 			v = nv;
@@ -538,10 +537,14 @@ static int feature_values(sqlite3 *db, const char *f, double **out, size_t *n, s
 		v[len++] = sqlite3_column_double(st, 0);
 	}
 	sqlite3_finalize(st);
-	if (v == NULL)
+	if (oom) {
+		free(v);
+		v = NULL;
+		len = 0;
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
-	else
+	} else {
 		qsort(v, len, sizeof *v, cmp_double);
+	}
 	*out = v;
 	*n = len;
 	return rc;
@@ -1052,7 +1055,7 @@ static void track(mlrun *run, const ctx *x, const pipeline_result *r)
 
 int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err)
 {
-	pipeline_result local;
+	pipeline_result local = {0};
 	pipeline_result *r = res ? res : &local;
 	memset(r, 0, sizeof *r);
 	double t0 = progress_now();

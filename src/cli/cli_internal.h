@@ -24,6 +24,15 @@ int cli__simulate(int argc, char **argv);
 int cli__pipeline(int argc, char **argv);
 /* `segue runs list|show|compare` (cmd_runs.c). */
 int cli__runs(int argc, char **argv);
+/* What `segue train` records in WORKSPACE/mlruns (cmd_runs.c): the run
+ * with the options as parameters, started before training (NULL when it
+ * cannot be: a warning is printed, training goes on), and its end: the
+ * model's figures as metrics and model.seg as an artifact when version is
+ * the version trained, else FAILED. */
+struct mlrun;
+struct train_options;
+struct mlrun *cli__train_track_start(const struct train_options *o);
+void cli__train_track_end(struct mlrun *r, const struct train_options *o, const char *version);
 /* `segue models list|show|promote|rollback` (cmd_models.c). */
 int cli__models(int argc, char **argv);
 

@@ -616,7 +616,9 @@ static int cmd_train(int argc, char **argv)
 		if (state >= 0 && o.verbose)
 			fprintf(stderr, "segue: %s\n", note[0] ? note : "no tuning.json: using the code's defaults");
 	}
+	struct mlrun *run = state < 0 ? NULL : cli__train_track_start(&o);
 	int rc = state < 0 ? state : train_run(&o, version, sizeof version, &err);
+	cli__train_track_end(run, &o, rc < 0 ? NULL : version);
 	workspace_unlock(o.workspace);
 	if (rc < 0)
 		return fail(&err);

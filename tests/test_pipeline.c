@@ -3,6 +3,7 @@
  * a cold run, a cached one, one parameter changed, a transient failure
  * retried, the lock, a run SIGKILLed inside each stage and resumed, then
  * every gate. */
+#include <glob.h>
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -72,6 +73,29 @@ static void expect(const pipeline_result *r, const char *want)
 	assert_string_equal(got, want);
 }
 
+/* The text of file REL of MLflow run `id` (malloc'd), or NULL. */
+static char *run_file(const char *id, const char *rel)
+{
+	char pat[1600];
+	snprintf(pat, sizeof pat, "%s/mlruns/*/%s/%s", ws, id, rel);
+	glob_t g;
+	char *text = NULL;
+	if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1)
+		text = tu_read(g.gl_pathv[0], NULL);
+	globfree(&g);
+	return text;
+}
+
+static void expect_run_file(const char *id, const char *rel, const char *want)
+{
+	char *text = run_file(id, rel);
+	if (text == NULL)
+		fail_msg("run %s has no %s", id, rel);
+	if (want)
+		assert_string_equal(text, want);
+	free(text);
+}
+
 static int setup(void **state)
 {
 	tu_group_tmpdir(state);
@@ -121,12 +145,27 @@ static void test_cold_then_cached(void **state)
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
 	expect(&r, "rrrrrrr");
 	double cold = r.total_seconds;
+	/* The run is tracked in MLflow's layout with what it made. */
+	assert_int_equal(strlen(r.run_id), 32);
+	expect_run_file(r.run_id, "params/train.factors", "4");
+	expect_run_file(r.run_id, "tags/stage.train", "ran");
+	expect_run_file(r.run_id, "tags/model.version", "v1");
+	expect_run_file(r.run_id, "artifacts/model.seg", NULL);
+	expect_run_file(r.run_id, "artifacts/evaluation.json", NULL);
+	expect_run_file(r.run_id, "artifacts/eda/report.html", NULL);
+	expect_run_file(r.run_id, "metrics/rprec_validation", NULL);
+	char *meta = run_file(r.run_id, "meta.yaml");
+	assert_non_null(meta);
+	assert_non_null(strstr(meta, "status: 3")); /* FINISHED */
+	free(meta);
 	/* Nothing changed: nothing runs, and it is fast. */
 	double t0 = progress_now();
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
 	double dt = progress_now() - t0;
 	expect(&r, "ccccccc");
 	assert_true(dt < 1.0);
+	expect_run_file(r.run_id, "tags/stage.train", "cached");
+	expect_run_file(r.run_id, "tags/model.version", "v1");
 	print_message("# cold run %.2f s, cached run %.3f s\n", cold, dt);
 	/* The show command reads the last run. */
 	char *out = NULL;
@@ -148,6 +187,8 @@ static void test_one_parameter(void **state)
 	/* train's: train and everything downstream of the model. */
 	assert_int_equal(run_plain("[eda]\ntop_n = 7\n[train]\nfactors = 5\n", &r, &err), 0);
 	expect(&r, "cccrrrr");
+	expect_run_file(r.run_id, "params/train.factors", "5");
+	expect_run_file(r.run_id, "tags/model.version", "v2");
 	/* A validate threshold that still passes: validate reruns, its
 	 * output (the data it vouches for) is the same, so nothing after it. */
 	assert_int_equal(run_plain("[eda]\ntop_n = 7\n[train]\nfactors = 5\n[validate]\npsi_limit = 0.3\n", &r, &err),

@@ -24,6 +24,7 @@
 #include "catalog/catalog.h"
 #include "catalog/workspace.h"
 #include "core/atomicfile.h"
+#include "core/container.h"
 #include "core/progress.h"
 #include "engine/evaluate.h"
 #include "engine/train.h"
@@ -1022,35 +1023,86 @@ static int state_save(const ctx *x, seg_error *err)
 	return json_save_atomic(path, x->state, err);
 }
 
+/* The path of file `name` beside model m's model.seg into buf; 0 or -1. */
+static int model_side_file(const char *ws, int m, const char *name, char *buf, size_t cap)
+{
+	seg_error e = {0};
+	if (m <= 0 || workspace_model_file(ws, m, buf, cap, &e) < 0)
+		return -1;
+	char *slash = strrchr(buf, '/');
+	if (name && slash)
+		snprintf(slash + 1, cap - (size_t)(slash + 1 - buf), "%s", name);
+	return 0;
+}
+
+/* Says the first tracking failure of a run. */
+static void tracking_note(const ctx *x, int rc, const seg_error *e, int *reported)
+{
+	if (rc < 0 && !*reported && x->o->out)
+		fprintf(x->o->out, "pipeline: tracking: %s\n", e->msg);
+	if (rc < 0)
+		*reported = 1;
+}
+
+/* What the MLflow run of this pipeline run records (best effort: a
+ * tracking failure never fails the pipeline; the first one is reported).
+ * Every run: each stage's status as a tag, the data and model it stands
+ * for, the validation R-precision. The stages that ran: their seconds, and
+ * their products as artifacts (model.seg as a hard link, evaluation.json,
+ * the EDA report) with the model's figures as metrics (ALS loss per
+ * iteration, k-means inertia: its meta section through mlrun_metrics_json). */
 static void track(mlrun *run, const ctx *x, const pipeline_result *r)
 {
 	if (run == NULL)
 		return;
 	seg_error e = {0};
+	int bad = 0;
+#define T(call) tracking_note(x, (call), &e, &bad)
 	for (int s = 0; s < PS__COUNT; s++) {
 		char key[64];
 		snprintf(key, sizeof key, "stage.%s", pipeline_stage_names[s]);
-		mlrun_tag(run, key, pipeline_status_names[r->status[s]], &e);
+		T(mlrun_tag(run, key, pipeline_status_names[r->status[s]], &e));
 		if (r->status[s] == PSS_RAN) {
 			snprintf(key, sizeof key, "seconds.%s", pipeline_stage_names[s]);
-			mlrun_metric(run, key, r->seconds[s], 0, 0, &e);
+			T(mlrun_metric(run, key, r->seconds[s], 0, 0, &e));
 		}
 	}
+	const char *data = json_string_value(json_object_get(record_of(x, PS_INGEST), "hash"));
+	if (data)
+		T(mlrun_tag(run, "data.catalog_stamp", data, &e));
 	json_t *ev = json_object_get(record_of(x, PS_EVALUATE), "info");
+	int m = (int)json_integer_value(json_object_get(json_object_get(record_of(x, PS_TRAIN), "info"), "model"));
+	char path[PATH_MAX + 64];
+	if (m > 0) {
+		char v[32];
+		snprintf(v, sizeof v, "v%d", m);
+		T(mlrun_tag(run, "model.version", v, &e));
+	}
 	if (json_is_number(json_object_get(ev, "rprec")))
-		mlrun_metric(run, "rprec_validation", json_number_value(json_object_get(ev, "rprec")), 0, 0, &e);
-	if (r->status[PS_EVALUATE] == PSS_RAN) {
-		char path[PATH_MAX + 64];
-		int m = (int)json_integer_value(json_object_get(ev, "model"));
-		if (workspace_model_file(x->ws, m, path, sizeof path, &e) == 0) {
-			char *slash = strrchr(path, '/');
-			if (slash)
-				snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "%s",
-				         WORKSPACE_EVALUATION_FILE);
-			mlrun_artifact(run, path, WORKSPACE_EVALUATION_FILE, &e);
+		T(mlrun_metric(run, "rprec_validation", json_number_value(json_object_get(ev, "rprec")), 0, 0, &e));
+	if (r->status[PS_TRAIN] == PSS_RAN && model_side_file(x->ws, m, NULL, path, sizeof path) == 0) {
+		T(mlrun_artifact(run, path, "model.seg", &e));
+		container_file *cf = NULL;
+		if (container_file_open(&cf, path, &e) == 0) {
+			size_t sz = 0;
+			const char *meta = container_file_section(cf, MS_META, &sz);
+			/* The section is NUL-terminated JSON (train.c). */
+			if (meta && sz > 0 && meta[sz - 1] == '\0')
+				T(mlrun_metrics_json(run, "model.", meta, 0, &e));
+			container_file_close(cf);
 		}
 	}
-	mlrun_metric(run, "seconds.total", r->total_seconds, 0, 0, &e);
+	if (r->status[PS_EVALUATE] == PSS_RAN &&
+	    model_side_file(x->ws, m, WORKSPACE_EVALUATION_FILE, path, sizeof path) == 0)
+		T(mlrun_artifact(run, path, WORKSPACE_EVALUATION_FILE, &e));
+	if (r->status[PS_EDA] == PSS_RAN) {
+		const char *rep =
+			json_string_value(json_object_get(json_object_get(record_of(x, PS_EDA), "info"), "report"));
+		if (rep)
+			T(mlrun_artifact(run, rep, "eda/" WORKSPACE_EDA_REPORT_FILE, &e));
+	}
+	T(mlrun_metric(run, "seconds.total", r->total_seconds, 0, 0, &e));
+#undef T
 }
 
 int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err)

@@ -14,6 +14,7 @@
 
 #include "core/progress.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/registry.h"
 #include "testutil.h"
 
 static char ws[1200], conf[1200], syn[1200];
@@ -327,15 +328,39 @@ static void test_gate_evaluation(void **state)
 	(void)state;
 	pipeline_result r;
 	seg_error err = {0};
+	registry_version *vs = NULL;
+	size_t before = 0, after = 0;
+	assert_int_equal(registry_list(ws, &vs, &before, &err), 0);
+	free(vs);
+	int champ = 0;
+	assert_int_equal(registry_alias_get(ws, "champion", &champ, &err), 0);
+	/* The champion's table beside its model replaced by one of the test
+	 * split (`segue evaluate`): the gate still knows its validation figure. */
+	char *out = NULL;
+	assert_int_equal(tu_cli(&out, "evaluate", "--workspace", ws, "--max-playlists", "8", "--json", NULL), 0);
+	free(out);
 	/* A new model whose R-precision must beat the champion's by 1 (margin
 	 * -1) cannot: it is refused, not registered, not promoted. */
 	assert_int_equal(run_plain("[train]\nfactors = 6\n[register]\nmargin = -1\n", &r, &err), SEG_EINVAL);
 	expect(&r, "cccrrf-");
 	assert_non_null(strstr(err.msg, "evaluation gate: not registering"));
 	assert_non_null(strstr(err.msg, "below the champion's"));
+	assert_int_equal(registry_list(ws, &vs, &after, &err), 0);
+	free(vs);
+	assert_int_equal(after, before);
+	int now = 0;
+	assert_int_equal(registry_alias_get(ws, "champion", &now, &err), 0);
+	assert_int_equal(now, champ);
+	/* The command line says so and exits 1. */
+	assert_int_equal(tu_cli(&out, "pipeline", "run", "--workspace", ws, "--config", conf, NULL), 1);
+	assert_non_null(strstr(out, "evaluation gate: not registering"));
+	free(out);
 	/* With a margin it passes. */
 	assert_int_equal(run_plain("[train]\nfactors = 6\n[register]\nmargin = 1\n", &r, &err), 0);
 	expect(&r, "cccccrr");
+	assert_int_equal(registry_list(ws, &vs, &after, &err), 0);
+	free(vs);
+	assert_int_equal(after, before + 1);
 }
 
 static void test_gate_playlists(void **state)

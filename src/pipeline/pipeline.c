@@ -49,6 +49,10 @@ static const char *const PSI_FEATURES[] = {"danceability",     "energy",   "loud
                                            "instrumentalness", "liveness", "valence",  "tempo"};
 #define NPSI (sizeof PSI_FEATURES / sizeof PSI_FEATURES[0])
 #define DECILES 10
+/* Each evaluated model's validation R-precision, {"vN": x}: the gate's
+ * figure for a champion even after a `segue evaluate` replaced the table
+ * beside its model with one of the test split. */
+#define SCORES_FILE "scores.json"
 
 int pipeline_stage_parse(const char *name)
 {
@@ -753,6 +757,11 @@ static double model_rprec(const char *ws, int m)
 	size_t i;
 	double sum = 0;
 	int n = 0;
+	const char *split = json_string_value(json_object_get(json_object_get(j, "protocol"), "split"));
+	if (split == NULL || strcmp(split, "validation") != 0) {
+		json_decref(j); /* a table of the test split (`segue evaluate`) is no validation figure */
+		return NAN;
+	}
 	json_array_foreach(json_object_get(j, "cells"), i, cell)
 	{
 		const char *model = json_string_value(json_object_get(cell, "model"));
@@ -790,6 +799,18 @@ static int st_evaluate(ctx *x, json_t *info, char *hash, size_t cap, seg_error *
 	double r = model_rprec(x->ws, m);
 	if (isnan(r))
 		return seg_error_set(err, SEG_EFORMAT, "the evaluation of v%d has no R-precision of the hybrid", m);
+	char spath[PATH_MAX];
+	ppath(x->ws, SCORES_FILE, spath, sizeof spath);
+	json_t *scores = json_load_path(spath);
+	if (!json_is_object(scores)) {
+		json_decref(scores);
+		scores = json_object();
+	}
+	json_object_set_new(scores, art, json_real(r));
+	rc = json_save_atomic(spath, scores, err);
+	json_decref(scores);
+	if (rc < 0)
+		return rc;
 	json_object_set_new(info, "model", json_integer(m));
 	json_object_set_new(info, "rprec", json_real(r));
 	snprintf(hash, cap, "v%d:%.6f", m, r);
@@ -801,20 +822,35 @@ static int st_register(ctx *x, json_t *info, char *hash, size_t cap, seg_error *
 	json_t *ev = json_object_get(record_of(x, PS_EVALUATE), "info");
 	int m = (int)json_integer_value(json_object_get(ev, "model"));
 	double r = json_number_value(json_object_get(ev, "rprec"));
-	int champ = 0, rc = registry_alias_get(x->ws, "champion", &champ, err);
+	registry_version *vs = NULL;
+	size_t n = 0;
+	int champ = 0, rc = registry_list(x->ws, &vs, &n, err);
+	if (rc < 0)
+		return rc;
+	/* A run killed after registering and before its record: the model is
+	 * registered already, and is not registered twice. */
+	int version = 0, cm = 0;
+	for (size_t i = 0; i < n; i++)
+		if (vs[i].model == m)
+			version = vs[i].version;
+	rc = registry_alias_get(x->ws, "champion", &champ, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (vs[i].version == champ)
+			cm = vs[i].model;
+	free(vs);
 	if (rc < 0 && rc != SEG_ENOTFOUND)
 		return rc;
-	if (rc == 0) {
-		registry_version *vs = NULL;
-		size_t n = 0;
-		if ((rc = registry_list(x->ws, &vs, &n, err)) < 0)
-			return rc;
-		int cm = 0;
-		for (size_t i = 0; i < n; i++)
-			if (vs[i].version == champ)
-				cm = vs[i].model;
-		free(vs);
-		double cr = cm > 0 ? model_rprec(x->ws, cm) : NAN;
+	if (rc == 0 && cm != m) {
+		char spath[PATH_MAX], v[32];
+		ppath(x->ws, SCORES_FILE, spath, sizeof spath);
+		snprintf(v, sizeof v, "v%d", cm);
+		json_t *scores = json_load_path(spath);
+		json_t *known = json_object_get(scores, v);
+		double cr = json_is_number(known) ? json_number_value(known) : cm > 0 ? model_rprec(x->ws, cm) : NAN;
+		json_decref(scores);
+		if (isnan(cr)) /* no validation figure of the champion: nothing to compare with, said */
+			json_object_set_new(info, "gate",
+			                    json_string("the champion has no validation R-precision: not compared"));
 		json_object_set_new(info, "champion", json_integer(champ));
 		json_object_set_new(info, "champion_rprec", isnan(cr) ? json_null() : json_real(cr));
 		if (!isnan(cr) && r < cr - x->c->margin)
@@ -831,8 +867,7 @@ static int st_register(ctx *x, json_t *info, char *hash, size_t cap, seg_error *
 	         "{\"clusters\":%d,\"factors\":%d,\"iterations\":%d,\"rounds\":%d,\"cv_folds\":%d,\"seed\":%lu}",
 	         x->c->clusters, x->c->factors, x->c->als_iterations, x->c->quality_rounds, x->c->cv_folds, x->c->seed);
 	snprintf(metrics, sizeof metrics, "{\"rprec_validation\":%.6f}", r);
-	int version = 0;
-	if ((rc = registry_register(x->ws, m, x->run_id, data, params, metrics, &version, err)) < 0)
+	if (version == 0 && (rc = registry_register(x->ws, m, x->run_id, data, params, metrics, &version, err)) < 0)
 		return rc;
 	if ((rc = registry_alias_set(x->ws, "challenger", version, err)) < 0)
 		return rc;

@@ -138,6 +138,29 @@ static void test_config(void **state)
 	pipeline_config_free(&c);
 }
 
+static void test_cli_usage(void **state)
+{
+	(void)state;
+	char *out = NULL;
+	assert_int_equal(tu_cli(&out, "pipeline", "--help", NULL), 0);
+	assert_non_null(strstr(out, "segue pipeline run [--workspace DIR] [--config FILE]"));
+	free(out);
+	assert_int_equal(tu_cli(&out, "pipeline", "run", "--only", "fit", NULL), 2);
+	assert_non_null(strstr(out, "unknown stage 'fit'"));
+	free(out);
+	assert_int_equal(tu_cli(&out, "pipeline", "run", "--only", "eda", "--from", "train", NULL), 2);
+	free(out);
+	assert_int_equal(tu_cli(&out, "pipeline", "frobnicate", NULL), 2);
+	free(out);
+	/* No configuration: said, with where to find the example. */
+	assert_int_equal(tu_cli(&out, "pipeline", "run", "--workspace", ws, NULL), 1);
+	assert_non_null(strstr(out, "pipeline.conf.example"));
+	free(out);
+	assert_int_equal(tu_cli(&out, "pipeline", "show", "--workspace", ws, NULL), 1);
+	assert_non_null(strstr(out, "never ran"));
+	free(out);
+}
+
 static void test_cold_then_cached(void **state)
 {
 	(void)state;
@@ -428,11 +451,17 @@ static void test_gate_psi(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config),         cmocka_unit_test(test_cold_then_cached),
-		cmocka_unit_test(test_one_parameter),  cmocka_unit_test(test_transient_retry),
-		cmocka_unit_test(test_lock),           cmocka_unit_test(test_resume_after_sigkill),
-		cmocka_unit_test(test_timeout),        cmocka_unit_test(test_gate_evaluation),
-		cmocka_unit_test(test_gate_playlists), cmocka_unit_test(test_gate_rejected),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_cli_usage),
+		cmocka_unit_test(test_cold_then_cached),
+		cmocka_unit_test(test_one_parameter),
+		cmocka_unit_test(test_transient_retry),
+		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_resume_after_sigkill),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_gate_evaluation),
+		cmocka_unit_test(test_gate_playlists),
+		cmocka_unit_test(test_gate_rejected),
 		cmocka_unit_test(test_gate_psi),
 	};
 	return cmocka_run_group_tests(tests, setup, tu_group_rmtree);

@@ -5,10 +5,12 @@
  * every gate. */
 #include <glob.h>
 #include <math.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -224,6 +226,52 @@ static void test_one_parameter(void **state)
 	o.force = PS_EDA;
 	assert_int_equal(run("[eda]\ntop_n = 7\n[train]\nfactors = 5\n[validate]\npsi_limit = 0.3\n", &o, &r, &err), 0);
 	expect(&r, "ccrcccc");
+}
+
+/* Sets the mtime of `path` a minute later than it is, bytes unchanged. */
+static void touch_later(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	struct timespec ts[2] = {st.st_atim, st.st_mtim};
+	ts[1].tv_sec += 60;
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void test_file_hash_rule(void **state)
+{
+	(void)state;
+	pipeline_result r;
+	seg_error err = {0};
+	char path[1300];
+	snprintf(path, sizeof path, "%s/synthetic_playlists.csv", syn);
+	/* Files hashed by their bytes: a new mtime alone changes nothing. */
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	touch_later(path);
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	expect(&r, "ccccccc");
+	/* Above large_file_mb (0 here: every file) by size, mtime, inode:
+	 * the same touch makes ingest run again. */
+	assert_int_equal(run_plain("[ingest]\nlarge_file_mb = 0\n", &r, &err), 0);
+	assert_int_equal(r.status[PS_INGEST], PSS_RAN); /* its parameter changed */
+	assert_int_equal(run_plain("[ingest]\nlarge_file_mb = 0\n", &r, &err), 0);
+	expect(&r, "ccccccc");
+	touch_later(path);
+	assert_int_equal(run_plain("[ingest]\nlarge_file_mb = 0\n", &r, &err), 0);
+	assert_int_equal(r.status[PS_INGEST], PSS_RAN);
+	/* A changed byte is seen by the content hash. */
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	char *text = tu_read(path, NULL);
+	assert_non_null(text);
+	char *sun = strstr(text, "Synthetic: ");
+	assert_non_null(sun);
+	sun[0] = 's'; /* a playlist's name, lower-case */
+	tu_write(syn, "synthetic_playlists.csv", text);
+	free(text);
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	assert_int_equal(r.status[PS_INGEST], PSS_RAN);
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	expect(&r, "ccccccc");
 }
 
 static void test_transient_retry(void **state)
@@ -455,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_cli_usage),
 		cmocka_unit_test(test_cold_then_cached),
 		cmocka_unit_test(test_one_parameter),
+		cmocka_unit_test(test_file_hash_rule),
 		cmocka_unit_test(test_transient_retry),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_resume_after_sigkill),

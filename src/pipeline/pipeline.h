@@ -30,7 +30,11 @@
  * SIGKILLs it when its stage's timeout passes (the stage is then failed; a
  * killed stage leaves no record, and what it half-wrote is only what the
  * library's own atomic writes allow: temporaries, which the workspace lock
- * cleans). The child dies with the runner (PR_SET_PDEATHSIG). A stage that
+ * cleans). The child dies with the runner (PR_SET_PDEATHSIG). The runner
+ * itself does no training, so no OpenMP runtime (XGBoost's) is live when it
+ * forks; a caller that trained in-process before pipeline_run may see the
+ * child hang in OpenMP, which is not fork-safe (the timeout then ends it).
+ * A stage that
  * fails with SEG_EIO or SEG_EDB (a file or the database busy or unreadable
  * for a moment) is transient: retried up to `retries` times, waiting
  * `backoff` seconds, doubled each time; any other error fails the run at

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/progress.h"
@@ -394,6 +395,41 @@ static void test_timeout(void **state)
 	assert_non_null(strstr(err.msg, "timed out after 0.05 s"));
 }
 
+static void test_stop_signal(void **state)
+{
+	(void)state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pipeline_options o;
+		pipeline_options_default(&o);
+		o.from = PS_TRAIN;
+		pipeline_result r;
+		seg_error err = {0};
+		int rc = run(NULL, &o, &r, &err);
+		_exit(rc == SEG_EINVAL && strstr(err.msg, "stopped by signal 15") ? 0 : 1);
+	}
+	struct timespec ts = {0, 300 * 1000000L};
+	nanosleep(&ts, NULL);
+	kill(pid, SIGTERM);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0); /* pipeline_run returned, saying why */
+	char path[1300];
+	snprintf(path, sizeof path, "%s/pipeline/state.json", ws);
+	char *text = tu_read(path, NULL);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"status\": \"stopped\""));
+	free(text);
+	/* The lock is free and the next run finishes the work. */
+	pipeline_result r;
+	seg_error err = {0};
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	expect_run_file(r.run_id, "tags/stage.ingest", "cached");
+}
+
 static void test_gate_evaluation(void **state)
 {
 	(void)state;
@@ -508,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_resume_after_sigkill),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_stop_signal),
 		cmocka_unit_test(test_gate_evaluation),
 		cmocka_unit_test(test_gate_playlists),
 		cmocka_unit_test(test_gate_rejected),

@@ -41,8 +41,14 @@ const char *const pipeline_status_names[4] = {"not run", "cached", "ran", "faile
  * so that its cached record no longer counts. */
 static const int STAGE_CODE[PS__COUNT] = {1, 1, 1, 1, 1, 1, 1};
 
-/* The child's exit codes. */
-enum { CHILD_OK = 0, CHILD_FAIL = 1, CHILD_TRANSIENT = 75 };
+/* The child's exit codes (CHILD_STOPPED: the runner killed it on SIGINT or
+ * SIGTERM; never an exit code). */
+enum { CHILD_OK = 0, CHILD_FAIL = 1, CHILD_TRANSIENT = 75, CHILD_STOPPED = 256 };
+
+/* The signal (SIGINT, SIGTERM) that asked the runner to stop, or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
 
 /* The audio features whose distributions validate compares. */
 static const char *const PSI_FEATURES[] = {"danceability",     "energy",   "loudness", "speechiness", "acousticness",
@@ -901,6 +907,8 @@ static const stage_fn STAGES[PS__COUNT] = {st_ingest,   st_validate, st_eda,    
 static void child_run(ctx *x, int s, int fd, int lockfd)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	if (getppid() == 1)
 		_exit(CHILD_FAIL);
 	close(lockfd);
@@ -958,7 +966,7 @@ static int attempt_run(ctx *x, int s, int lockfd, json_t **res, seg_error *err)
 	char label[64];
 	snprintf(label, sizeof label, "%s", pipeline_stage_names[s]);
 	progress_start(&bar, label, 0);
-	int status = 0, done = 0, timed_out = 0;
+	int status = 0, done = 0, timed_out = 0, stopped = 0;
 	while (!done) {
 		char chunk[4096];
 		ssize_t n;
@@ -981,6 +989,10 @@ static int attempt_run(ctx *x, int s, int lockfd, json_t **res, seg_error *err)
 		if (timeout > 0 && el > timeout && !timed_out) {
 			kill(pid, SIGKILL); /* the stage is failed; reaped on the next turn */
 			timed_out = 1;
+		}
+		if (stop_signal && !stopped && !timed_out) {
+			kill(pid, SIGKILL); /* asked to stop: the stage leaves no record */
+			stopped = 1;
 		}
 		char note[96];
 		snprintf(note, sizeof note, "pipeline: %s  %.1f s%s", pipeline_stage_names[s], el,
@@ -1006,6 +1018,11 @@ static int attempt_run(ctx *x, int s, int lockfd, json_t **res, seg_error *err)
 	json_error_t je;
 	*res = buf ? json_loads(buf, 0, &je) : NULL;
 	free(buf);
+	if (stopped) {
+		seg_error_set(err, SEG_EINVAL, "stopped by signal %d: stage %s killed before it finished",
+		              (int)stop_signal, pipeline_stage_names[s]);
+		return CHILD_STOPPED;
+	}
 	if (timed_out) {
 		seg_error_set(err, SEG_EINVAL, "stage %s timed out after %g s (killed)", pipeline_stage_names[s],
 		              timeout);
@@ -1151,6 +1168,14 @@ int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err
 	if (lockfd < 0)
 		return lockfd;
 	x.state = state_load(o->workspace);
+	/* SIGINT and SIGTERM stop the run between polls: the running stage is
+	 * killed, the state and the MLflow run (KILLED) are written, the lock
+	 * released. */
+	struct sigaction sa = {.sa_handler = on_stop_signal}, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	stop_signal = 0;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
 	mlrun *run = NULL;
 	char mlruns[PATH_MAX + 16], name[64];
 	snprintf(mlruns, sizeof mlruns, "%s/mlruns", o->workspace);
@@ -1181,6 +1206,11 @@ int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err
 	json_object_set_new(x.state, "last_run", last);
 	int rc = 0;
 	for (int s = 0; s < PS__COUNT && rc == 0; s++) {
+		if (stop_signal) {
+			rc = seg_error_set(err, SEG_EINVAL, "stopped by signal %d before stage %s", (int)stop_signal,
+			                   pipeline_stage_names[s]);
+			break;
+		}
 		json_t *ls = json_object();
 		json_object_set_new(json_object_get(last, "stages"), pipeline_stage_names[s], ls);
 		if (o->only >= 0 && s != o->only) {
@@ -1211,7 +1241,7 @@ int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err
 			json_decref(out);
 			code = attempt_run(&x, s, lockfd, &out, err);
 			r->attempts[s] = x.attempt + 1;
-			if (code != CHILD_TRANSIENT || x.attempt >= o->conf->stage[s].retries)
+			if (code != CHILD_TRANSIENT || x.attempt >= o->conf->stage[s].retries || stop_signal)
 				break;
 			double wait = o->conf->stage[s].backoff * pow(2, x.attempt);
 			if (o->out)
@@ -1252,7 +1282,8 @@ int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err
 			rc = src, *err = se;
 	}
 	r->total_seconds = progress_now() - t0;
-	json_object_set_new(last, "status", json_string(rc == 0 ? "finished" : "failed"));
+	int stopped = rc < 0 && stop_signal != 0;
+	json_object_set_new(last, "status", json_string(rc == 0 ? "finished" : stopped ? "stopped" : "failed"));
 	json_object_set_new(last, "finished_ms", json_integer(now_ms()));
 	json_object_set_new(last, "seconds", json_real(r->total_seconds));
 	if (rc < 0)
@@ -1262,8 +1293,10 @@ int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err
 	if (src < 0 && rc == 0)
 		rc = src, *err = se;
 	track(run, &x, r);
-	mlrun_end(run, rc == 0 ? "FINISHED" : "FAILED", &te);
+	mlrun_end(run, rc == 0 ? "FINISHED" : stopped ? "KILLED" : "FAILED", &te);
 	json_decref(x.state);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	pipeline_unlock(lockfd);
 	return rc;
 }

@@ -40,6 +40,11 @@
  * `backoff` seconds, doubled each time; any other error fails the run at
  * once.
  *
+ * Stopping. SIGINT and SIGTERM are caught while pipeline_run runs (the
+ * caller's handlers are restored after): the running stage's child is
+ * SIGKILLed, the run ends with "stopped by signal N" (state.json's last run
+ * "stopped", the MLflow run KILLED).
+ *
  * Lock. WORKSPACE/pipeline/.lock is flock'ed for the whole run and holds the
  * runner's pid and start time, which a refused second run names. Stages
  * take the workspace's own writer lock as the commands do.

@@ -1327,8 +1327,8 @@ int pipeline_show(const char *ws, FILE *out, seg_error *err)
 		fputc('\n', out);
 	}
 	const char *msg = json_string_value(json_object_get(last, "message"));
-	if (msg && strcmp(json_string_value(json_object_get(last, "status")) ?: "", "failed") == 0)
-		fprintf(out, "failed: %s\n", msg);
+	if (msg && strcmp(json_string_value(json_object_get(last, "status")) ?: "", "finished") != 0)
+		fprintf(out, "%s: %s\n", json_string_value(json_object_get(last, "status")), msg);
 	json_decref(j);
 	return 0;
 }

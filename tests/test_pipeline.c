@@ -506,6 +506,26 @@ static void test_gate_rejected(void **state)
 	assert_non_null(strstr(err.msg, "> limit 0.0001"));
 }
 
+static void test_gate_schema(void **state)
+{
+	(void)state;
+	const char *unk = tu_write(tu_group_dir, "unknown.csv", "foo,bar\n1,2\n");
+	char extra[2048];
+	snprintf(extra, sizeof extra, "[ingest]\nfiles = %s\n", unk);
+	pipeline_result r;
+	seg_error err = {0};
+	assert_true(run_plain(extra, &r, &err) < 0);
+	expect(&r, "f------");
+	assert_int_equal(r.attempts[PS_INGEST], 1); /* not transient: no retry */
+	assert_non_null(strstr(err.msg, "header not recognised"));
+	/* A missing file is found before any stage runs. */
+	snprintf(extra, sizeof extra, "[ingest]\nfiles = %s/nowhere.csv\n", tu_group_dir);
+	assert_true(run_plain(extra, &r, &err) < 0);
+	expect(&r, "f------");
+	assert_int_equal(r.attempts[PS_INGEST], 0);
+	assert_non_null(strstr(err.msg, "nowhere.csv"));
+}
+
 static void test_gate_psi(void **state)
 {
 	(void)state;
@@ -548,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_gate_evaluation),
 		cmocka_unit_test(test_gate_playlists),
 		cmocka_unit_test(test_gate_rejected),
+		cmocka_unit_test(test_gate_schema),
 		cmocka_unit_test(test_gate_psi),
 	};
 	return cmocka_run_group_tests(tests, setup, tu_group_rmtree);

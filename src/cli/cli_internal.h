@@ -4,6 +4,9 @@
 #ifndef SEGUE_CLI_INTERNAL_H
 #define SEGUE_CLI_INTERNAL_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include "core/error.h"
 
 /* commands.c's helpers that the subcommands in other files share. Exit
@@ -20,6 +23,18 @@ int cli__number(const char *s, double lo, double hi, double *out);
 int cli__experiment(int argc, char **argv);
 /* `segue simulate` (cmd_simulate.c). */
 int cli__simulate(int argc, char **argv);
+/* One subcommand of a command family: `segue experiment create`. */
+typedef struct cli_sub {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+	const char *summary;               /* for the family's help, or NULL */
+} cli_sub;
+/* Runs the subcommand argv[1] of `family` found in subs[n]. No subcommand:
+ * the family's help (help()) on stderr, EXIT_USAGE (2); -h, --help or help:
+ * the help on stdout, 0; an unknown one: "segue FAMILY: unknown command"
+ * and the help on stderr, 2. getopt starts afresh for the subcommand. */
+int cli__dispatch(const char *family, const cli_sub *subs, size_t n, void (*help)(FILE *out), int argc, char **argv);
+
 /* `segue pipeline run` (cmd_pipeline.c). */
 int cli__pipeline(int argc, char **argv);
 /* `segue runs list|show|compare` (cmd_runs.c). */

@@ -686,18 +686,18 @@ static int exp_power(int argc, char **argv)
 
 /* ---- dispatch ---- */
 
-static const struct {
-	const char *name;
-	const char *summary;
-} SUBS[] = {
-	{"create", "define an experiment (draft): variants, weights, metric, guardrails"},
-	{"list", "list the experiments and their states"},
-	{"start", "start a draft experiment: listeners get assigned"},
-	{"stop", "stop a running experiment"},
-	{"show", "print an experiment's definition"},
-	{"report", "analyse an experiment: lifts with CIs, SRM, CUPED, sequential view"},
-	{"export", "one CSV row per listener, to recompute the report elsewhere"},
-	{"power", "users per variant to detect a difference"},
+static int exp_start(int argc, char **argv) { return exp_transition(argc, argv, EXP_RUNNING); }
+static int exp_stop(int argc, char **argv) { return exp_transition(argc, argv, EXP_STOPPED); }
+
+static const cli_sub SUBS[] = {
+	{"create", exp_create, "define an experiment (draft): variants, weights, metric, guardrails"},
+	{"list", exp_list, "list the experiments and their states"},
+	{"start", exp_start, "start a draft experiment: listeners get assigned"},
+	{"stop", exp_stop, "stop a running experiment"},
+	{"show", exp_show, "print an experiment's definition"},
+	{"report", exp_report, "analyse an experiment: lifts with CIs, SRM, CUPED, sequential view"},
+	{"export", exp_export, "one CSV row per listener, to recompute the report elsewhere"},
+	{"power", exp_power, "users per variant to detect a difference"},
 };
 
 static void experiment_help(FILE *out)
@@ -713,34 +713,5 @@ static void experiment_help(FILE *out)
 
 int cli__experiment(int argc, char **argv)
 {
-	if (argc < 2) {
-		experiment_help(stderr);
-		return EXIT_USAGE;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
-		experiment_help(stdout);
-		return EXIT_OK;
-	}
-	optind = 0; /* each subcommand parses its own options afresh */
-	argc--, argv++;
-	if (strcmp(sub, "create") == 0)
-		return exp_create(argc, argv);
-	if (strcmp(sub, "list") == 0)
-		return exp_list(argc, argv);
-	if (strcmp(sub, "start") == 0)
-		return exp_transition(argc, argv, EXP_RUNNING);
-	if (strcmp(sub, "stop") == 0)
-		return exp_transition(argc, argv, EXP_STOPPED);
-	if (strcmp(sub, "show") == 0)
-		return exp_show(argc, argv);
-	if (strcmp(sub, "report") == 0)
-		return exp_report(argc, argv);
-	if (strcmp(sub, "export") == 0)
-		return exp_export(argc, argv);
-	if (strcmp(sub, "power") == 0)
-		return exp_power(argc, argv);
-	fprintf(stderr, "segue experiment: unknown command '%s'\n\n", sub);
-	experiment_help(stderr);
-	return EXIT_USAGE;
+	return cli__dispatch("experiment", SUBS, sizeof SUBS / sizeof *SUBS, experiment_help, argc, argv);
 }

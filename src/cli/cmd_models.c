@@ -564,28 +564,10 @@ static int models_rollback(int argc, char **argv)
 
 int cli__models(int argc, char **argv)
 {
-	if (argc < 2) {
-		models_help(stderr);
-		return EXIT_USAGE;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
-		models_help(stdout);
-		return EXIT_OK;
-	}
-	optind = 0; /* each subcommand parses its own options afresh */
-	argc--, argv++;
-	if (strcmp(sub, "list") == 0)
-		return models_list(argc, argv);
-	if (strcmp(sub, "show") == 0)
-		return models_show(argc, argv);
-	if (strcmp(sub, "register") == 0)
-		return models_register(argc, argv);
-	if (strcmp(sub, "promote") == 0)
-		return models_promote(argc, argv);
-	if (strcmp(sub, "rollback") == 0)
-		return models_rollback(argc, argv);
-	fprintf(stderr, "segue models: unknown command '%s'\n\n", sub);
-	models_help(stderr);
-	return EXIT_USAGE;
+	static const cli_sub subs[] = {{"list", models_list, NULL},
+	                               {"show", models_show, NULL},
+	                               {"register", models_register, NULL},
+	                               {"promote", models_promote, NULL},
+	                               {"rollback", models_rollback, NULL}};
+	return cli__dispatch("models", subs, sizeof subs / sizeof *subs, models_help, argc, argv);
 }

@@ -148,22 +148,6 @@ static int pipe_show(int argc, char **argv)
 
 int cli__pipeline(int argc, char **argv)
 {
-	if (argc < 2) {
-		pipeline_help(stderr);
-		return EXIT_USAGE;
-	}
-	const char *sub = argv[1];
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
-		pipeline_help(stdout);
-		return EXIT_OK;
-	}
-	optind = 0;
-	argc--, argv++;
-	if (strcmp(sub, "run") == 0)
-		return pipe_run(argc, argv);
-	if (strcmp(sub, "show") == 0)
-		return pipe_show(argc, argv);
-	fprintf(stderr, "segue pipeline: unknown command '%s'\n\n", sub);
-	pipeline_help(stderr);
-	return EXIT_USAGE;
+	static const cli_sub subs[] = {{"run", pipe_run, NULL}, {"show", pipe_show, NULL}};
+	return cli__dispatch("pipeline", subs, sizeof subs / sizeof *subs, pipeline_help, argc, argv);
 }

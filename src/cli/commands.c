@@ -1255,6 +1255,27 @@ static const command COMMANDS[] = {
 	{"generate", cmd_generate, "write a deterministic synthetic catalogue and playlists"},
 };
 
+int cli__dispatch(const char *family, const cli_sub *subs, size_t n, void (*help)(FILE *out), int argc, char **argv)
+{
+	if (argc < 2) {
+		help(stderr);
+		return EXIT_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0) {
+		help(stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(sub, subs[i].name) == 0) {
+			optind = 0; /* each subcommand parses its own options afresh */
+			return subs[i].run(argc - 1, argv + 1);
+		}
+	fprintf(stderr, "segue %s: unknown command '%s'\n\n", family, sub);
+	help(stderr);
+	return EXIT_USAGE;
+}
+
 static void main_help(FILE *out)
 {
 	fprintf(out,

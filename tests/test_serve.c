@@ -40,7 +40,9 @@
 #include "experiment/events.h"
 #include "experiment/evstore.h"
 #include "experiment/experiment.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/registry.h"
+#include "pipeline/runs.h"
 #include "serve/serve.h"
 /* Last: OpenBLAS brings <complex.h>, whose macro I would clash with the
  * engine's field names. */
@@ -731,6 +733,81 @@ static void test_routes_and_errors(void **state)
 	free(body);
 	free(url);
 	json_decref(get_json("/api/health", 200));
+}
+
+/* The Runs page's routes: empty answers for a workspace that tracked
+ * nothing, then a run written into the server's mlruns, read back by id
+ * and by prefix; an unknown run is a 404; the pipeline's last run in its
+ * stage order. */
+static void test_runs_routes(void **state)
+{
+	(void)state;
+	char mlruns[PATH_MAX], path[PATH_MAX];
+	snprintf(mlruns, sizeof mlruns, "%s/ws/%s", dir, MLRUNS_DIR);
+	json_t *j = get_json("/api/runs", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "runs")), 0);
+	json_decref(j);
+	j = get_json("/api/pipeline", 200);
+	assert_int_equal(json_object_size(j), 0);
+	json_decref(j);
+	j = get_json("/api/registry", 200);
+	assert_true(json_is_object(j));
+	json_decref(j);
+	json_decref(get_json("/api/runs/abc123", 404));
+	json_decref(get_json("/api/runs/zz", 404));
+
+	seg_error err = {0};
+	mlrun *r = NULL;
+	assert_int_equal(mlrun_start(mlruns, "segue train", "first", &r, &err), 0);
+	char id[64];
+	snprintf(id, sizeof id, "%s", mlrun_id(r));
+	assert_int_equal(mlrun_param(r, "k", "50", &err), 0);
+	assert_int_equal(mlrun_metric(r, "validation.r_precision", 0.25, 0, 0, &err), 0);
+	assert_int_equal(mlrun_metric(r, "validation.r_precision", 0.5, 1, 0, &err), 0);
+	assert_int_equal(mlrun_end(r, "FINISHED", &err), 0);
+
+	j = get_json("/api/runs", 200);
+	json_t *runs = json_object_get(j, "runs");
+	assert_int_equal(json_array_size(runs), 1);
+	json_t *r0 = json_array_get(runs, 0);
+	assert_string_equal(json_string_value(json_object_get(r0, "run_id")), id);
+	assert_string_equal(json_string_value(json_object_get(r0, "status")), "FINISHED");
+	assert_true(json_number_value(json_object_get(json_object_get(r0, "metrics"), "validation.r_precision")) ==
+	            0.5);
+	json_decref(j);
+
+	char target[128];
+	snprintf(target, sizeof target, "/api/runs/%.8s", id); /* a unique prefix */
+	j = get_json(target, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "run_id")), id);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "params"), "k")), "50");
+	json_t *m = json_object_get(json_object_get(j, "metrics"), "validation.r_precision");
+	assert_int_equal(json_integer_value(json_object_get(m, "points")), 2);
+	assert_true(json_number_value(json_object_get(m, "last")) == 0.5);
+	json_decref(j);
+	json_decref(get_json("/api/runs/ffffffffffffffffffffffffffffffff", 404));
+
+	snprintf(path, sizeof path, "%s/ws/%s", dir, PIPELINE_DIR);
+	mkdir(path, 0777);
+	snprintf(path, sizeof path, "%s/ws/%s/%s", dir, PIPELINE_DIR, PIPELINE_STATE_FILE);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"stages\":{},\"last_run\":{\"run_id\":\"\",\"status\":\"failed\",\"seconds\":1.5,\"message\":\"no\","
+	      "\"stages\":{\"train\":{\"status\":\"failed\",\"seconds\":1.0,\"attempts\":2},"
+	      "\"ingest\":{\"status\":\"cached\"}}}}",
+	      f);
+	fclose(f);
+	j = get_json("/api/pipeline", 200);
+	json_t *last = json_object_get(j, "last_run");
+	assert_string_equal(json_string_value(json_object_get(last, "status")), "failed");
+	json_t *stages = json_object_get(last, "stages");
+	assert_int_equal(json_array_size(stages), PS__COUNT);
+	json_t *st = json_array_get(stages, PS_TRAIN);
+	assert_string_equal(json_string_value(json_object_get(st, "name")), "train");
+	assert_int_equal(json_integer_value(json_object_get(st, "attempts")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(stages, PS_INGEST), "status")), "cached");
+	assert_null(json_object_get(json_array_get(stages, PS_EDA), "status"));
+	json_decref(j);
 }
 
 static void test_openapi_matches_routes(void **state)
@@ -3126,6 +3203,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_every_point_and_etag, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_genres, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_openapi_matches_routes, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_runs_routes, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_metrics_and_dashboard, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_names_file_and_sql_agree, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_eda_cache, fixture_up, fixture_down),

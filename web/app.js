@@ -439,8 +439,8 @@
   // ---------------------------------------------------------------------------
   // Routing
 
-  const PAGES = ['discover', 'explore', 'map', 'models', 'experiments'];
-  const TITLES = { discover: 'Discover', explore: 'Explore', map: 'Map', models: 'Models', experiments: 'Experiments' };
+  const PAGES = ['discover', 'explore', 'map', 'models', 'experiments', 'runs'];
+  const TITLES = { discover: 'Discover', explore: 'Explore', map: 'Map', models: 'Models', experiments: 'Experiments', runs: 'Runs' };
   let currentPage = null;
   let lastExpUrl = ''; // the Experiments page's last state, kept while on other pages
   const loaded = {};
@@ -472,6 +472,10 @@
         return;
       }
     }
+    if (page === 'runs' && page === currentPage && loaded.runs) {
+      runsFromUrl();
+      return;
+    }
     if (page === currentPage) return;
     currentPage = page;
     for (const p of PAGES) $(`#page-${p}`).hidden = p !== page;
@@ -482,7 +486,7 @@
     document.title = `${TITLES[page]} · segue`;
     if (!first) $(`#h-${page}`).focus({ preventScroll: true });
     window.scrollTo(0, 0);
-    const load = { explore: loadExplore, map: loadMap, models: loadModels, experiments: loadExperiments }[page];
+    const load = { explore: loadExplore, map: loadMap, models: loadModels, experiments: loadExperiments, runs: loadRuns }[page];
     if (load && !loaded[page]) {
       loaded[page] = true;
       load().catch((e) => {
@@ -490,6 +494,8 @@
         setState(page, 'error');
         showError(page, e);
       });
+    } else if (page === 'runs' && loaded.runs) {
+      runsFromUrl();
     } else if (page === 'experiments') {
       expFromUrl(); // the URL may name another experiment than when the page was left
     }
@@ -1428,7 +1434,7 @@
   }
 
   function reload(page) {
-    const load = { explore: loadExplore, map: loadMap, models: loadModels, experiments: loadExperiments }[page];
+    const load = { explore: loadExplore, map: loadMap, models: loadModels, experiments: loadExperiments, runs: loadRuns }[page];
     loaded[page] = true;
     load().catch((e) => {
       loaded[page] = false;
@@ -2733,6 +2739,203 @@
       clearMessages('experiments');
       reload('experiments');
     });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Runs
+  //
+  // #/runs?metric=KEY&a=RUN&b=RUN : the tracked runs (GET /api/runs), one
+  // metric over the runs as a small SVG, two runs side by side (GET
+  // /api/runs/ID each: params and metrics, differences marked), the registry
+  // (GET /api/registry) and the pipeline's last run (GET /api/pipeline).
+  // Read-only.
+
+  let runList = [];
+
+  function runsParams() {
+    const m = /^#\/runs\?(.*)$/.exec(location.hash);
+    return new URLSearchParams(m ? m[1] : '');
+  }
+
+  function runsSetUrl(p) {
+    const q = p.toString();
+    const url = `#/runs${q ? '?' + q : ''}`;
+    if (url !== location.hash) history.replaceState(null, '', url);
+  }
+
+  function runMetricKeys() {
+    const keys = new Set();
+    for (const r of runList) for (const k of Object.keys(r.metrics || {})) keys.add(k);
+    return [...keys].sort();
+  }
+
+  function runsTable() {
+    const box = $('#runs-table');
+    if (!runList.length) {
+      box.replaceChildren(el('div', { class: 'empty' }, el('p', null, 'No tracked runs yet: `segue train` and `segue pipeline run` record theirs in the workspace\'s mlruns.')));
+      return;
+    }
+    const p = runsParams();
+    const picked = [p.get('a'), p.get('b')].filter(Boolean);
+    const keys = runMetricKeys().slice(0, 4);
+    const head = el('tr', null, el('th', { scope: 'col' }, 'Compare'), el('th', { scope: 'col' }, 'Run'),
+      el('th', { scope: 'col' }, 'Experiment'), el('th', { scope: 'col' }, 'Name'), el('th', { scope: 'col' }, 'Status'),
+      el('th', { scope: 'col' }, 'Started'), ...keys.map((k) => el('th', { scope: 'col', class: 'num' }, k)));
+    const rows = runList.map((r) => el('tr', null,
+      el('td', null, el('input', { type: 'checkbox', 'aria-label': `Compare run ${r.run_id.slice(0, 8)}`, checked: picked.includes(r.run_id),
+        onchange: (ev) => runsPick(r.run_id, ev.target.checked) })),
+      el('td', null, el('code', { title: r.run_id }, r.run_id.slice(0, 8))),
+      el('td', null, r.experiment || ''), el('td', null, r.name || ''), el('td', null, r.status || ''),
+      el('td', null, fmtMs(r.start_time)),
+      ...keys.map((k) => el('td', { class: 'num' }, fmt((r.metrics || {})[k])))));
+    box.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'runs-table' }, el('thead', null, head), el('tbody', null, ...rows))));
+  }
+
+  function runsPick(id, on) {
+    const p = runsParams();
+    let sel = [p.get('a'), p.get('b')].filter((x) => x && x !== id);
+    if (on) sel = [...sel, id].slice(-2);
+    p.delete('a');
+    p.delete('b');
+    if (sel[0]) p.set('a', sel[0]);
+    if (sel[1]) p.set('b', sel[1]);
+    runsSetUrl(p);
+    runsFromUrl();
+  }
+
+  function runsChart() {
+    const box = $('#runs-chart');
+    const keys = runMetricKeys();
+    if (!keys.length) {
+      box.replaceChildren(el('p', { class: 'hint' }, 'No run has a metric yet.'));
+      return;
+    }
+    const p = runsParams();
+    const key = keys.includes(p.get('metric')) ? p.get('metric') : keys[0];
+    const sel = el('select', { id: 'runs-metric', 'aria-label': 'Metric', onchange: (ev) => {
+      const q = runsParams();
+      q.set('metric', ev.target.value);
+      runsSetUrl(q);
+      runsChart();
+    } }, ...keys.map((k) => el('option', { value: k, selected: k === key }, k)));
+    const pts = runList.slice().reverse().filter((r) => isNum((r.metrics || {})[key]))
+      .map((r) => ({ id: r.run_id, v: r.metrics[key] }));
+    const W = 560, H = 160, P = 28;
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+    svg.setAttribute('class', 'runs-svg');
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', `${key} over ${pts.length} run(s), oldest first`);
+    if (pts.length) {
+      const lo = Math.min(...pts.map((q) => q.v)), hi = Math.max(...pts.map((q) => q.v));
+      const span = hi - lo || 1;
+      const x = (i) => P + (pts.length === 1 ? (W - 2 * P) / 2 : (i * (W - 2 * P)) / (pts.length - 1));
+      const y = (v) => H - P - ((v - lo) / span) * (H - 2 * P);
+      const ns = 'http://www.w3.org/2000/svg';
+      const line = document.createElementNS(ns, 'polyline');
+      line.setAttribute('points', pts.map((q, i) => `${x(i).toFixed(1)},${y(q.v).toFixed(1)}`).join(' '));
+      line.setAttribute('class', 'runs-line');
+      svg.append(line);
+      pts.forEach((q, i) => {
+        const c = document.createElementNS(ns, 'circle');
+        c.setAttribute('cx', x(i).toFixed(1));
+        c.setAttribute('cy', y(q.v).toFixed(1));
+        c.setAttribute('r', '3.5');
+        c.setAttribute('class', 'runs-dot');
+        const t = document.createElementNS(ns, 'title');
+        t.textContent = `${q.id.slice(0, 8)}: ${fmt(q.v)}`;
+        c.append(t);
+        svg.append(c);
+      });
+      for (const [v, yy] of [[hi, P - 8], [lo, H - P + 16]]) {
+        const t = document.createElementNS(ns, 'text');
+        t.setAttribute('x', '2');
+        t.setAttribute('y', String(yy));
+        t.setAttribute('class', 'runs-axis');
+        t.textContent = fmt(v);
+        svg.append(t);
+      }
+    }
+    box.replaceChildren(el('div', { class: 'field' }, el('label', { for: 'runs-metric' }, 'Metric'), sel), svg);
+  }
+
+  async function runsCompare() {
+    const box = $('#runs-compare');
+    const p = runsParams();
+    const a = p.get('a'), b = p.get('b');
+    if (!a || !b) {
+      box.replaceChildren(el('p', { class: 'hint' }, 'Tick two runs in the table to compare them.'));
+      return;
+    }
+    const [ra, rb] = await Promise.all([api(`/api/runs/${encodeURIComponent(a)}`), api(`/api/runs/${encodeURIComponent(b)}`)]);
+    const section = (title, va, vb, val) => {
+      const keys = [...new Set([...Object.keys(va || {}), ...Object.keys(vb || {})])].sort();
+      if (!keys.length) return null;
+      return el('div', { class: 'table-wrap' }, el('table', { class: 'runs-compare' },
+        el('caption', null, title),
+        el('thead', null, el('tr', null, el('th', { scope: 'col' }, 'Key'), el('th', { scope: 'col' }, a.slice(0, 8)), el('th', { scope: 'col' }, b.slice(0, 8)))),
+        el('tbody', null, ...keys.map((k) => {
+          const x = val((va || {})[k]), y = val((vb || {})[k]);
+          const differs = String(x) !== String(y);
+          return el('tr', { class: differs ? 'differs' : null }, el('th', { scope: 'row' }, k, differs ? el('span', { class: 'diff-mark', title: 'differs' }, ' *') : null),
+            el('td', null, fmt(x)), el('td', null, fmt(y)));
+        }))));
+    };
+    box.replaceChildren(
+      section('Parameters', ra.params, rb.params, (v) => v),
+      section('Metrics (last value)', ra.metrics, rb.metrics, (v) => (v && typeof v === 'object' ? v.last : v)) ||
+        el('p', { class: 'hint' }, 'Neither run has a metric.'),
+      el('p', { class: 'hint' }, 'Rows marked * differ.'));
+  }
+
+  function runsRegistry(reg) {
+    const box = $('#runs-registry');
+    const versions = Array.isArray(reg && reg.versions) ? reg.versions : [];
+    if (!versions.length) {
+      box.replaceChildren(el('p', { class: 'hint' }, 'No registered model versions.'));
+      return;
+    }
+    const aliases = (reg && reg.aliases) || {};
+    const named = (v) => Object.keys(aliases).filter((k) => aliases[k] === v).join(', ');
+    box.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'runs-table' },
+      el('thead', null, el('tr', null, ...['Version', 'Model', 'Aliases', 'Run', 'Registered'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', null, ...versions.map((v) => el('tr', null, el('td', null, String(v.version)), el('td', null, `v${v.model}`),
+        el('td', null, named(v.version)), el('td', null, el('code', null, (v.run_id || '').slice(0, 8))), el('td', null, fmtMs(v.created_ms))))))));
+  }
+
+  function runsPipeline(pl) {
+    const box = $('#runs-pipeline');
+    const last = pl && pl.last_run;
+    if (!last) {
+      box.replaceChildren(el('p', { class: 'hint' }, 'The pipeline never ran in this workspace.'));
+      return;
+    }
+    const stages = Array.isArray(last.stages) ? last.stages : [];
+    box.replaceChildren(
+      el('p', null, `Last run ${last.status || '?'}`, isNum(last.seconds) ? ` in ${fmt(last.seconds, 2)} s` : '', last.message ? `: ${last.message}` : ''),
+      el('div', { class: 'table-wrap' }, el('table', { class: 'runs-table' },
+        el('thead', null, el('tr', null, ...['Stage', 'Status', 'Seconds', 'Attempts', 'Message'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', null, ...stages.map((s) => el('tr', null, el('td', null, s.name), el('td', null, s.status || '–'),
+          el('td', { class: 'num' }, isNum(s.seconds) ? fmt(s.seconds, 2) : '–'), el('td', { class: 'num' }, fmt(s.attempts)),
+          el('td', null, s.message || '')))))));
+  }
+
+  function runsFromUrl() {
+    runsTable();
+    runsChart();
+    runsCompare().catch((e) => showError('runs', e, 'Comparing runs'));
+  }
+
+  async function loadRuns() {
+    setState('runs', 'loading');
+    clearMessages('runs');
+    $('#runs-table').replaceChildren(el('p', { class: 'meta' }, el('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Loading runs…'));
+    const [runs, reg, pl] = await Promise.all([api('/api/runs'), api('/api/registry'), api('/api/pipeline')]);
+    runList = (Array.isArray(runs && runs.runs) ? runs.runs : []).filter((r) => r && typeof r.run_id === 'string');
+    runsRegistry(reg);
+    runsPipeline(pl);
+    runsFromUrl();
+    setState('runs', 'ready');
   }
 
   // ---------------------------------------------------------------------------

@@ -64,6 +64,10 @@ const serve_route serve_routes[] = {
 	[R_EXP_LIFT] = {"GET", "/api/experiments/{name}/lift.svg"},
 	[R_EXP_SEQUENTIAL] = {"GET", "/api/experiments/{name}/sequential.svg"},
 	[R_POWER] = {"GET", "/api/power"},
+	[R_RUNS] = {"GET", "/api/runs"},
+	[R_RUN] = {"GET", "/api/runs/{id}"},
+	[R_REGISTRY] = {"GET", "/api/registry"},
+	[R_PIPELINE] = {"GET", "/api/pipeline"},
 	[R_DASHBOARD] = {"GET", "/"},
 };
 /* clang-format on */
@@ -1428,6 +1432,10 @@ static enum MHD_Result dispatch_route(server *s, struct MHD_Connection *c, req *
 			if (s->openapi == NULL)
 				return serve__send_error(c, r, 404, "not_found", "this build has no OpenAPI document");
 			return serve__send_bytes(c, r, 200, "application/json", s->openapi, strlen(s->openapi), 0);
+		case R_RUNS:
+		case R_RUN:
+		case R_REGISTRY:
+		case R_PIPELINE: return serve__runs_route(s, c, r, route == R_RUN ? param : NULL);
 		case R_METRICS: {
 			strbuf sb = {0};
 			serve__metrics_text(s, &sb);

@@ -35,6 +35,7 @@ enum route_id {
 	R_CHART, R_MODELS, R_OPENAPI, R_METRICS,
 	R_EVENTS, R_EXPERIMENTS, R_EXP_CREATE, R_EXPERIMENT, R_EXP_START, R_EXP_STOP, R_EXP_REPORT,
 	R_EXP_EXPORT, R_EXP_LIFT, R_EXP_SEQUENTIAL, R_POWER,
+	R_RUNS, R_RUN, R_REGISTRY, R_PIPELINE,
 	R_DASHBOARD, R_STATIC, R_NOTFOUND, R__COUNT
 };
 /* clang-format on */
@@ -225,6 +226,9 @@ int serve__assign(server *s, const char *user, char *name, char *variant, exp_co
 /* Routes (internal.h's R_EVENTS .. R_POWER); name is the {name} of the
  * path, or NULL. */
 enum MHD_Result serve__experiment_route(server *s, struct MHD_Connection *c, req *r, const char *name);
+/* The routes of runs.c (R_RUNS, R_RUN with its id, R_REGISTRY, R_PIPELINE):
+ * the workspace's tracked runs, registry and last pipeline run, read-only. */
+enum MHD_Result serve__runs_route(server *s, struct MHD_Connection *c, req *r, const char *id);
 
 /* ---- metrics.c ---- */
 

@@ -22,7 +22,7 @@ const BASE = (process.env.SEGUE_URL || '').replace(/\/+$/, '');
 const ARTIFACTS = process.env.SEGUE_ARTIFACTS || path.join(os.tmpdir(), 'segue-browser');
 const QUERY = process.env.SEGUE_QUERY || 'synthetic';
 const CHROMIUM = process.env.SEGUE_CHROMIUM || '/usr/bin/chromium';
-const PAGES = ['discover', 'explore', 'map', 'models', 'experiments'];
+const PAGES = ['discover', 'explore', 'map', 'models', 'experiments', 'runs'];
 const CASE_TIMEOUT_MS = 120_000;
 const STEP_TIMEOUT_MS = 20_000;
 
@@ -188,6 +188,22 @@ test('every page opens with no console errors and no failed requests', async () 
       }
       noProblems(problems, `#/${name}`);
     }
+  } finally {
+    await context.close();
+  }
+});
+
+test('runs page: the runs table or its empty state, the registry and the pipeline panels', async () => {
+  const { context, page, problems } = await openPage();
+  try {
+    await visit(page, 'runs');
+    const runs = await (await fetch(`${BASE}/api/runs`)).json();
+    const rows = await page.$$eval('#runs-table tbody tr', (ns) => ns.length);
+    if (runs.runs.length) check(rows === runs.runs.length, `${rows} rows for ${runs.runs.length} runs`);
+    else check(await page.$('#runs-table .empty') !== null, 'no empty state for a workspace without runs');
+    check((await page.innerText('#runs-registry')).trim().length > 0, 'the registry panel is empty');
+    check((await page.innerText('#runs-pipeline')).trim().length > 0, 'the pipeline panel is empty');
+    noProblems(problems, '#/runs');
   } finally {
     await context.close();
   }

@@ -658,31 +658,9 @@ static void test_interleave_coin_fair(void **state)
 
 /* ---- the command line ---- */
 
-/* Runs a command in-process and checks its exit code; returns its output
- * (malloc'd). */
-static char *run_(int want, ...)
-{
-	char *argv[32], *out;
-	int argc = 0;
-	va_list ap;
-	va_start(ap, want);
-	for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *))
-		argv[argc++] = a;
-	va_end(ap);
-	for (int i = argc; i < 32; i++)
-		argv[i] = NULL;
-	/* tu_cli takes at most 30 arguments, NULL-terminated. */
-	int rc = tu_cli(&out, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8], argv[9],
-	                argv[10], argv[11], argv[12], argv[13], argv[14], argv[15], argv[16], argv[17], argv[18],
-	                argv[19], NULL);
-	if (rc != want)
-		fail_msg("segue %s %s %s: exit %d, wanted %d; it said:\n%s", argv[0], argv[1] ? argv[1] : "",
-		         argv[2] ? argv[2] : "", rc, want, out);
-	return out;
-}
-
-#define run(want, ...) run_(want, __VA_ARGS__, NULL)
-#define RUN(want, ...) free(run_(want, __VA_ARGS__, NULL))
+/* `segue ARGS` in-process, its exit code checked (tu_cli_expect). */
+#define run(want, ...) tu_cli_expect(want, __VA_ARGS__, NULL)
+#define RUN(want, ...) free(tu_cli_expect(want, __VA_ARGS__, NULL))
 
 static void test_cli_help_and_usage(void **state)
 {

@@ -769,17 +769,20 @@ int tu_http(int port, const char *method, const char *target, const char *body, 
 
 #include "cli/commands.h"
 
-int tu_cli(char **out, ...)
+/* Collects `segue` and the NULL-terminated arguments in ap into argv[32]. */
+static int cli_args(char **argv, va_list ap)
 {
-	char *argv[32];
 	int argc = 0;
 	argv[argc++] = "segue";
-	va_list ap;
-	va_start(ap, out);
 	for (char *a = va_arg(ap, char *); a != NULL && argc < 31; a = va_arg(ap, char *))
 		argv[argc++] = a;
-	va_end(ap);
 	argv[argc] = NULL;
+	return argc;
+}
+
+/* Runs argv through cli_run with standard output and error captured. */
+static int cli_captured(int argc, char **argv, char **out)
+{
 	fflush(stdout);
 	fflush(stderr);
 	FILE *cap = tmpfile();
@@ -802,4 +805,28 @@ int tu_cli(char **out, ...)
 		assert_int_equal(fread(*out, 1, (size_t)len, cap), (size_t)len);
 	fclose(cap);
 	return rc;
+}
+
+int tu_cli(char **out, ...)
+{
+	char *argv[32];
+	va_list ap;
+	va_start(ap, out);
+	int argc = cli_args(argv, ap);
+	va_end(ap);
+	return cli_captured(argc, argv, out);
+}
+
+char *tu_cli_expect(int want, ...)
+{
+	char *argv[32], *out;
+	va_list ap;
+	va_start(ap, want);
+	int argc = cli_args(argv, ap);
+	va_end(ap);
+	int rc = cli_captured(argc, argv, &out);
+	if (rc != want)
+		fail_msg("segue %s %s %s: exit %d, wanted %d; it said:\n%s", argc > 1 ? argv[1] : "",
+		         argc > 2 ? argv[2] : "", argc > 3 ? argv[3] : "", rc, want, out);
+	return out;
 }

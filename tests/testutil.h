@@ -171,4 +171,7 @@ int tu_http(int port, const char *method, const char *target, const char *body, 
  * standard output and error captured into *out (malloc'd, the caller frees);
  * returns the exit code. */
 int tu_cli(char **out, ...);
+/* As tu_cli, and fails the test unless the exit code is `want`, showing what
+ * the command said; returns its output (malloc'd). */
+char *tu_cli_expect(int want, ...);
 #endif

@@ -4,6 +4,7 @@
  * retried, the lock, a run SIGKILLed inside each stage and resumed, then
  * every gate. */
 #include <glob.h>
+#include <jansson.h>
 #include <math.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -170,8 +171,29 @@ static void test_cold_then_cached(void **state)
 	pipeline_result r;
 	seg_error err = {0};
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
-	expect(&r, "rrrrrrr");
+	expect(&r, "rrrrrrrrrrrrrr");
 	double cold = r.total_seconds;
+	/* The model stages ran side by side (two at a time by default): some
+	 * two of them overlap in time, by their records in state.json. */
+	char spath[1300];
+	snprintf(spath, sizeof spath, "%s/pipeline/state.json", ws);
+	json_error_t je;
+	json_t *st = json_load_file(spath, 0, &je);
+	assert_non_null(st);
+	double from[PS__COUNT], to[PS__COUNT];
+	for (int s = PS_MAP; s <= PS_TITLE; s++) {
+		json_t *rec = json_object_get(json_object_get(st, "stages"), pipeline_stage_names[s]);
+		assert_true(json_is_integer(json_object_get(rec, "finished_ms")));
+		to[s] = (double)json_integer_value(json_object_get(rec, "finished_ms")) / 1000;
+		from[s] = to[s] - json_number_value(json_object_get(rec, "seconds"));
+	}
+	json_decref(st);
+	int overlaps = 0;
+	for (int a = PS_MAP; a <= PS_TITLE; a++)
+		for (int b = a + 1; b <= PS_TITLE; b++)
+			overlaps += from[a] < to[b] && from[b] < to[a];
+	print_message("# model stages overlapping in pairs: %d\n", overlaps);
+	assert_true(overlaps > 0);
 	/* The run is tracked in MLflow's layout with what it made. */
 	assert_int_equal(strlen(r.run_id), 32);
 	expect_run_file(r.run_id, "params/train.factors", "4");
@@ -189,7 +211,7 @@ static void test_cold_then_cached(void **state)
 	double t0 = progress_now();
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
 	double dt = progress_now() - t0;
-	expect(&r, "ccccccc");
+	expect(&r, "cccccccccccccc");
 	assert_true(dt < 1.0);
 	expect_run_file(r.run_id, "tags/stage.train", "cached");
 	expect_run_file(r.run_id, "tags/model.version", "v1");
@@ -208,25 +230,41 @@ static void test_one_parameter(void **state)
 	seg_error err = {0};
 	/* eda's parameter: only eda (no stage depends on the report). */
 	assert_int_equal(run_plain("[eda]\ntop_n = 7\n", &r, &err), 0);
-	expect(&r, "ccrcccc");
+	expect(&r, "ccrccccccccccc");
 	assert_int_equal(run_plain("[eda]\ntop_n = 7\n", &r, &err), 0);
-	expect(&r, "ccccccc");
-	/* train's: train and everything downstream of the model. */
+	expect(&r, "cccccccccccccc");
+	/* ALS's factors: the cf stage alone of the model stages, then the
+	 * assembly and everything downstream of the model. */
 	assert_int_equal(run_plain("[eda]\ntop_n = 7\n[train]\nfactors = 5\n", &r, &err), 0);
-	expect(&r, "cccrrrr");
+	expect(&r, "ccccccrcccrrrr");
 	expect_run_file(r.run_id, "params/train.factors", "5");
 	expect_run_file(r.run_id, "tags/model.version", "v2");
+	/* k-means' clusters: the map stage alone of them. */
+	assert_int_equal(run_plain("[eda]\ntop_n = 7\n[train]\nfactors = 5\nclusters = 4\n", &r, &err), 0);
+	expect(&r, "ccccrcccccrrrr");
+	expect_run_file(r.run_id, "tags/model.version", "v3");
+	/* A part made again with nothing changed has the same bytes, so the
+	 * model is not assembled again. */
+	pipeline_options fo;
+	pipeline_options_default(&fo);
+	fo.force = PS_CF;
+	assert_int_equal(run("[eda]\ntop_n = 7\n[train]\nfactors = 5\nclusters = 4\n", &fo, &r, &err), 0);
+	expect(&r, "ccccccrccccccc");
 	/* A validate threshold that still passes: validate reruns, its
 	 * output (the data it vouches for) is the same, so nothing after it. */
-	assert_int_equal(run_plain("[eda]\ntop_n = 7\n[train]\nfactors = 5\n[validate]\npsi_limit = 0.3\n", &r, &err),
-	                 0);
-	expect(&r, "crccccc");
+	assert_int_equal(
+		run_plain("[eda]\ntop_n = 7\n[train]\nfactors = 5\nclusters = 4\n[validate]\npsi_limit = 0.3\n", &r,
+	                  &err),
+		0);
+	expect(&r, "crcccccccccccc");
 	/* --force reruns one stage whatever the cache says. */
 	pipeline_options o;
 	pipeline_options_default(&o);
 	o.force = PS_EDA;
-	assert_int_equal(run("[eda]\ntop_n = 7\n[train]\nfactors = 5\n[validate]\npsi_limit = 0.3\n", &o, &r, &err), 0);
-	expect(&r, "ccrcccc");
+	assert_int_equal(run("[eda]\ntop_n = 7\n[train]\nfactors = 5\nclusters = 4\n[validate]\npsi_limit = 0.3\n", &o,
+	                     &r, &err),
+	                 0);
+	expect(&r, "ccrccccccccccc");
 }
 
 /* Sets the mtime of `path` a minute later than it is, bytes unchanged. */
@@ -250,13 +288,13 @@ static void test_file_hash_rule(void **state)
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
 	touch_later(path);
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
-	expect(&r, "ccccccc");
+	expect(&r, "cccccccccccccc");
 	/* Above large_file_mb (0 here: every file) by size, mtime, inode:
 	 * the same touch makes ingest run again. */
 	assert_int_equal(run_plain("[ingest]\nlarge_file_mb = 0\n", &r, &err), 0);
 	assert_int_equal(r.status[PS_INGEST], PSS_RAN); /* its parameter changed */
 	assert_int_equal(run_plain("[ingest]\nlarge_file_mb = 0\n", &r, &err), 0);
-	expect(&r, "ccccccc");
+	expect(&r, "cccccccccccccc");
 	touch_later(path);
 	assert_int_equal(run_plain("[ingest]\nlarge_file_mb = 0\n", &r, &err), 0);
 	assert_int_equal(r.status[PS_INGEST], PSS_RAN);
@@ -272,7 +310,7 @@ static void test_file_hash_rule(void **state)
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
 	assert_int_equal(r.status[PS_INGEST], PSS_RAN);
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
-	expect(&r, "ccccccc");
+	expect(&r, "cccccccccccccc");
 }
 
 static void test_transient_retry(void **state)
@@ -286,12 +324,12 @@ static void test_transient_retry(void **state)
 	o.test_transient_in = PS_EDA;
 	o.test_transient_count = 2; /* two failures, then success: retries = 2 suffices */
 	assert_int_equal(run(NULL, &o, &r, &err), 0);
-	expect(&r, "--r----");
+	expect(&r, "--r-----------");
 	assert_int_equal(r.attempts[PS_EDA], 3);
 	/* One more failure than retries: the stage fails with the last error. */
 	o.test_transient_count = 3;
 	assert_int_equal(run(NULL, &o, &r, &err), SEG_EIO);
-	expect(&r, "--f----");
+	expect(&r, "--f-----------");
 	assert_int_equal(r.attempts[PS_EDA], 3);
 	assert_non_null(strstr(err.msg, "injected transient failure (attempt 3)"));
 	/* retries = 0 in the configuration: no retry. */
@@ -314,7 +352,7 @@ static void test_lock(void **state)
 	snprintf(pid, sizeof pid, "pid %ld, started ", (long)getpid());
 	assert_non_null(strstr(err.msg, "another pipeline is running"));
 	assert_non_null(strstr(err.msg, pid));
-	expect(&r, "-------");
+	expect(&r, "--------------");
 	/* Through the command line too: exit 1 with the message. */
 	char *out = NULL;
 	assert_int_equal(tu_cli(&out, "pipeline", "run", "--workspace", ws, "--config", conf, NULL), 1);
@@ -322,12 +360,13 @@ static void test_lock(void **state)
 	free(out);
 	pipeline_unlock(fd);
 	assert_int_equal(run_plain(NULL, &r, &err), 0);
-	expect(&r, "ccccccc");
+	expect(&r, "cccccccccccccc");
 }
 
-/* A child runs the pipeline with --from `from` and is SIGKILLed (with its
- * stage) on entering `kill_at`; it must die of SIGKILL. */
-static void killed_run(int from, int kill_at)
+/* A child runs the pipeline with --from `from`, `parallel` stages at once,
+ * and is SIGKILLed (with its stages) on entering `kill_at`; it must die of
+ * SIGKILL. */
+static void killed_run(int from, int kill_at, int parallel)
 {
 	fflush(NULL);
 	pid_t pid = fork();
@@ -339,7 +378,9 @@ static void killed_run(int from, int kill_at)
 		o.test_kill_in = kill_at;
 		pipeline_result r;
 		seg_error err = {0};
-		run(NULL, &o, &r, &err);
+		char extra[64];
+		snprintf(extra, sizeof extra, "[train]\nparallel = %d\n", parallel);
+		run(extra, &o, &r, &err);
 		_exit(3); /* not reached: the stage kills this process */
 	}
 	int st = 0;
@@ -348,18 +389,33 @@ static void killed_run(int from, int kill_at)
 	assert_int_equal(WTERMSIG(st), SIGKILL);
 }
 
+/* Removes stage s's record from state.json. */
+static void forget(int s)
+{
+	char path[1300];
+	snprintf(path, sizeof path, "%s/pipeline/state.json", ws);
+	json_error_t je;
+	json_t *st = json_load_file(path, 0, &je);
+	assert_non_null(st);
+	assert_int_equal(json_object_del(json_object_get(st, "stages"), pipeline_stage_names[s]), 0);
+	assert_int_equal(json_dump_file(st, path, JSON_INDENT(1)), 0);
+	json_decref(st);
+}
+
 static void test_resume_after_sigkill(void **state)
 {
 	(void)state;
 	pipeline_result r;
 	seg_error err = {0};
-	/* Killed inside each stage after the one before it reran: the rerun
-	 * keeps every stage that finished and runs from the killed one on. */
+	/* Killed inside each stage (one stage at a time, in stage order): the
+	 * rerun keeps every stage that finished and runs the killed one. */
 	for (int s = PS_VALIDATE; s < PS__COUNT; s++) {
-		/* --from train makes the model new, so everything after it must
-		 * run; for the earlier stages --from ingest (a new ingest). */
-		int from = s <= PS_TRAIN ? PS_INGEST : PS_TRAIN;
-		killed_run(from, s);
+		/* validate: after a new ingest (--from ingest), so that every
+		 * stage has to run again; the others: their record removed, as
+		 * if they had never finished, so that the run has to run them. */
+		if (s != PS_VALIDATE)
+			forget(s);
+		killed_run(s == PS_VALIDATE ? PS_INGEST : -1, s, 1);
 		assert_int_equal(run_plain(NULL, &r, &err), 0);
 		char got[PS__COUNT + 1];
 		for (int t = 0; t < PS__COUNT; t++)
@@ -370,10 +426,21 @@ static void test_resume_after_sigkill(void **state)
 			assert_int_equal(r.status[t], PSS_CACHED);
 		assert_int_equal(r.status[s], PSS_RAN);
 		assert_int_equal(run_plain(NULL, &r, &err), 0);
-		expect(&r, "ccccccc");
+		expect(&r, "cccccccccccccc");
 	}
+	/* Killed in a model stage while another runs beside it: the rerun
+	 * makes the killed part, keeps what finished before the kill. */
+	forget(PS_QUALITY);
+	forget(PS_CF);
+	killed_run(-1, PS_CF, 2);
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	for (int t = 0; t <= PS_FEATURES; t++)
+		assert_int_equal(r.status[t], PSS_CACHED);
+	assert_int_equal(r.status[PS_CF], PSS_RAN);
+	assert_int_equal(run_plain(NULL, &r, &err), 0);
+	expect(&r, "cccccccccccccc");
 	/* And killed inside ingest itself (forced): the rerun does it again. */
-	killed_run(PS_INGEST, PS_INGEST);
+	killed_run(PS_INGEST, PS_INGEST, 2);
 	pipeline_options o;
 	pipeline_options_default(&o);
 	assert_int_equal(run(NULL, &o, &r, &err), 0);
@@ -391,7 +458,7 @@ static void test_timeout(void **state)
 	double t0 = progress_now();
 	assert_int_equal(run("[evaluate]\ntimeout = 0.05\nretries = 0\n", &o, &r, &err), SEG_EINVAL);
 	assert_true(progress_now() - t0 < 5);
-	expect(&r, "----f--");
+	expect(&r, "-----------f--");
 	assert_non_null(strstr(err.msg, "timed out after 0.05 s"));
 }
 
@@ -449,7 +516,7 @@ static void test_gate_evaluation(void **state)
 	/* A new model whose R-precision must beat the champion's by 1 (margin
 	 * -1) cannot: it is refused, not registered, not promoted. */
 	assert_int_equal(run_plain("[train]\nfactors = 6\n[register]\nmargin = -1\n", &r, &err), SEG_EINVAL);
-	expect(&r, "cccrrf-");
+	expect(&r, "ccccccrcccrrf-");
 	assert_non_null(strstr(err.msg, "evaluation gate: not registering"));
 	assert_non_null(strstr(err.msg, "below the champion's"));
 	assert_int_equal(registry_list(ws, &vs, &after, &err), 0);
@@ -464,7 +531,7 @@ static void test_gate_evaluation(void **state)
 	free(out);
 	/* With a margin it passes. */
 	assert_int_equal(run_plain("[train]\nfactors = 6\n[register]\nmargin = 1\n", &r, &err), 0);
-	expect(&r, "cccccrr");
+	expect(&r, "ccccccccccccrr");
 	assert_int_equal(registry_list(ws, &vs, &after, &err), 0);
 	free(vs);
 	assert_int_equal(after, before + 1);
@@ -476,7 +543,7 @@ static void test_gate_playlists(void **state)
 	pipeline_result r;
 	seg_error err = {0};
 	assert_int_equal(run_plain("[validate]\nmin_playlists = 100000\n", &r, &err), SEG_EINVAL);
-	expect(&r, "cf-----");
+	expect(&r, "cf------------");
 	assert_non_null(strstr(err.msg, "validation failed"));
 	assert_non_null(strstr(err.msg, "300 playlists < minimum 100000"));
 }
@@ -501,7 +568,7 @@ static void test_gate_rejected(void **state)
 	pipeline_result r;
 	seg_error err = {0};
 	assert_int_equal(run_plain(extra, &r, &err), SEG_EINVAL);
-	expect(&r, "rf-----");
+	expect(&r, "rf------------");
 	assert_non_null(strstr(err.msg, "rejected share"));
 	assert_non_null(strstr(err.msg, "> limit 0.0001"));
 }
@@ -515,13 +582,13 @@ static void test_gate_schema(void **state)
 	pipeline_result r;
 	seg_error err = {0};
 	assert_true(run_plain(extra, &r, &err) < 0);
-	expect(&r, "f------");
+	expect(&r, "f-------------");
 	assert_int_equal(r.attempts[PS_INGEST], 1); /* not transient: no retry */
 	assert_non_null(strstr(err.msg, "header not recognised"));
 	/* A missing file is found before any stage runs. */
 	snprintf(extra, sizeof extra, "[ingest]\nfiles = %s/nowhere.csv\n", tu_group_dir);
 	assert_true(run_plain(extra, &r, &err) < 0);
-	expect(&r, "f------");
+	expect(&r, "f-------------");
 	assert_int_equal(r.attempts[PS_INGEST], 0);
 	assert_non_null(strstr(err.msg, "nowhere.csv"));
 }

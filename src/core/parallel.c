@@ -6,8 +6,16 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+/* parallel_set_default's value; 0: the online CPUs. Set before any worker
+ * starts, read after: no data race. */
+static int default_workers;
+
+void parallel_set_default(int n) { default_workers = n > 0 ? n : 0; }
+
 int parallel_workers(int requested)
 {
+	if (requested <= 0)
+		requested = default_workers;
 	if (requested <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		requested = n > 0 && n < PARALLEL_MAX_WORKERS ? (int)n : n > 0 ? PARALLEL_MAX_WORKERS : 1;

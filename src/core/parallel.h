@@ -18,9 +18,16 @@
 /* No call runs more workers than this. */
 #define PARALLEL_MAX_WORKERS 64
 
-/* The number of workers for `requested` threads: requested, or the number of
- * online CPUs when requested <= 0, bounded to [1, PARALLEL_MAX_WORKERS]. */
+/* The number of workers for `requested` threads: requested, or the default
+ * when requested <= 0 (the number of online CPUs, or what
+ * parallel_set_default set), bounded to [1, PARALLEL_MAX_WORKERS]. */
 int parallel_workers(int requested);
+
+/* Sets the default of parallel_workers for this process: n >= 1 workers, or
+ * n <= 0 for the number of online CPUs again. For a process that shares
+ * the machine with others it runs beside (the pipeline's model stages);
+ * call it before starting work, not while workers run. */
+void parallel_set_default(int n);
 
 /* A worker's body: `worker` in [0, nworkers). */
 typedef void (*parallel_fn)(void *ctx, int worker, int nworkers);

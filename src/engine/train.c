@@ -16,6 +16,7 @@
 
 #include "models/cf.h"
 #include "core/array.h"
+#include "core/parallel.h"
 #include "core/strmap.h"
 #include "models/ease.h"
 #include "models/rp3.h"
@@ -139,6 +140,11 @@ typedef struct built {
 	json_t *meta;
 	uint64_t *song; /* [T] song key per track id (build_track_facts) */
 	uint16_t *year; /* [T] release year per track id, 0 unknown */
+	/* Borrowed from the dataset, or from a mapped features part: */
+	size_t T;                    /* track ids 0..T-1 */
+	const int64_t *row_track;    /* [N] track id of each content row */
+	const int32_t *track_artist; /* [T] */
+	const uint32_t *track_pop;   /* [T] */
 } built;
 
 /* The title model's index (rec_title.c reads it; sections MS_TITLE_*).
@@ -205,6 +211,10 @@ static int build_content(const dataset *ds, built *b, const train_options *o, se
 		return rc;
 	b->N = ds->N;
 	b->D = b->spec.dim;
+	b->T = (size_t)ds->T;
+	b->row_track = ds->row_track;
+	b->track_artist = ds->track_artist;
+	b->track_pop = ds->track_pop;
 	b->vec = malloc(sizeof(float) * b->N * b->D);
 	b->unit = malloc(sizeof(float) * b->N * b->D);
 	b->pop = malloc(sizeof(float) * (b->N ? b->N : 1));
@@ -349,6 +359,7 @@ static int build_quality(const dataset *ds, built *b, const train_options *o, se
 	quality_params qp;
 	quality_params_default(&qp);
 	qp.rounds = o->quality_rounds;
+	qp.nthread = parallel_workers(0);
 	if (known < 50) {
 		say(o, "quality prior: skipped, only %zu tracks have a popularity\n", known);
 		for (size_t i = 0; i < N; i++)
@@ -395,9 +406,12 @@ out:
 
 /* ---- collaborative filtering ---- */
 
-static int build_cf(const dataset *ds, built *b, const train_options *o, seg_error *err)
+/* The training playlists as a U x I matrix (b->ui) and its transpose
+ * (b->iu), and the track id of each CF item (b->cf_track, b->I): the input
+ * of co-occurrence, ALS, EASE and RP3beta. No training playlist: b->I is 0
+ * and the matrices are empty. */
+static int build_cf_matrix(const dataset *ds, built *b, seg_error *err)
 {
-	double t0 = progress_now();
 	int rc = 0;
 	int32_t *item_of = malloc(sizeof(int32_t) * (size_t)ds->T);
 	size_t ne = ds->pl_ptr[ds->P];
@@ -430,46 +444,12 @@ static int build_cf(const dataset *ds, built *b, const train_options *o, seg_err
 		U++;
 	}
 	if (b->I == 0 || U == 0) {
-		say(o, "collaborative filtering: skipped, no training playlists\n");
-		json_object_set_new(b->meta, "cf", json_pack("{s:b}", "trained", 0));
+		b->I = 0;
 		goto out;
 	}
 	if ((rc = cf_csr_from_pairs(&ui, U, b->I, ru, ri, NULL, n, CF_DUP_ONE, err)) < 0 ||
 	    (rc = cf_csr_transpose(&ui, &iu, err)) < 0)
 		goto out;
-	cf_cooc_opts co;
-	cf_cooc_opts_default(&co);
-	co.topm = o->cooc_neighbours;
-	if ((rc = cf_cooc_build(&ui, &iu, &co, &b->cooc, err)) < 0)
-		goto out;
-	double t1 = progress_now();
-	say(o, "co-occurrence: %d playlists x %d tracks, %lld entries, top-%d neighbours (%.2f s)\n", U, b->I,
-	    (long long)ui.nnz, co.topm, t1 - t0);
-	cf_als_opts ao;
-	cf_als_opts_default(&ao);
-	ao.factors = o->factors;
-	ao.iterations = o->als_iterations;
-	ao.alpha = o->als_alpha;
-	ao.lambda = o->als_lambda;
-	ao.seed = o->seed;
-	double *losses = calloc((size_t)ao.iterations, sizeof(double));
-	if ((rc = cf_als_fit(&ui, &iu, &ao, &b->als, losses, err)) < 0) {
-		free(losses);
-		goto out;
-	}
-	double secs = progress_now() - t1;
-	say(o, "implicit ALS: %d factors, %d iterations, %.2f s per iteration, loss %.4g -> %.4g\n", ao.factors,
-	    ao.iterations, secs / ao.iterations, losses[0], losses[ao.iterations - 1]);
-	json_t *jl = json_array();
-	for (int i = 0; i < ao.iterations; i++)
-		json_array_append_new(jl, json_real(losses[i]));
-	free(losses);
-	json_object_set_new(b->meta, "cf",
-	                    json_pack("{s:b,s:i,s:i,s:I,s:i,s:i,s:i,s:f,s:o}", "trained", 1, "playlists", U, "tracks",
-	                              b->I, "entries", (json_int_t)ui.nnz, "cooc_topm", co.topm, "factors", ao.factors,
-	                              "iterations", ao.iterations, "als_seconds_per_iteration", secs / ao.iterations,
-	                              "als_loss", jl));
-	/* EASE and RP3beta are fitted on the same matrices (build_ease, build_rp3). */
 	b->ui = ui;
 	b->iu = iu;
 	memset(&ui, 0, sizeof ui);
@@ -480,6 +460,55 @@ out:
 	free(item_of);
 	free(ru);
 	free(ri);
+	return rc;
+}
+
+/* Item co-occurrence and implicit ALS on build_cf_matrix's matrices. */
+static int build_cf(built *b, const train_options *o, seg_error *err)
+{
+	double t0 = progress_now();
+	int rc = 0;
+	if (b->I == 0 || b->ui.nnz == 0) {
+		say(o, "collaborative filtering: skipped, no training playlists\n");
+		json_object_set_new(b->meta, "cf", json_pack("{s:b}", "trained", 0));
+		return 0;
+	}
+	const cf_csr *ui = &b->ui, *iu = &b->iu;
+	int32_t U = ui->nrows;
+	cf_cooc_opts co;
+	cf_cooc_opts_default(&co);
+	co.topm = o->cooc_neighbours;
+	if ((rc = cf_cooc_build(ui, iu, &co, &b->cooc, err)) < 0)
+		return rc;
+	double t1 = progress_now();
+	say(o, "co-occurrence: %d playlists x %d tracks, %lld entries, top-%d neighbours (%.2f s)\n", U, b->I,
+	    (long long)ui->nnz, co.topm, t1 - t0);
+	cf_als_opts ao;
+	cf_als_opts_default(&ao);
+	ao.factors = o->factors;
+	ao.iterations = o->als_iterations;
+	ao.alpha = o->als_alpha;
+	ao.lambda = o->als_lambda;
+	ao.seed = o->seed;
+	double *losses = calloc((size_t)ao.iterations, sizeof(double));
+	if (losses == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if ((rc = cf_als_fit(ui, iu, &ao, &b->als, losses, err)) < 0) {
+		free(losses);
+		return rc;
+	}
+	double secs = progress_now() - t1;
+	say(o, "implicit ALS: %d factors, %d iterations, %.2f s per iteration, loss %.4g -> %.4g\n", ao.factors,
+	    ao.iterations, secs / ao.iterations, losses[0], losses[ao.iterations - 1]);
+	json_t *jl = json_array();
+	for (int i = 0; i < ao.iterations; i++)
+		json_array_append_new(jl, json_real(losses[i]));
+	free(losses);
+	json_object_set_new(b->meta, "cf",
+	                    json_pack("{s:b,s:i,s:i,s:I,s:i,s:i,s:i,s:f,s:o}", "trained", 1, "playlists", U, "tracks",
+	                              b->I, "entries", (json_int_t)ui->nnz, "cooc_topm", co.topm, "factors", ao.factors,
+	                              "iterations", ao.iterations, "als_seconds_per_iteration", secs / ao.iterations,
+	                              "als_loss", jl));
 	return rc;
 }
 
@@ -746,9 +775,101 @@ static int add(container_writer *w, const char *name, const void *p, size_t size
 	return *rc;
 }
 
+/* The sections of each part of the model, shared by the whole artifact
+ * (write_model) and by the pipeline's part files (train_part_run). Each
+ * writes what b holds of its part; the first failure sticks in *rc. */
+static void put_features(container_writer *w, const built *b, int *rc, seg_error *err)
+{
+	size_t N = b->N, D = b->D, T = b->T;
+	add(w, MS_FEAT_SPEC, &b->spec, sizeof b->spec, rc, err);
+	add(w, MS_TRACK_ID, b->row_track, sizeof(int64_t) * N, rc, err);
+	add(w, MS_VECTORS, b->unit, sizeof(float) * N * D, rc, err);
+	add(w, MS_VECTOR_NORM, b->norm, sizeof(float) * N, rc, err);
+	add(w, MS_POPULARITY, b->pop, sizeof(float) * N, rc, err);
+	add(w, MS_TRACK_ARTIST, b->track_artist, sizeof(int32_t) * T, rc, err);
+	add(w, MS_TRACK_POP, b->track_pop, sizeof(uint32_t) * T, rc, err);
+	add(w, MS_TRACK_SONG, b->song, sizeof(uint64_t) * T, rc, err);
+	add(w, MS_TRACK_YEAR, b->year, sizeof(uint16_t) * T, rc, err);
+	if (b->I > 0)
+		add(w, MS_CF_TRACK, b->cf_track, sizeof(int64_t) * (size_t)b->I, rc, err);
+}
+
+static void put_map(container_writer *w, const built *b, int *rc, seg_error *err)
+{
+	size_t N = b->N, D = b->D;
+	add(w, MS_KM_CENTROIDS, b->centroids, sizeof(float) * (size_t)b->K * D, rc, err);
+	add(w, MS_KM_LABELS, b->labels, sizeof(int32_t) * N, rc, err);
+	add(w, MS_KM_WORDS, b->words, b->words_len, rc, err);
+	add(w, MS_MAP_XY, b->xy, sizeof(float) * N * 2, rc, err);
+	add(w, MS_PCA, b->pca_blob, sizeof(float) * D * 3, rc, err);
+}
+
+static void put_quality(container_writer *w, const built *b, int *rc, seg_error *err)
+{
+	add(w, MS_QUALITY_PRED, b->qpred, sizeof(float) * b->N, rc, err);
+	if (b->xgb)
+		add(w, MS_QUALITY_XGB, b->xgb, b->xgb_len, rc, err);
+}
+
+static void put_cf(container_writer *w, const built *b, int *rc, seg_error *err)
+{
+	size_t I = (size_t)b->I;
+	if (b->cooc != NULL) {
+		size_t nnz = (size_t)b->cooc->indptr[I];
+		add(w, MS_COOC_PTR, b->cooc->indptr, sizeof(int64_t) * (I + 1), rc, err);
+		add(w, MS_COOC_NBR, b->cooc->nbr, sizeof(int32_t) * nnz, rc, err);
+		add(w, MS_COOC_SIM, b->cooc->sim, sizeof(float) * nnz, rc, err);
+	}
+	if (b->als != NULL) {
+		size_t F = (size_t)b->als->factors;
+		add(w, MS_ALS_OPTS, &b->als->opts, sizeof b->als->opts, rc, err);
+		add(w, MS_ALS_ITEMS, b->als->item_factors, sizeof(float) * I * F, rc, err);
+		add(w, MS_ALS_NORMS, b->als->item_norms, sizeof(float) * I, rc, err);
+		add(w, MS_ALS_YTY, b->als->yty, sizeof(float) * F * F, rc, err);
+	}
+}
+
+static void put_title(container_writer *w, const built *b, int *rc, seg_error *err)
+{
+	const title_index *x = b->title;
+	if (x == NULL || x->L == 0)
+		return;
+	add(w, MS_TITLE_VOCAB, x->vocab, x->vocab_len, rc, err);
+	add(w, MS_TITLE_WORD_OFF, x->word_off, sizeof(uint32_t) * x->V, rc, err);
+	add(w, MS_TITLE_WORD_IDF, x->idf, sizeof(float) * x->V, rc, err);
+	add(w, MS_TITLE_WORD_PTR, x->word_ptr, sizeof(uint32_t) * (x->V + 1), rc, err);
+	add(w, MS_TITLE_WORD_PL, x->word_pl, sizeof(uint32_t) * x->word_ptr[x->V], rc, err);
+	add(w, MS_TITLE_PL_PTR, x->pl_ptr, sizeof(uint32_t) * (x->L + 1), rc, err);
+	add(w, MS_TITLE_PL_TRACK, x->pl_track, sizeof(int32_t) * x->pl_ptr[x->L], rc, err);
+}
+
+/* EASE's or RP3beta's top-K weights per item, under the section names given. */
+static void put_neighbours(container_writer *w, const built *b, const cf_cooc *m, const char *ptr, const char *nbr,
+                           const char *wt, int *rc, seg_error *err)
+{
+	if (m == NULL)
+		return;
+	size_t I = (size_t)b->I, nnz = (size_t)m->indptr[I];
+	add(w, ptr, m->indptr, sizeof(int64_t) * (I + 1), rc, err);
+	add(w, nbr, m->nbr, sizeof(int32_t) * nnz, rc, err);
+	add(w, wt, m->sim, sizeof(float) * nnz, rc, err);
+}
+
+static void put_ease(container_writer *w, const built *b, int *rc, seg_error *err)
+{
+	put_neighbours(w, b, b->ease, MS_EASE_PTR, MS_EASE_NBR, MS_EASE_W, rc, err);
+}
+
+static void put_rp3(container_writer *w, const built *b, int *rc, seg_error *err)
+{
+	put_neighbours(w, b, b->rp3, MS_RP3_PTR, MS_RP3_NBR, MS_RP3_W, rc, err);
+}
+
+typedef void (*put_fn)(container_writer *w, const built *b, int *rc, seg_error *err);
+static const put_fn PUT[TP__COUNT] = {put_features, put_map, put_quality, put_cf, put_ease, put_rp3, put_title};
+
 /* What workspace_model_publish hands back to fill the new version. */
 typedef struct model_parts {
-	const dataset *ds;
 	built *b;
 	double t0;             /* when training started */
 	hybrid_weights hybrid; /* the hybrid's blend */
@@ -759,7 +880,6 @@ typedef struct model_parts {
 static int write_model(container_writer *w, const char *version, void *arg, seg_error *err)
 {
 	const model_parts *mp = arg;
-	const dataset *ds = mp->ds;
 	built *b = mp->b;
 	json_object_set_new(b->meta, "version", json_string(version));
 	json_object_set_new(b->meta, "train_seconds", json_real(progress_now() - mp->t0));
@@ -767,60 +887,8 @@ static int write_model(container_writer *w, const char *version, void *arg, seg_
 	char *meta = json_dumps(b->meta, JSON_INDENT(2) | JSON_SORT_KEYS);
 	add(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
 	free(meta);
-	size_t N = b->N, D = b->D, T = (size_t)ds->T;
-	add(w, MS_FEAT_SPEC, &b->spec, sizeof b->spec, &rc, err);
-	add(w, MS_TRACK_ID, ds->row_track, sizeof(int64_t) * N, &rc, err);
-	add(w, MS_VECTORS, b->unit, sizeof(float) * N * D, &rc, err);
-	add(w, MS_VECTOR_NORM, b->norm, sizeof(float) * N, &rc, err);
-	add(w, MS_POPULARITY, b->pop, sizeof(float) * N, &rc, err);
-	add(w, MS_KM_CENTROIDS, b->centroids, sizeof(float) * (size_t)b->K * D, &rc, err);
-	add(w, MS_KM_LABELS, b->labels, sizeof(int32_t) * N, &rc, err);
-	add(w, MS_KM_WORDS, b->words, b->words_len, &rc, err);
-	add(w, MS_MAP_XY, b->xy, sizeof(float) * N * 2, &rc, err);
-	add(w, MS_PCA, b->pca_blob, sizeof(float) * D * 3, &rc, err);
-	add(w, MS_QUALITY_PRED, b->qpred, sizeof(float) * N, &rc, err);
-	if (b->xgb)
-		add(w, MS_QUALITY_XGB, b->xgb, b->xgb_len, &rc, err);
-	add(w, MS_TRACK_ARTIST, ds->track_artist, sizeof(int32_t) * T, &rc, err);
-	add(w, MS_TRACK_POP, ds->track_pop, sizeof(uint32_t) * T, &rc, err);
-	add(w, MS_TRACK_SONG, b->song, sizeof(uint64_t) * T, &rc, err);
-	add(w, MS_TRACK_YEAR, b->year, sizeof(uint16_t) * T, &rc, err);
-	if (b->cooc != NULL) {
-		size_t I = (size_t)b->I, nnz = (size_t)b->cooc->indptr[I];
-		add(w, MS_CF_TRACK, b->cf_track, sizeof(int64_t) * I, &rc, err);
-		add(w, MS_COOC_PTR, b->cooc->indptr, sizeof(int64_t) * (I + 1), &rc, err);
-		add(w, MS_COOC_NBR, b->cooc->nbr, sizeof(int32_t) * nnz, &rc, err);
-		add(w, MS_COOC_SIM, b->cooc->sim, sizeof(float) * nnz, &rc, err);
-	}
-	if (b->als != NULL) {
-		size_t I = (size_t)b->I, F = (size_t)b->als->factors;
-		add(w, MS_ALS_OPTS, &b->als->opts, sizeof b->als->opts, &rc, err);
-		add(w, MS_ALS_ITEMS, b->als->item_factors, sizeof(float) * I * F, &rc, err);
-		add(w, MS_ALS_NORMS, b->als->item_norms, sizeof(float) * I, &rc, err);
-		add(w, MS_ALS_YTY, b->als->yty, sizeof(float) * F * F, &rc, err);
-	}
-	if (b->title != NULL && b->title->L > 0) {
-		const title_index *x = b->title;
-		add(w, MS_TITLE_VOCAB, x->vocab, x->vocab_len, &rc, err);
-		add(w, MS_TITLE_WORD_OFF, x->word_off, sizeof(uint32_t) * x->V, &rc, err);
-		add(w, MS_TITLE_WORD_IDF, x->idf, sizeof(float) * x->V, &rc, err);
-		add(w, MS_TITLE_WORD_PTR, x->word_ptr, sizeof(uint32_t) * (x->V + 1), &rc, err);
-		add(w, MS_TITLE_WORD_PL, x->word_pl, sizeof(uint32_t) * x->word_ptr[x->V], &rc, err);
-		add(w, MS_TITLE_PL_PTR, x->pl_ptr, sizeof(uint32_t) * (x->L + 1), &rc, err);
-		add(w, MS_TITLE_PL_TRACK, x->pl_track, sizeof(int32_t) * x->pl_ptr[x->L], &rc, err);
-	}
-	if (b->ease != NULL) {
-		size_t I = (size_t)b->I, nnz = (size_t)b->ease->indptr[I];
-		add(w, MS_EASE_PTR, b->ease->indptr, sizeof(int64_t) * (I + 1), &rc, err);
-		add(w, MS_EASE_NBR, b->ease->nbr, sizeof(int32_t) * nnz, &rc, err);
-		add(w, MS_EASE_W, b->ease->sim, sizeof(float) * nnz, &rc, err);
-	}
-	if (b->rp3 != NULL) {
-		size_t I = (size_t)b->I, nnz = (size_t)b->rp3->indptr[I];
-		add(w, MS_RP3_PTR, b->rp3->indptr, sizeof(int64_t) * (I + 1), &rc, err);
-		add(w, MS_RP3_NBR, b->rp3->nbr, sizeof(int32_t) * nnz, &rc, err);
-		add(w, MS_RP3_W, b->rp3->sim, sizeof(float) * nnz, &rc, err);
-	}
+	for (int p = 0; p < TP__COUNT; p++)
+		PUT[p](w, b, &rc, err);
 	add(w, MS_HYBRID, &mp->hybrid, sizeof mp->hybrid, &rc, err);
 	return rc;
 }
@@ -830,8 +898,8 @@ static int train_build(const dataset *ds, built *b, const train_options *o, seg_
 {
 	int rc;
 	if ((rc = build_content(ds, b, o, err)) < 0 || (rc = build_map(b, o, err)) < 0 ||
-	    (rc = build_quality(ds, b, o, err)) < 0 || (rc = build_cf(ds, b, o, err)) < 0 ||
-	    (rc = build_ease(b, o, err)) < 0 || (rc = build_rp3(b, o, err)) < 0 ||
+	    (rc = build_quality(ds, b, o, err)) < 0 || (rc = build_cf_matrix(ds, b, err)) < 0 ||
+	    (rc = build_cf(b, o, err)) < 0 || (rc = build_ease(b, o, err)) < 0 || (rc = build_rp3(b, o, err)) < 0 ||
 	    (rc = build_title(ds, b, o, err)) < 0 || (rc = build_track_facts(ds, b, err)) < 0)
 		return rc;
 	return 0;
@@ -854,7 +922,7 @@ int train_to_path(const dataset *ds, const train_options *o, const char *path, s
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
-	model_parts parts = {ds, &b, t0, o->hybrid};
+	model_parts parts = {&b, t0, o->hybrid};
 	const catalog_origin *origin = snapshot_origin(ds->snap);
 	if ((rc = write_model(w, "unpublished", &parts, err)) < 0 ||
 	    (origin != NULL &&
@@ -900,7 +968,7 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 	                    json_pack("{s:f,s:f,s:f,s:f,s:f}", "content", hw->content, "cooc", hw->cooc, "als", hw->als,
 	                              "ease", hw->ease, "rp3", hw->rp3));
 	char path[PATH_MAX + 32];
-	model_parts parts = {ds, &b, t0, o->hybrid};
+	model_parts parts = {&b, t0, o->hybrid};
 	if ((rc = workspace_model_publish(o->workspace, snapshot_origin(ds->snap), write_model, &parts, version, cap,
 	                                  path, sizeof path, err)) < 0)
 		goto out;
@@ -908,5 +976,319 @@ int train_run(const train_options *o, char *version, size_t cap, seg_error *err)
 out:
 	built_free(&b);
 	dataset_free(ds);
+	return rc;
+}
+
+/* ---- training in parts (the pipeline's model stages) ---- */
+
+const char *const train_part_names[TP__COUNT] = {"features", "map", "quality", "cf", "ease", "rp3", "title"};
+
+/* Sections a part file holds for the parts after it, never copied into the
+ * model: the content vectors before normalising, the training matrix, the
+ * part's figures and the seconds it took. */
+#define PART_RAW "_content_raw"   /* float [N][D] */
+#define PART_UI_PTR "_ui_ptr"     /* int64 [U+1] */
+#define PART_UI_IDX "_ui_idx"     /* int32 [nnz] CF item of each entry */
+#define PART_UI_SHAPE "_ui_shape" /* int64 [3]: U, I, nnz */
+
+/* A features part, mapped: what the other parts read of it. */
+typedef struct features_part {
+	container_file *f;
+	catalog_origin origin;
+	json_t *meta; /* its TRAIN_PART_META object */
+} features_part;
+
+static void features_part_close(features_part *fp)
+{
+	container_file_close(fp->f);
+	json_decref(fp->meta);
+	memset(fp, 0, sizeof *fp);
+}
+
+/* Copies section `name` of f (exactly `size` bytes; size 0 = any) into a
+ * new allocation at *out; its size into *got when given. */
+static int section_copy(const container_file *f, const char *name, size_t size, void **out, size_t *got, seg_error *err)
+{
+	size_t n = 0;
+	const void *p = container_file_section(f, name, &n);
+	if (p == NULL || (size && n != size))
+		return seg_error_set(err, SEG_EFORMAT, "the features part has no section %s of %zu bytes (it has %zu)",
+		                     name, size, p ? n : 0);
+	if ((*out = malloc(n ? n : 1)) == NULL)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	memcpy(*out, p, n);
+	if (got)
+		*got = n;
+	return 0;
+}
+
+/* A part file's metadata (TRAIN_PART_META, NUL-terminated JSON), new reference. */
+static json_t *part_meta(const container_file *f)
+{
+	size_t n = 0;
+	const char *text = container_file_section(f, TRAIN_PART_META, &n);
+	if (text == NULL || n == 0 || text[n - 1] != '\0')
+		return NULL;
+	json_error_t je;
+	return json_loads(text, 0, &je);
+}
+
+/* Opens the features part at `path` and puts into b what every part reads:
+ * the feature spec, N, D, T, the borrowed per-track arrays (b->row_track,
+ * track_artist, track_pop point into the mapping, alive until
+ * features_part_close) and the CF items. `need_raw`: also the content
+ * vectors before normalising (b->vec) and the population (b->pop);
+ * `need_ui`: the training matrix and its transpose (b->ui, b->iu). */
+static int features_part_open(const char *path, built *b, int need_raw, int need_ui, features_part *fp, seg_error *err)
+{
+	memset(fp, 0, sizeof *fp);
+	int rc = container_file_open(&fp->f, path, err);
+	if (rc < 0)
+		return rc;
+	const void *p;
+	size_t n = 0;
+	if ((rc = container_file_require(fp->f, CATALOG_ORIGIN_SECTION, sizeof fp->origin, &p, err)) < 0)
+		goto fail;
+	memcpy(&fp->origin, p, sizeof fp->origin);
+	if ((rc = container_file_require(fp->f, MS_FEAT_SPEC, sizeof b->spec, &p, err)) < 0)
+		goto fail;
+	memcpy(&b->spec, p, sizeof b->spec);
+	if ((fp->meta = part_meta(fp->f)) == NULL) {
+		rc = seg_error_set(err, SEG_EFORMAT, "%s: no readable %s section", path, TRAIN_PART_META);
+		goto fail;
+	}
+	b->D = b->spec.dim;
+	b->row_track = container_file_section(fp->f, MS_TRACK_ID, &n);
+	b->N = n / sizeof(int64_t);
+	b->track_artist = container_file_section(fp->f, MS_TRACK_ARTIST, &n);
+	b->T = n / sizeof(int32_t);
+	if (b->row_track == NULL || b->track_artist == NULL) {
+		rc = seg_error_set(err, SEG_EFORMAT, "%s: no track sections", path);
+		goto fail;
+	}
+	if ((rc = container_file_require(fp->f, MS_TRACK_POP, sizeof(uint32_t) * b->T, &p, err)) < 0)
+		goto fail;
+	b->track_pop = p;
+	const void *cft = container_file_section(fp->f, MS_CF_TRACK, &n);
+	if (cft != NULL) {
+		b->I = (int32_t)(n / sizeof(int64_t));
+		if ((rc = section_copy(fp->f, MS_CF_TRACK, n, (void **)&b->cf_track, NULL, err)) < 0)
+			goto fail;
+	}
+	if (need_raw &&
+	    ((rc = section_copy(fp->f, PART_RAW, sizeof(float) * b->N * b->D, (void **)&b->vec, NULL, err)) < 0 ||
+	     (rc = section_copy(fp->f, MS_POPULARITY, sizeof(float) * b->N, (void **)&b->pop, NULL, err)) < 0))
+		goto fail;
+	if (need_ui && b->I > 0) {
+		const int64_t *shape;
+		if ((rc = container_file_require(fp->f, PART_UI_SHAPE, sizeof(int64_t) * 3, (const void **)&shape,
+		                                 err)) < 0)
+			goto fail;
+		cf_csr *ui = &b->ui;
+		ui->nrows = (int32_t)shape[0];
+		ui->ncols = (int32_t)shape[1];
+		ui->nnz = shape[2];
+		if (ui->ncols != b->I) {
+			rc = seg_error_set(err, SEG_EFORMAT, "%s: the training matrix has %d items, the CF tracks %d",
+			                   path, ui->ncols, b->I);
+			goto fail;
+		}
+		if ((rc = section_copy(fp->f, PART_UI_PTR, sizeof(int64_t) * ((size_t)ui->nrows + 1),
+		                       (void **)&ui->indptr, NULL, err)) < 0 ||
+		    (rc = section_copy(fp->f, PART_UI_IDX, sizeof(int32_t) * (size_t)ui->nnz, (void **)&ui->indices,
+		                       NULL, err)) < 0)
+			goto fail;
+		if ((ui->data = malloc(sizeof(float) * (size_t)(ui->nnz ? ui->nnz : 1))) == NULL) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (int64_t e = 0; e < ui->nnz; e++)
+			ui->data[e] = 1; /* CF_DUP_ONE: every entry is 1 */
+		if ((rc = cf_csr_transpose(ui, &b->iu, err)) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	features_part_close(fp);
+	return rc;
+}
+
+/* Loads the workspace's dataset for a part that reads more than the
+ * features part, refusing a catalogue that changed since it was made. */
+static int part_dataset(const train_options *o, const features_part *fp, dataset **ds, seg_error *err)
+{
+	int rc = dataset_load(ds, o->workspace, err);
+	if (rc < 0)
+		return rc;
+	const catalog_origin *now = snapshot_origin((*ds)->snap);
+	if (now == NULL || !catalog_origin_same(now, &fp->origin)) {
+		dataset_free(*ds);
+		*ds = NULL;
+		return seg_error_set(
+			err, SEG_ESTALE,
+			"the catalogue changed since the features part was made: run the features stage again");
+	}
+	return 0;
+}
+
+int train_part_run(const train_options *o, int part, const char *features, const char *path, seg_error *err)
+{
+	if (part < 0 || part >= TP__COUNT)
+		return seg_error_set(err, SEG_EINVAL, "no training part %d", part);
+	built b;
+	memset(&b, 0, sizeof b);
+	dataset *ds = NULL;
+	features_part fp = {0};
+	container_writer *w = NULL;
+	catalog_origin origin;
+	double t0 = progress_now();
+	int rc = 0;
+	b.meta = json_object();
+	if (part == TP_FEATURES) {
+		if ((rc = dataset_load(&ds, o->workspace, err)) < 0)
+			goto out;
+		if (ds->N == 0) {
+			rc = seg_error_set(err, SEG_EINVAL,
+			                   "the catalogue has no tracks with audio features to train on");
+			goto out;
+		}
+		memcpy(&origin, snapshot_origin(ds->snap), sizeof origin);
+		json_object_set_new(b.meta, "seed", json_integer((json_int_t)o->seed));
+		json_object_set_new(b.meta, "playlists",
+		                    json_pack("{s:I,s:I,s:I}", "total", (json_int_t)ds->P, "validation",
+		                              (json_int_t)ds->P_valid, "test", (json_int_t)ds->P_test));
+		if ((rc = build_content(ds, &b, o, err)) < 0 || (rc = build_cf_matrix(ds, &b, err)) < 0 ||
+		    (rc = build_track_facts(ds, &b, err)) < 0)
+			goto out;
+	} else {
+		int raw = part == TP_MAP || part == TP_QUALITY;
+		int ui = part == TP_CF || part == TP_EASE || part == TP_RP3;
+		if ((rc = features_part_open(features, &b, raw, ui, &fp, err)) < 0)
+			goto out;
+		memcpy(&origin, &fp.origin, sizeof origin);
+		if ((part == TP_QUALITY || part == TP_TITLE) && (rc = part_dataset(o, &fp, &ds, err)) < 0)
+			goto out;
+		switch (part) {
+		case TP_MAP: rc = build_map(&b, o, err); break;
+		case TP_QUALITY: rc = build_quality(ds, &b, o, err); break;
+		case TP_CF: rc = build_cf(&b, o, err); break;
+		case TP_EASE: rc = build_ease(&b, o, err); break;
+		case TP_RP3: rc = build_rp3(&b, o, err); break;
+		case TP_TITLE: rc = build_title(ds, &b, o, err); break;
+		default: break;
+		}
+		if (rc < 0)
+			goto out;
+	}
+	json_object_set_new(b.meta, "_seconds", json_real(progress_now() - t0));
+	if ((w = container_writer_create()) == NULL) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	char *meta = json_dumps(b.meta, JSON_COMPACT | JSON_SORT_KEYS);
+	add(w, TRAIN_PART_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
+	free(meta);
+	PUT[part](w, &b, &rc, err);
+	if (part == TP_FEATURES) {
+		int64_t shape[3] = {b.ui.nrows, b.ui.ncols, b.ui.nnz};
+		add(w, PART_RAW, b.vec, sizeof(float) * b.N * b.D, &rc, err);
+		if (b.I > 0) {
+			add(w, PART_UI_SHAPE, shape, sizeof shape, &rc, err);
+			add(w, PART_UI_PTR, b.ui.indptr, sizeof(int64_t) * ((size_t)b.ui.nrows + 1), &rc, err);
+			add(w, PART_UI_IDX, b.ui.indices, sizeof(int32_t) * (size_t)b.ui.nnz, &rc, err);
+		}
+	}
+	add(w, CATALOG_ORIGIN_SECTION, &origin, sizeof origin, &rc, err);
+	if (rc == 0)
+		rc = container_writer_save(w, path, err);
+out:
+	container_writer_free(w);
+	built_free(&b);
+	features_part_close(&fp);
+	dataset_free(ds);
+	return rc;
+}
+
+/* What train_parts_publish hands workspace_model_publish. */
+typedef struct parts_fill {
+	container_file *f[TP__COUNT];
+	json_t *meta;
+	hybrid_weights hybrid;
+} parts_fill;
+
+/* Copies every model section of the parts, in part order; the metadata is
+ * the parts' merged, with the version's name. */
+static int fill_from_parts(container_writer *w, const char *version, void *arg, seg_error *err)
+{
+	parts_fill *pf = arg;
+	json_object_set_new(pf->meta, "version", json_string(version));
+	int rc = 0;
+	char *meta = json_dumps(pf->meta, JSON_INDENT(2) | JSON_SORT_KEYS);
+	add(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
+	free(meta);
+	for (int p = 0; p < TP__COUNT && rc == 0; p++) {
+		for (size_t i = 0; i < container_file_count(pf->f[p]); i++) {
+			const char *name = container_file_name_at(pf->f[p], i);
+			if (name == NULL || name[0] == '_' || strcmp(name, CATALOG_ORIGIN_SECTION) == 0)
+				continue; /* the part's own, and the origin the publisher adds */
+			size_t n = 0;
+			const void *data = container_file_section(pf->f[p], name, &n);
+			add(w, name, data, n, &rc, err);
+		}
+	}
+	add(w, MS_HYBRID, &pf->hybrid, sizeof pf->hybrid, &rc, err);
+	return rc;
+}
+
+int train_parts_publish(const train_options *o, const char *const paths[TP__COUNT], char *version, size_t cap,
+                        seg_error *err)
+{
+	if (!hybrid_weights_valid(&o->hybrid))
+		return seg_error_set(err, SEG_EINVAL, "the hybrid's weights must be >= 0 with a positive sum");
+	parts_fill pf = {.hybrid = o->hybrid};
+	catalog_origin origin[TP__COUNT];
+	int rc = 0;
+	double seconds = 0;
+	pf.meta = json_object();
+	for (int p = 0; p < TP__COUNT && rc == 0; p++) {
+		const void *og;
+		if ((rc = container_file_open(&pf.f[p], paths[p], err)) < 0 ||
+		    (rc = container_file_require(pf.f[p], CATALOG_ORIGIN_SECTION, sizeof origin[p], &og, err)) < 0)
+			break;
+		memcpy(&origin[p], og, sizeof origin[p]);
+		if (p > 0 && !catalog_origin_same(&origin[p], &origin[0])) {
+			rc = seg_error_set(err, SEG_ESTALE,
+			                   "the %s part was made from another state of the catalogue than the features "
+			                   "part: run the pipeline's training stages again",
+			                   train_part_names[p]);
+			break;
+		}
+		json_t *m = part_meta(pf.f[p]);
+		if (m == NULL) {
+			rc = seg_error_set(err, SEG_EFORMAT, "%s: no readable %s section", paths[p], TRAIN_PART_META);
+			break;
+		}
+		seconds += json_number_value(json_object_get(m, "_seconds"));
+		json_object_del(m, "_seconds");
+		json_object_update(pf.meta, m);
+		json_decref(m);
+	}
+	if (rc == 0) {
+		time_t now = time(NULL);
+		char stamp[32];
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+		const hybrid_weights *hw = &o->hybrid;
+		json_object_set_new(pf.meta, "created_at", json_string(stamp));
+		json_object_set_new(pf.meta, "train_seconds", json_real(seconds));
+		json_object_set_new(pf.meta, "hybrid",
+		                    json_pack("{s:f,s:f,s:f,s:f,s:f}", "content", hw->content, "cooc", hw->cooc, "als",
+		                              hw->als, "ease", hw->ease, "rp3", hw->rp3));
+		char path[PATH_MAX + 32];
+		rc = workspace_model_publish(o->workspace, &origin[0], fill_from_parts, &pf, version, cap, path,
+		                             sizeof path, err);
+	}
+	for (int p = 0; p < TP__COUNT; p++)
+		container_file_close(pf.f[p]);
+	json_decref(pf.meta);
 	return rc;
 }

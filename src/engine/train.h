@@ -97,6 +97,49 @@ int train_to_path(const dataset *ds, const train_options *o, const char *path, s
  * version[cap]. */
 int train_run(const train_options *o, char *version, size_t cap, seg_error *err);
 
+/* ---- training in parts ----
+ * The pipeline (pipeline.h) trains the artifact as separate stages, each in
+ * its own process, so that the independent models run at once and a
+ * changed parameter retrains only its model. The parts:
+ *   features  the content vectors (feature spec, unit vectors, norms,
+ *             popularity), the per-track facts (artist, playlists, song key,
+ *             year) and the training playlists as a matrix: read from the
+ *             workspace's catalogue (its snapshot must be current)
+ *   map       k-means clusters and the 2-D PCA map       (reads features)
+ *   quality   the XGBoost quality prior                  (features + catalogue)
+ *   cf        item co-occurrence and implicit ALS        (features)
+ *   ease      EASE's top-K weights                       (features)
+ *   rp3       RP3beta's top-K neighbours                 (features)
+ *   title     the playlist-title model                   (features + catalogue)
+ * Each part file is a container (container.h) holding the part's sections
+ * of the model under their model names, its figures (TRAIN_PART_META: the
+ * same JSON keys `segue train` writes into MS_META, plus "_seconds"),
+ * sections named "_..." that later parts read (never copied into a model),
+ * and the catalogue state it was made from (CATALOG_ORIGIN_SECTION).
+ * Parts and the whole artifact share the code that fits each model and
+ * writes its sections, so a model published from parts holds the same
+ * sections as `segue train`'s with the same options. */
+enum train_part { TP_FEATURES, TP_MAP, TP_QUALITY, TP_CF, TP_EASE, TP_RP3, TP_TITLE, TP__COUNT };
+extern const char *const train_part_names[TP__COUNT];
+#define TRAIN_PART_META "_meta"
+
+/* Fits part `part` with options o and writes its part file to `path`
+ * (replaced atomically). `features` is the features part's file (read by
+ * every other part; ignored for TP_FEATURES). A part that reads the
+ * catalogue refuses one that changed since the features part was made
+ * (SEG_ESTALE). Threads: as many as parallel_workers(0) gives (a caller
+ * running parts side by side lowers it with parallel_set_default).
+ * On failure nothing is written. */
+int train_part_run(const train_options *o, int part, const char *features, const char *path, seg_error *err);
+
+/* Publishes a new model version (workspace_model_publish) made of the part
+ * files paths[TP__COUNT], with o->hybrid as its blend; its version id is
+ * copied to version[cap]. Parts made from different states of the
+ * catalogue are refused (SEG_ESTALE); an unreadable one is its
+ * container_file_open code. */
+int train_parts_publish(const train_options *o, const char *const paths[TP__COUNT], char *version, size_t cap,
+                        seg_error *err);
+
 /* Resolves a model path into path[cap]: `name` may be NULL (the version
  * models/latest names: SEG_ENOTFOUND, or SEG_EFORMAT when latest is
  * damaged, each naming `segue train`), a version ("v3", parsed strictly by

@@ -6,10 +6,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <cblas.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include "catalog/catalog.h"
 #include "catalog/workspace.h"
 #include "core/atomicfile.h"
+#include "core/parallel.h"
 #include "core/container.h"
 #include "core/progress.h"
 #include "engine/evaluate.h"
@@ -33,13 +36,51 @@
 #include "pipeline/runs.h"
 #include "report/eda.h"
 
-const char *const pipeline_stage_names[PS__COUNT] = {"ingest",   "validate", "eda",    "train",
-                                                     "evaluate", "register", "promote"};
+const char *const pipeline_stage_names[PS__COUNT] = {"ingest",  "validate", "eda",      "features", "map",
+                                                     "quality", "cf",       "ease",     "rp3",      "title",
+                                                     "train",   "evaluate", "register", "promote"};
 const char *const pipeline_status_names[4] = {"not run", "cached", "ran", "failed"};
 
 /* Each stage's code version: raise one when what the stage computes changes,
  * so that its cached record no longer counts. */
-static const int STAGE_CODE[PS__COUNT] = {1, 1, 1, 1, 1, 1, 1};
+static const int STAGE_CODE[PS__COUNT] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1};
+
+/* The stages each stage depends on (bits 1 << stage); enum order is a
+ * topological order of this graph. */
+#define B(s) (1u << (s))
+static const unsigned DEPS[PS__COUNT] = {
+	[PS_INGEST] = 0,
+	[PS_VALIDATE] = B(PS_INGEST),
+	[PS_EDA] = B(PS_VALIDATE),
+	[PS_FEATURES] = B(PS_VALIDATE),
+	[PS_MAP] = B(PS_FEATURES),
+	[PS_QUALITY] = B(PS_FEATURES),
+	[PS_CF] = B(PS_FEATURES),
+	[PS_EASE] = B(PS_FEATURES),
+	[PS_RP3] = B(PS_FEATURES),
+	[PS_TITLE] = B(PS_FEATURES),
+	[PS_TRAIN] = B(PS_FEATURES) | B(PS_MAP) | B(PS_QUALITY) | B(PS_CF) | B(PS_EASE) | B(PS_RP3) | B(PS_TITLE),
+	[PS_EVALUATE] = B(PS_TRAIN),
+	[PS_REGISTER] = B(PS_EVALUATE),
+	[PS_PROMOTE] = B(PS_REGISTER),
+};
+#undef B
+
+/* The training part (train.h) a stage makes, or -1. */
+static int part_of(int s)
+{
+	return s == PS_FEATURES ? TP_FEATURES : s >= PS_MAP && s <= PS_TITLE ? TP_MAP + (s - PS_MAP) : -1;
+}
+
+/* Bits of every stage that depends on s, directly or not. */
+static unsigned descendants(int s)
+{
+	unsigned d = 1u << s;
+	for (int t = s + 1; t < PS__COUNT; t++)
+		if (DEPS[t] & d)
+			d |= 1u << t;
+	return d & ~(1u << s);
+}
 
 /* The child's exit codes (CHILD_STOPPED: the runner killed it on SIGINT or
  * SIGTERM; never an exit code). */
@@ -84,6 +125,7 @@ void pipeline_config_default(pipeline_config *c)
 	c->quality_rounds = 120;
 	c->cv_folds = 5;
 	c->seed = 42;
+	c->parallel = 2;
 	c->eval_max_playlists = 2000;
 	c->margin = 0.01;
 	c->promote_auto = 1;
@@ -149,6 +191,7 @@ static int config_key(pipeline_config *c, int sec, const char *key, char *val, c
 	INT_KEY(PS_TRAIN, "rounds", quality_rounds, 1, 100000)
 	INT_KEY(PS_TRAIN, "cv_folds", cv_folds, 2, 100)
 	INT_KEY(PS_TRAIN, "seed", seed, 0, 4e9)
+	INT_KEY(PS_TRAIN, "parallel", parallel, 1, 16)
 	INT_KEY(PS_EVALUATE, "max_playlists", eval_max_playlists, 0, 1e12)
 	REAL_KEY(PS_REGISTER, "margin", margin, -1, 1)
 	INT_KEY(PS_PROMOTE, "auto", promote_auto, 0, 1)
@@ -200,10 +243,12 @@ int pipeline_config_load(const char *path, pipeline_config *c, seg_error *err)
 			if (e)
 				*e = '\0';
 			if (e == NULL || (sec = pipeline_stage_parse(trim(s + 1))) < 0) {
-				rc = seg_error_set(err, SEG_EINVAL,
-				                   "%s:%d: unknown section '%s' (the stages: ingest, validate, "
-				                   "eda, train, evaluate, register, promote)",
-				                   path, lineno, s);
+				char names[256] = "";
+				for (int t = 0; t < PS__COUNT; t++)
+					snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+					         t ? ", " : "", pipeline_stage_names[t]);
+				rc = seg_error_set(err, SEG_EINVAL, "%s:%d: unknown section '%s' (the stages: %s)",
+				                   path, lineno, s, names);
 				break;
 			}
 			continue;
@@ -227,10 +272,11 @@ int pipeline_config_load(const char *path, pipeline_config *c, seg_error *err)
 	return rc;
 }
 
-/* The parameters of one stage as text (its part of the cache key). */
-static void stage_params(const pipeline_config *c, int s, char *buf, size_t cap)
+/* The parameters of configuration section s as text, "key=value ...". */
+static void section_params(const pipeline_config *c, int s, char *buf, size_t cap)
 {
 	int n = 0;
+	buf[0] = '\0';
 	switch (s) {
 	case PS_INGEST: n = snprintf(buf, cap, "large_file_mb=%g", c->large_file_mb); break;
 	case PS_VALIDATE:
@@ -239,8 +285,10 @@ static void stage_params(const pipeline_config *c, int s, char *buf, size_t cap)
 		break;
 	case PS_EDA: n = snprintf(buf, cap, "top_n=%d", c->eda_top_n); break;
 	case PS_TRAIN:
-		n = snprintf(buf, cap, "clusters=%d factors=%d iterations=%d rounds=%d cv_folds=%d seed=%lu",
-		             c->clusters, c->factors, c->als_iterations, c->quality_rounds, c->cv_folds, c->seed);
+		n = snprintf(buf, cap,
+		             "clusters=%d factors=%d iterations=%d rounds=%d cv_folds=%d seed=%lu parallel=%d",
+		             c->clusters, c->factors, c->als_iterations, c->quality_rounds, c->cv_folds, c->seed,
+		             c->parallel);
 		break;
 	case PS_EVALUATE: n = snprintf(buf, cap, "max_playlists=%ld", c->eval_max_playlists); break;
 	case PS_REGISTER: n = snprintf(buf, cap, "margin=%g", c->margin); break;
@@ -248,6 +296,27 @@ static void stage_params(const pipeline_config *c, int s, char *buf, size_t cap)
 	default: break;
 	}
 	(void)n;
+}
+
+/* The parameters stage s reads (its part of the cache key): the [train]
+ * keys belong to the model stages that use them; parallel changes no
+ * result and is in no key. */
+static void stage_params(const pipeline_config *c, int s, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	switch (s) {
+	case PS_MAP: snprintf(buf, cap, "clusters=%d seed=%lu", c->clusters, c->seed); break;
+	case PS_QUALITY: snprintf(buf, cap, "rounds=%d cv_folds=%d", c->quality_rounds, c->cv_folds); break;
+	case PS_CF:
+		snprintf(buf, cap, "factors=%d iterations=%d seed=%lu", c->factors, c->als_iterations, c->seed);
+		break;
+	case PS_FEATURES:
+	case PS_EASE:
+	case PS_RP3:
+	case PS_TITLE:
+	case PS_TRAIN: break;
+	default: section_params(c, s, buf, cap); break;
+	}
 }
 
 char *pipeline_config_text(const pipeline_config *c)
@@ -261,7 +330,7 @@ char *pipeline_config_text(const pipeline_config *c)
 		len += (size_t)snprintf(out + len, cap - len, "ingest.file=%s\n", c->files[i]);
 	for (int s = 0; s < PS__COUNT; s++) {
 		char p[512];
-		stage_params(c, s, p, sizeof p);
+		section_params(c, s, p, sizeof p);
 		for (char *save = NULL, *t = strtok_r(p, " ", &save); t; t = strtok_r(NULL, " ", &save))
 			len += (size_t)snprintf(out + len, cap - len, "%s.%s\n", pipeline_stage_names[s], t);
 	}
@@ -411,7 +480,8 @@ typedef struct ctx {
 	const pipeline_config *c;
 	const char *ws;
 	json_t *state; /* {"stages": {name: record}, "last_run": {...}} */
-	int attempt;   /* 0-based, of the stage being run */
+	int stage;     /* in a stage's child: the stage it runs */
+	int attempt;   /* in a stage's child: 0-based, of the attempt it is */
 	char run_id[40];
 } ctx;
 
@@ -420,12 +490,24 @@ static json_t *record_of(const ctx *x, int s)
 	return json_object_get(json_object_get(x->state, "stages"), pipeline_stage_names[s]);
 }
 
-static const char *upstream_hash(const ctx *x, int s)
+/* The hashes the stages s depends on recorded, "a|b|..." into buf; -1 and
+ * the first one without a record in *missing when one has none. */
+static int upstream_hash(const ctx *x, int s, char *buf, size_t cap, int *missing)
 {
-	static const int UP[PS__COUNT] = {-1, PS_INGEST, PS_VALIDATE, PS_VALIDATE, PS_TRAIN, PS_EVALUATE, PS_REGISTER};
-	if (UP[s] < 0)
-		return "";
-	return json_string_value(json_object_get(record_of(x, UP[s]), "hash"));
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int d = 0; d < PS__COUNT; d++) {
+		if (!(DEPS[s] & (1u << d)))
+			continue;
+		const char *h = json_string_value(json_object_get(record_of(x, d), "hash"));
+		if (h == NULL) {
+			if (missing)
+				*missing = d;
+			return -1;
+		}
+		len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, "%s|", h);
+	}
+	return len < cap ? 0 : -1;
 }
 
 static int stage_key(const ctx *x, int s, char out[17], seg_error *err)
@@ -444,11 +526,12 @@ static int stage_key(const ctx *x, int s, char out[17], seg_error *err)
 		for (size_t i = 0; i < x->c->nfiles && rc == 0; i++)
 			rc = hash_file(h, x->c->files[i], x->c->large_file_mb, err);
 	} else {
-		const char *up = upstream_hash(x, s);
-		if (up == NULL)
-			rc = seg_error_set(err, SEG_ENOTFOUND,
-			                   "stage %s has no finished %s before it: run the whole pipeline",
-			                   pipeline_stage_names[s], s == PS_VALIDATE ? "ingest" : "stage");
+		char up[PS__COUNT * 600];
+		int missing = -1;
+		if (upstream_hash(x, s, up, sizeof up, &missing) < 0)
+			rc = seg_error_set(
+				err, SEG_ENOTFOUND, "stage %s has no finished %s before it: run the whole pipeline",
+				pipeline_stage_names[s], missing >= 0 ? pipeline_stage_names[missing] : "stage");
 		else
 			XXH3_64bits_update(h, up, strlen(up));
 	}
@@ -490,7 +573,14 @@ static int still_valid(const ctx *x, int s, json_t *rec)
 		int m = (int)json_integer_value(json_object_get(info, "model"));
 		return m > 0 && workspace_model_file(x->ws, m, path, sizeof path, &e) == 0 && access(path, F_OK) == 0;
 	}
-	default: return 1;
+	default:
+		if (part_of(s) >= 0) {
+			struct stat st;
+			snprintf(path, sizeof path, "%s", json_string_value(json_object_get(info, "part")) ?: "");
+			return stat(path, &st) == 0 &&
+			       (json_int_t)st.st_size == json_integer_value(json_object_get(info, "bytes"));
+		}
+		return 1;
 	}
 }
 
@@ -686,7 +776,7 @@ static int st_validate(ctx *x, json_t *info, char *hash, size_t cap, seg_error *
 	json_decref(base);
 	json_decref(nbase);
 	if (rc == 0)
-		snprintf(hash, cap, "%s", upstream_hash(x, PS_VALIDATE));
+		snprintf(hash, cap, "%s", json_string_value(json_object_get(record_of(x, PS_INGEST), "hash")) ?: "");
 	return rc;
 }
 
@@ -707,43 +797,127 @@ static int st_eda(ctx *x, json_t *info, char *hash, size_t cap, seg_error *err)
 		char rep[PATH_MAX + 64];
 		snprintf(rep, sizeof rep, "%s/%s", out, WORKSPACE_EDA_REPORT_FILE);
 		json_object_set_new(info, "report", json_string(rep));
-		snprintf(hash, cap, "eda:%s", upstream_hash(x, PS_EDA));
+		char up[600];
+		upstream_hash(x, PS_EDA, up, sizeof up, NULL);
+		snprintf(hash, cap, "eda:%s", up);
 	}
 	return rc;
 }
 
+/* The training options of the configuration. */
+static void train_opts(const ctx *x, train_options *t)
+{
+	train_options_default(t);
+	t->workspace = x->ws;
+	t->clusters = x->c->clusters;
+	t->factors = x->c->factors;
+	t->als_iterations = x->c->als_iterations;
+	t->quality_rounds = x->c->quality_rounds;
+	t->cv_folds = x->c->cv_folds;
+	t->seed = x->c->seed;
+	t->verbose = 0;
+}
+
+/* The file of training part p: WORKSPACE/pipeline/parts/NAME.seg. */
+static int part_path(const char *ws, int p, char *buf, size_t cap, seg_error *err)
+{
+	char dir[PATH_MAX];
+	ppath(ws, "parts", dir, sizeof dir);
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+		return seg_error_set(err, SEG_EIO, "cannot create %s: %s", dir, strerror(errno));
+	snprintf(buf, cap, "%s/%s.seg", dir, train_part_names[p]);
+	return 0;
+}
+
+/* A model stage, or features: one training part (train.h) into its file.
+ * Its hash is its file's bytes' (XXH3-64), so that a part made again the
+ * same changes nothing downstream. */
+static int st_part(ctx *x, json_t *info, char *hash, size_t cap, seg_error *err)
+{
+	int p = part_of(x->stage);
+	char path[PATH_MAX + 64], features[PATH_MAX + 64];
+	train_options t;
+	train_opts(x, &t);
+	int rc;
+	if ((rc = part_path(x->ws, p, path, sizeof path, err)) < 0 ||
+	    (rc = part_path(x->ws, TP_FEATURES, features, sizeof features, err)) < 0)
+		return rc;
+	if (p == TP_FEATURES) {
+		/* As `segue train`: the feature snapshot made from the catalogue
+		 * as it is, read under the workspace's lock. */
+		catalog *cat = NULL;
+		if ((rc = catalog_open(&cat, x->ws, 0, err)) == 0 &&
+		    (rc = workspace_lock(x->ws, WORKSPACE_LOCK_WAIT, err)) == 0) {
+			rc = workspace_derived_refresh(x->ws, catalog_db(cat), 0, NULL, err);
+			if (rc >= 0)
+				rc = train_part_run(&t, p, NULL, path, err);
+			workspace_unlock(x->ws);
+		}
+		catalog_close(cat);
+	} else {
+		rc = train_part_run(&t, p, features, path, err);
+	}
+	if (rc < 0)
+		return rc;
+	/* The hash of what the part holds: every section but its figures
+	 * (which hold the seconds it took). */
+	container_file *f = NULL;
+	if ((rc = container_file_open(&f, path, err)) < 0)
+		return rc;
+	XXH3_state_t *h = XXH3_createState();
+	if (h == NULL) {
+		container_file_close(f);
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
+	XXH3_64bits_reset(h);
+	for (size_t i = 0; i < container_file_count(f); i++) {
+		const char *name = container_file_name_at(f, i);
+		size_t n = 0;
+		const void *data = name ? container_file_section(f, name, &n) : NULL;
+		if (data == NULL || strcmp(name, TRAIN_PART_META) == 0)
+			continue;
+		XXH3_64bits_update(h, name, strlen(name) + 1);
+		XXH3_64bits_update(h, data, n);
+	}
+	unsigned long long d = XXH3_64bits_digest(h);
+	XXH3_freeState(h);
+	container_file_close(f);
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return seg_error_set(err, SEG_EIO, "cannot read %s: %s", path, strerror(errno));
+	json_object_set_new(info, "part", json_string(path));
+	json_object_set_new(info, "bytes", json_integer((json_int_t)st.st_size));
+	snprintf(hash, cap, "%s:%016llx", train_part_names[p], d);
+	return 0;
+}
+
+/* train: publishes models/vN assembled from the parts. */
 static int st_train(ctx *x, json_t *info, char *hash, size_t cap, seg_error *err)
 {
 	train_options t;
-	train_options_default(&t);
-	t.workspace = x->ws;
-	t.clusters = x->c->clusters;
-	t.factors = x->c->factors;
-	t.als_iterations = x->c->als_iterations;
-	t.quality_rounds = x->c->quality_rounds;
-	t.cv_folds = x->c->cv_folds;
-	t.seed = x->c->seed;
-	t.verbose = 0;
-	catalog *cat = NULL;
-	int rc = catalog_open(&cat, x->ws, 0, err);
+	train_opts(x, &t);
+	char paths[TP__COUNT][PATH_MAX + 64];
+	const char *pp[TP__COUNT];
+	int rc = 0;
+	for (int p = 0; p < TP__COUNT && rc == 0; p++) {
+		rc = part_path(x->ws, p, paths[p], sizeof paths[p], err);
+		pp[p] = paths[p];
+	}
 	if (rc == 0)
 		rc = workspace_lock(x->ws, WORKSPACE_LOCK_WAIT, err);
-	if (rc < 0) {
-		catalog_close(cat);
+	if (rc < 0)
 		return rc;
-	}
-	/* As `segue train`: the feature snapshot made from the catalogue as it is. */
-	rc = workspace_derived_refresh(x->ws, catalog_db(cat), 0, NULL, err);
-	catalog_close(cat);
 	char version[32] = "";
-	if (rc >= 0)
-		rc = train_run(&t, version, sizeof version, err);
+	rc = train_parts_publish(&t, pp, version, sizeof version, err);
 	workspace_unlock(x->ws);
 	if (rc < 0)
 		return rc;
 	int m = workspace_version_parse(version);
 	json_object_set_new(info, "model", json_integer(m));
-	snprintf(hash, cap, "%s:%s", version, upstream_hash(x, PS_TRAIN));
+	char up[PS__COUNT * 600];
+	upstream_hash(x, PS_TRAIN, up, sizeof up, NULL);
+	XXH64_hash_t uh = XXH3_64bits(up, strlen(up));
+	snprintf(hash, cap, "%s:%016llx", version, (unsigned long long)uh);
 	return 0;
 }
 
@@ -879,7 +1053,9 @@ static int st_register(ctx *x, json_t *info, char *hash, size_t cap, seg_error *
 		return rc;
 	json_object_set_new(info, "version", json_integer(version));
 	json_object_set_new(info, "model", json_integer(m));
-	snprintf(hash, cap, "r%d:%s", version, upstream_hash(x, PS_REGISTER));
+	char up[600];
+	upstream_hash(x, PS_REGISTER, up, sizeof up, NULL);
+	snprintf(hash, cap, "r%d:%s", version, up);
 	return 0;
 }
 
@@ -897,15 +1073,18 @@ static int st_promote(ctx *x, json_t *info, char *hash, size_t cap, seg_error *e
 }
 
 typedef int (*stage_fn)(ctx *, json_t *, char *, size_t, seg_error *);
-static const stage_fn STAGES[PS__COUNT] = {st_ingest,   st_validate, st_eda,    st_train,
-                                           st_evaluate, st_register, st_promote};
+static const stage_fn STAGES[PS__COUNT] = {st_ingest, st_validate, st_eda,      st_part,   st_part,
+                                           st_part,   st_part,     st_part,     st_part,   st_part,
+                                           st_train,  st_evaluate, st_register, st_promote};
 
 /* ---- running a stage in a child ---- */
 
-/* In the child: runs stage s, writes {"rc","msg","hash","info"} to fd and
- * exits. Never returns. */
-static void child_run(ctx *x, int s, int fd, int lockfd)
+/* In the child: runs stage x->stage (attempt x->attempt) with `threads`
+ * threads (0: all), writes {"rc","msg","hash","info"} to fd and exits.
+ * Never returns. */
+static void child_run(ctx *x, int fd, int lockfd, int threads)
 {
+	int s = x->stage;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -915,6 +1094,10 @@ static void child_run(ctx *x, int s, int fd, int lockfd)
 	if (x->o->test_kill_in == s) {
 		kill(getppid(), SIGKILL);
 		raise(SIGKILL);
+	}
+	if (threads > 0) {
+		parallel_set_default(threads);
+		openblas_set_num_threads(threads);
 	}
 	seg_error err = {0};
 	json_t *info = json_object();
@@ -938,15 +1121,29 @@ static void child_run(ctx *x, int s, int fd, int lockfd)
 	_exit(rc == 0 ? CHILD_OK : (rc == SEG_EIO || rc == SEG_EDB) ? CHILD_TRANSIENT : CHILD_FAIL);
 }
 
-/* Runs one attempt of stage s; fills *res (the child's JSON) and returns
- * CHILD_* (or CHILD_FAIL with err on a timeout or a crash). */
-static int attempt_run(ctx *x, int s, int lockfd, json_t **res, seg_error *err)
+/* One attempt of a stage running in a child. */
+typedef struct child {
+	int stage;
+	pid_t pid;
+	int fd;    /* the read end of its report pipe */
+	double t0; /* when the attempt started */
+	char *buf; /* its report so far */
+	size_t len, cap;
+	int timed_out; /* killed for its timeout */
+	int stopped;   /* killed because the runner was asked to stop */
+	int status;    /* waitpid's, once reaped */
+} child;
+
+/* Forks the attempt x->attempt of stage s into *c. 0, or CHILD_FAIL with err. */
+static int child_start(ctx *x, int s, int lockfd, int threads, child *c, seg_error *err)
 {
-	*res = NULL;
+	memset(c, 0, sizeof *c);
+	c->stage = s;
 	int p[2];
 	if (pipe(p) != 0)
 		return seg_error_set(err, SEG_EIO, "pipe: %s", strerror(errno)), CHILD_FAIL;
 	fflush(NULL);
+	x->stage = s;
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(p[0]);
@@ -955,84 +1152,85 @@ static int attempt_run(ctx *x, int s, int lockfd, json_t **res, seg_error *err)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		child_run(x, s, p[1], lockfd);
+		child_run(x, p[1], lockfd, threads);
 	}
 	close(p[1]);
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	double t0 = progress_now(), timeout = x->c->stage[s].timeout;
-	progress bar;
-	char label[64];
-	snprintf(label, sizeof label, "%s", pipeline_stage_names[s]);
-	progress_start(&bar, label, 0);
-	int status = 0, done = 0, timed_out = 0, stopped = 0;
-	while (!done) {
-		char chunk[4096];
-		ssize_t n;
-		while ((n = read(p[0], chunk, sizeof chunk)) > 0) {
-			if (len + (size_t)n + 1 > cap) {
-				char *nb = realloc(buf, cap = (len + (size_t)n + 1) * 2);
-				if (nb == NULL)
-					break;
-				buf = nb;
-			}
-			memcpy(buf + len, chunk, (size_t)n);
-			len += (size_t)n;
-		}
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			done = 1;
-			continue;
-		}
-		double el = progress_now() - t0;
-		if (timeout > 0 && el > timeout && !timed_out) {
-			kill(pid, SIGKILL); /* the stage is failed; reaped on the next turn */
-			timed_out = 1;
-		}
-		if (stop_signal && !stopped && !timed_out) {
-			kill(pid, SIGKILL); /* asked to stop: the stage leaves no record */
-			stopped = 1;
-		}
-		char note[96];
-		snprintf(note, sizeof note, "pipeline: %s  %.1f s%s", pipeline_stage_names[s], el,
-		         x->attempt ? "  (retry)" : "");
-		progress_note(&bar, note);
-		struct timespec ts = {0, 20 * 1000000L};
-		nanosleep(&ts, NULL);
-	}
-	progress_finish(&bar);
-	ssize_t n;
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	c->pid = pid;
+	c->fd = p[0];
+	c->t0 = progress_now();
+	return 0;
+}
+
+/* Reads what the child wrote so far. */
+static void child_drain(child *c)
+{
 	char chunk[4096];
-	while ((n = read(p[0], chunk, sizeof chunk)) > 0) {
-		char *nb = len + (size_t)n + 1 > cap ? realloc(buf, cap = (len + (size_t)n + 1) * 2) : buf;
-		if (nb == NULL)
-			break;
-		buf = nb;
-		memcpy(buf + len, chunk, (size_t)n);
-		len += (size_t)n;
+	ssize_t n;
+	while ((n = read(c->fd, chunk, sizeof chunk)) > 0) {
+		if (c->len + (size_t)n + 1 > c->cap) {
+			size_t cap = (c->len + (size_t)n + 1) * 2;
+			char *nb = realloc(c->buf, cap);
+			if (nb == NULL)
+				return;
+			c->buf = nb;
+			c->cap = cap;
+		}
+		memcpy(c->buf + c->len, chunk, (size_t)n);
+		c->len += (size_t)n;
 	}
-	close(p[0]);
-	if (buf)
-		buf[len] = '\0';
+}
+
+/* Polls c: reads its report, kills it past its timeout or when asked to
+ * stop. 1 when it has ended (reaped), else 0. */
+static int child_poll(const ctx *x, child *c)
+{
+	child_drain(c);
+	if (waitpid(c->pid, &c->status, WNOHANG) == c->pid) {
+		child_drain(c);
+		return 1;
+	}
+	double timeout = x->c->stage[c->stage].timeout;
+	if (timeout > 0 && progress_now() - c->t0 > timeout && !c->timed_out && !c->stopped) {
+		kill(c->pid, SIGKILL); /* the stage is failed; reaped on a later poll */
+		c->timed_out = 1;
+	}
+	if (stop_signal && !c->stopped && !c->timed_out) {
+		kill(c->pid, SIGKILL); /* asked to stop: the stage leaves no record */
+		c->stopped = 1;
+	}
+	return 0;
+}
+
+/* The outcome of an ended child: CHILD_* with *res its report (or NULL)
+ * and err saying why when it did not succeed. Releases c's resources. */
+static int child_end(const ctx *x, child *c, json_t **res, seg_error *err)
+{
+	int s = c->stage;
+	close(c->fd);
+	if (c->buf)
+		c->buf[c->len] = '\0';
 	json_error_t je;
-	*res = buf ? json_loads(buf, 0, &je) : NULL;
-	free(buf);
-	if (stopped) {
+	*res = c->buf ? json_loads(c->buf, 0, &je) : NULL;
+	free(c->buf);
+	c->buf = NULL;
+	if (c->stopped) {
 		seg_error_set(err, SEG_EINVAL, "stopped by signal %d: stage %s killed before it finished",
 		              (int)stop_signal, pipeline_stage_names[s]);
 		return CHILD_STOPPED;
 	}
-	if (timed_out) {
+	if (c->timed_out) {
 		seg_error_set(err, SEG_EINVAL, "stage %s timed out after %g s (killed)", pipeline_stage_names[s],
-		              timeout);
+		              x->c->stage[s].timeout);
 		return CHILD_FAIL;
 	}
-	if (WIFSIGNALED(status)) {
-		seg_error_set(err, SEG_EINVAL, "stage %s died of signal %d", pipeline_stage_names[s], WTERMSIG(status));
+	if (WIFSIGNALED(c->status)) {
+		seg_error_set(err, SEG_EINVAL, "stage %s died of signal %d", pipeline_stage_names[s],
+		              WTERMSIG(c->status));
 		return CHILD_FAIL;
 	}
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : CHILD_FAIL;
+	int code = WIFEXITED(c->status) ? WEXITSTATUS(c->status) : CHILD_FAIL;
 	if (code != CHILD_OK) {
 		const char *msg = json_string_value(json_object_get(*res, "msg"));
 		seg_error_set(err, (int)json_integer_value(json_object_get(*res, "rc")) ?: SEG_EINVAL, "stage %s: %s",
@@ -1157,6 +1355,220 @@ static void track(mlrun *run, const ctx *x, const pipeline_result *r)
 #undef T
 }
 
+/* Where each stage is in a run. */
+enum { W_PENDING, W_READY, W_RUNNING, W_RETRY, W_DONE, W_FAILED, W_BLOCKED };
+
+/* Prints one line of the run (after clearing the progress line). */
+static void say_line(const ctx *x, progress *bar, int *bar_on, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void say_line(const ctx *x, progress *bar, int *bar_on, const char *fmt, ...)
+{
+	if (*bar_on) {
+		progress_finish(bar);
+		*bar_on = 0;
+	}
+	if (x->o->out == NULL)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(x->o->out, fmt, ap);
+	va_end(ap);
+}
+
+/* The seconds stage s took when it last ran (its record), 0 when unknown:
+ * what orders the ready stages, longest first. */
+static double last_seconds(const ctx *x, int s)
+{
+	return json_number_value(json_object_get(record_of(x, s), "seconds"));
+}
+
+/* Runs the stages as their dependencies allow, at most [train] parallel at
+ * once; fills r and `last` (state.json's last_run) and writes each record
+ * as its stage finishes. 0, or the first failure's code with err. */
+static int sched_run(ctx *x, pipeline_result *r, json_t *last, int lockfd, seg_error *err)
+{
+	const pipeline_options *o = x->o;
+	int par = x->c->parallel > 0 ? x->c->parallel : 1;
+	if (par > 2 * PS__COUNT)
+		par = 2 * PS__COUNT;
+	int w[PS__COUNT], ncpu = parallel_workers(0);
+	double retry_at[PS__COUNT] = {0}, started[PS__COUNT] = {0};
+	char keys[PS__COUNT][17];
+	unsigned forced = 0;
+	if (o->from >= 0)
+		forced |= (1u << o->from) | descendants(o->from);
+	if (o->force >= 0)
+		forced |= 1u << o->force;
+	if (o->only >= 0)
+		forced |= 1u << o->only;
+	child run[PS__COUNT];
+	int nrun = 0, rc = 0, bar_on = 0;
+	progress bar;
+	json_t *stages = json_object_get(last, "stages");
+	for (int s = 0; s < PS__COUNT; s++) {
+		w[s] = W_PENDING;
+		json_object_set_new(stages, pipeline_stage_names[s], json_pack("{s:s}", "status", "not run"));
+	}
+	for (;;) {
+		json_t *ls;
+		/* Decide every pending stage whose dependencies are decided. */
+		for (int s = 0; s < PS__COUNT && rc == 0 && !stop_signal; s++) {
+			if (w[s] != W_PENDING)
+				continue;
+			int wait = 0, blocked = 0;
+			for (int d = 0; d < PS__COUNT; d++)
+				if (DEPS[s] & (1u << d)) {
+					wait |= w[d] != W_DONE && w[d] != W_FAILED && w[d] != W_BLOCKED;
+					blocked |= w[d] == W_FAILED || w[d] == W_BLOCKED;
+				}
+			if (blocked) {
+				w[s] = W_BLOCKED;
+				continue;
+			}
+			if (wait)
+				continue;
+			ls = json_object_get(stages, pipeline_stage_names[s]);
+			if (o->only >= 0 && s != o->only) {
+				w[s] = W_DONE; /* stands on its record */
+				continue;
+			}
+			if ((rc = stage_key(x, s, keys[s], err)) < 0) {
+				w[s] = W_FAILED;
+				r->status[s] = PSS_FAILED;
+				json_object_set_new(ls, "status", json_string("failed"));
+				json_object_set_new(ls, "message", json_string(err->msg));
+				break;
+			}
+			json_t *rec = record_of(x, s);
+			const char *old = json_string_value(json_object_get(rec, "key"));
+			if (!(forced & (1u << s)) && old && strcmp(old, keys[s]) == 0 && still_valid(x, s, rec)) {
+				w[s] = W_DONE;
+				r->status[s] = PSS_CACHED;
+				json_object_set_new(ls, "status", json_string("cached"));
+				say_line(x, &bar, &bar_on, "  %-9s cached\n", pipeline_stage_names[s]);
+				continue;
+			}
+			w[s] = W_READY;
+			s = -1; /* a stage decided: look again from the start (none is decided twice) */
+		}
+		/* Start ready stages in free slots, the longest first. */
+		double now = progress_now();
+		while (nrun < par && rc == 0 && !stop_signal) {
+			int pick = -1, others = 0;
+			for (int s = 0; s < PS__COUNT; s++) {
+				int ready = w[s] == W_READY || (w[s] == W_RETRY && retry_at[s] <= now);
+				if (!ready)
+					continue;
+				others++;
+				if (pick < 0 || (par > 1 && last_seconds(x, s) > last_seconds(x, pick)))
+					pick = s;
+			}
+			if (pick < 0)
+				break;
+			/* Sharing the CPUs with another stage: its share of them. */
+			int threads = nrun + others > 1 && par > 1 ? (ncpu / par > 0 ? ncpu / par : 1) : 0;
+			if (w[pick] == W_READY) {
+				started[pick] = now;
+				r->attempts[pick] = 0;
+			}
+			x->attempt = r->attempts[pick];
+			r->attempts[pick]++;
+			if (child_start(x, pick, lockfd, threads, &run[nrun], err) != 0) {
+				rc = err->code < 0 ? err->code : SEG_EIO;
+				w[pick] = W_FAILED;
+				r->status[pick] = PSS_FAILED;
+				break;
+			}
+			w[pick] = W_RUNNING;
+			nrun++;
+			if (!bar_on && o->out) {
+				progress_start(&bar, "pipeline", 0);
+				bar_on = 1;
+			}
+		}
+		if (rc == 0 && stop_signal && nrun == 0) {
+			int next = -1;
+			for (int s = PS__COUNT - 1; s >= 0; s--)
+				if (w[s] == W_PENDING || w[s] == W_READY || w[s] == W_RETRY)
+					next = s;
+			if (next >= 0)
+				rc = seg_error_set(err, SEG_EINVAL, "stopped by signal %d before stage %s",
+				                   (int)stop_signal, pipeline_stage_names[next]);
+		}
+		int waiting = 0;
+		for (int s = 0; s < PS__COUNT; s++)
+			waiting |= w[s] == W_RETRY || (w[s] == W_READY && rc == 0 && !stop_signal);
+		if (nrun == 0 && !waiting)
+			break;
+		/* Poll the running stages; each that ended is recorded at once. */
+		for (int i = 0; i < nrun; i++) {
+			child *c = &run[i];
+			if (!child_poll(x, c))
+				continue;
+			int s = c->stage;
+			json_t *out = NULL;
+			int code = child_end(x, c, &out, err);
+			run[i--] = run[--nrun];
+			ls = json_object_get(stages, pipeline_stage_names[s]);
+			if (code == CHILD_TRANSIENT && r->attempts[s] <= x->c->stage[s].retries && !stop_signal) {
+				double wait_s = x->c->stage[s].backoff * pow(2, r->attempts[s] - 1);
+				say_line(x, &bar, &bar_on, "  %-9s transient failure (%s); retry %d of %d in %.2f s\n",
+				         pipeline_stage_names[s], err->msg, r->attempts[s], x->c->stage[s].retries,
+				         wait_s);
+				w[s] = W_RETRY;
+				retry_at[s] = progress_now() + wait_s;
+				json_decref(out);
+				continue;
+			}
+			r->seconds[s] = progress_now() - started[s];
+			json_object_set_new(ls, "seconds", json_real(r->seconds[s]));
+			json_object_set_new(ls, "attempts", json_integer(r->attempts[s]));
+			if (code != CHILD_OK) {
+				w[s] = W_FAILED;
+				r->status[s] = PSS_FAILED;
+				if (rc == 0)
+					rc = err->code < 0 ? err->code : SEG_EINVAL;
+				json_object_set_new(ls, "status", json_string("failed"));
+				json_object_set_new(ls, "message", json_string(err->msg));
+				json_object_set_new(ls, "info", json_incref(json_object_get(out, "info")));
+				say_line(x, &bar, &bar_on, "  %-9s FAILED after %.2f s: %s\n", pipeline_stage_names[s],
+				         r->seconds[s], err->msg);
+			} else {
+				w[s] = W_DONE;
+				r->status[s] = PSS_RAN;
+				json_t *nrec =
+					json_pack("{s:s,s:O,s:O,s:I,s:f}", "key", keys[s], "hash",
+				                  json_object_get(out, "hash"), "info", json_object_get(out, "info"),
+				                  "finished_ms", (json_int_t)now_ms(), "seconds", r->seconds[s]);
+				json_object_set_new(json_object_get(x->state, "stages"), pipeline_stage_names[s], nrec);
+				json_object_set_new(ls, "status", json_string("ran"));
+				say_line(x, &bar, &bar_on, "  %-9s ran in %.2f s%s\n", pipeline_stage_names[s],
+				         r->seconds[s], r->attempts[s] > 1 ? " (after a retry)" : "");
+			}
+			json_decref(out);
+			seg_error se = {0};
+			int src = state_save(x, &se);
+			if (src < 0 && rc == 0)
+				rc = src, *err = se;
+		}
+		if (nrun > 0 && bar_on) {
+			char note[160];
+			size_t len = (size_t)snprintf(note, sizeof note, "pipeline:");
+			for (int i = 0; i < nrun && len < sizeof note; i++)
+				len += (size_t)snprintf(note + len, sizeof note - len, " %s %.1f s%s",
+				                        pipeline_stage_names[run[i].stage],
+				                        progress_now() - started[run[i].stage],
+				                        r->attempts[run[i].stage] > 1 ? " (retry)" : "");
+			progress_note(&bar, note);
+		}
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (bar_on)
+		progress_finish(&bar);
+	return rc;
+}
+
 int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err)
 {
 	pipeline_result local = {0};
@@ -1204,83 +1616,7 @@ int pipeline_run(const pipeline_options *o, pipeline_result *res, seg_error *err
 	json_t *last = json_pack("{s:s,s:I,s:s,s:{}}", "run_id", x.run_id, "started_ms", (json_int_t)now_ms(), "status",
 	                         "running", "stages");
 	json_object_set_new(x.state, "last_run", last);
-	int rc = 0;
-	for (int s = 0; s < PS__COUNT && rc == 0; s++) {
-		if (stop_signal) {
-			rc = seg_error_set(err, SEG_EINVAL, "stopped by signal %d before stage %s", (int)stop_signal,
-			                   pipeline_stage_names[s]);
-			break;
-		}
-		json_t *ls = json_object();
-		json_object_set_new(json_object_get(last, "stages"), pipeline_stage_names[s], ls);
-		if (o->only >= 0 && s != o->only) {
-			json_object_set_new(ls, "status", json_string("not run"));
-			continue;
-		}
-		char key[17];
-		if ((rc = stage_key(&x, s, key, err)) < 0) {
-			r->status[s] = PSS_FAILED;
-			json_object_set_new(ls, "status", json_string("failed"));
-			json_object_set_new(ls, "message", json_string(err->msg));
-			break;
-		}
-		int forced = o->force == s || o->only == s || (o->from >= 0 && s >= o->from);
-		json_t *rec = record_of(&x, s);
-		const char *old = json_string_value(json_object_get(rec, "key"));
-		if (!forced && old && strcmp(old, key) == 0 && still_valid(&x, s, rec)) {
-			r->status[s] = PSS_CACHED;
-			json_object_set_new(ls, "status", json_string("cached"));
-			if (o->out)
-				fprintf(o->out, "  %-9s cached\n", pipeline_stage_names[s]);
-			continue;
-		}
-		double ts = progress_now();
-		json_t *out = NULL;
-		int code = CHILD_FAIL;
-		for (x.attempt = 0;; x.attempt++) {
-			json_decref(out);
-			code = attempt_run(&x, s, lockfd, &out, err);
-			r->attempts[s] = x.attempt + 1;
-			if (code != CHILD_TRANSIENT || x.attempt >= o->conf->stage[s].retries || stop_signal)
-				break;
-			double wait = o->conf->stage[s].backoff * pow(2, x.attempt);
-			if (o->out)
-				fprintf(o->out, "  %-9s transient failure (%s); retry %d of %d in %.2f s\n",
-				        pipeline_stage_names[s], err->msg, x.attempt + 1, o->conf->stage[s].retries,
-				        wait);
-			struct timespec w = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
-			nanosleep(&w, NULL);
-		}
-		r->seconds[s] = progress_now() - ts;
-		json_object_set_new(ls, "seconds", json_real(r->seconds[s]));
-		json_object_set_new(ls, "attempts", json_integer(r->attempts[s]));
-		if (code != CHILD_OK) {
-			r->status[s] = PSS_FAILED;
-			rc = err->code < 0 ? err->code : SEG_EINVAL;
-			json_object_set_new(ls, "status", json_string("failed"));
-			json_object_set_new(ls, "message", json_string(err->msg));
-			json_object_set_new(ls, "info", json_incref(json_object_get(out, "info")));
-			if (o->out)
-				fprintf(o->out, "  %-9s FAILED after %.2f s: %s\n", pipeline_stage_names[s],
-				        r->seconds[s], err->msg);
-		} else {
-			r->status[s] = PSS_RAN;
-			json_t *nrec = json_pack("{s:s,s:O,s:O,s:I,s:f}", "key", key, "hash",
-			                         json_object_get(out, "hash"), "info", json_object_get(out, "info"),
-			                         "finished_ms", (json_int_t)now_ms(), "seconds", r->seconds[s]);
-			json_object_set_new(json_object_get(x.state, "stages"), pipeline_stage_names[s], nrec);
-			json_object_set_new(ls, "status", json_string("ran"));
-			if (o->out)
-				fprintf(o->out, "  %-9s ran in %.2f s%s\n", pipeline_stage_names[s], r->seconds[s],
-				        r->attempts[s] > 1 ? " (after a retry)" : "");
-		}
-		json_decref(out);
-		/* The stage's record, as soon as it has finished. */
-		seg_error se = {0};
-		int src = state_save(&x, &se);
-		if (src < 0 && rc == 0)
-			rc = src, *err = se;
-	}
+	int rc = sched_run(&x, r, last, lockfd, err);
 	r->total_seconds = progress_now() - t0;
 	int stopped = rc < 0 && stop_signal != 0;
 	json_object_set_new(last, "status", json_string(rc == 0 ? "finished" : stopped ? "stopped" : "failed"));

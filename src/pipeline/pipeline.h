@@ -1,31 +1,46 @@
 /* pipeline.h: `segue pipeline run`: the workspace's stages in one run, each
  * skipped when nothing it depends on changed (Prefect's input-hash cache).
  *
- * Stages, in order, each with its inputs -> outputs:
+ * Stages, a graph, each with the stages it depends on -> its outputs:
  *   ingest    the configured files              -> the catalogue (its stamp)
- *   validate  the catalogue, ingest's counts,   -> pass/fail report; on pass the
- *             the last good baseline               baseline (pipeline/baseline.json)
- *   eda       the catalogue                     -> WORKSPACE/eda/report.html
- *   train     the catalogue                     -> models/vN
- *   evaluate  models/vN                         -> models/vN/evaluation.json (validation split)
+ *   validate  ingest; the last good baseline    -> pass/fail report; on pass the
+ *                                                  baseline (pipeline/baseline.json)
+ *   eda       validate                          -> WORKSPACE/eda/report.html
+ *   features  validate                          -> pipeline/parts/features.seg: content
+ *                                                  vectors, track facts, the training
+ *                                                  matrix (train.h's parts)
+ *   map, quality, cf, ease, rp3, title
+ *             features (quality and title also  -> pipeline/parts/NAME.seg, one model
+ *             read the catalogue)                  each: the model stages
+ *   train     features and the six model stages -> models/vN, assembled from the parts
+ *   evaluate  train                             -> models/vN/evaluation.json (validation split)
  *   register  the evaluation, the champion's    -> a registry version (alias challenger)
  *   promote   the registered version            -> alias champion (when [promote] auto)
  *
  * Cache. A stage's key is XXH3-64 of: its name, its code version
- * (PIPELINE_CODE_* in pipeline.c, raised when a stage's behaviour changes),
- * SEGUE_VERSION, its parameters as configured, and its inputs: for ingest the
- * configured files (each file's bytes, or, for a file larger than
- * [ingest] large_file_mb, its path, size, mtime in ns, inode and device: a
- * stated shortcut that misses a same-size rewrite keeping the mtime), for
- * the others the "hash" its upstream stage recorded. The stage is skipped
- * when its last successful record has the same key and its output is still
- * there (ingest: the catalogue's stamp is the recorded one; eda: the report
- * exists; train: the model exists). Records live in
+ * (STAGE_CODE in pipeline.c, raised when a stage's behaviour changes),
+ * SEGUE_VERSION, its parameters as configured (only those it reads: factors
+ * and iterations are cf's, clusters map's, rounds and cv_folds quality's),
+ * and its inputs: for ingest the configured files (each file's bytes, or,
+ * for a file larger than [ingest] large_file_mb, its path, size, mtime in
+ * ns, inode and device: a stated shortcut that misses a same-size rewrite
+ * keeping the mtime), for the others the "hash" each stage it depends on
+ * recorded (a part's is the hash of its file's bytes, so a part rebuilt the
+ * same leaves train cached). The stage is skipped when its last successful
+ * record has the same key and its output is still there (ingest: the
+ * catalogue's stamp is the recorded one; eda: the report exists; a part:
+ * its file, of the recorded size; train: the model exists). Records live in
  * WORKSPACE/pipeline/state.json, replaced atomically; a stage's record is
  * written only when it has finished, so a run killed at any point resumes
  * from the last finished stage.
  *
- * Execution. Each stage runs in a forked child process (library calls, no
+ * Execution. Stages whose dependencies are done run as soon as a slot is
+ * free: [train] parallel slots (default 2), the ready stage that took
+ * longest last time first (in stage order with one slot). A stage started
+ * while another is running or ready runs its threads (core/parallel.h,
+ * OpenBLAS, XGBoost) at the machine's CPUs / parallel, else at all of them.
+ * When a stage fails, no new stage starts; those running finish and keep
+ * their records. Each stage runs in a forked child process (library calls, no
  * exec), which gives a timeout that works: the runner polls the child and
  * SIGKILLs it when its stage's timeout passes (the stage is then failed; a
  * killed stage leaves no record, and what it half-wrote is only what the
@@ -61,7 +76,23 @@
 
 #include "core/error.h"
 
-enum pipeline_stage { PS_INGEST, PS_VALIDATE, PS_EDA, PS_TRAIN, PS_EVALUATE, PS_REGISTER, PS_PROMOTE, PS__COUNT };
+enum pipeline_stage {
+	PS_INGEST,
+	PS_VALIDATE,
+	PS_EDA,
+	PS_FEATURES,
+	PS_MAP, /* the model stages, PS_MAP..PS_TITLE: one part each (train.h) */
+	PS_QUALITY,
+	PS_CF,
+	PS_EASE,
+	PS_RP3,
+	PS_TITLE,
+	PS_TRAIN,
+	PS_EVALUATE,
+	PS_REGISTER,
+	PS_PROMOTE,
+	PS__COUNT
+};
 extern const char *const pipeline_stage_names[PS__COUNT];
 /* The stage called `name`, or -1. */
 int pipeline_stage_parse(const char *name);
@@ -91,6 +122,7 @@ typedef struct pipeline_config {
 	int eda_top_n;             /* [eda] top_n (default 20) */
 	int clusters, factors, als_iterations, quality_rounds, cv_folds; /* [train] */
 	unsigned long seed;                                              /* [train] */
+	int parallel;            /* [train] parallel: stages run at once (default 2) */
 	long eval_max_playlists; /* [evaluate] max_playlists (default 2000; 0 = all) */
 	double margin;           /* [register] how far below the champion's R-precision is allowed (0.01) */
 	int promote_auto;        /* [promote] auto: make the registered version champion (default 1) */
@@ -115,7 +147,7 @@ extern const char *const pipeline_status_names[4];
 typedef struct pipeline_options {
 	const char *workspace;
 	const pipeline_config *conf;
-	int from;  /* a stage: rerun it and every later one; -1 none */
+	int from;  /* a stage: rerun it and every stage that depends on it; -1 none */
 	int only;  /* a stage: run only it (from its upstream records); -1 none */
 	int force; /* a stage: rerun it whatever the cache says; -1 none */
 	FILE *out; /* one line per stage; NULL = quiet */

@@ -540,8 +540,43 @@ static void test_train_tracked(void **state)
 	mlrun_info *runs;
 	size_t n;
 	seg_error err = {0};
+	/* `segue evaluate` records its own run: the settings, the version it
+	 * scored, each model's means as metrics, the table as an artifact. */
+	assert_int_equal(tu_cli(&out, "evaluate", "--workspace", ws, "--max-playlists", "12", "--split", "validation",
+	                        "--json", NULL),
+	                 0);
+	free(out);
 	assert_int_equal(mlrun_list(mlruns, &runs, &n, &err), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
+	const mlrun_info *ev = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(runs[i].experiment, "segue evaluate") == 0)
+			ev = &runs[i];
+	assert_non_null(ev);
+	assert_string_equal(ev->status, "FINISHED");
+	assert_string_equal(mlrun_info_param(ev, "split"), "validation");
+	assert_string_equal(mlrun_info_param(ev, "max_playlists"), "12");
+	assert_string_equal(mlrun_info_tag(ev, "segue.model_version"), "v2");
+	int hybrid_rprec = 0, popular = 0;
+	for (size_t i = 0; i < ev->nmetrics; i++) {
+		const char *k = ev->metrics[i].key;
+		size_t l = strlen(k);
+		hybrid_rprec += strncmp(k, "hybrid.", 7) == 0 && l > 12 && strcmp(k + l - 12, ".r_precision") == 0 &&
+		                ev->metrics[i].last >= 0 && ev->metrics[i].last <= 1;
+		popular += strncmp(k, "popular.", 8) == 0;
+	}
+	assert_true(hybrid_rprec > 0);
+	assert_true(popular > 0);
+	assert_int_equal(ev->nartifacts, 1);
+	assert_string_equal(ev->artifacts[0].path, "evaluation.json");
+	mlrun_list_free(runs, n);
+	assert_int_equal(mlrun_list(mlruns, &runs, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) /* the two trainings first, for what follows */
+		if (strcmp(runs[i].experiment, "segue evaluate") == 0) {
+			mlrun_info t = runs[i];
+			runs[i] = runs[n - 1];
+			runs[n - 1] = t;
+		}
 	mlrun_info *r32 = strcmp(mlrun_info_param(&runs[0], "als.factors"), "32") == 0 ? &runs[0] : &runs[1];
 	mlrun_info *r64 = r32 == &runs[0] ? &runs[1] : &runs[0];
 	assert_string_equal(mlrun_info_param(r64, "als.factors"), "64");

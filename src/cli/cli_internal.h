@@ -48,6 +48,15 @@ struct mlrun;
 struct train_options;
 struct mlrun *cli__train_track_start(const struct train_options *o);
 void cli__train_track_end(struct mlrun *r, const struct train_options *o, const char *version);
+/* What `segue evaluate` records (cmd_runs.c): a run in the experiment
+ * "segue evaluate" with the evaluation's settings as parameters, started
+ * before it (NULL when it cannot be: a warning, the evaluation goes on);
+ * its end, given the evaluation.json written (NULL: the evaluation failed,
+ * the run is FAILED): every model's mean per case and metric over all
+ * playlists as metrics (MODEL.CASE.METRIC), the table as an artifact. */
+struct eval_options;
+struct mlrun *cli__evaluate_track_start(const struct eval_options *o);
+void cli__evaluate_track_end(struct mlrun *r, const char *table);
 /* `segue models list|show|promote|rollback` (cmd_models.c). */
 int cli__models(int argc, char **argv);
 

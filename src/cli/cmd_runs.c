@@ -6,7 +6,9 @@
  * Also what `segue train` records as a run (cli__train_track_*). */
 #include "cli/cli_internal.h"
 
+#include <ctype.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "catalog/workspace.h"
 #include "core/container.h"
 #include "core/strbuf.h"
+#include "engine/evaluate.h"
 #include "engine/train.h"
 #include "pipeline/runs.h"
 
@@ -230,4 +233,107 @@ void cli__train_track_end(mlrun *r, const train_options *o, const char *version)
 		track_warn(&err);
 	if (mlrun_end(r, rc < 0 ? "FAILED" : "FINISHED", &err) < 0 && rc == 0)
 		track_warn(&err);
+}
+
+/* ---- `segue evaluate` as a tracked run ---- */
+
+static void eval_track_warn(const seg_error *err)
+{
+	fprintf(stderr, "segue evaluate: the run is not tracked: %s\n", err->msg);
+}
+
+mlrun *cli__evaluate_track_start(const eval_options *o)
+{
+	char dir[PATH_MAX];
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", o->workspace, MLRUNS_DIR) >= sizeof dir)
+		return NULL;
+	seg_error err = {0};
+	mlrun *r;
+	if (mlrun_start(dir, "segue evaluate", "evaluate", &r, &err) < 0) {
+		eval_track_warn(&err);
+		return NULL;
+	}
+	char v[64];
+	int rc = mlrun_param(r, "model", o->runs > 1 ? "trained per run" : o->artifact ? o->artifact : "latest", &err);
+	if (rc == 0)
+		rc = mlrun_param(r, "split", o->split == CATALOG_SPLIT_VALID ? "validation" : "test", &err);
+	snprintf(v, sizeof v, "%zu", o->max_playlists);
+	if (rc == 0)
+		rc = mlrun_param(r, "max_playlists", v, &err);
+	snprintf(v, sizeof v, "%d", o->runs);
+	if (rc == 0)
+		rc = mlrun_param(r, "runs", v, &err);
+	snprintf(v, sizeof v, "%zu", o->k);
+	if (rc == 0)
+		rc = mlrun_param(r, "k", v, &err);
+	if (rc < 0) {
+		eval_track_warn(&err);
+		mlrun_end(r, "FAILED", &err);
+		return NULL;
+	}
+	return r;
+}
+
+void cli__evaluate_track_end(mlrun *r, const char *table)
+{
+	if (!r)
+		return;
+	seg_error err = {0};
+	if (!table || !table[0]) {
+		mlrun_end(r, "FAILED", &err);
+		return;
+	}
+	json_error_t je;
+	json_t *root = json_load_file(table, 0, &je), *cell;
+	int rc = root ? 0 : seg_error_set(&err, SEG_EFORMAT, "cannot read %s: %s", table, je.text);
+	const char *model = json_string_value(json_object_get(root, "model"));
+	if (rc == 0 && model) {
+		/* ".../models/v3/model.seg": the version is its directory's name. */
+		char buf[PATH_MAX];
+		snprintf(buf, sizeof buf, "%s", model);
+		char *slash = strrchr(buf, '/');
+		if (slash) {
+			*slash = '\0';
+			slash = strrchr(buf, '/');
+		}
+		if (slash && slash[1] == 'v')
+			rc = mlrun_tag(r, "segue.model_version", slash + 1, &err);
+	}
+	size_t i;
+	json_array_foreach(json_object_get(root, "cells"), i, cell)
+	{
+		const char *m = json_string_value(json_object_get(cell, "model"));
+		const char *c = json_string_value(json_object_get(cell, "case"));
+		const char *src = json_string_value(json_object_get(cell, "source"));
+		if (rc < 0 || !m || !c || !src || strcmp(src, "all") != 0)
+			continue;
+		const char *name;
+		json_t *stat;
+		json_object_foreach(json_object_get(cell, "metrics"), name, stat)
+		{
+			json_t *mean = json_object_get(stat, "mean");
+			char raw[256], key[300];
+			snprintf(raw, sizeof raw, "%s.%s.%s", m, c, name);
+			/* MLflow's keys take letters, digits and _-. /: recall@k is recall_at_k. */
+			size_t kl = 0;
+			for (const char *p = raw; *p && kl + 5 < sizeof key; p++) {
+				if (*p == '@') {
+					memcpy(key + kl, "_at_", 4);
+					kl += 4;
+				} else {
+					key[kl++] = isalnum((unsigned char)*p) || strchr("_-. /", *p) ? *p : '_';
+				}
+			}
+			key[kl] = '\0';
+			if (rc == 0 && json_is_number(mean))
+				rc = mlrun_metric(r, key, json_number_value(mean), 0, 0, &err);
+		}
+	}
+	json_decref(root);
+	if (rc == 0)
+		rc = mlrun_artifact(r, table, "evaluation.json", &err);
+	if (rc < 0)
+		eval_track_warn(&err);
+	if (mlrun_end(r, rc < 0 ? "FAILED" : "FINISHED", &err) < 0 && rc == 0)
+		eval_track_warn(&err);
 }

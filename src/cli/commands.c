@@ -1073,7 +1073,15 @@ static int cmd_evaluate(int argc, char **argv)
 		o.train = &t;
 		o.rerank = &rr;
 	}
-	return evaluate_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
+	if (o.markdown != NULL)
+		return evaluate_run(&o, &err) < 0 ? fail(&err) : EXIT_OK;
+	char kept[PATH_MAX + 64] = "";
+	o.kept = kept;
+	o.kept_cap = sizeof kept;
+	struct mlrun *run = cli__evaluate_track_start(&o);
+	int rc = evaluate_run(&o, &err);
+	cli__evaluate_track_end(run, rc < 0 ? NULL : kept);
+	return rc < 0 ? fail(&err) : EXIT_OK;
 }
 
 /* ---- tune ---- */

@@ -1110,6 +1110,8 @@ int evaluate_run(const eval_options *o, seg_error *err)
 	workspace_unlock(o->workspace);
 	if (rc < 0)
 		goto out;
+	if (o->kept && o->kept_cap)
+		snprintf(o->kept, o->kept_cap, "%s", jpath);
 	if (o->json) {
 		char *text = json_dumps(root, JSON_INDENT(2));
 		fprintf(o->out, "%s\n", text ? text : "{}");

@@ -52,6 +52,8 @@ typedef struct eval_options {
 	const char *markdown;       /* non-NULL: only print this evaluation.json as Markdown */
 	int json;                   /* print JSON instead of the table */
 	FILE *out;
+	char *kept;      /* where the table was kept (evaluation.json) is copied here, or NULL */
+	size_t kept_cap; /* bytes at kept */
 } eval_options;
 
 void eval_options_default(eval_options *o);

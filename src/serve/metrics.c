@@ -85,8 +85,12 @@ void serve__metrics_text(server *s, strbuf *sb)
 	              "# HELP segue_model_tracks Tracks in the served model.\n"
 	              "# TYPE segue_model_tracks gauge\nsegue_model_tracks %zu\n"
 	              "# HELP segue_model_reloads_total Models put in place while serving (a new champion).\n"
-	              "# TYPE segue_model_reloads_total counter\nsegue_model_reloads_total %lu\n",
-	              progress_now() - s->started, engine_rows(serve__cur->eng), atomic_load(&s->reloads));
+	              "# TYPE segue_model_reloads_total counter\nsegue_model_reloads_total %lu\n"
+	              "# HELP segue_variant_model_fallback_total Requests whose experiment variant named a model "
+	              "version this server does not hold (answered by the champion).\n"
+	              "# TYPE segue_variant_model_fallback_total counter\nsegue_variant_model_fallback_total %lu\n",
+	              progress_now() - s->started, engine_rows(serve__cur->eng), atomic_load(&s->reloads),
+	              atomic_load(&s->variant_fallbacks));
 	knn_stats ks;
 	knn_stats_get(&ks);
 	strbuf_printf(

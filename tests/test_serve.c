@@ -3326,8 +3326,8 @@ static void test_variants_name_versions(void **state)
 	atomic_store(&load.stop, 1);
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	print_message("challenger promoted under load: %ld requests answered 200, %ld failed\n",
-	              atomic_load(&load.ok), atomic_load(&load.failed));
+	print_message("challenger promoted under load: %ld requests answered 200, %ld failed\n", atomic_load(&load.ok),
+	              atomic_load(&load.failed));
 	assert_int_equal(atomic_load(&load.failed), 0);
 	assert_true(atomic_load(&load.ok) > 0);
 	version_for(user[0], got, sizeof got);

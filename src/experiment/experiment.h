@@ -82,8 +82,8 @@ int exp_config_check(const char *config, seg_error *err);
 
 /* exp_config's version: a registry version number (1, 2, ...), or one of
  * these. */
-#define EXP_VERSION_UNSET 0       /* no version=: the server's default (the champion) */
-#define EXP_VERSION_CHAMPION (-1) /* version=champion */
+#define EXP_VERSION_UNSET 0         /* no version=: the server's default (the champion) */
+#define EXP_VERSION_CHAMPION (-1)   /* version=champion */
 #define EXP_VERSION_CHALLENGER (-2) /* version=challenger */
 
 /* What a configuration sets, parsed. Fields the config does not name keep

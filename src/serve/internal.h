@@ -94,7 +94,7 @@ typedef struct server {
 	pthread_mutex_t model_lock;
 	atomic_ulong reloads;           /* champions put in place after the first */
 	atomic_ulong variant_fallbacks; /* requests whose variant named a version not held: the champion answered */
-	names *names;         /* display fields without SQL; NULL: they come from SQLite */
+	names *names;                   /* display fields without SQL; NULL: they come from SQLite */
 	char dbpath[PATH_MAX];
 	char *summary; /* EDA summary JSON */
 	size_t summary_len;

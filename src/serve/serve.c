@@ -297,8 +297,9 @@ static void challenger_reload(server *s, const char *why)
 			atomic_fetch_add(&m->refs, 1);
 		} else if (model_open(s, name, &m, &err) < 0) {
 			if (!s->o->quiet)
-				fprintf(stderr, "segue: %s: keeping challenger %s: challenger %s cannot be served: %s\n",
-				        why, cur ? cur->version : "(none)", name, err.msg);
+				fprintf(stderr,
+				        "segue: %s: keeping challenger %s: challenger %s cannot be served: %s\n", why,
+				        cur ? cur->version : "(none)", name, err.msg);
 			return;
 		} else {
 			m->registry_version = version;

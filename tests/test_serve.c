@@ -3226,6 +3226,47 @@ static long fallbacks(void)
 	return n;
 }
 
+/* Whether /metrics says the server holds `sample` (a segue_model_held
+ * sample, without its value). */
+static int holds(const char *sample)
+{
+	char *text = NULL, want[256];
+	assert_int_equal(tu_http(port, "GET", "/metrics", NULL, 0, &text, NULL, 0), 200);
+	snprintf(want, sizeof want, "\n%s 1\n", sample);
+	int yes = strstr(text, want) != NULL;
+	free(text);
+	return yes;
+}
+
+/* How many mappings of models/NAME/model.seg the server process has. */
+static int count_mappings(const char *name)
+{
+	char path[64], want[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)server_pid);
+	snprintf(want, sizeof want, "/models/%s/model.seg", name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int n = 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, want) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* How many mappings of models/NAME/model.seg the server process has, once it
+ * is `want` (2 s at most: the main thread releases an old model just
+ * after it puts the new one in place). */
+static int mappings_of(const char *name, int want)
+{
+	int n = -1;
+	for (int t = 0; t < 40 && n != want; t++) {
+		if (n >= 0)
+			usleep(50000);
+		n = count_mappings(name);
+	}
+	return n;
+}
+
 /* Clients of one variant's user (arg), each request checked for 200. */
 static void *variant_load_main(void *arg)
 {
@@ -3248,7 +3289,9 @@ static void *variant_load_main(void *arg)
  * hold, the champion answers and /metrics counts it. A challenger
  * promoted while serving (on SIGHUP, and by the registry watch under
  * load) switches that variant's answers, with no request failing; a
- * challenger that cannot be opened leaves the previous one. */
+ * challenger that cannot be opened leaves the previous one. /metrics says
+ * which versions the server holds; a model no alias names any more is
+ * unmapped, and both aliases on one version map it once. */
 static void test_variants_name_versions(void **state)
 {
 	fixture_down(state);
@@ -3289,6 +3332,7 @@ static void test_variants_name_versions(void **state)
 	/* No challenger yet, and registry version r[3] not held: the champion
 	 * answers all three, and two are counted as fallbacks. */
 	assert_int_equal(fallbacks(), 0);
+	assert_true(holds("segue_model_held{alias=\"champion\",version=\"v1\",registry_version=\"1\"}"));
 	for (int v = 0; v < 3; v++) {
 		version_for(user[v], got, sizeof got);
 		assert_string_equal(got, "v1");
@@ -3301,6 +3345,8 @@ static void test_variants_name_versions(void **state)
 	assert_int_equal(registry_alias_set(ws, "challenger", r[2], &err), 0);
 	kill(server_pid, SIGHUP);
 	wait_version(user[1], "v2");
+	assert_true(holds("segue_model_held{alias=\"challenger\",version=\"v2\",registry_version=\"2\"}"));
+	assert_true(holds("segue_model_held{alias=\"champion\",version=\"v1\",registry_version=\"1\"}"));
 	version_for(user[0], got, sizeof got);
 	assert_string_equal(got, "v1");
 	version_for(user[2], got, sizeof got);
@@ -3335,12 +3381,20 @@ static void test_variants_name_versions(void **state)
 	before = fallbacks();
 	version_for(user[2], got, sizeof got);
 	assert_int_equal(fallbacks(), before); /* held now */
-	/* The champion promoted to v3 as well: both aliases share one model. */
+	/* v2, no longer named, is unmapped once its last request ended. */
+	assert_int_equal(mappings_of("v2", 0), 0);
+	assert_int_equal(mappings_of("v3", 1), 1);
+	/* The champion promoted to v3 as well: both aliases share one model,
+	 * mapped once; v1 is let go. */
 	assert_int_equal(registry_alias_set(ws, "champion", r[3], &err), 0);
 	kill(server_pid, SIGHUP);
 	wait_version(user[0], "v3");
 	version_for(user[1], got, sizeof got);
 	assert_string_equal(got, "v3");
+	assert_true(holds("segue_model_held{alias=\"champion\",version=\"v3\",registry_version=\"3\"}"));
+	assert_true(holds("segue_model_held{alias=\"challenger\",version=\"v3\",registry_version=\"3\"}"));
+	assert_int_equal(mappings_of("v3", 1), 1);
+	assert_int_equal(mappings_of("v1", 0), 0);
 	/* A damaged v2 named challenger is refused: v3 goes on answering. */
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/models/v2/model.seg", ws);

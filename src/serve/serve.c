@@ -232,8 +232,9 @@ static file_id registry_id(const char *ws)
 /* Serves the registry's champion from now on when it is another model than
  * the current one: maps and checks it, then puts it in place for the
  * requests that start after; the old model goes when its last request ends.
- * Anything wrong (no champion, a model that fails its checks) leaves the
- * current model serving, with a line on standard error. */
+ * A challenger promoted champion is shared, not mapped again. Anything
+ * wrong (no champion, a model that fails its checks) leaves the current
+ * model serving, with a line on standard error. */
 static void champion_reload(server *s, const char *why)
 {
 	seg_error err = {0};
@@ -246,15 +247,20 @@ static void champion_reload(server *s, const char *why)
 	char name[16];
 	snprintf(name, sizeof name, "v%d", model);
 	if (strcmp(name, s->model->version) == 0 && version == s->model->registry_version)
-		return; /* the champion already */
-	serve_model *m;
-	if (model_open(s, name, &m, &err) < 0) {
+		return;                      /* the champion already */
+	serve_model *m, *ch = s->challenger; /* the main thread is the one writer of both: no lock to read */
+	if (ch != NULL && strcmp(name, ch->version) == 0 && version == ch->registry_version) {
+		/* the challenger promoted: the one model serves both aliases */
+		m = ch;
+		atomic_fetch_add(&m->refs, 1);
+	} else if (model_open(s, name, &m, &err) < 0) {
 		if (!s->o->quiet)
 			fprintf(stderr, "segue: %s: keeping %s: champion %s cannot be served: %s\n", why,
 			        s->model->version, name, err.msg);
 		return;
+	} else {
+		m->registry_version = version;
 	}
-	m->registry_version = version;
 	pthread_mutex_lock(&s->model_lock);
 	serve_model *old = s->model;
 	s->model = m;

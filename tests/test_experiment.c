@@ -233,7 +233,7 @@ static void test_config_parse(void **state)
 	/* Applying a config leaves the version to the server. */
 	rec_request rq, before;
 	rec_request_default(&rq);
-	before = rq;
+	memcpy(&before, &rq, sizeof rq);
 	hybrid_weights hw;
 	assert_int_equal(exp_config_parse("version=challenger", &c, &err), 0);
 	exp_config_apply(&c, &rq, &hw, NULL);

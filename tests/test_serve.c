@@ -1838,6 +1838,8 @@ static void test_cli_recommend_json(void **state)
 	char body[256];
 	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 5}", first_id);
 	json_t *srv = post(body, strlen(body), 200);
+	assert_string_equal(json_string_value(json_object_get(cli, "model_version")), "v1");
+	assert_string_equal(json_string_value(json_object_get(srv, "model_version")), "v1");
 	json_t *ct = json_object_get(cli, "tracks"), *st = json_object_get(srv, "tracks");
 	assert_int_equal(json_array_size(ct), 5);
 	assert_int_equal(json_array_size(st), 5);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,6 +216,28 @@ static void test_config_parse(void **state)
 	assert_int_equal(c.interleave[0], recommender_find("hybrid"));
 	assert_int_equal(c.interleave[1], recommender_find("popular"));
 	assert_int_equal(c.rerank, 1);
+	/* The model version: an alias of the registry or a version number;
+	 * unset by default. */
+	assert_int_equal(exp_config_parse("", &c, &err), 0);
+	assert_int_equal(c.version, EXP_VERSION_UNSET);
+	assert_int_equal(exp_config_parse("version=champion", &c, &err), 0);
+	assert_int_equal(c.version, EXP_VERSION_CHAMPION);
+	assert_int_equal(exp_config_parse("model=hybrid,version=challenger,diversity=0.5", &c, &err), 0);
+	assert_int_equal(c.version, EXP_VERSION_CHALLENGER);
+	assert_int_equal(c.model, recommender_find("hybrid"));
+	assert_true(c.has_diversity);
+	assert_int_equal(exp_config_parse("version=7", &c, &err), 0);
+	assert_int_equal(c.version, 7);
+	assert_int_equal(exp_config_parse("version=2147483647", &c, &err), 0);
+	assert_int_equal(c.version, 2147483647);
+	/* Applying a config leaves the version to the server. */
+	rec_request rq, before;
+	rec_request_default(&rq);
+	memcpy(&before, &rq, sizeof rq);
+	hybrid_weights hw;
+	assert_int_equal(exp_config_parse("version=challenger", &c, &err), 0);
+	exp_config_apply(&c, &rq, &hw, NULL);
+	assert_memory_equal(&rq, &before, sizeof rq);
 	/* Every model of the registry is accepted. */
 	for (size_t id = 0; id < recommender_count(); id++) {
 		char text[128];
@@ -255,6 +278,19 @@ static void test_config_errors(void **state)
 		{"model=hybrid,,diversity=1", "is not KEY=VALUE"},
 		{"=3", "is not KEY=VALUE"},
 		{"diversity", "is not KEY=VALUE"},
+		{"version=", "version '' must be champion, challenger or a registry version number"},
+		{"version=latest", "version 'latest' must be champion"},
+		{"version=Champion", "version 'Champion'"},
+		{"version=0", "version '0'"},
+		{"version=-1", "version '-1'"},
+		{"version=+3", "version '+3'"},
+		{"version=03", "version '03'"},
+		{"version=3x", "version '3x'"},
+		{"version=v3", "version 'v3'"},
+		{"version=2147483648", "version '2147483648'"},
+		{"version=99999999999999999999", "version"},
+		{"version=1,version=2", "'version' is given twice"},
+		{"colour=red", "rp3, version)"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		seg_error err = {0};
@@ -739,6 +775,60 @@ static experiment shown(const char *ws, const char *name)
 	return e;
 }
 
+/* A variant's version= must be a model `segue serve` holds: create refuses
+ * version=challenger while the registry names no challenger, and a version
+ * number that is neither the champion nor the challenger, with a sentence
+ * saying how to make it one; version=champion is always held. */
+static void test_cli_create_versions(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	char path[1200];
+	snprintf(path, sizeof path, "%s/models", ws);
+	assert_int_equal(mkdir(path, 0777), 0);
+	for (int v = 1; v <= 3; v++) {
+		snprintf(path, sizeof path, "%s/models/v%d", ws, v);
+		assert_int_equal(mkdir(path, 0777), 0);
+		tu_write(path, "model.seg", "not read by the registry");
+	}
+	char *out = run(1, "experiment", "create", "nochall", "-w", ws, "--variant", "control:version=champion",
+	                "--variant", "treatment:version=challenger");
+	if (strstr(out, "variant treatment names version=challenger") == NULL ||
+	    strstr(out, "names no challenger") == NULL || strstr(out, "--alias challenger") == NULL)
+		fail_msg("unclear refusal: %s", out);
+	free(out);
+	snprintf(path, sizeof path, "%s/events.db", ws);
+	assert_int_not_equal(access(path, F_OK), 0); /* nothing was stored */
+	RUN(0, "models", "register", "v1", "-w", ws);
+	RUN(0, "models", "register", "v2", "-w", ws);
+	RUN(0, "models", "register", "v3", "-w", ws);
+	RUN(0, "models", "promote", "1", "-w", ws);
+	RUN(1, "experiment", "create", "nochall", "-w", ws, "--variant", "control:version=champion", "--variant",
+	    "treatment:version=challenger");
+	RUN(0, "models", "promote", "2", "--alias", "challenger", "-w", ws);
+	out = run(0, "experiment", "create", "withchall", "-w", ws, "--variant", "control:version=champion",
+	          "--variant", "treatment:version=challenger");
+	assert_non_null(strstr(out, "version=challenger"));
+	free(out);
+	/* A number: the champion's and the challenger's are held, 3 is not. */
+	RUN(0, "experiment", "create", "bynumber", "-w", ws, "--variant", "control:version=1", "--variant",
+	    "treatment:version=2");
+	out = run(1, "experiment", "create", "three", "-w", ws, "--variant", "control:", "--variant",
+	          "treatment:version=3");
+	if (strstr(out, "version=3, which is neither the champion nor the challenger") == NULL ||
+	    strstr(out, "segue models promote 3 --alias challenger") == NULL)
+		fail_msg("unclear refusal: %s", out);
+	free(out);
+	/* A bad value is a usage error, before any registry is read. */
+	out = run(2, "experiment", "create", "bad", "-w", ws, "--variant", "control:", "--variant",
+	          "treatment:version=newest");
+	assert_non_null(strstr(out, "version 'newest'"));
+	free(out);
+	experiment e = shown(ws, "withchall");
+	assert_string_equal(e.variant[1].config, "version=challenger");
+	tu_rmtree(ws);
+}
+
 static void test_cli_lifecycle(void **state)
 {
 	(void)state;
@@ -1010,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_interleave_coin_fair),
 		cmocka_unit_test(test_cli_help_and_usage),
 		cmocka_unit_test(test_cli_lifecycle),
+		cmocka_unit_test(test_cli_create_versions),
 		cmocka_unit_test(test_cli_report_export),
 		cmocka_unit_test(test_cli_power),
 	};

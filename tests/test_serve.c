@@ -1838,6 +1838,8 @@ static void test_cli_recommend_json(void **state)
 	char body[256];
 	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 5}", first_id);
 	json_t *srv = post(body, strlen(body), 200);
+	assert_string_equal(json_string_value(json_object_get(cli, "model_version")), "v1");
+	assert_string_equal(json_string_value(json_object_get(srv, "model_version")), "v1");
 	json_t *ct = json_object_get(cli, "tracks"), *st = json_object_get(srv, "tracks");
 	assert_int_equal(json_array_size(ct), 5);
 	assert_int_equal(json_array_size(st), 5);
@@ -3187,6 +3189,236 @@ static void test_hot_reload(void **state)
 	assert_int_equal(stop_server(), 0);
 }
 
+/* ---- the champion and the challenger as variants ---- */
+
+/* The model_version of the answer to `user`, into out[cap]. */
+static void version_for(const char *user, char *out, size_t cap)
+{
+	json_t *j = recommend_for(user, "", 200);
+	const char *v = json_string_value(json_object_get(j, "model_version"));
+	if (v == NULL)
+		fail_msg("an answer for %s without model_version", user ? user : "(no user)");
+	snprintf(out, cap, "%s", v);
+	json_decref(j);
+}
+
+/* Asks for `user` until its answers come from `want` (5 s at most). */
+static void wait_version(const char *user, const char *want)
+{
+	char got[64] = "";
+	for (int t = 0; t < 100; t++) {
+		version_for(user, got, sizeof got);
+		if (strcmp(got, want) == 0)
+			return;
+		usleep(50000);
+	}
+	fail_msg("%s is still answered by %s, not %s", user, got, want);
+}
+
+/* segue_variant_model_fallback_total in /metrics. */
+static long fallbacks(void)
+{
+	char *text = NULL;
+	assert_int_equal(tu_http(port, "GET", "/metrics", NULL, 0, &text, NULL, 0), 200);
+	const char *p = strstr(text, "\nsegue_variant_model_fallback_total ");
+	if (p == NULL)
+		fail_msg("no segue_variant_model_fallback_total in /metrics:\n%s", text);
+	long n = atol(p + 36);
+	free(text);
+	return n;
+}
+
+/* Whether /metrics says the server holds `sample` (a segue_model_held
+ * sample, without its value). */
+static int holds(const char *sample)
+{
+	char *text = NULL, want[256];
+	assert_int_equal(tu_http(port, "GET", "/metrics", NULL, 0, &text, NULL, 0), 200);
+	snprintf(want, sizeof want, "\n%s 1\n", sample);
+	int yes = strstr(text, want) != NULL;
+	free(text);
+	return yes;
+}
+
+/* How many mappings of models/NAME/model.seg the server process has. */
+static int count_mappings(const char *name)
+{
+	char path[64], want[64], line[1024];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)server_pid);
+	snprintf(want, sizeof want, "/models/%s/model.seg", name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	int n = 0;
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, want) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* How many mappings of models/NAME/model.seg the server process has, once it
+ * is `want` (2 s at most: the main thread releases an old model just
+ * after it puts the new one in place). */
+static int mappings_of(const char *name, int want)
+{
+	int n = -1;
+	for (int t = 0; t < 40 && n != want; t++) {
+		if (n >= 0)
+			usleep(50000);
+		n = count_mappings(name);
+	}
+	return n;
+}
+
+/* Clients of one variant's user (arg), each request checked for 200. */
+static void *variant_load_main(void *arg)
+{
+	const char *user = arg;
+	char body[256];
+	snprintf(body, sizeof body, "{\"seeds\": [\"%s\"], \"k\": 10, \"user_id\": \"%s\"}", first_id, user);
+	while (!atomic_load(&load.stop)) {
+		char *resp = NULL;
+		int st = tu_http(port, "POST", "/api/recommend", body, strlen(body), &resp, NULL, 0);
+		free(resp);
+		atomic_fetch_add(st == 200 ? &load.ok : &load.failed, 1);
+	}
+	return NULL;
+}
+
+/* An experiment whose variants are version=champion, version=challenger
+ * and version=N (a registry version): each variant's listeners are
+ * answered by that model, and the answer names it (model_version). With
+ * no challenger in the registry, and for a version the server does not
+ * hold, the champion answers and /metrics counts it. A challenger
+ * promoted while serving (on SIGHUP, and by the registry watch under
+ * load) switches that variant's answers, with no request failing; a
+ * challenger that cannot be opened leaves the previous one. /metrics says
+ * which versions the server holds; a model no alias names any more is
+ * unmapped, and both aliases on one version map it once. */
+static void test_variants_name_versions(void **state)
+{
+	fixture_down(state);
+	char ws[PATH_MAX], cmd[4 * PATH_MAX + 96];
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	snprintf(cmd, sizeof cmd, "cp -a '%s/models/v1' '%s/models/v2' && cp -a '%s/models/v1' '%s/models/v3'", ws, ws,
+	         ws, ws);
+	assert_int_equal(run(cmd), 0);
+	seg_error err = {0};
+	int r[4];
+	for (int v = 1; v <= 3; v++)
+		assert_int_equal(registry_register(ws, v, NULL, NULL, NULL, NULL, &r[v], &err), 0);
+	assert_int_equal(registry_alias_set(ws, "champion", r[1], &err), 0);
+	assert_int_equal(start_server(), 0);
+	char variants[512];
+	snprintf(variants, sizeof variants,
+	         "[{\"name\":\"control\",\"config\":\"version=champion\"},"
+	         "{\"name\":\"challenger\",\"config\":\"version=challenger\"},"
+	         "{\"name\":\"pinned\",\"config\":\"version=%d\"}]",
+	         r[3]);
+	json_t *ej = create_and_start("champion-vs-challenger", variants);
+	experiment e;
+	experiment_of(ej, &e);
+	json_decref(ej);
+	/* A listener of each variant. */
+	char user[3][32];
+	int found = 0;
+	for (int u = 0; u < 1000 && found != 7; u++) {
+		char name[32];
+		snprintf(name, sizeof name, "listener-%d", u);
+		size_t v = exp_assign(&e, name);
+		if (!(found & (1 << v)))
+			snprintf(user[v], sizeof user[v], "%s", name);
+		found |= 1 << v;
+	}
+	assert_int_equal(found, 7);
+	char got[64];
+	/* No challenger yet, and registry version r[3] not held: the champion
+	 * answers all three, and two are counted as fallbacks. */
+	assert_int_equal(fallbacks(), 0);
+	assert_true(holds("segue_model_held{alias=\"champion\",version=\"v1\",registry_version=\"1\"}"));
+	for (int v = 0; v < 3; v++) {
+		version_for(user[v], got, sizeof got);
+		assert_string_equal(got, "v1");
+	}
+	version_for(NULL, got, sizeof got);
+	assert_string_equal(got, "v1");
+	assert_int_equal(fallbacks(), 2);
+	/* v2 becomes the challenger (picked up on SIGHUP): the challenger
+	 * variant's answers come from it, the others' do not move. */
+	assert_int_equal(registry_alias_set(ws, "challenger", r[2], &err), 0);
+	kill(server_pid, SIGHUP);
+	wait_version(user[1], "v2");
+	assert_true(holds("segue_model_held{alias=\"challenger\",version=\"v2\",registry_version=\"2\"}"));
+	assert_true(holds("segue_model_held{alias=\"champion\",version=\"v1\",registry_version=\"1\"}"));
+	version_for(user[0], got, sizeof got);
+	assert_string_equal(got, "v1");
+	version_for(user[2], got, sizeof got);
+	assert_string_equal(got, "v1");
+	long before = fallbacks();
+	version_for(user[2], got, sizeof got);
+	assert_int_equal(fallbacks(), before + 1);
+	/* v3 becomes the challenger while both variants are under load, found
+	 * by the registry watch: no request fails, the challenger variant and
+	 * the one pinned to v3's registry version switch to v3, the control
+	 * stays on the champion. */
+	atomic_store(&load.stop, 0);
+	atomic_store(&load.ok, 0);
+	atomic_store(&load.failed, 0);
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, variant_load_main, user[i]), 0);
+	usleep(300000);
+	assert_int_equal(registry_alias_set(ws, "challenger", r[3], &err), 0);
+	wait_version(user[1], "v3");
+	wait_version(user[2], "v3");
+	usleep(300000);
+	atomic_store(&load.stop, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	print_message("challenger promoted under load: %ld requests answered 200, %ld failed\n", atomic_load(&load.ok),
+	              atomic_load(&load.failed));
+	assert_int_equal(atomic_load(&load.failed), 0);
+	assert_true(atomic_load(&load.ok) > 0);
+	version_for(user[0], got, sizeof got);
+	assert_string_equal(got, "v1");
+	before = fallbacks();
+	version_for(user[2], got, sizeof got);
+	assert_int_equal(fallbacks(), before); /* held now */
+	/* v2, no longer named, is unmapped once its last request ended. */
+	assert_int_equal(mappings_of("v2", 0), 0);
+	assert_int_equal(mappings_of("v3", 1), 1);
+	/* The champion promoted to v3 as well: both aliases share one model,
+	 * mapped once; v1 is let go. */
+	assert_int_equal(registry_alias_set(ws, "champion", r[3], &err), 0);
+	kill(server_pid, SIGHUP);
+	wait_version(user[0], "v3");
+	version_for(user[1], got, sizeof got);
+	assert_string_equal(got, "v3");
+	assert_true(holds("segue_model_held{alias=\"champion\",version=\"v3\",registry_version=\"3\"}"));
+	assert_true(holds("segue_model_held{alias=\"challenger\",version=\"v3\",registry_version=\"3\"}"));
+	assert_int_equal(mappings_of("v3", 1), 1);
+	assert_int_equal(mappings_of("v1", 0), 0);
+	/* A damaged v2 named challenger is refused: v3 goes on answering. */
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/models/v2/model.seg", ws);
+	tu_put_byte(path, -9, 0x5a);
+	assert_int_equal(registry_alias_set(ws, "challenger", r[2], &err), 0);
+	kill(server_pid, SIGHUP);
+	char *text = NULL;
+	for (int t = 0; t < 100; t++) {
+		free(text);
+		text = tu_read(log_path, NULL);
+		if (strstr(text, "challenger v2 cannot be served") != NULL)
+			break;
+		usleep(50000);
+	}
+	if (strstr(text, "challenger v2 cannot be served") == NULL)
+		fail_msg("no refusal of the damaged v2 in the log:\n%s", text);
+	free(text);
+	version_for(user[1], got, sizeof got);
+	assert_string_equal(got, "v3");
+	assert_int_equal(stop_server(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3239,6 +3471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_token_rules, fixture_up, inproc_down),
 		cmocka_unit_test_setup_teardown(test_serves_champion, fixture_up, fixture_down),
 		cmocka_unit_test_setup_teardown(test_hot_reload, fixture_up, fixture_down),
+		cmocka_unit_test_setup_teardown(test_variants_name_versions, fixture_up, fixture_down),
 	};
 	/* One test, or those matching a pattern, e.g. SEGUE_TEST_FILTER=test_eda_cache. */
 	const char *filter = getenv("SEGUE_TEST_FILTER");

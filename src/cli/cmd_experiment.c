@@ -25,6 +25,7 @@
 #include "experiment/evstore.h"
 #include "experiment/experiment.h"
 #include "experiment/stats.h"
+#include "pipeline/registry.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -147,6 +148,12 @@ static void create_help(void)
 	       "                         diversity=0..1 novelty=0..10 quality=0..10\n"
 	       "                         max_per_artist=0..100 rerank=0|1\n"
 	       "                         content= cooc= als= ease= rp3= (the hybrid's weights, >= 0)\n"
+	       "                         version=champion|challenger|N (the model version that\n"
+	       "                           answers: the registry's alias, or registry version N;\n"
+	       "                           default the champion). `segue serve` holds the\n"
+	       "                           champion and the challenger, so the version must be\n"
+	       "                           one of them now (`segue models promote N --alias\n"
+	       "                           challenger` first), else create refuses it\n"
 	       "                       what it does not name is the request's own\n"
 	       "      --weights W,...  traffic weights, one per variant, 1..%d (default equal)\n"
 	       "  -m, --metric M       primary metric (default play_rate): play_rate, like_rate,\n"
@@ -154,9 +161,11 @@ static void create_help(void)
 	       "  -g, --guardrail M    a metric that must not get worse (up to %d)\n"
 	       "      --salt S         the assignment's salt, 1..%d of [A-Za-z0-9_.:-]\n"
 	       "                       (default: a random one)\n" STORE_HELP "\n"
-	       "Example:\n"
+	       "Examples:\n"
 	       "  segue experiment create diversity --variant control:model=hybrid \\\n"
-	       "      --variant treatment:model=hybrid,diversity=0.6 --guardrail skip_rate\n",
+	       "      --variant treatment:model=hybrid,diversity=0.6 --guardrail skip_rate\n"
+	       "  segue experiment create new-model --variant control:version=champion \\\n"
+	       "      --variant challenger:version=challenger --guardrail skip_rate\n",
 	       EXP_BUCKETS, EXP_MAX_VARIANTS, EXP_BUCKETS, EXP_MAX_GUARDRAILS, EXP_NAME_MAX);
 }
 
@@ -178,6 +187,47 @@ static int parse_weights(const char *s, experiment *e)
 			return -1;
 	}
 	return i == e->nvariants ? 0 : -1;
+}
+
+/* The model versions e's variants name (version=) must be ones `segue
+ * serve` holds now: the champion (always: it is the server's default), the
+ * registry's challenger, or registry version N when the champion or the
+ * challenger is N. Otherwise the server would answer that variant with the
+ * champion (and count a fallback), and the experiment would compare the
+ * champion with itself: an error here rather than a result that means
+ * nothing. Reads the registry of workspace ws (NULL: the default one). */
+static int variants_versions_held(const char *ws, const experiment *e, seg_error *err)
+{
+	char wsbuf[PATH_MAX];
+	int aliases[2] = {0, 0}, read = 0; /* the champion's and the challenger's registry versions; 0: none */
+	static const char *const alias[2] = {"champion", "challenger"};
+	ws = catalog_workspace(ws, wsbuf, sizeof wsbuf);
+	for (size_t i = 0; i < e->nvariants; i++) {
+		exp_config c;
+		if (exp_config_parse(e->variant[i].config, &c, NULL) < 0 || c.version == EXP_VERSION_UNSET ||
+		    c.version == EXP_VERSION_CHAMPION)
+			continue;
+		for (int a = 0; a < 2 && !read; a++) {
+			int rc = registry_alias_get(ws, alias[a], &aliases[a], err);
+			if (rc < 0 && rc != SEG_ENOTFOUND)
+				return rc;
+		}
+		read = 1;
+		seg_error_clear(err);
+		if (c.version == EXP_VERSION_CHALLENGER && aliases[1] == 0)
+			return seg_error_set(err, SEG_EINVAL,
+			                     "variant %s names version=challenger, but the registry of %s names no "
+			                     "challenger: promote one first (segue models promote VERSION --alias "
+			                     "challenger)",
+			                     e->variant[i].name, ws);
+		if (c.version > 0 && c.version != aliases[0] && c.version != aliases[1])
+			return seg_error_set(err, SEG_EINVAL,
+			                     "variant %s names version=%d, which is neither the champion nor the "
+			                     "challenger of the registry of %s: `segue serve` holds only those two "
+			                     "(segue models promote %d --alias challenger)",
+			                     e->variant[i].name, c.version, ws, c.version);
+	}
+	return 0;
 }
 
 static int exp_create(int argc, char **argv)
@@ -253,6 +303,8 @@ static int exp_create(int argc, char **argv)
 	e.created_ms = now_ms();
 	if (exp_check(&e, &err) < 0)
 		return cli__usage_error("experiment create", "%s", err.msg);
+	if (variants_versions_held(ws, &e, &err) < 0)
+		return cli__fail(&err);
 	evstore *s;
 	if (store_open(ws, events, 1, &s, &err) < 0 || evstore_experiment_create(s, &e, &err) < 0) {
 		evstore_close(s);

@@ -928,10 +928,18 @@ static int cmd_recommend(int argc, char **argv)
 			fail(&err);
 			ok = -1;
 		}
+		/* model_version: the version's directory name, as the server says it */
+		char version[64] = "?";
+		const char *end = strrchr(mpath, '/'), *start = end;
+		while (start != NULL && start > mpath && start[-1] != '/')
+			start--;
+		if (end != NULL && end > start && (size_t)(end - start) < sizeof version)
+			snprintf(version, sizeof version, "%.*s", (int)(end - start), start);
+		serve_answer_ab ab = {NULL, NULL, NULL, version};
 		if (ok == 1)
 			serve_write_recommend(&sb, e, NULL, recommender_name(r.model), items, n, hits, found,
 			                      seed_names, seed_hits, nseeds, shortfall, warnings, nwarnings, notes,
-			                      nnotes, NULL);
+			                      nnotes, &ab);
 		free(hits);
 		free(found);
 		free(ids);

@@ -4,6 +4,7 @@
 #include "experiment/experiment.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,20 @@ static int parse_interleave(const char *spec, int ids[2], seg_error *err)
 	return 0;
 }
 
+/* version=: "champion", "challenger" or a registry version 1..INT_MAX
+ * in plain digits; EXP_VERSION_UNSET for anything else. */
+static int parse_version(const char *s)
+{
+	if (strcmp(s, "champion") == 0)
+		return EXP_VERSION_CHAMPION;
+	if (strcmp(s, "challenger") == 0)
+		return EXP_VERSION_CHALLENGER;
+	if (s[0] < '1' || s[0] > '9' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
+		return EXP_VERSION_UNSET;
+	long long v = strtoll(s, NULL, 10);
+	return v <= INT_MAX ? (int)v : EXP_VERSION_UNSET;
+}
+
 enum {
 	K_MODEL,
 	K_DIVERSITY,
@@ -153,11 +168,12 @@ enum {
 	K_ALS,
 	K_COOC,
 	K_EASE,
-	K_RP3
+	K_RP3,
+	K_VERSION
 };
 static const char *const config_keys[] = {"model",          "diversity", "novelty", "quality",
                                           "max_per_artist", "rerank",    "content", "als",
-                                          "cooc",           "ease",      "rp3"};
+                                          "cooc",           "ease",      "rp3",     "version"};
 #define NKEYS (sizeof config_keys / sizeof *config_keys)
 
 int exp_config_parse(const char *config, exp_config *out, seg_error *err)
@@ -193,7 +209,7 @@ int exp_config_parse(const char *config, exp_config *out, seg_error *err)
 		if (k == NKEYS)
 			return seg_error_set(err, SEG_EINVAL,
 			                     "configuration: unknown key '%s' (model, diversity, novelty, quality, "
-			                     "max_per_artist, rerank, content, als, cooc, ease, rp3)",
+			                     "max_per_artist, rerank, content, als, cooc, ease, rp3, version)",
 			                     key);
 		if (seen & (1u << k))
 			return seg_error_set(err, SEG_EINVAL, "configuration: '%s' is given twice", key);
@@ -235,6 +251,13 @@ int exp_config_parse(const char *config, exp_config *out, seg_error *err)
 				                     "(0: no cap)",
 				                     val);
 			c.has_max_per_artist = 1, c.max_per_artist = (int)v;
+			break;
+		case K_VERSION:
+			if ((c.version = parse_version(val)) == EXP_VERSION_UNSET)
+				return seg_error_set(err, SEG_EINVAL,
+				                     "configuration: version '%s' must be champion, challenger or a "
+				                     "registry version number (1, 2, ...)",
+				                     val);
 			break;
 		case K_RERANK:
 			if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)

@@ -67,13 +67,31 @@ int exp_variant_parse(const char *text, exp_variant *v, seg_error *err);
  *                          model=interleave:A+B, '+' separating the two)
  *   diversity=0..1 novelty=0..10 quality=0..10 max_per_artist=0..100
  *   rerank=0|1 content=W als=W cooc=W ease=W rp3=W (hybrid weights, >= 0)
- * Checks it without applying. SEG_EINVAL naming the bad key or value. */
+ *   version=champion|challenger|N  the model version that answers, by the
+ *                          registry's alias or a registry version number N
+ *                          (pipeline/registry.h): `segue serve` holds the
+ *                          champion and the challenger and answers the
+ *                          variant's users with the one named; without
+ *                          version= they get the champion. The server answers
+ *                          with the champion when it holds no such version
+ *                          (serve.h says how that is counted).
+ * Checks it without applying (whether the registry has the version is the
+ * caller's to check: the registry changes while an experiment runs).
+ * SEG_EINVAL naming the bad key or value. */
 int exp_config_check(const char *config, seg_error *err);
+
+/* exp_config's version: a registry version number (1, 2, ...), or one of
+ * these. */
+#define EXP_VERSION_UNSET 0         /* no version=: the server's default (the champion) */
+#define EXP_VERSION_CHAMPION (-1)   /* version=champion */
+#define EXP_VERSION_CHALLENGER (-2) /* version=challenger */
 
 /* What a configuration sets, parsed. Fields the config does not name keep
  * the values of the request they are applied to. */
 typedef struct exp_config {
 	int model;         /* registry id, -1 when not set or when interleaved */
+	int version;       /* the model version that answers (EXP_VERSION_*, or a registry version >= 1);
+	                    * exp_config_apply leaves it to the server, which holds the models */
 	int interleave[2]; /* registry ids of teams A and B, -1 -1 when not interleaved */
 	int has_diversity, has_novelty, has_quality, has_max_per_artist, has_rerank, has_hybrid;
 	float diversity, novelty, quality;

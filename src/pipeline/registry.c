@@ -375,16 +375,16 @@ int registry_json(const char *ws, strbuf *sb, seg_error *err)
 	return rc;
 }
 
-int registry_champion_model(const char *ws, int *model, int *version, seg_error *err)
+int registry_alias_model(const char *ws, const char *alias, int *model, int *version, seg_error *err)
 {
 	json_t *root;
 	int rc = load(ws, &root, err);
 	if (rc < 0)
 		return rc;
-	json_t *a = json_object_get(json_object_get(root, "aliases"), "champion");
+	json_t *a = json_object_get(json_object_get(root, "aliases"), alias);
 	json_t *v = json_is_integer(a) ? find_version(root, (int)json_integer_value(a)) : NULL;
 	if (v == NULL) {
-		rc = seg_error_set(err, SEG_ENOTFOUND, "the registry of %s names no champion", ws);
+		rc = seg_error_set(err, SEG_ENOTFOUND, "the registry of %s names no %s", ws, alias);
 	} else {
 		*model = (int)json_integer_value(json_object_get(v, "model"));
 		if (version)
@@ -392,4 +392,9 @@ int registry_champion_model(const char *ws, int *model, int *version, seg_error 
 	}
 	json_decref(root);
 	return rc;
+}
+
+int registry_champion_model(const char *ws, int *model, int *version, seg_error *err)
+{
+	return registry_alias_model(ws, "champion", model, version, err);
 }

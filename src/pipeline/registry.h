@@ -72,5 +72,8 @@ int registry_json(const char *ws, strbuf *sb, seg_error *err);
  * and its registry version into *version (may be NULL); SEG_ENOTFOUND when
  * there is no champion. What `segue serve` serves. */
 int registry_champion_model(const char *ws, int *model, int *version, seg_error *err);
+/* The same for any alias ("challenger": what `segue serve` holds beside the
+ * champion for the experiments' variants that name it). */
+int registry_alias_model(const char *ws, const char *alias, int *model, int *version, seg_error *err);
 
 #endif

@@ -100,6 +100,10 @@ void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, 
 	}
 	strbuf_puts(sb, "\"model\":");
 	strbuf_json(sb, model);
+	if (ab != NULL && ab->model_version != NULL) {
+		strbuf_puts(sb, ",\"model_version\":");
+		strbuf_json(sb, ab->model_version);
+	}
 	if (ab != NULL && ab->experiment != NULL) {
 		strbuf_puts(sb, ",\"experiment\":{\"name\":");
 		strbuf_json(sb, ab->experiment);

@@ -40,7 +40,9 @@ typedef struct serve_answer_ab {
 	const char *experiment; /* the running experiment that chose the list: "experiment": {"name",
 	                           "variant"} after "model"; NULL: none */
 	const char *variant;
-	const uint8_t *teams; /* [n] an interleaved list's teams (0: "A", 1: "B"), each track's "team"; or NULL */
+	const uint8_t *teams;      /* [n] an interleaved list's teams (0: "A", 1: "B"), each track's "team"; or NULL */
+	const char *model_version; /* the model version that answered ("v7"): "model_version" after "model";
+	                            * NULL: left out */
 } serve_answer_ab;
 void serve_write_recommend(strbuf *sb, const engine *e, const char *request_id, const char *model,
                            const rec_item *items, size_t n, const lookup_hit *hits, const uint8_t *found,

@@ -480,7 +480,7 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 	size_t nnotes = serve_recommend_notes(serve__cur->eng, rq, n, note);
 	for (size_t i = 0; i < nnotes; i++)
 		notes[i] = note[i];
-	serve_answer_ab extra = {NULL, NULL, interleaved ? teams : NULL};
+	serve_answer_ab extra = {NULL, NULL, interleaved ? teams : NULL, serve__cur->version};
 	if (ab != NULL && ab->experiment[0] != '\0') {
 		extra.experiment = ab->experiment;
 		extra.variant = ab->variant;
@@ -862,6 +862,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	ab.interleave[1] = b->interleave[1];
 	exp_config cfg;
 	if (b->user[0] != '\0' && serve__assign(s, b->user, ab.experiment, ab.variant, &cfg)) {
+		serve__model_pick(s, &cfg); /* version=: the champion or the challenger answers */
 		exp_config_apply(&cfg, &rq, &hw, &serve__cur->base_hybrid);
 		if (cfg.interleave[0] >= 0) {
 			ab.interleave[0] = cfg.interleave[0];

@@ -68,7 +68,7 @@ typedef struct serve_model {
 	engine *eng;
 	char path[PATH_MAX];  /* its model.seg */
 	char version[64];     /* "v3": its directory's name */
-	int registry_version; /* the registry version it was served as the champion of; 0: not */
+	int registry_version; /* the registry version it was opened as (champion or challenger); 0: none */
 	char *clusters_json;
 	hybrid_weights base_hybrid; /* the artifact's blend: what a variant's config starts from */
 	atomic_int refs;
@@ -84,9 +84,17 @@ typedef struct server {
 	/* The current model (see serve_model); model_lock guards the pointer
 	 * and taking a reference to what it points at. */
 	serve_model *model;
+	/* The registry's challenger, held beside the champion for the
+	 * experiments' variants that name it (version=challenger, or its
+	 * registry version), reloaded with it; NULL when the registry names
+	 * none or the server follows no registry (--artifact). The same
+	 * object as `model` when both aliases name one version. Guarded by
+	 * model_lock as `model` is. */
+	serve_model *challenger;
 	pthread_mutex_t model_lock;
-	atomic_ulong reloads; /* models put in place after the first */
-	names *names;         /* display fields without SQL; NULL: they come from SQLite */
+	atomic_ulong reloads;           /* champions put in place after the first */
+	atomic_ulong variant_fallbacks; /* requests whose variant named a version not held: the champion answered */
+	names *names;                   /* display fields without SQL; NULL: they come from SQLite */
 	char dbpath[PATH_MAX];
 	char *summary; /* EDA summary JSON */
 	size_t summary_len;
@@ -188,6 +196,16 @@ void serve__log_escape(strbuf *sb, const char *s);
 serve_model *serve__model_acquire(server *s);
 /* Drops one reference; the last frees the model. NULL is a no-op. */
 void serve__model_release(serve_model *m);
+/* Makes the model that cfg's version names (exp_config.version) the
+ * request's: swaps serve__cur (pinned by serve__dispatch) for a reference
+ * to the champion, the challenger, or whichever of the two is that
+ * registry version, and releases the one it pinned. Call it on the request's
+ * thread before anything reads serve__cur for the variant (its
+ * base_hybrid). A version the server does not hold leaves serve__cur (the
+ * champion) and counts one in s->variant_fallbacks. Returns 1 when the
+ * request is answered by the version named (or cfg names none), 0 on a
+ * fallback. */
+int serve__model_pick(server *s, const exp_config *cfg);
 
 /* ---- handlers.c ---- */
 

@@ -1,6 +1,7 @@
 /* metrics.c: the Prometheus counters of the server (see internal.h):
  * requests by route and status class, a latency histogram per route, and
- * the nearest-neighbour search counters. Lock-free: atomic counters. */
+ * the nearest-neighbour search counters. Lock-free (atomic counters), but
+ * for a copy of the held models' names under the model lock. */
 #include "serve/internal.h"
 
 #include "core/progress.h"
@@ -85,8 +86,31 @@ void serve__metrics_text(server *s, strbuf *sb)
 	              "# HELP segue_model_tracks Tracks in the served model.\n"
 	              "# TYPE segue_model_tracks gauge\nsegue_model_tracks %zu\n"
 	              "# HELP segue_model_reloads_total Models put in place while serving (a new champion).\n"
-	              "# TYPE segue_model_reloads_total counter\nsegue_model_reloads_total %lu\n",
-	              progress_now() - s->started, engine_rows(serve__cur->eng), atomic_load(&s->reloads));
+	              "# TYPE segue_model_reloads_total counter\nsegue_model_reloads_total %lu\n"
+	              "# HELP segue_variant_model_fallback_total Requests whose experiment variant named a model "
+	              "version this server does not hold (answered by the champion).\n"
+	              "# TYPE segue_variant_model_fallback_total counter\nsegue_variant_model_fallback_total %lu\n",
+	              progress_now() - s->started, engine_rows(serve__cur->eng), atomic_load(&s->reloads),
+	              atomic_load(&s->variant_fallbacks));
+	/* What the server holds, copied under the model lock (the models'
+	 * names are fixed once published; the pointers are not). */
+	char held[2][64] = {"", ""};
+	int held_rv[2] = {0, 0};
+	pthread_mutex_lock(&s->model_lock);
+	const serve_model *hm[2] = {s->model, s->challenger};
+	for (int a = 0; a < 2; a++)
+		if (hm[a] != NULL) {
+			snprintf(held[a], sizeof held[a], "%s", hm[a]->version);
+			held_rv[a] = hm[a]->registry_version;
+		}
+	pthread_mutex_unlock(&s->model_lock);
+	strbuf_puts(sb, "# HELP segue_model_held The model versions this server holds, by registry alias "
+	                "(registry_version 0: not from the registry).\n"
+	                "# TYPE segue_model_held gauge\n");
+	for (int a = 0; a < 2; a++)
+		if (held[a][0] != '\0')
+			strbuf_printf(sb, "segue_model_held{alias=\"%s\",version=\"%s\",registry_version=\"%d\"} 1\n",
+			              a ? "challenger" : "champion", held[a], held_rv[a]);
 	knn_stats ks;
 	knn_stats_get(&ks);
 	strbuf_printf(

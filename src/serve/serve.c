@@ -112,6 +112,32 @@ void serve__model_release(serve_model *m)
 	free(m);
 }
 
+int serve__model_pick(server *s, const exp_config *cfg)
+{
+	if (cfg->version == EXP_VERSION_UNSET)
+		return 1;
+	serve_model *m = NULL;
+	pthread_mutex_lock(&s->model_lock);
+	if (cfg->version == EXP_VERSION_CHAMPION)
+		m = s->model;
+	else if (cfg->version == EXP_VERSION_CHALLENGER)
+		m = s->challenger;
+	else if (s->model->registry_version == cfg->version)
+		m = s->model;
+	else if (s->challenger != NULL && s->challenger->registry_version == cfg->version)
+		m = s->challenger;
+	if (m != NULL)
+		atomic_fetch_add(&m->refs, 1);
+	pthread_mutex_unlock(&s->model_lock);
+	if (m == NULL) {
+		atomic_fetch_add(&s->variant_fallbacks, 1);
+		return 0;
+	}
+	serve__model_release(serve__cur);
+	serve__cur = m;
+	return 1;
+}
+
 /* Opens model version `artifact` (NULL: the latest) with what is derived
  * from it, with one reference (the caller's). engine_open maps it and
  * checks it whole (magic, layout, checksum) before anything uses it. */
@@ -206,17 +232,12 @@ static file_id registry_id(const char *ws)
 /* Serves the registry's champion from now on when it is another model than
  * the current one: maps and checks it, then puts it in place for the
  * requests that start after; the old model goes when its last request ends.
- * Anything wrong (no champion, a model that fails its checks) leaves the
- * current model serving, with a line on standard error. */
-static void model_reload(server *s, const char *why)
+ * A challenger promoted champion is shared, not mapped again. Anything
+ * wrong (no champion, a model that fails its checks) leaves the current
+ * model serving, with a line on standard error. */
+static void champion_reload(server *s, const char *why)
 {
 	seg_error err = {0};
-	if (s->o->artifact != NULL) {
-		if (!s->o->quiet)
-			fprintf(stderr, "segue: %s: serving --artifact %s; the registry is not followed\n", why,
-			        s->o->artifact);
-		return;
-	}
 	int model, version;
 	if (registry_champion_model(s->o->workspace, &model, &version, &err) < 0) {
 		if (!s->o->quiet)
@@ -226,15 +247,20 @@ static void model_reload(server *s, const char *why)
 	char name[16];
 	snprintf(name, sizeof name, "v%d", model);
 	if (strcmp(name, s->model->version) == 0 && version == s->model->registry_version)
-		return; /* the champion already */
-	serve_model *m;
-	if (model_open(s, name, &m, &err) < 0) {
+		return;                      /* the champion already */
+	serve_model *m, *ch = s->challenger; /* the main thread is the one writer of both: no lock to read */
+	if (ch != NULL && strcmp(name, ch->version) == 0 && version == ch->registry_version) {
+		/* the challenger promoted: the one model serves both aliases */
+		m = ch;
+		atomic_fetch_add(&m->refs, 1);
+	} else if (model_open(s, name, &m, &err) < 0) {
 		if (!s->o->quiet)
 			fprintf(stderr, "segue: %s: keeping %s: champion %s cannot be served: %s\n", why,
 			        s->model->version, name, err.msg);
 		return;
+	} else {
+		m->registry_version = version;
 	}
-	m->registry_version = version;
 	pthread_mutex_lock(&s->model_lock);
 	serve_model *old = s->model;
 	s->model = m;
@@ -244,6 +270,72 @@ static void model_reload(server *s, const char *why)
 		fprintf(stderr, "segue: %s: serving champion %s (registry version %d) instead of %s\n", why, name,
 		        version, old->version);
 	serve__model_release(old);
+}
+
+/* The same for the challenger (s->challenger), held beside the champion for
+ * the variants that name it: a new one is mapped and checked before the
+ * variants' requests switch to it (the champion's object is shared when
+ * both aliases name one version); one that cannot be opened, or a registry
+ * that cannot be read, leaves the previous one, with a line on standard
+ * error; a registry that names no challenger any more drops it. Called
+ * only from the main thread, the one writer of s->model and s->challenger,
+ * so it reads them without the lock. */
+static void challenger_reload(server *s, const char *why)
+{
+	seg_error err = {0};
+	int model, version;
+	serve_model *m = NULL, *cur = s->challenger;
+	int rc = registry_alias_model(s->o->workspace, "challenger", &model, &version, &err);
+	if (rc < 0 && rc != SEG_ENOTFOUND) {
+		if (!s->o->quiet && cur != NULL)
+			fprintf(stderr, "segue: %s: keeping challenger %s: %s\n", why, cur->version, err.msg);
+		return;
+	}
+	if (rc == SEG_ENOTFOUND && cur == NULL)
+		return;
+	char name[16];
+	snprintf(name, sizeof name, "v%d", model);
+	if (rc == 0) {
+		if (cur != NULL && strcmp(name, cur->version) == 0 && version == cur->registry_version)
+			return; /* the challenger already */
+		if (strcmp(name, s->model->version) == 0 && version == s->model->registry_version) {
+			m = s->model;
+			atomic_fetch_add(&m->refs, 1);
+		} else if (model_open(s, name, &m, &err) < 0) {
+			if (!s->o->quiet)
+				fprintf(stderr,
+				        "segue: %s: keeping challenger %s: challenger %s cannot be served: %s\n", why,
+				        cur ? cur->version : "(none)", name, err.msg);
+			return;
+		} else {
+			m->registry_version = version;
+		}
+	}
+	pthread_mutex_lock(&s->model_lock);
+	s->challenger = m;
+	pthread_mutex_unlock(&s->model_lock);
+	if (!s->o->quiet) {
+		if (m != NULL)
+			fprintf(stderr, "segue: %s: holding challenger %s (registry version %d)%s%s\n", why, name,
+			        version, cur ? " instead of " : "", cur ? cur->version : "");
+		else
+			fprintf(stderr, "segue: %s: the registry names no challenger: %s is no longer held\n", why,
+			        cur->version);
+	}
+	serve__model_release(cur);
+}
+
+/* Both aliases, when the server follows the registry (no --artifact). */
+static void model_reload(server *s, const char *why)
+{
+	if (s->o->artifact != NULL) {
+		if (!s->o->quiet)
+			fprintf(stderr, "segue: %s: serving --artifact %s; the registry is not followed\n", why,
+			        s->o->artifact);
+		return;
+	}
+	champion_reload(s, why);
+	challenger_reload(s, why);
 }
 
 /* The signal that ends serve_run, as one byte written to sig_pipe[1]. */
@@ -354,6 +446,8 @@ int serve_run(const serve_options *o, seg_error *err)
 	if ((rc = model_first(s, &s->model, err)) < 0 || (rc = serve__openapi_build(s, err)) < 0 ||
 	    (rc = serve__store_open(s, err)) < 0)
 		goto out;
+	if (o->artifact == NULL)
+		challenger_reload(s, "start");
 	/* The EDA summary and charts are computed once (the catalogue is
 	 * read-only), or read back from the workspace's cache of them (written
 	 * by `segue eda` or by an earlier start) when it matches. */
@@ -440,6 +534,7 @@ out:
 	serve__close_dbs(s);
 	serve__store_close(s); /* after the daemon: no append is in flight, and close drains the logged impressions */
 	serve__model_release(s->model); /* the daemon is stopped: no request holds it */
+	serve__model_release(s->challenger);
 	names_close(s->names);
 	eda_charts_free(&s->charts);
 	free(s->summary);

@@ -89,6 +89,25 @@ void serve_options_default(serve_options *o);
  * be opened leaves the current model serving (a line on standard error).
  * No request fails for a reload.
  *
+ * The challenger: without o->artifact the server also holds the registry's
+ * challenger (when it names one), reloaded in the same way and at the same
+ * moments (a challenger that cannot be opened leaves the previous one, with
+ * a line on standard error; one that cannot be opened at start leaves none,
+ * and the start goes on). A listener whose experiment variant says
+ * version=challenger (experiment.h) is answered by it, version=N by the
+ * champion or the challenger when either is registry version N, and
+ * version=champion, like every other request, by the champion. Every
+ * recommend answer says which model answered ("model_version": "v7"), so
+ * that a client and the analysis can attribute it. A variant naming a
+ * version the server does not hold (the registry names no challenger, it
+ * could not be opened, version=N of neither alias, or a challenger or a
+ * number under --artifact, where the served model stands for the champion) is answered by the champion rather than failed: a listener
+ * expects a list, not an error about the experiment's set-up. The answer's
+ * model_version then names the champion, and /metrics counts it in
+ * segue_variant_model_fallback_total, which an operator watches (it stays 0
+ * while every variant is served as configured). `segue experiment create`
+ * refuses such a variant up front.
+ *
  * Against DNS rebinding (a page elsewhere whose name was made to resolve to
  * this server's address), it answers a request only when its Host, port
  * aside, is localhost, 127.0.0.1, [::1], the bound address or one of

@@ -5,7 +5,7 @@ SANBUILD  ?= build-san
 FUZZBUILD ?= build-fuzz
 SEGUE     := $(BUILD)/segue
 
-.PHONY: all deps test lint demo fuzz bench clean
+.PHONY: all deps test lint demo fuzz bench cluster clean
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -42,6 +42,13 @@ FUZZ_SECONDS ?= 60
 fuzz: deps $(FUZZBUILD)/build.ninja
 	ninja -C $(FUZZBUILD)
 	@scripts/run-fuzz $(FUZZBUILD) $(FUZZ_SECONDS)
+
+# N replicas (CLUSTER_REPLICAS, default 2) behind HAProxy over a throwaway
+# PostgreSQL, on loopback, serving a generated catalogue (or CLUSTER_WORKSPACE);
+# scripts/cluster status|down afterwards.
+CLUSTER_REPLICAS ?= 2
+cluster: all
+	@scripts/cluster up --segue $(SEGUE) --replicas $(CLUSTER_REPLICAS) $(if $(CLUSTER_WORKSPACE),--workspace $(CLUSTER_WORKSPACE))
 
 bench: all
 	@scripts/install-deps --bench

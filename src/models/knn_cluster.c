@@ -60,6 +60,11 @@
  * cluster to whole blocks), an angle and a row number a row. */
 
 #define CLUSTER_MIN_ROWS 32768
+/* C = KNN_CLUSTER_SCALE sqrt(M); a build-time knob for measuring other
+ * counts (cc -DKNN_CLUSTER_SCALE=4 ...), not an option of the library. */
+#ifndef KNN_CLUSTER_SCALE
+#define KNN_CLUSTER_SCALE 1.0
+#endif
 #define CLUSTER_PAD UINT32_MAX /* crow of a padding row */
 #define CLUSTER_MAX 4096
 #define CLUSTER_ITERATIONS 5
@@ -103,9 +108,6 @@ static int cmp_angle_desc(const void *pa, const void *pb)
 int knn__cluster_build(knn_index *idx, seg_error *err)
 {
 	const size_t N = idx->n, D = idx->d, M = N - idx->nzero;
-#ifndef KNN_CLUSTER_SCALE
-#define KNN_CLUSTER_SCALE 1.0
-#endif
 	size_t C = (size_t)lround(KNN_CLUSTER_SCALE * sqrt((double)M)); /* see "clusters" */
 	C = C > M ? M : C > CLUSTER_MAX ? CLUSTER_MAX : C < 1 ? 1 : C;
 	int rc = 0;

@@ -41,11 +41,17 @@ def index_for(d, prefix, n, dim):
     path = os.path.join(d, "hnsw_%s_%d_M%d_efc%d.bin" % (prefix, n, M, EFC))
     meta = path + ".json"
     p = hnswlib.Index(space="cosine", dim=dim)
+    xpath = os.path.join(d, prefix + "_x.f32")
+    # the cached index is for these vectors only: the data file as it was
+    # (a regenerated set, real or its fallback, has another mtime)
+    st = os.stat(xpath)
+    stamp = "%d:%d" % (st.st_size, st.st_mtime_ns)
     if os.path.exists(path) and os.path.exists(meta):
-        p.load_index(path, max_elements=n)
         info = json.load(open(meta))
-        return p, info["build_s"], info["build_threads"], True
-    X = np.fromfile(os.path.join(d, prefix + "_x.f32"), dtype="<f4", count=n * dim).reshape(n, dim)
+        if info.get("data") == stamp:
+            p.load_index(path, max_elements=n)
+            return p, info["build_s"], info["build_threads"], True
+    X = np.fromfile(xpath, dtype="<f4", count=n * dim).reshape(n, dim)
     threads = os.cpu_count()
     t0 = time.perf_counter()
     p.init_index(max_elements=n, ef_construction=EFC, M=M, random_seed=100)
@@ -53,7 +59,7 @@ def index_for(d, prefix, n, dim):
     p.add_items(X, np.arange(n))
     build = time.perf_counter() - t0
     p.save_index(path)
-    json.dump({"build_s": build, "build_threads": threads}, open(meta, "w"))
+    json.dump({"build_s": build, "build_threads": threads, "data": stamp}, open(meta, "w"))
     return p, build, threads, False
 
 

@@ -6,9 +6,14 @@
  *   knn_bench gen DIR NMAX D NQ
  *       writes DIR/knn_x.f32 [NMAX][D] and DIR/knn_q.f32 [NQ][D] (raw float32,
  *       little-endian, not normalised) unless they exist with the right size
- *   knn_bench run DIR N D K B SECONDS
- *       indexes the first N rows, prints one JSON line of timings, and writes
- *       the batch's result rows to DIR/knn_ids_segue_N.i64 [B][K] (int64)
+ *   knn_bench run DIR SET N D K B SECONDS
+ *       indexes the first N rows of DIR/SET_x.f32 (SET: knn for the
+ *       generator's vectors, knn_real for bench/knn_realistic.py's), queries
+ *       DIR/SET_q.f32, prints one JSON line of timings, and writes the
+ *       batch's exact result rows to DIR/SET_ids_segue_N.i64 [B][K] (int64);
+ *       PROBES ("8,16,32"): budgets of clusters at which to time the
+ *       approximate mode (knn_search_probe) and measure its recall@K, one
+ *       JSON line each
  *
  * Legend: N rows, D features, K results, B queries, C clusters. */
 #include <cblas.h>
@@ -33,6 +38,16 @@ static double now(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* CPU time of this thread: single queries are timed by it, so that on a
+ * machine shared with other work the q/s count the time the search ran,
+ * not the time it waited for a core (knn_hnsw.py does the same). */
+static double cpu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -160,28 +175,31 @@ static double time_batch(const knn_index *idx, const float *Q, size_t B, size_t 
 	return best;
 }
 
-/* Single queries, one after another in this thread, until `secs`; returns
- * the time taken, *n the queries answered. */
+/* Single queries, one after another in this thread, until `secs` of its
+ * CPU time; returns the CPU time taken, *n the queries answered, *wall
+ * the wall time (which faiss's and sklearn's single figures are). */
 static double time_single(const knn_index *idx, const float *Q, size_t B, size_t D, size_t K, knn_hit *out, double secs,
-                          size_t *n)
+                          size_t *n, double *wall)
 {
 	size_t nout;
 	knn_search(idx, Q, K, NULL, out, &nout); /* warm-up */
-	double t0 = now(), t;
+	double t0 = cpu_now(), w0 = now(), t;
 	*n = 0;
 	do {
 		knn_search(idx, Q + (*n % B) * D, K, NULL, out, &nout);
 		(*n)++;
-	} while ((t = now() - t0) < secs || *n < 5);
+	} while ((t = cpu_now() - t0) < secs || *n < 5);
+	*wall = now() - w0;
 	return t;
 }
 
-static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, double secs)
+static int cmd_run(const char *dir, const char *set, size_t N, size_t D, size_t K, size_t B, double secs,
+                   const char *probes)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/knn_x.f32", dir);
+	snprintf(path, sizeof path, "%s/%s_x.f32", dir, set);
 	const float *X = map_prefix(path, N * D * sizeof(float)); /* [N][D] raw */
-	snprintf(path, sizeof path, "%s/knn_q.f32", dir);
+	snprintf(path, sizeof path, "%s/%s_q.f32", dir, set);
 	const float *Qraw = map_prefix(path, B * D * sizeof(float)); /* [B][D] */
 	float *Q = malloc(B * D * sizeof(float));                    /* [B][D] unit */
 	memcpy(Q, Qraw, B * D * sizeof(float));
@@ -204,13 +222,13 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 	/* Single queries: the default index (the quantised scan where the CPU
 	 * has AVX-512 VNNI), then one that scans the float rows. */
 	size_t nsingle = 0, nfloat = 0;
-	double single = time_single(idx, Q, B, D, K, out, secs, &nsingle);
+	double wall, single = time_single(idx, Q, B, D, K, out, secs, &nsingle, &wall);
 	knn_index *fidx;
 	if (knn_index_create(&fidx, X, N, D, KNN_FLOAT, &err) != 0) {
 		fprintf(stderr, "knn_bench: %s\n", err.msg);
 		return 1;
 	}
-	double single_float = time_single(fidx, Q, B, D, K, out, secs, &nfloat);
+	double wall_float, single_float = time_single(fidx, Q, B, D, K, out, secs, &nfloat, &wall_float);
 	knn_index_free(fidx);
 	knn_stats st;
 	knn_stats_get(&st);
@@ -243,7 +261,53 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 	}
 	free(one);
 
-	snprintf(path, sizeof path, "%s/knn_ids_segue_%zu.i64", dir, N);
+	/* The approximate mode (knn_search_probe) at each budget of `probes`:
+	 * recall@K against the batch's exact top K (as sets), the share of
+	 * answers proven exact, and single-query q/s. Printed after the exact
+	 * line, one JSON line a budget. */
+	char probe_lines[4096] = "";
+	size_t plen = 0;
+	knn_stats_get(&st);
+	double visits = st.cluster_searches ? (double)st.cluster_visits / (double)st.cluster_searches : 0.0;
+	for (const char *p = probes; p && *p;) {
+		size_t P = strtoul(p, NULL, 10);
+		size_t hit = 0, want = 0, proven = 0;
+		knn_hit *one = malloc(K * sizeof(knn_hit));
+		for (size_t b = 0; b < B; b++) {
+			size_t n1;
+			int exact;
+			knn_search_probe(idx, Q + b * D, K, NULL, P, one, &n1, &exact);
+			proven += (size_t)exact;
+			for (size_t j = 0; j < nout[b]; j++) {
+				want++;
+				for (size_t i = 0; i < n1; i++)
+					if (one[i].row == out[b * K + j].row) {
+						hit++;
+						break;
+					}
+			}
+		}
+		size_t nq = 0, n1;
+		int exact;
+		double t0p = cpu_now(), tp;
+		do {
+			knn_search_probe(idx, Q + (nq % B) * D, K, NULL, P, one, &n1, &exact);
+			nq++;
+		} while ((tp = cpu_now() - t0p) < secs || nq < 5);
+		free(one);
+		plen += (size_t)snprintf(probe_lines + plen, sizeof probe_lines - plen,
+		                         "{\"side\": \"segue-probe\", \"set\": \"%s\", \"n\": %zu, \"d\": %zu, "
+		                         "\"k\": %zu, \"probe\": %zu, \"single_qps\": %.2f, \"single_queries\": %zu, "
+		                         "\"single_threads\": 1, \"recall\": %.4f, \"proven_exact\": %.4f}\n",
+		                         set, N, D, K, P, (double)nq / tp, nq, want ? (double)hit / (double)want : 1.0,
+		                         (double)proven / (double)B);
+		if (plen >= sizeof probe_lines)
+			plen = sizeof probe_lines - 1;
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+
+	snprintf(path, sizeof path, "%s/%s_ids_segue_%zu.i64", dir, set, N);
 	FILE *f = fopen(path, "wb");
 	for (size_t b = 0; f && b < B; b++)
 		for (size_t j = 0; j < K; j++) {
@@ -255,18 +319,21 @@ static int cmd_run(const char *dir, size_t N, size_t D, size_t K, size_t B, doub
 		return 1;
 	}
 
-	printf("{\"side\": \"segue\", \"n\": %zu, \"d\": %zu, \"k\": %zu, \"build_s\": %.4f, "
-	       "\"single_qps\": %.2f, \"single_queries\": %zu, \"single_threads\": 1, "
-	       "\"single_float_qps\": %.2f, \"quant_searches\": %llu, \"quant_rescans\": %llu, "
-	       "\"cluster_searches\": %llu, \"cluster_rows_per_search\": %.0f, \"single_agreement\": %.4f, "
+	printf("{\"side\": \"segue\", \"set\": \"%s\", \"n\": %zu, \"d\": %zu, \"k\": %zu, \"build_s\": %.4f, "
+	       "\"single_qps\": %.2f, \"single_wall_qps\": %.2f, \"single_queries\": %zu, \"single_threads\": 1, "
+	       "\"single_float_qps\": %.2f, \"single_float_wall_qps\": %.2f, \"quant_searches\": %llu, "
+	       "\"quant_rescans\": %llu, "
+	       "\"cluster_searches\": %llu, \"clusters\": %zu, \"cluster_visits_per_search\": %.1f, "
+	       "\"cluster_rows_per_search\": %.0f, \"single_agreement\": %.4f, "
 	       "\"batch_qps\": %.2f, \"batch_queries\": %zu, \"batch_threads\": %d, "
 	       "\"batch_1thread_qps\": %.2f, \"blas\": \"%s\"}\n",
-	       N, D, K, build, (double)nsingle / single, nsingle, (double)nfloat / single_float,
-	       (unsigned long long)st.quant_searches, (unsigned long long)st.quant_rescans,
-	       (unsigned long long)st.cluster_searches,
-	       st.cluster_searches ? (double)st.cluster_rows / (double)st.cluster_searches : 0.0,
+	       set, N, D, K, build, (double)nsingle / single, (double)nsingle / wall, nsingle,
+	       (double)nfloat / single_float, (double)nfloat / wall_float, (unsigned long long)st.quant_searches,
+	       (unsigned long long)st.quant_rescans, (unsigned long long)st.cluster_searches, knn_index_clusters(idx),
+	       visits, st.cluster_searches ? (double)st.cluster_rows / (double)st.cluster_searches : 0.0,
 	       total ? (double)same / (double)total : 1.0, (double)B / batch, B, threads,
 	       batch1t > 0 ? (double)B / batch1t : (double)B / batch, openblas_get_corename());
+	fputs(probe_lines, stdout);
 	knn_index_free(idx);
 	free(out);
 	free(nout);
@@ -281,10 +348,11 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "gen") == 0)
 		return cmd_gen(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
 		               strtoul(argv[5], NULL, 10));
-	if (argc == 8 && strcmp(argv[1], "run") == 0)
-		return cmd_run(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10),
-		               strtoul(argv[5], NULL, 10), strtoul(argv[6], NULL, 10), atof(argv[7]));
+	if ((argc == 9 || argc == 10) && strcmp(argv[1], "run") == 0)
+		return cmd_run(argv[2], argv[3], strtoul(argv[4], NULL, 10), strtoul(argv[5], NULL, 10),
+		               strtoul(argv[6], NULL, 10), strtoul(argv[7], NULL, 10), atof(argv[8]),
+		               argc == 10 ? argv[9] : NULL);
 	fprintf(stderr, "usage: knn_bench gen DIR NMAX D NQ\n"
-	                "       knn_bench run DIR N D K B SECONDS\n");
+	                "       knn_bench run DIR SET N D K B SECONDS [PROBES]\n");
 	return 2;
 }

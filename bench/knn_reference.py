@@ -118,6 +118,12 @@ def run(d, n, dim, k, b, b_sk, secs):
 
 def table(path):
     rows = [json.loads(line) for line in open(path) if line.startswith("{")]
+    # the exact peers on the generator's set (knn_hnsw.py tables the rest)
+    rows = [r for r in rows if r.get("set", "knn") == "knn" and r["side"] not in ("segue-probe", "hnswlib")]
+    # faiss and sklearn are timed on wall time: so is segue here
+    for r in rows:
+        if r["side"] == "segue" and "single_wall_qps" in r:
+            r["single_qps"], r["single_float_qps"] = r["single_wall_qps"], r["single_float_wall_qps"]
     sizes = sorted({r["n"] for r in rows})
     # Several rounds: keep the best of each figure (the machine may be shared).
     by = {}

@@ -994,6 +994,92 @@ static void test_clustered_exact(void **state)
 	free(centre);
 }
 
+/* The approximate mode (knn_search_probe) on a fixed generated set of
+ * overlapping clusters, queries near rows (as the server's seeds are),
+ * where a small budget of clusters does miss neighbours. With no budget, or
+ * one as large as the index's clusters, it is knn_search (rows and scores
+ * identical, proven exact), and knn_search is the brute-force top k. With a
+ * budget of PROBE_BUDGET of the 200 clusters its recall@10 against brute
+ * force is at least PROBE_RECALL (0.949 measured here when written; a
+ * looser bound so that another CPU's rounding in k-means cannot fail it),
+ * answers that say they are exact are, and at least one says it is not
+ * (the budget bites). Without clusters every answer is exact. */
+#define PROBE_BUDGET 16
+#define PROBE_RECALL 0.93
+static void test_probe(void **state)
+{
+	(void)state;
+	const size_t N = 40000, D = 24, B = 100, K = 10;
+	rng_seed(29);
+	float *centre = random_matrix(300, D);                     /* [300][D] */
+	float *X = near_centres(N, D, centre, 300, 0.3f, 1000, 0); /* [N][D]: overlapping clusters */
+	float *Q = malloc(B * D * sizeof(float));                  /* [B][D] */
+	for (size_t b = 0; b < B; b++) {
+		for (size_t j = 0; j < D; j++)
+			Q[b * D + j] = X[(b * 397 % N) * D + j] + 0.1f * rng_uniform(); /* near a row, as seeds are */
+		knn_vec_normalize(Q + b * D, D);
+	}
+	knn_index *idx = make_index(X, N, D, KNN_CLUSTER);
+	size_t C = knn_index_clusters(idx);
+	assert_int_equal(C, 200); /* sqrt(N) */
+	knn_index *flat = make_index(X, N, D, KNN_FLOAT);
+	assert_int_equal(knn_index_clusters(flat), 0);
+
+	knn_hit want[10], exact_hits[10], got[10];
+	size_t hit = 0, total = 0, proven = 0;
+	for (size_t b = 0; b < B; b++) {
+		const float *q = Q + b * D;
+		size_t nw = ref_search(X, N, D, q, K, NULL, want), ne, ng;
+		int ex = -1;
+		/* the exact mode against brute force (double sums: within rounding) */
+		assert_int_equal(knn_search(idx, q, K, NULL, exact_hits, &ne), 0);
+		assert_same_hits(exact_hits, ne, want, nw, K, 1e-5);
+		/* no budget, and a budget of every cluster: knn_search itself */
+		const size_t whole[] = {0, C};
+		for (size_t w = 0; w < 2; w++) {
+			assert_int_equal(knn_search_probe(idx, q, K, NULL, whole[w], got, &ng, &ex), 0);
+			assert_int_equal(ex, 1);
+			assert_int_equal(ng, ne);
+			for (size_t j = 0; j < ng; j++) {
+				assert_int_equal(got[j].row, exact_hits[j].row);
+				assert_true(got[j].score == exact_hits[j].score);
+			}
+		}
+		/* the budget */
+		assert_int_equal(knn_search_probe(idx, q, K, NULL, PROBE_BUDGET, got, &ng, &ex), 0);
+		assert_int_equal(ng, K);
+		assert_sorted(got, ng);
+		for (size_t j = 0; j < nw; j++, total++)
+			hit += (size_t)has_row(got, ng, want[j].row);
+		if (ex == 1) {
+			proven++;
+			for (size_t j = 0; j < ng; j++)
+				assert_int_equal(got[j].row, exact_hits[j].row);
+		}
+		/* no clusters: always exact, whatever the budget */
+		assert_int_equal(knn_search_probe(flat, q, K, NULL, 1, got, &ng, &ex), 0);
+		assert_int_equal(ex, 1);
+		assert_same_hits(got, ng, want, nw, K, 1e-5);
+	}
+	double recall = (double)hit / (double)total;
+	print_message("probe %d of %zu clusters: recall@10 %.4f, %zu of %zu answers proven exact\n", PROBE_BUDGET, C,
+	              recall, proven, B);
+	assert_true(recall >= PROBE_RECALL);
+	assert_true(proven < B);
+
+	/* bad input: as knn_search, and *exact = 1 */
+	size_t ng = 7;
+	int ex = 0;
+	assert_int_equal(knn_search_probe(idx, NULL, K, NULL, 4, got, &ng, &ex), SEG_EINVAL);
+	assert_int_equal(ng, 0);
+	assert_int_equal(ex, 1);
+	knn_index_free(idx);
+	knn_index_free(flat);
+	free(X);
+	free(Q);
+	free(centre);
+}
+
 /* Two threads search one index at once (single and batch); each gets what a
  * search alone gets. */
 static void test_threads(void **state)
@@ -1046,6 +1132,7 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_quantised_exact),
 		cmocka_unit_test(test_clustered_exact),
+		cmocka_unit_test(test_probe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

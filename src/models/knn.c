@@ -3,7 +3,8 @@
  * (knn_cluster.c), the quantised copy (knn_quant.c) or the float scan
  * (knn_scan.c); the batch is knn_batch.c. A row is either scored on its
  * floats, or ruled out by a proven bound (clusters, a byte copy's error):
- * nothing here returns approximate neighbours or caches. What the parts
+ * nothing here caches, and only knn_search_probe, when its budget runs out
+ * first, returns approximate neighbours (and says so). What the parts
  * share is knn_internal.h.
  *
  * Legend: N rows of the index, D features, K results. */
@@ -146,6 +147,7 @@ size_t knn_index_rows(const knn_index *idx) { return idx->n; }
 size_t knn_index_dims(const knn_index *idx) { return idx->d; }
 const float *knn_index_matrix(const knn_index *idx) { return idx->x; }
 size_t knn_index_zero_rows(const knn_index *idx) { return idx->nzero; }
+size_t knn_index_clusters(const knn_index *idx) { return idx->cx ? idx->nc : 0; }
 
 /* ---------------------------------------------------------------- search */
 
@@ -161,8 +163,12 @@ void knn_stats_get(knn_stats *st)
 
 /* ---------------------------------------------------------------- search */
 
-int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out, size_t *nout)
+/* knn_search and knn_search_probe: probe 0 is the exact search. */
+static int search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, size_t probe, knn_hit *out,
+                  size_t *nout, int *exact)
 {
+	if (exact)
+		*exact = 1;
 	if (nout)
 		*nout = 0;
 	if (idx == NULL || q == NULL || nout == NULL || (out == NULL && k > 0))
@@ -176,12 +182,26 @@ int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter 
 		return 0;
 	knn_sel t;
 	sel_init(&t, out, k, idx, f);
+	int proven = 1;
 	if (idx->cx)
-		knn__cluster_search(idx, q, &t);
+		proven = knn__cluster_search(idx, q, probe, &t);
 	else if (idx->q8) /* k too large for it: scores in the order it gives them */
 		knn__scan_rows_portable(idx->x, idx->d, 0, idx->n, q, &t);
 	else
 		knn__scan_rows(idx, q, &t);
 	*nout = topk_finish(&t.top);
+	if (exact)
+		*exact = proven;
 	return 0;
+}
+
+int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out, size_t *nout)
+{
+	return search(idx, q, k, f, 0, out, nout, NULL);
+}
+
+int knn_search_probe(const knn_index *idx, const float *q, size_t k, const knn_filter *f, size_t probe, knn_hit *out,
+                     size_t *nout, int *exact)
+{
+	return search(idx, q, k, f, probe, out, nout, exact);
 }

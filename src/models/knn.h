@@ -4,9 +4,10 @@
  * scan of a byte copy with a proven error bound (4096 and more, AVX-512
  * VNNI), or a scan of the float rows; rows the bounds cannot rule out are
  * scored on the float rows. A batch goes through BLAS sgemm. Results are the
- * exact top k every way. It does not build the vectors (featvec), return
- * approximate neighbours, or re-rank (artist caps, MMR and novelty live in
- * rerank).
+ * exact top k every way, except through knn_search_probe with a budget of
+ * clusters, which may return approximate neighbours and says when it did.
+ * It does not build the vectors (featvec) or re-rank (artist caps, MMR and
+ * novelty live in rerank).
  *
  * Dimensions: N tracks (rows of the index), D features, K results per query,
  * B queries in a batch.
@@ -101,6 +102,10 @@ size_t knn_index_dims(const knn_index *idx); /* D */
 const float *knn_index_matrix(const knn_index *idx);
 /* Number of all-zero rows (never returned). */
 size_t knn_index_zero_rows(const knn_index *idx);
+/* Number of clusters single queries go through (C, about sqrt(non-zero
+ * rows)); 0 when they scan instead. A budget of knn_search_probe is a
+ * number of them. */
+size_t knn_index_clusters(const knn_index *idx);
 
 /* Scales v[D] to unit length in place and returns its former length; an
  * all-zero vector is left as it is and 0 is returned. */
@@ -114,6 +119,22 @@ float knn_vec_normalize(float *v, size_t D);
  * scan keeps up to 2048 candidates, 16 KiB, on the stack). Returns 0, or
  * SEG_EINVAL for a NULL argument or a q with a NaN or infinite value. */
 int knn_search(const knn_index *idx, const float *q, size_t k, const knn_filter *f, knn_hit *out, size_t *nout);
+
+/* The approximate mode: knn_search, but over at most `probe` clusters, those
+ * whose centres are nearest q first (probe 0: no limit, knn_search
+ * itself). The visits stop early only when the clusters' bounds have not
+ * yet ruled out every cluster left, so a result can still be exact: *exact
+ * (may be NULL) is set to 1 when it is proven to be the exact top k, 0 when
+ * the budget stopped the search first (the rows returned then are real rows
+ * with their exact scores, but better ones may have been missed). An index
+ * without clusters (fewer than 32768 non-zero rows, or built with
+ * KNN_FLOAT or KNN_QUANT) always answers exactly. What a budget costs in
+ * recall depends on the data: bench/knn measures recall@10 at several
+ * budgets on its two sets, and tests/test_knn.c holds a bound on a
+ * generated one. Thread-safe and allocation-free as knn_search; returns 0
+ * or SEG_EINVAL as it does, with *nout = 0 and *exact = 1 on error. */
+int knn_search_probe(const knn_index *idx, const float *q, size_t k, const knn_filter *f, size_t probe, knn_hit *out,
+                     size_t *nout, int *exact);
 
 /* Counters of single searches since the process started: those answered
  * through the quantised scan and those of them that needed a second scan

@@ -60,6 +60,11 @@
  * cluster to whole blocks), an angle and a row number a row. */
 
 #define CLUSTER_MIN_ROWS 32768
+/* C = KNN_CLUSTER_SCALE sqrt(M); a build-time knob for measuring other
+ * counts (cc -DKNN_CLUSTER_SCALE=4 ...), not an option of the library. */
+#ifndef KNN_CLUSTER_SCALE
+#define KNN_CLUSTER_SCALE 1.0
+#endif
 #define CLUSTER_PAD UINT32_MAX /* crow of a padding row */
 #define CLUSTER_MAX 4096
 #define CLUSTER_ITERATIONS 5
@@ -103,7 +108,7 @@ static int cmp_angle_desc(const void *pa, const void *pb)
 int knn__cluster_build(knn_index *idx, seg_error *err)
 {
 	const size_t N = idx->n, D = idx->d, M = N - idx->nzero;
-	size_t C = (size_t)lround(sqrt((double)M)); /* see "clusters" */
+	size_t C = (size_t)lround(KNN_CLUSTER_SCALE * sqrt((double)M)); /* see "clusters" */
 	C = C > M ? M : C > CLUSTER_MAX ? CLUSTER_MAX : C < 1 ? 1 : C;
 	int rc = 0;
 	uint32_t *rows = malloc(M * sizeof(uint32_t)); /* [M] the non-zero rows */
@@ -393,18 +398,29 @@ static void cluster_keys_sort(cluster_key *a, size_t n)
 	}
 }
 
-void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
+/* A cluster that the bound cannot rule out with the reach of now (cr, sr:
+ * its cosine and sine). */
+static int cluster_reachable(const knn_index *idx, size_t c, const float *u, double reach, double cr, double sr)
+{
+	return reach + idx->camax[c] >= M_PI ||
+	       (double)u[c] >= cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK;
+}
+
+int knn__cluster_search(const knn_index *idx, const float *q, size_t probe, knn_sel *t)
 {
 	const size_t C = idx->nc, D = idx->d;
 	float u[CLUSTER_MAX]; /* [C] cosine between q and each centre, from above */
 	const double qn = sqrt(sumsq(q, D));
 	const double err = CLUSTER_COS_SLACK + (double)D * FLT_EPSILON;
 	knn__score_rows(idx, idx->ccen, C, q, u); /* the dots, first */
-	size_t first[CLUSTER_FIRST], nfirst = 0;  /* the nearest centres, best first */
+	/* the nearest centres, best first: CLUSTER_FIRST of them, fewer when
+	 * the probe budget is smaller */
+	const size_t NF = probe && probe < CLUSTER_FIRST ? probe : CLUSTER_FIRST;
+	size_t first[CLUSTER_FIRST], nfirst = 0;
 	for (size_t c = 0; c < C; c++) {
 		u[c] = (float)((double)u[c] / qn + err);
-		if (nfirst < CLUSTER_FIRST || u[c] > u[first[nfirst - 1]]) {
-			size_t j = nfirst < CLUSTER_FIRST ? nfirst++ : nfirst - 1;
+		if (nfirst < NF || u[c] > u[first[nfirst - 1]]) {
+			size_t j = nfirst < NF ? nfirst++ : nfirst - 1;
 			for (; j > 0 && u[first[j - 1]] < u[c]; j--)
 				first[j] = first[j - 1];
 			first[j] = c;
@@ -425,10 +441,7 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 		int done = 0;
 		for (size_t j = 0; j < nfirst; j++)
 			done |= first[j] == c;
-		if (done || idx->cstart[c] == idx->cstart[c + 1])
-			continue;
-		if (reach + idx->camax[c] < M_PI &&
-		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
+		if (done || idx->cstart[c] == idx->cstart[c + 1] || !cluster_reachable(idx, c, u, reach, cr, sr))
 			continue;
 		todo[ntodo++] = cluster_key_make(u[c], c);
 	}
@@ -436,8 +449,16 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 	 * re-test below rules out more of the rest */
 	cluster_keys_sort(todo, ntodo);
 	/* Visited in order, each tested again as reach shrinks, the next ones'
-	 * first rows fetched ahead (each visit starts with cache misses). */
+	 * first rows fetched ahead (each visit starts with cache misses). With a
+	 * probe budget, the visits stop at `probe` clusters; the result is
+	 * still proven exact when no cluster left can reach the k-th score. */
+	int proven = 1;
 	for (size_t j = 0; j < ntodo; j++) {
+		if (probe && nfirst + nvisit >= probe) {
+			for (size_t r = j; proven && r < ntodo; r++)
+				proven = !cluster_reachable(idx, cluster_key_cluster(todo[r]), u, reach, cr, sr);
+			break;
+		}
 		if (j + 2 < ntodo) {
 			size_t a2 = idx->cstart[cluster_key_cluster(todo[j + 2])];
 			__builtin_prefetch(idx->cang + a2);
@@ -451,8 +472,7 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 				__builtin_prefetch(rec + o);
 		}
 		size_t c = cluster_key_cluster(todo[j]);
-		if (reach + idx->camax[c] < M_PI &&
-		    (double)u[c] < cr * idx->ccos[c] - sr * idx->csin[c] - CLUSTER_COS_SLACK)
+		if (!cluster_reachable(idx, c, u, reach, cr, sr))
 			continue;
 		double before = reach;
 		nvisit++;
@@ -466,4 +486,5 @@ void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t)
 	knn__cluster_rows_scored += scored;
 	knn__cluster_visits += nfirst + nvisit;
 	knn__cluster_rescored += rescored;
+	return proven;
 }

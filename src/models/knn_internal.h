@@ -197,10 +197,12 @@ int knn__quant_search(const knn_index *idx, const float *q, size_t k, const knn_
 extern _Atomic uint64_t knn__quant_searches, knn__quant_rescans;
 
 /* knn_cluster.c: the clusters: whether to build them, building them, and a
- * search through them into t. */
+ * search through them into t, visiting at most `probe` clusters (0: as many
+ * as the bounds leave), which returns 1 when the result is the exact top k
+ * (always with probe 0) and 0 when the budget stopped it first. */
 int knn__cluster_wanted(size_t N, size_t M, size_t D, unsigned flags);
 int knn__cluster_build(knn_index *idx, seg_error *err);
-void knn__cluster_search(const knn_index *idx, const float *q, knn_sel *t);
+int knn__cluster_search(const knn_index *idx, const float *q, size_t probe, knn_sel *t);
 extern _Atomic uint64_t knn__cluster_searches, knn__cluster_rows_scored, knn__cluster_visits, knn__cluster_rescored;
 
 #endif

@@ -8,7 +8,9 @@
  * scan per entry made ingest quadratic in playlist length. The full-text
  * index is not written row by row: FTS5 flushes its pending terms at every
  * statement savepoint, which made each later write in the transaction pay
- * for it; it is built for the session's new and merged tracks at commit. */
+ * for it; it is built for the session's new and merged tracks at commit.
+ * Link rows (a track's artists and genres, playlist entries) are queued and
+ * written many to a statement (see "rows written in batches"). */
 #include "catalog/catalog.h"
 
 #include <errno.h>
@@ -117,19 +119,44 @@ static const char *const STMT_SQL[ST__COUNT] = {
 };
 /* clang-format on */
 
+/* ---- rows written in batches ----
+ * A link row is three integers. Queued rows of a kind are written
+ * BATCH_ROWS at a time by one multi-row INSERT with the same conflict rule
+ * as the single-row statement (SQLite applies the rows of one statement in
+ * order, so duplicates within a batch resolve as they would one by one);
+ * a shorter rest goes through the single-row statement. Nothing reads
+ * these tables during a session without batch_flush_all first. */
+enum batch_id { BT_ARTIST, BT_GENRE, BT_ENTRY, BT__COUNT };
+#define BATCH_ROWS 128
+
+static const struct {
+	const char *head, *tail; /* the multi-row INSERT is head (?,?,?),... tail */
+	enum stmt_id one;        /* the single-row form */
+} BATCH_SQL[BT__COUNT] = {
+	[BT_ARTIST] = {"INSERT OR IGNORE INTO track_artists(track_id,artist_id,position) VALUES", "", ST_TRACK_ARTIST},
+	[BT_GENRE] = {"INSERT INTO track_genres(track_id,genre_id,heldout_only) VALUES",
+                      " ON CONFLICT(track_id,genre_id) DO UPDATE SET heldout_only = min(heldout_only, "
+                      "excluded.heldout_only)",
+                      ST_TRACK_GENRE},
+	[BT_ENTRY] = {"INSERT INTO playlist_tracks(playlist_id,pos,track_id) VALUES", "", ST_PLAYLIST_APPEND},
+};
+
 struct catalog {
 	sqlite3 *db;
 	int writable;
 	int in_session;
-	sqlite3_stmt *st[ST__COUNT]; /* prepared on first use */
-	strmap *tracks;              /* spotify_id -> rowid | HAS_FEATURES_BIT */
-	strmap *artists;             /* name -> rowid */
-	strmap *genres;              /* name -> rowid */
-	strmap *playlists;           /* source US external_id -> rowid | PL_* bits (playlist_key) */
-	strmap *members;             /* playlists filled as sets: member_key 'p' -> next pos, or -1 when
+	sqlite3_stmt *st[ST__COUNT];              /* prepared on first use */
+	strmap *tracks;                           /* spotify_id -> rowid | HAS_FEATURES_BIT */
+	strmap *artists;                          /* name -> rowid */
+	strmap *genres;                           /* name -> rowid */
+	strmap *playlists;                        /* source US external_id -> rowid | PL_* bits (playlist_key) */
+	strmap *members;                          /* playlists filled as sets: member_key 'p' -> next pos, or -1 when
 	                                the playlist must be asked in SQL; 'm' -> 1 for each member */
-	int64_t first_new;           /* tracks with id >= first_new were catalogued in this session */
-	int64_t *dirty;              /* older tracks whose search entry must be rebuilt at commit */
+	int64_t first_new;                        /* tracks with id >= first_new were catalogued in this session */
+	int64_t *dirty;                           /* older tracks whose search entry must be rebuilt at commit */
+	int64_t queued[BT__COUNT][BATCH_ROWS][3]; /* link rows not yet written */
+	int nqueued[BT__COUNT];
+	sqlite3_stmt *batch_st[BT__COUNT]; /* the BATCH_ROWS-row INSERTs, prepared on first use */
 	size_t ndirty, cap_dirty;
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
@@ -247,6 +274,8 @@ void catalog_close(catalog *c)
 		catalog_rollback(c);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(c->st[i]);
+	for (int i = 0; i < BT__COUNT; i++)
+		sqlite3_finalize(c->batch_st[i]);
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
 	strmap_free(c->genres);
@@ -312,6 +341,59 @@ static int run(catalog *c, sqlite3_stmt *s, seg_error *err, const char *what)
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return db_error(c, err, what);
 	return 0;
+}
+
+/* Writes the queued rows of kind b. */
+static int batch_flush(catalog *c, enum batch_id b, seg_error *err)
+{
+	int n = c->nqueued[b], rc;
+	c->nqueued[b] = 0;
+	if (n == BATCH_ROWS) {
+		if (c->batch_st[b] == NULL) {
+			char sql[BATCH_ROWS * 8 + 256];
+			size_t len = (size_t)snprintf(sql, sizeof sql, "%s", BATCH_SQL[b].head);
+			for (int i = 0; i < BATCH_ROWS; i++)
+				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s(?,?,?)", i ? "," : "");
+			snprintf(sql + len, sizeof sql - len, "%s", BATCH_SQL[b].tail);
+			if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->batch_st[b], NULL) !=
+			    SQLITE_OK)
+				return db_error(c, err, "cannot prepare statement");
+		}
+		sqlite3_stmt *s = c->batch_st[b];
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < 3; k++)
+				sqlite3_bind_int64(s, 3 * i + k + 1, c->queued[b][i][k]);
+		return run(c, s, err, "cannot store rows");
+	}
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *s = stmt(c, BATCH_SQL[b].one, err);
+		if (s == NULL)
+			return SEG_EDB;
+		for (int k = 0; k < 3; k++)
+			sqlite3_bind_int64(s, k + 1, c->queued[b][i][k]);
+		if ((rc = run(c, s, err, "cannot store rows")) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int batch_flush_all(catalog *c, seg_error *err)
+{
+	int rc;
+	for (int b = 0; b < BT__COUNT; b++)
+		if (c->nqueued[b] > 0 && (rc = batch_flush(c, (enum batch_id)b, err)) < 0)
+			return rc;
+	return 0;
+}
+
+/* Queues the link row (x, y, z) of kind b. */
+static int batch_put(catalog *c, enum batch_id b, int64_t x, int64_t y, int64_t z, seg_error *err)
+{
+	int64_t *row = c->queued[b][c->nqueued[b]++];
+	row[0] = x;
+	row[1] = y;
+	row[2] = z;
+	return c->nqueued[b] == BATCH_ROWS ? batch_flush(c, b, err) : 0;
 }
 
 static int load_map(catalog *c, strmap *m, const char *sql, seg_error *err)
@@ -390,7 +472,9 @@ int catalog_commit(catalog *c, seg_error *err)
 	/* The session's new tracks are indexed in one statement, older ones
 	 * that it merged rows into are indexed again, now that all their
 	 * artists are known. */
-	int rc;
+	int rc = batch_flush_all(c, err);
+	if (rc < 0)
+		return rc;
 	sqlite3_stmt *s = stmt(c, ST_SEARCH_NEW, err);
 	if (s == NULL)
 		return SEG_EDB;
@@ -427,6 +511,7 @@ void catalog_rollback(catalog *c)
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	c->in_session = 0;
 	c->ndirty = 0;
+	memset(c->nqueued, 0, sizeof c->nqueued);
 	/* The maps may now name rows that no longer exist. */
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
@@ -595,24 +680,14 @@ int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *me
 		int64_t aid;
 		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, t->artists[i], &aid, err)) < 0)
 			return rc;
-		if ((s = stmt(c, ST_TRACK_ARTIST, err)) == NULL)
-			return SEG_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, aid);
-		sqlite3_bind_int(s, 3, i);
-		if ((rc = run(c, s, err, "cannot store track artist")) < 0)
+		if ((rc = batch_put(c, BT_ARTIST, id, aid, i, err)) < 0)
 			return rc;
 	}
 	for (int i = 0; i < t->ngenres; i++) {
 		int64_t gid;
 		if ((rc = intern(c, c->genres, ST_GENRE_INSERT, t->genres[i], &gid, err)) < 0)
 			return rc;
-		if ((s = stmt(c, ST_TRACK_GENRE, err)) == NULL)
-			return SEG_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, gid);
-		sqlite3_bind_int(s, 3, t->genre_heldout[i] != 0);
-		if ((rc = run(c, s, err, "cannot store track genre")) < 0)
+		if ((rc = batch_put(c, BT_GENRE, id, gid, t->genre_heldout[i] != 0, err)) < 0)
 			return rc;
 	}
 	if (exists && (rc = mark_dirty(c, id, err)) < 0)
@@ -645,12 +720,7 @@ int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, cons
 		int64_t aid;
 		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, artist, &aid, err)) < 0)
 			return rc;
-		if ((s = stmt(c, ST_TRACK_ARTIST, err)) == NULL)
-			return SEG_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, aid);
-		sqlite3_bind_int(s, 3, 0);
-		if ((rc = run(c, s, err, "cannot store track artist")) < 0)
+		if ((rc = batch_put(c, BT_ARTIST, id, aid, 0, err)) < 0)
 			return rc;
 	}
 	*rowid = id;
@@ -788,6 +858,12 @@ static const char *member_key(char *buf, char tag, int64_t a, int64_t b)
 
 int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t track, seg_error *err)
 {
+	/* An entry by position may replace one still queued. */
+	if (c->nqueued[BT_ENTRY] > 0) {
+		int rc = batch_flush(c, BT_ENTRY, err);
+		if (rc < 0)
+			return rc;
+	}
 	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_TRACK, err);
 	if (s == NULL)
 		return SEG_EDB;
@@ -810,11 +886,13 @@ int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t t
  * (after the largest stored one) into *next. */
 static int members_load(catalog *c, int64_t playlist, int64_t *next, seg_error *err)
 {
+	int rc = c->nqueued[BT_ENTRY] > 0 ? batch_flush(c, BT_ENTRY, err) : 0;
+	if (rc < 0)
+		return rc;
 	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_MEMBERS, err);
 	if (s == NULL)
 		return SEG_EDB;
 	sqlite3_bind_int64(s, 1, playlist);
-	int rc;
 	*next = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		char key[48];
@@ -846,6 +924,8 @@ int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int 
 	}
 	sqlite3_stmt *s;
 	if (next < 0) { /* see catalog_put_playlist_track */
+		if (c->nqueued[BT_ENTRY] > 0 && (rc = batch_flush(c, BT_ENTRY, err)) < 0)
+			return rc;
 		if ((s = stmt(c, ST_PLAYLIST_ADD, err)) == NULL)
 			return SEG_EDB;
 		sqlite3_bind_int64(s, 1, playlist);
@@ -856,12 +936,7 @@ int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int 
 	}
 	if (strmap_get(c->members, member_key(mkey, 'm', playlist, track), &v))
 		return 0; /* a set: already in it */
-	if ((s = stmt(c, ST_PLAYLIST_APPEND, err)) == NULL)
-		return SEG_EDB;
-	sqlite3_bind_int64(s, 1, playlist);
-	sqlite3_bind_int64(s, 2, next);
-	sqlite3_bind_int64(s, 3, track);
-	if ((rc = run(c, s, err, "cannot store playlist entry")) < 0)
+	if ((rc = batch_put(c, BT_ENTRY, playlist, next, track, err)) < 0)
 		return rc;
 	if (strmap_put(c->members, mkey, 1) < 0 || strmap_put(c->members, pkey, next + 1) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");

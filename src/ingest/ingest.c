@@ -527,6 +527,10 @@ static long count(sqlite3 *db, const char *sql)
 
 int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, ingest_summary *sum, seg_error *err)
 {
+	/* SQLite's memory statistics take a global mutex on every allocation,
+	 * several per row written; nothing here reads them. (Refused, harmlessly,
+	 * if SQLite was already initialised; serve_run does the same.) */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	memset(sum, 0, sizeof(*sum));
 	char **files = NULL;
 	size_t nfiles = 0;

@@ -3,11 +3,20 @@
 ingest applies, on the same files. Prints one JSON line: rows, rows kept,
 seconds (read + checks, after interpreter start and imports) and peak RSS.
 
-Usage: /usr/bin/python3 bench/pandas_ingest.py FILE...
+With --db PATH it does what segue's full ingest does, the way a pandas user
+would: after the checks, the kept rows are deduplicated by track id (first
+row wins), written with to_sql into a new SQLite database (tracks, and for
+tables that name a playlist on each row, playlists and their entries as sets
+in order of first appearance), with a unique index on the track id and an
+FTS5 table over track and artist names.
+
+Usage: /usr/bin/python3 bench/pandas_ingest.py [--db PATH] FILE...
 """
 import io
 import json
+import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import time
@@ -52,13 +61,54 @@ def check(df):
     return ok
 
 
+def first(df, names):
+    """The first of `names` that df has."""
+    return next(c for c in names if c in df)
+
+
+def store(db, frames):
+    """Dedupe + to_sql + indexes + FTS5, into a new database at `db`."""
+    if os.path.exists(db):
+        os.remove(db)
+    con = sqlite3.connect(db)
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    tid = first(df, ["track_id", "id"])
+    tracks = df.drop_duplicates(tid)
+    tracks.to_sql("tracks", con, index=True, index_label="rowid_", chunksize=100000)
+    con.execute(f"CREATE UNIQUE INDEX tracks_id ON tracks({tid})")
+    if "playlist_id" in df:
+        pl = df.drop_duplicates("playlist_id")[["playlist_id", "playlist_name"]]
+        pl.to_sql("playlists", con, index=False, chunksize=100000)
+        ent = df[["playlist_id", tid]].drop_duplicates()
+        ent = ent.assign(pos=ent.groupby("playlist_id").cumcount())
+        ent.to_sql("playlist_tracks", con, index=False, chunksize=100000)
+        con.execute("CREATE INDEX playlist_tracks_pl ON playlist_tracks(playlist_id, pos)")
+        con.execute(f"CREATE INDEX playlist_tracks_track ON playlist_tracks({tid})")
+    name = first(tracks, ["track_name", "name"])
+    artist = first(tracks, ["track_artist", "artists", "artist_name"])
+    con.execute("CREATE VIRTUAL TABLE track_search USING fts5(name, artists, tokenize='unicode61 remove_diacritics 2')")
+    con.execute(f"INSERT INTO track_search(rowid, name, artists) SELECT rowid_, {name}, {artist} FROM tracks")
+    con.commit()
+    con.close()
+
+
 def main():
+    args = sys.argv[1:]
+    db = None
+    if args[:1] == ["--db"]:
+        db, args = args[1], args[2:]
     rows = kept = 0
+    frames = []
     t0 = time.perf_counter()
-    for path in sys.argv[1:]:
+    for path in args:
         df = load(path)
         rows += len(df)
-        kept += int(check(df).sum())
+        ok = check(df)
+        kept += int(ok.sum())
+        if db:
+            frames.append(df[ok])
+    if db:
+        store(db, frames)
     secs = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": rows, "kept": kept, "seconds": secs, "peak_mb": peak_mb}))

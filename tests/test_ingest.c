@@ -18,25 +18,27 @@
 
 #include "ingest/ingest.h"
 
+#define SONGS_HEADER                                                                                        \
+	"track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,"                \
+	"track_album_release_date,playlist_name,playlist_id,playlist_genre,playlist_subgenre,danceability," \
+	"energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,duration_ms\n"
+
 /* 30000 Spotify Songs: two playlists; track A appears in both. */
 static const char SONGS[] =
-	"track_id,track_name,track_artist,track_popularity,track_album_id,track_album_name,"
-	"track_album_release_date,playlist_name,playlist_id,playlist_genre,playlist_subgenre,danceability,"
-	"energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,duration_ms\n"
-	"AAAAAAAAAAAAAAAAAAAAAA,Song A,Artist One,70,album1xxxxxxxxxxxxxxxx,Album,2019-06-14,Pop Mix,"
-	"pl1,pop,dance pop,0.7,0.8,6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n"
-	"AAAAAAAAAAAAAAAAAAAAAA,Song A,Artist One,70,album1xxxxxxxxxxxxxxxx,Album,2019-06-14,Rock Mix,"
-	"pl2,rock,hard rock,0.7,0.8,6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n"
-	"BBBBBBBBBBBBBBBBBBBBBB,\"Song B, with comma\",Artist Two,,album2xxxxxxxxxxxxxxxx,Album 2,2001,"
-	"Rock Mix,pl2,rock,hard rock,0.2,0.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,0,180000\n"
-	/* Line 5: energy out of range. */
-	"CCCCCCCCCCCCCCCCCCCCCC,Song C,Artist Three,10,a,b,2001,Rock Mix,pl2,rock,hard rock,"
-	"0.2,1.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,99,180000\n"
-	/* Line 6: too few fields. */
-	"DDDDDDDDDDDDDDDDDDDDDD,Song D,Artist Four\n"
-	/* Line 7: a bad id. */
-	"not-an-id,Song E,Artist Five,10,a,b,2001,Rock Mix,pl2,rock,hard rock,"
-	"0.2,0.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,99,180000\n";
+	SONGS_HEADER "AAAAAAAAAAAAAAAAAAAAAA,Song A,Artist One,70,album1xxxxxxxxxxxxxxxx,Album,2019-06-14,Pop Mix,"
+		     "pl1,pop,dance pop,0.7,0.8,6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n"
+		     "AAAAAAAAAAAAAAAAAAAAAA,Song A,Artist One,70,album1xxxxxxxxxxxxxxxx,Album,2019-06-14,Rock Mix,"
+		     "pl2,rock,hard rock,0.7,0.8,6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n"
+		     "BBBBBBBBBBBBBBBBBBBBBB,\"Song B, with comma\",Artist Two,,album2xxxxxxxxxxxxxxxx,Album 2,2001,"
+		     "Rock Mix,pl2,rock,hard rock,0.2,0.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,0,180000\n"
+		     /* Line 5: energy out of range. */
+		     "CCCCCCCCCCCCCCCCCCCCCC,Song C,Artist Three,10,a,b,2001,Rock Mix,pl2,rock,hard rock,"
+		     "0.2,1.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,99,180000\n"
+		     /* Line 6: too few fields. */
+		     "DDDDDDDDDDDDDDDDDDDDDD,Song D,Artist Four\n"
+		     /* Line 7: a bad id. */
+		     "not-an-id,Song E,Artist Five,10,a,b,2001,Rock Mix,pl2,rock,hard rock,"
+		     "0.2,0.3,0,-12.5,0,0.04,0.9,0.5,0.2,0.1,99,180000\n";
 
 /* SpotifyFeatures: CRLF, a BOM, note names, damaged time signatures; track A
  * again (with other features: the first block must stay) under a new genre. */
@@ -453,6 +455,120 @@ static void test_progress_note_cleared(void **state)
 	tu_rmtree(dir);
 }
 
+/* A songs row: track letter (its id is 22 of it), playlist, artist. */
+static void songs_row(char *buf, size_t cap, char track, const char *playlist, const char *energy)
+{
+	char id[23];
+	memset(id, track, 22);
+	id[22] = '\0';
+	snprintf(buf, cap,
+	         "%s,Song %c,Artist %c,50,album1xxxxxxxxxxxxxxxx,Album,2019-06-14,Mix %s,%s,pop,dance pop,"
+	         "0.7,%s,6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n",
+	         id, track, track, playlist, playlist, energy);
+}
+
+/* The entries of all playlists as "playlist:pos:track letter|..." in order. */
+static const char *entries(const char *ws)
+{
+	return tu_ws_text(ws, "SELECT group_concat(e, '|') FROM (SELECT p.external_id || ':' || pt.pos || ':' ||"
+	                      " substr(t.spotify_id, 1, 1) AS e FROM playlist_tracks pt"
+	                      " JOIN playlists p ON p.id = pt.playlist_id JOIN tracks t ON t.id = pt.track_id"
+	                      " ORDER BY p.external_id, pt.pos)");
+}
+
+/* Track tables give playlists as sets in order of first appearance: a track
+ * repeated in a playlist is kept once, at its first position; a later
+ * ingest into the same catalogue appends after what is stored and skips
+ * what is there. (The catalogue's content is the one the per-entry SQL
+ * check gave before the membership moved into memory.) */
+static void test_playlist_sets_across_ingests(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char text[4096], row[400];
+	snprintf(text, sizeof text, "%s", SONGS_HEADER);
+	const struct {
+		char track;
+		const char *playlist;
+	} first[] = {{'A', "p1"}, {'B', "p1"}, {'B', "p2"}, {'A', "p1"}, {'A', "p2"}, {'C', "p1"}, {'B', "p1"}},
+	  second[] = {{'D', "p1"}, {'A', "p1"}, {'A', "p3"}, {'B', "p2"}};
+	for (size_t i = 0; i < sizeof first / sizeof *first; i++) {
+		songs_row(row, sizeof row, first[i].track, first[i].playlist, "0.8");
+		strcat(text, row);
+	}
+	char a[1100], b[1100], ws[1100];
+	snprintf(a, sizeof a, "%s", tu_write(dir, "one.csv", text));
+	snprintf(text, sizeof text, "%s", SONGS_HEADER);
+	for (size_t i = 0; i < sizeof second / sizeof *second; i++) {
+		songs_row(row, sizeof row, second[i].track, second[i].playlist, "0.3");
+		strcat(text, row);
+	}
+	snprintf(b, sizeof b, "%s", tu_write(dir, "two.csv", text));
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_summary sum;
+	char *one[1] = {a}, *two[1] = {b};
+	tu_ingest(ws, one, 1, &sum);
+	assert_int_equal(sum.total.playlist_entries, 5);
+	assert_int_equal(sum.total.playlists, 2);
+	assert_int_equal(sum.total.merged, 4);
+	ingest_summary_free(&sum);
+	assert_string_equal(entries(ws), "p1:0:A|p1:1:B|p1:2:C|p2:0:B|p2:1:A");
+	tu_ingest(ws, two, 1, &sum); /* an existing catalogue: the incremental path */
+	assert_int_equal(sum.total.playlist_entries, 2);
+	assert_int_equal(sum.total.playlists, 1);
+	ingest_summary_free(&sum);
+	assert_string_equal(entries(ws), "p1:0:A|p1:1:B|p1:2:C|p1:3:D|p2:0:B|p2:1:A|p3:0:A");
+	/* First values win across ingests; the search index has every track once. */
+	assert_int_equal(tu_ws_long(ws, "SELECT round(energy*10) FROM tracks WHERE spotify_id LIKE 'D%'"), 3);
+	assert_int_equal(tu_ws_long(ws, "SELECT round(energy*10) FROM tracks WHERE spotify_id LIKE 'A%'"), 8);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM track_search"), 4);
+	assert_string_equal(tu_ws_text(ws, "SELECT artists FROM track_search WHERE track_search MATCH 'song d'"),
+	                    "Artist D");
+	tu_rmtree(dir);
+}
+
+/* Many batches through the parser thread: rows arrive in file order (the
+ * positions follow it), rejects keep their line numbers. */
+static void test_many_rows_in_order(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	enum { ROWS = 5000 };
+	size_t cap = ROWS * 200 + 1000, len = 0;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "%s", SONGS_HEADER);
+	for (int i = 0; i < ROWS; i++) {
+		/* track i / 2: each twice in a row; line i + 2 */
+		int t = i / 2;
+		const char *energy = i == 2999 ? "1.5" : "0.5"; /* line 3001 rejected */
+		len += (size_t)snprintf(text + len, cap - len,
+		                        "%06dxxxxxxxxxxxxxxxx,Song %d,Artist %d,50,a,b,2001,Big,big,pop,pop,0.5,%s,"
+		                        "6,-5.0,1,0.05,0.1,0,0.1,0.5,120.0,200000\n",
+		                        t, t, t % 97, energy);
+	}
+	char path[1100], ws[1100];
+	snprintf(path, sizeof path, "%s", tu_write(dir, "big.csv", text));
+	free(text);
+	snprintf(ws, sizeof ws, "%s/ws", dir);
+	ingest_summary sum;
+	char *paths[1] = {path};
+	tu_ingest(ws, paths, 1, &sum);
+	assert_int_equal(sum.total.rows_read, ROWS);
+	assert_int_equal(sum.total.rows_rejected, 1);
+	assert_int_equal(sum.total.playlist_entries, ROWS / 2);
+	ingest_summary_free(&sum);
+	assert_int_equal(tu_ws_long(ws, "SELECT line FROM rejects"), 3001);
+	assert_string_equal(tu_ws_text(ws, "SELECT column_name FROM rejects"), "energy");
+	/* entry k is track k: positions in file order, no gap */
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM playlist_tracks pt JOIN tracks t ON t.id = pt.track_id"
+	                                " WHERE CAST(substr(t.spotify_id, 1, 6) AS INTEGER) = pt.pos"),
+	                 ROWS / 2);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM track_search WHERE track_search MATCH '\"song 2499\"'"),
+	                 1);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +580,8 @@ int main(void)
 		cmocka_unit_test(test_long_line_and_nul_byte_rejected),
 		cmocka_unit_test(test_endless_input_stops),
 		cmocka_unit_test(test_progress_note_cleared),
+		cmocka_unit_test(test_playlist_sets_across_ingests),
+		cmocka_unit_test(test_many_rows_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,16 @@
 /* catalog.c: the SQLite catalogue and its write session (see catalog.h).
  *
- * During a write session the Spotify-id, artist and genre keys live in hash
- * maps, so that merging a row costs one statement per table rather than a
- * lookup and an insert each. */
+ * During a write session the Spotify-id, artist, genre and playlist keys live
+ * in hash maps, so that merging a row costs one statement per table rather
+ * than a lookup and an insert each, and so does the membership of the
+ * playlists that track tables fill as sets (catalog_add_playlist_track): the
+ * (playlist_id, pos) key cannot answer "is this track already in it", and a
+ * scan per entry made ingest quadratic in playlist length. The full-text
+ * index is not written row by row: FTS5 flushes its pending terms at every
+ * statement savepoint, which made each later write in the transaction pay
+ * for it; it is built for the session's new and merged tracks at commit.
+ * Link rows (a track's artists and genres, playlist entries) are queued and
+ * written many to a statement (see "rows written in batches"). */
 #include "catalog/catalog.h"
 
 #include <errno.h>
@@ -37,9 +45,11 @@ enum stmt_id {
 	ST_PLAYLIST_UPDATE,
 	ST_PLAYLIST_TRACK,
 	ST_PLAYLIST_ADD,
-	ST_SEARCH_INSERT,
+	ST_PLAYLIST_APPEND,
+	ST_PLAYLIST_MEMBERS,
 	ST_SEARCH_DELETE,
 	ST_SEARCH_REINDEX,
+	ST_SEARCH_NEW,
 	ST__COUNT
 };
 
@@ -77,7 +87,10 @@ static const char *const STMT_SQL[ST__COUNT] = {
 	                   " SET heldout_only = min(heldout_only, excluded.heldout_only)",
 	[ST_REJECT] = "INSERT INTO rejects(ingest_id,file,line,column_name,value,reason,detail,action)"
 	              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-	[ST_PLAYLIST_FIND] = "SELECT id FROM playlists WHERE source=?1 AND external_id=?2",
+	/* With which fields are known, so that a later row that would only
+	 * fill them again costs no statement (see playlist_bits). */
+	[ST_PLAYLIST_FIND] = "SELECT id, name IS NOT NULL, description IS NOT NULL, num_followers IS NOT NULL,"
+	                     " synthetic FROM playlists WHERE source=?1 AND external_id=?2",
 	[ST_PLAYLIST_INSERT] = "INSERT INTO playlists(source,external_id,name,description,num_followers,synthetic)"
 	                       " VALUES(?1,?2,?3,?4,?5,?6)",
 	[ST_PLAYLIST_UPDATE] = "UPDATE playlists SET name=coalesce(name,?2), description=coalesce(description,?3),"
@@ -87,25 +100,63 @@ static const char *const STMT_SQL[ST__COUNT] = {
 		"INSERT INTO playlist_tracks(playlist_id,pos,track_id)"
 		" SELECT ?1, coalesce(max(pos)+1,0), ?2 FROM playlist_tracks WHERE playlist_id=?1"
 		" HAVING NOT EXISTS(SELECT 1 FROM playlist_tracks WHERE playlist_id=?1 AND track_id=?2)",
-	[ST_SEARCH_INSERT] = "INSERT INTO track_search(rowid,name,artists) VALUES(?1,?2,?3)",
+	[ST_PLAYLIST_APPEND] = "INSERT INTO playlist_tracks(playlist_id,pos,track_id) VALUES(?1,?2,?3)",
+	[ST_PLAYLIST_MEMBERS] = "SELECT pos, track_id FROM playlist_tracks WHERE playlist_id=?1",
 	[ST_SEARCH_DELETE] = "DELETE FROM track_search WHERE rowid=?1",
+	/* The artists in credit order: group_concat takes the rows in the
+	 * order of the subquery (SQLite 3.40 has no ORDER BY inside it). */
 	[ST_SEARCH_REINDEX] =
 		"INSERT INTO track_search(rowid, name, artists)"
-		" SELECT t.id, t.name, (SELECT group_concat(a.name, ', ') FROM track_artists ta"
-		"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position)"
+		" SELECT t.id, t.name, (SELECT group_concat(n, ', ') FROM (SELECT a.name AS n FROM track_artists ta"
+		"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position))"
 		" FROM tracks t WHERE t.id = ?1",
+	/* Every track catalogued in this session (ids from ?1 on) in one statement. */
+	[ST_SEARCH_NEW] =
+		"INSERT INTO track_search(rowid, name, artists)"
+		" SELECT t.id, t.name, (SELECT group_concat(n, ', ') FROM (SELECT a.name AS n FROM track_artists ta"
+		"   JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = t.id ORDER BY ta.position))"
+		" FROM tracks t WHERE t.id >= ?1 ORDER BY t.id",
 };
 /* clang-format on */
+
+/* ---- rows written in batches ----
+ * A link row is three integers. Queued rows of a kind are written
+ * BATCH_ROWS at a time by one multi-row INSERT with the same conflict rule
+ * as the single-row statement (SQLite applies the rows of one statement in
+ * order, so duplicates within a batch resolve as they would one by one);
+ * a shorter rest goes through the single-row statement. Nothing reads
+ * these tables during a session without batch_flush_all first. */
+enum batch_id { BT_ARTIST, BT_GENRE, BT_ENTRY, BT__COUNT };
+#define BATCH_ROWS 128
+
+static const struct {
+	const char *head, *tail; /* the multi-row INSERT is head (?,?,?),... tail */
+	enum stmt_id one;        /* the single-row form */
+} BATCH_SQL[BT__COUNT] = {
+	[BT_ARTIST] = {"INSERT OR IGNORE INTO track_artists(track_id,artist_id,position) VALUES", "", ST_TRACK_ARTIST},
+	[BT_GENRE] = {"INSERT INTO track_genres(track_id,genre_id,heldout_only) VALUES",
+                      " ON CONFLICT(track_id,genre_id) DO UPDATE SET heldout_only = min(heldout_only, "
+                      "excluded.heldout_only)",
+                      ST_TRACK_GENRE},
+	[BT_ENTRY] = {"INSERT INTO playlist_tracks(playlist_id,pos,track_id) VALUES", "", ST_PLAYLIST_APPEND},
+};
 
 struct catalog {
 	sqlite3 *db;
 	int writable;
 	int in_session;
-	sqlite3_stmt *st[ST__COUNT]; /* prepared on first use */
-	strmap *tracks;              /* spotify_id -> rowid | HAS_FEATURES_BIT */
-	strmap *artists;             /* name -> rowid */
-	strmap *genres;              /* name -> rowid */
-	int64_t *dirty;              /* tracks whose search entry must be rebuilt at commit */
+	sqlite3_stmt *st[ST__COUNT];              /* prepared on first use */
+	strmap *tracks;                           /* spotify_id -> rowid | HAS_FEATURES_BIT */
+	strmap *artists;                          /* name -> rowid */
+	strmap *genres;                           /* name -> rowid */
+	strmap *playlists;                        /* source US external_id -> rowid | PL_* bits (playlist_key) */
+	strmap *members;                          /* playlists filled as sets: member_key 'p' -> next pos, or -1 when
+	                                the playlist must be asked in SQL; 'm' -> 1 for each member */
+	int64_t first_new;                        /* tracks with id >= first_new were catalogued in this session */
+	int64_t *dirty;                           /* older tracks whose search entry must be rebuilt at commit */
+	int64_t queued[BT__COUNT][BATCH_ROWS][3]; /* link rows not yet written */
+	int nqueued[BT__COUNT];
+	sqlite3_stmt *batch_st[BT__COUNT]; /* the BATCH_ROWS-row INSERTs, prepared on first use */
 	size_t ndirty, cap_dirty;
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
@@ -223,9 +274,13 @@ void catalog_close(catalog *c)
 		catalog_rollback(c);
 	for (int i = 0; i < ST__COUNT; i++)
 		sqlite3_finalize(c->st[i]);
+	for (int i = 0; i < BT__COUNT; i++)
+		sqlite3_finalize(c->batch_st[i]);
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
 	strmap_free(c->genres);
+	strmap_free(c->playlists);
+	strmap_free(c->members);
 	free(c->dirty);
 	sqlite3_close(c->db);
 	free(c);
@@ -288,6 +343,59 @@ static int run(catalog *c, sqlite3_stmt *s, seg_error *err, const char *what)
 	return 0;
 }
 
+/* Writes the queued rows of kind b. */
+static int batch_flush(catalog *c, enum batch_id b, seg_error *err)
+{
+	int n = c->nqueued[b], rc;
+	c->nqueued[b] = 0;
+	if (n == BATCH_ROWS) {
+		if (c->batch_st[b] == NULL) {
+			char sql[BATCH_ROWS * 8 + 256];
+			size_t len = (size_t)snprintf(sql, sizeof sql, "%s", BATCH_SQL[b].head);
+			for (int i = 0; i < BATCH_ROWS; i++)
+				len += (size_t)snprintf(sql + len, sizeof sql - len, "%s(?,?,?)", i ? "," : "");
+			snprintf(sql + len, sizeof sql - len, "%s", BATCH_SQL[b].tail);
+			if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->batch_st[b], NULL) !=
+			    SQLITE_OK)
+				return db_error(c, err, "cannot prepare statement");
+		}
+		sqlite3_stmt *s = c->batch_st[b];
+		for (int i = 0; i < n; i++)
+			for (int k = 0; k < 3; k++)
+				sqlite3_bind_int64(s, 3 * i + k + 1, c->queued[b][i][k]);
+		return run(c, s, err, "cannot store rows");
+	}
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *s = stmt(c, BATCH_SQL[b].one, err);
+		if (s == NULL)
+			return SEG_EDB;
+		for (int k = 0; k < 3; k++)
+			sqlite3_bind_int64(s, k + 1, c->queued[b][i][k]);
+		if ((rc = run(c, s, err, "cannot store rows")) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int batch_flush_all(catalog *c, seg_error *err)
+{
+	int rc;
+	for (int b = 0; b < BT__COUNT; b++)
+		if (c->nqueued[b] > 0 && (rc = batch_flush(c, (enum batch_id)b, err)) < 0)
+			return rc;
+	return 0;
+}
+
+/* Queues the link row (x, y, z) of kind b. */
+static int batch_put(catalog *c, enum batch_id b, int64_t x, int64_t y, int64_t z, seg_error *err)
+{
+	int64_t *row = c->queued[b][c->nqueued[b]++];
+	row[0] = x;
+	row[1] = y;
+	row[2] = z;
+	return c->nqueued[b] == BATCH_ROWS ? batch_flush(c, b, err) : 0;
+}
+
 static int load_map(catalog *c, strmap *m, const char *sql, seg_error *err)
 {
 	sqlite3_stmt *q;
@@ -327,11 +435,20 @@ int catalog_begin(catalog *c, seg_error *err)
 	                          "DROP INDEX IF EXISTS playlist_tracks_track; DROP INDEX IF EXISTS rejects_reason;",
 	                          NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c, err, "cannot prepare the catalogue for loading");
+	c->first_new = INT64_MAX;
+	if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(id), 0) + 1 FROM tracks", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		c->first_new = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (c->first_new == INT64_MAX)
+		return db_error(c, err, "cannot read the catalogue");
 	if (c->tracks == NULL) {
 		c->tracks = strmap_create();
 		c->artists = strmap_create();
 		c->genres = strmap_create();
-		if (!c->tracks || !c->artists || !c->genres)
+		c->playlists = strmap_create();
+		c->members = strmap_create();
+		if (!c->tracks || !c->artists || !c->genres || !c->playlists || !c->members)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
 		int rc;
 		if ((rc = load_map(c, c->tracks, "SELECT spotify_id, id, has_features FROM tracks", err)) < 0 ||
@@ -352,9 +469,18 @@ static int search_reindex(catalog *c, int64_t id, seg_error *err);
 
 int catalog_commit(catalog *c, seg_error *err)
 {
-	/* New tracks were indexed as they came; merged ones are indexed again now
-	 * that all their artists are known. */
-	int rc;
+	/* The session's new tracks are indexed in one statement, older ones
+	 * that it merged rows into are indexed again, now that all their
+	 * artists are known. */
+	int rc = batch_flush_all(c, err);
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *s = stmt(c, ST_SEARCH_NEW, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, c->first_new);
+	if ((rc = run(c, s, err, "cannot index tracks")) < 0)
+		return rc;
 	if (c->ndirty > 1)
 		qsort(c->dirty, c->ndirty, sizeof(int64_t), cmp_i64);
 	for (size_t i = 0; i < c->ndirty; i++) {
@@ -385,11 +511,14 @@ void catalog_rollback(catalog *c)
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	c->in_session = 0;
 	c->ndirty = 0;
+	memset(c->nqueued, 0, sizeof c->nqueued);
 	/* The maps may now name rows that no longer exist. */
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
 	strmap_free(c->genres);
-	c->tracks = c->artists = c->genres = NULL;
+	strmap_free(c->playlists);
+	strmap_free(c->members);
+	c->tracks = c->artists = c->genres = c->playlists = c->members = NULL;
 }
 
 int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic, int64_t *ingest_id,
@@ -479,24 +608,6 @@ static int intern(catalog *c, strmap *m, enum stmt_id ins, const char *name, int
 	return 0;
 }
 
-/* Adds a search entry for a new track. */
-static int search_add(catalog *c, int64_t id, const char *name, const char *const *artists, int nartists,
-                      seg_error *err)
-{
-	char buf[1024];
-	size_t n = 0;
-	buf[0] = '\0';
-	for (int i = 0; i < nartists && n < sizeof buf - 1; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : "", artists[i]);
-	sqlite3_stmt *s = stmt(c, ST_SEARCH_INSERT, err);
-	if (s == NULL)
-		return SEG_EDB;
-	sqlite3_bind_int64(s, 1, id);
-	bind_text_or_null(s, 2, name);
-	bind_text_or_null(s, 3, buf);
-	return run(c, s, err, "cannot index track");
-}
-
 static int search_reindex(catalog *c, int64_t id, seg_error *err)
 {
 	sqlite3_stmt *s = stmt(c, ST_SEARCH_DELETE, err);
@@ -512,6 +623,8 @@ static int search_reindex(catalog *c, int64_t id, seg_error *err)
 
 static int mark_dirty(catalog *c, int64_t id, seg_error *err)
 {
+	if (id >= c->first_new)
+		return 0; /* indexed at commit with every new track */
 	int64_t *d = array_grow(c->dirty, &c->cap_dirty, c->ndirty + 1, sizeof(int64_t), 1024);
 	if (d == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -567,28 +680,17 @@ int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *me
 		int64_t aid;
 		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, t->artists[i], &aid, err)) < 0)
 			return rc;
-		if ((s = stmt(c, ST_TRACK_ARTIST, err)) == NULL)
-			return SEG_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, aid);
-		sqlite3_bind_int(s, 3, i);
-		if ((rc = run(c, s, err, "cannot store track artist")) < 0)
+		if ((rc = batch_put(c, BT_ARTIST, id, aid, i, err)) < 0)
 			return rc;
 	}
 	for (int i = 0; i < t->ngenres; i++) {
 		int64_t gid;
 		if ((rc = intern(c, c->genres, ST_GENRE_INSERT, t->genres[i], &gid, err)) < 0)
 			return rc;
-		if ((s = stmt(c, ST_TRACK_GENRE, err)) == NULL)
-			return SEG_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, gid);
-		sqlite3_bind_int(s, 3, t->genre_heldout[i] != 0);
-		if ((rc = run(c, s, err, "cannot store track genre")) < 0)
+		if ((rc = batch_put(c, BT_GENRE, id, gid, t->genre_heldout[i] != 0, err)) < 0)
 			return rc;
 	}
-	rc = exists ? mark_dirty(c, id, err) : search_add(c, id, t->name, t->artists, t->nartists, err);
-	if (rc < 0)
+	if (exists && (rc = mark_dirty(c, id, err)) < 0)
 		return rc;
 	*rowid = id;
 	return 0;
@@ -618,17 +720,9 @@ int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, cons
 		int64_t aid;
 		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, artist, &aid, err)) < 0)
 			return rc;
-		if ((s = stmt(c, ST_TRACK_ARTIST, err)) == NULL)
-			return SEG_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, aid);
-		sqlite3_bind_int(s, 3, 0);
-		if ((rc = run(c, s, err, "cannot store track artist")) < 0)
+		if ((rc = batch_put(c, BT_ARTIST, id, aid, 0, err)) < 0)
 			return rc;
 	}
-	const char *one[1] = {artist};
-	if ((rc = search_add(c, id, name, one, artist && *artist ? 1 : 0, err)) < 0)
-		return rc;
 	*rowid = id;
 	return 0;
 }
@@ -651,72 +745,203 @@ int catalog_put_reject(catalog *c, int64_t ingest_id, const char *file, long lin
 	return run(c, s, err, "cannot store reject");
 }
 
+/* Playlist-map values: the rowid, and which fields are stored non-NULL, so
+ * that a row that can fill nothing (track tables name the playlist on every
+ * row) costs no UPDATE. */
+#define PL_NAME ((int64_t)1 << 62)
+#define PL_DESC ((int64_t)1 << 61)
+#define PL_FOLLOWERS ((int64_t)1 << 60)
+#define PL_SYNTH ((int64_t)1 << 59)
+#define PL_ID (PL_SYNTH - 1)
+
+/* The playlist map's key "source US external_id" into buf[cap]; 0 when it
+ * does not fit or would be ambiguous (then the playlist is looked up in SQL). */
+static int playlist_key(char *buf, size_t cap, const char *source, const char *external_id)
+{
+	if (strchr(source, '\x1f') != NULL)
+		return 0;
+	int n = snprintf(buf, cap, "%s\x1f%s", source, external_id);
+	return n > 0 && (size_t)n < cap;
+}
+
 int catalog_put_playlist(catalog *c, const char *source, const char *external_id, const char *name,
                          const char *description, long followers, int synthetic, int64_t *rowid, int *created,
                          seg_error *err)
 {
-	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_FIND, err);
-	if (s == NULL)
-		return SEG_EDB;
-	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, external_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(c, err, "cannot look up playlist");
-	if (created)
-		*created = rc == SQLITE_DONE;
-	if (rc == SQLITE_ROW) {
-		if (name == NULL && description == NULL && followers < 0 && !synthetic) {
-			*rowid = id;
-			return 0;
-		}
-		if ((s = stmt(c, ST_PLAYLIST_UPDATE, err)) == NULL)
+	int64_t want = (name && *name ? PL_NAME : 0) | (description && *description ? PL_DESC : 0) |
+	               (followers >= 0 ? PL_FOLLOWERS : 0) | (synthetic ? PL_SYNTH : 0);
+	char key[512];
+	int cached = playlist_key(key, sizeof key, source, external_id);
+	int64_t v = 0, id;
+	int rc, found;
+	if (cached && strmap_get(c->playlists, key, &v)) {
+		found = 1;
+	} else {
+		sqlite3_stmt *s = stmt(c, ST_PLAYLIST_FIND, err);
+		if (s == NULL)
 			return SEG_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		bind_text_or_null(s, 2, name);
-		bind_text_or_null(s, 3, description);
-		bind_int_or_null(s, 4, followers);
-		sqlite3_bind_int(s, 5, synthetic);
-		*rowid = id;
-		return run(c, s, err, "cannot store playlist");
+		sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, external_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0) | (sqlite3_column_int(s, 1) ? PL_NAME : 0) |
+			    (sqlite3_column_int(s, 2) ? PL_DESC : 0) | (sqlite3_column_int(s, 3) ? PL_FOLLOWERS : 0) |
+			    (sqlite3_column_int(s, 4) ? PL_SYNTH : 0);
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_error(c, err, "cannot look up playlist");
+		found = rc == SQLITE_ROW;
 	}
-	if ((s = stmt(c, ST_PLAYLIST_INSERT, err)) == NULL)
-		return SEG_EDB;
-	sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, external_id, -1, SQLITE_STATIC);
-	bind_text_or_null(s, 3, name);
-	bind_text_or_null(s, 4, description);
-	bind_int_or_null(s, 5, followers);
-	sqlite3_bind_int(s, 6, synthetic);
-	if ((rc = run(c, s, err, "cannot store playlist")) < 0)
-		return rc;
-	*rowid = sqlite3_last_insert_rowid(c->db);
+	if (created)
+		*created = !found;
+	if (found) {
+		id = v & PL_ID;
+		/* coalesce() fills only what is NULL: nothing to do when every
+		 * field given is stored already. */
+		if ((want & ~v) != 0) {
+			sqlite3_stmt *s = stmt(c, ST_PLAYLIST_UPDATE, err);
+			if (s == NULL)
+				return SEG_EDB;
+			sqlite3_bind_int64(s, 1, id);
+			bind_text_or_null(s, 2, name);
+			bind_text_or_null(s, 3, description);
+			bind_int_or_null(s, 4, followers);
+			sqlite3_bind_int(s, 5, synthetic);
+			if ((rc = run(c, s, err, "cannot store playlist")) < 0)
+				return rc;
+			v |= want;
+		}
+	} else {
+		sqlite3_stmt *s = stmt(c, ST_PLAYLIST_INSERT, err);
+		if (s == NULL)
+			return SEG_EDB;
+		sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, external_id, -1, SQLITE_STATIC);
+		bind_text_or_null(s, 3, name);
+		bind_text_or_null(s, 4, description);
+		bind_int_or_null(s, 5, followers);
+		sqlite3_bind_int(s, 6, synthetic);
+		if ((rc = run(c, s, err, "cannot store playlist")) < 0)
+			return rc;
+		id = sqlite3_last_insert_rowid(c->db);
+		v = id | want;
+	}
+	if (cached && strmap_put(c->playlists, key, v) < 0)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	*rowid = id;
 	return 0;
+}
+
+/* The membership map's key: tag ('p' for a playlist, 'm' for a playlist's
+ * member) and one or two non-negative ids, each as base-128 digits with the
+ * high bit set (never NUL), separated by ','. buf holds at least 24 bytes. */
+static const char *member_key(char *buf, char tag, int64_t a, int64_t b)
+{
+	size_t n = 0;
+	buf[n++] = tag;
+	uint64_t x = (uint64_t)a;
+	do {
+		buf[n++] = (char)(0x80 | (x & 0x7f));
+		x >>= 7;
+	} while (x);
+	if (b >= 0) {
+		buf[n++] = ',';
+		x = (uint64_t)b;
+		do {
+			buf[n++] = (char)(0x80 | (x & 0x7f));
+			x >>= 7;
+		} while (x);
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t track, seg_error *err)
 {
+	/* An entry by position may replace one still queued. */
+	if (c->nqueued[BT_ENTRY] > 0) {
+		int rc = batch_flush(c, BT_ENTRY, err);
+		if (rc < 0)
+			return rc;
+	}
 	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_TRACK, err);
 	if (s == NULL)
 		return SEG_EDB;
 	sqlite3_bind_int64(s, 1, playlist);
 	sqlite3_bind_int64(s, 2, pos);
 	sqlite3_bind_int64(s, 3, track);
-	return run(c, s, err, "cannot store playlist entry");
+	int rc = run(c, s, err, "cannot store playlist entry");
+	/* An entry replaced by position may remove a member the map holds:
+	 * such a playlist is asked in SQL from now on (no export fills one
+	 * playlist both ways; this keeps the answer right if one does). */
+	char key[48];
+	int64_t next;
+	if (rc == 0 && c->members != NULL && strmap_get(c->members, member_key(key, 'p', playlist, -1), &next) &&
+	    next >= 0 && strmap_put(c->members, key, -1) < 0)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	return rc;
+}
+
+/* Puts the stored members of `playlist` into the map and its next position
+ * (after the largest stored one) into *next. */
+static int members_load(catalog *c, int64_t playlist, int64_t *next, seg_error *err)
+{
+	int rc = c->nqueued[BT_ENTRY] > 0 ? batch_flush(c, BT_ENTRY, err) : 0;
+	if (rc < 0)
+		return rc;
+	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_MEMBERS, err);
+	if (s == NULL)
+		return SEG_EDB;
+	sqlite3_bind_int64(s, 1, playlist);
+	*next = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char key[48];
+		int64_t pos = sqlite3_column_int64(s, 0);
+		if (pos + 1 > *next)
+			*next = pos + 1;
+		if (strmap_put(c->members, member_key(key, 'm', playlist, sqlite3_column_int64(s, 1)), 1) < 0) {
+			sqlite3_reset(s);
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : db_error(c, err, "cannot read playlist entries");
 }
 
 int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int *added, seg_error *err)
 {
-	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_ADD, err);
-	if (s == NULL)
-		return SEG_EDB;
-	sqlite3_bind_int64(s, 1, playlist);
-	sqlite3_bind_int64(s, 2, track);
-	int rc = run(c, s, err, "cannot store playlist entry");
-	*added = rc == 0 && sqlite3_changes(c->db) > 0;
-	return rc;
+	char pkey[48], mkey[48];
+	int64_t next, v;
+	int rc;
+	*added = 0;
+	if (c->members == NULL)
+		return seg_error_set(err, SEG_EINVAL, "no write session");
+	if (!strmap_get(c->members, member_key(pkey, 'p', playlist, -1), &next)) {
+		if ((rc = members_load(c, playlist, &next, err)) < 0)
+			return rc;
+		if (strmap_put(c->members, pkey, next) < 0)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	}
+	sqlite3_stmt *s;
+	if (next < 0) { /* see catalog_put_playlist_track */
+		if (c->nqueued[BT_ENTRY] > 0 && (rc = batch_flush(c, BT_ENTRY, err)) < 0)
+			return rc;
+		if ((s = stmt(c, ST_PLAYLIST_ADD, err)) == NULL)
+			return SEG_EDB;
+		sqlite3_bind_int64(s, 1, playlist);
+		sqlite3_bind_int64(s, 2, track);
+		rc = run(c, s, err, "cannot store playlist entry");
+		*added = rc == 0 && sqlite3_changes(c->db) > 0;
+		return rc;
+	}
+	if (strmap_get(c->members, member_key(mkey, 'm', playlist, track), &v))
+		return 0; /* a set: already in it */
+	if ((rc = batch_put(c, BT_ENTRY, playlist, next, track, err)) < 0)
+		return rc;
+	if (strmap_put(c->members, mkey, 1) < 0 || strmap_put(c->members, pkey, next + 1) < 0)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	*added = 1;
+	return 0;
 }
 
 /* ---- the evaluation split ---- */

@@ -63,7 +63,9 @@ const char *catalog_dir(const catalog *c);
  * transaction, so an ingest either lands whole or not at all. ---- */
 
 int catalog_begin(catalog *c, seg_error *err);
-/* Rebuilds the full-text index, refreshes statistics and commits. */
+/* Writes what is queued, builds the full-text index of the tracks the
+ * session catalogued or merged into, rebuilds any index begin dropped,
+ * refreshes statistics and commits. */
 int catalog_commit(catalog *c, seg_error *err);
 void catalog_rollback(catalog *c);
 
@@ -107,7 +109,11 @@ int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t t
 
 /* Appends `track` to a playlist given as a set (track tables name the
  * playlist each row came from); a track already in it is not added again.
- * *added says whether it was. */
+ * *added says whether it was. Membership is answered from memory (the
+ * playlist's stored entries are read once per session, on first use), so
+ * the cost per entry does not grow with the playlist. The entry may be
+ * written to the database later in the session (queued with others), but
+ * always before anything in the session reads playlist_tracks. */
 int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int *added, seg_error *err);
 
 /* ---- the evaluation split ----

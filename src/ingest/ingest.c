@@ -1,15 +1,24 @@
-/* ingest.c: `segue ingest` (see ingest.h). */
+/* ingest.c: `segue ingest` (see ingest.h).
+ *
+ * A track table is read on two threads: a parser (CSV records, mapping,
+ * validation) hands batches of parsed rows through a small bounded ring to
+ * the thread that owns the catalogue's SQLite connection and writes them, in
+ * file order. The rows reach the catalogue exactly as a single loop would
+ * put them; only the parsing of the next rows overlaps the writing. */
 #include "ingest/ingest.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ingest/csv.h"
 #include "core/array.h"
+#include "core/parallel.h"
 #include "core/progress.h"
 #include "ingest/schema.h"
 #include "catalog/workspace.h"
@@ -90,61 +99,320 @@ static void count_value_problem(ingest_summary *sum, const char *column)
 		}
 }
 
-/* Ingests the rows of a track table whose header is already read. */
+/* ---- parsing on a second thread ---- */
+
+#define BATCH_ROWS 1024 /* rows handed over at once */
+#define RING 4          /* batches in flight: parsing runs at most RING - 1 ahead */
+#define ROW_SLOTS (6 + TRACK_MAX_ARTISTS + TRACK_MAX_GENRES + MAX_VALUE_PROBLEMS)
+
+/* One parsed row, its strings copied into its batch's text. */
+typedef struct parsed_row {
+	track_rec t;
+	long line;
+	int bad; /* 1: the row is unusable, why in rowp */
+	int nv;  /* value problems in vp */
+	track_problem rowp;
+	track_problem vp[MAX_VALUE_PROBLEMS];
+	size_t off[ROW_SLOTS]; /* while the batch fills: each string's offset in its text */
+} parsed_row;
+
+typedef struct batch {
+	parsed_row rows[BATCH_ROWS];
+	size_t n;
+	char *text; /* the rows' strings, NUL-terminated one after another */
+	size_t used, cap;
+	uint64_t consumed; /* input bytes read up to the batch's last row */
+	int end;           /* 1: the input ends after this batch (rc says how) */
+	int rc;            /* csv_next's result at the end: 0, or a negative code with err */
+	seg_error err;
+} batch;
+
+enum parser_state { PARSER_IDLE, PARSER_RUNNING, PARSER_TAKEN };
+
+/* The ring between the parser and the writer, and the writer's job. Batch
+ * number k (in b[k % RING]) is the parser's while k >= nfull and the
+ * writer's while nfree <= k < nfull. */
+typedef struct rowpipe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	batch *b[RING];
+	uint64_t nfull; /* batches handed to the writer so far */
+	uint64_t nfree; /* batches the writer has given back */
+	int stop;       /* the writer is done or failed: the parser ends */
+	enum parser_state state;
+	csv_reader *r;
+	const schema *s;
+	/* the writer's */
+	catalog *c;
+	ingest_file *f;
+	int64_t ingest_id;
+	ingest_summary *sum;
+	progress *prog;
+	seg_error *err;
+	int rc;
+} rowpipe;
+
+/* The addresses of the row's string pointers, in a fixed order; returns how
+ * many. */
+static int row_slots(parsed_row *p, const char **sl[ROW_SLOTS])
+{
+	int n = 0;
+	sl[n++] = &p->t.name;
+	sl[n++] = &p->t.album;
+	sl[n++] = &p->t.album_id;
+	sl[n++] = &p->t.playlist_id;
+	sl[n++] = &p->t.playlist_name;
+	sl[n++] = &p->rowp.value;
+	for (int i = 0; i < p->t.nartists; i++)
+		sl[n++] = &p->t.artists[i];
+	for (int i = 0; i < p->t.ngenres; i++)
+		sl[n++] = &p->t.genres[i];
+	for (int i = 0; i < p->nv; i++)
+		sl[n++] = &p->vp[i].value;
+	return n;
+}
+
+/* Copies the row's strings (pointing into the CSV record) into the batch's
+ * text, as offsets: the text may move as it grows. */
+static int row_keep(batch *b, parsed_row *p)
+{
+	const char **sl[ROW_SLOTS];
+	int n = row_slots(p, sl);
+	for (int k = 0; k < n; k++) {
+		if (*sl[k] == NULL) {
+			p->off[k] = SIZE_MAX;
+			continue;
+		}
+		size_t len = strlen(*sl[k]) + 1;
+		char *t = array_grow(b->text, &b->cap, b->used + len, 1, 256u << 10);
+		if (t == NULL)
+			return -1;
+		b->text = t;
+		memcpy(b->text + b->used, *sl[k], len);
+		p->off[k] = b->used;
+		b->used += len;
+	}
+	return 0;
+}
+
+/* Points the strings of a filled batch at its text. */
+static void batch_fix(batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		parsed_row *p = &b->rows[i];
+		const char **sl[ROW_SLOTS];
+		int n = row_slots(p, sl);
+		for (int k = 0; k < n; k++)
+			*sl[k] = p->off[k] == SIZE_MAX ? NULL : b->text + p->off[k];
+	}
+}
+
+/* Reads up to BATCH_ROWS rows into b. */
+static void batch_parse(batch *b, csv_reader *r, const schema *s)
+{
+	b->n = b->used = 0;
+	b->end = b->rc = 0;
+	csv_record rec;
+	int rc = 0;
+	while (b->n < BATCH_ROWS && (rc = csv_next(r, &rec, &b->err)) > 0) {
+		parsed_row *p = &b->rows[b->n];
+		p->line = rec.line;
+		p->nv = 0;
+		p->rowp.value = NULL;
+		p->bad = schema_map_row(s, &rec, &p->t, &p->rowp, p->vp, MAX_VALUE_PROBLEMS, &p->nv);
+		if (p->bad) /* only rowp counts */
+			p->nv = 0;
+		if (row_keep(b, p) < 0) {
+			rc = seg_error_set(&b->err, SEG_ENOMEM, "out of memory");
+			break;
+		}
+		b->n++;
+	}
+	batch_fix(b);
+	b->consumed = csv_consumed(r);
+	if (rc <= 0) {
+		b->end = 1;
+		b->rc = rc;
+	}
+}
+
+/* The parser: fills batches in ring order until the input ends or the
+ * writer stops. */
+static void parse_all(rowpipe *q)
+{
+	for (;;) {
+		pthread_mutex_lock(&q->mu);
+		while (!q->stop && q->nfull - q->nfree >= RING)
+			pthread_cond_wait(&q->cv, &q->mu);
+		batch *b = q->stop ? NULL : q->b[q->nfull % RING];
+		pthread_mutex_unlock(&q->mu);
+		if (b == NULL)
+			return;
+		batch_parse(b, q->r, q->s);
+		pthread_mutex_lock(&q->mu);
+		q->nfull++;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+		if (b->end)
+			return;
+	}
+}
+
+/* What one accepted or rejected row does to the counts and the catalogue. */
+static int ingest_row(catalog *c, const schema *s, parsed_row *p, ingest_file *f, int64_t ingest_id,
+                      ingest_summary *sum, seg_error *err)
+{
+	catalog_counts *n = &f->n;
+	track_rec *t = &p->t;
+	int rc;
+	n->rows_read++;
+	if (p->bad) {
+		n->rows_rejected++;
+		sum->row_reasons[reject_reason_index(p->rowp.reason)]++;
+		if (c && (rc = catalog_put_reject(c, ingest_id, f->path, p->line, &p->rowp, "row", err)) < 0)
+			return rc;
+		return 0;
+	}
+	n->rows_accepted++;
+	n->synthetic_rows += t->synthetic;
+	for (int k = 0; k < p->nv; k++) {
+		n->values_dropped++;
+		count_value_problem(sum, p->vp[k].column);
+		if (c && (rc = catalog_put_reject(c, ingest_id, f->path, p->line, &p->vp[k], "value", err)) < 0)
+			return rc;
+	}
+	if (c == NULL)
+		return 0;
+	/* A playlist's genre label given to a track by a held-out playlist
+	 * is evidence from validation or test: the catalogue keeps it for
+	 * the listener but marks it unusable for features. A row that names
+	 * no playlist joins no evaluation playlist, so its label is usable. */
+	if (t->playlist_id != NULL && s->playlist_source != NULL &&
+	    catalog_playlist_split(s->playlist_source, t->playlist_id) != CATALOG_SPLIT_TRAIN)
+		for (int g = 0; g < t->ngenres; g++)
+			t->genre_heldout[g] = t->genre_from_playlist[g];
+	int merged;
+	int64_t tid;
+	if ((rc = catalog_put_track(c, t, ingest_id, &merged, &tid, err)) < 0)
+		return rc;
+	n->merged += merged;
+	n->new_tracks += !merged;
+	if (t->playlist_id != NULL && s->playlist_source != NULL) {
+		int64_t plid;
+		int created, added;
+		if ((rc = catalog_put_playlist(c, s->playlist_source, t->playlist_id, t->playlist_name, NULL, -1,
+		                               t->synthetic, &plid, &created, err)) < 0 ||
+		    (rc = catalog_add_playlist_track(c, plid, tid, &added, err)) < 0)
+			return rc;
+		n->playlists += created;
+		n->playlist_entries += added;
+	}
+	return 0;
+}
+
+static int write_batch(rowpipe *q, batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		int rc = ingest_row(q->c, q->s, &b->rows[i], q->f, q->ingest_id, q->sum, q->err);
+		if (rc < 0)
+			return rc;
+		if ((q->f->n.rows_read & 4095) == 0)
+			progress_update(q->prog, b->consumed);
+	}
+	if (b->rc < 0 && q->err != NULL)
+		*q->err = b->err;
+	return b->rc;
+}
+
+/* The writer: takes the batches in order. When the parser's thread has not
+ * started within a moment (parallel_run could not create it, and would run
+ * its worker only after this one returns), it takes the parsing over and
+ * reads each batch itself before writing it. */
+static void write_all(rowpipe *q)
+{
+	for (;;) {
+		pthread_mutex_lock(&q->mu);
+		while (q->nfree == q->nfull && q->state != PARSER_TAKEN) {
+			if (q->state == PARSER_RUNNING) {
+				pthread_cond_wait(&q->cv, &q->mu);
+				continue;
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0 && q->state == PARSER_IDLE)
+				q->state = PARSER_TAKEN;
+		}
+		int self = q->nfree == q->nfull; /* then the parsing is this thread's */
+		batch *b = q->b[q->nfree % RING];
+		pthread_mutex_unlock(&q->mu);
+		if (self)
+			batch_parse(b, q->r, q->s);
+		q->rc = write_batch(q, b);
+		pthread_mutex_lock(&q->mu);
+		if (self)
+			q->nfull++;
+		q->nfree++;
+		if (q->rc < 0 || b->end)
+			q->stop = 1;
+		pthread_cond_broadcast(&q->cv);
+		int done = q->stop;
+		pthread_mutex_unlock(&q->mu);
+		if (done)
+			return;
+	}
+}
+
+static void pipe_worker(void *ctx, int worker, int nworkers)
+{
+	(void)nworkers;
+	rowpipe *q = ctx;
+	if (worker == 0) {
+		write_all(q);
+		return;
+	}
+	pthread_mutex_lock(&q->mu);
+	int mine = q->state == PARSER_IDLE;
+	if (mine)
+		q->state = PARSER_RUNNING;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	if (mine)
+		parse_all(q);
+}
+
+/* Ingests the rows of a track table whose header is already read, parsing
+ * on a second thread (see the top of the file). */
 static int ingest_tracks(catalog *c, csv_reader *r, const schema *s, ingest_file *f, int64_t ingest_id,
                          ingest_summary *sum, progress *prog, seg_error *err)
 {
-	csv_record rec;
-	track_rec t;
-	track_problem rowp, vp[MAX_VALUE_PROBLEMS];
-	int rc, nv;
-	catalog_counts *n = &f->n;
-	while ((rc = csv_next(r, &rec, err)) > 0) {
-		n->rows_read++;
-		if ((n->rows_read & 4095) == 0)
-			progress_update(prog, csv_consumed(r));
-		if (schema_map_row(s, &rec, &t, &rowp, vp, MAX_VALUE_PROBLEMS, &nv)) {
-			n->rows_rejected++;
-			sum->row_reasons[reject_reason_index(rowp.reason)]++;
-			if (c && (rc = catalog_put_reject(c, ingest_id, f->path, rec.line, &rowp, "row", err)) < 0)
-				return rc;
-			continue;
+	rowpipe q = {.r = r,
+	             .s = s,
+	             .state = PARSER_IDLE,
+	             .c = c,
+	             .f = f,
+	             .ingest_id = ingest_id,
+	             .sum = sum,
+	             .prog = prog,
+	             .err = err};
+	int rc = 0;
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
+	for (int i = 0; i < RING; i++)
+		if ((q.b[i] = calloc(1, sizeof(batch))) == NULL) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+			goto out;
 		}
-		n->rows_accepted++;
-		n->synthetic_rows += t.synthetic;
-		for (int k = 0; k < nv; k++) {
-			n->values_dropped++;
-			count_value_problem(sum, vp[k].column);
-			if (c && (rc = catalog_put_reject(c, ingest_id, f->path, rec.line, &vp[k], "value", err)) < 0)
-				return rc;
-		}
-		if (c == NULL)
-			continue;
-		/* A playlist's genre label given to a track by a held-out playlist
-		 * is evidence from validation or test: the catalogue keeps it for
-		 * the listener but marks it unusable for features. A row that names
-		 * no playlist joins no evaluation playlist, so its label is usable. */
-		if (t.playlist_id != NULL && s->playlist_source != NULL &&
-		    catalog_playlist_split(s->playlist_source, t.playlist_id) != CATALOG_SPLIT_TRAIN)
-			for (int g = 0; g < t.ngenres; g++)
-				t.genre_heldout[g] = t.genre_from_playlist[g];
-		int merged;
-		int64_t tid;
-		if ((rc = catalog_put_track(c, &t, ingest_id, &merged, &tid, err)) < 0)
-			return rc;
-		n->merged += merged;
-		n->new_tracks += !merged;
-		if (t.playlist_id != NULL && s->playlist_source != NULL) {
-			int64_t plid;
-			int created, added;
-			if ((rc = catalog_put_playlist(c, s->playlist_source, t.playlist_id, t.playlist_name, NULL, -1,
-			                               t.synthetic, &plid, &created, err)) < 0 ||
-			    (rc = catalog_add_playlist_track(c, plid, tid, &added, err)) < 0)
-				return rc;
-			n->playlists += created;
-			n->playlist_entries += added;
-		}
+	parallel_run(2, pipe_worker, &q);
+	rc = q.rc;
+out:
+	for (int i = 0; i < RING; i++) {
+		if (q.b[i] != NULL)
+			free(q.b[i]->text);
+		free(q.b[i]);
 	}
+	pthread_cond_destroy(&q.cv);
+	pthread_mutex_destroy(&q.mu);
 	return rc;
 }
 
@@ -259,6 +527,10 @@ static long count(sqlite3 *db, const char *sql)
 
 int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, ingest_summary *sum, seg_error *err)
 {
+	/* SQLite's memory statistics take a global mutex on every allocation,
+	 * several per row written; nothing here reads them. (Refused, harmlessly,
+	 * if SQLite was already initialised; serve_run does the same.) */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	memset(sum, 0, sizeof(*sum));
 	char **files = NULL;
 	size_t nfiles = 0;

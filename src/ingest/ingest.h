@@ -43,7 +43,9 @@ typedef struct ingest_summary {
 /* Ingests `paths` (files, or directories whose .csv/.json/.zst files are
  * taken in name order). On error nothing is committed and err says which file
  * and line. The summary is filled as far as it got; free it with
- * ingest_summary_free. */
+ * ingest_summary_free. A track table is parsed on a second thread while the
+ * calling thread writes (two threads per call; the catalogue's connection
+ * is used by the calling thread only). */
 int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, ingest_summary *sum, seg_error *err);
 
 /* Prints the summary for a human. */

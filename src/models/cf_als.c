@@ -254,27 +254,33 @@ static void als_block_cg(const als_half *h, int64_t begin, int64_t end, als_scra
 
 /* Builds (G + lambda I + Y^T (C - I) Y) and Y^T C p in double (A [F, F],
  * b [F]) and solves them with a Cholesky factorisation into x [F]. `val` NULL
- * means 1 each. Returns LAPACK's info (0 on success). */
+ * means 1 each. Returns LAPACK's info (0 on success).
+ *
+ * Only the upper triangle is built, and in column-major order: element
+ * (r, c), r <= c, at A[c F + r]. LAPACKE's row-major form copied the matrix
+ * into that order and back on every call (a quarter of a served request's
+ * time, issue 13); the numbers the solver reads are the same, so is x. */
 static int als_solve_exact(const float *G, float lambda, const float *Y, const int32_t *idx, const float *val,
                            int64_t n, float alpha, int F, double *A, double *b, float *x)
 {
-	for (int q = 0; q < F * F; q++)
-		A[q] = G[q];
+	for (int cc = 0; cc < F; cc++)
+		for (int r = 0; r <= cc; r++)
+			A[(size_t)cc * F + r] = G[(size_t)r * F + cc];
 	for (int f = 0; f < F; f++)
 		A[(size_t)f * F + f] += lambda;
 	memset(b, 0, (size_t)F * sizeof *b);
 	for (int64_t q = 0; q < n; q++) {
 		const float *y = Y + (size_t)idx[q] * F;
 		double c = 1.0 + (double)alpha * (val ? val[q] : 1.0f);
-		for (int r = 0; r < F; r++) {
+		for (int r = 0; r < F; r++)
 			b[r] += c * y[r];
-			for (int cc = 0; cc < F; cc++)
-				A[(size_t)r * F + cc] += (c - 1.0) * y[r] * y[cc];
-		}
+		for (int cc = 0; cc < F; cc++)
+			for (int r = 0; r <= cc; r++)
+				A[(size_t)cc * F + r] += (c - 1.0) * y[r] * y[cc];
 	}
 	if (F == 0)
 		return 0;
-	int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', F, 1, A, F, b, 1);
+	int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', F, 1, A, F, b, F);
 	if (info == 0)
 		for (int f = 0; f < F; f++)
 			x[f] = (float)b[f];

@@ -87,11 +87,17 @@ static const char *const LIST_MODELS[] = {"cooc", "ease", "rp3beta"};
 static float list_weight(const hybrid_weights *w, size_t k) { return k == 0 ? w->cooc : k == 1 ? w->ease : w->rp3; }
 
 /* Items gathered for ALS to choose from, each once (blocked ones too:
- * rec__als_propose_among leaves them out). */
+ * rec__als_propose_among leaves them out). With the engine's thread
+ * buffers (q->work), seen and items are the thread's, kept between
+ * requests: seen is all zero at the start and is left so (hybrid_als
+ * clears the bits of the items it gathered), instead of a new bitmap over
+ * every item per request; without, both are the request's own. */
 typedef struct reach {
+	const rec_query *q;
 	uint8_t *seen; /* [I bits] */
 	int32_t *items;
 	size_t n, cap;
+	void *own_seen, *own_items; /* what to free: without q->work */
 } reach;
 
 static int reach_add(reach *g, int32_t i)
@@ -100,7 +106,13 @@ static int reach_add(reach *g, int32_t i)
 		return 0;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? 2 * g->cap : 1024;
-		int32_t *p = realloc(g->items, sizeof(int32_t) * cap);
+		int32_t *p;
+		if (g->q->work != NULL) {
+			void *own;
+			p = rec__buf(g->q, REC__W_REACH_ITEMS, sizeof(int32_t) * cap, &own);
+		} else {
+			p = g->own_items = realloc(g->own_items, sizeof(int32_t) * cap);
+		}
 		if (p == NULL)
 			return -1;
 		g->items = p;
@@ -143,8 +155,17 @@ static int hybrid_als(const rec_query *q, size_t want, rec_pool *pool, seg_error
 	const cf_cooc *lists[NL];
 	for (size_t k = 0; k < NL; k++)
 		lists[k] = rec__state(q, LIST_MODELS[k]);
-	reach g = {.seen = calloc((size_t)a->I / 8 + 1, 1)};
+	reach g = {.q = q};
 	int rc = 0;
+	if (q->work != NULL) {
+		void *own;
+		g.seen = rec__buf(q, REC__W_REACH_SEEN, (size_t)a->I / 8 + 1, &own);
+		g.items = rec__buf(q, REC__W_REACH_ITEMS, sizeof(int32_t) * 1024, &own);
+		if (g.items != NULL)
+			g.cap = 1024;
+	} else {
+		g.seen = g.own_seen = calloc((size_t)a->I / 8 + 1, 1);
+	}
 	if (g.seen == NULL)
 		goto oom;
 	for (size_t s = 0; s < q->nseed_items; s++)
@@ -164,8 +185,11 @@ static int hybrid_als(const rec_query *q, size_t want, rec_pool *pool, seg_error
 oom:
 	rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 out:
-	free(g.seen);
-	free(g.items);
+	if (g.seen != NULL && g.own_seen == NULL)
+		for (size_t j = 0; j < g.n; j++) /* the thread's bitmap: zero again */
+			g.seen[g.items[j] >> 3] = 0;
+	free(g.own_seen);
+	free(g.own_items);
 	return rc;
 }
 

@@ -197,7 +197,7 @@ int rec__als_propose_among(const rec_query *q, const void *state, const int32_t 
 	const cf_als *m = &((const als_state *)state)->m;
 	void *own_scores, *own_h;
 	float *scores = rec__buf(q, REC__W_AMONG_SCORES, sizeof(float) * n, &own_scores); /* [n] */
-	topk_hit *h = rec__buf(q, REC__W_AMONG_HITS, sizeof(topk_hit) * n, &own_h);      /* [n] the unblocked ones */
+	topk_hit *h = rec__buf(q, REC__W_AMONG_HITS, sizeof(topk_hit) * n, &own_h);       /* [n] the unblocked ones */
 	int rc = 0;
 	if (!scores || !h) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");

@@ -193,6 +193,45 @@ out:
 	return rc;
 }
 
+/* Content's evidence for the candidates in the pool that have a content
+ * row and none yet: the dot product of their vector with the query. The
+ * products are taken HYBRID_LANES candidates at a time, each a running sum
+ * over the dimensions in order (the same sums, bit for bit, as one at a
+ * time), so that the processor overlaps their additions and the loads of
+ * their rows, which are scattered over the vectors of every track. */
+#define HYBRID_LANES 8
+static void content_scores(const rec_query *q, rec_pool *pool)
+{
+	const rec_artifact *a = q->a;
+	rec_cand *lane[HYBRID_LANES];
+	const float *v[HYBRID_LANES];
+	size_t m = 0;
+	for (size_t i = 0; i <= pool->n; i++) {
+		if (i < pool->n) {
+			rec_cand *c = &pool->c[i];
+			if (!isnan(c->content) || c->row < 0)
+				continue;
+			lane[m] = c;
+			v[m++] = a->vec + (size_t)c->row * a->D;
+			if (m < HYBRID_LANES)
+				continue;
+		}
+		if (m == 0)
+			break;
+		for (size_t j = m; j < HYBRID_LANES; j++)
+			v[j] = q->query; /* unused lanes */
+		float s[HYBRID_LANES] = {0};
+		for (size_t d = 0; d < a->D; d++) {
+			float qd = q->query[d];
+			for (size_t j = 0; j < HYBRID_LANES; j++)
+				s[j] += v[j][d] * qd;
+		}
+		for (size_t j = 0; j < m; j++)
+			lane[j]->content = s[j];
+		m = 0;
+	}
+}
+
 int rec__hybrid_propose(const rec_query *q, const hybrid_weights *w, size_t want, size_t want_content, rec_pool *pool,
                         seg_error *err)
 {
@@ -214,18 +253,8 @@ int rec__hybrid_propose(const rec_query *q, const hybrid_weights *w, size_t want
 		return rc;
 	/* Content scores for CF candidates that have vectors, so both parts are
 	 * known wherever they can be. */
-	const rec_artifact *a = q->a;
 	if (q->query != NULL && w->content > 0)
-		for (size_t i = 0; i < pool->n; i++) {
-			rec_cand *c = &pool->c[i];
-			if (isnan(c->content) && c->row >= 0) {
-				const float *v = a->vec + (size_t)c->row * a->D;
-				float dot = 0;
-				for (size_t d = 0; d < a->D; d++)
-					dot += v[d] * q->query[d];
-				c->content = dot;
-			}
-		}
+		content_scores(q, pool);
 	return 0;
 }
 

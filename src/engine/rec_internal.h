@@ -14,23 +14,23 @@
  * (issue 13). One slot per use; uses that are live at the same time have
  * their own slots. */
 enum rec__slot {
-	REC__W_LIST_ITEMS,  /* rec__lists_propose */
-	REC__W_LIST_SCORES, /* */
-	REC__W_ALS_ITEMS,   /* the "als" recommender's own search */
-	REC__W_ALS_SCORES,  /* */
+	REC__W_LIST_ITEMS,   /* rec__lists_propose */
+	REC__W_LIST_SCORES,  /* */
+	REC__W_ALS_ITEMS,    /* the "als" recommender's own search */
+	REC__W_ALS_SCORES,   /* */
 	REC__W_AMONG_SCORES, /* rec__als_propose_among */
-	REC__W_AMONG_HITS,  /* */
-	REC__W_REACH_ITEMS, /* the hybrid's items for ALS */
-	REC__W_REACH_SEEN,  /* its bitmap over CF items: all zero between requests */
-	REC__W_CONTENT,     /* content's hits */
-	REC__W_POOL,        /* the engine's: the candidate pool */
-	REC__W_SEEDS,       /* seed rows and items */
-	REC__W_QUERY,       /* the content query and the dislikes' mean */
-	REC__W_KEEP,        /* selection: the candidates that stand for their song */
-	REC__W_RERANK,      /* re-ranking's input */
-	REC__W_RERANK_RUN,  /* rerank_run_in's working memory */
-	REC__W_ORDER,       /* the picks */
-	REC__W_TOPK,        /* selection without re-ranking */
+	REC__W_AMONG_HITS,   /* */
+	REC__W_REACH_ITEMS,  /* the hybrid's items for ALS */
+	REC__W_REACH_SEEN,   /* its bitmap over CF items: all zero between requests */
+	REC__W_CONTENT,      /* content's hits */
+	REC__W_POOL,         /* the engine's: the candidate pool */
+	REC__W_SEEDS,        /* seed rows and items */
+	REC__W_QUERY,        /* the content query and the dislikes' mean */
+	REC__W_KEEP,         /* selection: the candidates that stand for their song */
+	REC__W_RERANK,       /* re-ranking's input */
+	REC__W_RERANK_RUN,   /* rerank_run_in's working memory */
+	REC__W_ORDER,        /* the picks */
+	REC__W_TOPK,         /* selection without re-ranking */
 	REC__W__N
 };
 struct rec_work {

@@ -413,7 +413,7 @@ typedef struct request {
 	const engine *e;
 	const rec_request *r;
 	const recommender *model;
-	const void *state; /* the model's, from engine_open */
+	const void *state;     /* the model's, from engine_open */
 	struct rec_work *work; /* the thread scratch's buffers */
 	rec_query q;
 	uint8_t *blocked;    /* [T] 1 = never recommend (seeds, known); thread scratch */

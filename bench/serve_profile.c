@@ -68,6 +68,9 @@ static const char *const step_name[S__N] = {
 	"parse body",   "resolve seed (names)", "  (by SQLite)",           "engine_recommend", "  knn_search",
 	"  rest (popular model)", "10 track names (names)", "  (lookup_tracks, SQLite)", "reasons + JSON"};
 
+/* OpenBLAS's (cblas.h would bring complex.h's I, a field name here). */
+void openblas_set_num_threads(int num_threads);
+
 static double wall(void)
 {
 	struct timespec ts;
@@ -466,6 +469,10 @@ static int run(int argc, char **argv)
 		return 2;
 	}
 	size_t repeats = argc > 3 ? (size_t)atol(argv[3]) : 1;
+	/* One BLAS thread per request thread, as the server runs (serve.c):
+	 * the ALS fold-in's solve would otherwise wake BLAS threads that spin
+	 * and yield, which showed as wall time many times the CPU time. */
+	openblas_set_num_threads(1);
 	seg_error err = {0};
 	char path[4096], dbpath[4096];
 	engine *e;

@@ -6,7 +6,7 @@
  * its own over the same seeds bench/serve sends, in one thread, then
  * engine_recommend in two threads at once (the server runs two).
  *
- *   serve_profile WORKSPACE SEEDS_CSV [REPEATS [DEFAULT_SEEDS_CSV]]
+ *   serve_profile WORKSPACE SEEDS_CSV [REPEATS [DEFAULT_SEEDS_CSV [EVENTS_DB]]]
  *
  * SEEDS_CSV: "track_id,spotify_id" lines (bench/serve writes it); the
  * default path's table takes its seeds from DEFAULT_SEEDS_CSV when given
@@ -31,7 +31,11 @@
  * engine_recommend with the request the server builds from the body, then,
  * for comparison (not in the sum), the same request with each of the models
  * the hybrid draws on alone (content, rp3beta, als: each retrieves the same pool
- * of candidates and re-ranks it).
+ * of candidates and re-ranks it). With EVENTS_DB (a scratch SQLite file,
+ * removed after), a third table: the user_id path, the default path's
+ * body with a user_id assigned in an experiment (exp_assign and the
+ * variant's configuration applied), and its impression queued in that
+ * event store (evstore_log), as the handler does.
  * Times are per request: mean, p50 and p99 in microseconds of wall time, and
  * mean thread CPU time (the machine may be shared). The loop runs in a
  * thread of its own, as a server worker does (malloc arenas differ from the
@@ -48,16 +52,24 @@
 #include "catalog/lookup.h"
 #include "catalog/names.h"
 #include "catalog/query.h"
+#include "core/container.h"
 #include "engine/recommend.h"
 #include "engine/recommender.h"
+#include "serve/answer.h"
 #include "serve/serve.h"
 #include "engine/train.h"
+#include "experiment/events.h"
+#include "experiment/evstore.h"
+#include "experiment/experiment.h"
 
 enum { S_PARSE, S_RESOLVE, S_RESOLVE_SQL, S_RECOMMEND, S_KNN, S_BUFFERS, S_LOOKUPS, S_LOOKUPS_SQL, S_JSON, S__N };
 /* clang-format off */
 static const char *const step_name[S__N] = {
 	"parse body",   "resolve seed (names)", "  (by SQLite)",           "engine_recommend", "  knn_search",
 	"  rest (popular model)", "10 track names (names)", "  (lookup_tracks, SQLite)", "reasons + JSON"};
+
+/* OpenBLAS's (cblas.h would bring complex.h's I, a field name here). */
+void openblas_set_num_threads(int num_threads);
 
 static double wall(void)
 {
@@ -301,6 +313,132 @@ static void profile_default(const names *nm, size_t total)
 		printf("    (no JSON written?)\n");
 }
 
+enum { U_PARSE, U_ASSIGN, U_RECOMMEND, U_LOOKUPS, U_LOG, U_JSON, U__N };
+/* clang-format off */
+static const char *const ustep_name[U__N] = {
+	"parse body", "assign (exp_assign+apply)", "engine_recommend", "10 track names (names)",
+	"impression (evstore_log)", "reasons + JSON"};
+/* clang-format on */
+
+/* The user_id path's table: the default path's body with a user_id (one of
+ * 1,000 listeners), assigned in the experiment bench serves (control:
+ * model=hybrid; treatment: model=hybrid,diversity=0.6), its variant's
+ * configuration applied, and the impression queued in an event store (a
+ * fresh SQLite file, `events` path) as the handler does; total requests. */
+static void profile_user(const names *nm, size_t total, const char *events, const hybrid_weights *base)
+{
+	experiment ex;
+	memset(&ex, 0, sizeof ex);
+	snprintf(ex.name, sizeof ex.name, "bench-ab");
+	snprintf(ex.salt, sizeof ex.salt, "bench");
+	exp_config cfg[2];
+	seg_error err = {0};
+	static const char *const config[2] = {"model=hybrid", "model=hybrid,diversity=0.6"};
+	for (int v = 0; v < 2; v++) {
+		snprintf(ex.variant[v].name, sizeof ex.variant[v].name, "%s", v ? "treatment" : "control");
+		snprintf(ex.variant[v].config, sizeof ex.variant[v].config, "%s", config[v]);
+		ex.variant[v].weight = 1;
+		if (exp_config_parse(config[v], &cfg[v], &err) < 0) {
+			fprintf(stderr, "serve_profile: %s\n", err.msg);
+			return;
+		}
+	}
+	ex.nvariants = 2;
+	remove(events);
+	evstore *st = NULL;
+	if (evstore_open(events, &st, &err) < 0) {
+		fprintf(stderr, "serve_profile: %s\n", err.msg);
+		return;
+	}
+	double *w[U__N], c[U__N] = {0};
+	for (int s = 0; s < U__N; s++)
+		w[s] = calloc(total, sizeof(double));
+	size_t sink = 0, full = 0;
+	for (size_t i = 0; i < total; i++) {
+		const seed *sd = &seeds[i % nseeds];
+		double t0, c0;
+#define TIME(step, ...)                   \
+	do {                              \
+		t0 = wall();              \
+		c0 = cpu();               \
+		__VA_ARGS__;              \
+		c[step] += cpu() - c0;    \
+		w[step][i] = wall() - t0; \
+	} while (0)
+		char body[200];
+		int blen = snprintf(body, sizeof body, "{\"seeds\":[\"%s\"],\"k\":10,\"user_id\":\"bench-user-%zu\"}",
+		                    sd->sid, (i + 1) * 7919 % 1000);
+		serve_recommend_body *b = malloc(sizeof *b);
+		TIME(U_PARSE, serve_parse_recommend(body, (size_t)blen, b, &err));
+		rec_request rq;
+		request_from_body(b, &sd->track, &rq);
+		hybrid_weights hw;
+		size_t v = 0;
+		TIME(U_ASSIGN, {
+			v = exp_assign(&ex, b->user);
+			exp_config_apply(&cfg[v], &rq, &hw, base);
+		});
+		rec_item items[10];
+		size_t n = 0;
+		TIME(U_RECOMMEND, {
+			if (engine_recommend(E, &rq, items, &n, NULL, &err) < 0)
+				n = 0;
+		});
+		full += n == 10;
+		lookup_hit res[10];
+		TIME(U_LOOKUPS, for (size_t j = 0; j < n; j++) names_get(nm, items[j].track, &res[j]));
+		TIME(U_LOG, {
+			ev_event ev;
+			char tracks[10][EV_TRACK_LEN + 1];
+			memset(&ev, 0, sizeof ev);
+			ev.type = EV_IMPRESSION;
+			snprintf(ev.event_id, sizeof ev.event_id, "r%zu", i);
+			snprintf(ev.request, sizeof ev.request, "r%zu", i);
+			snprintf(ev.user, sizeof ev.user, "%s", b->user);
+			snprintf(ev.experiment, sizeof ev.experiment, "%s", ex.name);
+			snprintf(ev.variant, sizeof ev.variant, "%s", ex.variant[v].name);
+			snprintf(ev.model, sizeof ev.model, "hybrid");
+			ev.position = -1;
+			for (size_t j = 0; j < n; j++)
+				snprintf(tracks[ev.ntracks++], sizeof tracks[0], "%s", res[j].spotify_id);
+			ev.tracks = tracks;
+			if (evstore_log(st, &ev, &err) < 0)
+				fprintf(stderr, "serve_profile: evstore_log: %s\n", err.msg);
+		});
+		TIME(U_JSON, {
+			const char *names[1] = {"seed"};
+			uint8_t found[10];
+			memset(found, 1, sizeof found);
+			serve_answer_ab extra = {ex.name, ex.variant[v].name, NULL};
+			strbuf sb = {0};
+			serve_write_recommend(&sb, E, "0", "hybrid", items, n, res, found, names, NULL, 1, "", NULL, 0,
+			                      NULL, 0, &extra);
+			sink += sb.len;
+			strbuf_free(&sb);
+		});
+		free(b);
+#undef TIME
+	}
+	printf("  the user_id path {\"seeds\":[id],\"k\":10,\"user_id\":u} in the experiment (control hybrid, "
+	       "treatment diversity 0.6; %zu of %zu requests gave 10 results), per request, one thread, no HTTP:\n",
+	       full, total);
+	printf("    %-28s %9s %9s %9s %9s\n", "step", "mean us", "p50 us", "p99 us", "cpu us");
+	double sum = 0;
+	for (int s = 0; s < U__N; s++) {
+		sum += row_print(ustep_name[s], w[s], total, c[s]);
+		free(w[s]);
+	}
+	printf("    %-28s %9.1f\n", "sum (without HTTP)", sum * 1e6);
+	int64_t stored = 0;
+	evstore_close(st); /* drains the queue */
+	if (evstore_open(events, &st, &err) == 0 && evstore_count(st, &stored, &err) == 0)
+		printf("    impressions stored after the store closed: %lld of %zu\n", (long long)stored, total);
+	evstore_close(st);
+	remove(events);
+	if (sink == 0)
+		printf("    (no JSON written?)\n");
+}
+
 typedef struct main_args {
 	int argc;
 	char **argv;
@@ -331,6 +469,10 @@ static int run(int argc, char **argv)
 		return 2;
 	}
 	size_t repeats = argc > 3 ? (size_t)atol(argv[3]) : 1;
+	/* One BLAS thread per request thread, as the server runs (serve.c):
+	 * the ALS fold-in's solve would otherwise wake BLAS threads that spin
+	 * and yield, which showed as wall time many times the CPU time. */
+	openblas_set_num_threads(1);
 	seg_error err = {0};
 	char path[4096], dbpath[4096];
 	engine *e;
@@ -339,6 +481,17 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	E = e;
+	/* The variants' hybrid weights start from the artifact's, as the
+	 * server's (serve.c). */
+	hybrid_weights base = hybrid_weights_default;
+	container_file *cf = NULL;
+	if (container_file_open(&cf, path, &err) == 0) {
+		size_t hsz = 0;
+		const void *hw = container_file_section(cf, MS_HYBRID, &hsz);
+		if (hw != NULL && hsz == sizeof base)
+			memcpy(&base, hw, sizeof base);
+		container_file_close(cf);
+	}
 	snprintf(dbpath, sizeof dbpath, "%s/catalog.db", argv[1]);
 	sqlite3 *db;
 	if (query_open(dbpath, &db, &err) < 0) {
@@ -475,6 +628,8 @@ static int run(int argc, char **argv)
 	if (argc > 4 && read_seeds(e, argv[4]) < 0)
 		return 1;
 	profile_default(nm, nseeds * repeats);
+	if (argc > 5)
+		profile_user(nm, nseeds * repeats, argv[5], &base);
 	knn_index_free(idx);
 	free(bits);
 	for (int s = 0; s < S__N; s++)

@@ -792,6 +792,63 @@ static void test_hybrid_als_evidence(void **state)
 	engine_free(e2);
 }
 
+/* The request kinds of test_requests_independent: the default (hybrid,
+ * re-ranked), with diversity, a deep pool, a seed in no playlist, content
+ * alone. */
+static rec_request kind_request(int kind, int64_t *lone)
+{
+	rec_request r = request(model_id(kind == 4 ? "content" : "hybrid"), kind != 4, kind == 2 ? 50 : 10);
+	if (kind == 1)
+		r.diversity = 0.6f;
+	if (kind == 2)
+		r.pool = 600;
+	if (kind == 3) {
+		r.seeds = lone;
+		r.nseeds = 1;
+	}
+	return r;
+}
+
+/* A request's answer does not depend on the requests before it: the
+ * buffers a thread keeps between requests (the engine's thread scratch:
+ * the pool, the hybrid's bitmap over items, re-ranking's memory) come back
+ * empty, and a thread that alternates between two engines (a server holding
+ * two models) keeps one scratch for each. Each kind's first answer on a
+ * fresh engine is the reference. */
+static void test_requests_independent(void **state)
+{
+	(void)state;
+	enum { KINDS = 5 };
+	seg_error err = {0};
+	int64_t lone[1] = {lone_seed};
+	rec_item ref[KINDS][50], got[50];
+	size_t nref[KINDS];
+	for (int k = 0; k < KINDS; k++) {
+		engine *fresh = NULL;
+		assert_int_equal(engine_open(&fresh, model_path, &err), 0);
+		rec_request r = kind_request(k, lone);
+		nref[k] = run(fresh, &r, ref[k], NULL);
+		assert_true(nref[k] > 0);
+		engine_free(fresh);
+	}
+	engine *e2 = NULL;
+	assert_int_equal(engine_open(&e2, model_path, &err), 0);
+	static const int order[] = {2, 0, 3, 1, 4, 0, 2, 2, 1, 3, 0, 4, 1};
+	for (size_t i = 0; i < 2 * sizeof order / sizeof *order; i++) {
+		int k = order[i % (sizeof order / sizeof *order)];
+		const engine *e = i % 3 == 0 ? e2 : eng;
+		rec_request r = kind_request(k, lone);
+		size_t n = run(e, &r, got, NULL);
+		assert_int_equal(n, nref[k]);
+		for (size_t j = 0; j < n; j++) {
+			assert_int_equal(got[j].track, ref[k][j].track);
+			assert_memory_equal(&got[j].score, &ref[k][j].score, sizeof got[j].score);
+			assert_int_equal(got[j].reasons, ref[k][j].reasons);
+		}
+	}
+	engine_free(e2);
+}
+
 static void test_registered_model(void **state)
 {
 	(void)state;
@@ -1188,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(test_dislikes),
 		cmocka_unit_test_setup_teardown(test_versions_never_return, versions_up, versions_down),
 		cmocka_unit_test(test_hybrid_weights),
+		cmocka_unit_test(test_requests_independent),
 		cmocka_unit_test(test_registered_model), /* last two: they add to the registry */
 		cmocka_unit_test(test_hybrid_als_evidence),
 	};

@@ -169,8 +169,9 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 	int32_t k = (int32_t)(want + q->r->nexclude + 8);
 	if (k > a->I)
 		k = a->I;
-	int32_t *items = malloc(sizeof(int32_t) * (size_t)k); /* [k] */
-	float *scores = malloc(sizeof(float) * (size_t)k);    /* [k] */
+	void *own_items, *own_scores;
+	int32_t *items = rec__buf(q, REC__W_ALS_ITEMS, sizeof(int32_t) * (size_t)k, &own_items); /* [k] */
+	float *scores = rec__buf(q, REC__W_ALS_SCORES, sizeof(float) * (size_t)k, &own_scores);  /* [k] */
 	int32_t n = 0;
 	int rc = 0;
 	if (!items || !scores) {
@@ -182,8 +183,8 @@ static int cf_propose(enum cf_kind kind, const rec_query *q, const void *model, 
 	if (rc == 0)
 		rc = rec__pool_take(q, items, scores, (size_t)n, want, REC__ALS, pool, err);
 out:
-	free(items);
-	free(scores);
+	free(own_items);
+	free(own_scores);
 	return rc;
 }
 
@@ -194,8 +195,9 @@ int rec__als_propose_among(const rec_query *q, const void *state, const int32_t 
 	if (q->nseed_items == 0 || state == NULL || n == 0 || want == 0)
 		return 0;
 	const cf_als *m = &((const als_state *)state)->m;
-	float *scores = malloc(sizeof(float) * n);  /* [n] */
-	topk_hit *h = malloc(sizeof(topk_hit) * n); /* [n] the unblocked ones */
+	void *own_scores, *own_h;
+	float *scores = rec__buf(q, REC__W_AMONG_SCORES, sizeof(float) * n, &own_scores); /* [n] */
+	topk_hit *h = rec__buf(q, REC__W_AMONG_HITS, sizeof(topk_hit) * n, &own_h);       /* [n] the unblocked ones */
 	int rc = 0;
 	if (!scores || !h) {
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -218,8 +220,8 @@ int rec__als_propose_among(const rec_query *q, const void *state, const int32_t 
 		c->als = c->score = h[j].score;
 	}
 out:
-	free(scores);
-	free(h);
+	free(own_scores);
+	free(own_h);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
  * Legend: N content rows, D content dimensions. */
 #include <stdlib.h>
 
+#include "engine/rec_internal.h"
 #include "engine/recommender.h"
 #include "models/knn.h"
 
@@ -70,7 +71,8 @@ static int content_propose(const rec_query *q, const void *state, size_t want, r
 		return 0;
 	if (q->query == NULL)
 		return content_mood(q, want, pool, err);
-	knn_hit *hits = malloc(sizeof(knn_hit) * want);
+	void *own;
+	knn_hit *hits = rec__buf(q, REC__W_CONTENT, sizeof(knn_hit) * want, &own);
 	if (hits == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	knn_filter flt = {.exclude = q->rowbits};
@@ -85,7 +87,7 @@ static int content_propose(const rec_query *q, const void *state, size_t want, r
 		c->content = hits[j].score;
 		c->score = c->content;
 	}
-	free(hits);
+	free(own);
 	return rc < 0 ? rc : 0;
 }
 

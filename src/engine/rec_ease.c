@@ -91,8 +91,9 @@ int rec__lists_propose(const rec_query *q, const cf_cooc *m, enum rec__evidence 
 	int32_t k = (int32_t)(want + q->r->nexclude + 8);
 	if (k > a->I)
 		k = a->I;
-	int32_t *items = malloc(sizeof(int32_t) * (size_t)k); /* [k] */
-	float *scores = malloc(sizeof(float) * (size_t)k);    /* [k] */
+	void *own_items, *own_scores;
+	int32_t *items = rec__buf(q, REC__W_LIST_ITEMS, sizeof(int32_t) * (size_t)k, &own_items); /* [k] */
+	float *scores = rec__buf(q, REC__W_LIST_SCORES, sizeof(float) * (size_t)k, &own_scores);  /* [k] */
 	int32_t n = 0;
 	int rc = 0;
 	if (!items || !scores) {
@@ -103,8 +104,8 @@ int rec__lists_propose(const rec_query *q, const cf_cooc *m, enum rec__evidence 
 	if (rc == 0)
 		rc = rec__pool_take(q, items, scores, (size_t)n, want, ev, pool, err);
 out:
-	free(items);
-	free(scores);
+	free(own_items);
+	free(own_scores);
 	return rc;
 }
 

@@ -87,11 +87,17 @@ static const char *const LIST_MODELS[] = {"cooc", "ease", "rp3beta"};
 static float list_weight(const hybrid_weights *w, size_t k) { return k == 0 ? w->cooc : k == 1 ? w->ease : w->rp3; }
 
 /* Items gathered for ALS to choose from, each once (blocked ones too:
- * rec__als_propose_among leaves them out). */
+ * rec__als_propose_among leaves them out). With the engine's thread
+ * buffers (q->work), seen and items are the thread's, kept between
+ * requests: seen is all zero at the start and is left so (hybrid_als
+ * clears the bits of the items it gathered), instead of a new bitmap over
+ * every item per request; without, both are the request's own. */
 typedef struct reach {
+	const rec_query *q;
 	uint8_t *seen; /* [I bits] */
 	int32_t *items;
 	size_t n, cap;
+	void *own_seen, *own_items; /* what to free: without q->work */
 } reach;
 
 static int reach_add(reach *g, int32_t i)
@@ -100,7 +106,13 @@ static int reach_add(reach *g, int32_t i)
 		return 0;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? 2 * g->cap : 1024;
-		int32_t *p = realloc(g->items, sizeof(int32_t) * cap);
+		int32_t *p;
+		if (g->q->work != NULL) {
+			void *own;
+			p = rec__buf(g->q, REC__W_REACH_ITEMS, sizeof(int32_t) * cap, &own);
+		} else {
+			p = g->own_items = realloc(g->own_items, sizeof(int32_t) * cap);
+		}
 		if (p == NULL)
 			return -1;
 		g->items = p;
@@ -143,8 +155,17 @@ static int hybrid_als(const rec_query *q, size_t want, rec_pool *pool, seg_error
 	const cf_cooc *lists[NL];
 	for (size_t k = 0; k < NL; k++)
 		lists[k] = rec__state(q, LIST_MODELS[k]);
-	reach g = {.seen = calloc((size_t)a->I / 8 + 1, 1)};
+	reach g = {.q = q};
 	int rc = 0;
+	if (q->work != NULL) {
+		void *own;
+		g.seen = rec__buf(q, REC__W_REACH_SEEN, (size_t)a->I / 8 + 1, &own);
+		g.items = rec__buf(q, REC__W_REACH_ITEMS, sizeof(int32_t) * 1024, &own);
+		if (g.items != NULL)
+			g.cap = 1024;
+	} else {
+		g.seen = g.own_seen = calloc((size_t)a->I / 8 + 1, 1);
+	}
 	if (g.seen == NULL)
 		goto oom;
 	for (size_t s = 0; s < q->nseed_items; s++)
@@ -164,9 +185,51 @@ static int hybrid_als(const rec_query *q, size_t want, rec_pool *pool, seg_error
 oom:
 	rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
 out:
-	free(g.seen);
-	free(g.items);
+	if (g.seen != NULL && g.own_seen == NULL)
+		for (size_t j = 0; j < g.n; j++) /* the thread's bitmap: zero again */
+			g.seen[g.items[j] >> 3] = 0;
+	free(g.own_seen);
+	free(g.own_items);
 	return rc;
+}
+
+/* Content's evidence for the candidates in the pool that have a content
+ * row and none yet: the dot product of their vector with the query. The
+ * products are taken HYBRID_LANES candidates at a time, each a running sum
+ * over the dimensions in order (the same sums, bit for bit, as one at a
+ * time), so that the processor overlaps their additions and the loads of
+ * their rows, which are scattered over the vectors of every track. */
+#define HYBRID_LANES 8
+static void content_scores(const rec_query *q, rec_pool *pool)
+{
+	const rec_artifact *a = q->a;
+	rec_cand *lane[HYBRID_LANES];
+	const float *v[HYBRID_LANES];
+	size_t m = 0;
+	for (size_t i = 0; i <= pool->n; i++) {
+		if (i < pool->n) {
+			rec_cand *c = &pool->c[i];
+			if (!isnan(c->content) || c->row < 0)
+				continue;
+			lane[m] = c;
+			v[m++] = a->vec + (size_t)c->row * a->D;
+			if (m < HYBRID_LANES)
+				continue;
+		}
+		if (m == 0)
+			break;
+		for (size_t j = m; j < HYBRID_LANES; j++)
+			v[j] = q->query; /* unused lanes */
+		float s[HYBRID_LANES] = {0};
+		for (size_t d = 0; d < a->D; d++) {
+			float qd = q->query[d];
+			for (size_t j = 0; j < HYBRID_LANES; j++)
+				s[j] += v[j][d] * qd;
+		}
+		for (size_t j = 0; j < m; j++)
+			lane[j]->content = s[j];
+		m = 0;
+	}
 }
 
 int rec__hybrid_propose(const rec_query *q, const hybrid_weights *w, size_t want, size_t want_content, rec_pool *pool,
@@ -190,18 +253,8 @@ int rec__hybrid_propose(const rec_query *q, const hybrid_weights *w, size_t want
 		return rc;
 	/* Content scores for CF candidates that have vectors, so both parts are
 	 * known wherever they can be. */
-	const rec_artifact *a = q->a;
 	if (q->query != NULL && w->content > 0)
-		for (size_t i = 0; i < pool->n; i++) {
-			rec_cand *c = &pool->c[i];
-			if (isnan(c->content) && c->row >= 0) {
-				const float *v = a->vec + (size_t)c->row * a->D;
-				float dot = 0;
-				for (size_t d = 0; d < a->D; d++)
-					dot += v[d] * q->query[d];
-				c->content = dot;
-			}
-		}
+		content_scores(q, pool);
 	return 0;
 }
 

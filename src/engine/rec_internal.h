@@ -8,6 +8,46 @@
 #include "engine/recommender.h"
 #include "models/cf.h"
 
+/* Working memory of a request that is kept between the requests of one
+ * thread (the engine's thread scratch, recommend.c), so that the request
+ * path does not allocate once its buffers have grown to their working size
+ * (issue 13). One slot per use; uses that are live at the same time have
+ * their own slots. */
+enum rec__slot {
+	REC__W_LIST_ITEMS,   /* rec__lists_propose */
+	REC__W_LIST_SCORES,  /* */
+	REC__W_ALS_ITEMS,    /* the "als" recommender's own search */
+	REC__W_ALS_SCORES,   /* */
+	REC__W_AMONG_SCORES, /* rec__als_propose_among */
+	REC__W_AMONG_HITS,   /* */
+	REC__W_REACH_ITEMS,  /* the hybrid's items for ALS */
+	REC__W_REACH_SEEN,   /* its bitmap over CF items: all zero between requests */
+	REC__W_CONTENT,      /* content's hits */
+	REC__W_POOL,         /* the engine's: the candidate pool */
+	REC__W_SEEDS,        /* seed rows and items */
+	REC__W_QUERY,        /* the content query and the dislikes' mean */
+	REC__W_KEEP,         /* selection: the candidates that stand for their song */
+	REC__W_RERANK,       /* re-ranking's input */
+	REC__W_RERANK_RUN,   /* rerank_run_in's working memory */
+	REC__W_ORDER,        /* the picks */
+	REC__W_TOPK,         /* selection without re-ranking */
+	REC__W__N
+};
+struct rec_work {
+	struct {
+		void *p;
+		size_t cap; /* bytes */
+	} slot[REC__W__N];
+};
+
+/* A buffer of at least `bytes` (any object alignment) for slot s: with
+ * q->work, the thread's buffer for that slot, grown when short (keeping
+ * its contents, as realloc does; REC__W_REACH_SEEN's new bytes are zeroed)
+ * and not to be freed; without (a rec_query built outside the engine), a
+ * new allocation that is also stored in *own for the caller to free
+ * (*own is NULL otherwise). NULL when out of memory. */
+void *rec__buf(const rec_query *q, enum rec__slot s, size_t bytes, void **own);
+
 /* The kind of evidence a neighbour-list model sets on its candidates. */
 enum rec__evidence { REC__COOC, REC__ALS, REC__EASE, REC__RP3 };
 

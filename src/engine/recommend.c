@@ -76,11 +76,20 @@ typedef struct scratch {
 	uint8_t *blocked;     /* [T] */
 	uint8_t *rowbits;     /* [KNN_BITMAP_BYTES(N)] */
 	int64_t *slot;        /* [T] */
+	struct rec_work work; /* the request's other buffers (rec__buf) */
 } scratch;
 
 static atomic_uint_fast64_t next_engine_id = 1;
-static _Thread_local uint64_t tl_engine_id; /* the engine tl_scratch belongs to */
-static _Thread_local scratch *tl_scratch;
+/* The thread's scratches, by engine id: a server holds more than one engine
+ * at a time (a model and the next one while it is promoted, or two A/B
+ * variants' models), and a thread that alternates between them keeps one
+ * scratch for each instead of making a new one at every switch. An entry
+ * pushed out (more engines than entries) stays on its engine's list until
+ * the engine is freed. */
+#define TL_SCRATCHES 4
+static _Thread_local uint64_t tl_engine_id[TL_SCRATCHES]; /* 0: empty */
+static _Thread_local scratch *tl_scratch[TL_SCRATCHES];
+static _Thread_local unsigned tl_next; /* the entry the next new scratch takes */
 
 struct engine {
 	uint64_t id;          /* unique per engine_open, keys the thread scratch */
@@ -114,6 +123,8 @@ void engine_free(engine *e)
 		free(sc->blocked);
 		free(sc->rowbits);
 		free(sc->slot);
+		for (int w = 0; w < REC__W__N; w++)
+			free(sc->work.slot[w].p);
 		free(sc);
 	}
 	pthread_mutex_destroy(&e->lock);
@@ -347,8 +358,9 @@ int rec_pool_has(const rec_pool *p, int64_t t) { return p->slot[t] != 0; }
 static scratch *thread_scratch(const engine *ce)
 {
 	engine *e = (engine *)ce; /* only the scratch list changes, under the lock */
-	if (tl_scratch != NULL && tl_engine_id == e->id)
-		return tl_scratch;
+	for (int i = 0; i < TL_SCRATCHES; i++)
+		if (tl_engine_id[i] == e->id)
+			return tl_scratch[i];
 	scratch *sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return NULL;
@@ -366,9 +378,33 @@ static scratch *thread_scratch(const engine *ce)
 	sc->next = e->scratches;
 	e->scratches = sc;
 	pthread_mutex_unlock(&e->lock);
-	tl_scratch = sc;
-	tl_engine_id = e->id;
+	tl_scratch[tl_next] = sc;
+	tl_engine_id[tl_next] = e->id;
+	tl_next = (tl_next + 1) % TL_SCRATCHES;
 	return sc;
+}
+
+void *rec__buf(const rec_query *q, enum rec__slot s, size_t bytes, void **own)
+{
+	*own = NULL;
+	if (bytes == 0)
+		bytes = 1;
+	if (q->work == NULL)
+		return *own = malloc(bytes);
+	struct rec_work *w = q->work;
+	if (w->slot[s].cap >= bytes)
+		return w->slot[s].p;
+	size_t cap = w->slot[s].cap ? w->slot[s].cap : 256;
+	while (cap < bytes)
+		cap *= 2;
+	void *p = realloc(w->slot[s].p, cap);
+	if (p == NULL)
+		return NULL;
+	if (s == REC__W_REACH_SEEN)
+		memset((char *)p + w->slot[s].cap, 0, cap - w->slot[s].cap);
+	w->slot[s].p = p;
+	w->slot[s].cap = cap;
+	return p;
 }
 
 /* One request on its way through the stages. `q` is what the recommender
@@ -377,7 +413,8 @@ typedef struct request {
 	const engine *e;
 	const rec_request *r;
 	const recommender *model;
-	const void *state; /* the model's, from engine_open */
+	const void *state;     /* the model's, from engine_open */
+	struct rec_work *work; /* the thread scratch's buffers */
 	rec_query q;
 	uint8_t *blocked;    /* [T] 1 = never recommend (seeds, known); thread scratch */
 	uint8_t *rowbits;    /* knn exclude bitmap over rows; thread scratch */
@@ -505,8 +542,12 @@ static int stage_resolve(request *x, seg_error *err)
 	/* The seeds and the dislikes, with every version of their songs, are
 	 * blocked; the content query is the seeds' mean vector, moved away
 	 * from the dislikes' mean (REC_DISLIKE_WEIGHT). */
-	float *q = calloc(D, sizeof(float));
-	float *dq = calloc(D, sizeof(float));
+	void *own;
+	rec_query wq = {.work = x->work};
+	float *q = rec__buf(&wq, REC__W_QUERY, 2 * sizeof(float) * (D ? D : 1), &own);
+	float *dq = q ? q + (D ? D : 1) : NULL;
+	if (q != NULL)
+		memset(q, 0, 2 * sizeof(float) * (D ? D : 1));
 	x->query = q;
 	int nq = 0, nd = 0;
 	for (size_t s = 0; s < r->nseeds; s++) {
@@ -540,9 +581,7 @@ static int stage_resolve(request *x, seg_error *err)
 	if (nq > 0 && nd > 0 && q && dq)
 		for (size_t d = 0; d < D; d++)
 			q[d] = q[d] / (float)nq - REC_DISLIKE_WEIGHT * dq[d] / (float)nd;
-	free(dq);
 	if (nq == 0 || q == NULL) {
-		free(q);
 		x->query = NULL;
 	} else {
 		knn_vec_normalize(q, D);
@@ -585,6 +624,7 @@ static int stage_resolve(request *x, seg_error *err)
 		.seed_rows = x->seed_rows,
 		.seed_items = x->seed_items,
 		.nseed_items = x->nseed_items,
+		.work = x->work,
 	};
 	return 0;
 }
@@ -769,19 +809,18 @@ static int stage_select(request *x, const char **shortfall, seg_error *err)
 	const engine *e = x->e;
 	const rec_request *r = x->r;
 	rec_pool *p = &x->pool;
-	x->order = malloc(sizeof(size_t) * r->k);
-	size_t *keep = malloc(sizeof(size_t) * (p->n ? p->n : 1)); /* [C'] pool index of each kept candidate */
-	if (x->order == NULL || keep == NULL) {
-		free(keep);
+	void *own; /* NULL: the buffers are the thread's (x->work is set) */
+	x->order = rec__buf(&x->q, REC__W_ORDER, sizeof(size_t) * r->k, &own);
+	size_t *keep = rec__buf(&x->q, REC__W_KEEP, sizeof(size_t) * (p->n ? p->n : 1),
+	                        &own); /* [C'] pool index of each kept candidate */
+	if (x->order == NULL || keep == NULL)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
-	}
 	size_t C = songs_keep(x, keep);
 	if (r->rerank && C > 0) {
-		x->rr = malloc(sizeof(rerank_cand) * C);
-		if (x->rr == NULL) {
-			free(keep);
+		x->rr = rec__buf(&x->q, REC__W_RERANK, sizeof(rerank_cand) * C, &own);
+		void *rs = rec__buf(&x->q, REC__W_RERANK_RUN, rerank_scratch_size(C), &own);
+		if (x->rr == NULL || rs == NULL)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		}
 		float smax = 0;
 		for (size_t i = 0; i < C; i++)
 			smax = p->c[keep[i]].score > smax ? p->c[keep[i]].score : smax;
@@ -806,7 +845,7 @@ static int stage_select(request *x, const char **shortfall, seg_error *err)
 		                  .max_per_artist = r->max_per_artist,
 		                  .vectors = e->a.vec,
 		                  .dim = e->a.D};
-		enum rerank_shortfall sf = rerank_run(x->rr, C, &ro, x->order, &x->n);
+		enum rerank_shortfall sf = rerank_run_in(x->rr, C, &ro, x->order, &x->n, rs);
 		if (shortfall)
 			*shortfall = rerank_shortfall_text(sf);
 		for (size_t j = 0; j < x->n; j++) {
@@ -817,21 +856,17 @@ static int stage_select(request *x, const char **shortfall, seg_error *err)
 	} else {
 		/* The k best by score, ties by track id (core/topk's order, with
 		 * the track as the row), read back through the pool's slots. */
-		topk_hit *h = malloc(sizeof(topk_hit) * (C ? C : 1));
-		if (h == NULL) {
-			free(keep);
+		topk_hit *h = rec__buf(&x->q, REC__W_TOPK, sizeof(topk_hit) * (C ? C : 1), &own);
+		if (h == NULL)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-		}
 		for (size_t i = 0; i < C; i++)
 			h[i] = (topk_hit){(size_t)p->c[keep[i]].track, p->c[keep[i]].score};
 		x->n = topk_select(h, C, r->k);
 		for (size_t j = 0; j < x->n; j++)
 			x->order[j] = (size_t)(p->slot[h[j].row] - 1);
-		free(h);
 		if (x->n < r->k && shortfall)
 			*shortfall = rerank_shortfall_text(RERANK_FEW_CANDIDATES);
 	}
-	free(keep);
 	return 0;
 }
 
@@ -966,14 +1001,16 @@ static void request_end(request *x)
 	}
 	for (size_t i = 0; x->pool.slot && i < x->pool.n; i++)
 		x->pool.slot[x->pool.c[i].track] = 0;
-	free(x->pool.c);
-	free(x->seed_rows);
-	free(x->seed_items);
-	free(x->query);
+	/* The pool's array goes back to the thread (it may have moved as it
+	 * grew); the other buffers are the thread's, but the mood's. */
+	if (x->work != NULL) {
+		x->work->slot[REC__W_POOL].p = x->pool.c;
+		x->work->slot[REC__W_POOL].cap = x->pool.cap * sizeof(rec_cand);
+	} else {
+		free(x->pool.c);
+	}
 	free(x->mood);
 	free(x->mood_mask);
-	free(x->rr);
-	free(x->order);
 }
 
 int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_t *nout, const char **shortfall,
@@ -999,10 +1036,16 @@ int engine_recommend(const engine *e, const rec_request *r, rec_item *out, size_
 		x.blocked = sc->blocked;
 		x.rowbits = sc->rowbits;
 		x.pool.slot = sc->slot;
+		x.work = &sc->work;
+		x.q.work = x.work;
+		/* The pool's array from the last request, emptied. */
+		x.pool.c = sc->work.slot[REC__W_POOL].p;
+		x.pool.cap = sc->work.slot[REC__W_POOL].cap / sizeof(rec_cand);
+		void *own;
+		x.seed_rows = rec__buf(&x.q, REC__W_SEEDS, 2 * sizeof(int32_t) * (r->nseeds + 1), &own);
+		x.seed_items = x.seed_rows ? x.seed_rows + (r->nseeds + 1) : NULL;
 	}
 	x.pool.track_row = e->track_row;
-	x.seed_rows = malloc(sizeof(int32_t) * (r->nseeds + 1));
-	x.seed_items = malloc(sizeof(int32_t) * (r->nseeds + 1));
 	int rc;
 	if (!x.blocked || !x.rowbits || !x.pool.slot || !x.seed_rows || !x.seed_items)
 		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");

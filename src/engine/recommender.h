@@ -64,6 +64,7 @@ typedef struct rec_query {
 	const int32_t *seed_rows;  /* [r->nseeds] content row of each seed, -1 */
 	const int32_t *seed_items; /* [nseed_items] CF items of the seeds that are items */
 	size_t nseed_items;
+	struct rec_work *work; /* the engine's per-thread buffers (rec_internal.h, rec__buf), or NULL */
 } rec_query;
 
 /* ---- what a recommender writes ---- */

@@ -254,27 +254,33 @@ static void als_block_cg(const als_half *h, int64_t begin, int64_t end, als_scra
 
 /* Builds (G + lambda I + Y^T (C - I) Y) and Y^T C p in double (A [F, F],
  * b [F]) and solves them with a Cholesky factorisation into x [F]. `val` NULL
- * means 1 each. Returns LAPACK's info (0 on success). */
+ * means 1 each. Returns LAPACK's info (0 on success).
+ *
+ * Only the upper triangle is built, and in column-major order: element
+ * (r, c), r <= c, at A[c F + r]. LAPACKE's row-major form copied the matrix
+ * into that order and back on every call (a quarter of a served request's
+ * time, issue 13); the numbers the solver reads are the same, so is x. */
 static int als_solve_exact(const float *G, float lambda, const float *Y, const int32_t *idx, const float *val,
                            int64_t n, float alpha, int F, double *A, double *b, float *x)
 {
-	for (int q = 0; q < F * F; q++)
-		A[q] = G[q];
+	for (int cc = 0; cc < F; cc++)
+		for (int r = 0; r <= cc; r++)
+			A[(size_t)cc * F + r] = G[(size_t)r * F + cc];
 	for (int f = 0; f < F; f++)
 		A[(size_t)f * F + f] += lambda;
 	memset(b, 0, (size_t)F * sizeof *b);
 	for (int64_t q = 0; q < n; q++) {
 		const float *y = Y + (size_t)idx[q] * F;
 		double c = 1.0 + (double)alpha * (val ? val[q] : 1.0f);
-		for (int r = 0; r < F; r++) {
+		for (int r = 0; r < F; r++)
 			b[r] += c * y[r];
-			for (int cc = 0; cc < F; cc++)
-				A[(size_t)r * F + cc] += (c - 1.0) * y[r] * y[cc];
-		}
+		for (int cc = 0; cc < F; cc++)
+			for (int r = 0; r <= cc; r++)
+				A[(size_t)cc * F + r] += (c - 1.0) * y[r] * y[cc];
 	}
 	if (F == 0)
 		return 0;
-	int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', F, 1, A, F, b, 1);
+	int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', F, 1, A, F, b, F);
 	if (info == 0)
 		for (int f = 0; f < F; f++)
 			x[f] = (float)b[f];
@@ -600,9 +606,18 @@ int cf_als_score(const cf_als *m, const int32_t *seeds, size_t nseeds, const int
 		return go;
 	als_user u;
 	int rc = als_user_fold(m, seeds, nseeds, 0, scratch, &u, err);
-	/* dotf as als_scan calls it: the same floats as the full scan's. */
-	for (size_t j = 0; rc == 0 && j < n; j++)
-		out_scores[j] = dotf(u.x, m->item_factors + (size_t)items[j] * (size_t)m->factors, m->factors);
+	/* dotf as als_scan calls it: the same floats as the full scan's. The
+	 * items are scattered over the factors of every item: their rows are
+	 * fetched a few items ahead (serving asks for thousands, issue 13). */
+	size_t F = (size_t)m->factors, ahead = 4;
+	for (size_t j = 0; rc == 0 && j < n; j++) {
+		if (j + ahead < n) {
+			const char *next = (const char *)(m->item_factors + (size_t)items[j + ahead] * F);
+			for (size_t b = 0; b < F * sizeof(float); b += 64)
+				__builtin_prefetch(next + b);
+		}
+		out_scores[j] = dotf(u.x, m->item_factors + (size_t)items[j] * F, m->factors);
+	}
 	free(own);
 	return rc;
 }

@@ -42,8 +42,15 @@ enum rerank_shortfall {
 /* Picks up to o->k candidates in order and writes their indices into
  * order[o->k]; *nout receives the count. Candidates keep their fields; `final`
  * is set on the picked ones. Returns the shortfall reason. Does not allocate
- * beyond an O(n) scratch it frees. */
+ * beyond an O(n) scratch it frees (RERANK_FEW_CANDIDATES and no picks when
+ * that fails). */
 enum rerank_shortfall rerank_run(rerank_cand *c, size_t n, const rerank_opts *o, size_t *order, size_t *nout);
+/* rerank_run with its O(n) working memory in scratch[rerank_scratch_size(n)]
+ * (any alignment a float takes, e.g. from malloc), so that a caller that
+ * keeps a buffer (the engine's per-thread scratch) does not allocate. */
+enum rerank_shortfall rerank_run_in(rerank_cand *c, size_t n, const rerank_opts *o, size_t *order, size_t *nout,
+                                    void *scratch);
+size_t rerank_scratch_size(size_t n);
 
 /* A sentence for a shortfall ("only 7 candidates passed the filters"). */
 const char *rerank_shortfall_text(enum rerank_shortfall s);

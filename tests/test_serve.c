@@ -361,12 +361,16 @@ static void test_recommend_bad_input(void **state)
 		{"{\"mood\": {\"energy\": \"high\"}}", 400},
 		{"{\"mood\": {\"energy\": 0.5}, \"diversity\": 2}", 400},
 		{"{\"mood\": {\"energy\": 0.5}, \"model\": \"magic\"}", 400},
-		{"{\"mood\": {\"energy\": 0.5}, \"colour\": 1}", 400}, /* unknown field */
-		{"{}", 400},                                           /* neither seeds nor mood */
-		{"{\"model\": \"title\"}", 400},                       /* nor a title */
-		{"{\"model\": \"title\", \"title\": 7}", 400},         /* a title that is not text */
-		{"{\"title\": \"rock\"}", 400},                        /* a title, for a model that reads none */
-		{"{\"seeds\": [], \"seeds\": []}", 400},               /* duplicate key */
+		{"{\"mood\": {\"energy\": 0.5}, \"colour\": 1}", 400},      /* unknown field */
+		{"{}", 400},                                                /* neither seeds nor mood */
+		{"{\"model\": \"title\"}", 400},                            /* nor a title */
+		{"{\"model\": \"title\", \"title\": 7}", 400},              /* a title that is not text */
+		{"{\"title\": \"rock\"}", 400},                             /* a title, for a model that reads none */
+		{"{\"seeds\": [], \"seeds\": []}", 400},                    /* duplicate key */
+		{"{\"mood\": {\"energy\": 0.5}, \"knn_probe\": -1}", 400},  /* a budget below 0 */
+		{"{\"mood\": {\"energy\": 0.5}, \"knn_probe\": 2.5}", 400}, /* not whole */
+		{"{\"mood\": {\"energy\": 0.5}, \"knn_probe\": 100001}", 400},
+		{"{\"mood\": {\"energy\": 0.5}, \"knn_probe\": 8}", 200}, /* a budget: answered */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		json_decref(post(cases[i].body, strlen(cases[i].body), cases[i].status));

@@ -77,7 +77,7 @@ static int content_propose(const rec_query *q, const void *state, size_t want, r
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	knn_filter flt = {.exclude = q->rowbits};
 	size_t n = 0;
-	int rc = knn_search(knn, q->query, want, &flt, hits, &n);
+	int rc = knn_search_probe(knn, q->query, want, &flt, q->r->knn_probe, hits, &n, NULL);
 	for (size_t j = 0; rc == 0 && j < n; j++) {
 		rec_cand *c = rec_pool_add(pool, q->a->row_track[hits[j].row]);
 		if (c == NULL) {

@@ -43,6 +43,15 @@ void rec_request_set_rerank_defaults(float diversity, float novelty, int max_per
 	}
 }
 
+/* rec_request_set_knn_probe_default's value. */
+static size_t default_knn_probe;
+
+void rec_request_set_knn_probe_default(size_t probe)
+{
+	if (probe <= REC_KNN_PROBE_MAX)
+		default_knn_probe = probe;
+}
+
 void rec_request_default(rec_request *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -53,6 +62,7 @@ void rec_request_default(rec_request *r)
 	r->novelty = default_novelty;
 	r->quality = 0.1f;
 	r->max_per_artist = default_max_per_artist;
+	r->knn_probe = default_knn_probe;
 }
 
 /* A hidden gem: predicted well above its popularity. */

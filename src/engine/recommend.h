@@ -77,7 +77,13 @@ typedef struct rec_request {
 	int year_min, year_max;
 	const hybrid_weights *hybrid; /* NULL = the artifact's (as tuned); weights not >= 0
 	                               * with a positive sum are refused (SEG_EINVAL) */
+	/* The content search: 0 = exact (the default); N = at most N clusters of
+	 * the index, those nearest the query first (knn_search_probe: faster,
+	 * approximate; bench/knn states its recall at each budget). At most
+	 * REC_KNN_PROBE_MAX. */
+	size_t knn_probe;
 } rec_request;
+#define REC_KNN_PROBE_MAX 100000
 
 /* How far dislikes push the content query (see rec_request.dislikes). */
 #define REC_DISLIKE_WEIGHT 0.5f
@@ -94,6 +100,10 @@ void rec_request_default(rec_request *r);
  * evaluate` scored. Not thread-safe: set before threads start. Values out
  * of range (diversity 0..1, novelty 0..10, cap 0..100) are ignored. */
 void rec_request_set_rerank_defaults(float diversity, float novelty, int max_per_artist);
+/* The knn_probe rec_request_default gives every request from now on (0 =
+ * exact; above REC_KNN_PROBE_MAX is ignored): `segue serve --knn-probe`.
+ * Call before requests are served. */
+void rec_request_set_knn_probe_default(size_t probe);
 
 #define REC_MATCHES 3
 

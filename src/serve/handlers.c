@@ -517,6 +517,7 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 	out->novelty = def.novelty;
 	out->quality = def.quality;
 	out->max_per_artist = def.max_per_artist;
+	out->knn_probe = def.knn_probe;
 	out->rerank = def.rerank;
 	out->interleave[0] = out->interleave[1] = -1;
 	json_error_t je;
@@ -532,9 +533,9 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 		goto out;
 	}
 	/* Reject unknown fields: a typo should not be silently ignored. */
-	static const char *const known[] = {"seeds",    "mood",           "k",       "model",  "diversity", "novelty",
-	                                    "quality",  "max_per_artist", "exclude", "rerank", "dislikes",  "genres",
-	                                    "year_min", "year_max",       "title",   "user_id"};
+	static const char *const known[] = {"seeds",    "mood",           "k",       "model",   "diversity", "novelty",
+	                                    "quality",  "max_per_artist", "exclude", "rerank",  "dislikes",  "genres",
+	                                    "year_min", "year_max",       "title",   "user_id", "knn_probe"};
 	json_object_foreach(body, key, v)
 	{
 		int ok = 0;
@@ -706,15 +707,19 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 	static const struct {
 		const char *name;
 		double lo, hi;
-	} nums[4] = {{"diversity", 0, 1}, {"novelty", 0, 10}, {"quality", 0, 10}, {"max_per_artist", 0, 100}};
-	for (int i = 0; i < 4; i++) {
+	} nums[5] = {{"diversity", 0, 1},
+	             {"novelty", 0, 10},
+	             {"quality", 0, 10},
+	             {"max_per_artist", 0, 100},
+	             {"knn_probe", 0, REC_KNN_PROBE_MAX}};
+	for (int i = 0; i < 5; i++) {
 		json_t *jv = json_object_get(body, nums[i].name);
 		if (jv == NULL || json_is_null(jv))
 			continue;
 		double x = json_is_number(jv) ? json_number_value(jv) : NAN;
-		if (!(x >= nums[i].lo && x <= nums[i].hi) || (i == 3 && x != floor(x))) {
+		if (!(x >= nums[i].lo && x <= nums[i].hi) || (i >= 3 && x != floor(x))) {
 			rc = seg_error_set(err, SEG_EINVAL, "%s must be a %s between %g and %g", nums[i].name,
-			                   i == 3 ? "whole number" : "number", nums[i].lo, nums[i].hi);
+			                   i >= 3 ? "whole number" : "number", nums[i].lo, nums[i].hi);
 			goto out;
 		}
 		if (i == 0)
@@ -723,8 +728,10 @@ int serve_parse_recommend(const char *text, size_t len, serve_recommend_body *ou
 			out->novelty = (float)x;
 		else if (i == 2)
 			out->quality = (float)x;
-		else
+		else if (i == 3)
 			out->max_per_artist = (int)x;
+		else
+			out->knn_probe = (size_t)x;
 	}
 	json_t *jr = json_object_get(body, "rerank");
 	if (jr != NULL) {
@@ -850,6 +857,7 @@ static enum MHD_Result h_recommend(server *s, struct MHD_Connection *c, req *r)
 	rq.novelty = b->novelty;
 	rq.quality = b->quality;
 	rq.max_per_artist = b->max_per_artist;
+	rq.knn_probe = b->knn_probe;
 	rq.rerank = b->rerank;
 	/* The listener's experiment: its variant's configuration overrides
 	 * what it names of the body (the model: an interleaving or a plain

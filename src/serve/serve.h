@@ -155,6 +155,7 @@ typedef struct serve_recommend_body {
 	int model; /* registry id (recommender_find) */
 	float diversity, novelty, quality;
 	int max_per_artist;
+	size_t knn_probe; /* 0: exact content search (rec_request.knn_probe) */
 	int rerank;
 	/* "model": "interleave:A,B": the registry ids of teams A and B (model
 	 * is then A's), else -1 -1. */

@@ -401,7 +401,18 @@ int main(int argc, char **argv)
 		die("csr", rc, &err);
 	free(p.u);
 	free(p.i);
-	snprintf(extra, sizeof extra, ",\"nnz\":%lld", (long long)ui.nnz);
+	/* The shape of track use: how many tracks are used, by one playlist
+	 * only, and by the most used track. */
+	long long used = 0, once = 0, top = 0;
+	for (int32_t i = 0; i < iu.nrows; i++) {
+		long long d = iu.indptr[i + 1] - iu.indptr[i];
+		used += d > 0;
+		once += d == 1;
+		top = d > top ? d : top;
+	}
+	snprintf(extra, sizeof extra,
+	         ",\"nnz\":%lld,\"tracks_used\":%lld,\"tracks_in_one_playlist\":%lld,\"top_track_playlists\":%lld",
+	         (long long)ui.nnz, used, once, top);
 	total += stage_end(extra);
 
 	stage_begin("cooc");

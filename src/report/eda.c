@@ -258,31 +258,68 @@ static int cols_load(eda_ctx *c)
 	return 0;
 }
 
-/* Feature f's histogram bin of row i: eda_features[f].bin in C. Each must
+/* The histogram bin of row i of feature fe (its column col): fe->bin in C. Each must
  * give what its SQL gives (SQLite's CAST(x AS INT) truncates toward zero, as
  * a C cast does; duration_ms and popularity are INTEGER columns, whose
  * integer division truncates as the double division then the cast do for
- * any value below 2^53). test_eda compares the figures against the SQL. */
-static long long feat_bin(const eda_cols *t, int f, size_t i)
+ * any value below 2^53). test_eda's test_hist_is_the_sql runs each
+ * histogram's SQL and compares. */
+static long long feat_bin(const eda_cols *t, const eda_feature *fe, const double *col, size_t i)
 {
-	double x = t->v[f][i];
+	double x = col[i];
 	long long b;
-	if (f < EDA_NUNIT) {
+	if (fe->unit) {
 		b = (long long)(x * 20);
 		return b < 19 ? b : 19;
 	}
-	if (strcmp(eda_features[f].name, "loudness") == 0)
+	if (strcmp(fe->name, "loudness") == 0)
 		return (long long)(((x > -60 ? x : -60) + 60) / 2);
-	if (strcmp(eda_features[f].name, "tempo") == 0) {
+	if (strcmp(fe->name, "tempo") == 0) {
 		b = (long long)(x / 5);
 		return b < 59 ? b : 59;
 	}
-	if (strcmp(eda_features[f].name, "duration_min") == 0) {
+	if (strcmp(fe->name, "duration_min") == 0) {
 		b = (long long)(t->v[COL_DURATION_MS][i] / 30000);
 		return b < 23 ? b : 23;
 	}
 	b = (long long)(x / 5); /* popularity */
 	return b < 19 ? b : 19;
+}
+
+static int cmp_ll(const void *a, const void *b);
+
+/* Sorts v[n] ascending: by counting when its values span a few thousand
+ * (every histogram's bins do), else by qsort. */
+static void sort_small_range(long long *v, size_t n)
+{
+	enum { SPAN = 4096 };
+	if (n == 0)
+		return;
+	long long lo = v[0], hi = v[0];
+	for (size_t i = 1; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	if (hi - lo >= SPAN || hi - lo < 0) {
+		qsort(v, n, sizeof(*v), cmp_ll);
+		return;
+	}
+	size_t cnt[SPAN] = {0};
+	for (size_t i = 0; i < n; i++)
+		cnt[v[i] - lo]++;
+	size_t k = 0;
+	for (long long b = 0; b <= hi - lo; b++)
+		for (size_t j = 0; j < cnt[b]; j++)
+			v[k++] = lo + b;
+}
+
+/* The column of the feature called `name`, or NULL. */
+static const double *cols_feature(const eda_cols *t, const char *name)
+{
+	for (int f = 0; f < EDA_NFEAT; f++)
+		if (strcmp(eda_features[f].name, name) == 0)
+			return t->v[f];
+	return NULL;
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -469,10 +506,11 @@ static int hist_one(eda_ctx *c, const eda_query *q, const eda_feature *fe, strbu
 	if (bins == NULL)
 		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
 	size_t nv = 0;
+	const double *col = t->v[f];
 	for (size_t i = 0; i < t->n; i++)
-		if (!isnan(t->v[f][i]))
-			bins[nv++] = feat_bin(t, f, i);
-	qsort(bins, nv, sizeof(*bins), cmp_ll);
+		if (!isnan(col[i]))
+			bins[nv++] = feat_bin(t, fe, col, i);
+	sort_small_range(bins, nv);
 	long long first = 0;
 	size_t nb = 0;
 	double counts[HIST_MAX_BINS];
@@ -940,7 +978,7 @@ static int sec_timesig(eda_ctx *c, const eda_query *q)
 	for (size_t i = 0; i < t->n; i++)
 		if (!isnan(t->v[COL_TIMESIG][i]))
 			vals[nv++] = (long long)t->v[COL_TIMESIG][i];
-	qsort(vals, nv, sizeof(*vals), cmp_ll);
+	sort_small_range(vals, nv);
 	char labels[TIMESIG_MAX][24];
 	const char *cats[TIMESIG_MAX];
 	double v[TIMESIG_MAX];
@@ -1344,6 +1382,9 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 			.with_features = c.counts[C_WITH_FEATURES],
 			.corr_r = c.have_corr ? c.corr_r : NULL,
 			.corr_n = c.have_corr ? c.corr_n : NULL,
+			.popularity = c.cols.loaded ? c.cols.v[EDA_FEAT_POPULARITY] : NULL,
+			.speechiness = c.cols.loaded ? cols_feature(&c.cols, "speechiness") : NULL,
+			.n = c.cols.n,
 		};
 		eda_summary stats[EDA_NFEAT];
 		if (c.have_stats) {

@@ -530,18 +530,21 @@ static void test_charts(void **state)
 /* Edge values for the histograms: below -60 dB and above 0 dB, tempos past
  * the last bin, a duration past 11.5 minutes, features exactly on bin
  * edges and at 1.0, NULLs, time signatures and keys of every kind. */
-static const char EDGES[] =
-	"INSERT INTO tracks(id, spotify_id, name, popularity, duration_ms, danceability, energy,"
-	" key, loudness, mode, speechiness, acousticness, instrumentalness, liveness, valence,"
-	" tempo, time_signature, has_features) VALUES"
-	" (1, 'a000000000000000000001', 'A', 100, 29999, 1.0, 0.05, -1, -75, NULL, 0.9, 0.1, 0, 0.1, 0.6, 300, 5, 1),"
-	" (2, 'a000000000000000000002', 'B', 0, 30000, 0.95, 0.1, 3, 2.5, 1, 0.7, NULL, 0.5, 0.2, 0.4, 294.9, 3, 1),"
-	" (3, 'a000000000000000000003', 'C', 95, 700000, 0.049999, 0.15, 11, -60, 0, 0.66, 0.3, 1, NULL, 0.3, 0, NULL, "
-        "1),"
-	" (4, 'a000000000000000000004', 'D', NULL, NULL, NULL, 0.2, NULL, -0.1, 1, 0.01, 0.4, 0.25, 0.3, NULL, NULL, "
-        "4, 1),"
-	" (5, 'a000000000000000000005', 'E', 50, 1200000, 0.5, 0.55, 5, -30.5, 0, 0.2, 0.5, 0.75, 0.4, 0.5, 5, 1, 1),"
-	" (6, 'a000000000000000000006', 'F', 12, 90000, 0.25, 0.6, 6, -59.99, 1, 0.3, 0.6, 0.05, 0.5, 0.8, 100, 4, 0);";
+static const char EDGES[] = "INSERT INTO tracks(id, spotify_id, name, popularity, duration_ms, danceability, energy,"
+			    " key, loudness, mode, speechiness, acousticness, instrumentalness, liveness, valence,"
+			    " tempo, time_signature, has_features) VALUES"
+			    " (1, 'a000000000000000000001', 'A', 100, 29999, 1.0, 0.05, -1, -75, NULL,"
+			    "  0.9, 0.1, 0, 0.1, 0.6, 300, 5, 1),"
+			    " (2, 'a000000000000000000002', 'B', 0, 30000, 0.95, 0.1, 3, 2.5, 1,"
+			    "  0.7, NULL, 0.5, 0.2, 0.4, 294.9, 3, 1),"
+			    " (3, 'a000000000000000000003', 'C', 95, 700000, 0.049999, 0.15, 11, -60, 0,"
+			    "  0.66, 0.3, 1, NULL, 0.3, 0, NULL, 1),"
+			    " (4, 'a000000000000000000004', 'D', NULL, NULL, NULL, 0.2, NULL, -0.1, 1,"
+			    "  0.01, 0.4, 0.25, 0.3, NULL, NULL, 4, 1),"
+			    " (5, 'a000000000000000000005', 'E', 50, 1200000, 0.5, 0.55, 5, -30.5, 0,"
+			    "  0.2, 0.5, 0.75, 0.4, 0.5, 5, 1, 1),"
+			    " (6, 'a000000000000000000006', 'F', 12, 90000, 0.25, 0.6, 6, -59.99, 1,"
+			    "  0.3, 0.6, 0.05, 0.5, 0.8, 100, 4, 0);";
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -527,6 +527,106 @@ static void test_charts(void **state)
 }
 
 /* An empty catalogue draws no chart: an empty list and "charts": []. */
+/* Edge values for the histograms: below -60 dB and above 0 dB, tempos past
+ * the last bin, a duration past 11.5 minutes, features exactly on bin
+ * edges and at 1.0, NULLs, time signatures and keys of every kind. */
+static const char EDGES[] = "INSERT INTO tracks(id, spotify_id, name, popularity, duration_ms, danceability, energy,"
+			    " key, loudness, mode, speechiness, acousticness, instrumentalness, liveness, valence,"
+			    " tempo, time_signature, has_features) VALUES"
+			    " (1, 'a000000000000000000001', 'A', 100, 29999, 1.0, 0.05, -1, -75, NULL,"
+			    "  0.9, 0.1, 0, 0.1, 0.6, 300, 5, 1),"
+			    " (2, 'a000000000000000000002', 'B', 0, 30000, 0.95, 0.1, 3, 2.5, 1,"
+			    "  0.7, NULL, 0.5, 0.2, 0.4, 294.9, 3, 1),"
+			    " (3, 'a000000000000000000003', 'C', 95, 700000, 0.049999, 0.15, 11, -60, 0,"
+			    "  0.66, 0.3, 1, NULL, 0.3, 0, NULL, 1),"
+			    " (4, 'a000000000000000000004', 'D', NULL, NULL, NULL, 0.2, NULL, -0.1, 1,"
+			    "  0.01, 0.4, 0.25, 0.3, NULL, NULL, 4, 1),"
+			    " (5, 'a000000000000000000005', 'E', 50, 1200000, 0.5, 0.55, 5, -30.5, 0,"
+			    "  0.2, 0.5, 0.75, 0.4, 0.5, 5, 1, 1),"
+			    " (6, 'a000000000000000000006', 'F', 12, 90000, 0.25, 0.6, 6, -59.99, 1,"
+			    "  0.3, 0.6, 0.05, 0.5, 0.8, 100, 4, 0);";
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* "...: N</title>" values of an SVG, sorted. Returns how many. */
+static size_t svg_counts(const char *svg, double *v, size_t cap)
+{
+	size_t n = 0;
+	for (const char *p = strstr(svg, "</title></rect>"); p != NULL && n < cap;
+	     p = strstr(p + 1, "</title></rect>")) {
+		const char *q = p;
+		while (q > svg && q[-1] != ' ')
+			q--;
+		v[n++] = strtod(q, NULL);
+	}
+	qsort(v, n, sizeof *v, cmp_double);
+	return n;
+}
+
+/* Every histogram (drawn from the columns read once) has the bins and
+ * counts its SQL, run here as shown, gives. */
+static void test_hist_is_the_sql(void **state)
+{
+	(void)state;
+	const char *fixtures[2] = {FIXTURE, EDGES};
+	for (int k = 0; k < 2; k++) {
+		const char *dir = tu_tmpdir();
+		sqlite3 *db = tu_open_ro(tu_catalog_file(dir, fixtures[k]));
+		strbuf html = {0}, json = {0};
+		eda_charts ch = {0};
+		render_charts(db, &html, &json, &ch);
+		int seen = 0;
+		for (size_t i = 0; i < ch.n; i++) {
+			if (strncmp(ch.v[i].name, "hist-", 5) != 0)
+				continue;
+			seen++;
+			double want[64], got[64];
+			size_t nw = 0;
+			sqlite3_stmt *st;
+			assert_int_equal(sqlite3_prepare_v2(db, ch.v[i].sql, -1, &st, NULL), SQLITE_OK);
+			while (sqlite3_step(st) == SQLITE_ROW && nw < 64)
+				want[nw++] = (double)sqlite3_column_int64(st, 1);
+			sqlite3_finalize(st);
+			qsort(want, nw, sizeof *want, cmp_double);
+			size_t ng = svg_counts(ch.v[i].svg, got, 64);
+			if (ng != nw)
+				fail_msg("%s: %zu bars, its SQL gives %zu bins", ch.v[i].name, ng, nw);
+			for (size_t j = 0; j < nw; j++)
+				assert_true(got[j] == want[j]);
+		}
+		assert_int_equal(seen, 11);
+		/* Keys and time signatures, against their SQL too. */
+		json_t *j = json_loads(json.data, 0, NULL);
+		assert_non_null(j);
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(db,
+		                                    "SELECT time_signature, COUNT(*) FROM tracks WHERE has_features = 1"
+		                                    " AND time_signature IS NOT NULL GROUP BY time_signature",
+		                                    -1, &st, NULL),
+		                 SQLITE_OK);
+		size_t nts = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char key[24];
+			snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(st, 0));
+			assert_int_equal(json_integer_value(get(j, "time_signatures", key, NULL)),
+			                 sqlite3_column_int64(st, 1));
+			nts++;
+		}
+		sqlite3_finalize(st);
+		assert_int_equal(json_object_size(get(j, "time_signatures", NULL)), nts);
+		json_decref(j);
+		eda_charts_free(&ch);
+		strbuf_free(&html);
+		strbuf_free(&json);
+		sqlite3_close(db);
+		tu_rmtree(dir);
+	}
+}
+
 static void test_charts_empty(void **state)
 {
 	(void)state;
@@ -697,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_render_opts),
 		cmocka_unit_test(test_charts),
 		cmocka_unit_test(test_charts_empty),
+		cmocka_unit_test(test_hist_is_the_sql),
 		cmocka_unit_test(test_files_replaced_whole),
 		cmocka_unit_test(test_cli_waits_for_lock),
 		cmocka_unit_test(test_cache),

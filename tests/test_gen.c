@@ -834,6 +834,94 @@ static void test_playlists(void **state)
 	assert_true(within > 0.2);
 }
 
+static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
+
+/* Playlist lengths (from the entries file: pid is its first field) and the
+ * number of playlists of the most used track. lengths: [P], zeroed here. */
+static void entry_shape(const char *dir, size_t P, int *lengths, int *top_use)
+{
+	size_t n = 0;
+	char *text = read_file(dir, GEN_PLAYLIST_TRACKS_FILE, &n);
+	assert_non_null(text);
+	memset(lengths, 0, P * sizeof *lengths);
+	size_t cap = 1 << 16, used = 0;
+	char(*ids)[23] = calloc(cap, sizeof *ids);
+	assert_non_null(ids);
+	for (const char *line = strchr(text, '\n') + 1; line < text + n && *line; line = strchr(line, '\n') + 1) {
+		size_t pid = strtoul(line, NULL, 10);
+		assert_true(pid < P);
+		lengths[pid]++;
+		const char *id = strchr(strchr(line, ',') + 1, ',') + 1;
+		if (used == cap) {
+			cap *= 2;
+			ids = realloc(ids, cap * sizeof *ids);
+			assert_non_null(ids);
+		}
+		memcpy(ids[used], id, 22);
+		ids[used++][22] = '\0';
+	}
+	qsort(ids, used, sizeof *ids, cmp_id);
+	int best = 0;
+	for (size_t i = 0, j; i < used; i = j) {
+		for (j = i; j < used && strcmp(ids[i], ids[j]) == 0; j++)
+			;
+		if ((int)(j - i) > best)
+			best = (int)(j - i);
+	}
+	*top_use = best;
+	free(ids);
+	free(text);
+}
+
+/* mpd_shape: the MPD's length bounds and moments, the same track file, and
+ * track use far more concentrated on the most popular tracks. */
+static void test_mpd_shape(void **state)
+{
+	(void)state;
+	enum { P = 4000 };
+	const char *a = tu_tmpdir(), *b = tu_tmpdir();
+	gen_options o;
+	gen_options_init(&o);
+	o.seed = 11;
+	o.tracks = 20000;
+	o.playlists = P;
+	o.out_dir = a;
+	seg_error err;
+	gen_result ra, rb;
+	assert_int_equal(gen_write(&o, &ra, &err), 0);
+	o.out_dir = b;
+	o.mpd_shape = 1;
+	assert_int_equal(gen_write(&o, &rb, &err), 0);
+	assert_true(same_file(a, b, GEN_TRACKS_FILE));
+
+	int *len = calloc(P, sizeof *len);
+	assert_non_null(len);
+	int top_demo = 0, top_mpd = 0;
+	entry_shape(a, P, len, &top_demo);
+	entry_shape(b, P, len, &top_mpd);
+	long sum = 0;
+	int lo = 1000, hi = 0;
+	for (int i = 0; i < P; i++) {
+		sum += len[i];
+		lo = len[i] < lo ? len[i] : lo;
+		hi = len[i] > hi ? len[i] : hi;
+	}
+	assert_int_equal((uint64_t)sum, rb.playlist_tracks);
+	double mean = (double)sum / P;
+	assert_true(lo >= 5 && lo < 10);    /* shorter than the demo's 10 */
+	assert_true(hi <= 250 && hi > 200); /* the long tail */
+	assert_true(mean > 63 && mean < 69);
+	qsort(len, P, sizeof *len, cmp_int);
+	assert_true(len[P / 2] >= 47 && len[P / 2] <= 55);
+	/* Zipf-like use: the top track is in many more playlists. */
+	printf("mpd shape: mean length %.1f, median %d; top track in %d playlists (demo shape %d)\n", mean, len[P / 2],
+	       top_mpd, top_demo);
+	assert_true(top_mpd > 3 * top_demo);
+	free(len);
+	tu_rmtree(a);
+	tu_rmtree(b);
+}
+
 int main(void)
 {
 	/* clang-format off */
@@ -845,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_planted_links),
 		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_mpd_shape),
 	};
 	/* clang-format on */
 	/* In order: test_tracks_file parses the catalogue the others use. */

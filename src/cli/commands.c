@@ -362,15 +362,19 @@ static int parse_size(const char *s, size_t *out)
 static int cmd_generate(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"tracks", required_argument, NULL, 't'}, {"playlists", required_argument, NULL, 'p'},
-		{"seed", required_argument, NULL, 's'},   {"out", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},         {0},
+		{"tracks", required_argument, NULL, 't'},
+		{"playlists", required_argument, NULL, 'p'},
+		{"seed", required_argument, NULL, 's'},
+		{"out", required_argument, NULL, 'o'},
+		{"mpd", no_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	gen_options o;
 	gen_options_init(&o);
 	o.out_dir = "segue-synthetic";
 	int c;
-	while ((c = getopt_long(argc, argv, "t:p:s:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:p:s:o:mh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_size(optarg, &o.tracks) < 0)
@@ -382,8 +386,9 @@ static int cmd_generate(int argc, char **argv)
 			break;
 		case 's': o.seed = strtoull(optarg, NULL, 10); break;
 		case 'o': o.out_dir = optarg; break;
+		case 'm': o.mpd_shape = 1; break;
 		case 'h':
-			printf("usage: segue generate [--tracks N] [--playlists N] [--seed S] [--out DIR]\n\n"
+			printf("usage: segue generate [--tracks N] [--playlists N] [--seed S] [--out DIR] [--mpd]\n\n"
 			       "Writes a deterministic SYNTHETIC catalogue (segue's track CSV format) and\n"
 			       "synthetic playlists (the Million Playlist Dataset CSV pair), for demos, tests\n"
 			       "and benchmarks when no real data is at hand. Every track, artist and playlist\n"
@@ -391,7 +396,9 @@ static int cmd_generate(int argc, char **argv)
 			       "  -t, --tracks N     tracks (default %zu; 50k and 1M forms accepted)\n"
 			       "  -p, --playlists N  playlists (default %zu; 0 for none)\n"
 			       "  -s, --seed S       seed (default %llu); the same seed gives the same bytes\n"
-			       "  -o, --out DIR      output directory (default ./segue-synthetic)\n",
+			       "  -o, --out DIR      output directory (default ./segue-synthetic)\n"
+			       "  -m, --mpd          playlists shaped like the Million Playlist Dataset's: 5..250\n"
+			       "                     tracks (mean ~66), track use Zipf-like in popularity\n",
 			       o.tracks, o.playlists, (unsigned long long)o.seed);
 			return EXIT_OK;
 		default: return usage_error("generate", "%s", "unknown option");

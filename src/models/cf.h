@@ -109,12 +109,15 @@ void cf_cooc_free(cf_cooc *m);
 /* Fills the lists of m (nitems, topm, indptr, nbr, sim; m's arrays must be
  * NULL) from per-chunk results of a parallel build over I items in chunks of
  * `chunk` items: count[i] neighbours of item i, found in chunk c's
- * chunk_i[c] / chunk_s[c] in item order (c = i / chunk). Does not free the
- * chunks. SEG_ENOMEM (m's arrays may then be partly set: free m with
- * cf_cooc_free). Shared by the builds of the neighbour-list models
- * (co-occurrence here, RP3beta in rp3.h). */
-int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, int64_t chunk, int32_t *const *chunk_i,
-                     float *const *chunk_s);
+ * chunk_i[c] / chunk_s[c] in item order (c = i / chunk). Frees each chunk
+ * once it is copied and sets its pointers NULL, so that the peak is the
+ * lists plus one chunk rather than the lists twice (at 2M tracks RP3beta's
+ * lists are gigabytes). SEG_ENOMEM (m's arrays may then be partly set: free
+ * m with cf_cooc_free; the chunks not yet copied are left to the caller).
+ * Shared by the builds of the neighbour-list models (co-occurrence here,
+ * RP3beta in rp3.h). */
+int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, int64_t chunk, int32_t **chunk_i,
+                     float **chunk_s);
 
 /* Bytes of scratch cf_cooc_recommend needs for a seed set of `nseeds`
  * (caller scratch must be aligned like malloc's). */

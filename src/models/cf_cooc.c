@@ -156,8 +156,8 @@ static void cooc_weights(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts 
 	}
 }
 
-int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, int64_t chunk, int32_t *const *chunk_i,
-                     float *const *chunk_s)
+int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, int64_t chunk, int32_t **chunk_i,
+                     float **chunk_s)
 {
 	m->nitems = I;
 	m->topm = topm;
@@ -177,6 +177,10 @@ int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, 
 		size_t len = (size_t)(m->indptr[last] - m->indptr[first]);
 		memcpy(m->nbr + m->indptr[first], chunk_i[c], len * sizeof *m->nbr);
 		memcpy(m->sim + m->indptr[first], chunk_s[c], len * sizeof *m->sim);
+		free(chunk_i[c]);
+		free(chunk_s[c]);
+		chunk_i[c] = NULL;
+		chunk_s[c] = NULL;
 	}
 	return 0;
 }

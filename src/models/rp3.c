@@ -82,6 +82,14 @@ static void rp3_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t 
 		staged += nc;
 		b->count[i] = (int32_t)nc;
 	}
+	/* Give back what the chunk's items did not fill (most rare tracks have
+	 * far fewer than K neighbours). */
+	if (staged < cap && staged > 0) {
+		int32_t *si = realloc(ci, staged * sizeof *ci);
+		float *sw = realloc(cw, staged * sizeof *cw);
+		ci = si ? si : ci;
+		cw = sw ? sw : cw;
+	}
 	b->chunk_i[chunk] = ci;
 	b->chunk_w[chunk] = cw;
 }

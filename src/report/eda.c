@@ -20,6 +20,7 @@
 #include "catalog/workspace.h"
 #include "core/array.h"
 #include "core/container.h"
+#include "core/progress.h"
 #include "core/utf8.h"
 #include "report/eda_findings.h"
 #include "report/eda_html.h"
@@ -36,6 +37,22 @@ typedef struct feat_stats {
 	eda_summary s;
 	long long missing;
 } feat_stats;
+
+/* The numeric columns of the tracks with audio features, read by one scan of
+ * the tracks table (cols_load) the first time a section needs them, and then
+ * shared by the summary statistics, histograms, correlations, popularity
+ * scatters, keys and time signatures. Each of those used to scan the table
+ * itself, once per feature: about 40 scans of a million rows. The values are
+ * SQLite's doubles, in rowid order (the order the per-section queries read
+ * them in), so every figure is bit-for-bit what the SQL shown under it gives;
+ * the float32 feature snapshot would not be. NULL is NAN (SQLite never
+ * stores a NaN). Columns 0..EDA_NFEAT-1 are eda_features[].expr. */
+enum { COL_KEY = EDA_NFEAT, COL_MODE, COL_TIMESIG, COL_DURATION_MS, NCOLS };
+typedef struct eda_cols {
+	size_t n;         /* tracks with features */
+	double *v[NCOLS]; /* [NCOLS][n] */
+	int loaded;
+} eda_cols;
 
 typedef struct eda_ctx {
 	sqlite3 *db;
@@ -56,6 +73,7 @@ typedef struct eda_ctx {
 	double corr_r[EDA_NFEAT * EDA_NFEAT];    /* [D][D] the correlation matrix, for the findings */
 	long long corr_n[EDA_NFEAT * EDA_NFEAT]; /* [D][D] pairs behind each r */
 	int have_corr;
+	eda_cols cols; /* see eda_cols */
 } eda_ctx;
 
 enum { C_TRACKS, C_WITH_FEATURES, C_ARTISTS, C_GENRES, C_PLAYLISTS, C_ENTRIES, C_INGESTS, C_SYNTHETIC };
@@ -180,6 +198,136 @@ static void dvec_free(dvec *a)
 	memset(a, 0, sizeof(*a));
 }
 
+static void cols_free(eda_cols *t)
+{
+	for (int k = 0; k < NCOLS; k++)
+		free(t->v[k]);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Reads the columns once (see eda_cols); later calls return at once. */
+static int cols_load(eda_ctx *c)
+{
+	eda_cols *t = &c->cols;
+	if (t->loaded)
+		return 0;
+	strbuf sql = {0};
+	strbuf_puts(&sql, "SELECT ");
+	for (int f = 0; f < EDA_NFEAT; f++)
+		strbuf_printf(&sql, "%s, ", eda_features[f].expr);
+	strbuf_puts(&sql, "key, mode, time_signature, duration_ms FROM tracks WHERE has_features = 1");
+	if (sql.oom)
+		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
+	sqlite3_stmt *st;
+	int rc = prepare(c, "track_columns", sql.data, &st);
+	strbuf_free(&sql);
+	if (rc < 0)
+		return rc;
+	size_t cap = c->counts[C_WITH_FEATURES] > 0 ? (size_t)c->counts[C_WITH_FEATURES] : 1024;
+	for (int k = 0; k < NCOLS && rc == 0; k++)
+		if ((t->v[k] = malloc(cap * sizeof(double))) == NULL)
+			rc = SEG_ENOMEM;
+	int src = SQLITE_OK;
+	while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (t->n == cap) { /* an ingest since the counts were read */
+			cap *= 2;
+			for (int k = 0; k < NCOLS && rc == 0; k++) {
+				double *p = realloc(t->v[k], cap * sizeof(double));
+				if (p == NULL)
+					rc = SEG_ENOMEM;
+				else
+					t->v[k] = p;
+			}
+			if (rc < 0)
+				break;
+		}
+		for (int k = 0; k < NCOLS; k++)
+			t->v[k][t->n] = eda_sql_double(st, k);
+		t->n++;
+	}
+	if (rc == SEG_ENOMEM)
+		rc = seg_error_set(c->err, SEG_ENOMEM, "out of memory reading the tracks' features");
+	else
+		rc = step_done(c, "track_columns", src);
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		cols_free(t);
+		return rc;
+	}
+	t->loaded = 1;
+	return 0;
+}
+
+/* The histogram bin of row i of feature fe (its column col): fe->bin in C. Each must
+ * give what its SQL gives (SQLite's CAST(x AS INT) truncates toward zero, as
+ * a C cast does; duration_ms and popularity are INTEGER columns, whose
+ * integer division truncates as the double division then the cast do for
+ * any value below 2^53). test_eda's test_hist_is_the_sql runs each
+ * histogram's SQL and compares. */
+static long long feat_bin(const eda_cols *t, const eda_feature *fe, const double *col, size_t i)
+{
+	double x = col[i];
+	long long b;
+	if (fe->unit) {
+		b = (long long)(x * 20);
+		return b < 19 ? b : 19;
+	}
+	if (strcmp(fe->name, "loudness") == 0)
+		return (long long)(((x > -60 ? x : -60) + 60) / 2);
+	if (strcmp(fe->name, "tempo") == 0) {
+		b = (long long)(x / 5);
+		return b < 59 ? b : 59;
+	}
+	if (strcmp(fe->name, "duration_min") == 0) {
+		b = (long long)(t->v[COL_DURATION_MS][i] / 30000);
+		return b < 23 ? b : 23;
+	}
+	b = (long long)(x / 5); /* popularity */
+	return b < 19 ? b : 19;
+}
+
+static int cmp_ll(const void *a, const void *b);
+
+/* Sorts v[n] ascending: by counting when its values span a few thousand
+ * (every histogram's bins do), else by qsort. */
+static void sort_small_range(long long *v, size_t n)
+{
+	enum { SPAN = 4096 };
+	if (n == 0)
+		return;
+	long long lo = v[0], hi = v[0];
+	for (size_t i = 1; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	if (hi - lo >= SPAN || hi - lo < 0) {
+		qsort(v, n, sizeof(*v), cmp_ll);
+		return;
+	}
+	size_t cnt[SPAN] = {0};
+	for (size_t i = 0; i < n; i++)
+		cnt[v[i] - lo]++;
+	size_t k = 0;
+	for (long long b = 0; b <= hi - lo; b++)
+		for (size_t j = 0; j < cnt[b]; j++)
+			v[k++] = lo + b;
+}
+
+/* The column of the feature called `name`, or NULL. */
+static const double *cols_feature(const eda_cols *t, const char *name)
+{
+	for (int f = 0; f < EDA_NFEAT; f++)
+		if (strcmp(eda_features[f].name, name) == 0)
+			return t->v[f];
+	return NULL;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Overview                                                                  */
 
@@ -266,23 +414,13 @@ static int sec_stats(eda_ctx *c, const eda_query *q)
 			rc = seg_error_set(c->err, SEG_ENOMEM, "out of memory");
 			break;
 		}
-		sqlite3_stmt *st;
-		rc = prepare(c, q->name, sql.data, &st);
-		if (rc < 0)
+		/* The rows of the SQL above, from the columns read once. */
+		if ((rc = cols_load(c)) < 0)
 			break;
 		x.n = 0;
-		int src;
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			if (dvec_push(&x, sqlite3_column_double(st, 0)) < 0) {
-				src = SQLITE_NOMEM;
-				break;
-			}
-		}
-		if (src == SQLITE_NOMEM)
-			rc = seg_error_set(c->err, SEG_ENOMEM, "out of memory reading %s", fe->name);
-		else
-			rc = step_done(c, q->name, src);
-		sqlite3_finalize(st);
+		for (size_t i = 0; i < c->cols.n && rc == 0; i++)
+			if (!isnan(c->cols.v[f][i]) && dvec_push(&x, c->cols.v[f][i]) < 0)
+				rc = seg_error_set(c->err, SEG_ENOMEM, "out of memory reading %s", fe->name);
 		if (rc < 0)
 			break;
 
@@ -357,11 +495,22 @@ static int hist_one(eda_ctx *c, const eda_query *q, const eda_feature *fe, strbu
 	eda_sql_expand(sql, q->sql, fe, 0);
 	if (sql->oom)
 		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
-	sqlite3_stmt *st;
-	int rc = prepare(c, q->name, sql->data, &st);
+	/* The SQL's rows, (bin, tracks) in bin order, from the columns read once:
+	 * the bins of the known values, sorted and counted by run. */
+	int rc = cols_load(c);
 	if (rc < 0)
 		return rc;
-	/* Rows are (bin, tracks) in bin order; absent bins are empty. */
+	const eda_cols *t = &c->cols;
+	int f = (int)(fe - eda_features);
+	long long *bins = malloc((t->n ? t->n : 1) * sizeof(*bins));
+	if (bins == NULL)
+		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
+	size_t nv = 0;
+	const double *col = t->v[f];
+	for (size_t i = 0; i < t->n; i++)
+		if (!isnan(col[i]))
+			bins[nv++] = feat_bin(t, fe, col, i);
+	sort_small_range(bins, nv);
 	long long first = 0;
 	size_t nb = 0;
 	double counts[HIST_MAX_BINS];
@@ -370,12 +519,11 @@ static int hist_one(eda_ctx *c, const eda_query *q, const eda_feature *fe, strbu
 		for (size_t i = 0; i < nb; i++)
 			counts[i] = 0;
 	}
-	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-			continue;
-		long long b = sqlite3_column_int64(st, 0);
-		double n = (double)sqlite3_column_int64(st, 1);
+	for (size_t r = 0, r2; r < nv; r = r2) {
+		for (r2 = r; r2 < nv && bins[r2] == bins[r]; r2++)
+			;
+		long long b = bins[r];
+		double n = (double)(r2 - r);
 		if (nb == 0) {
 			first = b;
 			nb = 1;
@@ -390,10 +538,7 @@ static int hist_one(eda_ctx *c, const eda_query *q, const eda_feature *fe, strbu
 			counts[nb++] = 0;
 		counts[k] += n;
 	}
-	rc = step_done(c, q->name, src);
-	sqlite3_finalize(st);
-	if (rc < 0)
-		return rc;
+	free(bins);
 	double edges[HIST_MAX_BINS + 1];
 	for (size_t i = 0; i <= nb; i++)
 		edges[i] = fe->origin + fe->width * (double)(first + (long long)i);
@@ -456,15 +601,14 @@ static int sec_corr(eda_ctx *c, const eda_query *q)
 	/* Pairwise-complete: each pair of features over the rows where both are known. */
 	eda_pearson acc[EDA_NFEAT][EDA_NFEAT]; /* [D][D], upper triangle used */
 	memset(acc, 0, sizeof(acc));
-	sqlite3_stmt *st;
-	int rc = prepare(c, q->name, q->sql, &st);
+	/* The SQL's rows in its order, from the columns read once. */
+	int rc = cols_load(c);
 	if (rc < 0)
 		return rc;
-	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+	for (size_t row = 0; row < c->cols.n; row++) {
 		double v[D];
 		for (int i = 0; i < D; i++)
-			v[i] = eda_sql_double(st, i);
+			v[i] = c->cols.v[i][row];
 		for (int i = 0; i < D; i++) {
 			if (isnan(v[i]))
 				continue;
@@ -475,10 +619,6 @@ static int sec_corr(eda_ctx *c, const eda_query *q)
 			}
 		}
 	}
-	rc = step_done(c, q->name, src);
-	sqlite3_finalize(st);
-	if (rc < 0)
-		return rc;
 	note_query(c, q->name, q->sql);
 
 	double r[D * D]; /* [D][D] */
@@ -641,21 +781,15 @@ static int scatter_one(eda_ctx *c, const eda_query *q, size_t f, strbuf *sql, js
 	eda_sql_expand(sql, q->sql, fe, 0);
 	if (sql->oom)
 		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
-	sqlite3_stmt *st;
-	int rc = prepare(c, q->name, sql->data, &st);
+	/* The SQL's rows, from the columns read once. */
+	int rc = cols_load(c);
 	if (rc < 0)
 		return rc;
 	dvec x = {0}, y = {0}; /* [n] each; sorted by (x, y) below */
-	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (dvec_push(&x, sqlite3_column_double(st, 0)) < 0 ||
-		    dvec_push(&y, sqlite3_column_double(st, 1)) < 0) {
-			src = SQLITE_NOMEM;
-			break;
-		}
-	}
-	rc = src == SQLITE_NOMEM ? seg_error_set(c->err, SEG_ENOMEM, "out of memory") : step_done(c, q->name, src);
-	sqlite3_finalize(st);
+	const double *cx = c->cols.v[f], *cy = c->cols.v[EDA_FEAT_POPULARITY];
+	for (size_t i = 0; i < c->cols.n && rc == 0; i++)
+		if (!isnan(cx[i]) && !isnan(cy[i]) && (dvec_push(&x, cx[i]) < 0 || dvec_push(&y, cy[i]) < 0))
+			rc = seg_error_set(c->err, SEG_ENOMEM, "out of memory");
 	if (rc < 0)
 		goto out;
 	if (eda_stats_sort_pairs(x.v, y.v, x.n) < 0) {
@@ -761,8 +895,8 @@ static int sec_scatter(eda_ctx *c, const eda_query *q)
 
 static int sec_keymode(eda_ctx *c, const eda_query *q)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(c, q->name, q->sql, &st);
+	/* The SQL's groups, counted from the columns read once. */
+	int rc = cols_load(c);
 	if (rc < 0)
 		return rc;
 	/* Columns 0..11 are the keys, 12 is "not detected" (key -1 or out of range);
@@ -771,20 +905,18 @@ static int sec_keymode(eda_ctx *c, const eda_query *q)
 	for (int s = 0; s < 3; s++)
 		for (int k = 0; k < 13; k++)
 			v[s][k] = 0;
-	int src;
 	long long total = 0;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		long long key = sqlite3_column_int64(st, 0);
+	const eda_cols *t = &c->cols;
+	for (size_t i = 0; i < t->n; i++) {
+		if (isnan(t->v[COL_KEY][i]))
+			continue;
+		long long key = (long long)t->v[COL_KEY][i];
 		int k = key >= 0 && key < 12 ? (int)key : 12;
-		int s = sqlite3_column_type(st, 1) == SQLITE_NULL ? 2 : sqlite3_column_int64(st, 1) == 1 ? 0 : 1;
-		long long n = sqlite3_column_int64(st, 2);
-		v[s][k] += (double)n;
-		total += n;
+		double m = t->v[COL_MODE][i];
+		int s = isnan(m) ? 2 : (long long)m == 1 ? 0 : 1;
+		v[s][k] += 1;
+		total++;
 	}
-	rc = step_done(c, q->name, src);
-	sqlite3_finalize(st);
-	if (rc < 0)
-		return rc;
 	note_query(c, q->name, q->sql);
 
 	int has_none = v[0][12] + v[1][12] + v[2][12] > 0;
@@ -834,19 +966,29 @@ enum { TIMESIG_MAX = 16 };
 
 static int sec_timesig(eda_ctx *c, const eda_query *q)
 {
-	sqlite3_stmt *st;
-	int rc = prepare(c, q->name, q->sql, &st);
+	/* The SQL's groups in its order: the known values sorted, counted by run. */
+	int rc = cols_load(c);
 	if (rc < 0)
 		return rc;
+	const eda_cols *t = &c->cols;
+	long long *vals = malloc((t->n ? t->n : 1) * sizeof(*vals));
+	if (vals == NULL)
+		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
+	size_t nv = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (!isnan(t->v[COL_TIMESIG][i]))
+			vals[nv++] = (long long)t->v[COL_TIMESIG][i];
+	sort_small_range(vals, nv);
 	char labels[TIMESIG_MAX][24];
 	const char *cats[TIMESIG_MAX];
 	double v[TIMESIG_MAX];
 	size_t n = 0;
 	json_t *obj = json_object();
-	int src;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		long long ts = sqlite3_column_int64(st, 0);
-		long long cnt = sqlite3_column_int64(st, 1);
+	for (size_t r = 0, r2; r < nv; r = r2) {
+		for (r2 = r; r2 < nv && vals[r2] == vals[r]; r2++)
+			;
+		long long ts = vals[r];
+		long long cnt = (long long)(r2 - r);
 		char key[24];
 		snprintf(key, sizeof key, "%lld", ts);
 		jset(c, obj, key, json_integer(cnt));
@@ -857,11 +999,8 @@ static int sec_timesig(eda_ctx *c, const eda_query *q)
 			n++;
 		}
 	}
-	rc = step_done(c, q->name, src);
-	sqlite3_finalize(st);
+	free(vals);
 	jset(c, c->summary, "time_signatures", obj);
-	if (rc < 0)
-		return rc;
 	note_query(c, q->name, q->sql);
 	eda_html_figure_open(c->html, NULL);
 	if (n == 0) {
@@ -1204,6 +1343,9 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 	jset(&c, c.summary, "data_quality", json_object());
 
 	size_t findings_at = 0; /* where the findings go in body */
+	/* SEGUE_EDA_TIMES=1: each query's seconds on stderr (bench/eda). */
+	const char *times_env = getenv("SEGUE_EDA_TIMES");
+	int times = times_env != NULL && times_env[0] == '1';
 	for (int s = 0; s < EDA_NSECTIONS && rc == 0; s++) {
 		if (s == EDA_SEC_FINDINGS) {
 			findings_at = body.len;
@@ -1222,7 +1364,10 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 		for (size_t i = 0; i < eda_nqueries && rc == 0; i++) {
 			if (eda_queries[i].section != s)
 				continue;
+			double t0 = times ? progress_now() : 0;
 			rc = run_query(&c, &eda_queries[i]);
+			if (times)
+				fprintf(stderr, "eda: %-24s %8.3f s\n", eda_queries[i].name, progress_now() - t0);
 		}
 		if (eda_sections[s].grid)
 			strbuf_puts(c.html, "</div>");
@@ -1237,6 +1382,9 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 			.with_features = c.counts[C_WITH_FEATURES],
 			.corr_r = c.have_corr ? c.corr_r : NULL,
 			.corr_n = c.have_corr ? c.corr_n : NULL,
+			.popularity = c.cols.loaded ? c.cols.v[EDA_FEAT_POPULARITY] : NULL,
+			.speechiness = c.cols.loaded ? cols_feature(&c.cols, "speechiness") : NULL,
+			.n = c.cols.n,
 		};
 		eda_summary stats[EDA_NFEAT];
 		if (c.have_stats) {
@@ -1244,7 +1392,10 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 				stats[f] = c.stats[f].s;
 			facts.stats = stats;
 		}
+		double t0 = times ? progress_now() : 0;
 		rc = eda_findings_build(db, &facts, &findings, c.queries, err);
+		if (times)
+			fprintf(stderr, "eda: %-24s %8.3f s\n", "findings", progress_now() - t0);
 	}
 	jset(&c, c.summary, "findings", findings ? json_incref(findings) : json_array());
 	jset(&c, c.summary, "queries", c.queries);
@@ -1281,6 +1432,7 @@ int eda_render_charts(sqlite3 *db, const eda_opts *opts, strbuf *html, strbuf *j
 	}
 	json_decref(c.summary);
 	strbuf_free(&body);
+	cols_free(&c.cols);
 	if (rc == 0 && charts)
 		*charts = c.charts;
 	else

@@ -299,13 +299,54 @@ static void find_popularity_missing(fctx *c)
 	strbuf_free(&s);
 }
 
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+/* eda_sql_popularity_values's figures from the column the report read:
+ * the known values, how many are 0, and the most frequent other value
+ * (ties to the lower, as the query's ORDER BY tracks DESC, value). */
+static int popularity_values_mem(fctx *c, long long *zero, long long *known, long long *next_value,
+                                 long long *next_tracks)
+{
+	const eda_facts *f = c->f;
+	long long *v = malloc((f->n ? f->n : 1) * sizeof(*v));
+	if (v == NULL)
+		return seg_error_set(c->err, SEG_ENOMEM, "out of memory");
+	size_t nv = 0;
+	for (size_t i = 0; i < f->n; i++)
+		if (!isnan(f->popularity[i]))
+			v[nv++] = (long long)f->popularity[i];
+	qsort(v, nv, sizeof(*v), cmp_ll);
+	*known = (long long)nv;
+	for (size_t r = 0, r2; r < nv; r = r2) {
+		for (r2 = r; r2 < nv && v[r2] == v[r]; r2++)
+			;
+		long long n = (long long)(r2 - r);
+		if (v[r] == 0)
+			*zero = n;
+		else if (n > *next_tracks) /* ascending values: the first of a tie stays */
+			*next_value = v[r], *next_tracks = n;
+	}
+	free(v);
+	return 0;
+}
+
 static int find_popularity_zero(fctx *c)
 {
+	long long zero = 0, known = 0, next_value = -1, next_tracks = 0;
+	int rc;
+	if (c->f->popularity != NULL) {
+		if ((rc = popularity_values_mem(c, &zero, &known, &next_value, &next_tracks)) < 0)
+			return rc;
+		goto judged;
+	}
 	sqlite3_stmt *st;
-	int rc = eda_sql_prepare(c->db, "findings.popularity_values", eda_sql_popularity_values, &st, c->err);
+	rc = eda_sql_prepare(c->db, "findings.popularity_values", eda_sql_popularity_values, &st, c->err);
 	if (rc < 0)
 		return rc;
-	long long zero = 0, known = 0, next_value = -1, next_tracks = 0;
 	int src;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		long long v = sqlite3_column_int64(st, 0), n = sqlite3_column_int64(st, 1);
@@ -319,6 +360,7 @@ static int find_popularity_zero(fctx *c)
 	sqlite3_finalize(st);
 	if (rc < 0)
 		return rc;
+judged:
 	if (c->queries &&
 	    json_object_set_new(c->queries, "findings.popularity_values", jstr(eda_sql_popularity_values)) < 0)
 		c->oom = 1;
@@ -430,19 +472,27 @@ static int find_spoken(fctx *c)
 	strbuf sql = {0}, s = {0};
 	json_t *examples = NULL;
 	long long total = 0;
-	int rc = eda_sql_prepare(c->db, "findings.spoken_word", eda_sql_spoken_total, &st, c->err);
-	if (rc < 0)
-		goto out;
-	int src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		total = sqlite3_column_int64(st, 0);
+	int rc = 0, src;
+	if (c->f->speechiness != NULL) {
+		/* The count of eda_sql_spoken_total, from the column the report read
+		 * (a NULL speechiness is NAN, which compares false as NULL does). */
+		for (size_t i = 0; i < c->f->n; i++)
+			total += c->f->speechiness[i] > EDA_SPOKEN_SPEECHINESS;
+	} else {
+		rc = eda_sql_prepare(c->db, "findings.spoken_word", eda_sql_spoken_total, &st, c->err);
+		if (rc < 0)
+			goto out;
 		src = sqlite3_step(st);
+		if (src == SQLITE_ROW) {
+			total = sqlite3_column_int64(st, 0);
+			src = sqlite3_step(st);
+		}
+		rc = eda_sql_done(c->db, "findings.spoken_word", src, c->err);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (rc < 0)
+			goto out;
 	}
-	rc = eda_sql_done(c->db, "findings.spoken_word", src, c->err);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc < 0)
-		goto out;
 	if (c->queries && json_object_set_new(c->queries, "findings.spoken_word", jstr(eda_sql_spoken_total)) < 0)
 		c->oom = 1;
 	if (total == 0 || c->f->with_features <= 0)

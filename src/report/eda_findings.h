@@ -36,6 +36,13 @@ typedef struct eda_facts {
 	const double *corr_r;     /* [EDA_NFEAT][EDA_NFEAT] pairwise-complete
 	                               * Pearson r, NAN where undefined, or NULL */
 	const long long *corr_n;  /* [EDA_NFEAT][EDA_NFEAT] pairs behind each r */
+	/* The popularity and speechiness of the n tracks with features (NAN for
+	 * NULL), read once by the report; when NULL the findings run
+	 * eda_sql_popularity_values and eda_sql_spoken_total themselves. Either
+	 * way the numbers are those of the SQL. */
+	const double *popularity;
+	const double *speechiness;
+	size_t n;
 } eda_facts;
 
 /* Builds the findings of db from `facts` and the queries of its own

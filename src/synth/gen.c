@@ -365,6 +365,7 @@ typedef struct gen__cand {
 
 typedef struct gen__cat {
 	uint64_t seed;
+	int mpd; /* gen_options.mpd_shape */
 	size_t N, A;
 	gen__artist *art;             /* [A] */
 	gen__track *trk;              /* [N] */
@@ -466,16 +467,59 @@ static int cat_build(gen__cat *c, uint64_t seed, size_t N, seg_error *err)
 	return 0;
 }
 
-/* Fills the alias table of the n candidates in `e` (Vose's method).
- * scaled and stack are scratch of n entries each. */
-static void alias_build(gen__cand *e, uint32_t n, const gen__track *trk, double *scaled, uint32_t *stack)
+/* Order of candidates for the Zipf ranks: most popular first, ties by a
+ * hash of the track so that equal popularities do not rank by file order. */
+typedef struct gen__rank {
+	uint64_t key; /* (100 - popularity) << 56 | hash bits */
+	uint32_t slot;
+} gen__rank;
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const gen__rank *x = a, *y = b;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/* Draw weights of the n candidates in `e` into scaled[n]: the demo's
+ * ((popularity + 5) / 105)^2, or with c->mpd 1 / rank^GEN_MPD_ZIPF, the rank
+ * by popularity within the list (1 = most popular). Returns the sum, or a
+ * negative value when out of memory. */
+static double alias_weights(const gen__cat *c, const gen__cand *e, uint32_t n, double *scaled)
 {
 	double sum = 0;
-	for (uint32_t k = 0; k < n; k++) {
-		double p = (trk[e[k].track].pop + 5) / 105.0;
-		scaled[k] = p * p;
-		sum += scaled[k];
+	if (!c->mpd) {
+		for (uint32_t k = 0; k < n; k++) {
+			double p = (c->trk[e[k].track].pop + 5) / 105.0;
+			scaled[k] = p * p;
+			sum += scaled[k];
+		}
+		return sum;
 	}
+	gen__rank *r = malloc(((size_t)n + 1) * sizeof *r);
+	if (r == NULL)
+		return -1.0;
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t pop = c->trk[e[k].track].pop;
+		r[k].key = (100 - pop) << 56 | (hash2(c->seed, e[k].track) >> 8);
+		r[k].slot = k;
+	}
+	qsort(r, n, sizeof *r, cmp_rank);
+	for (uint32_t k = 0; k < n; k++) {
+		scaled[r[k].slot] = pow((double)k + 1.0, -GEN_MPD_ZIPF);
+		sum += scaled[r[k].slot];
+	}
+	free(r);
+	return sum;
+}
+
+/* Fills the alias table of the n candidates in `e` (Vose's method), with
+ * weights from alias_weights. scaled and stack are scratch of n entries
+ * each. Returns 0 or SEG_ENOMEM. */
+static int alias_build(const gen__cat *c, gen__cand *e, uint32_t n, double *scaled, uint32_t *stack)
+{
+	double sum = alias_weights(c, e, n, scaled);
+	if (sum < 0)
+		return SEG_ENOMEM;
 	/* Small slots fill the stack from the bottom, large from the top. */
 	uint32_t ns = 0, nl = 0;
 	for (uint32_t k = 0; k < n; k++) {
@@ -505,6 +549,7 @@ static void alias_build(gen__cand *e, uint32_t n, const gen__track *trk, double 
 		e[k].prob = 1.0f;
 		e[k].alias = k;
 	}
+	return 0;
 }
 
 /* Indexes tracks by artist and lists them under each of their genres (with
@@ -551,8 +596,9 @@ static int cat_index(gen__cat *c, seg_error *err)
 		if (t->g2 != NO_GENRE)
 			c->cand[gcur[t->g2]++] = e;
 	}
-	for (int g = 0; g < G_COUNT; g++)
-		alias_build(c->cand + c->goff[g], gcount[g], c->trk, scaled, stack);
+	for (int g = 0; g < G_COUNT && rc == 0; g++)
+		if (alias_build(c, c->cand + c->goff[g], gcount[g], scaled, stack) < 0)
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory for the playlist indexes");
 out:
 	free(acur);
 	free(stack);
@@ -838,6 +884,57 @@ static void write_tracks(gen__cat *c, gen__out *w, const gen_options *o, uint64_
 
 #define PL_MIN 10
 #define PL_MAX 120
+/* mpd_shape's lengths: 5 + Gamma(1.1, 60), redrawn above 250 (the MPD's
+ * own bounds 5..250), which gives a mean near 66 and a median near 51 (the
+ * MPD's: 66.3 and 49). A log-normal cannot reach that mean to median ratio
+ * within the bounds; this right-skewed gamma can. */
+#define MPD_MIN 5
+#define MPD_MAX 250
+#define MPD_SHAPE 1.1
+#define MPD_SCALE 60.0
+#define PL_CAP MPD_MAX /* no playlist is longer */
+
+/* A set of track (or artist) indices of one playlist, by open addressing:
+ * "already in this playlist?" in O(1), so a playlist costs O(L), not the
+ * O(L^2) of a scan (at MPD lengths, a scan was most of generation's time).
+ * The slots of the last playlist are forgotten by bumping the generation. */
+#define SET_SLOTS 1024u /* a power of two, over 2 * PL_CAP */
+typedef struct gen__set {
+	uint32_t key[SET_SLOTS];
+	uint32_t gen[SET_SLOTS]; /* the generation that wrote key, 0 = never */
+	uint32_t cur;            /* the current generation */
+} gen__set;
+
+static void set_clear(gen__set *s) { s->cur++; }
+
+/* Adds k; returns 1 when it was new, 0 when it was there already. */
+static int set_add(gen__set *s, uint32_t k)
+{
+	uint32_t h = (uint32_t)(rng_mix64(k) & (SET_SLOTS - 1));
+	while (s->gen[h] == s->cur) {
+		if (s->key[h] == k)
+			return 0;
+		h = (h + 1) & (SET_SLOTS - 1);
+	}
+	s->gen[h] = s->cur;
+	s->key[h] = k;
+	return 1;
+}
+
+/* A playlist length: the demo's, or the MPD's (see above). */
+static long draw_length(const gen__cat *c, rng *r)
+{
+	if (!c->mpd) {
+		/* Log-normal with median 40, clamped to 10..120. */
+		long want = lround(40.0 * exp(0.55 * rng_normal(r)));
+		return want < PL_MIN ? PL_MIN : want > PL_MAX ? PL_MAX : want;
+	}
+	for (;;) {
+		long want = MPD_MIN + lround(MPD_SCALE * draw_gamma(r, MPD_SHAPE));
+		if (want <= MPD_MAX)
+			return want;
+	}
+}
 
 /* A candidate of genre g, drawn in proportion to ((pop + 5) / 105)^2. */
 static const gen__cand *draw_popular(const gen__cat *c, rng *r, int g)
@@ -877,10 +974,14 @@ static const char PLAYLISTS_HEADER[] =
 	"pid,source_slice,name,description,num_followers,num_tracks,num_edits,num_artists,duration_ms\n";
 static const char PLAYLIST_TRACKS_HEADER[] = "pid,pos,track_id,artist_name,track_name\n";
 
-static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const gen_options *o, uint64_t total,
-                            uint64_t *entries)
+/* Returns 0, or SEG_ENOMEM before anything is written. */
+static int write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const gen_options *o, uint64_t total,
+                           uint64_t *entries)
 {
-	uint32_t picks[PL_MAX], artists[PL_MAX];
+	uint32_t picks[PL_CAP];
+	gen__set *seen = calloc(2, sizeof *seen); /* [0] tracks, [1] artists */
+	if (seen == NULL)
+		return SEG_ENOMEM;
 	out_str(wp, PLAYLISTS_HEADER);
 	out_str(wt, PLAYLIST_TRACKS_HEADER);
 	*entries = 0;
@@ -901,15 +1002,14 @@ static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const
 		ts.valence = clampd(GENRES[ts.g1].valence + 0.15 * rng_normal(&r), 0.05, 0.95);
 		ts.scene = (int)draw_below(&r, N_SCENES);
 
-		/* Length: log-normal with median 40, clamped to 10..120. */
-		long want = lround(40.0 * exp(0.55 * rng_normal(&r)));
-		want = want < PL_MIN ? PL_MIN : want > PL_MAX ? PL_MAX : want;
+		long want = draw_length(c, &r);
 		if ((size_t)want > c->N)
 			want = (long)c->N;
 
 		/* Picks: mostly taste, some more by an artist already in the list,
 		 * a few uniformly random; no track twice. */
 		long n = 0, attempts = 0;
+		set_clear(&seen[0]);
 		while (n < want && attempts++ < 30 * want + 100) {
 			double u = rng_u01(&r);
 			uint32_t t;
@@ -921,23 +1021,15 @@ static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const
 			} else {
 				t = draw_for_taste(c, &r, &ts);
 			}
-			long j = 0;
-			while (j < n && picks[j] != t)
-				j++;
-			if (j < n)
-				continue;
-			picks[n++] = t;
+			if (set_add(&seen[0], t))
+				picks[n++] = t;
 		}
 
 		uint64_t dur = 0;
 		long nart = 0;
+		set_clear(&seen[1]);
 		for (long j = 0; j < n; j++) {
-			uint32_t a = c->trk[picks[j]].artist;
-			long q = 0;
-			while (q < nart && artists[q] != a)
-				q++;
-			if (q == nart)
-				artists[nart++] = a;
+			nart += set_add(&seen[1], c->trk[picks[j]].artist);
 			dur += c->trk[picks[j]].dur_ms;
 		}
 		/* Followers: Pareto tail, P(F >= x) = x^-0.9, at least 1. */
@@ -992,6 +1084,8 @@ static void write_playlists(const gen__cat *c, gen__out *wp, gen__out *wt, const
 		if (o->progress && (pid + 1) % 256 == 0)
 			o->progress(o->progress_ctx, c->N + pid + 1, total);
 	}
+	free(seen);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1052,6 +1146,7 @@ int gen_write(const gen_options *o, gen_result *res, seg_error *err)
 	gen__out wt = {0}, wp = {0}, wpt = {0};
 	uint64_t total = (uint64_t)o->tracks + o->playlists, entries = 0;
 
+	c.mpd = o->mpd_shape != 0;
 	rc = cat_build(&c, o->seed, o->tracks, err);
 	if (rc != 0)
 		goto out;
@@ -1071,7 +1166,10 @@ int gen_write(const gen_options *o, gen_result *res, seg_error *err)
 			rc = out_open(&wpt, o->out_dir, GEN_PLAYLIST_TRACKS_FILE, err);
 		if (rc != 0)
 			goto out;
-		write_playlists(&c, &wp, &wpt, o, total, &entries);
+		if (write_playlists(&c, &wp, &wpt, o, total, &entries) < 0) {
+			rc = seg_error_set(err, SEG_ENOMEM, "out of memory for the playlists");
+			goto out;
+		}
 		rc = out_finish(&wp, err);
 		if (rc == 0)
 			rc = out_finish(&wpt, err);

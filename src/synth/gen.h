@@ -25,13 +25,21 @@
 /* Upper limits that gen_write accepts (track indices are 32-bit). */
 #define GEN_MAX_TRACKS 100000000u
 #define GEN_MAX_PLAYLISTS 10000000u
+#define GEN_MPD_ZIPF 0.9 /* the Zipf exponent of mpd_shape's track draws */
 
 /* What to generate. Plain data: initialise with gen_options_init, then set
  * out_dir (required) and whatever else differs from the defaults. */
 typedef struct gen_options {
-	uint64_t seed;       /* PRNG seed, default 42 */
-	size_t tracks;       /* tracks to write, 1..GEN_MAX_TRACKS, default 20000 */
-	size_t playlists;    /* playlists to write, default 2000; 0 = no playlist files */
+	uint64_t seed;    /* PRNG seed, default 42 */
+	size_t tracks;    /* tracks to write, 1..GEN_MAX_TRACKS, default 20000 */
+	size_t playlists; /* playlists to write, default 2000; 0 = no playlist files */
+	/* Playlist shapes. 0 (default): the demo's, lengths 10..120 around a
+	 * median of 40, tracks drawn in proportion to ((popularity + 5) / 105)^2.
+	 * 1: the Million Playlist Dataset's, lengths 5..250 with median ~51 and
+	 * mean ~66, tracks drawn Zipf-like (weight 1 / rank^GEN_MPD_ZIPF by
+	 * popularity within a genre), so a few tracks are in many playlists and
+	 * most in a handful. The track file is the same either way. */
+	int mpd_shape;
 	const char *out_dir; /* output directory, created (with parents) if missing; default NULL */
 	/* Called now and then from gen_write's thread with work done so far, and
 	 * once with done == total at the end; NULL for none. Units are rows of

@@ -409,7 +409,7 @@ static void profile_user(const names *nm, size_t total, const char *events, cons
 			const char *names[1] = {"seed"};
 			uint8_t found[10];
 			memset(found, 1, sizeof found);
-			serve_answer_ab extra = {ex.name, ex.variant[v].name, NULL};
+			serve_answer_ab extra = {.experiment = ex.name, .variant = ex.variant[v].name};
 			strbuf sb = {0};
 			serve_write_recommend(&sb, E, "0", "hybrid", items, n, res, found, names, NULL, 1, "", NULL, 0,
 			                      NULL, 0, &extra);

@@ -3108,24 +3108,35 @@ static void health_model(char *out, size_t cap)
 	json_decref(j);
 }
 
+/* The fixture's server stopped; models v2 and v3 copies of v1 (so only
+ * the version tells their answers apart), all three registered (registry
+ * versions r[1..3]), r[1] champion, and the server started again on them.
+ * The workspace's path into ws[PATH_MAX]. */
+static void three_versions(void **state, char *ws, int r[4])
+{
+	fixture_down(state);
+	char cmd[4 * PATH_MAX + 96];
+	snprintf(ws, PATH_MAX, "%s/ws", dir);
+	snprintf(cmd, sizeof cmd, "cp -a '%s/models/v1' '%s/models/v2' && cp -a '%s/models/v1' '%s/models/v3'", ws, ws,
+	         ws, ws);
+	assert_int_equal(run(cmd), 0);
+	seg_error err = {0};
+	for (int v = 1; v <= 3; v++)
+		assert_int_equal(registry_register(ws, v, NULL, NULL, NULL, NULL, &r[v], &err), 0);
+	assert_int_equal(registry_alias_set(ws, "champion", r[1], &err), 0);
+	assert_int_equal(start_server(), 0);
+}
+
 /* Ten promotions in a row under load, picked up on SIGHUP (even rounds) and
  * by the server watching the registry (odd ones): every request answers
  * 200, and the answers switch to each new champion. Then a champion whose
  * model fails its checks is refused and the current one keeps serving. */
 static void test_hot_reload(void **state)
 {
-	fixture_down(state);
-	char ws[PATH_MAX], cmd[4 * PATH_MAX + 96];
-	snprintf(ws, sizeof ws, "%s/ws", dir);
-	snprintf(cmd, sizeof cmd, "cp -a '%s/models/v1' '%s/models/v2' && cp -a '%s/models/v1' '%s/models/v3'", ws, ws,
-	         ws, ws);
-	assert_int_equal(run(cmd), 0);
+	char ws[PATH_MAX];
 	seg_error err = {0};
 	int r[4];
-	for (int v = 1; v <= 3; v++)
-		assert_int_equal(registry_register(ws, v, NULL, NULL, NULL, NULL, &r[v], &err), 0);
-	assert_int_equal(registry_alias_set(ws, "champion", r[1], &err), 0);
-	assert_int_equal(start_server(), 0);
+	three_versions(state, ws, r);
 	char model[64];
 	health_model(model, sizeof model);
 	assert_string_equal(model, "v1");
@@ -3300,18 +3311,10 @@ static void *variant_load_main(void *arg)
  * unmapped, and both aliases on one version map it once. */
 static void test_variants_name_versions(void **state)
 {
-	fixture_down(state);
-	char ws[PATH_MAX], cmd[4 * PATH_MAX + 96];
-	snprintf(ws, sizeof ws, "%s/ws", dir);
-	snprintf(cmd, sizeof cmd, "cp -a '%s/models/v1' '%s/models/v2' && cp -a '%s/models/v1' '%s/models/v3'", ws, ws,
-	         ws, ws);
-	assert_int_equal(run(cmd), 0);
+	char ws[PATH_MAX];
 	seg_error err = {0};
 	int r[4];
-	for (int v = 1; v <= 3; v++)
-		assert_int_equal(registry_register(ws, v, NULL, NULL, NULL, NULL, &r[v], &err), 0);
-	assert_int_equal(registry_alias_set(ws, "champion", r[1], &err), 0);
-	assert_int_equal(start_server(), 0);
+	three_versions(state, ws, r);
 	char variants[512];
 	snprintf(variants, sizeof variants,
 	         "[{\"name\":\"control\",\"config\":\"version=champion\"},"

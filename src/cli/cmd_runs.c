@@ -142,17 +142,28 @@ int cli__runs(int argc, char **argv)
 
 static void track_warn(const seg_error *err) { fprintf(stderr, "segue train: the run is not tracked: %s\n", err->msg); }
 
+/* Starts a run of `command` ("train", "evaluate") in the experiment "segue
+ * COMMAND" of the workspace's mlruns; NULL, with a warning, when it cannot. */
+static mlrun *command_run_start(const char *workspace, const char *command)
+{
+	char dir[PATH_MAX], experiment[64];
+	seg_error err = {0};
+	mlrun *r = NULL;
+	snprintf(experiment, sizeof experiment, "segue %s", command);
+	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", workspace, MLRUNS_DIR) >= sizeof dir)
+		seg_error_set(&err, SEG_EINVAL, "the workspace's path is too long");
+	else if (mlrun_start(dir, experiment, command, &r, &err) == 0)
+		return r;
+	fprintf(stderr, "segue %s: the run is not tracked: %s\n", command, err.msg);
+	return NULL;
+}
+
 mlrun *cli__train_track_start(const train_options *o)
 {
-	char dir[PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", o->workspace, MLRUNS_DIR) >= sizeof dir)
-		return NULL;
 	seg_error err = {0};
-	mlrun *r;
-	if (mlrun_start(dir, "segue train", "train", &r, &err) < 0) {
-		track_warn(&err);
+	mlrun *r = command_run_start(o->workspace, "train");
+	if (r == NULL)
 		return NULL;
-	}
 	/* The options as train used them (after tuning.json and the command line). */
 	const struct {
 		const char *key;
@@ -244,15 +255,10 @@ static void eval_track_warn(const seg_error *err)
 
 mlrun *cli__evaluate_track_start(const eval_options *o)
 {
-	char dir[PATH_MAX];
-	if ((size_t)snprintf(dir, sizeof dir, "%s/%s", o->workspace, MLRUNS_DIR) >= sizeof dir)
-		return NULL;
 	seg_error err = {0};
-	mlrun *r;
-	if (mlrun_start(dir, "segue evaluate", "evaluate", &r, &err) < 0) {
-		eval_track_warn(&err);
+	mlrun *r = command_run_start(o->workspace, "evaluate");
+	if (r == NULL)
 		return NULL;
-	}
 	char v[64];
 	int rc = mlrun_param(r, "model", o->runs > 1 ? "trained per run" : o->artifact ? o->artifact : "latest", &err);
 	if (rc == 0)

@@ -1448,8 +1448,7 @@ static int sched_run(ctx *x, pipeline_result *r, json_t *last, int lockfd, seg_e
 				say_line(x, &bar, &bar_on, "  %-9s cached\n", pipeline_stage_names[s]);
 				continue;
 			}
-			w[s] = W_READY;
-			s = -1; /* a stage decided: look again from the start (none is decided twice) */
+			w[s] = W_READY; /* stage order is topological: one pass decides what can be */
 		}
 		/* Start ready stages in free slots, the longest first. */
 		double now = progress_now();
@@ -1495,9 +1494,10 @@ static int sched_run(ctx *x, pipeline_result *r, json_t *last, int lockfd, seg_e
 				rc = seg_error_set(err, SEG_EINVAL, "stopped by signal %d before stage %s",
 				                   (int)stop_signal, pipeline_stage_names[next]);
 		}
+		/* Work left to start: none once a stage failed or a stop was asked. */
 		int waiting = 0;
 		for (int s = 0; s < PS__COUNT; s++)
-			waiting |= w[s] == W_RETRY || (w[s] == W_READY && rc == 0 && !stop_signal);
+			waiting |= (w[s] == W_RETRY || w[s] == W_READY) && rc == 0 && !stop_signal;
 		if (nrun == 0 && !waiting)
 			break;
 		/* Poll the running stages; each that ended is recorded at once. */

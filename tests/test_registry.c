@@ -357,9 +357,11 @@ static void test_cli(void **state)
  * impression of 5 tracks (ids of its own per experiment: the store keeps
  * an event id once), then plays of its first tracks, control_plays (or
  * treatment_plays) plus 0 or 1 by the listener's parity, and in the
- * treatment treatment_skips skips. */
+ * treatment treatment_skips skips. The treatment's impressions name
+ * treatment_model ("hybrid", or with the version that answered, as the
+ * server writes it: "hybrid@v2"), the control's "hybrid@v1". */
 static void feed(const char *ws, const char *name, size_t users, int control_plays, int treatment_plays,
-                 int treatment_skips)
+                 int treatment_skips, const char *treatment_model)
 {
 	char path[PATH_MAX + 32];
 	snprintf(path, sizeof path, "%s/events.db", ws);
@@ -391,7 +393,7 @@ static void feed(const char *ws, const char *name, size_t users, int control_pla
 		strcpy(ev[0].event_id, ev[0].request);
 		strcpy(ev[0].experiment, name);
 		strcpy(ev[0].variant, e.variant[v].name);
-		strcpy(ev[0].model, "hybrid");
+		strcpy(ev[0].model, v == 0 ? "hybrid@v1" : treatment_model);
 		ev[0].ntracks = 5;
 		ev[0].tracks = tracks;
 		for (size_t i = 1; i < n; i++) {
@@ -416,21 +418,29 @@ static void test_cli_promote_experiment(void **state)
 	RUN(0, "models", "register", "v1", "-w", ws);
 	RUN(0, "models", "register", "v2", "-w", ws);
 	RUN(0, "models", "promote", "1", "-w", ws);
+	RUN(0, "models", "promote", "2", "--alias", "challenger", "-w", ws);
+	/* Every case but the first is refused: its metrics, or the model its
+	 * treatment's lists say answered them (version 2 is models/v2). */
 	struct {
 		const char *name;
 		int control, treatment, skips;
-		int allowed;
+		const char *config, *model;
 		const char *why;
 	} cases[] = {
-		{"better", 1, 3, 0, 1, NULL},
-		{"worse", 3, 1, 0, 0, "not significantly better"},
-		{"harmful", 1, 3, 2, 0, "guardrail skip_rate"},
+		{"better", 1, 3, 0, "challenger:version=challenger", "hybrid@v2", NULL},
+		{"worse", 3, 1, 0, "challenger:version=challenger", "hybrid@v2", "not significantly better"},
+		{"harmful", 1, 3, 2, "challenger:version=challenger", "hybrid@v2", "guardrail skip_rate"},
+		/* better metrics, but the champion (v1) answered the challenger */
+		{"fallback", 1, 3, 0, "challenger:version=challenger", "hybrid@v1", "answered by another model (v1"},
+		/* a version named, and no list says it answered */
+		{"unlabelled", 1, 3, 0, "challenger:version=challenger", "hybrid", "none of challenger's lists"},
 	};
-	for (size_t c = 0; c < 3; c++) {
+	size_t ncases = sizeof cases / sizeof cases[0];
+	for (size_t c = 0; c < ncases; c++) {
 		RUN(0, "experiment", "create", cases[c].name, "-w", ws, "--variant", "control:model=hybrid",
-		    "--variant", "challenger:model=hybrid,diversity=0.6", "--guardrail", "skip_rate");
+		    "--variant", cases[c].config, "--guardrail", "skip_rate");
 		RUN(0, "experiment", "start", cases[c].name, "-w", ws);
-		feed(ws, cases[c].name, 80, cases[c].control, cases[c].treatment, cases[c].skips);
+		feed(ws, cases[c].name, 80, cases[c].control, cases[c].treatment, cases[c].skips, cases[c].model);
 		if (c == 0) { /* still running: refused */
 			char *out = run(1, "models", "promote", "2", "-w", ws, "--experiment", cases[c].name);
 			assert_non_null(strstr(out, "stopped"));
@@ -439,7 +449,12 @@ static void test_cli_promote_experiment(void **state)
 		RUN(0, "experiment", "stop", cases[c].name, "-w", ws);
 	}
 	RUN(1, "models", "promote", "2", "-w", ws, "--experiment", "nonesuch");
-	for (size_t c = 1; c < 3; c++) {
+	/* version 1 is not what "better"'s challenger served */
+	char *wrong = run(1, "models", "promote", "1", "-w", ws, "--experiment", "better");
+	if (strstr(wrong, "no evidence for version 1") == NULL)
+		fail_msg("promote 1 on better: %s", wrong);
+	free(wrong);
+	for (size_t c = 1; c < ncases; c++) {
 		char *out = run(1, "models", "promote", "2", "-w", ws, "--experiment", cases[c].name);
 		if (strstr(out, cases[c].why) == NULL)
 			fail_msg("%s: wanted \"%s\" in: %s", cases[c].name, cases[c].why, out);

@@ -377,12 +377,60 @@ static int models_register(int argc, char **argv)
 
 /* ---- promote ---- */
 
-/* 0 when experiment `name` allows promoting: it is stopped, and for its
- * treatment variant (the one named "challenger", else the only treatment)
- * the primary metric's comparison with the control is significant and in
- * the listeners' favour, and no guardrail's is harmful. Else a negative
- * code with the reason in err. */
-static int experiment_allows(const char *ws, const char *events, const char *name, seg_error *err)
+/* What the treatment's impressions say about the model version that
+ * answered them (the server logs "hybrid@v7"), beside the analysis that
+ * reads every event. */
+typedef struct version_scan {
+	analysis *a;
+	const char *experiment, *treatment; /* the experiment and its variant */
+	const char *want;      /* the version's directory name ("v7") */
+	size_t matched, other; /* the treatment's impressions answered by `want`, by another version */
+	char seen[64];         /* the first other version seen */
+} version_scan;
+
+/* The directory name ("v7") of registry version `version`'s model into
+ * buf; SEG_ENOTFOUND for an unknown version. */
+static int version_dir(const char *ws, int version, char *buf, size_t cap, seg_error *err)
+{
+	registry_version *v = NULL;
+	size_t n = 0;
+	int rc = registry_list(ws, &v, &n, err);
+	if (rc < 0)
+		return rc;
+	size_t i = 0;
+	while (i < n && v[i].version != version)
+		i++;
+	if (i < n)
+		snprintf(buf, cap, "v%d", v[i].model);
+	else
+		rc = seg_error_set(err, SEG_ENOTFOUND, "version %d is not registered (segue models list)", version);
+	free(v);
+	return rc;
+}
+
+static int version_scan_add(void *ctx, const ev_event *ev)
+{
+	version_scan *v = ctx;
+	/* The scan also gives the listeners' events of other experiments. */
+	if (ev->type == EV_IMPRESSION && strcmp(ev->experiment, v->experiment) == 0 &&
+	    strcmp(ev->variant, v->treatment) == 0) {
+		const char *at = strrchr(ev->model, '@');
+		if (at != NULL && strcmp(at + 1, v->want) == 0)
+			v->matched++;
+		else if (at != NULL && v->other++ == 0)
+			snprintf(v->seen, sizeof v->seen, "%s", at + 1);
+	}
+	return analysis_add(v->a, ev);
+}
+
+/* 0 when experiment `name` allows promoting registry version `version`: it
+ * is stopped; its treatment variant (the one named "challenger", else the
+ * only treatment) was answered by that version wherever its impressions
+ * name one, and by it at least once when the variant's configuration names
+ * a version (version=); and the treatment's primary metric comparison with
+ * the control is significant and in the listeners' favour, and no
+ * guardrail's is harmful. Else a negative code with the reason in err. */
+static int experiment_allows(const char *ws, const char *events, const char *name, int version, seg_error *err)
 {
 	char where[PATH_MAX + 32];
 	if (events == NULL) {
@@ -407,12 +455,16 @@ static int experiment_allows(const char *ws, const char *events, const char *nam
 		                   name, exp_state_name(e.state), name);
 		goto out;
 	}
-	const char *treatment = NULL;
+	const char *treatment = NULL, *config = "";
 	for (size_t i = 1; i < e.nvariants; i++)
-		if (strcmp(e.variant[i].name, "challenger") == 0)
+		if (strcmp(e.variant[i].name, "challenger") == 0) {
 			treatment = e.variant[i].name;
-	if (treatment == NULL && e.nvariants == 2)
+			config = e.variant[i].config;
+		}
+	if (treatment == NULL && e.nvariants == 2) {
 		treatment = e.variant[1].name;
+		config = e.variant[1].config;
+	}
 	if (treatment == NULL) {
 		rc = seg_error_set(err, SEG_EINVAL,
 		                   "experiment %s has %zu variants and none named challenger: which one "
@@ -424,7 +476,11 @@ static int experiment_allows(const char *ws, const char *events, const char *nam
 	an_options_default(&o);
 	if ((rc = analysis_create(&e, &o, &a, err)) < 0)
 		goto out;
-	rc = evstore_scan_experiment(s, name, analysis_add, a, err);
+	char want[32];
+	if ((rc = version_dir(ws, version, want, sizeof want, err)) < 0)
+		goto out;
+	version_scan vs = {.a = a, .experiment = name, .treatment = treatment, .want = want};
+	rc = evstore_scan_experiment(s, name, version_scan_add, &vs, err);
 	if (rc != 0 && err->msg[0] == '\0')
 		rc = seg_error_set(err, rc < 0 ? rc : SEG_EINVAL,
 		                   "the event store gave experiment %s's events out of order", name);
@@ -432,6 +488,20 @@ static int experiment_allows(const char *ws, const char *events, const char *nam
 		rc = analysis_finish(a, err);
 	if (rc < 0)
 		goto out;
+	if (vs.other > 0) {
+		rc = seg_error_set(err, SEG_EINVAL,
+		                   "experiment %s is no evidence for version %d (%s): %zu of %s's lists were "
+		                   "answered by another model (%s first)",
+		                   name, version, want, vs.other, treatment, vs.seen);
+		goto out;
+	}
+	if (vs.matched == 0 && strstr(config, "version=") != NULL) {
+		rc = seg_error_set(err, SEG_EINVAL,
+		                   "experiment %s is no evidence for version %d (%s): none of %s's lists "
+		                   "was answered by it",
+		                   name, version, want, treatment);
+		goto out;
+	}
 	analysis_json(a, &sb);
 	report = sb.oom ? NULL : json_loads(strbuf_cstr(&sb), 0, NULL);
 	if (report == NULL) {
@@ -503,7 +573,9 @@ static int models_promote(int argc, char **argv)
 			       "                       challenger, else the only one beside the control) the\n"
 			       "                       primary metric must be significantly better than the\n"
 			       "                       control's (Holm-adjusted, as `segue experiment report`\n"
-			       "                       says) with no guardrail significantly worse\n"
+			       "                       says) with no guardrail significantly worse; and the\n"
+			       "                       treatment's lists must have been answered by VERSION\n"
+			       "                       (the impressions name the version that answered)\n"
 			       "      --events URL     the experiment's event store (default WORKSPACE/" EVSTORE_FILE
 			       ")\n" WS_HELP);
 			return EXIT_OK;
@@ -524,7 +596,7 @@ static int models_promote(int argc, char **argv)
 	char wsbuf[PATH_MAX];
 	ws = workspace(ws, wsbuf, sizeof wsbuf);
 	seg_error err = {0};
-	if (exp != NULL && experiment_allows(ws, events, exp, &err) < 0)
+	if (exp != NULL && experiment_allows(ws, events, exp, version, &err) < 0)
 		return cli__fail(&err);
 	if (registry_alias_set(ws, alias, version, &err) < 0)
 		return cli__fail(&err);

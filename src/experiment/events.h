@@ -41,7 +41,8 @@ typedef struct ev_event {
 	/* Impressions only ("" / 0 / NULL otherwise): */
 	char experiment[EV_NAME_MAX + 1]; /* the running experiment that chose the list, "" none */
 	char variant[EV_NAME_MAX + 1];    /* its variant */
-	char model[EV_MODEL_MAX + 1];     /* the recommender that served it */
+	char model[EV_MODEL_MAX + 1];     /* the recommender that served it, and after '@' the model
+	                                   * version that answered when the server knows it ("hybrid@v7") */
 	size_t ntracks;                   /* the ranked list, at most EV_MAX_LIST */
 	char (*tracks)[EV_TRACK_LEN + 1]; /* [ntracks] Spotify ids, best first */
 	uint8_t *teams;                   /* [ntracks] interleaving: 0 team A, 1 team B; NULL when not interleaved */

@@ -471,8 +471,17 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		ids[i] = items[i].track;
 	if (track_hits(s, ids, n, hits, found, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
+	/* The impression names the model version too ("hybrid@v7"), so that an
+	 * experiment's lists say which version answered them (segue models
+	 * promote --experiment reads it). */
+	char logged[EV_MODEL_MAX + 1];
+	if (serve__cur->version[0] != '\0')
+		snprintf(logged, sizeof logged, "%.*s@%s", (int)(EV_MODEL_MAX - 1 - strlen(serve__cur->version)), model,
+		         serve__cur->version);
+	else
+		snprintf(logged, sizeof logged, "%s", model);
 	if (ab != NULL && ab->user[0] != '\0' &&
-	    log_impression(s, ab, rid, model, items, n, hits, found, interleaved ? teams : NULL, &err) < 0)
+	    log_impression(s, ab, rid, logged, items, n, hits, found, interleaved ? teams : NULL, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable",
 		                         "the event store did not log this list, so it is not served: %s", err.msg);
 	char note[SERVE_MAX_NOTES][SERVE_NOTE_CAP];

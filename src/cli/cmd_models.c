@@ -383,9 +383,9 @@ static int models_register(int argc, char **argv)
 typedef struct version_scan {
 	analysis *a;
 	const char *experiment, *treatment; /* the experiment and its variant */
-	const char *want;      /* the version's directory name ("v7") */
-	size_t matched, other; /* the treatment's impressions answered by `want`, by another version */
-	char seen[64];         /* the first other version seen */
+	const char *want;                   /* the version's directory name ("v7") */
+	size_t matched, other;              /* the treatment's impressions answered by `want`, by another version */
+	char seen[64];                      /* the first other version seen */
 } version_scan;
 
 /* The directory name ("v7") of registry version `version`'s model into

@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "catalog/catalog.h"
+#include "catalog/workspace.h"
 #include "ingest/ingest.h"
 
 #define SONGS_HEADER                                                                                        \
@@ -232,6 +234,13 @@ static void test_unknown_header_and_map(void **state)
 	assert_int_equal(sum.tracks_with_features, 1);
 	assert_int_equal(sum.snapshot_rows, 1);
 	ingest_summary_free(&sum);
+	/* The snapshot and names, written on the second thread from the
+	 * temporary, are those of the catalogue now in place. */
+	catalog *c = NULL;
+	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
+	assert_int_equal(workspace_features_state(ws, catalog_db(c), &err), WS_CURRENT);
+	assert_int_equal(workspace_names_state(ws, catalog_db(c), &err), WS_CURRENT);
+	catalog_close(c);
 	/* Into the existing catalogue, the file again: merged in place. */
 	assert_int_equal(ingest_run(&o, paths + 1, 1, &sum, &err), 0);
 	assert_int_equal(sum.total.merged, 1);

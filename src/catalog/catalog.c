@@ -31,8 +31,29 @@
 #include "core/atomicfile.h"
 #include "core/strmap.h"
 
-/* Track-map values carry this bit when the track has audio features. */
+/* Track-map values: the rowid (below 2^48), HAS_FEATURES_BIT when the track
+ * has audio features and, for a track this session inserted, TRACK_KNOWN_BIT
+ * with which of the fields that a merge can fill are stored non-NULL
+ * (TRACK_F_*, track_fields), so that a row that could fill none of them (a
+ * track listed again in another playlist) costs no UPDATE. A track read from
+ * the catalogue, or only referenced by a playlist, has no TRACK_KNOWN_BIT:
+ * its rows are always merged in SQL. */
 #define HAS_FEATURES_BIT ((int64_t)1 << 62)
+#define TRACK_KNOWN_BIT ((int64_t)1 << 61)
+#define TRACK_ROWID (((int64_t)1 << 48) - 1)
+enum {
+	TRACK_F_NAME = 48,
+	TRACK_F_ALBUM,
+	TRACK_F_ALBUM_ID,
+	TRACK_F_RELEASE_DATE,
+	TRACK_F_YEAR,
+	TRACK_F_POPULARITY,
+	TRACK_F_DURATION,
+	TRACK_F_EXPLICIT,
+	TRACK_F_TIME_SIGNATURE,
+	TRACK_F_HIT,
+	TRACK_F_SYNTHETIC, /* 58: below TRACK_KNOWN_BIT */
+};
 
 enum stmt_id {
 	ST_TRACK_INSERT,
@@ -149,7 +170,7 @@ struct catalog {
 	int writable;
 	int in_session;
 	sqlite3_stmt *st[ST__COUNT];              /* prepared on first use */
-	strmap *tracks;                           /* spotify_id -> rowid | HAS_FEATURES_BIT */
+	strmap *tracks;                           /* spotify_id -> a track-map value (HAS_FEATURES_BIT) */
 	strmap *artists;                          /* name -> rowid */
 	strmap *genres;                           /* name -> rowid */
 	strmap *playlists;                        /* source US external_id -> rowid | PL_* bits (playlist_key) */
@@ -455,8 +476,14 @@ static int load_map(catalog *c, strmap *m, const char *sql, seg_error *err)
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t v = sqlite3_column_int64(q, 1);
-		if (sqlite3_column_count(q) > 2 && sqlite3_column_int(q, 2))
-			v |= HAS_FEATURES_BIT;
+		if (sqlite3_column_count(q) > 2) { /* the tracks' map */
+			if (v < 0 || v > TRACK_ROWID) {
+				sqlite3_finalize(q);
+				return seg_error_set(err, SEG_EDB, "track id %lld out of range", (long long)v);
+			}
+			if (sqlite3_column_int(q, 2))
+				v |= HAS_FEATURES_BIT;
+		}
 		if (strmap_put(m, (const char *)sqlite3_column_text(q, 0), v) < 0) {
 			sqlite3_finalize(q);
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
@@ -791,11 +818,58 @@ static int mark_dirty(catalog *c, int64_t id, seg_error *err)
 	return 0;
 }
 
+/* The rest of catalog_put_track for track `id`: its artists and genres (the
+ * link rows queued), and its search entry marked for rebuilding when the
+ * track is older than the session. */
+static int put_links(catalog *c, const track_rec *t, int64_t id, int64_t *rowid, seg_error *err)
+{
+	int rc;
+	for (int i = 0; i < t->nartists; i++) {
+		int64_t aid;
+		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, t->artists[i], &aid, err)) < 0)
+			return rc;
+		if ((rc = batch_put(c, BT_ARTIST, id, aid, i, err)) < 0)
+			return rc;
+	}
+	for (int i = 0; i < t->ngenres; i++) {
+		int64_t gid;
+		if ((rc = intern(c, c->genres, ST_GENRE_INSERT, t->genres[i], &gid, err)) < 0)
+			return rc;
+		if ((rc = batch_put(c, BT_GENRE, id, gid, t->genre_heldout[i] != 0, err)) < 0)
+			return rc;
+	}
+	if ((rc = mark_dirty(c, id, err)) < 0)
+		return rc;
+	*rowid = id;
+	return 0;
+}
+
+/* The TRACK_F_* bits of the fields that row t would store non-NULL (as the
+ * bind_*_or_null calls of catalog_put_track decide). */
+static int64_t track_fields(const track_rec *t)
+{
+	return (int64_t)(t->name != NULL && *t->name) << TRACK_F_NAME |
+	       (int64_t)(t->album != NULL && *t->album) << TRACK_F_ALBUM |
+	       (int64_t)(t->album_id != NULL && *t->album_id) << TRACK_F_ALBUM_ID |
+	       (int64_t)(t->release_date[0] != '\0') << TRACK_F_RELEASE_DATE | (int64_t)(t->year >= 0) << TRACK_F_YEAR |
+	       (int64_t)(t->popularity >= 0) << TRACK_F_POPULARITY |
+	       (int64_t)(t->duration_ms >= 0) << TRACK_F_DURATION | (int64_t)(t->explicit_ >= 0) << TRACK_F_EXPLICIT |
+	       (int64_t)(t->time_signature >= 0) << TRACK_F_TIME_SIGNATURE | (int64_t)(t->hit >= 0) << TRACK_F_HIT |
+	       (int64_t)(t->synthetic != 0) << TRACK_F_SYNTHETIC;
+}
+
 int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *merged, int64_t *rowid, seg_error *err)
 {
 	int64_t v = 0;
 	int exists = strmap_get(c->tracks, t->id, &v);
 	*merged = exists && (v & HAS_FEATURES_BIT);
+	int64_t fields = track_fields(t);
+	/* ST_TRACK_UPDATE keeps the features of a track that has them and
+	 * fills only NULLs (synthetic only goes up): with every field this row
+	 * has already stored, it would write the row as it is. Its artists and
+	 * genres are still merged (put_links). */
+	if (exists && (v & TRACK_KNOWN_BIT) && (v & HAS_FEATURES_BIT) && (fields & ~v) == 0)
+		return put_links(c, t, v & TRACK_ROWID, rowid, err);
 	sqlite3_stmt *s = stmt(c, exists ? ST_TRACK_UPDATE : ST_TRACK_INSERT, err);
 	if (s == NULL)
 		return SEG_EDB;
@@ -823,35 +897,24 @@ int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *me
 	sqlite3_bind_int(s, 23, t->has_audio);
 	sqlite3_bind_int(s, 24, t->synthetic);
 	if (exists)
-		sqlite3_bind_int64(s, 26, v & ~HAS_FEATURES_BIT);
+		sqlite3_bind_int64(s, 26, v & TRACK_ROWID);
 	else
 		sqlite3_bind_int64(s, 25, ingest_id);
 	int rc = run(c, s, err, "cannot store track");
 	if (rc < 0)
 		return rc;
-	int64_t id = exists ? (v & ~HAS_FEATURES_BIT) : sqlite3_last_insert_rowid(c->db);
-	if (!exists || (t->has_audio && !(v & HAS_FEATURES_BIT))) {
-		if (strmap_put(c->tracks, t->id, id | (t->has_audio ? HAS_FEATURES_BIT : 0)) < 0)
-			return seg_error_set(err, SEG_ENOMEM, "out of memory");
-	}
-	for (int i = 0; i < t->nartists; i++) {
-		int64_t aid;
-		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, t->artists[i], &aid, err)) < 0)
-			return rc;
-		if ((rc = batch_put(c, BT_ARTIST, id, aid, i, err)) < 0)
-			return rc;
-	}
-	for (int i = 0; i < t->ngenres; i++) {
-		int64_t gid;
-		if ((rc = intern(c, c->genres, ST_GENRE_INSERT, t->genres[i], &gid, err)) < 0)
-			return rc;
-		if ((rc = batch_put(c, BT_GENRE, id, gid, t->genre_heldout[i] != 0, err)) < 0)
-			return rc;
-	}
-	if (exists && (rc = mark_dirty(c, id, err)) < 0)
-		return rc;
-	*rowid = id;
-	return 0;
+	int64_t id = exists ? (v & TRACK_ROWID) : sqlite3_last_insert_rowid(c->db);
+	if (id < 0 || id > TRACK_ROWID)
+		return seg_error_set(err, SEG_EDB, "track id %lld out of range", (long long)id);
+	/* What is stored now: the fields a known track had and this row's. */
+	int64_t nv = exists ? v : id | TRACK_KNOWN_BIT;
+	if (nv & TRACK_KNOWN_BIT)
+		nv |= fields;
+	if (t->has_audio)
+		nv |= HAS_FEATURES_BIT;
+	if (nv != v && strmap_put(c->tracks, t->id, nv) < 0)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	return put_links(c, t, id, rowid, err);
 }
 
 int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, const char *artist, int64_t ingest_id,
@@ -859,7 +922,7 @@ int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, cons
 {
 	int64_t v;
 	if (strmap_get(c->tracks, spotify_id, &v)) {
-		*rowid = v & ~HAS_FEATURES_BIT;
+		*rowid = v & TRACK_ROWID;
 		return 0;
 	}
 	sqlite3_stmt *s = stmt(c, ST_TRACK_REF, err);

@@ -153,6 +153,88 @@ static long steps_for_playlist(catalog *c, const char *name, const int64_t *ids,
 	return calls * 100;
 }
 
+/* A row of a track this session catalogued that brings no field the track
+ * lacks runs no statement (the track map knows which fields are stored);
+ * one that brings a missing field still fills it; a track read from the
+ * catalogue is merged in SQL as before. */
+static void test_merge_without_news_writes_nothing(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	int64_t ing, id, id2, id3;
+	catalog *c = open_ingest(ws, "a.csv", &ing);
+	sqlite3 *db = catalog_db(c);
+	seg_error err;
+	int merged;
+	long calls = 0;
+	char buf[64];
+
+	track_rec t;
+	rec(&t, ID1, 0.9);
+	t.name = "Name";
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+	/* A track without features first: any later row may bring them. */
+	track_rec u;
+	track_rec_init(&u);
+	snprintf(u.id, sizeof u.id, "%s", ID2);
+	u.name = "No Features";
+	assert_int_equal(catalog_put_track(c, &u, ing, &merged, &id3, &err), 0);
+
+	sqlite3_progress_handler(db, 1, count_steps, &calls);
+	/* The same row again, then other features and another name: nothing
+	 * that would change the row. */
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id2, &err), 0);
+	assert_int_equal(merged, 1);
+	assert_int_equal(id2, id);
+	rec(&t, ID1, 0.1);
+	t.name = "Other Name";
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id2, &err), 0);
+	assert_int_equal(merged, 1);
+	assert_int_equal(calls, 0);
+	/* A popularity it lacks is written; then it is known. */
+	t.popularity = 42;
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id2, &err), 0);
+	assert_true(calls > 0);
+	calls = 0;
+	t.popularity = 7;
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id2, &err), 0);
+	assert_int_equal(calls, 0);
+	/* Synthetic only goes up, and that is a change. */
+	t.synthetic = 1;
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id2, &err), 0);
+	assert_true(calls > 0);
+	/* The featureless track takes its features from the next row that has them. */
+	rec(&u, ID2, 0.3);
+	assert_int_equal(catalog_put_track(c, &u, ing, &merged, &id2, &err), 0);
+	assert_int_equal(merged, 0);
+	assert_int_equal(id2, id3);
+	sqlite3_progress_handler(db, 0, NULL, NULL);
+	assert_int_equal(catalog_commit(c, &err), 0);
+	assert_string_equal(tu_sql_text(db, "SELECT name FROM tracks WHERE id = 1", buf, sizeof buf), "Name");
+	assert_int_equal(tu_sql_long(db, "SELECT popularity FROM tracks WHERE id = 1"), 42);
+	assert_int_equal(tu_sql_long(db, "SELECT round(energy*10) FROM tracks WHERE id = 1"), 9);
+	assert_int_equal(tu_sql_long(db, "SELECT synthetic FROM tracks WHERE id = 1"), 1);
+	assert_int_equal(tu_sql_long(db, "SELECT has_features FROM tracks WHERE id = 2"), 1);
+	assert_int_equal(tu_sql_long(db, "SELECT round(energy*10) FROM tracks WHERE id = 2"), 3);
+	catalog_close(c);
+
+	/* Read from the catalogue, the track's stored fields are not known to
+	 * the map: the row is merged in SQL, and fills the album. */
+	c = open_ingest(ws, "b.csv", &ing);
+	db = catalog_db(c);
+	rec(&t, ID1, 0.1);
+	t.album = "Album";
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id2, &err), 0);
+	assert_int_equal(merged, 1);
+	assert_int_equal(id2, id);
+	assert_int_equal(catalog_commit(c, &err), 0);
+	assert_string_equal(tu_sql_text(db, "SELECT album FROM tracks WHERE id = 1", buf, sizeof buf), "Album");
+	assert_int_equal(tu_sql_long(db, "SELECT round(energy*10) FROM tracks WHERE id = 1"), 9);
+	assert_int_equal(tu_sql_long(db, "SELECT popularity FROM tracks WHERE id = 1"), 42);
+	catalog_close(c);
+	tu_rmtree(ws);
+}
+
 /* Adding to a playlist costs the same per entry whatever its length: 4x
  * the entries take about 4x the SQLite instructions (a check that scanned
  * the playlist per entry took 16x). Counted, not timed, so it is stable. */
@@ -345,6 +427,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_first_value_wins),
+		cmocka_unit_test(test_merge_without_news_writes_nothing),
 		cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_playlist_reference_then_features),
 		cmocka_unit_test(test_rollback_and_reopen),

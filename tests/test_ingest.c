@@ -5,6 +5,7 @@
  * that is cleared once the ingest is done. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "catalog/catalog.h"
+#include "catalog/workspace.h"
 #include "ingest/ingest.h"
 
 #define SONGS_HEADER                                                                                        \
@@ -158,6 +161,19 @@ static void test_variants_merge(void **state)
 	tu_rmtree(dir);
 }
 
+/* The entries of directory `dir` whose name starts with `prefix`. */
+static int dir_count(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (d == NULL)
+		return 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
 static void test_check_only_writes_nothing(void **state)
 {
 	(void)state;
@@ -202,13 +218,35 @@ static void test_unknown_header_and_map(void **state)
 	assert_non_null(strstr(err.file, "mine.csv"));
 	assert_int_equal(err.line, 1);
 	ingest_summary_free(&sum);
-	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 0);
+	/* The workspace had no catalogue: it still has none, nor the
+	 * temporary the catalogue was being built in. */
+	assert_int_equal(dir_count(ws, "catalog.db"), 0);
 	/* With a mapping it goes in. */
 	o.map_spec = "id=TrackID,name=Title,artists=Who,danceability=dance";
 	assert_int_equal(ingest_run(&o, paths + 1, 1, &sum, &err), 0);
 	assert_string_equal(sum.files[0].variant, "custom");
 	assert_string_equal(tu_ws_text(ws, "SELECT name FROM tracks"), "Mine");
 	assert_string_equal(tu_ws_text(ws, "SELECT name FROM artists"), "Me");
+	/* Built in a temporary and renamed into place: the catalogue alone,
+	 * with its search index, and the derived files of that catalogue. */
+	assert_int_equal(dir_count(ws, "catalog.db"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM track_search WHERE track_search MATCH 'mine'"), 1);
+	assert_int_equal(sum.tracks_with_features, 1);
+	assert_int_equal(sum.snapshot_rows, 1);
+	ingest_summary_free(&sum);
+	/* The snapshot and names, written on the second thread from the
+	 * temporary, are those of the catalogue now in place. */
+	catalog *c = NULL;
+	assert_int_equal(catalog_open(&c, ws, 0, &err), 0);
+	assert_int_equal(workspace_features_state(ws, catalog_db(c), &err), WS_CURRENT);
+	assert_int_equal(workspace_names_state(ws, catalog_db(c), &err), WS_CURRENT);
+	catalog_close(c);
+	/* Into the existing catalogue, the file again: merged in place. */
+	assert_int_equal(ingest_run(&o, paths + 1, 1, &sum, &err), 0);
+	assert_int_equal(sum.total.merged, 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM tracks"), 1);
+	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM ingests"), 2);
+	assert_int_equal(dir_count(ws, "catalog.db"), 1);
 	ingest_summary_free(&sum);
 	tu_rmtree(dir);
 }
@@ -370,7 +408,7 @@ static void test_endless_input_stops(void **state)
 	assert_int_equal(err.line, 1);
 	assert_non_null(strstr(err.msg, "CSV"));
 	ingest_summary_free(&sum);
-	assert_int_equal(tu_ws_long(ws, "SELECT count(*) FROM ingests"), 0);
+	assert_int_equal(dir_count(ws, "catalog.db"), 0); /* no catalogue, nor its temporary */
 
 	/* A header line over the limits (9 MiB of names) stops the file at once. */
 	size_t n = 9u << 20;

@@ -90,7 +90,8 @@ static const char *const USER_FILES[] = {
 	"notes.tmp.Ab12Cd",
 	"features.snap.tmp.toolong",
 	"features.snap.tmp.Ab-2Cd",
-	"catalog.db.tmp.Ab12Cd",
+	"catalog.db.tmp.Ab12Cd.x",
+	"catalog.db-journal",
 	"eda/draft.tmp",
 	"eda/report.html.tmp.Ab12C",
 	"eda/chart.svg.tmp.Ab12Cd",
@@ -125,6 +126,8 @@ static void litter(const char *ws)
 	touch(models, "latest.tmp.Qw3rTy");
 	touch(ws, "features.snap.tmp.Zx9vBn");
 	touch(ws, "features.snap.tmp"); /* the fixed name segue 0.1.0 used */
+	/* an ingest killed while building a new catalogue (CATALOG_OPEN_LOAD) */
+	touch(ws, "catalog.db.tmp.Cg7Lo2");
 	/* a `segue models promote` killed while replacing the registry */
 	touch(ws, "registry.json");
 	touch(ws, "registry.json.tmp.Rg45Yu");
@@ -198,6 +201,7 @@ static void test_list_and_clean(void **state)
 	                      "models/v1/evaluation.json.tmp.Ab12Cd",
 	                      "features.snap.tmp.Zx9vBn",
 	                      "features.snap.tmp",
+	                      "catalog.db.tmp.Cg7Lo2",
 	                      "registry.json.tmp.Rg45Yu",
 	                      "eda/report.html.tmp.Ab12Cd",
 	                      "eda/summary.json.tmp"};

@@ -20,13 +20,24 @@ typedef struct catalog catalog;
  * "./segue-data". Writes into buf (cap bytes) and returns buf. */
 const char *catalog_workspace(const char *dir, char *buf, size_t cap);
 
-/* Opens the catalogue of `workspace`. With `writable` the directory and the
- * database are created as needed and the schema is applied; without it the
- * database is opened read-only and must exist (SEG_ENOTFOUND otherwise, with a
- * hint to run `segue ingest`). */
+/* Opens the catalogue of `workspace`. With `writable` (1) the directory and
+ * the database are created as needed and the schema is applied; without it
+ * (0) the database is opened read-only and must exist (SEG_ENOTFOUND
+ * otherwise, with a hint to run `segue ingest`).
+ *
+ * writable = CATALOG_OPEN_LOAD is writable for one write session that loads
+ * files (ingest): where the workspace has no catalogue yet, it is built in a
+ * temporary of its own beside it, CATALOG_DB_NAME ".tmp.XXXXXX" (the
+ * workspace's leftover cleaning knows the name), with no rollback journal
+ * and no syncs while it fills, then fsynced and renamed into place by
+ * catalog_commit; closed without a commit, or after a crash, it leaves no
+ * catalogue (the temporary is removed by close, or by the cleaning). An
+ * existing catalogue is written as with writable = 1. */
+#define CATALOG_OPEN_LOAD 2
 int catalog_open(catalog **out, const char *workspace, int writable, seg_error *err);
 
-/* Closes the catalogue, rolling back an open write session; NULL is a no-op. */
+/* Closes the catalogue, rolling back an open write session; NULL is a no-op.
+ * A catalogue being built in a temporary and not committed is removed. */
 void catalog_close(catalog *c);
 
 /* What identifies the state of catalogue `db` for the files derived from
@@ -67,6 +78,24 @@ int catalog_begin(catalog *c, seg_error *err);
  * session catalogued or merged into, rebuilds any index begin dropped,
  * refreshes statistics and commits. */
 int catalog_commit(catalog *c, seg_error *err);
+
+/* What is derived from a committed catalogue (the feature snapshot, the
+ * names file): `db` sees the committed catalogue and may only be read. */
+typedef int (*catalog_after_fn)(sqlite3 *db, void *arg, seg_error *err);
+
+/* catalog_commit, then after(db, arg, err) (NULL: nothing). For a catalogue
+ * built in a temporary (CATALOG_OPEN_LOAD), the tables and their indexes
+ * are committed first, and `after` runs on a second thread over a read-only
+ * connection of its own while this one builds the search index in a second
+ * transaction (nothing `after` may read changes there: not catalog_stamp,
+ * not the tables). The catalogue is renamed into place once the index is
+ * committed, whatever `after` returned; a failure before that leaves no
+ * catalogue. `after` runs on a thread that does not hold the workspace lock:
+ * the caller holds it for it. Otherwise `after` runs once the commit is
+ * done, on this connection. Returns 0, the commit's error, or after's
+ * (which then comes after a commit: the catalogue is written). *committed
+ * (may be NULL) says whether the catalogue was written. */
+int catalog_commit_then(catalog *c, catalog_after_fn after, void *arg, int *committed, seg_error *err);
 void catalog_rollback(catalog *c);
 
 /* Counts for one ingested file. */

@@ -108,8 +108,15 @@ static void held_remove(held *h)
  * temporaries a killed writer can leave (workspace.h lists the patterns).
  * Nothing else is ever removed: a user's own "draft.tmp" or "a.tmp.notes"
  * is not segue's. */
-static const char *const ROOT_FILES[] = {CATALOG_SNAPSHOT_NAME, NAMES_FILE_NAME, EDA_CACHE_FILE,
-                                         WORKSPACE_TUNING_FILE, "registry.json", NULL};
+/* catalog.db's temporary is a new catalogue that ingest was building
+ * (catalog.h, CATALOG_OPEN_LOAD). */
+static const char *const ROOT_FILES[] = {CATALOG_SNAPSHOT_NAME,
+                                         NAMES_FILE_NAME,
+                                         EDA_CACHE_FILE,
+                                         WORKSPACE_TUNING_FILE,
+                                         "registry.json",
+                                         CATALOG_DB_NAME,
+                                         NULL};
 static const char *const EDA_FILES[] = {EDA_REPORT_FILE, EDA_SUMMARY_FILE, NULL};
 static const char *const MODELS_FILES[] = {LATEST_FILE, NULL};
 static const char *const VERSION_FILES[] = {MODEL_FILE, EVALUATION_FILE, NULL};

@@ -32,7 +32,8 @@
  * these regular files and directories:
  *   WORKSPACE/  F.tmp.XXXXXX and F.tmp, F one of features.snap, names.seg,
  *               eda.seg, tuning.json, registry.json (F.tmp: the fixed name
- *               segue 0.1.0 used)
+ *               segue 0.1.0 used), catalog.db (a new catalogue that a
+ *               killed ingest was building, catalog.h's CATALOG_OPEN_LOAD)
  *   eda/        F.tmp.XXXXXX and F.tmp, F one of report.html, summary.json
  *   models/     latest.tmp.XXXXXX and latest.tmp; vN.tmp.XXXXXX/ (vN as
  *               workspace_version_parse takes it) with its model.seg and

@@ -21,6 +21,8 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "ingest/schema.h"
+#include "catalog/names.h"
+#include "catalog/snapshot.h"
 #include "catalog/workspace.h"
 
 #define MAX_VALUE_PROBLEMS 8
@@ -525,6 +527,40 @@ static long count(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/* What ingest derives from the committed catalogue (catalog_commit_then
+ * runs it beside the search index's build for a new catalogue): the
+ * summary's counts, the feature snapshot and the names file. */
+typedef struct derived {
+	const ingest_options *o;
+	ingest_summary *sum;
+	const char *what; /* the file being written, for the message of a failure */
+} derived;
+
+static int derived_write(sqlite3 *db, void *arg, seg_error *err)
+{
+	derived *d = arg;
+	ingest_summary *sum = d->sum;
+	sum->tracks_with_features = count(db, "SELECT count(*) FROM tracks WHERE has_features");
+	sum->tracks_without_features = count(db, "SELECT count(*) FROM tracks WHERE NOT has_features");
+	sum->artists = count(db, "SELECT count(*) FROM artists");
+	sum->genres = count(db, "SELECT count(*) FROM genres");
+	sum->playlists = count(db, "SELECT count(*) FROM playlists");
+	sum->entries = count(db, "SELECT count(*) FROM playlist_tracks");
+	/* What workspace_features_write and workspace_names_write do, but on
+	 * a thread that is not the lock's holder: ingest_run holds the
+	 * workspace lock for it. */
+	char path[PATH_MAX];
+	d->what = "feature snapshot";
+	int rc = workspace_path(d->o->workspace, WS_FEATURES, path, sizeof path, err);
+	if (rc < 0 || (rc = snapshot_write(db, path, &sum->snapshot_rows, err)) < 0)
+		return rc;
+	/* and the display fields the server reads instead of SQL */
+	d->what = "names file";
+	if ((rc = workspace_path(d->o->workspace, WS_NAMES, path, sizeof path, err)) < 0)
+		return rc;
+	return names_write(db, path, NULL, err);
+}
+
 int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, ingest_summary *sum, seg_error *err)
 {
 	/* SQLite's memory statistics take a global mutex on every allocation,
@@ -535,6 +571,7 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 	char **files = NULL;
 	size_t nfiles = 0;
 	catalog *c = NULL;
+	int locked = 0;
 	double t0 = progress_now();
 	int rc = expand(paths, npaths, &files, &nfiles, err);
 	if (rc < 0)
@@ -559,7 +596,14 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 		snprintf(sum->files[i].path, sizeof sum->files[i].path, "%s", files[i]);
 	}
 	if (!o->check_only) {
-		if ((rc = catalog_open(&c, o->workspace, 1, err)) < 0 || (rc = catalog_begin(c, err)) < 0)
+		/* Held (again, when the command holds it) before the catalogue's
+		 * temporary exists, so that the cleaning of leftovers that the
+		 * first lock does never takes it; and for derived_write. */
+		if ((rc = workspace_lock(o->workspace, WORKSPACE_LOCK_WAIT, err)) < 0)
+			goto out;
+		locked = 1;
+		if ((rc = catalog_open(&c, o->workspace, CATALOG_OPEN_LOAD, err)) < 0 ||
+		    (rc = catalog_begin(c, err)) < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < nfiles; i++) {
@@ -584,28 +628,16 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 		prog.enabled &= o->progress;
 		/* a note in the bar's place, cleared with it whatever follows */
 		progress_note(&prog, "building the search index, feature snapshot and names...");
-		if ((rc = catalog_commit(c, err)) < 0) {
-			progress_finish(&prog);
-			goto out;
-		}
-		sqlite3 *db = catalog_db(c);
-		sum->tracks_with_features = count(db, "SELECT count(*) FROM tracks WHERE has_features");
-		sum->tracks_without_features = count(db, "SELECT count(*) FROM tracks WHERE NOT has_features");
-		sum->artists = count(db, "SELECT count(*) FROM artists");
-		sum->genres = count(db, "SELECT count(*) FROM genres");
-		sum->playlists = count(db, "SELECT count(*) FROM playlists");
-		sum->entries = count(db, "SELECT count(*) FROM playlist_tracks");
-		/* The catalogue is committed: what follows derives files from it,
-		 * and a failure says that the catalogue was written. */
-		const char *what = "feature snapshot";
-		rc = workspace_features_write(o->workspace, db, &sum->snapshot_rows, err);
-		if (rc == 0) {
-			/* and the display fields the server reads instead of SQL */
-			what = "names file";
-			rc = workspace_names_write(o->workspace, db, NULL, err);
-		}
+		/* A failure once the catalogue is committed says that it was
+		 * written (derived_write's files come after it). */
+		derived d = {.o = o, .sum = sum, .what = "catalogue"};
+		int committed = 0;
+		rc = catalog_commit_then(c, derived_write, &d, &committed, err);
 		progress_finish(&prog);
+		if (rc < 0 && !committed)
+			goto out;
 		if (rc < 0) {
+			const char *what = d.what;
 			char why[sizeof err->msg];
 			snprintf(why, sizeof why, "%s", err ? err->msg : "?");
 			seg_error_set(err, rc,
@@ -619,6 +651,8 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 out:
 	sum->seconds = progress_now() - t0;
 	catalog_close(c); /* rolls back if not committed */
+	if (locked)
+		workspace_unlock(o->workspace);
 	for (size_t i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);

@@ -239,7 +239,7 @@ static int exp_create(int argc, char **argv)
 		{"salt", required_argument, NULL, O_SALT}, STORE_OPTIONS, {0},
 	};
 	/* clang-format on */
-	const char *ws = NULL, *events = NULL, *weights = NULL, *salt = NULL, *name;
+	const char *ws = NULL, *events = NULL, *weights = NULL, *salt = NULL, *name = NULL;
 	experiment e = {0};
 	seg_error err = {0};
 	strcpy(e.metric, "play_rate");
@@ -388,7 +388,7 @@ static int exp_transition(int argc, char **argv, int to)
 {
 	static const struct option opts[] = {STORE_OPTIONS, {0}};
 	const char *cmd = to == EXP_RUNNING ? "experiment start" : "experiment stop", *ws = NULL, *events = NULL;
-	const char *name;
+	const char *name = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -448,7 +448,7 @@ fail:
 static int exp_show(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, O_JSON}, STORE_OPTIONS, {0}};
-	const char *ws = NULL, *events = NULL, *name;
+	const char *ws = NULL, *events = NULL, *name = NULL;
 	int json = 0, c;
 	while ((c = getopt_long(argc, argv, "w:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -529,7 +529,7 @@ static int exp_report(int argc, char **argv)
 		STORE_OPTIONS,
 		{0},
 	};
-	const char *ws = NULL, *events = NULL, *name;
+	const char *ws = NULL, *events = NULL, *name = NULL;
 	an_options o;
 	an_options_default(&o);
 	int json = 0, c;
@@ -594,7 +594,7 @@ static int exp_export(int argc, char **argv)
 		STORE_OPTIONS,
 		{0},
 	};
-	const char *ws = NULL, *events = NULL, *output = NULL, *name;
+	const char *ws = NULL, *events = NULL, *output = NULL, *name = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "w:f:o:h", opts, NULL)) != -1) {
 		switch (c) {

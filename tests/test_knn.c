@@ -2,7 +2,8 @@
  * NearestNeighbors on the golden data (tests/golden/knn_golden.py), against a
  * double-precision brute force in C on random data of many shapes, and on
  * hand-checkable cases: ties, filters, k > N, N = 0, zero rows and queries,
- * borrowed matrices, bad input, single == batch, and two threads at once.
+ * borrowed matrices, bad input, single == batch, and two threads at once;
+ * and the AVX-512 kernels of the byte code against their portable twins.
  *
  * Legend: N rows, D features, K results, B queries. */
 #include "testutil.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "models/knn.h"
+#include "models/knn_internal.h"
 
 /* Every index in these tests is built with each kernel: the float scan
  * (AVX2 where the CPU has it, and portable), the quantised scan (AVX-512
@@ -1080,6 +1082,90 @@ static void test_probe(void **state)
 	free(centre);
 }
 
+/* The AVX-512 kernels against their portable twins, for every D from 1 to
+ * 40 and a few wider (every tail of the 8-column and the 4-group steps):
+ * the query fit gives the same tau and bytes a, b (identical: they are what
+ * the scans multiply), and c and the bound within 1e-12 relative (summed in
+ * another order, which any order allows); the VNNI block kernel gives
+ * identical I_x, for the fitted bytes and for the extremes of their range.
+ * Skipped where the CPU has no AVX-512 VNNI. */
+static void test_kernels(void **state)
+{
+	(void)state;
+#ifdef KNN_X86
+	if (!knn__cpu_has_vnni()) {
+		skip();
+		return;
+	}
+	const size_t Ds[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,  22,
+	                     23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 63, 64, 100, 256};
+	const size_t R = 40, NB = 3; /* rows coded, blocks scanned */
+	rng_seed(41);
+	double dc = 0, db = 0; /* largest relative differences of c and the bound */
+	size_t fits = 0;
+	for (size_t di = 0; di < sizeof Ds / sizeof Ds[0]; di++) {
+		const size_t D = Ds[di], G = (D + 3) / 4;
+		float *X = random_matrix(R, D); /* [R][D] */
+		for (size_t i = 0; i < R; i++)
+			X[i * D] = 0.5f; /* a constant column: step 0 */
+		bytecode bc;
+		assert_int_equal(knn__bytecode_alloc(&bc, D), 0);
+		knn__bytecode_fit(&bc, X, NULL, R, D);
+		uint8_t u[QUANT_MAX_D];
+		for (size_t i = 0; i < R; i++)
+			knn__bytecode_put(&bc, X + i * D, D, u);
+		uint8_t *p = aligned_alloc(64, NB * G * 64); /* [NB][G][16][4] */
+		assert_non_null(p);
+		for (size_t i = 0; i < NB * G * 64; i++)
+			p[i] = (uint8_t)(rng_uniform() * 128 + 128);
+		p[0] = 255;
+		int32_t iv_p[NB * 16], iv_v[NB * 16]; /* [NB][16] */
+		for (size_t t = 0; t < 6; t++) {
+			float q[QUANT_MAX_D]; /* [D] */
+			for (size_t j = 0; j < D; j++)
+				q[j] = t == 0 ? 0 : t == 1 && j % 3 ? 0 : rng_uniform() * (t == 5 ? 1e-30f : 1);
+			double qn = sqrt(sumsq(q, D));
+			qquery want, got;
+			memset(&want, 0x55, sizeof want);
+			memset(&got, 0x55, sizeof got);
+			int rw = knn__qquery_fit(&want, &bc, q, D, qn, 1.0);
+			int rg = knn__qquery_fit_avx512(&got, &bc, q, D, qn, 1.0);
+			assert_int_equal(rg, rw);
+			assert_true(got.tau == want.tau);
+			assert_memory_equal(got.a, want.a, 4 * G);
+			assert_memory_equal(got.b, want.b, 4 * G);
+			double ec = fabs(got.c - want.c) / (fabs(want.c) + 1e-300);
+			double eb = fabs(got.bound - want.bound) / want.bound;
+			assert_true(want.c == 0 ? got.c == 0 : ec <= 1e-12);
+			assert_true(eb <= 1e-12);
+			dc = want.c != 0 && ec > dc ? ec : dc;
+			db = eb > db ? eb : db;
+			fits++;
+			knn__block_ints_portable(p, G, NB, want.a, want.b, iv_p);
+			knn__block_ints_vnni(p, G, NB, want.a, want.b, iv_v);
+			assert_memory_equal(iv_v, iv_p, sizeof iv_p);
+		}
+		/* the extremes: a_j = +-127, b_j = -64 or 63 */
+		qquery ext;
+		for (size_t j = 0; j < 4 * G; j++) {
+			ext.a[j] = (int8_t)(j % 2 ? 127 : -127);
+			ext.b[j] = (int8_t)(j % 3 ? 63 : -64);
+		}
+		knn__block_ints_portable(p, G, NB, ext.a, ext.b, iv_p);
+		knn__block_ints_vnni(p, G, NB, ext.a, ext.b, iv_v);
+		assert_memory_equal(iv_v, iv_p, sizeof iv_p);
+		free(p);
+		knn__bytecode_free(&bc);
+		free(X);
+	}
+	print_message("AVX-512 query fit vs portable (%zu fits): a, b, tau identical; largest relative difference "
+	              "of c %.3g, of the bound %.3g; VNNI block kernel identical\n",
+	              fits, dc, db);
+#else
+	skip();
+#endif
+}
+
 /* Two threads search one index at once (single and batch); each gets what a
  * search alone gets. */
 static void test_threads(void **state)
@@ -1133,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_quantised_exact),
 		cmocka_unit_test(test_clustered_exact),
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_kernels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

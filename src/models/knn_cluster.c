@@ -312,7 +312,12 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, do
 {
 	const size_t G = idx->cg;
 	qquery qq;
-	knn__qquery_fit(&qq, &idx->ccode[c], q, idx->d, qn, idx->clmax);
+#ifdef KNN_X86
+	if (idx->cvnni)
+		knn__qquery_fit_avx512(&qq, &idx->ccode[c], q, idx->d, qn, idx->clmax);
+	else
+#endif
+		knn__qquery_fit(&qq, &idx->ccode[c], q, idx->d, qn, idx->clmax);
 	int32_t ithr = cluster_int_threshold(t, &qq);
 	/* The angle between q and the centre, from below (u: its cosine, from above). */
 	double aq = u >= 1 ? 0 : acos(u) - CLUSTER_ANGLE_SLACK;

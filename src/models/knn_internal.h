@@ -185,6 +185,9 @@ typedef struct qquery {
 	double bound; /* E: |q.x - (c + tau I_x)| <= bound for every row */
 } qquery;
 int knn__qquery_fit(qquery *qq, const bytecode *bc, const float *q, size_t D, double qn, double lmax);
+#ifdef KNN_X86
+int knn__qquery_fit_avx512(qquery *qq, const bytecode *bc, const float *q, size_t D, double qn, double lmax);
+#endif
 void knn__block_ints_portable(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b, int32_t *iv);
 #ifdef KNN_X86
 void knn__block_ints_vnni(const uint8_t *p, size_t G, size_t nb, const int8_t *a, const int8_t *b, int32_t *iv);

@@ -134,7 +134,7 @@ int knn__cpu_has_vnni(void)
 #ifdef KNN_X86
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	       __builtin_cpu_supports("avx512vnni");
+	       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 #else
 	return 0;
 #endif
@@ -247,6 +247,55 @@ int knn__qquery_fit(qquery *qq, const bytecode *bc, const float *q, size_t D, do
 	qq->bound = 255.0 * fsum + bytecode_residual(bc, q, D, qn) + 2.0 * (double)D * FLT_EPSILON * qn * lmax + 1e-7;
 	return wmax > 0 ? 0 : 1;
 }
+
+#ifdef KNN_X86
+/* knn__qquery_fit eight columns a step in double (AVX-512; the VNNI kernel's
+ * CPUs have it): the clustered search fits the query to every cluster it
+ * visits, and the scalar fit was a large part of its time. The same v_j
+ * (w_j is exact in double, the rounding the same half away from zero), so
+ * the same a and b; c and the bound summed in another order, which any
+ * order allows (test_kernels in tests/test_knn.c compares the two).
+ * Columns past D, up to a multiple of 8, load as zero and get a_j = b_j = 0. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq"))) int
+knn__qquery_fit_avx512(qquery *qq, const bytecode *bc, const float *q, size_t D, double qn, double lmax)
+{
+	double w[QUANT_MAX_D];
+	__m512d wm = _mm512_setzero_pd(), cs = wm, re = wm, fs = wm;
+	for (size_t j = 0; j < D; j += 8) {
+		__mmask8 m = D - j >= 8 ? 0xff : (__mmask8)((1u << (D - j)) - 1);
+		__m512d qd = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, q + j));
+		__m512d wj = _mm512_mul_pd(qd, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, bc->step + j)));
+		_mm512_storeu_pd(w + j, wj);
+		wm = _mm512_max_pd(wm, _mm512_abs_pd(wj));
+		cs = _mm512_fmadd_pd(qd, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, bc->lo + j)), cs);
+		re = _mm512_fmadd_pd(_mm512_abs_pd(qd), _mm512_maskz_loadu_pd(m, bc->emax + j), re);
+	}
+	double wmax = _mm512_reduce_max_pd(wm);
+	qq->c = _mm512_reduce_add_pd(cs);
+	qq->tau = wmax > 0 ? wmax / QUANT_VMAX : 1;
+	const __m512d inv = _mm512_set1_pd(wmax > 0 ? 1.0 / qq->tau : 0), tau = _mm512_set1_pd(qq->tau);
+	const __m512d half = _mm512_set1_pd(0.5);
+	const __m256i vmax = _mm256_set1_epi32(QUANT_VMAX), vmin = _mm256_set1_epi32(-QUANT_VMAX);
+	const __m256i off = _mm256_set1_epi32(64 + 128 * 128), c128 = _mm256_set1_epi32(128);
+	for (size_t j = 0; j < D; j += 8) {
+		__m512d wj = _mm512_loadu_pd(w + j); /* zero past D: the loads above were masked */
+		__m512d x = _mm512_mul_pd(wj, inv);
+		/* x + 0.5 sign(x), truncated: as the scalar cast */
+		__m512d xh = _mm512_add_pd(x, _mm512_or_pd(half, _mm512_and_pd(x, _mm512_set1_pd(-0.0))));
+		__m256i v = _mm512_cvttpd_epi32(xh);
+		v = _mm256_min_epi32(_mm256_max_epi32(v, vmin), vmax);
+		__m256i a = _mm256_sub_epi32(_mm256_srai_epi32(_mm256_add_epi32(v, off), 7), c128);
+		__m256i b = _mm256_sub_epi32(v, _mm256_slli_epi32(a, 7));
+		_mm_storel_epi64((__m128i *)(void *)(qq->a + j), _mm256_cvtepi32_epi8(a));
+		_mm_storel_epi64((__m128i *)(void *)(qq->b + j), _mm256_cvtepi32_epi8(b));
+		fs = _mm512_add_pd(fs, _mm512_abs_pd(_mm512_sub_pd(wj, _mm512_mul_pd(tau, _mm512_cvtepi32_pd(v)))));
+	}
+	double fsum = _mm512_reduce_add_pd(fs), res = _mm512_reduce_add_pd(re);
+	res = qn * bc->enorm < res ? qn * bc->enorm : res;
+	qq->bound = 255.0 * fsum + res + 2.0 * (double)D * FLT_EPSILON * qn * lmax + 1e-7;
+	return wmax > 0 ? 0 : 1;
+}
+#endif
 
 /* qquery_fit for the quantised copy. */
 static int quant_prepare(const knn_index *idx, const float *q, qquery *qq)

@@ -368,39 +368,35 @@ static uint64_t cluster_visit(const knn_index *idx, size_t c, const float *q, do
 	return scored;
 }
 
-/* A cluster to visit as one integer, so that the visiting order is a sort
- * of plain integers (qsort's calls of a comparison were a few per cent of a
- * search): the cosine u between q and the centre, largest first, then the
- * cluster, smallest first. */
-typedef uint64_t cluster_key;
+/* Orders the clusters in[n] by u, largest first, into out[n]: a counting
+ * sort on CLUSTER_BUCKETS even slices of u's range among them, in cluster
+ * order within a slice. The order only makes the k-th score rise early (any
+ * order gives the exact top k, and a budget of clusters takes the nearest
+ * within a slice's width), and a full sort of a few hundred keys (Shell sort
+ * on integer keys, after qsort) was a visible part of a search. */
+#define CLUSTER_BUCKETS 256
 
-static cluster_key cluster_key_make(float u, size_t c)
+static void cluster_order(const uint16_t *in, size_t n, const float *u, uint16_t *out)
 {
-	uint32_t bits;
-	u += 0.0f; /* -0 as +0, which compare equal */
-	memcpy(&bits, &u, sizeof bits);
-	/* the float's order as an unsigned one, then reversed */
-	bits = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
-	return (uint64_t)(~bits) << 16 | (uint64_t)c;
-}
-
-static size_t cluster_key_cluster(cluster_key k) { return (size_t)(k & 0xffff); }
-
-/* Sorts a[n] ascending: Shell sort with Ciura's gaps (n is at most
- * CLUSTER_MAX, and usually a few hundred). */
-static void cluster_keys_sort(cluster_key *a, size_t n)
-{
-	static const size_t gaps[] = {1750, 701, 301, 132, 57, 23, 10, 4, 1};
-	for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++) {
-		size_t h = gaps[g];
-		for (size_t i = h; i < n; i++) {
-			cluster_key v = a[i];
-			size_t j = i;
-			for (; j >= h && a[j - h] > v; j -= h)
-				a[j] = a[j - h];
-			a[j] = v;
-		}
+	float hi = -INFINITY, lo = INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		hi = u[in[i]] > hi ? u[in[i]] : hi;
+		lo = u[in[i]] < lo ? u[in[i]] : lo;
 	}
+	const float scale = hi > lo ? (float)(CLUSTER_BUCKETS - 1) / (hi - lo) : 0;
+	uint16_t cnt[CLUSTER_BUCKETS + 1] = {0};
+	uint8_t slice[CLUSTER_MAX]; /* [n] */
+	for (size_t i = 0; i < n; i++) {
+		/* x >= 0; past the last slice by rounding, or infinite or NaN when
+		 * hi - lo is so small that scale overflowed: the last slice */
+		float x = (hi - u[in[i]]) * scale;
+		slice[i] = (uint8_t)(x < CLUSTER_BUCKETS - 1 ? (int)x : CLUSTER_BUCKETS - 1);
+		cnt[slice[i] + 1]++;
+	}
+	for (size_t b = 0; b < CLUSTER_BUCKETS; b++)
+		cnt[b + 1] = (uint16_t)(cnt[b + 1] + cnt[b]);
+	for (size_t i = 0; i < n; i++)
+		out[cnt[slice[i]]++] = in[i];
 }
 
 /* A cluster that the bound cannot rule out with the reach of now (cr, sr:
@@ -439,7 +435,7 @@ int knn__cluster_search(const knn_index *idx, const float *q, size_t probe, knn_
 	 * angle(q, centre) - amax <= reach, that is cos angle(q, centre) >=
 	 * cos(reach + amax) = cos reach cos amax - sin reach sin amax, tested
 	 * on u (from above) and with room for the rounding of the right side. */
-	cluster_key todo[CLUSTER_MAX]; /* the clusters that pass with the reach of now */
+	uint16_t cand[CLUSTER_MAX], todo[CLUSTER_MAX]; /* the clusters that pass with the reach of now */
 	size_t ntodo = 0, nvisit = 0;
 	double cr = cos(reach), sr = sin(reach);
 	for (size_t c = 0; c < C; c++) {
@@ -448,11 +444,11 @@ int knn__cluster_search(const knn_index *idx, const float *q, size_t probe, knn_
 			done |= first[j] == c;
 		if (done || idx->cstart[c] == idx->cstart[c + 1] || !cluster_reachable(idx, c, u, reach, cr, sr))
 			continue;
-		todo[ntodo++] = cluster_key_make(u[c], c);
+		cand[ntodo++] = (uint16_t)c;
 	}
 	/* by u, largest first, so that the k-th score rises early and the
 	 * re-test below rules out more of the rest */
-	cluster_keys_sort(todo, ntodo);
+	cluster_order(cand, ntodo, u, todo);
 	/* Visited in order, each tested again as reach shrinks, the next ones'
 	 * first rows fetched ahead (each visit starts with cache misses). With a
 	 * probe budget, the visits stop at `probe` clusters; the result is
@@ -461,22 +457,23 @@ int knn__cluster_search(const knn_index *idx, const float *q, size_t probe, knn_
 	for (size_t j = 0; j < ntodo; j++) {
 		if (probe && nfirst + nvisit >= probe) {
 			for (size_t r = j; proven && r < ntodo; r++)
-				proven = !cluster_reachable(idx, cluster_key_cluster(todo[r]), u, reach, cr, sr);
+				proven = !cluster_reachable(idx, todo[r], u, reach, cr, sr);
 			break;
 		}
 		if (j + 2 < ntodo) {
-			size_t a2 = idx->cstart[cluster_key_cluster(todo[j + 2])];
+			size_t c2 = todo[j + 2];
+			size_t a2 = idx->cstart[c2];
 			__builtin_prefetch(idx->cang + a2);
 			__builtin_prefetch(idx->crow + a2);
 			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64);
 			__builtin_prefetch(idx->cx + a2 / 16 * idx->cg * 64 + 64);
 			/* and its code, which the visit's query fit reads first */
-			__builtin_prefetch(&idx->ccode[cluster_key_cluster(todo[j + 2])]);
-			const char *rec = idx->cspan + cluster_key_cluster(todo[j + 2]) * idx->cs;
+			__builtin_prefetch(&idx->ccode[c2]);
+			const char *rec = idx->cspan + c2 * idx->cs;
 			for (size_t o = 0; o < idx->cs; o += 64)
 				__builtin_prefetch(rec + o);
 		}
-		size_t c = cluster_key_cluster(todo[j]);
+		size_t c = todo[j];
 		if (!cluster_reachable(idx, c, u, reach, cr, sr))
 			continue;
 		double before = reach;

@@ -20,8 +20,11 @@ ef_construction = 100, on the same vectors and queries as knn_bench.
       >= 0.99). Rounds alternate between the tools; the table keeps each
       figure's best round.
 
-The build uses every core (hnswlib's default, 2 here); searches use one
-thread (set_num_threads(1)). Single-query q/s include the Python call (one
+The build uses one thread unless KNN_HNSW_BUILD_THREADS says more: with one
+thread and a fixed seed the graph is the same on every build, so the ratio
+at a given recall repeats (a multi-threaded build inserts in a racy order,
+and two builds of the same data here needed ef 80 and ef 160 for recall
+0.999). Searches use one thread (set_num_threads(1)). Single-query q/s include the Python call (one
 numpy slice and one knn_query per query), as any Python caller pays, and are
 counted on the thread's CPU time (time.thread_time), as knn_bench counts
 segue's: the machine may be shared.
@@ -36,6 +39,10 @@ import numpy as np
 M, EFC = 16, 100
 
 
+def build_threads():
+    return int(os.environ.get("KNN_HNSW_BUILD_THREADS", "1"))
+
+
 def index_for(d, prefix, n, dim):
     import hnswlib
     path = os.path.join(d, "hnsw_%s_%d_M%d_efc%d.bin" % (prefix, n, M, EFC))
@@ -48,11 +55,11 @@ def index_for(d, prefix, n, dim):
     stamp = "%d:%d" % (st.st_size, st.st_mtime_ns)
     if os.path.exists(path) and os.path.exists(meta):
         info = json.load(open(meta))
-        if info.get("data") == stamp:
+        if info.get("data") == stamp and info.get("build_threads") == build_threads():
             p.load_index(path, max_elements=n)
             return p, info["build_s"], info["build_threads"], True
     X = np.fromfile(xpath, dtype="<f4", count=n * dim).reshape(n, dim)
-    threads = os.cpu_count()
+    threads = build_threads()
     t0 = time.perf_counter()
     p.init_index(max_elements=n, ef_construction=EFC, M=M, random_seed=100)
     p.set_num_threads(threads)

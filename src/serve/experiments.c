@@ -376,6 +376,18 @@ static enum MHD_Result h_create(server *s, struct MHD_Connection *c, req *r)
 	int rc = parse_create(r->body.data, r->body.len, &e, &err);
 	if (rc < 0)
 		return serve__send_seg_error(c, r, &err);
+	/* A variant whose version this server does not hold would be answered
+	 * by the champion: the experiment would compare the champion with
+	 * itself. */
+	for (size_t i = 0; i < e.nvariants; i++) {
+		exp_config cfg;
+		if (exp_config_parse(e.variant[i].config, &cfg, NULL) == 0 && !serve__version_held(s, cfg.version))
+			return serve__send_error(c, r, 400, "bad_request",
+			                         "variant %s names a model version this server does not hold (%s): it "
+			                         "serves the registry's champion and challenger only (segue models "
+			                         "promote VERSION --alias challenger)",
+			                         e.variant[i].name, e.variant[i].config);
+	}
 	rc = evstore_experiment_get(s->store, e.name, &old, &err);
 	if (rc == 0)
 		return serve__send_error(c, r, 409, "conflict", "an experiment named '%s' exists already (%s)", e.name,

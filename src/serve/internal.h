@@ -206,6 +206,10 @@ void serve__model_release(serve_model *m);
  * request is answered by the version named (or cfg names none), 0 on a
  * fallback. */
 int serve__model_pick(server *s, const exp_config *cfg);
+/* 1 when the server holds the model that `version` (exp_config.version)
+ * names (UNSET: the champion, always held), else 0: a variant naming it
+ * would be answered by the champion. */
+int serve__version_held(server *s, int version);
 
 /* ---- handlers.c ---- */
 

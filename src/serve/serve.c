@@ -112,20 +112,37 @@ void serve__model_release(serve_model *m)
 	free(m);
 }
 
+/* The model that `version` (an exp_config.version other than UNSET) names
+ * among those s holds, or NULL. Call it with s->model_lock held. */
+static serve_model *model_named(server *s, int version)
+{
+	if (version == EXP_VERSION_CHAMPION)
+		return s->model;
+	if (version == EXP_VERSION_CHALLENGER)
+		return s->challenger;
+	if (s->model->registry_version == version)
+		return s->model;
+	if (s->challenger != NULL && s->challenger->registry_version == version)
+		return s->challenger;
+	return NULL;
+}
+
+int serve__version_held(server *s, int version)
+{
+	if (version == EXP_VERSION_UNSET)
+		return 1;
+	pthread_mutex_lock(&s->model_lock);
+	int held = model_named(s, version) != NULL;
+	pthread_mutex_unlock(&s->model_lock);
+	return held;
+}
+
 int serve__model_pick(server *s, const exp_config *cfg)
 {
 	if (cfg->version == EXP_VERSION_UNSET)
 		return 1;
-	serve_model *m = NULL;
 	pthread_mutex_lock(&s->model_lock);
-	if (cfg->version == EXP_VERSION_CHAMPION)
-		m = s->model;
-	else if (cfg->version == EXP_VERSION_CHALLENGER)
-		m = s->challenger;
-	else if (s->model->registry_version == cfg->version)
-		m = s->model;
-	else if (s->challenger != NULL && s->challenger->registry_version == cfg->version)
-		m = s->challenger;
+	serve_model *m = model_named(s, cfg->version);
 	if (m != NULL)
 		atomic_fetch_add(&m->refs, 1);
 	pthread_mutex_unlock(&s->model_lock);

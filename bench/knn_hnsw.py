@@ -8,7 +8,7 @@ ef_construction = 100, on the same vectors and queries as knn_bench.
       the realistic set). Builds the index on the first N rows, or loads it
       from DIR/hnsw_SET_N_M16_efc100.bin when an earlier run saved it (the
       build time printed is then the one measured when it was built, and
-      "cached" says so). For each ef of EFS ("20,40,80,160"), times single
+      "cached" says so). For each ef of EFS ("20,40,80,100,120,160"), times single
       queries (one knn_query call of one vector, in one thread, until SECONDS)
       and prints one JSON line: q/s and recall@K against segue's exact top K
       (DIR/SET_ids_segue_N.i64, the batch's exact rows, written by

@@ -543,6 +543,39 @@ static void test_load_same_as_session(void **state)
 	}
 }
 
+/* The same playlist on consecutive rows (as track tables name it): a
+ * later row still fills what the first left NULL, and another playlist
+ * in between is looked up again. */
+static void test_playlist_consecutive_rows(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	int64_t ing, a1, a2, a3, b1, a4;
+	int created;
+	seg_error err;
+	catalog *c = open_ingest(ws, "p.csv", &ing);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", NULL, NULL, -1, 0, &a1, &created, &err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", NULL, NULL, -1, 0, &a2, &created, &err), 0);
+	assert_int_equal(created, 0);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", "Named", NULL, 7, 0, &a3, &created, &err), 0);
+	assert_int_equal(catalog_put_playlist(c, "mpd", "A", "Other", NULL, -1, 0, &b1, &created, &err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", "Renamed", NULL, -1, 1, &a4, &created, &err), 0);
+	assert_int_equal(created, 0);
+	assert_true(a1 == a2 && a2 == a3 && a3 == a4 && b1 != a1);
+	assert_int_equal(catalog_commit(c, &err), 0);
+	sqlite3 *db = catalog_db(c);
+	char buf[64];
+	assert_string_equal(tu_sql_text(db,
+	                                "SELECT name || ',' || num_followers || ',' || synthetic FROM playlists"
+	                                " WHERE source = 'spotify_songs'",
+	                                buf, sizeof buf),
+	                    "Named,7,1");
+	catalog_close(c);
+	tu_rmtree(ws);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_workspace_resolution),
 		cmocka_unit_test(test_load_same_as_session),
+		cmocka_unit_test(test_playlist_consecutive_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

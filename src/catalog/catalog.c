@@ -185,12 +185,18 @@ struct catalog {
 	int nqueued[BT__COUNT];
 	sqlite3_stmt *batch_st[BT__COUNT]; /* the BATCH_ROWS-row INSERTs, prepared on first use */
 	size_t ndirty, cap_dirty;
-	int load;           /* 1 while a new catalogue is built in tmp (CATALOG_OPEN_LOAD) */
-	int sid_deferred;   /* 1 while tracks is loaded without its UNIQUE(spotify_id), 2 once indexed (sid_*) */
-	search_load *sl;    /* a new catalogue's search index, built beside the load (see "the search index") */
-	int64_t sl_links;   /* track_artists rows of the tracks handed to sl: the table has no more while no
+	int load;         /* 1 while a new catalogue is built in tmp (CATALOG_OPEN_LOAD) */
+	int sid_deferred; /* 1 while tracks is loaded without its UNIQUE(spotify_id), 2 once indexed (sid_*) */
+	search_load *sl;  /* a new catalogue's search index, built beside the load (see "the search index") */
+	int64_t sl_links; /* track_artists rows of the tracks handed to sl: the table has no more while no
 	                       later row gave a track an artist */
-	int sl_stale;       /* 1 once a row merged into a handed track may have changed its name */
+	int sl_stale;     /* 1 once a row merged into a handed track may have changed its name */
+	/* The playlist of the last catalog_put_playlist (track tables name it
+	 * on each of its rows, which come together): its map value, valid
+	 * while last_pl_ok. */
+	int last_pl_ok;
+	int64_t last_pl;
+	char last_pl_source[64], last_pl_external[192];
 	char tmp[PATH_MAX]; /* that temporary, renamed to path by catalog_commit */
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
@@ -959,6 +965,7 @@ void catalog_rollback(catalog *c)
 	memset(c->nqueued, 0, sizeof c->nqueued);
 	search_load_free(c->sl);
 	c->sl = NULL;
+	c->last_pl_ok = 0;
 	/* The maps may now name rows that no longer exist. */
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
@@ -1265,6 +1272,15 @@ int catalog_put_playlist(catalog *c, const char *source, const char *external_id
 {
 	int64_t want = (name && *name ? PL_NAME : 0) | (description && *description ? PL_DESC : 0) |
 	               (followers >= 0 ? PL_FOLLOWERS : 0) | (synthetic ? PL_SYNTH : 0);
+	/* The playlist of the row before, with nothing to fill: no lookup. */
+	if (c->last_pl_ok && (want & ~c->last_pl) == 0 && strcmp(c->last_pl_external, external_id) == 0 &&
+	    strcmp(c->last_pl_source, source) == 0) {
+		if (created)
+			*created = 0;
+		*rowid = c->last_pl & PL_ID;
+		return 0;
+	}
+	c->last_pl_ok = 0;
 	char key[512];
 	int cached = playlist_key(key, sizeof key, source, external_id);
 	int64_t v = 0, id;
@@ -1323,6 +1339,13 @@ int catalog_put_playlist(catalog *c, const char *source, const char *external_id
 	}
 	if (cached && strmap_put(c->playlists, key, v) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	size_t ls = strlen(source), le = strlen(external_id);
+	if (ls < sizeof c->last_pl_source && le < sizeof c->last_pl_external) {
+		memcpy(c->last_pl_source, source, ls + 1);
+		memcpy(c->last_pl_external, external_id, le + 1);
+		c->last_pl = v;
+		c->last_pl_ok = 1;
+	}
 	*rowid = id;
 	return 0;
 }

@@ -423,6 +423,159 @@ static void test_workspace_resolution(void **state)
 	assert_string_equal(catalog_workspace(NULL, buf, sizeof buf), "./segue-data");
 }
 
+/* ---- a new catalogue (CATALOG_OPEN_LOAD) ---- */
+
+/* Rows of three kinds: tracks no later row changes, and (per `change`) a
+ * track whose name a later row fills (1) or which a later row gives one
+ * more artist (2); a referenced track (no name, one artist) too. */
+static void load_rows(catalog *c, int change)
+{
+	seg_error err;
+	int64_t ing, id;
+	int merged;
+	assert_int_equal(catalog_ingest_start(c, "a.csv", "test", 0, &ing, &err), 0);
+	track_rec t;
+	for (int i = 0; i < 50; i++) {
+		char sid[23], name[32], art[32];
+		snprintf(sid, sizeof sid, "%022d", i);
+		snprintf(name, sizeof name, "Song %d", i);
+		snprintf(art, sizeof art, "Artist %d", i % 7);
+		rec(&t, sid, 0.5);
+		t.name = i == 7 ? NULL : name;
+		t.artists[0] = art;
+		t.artists[1] = "Guest";
+		t.artists[2] = art; /* listed twice: kept once */
+		t.nartists = i % 3;
+		if (i == 9)
+			t.nartists = 3;
+		assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+		/* the same row again: nothing new */
+		assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+	}
+	assert_int_equal(catalog_ref_track(c, "ref0000000000000000000", NULL, "Ref Artist", ing, &id, &err), 0);
+	rec(&t, "0000000000000000000007", 0.5);
+	if (change == 1)
+		t.name = "Found Later";
+	if (change == 2) {
+		t.artists[0] = "Late Artist";
+		t.nartists = 1;
+	}
+	assert_int_equal(catalog_put_track(c, &t, ing, &merged, &id, &err), 0);
+	catalog_counts n = {0};
+	assert_int_equal(catalog_ingest_finish(c, ing, &n, 0, &err), 0);
+}
+
+/* One column of text of every row of `sql`. */
+static char *rows_text(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	size_t len = 0, cap = 4096;
+	char *out = malloc(cap);
+	assert_non_null(out);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(q, 0);
+		size_t k = strlen(v ? v : "");
+		while (len + k + 2 > cap)
+			assert_non_null(out = realloc(out, cap *= 2));
+		memcpy(out + len, v ? v : "", k);
+		len += k;
+		out[len++] = '\n';
+	}
+	out[len] = '\0';
+	sqlite3_finalize(q);
+	return out;
+}
+
+/* A catalogue built new (the unique index on spotify_id built at commit,
+ * the search index beside the load, or at commit when a later row changed
+ * a search row) is the one a plain write session makes of the same rows. */
+static void test_load_same_as_session(void **state)
+{
+	(void)state;
+	static const char *const SAME[] = {
+		"SELECT sql FROM sqlite_schema WHERE sql NOT NULL AND name NOT LIKE 'sqlite_stat%' ORDER BY name",
+		"SELECT name || ',' || \"unique\" || ',' || origin FROM pragma_index_list('tracks') ORDER BY name",
+		"SELECT rowid || quote(name) || quote(artists) FROM track_search ORDER BY rowid",
+		"SELECT id || spotify_id || quote(name) FROM tracks ORDER BY id",
+		"SELECT track_id || ',' || artist_id || ',' || position FROM track_artists ORDER BY 1",
+		"SELECT quote(block) FROM track_search_data ORDER BY id",
+		"SELECT quote(sz) FROM track_search_docsize ORDER BY id",
+		"SELECT count(*) FROM track_search WHERE track_search MATCH 'song'",
+	};
+	for (int change = 0; change <= 2; change++) {
+		const char *ws_plain = tu_tmpdir(), *ws_load = tu_tmpdir();
+		catalog *plain, *load;
+		seg_error err;
+		assert_int_equal(catalog_open(&plain, ws_plain, 1, &err), 0);
+		assert_int_equal(catalog_begin(plain, &err), 0);
+		load_rows(plain, change);
+		assert_int_equal(catalog_commit(plain, &err), 0);
+		assert_int_equal(catalog_open(&load, ws_load, CATALOG_OPEN_LOAD, &err), 0);
+		assert_int_equal(catalog_begin(load, &err), 0);
+		load_rows(load, change);
+		assert_int_equal(catalog_commit(load, &err), 0);
+		for (size_t i = 0; i < sizeof SAME / sizeof SAME[0]; i++) {
+			char *a = rows_text(catalog_db(plain), SAME[i]), *b = rows_text(catalog_db(load), SAME[i]);
+			if (strcmp(a, b) != 0) {
+				/* the whole of both, where cmocka's message would cut them */
+				fprintf(stderr, "# change %d: %s:\n%s\n# vs\n%s", change, SAME[i], a, b);
+				fail_msg("change %d: %s differs", change, SAME[i]);
+			}
+			free(a);
+			free(b);
+		}
+		sqlite3 *db = catalog_db(load);
+		char buf[64];
+		assert_string_equal(tu_sql_text(db, "PRAGMA integrity_check", buf, sizeof buf), "ok");
+		assert_int_equal(sqlite3_exec(db, "INSERT INTO track_search(track_search) VALUES('integrity-check')",
+		                              NULL, NULL, NULL),
+		                 SQLITE_OK);
+		/* the constraint holds in the catalogue renamed into place */
+		assert_int_not_equal(sqlite3_exec(db, "INSERT INTO tracks(spotify_id) VALUES('0000000000000000000001')",
+		                                  NULL, NULL, NULL),
+		                     SQLITE_OK);
+		assert_non_null(strstr(sqlite3_errmsg(db), "UNIQUE"));
+		catalog_close(plain);
+		catalog_close(load);
+		tu_rmtree(ws_plain);
+		tu_rmtree(ws_load);
+	}
+}
+
+/* The same playlist on consecutive rows (as track tables name it): a
+ * later row still fills what the first left NULL, and another playlist
+ * in between is looked up again. */
+static void test_playlist_consecutive_rows(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	int64_t ing, a1, a2, a3, b1, a4;
+	int created;
+	seg_error err;
+	catalog *c = open_ingest(ws, "p.csv", &ing);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", NULL, NULL, -1, 0, &a1, &created, &err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", NULL, NULL, -1, 0, &a2, &created, &err), 0);
+	assert_int_equal(created, 0);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", "Named", NULL, 7, 0, &a3, &created, &err), 0);
+	assert_int_equal(catalog_put_playlist(c, "mpd", "A", "Other", NULL, -1, 0, &b1, &created, &err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(catalog_put_playlist(c, "spotify_songs", "A", "Renamed", NULL, -1, 1, &a4, &created, &err), 0);
+	assert_int_equal(created, 0);
+	assert_true(a1 == a2 && a2 == a3 && a3 == a4 && b1 != a1);
+	assert_int_equal(catalog_commit(c, &err), 0);
+	sqlite3 *db = catalog_db(c);
+	char buf[64];
+	assert_string_equal(tu_sql_text(db,
+	                                "SELECT name || ',' || num_followers || ',' || synthetic FROM playlists"
+	                                " WHERE source = 'spotify_songs'",
+	                                buf, sizeof buf),
+	                    "Named,7,1");
+	catalog_close(c);
+	tu_rmtree(ws);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +588,8 @@ int main(void)
 		cmocka_unit_test(test_playlist_add_after_commit),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_workspace_resolution),
+		cmocka_unit_test(test_load_same_as_session),
+		cmocka_unit_test(test_playlist_consecutive_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

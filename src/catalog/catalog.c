@@ -8,7 +8,9 @@
  * scan per entry made ingest quadratic in playlist length. The full-text
  * index is not written row by row: FTS5 flushes its pending terms at every
  * statement savepoint, which made each later write in the transaction pay
- * for it; it is built for the session's new and merged tracks at commit.
+ * for it; it is built for the session's new and merged tracks at commit,
+ * or, for a new catalogue, beside the load (see "the search index of a
+ * new catalogue").
  * Link rows (a track's artists and genres, playlist entries) are queued and
  * written many to a statement (see "rows written in batches"). */
 #include "catalog/catalog.h"
@@ -27,6 +29,7 @@
 #include <xxhash.h>
 
 #include "catalog/catalog_schema.sql.h"
+#include "catalog/search_load.h"
 #include "core/array.h"
 #include "core/atomicfile.h"
 #include "core/strmap.h"
@@ -182,7 +185,18 @@ struct catalog {
 	int nqueued[BT__COUNT];
 	sqlite3_stmt *batch_st[BT__COUNT]; /* the BATCH_ROWS-row INSERTs, prepared on first use */
 	size_t ndirty, cap_dirty;
-	int load;           /* 1 while a new catalogue is built in tmp (CATALOG_OPEN_LOAD) */
+	int load;         /* 1 while a new catalogue is built in tmp (CATALOG_OPEN_LOAD) */
+	int sid_deferred; /* 1 while tracks is loaded without its UNIQUE(spotify_id), 2 once indexed (sid_*) */
+	search_load *sl;  /* a new catalogue's search index, built beside the load (see "the search index") */
+	int64_t sl_links; /* track_artists rows of the tracks handed to sl: the table has no more while no
+	                       later row gave a track an artist */
+	int sl_stale;     /* 1 once a row merged into a handed track may have changed its name */
+	/* The playlist of the last catalog_put_playlist (track tables name it
+	 * on each of its rows, which come together): its map value, valid
+	 * while last_pl_ok. */
+	int last_pl_ok;
+	int64_t last_pl;
+	char last_pl_source[64], last_pl_external[192];
 	char tmp[PATH_MAX]; /* that temporary, renamed to path by catalog_commit */
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
@@ -231,6 +245,144 @@ static int temp_create(catalog *c, seg_error *err)
 			return seg_error_set(err, SEG_EIO, "cannot create %s: %s", c->tmp, strerror(errno));
 	}
 	return seg_error_set(err, SEG_EIO, "cannot create a temporary beside %s", c->path);
+}
+
+/* ---- a new catalogue's UNIQUE(spotify_id) ----
+ * While a new catalogue fills, the tracks map already keeps every Spotify
+ * id once, so the unique index on tracks.spotify_id only costs: kept up to
+ * date row by row it took most of the time spent storing tracks (an insert
+ * at a random place of a b-tree of 22-byte keys per track). Such a
+ * catalogue's tracks table is created without the constraint, and the
+ * index is built once, by sorting, at commit and made the constraint's
+ * own: the same index b-tree a UNIQUE column has (key spotify_id, rowid),
+ * named as SQLite names it, and the table's SQL as the schema writes it,
+ * so that the catalogue is the one the schema would have made. */
+
+/* The place in the SQL of a tracks table (tbl: its opening, up to the
+ * parenthesis) just after "spotify_id ... NOT NULL", where the schema has
+ * " UNIQUE"; NULL when the SQL is not laid out so. */
+static const char *sid_constraint(const char *sql, const char *tbl)
+{
+	const char *t = strstr(sql, tbl);
+	const char *s = t ? strstr(t, "spotify_id ") : NULL;
+	const char *n = s ? strstr(s, "NOT NULL") : NULL;
+	const char *eol = s ? strchr(s, '\n') : NULL;
+	return n != NULL && (eol == NULL || n < eol) ? n + strlen("NOT NULL") : NULL;
+}
+
+/* Applies the schema; for a new catalogue in its temporary, with tracks
+ * loaded without UNIQUE(spotify_id) when the schema and the connection
+ * allow it (sid_deferred). */
+static int schema_apply(catalog *c, char **msg)
+{
+	static const char TBL[] = "TABLE IF NOT EXISTS tracks(";
+	const char *at = c->load ? sid_constraint(CATALOG_SCHEMA_SQL, TBL) : NULL;
+	int defensive = 1;
+	/* Only a connection that is not defensive may write sqlite_schema. */
+	if (at == NULL || strncmp(at, " UNIQUE", 7) != 0 ||
+	    sqlite3_db_config(c->db, SQLITE_DBCONFIG_DEFENSIVE, 0, &defensive) != SQLITE_OK || defensive)
+		return sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, msg);
+	size_t head = (size_t)(at - CATALOG_SCHEMA_SQL);
+	char *sql = malloc(sizeof CATALOG_SCHEMA_SQL);
+	if (sql == NULL)
+		return SQLITE_NOMEM;
+	memcpy(sql, CATALOG_SCHEMA_SQL, head);
+	memcpy(sql + head, at + 7, sizeof CATALOG_SCHEMA_SQL - head - 7);
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, msg);
+	free(sql);
+	c->sid_deferred = rc == SQLITE_OK;
+	return rc;
+}
+
+/* Builds the unique index on tracks.spotify_id, under a name of its own,
+ * in the session's transaction (sid_deferred 1 -> 2). */
+static int sid_index_build(catalog *c, seg_error *err)
+{
+	if (sqlite3_exec(c->db, "CREATE UNIQUE INDEX tracks__spotify_id_load ON tracks(spotify_id)", NULL, NULL,
+	                 NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot index the tracks' Spotify ids");
+	c->sid_deferred = 2;
+	return 0;
+}
+
+/* Makes the index of sid_index_build the UNIQUE constraint of the tracks
+ * table, in a transaction of its own (sid_deferred 2 -> 0): its name and
+ * the table's SQL as the schema has them are written in sqlite_schema
+ * (and the index's statistics, if any, renamed with it), the schema's
+ * version is moved on and the schema read again (writable_schema=RESET).
+ * This comes last, once the statistics are gathered: a schema read again
+ * forgets which tables the session's statements used, and so what
+ * PRAGMA optimize analyzes. */
+static int sid_constraint_make(catalog *c, seg_error *err)
+{
+	static const char TBL[] = "CREATE TABLE tracks(";
+	char *sql = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = 0, version = -1, stat1 = 0;
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(c, err, "cannot start a transaction");
+	if (sqlite3_prepare_v2(c->db,
+	                       "SELECT sql, (SELECT schema_version FROM pragma_schema_version),"
+	                       " EXISTS(SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1')"
+	                       " FROM sqlite_schema WHERE type = 'table' AND name = 'tracks'",
+	                       -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		rc = db_error(c, err, "cannot read the catalogue's schema");
+		goto out;
+	}
+	const char *now = (const char *)sqlite3_column_text(q, 0);
+	const char *at = now ? sid_constraint(now, TBL) : NULL;
+	version = sqlite3_column_int(q, 1);
+	stat1 = sqlite3_column_int(q, 2);
+	if (at == NULL) {
+		rc = seg_error_set(err, SEG_EDB, "the tracks table of %s is not the schema's", c->tmp);
+		goto out;
+	}
+	size_t head = (size_t)(at - now), len = strlen(now);
+	if ((sql = malloc(len + 8)) == NULL) {
+		rc = seg_error_set(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(sql, now, head);
+	memcpy(sql + head, " UNIQUE", 7);
+	memcpy(sql + head + 7, at, len - head + 1);
+	sqlite3_finalize(q);
+	q = NULL;
+	char bump[64];
+	snprintf(bump, sizeof bump, "PRAGMA schema_version=%d", version + 1);
+	if (sqlite3_exec(c->db, "PRAGMA writable_schema=ON", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = 'tracks'", -1,
+	                       &q, NULL) != SQLITE_OK) {
+		rc = db_error(c, err, "cannot write the catalogue's schema");
+		goto reset;
+	}
+	sqlite3_bind_text(q, 1, sql, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE ||
+	    sqlite3_exec(c->db,
+	                 "UPDATE sqlite_schema SET name = 'sqlite_autoindex_tracks_1', sql = NULL"
+	                 " WHERE type = 'index' AND name = 'tracks__spotify_id_load'",
+	                 NULL, NULL, NULL) != SQLITE_OK ||
+	    (stat1 && sqlite3_exec(c->db,
+	                           "UPDATE sqlite_stat1 SET idx = 'sqlite_autoindex_tracks_1'"
+	                           " WHERE tbl = 'tracks' AND idx = 'tracks__spotify_id_load'",
+	                           NULL, NULL, NULL) != SQLITE_OK) ||
+	    sqlite3_exec(c->db, bump, NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_error(c, err, "cannot write the catalogue's schema");
+reset:
+	sqlite3_finalize(q);
+	q = NULL;
+	if (sqlite3_exec(c->db, "PRAGMA writable_schema=RESET", NULL, NULL, NULL) != SQLITE_OK && rc == 0)
+		rc = db_error(c, err, "cannot read the catalogue's schema");
+out:
+	sqlite3_finalize(q);
+	free(sql);
+	if (rc == 0 && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_error(c, err, "cannot commit");
+	if (rc < 0)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	else
+		c->sid_deferred = 0;
+	return rc;
 }
 
 int catalog_open(catalog **out, const char *workspace, int writable, seg_error *err)
@@ -309,7 +461,7 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		                 NULL, NULL, &msg) != SQLITE_OK ||
 		    sqlite3_exec(c->db, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;",
 		                 NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, &msg) != SQLITE_OK) {
+		    schema_apply(c, &msg) != SQLITE_OK) {
 			rc = seg_error_set(err, SEG_EDB, "cannot set up %s: %s", c->path, msg ? msg : "?");
 			sqlite3_free(msg);
 			goto fail;
@@ -352,6 +504,7 @@ void catalog_close(catalog *c)
 	strmap_free(c->playlists);
 	strmap_free(c->members);
 	free(c->dirty);
+	search_load_free(c->sl);
 	sqlite3_close(c->db);
 	if (c->load)
 		unlink(c->tmp); /* never committed: no catalogue */
@@ -493,6 +646,93 @@ static int load_map(catalog *c, strmap *m, const char *sql, seg_error *err)
 	return rc == SQLITE_DONE ? 0 : db_error(c, err, "cannot read catalogue");
 }
 
+/* ---- the search index of a new catalogue ----
+ * Built at commit by one INSERT ... SELECT, it was the last and longest
+ * part of a new catalogue's commit, on one core, while the second core
+ * mostly waits during the load (the parser keeps ahead of the writer).
+ * So a new catalogue's tracks are handed to a search_load as they are
+ * inserted, with the name and artists that the statement at commit would
+ * read, and its thread indexes them during the load. That holds while no
+ * later row changes a handed track's search row: a merge that may fill
+ * its name marks the index stale, and so does any track_artists row
+ * beyond those the handed tracks came with (counted at commit). A stale
+ * index is dropped and the search index built as before, so that the
+ * catalogue is the same either way. */
+
+/* Starts c->sl for the session's new catalogue; without one (no thread),
+ * the index is built at commit. */
+static void search_load_begin(catalog *c)
+{
+	sqlite3_stmt *q = NULL;
+	seg_error ignored = {0};
+	if (sqlite3_prepare_v2(c->db, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'track_search'",
+	                       -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL &&
+	    search_load_start(&c->sl, (const char *)sqlite3_column_text(q, 0), &ignored) == 0) {
+		c->sl_links = 0;
+		c->sl_stale = 0;
+	}
+	sqlite3_finalize(q);
+}
+
+/* Hands new track `id` to c->sl: its name (NULL or empty: NULL) and its
+ * artists, joined as the search index joins them (", ", in credit order,
+ * each artist once, as track_artists keeps them; NULL when none). */
+static int search_load_track(catalog *c, int64_t id, const char *name, const char *const *artists, int nartists,
+                             seg_error *err)
+{
+	char small[512], *buf = small;
+	size_t cap = sizeof small, len = 0;
+	int links = 0;
+	for (int i = 0; i < nartists; i++) {
+		int seen = 0;
+		for (int k = 0; k < i && !seen; k++)
+			seen = strcmp(artists[k], artists[i]) == 0;
+		if (seen)
+			continue;
+		size_t n = strlen(artists[i]);
+		if (len + n + 3 > cap) {
+			size_t want = (len + n + 3) * 2;
+			char *b = buf == small ? malloc(want) : realloc(buf, want);
+			if (b == NULL) {
+				if (buf != small)
+					free(buf);
+				return seg_error_set(err, SEG_ENOMEM, "out of memory");
+			}
+			if (buf == small)
+				memcpy(b, small, len);
+			buf = b;
+			cap = want;
+		}
+		if (links++ > 0) {
+			memcpy(buf + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(buf + len, artists[i], n);
+		len += n;
+	}
+	buf[len] = '\0';
+	c->sl_links += links;
+	int rc = search_load_put(c->sl, id, name != NULL && *name ? name : NULL, links ? buf : NULL, err);
+	if (buf != small)
+		free(buf);
+	return rc;
+}
+
+/* Whether c->sl holds the search rows the catalogue has now: nothing
+ * marked it stale and track_artists has only the handed tracks' rows. */
+static int search_load_current(catalog *c)
+{
+	sqlite3_stmt *q = NULL;
+	int current = 0;
+	if (c->sl != NULL && !c->sl_stale &&
+	    sqlite3_prepare_v2(c->db, "SELECT count(*) FROM track_artists", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		current = sqlite3_column_int64(q, 0) == c->sl_links;
+	sqlite3_finalize(q);
+	return current;
+}
+
 int catalog_begin(catalog *c, seg_error *err)
 {
 	if (!c->writable)
@@ -520,6 +760,8 @@ int catalog_begin(catalog *c, seg_error *err)
 	sqlite3_finalize(q);
 	if (c->first_new == INT64_MAX)
 		return db_error(c, err, "cannot read the catalogue");
+	if (empty && c->load && c->sl == NULL)
+		search_load_begin(c);
 	if (c->tracks == NULL) {
 		c->tracks = strmap_create();
 		c->artists = strmap_create();
@@ -647,11 +889,13 @@ int catalog_commit_then(catalog *c, catalog_after_fn after, void *arg, int *comm
 	}
 	/* A new catalogue: the tables and their indexes are committed to the
 	 * temporary, then the derived files are read from them on the second
-	 * core while this one builds the search index (the biggest part of
-	 * what is left), in a second transaction that `after` never sees
-	 * half-done: nothing it reads changes there. */
-	if ((rc = indexes_build(c, err)) < 0)
+	 * core while this one stores the search index (built beside the load,
+	 * or now when that one is stale), in transactions that `after` never
+	 * sees half-done: nothing it reads changes there. The tracks' UNIQUE
+	 * constraint is written in the schema last (sid_constraint_make). */
+	if ((c->sid_deferred && (rc = sid_index_build(c, err)) < 0) || (rc = indexes_build(c, err)) < 0)
 		return rc;
+	int loaded = search_load_current(c);
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c, err, "cannot commit");
 	c->in_session = 0;
@@ -662,11 +906,31 @@ int catalog_commit_then(catalog *c, catalog_after_fn after, void *arg, int *comm
 	 * reader is never locked out mid-read; the commit waits for the
 	 * reader's statement to end rather than failing. */
 	sqlite3_busy_timeout(c->db, 600000);
-	if (sqlite3_exec(c->db, "PRAGMA cache_spill=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	/* The index built beside the load is copied in on its connection, in
+	 * a transaction of its own (the file has one writer at a time). */
+	char analyze[512] = "";
+	if (loaded && (rc = search_load_finish(c->sl, c->tmp, err)) == 0)
+		snprintf(analyze, sizeof analyze, "%s", search_load_analyze_sql(c->sl));
+	search_load_free(c->sl);
+	c->sl = NULL;
+	if (rc < 0) {
+		/* the catalogue is not published */
+	} else if (sqlite3_exec(c->db, "PRAGMA cache_spill=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_error(c, err, "cannot start a transaction");
 	} else {
 		c->in_session = 1;
-		if ((rc = search_build(c, err)) == 0) {
+		/* PRAGMA optimize analyzes the tables that this connection's
+		 * statements used: the build at commit prepared this one, so it is
+		 * prepared (not run) for the catalogue to keep the same statistics,
+		 * and the FTS5 tables are analyzed as FTS5's own statements would
+		 * have had them analyzed (search_load_analyze_sql). */
+		if (loaded && stmt(c, ST_SEARCH_NEW, err) == NULL)
+			rc = SEG_EDB;
+		else if (loaded && sqlite3_exec(c->db, analyze, NULL, NULL, NULL) != SQLITE_OK)
+			rc = db_error(c, err, "cannot analyze the search index");
+		else if (!loaded)
+			rc = search_build(c, err);
+		if (rc == 0) {
 			sqlite3_exec(c->db, "PRAGMA optimize", NULL, NULL, NULL);
 			if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 				rc = db_error(c, err, "cannot commit");
@@ -680,6 +944,8 @@ int catalog_commit_then(catalog *c, catalog_after_fn after, void *arg, int *comm
 		after_main(&job);
 	sqlite3_busy_timeout(c->db, 5000);
 	sqlite3_exec(c->db, "PRAGMA cache_spill=ON", NULL, NULL, NULL);
+	if (rc == 0 && c->sid_deferred)
+		rc = sid_constraint_make(c, err);
 	if (rc < 0 || (rc = temp_publish(c, err)) < 0)
 		return rc;
 	if (committed)
@@ -697,6 +963,9 @@ void catalog_rollback(catalog *c)
 	c->in_session = 0;
 	c->ndirty = 0;
 	memset(c->nqueued, 0, sizeof c->nqueued);
+	search_load_free(c->sl);
+	c->sl = NULL;
+	c->last_pl_ok = 0;
 	/* The maps may now name rows that no longer exist. */
 	strmap_free(c->tracks);
 	strmap_free(c->artists);
@@ -906,6 +1175,16 @@ int catalog_put_track(catalog *c, const track_rec *t, int64_t ingest_id, int *me
 	int64_t id = exists ? (v & TRACK_ROWID) : sqlite3_last_insert_rowid(c->db);
 	if (id < 0 || id > TRACK_ROWID)
 		return seg_error_set(err, SEG_EDB, "track id %lld out of range", (long long)id);
+	if (c->sl != NULL) {
+		/* A name is filled only where none is stored: known for a track
+		 * this session inserted (TRACK_F_NAME), not for one it referenced. */
+		if (!exists)
+			rc = search_load_track(c, id, t->name, t->artists, t->nartists, err);
+		else if ((fields >> TRACK_F_NAME & 1) && !((v & TRACK_KNOWN_BIT) && (v >> TRACK_F_NAME & 1)))
+			c->sl_stale = 1;
+		if (rc < 0)
+			return rc;
+	}
 	/* What is stored now: the fields a known track had and this row's. */
 	int64_t nv = exists ? v : id | TRACK_KNOWN_BIT;
 	if (nv & TRACK_KNOWN_BIT)
@@ -937,6 +1216,8 @@ int catalog_ref_track(catalog *c, const char *spotify_id, const char *name, cons
 	int64_t id = sqlite3_last_insert_rowid(c->db);
 	if (strmap_put(c->tracks, spotify_id, id) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	if (c->sl != NULL && (rc = search_load_track(c, id, name, &artist, artist != NULL && *artist, err)) < 0)
+		return rc;
 	if (artist != NULL && *artist) {
 		int64_t aid;
 		if ((rc = intern(c, c->artists, ST_ARTIST_INSERT, artist, &aid, err)) < 0)
@@ -991,6 +1272,15 @@ int catalog_put_playlist(catalog *c, const char *source, const char *external_id
 {
 	int64_t want = (name && *name ? PL_NAME : 0) | (description && *description ? PL_DESC : 0) |
 	               (followers >= 0 ? PL_FOLLOWERS : 0) | (synthetic ? PL_SYNTH : 0);
+	/* The playlist of the row before, with nothing to fill: no lookup. */
+	if (c->last_pl_ok && (want & ~c->last_pl) == 0 && strcmp(c->last_pl_external, external_id) == 0 &&
+	    strcmp(c->last_pl_source, source) == 0) {
+		if (created)
+			*created = 0;
+		*rowid = c->last_pl & PL_ID;
+		return 0;
+	}
+	c->last_pl_ok = 0;
 	char key[512];
 	int cached = playlist_key(key, sizeof key, source, external_id);
 	int64_t v = 0, id;
@@ -1049,6 +1339,13 @@ int catalog_put_playlist(catalog *c, const char *source, const char *external_id
 	}
 	if (cached && strmap_put(c->playlists, key, v) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
+	size_t ls = strlen(source), le = strlen(external_id);
+	if (ls < sizeof c->last_pl_source && le < sizeof c->last_pl_external) {
+		memcpy(c->last_pl_source, source, ls + 1);
+		memcpy(c->last_pl_external, external_id, le + 1);
+		c->last_pl = v;
+		c->last_pl_ok = 1;
+	}
 	*rowid = id;
 	return 0;
 }

@@ -32,6 +32,7 @@
 #include "catalog/search_load.h"
 #include "core/array.h"
 #include "core/atomicfile.h"
+#include "core/rng.h"
 #include "core/strmap.h"
 
 /* Track-map values: the rowid (below 2^48), HAS_FEATURES_BIT when the track
@@ -221,12 +222,7 @@ static int db_error(catalog *c, seg_error *err, const char *what)
 static int temp_create(catalog *c, seg_error *err)
 {
 	static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	uint64_t seed = 0;
-	FILE *ur = fopen("/dev/urandom", "rb");
-	if (ur == NULL || fread(&seed, sizeof seed, 1, ur) != 1)
-		seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
-	if (ur != NULL)
-		fclose(ur);
+	uint64_t seed = rng_entropy64();
 	for (int attempt = 0; attempt < 100; attempt++) {
 		char suffix[ATOMICFILE_RANDOM + 1];
 		uint64_t x = XXH64(&seed, sizeof seed, (uint64_t)attempt);
@@ -471,12 +467,7 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		         CATALOG_SCHEMA_VERSION);
 		sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 		/* A new catalogue's id (see catalog_stamp): 63 random bits. */
-		uint64_t id = 0;
-		FILE *ur = fopen("/dev/urandom", "rb");
-		if (ur == NULL || fread(&id, sizeof id, 1, ur) != 1)
-			id = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
-		if (ur != NULL)
-			fclose(ur);
+		uint64_t id = rng_entropy64();
 		snprintf(sql, sizeof sql, "INSERT OR IGNORE INTO meta VALUES('catalogue_id','%lld')",
 		         (long long)(id >> 1));
 		sqlite3_exec(c->db, sql, NULL, NULL, NULL);

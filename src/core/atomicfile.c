@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,19 +39,13 @@ static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 static int is_alnum(char c) { return c != '\0' && memchr(ALNUM, c, sizeof ALNUM - 1) != NULL; }
 
 /* Writes ATOMICFILE_RANDOM random characters of ALNUM at x. The kernel's
- * random bits when it has them at once, else the clock and the process id;
- * a counter keeps two calls apart in either case. Uniqueness does not rest
+ * random bits when it has them at once, else the clocks and the process id
+ * (rng_entropy64); a counter keeps two calls apart in either case. Uniqueness does not rest
  * on it (O_EXCL does that), only how rarely a name is tried twice. */
 static void random_name(char *x)
 {
 	static atomic_uint_fast64_t calls;
-	uint64_t seed;
-	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != (ssize_t)sizeof seed) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
-	}
-	uint64_t v = rng_mix64(seed + atomic_fetch_add(&calls, 1) * RNG_GOLDEN);
+	uint64_t v = rng_mix64(rng_entropy64() + atomic_fetch_add(&calls, 1) * RNG_GOLDEN);
 	for (int i = 0; i < ATOMICFILE_RANDOM; i++) {
 		x[i] = ALNUM[v % (sizeof ALNUM - 1)];
 		v /= sizeof ALNUM - 1;

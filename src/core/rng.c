@@ -3,6 +3,9 @@
 #include "core/rng.h"
 
 #include <math.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #define RNG_PI 3.14159265358979323846
 
@@ -26,4 +29,16 @@ double rng_normal(rng *r)
 	r->spare = rad * sin(2.0 * RNG_PI * u2);
 	r->has_spare = 1;
 	return rad * cos(2.0 * RNG_PI * u2);
+}
+
+uint64_t rng_entropy64(void)
+{
+	uint64_t x;
+	if (getrandom(&x, sizeof x, GRND_NONBLOCK) == (ssize_t)sizeof x)
+		return x;
+	struct timespec a, b;
+	clock_gettime(CLOCK_REALTIME, &a);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return rng_mix64((uint64_t)a.tv_nsec ^ ((uint64_t)a.tv_sec << 30) ^ ((uint64_t)getpid() << 40) ^
+	                 (uint64_t)b.tv_nsec);
 }

@@ -24,6 +24,12 @@ static inline uint64_t rng_mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+/* 64 unpredictable bits for a name, a salt or an id (not a seed to
+ * reproduce): the kernel's (getrandom, not waiting for entropy), else the
+ * clocks and the pid mixed, which still differ between two processes
+ * started together. Thread-safe. */
+uint64_t rng_entropy64(void);
+
 /* The next number of the splitmix64 stream whose state is *state (any
  * value, 0 included, is a valid seed); advances the state. */
 static inline uint64_t rng_splitmix64(uint64_t *state) { return rng_mix64(*state += RNG_GOLDEN); }

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,15 +82,7 @@ static int salt_valid(const char *s)
 
 void exp_salt_new(char *salt)
 {
-	uint64_t r;
-	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
-		/* No entropy yet (early boot): the clock and the pid still make
-		 * two experiments created apart differ. */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t s = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + ((uint64_t)getpid() << 40);
-		r = rng_splitmix64(&s);
-	}
+	uint64_t r = rng_entropy64();
 	snprintf(salt, EXP_NAME_MAX + 1, "%016llx", (unsigned long long)r);
 }
 

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,20 +38,6 @@ int64_t serve__now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* 64 random bits: the kernel's, else (no getrandom) the clocks and the pid
- * mixed, which still differ between two processes started together. */
-static uint64_t random64(void)
-{
-	uint64_t x;
-	if (getrandom(&x, sizeof x, 0) == (ssize_t)sizeof x)
-		return x;
-	struct timespec a, b;
-	clock_gettime(CLOCK_REALTIME, &a);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return rng_mix64((uint64_t)a.tv_nsec ^ ((uint64_t)a.tv_sec << 30) ^ ((uint64_t)getpid() << 40) ^
-	                 (uint64_t)b.tv_nsec);
 }
 
 void serve__request_id(server *s, char *out)
@@ -190,7 +175,7 @@ int serve__store_open(server *s, seg_error *err)
 		where = path;
 	}
 	where_shown(where, shown, sizeof shown);
-	s->rid_prefix = random64();
+	s->rid_prefix = rng_entropy64();
 	seg_error why = {0};
 	if ((rc = evstore_open(where, &s->store, &why)) < 0)
 		return seg_error_set(err, rc, "cannot open the event store %s: %s", shown,

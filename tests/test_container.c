@@ -114,6 +114,42 @@ static int has_temporary(const char *dir)
 	return yes;
 }
 
+/* A borrowed section is written as it is at the save, like a copied one,
+ * and stays the caller's: freeing the writer leaves it (ASan would see a
+ * double free), and a name borrowed twice is refused as a copy is. */
+static void test_borrow(void **state)
+{
+	(void)state;
+	const char *dir = tu_tmpdir();
+	char path[1200];
+	snprintf(path, sizeof path, "%s/b.seg", dir);
+	size_t n = 100000;
+	int32_t *big = malloc(sizeof(int32_t) * n);
+	assert_non_null(big);
+	for (size_t i = 0; i < n; i++)
+		big[i] = (int32_t)(i * 7);
+	seg_error err;
+	container_writer *w = container_writer_create();
+	assert_non_null(w);
+	assert_int_equal(container_writer_borrow(w, "big", big, sizeof(int32_t) * n, &err), 0);
+	assert_int_equal(container_writer_add(w, "copied", "abc", 4, &err), 0);
+	assert_int_equal(container_writer_borrow(w, "big", big, 4, &err), SEG_EINVAL);
+	big[n - 1] = -1; /* written as it is when saved */
+	assert_int_equal(container_writer_save(w, path, &err), 0);
+	container_writer_free(w);
+	container_file *m;
+	assert_int_equal(container_file_open(&m, path, &err), 0);
+	size_t sz;
+	const int32_t *got = container_file_section(m, "big", &sz);
+	assert_int_equal(sz, sizeof(int32_t) * n);
+	assert_int_equal(got[12345], 12345 * 7);
+	assert_int_equal(got[n - 1], -1);
+	assert_string_equal((const char *)container_file_section(m, "copied", NULL), "abc");
+	container_file_close(m);
+	free(big);
+	tu_rmtree(dir);
+}
+
 static void test_write_atomic(void **state)
 {
 	(void)state;
@@ -189,6 +225,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_borrow),
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_write_atomic_mode),
 	};

@@ -43,6 +43,7 @@ typedef struct section {
 	char name[CONTAINER_NAME_MAX];
 	void *data;
 	size_t size;
+	int owned; /* data is the writer's copy (container_writer_add), freed with it */
 } section;
 
 struct container_writer {
@@ -59,12 +60,14 @@ void container_writer_free(container_writer *w)
 	if (w == NULL)
 		return;
 	for (size_t i = 0; i < w->n; i++)
-		free(w->s[i].data);
+		if (w->s[i].owned)
+			free(w->s[i].data);
 	free(w->s);
 	free(w);
 }
 
-int container_writer_add(container_writer *w, const char *name, const void *data, size_t size, seg_error *err)
+/* Adds a section of `size` bytes at `data`, copied (copy) or borrowed. */
+static int add_section(container_writer *w, const char *name, const void *data, size_t size, int copy, seg_error *err)
 {
 	if (strlen(name) >= CONTAINER_NAME_MAX)
 		return seg_error_set(err, SEG_EINVAL, "section name '%s' is too long", name);
@@ -78,14 +81,29 @@ int container_writer_add(container_writer *w, const char *name, const void *data
 	section *s = &w->s[w->n];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->name, sizeof s->name, "%s", name);
-	s->data = malloc(size ? size : 1);
-	if (s->data == NULL)
-		return seg_error_set(err, SEG_ENOMEM, "out of memory for section '%s' (%zu bytes)", name, size);
-	if (size)
-		memcpy(s->data, data, size);
+	if (copy) {
+		s->data = malloc(size ? size : 1);
+		if (s->data == NULL)
+			return seg_error_set(err, SEG_ENOMEM, "out of memory for section '%s' (%zu bytes)", name, size);
+		if (size)
+			memcpy(s->data, data, size);
+		s->owned = 1;
+	} else {
+		s->data = (void *)(uintptr_t)data; /* only read, by container_writer_save */
+	}
 	s->size = size;
 	w->n++;
 	return 0;
+}
+
+int container_writer_add(container_writer *w, const char *name, const void *data, size_t size, seg_error *err)
+{
+	return add_section(w, name, data, size, 1, err);
+}
+
+int container_writer_borrow(container_writer *w, const char *name, const void *data, size_t size, seg_error *err)
+{
+	return add_section(w, name, data, size, 0, err);
 }
 
 int container_write_atomic(const char *path, int (*fill)(FILE *f, void *arg), void *arg, seg_error *err)

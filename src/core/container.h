@@ -27,6 +27,10 @@ typedef struct container_writer container_writer;
 container_writer *container_writer_create(void);
 /* Adds a section; the bytes are copied. Names are unique, < CONTAINER_NAME_MAX. */
 int container_writer_add(container_writer *w, const char *name, const void *data, size_t size, seg_error *err);
+/* The same without the copy: `data` must stay valid and unchanged until
+ * container_writer_save has returned (or the writer is freed). For large
+ * sections that live on anyway: a model's arrays are not held twice. */
+int container_writer_borrow(container_writer *w, const char *name, const void *data, size_t size, seg_error *err);
 /* Writes the file through container_write_atomic, and fails as it does:
  * `path` is untouched unless only the final directory fsync failed. */
 int container_writer_save(container_writer *w, const char *path, seg_error *err);

@@ -768,7 +768,19 @@ static int build_rp3(built *b, const train_options *o, seg_error *err)
 
 /* ---- writing ---- */
 
+/* Adds a section borrowed, not copied (container_writer_borrow): what the
+ * writers below add lives until the file is saved (the built model, a
+ * mapped part file), so a model is not held twice while it is written.
+ * A temporary (a JSON text, an array on the stack that goes out of scope
+ * before the save) goes in through add_copy. */
 static int add(container_writer *w, const char *name, const void *p, size_t size, int *rc, seg_error *err)
+{
+	if (*rc == 0)
+		*rc = container_writer_borrow(w, name, p, size, err);
+	return *rc;
+}
+
+static int add_copy(container_writer *w, const char *name, const void *p, size_t size, int *rc, seg_error *err)
 {
 	if (*rc == 0)
 		*rc = container_writer_add(w, name, p, size, err);
@@ -885,7 +897,7 @@ static int write_model(container_writer *w, const char *version, void *arg, seg_
 	json_object_set_new(b->meta, "train_seconds", json_real(progress_now() - mp->t0));
 	int rc = 0;
 	char *meta = json_dumps(b->meta, JSON_INDENT(2) | JSON_SORT_KEYS);
-	add(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
+	add_copy(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
 	free(meta);
 	for (int p = 0; p < TP__COUNT; p++)
 		PUT[p](w, b, &rc, err);
@@ -1186,14 +1198,14 @@ int train_part_run(const train_options *o, int part, const char *features, const
 		goto out;
 	}
 	char *meta = json_dumps(b.meta, JSON_COMPACT | JSON_SORT_KEYS);
-	add(w, TRAIN_PART_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
+	add_copy(w, TRAIN_PART_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
 	free(meta);
 	PUT[part](w, &b, &rc, err);
 	if (part == TP_FEATURES) {
 		int64_t shape[3] = {b.ui.nrows, b.ui.ncols, b.ui.nnz};
 		add(w, PART_RAW, b.vec, sizeof(float) * b.N * b.D, &rc, err);
 		if (b.I > 0) {
-			add(w, PART_UI_SHAPE, shape, sizeof shape, &rc, err);
+			add_copy(w, PART_UI_SHAPE, shape, sizeof shape, &rc, err);
 			add(w, PART_UI_PTR, b.ui.indptr, sizeof(int64_t) * ((size_t)b.ui.nrows + 1), &rc, err);
 			add(w, PART_UI_IDX, b.ui.indices, sizeof(int32_t) * (size_t)b.ui.nnz, &rc, err);
 		}
@@ -1224,7 +1236,7 @@ static int fill_from_parts(container_writer *w, const char *version, void *arg, 
 	json_object_set_new(pf->meta, "version", json_string(version));
 	int rc = 0;
 	char *meta = json_dumps(pf->meta, JSON_INDENT(2) | JSON_SORT_KEYS);
-	add(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
+	add_copy(w, MS_META, meta, meta ? strlen(meta) + 1 : 0, &rc, err);
 	free(meta);
 	for (int p = 0; p < TP__COUNT && rc == 0; p++) {
 		for (size_t i = 0; i < container_file_count(pf->f[p]); i++) {

@@ -2716,9 +2716,9 @@ static void test_recommend_assigns_and_logs(void **state)
 		                    json_string_value(json_object_get(json_object_get(ans, "experiment"), "variant")));
 		/* the model, and the version that answered ("hybrid@v1") */
 		char model[160];
+		assert_non_null(json_object_get(ans, "model_version"));
 		snprintf(model, sizeof model, "%s@%s", json_string_value(json_object_get(ans, "model")),
 		         json_string_value(json_object_get(ans, "model_version")));
-		assert_non_null(json_object_get(ans, "model_version"));
 		assert_string_equal(json_string_value(json_object_get(ev, "model")), model);
 		json_t *tracks = json_object_get(ev, "tracks"), *shown = json_object_get(ans, "tracks");
 		assert_int_equal(json_array_size(tracks), json_array_size(shown));

@@ -495,7 +495,8 @@ static int experiment_allows(const char *ws, const char *events, const char *nam
 		                   name, version, want, vs.other, treatment, vs.seen);
 		goto out;
 	}
-	if (vs.matched == 0 && strstr(config, "version=") != NULL) {
+	exp_config cfg;
+	if (vs.matched == 0 && exp_config_parse(config, &cfg, NULL) == 0 && cfg.version != EXP_VERSION_UNSET) {
 		rc = seg_error_set(err, SEG_EINVAL,
 		                   "experiment %s is no evidence for version %d (%s): none of %s's lists "
 		                   "was answered by it",

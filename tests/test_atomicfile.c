@@ -225,6 +225,15 @@ static void test_modes_follow_umask(void **state)
 	assert_int_equal(atomicfile_make_dir(d, &err), 0);
 	assert_int_equal(stat(d, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0755);
+	/* an empty file of its own, the same way */
+	snprintf(d, sizeof d, "%s/catalog.db.tmp.XXXXXX", dir);
+	assert_int_equal(atomicfile_make_file(d, &err), 0);
+	assert_null(strstr(d, "XXXXXX"));
+	assert_true(atomicfile_is_temp_of(strrchr(d, '/') + 1, "catalog.db"));
+	assert_int_equal(stat(d, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
 	assert_int_equal(umask_calls, 0);
 	set_umask(was);
 	/* a template without the pattern is refused, and nothing is made */
@@ -232,6 +241,9 @@ static void test_modes_follow_umask(void **state)
 	assert_int_equal(atomicfile_make_dir(d, &err), SEG_EINVAL);
 	snprintf(d, sizeof d, "%s/v6.tmp.XXXXX", dir);
 	assert_int_equal(atomicfile_make_dir(d, &err), SEG_EINVAL);
+	snprintf(d, sizeof d, "%s/f6.XXXXXX", dir);
+	assert_int_equal(atomicfile_make_file(d, &err), SEG_EINVAL);
+	assert_int_equal(access(d, F_OK), -1);
 	tu_rmtree(dir);
 }
 

@@ -215,32 +215,18 @@ static int db_error(catalog *c, seg_error *err, const char *what)
 	return seg_error_set(err, SEG_EDB, "%s: %s", what, sqlite3_errmsg(c->db));
 }
 
-/* Creates the empty temporary c->tmp that a new catalogue is built in:
- * CATALOG_DB_NAME ATOMICFILE_TAG and ATOMICFILE_RANDOM characters of
- * [A-Za-z0-9], created with O_EXCL as atomicfile's are (mode 0666 less the
- * umask), so that the workspace's leftover cleaning knows it. */
+/* Creates the empty temporary c->tmp that a new catalogue is built in, one
+ * of atomicfile's (catalog.db.tmp.XXXXXX), so that the workspace's leftover
+ * cleaning knows it. */
 static int temp_create(catalog *c, seg_error *err)
 {
-	static const char ALNUM[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	uint64_t seed = rng_entropy64();
-	for (int attempt = 0; attempt < 100; attempt++) {
-		char suffix[ATOMICFILE_RANDOM + 1];
-		uint64_t x = XXH64(&seed, sizeof seed, (uint64_t)attempt);
-		for (int i = 0; i < ATOMICFILE_RANDOM; i++, x /= 62)
-			suffix[i] = ALNUM[x % 62];
-		suffix[ATOMICFILE_RANDOM] = '\0';
-		if ((size_t)snprintf(c->tmp, sizeof c->tmp, "%s%s%s", c->path, ATOMICFILE_TAG, suffix) >= sizeof c->tmp)
-			return seg_error_set(err, SEG_EINVAL, "workspace path too long: %s", c->dir);
-		int fd = open(c->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-		if (fd >= 0) {
-			close(fd);
-			c->load = 1;
-			return 0;
-		}
-		if (errno != EEXIST)
-			return seg_error_set(err, SEG_EIO, "cannot create %s: %s", c->tmp, strerror(errno));
-	}
-	return seg_error_set(err, SEG_EIO, "cannot create a temporary beside %s", c->path);
+	if ((size_t)snprintf(c->tmp, sizeof c->tmp, "%s%s%.*s", c->path, ATOMICFILE_TAG, ATOMICFILE_RANDOM,
+	                     "XXXXXXXXXXXXXXXX") >= sizeof c->tmp)
+		return seg_error_set(err, SEG_EINVAL, "workspace path too long: %s", c->dir);
+	int rc = atomicfile_make_file(c->tmp, err);
+	if (rc == 0)
+		c->load = 1;
+	return rc;
 }
 
 /* ---- a new catalogue's UNIQUE(spotify_id) ----

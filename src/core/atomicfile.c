@@ -181,16 +181,25 @@ void atomicfile_abort(atomicfile *a)
 	free(a);
 }
 
-int atomicfile_make_dir(char *templ, seg_error *err)
+/* atomicfile_make_dir and atomicfile_make_file. */
+static int make_from(char *templ, int dir, seg_error *err)
 {
 	size_t n = strlen(templ), tag = strlen(ATOMICFILE_TAG);
 	if (n < tag + ATOMICFILE_RANDOM || strncmp(templ + n - ATOMICFILE_RANDOM - tag, ATOMICFILE_TAG, tag) != 0 ||
 	    strspn(templ + n - ATOMICFILE_RANDOM, "X") != ATOMICFILE_RANDOM)
 		return seg_error_set(err, SEG_EINVAL, "%s does not end in %sXXXXXX", templ, ATOMICFILE_TAG);
-	if (create_new(templ, 1) < 0)
-		return seg_error_set(err, SEG_EIO, "cannot create directory %s: %s", templ, strerror(errno));
+	int fd = create_new(templ, dir);
+	if (fd < 0)
+		return seg_error_set(err, SEG_EIO, "cannot create %s%s: %s", dir ? "directory " : "", templ,
+		                     strerror(errno));
+	if (!dir)
+		close(fd);
 	return 0;
 }
+
+int atomicfile_make_dir(char *templ, seg_error *err) { return make_from(templ, 1, err); }
+
+int atomicfile_make_file(char *templ, seg_error *err) { return make_from(templ, 0, err); }
 
 int atomicfile_is_temp_of(const char *name, const char *target)
 {

@@ -76,6 +76,11 @@ int atomicfile_sync_dir(const char *path, seg_error *err);
  * the umask. Returns 0, or SEG_EINVAL (templ does not end so) / SEG_EIO. */
 int atomicfile_make_dir(char *templ, seg_error *err);
 
+/* The same for an empty file of its own (mode 0666 less the umask), closed:
+ * for a writer that fills it by other means (SQLite builds a new catalogue
+ * in one) and renames it into place itself. */
+int atomicfile_make_file(char *templ, seg_error *err);
+
 /* 1 when the file name `name` (no directory) is one of this module's
  * temporaries for a target named `target`: target, ATOMICFILE_TAG, then
  * ATOMICFILE_RANDOM characters of [A-Za-z0-9] and nothing more; else 0. */

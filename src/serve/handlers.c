@@ -413,7 +413,15 @@ static int log_impression(server *s, const ab_plan *ab, const char *rid, const c
 	snprintf(ev.user, sizeof ev.user, "%s", ab->user);
 	snprintf(ev.experiment, sizeof ev.experiment, "%s", ab->experiment);
 	snprintf(ev.variant, sizeof ev.variant, "%s", ab->variant);
-	snprintf(ev.model, sizeof ev.model, "%s", model);
+	/* The model and the version that answered ("hybrid@v7"), so that an
+	 * experiment's lists say which version served them (segue models
+	 * promote --experiment reads it). */
+	const char *version = serve__cur->version;
+	if (version[0] != '\0')
+		snprintf(ev.model, sizeof ev.model, "%.*s@%s", (int)(EV_MODEL_MAX - 1 - strlen(version)), model,
+		         version);
+	else
+		snprintf(ev.model, sizeof ev.model, "%s", model);
 	ev.position = -1;
 	ev.client_ms = serve__now_ms();
 	for (size_t i = 0; i < n; i++) {
@@ -471,17 +479,8 @@ static enum MHD_Result answer_recommend(server *s, struct MHD_Connection *c, req
 		ids[i] = items[i].track;
 	if (track_hits(s, ids, n, hits, found, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable", "the catalogue cannot be read");
-	/* The impression names the model version too ("hybrid@v7"), so that an
-	 * experiment's lists say which version answered them (segue models
-	 * promote --experiment reads it). */
-	char logged[EV_MODEL_MAX + 1];
-	if (serve__cur->version[0] != '\0')
-		snprintf(logged, sizeof logged, "%.*s@%s", (int)(EV_MODEL_MAX - 1 - strlen(serve__cur->version)), model,
-		         serve__cur->version);
-	else
-		snprintf(logged, sizeof logged, "%s", model);
 	if (ab != NULL && ab->user[0] != '\0' &&
-	    log_impression(s, ab, rid, logged, items, n, hits, found, interleaved ? teams : NULL, &err) < 0)
+	    log_impression(s, ab, rid, model, items, n, hits, found, interleaved ? teams : NULL, &err) < 0)
 		return serve__send_error(c, r, 503, "unavailable",
 		                         "the event store did not log this list, so it is not served: %s", err.msg);
 	char note[SERVE_MAX_NOTES][SERVE_NOTE_CAP];

@@ -33,6 +33,7 @@
 #include "core/array.h"
 #include "core/atomicfile.h"
 #include "core/rng.h"
+#include "core/pairmap.h"
 #include "core/strmap.h"
 
 /* Track-map values: the rowid (below 2^48), HAS_FEATURES_BIT when the track
@@ -178,8 +179,8 @@ struct catalog {
 	strmap *artists;                          /* name -> rowid */
 	strmap *genres;                           /* name -> rowid */
 	strmap *playlists;                        /* source US external_id -> rowid | PL_* bits (playlist_key) */
-	strmap *members;                          /* playlists filled as sets: member_key 'p' -> next pos, or -1 when
-	                                the playlist must be asked in SQL; 'm' -> 1 for each member */
+	pairmap *members;                         /* playlists filled as sets: (playlist, -1) -> next pos, or -1 when
+	                                the playlist must be asked in SQL; (playlist, track) -> 1 for each member */
 	int64_t first_new;                        /* tracks with id >= first_new were catalogued in this session */
 	int64_t *dirty;                           /* older tracks whose search entry must be rebuilt at commit */
 	int64_t queued[BT__COUNT][BATCH_ROWS][3]; /* link rows not yet written */
@@ -479,7 +480,7 @@ void catalog_close(catalog *c)
 	strmap_free(c->artists);
 	strmap_free(c->genres);
 	strmap_free(c->playlists);
-	strmap_free(c->members);
+	pairmap_free(c->members);
 	free(c->dirty);
 	search_load_free(c->sl);
 	sqlite3_close(c->db);
@@ -744,7 +745,7 @@ int catalog_begin(catalog *c, seg_error *err)
 		c->artists = strmap_create();
 		c->genres = strmap_create();
 		c->playlists = strmap_create();
-		c->members = strmap_create();
+		c->members = pairmap_create();
 		if (!c->tracks || !c->artists || !c->genres || !c->playlists || !c->members)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
 		int rc;
@@ -864,35 +865,48 @@ int catalog_commit_then(catalog *c, catalog_after_fn after, void *arg, int *comm
 			*committed = 1;
 		return after ? after(c->db, arg, err) : 0;
 	}
-	/* A new catalogue: the tables and their indexes are committed to the
-	 * temporary, then the derived files are read from them on the second
-	 * core while this one stores the search index (built beside the load,
-	 * or now when that one is stale), in transactions that `after` never
-	 * sees half-done: nothing it reads changes there. The tracks' UNIQUE
-	 * constraint is written in the schema last (sid_constraint_make). */
-	if ((c->sid_deferred && (rc = sid_index_build(c, err)) < 0) || (rc = indexes_build(c, err)) < 0)
-		return rc;
+	/* A new catalogue: the tables are committed to the temporary, then the
+	 * derived files are read from them on a thread of their own while this
+	 * one builds the indexes and stores the search index (built beside the
+	 * load, or now when that one is stale), in transactions that `after`
+	 * never sees half-done: nothing it reads changes there, and it needs
+	 * none of the indexes. The loader's thread commits its index
+	 * meanwhile. The tracks' UNIQUE constraint is written in the schema
+	 * last (sid_constraint_make). */
 	int loaded = search_load_current(c);
+	if (loaded && (rc = search_load_end(c->sl, err)) < 0)
+		return rc;
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c, err, "cannot commit");
 	c->in_session = 0;
 	after_job job = {.path = c->tmp, .fn = after, .arg = arg};
 	pthread_t th;
 	int threaded = after != NULL && pthread_create(&th, NULL, after_main, &job) == 0;
-	/* No page is written before the commit (cache_spill off), so the
-	 * reader is never locked out mid-read; the commit waits for the
-	 * reader's statement to end rather than failing. */
+	/* No page is written before a commit (cache_spill off), so the reader
+	 * is never locked out mid-read; a commit waits for the reader's
+	 * transaction to end rather than failing. */
 	sqlite3_busy_timeout(c->db, 600000);
+	if (sqlite3_exec(c->db, "PRAGMA cache_spill=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_error(c, err, "cannot start a transaction");
+	else {
+		c->in_session = 1;
+		if ((!c->sid_deferred || (rc = sid_index_build(c, err)) == 0) && (rc = indexes_build(c, err)) == 0) {
+			if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+				rc = db_error(c, err, "cannot commit");
+			else
+				c->in_session = 0;
+		}
+	}
 	/* The index built beside the load is copied in on its connection, in
 	 * a transaction of its own (the file has one writer at a time). */
 	char analyze[512] = "";
-	if (loaded && (rc = search_load_finish(c->sl, c->tmp, err)) == 0)
+	if (rc == 0 && loaded && (rc = search_load_finish(c->sl, c->tmp, err)) == 0)
 		snprintf(analyze, sizeof analyze, "%s", search_load_analyze_sql(c->sl));
 	search_load_free(c->sl);
 	c->sl = NULL;
 	if (rc < 0) {
 		/* the catalogue is not published */
-	} else if (sqlite3_exec(c->db, "PRAGMA cache_spill=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	} else if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = db_error(c, err, "cannot start a transaction");
 	} else {
 		c->in_session = 1;
@@ -948,8 +962,9 @@ void catalog_rollback(catalog *c)
 	strmap_free(c->artists);
 	strmap_free(c->genres);
 	strmap_free(c->playlists);
-	strmap_free(c->members);
-	c->tracks = c->artists = c->genres = c->playlists = c->members = NULL;
+	pairmap_free(c->members);
+	c->tracks = c->artists = c->genres = c->playlists = NULL;
+	c->members = NULL;
 }
 
 int catalog_ingest_start(catalog *c, const char *file, const char *variant, int synthetic, int64_t *ingest_id,
@@ -1327,30 +1342,6 @@ int catalog_put_playlist(catalog *c, const char *source, const char *external_id
 	return 0;
 }
 
-/* The membership map's key: tag ('p' for a playlist, 'm' for a playlist's
- * member) and one or two non-negative ids, each as base-128 digits with the
- * high bit set (never NUL), separated by ','. buf holds at least 24 bytes. */
-static const char *member_key(char *buf, char tag, int64_t a, int64_t b)
-{
-	size_t n = 0;
-	buf[n++] = tag;
-	uint64_t x = (uint64_t)a;
-	do {
-		buf[n++] = (char)(0x80 | (x & 0x7f));
-		x >>= 7;
-	} while (x);
-	if (b >= 0) {
-		buf[n++] = ',';
-		x = (uint64_t)b;
-		do {
-			buf[n++] = (char)(0x80 | (x & 0x7f));
-			x >>= 7;
-		} while (x);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t track, seg_error *err)
 {
 	/* An entry by position may replace one still queued. */
@@ -1369,10 +1360,9 @@ int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t t
 	/* An entry replaced by position may remove a member the map holds:
 	 * such a playlist is asked in SQL from now on (no export fills one
 	 * playlist both ways; this keeps the answer right if one does). */
-	char key[48];
 	int64_t next;
-	if (rc == 0 && c->members != NULL && strmap_get(c->members, member_key(key, 'p', playlist, -1), &next) &&
-	    next >= 0 && strmap_put(c->members, key, -1) < 0)
+	if (rc == 0 && c->members != NULL && pairmap_get(c->members, playlist, -1, &next) && next >= 0 &&
+	    pairmap_put(c->members, playlist, -1, -1) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	return rc;
 }
@@ -1390,11 +1380,10 @@ static int members_load(catalog *c, int64_t playlist, int64_t *next, seg_error *
 	sqlite3_bind_int64(s, 1, playlist);
 	*next = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		char key[48];
 		int64_t pos = sqlite3_column_int64(s, 0);
 		if (pos + 1 > *next)
 			*next = pos + 1;
-		if (strmap_put(c->members, member_key(key, 'm', playlist, sqlite3_column_int64(s, 1)), 1) < 0) {
+		if (pairmap_put(c->members, playlist, sqlite3_column_int64(s, 1), 1) < 0) {
 			sqlite3_reset(s);
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
 		}
@@ -1405,16 +1394,15 @@ static int members_load(catalog *c, int64_t playlist, int64_t *next, seg_error *
 
 int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int *added, seg_error *err)
 {
-	char pkey[48], mkey[48];
-	int64_t next, v;
+	int64_t next;
 	int rc;
 	*added = 0;
 	if (c->members == NULL)
 		return seg_error_set(err, SEG_EINVAL, "no write session");
-	if (!strmap_get(c->members, member_key(pkey, 'p', playlist, -1), &next)) {
+	if (!pairmap_get(c->members, playlist, -1, &next)) {
 		if ((rc = members_load(c, playlist, &next, err)) < 0)
 			return rc;
-		if (strmap_put(c->members, pkey, next) < 0)
+		if (pairmap_put(c->members, playlist, -1, next) < 0)
 			return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	}
 	sqlite3_stmt *s;
@@ -1429,11 +1417,14 @@ int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int 
 		*added = rc == 0 && sqlite3_changes(c->db) > 0;
 		return rc;
 	}
-	if (strmap_get(c->members, member_key(mkey, 'm', playlist, track), &v))
-		return 0; /* a set: already in it */
+	/* A set: a track already in it is not added again. (Should queuing
+	 * the entry fail, the map names a member that was not written; the
+	 * error ends the session, and a rollback drops the map.) */
+	if ((rc = pairmap_add(c->members, playlist, track, 1)) <= 0)
+		return rc == 0 ? 0 : seg_error_set(err, SEG_ENOMEM, "out of memory");
 	if ((rc = batch_put(c, BT_ENTRY, playlist, next, track, err)) < 0)
 		return rc;
-	if (strmap_put(c->members, mkey, 1) < 0 || strmap_put(c->members, pkey, next + 1) < 0)
+	if (pairmap_put(c->members, playlist, -1, next + 1) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	*added = 1;
 	return 0;

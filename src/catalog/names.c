@@ -43,6 +43,15 @@ struct names {
 	size_t text_size;
 };
 
+/* by_sid's order: the ids' bytes as lookups compare them, then the track
+ * (ids longer than an entry holds may share their first bytes). */
+static int sid_entry_cmp(const void *pa, const void *pb)
+{
+	const sid_entry *a = pa, *b = pb;
+	int c = strncmp(a->sid, b->sid, sizeof a->sid);
+	return c != 0 ? c : (a->track > b->track) - (a->track < b->track);
+}
+
 /* Appends, to the record being written, the names that `q` (track_id, name;
  * ordered by track) gives for `track`, joined by ", ", and a NUL; *step is
  * q's last sqlite3_step result, advanced past the track's rows. */
@@ -62,7 +71,7 @@ static void put_joined(strbuf *text, sqlite3_stmt *q, int *step, int64_t track)
 int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 {
 	int rc = 0, in_txn = 0;
-	sqlite3_stmt *qt = NULL, *qa = NULL, *qg = NULL, *qs = NULL;
+	sqlite3_stmt *qt = NULL, *qa = NULL, *qg = NULL;
 	uint64_t *off = NULL;
 	sid_entry *by_sid = NULL;
 	strbuf text = {0};
@@ -98,9 +107,7 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 	    sqlite3_prepare_v2(db,
 	                       "SELECT tg.track_id, g.name FROM track_genres tg JOIN genres g ON g.id = tg.genre_id"
 	                       " ORDER BY tg.track_id, tg.genre_id",
-	                       -1, &qg, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT id, spotify_id FROM tracks ORDER BY spotify_id", -1, &qs, NULL) !=
-	            SQLITE_OK) {
+	                       -1, &qg, NULL) != SQLITE_OK) {
 		rc = seg_error_set(err, SEG_EDB, "cannot read the catalogue: %s", sqlite3_errmsg(db));
 		goto out;
 	}
@@ -115,29 +122,28 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 			                   (long long)id);
 			goto out;
 		}
+		const char *sid = (const char *)sqlite3_column_text(qt, 1);
 		off[id] = text.len;
 		strbuf_putc(&text, (char)(sqlite3_column_int(qt, 3) ? 1 : 0));
 		strbuf_putc(&text, (char)(uint8_t)(pop < 0 ? 0 : pop > 254 ? 255 : pop + 1));
-		strbuf_puts(&text, (const char *)sqlite3_column_text(qt, 1));
+		strbuf_puts(&text, sid);
 		strbuf_putc(&text, '\0');
 		strbuf_puts(&text, (const char *)sqlite3_column_text(qt, 2));
 		strbuf_putc(&text, '\0');
 		put_joined(&text, qa, &sa, id);
 		put_joined(&text, qg, &sg, id);
+		by_sid[n].track = id;
+		snprintf(by_sid[n].sid, sizeof by_sid[n].sid, "%s", sid ? sid : "");
 		n++;
 	}
-	size_t ns = 0;
-	if (st == SQLITE_DONE)
-		while ((st = sqlite3_step(qs)) == SQLITE_ROW && ns < N) {
-			by_sid[ns].track = sqlite3_column_int64(qs, 0);
-			snprintf(by_sid[ns].sid, sizeof by_sid[ns].sid, "%s", (const char *)sqlite3_column_text(qs, 1));
-			ns++;
-		}
+	/* Sorted here rather than read in the index's order: a new catalogue's
+	 * names are written before its index on spotify_id exists. */
+	qsort(by_sid, n, sizeof(sid_entry), sid_entry_cmp);
 	if (st != SQLITE_DONE || (sa != SQLITE_DONE && sa != SQLITE_ROW) || (sg != SQLITE_DONE && sg != SQLITE_ROW)) {
 		rc = seg_error_set(err, SEG_EDB, "cannot read the catalogue: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (n != N || ns != N) {
+	if (n != N) {
 		rc = seg_error_set(err, SEG_EDB, "the catalogue changed while its names were written");
 		goto out;
 	}
@@ -163,7 +169,6 @@ out:
 	sqlite3_finalize(qt);
 	sqlite3_finalize(qa);
 	sqlite3_finalize(qg);
-	sqlite3_finalize(qs);
 	if (in_txn)
 		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	container_writer_free(w);

@@ -38,7 +38,7 @@ struct search_load {
 	sqlite3 *db;          /* the private database; the thread's until joined */
 	sqlite3_stmt *insert; /* INSERT INTO track_search(rowid, name, artists) */
 	char *create_sql;
-	char analyze[512]; /* search_load_analyze_sql, filled by finish */
+	char analyze[512]; /* search_load_analyze_sql, filled by the thread's close_private */
 	int rc;            /* the thread's error, or 0 */
 	seg_error err;     /* its detail */
 };
@@ -95,6 +95,34 @@ static int index_chunk(search_load *s, const chunk *k)
 	return 0;
 }
 
+/* Once every row is indexed: commits, which flushes FTS5's pending terms.
+ * PRAGMA optimize then analyzes the FTS5 tables that FTS5's own statements
+ * used (which depends on how its segments were merged), as it would have
+ * on the connection that built the index in the catalogue: the caller
+ * analyzes the same tables there (search_load_analyze_sql). */
+static int close_private(search_load *s)
+{
+	sqlite3_finalize(s->insert);
+	s->insert = NULL;
+	if (sqlite3_exec(s->db, "COMMIT; PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK)
+		return fail_db(s, "cannot build the search index");
+	sqlite3_stmt *q = NULL;
+	size_t len = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT tbl FROM main.sqlite_stat1 ORDER BY tbl", -1, &q, NULL) ==
+	    SQLITE_OK)
+		while (sqlite3_step(q) == SQLITE_ROW && len < sizeof s->analyze) {
+			const char *t = (const char *)sqlite3_column_text(q, 0);
+			/* FTS5's tables are named as the schema names them: no quote */
+			if (t != NULL && strchr(t, '"') == NULL)
+				len += (size_t)snprintf(s->analyze + len, sizeof s->analyze - len, "ANALYZE \"%s\";",
+				                        t);
+		}
+	sqlite3_finalize(q);
+	if (len >= sizeof s->analyze)
+		return seg_error_set(&s->err, SEG_EDB, "too many statistics of the search index");
+	return 0;
+}
+
 static void *load_main(void *arg)
 {
 	search_load *s = arg;
@@ -121,6 +149,11 @@ static void *load_main(void *arg)
 			k = next;
 		}
 	}
+	pthread_mutex_lock(&s->mu);
+	int stopped = s->stop;
+	pthread_mutex_unlock(&s->mu);
+	if (rc == 0 && !stopped)
+		rc = close_private(s);
 	pthread_mutex_lock(&s->mu);
 	if (rc < 0)
 		s->rc = rc;
@@ -197,6 +230,16 @@ int search_load_put(search_load *s, int64_t rowid, const char *name, const char 
 	return 0;
 }
 
+int search_load_end(search_load *s, seg_error *err)
+{
+	int rc = hand_over(s, err);
+	pthread_mutex_lock(&s->mu);
+	s->done = 1;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* Stops the thread: done (index what is queued) or not (drop it). */
 static void join(search_load *s, int drop)
 {
@@ -220,38 +263,12 @@ int search_load_finish(search_load *s, const char *db_path, seg_error *err)
 			*err = s->err;
 		return rc;
 	}
-	sqlite3_finalize(s->insert);
-	s->insert = NULL;
+	/* The catalogue's file is written as its load connection writes it (no
+	 * journal, no syncs: it is synced once before it is renamed into
+	 * place), and no page before the commit (cache_spill off), so that
+	 * readers of the committed tables are not locked out mid-read; the
+	 * commit waits for them. */
 	sqlite3_stmt *q = NULL;
-	/* Committing flushes FTS5's pending terms. PRAGMA optimize then
-	 * analyzes the FTS5 tables that FTS5's own statements used (which
-	 * depends on how its segments were merged), as it would have on the
-	 * connection that built the index in the catalogue: the caller
-	 * analyzes the same tables there (search_load_analyze_sql). The catalogue's file is
-	 * written as its load connection writes it (no journal, no syncs: it
-	 * is synced once before it is renamed into place), and no page before
-	 * the commit (cache_spill off), so that readers of the committed
-	 * tables are not locked out mid-read; the commit waits for them. */
-	if (sqlite3_exec(s->db, "COMMIT; PRAGMA optimize", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = fail_db(s, "cannot build the search index");
-		goto out;
-	}
-	size_t len = 0;
-	if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT tbl FROM main.sqlite_stat1 ORDER BY tbl", -1, &q, NULL) ==
-	    SQLITE_OK)
-		while (sqlite3_step(q) == SQLITE_ROW && len < sizeof s->analyze) {
-			const char *t = (const char *)sqlite3_column_text(q, 0);
-			/* FTS5's tables are named as the schema names them: no quote */
-			if (t != NULL && strchr(t, '"') == NULL)
-				len += (size_t)snprintf(s->analyze + len, sizeof s->analyze - len, "ANALYZE \"%s\";",
-				                        t);
-		}
-	sqlite3_finalize(q);
-	if (len >= sizeof s->analyze) {
-		rc = seg_error_set(&s->err, SEG_EDB, "too many statistics of the search index");
-		goto out;
-	}
-	q = NULL;
 	if (sqlite3_prepare_v2(s->db, "ATTACH ?1 AS cat", -1, &q, NULL) != SQLITE_OK) {
 		rc = fail_db(s, "cannot build the search index");
 		goto out;

@@ -30,6 +30,13 @@ int search_load_start(search_load **out, const char *create_sql, seg_error *err)
  * the build (which puts it in err). */
 int search_load_put(search_load *s, int64_t rowid, const char *name, const char *artists, seg_error *err);
 
+/* Tells the loader that no more rows come (nothing may be handed after
+ * this): its thread indexes what is queued and commits the private
+ * database, while the caller goes on. Optional: search_load_finish does
+ * the same when it was not called. Returns 0, or the error that stopped
+ * the build (which puts it in err). */
+int search_load_end(search_load *s, seg_error *err);
+
 /* Waits for every handed row to be indexed, then replaces the rows of the
  * FTS5 tables of track_search in the database file `db_path` by the
  * loader's, in one transaction on the loader's connection (waiting, up to

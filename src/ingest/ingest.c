@@ -210,6 +210,19 @@ static void batch_fix(batch *b)
 }
 
 /* Reads up to BATCH_ROWS rows into b. */
+/* A playlist's genre label given to a track by a held-out playlist is
+ * evidence from validation or test: the catalogue keeps it for the
+ * listener but marks it unusable for features. A row that names no
+ * playlist joins no evaluation playlist, so its label is usable. Done
+ * here, on the parser's thread: it needs nothing but the row. */
+static void mark_heldout(const schema *s, track_rec *t)
+{
+	if (t->playlist_id != NULL && s->playlist_source != NULL &&
+	    catalog_playlist_split(s->playlist_source, t->playlist_id) != CATALOG_SPLIT_TRAIN)
+		for (int g = 0; g < t->ngenres; g++)
+			t->genre_heldout[g] = t->genre_from_playlist[g];
+}
+
 static void batch_parse(batch *b, csv_reader *r, const schema *s)
 {
 	b->n = b->used = 0;
@@ -224,6 +237,8 @@ static void batch_parse(batch *b, csv_reader *r, const schema *s)
 		p->bad = schema_map_row(s, &rec, &p->t, &p->rowp, p->vp, MAX_VALUE_PROBLEMS, &p->nv);
 		if (p->bad) /* only rowp counts */
 			p->nv = 0;
+		else
+			mark_heldout(s, &p->t);
 		if (row_keep(b, p) < 0) {
 			rc = seg_error_set(&b->err, SEG_ENOMEM, "out of memory");
 			break;
@@ -285,14 +300,6 @@ static int ingest_row(catalog *c, const schema *s, parsed_row *p, ingest_file *f
 	}
 	if (c == NULL)
 		return 0;
-	/* A playlist's genre label given to a track by a held-out playlist
-	 * is evidence from validation or test: the catalogue keeps it for
-	 * the listener but marks it unusable for features. A row that names
-	 * no playlist joins no evaluation playlist, so its label is usable. */
-	if (t->playlist_id != NULL && s->playlist_source != NULL &&
-	    catalog_playlist_split(s->playlist_source, t->playlist_id) != CATALOG_SPLIT_TRAIN)
-		for (int g = 0; g < t->ngenres; g++)
-			t->genre_heldout[g] = t->genre_from_playlist[g];
 	int merged;
 	int64_t tid;
 	if ((rc = catalog_put_track(c, t, ingest_id, &merged, &tid, err)) < 0)

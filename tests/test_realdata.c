@@ -89,6 +89,9 @@ static void test_real_catalogue_counts(void **state)
 		}
 	}
 	assert_int_equal(sum.total.merged, jlong(expect, "merged"));
+	/* the summary's counts, taken from the snapshot and the names file */
+	assert_int_equal(sum.tracks_with_features, jlong(expect, "tracks_with_features"));
+	assert_int_equal(sum.tracks_without_features, jlong(expect, "tracks_without_features"));
 
 	/* The catalogue itself. */
 	seg_error err = {0};

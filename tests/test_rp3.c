@@ -1,7 +1,8 @@
 /* test_rp3.c: RP3beta (rp3.h) against the dense W of numpy/scipy
  * (tests/golden/rp3_golden.py, output in tests/golden/rp3_golden.txt) for
  * two (alpha, beta), the cut of each row to its K best, independence from
- * the number of threads, scoring through the lists, and the errors. */
+ * the number of threads, scoring through the lists, the errors, and the
+ * memory arithmetic of the cut by available memory. */
 #include "testutil.h"
 
 #include <math.h>
@@ -194,12 +195,43 @@ static void test_errors(void **state)
 	cf_csr_free(&iu);
 }
 
+/* The memory arithmetic that train's cut by available memory rests on:
+ * rp3_bytes against the sum written out here (lists of int32 + float per
+ * neighbour; per thread float, two int32 and a 16-byte topk_hit per item;
+ * four int64 per item), and rp3_neighbours_within as the largest K that
+ * fits. */
+static void test_memory_budget(void **state)
+{
+	(void)state;
+	const uint64_t I = 2000000, T = 2;
+	uint64_t fixed = T * (I + 1) * (4 + 4 + 4 + 16) + 4 * (I + 1) * 8;
+	assert_true(rp3_bytes((int32_t)I, 500, (int)T) == I * 500 * 8 + fixed);
+	assert_true(rp3_bytes((int32_t)I, 1, (int)T) == I * 8 + fixed);
+	/* room for everything: what was asked */
+	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, I * 500 * 8 + fixed), 500);
+	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, UINT64_MAX), 500);
+	/* room for exactly 250, and one byte short of it */
+	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, I * 250 * 8 + fixed), 250);
+	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, I * 250 * 8 + fixed - 1), 249);
+	/* not even one */
+	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, I * 8 + fixed - 1), 0);
+	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, 0), 0);
+	assert_int_equal(rp3_neighbours_within(0, (int32_t)I, (int)T, UINT64_MAX), 0);
+	/* any budget: the answer fits and one more does not */
+	for (uint64_t budget = fixed + I * 8; budget < I * 600 * 8; budget += I * 8 * 37 + 12345) {
+		int32_t k = rp3_neighbours_within(500, (int32_t)I, (int)T, budget);
+		assert_true(k >= 1 && k <= 500);
+		assert_true(rp3_bytes((int32_t)I, k, (int)T) <= budget);
+		assert_true(k == 500 || rp3_bytes((int32_t)I, k + 1, (int)T) > budget);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),        cmocka_unit_test(test_cut_to_k),
 		cmocka_unit_test(test_threads_agree), cmocka_unit_test(test_recommend_sums_rows),
-		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors),        cmocka_unit_test(test_memory_budget),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -741,7 +742,40 @@ static int build_ease(built *b, const train_options *o, seg_error *err)
 	return 0;
 }
 
-/* RP3beta on build_cf's matrices. */
+/* Bytes of memory available to this process now: the kernel's estimate
+ * (MemAvailable), lowered to what a cgroup v2 limit leaves; 0 when neither
+ * can be read. */
+static uint64_t memory_available(void)
+{
+	uint64_t avail = 0;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "r");
+	if (f != NULL) {
+		unsigned long long kb;
+		while (fgets(line, sizeof line, f) != NULL)
+			if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+				avail = (uint64_t)kb * 1024;
+				break;
+			}
+		fclose(f);
+	}
+	unsigned long long max = 0, cur = 0;
+	FILE *fm = fopen("/sys/fs/cgroup/memory.max", "r"), *fc = fopen("/sys/fs/cgroup/memory.current", "r");
+	if (fm != NULL && fc != NULL && fscanf(fm, "%llu", &max) == 1 && fscanf(fc, "%llu", &cur) == 1 && max > cur &&
+	    (avail == 0 || max - cur < avail))
+		avail = max - cur; /* "max" (no limit) does not scan */
+	if (fm != NULL)
+		fclose(fm);
+	if (fc != NULL)
+		fclose(fc);
+	return avail;
+}
+
+/* RP3beta on build_cf's matrices. Its lists grow with tracks x neighbours
+ * (8 GB for 500 neighbours of 2M tracks), the largest thing train holds:
+ * they are cut to what three quarters of the memory available now can
+ * hold, and the cut is said and recorded, rather than the build failing or
+ * the machine swapping. */
 static int build_rp3(built *b, const train_options *o, seg_error *err)
 {
 	if (b->ui.nnz == 0 || o->rp3_neighbours <= 0) {
@@ -754,14 +788,31 @@ static int build_rp3(built *b, const train_options *o, seg_error *err)
 	ro.alpha = o->rp3_alpha;
 	ro.beta = o->rp3_beta;
 	ro.neighbours = o->rp3_neighbours;
+	uint64_t avail = memory_available(), budget = avail / 4 * 3;
+	int T = parallel_workers(ro.threads);
+	if (avail > 0 && rp3_bytes(b->iu.nrows, ro.neighbours, T) > budget) {
+		int32_t k = rp3_neighbours_within(ro.neighbours, b->iu.nrows, T, budget);
+		if (k < 1)
+			return seg_error_set(
+				err, SEG_ENOMEM,
+				"RP3beta over %d tracks needs %.1f GB even with one neighbour each; %.1f GB "
+				"is available (--rp3-neighbours 0 trains without it)",
+				(int)b->iu.nrows, (double)rp3_bytes(b->iu.nrows, 1, T) / 1e9, (double)avail / 1e9);
+		say(o,
+		    "RP3beta: top-%d neighbours of %d tracks would need %.1f GB, %.1f GB is available: keeping "
+		    "top-%d\n",
+		    ro.neighbours, (int)b->iu.nrows, (double)rp3_bytes(b->iu.nrows, ro.neighbours, T) / 1e9,
+		    (double)avail / 1e9, (int)k);
+		ro.neighbours = k;
+	}
 	int rc = rp3_fit(&b->ui, &b->iu, &ro, &b->rp3, err);
 	if (rc < 0)
 		return rc;
 	double secs = progress_now() - t0;
 	say(o, "RP3beta: alpha %g, beta %g, top-%d neighbours (%.2f s)\n", ro.alpha, ro.beta, ro.neighbours, secs);
 	json_object_set_new(b->meta, "rp3",
-	                    json_pack("{s:b,s:f,s:f,s:i,s:I,s:f}", "trained", 1, "alpha", ro.alpha, "beta", ro.beta,
-	                              "neighbours", ro.neighbours, "weights",
+	                    json_pack("{s:b,s:f,s:f,s:i,s:i,s:I,s:f}", "trained", 1, "alpha", ro.alpha, "beta", ro.beta,
+	                              "neighbours", ro.neighbours, "neighbours_asked", o->rp3_neighbours, "weights",
 	                              (json_int_t)b->rp3->indptr[b->rp3->nitems], "seconds", secs));
 	return 0;
 }

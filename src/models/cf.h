@@ -110,9 +110,10 @@ void cf_cooc_free(cf_cooc *m);
  * NULL) from per-chunk results of a parallel build over I items in chunks of
  * `chunk` items: count[i] neighbours of item i, found in chunk c's
  * chunk_i[c] / chunk_s[c] in item order (c = i / chunk). Frees each chunk
- * once it is copied and sets its pointers NULL, so that the peak is the
- * lists plus one chunk rather than the lists twice (at 2M tracks RP3beta's
- * lists are gigabytes). SEG_ENOMEM (m's arrays may then be partly set: free
+ * once it is copied and sets its pointers NULL, and gives the freed memory
+ * back to the system as it goes, so that the peak is the lists plus a few
+ * chunks rather than the lists twice (at 2M tracks RP3beta's lists are
+ * gigabytes). SEG_ENOMEM (m's arrays may then be partly set: free
  * m with cf_cooc_free; the chunks not yet copied are left to the caller).
  * Shared by the builds of the neighbour-list models (co-occurrence here,
  * RP3beta in rp3.h). */

@@ -7,6 +7,9 @@
 #include "models/cf_internal.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +159,20 @@ static void cooc_weights(const cf_csr *ui, const cf_csr *iu, const cf_cooc_opts 
 	}
 }
 
+/* The chunks are small blocks from malloc's heaps, which keeps what is
+ * freed for later allocations: without giving it back, the copy's pages
+ * and the freed chunks' were both resident, and the peak was the lists
+ * twice. glibc's malloc_trim returns the free pages anywhere in its heaps
+ * (every TRIM_BYTES copied here); elsewhere this is a no-op. */
+#define TRIM_BYTES ((size_t)64 << 20)
+
+static void memory_give_back(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, int64_t chunk, int32_t **chunk_i,
                      float **chunk_s)
 {
@@ -172,6 +189,7 @@ int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, 
 	m->sim = malloc((total ? total : 1) * sizeof *m->sim);
 	if (m->nbr == NULL || m->sim == NULL)
 		return SEG_ENOMEM;
+	size_t freed = 0;
 	for (int64_t first = 0, c = 0; first < I; first += chunk, c++) {
 		int64_t last = first + chunk < I ? first + chunk : I;
 		size_t len = (size_t)(m->indptr[last] - m->indptr[first]);
@@ -181,6 +199,11 @@ int cf_cooc_assemble(cf_cooc *m, int32_t I, int32_t topm, const int32_t *count, 
 		free(chunk_s[c]);
 		chunk_i[c] = NULL;
 		chunk_s[c] = NULL;
+		freed += len * (sizeof *m->nbr + sizeof *m->sim);
+		if (freed >= TRIM_BYTES) {
+			memory_give_back();
+			freed = 0;
+		}
 	}
 	return 0;
 }

@@ -94,6 +94,32 @@ static void rp3_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t 
 	b->chunk_w[chunk] = cw;
 }
 
+uint64_t rp3_bytes(int32_t I, int32_t K, int T)
+{
+	uint64_t items = I > 0 ? (uint64_t)I : 0, k = K > 0 ? (uint64_t)K : 0, threads = T > 0 ? (uint64_t)T : 1;
+	uint64_t lists = items * k * (sizeof(int32_t) + sizeof(float));
+	uint64_t scratch = threads * (items + 1) * (sizeof(float) + 2 * sizeof(int32_t) + sizeof(topk_hit));
+	uint64_t small = 4 * (items + 1) * sizeof(int64_t); /* degrees, counts, the list offsets */
+	return lists + scratch + small;
+}
+
+int32_t rp3_neighbours_within(int32_t wanted, int32_t I, int T, uint64_t budget)
+{
+	if (wanted < 1 || rp3_bytes(I, 1, T) > budget)
+		return 0;
+	if (rp3_bytes(I, wanted, T) <= budget)
+		return wanted;
+	int32_t lo = 1, hi = wanted; /* rp3_bytes(lo) fits, rp3_bytes(hi) does not */
+	while (hi - lo > 1) {
+		int32_t mid = lo + (hi - lo) / 2;
+		if (rp3_bytes(I, mid, T) <= budget)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int rp3_fit(const cf_csr *ui, const cf_csr *iu, const rp3_opts *o, cf_cooc **out, seg_error *err)
 {
 	*out = NULL;

@@ -40,4 +40,13 @@ void rp3_opts_default(rp3_opts *o);
  * SEG_ENOMEM) *out is NULL. */
 int rp3_fit(const cf_csr *ui, const cf_csr *iu, const rp3_opts *o, cf_cooc **out, seg_error *err);
 
+/* Bytes rp3_fit holds at its peak for I items, K neighbours and T threads
+ * when every item fills its K (the lists, 8 bytes a neighbour, and each
+ * thread's scratch over the items). */
+uint64_t rp3_bytes(int32_t I, int32_t K, int T);
+
+/* The most neighbours, at most `wanted`, whose rp3_bytes fits in `budget`
+ * bytes; 0 when not even one does. */
+int32_t rp3_neighbours_within(int32_t wanted, int32_t I, int T, uint64_t budget);
+
 #endif

@@ -1,31 +1,26 @@
-/* pairmap.c: (int64, int64) -> int64 hash map (see pairmap.h). Linear
- * probing over a power-of-two table kept at most 70% full; a slot's hash is
- * never 0 (its low bit is set), so 0 marks an empty slot. */
+/* pairmap.c: (int64, int64) -> int64 hash map (see pairmap.h), over the
+ * slot table of hashslots.h. */
 #include "core/pairmap.h"
 
 #include <stdlib.h>
 #include <xxhash.h>
 
+#include "core/hashslots.h"
+
 typedef struct slot {
-	uint64_t hash; /* 0 = empty */
+	uint64_t hash; /* 0 = empty; hashslots reads it here */
 	int64_t a, b;
 	int64_t val;
 } slot;
 
 struct pairmap {
-	slot *slots; /* [cap] */
-	size_t cap;  /* power of two */
-	size_t count;
+	hashslots t;
 };
 
 pairmap *pairmap_create(void)
 {
 	pairmap *m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		return NULL;
-	m->cap = 1024;
-	m->slots = calloc(m->cap, sizeof(slot));
-	if (m->slots == NULL) {
+	if (m == NULL || hashslots_init(&m->t, sizeof(slot)) < 0) {
 		free(m);
 		return NULL;
 	}
@@ -36,7 +31,7 @@ void pairmap_free(pairmap *m)
 {
 	if (m == NULL)
 		return;
-	free(m->slots);
+	hashslots_free(&m->t);
 	free(m);
 }
 
@@ -49,33 +44,11 @@ static uint64_t hash_of(int64_t a, int64_t b)
 /* The slot holding (a, b), or the empty slot where it would go. */
 static slot *find(const pairmap *m, int64_t a, int64_t b, uint64_t h)
 {
-	size_t mask = m->cap - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		slot *s = &m->slots[i];
+	for (size_t i = hashslots_first(&m->t, h);; i = hashslots_next(&m->t, i)) {
+		slot *s = hashslots_at(&m->t, i);
 		if (s->hash == 0 || (s->hash == h && s->a == a && s->b == b))
 			return s;
 	}
-}
-
-static int grow(pairmap *m)
-{
-	size_t cap = m->cap * 2;
-	slot *ns = calloc(cap, sizeof(slot));
-	if (ns == NULL)
-		return -1;
-	for (size_t i = 0; i < m->cap; i++) {
-		const slot *s = &m->slots[i];
-		if (s->hash == 0)
-			continue;
-		size_t j = s->hash & (cap - 1);
-		while (ns[j].hash != 0)
-			j = (j + 1) & (cap - 1);
-		ns[j] = *s;
-	}
-	free(m->slots);
-	m->slots = ns;
-	m->cap = cap;
-	return 0;
 }
 
 int pairmap_get(const pairmap *m, int64_t a, int64_t b, int64_t *val)
@@ -98,13 +71,13 @@ static int put(pairmap *m, int64_t a, int64_t b, int64_t val, int replace)
 			s->val = val;
 		return 0;
 	}
-	if ((m->count + 1) * 10 > m->cap * 7) {
-		if (grow(m) < 0)
-			return -1;
+	size_t cap = m->t.cap;
+	if (hashslots_make_room(&m->t) < 0)
+		return -1;
+	if (m->t.cap != cap)
 		s = find(m, a, b, h);
-	}
 	*s = (slot){.hash = h, .a = a, .b = b, .val = val};
-	m->count++;
+	m->t.count++;
 	return 1;
 }
 
@@ -112,4 +85,4 @@ int pairmap_put(pairmap *m, int64_t a, int64_t b, int64_t val) { return put(m, a
 
 int pairmap_add(pairmap *m, int64_t a, int64_t b, int64_t val) { return put(m, a, b, val, 0); }
 
-size_t pairmap_count(const pairmap *m) { return m->count; }
+size_t pairmap_count(const pairmap *m) { return m->t.count; }

@@ -1,16 +1,19 @@
 /* strmap.c: string -> int64 hash map (see strmap.h). Linear probing over a
- * power-of-two table that is kept at most 70% full; keys live in arena blocks. */
+ * power-of-two table kept at most 70% full (hashslots.h); keys live in
+ * arena blocks. */
 #include "core/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
+#include "core/hashslots.h"
+
 #define ARENA_BLOCK (1u << 20)
 
 typedef struct slot {
-	const char *key; /* NULL = empty */
-	uint64_t hash;
+	uint64_t hash;   /* 0 = empty (the low bit of a key's is set); hashslots reads it here */
+	const char *key; /* in the arena */
 	int64_t val;
 } slot;
 
@@ -21,20 +24,14 @@ typedef struct block {
 } block;
 
 struct strmap {
-	slot *slots; /* [cap] */
-	size_t cap;  /* power of two */
-	size_t count;
+	hashslots t;
 	block *arena; /* newest first */
 };
 
 strmap *strmap_create(void)
 {
 	strmap *m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		return NULL;
-	m->cap = 1024;
-	m->slots = calloc(m->cap, sizeof(slot));
-	if (m->slots == NULL) {
+	if (m == NULL || hashslots_init(&m->t, sizeof(slot)) < 0) {
 		free(m);
 		return NULL;
 	}
@@ -49,7 +46,7 @@ void strmap_free(strmap *m)
 		next = b->next;
 		free(b);
 	}
-	free(m->slots);
+	hashslots_free(&m->t);
 	free(m);
 }
 
@@ -72,42 +69,21 @@ static const char *arena_copy(strmap *m, const char *key, size_t len)
 	return p;
 }
 
+static uint64_t hash_of(const char *key, size_t len) { return XXH3_64bits(key, len) | 1; }
+
 static slot *find(const strmap *m, const char *key, uint64_t h)
 {
-	size_t mask = m->cap - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		slot *s = &m->slots[i];
-		if (s->key == NULL || (s->hash == h && strcmp(s->key, key) == 0))
+	for (size_t i = hashslots_first(&m->t, h);; i = hashslots_next(&m->t, i)) {
+		slot *s = hashslots_at(&m->t, i);
+		if (s->hash == 0 || (s->hash == h && strcmp(s->key, key) == 0))
 			return s;
 	}
 }
 
-static int grow(strmap *m)
-{
-	size_t cap = m->cap * 2;
-	slot *ns = calloc(cap, sizeof(slot));
-	if (ns == NULL)
-		return -1;
-	for (size_t i = 0; i < m->cap; i++) {
-		slot *s = &m->slots[i];
-		if (s->key == NULL)
-			continue;
-		size_t j = s->hash & (cap - 1);
-		while (ns[j].key != NULL)
-			j = (j + 1) & (cap - 1);
-		ns[j] = *s;
-	}
-	free(m->slots);
-	m->slots = ns;
-	m->cap = cap;
-	return 0;
-}
-
 int strmap_get(const strmap *m, const char *key, int64_t *val)
 {
-	uint64_t h = XXH3_64bits(key, strlen(key));
-	const slot *s = find(m, key, h);
-	if (s->key == NULL)
+	const slot *s = find(m, key, hash_of(key, strlen(key)));
+	if (s->hash == 0)
 		return 0;
 	*val = s->val;
 	return 1;
@@ -115,21 +91,21 @@ int strmap_get(const strmap *m, const char *key, int64_t *val)
 
 int strmap_put(strmap *m, const char *key, int64_t val)
 {
-	if ((m->count + 1) * 10 > m->cap * 7 && grow(m) < 0)
+	if (hashslots_make_room(&m->t) < 0)
 		return -1;
 	size_t len = strlen(key);
-	uint64_t h = XXH3_64bits(key, len);
+	uint64_t h = hash_of(key, len);
 	slot *s = find(m, key, h);
-	if (s->key == NULL) {
+	if (s->hash == 0) {
 		const char *k = arena_copy(m, key, len);
 		if (k == NULL)
 			return -1;
 		s->key = k;
 		s->hash = h;
-		m->count++;
+		m->t.count++;
 	}
 	s->val = val;
 	return 0;
 }
 
-size_t strmap_count(const strmap *m) { return m->count; }
+size_t strmap_count(const strmap *m) { return m->t.count; }

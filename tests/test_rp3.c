@@ -217,6 +217,10 @@ static void test_memory_budget(void **state)
 	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, I * 8 + fixed - 1), 0);
 	assert_int_equal(rp3_neighbours_within(500, (int32_t)I, (int)T, 0), 0);
 	assert_int_equal(rp3_neighbours_within(0, (int32_t)I, (int)T, UINT64_MAX), 0);
+	/* a small catalogue: no item has more than I - 1 neighbours */
+	uint64_t small = 1 * (10 + 1) * (4 + 4 + 4 + 16) + 4 * (10 + 1) * 8;
+	assert_true(rp3_bytes(10, 500, 1) == 10 * 9 * 8 + small);
+	assert_int_equal(rp3_neighbours_within(500, 10, 1, 10 * 9 * 8 + small), 500);
 	/* any budget: the answer fits and one more does not */
 	for (uint64_t budget = fixed + I * 8; budget < I * 600 * 8; budget += I * 8 * 37 + 12345) {
 		int32_t k = rp3_neighbours_within(500, (int32_t)I, (int)T, budget);

@@ -821,7 +821,7 @@ static void *after_main(void *p)
 		j->rc = seg_error_set(&j->err, SEG_EDB, "cannot open %s: %s", j->path,
 		                      db ? sqlite3_errmsg(db) : "out of memory");
 	} else {
-		/* The search index's commit holds the file for a moment. */
+		/* The index and search index commits hold the file a moment. */
 		sqlite3_busy_timeout(db, 600000);
 		j->rc = j->fn(db, j->arg, &j->err);
 	}
@@ -879,14 +879,20 @@ int catalog_commit_then(catalog *c, catalog_after_fn after, void *arg, int *comm
 	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(c, err, "cannot commit");
 	c->in_session = 0;
+	if (!loaded) { /* stale: its thread need not go on */
+		search_load_free(c->sl);
+		c->sl = NULL;
+	}
 	after_job job = {.path = c->tmp, .fn = after, .arg = arg};
 	pthread_t th;
 	int threaded = after != NULL && pthread_create(&th, NULL, after_main, &job) == 0;
-	/* No page is written before a commit (cache_spill off), so the reader
-	 * is never locked out mid-read; a commit waits for the reader's
-	 * transaction to end rather than failing. */
+	/* A writer needs the file to itself to write pages: at a commit, or
+	 * when the new index pages outgrow the cache (a catalogue of millions
+	 * of rows) and are spilled. Either waits, on the busy handler, for the
+	 * reader's read transaction to end; a reader never sees a page
+	 * change under it, and its next read waits for the writer's commit. */
 	sqlite3_busy_timeout(c->db, 600000);
-	if (sqlite3_exec(c->db, "PRAGMA cache_spill=OFF; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_error(c, err, "cannot start a transaction");
 	else {
 		c->in_session = 1;
@@ -929,12 +935,15 @@ int catalog_commit_then(catalog *c, catalog_after_fn after, void *arg, int *comm
 				c->in_session = 0;
 		}
 	}
+	/* A failed write gives up its locks first: one left waiting for its
+	 * lock would keep the reader's next read waiting too. */
+	if (rc < 0)
+		catalog_rollback(c);
 	if (threaded)
 		pthread_join(th, NULL);
 	else if (after != NULL && rc == 0)
 		after_main(&job);
 	sqlite3_busy_timeout(c->db, 5000);
-	sqlite3_exec(c->db, "PRAGMA cache_spill=ON", NULL, NULL, NULL);
 	if (rc == 0 && c->sid_deferred)
 		rc = sid_constraint_make(c, err);
 	if (rc < 0 || (rc = temp_publish(c, err)) < 0)

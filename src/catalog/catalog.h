@@ -84,11 +84,11 @@ int catalog_commit(catalog *c, seg_error *err);
 typedef int (*catalog_after_fn)(sqlite3 *db, void *arg, seg_error *err);
 
 /* catalog_commit, then after(db, arg, err) (NULL: nothing). For a catalogue
- * built in a temporary (CATALOG_OPEN_LOAD), the tables and their indexes
- * are committed first, and `after` runs on a second thread over a read-only
- * connection of its own while this one stores the search index in further
- * transactions (nothing `after` may read changes there: not catalog_stamp,
- * not the tables). The catalogue is renamed into place once the index is
+ * built in a temporary (CATALOG_OPEN_LOAD), the tables are committed first,
+ * and `after` runs on a second thread over a read-only connection of its
+ * own while this one builds the indexes and stores the search index in
+ * further transactions (nothing `after` may read changes there: not
+ * catalog_stamp, not the tables; `after` may not rely on an index's order). The catalogue is renamed into place once the index is
  * committed, whatever `after` returned; a failure before that leaves no
  * catalogue. `after` runs on a thread that does not hold the workspace lock:
  * the caller holds it for it. Otherwise `after` runs once the commit is

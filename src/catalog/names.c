@@ -136,13 +136,22 @@ int names_write(sqlite3 *db, const char *path, uint64_t *tracks, seg_error *err)
 		snprintf(by_sid[n].sid, sizeof by_sid[n].sid, "%s", sid ? sid : "");
 		n++;
 	}
-	/* Sorted here rather than read in the index's order: a new catalogue's
-	 * names are written before its index on spotify_id exists. */
-	qsort(by_sid, n, sizeof(sid_entry), sid_entry_cmp);
 	if (st != SQLITE_DONE || (sa != SQLITE_DONE && sa != SQLITE_ROW) || (sg != SQLITE_DONE && sg != SQLITE_ROW)) {
 		rc = seg_error_set(err, SEG_EDB, "cannot read the catalogue: %s", sqlite3_errmsg(db));
 		goto out;
 	}
+	/* Everything is read: the read transaction ends before the sort and
+	 * the file's writing, so that a writer waiting for it (a new
+	 * catalogue's indexes) waits no longer than the reading. */
+	sqlite3_finalize(qt);
+	sqlite3_finalize(qa);
+	sqlite3_finalize(qg);
+	qt = qa = qg = NULL;
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	in_txn = 0;
+	/* Sorted here rather than read in the index's order: a new catalogue's
+	 * names are written before its index on spotify_id exists. */
+	qsort(by_sid, n, sizeof(sid_entry), sid_entry_cmp);
 	if (n != N) {
 		rc = seg_error_set(err, SEG_EDB, "the catalogue changed while its names were written");
 		goto out;

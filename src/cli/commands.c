@@ -572,7 +572,7 @@ static int cmd_train(int argc, char **argv)
 			       "      --rp3-beta B         RP3beta popularity penalty (default %g)\n"
 			       "      --rp3-neighbours K   RP3beta neighbours kept per track (default %d; 0 = no "
 			       "RP3beta);\n"
-			       "                           fewer, said, when 3/4 of the free memory cannot hold them\n"
+			       "                           fewer, said, when half the memory cannot hold them\n"
 			       "      --hybrid W           the hybrid's blend, e.g. content=0.15,cooc=0.425,als=0.425\n"
 			       "                           (of content, cooc, als, ease, rp3; default %s)\n",
 			       CATALOG_SPLIT_MODULUS, CATALOG_SPLIT_MODULUS, (double)o.ease_lambda, o.ease_items,

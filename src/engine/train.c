@@ -742,40 +742,59 @@ static int build_ease(built *b, const train_options *o, seg_error *err)
 	return 0;
 }
 
-/* Bytes of memory available to this process now: the kernel's estimate
- * (MemAvailable), lowered to what a cgroup v2 limit leaves; 0 when neither
- * can be read. */
-static uint64_t memory_available(void)
+/* Bytes of memory this process may use: the machine's (MemTotal), or a
+ * cgroup v2 limit on its group or an ancestor when lower; 0 when none can
+ * be read. A fixed figure, not what is free now: what train builds must not
+ * depend on what else runs (a pipeline runs stages side by side, and caches
+ * each by its output). */
+static uint64_t memory_limit(void)
 {
-	uint64_t avail = 0;
-	char line[128];
+	uint64_t limit = 0;
+	char line[PATH_MAX];
 	FILE *f = fopen("/proc/meminfo", "r");
 	if (f != NULL) {
 		unsigned long long kb;
 		while (fgets(line, sizeof line, f) != NULL)
-			if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-				avail = (uint64_t)kb * 1024;
+			if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) {
+				limit = (uint64_t)kb * 1024;
 				break;
 			}
 		fclose(f);
 	}
-	unsigned long long max = 0, cur = 0;
-	FILE *fm = fopen("/sys/fs/cgroup/memory.max", "r"), *fc = fopen("/sys/fs/cgroup/memory.current", "r");
-	if (fm != NULL && fc != NULL && fscanf(fm, "%llu", &max) == 1 && fscanf(fc, "%llu", &cur) == 1 && max > cur &&
-	    (avail == 0 || max - cur < avail))
-		avail = max - cur; /* "max" (no limit) does not scan */
-	if (fm != NULL)
-		fclose(fm);
-	if (fc != NULL)
-		fclose(fc);
-	return avail;
+	/* "0::/a/b" names the group: its memory.max and its ancestors' */
+	char group[PATH_MAX] = "";
+	if ((f = fopen("/proc/self/cgroup", "r")) != NULL) {
+		while (fgets(line, sizeof line, f) != NULL)
+			if (strncmp(line, "0::", 3) == 0) {
+				snprintf(group, sizeof group, "%s", line + 3);
+				group[strcspn(group, "\n")] = '\0';
+				break;
+			}
+		fclose(f);
+	}
+	for (int more = group[0] == '/'; more;) {
+		char path[PATH_MAX + 64];
+		unsigned long long max;
+		snprintf(path, sizeof path, "/sys/fs/cgroup%s/memory.max", strcmp(group, "/") == 0 ? "" : group);
+		FILE *fm = fopen(path, "r");
+		if (fm != NULL) {
+			if (fscanf(fm, "%llu", &max) == 1 && (limit == 0 || max < limit))
+				limit = max; /* "max" (no limit) does not scan */
+			fclose(fm);
+		}
+		char *slash = strrchr(group, '/');
+		more = slash != NULL && slash != group;
+		if (more)
+			*slash = '\0';
+	}
+	return limit;
 }
 
 /* RP3beta on build_cf's matrices. Its lists grow with tracks x neighbours
  * (8 GB for 500 neighbours of 2M tracks), the largest thing train holds:
- * they are cut to what three quarters of the memory available now can
- * hold, and the cut is said and recorded, rather than the build failing or
- * the machine swapping. */
+ * they are cut to what half the memory this process may use can hold, and
+ * the cut is said and recorded, rather than the build failing or the
+ * machine swapping. */
 static int build_rp3(built *b, const train_options *o, seg_error *err)
 {
 	if (b->ui.nnz == 0 || o->rp3_neighbours <= 0) {
@@ -788,21 +807,22 @@ static int build_rp3(built *b, const train_options *o, seg_error *err)
 	ro.alpha = o->rp3_alpha;
 	ro.beta = o->rp3_beta;
 	ro.neighbours = o->rp3_neighbours;
-	uint64_t avail = memory_available(), budget = avail / 4 * 3;
+	uint64_t limit = memory_limit(), budget = limit / 2;
 	int T = parallel_workers(ro.threads);
-	if (avail > 0 && rp3_bytes(b->iu.nrows, ro.neighbours, T) > budget) {
+	if (limit > 0 && rp3_bytes(b->iu.nrows, ro.neighbours, T) > budget) {
 		int32_t k = rp3_neighbours_within(ro.neighbours, b->iu.nrows, T, budget);
 		if (k < 1)
-			return seg_error_set(
-				err, SEG_ENOMEM,
-				"RP3beta over %d tracks needs %.1f GB even with one neighbour each; %.1f GB "
-				"is available (--rp3-neighbours 0 trains without it)",
-				(int)b->iu.nrows, (double)rp3_bytes(b->iu.nrows, 1, T) / 1e9, (double)avail / 1e9);
+			return seg_error_set(err, SEG_ENOMEM,
+			                     "RP3beta over %d tracks needs %.1f GB even with one neighbour each, more "
+			                     "than half of the %.1f GB this machine has (--rp3-neighbours 0 trains "
+			                     "without it)",
+			                     (int)b->iu.nrows, (double)rp3_bytes(b->iu.nrows, 1, T) / 1e9,
+			                     (double)limit / 1e9);
 		say(o,
-		    "RP3beta: top-%d neighbours of %d tracks would need %.1f GB, %.1f GB is available: keeping "
-		    "top-%d\n",
+		    "RP3beta: top-%d neighbours of %d tracks would need %.1f GB, more than half of the %.1f GB this "
+		    "machine has: keeping top-%d\n",
 		    ro.neighbours, (int)b->iu.nrows, (double)rp3_bytes(b->iu.nrows, ro.neighbours, T) / 1e9,
-		    (double)avail / 1e9, (int)k);
+		    (double)limit / 1e9, (int)k);
 		ro.neighbours = k;
 	}
 	int rc = rp3_fit(&b->ui, &b->iu, &ro, &b->rp3, err);

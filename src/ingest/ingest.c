@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -209,7 +210,6 @@ static void batch_fix(batch *b)
 	}
 }
 
-/* Reads up to BATCH_ROWS rows into b. */
 /* A playlist's genre label given to a track by a held-out playlist is
  * evidence from validation or test: the catalogue keeps it for the
  * listener but marks it unusable for features. A row that names no
@@ -223,6 +223,7 @@ static void mark_heldout(const schema *s, track_rec *t)
 			t->genre_heldout[g] = t->genre_from_playlist[g];
 }
 
+/* Reads up to BATCH_ROWS rows into b. */
 static void batch_parse(batch *b, csv_reader *r, const schema *s)
 {
 	b->n = b->used = 0;
@@ -540,7 +541,8 @@ static long count(sqlite3 *db, const char *sql)
 typedef struct derived {
 	const ingest_options *o;
 	ingest_summary *sum;
-	const char *what; /* the file being written, for the message of a failure */
+	const char *what;        /* the file being written, for the message of a failure */
+	char wrote[2][PATH_MAX]; /* the files written ("" for none): removed if the catalogue is not */
 } derived;
 
 static int derived_write(sqlite3 *db, void *arg, seg_error *err)
@@ -559,12 +561,14 @@ static int derived_write(sqlite3 *db, void *arg, seg_error *err)
 	int rc = workspace_path(d->o->workspace, WS_FEATURES, path, sizeof path, err);
 	if (rc < 0 || (rc = snapshot_write(db, path, &sum->snapshot_rows, err)) < 0)
 		return rc;
+	snprintf(d->wrote[0], sizeof d->wrote[0], "%s", path);
 	/* and the display fields the server reads instead of SQL */
 	d->what = "names file";
 	uint64_t tracks = 0;
 	if ((rc = workspace_path(d->o->workspace, WS_NAMES, path, sizeof path, err)) < 0 ||
 	    (rc = names_write(db, path, &tracks, err)) < 0)
 		return rc;
+	snprintf(d->wrote[1], sizeof d->wrote[1], "%s", path);
 	/* The snapshot holds the tracks with features, the names file every
 	 * track: two scans of the tracks table fewer than counting them. */
 	sum->tracks_with_features = (long)sum->snapshot_rows;
@@ -645,8 +649,14 @@ int ingest_run(const ingest_options *o, char *const *paths, size_t npaths, inges
 		int committed = 0;
 		rc = catalog_commit_then(c, derived_write, &d, &committed, err);
 		progress_finish(&prog);
-		if (rc < 0 && !committed)
+		if (rc < 0 && !committed) {
+			/* A new catalogue's derived files are written before it is
+			 * published: without it they describe no catalogue. */
+			for (int k = 0; k < 2; k++)
+				if (d.wrote[k][0] != '\0')
+					unlink(d.wrote[k]);
 			goto out;
+		}
 		if (rc < 0) {
 			const char *what = d.what;
 			char why[sizeof err->msg];

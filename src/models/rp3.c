@@ -96,7 +96,10 @@ static void rp3_chunk(void *ctx, int tid, int64_t chunk, int64_t begin, int64_t 
 
 uint64_t rp3_bytes(int32_t I, int32_t K, int T)
 {
-	uint64_t items = I > 0 ? (uint64_t)I : 0, k = K > 0 ? (uint64_t)K : 0, threads = T > 0 ? (uint64_t)T : 1;
+	uint64_t items = I > 0 ? (uint64_t)I : 0, threads = T > 0 ? (uint64_t)T : 1;
+	uint64_t k = K > 0 ? (uint64_t)K : 0;
+	if (items > 0 && k > items - 1)
+		k = items - 1; /* an item has at most I - 1 neighbours */
 	uint64_t lists = items * k * (sizeof(int32_t) + sizeof(float));
 	uint64_t scratch = threads * (items + 1) * (sizeof(float) + 2 * sizeof(int32_t) + sizeof(topk_hit));
 	uint64_t small = 4 * (items + 1) * sizeof(int64_t); /* degrees, counts, the list offsets */

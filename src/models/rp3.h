@@ -41,8 +41,8 @@ void rp3_opts_default(rp3_opts *o);
 int rp3_fit(const cf_csr *ui, const cf_csr *iu, const rp3_opts *o, cf_cooc **out, seg_error *err);
 
 /* Bytes rp3_fit holds at its peak for I items, K neighbours and T threads
- * when every item fills its K (the lists, 8 bytes a neighbour, and each
- * thread's scratch over the items). */
+ * when every item fills its K, or its I - 1 when fewer (the lists, 8 bytes
+ * a neighbour, and each thread's scratch over the items). */
 uint64_t rp3_bytes(int32_t I, int32_t K, int T);
 
 /* The most neighbours, at most `wanted`, whose rp3_bytes fits in `budget`

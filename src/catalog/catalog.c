@@ -154,8 +154,12 @@ static const char *const STMT_SQL[ST__COUNT] = {
  * as the single-row statement (SQLite applies the rows of one statement in
  * order, so duplicates within a batch resolve as they would one by one);
  * a shorter rest goes through the single-row statement. Nothing reads
- * these tables during a session without batch_flush_all first. */
-enum batch_id { BT_ARTIST, BT_GENRE, BT_ENTRY, BT__COUNT };
+ * these tables during a session without batch_flush_all first (or, for
+ * playlist_tracks, entries_flush). Playlist entries come two ways, appended
+ * to a set (BT_ENTRY) or put at a position (BT_ENTRY_AT, replacing what is
+ * there): a row of one kind is queued only once the other kind's queue is
+ * written, so that the rows reach the table in the order they came. */
+enum batch_id { BT_ARTIST, BT_GENRE, BT_ENTRY, BT_ENTRY_AT, BT__COUNT };
 #define BATCH_ROWS 128
 
 static const struct {
@@ -168,6 +172,8 @@ static const struct {
                       "excluded.heldout_only)",
                       ST_TRACK_GENRE},
 	[BT_ENTRY] = {"INSERT INTO playlist_tracks(playlist_id,pos,track_id) VALUES", "", ST_PLAYLIST_APPEND},
+	[BT_ENTRY_AT] = {"INSERT OR REPLACE INTO playlist_tracks(playlist_id,pos,track_id) VALUES", "",
+                         ST_PLAYLIST_TRACK},
 };
 
 struct catalog {
@@ -215,6 +221,15 @@ static int db_error(catalog *c, seg_error *err, const char *what)
 {
 	return seg_error_set(err, SEG_EDB, "%s: %s", what, sqlite3_errmsg(c->db));
 }
+
+/* The page cache of a write session (256 MiB), and the one an index is
+ * built under. CREATE INDEX sorts its keys in runs as large as the cache,
+ * written to temporary files (temp_store FILE) and merged: runs of a few
+ * MiB stay in the CPU's caches and sort several times faster than runs of
+ * the session's size, or than temp_store MEMORY's one run of everything
+ * (the README's "Ingest speed" has the figures). */
+#define SESSION_CACHE "PRAGMA cache_size=-262144;"
+#define SORT_CACHE "PRAGMA cache_size=-8192;"
 
 /* Creates the empty temporary c->tmp that a new catalogue is built in, one
  * of atomicfile's (catalog.db.tmp.XXXXXX), so that the workspace's leftover
@@ -281,11 +296,13 @@ static int schema_apply(catalog *c, char **msg)
  * in the session's transaction (sid_deferred 1 -> 2). */
 static int sid_index_build(catalog *c, seg_error *err)
 {
-	if (sqlite3_exec(c->db, "CREATE UNIQUE INDEX tracks__spotify_id_load ON tracks(spotify_id)", NULL, NULL,
-	                 NULL) != SQLITE_OK)
-		return db_error(c, err, "cannot index the tracks' Spotify ids");
-	c->sid_deferred = 2;
-	return 0;
+	int ok = sqlite3_exec(c->db, SORT_CACHE " CREATE UNIQUE INDEX tracks__spotify_id_load ON tracks(spotify_id)",
+	                      NULL, NULL, NULL) == SQLITE_OK;
+	int rc = ok ? 0 : db_error(c, err, "cannot index the tracks' Spotify ids");
+	sqlite3_exec(c->db, SESSION_CACHE, NULL, NULL, NULL);
+	if (ok)
+		c->sid_deferred = 2;
+	return rc;
 }
 
 /* Makes the index of sid_index_build the UNIQUE constraint of the tracks
@@ -442,8 +459,8 @@ int catalog_open(catalog **out, const char *workspace, int writable, seg_error *
 		                 c->load ? "PRAGMA page_size=16384; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
 		                         : "PRAGMA journal_mode=DELETE; PRAGMA synchronous=NORMAL;",
 		                 NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(c->db, "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;",
-		                 NULL, NULL, &msg) != SQLITE_OK ||
+		    sqlite3_exec(c->db, SESSION_CACHE " PRAGMA temp_store=FILE; PRAGMA foreign_keys=OFF;", NULL, NULL,
+		                 &msg) != SQLITE_OK ||
 		    schema_apply(c, &msg) != SQLITE_OK) {
 			rc = seg_error_set(err, SEG_EDB, "cannot set up %s: %s", c->path, msg ? msg : "?");
 			sqlite3_free(msg);
@@ -597,6 +614,17 @@ static int batch_put(catalog *c, enum batch_id b, int64_t x, int64_t y, int64_t 
 	row[1] = y;
 	row[2] = z;
 	return c->nqueued[b] == BATCH_ROWS ? batch_flush(c, b, err) : 0;
+}
+
+/* Writes the queued playlist entries of both kinds (one of them is empty). */
+static int entries_flush(catalog *c, seg_error *err)
+{
+	int rc = 0;
+	if (c->nqueued[BT_ENTRY] > 0)
+		rc = batch_flush(c, BT_ENTRY, err);
+	if (rc == 0 && c->nqueued[BT_ENTRY_AT] > 0)
+		rc = batch_flush(c, BT_ENTRY_AT, err);
+	return rc;
 }
 
 static int load_map(catalog *c, strmap *m, const char *sql, seg_error *err)
@@ -793,12 +821,14 @@ static int search_build(catalog *c, seg_error *err)
 static int indexes_build(catalog *c, seg_error *err)
 {
 	char *msg = NULL;
+	int rc = 0;
+	sqlite3_exec(c->db, SORT_CACHE, NULL, NULL, NULL);
 	if (sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, &msg) != SQLITE_OK) {
-		int rc = seg_error_set(err, SEG_EDB, "cannot index the catalogue: %s", msg ? msg : "?");
+		rc = seg_error_set(err, SEG_EDB, "cannot index the catalogue: %s", msg ? msg : "?");
 		sqlite3_free(msg);
-		return rc;
 	}
-	return 0;
+	sqlite3_exec(c->db, SESSION_CACHE, NULL, NULL, NULL);
+	return rc;
 }
 
 int catalog_commit(catalog *c, seg_error *err) { return catalog_commit_then(c, NULL, NULL, NULL, err); }
@@ -1357,34 +1387,24 @@ int catalog_put_playlist(catalog *c, const char *source, const char *external_id
 
 int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t track, seg_error *err)
 {
-	/* An entry by position may replace one still queued. */
-	if (c->nqueued[BT_ENTRY] > 0) {
-		int rc = batch_flush(c, BT_ENTRY, err);
-		if (rc < 0)
-			return rc;
-	}
-	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_TRACK, err);
-	if (s == NULL)
-		return SEG_EDB;
-	sqlite3_bind_int64(s, 1, playlist);
-	sqlite3_bind_int64(s, 2, pos);
-	sqlite3_bind_int64(s, 3, track);
-	int rc = run(c, s, err, "cannot store playlist entry");
-	/* An entry replaced by position may remove a member the map holds:
-	 * such a playlist is asked in SQL from now on (no export fills one
-	 * playlist both ways; this keeps the answer right if one does). */
+	int rc = c->nqueued[BT_ENTRY] > 0 ? batch_flush(c, BT_ENTRY, err) : 0;
+	if (rc < 0 || (rc = batch_put(c, BT_ENTRY_AT, playlist, pos, track, err)) < 0)
+		return rc;
+	/* An entry put by position may replace a member the map holds: such a
+	 * playlist is asked in SQL from now on (no export fills one playlist
+	 * both ways; this keeps the answer right if one does). */
 	int64_t next;
-	if (rc == 0 && c->members != NULL && pairmap_get(c->members, playlist, -1, &next) && next >= 0 &&
+	if (c->members != NULL && pairmap_get(c->members, playlist, -1, &next) && next >= 0 &&
 	    pairmap_put(c->members, playlist, -1, -1) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");
-	return rc;
+	return 0;
 }
 
 /* Puts the stored members of `playlist` into the map and its next position
  * (after the largest stored one) into *next. */
 static int members_load(catalog *c, int64_t playlist, int64_t *next, seg_error *err)
 {
-	int rc = c->nqueued[BT_ENTRY] > 0 ? batch_flush(c, BT_ENTRY, err) : 0;
+	int rc = entries_flush(c, err);
 	if (rc < 0)
 		return rc;
 	sqlite3_stmt *s = stmt(c, ST_PLAYLIST_MEMBERS, err);
@@ -1420,7 +1440,7 @@ int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int 
 	}
 	sqlite3_stmt *s;
 	if (next < 0) { /* see catalog_put_playlist_track */
-		if (c->nqueued[BT_ENTRY] > 0 && (rc = batch_flush(c, BT_ENTRY, err)) < 0)
+		if ((rc = entries_flush(c, err)) < 0)
 			return rc;
 		if ((s = stmt(c, ST_PLAYLIST_ADD, err)) == NULL)
 			return SEG_EDB;
@@ -1435,7 +1455,8 @@ int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int 
 	 * error ends the session, and a rollback drops the map.) */
 	if ((rc = pairmap_add(c->members, playlist, track, 1)) <= 0)
 		return rc == 0 ? 0 : seg_error_set(err, SEG_ENOMEM, "out of memory");
-	if ((rc = batch_put(c, BT_ENTRY, playlist, next, track, err)) < 0)
+	if ((c->nqueued[BT_ENTRY_AT] > 0 && (rc = batch_flush(c, BT_ENTRY_AT, err)) < 0) ||
+	    (rc = batch_put(c, BT_ENTRY, playlist, next, track, err)) < 0)
 		return rc;
 	if (pairmap_put(c->members, playlist, -1, next + 1) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");

@@ -267,6 +267,41 @@ static void test_playlist_add_linear(void **state)
 	tu_rmtree(ws);
 }
 
+/* Entries put by position are written many to a statement: 300 puts over
+ * positions 0..149 (two rounds, crossing batch boundaries, the second
+ * replacing the first) leave each position with its last track, as one
+ * statement a put would. */
+static void test_playlist_put_by_position_batched(void **state)
+{
+	(void)state;
+	const char *ws = tu_tmpdir();
+	int64_t ing, pl, ids[300];
+	catalog *c = open_ingest(ws, "entries.csv", &ing);
+	seg_error err;
+	int created;
+	for (int i = 0; i < 300; i++) {
+		char sid[32];
+		snprintf(sid, sizeof sid, "%022d", i);
+		assert_int_equal(catalog_ref_track(c, sid, NULL, NULL, ing, &ids[i], &err), 0);
+	}
+	assert_int_equal(catalog_put_playlist(c, "mpd", "7", NULL, NULL, -1, 0, &pl, &created, &err), 0);
+	for (int i = 0; i < 300; i++)
+		assert_int_equal(catalog_put_playlist_track(c, pl, i % 150, ids[i], &err), 0);
+	assert_int_equal(catalog_commit(c, &err), 0);
+	sqlite3 *db = catalog_db(c);
+	assert_int_equal(tu_sql_long(db, "SELECT count(*) FROM playlist_tracks"), 150);
+	char sql[160];
+	long wrong = 0;
+	for (int p = 0; p < 150; p++) {
+		snprintf(sql, sizeof sql, "SELECT track_id FROM playlist_tracks WHERE playlist_id = %lld AND pos = %d",
+		         (long long)pl, p);
+		wrong += tu_sql_long(db, sql) != ids[150 + p];
+	}
+	assert_int_equal(wrong, 0);
+	catalog_close(c);
+	tu_rmtree(ws);
+}
+
 /* A later session finds the stored members (appends after them, skips
  * them); a playlist also written by position is still right. */
 static void test_playlist_add_after_commit(void **state)
@@ -585,6 +620,7 @@ int main(void)
 		cmocka_unit_test(test_playlist_reference_then_features),
 		cmocka_unit_test(test_rollback_and_reopen),
 		cmocka_unit_test(test_playlist_add_linear),
+		cmocka_unit_test(test_playlist_put_by_position_batched),
 		cmocka_unit_test(test_playlist_add_after_commit),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_workspace_resolution),

@@ -34,6 +34,7 @@
 #include "core/atomicfile.h"
 #include "core/rng.h"
 #include "core/pairmap.h"
+#include "core/strbuf.h"
 #include "core/strmap.h"
 
 /* Track-map values: the rowid (below 2^48), HAS_FEATURES_BIT when the track
@@ -193,12 +194,13 @@ struct catalog {
 	int nqueued[BT__COUNT];
 	sqlite3_stmt *batch_st[BT__COUNT]; /* the BATCH_ROWS-row INSERTs, prepared on first use */
 	size_t ndirty, cap_dirty;
-	int load;         /* 1 while a new catalogue is built in tmp (CATALOG_OPEN_LOAD) */
-	int sid_deferred; /* 1 while tracks is loaded without its UNIQUE(spotify_id), 2 once indexed (sid_*) */
-	search_load *sl;  /* a new catalogue's search index, built beside the load (see "the search index") */
-	int64_t sl_links; /* track_artists rows of the tracks handed to sl: the table has no more while no
+	int load;          /* 1 while a new catalogue is built in tmp (CATALOG_OPEN_LOAD) */
+	int sid_deferred;  /* 1 while tracks is loaded without its UNIQUE(spotify_id), 2 once indexed (sid_*) */
+	search_load *sl;   /* a new catalogue's search index, built beside the load (see "the search index") */
+	int64_t sl_links;  /* track_artists rows of the tracks handed to sl: the table has no more while no
 	                       later row gave a track an artist */
-	int sl_stale;     /* 1 once a row merged into a handed track may have changed its name */
+	int sl_stale;      /* 1 once a row merged into a handed track may have changed its name */
+	strbuf sl_artists; /* search_load_track's joined artists, reused from track to track */
 	/* The playlist of the last catalog_put_playlist (track tables name it
 	 * on each of its rows, which come together): its map value, valid
 	 * while last_pl_ok. */
@@ -230,6 +232,17 @@ static int db_error(catalog *c, seg_error *err, const char *what)
  * (the README's "Ingest speed" has the figures). */
 #define SESSION_CACHE "PRAGMA cache_size=-262144;"
 #define SORT_CACHE "PRAGMA cache_size=-8192;"
+
+/* Runs `sql` (statements that build indexes) under SORT_CACHE, then goes
+ * back to SESSION_CACHE. Returns sqlite3_exec's code, with its message in
+ * *msg (sqlite3_errmsg no longer has it). */
+static int index_exec(catalog *c, const char *sql, char **msg)
+{
+	sqlite3_exec(c->db, SORT_CACHE, NULL, NULL, NULL);
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, msg);
+	sqlite3_exec(c->db, SESSION_CACHE, NULL, NULL, NULL);
+	return rc;
+}
 
 /* Creates the empty temporary c->tmp that a new catalogue is built in, one
  * of atomicfile's (catalog.db.tmp.XXXXXX), so that the workspace's leftover
@@ -296,13 +309,14 @@ static int schema_apply(catalog *c, char **msg)
  * in the session's transaction (sid_deferred 1 -> 2). */
 static int sid_index_build(catalog *c, seg_error *err)
 {
-	int ok = sqlite3_exec(c->db, SORT_CACHE " CREATE UNIQUE INDEX tracks__spotify_id_load ON tracks(spotify_id)",
-	                      NULL, NULL, NULL) == SQLITE_OK;
-	int rc = ok ? 0 : db_error(c, err, "cannot index the tracks' Spotify ids");
-	sqlite3_exec(c->db, SESSION_CACHE, NULL, NULL, NULL);
-	if (ok)
-		c->sid_deferred = 2;
-	return rc;
+	char *msg = NULL;
+	if (index_exec(c, "CREATE UNIQUE INDEX tracks__spotify_id_load ON tracks(spotify_id)", &msg) != SQLITE_OK) {
+		int rc = seg_error_set(err, SEG_EDB, "cannot index the tracks' Spotify ids: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+		return rc;
+	}
+	c->sid_deferred = 2;
+	return 0;
 }
 
 /* Makes the index of sid_index_build the UNIQUE constraint of the tracks
@@ -500,6 +514,7 @@ void catalog_close(catalog *c)
 	pairmap_free(c->members);
 	free(c->dirty);
 	search_load_free(c->sl);
+	strbuf_free(&c->sl_artists);
 	sqlite3_close(c->db);
 	if (c->load)
 		unlink(c->tmp); /* never committed: no catalogue */
@@ -616,6 +631,15 @@ static int batch_put(catalog *c, enum batch_id b, int64_t x, int64_t y, int64_t 
 	return c->nqueued[b] == BATCH_ROWS ? batch_flush(c, b, err) : 0;
 }
 
+/* Queues playlist entry (playlist, pos, track) of kind b (BT_ENTRY or
+ * BT_ENTRY_AT), once the other kind's queue is written. */
+static int entry_put(catalog *c, enum batch_id b, int64_t playlist, int64_t pos, int64_t track, seg_error *err)
+{
+	enum batch_id other = b == BT_ENTRY ? BT_ENTRY_AT : BT_ENTRY;
+	int rc = c->nqueued[other] > 0 ? batch_flush(c, other, err) : 0;
+	return rc < 0 ? rc : batch_put(c, b, playlist, pos, track, err);
+}
+
 /* Writes the queued playlist entries of both kinds (one of them is empty). */
 static int entries_flush(catalog *c, seg_error *err)
 {
@@ -687,8 +711,8 @@ static void search_load_begin(catalog *c)
 static int search_load_track(catalog *c, int64_t id, const char *name, const char *const *artists, int nartists,
                              seg_error *err)
 {
-	char small[512], *buf = small;
-	size_t cap = sizeof small, len = 0;
+	strbuf *buf = &c->sl_artists;
+	strbuf_reset(buf);
 	int links = 0;
 	for (int i = 0; i < nartists; i++) {
 		int seen = 0;
@@ -696,33 +720,14 @@ static int search_load_track(catalog *c, int64_t id, const char *name, const cha
 			seen = strcmp(artists[k], artists[i]) == 0;
 		if (seen)
 			continue;
-		size_t n = strlen(artists[i]);
-		if (len + n + 3 > cap) {
-			size_t want = (len + n + 3) * 2;
-			char *b = buf == small ? malloc(want) : realloc(buf, want);
-			if (b == NULL) {
-				if (buf != small)
-					free(buf);
-				return seg_error_set(err, SEG_ENOMEM, "out of memory");
-			}
-			if (buf == small)
-				memcpy(b, small, len);
-			buf = b;
-			cap = want;
-		}
-		if (links++ > 0) {
-			memcpy(buf + len, ", ", 2);
-			len += 2;
-		}
-		memcpy(buf + len, artists[i], n);
-		len += n;
+		if (links++ > 0)
+			strbuf_append(buf, ", ", 2);
+		strbuf_puts(buf, artists[i]);
 	}
-	buf[len] = '\0';
+	if (buf->oom)
+		return seg_error_set(err, SEG_ENOMEM, "out of memory");
 	c->sl_links += links;
-	int rc = search_load_put(c->sl, id, name != NULL && *name ? name : NULL, links ? buf : NULL, err);
-	if (buf != small)
-		free(buf);
-	return rc;
+	return search_load_put(c->sl, id, name != NULL && *name ? name : NULL, links ? strbuf_cstr(buf) : NULL, err);
 }
 
 /* Whether c->sl holds the search rows the catalogue has now: nothing
@@ -821,14 +826,12 @@ static int search_build(catalog *c, seg_error *err)
 static int indexes_build(catalog *c, seg_error *err)
 {
 	char *msg = NULL;
-	int rc = 0;
-	sqlite3_exec(c->db, SORT_CACHE, NULL, NULL, NULL);
-	if (sqlite3_exec(c->db, CATALOG_SCHEMA_SQL, NULL, NULL, &msg) != SQLITE_OK) {
-		rc = seg_error_set(err, SEG_EDB, "cannot index the catalogue: %s", msg ? msg : "?");
+	if (index_exec(c, CATALOG_SCHEMA_SQL, &msg) != SQLITE_OK) {
+		int rc = seg_error_set(err, SEG_EDB, "cannot index the catalogue: %s", msg ? msg : "?");
 		sqlite3_free(msg);
+		return rc;
 	}
-	sqlite3_exec(c->db, SESSION_CACHE, NULL, NULL, NULL);
-	return rc;
+	return 0;
 }
 
 int catalog_commit(catalog *c, seg_error *err) { return catalog_commit_then(c, NULL, NULL, NULL, err); }
@@ -1387,8 +1390,8 @@ int catalog_put_playlist(catalog *c, const char *source, const char *external_id
 
 int catalog_put_playlist_track(catalog *c, int64_t playlist, long pos, int64_t track, seg_error *err)
 {
-	int rc = c->nqueued[BT_ENTRY] > 0 ? batch_flush(c, BT_ENTRY, err) : 0;
-	if (rc < 0 || (rc = batch_put(c, BT_ENTRY_AT, playlist, pos, track, err)) < 0)
+	int rc = entry_put(c, BT_ENTRY_AT, playlist, pos, track, err);
+	if (rc < 0)
 		return rc;
 	/* An entry put by position may replace a member the map holds: such a
 	 * playlist is asked in SQL from now on (no export fills one playlist
@@ -1455,8 +1458,7 @@ int catalog_add_playlist_track(catalog *c, int64_t playlist, int64_t track, int 
 	 * error ends the session, and a rollback drops the map.) */
 	if ((rc = pairmap_add(c->members, playlist, track, 1)) <= 0)
 		return rc == 0 ? 0 : seg_error_set(err, SEG_ENOMEM, "out of memory");
-	if ((c->nqueued[BT_ENTRY_AT] > 0 && (rc = batch_flush(c, BT_ENTRY_AT, err)) < 0) ||
-	    (rc = batch_put(c, BT_ENTRY, playlist, next, track, err)) < 0)
+	if ((rc = entry_put(c, BT_ENTRY, playlist, next, track, err)) < 0)
 		return rc;
 	if (pairmap_put(c->members, playlist, -1, next + 1) < 0)
 		return seg_error_set(err, SEG_ENOMEM, "out of memory");

@@ -230,26 +230,30 @@ int search_load_put(search_load *s, int64_t rowid, const char *name, const char 
 	return 0;
 }
 
+/* Tells the thread that no more rows come: index what is queued, or, with
+ * `drop`, nothing more. */
+static void tell_end(search_load *s, int drop)
+{
+	pthread_mutex_lock(&s->mu);
+	s->done = 1;
+	s->stop |= drop;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int search_load_end(search_load *s, seg_error *err)
 {
 	int rc = hand_over(s, err);
-	pthread_mutex_lock(&s->mu);
-	s->done = 1;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	tell_end(s, 0);
 	return rc;
 }
 
-/* Stops the thread: done (index what is queued) or not (drop it). */
+/* Stops the thread (see tell_end) and waits for it. */
 static void join(search_load *s, int drop)
 {
 	if (!s->started)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->done = 1;
-	s->stop = drop;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	tell_end(s, drop);
 	pthread_join(s->thread, NULL);
 	s->started = 0;
 }

@@ -112,15 +112,9 @@ int32_t rp3_neighbours_within(int32_t wanted, int32_t I, int T, uint64_t budget)
 		return 0;
 	if (rp3_bytes(I, wanted, T) <= budget)
 		return wanted;
-	int32_t lo = 1, hi = wanted; /* rp3_bytes(lo) fits, rp3_bytes(hi) does not */
-	while (hi - lo > 1) {
-		int32_t mid = lo + (hi - lo) / 2;
-		if (rp3_bytes(I, mid, T) <= budget)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	/* Fewer than wanted fit, so fewer than I - 1: the lists grow by 8
+	 * bytes an item for each neighbour more. */
+	return (int32_t)((budget - rp3_bytes(I, 0, T)) / ((uint64_t)I * (sizeof(int32_t) + sizeof(float))));
 }
 
 int rp3_fit(const cf_csr *ui, const cf_csr *iu, const rp3_opts *o, cf_cooc **out, seg_error *err)
